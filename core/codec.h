@@ -1,0 +1,53 @@
+/* dmutex core: the wire codec.
+ *
+ * A frame is self-delimiting and versioned; all integers big-endian:
+ *
+ *   u32 length     total frame length in bytes, header included
+ *   u8  version    DM_WIRE_VERSION
+ *   u8  type       dm_msg_type
+ *   u16 from
+ *   u16 to
+ *   u8  name_len   1..255
+ *   u8  flags      0 (reserved for authentication trailers)
+ *   u64 clock
+ *   name bytes
+ *   type-specific fields in the order of message.h's table
+ *     (attempt u64, grant u64, value u64, round u32 -- those the type uses)
+ *
+ * A decoder never reads outside the buffer it is given, and tells apart a
+ * buffer that is too short (-DM_ETRUNC: wait for more bytes on a stream), a
+ * length prefix that can never be valid (-DM_EOVERSIZE), an unknown version
+ * (-DM_EVERSION), an unknown type (-DM_ETYPE) and fields that do not add up
+ * (-DM_EMALFORMED, -DM_EBADNAME).
+ */
+#ifndef DMUTEX_CORE_CODEC_H
+#define DMUTEX_CORE_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "message.h"
+
+#define DM_WIRE_VERSION 1
+#define DM_FRAME_HEADER 20
+#define DM_FRAME_MAX 1400     /* fits one UDP datagram on any sane path */
+
+/* Encoded size of m, or a negative error when m is not valid. */
+int dm_codec_size(const dm_msg *m);
+
+/* Encode m into buf. Returns the frame length, -DM_EINVAL when cap is too
+ * small, or the error of dm_msg_validate(m, DM_MAX_MEMBERS). */
+int dm_codec_encode(const dm_msg *m, uint8_t *buf, size_t cap);
+
+/* Length of the frame starting at buf once at least 4 bytes are present:
+ * returns the length, -DM_ETRUNC (fewer than 4 bytes), -DM_EOVERSIZE or
+ * -DM_EMALFORMED (shorter than a header). For stream framing. */
+int dm_codec_frame_length(const uint8_t *buf, size_t len);
+
+/* Decode exactly one frame from buf[0..len). On success returns the number
+ * of bytes consumed (the frame length) and fills *m, which then passes
+ * dm_msg_validate(m, DM_MAX_MEMBERS) (so from != to; -DM_EPEER otherwise);
+ * extra bytes after the frame are left for the caller. On error *m may have
+ * been partly written and must not be used. */
+int dm_codec_decode(const uint8_t *buf, size_t len, dm_msg *m);
+
+#endif

@@ -1,0 +1,1222 @@
+/* dmutex core: one node of the distributed mutex (requester and arbiter).
+ *
+ * Structure: every lock name has one lock_state holding this node's arbiter
+ * role for that name and, when the application asked for it, the current
+ * request attempt. Each lock_state sits in a min-heap keyed by the earliest
+ * time it needs service (lease expiry, retransmission, renewal, timeout);
+ * the node's next deadline is the top of that heap.
+ *
+ * Every entry point starts with begin(): it checks the leases of held locks
+ * first (so "lost" precedes anything else after a pause), then services what
+ * is due. Messages to self are queued and handled in-process after the input
+ * that produced them. Events are queued and delivered only by receive() and
+ * tick(), so an application call never sees its own outcome re-entrantly.
+ */
+#include "node.h"
+
+#include <string.h>
+#include <glib.h>
+
+#include "error.h"
+#include "heap.h"
+#include "prng.h"
+
+#define PERSIST_MAGIC 0x444d5031u   /* "DMP1" */
+#define PERSIST_LEN 16
+#define SELF_PREFERENCE (1 << 20)
+
+typedef struct request_id {
+    uint32_t node;
+    uint64_t attempt;
+    uint64_t ts;
+} request_id;
+
+/* Requester side: what this attempt knows of one arbiter it contacted. */
+typedef struct arbiter_entry {
+    uint32_t node;
+    bool in_quorum;       /* false: contacted before a re-formation dropped it */
+    bool granted;
+    bool heard;           /* any answer from it during this attempt */
+    uint64_t grant;       /* current grant id when granted */
+    uint64_t floor;       /* grants <= floor were yielded or revoked */
+    uint64_t inquired;    /* INQUIRE that overtook its GRANT */
+    int64_t retry_at;     /* next REQUEST retransmission while not granted */
+    int64_t renew_from;   /* schedules the next KEEP (not a safety basis) */
+    uint32_t keep_round;  /* outstanding KEEP round, 0 when none */
+    int64_t keep_sent_at; /* first transmission of the outstanding round */
+    int64_t keep_last_sent;
+    uint32_t kept_round;  /* last acknowledged round */
+    uint64_t kept_fence;
+    int64_t basis;        /* send time of the last acknowledged KEEP */
+} arbiter_entry;
+
+typedef enum phase {
+    PHASE_IDLE = 0,
+    PHASE_ACQUIRING,      /* collecting grants from the quorum */
+    PHASE_FENCING,        /* all granted; waiting for the quorum to acknowledge the token */
+    PHASE_HELD,
+} phase;
+
+typedef struct attempt {
+    phase phase;
+    uint64_t id;
+    uint64_t ts;
+    int64_t requested_at;
+    int64_t deadline;
+    GArray *entries;      /* arbiter_entry */
+    uint32_t quorum_size;
+    uint64_t token;
+    uint32_t next_round;
+    uint32_t fence_round; /* first round that carried `token` */
+    int64_t lease_end;
+    uint32_t messages;
+    int last_error;       /* why quorum formation last failed, for the FAILED reason */
+} attempt;
+
+typedef struct arbiter {
+    bool granted;
+    request_id grantee;
+    uint64_t grant;
+    int64_t lease_until;
+    bool fenced;          /* grantee announced its token: it will not yield */
+    int64_t inquire_at;   /* next INQUIRE, DM_NEVER when nobody waits */
+    bool asked_yield;     /* the last INQUIRE asked the grantee to yield */
+    GArray *queue;        /* request_id, highest priority first */
+    uint64_t *finished;   /* per requester: highest attempt that ended here */
+} arbiter;
+
+typedef struct lock_state {
+    dm_heap_entry due;
+    char *name;
+    arbiter arb;
+    attempt req;
+    int64_t idle_since;
+} lock_state;
+
+typedef struct pending_event {
+    dm_event ev;
+    char name[DM_NAME_MAX + 1];
+} pending_event;
+
+struct dm_node {
+    dm_config cfg;
+    dm_driver drv;
+    void *user;
+    dm_tree *tree;
+    dm_prng prng;
+    uint64_t clock;
+    uint32_t epoch;
+    uint32_t attempt_seq;
+    uint64_t highest_token;
+    uint64_t token_ceiling;
+    int64_t quiet_until;
+    int64_t holder_lease;
+    GHashTable *locks;          /* name -> lock_state */
+    GPtrArray *held;            /* lock_state in PHASE_HELD */
+    dm_heap deadlines;
+    GQueue local;               /* dm_msg* addressed to self */
+    GArray *events;             /* pending_event */
+    bool flushing;
+    int64_t now;                /* time of the latest input */
+    int64_t *suspected_until;
+    uint8_t *unusable;          /* scratch for quorum formation */
+    int32_t *preference;
+    uint32_t *quorum_buf;
+    dm_node_stats stats;
+};
+
+/* ---------------------------------------------------------------- helpers */
+
+static int prio_cmp(const request_id *a, const request_id *b)
+{
+    if (a->ts != b->ts)
+        return a->ts < b->ts ? -1 : 1;
+    if (a->node != b->node)
+        return a->node < b->node ? -1 : 1;
+    return 0;
+}
+
+static lock_state *lock_of_entry(dm_heap_entry *e)
+{
+    return (lock_state *)((char *)e - offsetof(lock_state, due));
+}
+
+static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+static int64_t scale_duration(int64_t d, uint64_t num, uint64_t den, bool round_up)
+{
+    /* d * num / den without overflow for any lease a driver would configure */
+    __int128 p = (__int128)d * num;
+    __int128 q = p / den;
+    if (round_up && q * den != p)
+        q++;
+    return (int64_t)q;
+}
+
+void dm_config_defaults(dm_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->policy = DM_POLICY_AE;
+    cfg->lease_us = 10 * G_USEC_PER_SEC;
+    cfg->drift_ppm = 10000;
+    cfg->rpc_timeout_us = G_USEC_PER_SEC;
+    cfg->suspect_us = 10 * G_USEC_PER_SEC;
+    cfg->token_stride = 1024;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static void queue_event(dm_node *n, dm_event_type type, const lock_state *ls, int reason)
+{
+    pending_event pe;
+    memset(&pe, 0, sizeof pe);
+    g_strlcpy(pe.name, ls->name, sizeof pe.name);
+    pe.ev.type = type;
+    pe.ev.attempt = ls->req.id;
+    pe.ev.token = ls->req.token;
+    pe.ev.lease_until = ls->req.lease_end;
+    pe.ev.reason = reason;
+    pe.ev.requested_at = ls->req.requested_at;
+    pe.ev.messages = ls->req.messages;
+    pe.ev.quorum_size = ls->req.quorum_size;
+    g_array_append_val(n->events, pe);
+}
+
+static void flush_events(dm_node *n)
+{
+    if (n->flushing)
+        return;
+    n->flushing = true;
+    /* notify() may call lock()/unlock(), which append: pop from the front. */
+    while (n->events->len > 0) {
+        pending_event pe = g_array_index(n->events, pending_event, 0);
+        g_array_remove_index(n->events, 0);
+        pe.ev.name = pe.name;
+        if (n->drv.notify)
+            n->drv.notify(n->user, &pe.ev);
+    }
+    n->flushing = false;
+}
+
+/* Messages a requester sends; the others are an arbiter's answers, whose
+ * attempt ids belong to other nodes. */
+static bool requester_type(dm_msg_type t)
+{
+    return t == DM_MSG_REQUEST || t == DM_MSG_YIELD || t == DM_MSG_RELEASE || t == DM_MSG_KEEP;
+}
+
+static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
+                     uint64_t attempt, uint64_t grant, uint64_t value, uint32_t round)
+{
+    dm_msg m;
+    m.type = type;
+    m.from = (uint16_t)n->cfg.self;
+    m.to = (uint16_t)to;
+    m.clock = ++n->clock;
+    m.attempt = attempt;
+    m.grant = grant;
+    m.value = value;
+    m.round = round;
+    m.name_len = (uint8_t)strlen(ls->name);
+    memcpy(m.name, ls->name, (size_t)m.name_len + 1);
+    if (to == n->cfg.self) {
+        n->stats.local++;
+        g_queue_push_tail(&n->local, g_memdup2(&m, sizeof m));
+        return;
+    }
+    n->stats.sent[type]++;
+    if (requester_type(type) && ls->req.phase != PHASE_IDLE && attempt == ls->req.id)
+        ls->req.messages++;
+    n->drv.send(n->user, &m);
+}
+
+/* ---------------------------------------------------------------- persistence */
+
+static void put_be32(uint8_t *p, uint32_t v) { for (int i = 3; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; } }
+static void put_be64(uint8_t *p, uint64_t v) { for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; } }
+static uint32_t get_be32(const uint8_t *p) { uint32_t v = 0; for (int i = 0; i < 4; i++) v = v << 8 | p[i]; return v; }
+static uint64_t get_be64(const uint8_t *p) { uint64_t v = 0; for (int i = 0; i < 8; i++) v = v << 8 | p[i]; return v; }
+
+static int persist_state(dm_node *n, uint64_t ceiling)
+{
+    uint8_t buf[PERSIST_LEN];
+    put_be32(buf, PERSIST_MAGIC);
+    put_be32(buf + 4, n->epoch);
+    put_be64(buf + 8, ceiling);
+    int rc = n->drv.persist ? n->drv.persist(n->user, buf, sizeof buf) : 0;
+    if (rc < 0) {
+        g_warning("node %u: persisting state failed: %s", n->cfg.self, dm_strerror(rc));
+        return -DM_EPERSIST;
+    }
+    n->token_ceiling = ceiling;
+    n->stats.persists++;
+    return 0;
+}
+
+/* Make every token up to `t` safe to hand out or acknowledge: no restart may
+ * ever issue a token <= t again. */
+static int reserve_tokens(dm_node *n, uint64_t t)
+{
+    if (t <= n->token_ceiling)
+        return 0;
+    return persist_state(n, t + n->cfg.token_stride);
+}
+
+static int next_token(dm_node *n, uint64_t *out)
+{
+    int rc = reserve_tokens(n, n->highest_token + 1);
+    if (rc < 0)
+        return rc;
+    *out = ++n->highest_token;
+    return 0;
+}
+
+static int absorb_token(dm_node *n, uint64_t t)
+{
+    int rc = reserve_tokens(n, t);
+    if (rc < 0)
+        return rc;
+    if (t > n->highest_token)
+        n->highest_token = t;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- lock state */
+
+static lock_state *lock_find(dm_node *n, const char *name)
+{
+    return g_hash_table_lookup(n->locks, name);
+}
+
+static lock_state *lock_get(dm_node *n, const char *name)
+{
+    lock_state *ls = lock_find(n, name);
+    if (ls)
+        return ls;
+    ls = g_new0(lock_state, 1);
+    dm_heap_entry_init(&ls->due);
+    ls->name = g_strdup(name);
+    ls->arb.queue = g_array_new(FALSE, FALSE, sizeof(request_id));
+    ls->arb.inquire_at = DM_NEVER;
+    ls->idle_since = DM_NEVER;
+    g_hash_table_insert(n->locks, ls->name, ls);
+    return ls;
+}
+
+static void attempt_clear(attempt *a)
+{
+    if (a->entries)
+        g_array_free(a->entries, TRUE);
+    memset(a, 0, sizeof *a);
+}
+
+static void lock_free(gpointer p)
+{
+    lock_state *ls = p;
+    attempt_clear(&ls->req);
+    g_array_free(ls->arb.queue, TRUE);
+    g_free(ls->arb.finished);
+    g_free(ls->name);
+    g_free(ls);
+}
+
+static bool lock_idle(const lock_state *ls)
+{
+    return ls->req.phase == PHASE_IDLE && !ls->arb.granted && ls->arb.queue->len == 0;
+}
+
+static uint64_t finished_get(const lock_state *ls, uint32_t node)
+{
+    return ls->arb.finished ? ls->arb.finished[node] : 0;
+}
+
+static void finished_set(dm_node *n, lock_state *ls, uint32_t node, uint64_t attempt)
+{
+    if (!ls->arb.finished)
+        ls->arb.finished = g_new0(uint64_t, n->cfg.n_members);
+    if (attempt > ls->arb.finished[node])
+        ls->arb.finished[node] = attempt;
+}
+
+static arbiter_entry *entry_find(attempt *a, uint32_t node)
+{
+    if (!a->entries)
+        return NULL;
+    for (guint i = 0; i < a->entries->len; i++) {
+        arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->node == node)
+            return e;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- arbiter role */
+
+static int queue_find(const arbiter *a, uint32_t node)
+{
+    for (guint i = 0; i < a->queue->len; i++)
+        if (g_array_index(a->queue, request_id, i).node == node)
+            return (int)i;
+    return -1;
+}
+
+static void queue_insert(arbiter *a, const request_id *r)
+{
+    guint i = 0;
+    while (i < a->queue->len && prio_cmp(&g_array_index(a->queue, request_id, i), r) < 0)
+        i++;
+    g_array_insert_val(a->queue, i, *r);
+}
+
+static void end_grant(lock_state *ls)
+{
+    ls->arb.granted = false;
+    ls->arb.fenced = false;
+    ls->arb.inquire_at = DM_NEVER;
+    ls->arb.asked_yield = false;
+}
+
+/* While others wait, the grantee is inquired every rpc timeout: to yield
+ * when a request of higher priority waits and the grantee has not announced
+ * its token (Maekawa), otherwise only probed -- it ignores the probe while it
+ * is on it and answers RELEASE once its attempt is over, so a lost RELEASE or
+ * a GRANT to an abandoned attempt costs one timeout, not a lease. */
+static bool yield_wanted(const arbiter *a)
+{
+    return !a->fenced && prio_cmp(&g_array_index(a->queue, request_id, 0), &a->grantee) < 0;
+}
+
+static void send_inquire(dm_node *n, lock_state *ls, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    a->inquire_at = now + n->cfg.rpc_timeout_us;
+    a->asked_yield = yield_wanted(a);
+    send_msg(n, ls, DM_MSG_INQUIRE, a->grantee.node, a->grantee.attempt, a->grant,
+             a->asked_yield ? DM_INQUIRE_YIELD : DM_INQUIRE_PROBE, 0);
+}
+
+static void inquire_if_wanted(dm_node *n, lock_state *ls, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    if (!a->granted || a->queue->len == 0)
+        a->inquire_at = DM_NEVER;
+    else if (yield_wanted(a) && (a->inquire_at == DM_NEVER || !a->asked_yield))
+        send_inquire(n, ls, now);
+    else if (a->inquire_at == DM_NEVER)
+        a->inquire_at = now + n->cfg.rpc_timeout_us;   /* the grantee usually finishes soon */
+}
+
+static void grant_next(dm_node *n, lock_state *ls, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    if (a->granted || a->queue->len == 0 || now < n->quiet_until)
+        return;
+    uint64_t token;
+    if (next_token(n, &token) < 0)
+        return;   /* retried when the lock is next serviced */
+    a->grantee = g_array_index(a->queue, request_id, 0);
+    g_array_remove_index(a->queue, 0);
+    a->granted = true;
+    a->grant = token;
+    a->lease_until = now + n->cfg.lease_us;
+    a->fenced = false;
+    a->inquire_at = DM_NEVER;
+    n->stats.grants++;
+    send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, token, 0, 0);
+    inquire_if_wanted(n, ls, now);
+}
+
+/* A requester that starts a new attempt has abandoned its older one. */
+static void drop_superseded(dm_node *n, lock_state *ls, uint32_t node, uint64_t attempt)
+{
+    arbiter *a = &ls->arb;
+    if (a->granted && a->grantee.node == node && a->grantee.attempt < attempt) {
+        finished_set(n, ls, node, a->grantee.attempt);
+        end_grant(ls);
+    }
+    int qi = queue_find(a, node);
+    if (qi >= 0 && g_array_index(a->queue, request_id, qi).attempt < attempt) {
+        finished_set(n, ls, node, g_array_index(a->queue, request_id, qi).attempt);
+        g_array_remove_index(a->queue, (guint)qi);
+    }
+}
+
+static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    request_id r = { m->from, m->attempt, m->value };
+    if (m->attempt <= finished_get(ls, m->from)) {
+        n->stats.stale++;
+        return;
+    }
+    if (a->granted && a->grantee.node == m->from && a->grantee.attempt == m->attempt) {
+        /* The GRANT may have been lost: repeat it (the lease is not extended). */
+        send_msg(n, ls, DM_MSG_GRANT, m->from, m->attempt, a->grant, 0, 0);
+        return;
+    }
+    int qi = queue_find(a, m->from);
+    if (qi >= 0 && g_array_index(a->queue, request_id, qi).attempt >= m->attempt) {
+        n->stats.stale++;
+        return;
+    }
+    if (a->granted && a->grantee.node == m->from && a->grantee.attempt > m->attempt) {
+        n->stats.stale++;
+        return;
+    }
+    drop_superseded(n, ls, m->from, m->attempt);
+    queue_insert(a, &r);
+    if (!a->granted) {
+        grant_next(n, ls, now);
+        return;
+    }
+    bool head = prio_cmp(&g_array_index(a->queue, request_id, 0), &r) == 0;
+    if (!head || prio_cmp(&r, &a->grantee) > 0)
+        send_msg(n, ls, DM_MSG_FAILED, m->from, m->attempt, 0, 0, 0);
+    inquire_if_wanted(n, ls, now);
+}
+
+static bool is_grantee(const arbiter *a, const dm_msg *m)
+{
+    return a->granted && a->grantee.node == m->from && a->grantee.attempt == m->attempt;
+}
+
+static void arb_release(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    finished_set(n, ls, m->from, m->attempt);
+    if (is_grantee(a, m)) {
+        end_grant(ls);
+        grant_next(n, ls, now);
+        return;
+    }
+    int qi = queue_find(a, m->from);
+    if (qi >= 0 && g_array_index(a->queue, request_id, qi).attempt <= m->attempt)
+        g_array_remove_index(a->queue, (guint)qi);
+}
+
+static void arb_yield(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    if (!is_grantee(a, m) || a->grant != m->grant || a->fenced) {
+        n->stats.stale++;
+        return;
+    }
+    request_id back = a->grantee;
+    end_grant(ls);
+    queue_insert(a, &back);
+    grant_next(n, ls, now);
+}
+
+static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    if (!is_grantee(a, m) || a->grant != m->grant) {
+        if (m->attempt > finished_get(ls, m->from))
+            send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, m->grant, 0, 0);
+        else
+            n->stats.stale++;
+        return;
+    }
+    if (m->value != 0 && absorb_token(n, m->value) < 0)
+        return;   /* not acknowledged: the holder retransmits */
+    int64_t until = now + n->cfg.lease_us;
+    if (until > a->lease_until)
+        a->lease_until = until;
+    /* Not sticky: a requester that fell back to acquiring keeps its grants
+     * alive with token 0 and must then yield when asked. */
+    a->fenced = m->value != 0;
+    send_msg(n, ls, DM_MSG_KEPT, m->from, m->attempt, m->grant, m->value, m->round);
+    inquire_if_wanted(n, ls, now);
+}
+
+static void arb_service(dm_node *n, lock_state *ls, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    if (a->granted && a->lease_until <= now) {
+        n->stats.lease_expiries++;
+        end_grant(ls);
+    }
+    grant_next(n, ls, now);
+    if (a->granted && a->inquire_at <= now) {
+        if (a->queue->len > 0)
+            send_inquire(n, ls, now);
+        else
+            a->inquire_at = DM_NEVER;
+    }
+}
+
+/* ---------------------------------------------------------------- requester role */
+
+static int form_quorum(dm_node *n, attempt *a, int64_t now)
+{
+    uint32_t N = n->cfg.n_members;
+    for (uint32_t i = 0; i < N; i++) {
+        n->unusable[i] = i != n->cfg.self && n->suspected_until[i] > now;
+        n->preference[i] = 0;
+    }
+    n->preference[n->cfg.self] = SELF_PREFERENCE;
+    if (a->entries) {
+        for (guint i = 0; i < a->entries->len; i++) {
+            arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+            if (e->granted)
+                n->preference[e->node] += 1;
+        }
+    }
+    dm_quorum_hint hint = { n->unusable, n->preference };
+    return dm_tree_form_quorum(n->tree, &hint, n->quorum_buf, N);
+}
+
+/* An arbiter that answered has us queued, so it is asked again less eagerly;
+ * the jitter keeps requesters that started together from retrying in step. */
+static void schedule_retry(dm_node *n, arbiter_entry *e, int64_t now)
+{
+    int64_t interval = e->heard ? 2 * n->cfg.rpc_timeout_us : n->cfg.rpc_timeout_us;
+    e->retry_at = now + interval + (int64_t)dm_prng_below(&n->prng, (uint64_t)interval / 4 + 1);
+}
+
+static void send_request(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t now)
+{
+    schedule_retry(n, e, now);
+    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0, ls->req.ts, 0);
+}
+
+/* Adopt a freshly formed quorum: keep what was collected, contact the new
+ * members, and keep dropped members as extras until the attempt ends (their
+ * grants are harmless and released with the rest). */
+static void adopt_quorum(dm_node *n, lock_state *ls, uint32_t size, int64_t now)
+{
+    attempt *a = &ls->req;
+    for (guint i = 0; i < a->entries->len; i++)
+        g_array_index(a->entries, arbiter_entry, i).in_quorum = false;
+    for (uint32_t q = 0; q < size; q++) {
+        uint32_t id = n->quorum_buf[q];
+        arbiter_entry *e = entry_find(a, id);
+        if (!e) {
+            arbiter_entry fresh = { .node = id, .basis = DM_NEVER };
+            g_array_append_val(a->entries, fresh);
+            e = &g_array_index(a->entries, arbiter_entry, a->entries->len - 1);
+            e->in_quorum = true;
+            send_request(n, ls, e, now);
+        } else {
+            e->in_quorum = true;
+        }
+    }
+    a->quorum_size = size;
+}
+
+static void send_keep(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t now)
+{
+    attempt *a = &ls->req;
+    e->keep_round = ++a->next_round;
+    e->keep_sent_at = now;
+    e->keep_last_sent = now;
+    send_msg(n, ls, DM_MSG_KEEP, e->node, a->id, e->grant, a->token, e->keep_round);
+}
+
+static void yield_entry(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t now)
+{
+    send_msg(n, ls, DM_MSG_YIELD, e->node, ls->req.id, e->grant, 0, 0);
+    e->granted = false;
+    e->floor = e->grant;
+    e->inquired = 0;
+    e->keep_round = 0;
+    schedule_retry(n, e, now);
+}
+
+static void release_all(dm_node *n, lock_state *ls)
+{
+    attempt *a = &ls->req;
+    for (guint i = 0; i < a->entries->len; i++)
+        send_msg(n, ls, DM_MSG_RELEASE, g_array_index(a->entries, arbiter_entry, i).node,
+                 a->id, 0, 0, 0);
+}
+
+static void held_remove(dm_node *n, lock_state *ls)
+{
+    g_ptr_array_remove_fast(n->held, ls);
+}
+
+static void finish_attempt(dm_node *n, lock_state *ls, dm_event_type ev, int reason)
+{
+    if (ev == DM_EV_FAILED)
+        n->stats.failed++;
+    else if (ev == DM_EV_LOST)
+        n->stats.lost++;
+    if (ls->req.phase == PHASE_HELD)
+        held_remove(n, ls);
+    queue_event(n, ev, ls, reason);
+    release_all(n, ls);
+    attempt_clear(&ls->req);
+}
+
+static bool quorum_granted(const attempt *a)
+{
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->in_quorum && !e->granted)
+            return false;
+    }
+    return true;
+}
+
+static void start_fence(dm_node *n, lock_state *ls, int64_t now)
+{
+    attempt *a = &ls->req;
+    uint64_t token = 0;
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->in_quorum && e->grant > token)
+            token = e->grant;
+    }
+    a->token = token;
+    a->phase = PHASE_FENCING;
+    a->fence_round = a->next_round + 1;
+    for (guint i = 0; i < a->entries->len; i++) {
+        arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->in_quorum)
+            send_keep(n, ls, e, now);
+    }
+}
+
+static bool suspect(dm_node *n, uint32_t node, int64_t now)
+{
+    if (node == n->cfg.self)
+        return false;
+    n->suspected_until[node] = now + n->cfg.suspect_us;
+    return true;
+}
+
+static void back_to_acquiring(attempt *a)
+{
+    a->phase = PHASE_ACQUIRING;
+    a->token = 0;   /* renewals must not claim a token that is not fenced */
+}
+
+static void reform_quorum(dm_node *n, lock_state *ls, int64_t now)
+{
+    attempt *a = &ls->req;
+    int size = form_quorum(n, a, now);
+    if (size < 0) {
+        a->last_error = size;
+        return;
+    }
+    a->last_error = 0;
+    adopt_quorum(n, ls, (uint32_t)size, now);
+    if (quorum_granted(a))
+        start_fence(n, ls, now);
+    else if (a->phase == PHASE_FENCING)
+        back_to_acquiring(a);
+}
+
+/* The earliest lease end the quorum vouches for; false while some member
+ * has not acknowledged the current token. */
+static bool quorum_lease(const dm_node *n, const attempt *a, int64_t *lease_end)
+{
+    int64_t end = DM_NEVER;
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (!e->in_quorum)
+            continue;
+        if (!e->granted || e->kept_round < a->fence_round || e->kept_fence != a->token)
+            return false;
+        end = min64(end, e->basis + n->holder_lease);
+    }
+    *lease_end = end;
+    return true;
+}
+
+static void lose(dm_node *n, lock_state *ls, int reason)
+{
+    g_debug("node %u: lost %s (token %" G_GUINT64_FORMAT "): %s", n->cfg.self, ls->name,
+            ls->req.token, dm_strerror(reason));
+    finish_attempt(n, ls, DM_EV_LOST, reason);
+}
+
+static void req_grant(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m, int64_t now)
+{
+    attempt *a = &ls->req;
+    if (m->grant <= e->floor || (e->granted && m->grant <= e->grant)) {
+        n->stats.stale++;
+        return;
+    }
+    if (e->granted && a->phase == PHASE_HELD && e->in_quorum) {
+        /* The arbiter let our grant go and issued another: the lease it
+         * vouched for is gone, whatever we believe. */
+        lose(n, ls, -DM_EREVOKED);
+        return;
+    }
+    bool replaced = e->granted;
+    e->granted = true;
+    e->heard = true;
+    e->grant = m->grant;
+    e->renew_from = now;
+    e->keep_round = 0;
+    if (replaced && a->phase == PHASE_FENCING)
+        back_to_acquiring(a);   /* the token may change: fence again */
+    if (a->phase == PHASE_ACQUIRING && quorum_granted(a)) {
+        start_fence(n, ls, now);
+        return;
+    }
+    if (e->inquired == m->grant && (a->phase == PHASE_ACQUIRING || !e->in_quorum))
+        yield_entry(n, ls, e, now);
+}
+
+static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m, int64_t now)
+{
+    bool probe = m->value == DM_INQUIRE_PROBE;
+    if (e->granted && e->grant == m->grant) {
+        if (!probe && (ls->req.phase == PHASE_ACQUIRING || !e->in_quorum))
+            yield_entry(n, ls, e, now);
+    } else if (!e->granted && m->grant > e->floor && !probe) {
+        e->inquired = m->grant;
+    } else if (!e->granted && m->grant == e->floor) {
+        /* Asked again about a grant we gave back: the YIELD was lost. */
+        send_msg(n, ls, DM_MSG_YIELD, e->node, ls->req.id, m->grant, 0, 0);
+    } else {
+        n->stats.stale++;
+    }
+}
+
+static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m)
+{
+    attempt *a = &ls->req;
+    if (!e->granted || e->grant != m->grant || e->keep_round == 0 || m->round != e->keep_round) {
+        n->stats.stale++;
+        return;
+    }
+    e->basis = e->keep_sent_at;
+    e->renew_from = e->keep_sent_at;
+    e->kept_round = m->round;
+    e->kept_fence = m->value;
+    e->keep_round = 0;
+    int64_t end;
+    if (!quorum_lease(n, a, &end))
+        return;
+    if (a->phase == PHASE_FENCING) {
+        a->phase = PHASE_HELD;
+        a->lease_end = end;
+        n->stats.acquired++;
+        g_ptr_array_add(n->held, ls);
+        queue_event(n, DM_EV_GRANTED, ls, 0);
+    } else if (a->phase == PHASE_HELD && end > a->lease_end) {
+        a->lease_end = end;
+        queue_event(n, DM_EV_RENEWED, ls, 0);
+    }
+}
+
+static void req_revoked(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m, int64_t now)
+{
+    attempt *a = &ls->req;
+    if (!e->granted || e->grant != m->grant) {
+        n->stats.stale++;
+        return;
+    }
+    if (a->phase == PHASE_HELD && e->in_quorum) {
+        lose(n, ls, -DM_EREVOKED);
+        return;
+    }
+    e->granted = false;
+    e->floor = m->grant;
+    e->keep_round = 0;
+    if (a->phase == PHASE_FENCING && e->in_quorum)
+        back_to_acquiring(a);
+    if (e->in_quorum)
+        send_request(n, ls, e, now);
+}
+
+static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
+{
+    attempt *a = &ls->req;
+    bool current = a->phase != PHASE_IDLE && a->id == m->attempt;
+    if (!current) {
+        /* An arbiter holds a grant for an attempt of ours that is over. */
+        if (m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE)
+            send_msg(n, ls, DM_MSG_RELEASE, m->from, m->attempt, 0, 0, 0);
+        n->stats.stale++;
+        return;
+    }
+    arbiter_entry *e = entry_find(a, m->from);
+    if (!e) {
+        if (m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE)
+            send_msg(n, ls, DM_MSG_RELEASE, m->from, m->attempt, 0, 0, 0);
+        n->stats.stale++;
+        return;
+    }
+    if (m->from != n->cfg.self)
+        a->messages++;
+    e->heard = true;
+    switch (m->type) {
+    case DM_MSG_GRANT:   req_grant(n, ls, e, m, now); break;
+    case DM_MSG_FAILED:  break;   /* queued behind a higher priority: it is alive */
+    case DM_MSG_INQUIRE: req_inquire(n, ls, e, m, now); break;
+    case DM_MSG_KEPT:    req_kept(n, ls, e, m); break;
+    case DM_MSG_REVOKED: req_revoked(n, ls, e, m, now); break;
+    default: break;
+    }
+}
+
+static int64_t renew_interval(const dm_node *n) { return n->holder_lease / 3; }
+
+static void req_service(dm_node *n, lock_state *ls, int64_t now)
+{
+    attempt *a = &ls->req;
+    if (a->phase == PHASE_IDLE)
+        return;
+    if (a->phase == PHASE_HELD) {
+        if (a->lease_end <= now) {
+            lose(n, ls, -DM_ELEASE);
+            return;
+        }
+    } else if (a->deadline <= now) {
+        int reason = a->last_error ? a->last_error : -DM_ETIMEDOUT;
+        finish_attempt(n, ls, DM_EV_FAILED, reason);
+        return;
+    }
+    bool reform = false;
+    for (guint i = 0; i < a->entries->len; i++) {
+        arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (!e->in_quorum)
+            continue;
+        if (!e->granted) {
+            if (a->phase != PHASE_ACQUIRING || e->retry_at > now)
+                continue;
+            if (!e->heard)
+                reform |= suspect(n, e->node, now);
+            send_request(n, ls, e, now);
+        } else if (e->keep_round != 0) {
+            if (e->keep_last_sent + n->cfg.rpc_timeout_us > now)
+                continue;
+            /* A granted arbiter that stops answering while we fence would
+             * stall the attempt until its timeout: route around it. */
+            if (a->phase == PHASE_FENCING && e->keep_sent_at + 2 * n->cfg.rpc_timeout_us <= now)
+                reform |= suspect(n, e->node, now);
+            e->keep_last_sent = now;
+            send_msg(n, ls, DM_MSG_KEEP, e->node, a->id, e->grant, a->token, e->keep_round);
+        } else if (e->renew_from + renew_interval(n) <= now) {
+            send_keep(n, ls, e, now);
+        }
+    }
+    if (reform)
+        reform_quorum(n, ls, now);
+}
+
+static int64_t req_next_due(const dm_node *n, const attempt *a)
+{
+    if (a->phase == PHASE_IDLE)
+        return DM_NEVER;
+    int64_t due = a->phase == PHASE_HELD ? a->lease_end : a->deadline;
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (!e->in_quorum)
+            continue;
+        if (!e->granted) {
+            if (a->phase == PHASE_ACQUIRING)
+                due = min64(due, e->retry_at);
+        } else if (e->keep_round != 0) {
+            due = min64(due, e->keep_last_sent + n->cfg.rpc_timeout_us);
+        } else {
+            due = min64(due, e->renew_from + renew_interval(n));
+        }
+    }
+    return due;
+}
+
+static int64_t arb_next_due(const dm_node *n, const arbiter *a, int64_t now)
+{
+    if (a->granted)
+        return min64(a->lease_until, a->inquire_at);
+    if (a->queue->len > 0)   /* waiting out the quiet period, or a failed persist */
+        return n->quiet_until > now ? n->quiet_until : now + n->cfg.rpc_timeout_us;
+    return DM_NEVER;
+}
+
+/* ---------------------------------------------------------------- scheduling */
+
+static void reschedule(dm_node *n, lock_state *ls, int64_t now)
+{
+    int64_t due = min64(arb_next_due(n, &ls->arb, now), req_next_due(n, &ls->req));
+    if (due == DM_NEVER) {
+        /* Nothing pending: forget the name after a while so that unused names
+         * cost nothing; until then its finished-attempt marks absorb late
+         * duplicates. */
+        if (ls->idle_since == DM_NEVER)
+            ls->idle_since = now;
+        due = ls->idle_since + 2 * n->cfg.lease_us;
+    } else {
+        ls->idle_since = DM_NEVER;
+    }
+    dm_heap_schedule(&n->deadlines, &ls->due, due);
+}
+
+static void service(dm_node *n, lock_state *ls, int64_t now)
+{
+    req_service(n, ls, now);
+    arb_service(n, ls, now);
+    if (lock_idle(ls) && ls->idle_since != DM_NEVER && ls->idle_since + 2 * n->cfg.lease_us <= now) {
+        dm_heap_remove(&n->deadlines, &ls->due);
+        g_hash_table_remove(n->locks, ls->name);
+        return;
+    }
+    reschedule(n, ls, now);
+}
+
+static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
+{
+    if (m->clock > n->clock)
+        n->clock = m->clock;
+    n->clock++;
+    /* Only a REQUEST creates arbiter state; a stray GRANT, INQUIRE or KEEP
+     * creates it just long enough to be answered, then is collected. */
+    bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
+                   m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
+    lock_state *ls = answers ? lock_get(n, m->name) : lock_find(n, m->name);
+    if (!ls) {
+        n->stats.stale++;
+        return;
+    }
+    switch (m->type) {
+    case DM_MSG_REQUEST: arb_request(n, ls, m, now); break;
+    case DM_MSG_RELEASE: arb_release(n, ls, m, now); break;
+    case DM_MSG_YIELD:   arb_yield(n, ls, m, now); break;
+    case DM_MSG_KEEP:    arb_keep(n, ls, m, now); break;
+    default:             req_message(n, ls, m, now); break;
+    }
+    reschedule(n, ls, now);
+}
+
+static void drain_local(dm_node *n, int64_t now)
+{
+    dm_msg *m;
+    while ((m = g_queue_pop_head(&n->local)) != NULL) {
+        handle_message(n, m, now);
+        g_free(m);
+    }
+}
+
+/* Every input starts here: leases first, then whatever fell due. */
+static void begin(dm_node *n, int64_t now)
+{
+    n->now = now;
+    for (guint i = n->held->len; i-- > 0;) {
+        lock_state *ls = g_ptr_array_index(n->held, i);
+        if (ls->req.lease_end <= now) {
+            lose(n, ls, -DM_ELEASE);
+            reschedule(n, ls, now);
+        }
+    }
+    dm_heap_entry *top;
+    while ((top = dm_heap_peek(&n->deadlines)) != NULL && top->at <= now) {
+        dm_heap_remove(&n->deadlines, top);
+        service(n, lock_of_entry(top), now);
+        drain_local(n, now);
+    }
+}
+
+/* ---------------------------------------------------------------- public API */
+
+int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
+                int64_t now, const void *persisted, size_t persisted_len, dm_node **out)
+{
+    if (!cfg || !driver || !driver->send || !out)
+        return -DM_EINVAL;
+    if (cfg->n_members == 0 || cfg->n_members > DM_MAX_MEMBERS || cfg->self >= cfg->n_members ||
+        cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->suspect_us < 0 ||
+        cfg->drift_ppm >= 500000 || cfg->token_stride == 0 || cfg->policy != DM_POLICY_AE)
+        return -DM_EINVAL;
+    uint32_t epoch = 0;
+    uint64_t ceiling = 0;
+    if (persisted && persisted_len) {
+        const uint8_t *p = persisted;
+        if (persisted_len != PERSIST_LEN || get_be32(p) != PERSIST_MAGIC)
+            return -DM_EBADSTATE;
+        epoch = get_be32(p + 4);
+        ceiling = get_be64(p + 8);
+    }
+    dm_node *n = g_new0(dm_node, 1);
+    n->cfg = *cfg;
+    n->drv = *driver;
+    n->user = user;
+    uint32_t *ids = g_new(uint32_t, cfg->n_members);
+    for (uint32_t i = 0; i < cfg->n_members; i++)
+        ids[i] = i;
+    int rc = dm_tree_new(ids, cfg->n_members, &n->tree);
+    g_free(ids);
+    if (rc < 0) {
+        g_free(n);
+        return rc;
+    }
+    dm_prng_seed(&n->prng, cfg->seed);
+    n->locks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lock_free);
+    n->held = g_ptr_array_new();
+    dm_heap_init(&n->deadlines);
+    g_queue_init(&n->local);
+    n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
+    n->suspected_until = g_new0(int64_t, cfg->n_members);
+    n->unusable = g_new0(uint8_t, cfg->n_members);
+    n->preference = g_new0(int32_t, cfg->n_members);
+    n->quorum_buf = g_new0(uint32_t, cfg->n_members);
+    n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
+                                     1000000 + cfg->drift_ppm, false);
+    /* A previous life may have granted leases we no longer remember: wait
+     * until every one of them has expired, measured by our own clock. */
+    n->quiet_until = persisted ? now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
+                                                     1000000 - cfg->drift_ppm, true)
+                               : now;
+    n->epoch = epoch + 1;
+    n->highest_token = ceiling;
+    n->token_ceiling = 0;
+    rc = persist_state(n, ceiling + cfg->token_stride);
+    if (rc < 0) {
+        dm_node_free(n);
+        return rc;
+    }
+    *out = n;
+    return 0;
+}
+
+void dm_node_free(dm_node *n)
+{
+    if (!n)
+        return;
+    dm_heap_clear(&n->deadlines);
+    g_hash_table_destroy(n->locks);
+    g_ptr_array_free(n->held, TRUE);
+    g_queue_clear_full(&n->local, g_free);
+    g_array_free(n->events, TRUE);
+    dm_tree_free(n->tree);
+    g_free(n->suspected_until);
+    g_free(n->unusable);
+    g_free(n->preference);
+    g_free(n->quorum_buf);
+    g_free(n);
+}
+
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us)
+{
+    int len = dm_lock_name_check(name);
+    if (len < 0)
+        return len;
+    if (timeout_us <= 0)
+        return -DM_EINVAL;
+    begin(n, now);
+    lock_state *ls = lock_find(n, name);
+    if (ls && ls->req.phase != PHASE_IDLE)
+        return -DM_EBUSY;
+    ls = lock_get(n, name);
+    attempt *a = &ls->req;
+    a->entries = g_array_new(FALSE, FALSE, sizeof(arbiter_entry));
+    int size = form_quorum(n, a, now);
+    if (size < 0) {
+        attempt_clear(a);
+        reschedule(n, ls, now);
+        return size;
+    }
+    if (++n->attempt_seq == 0) {
+        /* Attempt ids must keep increasing: move to a new epoch. */
+        n->epoch++;
+        n->attempt_seq = 1;
+        if (persist_state(n, n->token_ceiling) < 0) {
+            attempt_clear(a);
+            reschedule(n, ls, now);
+            return -DM_EPERSIST;
+        }
+    }
+    a->phase = PHASE_ACQUIRING;
+    a->id = (uint64_t)n->epoch << 32 | n->attempt_seq;
+    a->ts = ++n->clock;
+    a->requested_at = now;
+    a->deadline = now + timeout_us;
+    adopt_quorum(n, ls, (uint32_t)size, now);
+    drain_local(n, now);
+    reschedule(n, ls, now);
+    return 0;
+}
+
+int dm_node_unlock(dm_node *n, int64_t now, const char *name)
+{
+    int len = dm_lock_name_check(name);
+    if (len < 0)
+        return len;
+    begin(n, now);
+    lock_state *ls = lock_find(n, name);
+    if (!ls || ls->req.phase != PHASE_HELD)
+        return -DM_ENOTHELD;
+    held_remove(n, ls);
+    release_all(n, ls);
+    attempt_clear(&ls->req);
+    drain_local(n, now);
+    reschedule(n, ls, now);
+    return 0;
+}
+
+int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
+{
+    int rc = dm_msg_validate(msg, n->cfg.n_members);
+    if (rc == 0 && msg->to != n->cfg.self)
+        rc = -DM_EPEER;
+    if (rc < 0) {
+        n->stats.rejected++;
+        g_debug("node %u: rejected message: %s", n->cfg.self, dm_strerror(rc));
+        return rc;
+    }
+    begin(n, now);
+    n->stats.received[msg->type]++;
+    n->suspected_until[msg->from] = 0;
+    handle_message(n, msg, now);
+    drain_local(n, now);
+    flush_events(n);
+    return 0;
+}
+
+void dm_node_tick(dm_node *n, int64_t now)
+{
+    begin(n, now);
+    drain_local(n, now);
+    flush_events(n);
+}
+
+int64_t dm_node_next_deadline(const dm_node *n)
+{
+    if (n->events->len > 0 || n->local.length > 0)
+        return n->now;   /* events wait for the next tick */
+    const dm_heap_entry *top = dm_heap_peek(&n->deadlines);
+    return top ? top->at : DM_NEVER;
+}
+
+const dm_node_stats *dm_node_get_stats(const dm_node *n) { return &n->stats; }
+uint32_t dm_node_self(const dm_node *n) { return n->cfg.self; }
+uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
+const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
+const dm_tree *dm_node_tree(const dm_node *n) { return n->tree; }
+int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }
+uint32_t dm_node_lock_count(const dm_node *n) { return g_hash_table_size(n->locks); }
+
+bool dm_node_holds(const dm_node *n, const char *name)
+{
+    if (dm_lock_name_check(name) < 0)
+        return false;
+    const lock_state *ls = g_hash_table_lookup(n->locks, name);
+    return ls && ls->req.phase == PHASE_HELD;
+}
+
+uint64_t dm_node_token(const dm_node *n, const char *name)
+{
+    return dm_node_holds(n, name) ? ((const lock_state *)g_hash_table_lookup(n->locks, name))->req.token : 0;
+}
+
+bool dm_node_arbiter_info(const dm_node *n, const char *name, dm_arbiter_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (dm_lock_name_check(name) < 0)
+        return false;
+    const lock_state *ls = g_hash_table_lookup(n->locks, name);
+    if (!ls)
+        return false;
+    out->granted = ls->arb.granted;
+    out->grantee = ls->arb.granted ? ls->arb.grantee.node : UINT32_MAX;
+    out->grantee_attempt = ls->arb.granted ? ls->arb.grantee.attempt : 0;
+    out->grant = ls->arb.granted ? ls->arb.grant : 0;
+    out->lease_until = ls->arb.granted ? ls->arb.lease_until : 0;
+    out->waiting = ls->arb.queue->len;
+    return true;
+}

@@ -1,0 +1,156 @@
+/* dmutex core: one node of the distributed mutex, as a sans-I/O state machine.
+ *
+ * A node plays two roles for every lock name: requester (the local
+ * application's lock/unlock) and arbiter (granting to requesters whose
+ * quorum contains this node). The driver feeds it inputs -- a received
+ * message, "your deadline passed", an application call -- each with `now`,
+ * the driver's monotonic clock in microseconds; the node answers through the
+ * dm_driver callbacks. It never reads a clock, touches a socket, sleeps,
+ * spawns a thread or keeps global state: any number of nodes live in one
+ * process.
+ *
+ * Safety rests on leases (DESIGN.md section 3):
+ *  - an arbiter's grant lasts `lease_us` of its clock from the grant or the
+ *    last KEEP it acknowledged;
+ *  - the holder counts from when it *sent* the acknowledged KEEP, shortened
+ *    by the drift bound, so it always believes less than any arbiter grants;
+ *  - when it can no longer trust its lease it reports DM_EV_LOST, and does so
+ *    before anything else on the first input after a gap (a pause);
+ *  - a restarted arbiter (one handed persisted state) grants nothing for one
+ *    lease plus drift.
+ * Fencing tokens: every arbiter numbers its grants from one counter that
+ * also absorbs every token it acknowledges; a holder's token is the maximum
+ * over its quorum's grants, acknowledged by every quorum member (the fence
+ * round) before DM_EV_GRANTED, so tokens strictly increase across successive
+ * holders. The counter survives restarts through dm_driver.persist.
+ */
+#ifndef DMUTEX_CORE_NODE_H
+#define DMUTEX_CORE_NODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "message.h"
+#include "tree.h"
+
+#define DM_NEVER INT64_MAX
+
+typedef struct dm_node dm_node;
+
+typedef enum dm_event_type {
+    DM_EV_GRANTED = 1,   /* lock acquired: token, lease_until */
+    DM_EV_FAILED,        /* acquisition ended without the lock: reason */
+    DM_EV_LOST,          /* held lock can no longer be trusted: reason */
+    DM_EV_RENEWED,       /* lease of a held lock extended: lease_until */
+} dm_event_type;
+
+typedef struct dm_event {
+    dm_event_type type;
+    const char *name;        /* lock name, valid during the callback */
+    uint64_t attempt;
+    uint64_t token;          /* GRANTED, RENEWED, LOST: the fencing token */
+    int64_t lease_until;     /* GRANTED, RENEWED: node-local time the lease ends */
+    int reason;              /* FAILED, LOST: negative error code */
+    int64_t requested_at;    /* node-local time of the lock() call */
+    uint32_t messages;       /* network messages sent and received for this attempt */
+    uint32_t quorum_size;
+} dm_event;
+
+typedef struct dm_driver {
+    /* Best effort: may be lost, duplicated, reordered. `to` != self. */
+    void (*send)(void *user, const dm_msg *msg);
+    void (*notify)(void *user, const dm_event *ev);
+    /* Store `len` bytes durably before returning (replacing what was there);
+     * they are handed back to dm_node_new after a restart. Return 0, or a
+     * negative code, in which case the node does not act on what needed it. */
+    int (*persist)(void *user, const void *bytes, size_t len);
+} dm_driver;
+
+typedef enum dm_policy {
+    DM_POLICY_AE = 0,         /* fixed tree over all configured members */
+    DM_POLICY_MEMBERLIST,     /* tree rebuilt over the believed-alive view (not yet) */
+} dm_policy;
+
+typedef struct dm_config {
+    uint32_t n_members;          /* 1..DM_MAX_MEMBERS */
+    uint32_t self;               /* this node's id: index into the sorted member list */
+    dm_policy policy;
+    int64_t lease_us;            /* arbiter lease; default 10 s */
+    uint32_t drift_ppm;          /* bound on clock rate error, parts per million; default 10000 */
+    int64_t rpc_timeout_us;      /* retransmit interval and unresponsiveness bound; default 1 s */
+    int64_t suspect_us;          /* how long an unresponsive arbiter is avoided; default 10 s */
+    uint64_t seed;               /* seeds the node's PRNG */
+    uint32_t token_stride;       /* tokens reserved per persist; default 1024 */
+} dm_config;
+
+/* Fill every field with its default (n_members and self stay 0). */
+void dm_config_defaults(dm_config *cfg);
+
+typedef struct dm_node_stats {
+    uint64_t sent[DM_MSG_TYPE_COUNT];       /* network messages, by type */
+    uint64_t received[DM_MSG_TYPE_COUNT];
+    uint64_t local;                         /* messages to itself, handled in-process */
+    uint64_t rejected;                      /* received messages failing validation */
+    uint64_t stale;                         /* received messages ignored as stale/duplicate */
+    uint64_t grants;                        /* grants issued as arbiter */
+    uint64_t lease_expiries;                /* grants ended by lease expiry */
+    uint64_t acquired, failed, lost;        /* requester outcomes */
+    uint64_t persists;
+} dm_node_stats;
+
+/* Create a node at driver time `now`. `persisted` is what the node last
+ * handed to dm_driver.persist (NULL/0 on a first start): a node restarted
+ * with it keeps its tokens increasing and waits out the leases its previous
+ * life might have granted. Returns 0 and sets *out, or a negative code. */
+int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
+                int64_t now, const void *persisted, size_t persisted_len,
+                dm_node **out);
+void dm_node_free(dm_node *n);
+
+/* Application calls. lock() returns 0 when the attempt started (its outcome
+ * comes later as GRANTED or FAILED, never from inside this call), or at once
+ * -DM_EBADNAME, -DM_EBUSY (already held or being acquired here),
+ * -DM_ENOQUORUM, -DM_EINVAL (timeout <= 0). unlock() returns 0 or
+ * -DM_EBADNAME / -DM_ENOTHELD. */
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us);
+int dm_node_unlock(dm_node *n, int64_t now, const char *name);
+
+/* A message from the network. Returns 0, or a negative code when the
+ * message was rejected (counted in stats.rejected; nothing else changes). */
+int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg);
+
+/* Process everything due at or before `now`. Safe to call at any time. */
+void dm_node_tick(dm_node *n, int64_t now);
+
+/* When the node next needs dm_node_tick(), or DM_NEVER. */
+int64_t dm_node_next_deadline(const dm_node *n);
+
+/* Queries. */
+const dm_node_stats *dm_node_get_stats(const dm_node *n);
+uint32_t dm_node_self(const dm_node *n);
+uint32_t dm_node_members(const dm_node *n);
+const dm_config *dm_node_config(const dm_node *n);
+/* True while `name` is held (granted, lease trusted) by this node. */
+bool dm_node_holds(const dm_node *n, const char *name);
+/* Fencing token of a held lock, 0 if not held. */
+uint64_t dm_node_token(const dm_node *n, const char *name);
+/* The tree this node forms quorums from (the fixed tree under `ae`). */
+const dm_tree *dm_node_tree(const dm_node *n);
+/* The lease length a holder may trust: lease_us shortened by the drift bound. */
+int64_t dm_node_holder_lease(const dm_node *n);
+/* This node's arbiter view of `name`. Returns false (and zeroes *out) when
+ * it keeps no state for that name. */
+typedef struct dm_arbiter_info {
+    bool granted;
+    uint32_t grantee;            /* UINT32_MAX when not granted */
+    uint64_t grantee_attempt;
+    uint64_t grant;              /* the grant's id, which is its token */
+    int64_t lease_until;         /* node-local */
+    uint32_t waiting;            /* queued requests */
+} dm_arbiter_info;
+bool dm_node_arbiter_info(const dm_node *n, const char *name, dm_arbiter_info *out);
+
+/* Number of lock names with any state here (arbiter or requester). */
+uint32_t dm_node_lock_count(const dm_node *n);
+
+#endif

@@ -1,0 +1,101 @@
+#include "prng.h"
+
+#include <math.h>
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* splitmix64 (Steele, Lea, Flood): its outputs for consecutive states are
+ * well spread even when the seeds are 0, 1, 2, ..., which xoshiro's own
+ * state would not tolerate. */
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+void dm_prng_seed(dm_prng *p, uint64_t seed)
+{
+    /* Four distinct splitmix64 states never all map to zero, the one state
+     * xoshiro cannot leave. */
+    for (int i = 0; i < 4; i++)
+        p->s[i] = splitmix64(&seed);
+}
+
+static uint64_t fnv1a64(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 0x100000001b3u;
+    return h;
+}
+
+void dm_prng_derive(dm_prng *out, uint64_t master, const char *label, uint64_t index)
+{
+    /* Each step is a bijection of the running value for a fixed input, so
+     * streams differing in only one of (master, label, index) never share a
+     * seed (short of an FNV collision between labels). */
+    uint64_t x = master;
+    x = splitmix64(&x) ^ fnv1a64(label);
+    x = splitmix64(&x) ^ index;
+    dm_prng_seed(out, splitmix64(&x));
+}
+
+/* xoshiro256** (Blackman, Vigna). */
+uint64_t dm_prng_next(dm_prng *p)
+{
+    uint64_t *s = p->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+uint64_t dm_prng_below(dm_prng *p, uint64_t bound)
+{
+    if (bound == 0)
+        return 0;
+    /* Reject the 2^64 mod bound lowest draws, so that what is left is a whole
+     * number of copies of [0, bound) and the modulo favours no residue. */
+    uint64_t threshold = -bound % bound;
+    for (;;) {
+        uint64_t r = dm_prng_next(p);
+        if (r >= threshold)
+            return r % bound;
+    }
+}
+
+double dm_prng_double(dm_prng *p)
+{
+    /* The top 53 bits fill a double's mantissa exactly. */
+    return (double)(dm_prng_next(p) >> 11) * 0x1.0p-53;
+}
+
+double dm_prng_exponential(dm_prng *p, double mean)
+{
+    if (!(mean > 0))    /* NaN as well: a deadline must stay a number */
+        return 0;
+    /* 1 - u lies in (0, 1], so the logarithm is finite; log1p keeps the
+     * precision of small u. */
+    return -log1p(-dm_prng_double(p)) * mean;
+}
+
+void dm_prng_shuffle_u32(dm_prng *p, uint32_t *v, uint32_t n)
+{
+    for (uint32_t i = n; i > 1; i--) {
+        uint32_t j = (uint32_t)dm_prng_below(p, i);
+        uint32_t tmp = v[i - 1];
+        v[i - 1] = v[j];
+        v[j] = tmp;
+    }
+}

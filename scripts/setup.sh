@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# scripts/setup.sh -- set dmutex up on a fresh Debian 12 (bookworm) machine:
+# install the build dependencies that are missing, build, run the main job.
+#
+#   sudo scripts/setup.sh              deps, autoreconf (if needed), configure, make, main job
+#   sudo scripts/setup.sh --deps-only  only install the missing dependencies
+#
+# As root, missing packages are installed with apt-get (apt is skipped entirely
+# when nothing is missing). As another user, if anything is missing the exact
+# apt-get command to run as root is printed and the script exits 1. Under
+# sudo, the build and the main job run as the invoking user ($SUDO_USER).
+# Environment: CONFIGURE_FLAGS (extra ./configure arguments).
+set -euo pipefail
+
+# The program run after a successful build (switch to the simulator later).
+MAIN_JOB="./dmutex-demo --nodes 7 --down 3"
+
+PACKAGES=(build-essential autoconf automake libtool pkg-config
+          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel)
+
+usage() {
+    sed -n '2,12s/^# \{0,1\}//p' "$0"
+}
+
+deps_only=0
+for arg in "$@"; do
+    case $arg in
+        --deps-only) deps_only=1 ;;
+        -h|--help) usage; exit 0 ;;
+        *) echo "setup.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+
+install_deps() {
+    if ! command -v dpkg >/dev/null 2>&1; then
+        echo "setup.sh: no dpkg here (not Debian?); make sure these are installed:" >&2
+        echo "  ${PACKAGES[*]}" >&2
+        echo "  (./configure names anything that is missing)" >&2
+        return 0
+    fi
+    local missing=() p
+    for p in "${PACKAGES[@]}"; do
+        if ! dpkg -s "$p" 2>/dev/null | grep -q '^Status: install ok installed'; then
+            missing+=("$p")
+        fi
+    done
+    if [ ${#missing[@]} -eq 0 ]; then
+        echo "setup.sh: all dependencies are installed"
+        return 0
+    fi
+    local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "setup.sh: missing packages: ${missing[*]}" >&2
+        echo "Run as root:" >&2
+        echo "  sudo sh -c '$cmd'" >&2
+        echo "(or: sudo scripts/setup.sh --deps-only)" >&2
+        exit 1
+    fi
+    echo "setup.sh: installing ${missing[*]}"
+    apt-get update
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+install_deps
+if [ "$deps_only" -eq 1 ]; then
+    exit 0
+fi
+
+# Under sudo, build and run as the invoking user, so the tree stays theirs
+# (and a later scripts/test.sh without sudo can write to it).
+as_user() {
+    if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ]; then
+        sudo -u "$SUDO_USER" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+if [ ! -x configure ]; then
+    as_user autoreconf -fi
+fi
+# shellcheck disable=SC2086  # CONFIGURE_FLAGS is a list of words
+as_user ./configure ${CONFIGURE_FLAGS:-}
+as_user make -j"$(nproc)"
+
+echo
+echo "setup.sh: running the main job: $MAIN_JOB"
+# shellcheck disable=SC2086  # MAIN_JOB is a command line
+as_user $MAIN_JOB
