@@ -790,7 +790,8 @@ static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg 
     e->kept_fence = m->value;
     e->keep_round = 0;
     int64_t end;
-    if (!quorum_lease(n, a, &end))
+    /* While acquiring, a KEEP only keeps the grant alive: no lease yet. */
+    if (a->phase == PHASE_ACQUIRING || !quorum_lease(n, a, &end))
         return;
     if (a->phase == PHASE_FENCING) {
         a->phase = PHASE_HELD;

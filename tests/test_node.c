@@ -471,12 +471,13 @@ static void contend(uint32_t n, uint64_t seed, bool random_order, double dup_p, 
 
 static void test_contention_fifo_and_random(void)
 {
-    static const uint32_t sizes[] = { 3, 4, 5, 7, 10, 15 };
-    for (guint s = 0; s < G_N_ELEMENTS(sizes); s++) {
-        for (uint64_t seed = 1; seed <= 6; seed++) {
+    /* Seed 1 delivers in FIFO order; every other seed draws its own order
+     * and duplicates 5% of the messages. */
+    for (uint32_t n = 3; n <= 15; n++) {
+        for (uint64_t seed = 1; seed <= 10; seed++) {
             pump p;
             bool random_order = seed > 1;
-            contend(sizes[s], seed, random_order, random_order ? 0.05 : 0.0, 1000, &p);
+            contend(n, seed, random_order, random_order ? 0.05 : 0.0, 1000, &p);
             CU_ASSERT_EQUAL(p.violations, 0);
             CU_ASSERT_EQUAL(p.token_regressions, 0);
             CU_ASSERT(p.acquisitions >= 1000);   /* no deadlock */
@@ -485,7 +486,7 @@ static void test_contention_fifo_and_random(void)
             if (p.violations || p.acquisitions < 1000 || p.failures)
                 g_printerr("n=%u seed=%" G_GUINT64_FORMAT ": violations=%" G_GUINT64_FORMAT
                            " acquisitions=%" G_GUINT64_FORMAT " failures=%" G_GUINT64_FORMAT "\n",
-                           sizes[s], seed, p.violations, p.acquisitions, p.failures);
+                           n, seed, p.violations, p.acquisitions, p.failures);
             pump_free(&p);
         }
     }
