@@ -1,5 +1,6 @@
 #include "codec.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "error.h"
@@ -19,6 +20,23 @@ enum {
 
 _Static_assert(OFF_NAME == DM_FRAME_HEADER, "header layout disagrees with DM_FRAME_HEADER");
 
+/* One update of a membership message's tail, as codec.h draws it. */
+enum {
+    UPD_MEMBER = 0,
+    UPD_STATE = 2,
+    UPD_RESERVED = 3,
+    UPD_INCARNATION = 4,
+    UPD_SIZE = 8,
+};
+
+/* The largest frame of any type is below what the longest name, every field
+ * at 8 bytes and a full tail of updates add up to (no type has them all). */
+_Static_assert(DM_FRAME_HEADER + DM_NAME_MAX + DM_FIELD_COUNT * sizeof(uint64_t) + 1 +
+                       UPD_SIZE * DM_MSG_MAX_UPDATES <=
+                   DM_FRAME_MAX,
+               "a message of some type may not fit DM_FRAME_MAX");
+_Static_assert(DM_MSG_MAX_UPDATES <= UINT8_MAX, "the update count is one byte on the wire");
+
 static void put_be(uint8_t *p, uint64_t v, size_t width)
 {
     for (size_t i = width; i-- > 0; v >>= 8)
@@ -33,18 +51,24 @@ static uint64_t get_be(const uint8_t *p, size_t width)
     return v;
 }
 
-static size_t fields_width(unsigned used)
+/* Bytes from the start of the frame to the end of the fixed fields, where a
+ * membership message's update count is. */
+static size_t fixed_size(int type, size_t name_len)
 {
-    size_t w = 0;
+    size_t w = DM_FRAME_HEADER + name_len;
+    unsigned used = dm_msg_fields(type);
     for (size_t i = 0; i < DM_FIELD_COUNT; i++)
         if (used & dm_msg_field_table[i].flag)
             w += dm_msg_field_table[i].width;
     return w;
 }
 
-static size_t frame_size(int type, size_t name_len)
+static size_t frame_size(int type, size_t name_len, size_t n_updates)
 {
-    return DM_FRAME_HEADER + name_len + fields_width(dm_msg_fields(type));
+    size_t w = fixed_size(type, name_len);
+    if (dm_msg_fields(type) & DM_FIELD_UPDATES)
+        w += 1 + UPD_SIZE * n_updates;
+    return w;
 }
 
 int dm_codec_size(const dm_msg *m)
@@ -52,7 +76,7 @@ int dm_codec_size(const dm_msg *m)
     int rc = dm_msg_validate(m, DM_MAX_MEMBERS);
     if (rc < 0)
         return rc;
-    return (int)frame_size((int)m->type, m->name_len);
+    return (int)frame_size((int)m->type, m->name_len, m->n_updates);
 }
 
 int dm_codec_encode(const dm_msg *m, uint8_t *buf, size_t cap)
@@ -80,6 +104,16 @@ int dm_codec_encode(const dm_msg *m, uint8_t *buf, size_t cap)
         if (used & f->flag) {
             put_be(p, dm_msg_field_get(m, f), f->width);
             p += f->width;
+        }
+    }
+    if (used & DM_FIELD_UPDATES) {
+        *p++ = m->n_updates;
+        for (size_t i = 0; i < m->n_updates; i++, p += UPD_SIZE) {
+            const dm_member_update *u = &m->updates[i];
+            put_be(p + UPD_MEMBER, u->member, 2);
+            p[UPD_STATE] = u->state;
+            p[UPD_RESERVED] = 0;
+            put_be(p + UPD_INCARNATION, u->incarnation, 4);
         }
     }
     return size;
@@ -113,7 +147,19 @@ int dm_codec_decode(const uint8_t *buf, size_t len, dm_msg *m)
     if (buf[OFF_FLAGS] != 0)
         return -DM_EMALFORMED;
     size_t name_len = buf[OFF_NAME_LEN];
-    if ((size_t)length != frame_size(type, name_len))
+    size_t fixed = fixed_size(type, name_len);
+    bool has_updates = (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
+    size_t n_updates = 0;
+    if (has_updates) {
+        /* The count must lie inside the frame, and must not overrun the
+         * message's array before the lengths are compared. */
+        if ((size_t)length <= fixed)
+            return -DM_EMALFORMED;
+        n_updates = buf[fixed];
+        if (n_updates > DM_MSG_MAX_UPDATES)
+            return -DM_EMALFORMED;
+    }
+    if ((size_t)length != frame_size(type, name_len, n_updates))
         return -DM_EMALFORMED;
 
     /* Zeroing first leaves the fields the type does not carry at zero, as
@@ -135,10 +181,23 @@ int dm_codec_decode(const uint8_t *buf, size_t len, dm_msg *m)
             p += f->width;
         }
     }
+    if (has_updates) {
+        m->n_updates = *p++;
+        for (size_t i = 0; i < n_updates; i++, p += UPD_SIZE) {
+            if (p[UPD_RESERVED] != 0)
+                return -DM_EMALFORMED;
+            dm_member_update *u = &m->updates[i];
+            u->member = (uint16_t)get_be(p + UPD_MEMBER, 2);
+            u->state = p[UPD_STATE];
+            u->incarnation = (uint32_t)get_be(p + UPD_INCARNATION, 4);
+        }
+    }
 
-    /* The remaining rules (a name neither empty nor holding a NUL, from/to
-     * members and distinct) are the struct's own; checking them with the
-     * same function is what guarantees that a decoded message is valid. */
+    /* The remaining rules (a lock name neither empty nor holding a NUL, a
+     * membership message's name empty, field ranges, update states, from,
+     * to, target and updated members being members, ...) are the struct's
+     * own; checking them with the same function is what guarantees that a
+     * decoded message is valid. */
     int rc = dm_msg_validate(m, DM_MAX_MEMBERS);
     return rc < 0 ? rc : length;
 }

@@ -7,12 +7,24 @@
  *   u8  type       dm_msg_type
  *   u16 from
  *   u16 to
- *   u8  name_len   1..255
+ *   u8  name_len   lock messages 1..255, membership messages 0
  *   u8  flags      0 (reserved for authentication trailers)
  *   u64 clock
  *   name bytes
- *   type-specific fields in the order of message.h's table
- *     (attempt u64, grant u64, value u64, round u32 -- those the type uses)
+ *   type-specific fields in the order of message.h's table (attempt u64,
+ *     grant u64, value u64, round u32, target u32 -- those the type uses)
+ *   membership messages only (PING, PING_REQ, ACK, NACK, SYNC), the updates:
+ *     u8  count      0..DM_MSG_MAX_UPDATES
+ *     count times:
+ *       u16 member
+ *       u8  state    dm_member_state
+ *       u8  reserved 0
+ *       u32 incarnation
+ *
+ * The length prefix must equal exactly what the type, name_len and count
+ * make up. The largest frame, a PING_REQ/ACK/NACK with 64 updates, is
+ * 20 + 8 + 4 + 1 + 512 = 545 bytes; a lock message with a 255-byte name is
+ * at most 20 + 255 + 28 = 303.
  *
  * A decoder never reads outside the buffer it is given, and tells apart a
  * buffer that is too short (-DM_ETRUNC: wait for more bytes on a stream), a

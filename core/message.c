@@ -9,30 +9,63 @@
 #include "error.h"
 
 const dm_msg_field dm_msg_field_table[DM_FIELD_COUNT] = {
-    {DM_FIELD_ATTEMPT, "attempt", sizeof(uint64_t), offsetof(dm_msg, attempt), true},
-    {DM_FIELD_GRANT, "grant", sizeof(uint64_t), offsetof(dm_msg, grant), false},
-    {DM_FIELD_VALUE, "value", sizeof(uint64_t), offsetof(dm_msg, value), false},
-    {DM_FIELD_ROUND, "round", sizeof(uint32_t), offsetof(dm_msg, round), false},
+    {DM_FIELD_ATTEMPT, "attempt", sizeof(uint64_t), offsetof(dm_msg, attempt), true, false},
+    {DM_FIELD_GRANT, "grant", sizeof(uint64_t), offsetof(dm_msg, grant), false, false},
+    {DM_FIELD_VALUE, "value", sizeof(uint64_t), offsetof(dm_msg, value), false, false},
+    {DM_FIELD_ROUND, "round", sizeof(uint32_t), offsetof(dm_msg, round), false, false},
+    {DM_FIELD_TARGET, "target", sizeof(uint32_t), offsetof(dm_msg, target), false, true},
 };
 
-#define ALL_FIELDS ((1u << DM_FIELD_COUNT) - 1)
+#define TABLE_FIELDS ((1u << DM_FIELD_COUNT) - 1)
+#define ALL_FIELDS (TABLE_FIELDS | DM_FIELD_NAME | DM_FIELD_UPDATES)
+
+_Static_assert(((DM_FIELD_NAME | DM_FIELD_UPDATES) & TABLE_FIELDS) == 0,
+               "NAME and UPDATES must not collide with the table's flags");
+/* SYNC's flags are checked as a maximum (dm_msg_field_max), which is the
+ * same as "no other bit" only while the flags are the low bits. */
+_Static_assert((DM_SYNC_FLAGS & (DM_SYNC_FLAGS + 1)) == 0, "DM_SYNC_FLAGS must be 2^k - 1");
+
+/* LOCK: what every lock message carries; SWIM: every membership message. */
+#define LOCK DM_FIELD_NAME
+#define SWIM DM_FIELD_UPDATES
 
 static const struct {
     const char *name;
     unsigned fields;
+    bool third_party;   /* member fields name neither from nor to */
 } types[] = {
-    [DM_MSG_REQUEST] = {"REQUEST", DM_FIELD_ATTEMPT | DM_FIELD_VALUE},
-    [DM_MSG_GRANT] = {"GRANT", DM_FIELD_ATTEMPT | DM_FIELD_GRANT},
-    [DM_MSG_FAILED] = {"FAILED", DM_FIELD_ATTEMPT},
-    [DM_MSG_INQUIRE] = {"INQUIRE", DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE},
-    [DM_MSG_YIELD] = {"YIELD", DM_FIELD_ATTEMPT | DM_FIELD_GRANT},
-    [DM_MSG_RELEASE] = {"RELEASE", DM_FIELD_ATTEMPT},
-    [DM_MSG_KEEP] = {"KEEP", ALL_FIELDS},
-    [DM_MSG_KEPT] = {"KEPT", ALL_FIELDS},
-    [DM_MSG_REVOKED] = {"REVOKED", DM_FIELD_ATTEMPT | DM_FIELD_GRANT},
+    [DM_MSG_REQUEST] = {"REQUEST", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_VALUE, false},
+    [DM_MSG_GRANT] = {"GRANT", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, false},
+    [DM_MSG_FAILED] = {"FAILED", LOCK | DM_FIELD_ATTEMPT, false},
+    [DM_MSG_INQUIRE] = {"INQUIRE", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE,
+                        false},
+    [DM_MSG_YIELD] = {"YIELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, false},
+    [DM_MSG_RELEASE] = {"RELEASE", LOCK | DM_FIELD_ATTEMPT, false},
+    [DM_MSG_KEEP] = {"KEEP",
+                     LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
+                     false},
+    [DM_MSG_KEPT] = {"KEPT",
+                     LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
+                     false},
+    [DM_MSG_REVOKED] = {"REVOKED", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, false},
+    [DM_MSG_PING] = {"PING", SWIM | DM_FIELD_VALUE, false},
+    [DM_MSG_PING_REQ] = {"PING_REQ", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, true},
+    [DM_MSG_ACK] = {"ACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, false},
+    [DM_MSG_NACK] = {"NACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, false},
+    [DM_MSG_SYNC] = {"SYNC", SWIM | DM_FIELD_VALUE, false},
 };
 
 _Static_assert(G_N_ELEMENTS(types) == DM_MSG_TYPE_END, "types[] must describe every dm_msg_type");
+
+static const char *const state_names[] = {
+    [DM_MEMBER_ALIVE] = "alive",
+    [DM_MEMBER_SUSPECT] = "suspect",
+    [DM_MEMBER_DEAD] = "dead",
+    [DM_MEMBER_LEFT] = "left",
+};
+
+_Static_assert(G_N_ELEMENTS(state_names) == DM_MEMBER_STATE_MAX + 1,
+               "state_names[] must name every dm_member_state");
 
 bool dm_msg_type_valid(int type)
 {
@@ -47,6 +80,11 @@ const char *dm_msg_type_name(int type)
 unsigned dm_msg_fields(int type)
 {
     return dm_msg_type_valid(type) ? types[type].fields : 0;
+}
+
+bool dm_msg_is_membership(int type)
+{
+    return (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
 }
 
 /* memcpy rather than a cast keeps one code path for both widths without
@@ -79,6 +117,8 @@ uint64_t dm_msg_field_max(int type, const dm_msg_field *f)
 {
     if (type == DM_MSG_INQUIRE && f->flag == DM_FIELD_VALUE)
         return DM_INQUIRE_PROBE;
+    if (type == DM_MSG_SYNC && f->flag == DM_FIELD_VALUE)
+        return DM_SYNC_FLAGS;
     return f->width == sizeof(uint32_t) ? UINT32_MAX : UINT64_MAX;
 }
 
@@ -110,18 +150,39 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
 {
     if (!dm_msg_type_valid((int)m->type))
         return -DM_ETYPE;
-    if (m->name_len == 0 || m->name[m->name_len] != '\0' ||
-        memchr(m->name, '\0', m->name_len) != NULL)
-        return -DM_EBADNAME;
     unsigned used = dm_msg_fields((int)m->type);
+    if (used & DM_FIELD_NAME) {
+        if (m->name_len == 0 || m->name[m->name_len] != '\0' ||
+            memchr(m->name, '\0', m->name_len) != NULL)
+            return -DM_EBADNAME;
+    } else if (m->name_len != 0 || m->name[0] != '\0') {
+        return -DM_EBADNAME;
+    }
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         uint64_t v = dm_msg_field_get(m, f);
         if (!(used & f->flag) ? v != 0 : v > dm_msg_field_max((int)m->type, f))
             return -DM_EMALFORMED;
     }
+    if (m->n_updates > ((used & DM_FIELD_UPDATES) ? DM_MSG_MAX_UPDATES : 0))
+        return -DM_EMALFORMED;
+    for (size_t i = 0; i < m->n_updates; i++)
+        if (m->updates[i].state > DM_MEMBER_STATE_MAX)
+            return -DM_EMALFORMED;
+
     if (m->from >= n_members || m->to >= n_members || m->from == m->to)
         return -DM_EPEER;
+    for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+        const dm_msg_field *f = &dm_msg_field_table[i];
+        if (!(used & f->flag) || !f->member)
+            continue;
+        uint64_t v = dm_msg_field_get(m, f);
+        if (v >= n_members || (types[m->type].third_party && (v == m->from || v == m->to)))
+            return -DM_EPEER;
+    }
+    for (size_t i = 0; i < m->n_updates; i++)
+        if (m->updates[i].member >= n_members)
+            return -DM_EPEER;
     return 0;
 }
 
@@ -145,27 +206,55 @@ static void out_printf(out *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-int dm_msg_format(const dm_msg *m, char *buf, size_t cap)
+static void out_name(out *o, const dm_msg *m)
 {
-    out o = {buf, cap, 0};
-    out_printf(&o, "%s %u->%u clock=%" PRIu64 " lock=", dm_msg_type_name((int)m->type),
-               (unsigned)m->from, (unsigned)m->to, m->clock);
+    out_printf(o, " lock=");
     /* Names are arbitrary bytes; escaping keeps the line one line and its
      * space-separated tokens unambiguous. */
     for (size_t i = 0; i < m->name_len; i++) {
         unsigned char c = (unsigned char)m->name[i];
         if (c > ' ' && c < 0x7f && c != '\\')
-            out_printf(&o, "%c", c);
+            out_printf(o, "%c", c);
         else
-            out_printf(&o, "\\x%02x", c);
+            out_printf(o, "\\x%02x", c);
     }
+}
+
+static void out_updates(out *o, const dm_msg *m)
+{
+    /* An invalid message may claim more updates than the array holds. */
+    size_t n = MIN(m->n_updates, DM_MSG_MAX_UPDATES);
+    if (m->n_updates > DM_MSG_MAX_UPDATES)
+        out_printf(o, " n_updates=%u", (unsigned)m->n_updates);
+    out_printf(o, " updates=[");
+    for (size_t i = 0; i < n; i++) {
+        const dm_member_update *u = &m->updates[i];
+        out_printf(o, "%s%u:", i ? " " : "", (unsigned)u->member);
+        if (u->state <= DM_MEMBER_STATE_MAX)
+            out_printf(o, "%s", state_names[u->state]);
+        else
+            out_printf(o, "%u", (unsigned)u->state);
+        out_printf(o, "@%" PRIu32, u->incarnation);
+    }
+    out_printf(o, "]");
+}
+
+int dm_msg_format(const dm_msg *m, char *buf, size_t cap)
+{
+    out o = {buf, cap, 0};
     /* A rejected message is logged whole: its stray fields are the news. */
     unsigned used = dm_msg_type_valid((int)m->type) ? dm_msg_fields((int)m->type) : ALL_FIELDS;
+    out_printf(&o, "%s %u->%u clock=%" PRIu64, dm_msg_type_name((int)m->type), (unsigned)m->from,
+               (unsigned)m->to, m->clock);
+    if (used & DM_FIELD_NAME)
+        out_name(&o, m);
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         if (used & f->flag)
             out_printf(&o, f->hex ? " %s=0x%" PRIx64 : " %s=%" PRIu64, f->name,
                        dm_msg_field_get(m, f));
     }
+    if (used & DM_FIELD_UPDATES)
+        out_updates(&o, m);
     return (int)o.len;
 }

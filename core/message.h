@@ -21,7 +21,21 @@
  *   KEEP     attempt, grant, value = fence token, round
  *   KEPT     attempt, grant, value = fence token, round
  *   REVOKED  attempt, grant
- * Every message carries from, to, the sender's Lamport clock and the lock name.
+ * Every lock message carries from, to, the sender's Lamport clock and the
+ * lock name.
+ *
+ * Membership (SWIM, as in hashicorp/memberlist) messages carry no lock name
+ * (name_len == 0) and piggyback up to DM_MSG_MAX_UPDATES member updates:
+ *   PING     value = probe sequence, updates
+ *   PING_REQ value = probe sequence, target = member to probe for the sender,
+ *            updates
+ *   ACK      value = probe sequence, target = member that answered the probe
+ *            (the recipient of the PING, also when relayed), updates
+ *   NACK     value = probe sequence, target = member that did not answer an
+ *            indirect probe (Lifeguard: tells the prober its path works)
+ *   SYNC     value = DM_SYNC_* flags, updates: one chunk of a full-state
+ *            push/pull; a SYNC with DM_SYNC_REPLY asks for the recipient's
+ *            state in return
  */
 #ifndef DMUTEX_CORE_MESSAGE_H
 #define DMUTEX_CORE_MESSAGE_H
@@ -50,10 +64,36 @@ typedef enum dm_msg_type {
     DM_MSG_KEEP,
     DM_MSG_KEPT,
     DM_MSG_REVOKED,
+    DM_MSG_PING,
+    DM_MSG_PING_REQ,
+    DM_MSG_ACK,
+    DM_MSG_NACK,
+    DM_MSG_SYNC,
     DM_MSG_TYPE_END     /* one past the last valid type */
 } dm_msg_type;
 
 #define DM_MSG_TYPE_COUNT DM_MSG_TYPE_END
+
+/* A member as one SWIM update describes it. Only a member raises its own
+ * incarnation; see core/membership.h for the precedence rules. */
+typedef enum dm_member_state {
+    DM_MEMBER_ALIVE = 0,
+    DM_MEMBER_SUSPECT = 1,
+    DM_MEMBER_DEAD = 2,
+    DM_MEMBER_LEFT = 3,       /* dead by its own graceful leave */
+} dm_member_state;
+#define DM_MEMBER_STATE_MAX DM_MEMBER_LEFT
+
+typedef struct dm_member_update {
+    uint16_t member;
+    uint8_t state;            /* dm_member_state */
+    uint32_t incarnation;
+} dm_member_update;
+
+#define DM_MSG_MAX_UPDATES 64
+#define DM_SYNC_REPLY 0x1u    /* answer with your own state */
+#define DM_SYNC_LAST  0x2u    /* last chunk of this push/pull */
+#define DM_SYNC_FLAGS (DM_SYNC_REPLY | DM_SYNC_LAST)
 
 typedef struct dm_msg {
     dm_msg_type type;
@@ -64,17 +104,29 @@ typedef struct dm_msg {
     uint64_t grant;       /* arbiter's grant id, which is also its token */
     uint64_t value;       /* REQUEST: priority timestamp; KEEP/KEPT: fence token */
     uint32_t round;       /* KEEP/KEPT: which keep round is acknowledged */
-    uint8_t name_len;     /* 1..DM_NAME_MAX */
+    uint32_t target;      /* PING_REQ/ACK/NACK: the member probed */
+    uint8_t name_len;     /* lock messages 1..DM_NAME_MAX; membership 0 */
     char name[DM_NAME_MAX + 1];   /* NUL-terminated copy for convenience */
+    uint8_t n_updates;    /* membership messages: 0..DM_MSG_MAX_UPDATES */
+    dm_member_update updates[DM_MSG_MAX_UPDATES];
 } dm_msg;
 
+/* True for PING, PING_REQ, ACK, NACK and SYNC. */
+bool dm_msg_is_membership(int type);
+
 /* The per-type fields as flag bits; dm_msg_fields() gives the mask a type
- * uses, i.e. the table at the top of this file. */
+ * uses, i.e. the table at the top of this file. The first DM_FIELD_COUNT
+ * are the fixed-width fields of dm_msg_field_table; NAME (the lock name,
+ * which every lock message has and no membership message) and UPDATES
+ * (n_updates/updates, which every membership message has) are not. */
 #define DM_FIELD_ATTEMPT 0x1u
 #define DM_FIELD_GRANT   0x2u
 #define DM_FIELD_VALUE   0x4u
 #define DM_FIELD_ROUND   0x8u
-#define DM_FIELD_COUNT   4
+#define DM_FIELD_TARGET  0x10u
+#define DM_FIELD_COUNT   5
+#define DM_FIELD_NAME    0x20u
+#define DM_FIELD_UPDATES 0x40u
 
 /* One per-type field. dm_msg_field_table lists them in wire order, and
  * validation, formatting and the codec all walk it, so that which fields
@@ -85,6 +137,7 @@ typedef struct dm_msg_field {
     size_t width;        /* bytes, the same in dm_msg and on the wire: 8 or 4 */
     size_t offset;       /* offsetof(dm_msg, ...) */
     bool hex;            /* dm_msg_format prints it in hex (attempt ids) */
+    bool member;         /* names a member: dm_msg_validate wants < n_members */
 } dm_msg_field;
 
 extern const dm_msg_field dm_msg_field_table[DM_FIELD_COUNT];
@@ -97,7 +150,8 @@ uint64_t dm_msg_field_get(const dm_msg *m, const dm_msg_field *f);
 void dm_msg_field_set(dm_msg *m, const dm_msg_field *f, uint64_t v);
 /* The largest value field f may hold in a message of `type` (its width's
  * maximum, except where the type gives the field a meaning of its own, like
- * INQUIRE's value). dm_msg_validate rejects anything above it. */
+ * INQUIRE's value or SYNC's flags). dm_msg_validate rejects anything above
+ * it. */
 uint64_t dm_msg_field_max(int type, const dm_msg_field *f);
 
 /* "REQUEST", "GRANT", ...; "UNKNOWN" for anything else. */
@@ -113,17 +167,26 @@ int dm_lock_name_check(const char *name);
  * m untouched. */
 int dm_msg_set_name(dm_msg *m, const char *name);
 
-/* Structural validation of a message (type known, name well formed, fields
- * unused by the type zero, from/to < n_members and distinct: a node's
- * messages to itself never cross the network). Returns 0 or a negative
- * error (-DM_ETYPE, -DM_EBADNAME, -DM_EMALFORMED, -DM_EPEER). */
+/* Structural validation of a message: type known (-DM_ETYPE); a lock
+ * message's name well formed, a membership message's empty (name_len 0,
+ * name[0] NUL) (-DM_EBADNAME); fields unused by the type zero, n_updates
+ * included, used ones within dm_msg_field_max, n_updates <=
+ * DM_MSG_MAX_UPDATES and every update's state <= DM_MEMBER_STATE_MAX
+ * (-DM_EMALFORMED); from, to, target (where used) and every update's member
+ * < n_members, from != to (a node's messages to itself never cross the
+ * network), and a PING_REQ's target neither from nor to (-DM_EPEER).
+ * updates[n_updates..] are not looked at. Returns 0 or the first error. */
 int dm_msg_validate(const dm_msg *m, uint32_t n_members);
 
 /* Write a one-line human-readable rendering of the fields the type uses
- * ("GRANT 2->0 clock=7 lock=x attempt=0x100000002 grant=5"; every field for
- * an unknown type; name bytes outside printable ASCII, and backslash, as
- * \xHH) into buf (NUL-terminated when cap > 0). Returns the length it wanted,
- * as snprintf does. */
+ * ("GRANT 2->0 clock=7 lock=x attempt=0x100000002 grant=5",
+ * "PING 3->0 clock=12 value=7 updates=[2:suspect@4 5:alive@1]", an update
+ * being member:state@incarnation, an unknown state as its number; every
+ * field for an unknown type; name bytes outside printable ASCII, and
+ * backslash, as \xHH; an n_updates above DM_MSG_MAX_UPDATES as
+ * "n_updates=N" before the first DM_MSG_MAX_UPDATES updates) into buf
+ * (NUL-terminated when cap > 0). Returns the length it wanted, as snprintf
+ * does. */
 int dm_msg_format(const dm_msg *m, char *buf, size_t cap);
 
 #endif

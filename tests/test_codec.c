@@ -25,8 +25,12 @@ static size_t rnd_below(uint64_t *s, size_t bound)
     return (size_t)(rnd(s) % bound);
 }
 
-/* Every per-type field set to v (narrowed for round), the clock too. */
-static dm_msg sample(int type, uint64_t v, size_t name_len, uint16_t from, uint16_t to)
+/* A message of `type` with every per-type field set to v (narrowed to its
+ * width and range), the clock too, and any member field to `target`; a lock
+ * message gets a name of `extent` bytes, a membership message `extent`
+ * updates drawn from v. */
+static dm_msg sample(int type, uint64_t v, size_t extent, uint16_t from, uint16_t to,
+                     uint32_t target)
 {
     dm_msg m;
     memset(&m, 0, sizeof m);
@@ -34,14 +38,28 @@ static dm_msg sample(int type, uint64_t v, size_t name_len, uint16_t from, uint1
     m.from = from;
     m.to = to;
     m.clock = v;
-    m.name_len = (uint8_t)name_len;
-    for (size_t i = 0; i < name_len; i++)
-        m.name[i] = (char)('a' + i % 26);
     unsigned used = dm_msg_fields(type);
-    for (size_t i = 0; i < DM_FIELD_COUNT; i++)
-        if (used & dm_msg_field_table[i].flag)
-            dm_msg_field_set(&m, &dm_msg_field_table[i],
-                             MIN(v, dm_msg_field_max(type, &dm_msg_field_table[i])));
+    if (used & DM_FIELD_NAME) {
+        m.name_len = (uint8_t)extent;
+        for (size_t i = 0; i < extent; i++)
+            m.name[i] = (char)('a' + i % 26);
+    }
+    for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+        const dm_msg_field *f = &dm_msg_field_table[i];
+        if (used & f->flag)
+            dm_msg_field_set(&m, f, f->member ? target : MIN(v, dm_msg_field_max(type, f)));
+    }
+    if (used & DM_FIELD_UPDATES) {
+        /* The first update at the member and incarnation edges; states
+         * cycle, so 64 updates hold each several times. */
+        m.n_updates = (uint8_t)extent;
+        for (size_t i = 0; i < extent; i++)
+            m.updates[i] = (dm_member_update){
+                .member = i == 0 ? DM_MAX_MEMBERS - 1 : (uint16_t)((v + 37 * i) % DM_MAX_MEMBERS),
+                .state = (uint8_t)((v + i) % (DM_MEMBER_STATE_MAX + 1)),
+                .incarnation = (uint32_t)v ^ (uint32_t)i,
+            };
+    }
     return m;
 }
 
@@ -53,17 +71,38 @@ static dm_msg random_msg(uint64_t *s)
     m.from = (uint16_t)rnd_below(s, DM_MAX_MEMBERS);
     m.to = (uint16_t)((m.from + 1 + rnd_below(s, DM_MAX_MEMBERS - 1)) % DM_MAX_MEMBERS);
     m.clock = rnd(s);
-    /* Short names most of the time, so mutations hit the header and fields. */
-    m.name_len = (uint8_t)(1 + rnd_below(s, rnd_below(s, 4) ? 16 : DM_NAME_MAX));
-    for (size_t i = 0; i < m.name_len; i++)
-        m.name[i] = (char)(1 + rnd_below(s, 255));
     unsigned used = dm_msg_fields((int)m.type);
+    if (used & DM_FIELD_NAME) {
+        /* Short names most of the time, so mutations hit the header and fields. */
+        m.name_len = (uint8_t)(1 + rnd_below(s, rnd_below(s, 4) ? 16 : DM_NAME_MAX));
+        for (size_t i = 0; i < m.name_len; i++)
+            m.name[i] = (char)(1 + rnd_below(s, 255));
+    }
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
-        if (used & dm_msg_field_table[i].flag) {
-            uint64_t max = dm_msg_field_max((int)m.type, &dm_msg_field_table[i]);
-            uint64_t v = rnd(s);
-            dm_msg_field_set(&m, &dm_msg_field_table[i], max == UINT64_MAX ? v : v % (max + 1));
+        const dm_msg_field *f = &dm_msg_field_table[i];
+        if (!(used & f->flag))
+            continue;
+        uint64_t max = dm_msg_field_max((int)m.type, f);
+        uint64_t v = rnd(s);
+        if (f->member) {
+            /* A PING_REQ's target is a third member. */
+            do
+                v = rnd_below(s, DM_MAX_MEMBERS);
+            while (m.type == DM_MSG_PING_REQ && (v == m.from || v == m.to));
+        } else if (max != UINT64_MAX) {
+            v %= max + 1;
         }
+        dm_msg_field_set(&m, f, v);
+    }
+    if (used & DM_FIELD_UPDATES) {
+        /* Few updates most of the time, for the same reason. */
+        m.n_updates = (uint8_t)rnd_below(s, rnd_below(s, 4) ? 4 : DM_MSG_MAX_UPDATES + 1);
+        for (size_t i = 0; i < m.n_updates; i++)
+            m.updates[i] = (dm_member_update){
+                .member = (uint16_t)rnd_below(s, DM_MAX_MEMBERS),
+                .state = (uint8_t)rnd_below(s, DM_MEMBER_STATE_MAX + 1),
+                .incarnation = (uint32_t)rnd(s),
+            };
     }
     return m;
 }
@@ -78,36 +117,63 @@ static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
     CU_ASSERT_EQUAL(a->grant, b->grant);
     CU_ASSERT_EQUAL(a->value, b->value);
     CU_ASSERT_EQUAL(a->round, b->round);
+    CU_ASSERT_EQUAL(a->target, b->target);
     CU_ASSERT_EQUAL(a->name_len, b->name_len);
     CU_ASSERT(memcmp(a->name, b->name, a->name_len + 1u) == 0);
+    CU_ASSERT_EQUAL_FATAL(a->n_updates, b->n_updates);
+    for (size_t i = 0; i < a->n_updates; i++) {
+        CU_ASSERT_EQUAL(a->updates[i].member, b->updates[i].member);
+        CU_ASSERT_EQUAL(a->updates[i].state, b->updates[i].state);
+        CU_ASSERT_EQUAL(a->updates[i].incarnation, b->updates[i].incarnation);
+    }
 }
 
-/* The edge cases: each type x {0, max, a byte pattern} x name length {1,
- * 255} x the extreme peer ids. */
-#define N_SAMPLES ((DM_MSG_TYPE_END - DM_MSG_REQUEST) * 3 * 2 * 2)
+/* The edge cases: each type x {0, max, a byte pattern} x {name length 1,
+ * 255 | 0, 1, 64 updates} x the extreme peer ids x, where the type has a
+ * target, {0, 1, max - 1, max} (those a PING_REQ may name: 1 and max - 1).
+ *   lock 9 * 3 * 2 * 2, PING/SYNC 2 * 3 * 3 * 2, ACK/NACK 2 * 3 * 3 * 2 * 4,
+ *   PING_REQ 3 * 3 * 2 * 2 */
+#define N_SAMPLES (9 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2)
 static dm_msg samples[N_SAMPLES];
 
 static int init_samples(void)
 {
     const uint64_t values[] = {0, UINT64_MAX, 0x0102030405060708ULL};
     const size_t names[] = {1, DM_NAME_MAX};
+    const size_t counts[] = {0, 1, DM_MSG_MAX_UPDATES};
     const uint16_t peers[][2] = {{0, DM_MAX_MEMBERS - 1}, {DM_MAX_MEMBERS - 1, 0}};
+    const uint32_t targets[] = {0, 1, DM_MAX_MEMBERS - 2, DM_MAX_MEMBERS - 1};
     size_t n = 0;
-    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
+        bool swim = dm_msg_is_membership(t);
+        const size_t *extents = swim ? counts : names;
+        size_t n_extents = swim ? G_N_ELEMENTS(counts) : G_N_ELEMENTS(names);
+        size_t n_targets = (dm_msg_fields(t) & DM_FIELD_TARGET) ? G_N_ELEMENTS(targets) : 1;
         for (size_t v = 0; v < G_N_ELEMENTS(values); v++)
-            for (size_t k = 0; k < G_N_ELEMENTS(names); k++)
+            for (size_t k = 0; k < n_extents; k++)
                 for (size_t p = 0; p < G_N_ELEMENTS(peers); p++)
-                    samples[n++] = sample(t, values[v], names[k], peers[p][0], peers[p][1]);
+                    for (size_t g = 0; g < n_targets; g++) {
+                        dm_msg m = sample(t, values[v], extents[k], peers[p][0], peers[p][1],
+                                          targets[g]);
+                        if (t == DM_MSG_PING_REQ && (m.target == m.from || m.target == m.to))
+                            continue;
+                        if (n == N_SAMPLES || dm_msg_validate(&m, DM_MAX_MEMBERS) != 0)
+                            return 1;
+                        samples[n++] = m;
+                    }
+    }
     return n == N_SAMPLES ? 0 : 1;
 }
 
 static void test_round_trip(void)
 {
+    int by_type[DM_MSG_TYPE_END] = {0};
     for (size_t i = 0; i < N_SAMPLES; i++) {
         const dm_msg *m = &samples[i];
         CU_ASSERT_EQUAL_FATAL(dm_msg_validate(m, DM_MAX_MEMBERS), 0);
+        by_type[m->type]++;
         int size = dm_codec_size(m);
-        CU_ASSERT(size >= DM_FRAME_HEADER + 1 + 8 && size <= DM_FRAME_MAX);
+        CU_ASSERT(size >= DM_FRAME_HEADER + 8 + 1 && size <= DM_FRAME_MAX);
 
         /* Trailing bytes after the frame belong to the next frame. */
         uint8_t buf[DM_FRAME_MAX + 16];
@@ -124,13 +190,35 @@ static void test_round_trip(void)
         CU_ASSERT_EQUAL(dm_codec_decode(buf, (size_t)size, &out), size);
         assert_msg_equal(&out, m);
     }
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
+        CU_ASSERT(by_type[t] >= 12);
+}
+
+/* The longest frame each type can have fits DM_FRAME_MAX; the longest of
+ * all is a PING_REQ, ACK or NACK with every update (codec.h's arithmetic). */
+static void test_largest_frames(void)
+{
+    int largest = 0;
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
+        bool swim = dm_msg_is_membership(t);
+        dm_msg m = sample(t, UINT64_MAX, swim ? DM_MSG_MAX_UPDATES : DM_NAME_MAX, 0,
+                          DM_MAX_MEMBERS - 1, 1);
+        int size = dm_codec_size(&m);
+        CU_ASSERT(size > 0 && size <= DM_FRAME_MAX);
+        CU_ASSERT(swim ? size >= 541 : size <= 303);
+        largest = MAX(largest, size);
+        uint8_t buf[DM_FRAME_MAX];
+        CU_ASSERT_EQUAL(dm_codec_encode(&m, buf, sizeof buf), size);
+    }
+    CU_ASSERT_EQUAL(largest, DM_FRAME_HEADER + 8 + 4 + 1 + 8 * DM_MSG_MAX_UPDATES);
+    CU_ASSERT_EQUAL(largest, 545);
 }
 
 /* Round trips cannot tell a byte order or field order from its mirror
  * image; these frames are written out by hand from codec.h. */
 static void test_known_answer(void)
 {
-    dm_msg m = sample(DM_MSG_REQUEST, 0, 2, 0x0102, 0x0a0b);
+    dm_msg m = sample(DM_MSG_REQUEST, 0, 2, 0x0102, 0x0a0b, 0);
     m.clock = 0x1112131415161718ULL;
     m.attempt = 0x2122232425262728ULL;
     m.value = 0x3132333435363738ULL;
@@ -143,7 +231,7 @@ static void test_known_answer(void)
     CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof request);
     CU_ASSERT(memcmp(buf, request, sizeof request) == 0);
 
-    m = sample(DM_MSG_KEEP, 0, 1, 1, 0);
+    m = sample(DM_MSG_KEEP, 0, 1, 1, 0, 0);
     m.clock = 2;
     m.attempt = 3;
     m.grant = 4;
@@ -157,6 +245,43 @@ static void test_known_answer(void)
     };
     CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof keep);
     CU_ASSERT(memcmp(buf, keep, sizeof keep) == 0);
+
+    m = sample(DM_MSG_PING, 0, 0, 0x0102, 0x0a0b, 0);
+    m.clock = 0x1112131415161718ULL;
+    m.value = 0x3132333435363738ULL;
+    m.n_updates = 2;
+    m.updates[0] = (dm_member_update){0x0203, DM_MEMBER_SUSPECT, 0x04050607};
+    m.updates[1] = (dm_member_update){0x0fff, DM_MEMBER_LEFT, 0xfffffffe};
+    const uint8_t ping[] = {
+        0x00, 0x00, 0x00, 0x2d,                         /* length 45 */
+        0x01, 0x0a,                                     /* version, PING */
+        0x01, 0x02, 0x0a, 0x0b,                         /* from, to */
+        0x00, 0x00,                                     /* no name, flags */
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* clock */
+        0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value */
+        0x02,                                           /* count */
+        0x02, 0x03, 0x01, 0x00, 0x04, 0x05, 0x06, 0x07, /* 0x203 suspect @0x4050607 */
+        0x0f, 0xff, 0x03, 0x00, 0xff, 0xff, 0xff, 0xfe, /* 4095 left @0xfffffffe */
+    };
+    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof ping);
+    CU_ASSERT(memcmp(buf, ping, sizeof ping) == 0);
+    dm_msg out;
+    CU_ASSERT_EQUAL(dm_codec_decode(ping, sizeof ping, &out), (int)sizeof ping);
+    assert_msg_equal(&out, &m);
+
+    /* The target follows the value; an empty update list is its count. */
+    m = sample(DM_MSG_NACK, 0, 0, 1, 2, 0x0abc);
+    m.clock = 3;
+    m.value = 4;
+    const uint8_t nack[] = {
+        0x00, 0x00, 0x00, 0x21, 0x01, 0x0d, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00,
+        0,    0,    0,    0,    0,    0,    0,    3,    0,    0,    0,    0,
+        0,    0,    0,    4,    0x00, 0x00, 0x0a, 0xbc, 0x00,
+    };
+    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof nack);
+    CU_ASSERT(memcmp(buf, nack, sizeof nack) == 0);
+    CU_ASSERT_EQUAL(dm_codec_decode(nack, sizeof nack, &out), (int)sizeof nack);
+    assert_msg_equal(&out, &m);
 }
 
 /* Decodes `len` bytes from an allocation of exactly that size, so that the
@@ -186,7 +311,7 @@ static void test_every_truncation(void)
 /* A valid GRANT frame to corrupt; its name is "ab". */
 static int grant_frame(uint8_t *buf, size_t cap)
 {
-    dm_msg m = sample(DM_MSG_GRANT, 7, 2, 1, 2);
+    dm_msg m = sample(DM_MSG_GRANT, 7, 2, 1, 2, 0);
     int size = dm_codec_encode(&m, buf, cap);
     CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 2 + 16);
     return size;
@@ -327,7 +452,7 @@ static void test_bad_flags_name_peers(void)
 
 static void test_encoder_rejects_invalid(void)
 {
-    const dm_msg good = sample(DM_MSG_REQUEST, 5, 3, 1, 2);
+    const dm_msg good = sample(DM_MSG_REQUEST, 5, 3, 1, 2, 0);
     dm_msg bad[9];
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
         bad[i] = good;
@@ -361,6 +486,210 @@ static void test_encoder_rejects_invalid(void)
     CU_ASSERT_EQUAL(buf[0], 0xaa);
     CU_ASSERT_EQUAL(dm_codec_encode(&good, NULL, 0), -DM_EINVAL);
     CU_ASSERT_EQUAL(dm_codec_encode(&good, buf, (size_t)size), size);
+
+    const dm_msg ping = sample(DM_MSG_PING_REQ, 5, 2, 1, 2, 3);
+    dm_msg swim[10];
+    for (size_t i = 0; i < G_N_ELEMENTS(swim); i++)
+        swim[i] = ping;
+    swim[0].n_updates = DM_MSG_MAX_UPDATES + 1;
+    swim[1].n_updates = UINT8_MAX;
+    swim[2].updates[1].state = DM_MEMBER_STATE_MAX + 1;
+    swim[3].updates[0].member = DM_MAX_MEMBERS;
+    swim[4].name_len = 1;
+    swim[4].name[0] = 'x';
+    swim[5].target = swim[5].from;
+    swim[6].target = DM_MAX_MEMBERS;
+    swim[7].type = DM_MSG_SYNC; /* SYNC has no target */
+    swim[8] = good;
+    swim[8].n_updates = 1; /* lock messages have no updates */
+    swim[9] = good;
+    swim[9].target = 3;
+    for (size_t i = 0; i < G_N_ELEMENTS(swim); i++) {
+        int want = dm_msg_validate(&swim[i], DM_MAX_MEMBERS);
+        CU_ASSERT(want < 0);
+        CU_ASSERT_EQUAL(dm_codec_size(&swim[i]), want);
+        uint8_t out[DM_FRAME_MAX], before[DM_FRAME_MAX];
+        memset(out, 0xaa, sizeof out);
+        memcpy(before, out, sizeof out);
+        CU_ASSERT_EQUAL(dm_codec_encode(&swim[i], out, sizeof out), want);
+        CU_ASSERT(memcmp(out, before, sizeof out) == 0);
+    }
+}
+
+/* A valid PING_REQ frame to corrupt: 1 -> 2, target 3, updates
+ * {5 suspect @9, 6 alive @10}. */
+#define PR_TARGET (DM_FRAME_HEADER + 8)
+#define PR_COUNT (PR_TARGET + 4)
+#define PR_UPDATE(i) (PR_COUNT + 1 + 8 * (i))
+static int ping_req_frame(uint8_t *buf, size_t cap)
+{
+    dm_msg m = sample(DM_MSG_PING_REQ, 7, 0, 1, 2, 3);
+    m.n_updates = 2;
+    m.updates[0] = (dm_member_update){5, DM_MEMBER_SUSPECT, 9};
+    m.updates[1] = (dm_member_update){6, DM_MEMBER_ALIVE, 10};
+    int size = dm_codec_encode(&m, buf, cap);
+    CU_ASSERT_FATAL(size == PR_UPDATE(2));
+    return size;
+}
+
+static void test_update_count(void)
+{
+    uint8_t buf[DM_FRAME_MAX + 8];
+    dm_msg out;
+    int size;
+
+    /* More updates than the bytes present, and fewer. */
+    const uint8_t counts[] = {0, 1, 3, DM_MSG_MAX_UPDATES, DM_MSG_MAX_UPDATES + 1, 0xff};
+    for (size_t i = 0; i < G_N_ELEMENTS(counts); i++) {
+        size = ping_req_frame(buf, sizeof buf);
+        buf[PR_COUNT] = counts[i];
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+    }
+    /* A length that agrees with a larger count, the bytes not yet there. */
+    size = ping_req_frame(buf, sizeof buf);
+    buf[PR_COUNT] = 3;
+    put_u32(buf, (uint32_t)size + 8);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_ETRUNC);
+    memset(buf + size, 0, 8); /* and once they are: member 0, alive @0 */
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 8, &out), size + 8);
+    CU_ASSERT_EQUAL(out.n_updates, 3);
+
+    /* A frame that ends before its count. */
+    for (uint32_t len = PR_TARGET + 4 - 1; len <= PR_COUNT; len++) {
+        size = ping_req_frame(buf, sizeof buf);
+        put_u32(buf, len);
+        CU_ASSERT_EQUAL(decode_exact(buf, len, &out), -DM_EMALFORMED);
+    }
+
+    /* 64 updates is the most; 65 and 100 are refused even with their bytes
+     * and a length that agrees (the decoder must not write past updates[]). */
+    dm_msg m = sample(DM_MSG_PING_REQ, 7, DM_MSG_MAX_UPDATES, 1, 2, 3);
+    size = dm_codec_encode(&m, buf, sizeof buf);
+    CU_ASSERT_FATAL(size == PR_UPDATE(DM_MSG_MAX_UPDATES));
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+    const size_t too_many[] = {DM_MSG_MAX_UPDATES + 1, 100};
+    for (size_t i = 0; i < G_N_ELEMENTS(too_many); i++) {
+        uint8_t big[PR_UPDATE(100)];
+        size = dm_codec_encode(&m, big, sizeof big);
+        for (size_t k = DM_MSG_MAX_UPDATES; k < too_many[i]; k++)
+            memcpy(big + PR_UPDATE(k), big + PR_UPDATE(0), 8);
+        big[PR_COUNT] = (uint8_t)too_many[i];
+        put_u32(big, (uint32_t)PR_UPDATE(too_many[i]));
+        CU_ASSERT_EQUAL(dm_codec_frame_length(big, 4), (int)PR_UPDATE(too_many[i]));
+        CU_ASSERT_EQUAL(decode_exact(big, PR_UPDATE(too_many[i]), &out), -DM_EMALFORMED);
+    }
+}
+
+static void test_bad_updates(void)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    int size;
+
+    for (size_t u = 0; u < 2; u++) {
+        const uint8_t reserved[] = {1, 0x80, 0xff};
+        for (size_t i = 0; i < G_N_ELEMENTS(reserved); i++) {
+            size = ping_req_frame(buf, sizeof buf);
+            buf[PR_UPDATE(u) + 3] = reserved[i];
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+        }
+        for (uint8_t state = 0; state <= DM_MEMBER_STATE_MAX; state++) {
+            size = ping_req_frame(buf, sizeof buf);
+            buf[PR_UPDATE(u) + 2] = state;
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+            CU_ASSERT_EQUAL(out.updates[u].state, state);
+        }
+        const uint8_t states[] = {DM_MEMBER_STATE_MAX + 1, 0x80, 0xff};
+        for (size_t i = 0; i < G_N_ELEMENTS(states); i++) {
+            size = ping_req_frame(buf, sizeof buf);
+            buf[PR_UPDATE(u) + 2] = states[i];
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+        }
+        const uint16_t members[] = {DM_MAX_MEMBERS, 0x8000, 0xffff};
+        for (size_t i = 0; i < G_N_ELEMENTS(members); i++) {
+            size = ping_req_frame(buf, sizeof buf);
+            buf[PR_UPDATE(u)] = (uint8_t)(members[i] >> 8);
+            buf[PR_UPDATE(u) + 1] = (uint8_t)members[i];
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EPEER);
+        }
+        size = ping_req_frame(buf, sizeof buf);
+        buf[PR_UPDATE(u)] = (DM_MAX_MEMBERS - 1) >> 8;
+        buf[PR_UPDATE(u) + 1] = (DM_MAX_MEMBERS - 1) & 0xff;
+        put_u32(buf + PR_UPDATE(u) + 4, UINT32_MAX);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+        CU_ASSERT_EQUAL(out.updates[u].member, DM_MAX_MEMBERS - 1);
+        CU_ASSERT_EQUAL(out.updates[u].incarnation, UINT32_MAX);
+    }
+    size = ping_req_frame(buf, sizeof buf);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+}
+
+static void test_membership_frames(void)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    int size;
+
+    /* A lock name on a membership frame, the length adjusted to carry it. */
+    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+        dm_msg m = sample(t, 1, 2, 1, 2, 3);
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        CU_ASSERT_FATAL(size > 0);
+        memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
+        memcpy(buf + DM_FRAME_HEADER, "ab", 2);
+        buf[10] = 2;
+        put_u32(buf, (uint32_t)size + 2);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
+    }
+    /* An update list on a lock frame. */
+    size = grant_frame(buf, sizeof buf);
+    buf[size] = 0;
+    put_u32(buf, (uint32_t)size + 1);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 1, &out), -DM_EMALFORMED);
+
+    /* SYNC flags: the DM_SYNC_ bits and no others. */
+    for (unsigned flags = 0; flags < 0x100; flags++) {
+        dm_msg m = sample(DM_MSG_SYNC, 0, 1, 1, 2, 0);
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        CU_ASSERT_FATAL(size > 0);
+        buf[DM_FRAME_HEADER + 7] = (uint8_t)flags;
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out),
+                        (flags & ~DM_SYNC_FLAGS) ? -DM_EMALFORMED : size);
+    }
+    dm_msg m = sample(DM_MSG_SYNC, 0, 1, 1, 2, 0);
+    size = dm_codec_encode(&m, buf, sizeof buf);
+    buf[DM_FRAME_HEADER] = 0x80; /* a high bit */
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+
+    /* A PING_REQ's target: a member other than from (1) and to (2). */
+    const struct {
+        uint32_t target;
+        int want;
+    } targets[] = {
+        {0, 0}, {3, 0}, {DM_MAX_MEMBERS - 1, 0}, {1, -DM_EPEER}, {2, -DM_EPEER},
+        {DM_MAX_MEMBERS, -DM_EPEER}, {0x10001, -DM_EPEER}, {UINT32_MAX, -DM_EPEER},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(targets); i++) {
+        size = ping_req_frame(buf, sizeof buf);
+        put_u32(buf + PR_TARGET, targets[i].target);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out),
+                        targets[i].want == 0 ? size : targets[i].want);
+    }
+    /* ACK and NACK share PING_REQ's layout, but not its rule. */
+    for (int t = DM_MSG_ACK; t <= DM_MSG_NACK; t++) {
+        size = ping_req_frame(buf, sizeof buf);
+        buf[5] = (uint8_t)t;
+        put_u32(buf + PR_TARGET, 1);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+        CU_ASSERT_EQUAL(out.target, 1);
+    }
+    /* PING and SYNC have no target: the same bytes do not add up. */
+    const int no_target[] = {DM_MSG_PING, DM_MSG_SYNC};
+    for (size_t i = 0; i < G_N_ELEMENTS(no_target); i++) {
+        size = ping_req_frame(buf, sizeof buf);
+        buf[5] = (uint8_t)no_target[i];
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+    }
 }
 
 static bool is_decode_error(int rc)
@@ -437,6 +766,7 @@ static void test_fuzz_mutations(void)
     uint64_t s = FUZZ_SEED ^ 0xa5a5a5a5a5a5a5a5ULL;
     int broken = 0, decoded = 0;
     int seen[DM_ERROR_COUNT] = {0};
+    int decoded_by_type[DM_MSG_TYPE_END] = {0};
     for (int i = 0; i < FUZZ_ROUNDS; i++) {
         dm_msg m = random_msg(&s);
         uint8_t bytes[DM_FRAME_MAX + 32];
@@ -457,6 +787,7 @@ static void test_fuzz_mutations(void)
                         (unsigned long long)FUZZ_SEED);
         } else if (rc >= 0) {
             decoded++;
+            decoded_by_type[m.type]++;
         } else {
             seen[-rc]++;
         }
@@ -468,10 +799,13 @@ static void test_fuzz_mutations(void)
                         DM_EMALFORMED, DM_EBADNAME,  DM_EPEER};
     for (size_t i = 0; i < G_N_ELEMENTS(deep); i++)
         CU_ASSERT(seen[deep[i]] > 0);
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
+        CU_ASSERT(decoded_by_type[t] > FUZZ_ROUNDS / 100);
 }
 
 static CU_TestInfo codec_tests[] = {
     {"round trip of every type at the edges", test_round_trip},
+    {"largest frame of every type", test_largest_frames},
     {"known-answer frames", test_known_answer},
     {"every truncation is rejected", test_every_truncation},
     {"oversize length prefix", test_oversize},
@@ -480,6 +814,9 @@ static CU_TestInfo codec_tests[] = {
     {"length disagrees with the type", test_length_disagrees},
     {"bad flags, name and peers", test_bad_flags_name_peers},
     {"encoder rejects invalid messages", test_encoder_rejects_invalid},
+    {"update count disagrees", test_update_count},
+    {"bad updates", test_bad_updates},
+    {"membership frames: name, flags, target", test_membership_frames},
     CU_TEST_INFO_NULL,
 };
 

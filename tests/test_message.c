@@ -5,7 +5,8 @@
 #include "message.h"
 #include "testlib.h"
 
-/* A valid message of `type` with every field the type uses set non-zero. */
+/* A valid message of `type` with every field the type uses set non-zero:
+ * a lock message named "alpha", a membership message with two updates. */
 static dm_msg make(int type)
 {
     dm_msg m;
@@ -14,12 +15,19 @@ static dm_msg make(int type)
     m.from = 3;
     m.to = 0;
     m.clock = 12;
-    dm_msg_set_name(&m, "alpha");
     unsigned used = dm_msg_fields(type);
-    for (size_t i = 0; i < DM_FIELD_COUNT; i++)
-        if (used & dm_msg_field_table[i].flag)
-            dm_msg_field_set(&m, &dm_msg_field_table[i],
-                             MIN(100 + i, dm_msg_field_max(type, &dm_msg_field_table[i])));
+    if (used & DM_FIELD_NAME)
+        dm_msg_set_name(&m, "alpha");
+    for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+        const dm_msg_field *f = &dm_msg_field_table[i];
+        if (used & f->flag)
+            dm_msg_field_set(&m, f, f->member ? 2 : MIN(100 + i, dm_msg_field_max(type, f)));
+    }
+    if (used & DM_FIELD_UPDATES) {
+        m.n_updates = 2;
+        m.updates[0] = (dm_member_update){2, DM_MEMBER_SUSPECT, 4};
+        m.updates[1] = (dm_member_update){1, DM_MEMBER_ALIVE, 1};
+    }
     return m;
 }
 
@@ -29,7 +37,10 @@ static void test_type_names(void)
         [DM_MSG_REQUEST] = "REQUEST", [DM_MSG_GRANT] = "GRANT",     [DM_MSG_FAILED] = "FAILED",
         [DM_MSG_INQUIRE] = "INQUIRE", [DM_MSG_YIELD] = "YIELD",     [DM_MSG_RELEASE] = "RELEASE",
         [DM_MSG_KEEP] = "KEEP",       [DM_MSG_KEPT] = "KEPT",       [DM_MSG_REVOKED] = "REVOKED",
+        [DM_MSG_PING] = "PING",       [DM_MSG_PING_REQ] = "PING_REQ", [DM_MSG_ACK] = "ACK",
+        [DM_MSG_NACK] = "NACK",       [DM_MSG_SYNC] = "SYNC",
     };
+    CU_ASSERT_EQUAL(G_N_ELEMENTS(want), DM_MSG_TYPE_END);
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         CU_ASSERT(dm_msg_type_valid(t));
         CU_ASSERT_STRING_EQUAL(dm_msg_type_name(t), want[t]);
@@ -46,16 +57,22 @@ static void test_type_names(void)
 static void test_field_masks(void)
 {
     const unsigned A = DM_FIELD_ATTEMPT, G = DM_FIELD_GRANT, V = DM_FIELD_VALUE,
-                   R = DM_FIELD_ROUND;
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_REQUEST), A | V);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_GRANT), A | G);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_FAILED), A);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_INQUIRE), A | G | V);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_YIELD), A | G);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RELEASE), A);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_KEEP), A | G | V | R);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_KEPT), A | G | V | R);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_REVOKED), A | G);
+                   R = DM_FIELD_ROUND, T = DM_FIELD_TARGET, N = DM_FIELD_NAME,
+                   U = DM_FIELD_UPDATES;
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_REQUEST), N | A | V);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_GRANT), N | A | G);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_FAILED), N | A);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_INQUIRE), N | A | G | V);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_YIELD), N | A | G);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RELEASE), N | A);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_KEEP), N | A | G | V | R);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_KEPT), N | A | G | V | R);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_REVOKED), N | A | G);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_PING), V | U);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_PING_REQ), V | T | U);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_ACK), V | T | U);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_NACK), V | T | U);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_SYNC), V | U);
 
     /* The field table's accessors reach the struct member they name. */
     dm_msg m;
@@ -64,14 +81,37 @@ static void test_field_masks(void)
     m.grant = 2;
     m.value = 3;
     m.round = 4;
-    const unsigned flags[DM_FIELD_COUNT] = {A, G, V, R};
+    m.target = 5;
+    const unsigned flags[DM_FIELD_COUNT] = {A, G, V, R, T};
+    const size_t widths[DM_FIELD_COUNT] = {8, 8, 8, 4, 4};
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         CU_ASSERT_EQUAL(dm_msg_field_table[i].flag, flags[i]);
+        CU_ASSERT_EQUAL(dm_msg_field_table[i].width, widths[i]);
+        CU_ASSERT_EQUAL(dm_msg_field_table[i].member, flags[i] == T);
         CU_ASSERT_EQUAL(dm_msg_field_get(&m, &dm_msg_field_table[i]), i + 1);
+        CU_ASSERT_EQUAL(dm_msg_field_table[i].flag & (N | U), 0);
     }
     dm_msg_field_set(&m, &dm_msg_field_table[3], UINT64_MAX);
     CU_ASSERT_EQUAL(m.round, UINT32_MAX);
     CU_ASSERT_EQUAL(m.value, 3);
+    dm_msg_field_set(&m, &dm_msg_field_table[4], 0x1234567890ULL);
+    CU_ASSERT_EQUAL(m.target, 0x34567890u);
+    CU_ASSERT_EQUAL(m.round, UINT32_MAX);
+}
+
+static void test_is_membership(void)
+{
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
+        bool want = t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK ||
+                    t == DM_MSG_NACK || t == DM_MSG_SYNC;
+        CU_ASSERT_EQUAL(dm_msg_is_membership(t), want);
+        /* Exactly one of a name and updates. */
+        CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_NAME) != 0, !want);
+        CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_UPDATES) != 0, want);
+    }
+    const int bad[] = {0, -1, DM_MSG_TYPE_END, 200};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+        CU_ASSERT(!dm_msg_is_membership(bad[i]));
 }
 
 static void test_name_check(void)
@@ -124,6 +164,25 @@ static void test_validate_good(void)
         m.from = DM_MAX_MEMBERS - 1;
         CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
     }
+    /* Membership messages at their edges. */
+    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+        dm_msg m = make(t);
+        m.n_updates = 0;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        m.n_updates = DM_MSG_MAX_UPDATES;
+        for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
+            m.updates[i] = (dm_member_update){(uint16_t)(DM_MAX_MEMBERS - 1 - i),
+                                              (uint8_t)(i % (DM_MEMBER_STATE_MAX + 1)),
+                                              UINT32_MAX - (uint32_t)i};
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS - 1), -DM_EPEER);
+        m.value = dm_msg_field_max(t, &dm_msg_field_table[2]);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
+    }
+    /* Only the first n_updates entries count: the rest may be garbage. */
+    dm_msg m = make(DM_MSG_PING);
+    memset(&m.updates[m.n_updates], 0xff, sizeof m.updates - m.n_updates * sizeof m.updates[0]);
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
 }
 
 static void test_validate_type(void)
@@ -154,6 +213,23 @@ static void test_validate_name(void)
     m = make(DM_MSG_REQUEST);
     m.name[0] = '\0';
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+
+    /* Membership messages carry no name, not even a stray byte of one. */
+    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+        m = make(t);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        CU_ASSERT_EQUAL(dm_msg_set_name(&m, "alpha"), 0);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+        m = make(t);
+        m.name[0] = 'x';
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+        m = make(t);
+        m.name_len = 1; /* name[0] is NUL, name[1] too */
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+        m = make(t);
+        m.name[1] = 'x'; /* past the (empty) name's terminator: not looked at */
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    }
 }
 
 static void test_validate_unused_fields(void)
@@ -170,9 +246,17 @@ static void test_validate_unused_fields(void)
             CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
             checked++;
         }
+        if (!(used & DM_FIELD_UPDATES)) {
+            dm_msg m = make(t);
+            m.n_updates = 1; /* updates[0] itself is a fine update */
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+            checked++;
+        }
     }
-    /* REQUEST 2, GRANT/YIELD/REVOKED 2 each, INQUIRE 1, FAILED/RELEASE 3 each */
-    CU_ASSERT_EQUAL(checked, 2 + 3 * 2 + 1 + 2 * 3);
+    /* Lock messages: target and updates unused by all 9, and REQUEST 2,
+     * GRANT/YIELD/REVOKED 2 each, INQUIRE 1, FAILED/RELEASE 3 each;
+     * membership: attempt, grant, round by all 5, target by PING and SYNC. */
+    CU_ASSERT_EQUAL(checked, 9 * 2 + 2 + 3 * 2 + 1 + 2 * 3 + 5 * 3 + 2);
 }
 
 /* A used field above what its type allows is as malformed as an unused one
@@ -188,6 +272,95 @@ static void test_validate_field_ranges(void)
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
     m.value = UINT64_MAX;
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+
+    /* SYNC's value is flags: only the DM_SYNC_ bits. */
+    m = make(DM_MSG_SYNC);
+    const uint64_t good[] = {0, DM_SYNC_REPLY, DM_SYNC_LAST, DM_SYNC_REPLY | DM_SYNC_LAST};
+    for (size_t i = 0; i < G_N_ELEMENTS(good); i++) {
+        m.value = good[i];
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    }
+    const uint64_t bad[] = {0x4, 0x5, 0x8, 0x80, 1ULL << 63, UINT64_MAX};
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        m.value = bad[i];
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+    }
+    /* The other membership values are sequence numbers: anything goes. */
+    for (int t = DM_MSG_PING; t < DM_MSG_SYNC; t++) {
+        m = make(t);
+        m.value = UINT64_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    }
+}
+
+static void test_validate_updates(void)
+{
+    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+        dm_msg m = make(t);
+        m.n_updates = DM_MSG_MAX_UPDATES + 1;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+        m.n_updates = UINT8_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+
+        for (int state = 0; state <= DM_MEMBER_STATE_MAX; state++) {
+            m = make(t);
+            m.updates[1].state = (uint8_t)state;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        }
+        const uint8_t bad_states[] = {DM_MEMBER_STATE_MAX + 1, 0x80, 0xff};
+        for (size_t i = 0; i < G_N_ELEMENTS(bad_states); i++) {
+            m = make(t);
+            m.updates[1].state = bad_states[i];
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+            m.n_updates = 1; /* the bad one is no longer among them */
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        }
+
+        /* An update names a member like from and to do; itself included. */
+        m = make(t);
+        m.updates[1].member = 3;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        m.updates[1].member = 4;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EPEER);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 5), 0);
+        m.updates[0].member = UINT16_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), -DM_EPEER);
+
+        m = make(t);
+        m.updates[0].incarnation = UINT32_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    }
+}
+
+static void test_validate_target(void)
+{
+    for (int t = DM_MSG_PING_REQ; t <= DM_MSG_NACK; t++) {
+        dm_msg m = make(t); /* 3 -> 0, target 2 */
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        m.target = 1;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        m.target = 4;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EPEER);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 5), 0);
+        m.target = DM_MAX_MEMBERS - 1;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
+        m.target = DM_MAX_MEMBERS;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), -DM_EPEER);
+        m.target = 0x10000; /* would pass as a u16 */
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), -DM_EPEER);
+        m.target = UINT32_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, UINT32_MAX), -DM_EPEER);
+
+        /* A PING_REQ asks a third member to probe another: the target is
+         * neither the sender nor the relay. An ACK's target may be its
+         * sender (a direct answer) and, like a NACK's, is not restricted. */
+        int want = t == DM_MSG_PING_REQ ? -DM_EPEER : 0;
+        m = make(t);
+        m.target = m.from;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), want);
+        m.target = m.to;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), want);
+    }
 }
 
 static void test_validate_peers(void)
@@ -235,6 +408,59 @@ static void test_format(void)
     CU_ASSERT_PTR_NULL(strstr(buf, "grant="));
     CU_ASSERT_PTR_NULL(strstr(buf, "value="));
     CU_ASSERT_PTR_NULL(strstr(buf, "round="));
+    CU_ASSERT_PTR_NULL(strstr(buf, "target="));
+    CU_ASSERT_PTR_NULL(strstr(buf, "updates="));
+}
+
+static void test_format_membership(void)
+{
+    char buf[2048];
+    dm_msg m = make(DM_MSG_PING);
+    m.value = 7;
+    m.updates[1].member = 5;
+    const char *want = "PING 3->0 clock=12 value=7 updates=[2:suspect@4 5:alive@1]";
+    CU_ASSERT_EQUAL(dm_msg_format(&m, buf, sizeof buf), (int)strlen(want));
+    CU_ASSERT_STRING_EQUAL(buf, want);
+
+    m = make(DM_MSG_PING_REQ);
+    m.n_updates = 0;
+    dm_msg_format(&m, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "PING_REQ 3->0 clock=12 value=102 target=2 updates=[]");
+
+    m = make(DM_MSG_ACK);
+    m.n_updates = 4;
+    m.updates[0] = (dm_member_update){0, DM_MEMBER_ALIVE, 0};
+    m.updates[1] = (dm_member_update){1, DM_MEMBER_SUSPECT, 1};
+    m.updates[2] = (dm_member_update){2, DM_MEMBER_DEAD, 2};
+    m.updates[3] = (dm_member_update){DM_MAX_MEMBERS - 1, DM_MEMBER_LEFT, UINT32_MAX};
+    dm_msg_format(&m, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "ACK 3->0 clock=12 value=102 target=2 "
+                                "updates=[0:alive@0 1:suspect@1 2:dead@2 4095:left@4294967295]");
+
+    m = make(DM_MSG_SYNC);
+    m.value = DM_SYNC_REPLY | DM_SYNC_LAST;
+    m.n_updates = 1;
+    m.updates[0].state = 9; /* invalid, shown as its number */
+    dm_msg_format(&m, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "SYNC 3->0 clock=12 value=3 updates=[2:9@4]");
+
+    /* All updates appear, however many. */
+    m = make(DM_MSG_NACK);
+    m.n_updates = DM_MSG_MAX_UPDATES;
+    for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
+        m.updates[i] = (dm_member_update){(uint16_t)i, DM_MEMBER_DEAD, 1};
+    int n = dm_msg_format(&m, buf, sizeof buf);
+    CU_ASSERT_EQUAL(n, (int)strlen(buf));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, "updates=[0:dead@1 1:dead@1 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, " 63:dead@1]"));
+    CU_ASSERT_PTR_NULL(strstr(buf, "n_updates"));
+    CU_ASSERT_PTR_NULL(strstr(buf, " lock="));
+
+    /* A count beyond the array is reported, not followed. */
+    m.n_updates = 200;
+    dm_msg_format(&m, buf, sizeof buf);
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, " n_updates=200 updates=[0:dead@1 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, " 63:dead@1]"));
 }
 
 static void test_format_escapes_and_truncates(void)
@@ -265,11 +491,23 @@ static void test_format_escapes_and_truncates(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "UNKNOWN 3->0"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "\\x00"));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, " round=5"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, " target=0"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(buf, " updates=[]"));
+    m.n_updates = UINT8_MAX;
+    for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
+        m.updates[i] = (dm_member_update){(uint16_t)i, 0xee, 0};
+    n = dm_msg_format(&m, NULL, 0);
+    char *big = g_malloc((size_t)n + 1);
+    CU_ASSERT_EQUAL(dm_msg_format(&m, big, (size_t)n + 1), n);
+    CU_ASSERT_PTR_NOT_NULL(strstr(big, " n_updates=255 updates=[0:238@0 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(big, " 63:238@0]"));
+    g_free(big);
 }
 
 static const CU_TestInfo tests[] = {
     {"type names", test_type_names},
     {"field masks", test_field_masks},
+    {"membership types", test_is_membership},
     {"name check", test_name_check},
     {"set name", test_set_name},
     {"validate accepts good messages", test_validate_good},
@@ -277,8 +515,11 @@ static const CU_TestInfo tests[] = {
     {"validate rejects bad names", test_validate_name},
     {"validate rejects unused fields", test_validate_unused_fields},
     {"validate checks field ranges", test_validate_field_ranges},
+    {"validate checks updates", test_validate_updates},
+    {"validate checks targets", test_validate_target},
     {"validate rejects bad peers", test_validate_peers},
     {"format", test_format},
+    {"format membership messages", test_format_membership},
     {"format escapes and truncates", test_format_escapes_and_truncates},
     CU_TEST_INFO_NULL,
 };
