@@ -217,6 +217,8 @@ static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
     m.grant = grant;
     m.value = value;
     m.round = round;
+    m.target = 0;
+    m.n_updates = 0;
     m.name_len = (uint8_t)strlen(ls->name);
     memcpy(m.name, ls->name, (size_t)m.name_len + 1);
     if (to == n->cfg.self) {
