@@ -1,6 +1,7 @@
 #include "tree.h"
 
 #include <glib.h>
+#include <string.h>
 
 #include "error.h"
 
@@ -56,8 +57,7 @@ int dm_tree_new(const uint32_t *members, uint32_t n, dm_tree **out)
     if (!t)
         return -DM_ENOMEM;
     t->n = n;
-    for (uint32_t i = 0; i < n; i++)
-        t->ids[i] = members[i];
+    memcpy(t->ids, members, (size_t)n * sizeof t->ids[0]);
     /* The right half of a range is never the smaller one, so the right
      * spine is a longest root path: floor(log2 n) edges. */
     t->height = 0;
@@ -160,7 +160,7 @@ static weight weigh(const former *f, range r)
     return w;
 }
 
-static bool try_first(weight l, weight r)
+static bool prefer_left(weight l, weight r)
 {
     if (l.preference != r.preference)
         return l.preference > r.preference;
@@ -186,7 +186,7 @@ static bool form(former *f, range r)
 
     if (usable(f, root)) {
         emit(f, root);
-        bool left_first = try_first(weigh(f, left), weigh(f, right));
+        bool left_first = prefer_left(weigh(f, left), weigh(f, right));
         range order[2] = { left_first ? left : right, left_first ? right : left };
         /* Beneath a usable root an empty subtree is the empty quorum. */
         for (int i = 0; i < 2; i++)
