@@ -23,14 +23,15 @@ _Static_assert(OFF_NAME == DM_FRAME_HEADER, "header layout disagrees with DM_FRA
 /* One update of a membership message's tail, as codec.h draws it. */
 enum {
     UPD_MEMBER = 0,
-    UPD_STATE = 2,
-    UPD_RESERVED = 3,
-    UPD_INCARNATION = 4,
-    UPD_SIZE = 8,
+    UPD_ACCUSER = 2,
+    UPD_STATE = 4,
+    UPD_RESERVED = 5,
+    UPD_INCARNATION = 6,
+    UPD_SIZE = 10,
 };
 
 /* The largest frame of any type is below what the longest name, every field
- * at 8 bytes and a full tail of updates add up to (no type has them all). */
+ * at 8 bytes and a full tail of updates (10 bytes each) add up to (no type has them all). */
 _Static_assert(DM_FRAME_HEADER + DM_NAME_MAX + DM_FIELD_COUNT * sizeof(uint64_t) + 1 +
                        UPD_SIZE * DM_MSG_MAX_UPDATES <=
                    DM_FRAME_MAX,
@@ -111,6 +112,7 @@ int dm_codec_encode(const dm_msg *m, uint8_t *buf, size_t cap)
         for (size_t i = 0; i < m->n_updates; i++, p += UPD_SIZE) {
             const dm_member_update *u = &m->updates[i];
             put_be(p + UPD_MEMBER, u->member, 2);
+            put_be(p + UPD_ACCUSER, u->accuser, 2);
             p[UPD_STATE] = u->state;
             p[UPD_RESERVED] = 0;
             put_be(p + UPD_INCARNATION, u->incarnation, 4);
@@ -188,6 +190,7 @@ int dm_codec_decode(const uint8_t *buf, size_t len, dm_msg *m)
                 return -DM_EMALFORMED;
             dm_member_update *u = &m->updates[i];
             u->member = (uint16_t)get_be(p + UPD_MEMBER, 2);
+            u->accuser = (uint16_t)get_be(p + UPD_ACCUSER, 2);
             u->state = p[UPD_STATE];
             u->incarnation = (uint32_t)get_be(p + UPD_INCARNATION, 4);
         }

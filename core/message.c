@@ -181,7 +181,7 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
             return -DM_EPEER;
     }
     for (size_t i = 0; i < m->n_updates; i++)
-        if (m->updates[i].member >= n_members)
+        if (m->updates[i].member >= n_members || m->updates[i].accuser >= n_members)
             return -DM_EPEER;
     return 0;
 }
@@ -235,6 +235,8 @@ static void out_updates(out *o, const dm_msg *m)
         else
             out_printf(o, "%u", (unsigned)u->state);
         out_printf(o, "@%" PRIu32, u->incarnation);
+        if (u->accuser != u->member)
+            out_printf(o, "<%u", (unsigned)u->accuser);
     }
     out_printf(o, "]");
 }

@@ -86,6 +86,11 @@ typedef enum dm_member_state {
 
 typedef struct dm_member_update {
     uint16_t member;
+    uint16_t accuser;         /* who declared this state: the member itself
+                                 for ALIVE and LEFT, the suspecting member
+                                 for SUSPECT, the declaring one for DEAD;
+                                 Lifeguard counts distinct accusers as
+                                 independent confirmations */
     uint8_t state;            /* dm_member_state */
     uint32_t incarnation;
 } dm_member_update;

@@ -28,7 +28,8 @@ static size_t rnd_below(uint64_t *s, size_t bound)
 /* A message of `type` with every per-type field set to v (narrowed to its
  * width and range), the clock too, and any member field to `target`; a lock
  * message gets a name of `extent` bytes, a membership message `extent`
- * updates drawn from v. */
+ * updates drawn from v (the first at the member edge, with an accuser at one
+ * edge or the other, 0 for even v, DM_MAX_MEMBERS - 1 for odd). */
 static dm_msg sample(int type, uint64_t v, size_t extent, uint16_t from, uint16_t to,
                      uint32_t target)
 {
@@ -50,12 +51,15 @@ static dm_msg sample(int type, uint64_t v, size_t extent, uint16_t from, uint16_
             dm_msg_field_set(&m, f, f->member ? target : MIN(v, dm_msg_field_max(type, f)));
     }
     if (used & DM_FIELD_UPDATES) {
-        /* The first update at the member and incarnation edges; states
-         * cycle, so 64 updates hold each several times. */
+        /* The first update at the member, accuser and incarnation edges;
+         * states cycle, so 64 updates hold each several times. */
         m.n_updates = (uint8_t)extent;
         for (size_t i = 0; i < extent; i++)
             m.updates[i] = (dm_member_update){
                 .member = i == 0 ? DM_MAX_MEMBERS - 1 : (uint16_t)((v + 37 * i) % DM_MAX_MEMBERS),
+                .accuser = i == 0   ? (v & 1 ? DM_MAX_MEMBERS - 1 : 0)
+                           : i == 1 ? (v & 1 ? 0 : DM_MAX_MEMBERS - 1)
+                                    : (uint16_t)((v + 53 * i) % DM_MAX_MEMBERS),
                 .state = (uint8_t)((v + i) % (DM_MEMBER_STATE_MAX + 1)),
                 .incarnation = (uint32_t)v ^ (uint32_t)i,
             };
@@ -97,12 +101,18 @@ static dm_msg random_msg(uint64_t *s)
     if (used & DM_FIELD_UPDATES) {
         /* Few updates most of the time, for the same reason. */
         m.n_updates = (uint8_t)rnd_below(s, rnd_below(s, 4) ? 4 : DM_MSG_MAX_UPDATES + 1);
-        for (size_t i = 0; i < m.n_updates; i++)
+        for (size_t i = 0; i < m.n_updates; i++) {
+            uint16_t member = (uint16_t)rnd_below(s, DM_MAX_MEMBERS);
+            /* The member itself (ALIVE, LEFT) half the time, anyone else
+             * (SUSPECT, DEAD) otherwise. */
+            uint16_t accuser = rnd_below(s, 2) ? member : (uint16_t)rnd_below(s, DM_MAX_MEMBERS);
             m.updates[i] = (dm_member_update){
-                .member = (uint16_t)rnd_below(s, DM_MAX_MEMBERS),
+                .member = member,
+                .accuser = accuser,
                 .state = (uint8_t)rnd_below(s, DM_MEMBER_STATE_MAX + 1),
                 .incarnation = (uint32_t)rnd(s),
             };
+        }
     }
     return m;
 }
@@ -123,6 +133,7 @@ static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
     CU_ASSERT_EQUAL_FATAL(a->n_updates, b->n_updates);
     for (size_t i = 0; i < a->n_updates; i++) {
         CU_ASSERT_EQUAL(a->updates[i].member, b->updates[i].member);
+        CU_ASSERT_EQUAL(a->updates[i].accuser, b->updates[i].accuser);
         CU_ASSERT_EQUAL(a->updates[i].state, b->updates[i].state);
         CU_ASSERT_EQUAL(a->updates[i].incarnation, b->updates[i].incarnation);
     }
@@ -205,13 +216,13 @@ static void test_largest_frames(void)
                           DM_MAX_MEMBERS - 1, 1);
         int size = dm_codec_size(&m);
         CU_ASSERT(size > 0 && size <= DM_FRAME_MAX);
-        CU_ASSERT(swim ? size >= 541 : size <= 303);
+        CU_ASSERT(swim ? size >= 669 : size <= 303);
         largest = MAX(largest, size);
         uint8_t buf[DM_FRAME_MAX];
         CU_ASSERT_EQUAL(dm_codec_encode(&m, buf, sizeof buf), size);
     }
-    CU_ASSERT_EQUAL(largest, DM_FRAME_HEADER + 8 + 4 + 1 + 8 * DM_MSG_MAX_UPDATES);
-    CU_ASSERT_EQUAL(largest, 545);
+    CU_ASSERT_EQUAL(largest, DM_FRAME_HEADER + 8 + 4 + 1 + 10 * DM_MSG_MAX_UPDATES);
+    CU_ASSERT_EQUAL(largest, 673);
 }
 
 /* Round trips cannot tell a byte order or field order from its mirror
@@ -250,18 +261,22 @@ static void test_known_answer(void)
     m.clock = 0x1112131415161718ULL;
     m.value = 0x3132333435363738ULL;
     m.n_updates = 2;
-    m.updates[0] = (dm_member_update){0x0203, DM_MEMBER_SUSPECT, 0x04050607};
-    m.updates[1] = (dm_member_update){0x0fff, DM_MEMBER_LEFT, 0xfffffffe};
+    m.updates[0] = (dm_member_update){
+        .member = 0x0203, .accuser = 0x0809, .state = DM_MEMBER_SUSPECT, .incarnation = 0x04050607};
+    m.updates[1] = (dm_member_update){
+        .member = 0x0fff, .accuser = 0x0fff, .state = DM_MEMBER_LEFT, .incarnation = 0xfffffffe};
     const uint8_t ping[] = {
-        0x00, 0x00, 0x00, 0x2d,                         /* length 45 */
+        0x00, 0x00, 0x00, 0x31,                         /* length 49 */
         0x01, 0x0a,                                     /* version, PING */
         0x01, 0x02, 0x0a, 0x0b,                         /* from, to */
         0x00, 0x00,                                     /* no name, flags */
         0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* clock */
         0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value */
         0x02,                                           /* count */
-        0x02, 0x03, 0x01, 0x00, 0x04, 0x05, 0x06, 0x07, /* 0x203 suspect @0x4050607 */
-        0x0f, 0xff, 0x03, 0x00, 0xff, 0xff, 0xff, 0xfe, /* 4095 left @0xfffffffe */
+        0x02, 0x03, 0x08, 0x09, 0x01, 0x00,             /* 0x203 by 0x809: suspect */
+        0x04, 0x05, 0x06, 0x07,                         /*   @0x4050607 */
+        0x0f, 0xff, 0x0f, 0xff, 0x03, 0x00,             /* 4095 by itself: left */
+        0xff, 0xff, 0xff, 0xfe,                         /*   @0xfffffffe */
     };
     CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof ping);
     CU_ASSERT(memcmp(buf, ping, sizeof ping) == 0);
@@ -488,13 +503,15 @@ static void test_encoder_rejects_invalid(void)
     CU_ASSERT_EQUAL(dm_codec_encode(&good, buf, (size_t)size), size);
 
     const dm_msg ping = sample(DM_MSG_PING_REQ, 5, 2, 1, 2, 3);
-    dm_msg swim[10];
+    dm_msg swim[12];
     for (size_t i = 0; i < G_N_ELEMENTS(swim); i++)
         swim[i] = ping;
     swim[0].n_updates = DM_MSG_MAX_UPDATES + 1;
     swim[1].n_updates = UINT8_MAX;
     swim[2].updates[1].state = DM_MEMBER_STATE_MAX + 1;
     swim[3].updates[0].member = DM_MAX_MEMBERS;
+    swim[10].updates[0].accuser = DM_MAX_MEMBERS;
+    swim[11].updates[1].accuser = UINT16_MAX;
     swim[4].name_len = 1;
     swim[4].name[0] = 'x';
     swim[5].target = swim[5].from;
@@ -517,16 +534,25 @@ static void test_encoder_rejects_invalid(void)
 }
 
 /* A valid PING_REQ frame to corrupt: 1 -> 2, target 3, updates
- * {5 suspect @9, 6 alive @10}. */
+ * {5 suspected by 1 @9, 6 alive @10}; an update is PR_UPDATE_SIZE bytes:
+ * member +0, accuser +2, state +4, reserved +5, incarnation +6. */
 #define PR_TARGET (DM_FRAME_HEADER + 8)
 #define PR_COUNT (PR_TARGET + 4)
-#define PR_UPDATE(i) (PR_COUNT + 1 + 8 * (i))
+#define PR_UPDATE_SIZE 10
+#define PR_UPDATE(i) (PR_COUNT + 1 + PR_UPDATE_SIZE * (i))
+#define PR_MEMBER 0
+#define PR_ACCUSER 2
+#define PR_STATE 4
+#define PR_RESERVED 5
+#define PR_INCARNATION 6
 static int ping_req_frame(uint8_t *buf, size_t cap)
 {
     dm_msg m = sample(DM_MSG_PING_REQ, 7, 0, 1, 2, 3);
     m.n_updates = 2;
-    m.updates[0] = (dm_member_update){5, DM_MEMBER_SUSPECT, 9};
-    m.updates[1] = (dm_member_update){6, DM_MEMBER_ALIVE, 10};
+    m.updates[0] =
+        (dm_member_update){.member = 5, .accuser = 1, .state = DM_MEMBER_SUSPECT, .incarnation = 9};
+    m.updates[1] =
+        (dm_member_update){.member = 6, .accuser = 6, .state = DM_MEMBER_ALIVE, .incarnation = 10};
     int size = dm_codec_encode(&m, buf, cap);
     CU_ASSERT_FATAL(size == PR_UPDATE(2));
     return size;
@@ -548,11 +574,15 @@ static void test_update_count(void)
     /* A length that agrees with a larger count, the bytes not yet there. */
     size = ping_req_frame(buf, sizeof buf);
     buf[PR_COUNT] = 3;
-    put_u32(buf, (uint32_t)size + 8);
+    put_u32(buf, (uint32_t)size + PR_UPDATE_SIZE);
     CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_ETRUNC);
-    memset(buf + size, 0, 8); /* and once they are: member 0, alive @0 */
-    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 8, &out), size + 8);
+    memset(buf + size, 0, PR_UPDATE_SIZE); /* and once they are: member 0, alive @0 */
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + PR_UPDATE_SIZE, &out), size + PR_UPDATE_SIZE);
     CU_ASSERT_EQUAL(out.n_updates, 3);
+    /* The old 8-byte record does not add up. */
+    size = ping_req_frame(buf, sizeof buf);
+    put_u32(buf, (uint32_t)(PR_COUNT + 1 + 8 * 2));
+    CU_ASSERT_EQUAL(decode_exact(buf, PR_COUNT + 1 + 8 * 2, &out), -DM_EMALFORMED);
 
     /* A frame that ends before its count. */
     for (uint32_t len = PR_TARGET + 4 - 1; len <= PR_COUNT; len++) {
@@ -572,7 +602,7 @@ static void test_update_count(void)
         uint8_t big[PR_UPDATE(100)];
         size = dm_codec_encode(&m, big, sizeof big);
         for (size_t k = DM_MSG_MAX_UPDATES; k < too_many[i]; k++)
-            memcpy(big + PR_UPDATE(k), big + PR_UPDATE(0), 8);
+            memcpy(big + PR_UPDATE(k), big + PR_UPDATE(0), PR_UPDATE_SIZE);
         big[PR_COUNT] = (uint8_t)too_many[i];
         put_u32(big, (uint32_t)PR_UPDATE(too_many[i]));
         CU_ASSERT_EQUAL(dm_codec_frame_length(big, 4), (int)PR_UPDATE(too_many[i]));
@@ -590,34 +620,61 @@ static void test_bad_updates(void)
         const uint8_t reserved[] = {1, 0x80, 0xff};
         for (size_t i = 0; i < G_N_ELEMENTS(reserved); i++) {
             size = ping_req_frame(buf, sizeof buf);
-            buf[PR_UPDATE(u) + 3] = reserved[i];
+            buf[PR_UPDATE(u) + PR_RESERVED] = reserved[i];
             CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
         }
         for (uint8_t state = 0; state <= DM_MEMBER_STATE_MAX; state++) {
             size = ping_req_frame(buf, sizeof buf);
-            buf[PR_UPDATE(u) + 2] = state;
+            buf[PR_UPDATE(u) + PR_STATE] = state;
             CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
             CU_ASSERT_EQUAL(out.updates[u].state, state);
         }
         const uint8_t states[] = {DM_MEMBER_STATE_MAX + 1, 0x80, 0xff};
         for (size_t i = 0; i < G_N_ELEMENTS(states); i++) {
             size = ping_req_frame(buf, sizeof buf);
-            buf[PR_UPDATE(u) + 2] = states[i];
+            buf[PR_UPDATE(u) + PR_STATE] = states[i];
             CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
         }
         const uint16_t members[] = {DM_MAX_MEMBERS, 0x8000, 0xffff};
         for (size_t i = 0; i < G_N_ELEMENTS(members); i++) {
             size = ping_req_frame(buf, sizeof buf);
-            buf[PR_UPDATE(u)] = (uint8_t)(members[i] >> 8);
-            buf[PR_UPDATE(u) + 1] = (uint8_t)members[i];
+            buf[PR_UPDATE(u) + PR_MEMBER] = (uint8_t)(members[i] >> 8);
+            buf[PR_UPDATE(u) + PR_MEMBER + 1] = (uint8_t)members[i];
             CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EPEER);
         }
+        /* The accuser is a member like any other, in every state. */
+        const uint16_t accusers[] = {DM_MAX_MEMBERS, DM_MAX_MEMBERS + 1, 0x8000, 0xffff};
+        for (size_t i = 0; i < G_N_ELEMENTS(accusers); i++) {
+            for (uint8_t state = 0; state <= DM_MEMBER_STATE_MAX; state++) {
+                size = ping_req_frame(buf, sizeof buf);
+                buf[PR_UPDATE(u) + PR_ACCUSER] = (uint8_t)(accusers[i] >> 8);
+                buf[PR_UPDATE(u) + PR_ACCUSER + 1] = (uint8_t)accusers[i];
+                buf[PR_UPDATE(u) + PR_STATE] = state;
+                CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EPEER);
+            }
+        }
+        const uint16_t good_accusers[] = {0, 1, 2, 0x0100, DM_MAX_MEMBERS - 1};
+        for (size_t i = 0; i < G_N_ELEMENTS(good_accusers); i++) {
+            size = ping_req_frame(buf, sizeof buf);
+            buf[PR_UPDATE(u) + PR_ACCUSER] = (uint8_t)(good_accusers[i] >> 8);
+            buf[PR_UPDATE(u) + PR_ACCUSER + 1] = (uint8_t)good_accusers[i];
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+            CU_ASSERT_EQUAL(out.updates[u].accuser, good_accusers[i]);
+            /* only the accuser moved */
+            CU_ASSERT_EQUAL(out.updates[u].member, u == 0 ? 5 : 6);
+            CU_ASSERT_EQUAL(out.updates[u].state, u == 0 ? DM_MEMBER_SUSPECT : DM_MEMBER_ALIVE);
+            CU_ASSERT_EQUAL(out.updates[u].incarnation, u == 0 ? 9 : 10);
+            CU_ASSERT_EQUAL(out.updates[1 - u].accuser, u == 0 ? 6 : 1);
+        }
         size = ping_req_frame(buf, sizeof buf);
-        buf[PR_UPDATE(u)] = (DM_MAX_MEMBERS - 1) >> 8;
-        buf[PR_UPDATE(u) + 1] = (DM_MAX_MEMBERS - 1) & 0xff;
-        put_u32(buf + PR_UPDATE(u) + 4, UINT32_MAX);
+        buf[PR_UPDATE(u) + PR_MEMBER] = (DM_MAX_MEMBERS - 1) >> 8;
+        buf[PR_UPDATE(u) + PR_MEMBER + 1] = (DM_MAX_MEMBERS - 1) & 0xff;
+        buf[PR_UPDATE(u) + PR_ACCUSER] = 0;
+        buf[PR_UPDATE(u) + PR_ACCUSER + 1] = 0;
+        put_u32(buf + PR_UPDATE(u) + PR_INCARNATION, UINT32_MAX);
         CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
         CU_ASSERT_EQUAL(out.updates[u].member, DM_MAX_MEMBERS - 1);
+        CU_ASSERT_EQUAL(out.updates[u].accuser, 0);
         CU_ASSERT_EQUAL(out.updates[u].incarnation, UINT32_MAX);
     }
     size = ping_req_frame(buf, sizeof buf);
@@ -803,6 +860,67 @@ static void test_fuzz_mutations(void)
         CU_ASSERT(decoded_by_type[t] > FUZZ_ROUNDS / 100);
 }
 
+/* Random accusers, in range and out of it, written into random updates of
+ * random membership frames: the decoder takes exactly those below
+ * DM_MAX_MEMBERS, whatever the state and place of the update, and rejects
+ * the others with -DM_EPEER. */
+static void test_fuzz_accusers(void)
+{
+    uint64_t s = FUZZ_SEED ^ 0x0acc05e40acc05e4ULL;
+    int broken = 0, taken = 0, rejected = 0, edges = 0;
+    for (int i = 0; i < FUZZ_ROUNDS / 10; i++) {
+        dm_msg m;
+        do
+            m = random_msg(&s);
+        while (!dm_msg_is_membership((int)m.type) || m.n_updates == 0);
+        uint8_t bytes[DM_FRAME_MAX];
+        int size = dm_codec_encode(&m, bytes, sizeof bytes);
+        CU_ASSERT_FATAL(size > 0);
+        size_t k = rnd_below(&s, m.n_updates);
+        uint16_t accuser;
+        switch (rnd_below(&s, 4)) {
+        case 0:
+            accuser = (uint16_t)rnd(&s);
+            break;
+        case 1:
+            accuser = (uint16_t)(DM_MAX_MEMBERS + rnd_below(&s, 2)) - 1; /* 4095, 4096 */
+            break;
+        case 2:
+            accuser = (uint16_t)rnd_below(&s, 2); /* 0, 1 */
+            break;
+        default:
+            accuser = (uint16_t)rnd_below(&s, DM_MAX_MEMBERS);
+            break;
+        }
+        /* The updates close the frame, 10 bytes each; the accuser is at +2. */
+        uint8_t *p = bytes + size - 10 * (int)(m.n_updates - k) + 2;
+        p[0] = (uint8_t)(accuser >> 8);
+        p[1] = (uint8_t)accuser;
+        dm_msg out;
+        int rc = decode_exact(bytes, (size_t)size, &out);
+        bool ok;
+        if (accuser < DM_MAX_MEMBERS) {
+            ok = rc == size && out.updates[k].accuser == accuser &&
+                 out.updates[k].member == m.updates[k].member &&
+                 out.updates[k].state == m.updates[k].state &&
+                 out.updates[k].incarnation == m.updates[k].incarnation &&
+                 decode_checked(bytes, (size_t)size) == size;
+            taken++;
+            edges += accuser == 0 || accuser == DM_MAX_MEMBERS - 1;
+        } else {
+            ok = rc == -DM_EPEER;
+            rejected++;
+        }
+        if (!ok && broken++ == 0)
+            fprintf(stderr, "\naccuser round %d (accuser %u) broke the decoder: %d\n", i,
+                    (unsigned)accuser, rc);
+    }
+    CU_ASSERT_EQUAL(broken, 0);
+    CU_ASSERT(taken > FUZZ_ROUNDS / 40);
+    CU_ASSERT(rejected > FUZZ_ROUNDS / 40);
+    CU_ASSERT(edges > FUZZ_ROUNDS / 200);
+}
+
 static CU_TestInfo codec_tests[] = {
     {"round trip of every type at the edges", test_round_trip},
     {"largest frame of every type", test_largest_frames},
@@ -823,6 +941,7 @@ static CU_TestInfo codec_tests[] = {
 static CU_TestInfo fuzz_tests[] = {
     {"random noise", test_fuzz_noise},
     {"mutated frames", test_fuzz_mutations},
+    {"mutated accusers", test_fuzz_accusers},
     CU_TEST_INFO_NULL,
 };
 

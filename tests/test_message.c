@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 #include <glib.h>
 
@@ -6,7 +7,8 @@
 #include "testlib.h"
 
 /* A valid message of `type` with every field the type uses set non-zero:
- * a lock message named "alpha", a membership message with two updates. */
+ * a lock message named "alpha", a membership message with two updates
+ * (member 2 suspected by member 1 at 4, member 1 alive at 1). */
 static dm_msg make(int type)
 {
     dm_msg m;
@@ -25,8 +27,10 @@ static dm_msg make(int type)
     }
     if (used & DM_FIELD_UPDATES) {
         m.n_updates = 2;
-        m.updates[0] = (dm_member_update){2, DM_MEMBER_SUSPECT, 4};
-        m.updates[1] = (dm_member_update){1, DM_MEMBER_ALIVE, 1};
+        m.updates[0] = (dm_member_update){
+            .member = 2, .accuser = 1, .state = DM_MEMBER_SUSPECT, .incarnation = 4};
+        m.updates[1] = (dm_member_update){
+            .member = 1, .accuser = 1, .state = DM_MEMBER_ALIVE, .incarnation = 1};
     }
     return m;
 }
@@ -171,9 +175,13 @@ static void test_validate_good(void)
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
         m.n_updates = DM_MSG_MAX_UPDATES;
         for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
-            m.updates[i] = (dm_member_update){(uint16_t)(DM_MAX_MEMBERS - 1 - i),
-                                              (uint8_t)(i % (DM_MEMBER_STATE_MAX + 1)),
-                                              UINT32_MAX - (uint32_t)i};
+            m.updates[i] = (dm_member_update){
+                .member = (uint16_t)(DM_MAX_MEMBERS - 1 - i),
+                /* accusers at both ends of the range */
+                .accuser = (uint16_t)(i % 2 ? DM_MAX_MEMBERS - 1 - i : i),
+                .state = (uint8_t)(i % (DM_MEMBER_STATE_MAX + 1)),
+                .incarnation = UINT32_MAX - (uint32_t)i,
+            };
         CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
         CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS - 1), -DM_EPEER);
         m.value = dm_msg_field_max(t, &dm_msg_field_table[2]);
@@ -332,6 +340,51 @@ static void test_validate_updates(void)
     }
 }
 
+/* An update's accuser names a member too, checked like the member itself,
+ * whichever update it is in and whatever the state. */
+static void test_validate_accuser(void)
+{
+    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+        for (size_t u = 0; u < 2; u++) {
+            dm_msg m = make(t);
+            m.updates[u].accuser = 0;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+            m.updates[u].accuser = 3;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+            m.updates[u].accuser = 4;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EPEER);
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 5), 0);
+            m.updates[u].accuser = DM_MAX_MEMBERS - 1;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS - 1), -DM_EPEER);
+            const uint16_t bad[] = {DM_MAX_MEMBERS, 0x8000, UINT16_MAX};
+            for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+                m.updates[u].accuser = bad[i];
+                CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), -DM_EPEER);
+                /* the same verdict in every state */
+                for (uint8_t st = 0; st <= DM_MEMBER_STATE_MAX; st++) {
+                    m.updates[u].state = st;
+                    CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), -DM_EPEER);
+                }
+            }
+            /* Past n_updates the accuser is not looked at. */
+            if (u == 1) {
+                m.n_updates = 1;
+                CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
+            }
+            /* A malformed state is reported before a bad accuser. */
+            m = make(t);
+            m.updates[u].accuser = 4;
+            m.updates[u].state = DM_MEMBER_STATE_MAX + 1;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+        }
+    }
+    /* A lock message's (unused) updates are not looked at. */
+    dm_msg m = make(DM_MSG_GRANT);
+    m.updates[0].accuser = UINT16_MAX;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+}
+
 static void test_validate_target(void)
 {
     for (int t = DM_MSG_PING_REQ; t <= DM_MSG_NACK; t++) {
@@ -417,7 +470,9 @@ static void test_format_membership(void)
     char buf[2048];
     dm_msg m = make(DM_MSG_PING);
     m.value = 7;
+    m.updates[0].accuser = 2;
     m.updates[1].member = 5;
+    m.updates[1].accuser = 5;
     const char *want = "PING 3->0 clock=12 value=7 updates=[2:suspect@4 5:alive@1]";
     CU_ASSERT_EQUAL(dm_msg_format(&m, buf, sizeof buf), (int)strlen(want));
     CU_ASSERT_STRING_EQUAL(buf, want);
@@ -429,10 +484,15 @@ static void test_format_membership(void)
 
     m = make(DM_MSG_ACK);
     m.n_updates = 4;
-    m.updates[0] = (dm_member_update){0, DM_MEMBER_ALIVE, 0};
-    m.updates[1] = (dm_member_update){1, DM_MEMBER_SUSPECT, 1};
-    m.updates[2] = (dm_member_update){2, DM_MEMBER_DEAD, 2};
-    m.updates[3] = (dm_member_update){DM_MAX_MEMBERS - 1, DM_MEMBER_LEFT, UINT32_MAX};
+    m.updates[0] = (dm_member_update){.member = 0, .accuser = 0, .state = DM_MEMBER_ALIVE};
+    m.updates[1] = (dm_member_update){
+        .member = 1, .accuser = 1, .state = DM_MEMBER_SUSPECT, .incarnation = 1};
+    m.updates[2] = (dm_member_update){
+        .member = 2, .accuser = 2, .state = DM_MEMBER_DEAD, .incarnation = 2};
+    m.updates[3] = (dm_member_update){.member = DM_MAX_MEMBERS - 1,
+                                      .accuser = DM_MAX_MEMBERS - 1,
+                                      .state = DM_MEMBER_LEFT,
+                                      .incarnation = UINT32_MAX};
     dm_msg_format(&m, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "ACK 3->0 clock=12 value=102 target=2 "
                                 "updates=[0:alive@0 1:suspect@1 2:dead@2 4095:left@4294967295]");
@@ -442,13 +502,16 @@ static void test_format_membership(void)
     m.n_updates = 1;
     m.updates[0].state = 9; /* invalid, shown as its number */
     dm_msg_format(&m, buf, sizeof buf);
-    CU_ASSERT_STRING_EQUAL(buf, "SYNC 3->0 clock=12 value=3 updates=[2:9@4]");
+    CU_ASSERT_STRING_EQUAL(buf, "SYNC 3->0 clock=12 value=3 updates=[2:9@4<1]");
 
     /* All updates appear, however many. */
     m = make(DM_MSG_NACK);
     m.n_updates = DM_MSG_MAX_UPDATES;
     for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
-        m.updates[i] = (dm_member_update){(uint16_t)i, DM_MEMBER_DEAD, 1};
+        m.updates[i] = (dm_member_update){.member = (uint16_t)i,
+                                          .accuser = (uint16_t)i,
+                                          .state = DM_MEMBER_DEAD,
+                                          .incarnation = 1};
     int n = dm_msg_format(&m, buf, sizeof buf);
     CU_ASSERT_EQUAL(n, (int)strlen(buf));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, "updates=[0:dead@1 1:dead@1 "));
@@ -461,6 +524,67 @@ static void test_format_membership(void)
     dm_msg_format(&m, buf, sizeof buf);
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, " n_updates=200 updates=[0:dead@1 "));
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, " 63:dead@1]"));
+}
+
+/* "<accuser" follows an update exactly when someone other than the member
+ * itself declared the state. */
+static void test_format_accuser(void)
+{
+    char buf[512];
+    dm_msg m = make(DM_MSG_PING);
+    m.value = 7;
+    const struct {
+        dm_member_update u;
+        const char *want;
+    } cases[] = {
+        {{.member = 2, .accuser = 2, .state = DM_MEMBER_ALIVE, .incarnation = 3}, "2:alive@3"},
+        {{.member = 2, .accuser = 4, .state = DM_MEMBER_SUSPECT, .incarnation = 3},
+         "2:suspect@3<4"},
+        {{.member = 2, .accuser = 0, .state = DM_MEMBER_DEAD, .incarnation = 0}, "2:dead@0<0"},
+        {{.member = 0, .accuser = 0, .state = DM_MEMBER_SUSPECT, .incarnation = 0},
+         "0:suspect@0"},
+        {{.member = 0, .accuser = DM_MAX_MEMBERS - 1, .state = DM_MEMBER_SUSPECT, .incarnation = 1},
+         "0:suspect@1<4095"},
+        {{.member = DM_MAX_MEMBERS - 1, .accuser = DM_MAX_MEMBERS - 1, .state = DM_MEMBER_LEFT,
+          .incarnation = 9},
+         "4095:left@9"},
+        /* an accuser out of range (an invalid message) is shown as it is */
+        {{.member = 1, .accuser = UINT16_MAX, .state = DM_MEMBER_SUSPECT, .incarnation = 2},
+         "1:suspect@2<65535"},
+        /* an ALIVE declared by another is shown as such, too */
+        {{.member = 1, .accuser = 3, .state = DM_MEMBER_ALIVE, .incarnation = 2}, "1:alive@2<3"},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+        m.n_updates = 1;
+        m.updates[0] = cases[i].u;
+        char want[128];
+        snprintf(want, sizeof want, "PING 3->0 clock=12 value=7 updates=[%s]", cases[i].want);
+        CU_ASSERT_EQUAL(dm_msg_format(&m, buf, sizeof buf), (int)strlen(want));
+        CU_ASSERT_STRING_EQUAL(buf, want);
+    }
+    /* Several updates: each gets its own suffix or none. */
+    m.n_updates = 3;
+    m.updates[0] = cases[0].u;
+    m.updates[1] = cases[1].u;
+    m.updates[2] = cases[5].u;
+    dm_msg_format(&m, buf, sizeof buf);
+    CU_ASSERT_STRING_EQUAL(buf, "PING 3->0 clock=12 value=7 "
+                                "updates=[2:alive@3 2:suspect@3<4 4095:left@9]");
+    /* The longest update there is fits the snprintf contract. */
+    m = make(DM_MSG_NACK);
+    m.n_updates = DM_MSG_MAX_UPDATES;
+    for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
+        m.updates[i] = (dm_member_update){.member = DM_MAX_MEMBERS - 1,
+                                          .accuser = DM_MAX_MEMBERS - 2,
+                                          .state = DM_MEMBER_SUSPECT,
+                                          .incarnation = UINT32_MAX};
+    int n = dm_msg_format(&m, NULL, 0);
+    char *big = g_malloc((size_t)n + 1);
+    CU_ASSERT_EQUAL(dm_msg_format(&m, big, (size_t)n + 1), n);
+    CU_ASSERT_EQUAL(strlen(big), (size_t)n);
+    CU_ASSERT_PTR_NOT_NULL(strstr(big, "updates=[4095:suspect@4294967295<4094 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(big, " 4095:suspect@4294967295<4094]"));
+    g_free(big);
 }
 
 static void test_format_escapes_and_truncates(void)
@@ -495,7 +619,8 @@ static void test_format_escapes_and_truncates(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(buf, " updates=[]"));
     m.n_updates = UINT8_MAX;
     for (size_t i = 0; i < DM_MSG_MAX_UPDATES; i++)
-        m.updates[i] = (dm_member_update){(uint16_t)i, 0xee, 0};
+        m.updates[i] =
+            (dm_member_update){.member = (uint16_t)i, .accuser = (uint16_t)i, .state = 0xee};
     n = dm_msg_format(&m, NULL, 0);
     char *big = g_malloc((size_t)n + 1);
     CU_ASSERT_EQUAL(dm_msg_format(&m, big, (size_t)n + 1), n);
@@ -516,10 +641,12 @@ static const CU_TestInfo tests[] = {
     {"validate rejects unused fields", test_validate_unused_fields},
     {"validate checks field ranges", test_validate_field_ranges},
     {"validate checks updates", test_validate_updates},
+    {"validate checks accusers", test_validate_accuser},
     {"validate checks targets", test_validate_target},
     {"validate rejects bad peers", test_validate_peers},
     {"format", test_format},
     {"format membership messages", test_format_membership},
+    {"format shows accusers", test_format_accuser},
     {"format escapes and truncates", test_format_escapes_and_truncates},
     CU_TEST_INFO_NULL,
 };

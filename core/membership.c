@@ -1,0 +1,1010 @@
+/* dmutex core: SWIM membership with Lifeguard (see membership.h).
+ *
+ * Layout: everything about a member lives in one record of an array indexed
+ * by member id, so every lookup a message triggers is O(1), and the three
+ * per-member activities that need ordering (a suspicion timer, a pending
+ * broadcast, a relayed probe) are intrusive entries of three dm_heaps. A heap
+ * never holds more than one entry per member, and its capacity is reserved
+ * up front, so nothing allocates (or can fail) after dm_membership_new().
+ *
+ * Decisions the header leaves open, and why:
+ *  - Confirmations of a suspicion are counted per distinct *accuser* of a
+ *    SUSPECT update at the suspicion's incarnation (our own failed probe
+ *    makes us one), as the update names it, never per sender: a relay of
+ *    somebody else's suspicion is no independent evidence, and counting
+ *    relays shrank the timeout to its minimum at once and gave false DEADs
+ *    at 10% loss. As in memberlist, the member whose update started the
+ *    timer is not counted, and only K = min(indirect_checks, n - 2) are (no
+ *    more members could confirm); with K = 0 nobody can, so the timeout
+ *    stays at max. A relay keeps the accuser it heard; a new confirmation
+ *    is re-broadcast under its own accuser (memberlist does the same), or
+ *    no third member would ever learn of it and a real crash would take
+ *    nearly the maximal timeout to be declared.
+ *  - A DEAD entry of a SYNC is merged as SUSPECT (memberlist's mergeState):
+ *    full state carries the sender's old verdicts wholesale, e.g. from the
+ *    other side of a healed partition, and a suspicion gives the accused a
+ *    suspicion timeout to refute where DEAD would give it none.
+ *  - The update about a message's destination goes first ("buddy"); when
+ *    none is pending but we hold the destination SUSPECT, DEAD or LEFT, that
+ *    state rides along anyway (outside the retransmit budget), so whoever we
+ *    talk to learns at once what we believe of it and can refute it. This is
+ *    what lets two sides of a healed partition meet again through the
+ *    occasional probe of a DEAD member.
+ *  - Refutations must beat the suspicion timeout, which confirmations
+ *    shrink to its minimum within a few seconds, so their news does not wait
+ *    for the next protocol message (up to a period away, more once health
+ *    has risen) nor trust the retransmit budget alone (about e^-4 of the
+ *    members miss an update sent 4 x log10 n times; seen with 5% loss):
+ *     - a member that raises a suspicion also PINGs the accused with it;
+ *     - a member that refutes PINGs its ALIVE to indirect_checks + 1 others
+ *       at once (as a leave does), and answers every accuser directly: on
+ *       the reply to its message, or else on a PING;
+ *     - an accusation older than a refutation we know of (we hold the
+ *       member ALIVE at a higher incarnation) means its sender missed that
+ *       refutation: we queue the ALIVE again (no new incarnation), so that
+ *       it rides on our reply. Not for SYNC, whose sender gets our full
+ *       state anyway.
+ *  - A relay answers NACK after 4/5 of min(probe_timeout, probe_interval -
+ *    probe_timeout): the requester's period ends (probe_interval -
+ *    probe_timeout) x (health + 1) after its PING_REQ, and a NACK sent only
+ *    after the full probe timeout (memberlist) reaches a healthy requester
+ *    after that with the defaults (500 ms of 1 s), so it would count as
+ *    missed and raise the health score of a member that is fine.
+ *  - A SYNC asking for a reply (DM_SYNC_REPLY) is answered on its LAST
+ *    chunk only, so that one push of k chunks costs one reply, not k.
+ *  - stats.suspicions and stats.deaths count our own verdicts (a failed
+ *    probe, an expired suspicion timer); events report every transition.
+ *  - The transmit limit and the suspicion timeouts use the configured n, as
+ *    membership here is a fixed list.
+ */
+#include "membership.h"
+
+#include <glib.h>
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+#include "heap.h"
+#include "prng.h"
+
+#define NONE UINT32_MAX
+#define NEVER INT64_MAX
+
+/* Probe sequence numbers say who is waiting for the ACK, so that an ACK is
+ * matched in O(1): our own probe (low part 0) or the relay we run for
+ * requester r (low part SEQ_RELAY + r). */
+#define SEQ_RELAY ((uint64_t)DM_MAX_MEMBERS)
+#define SEQ_STRIDE (2 * (uint64_t)DM_MAX_MEMBERS)
+
+/* Pending broadcasts leave the queue by fewest transmissions, then newest
+ * first: the heap key is transmits x BCAST_TIER - id (ids stay below 2^52). */
+#define BCAST_TIER ((int64_t)1 << 52)
+
+typedef struct member {
+    uint8_t state;              /* dm_member_state */
+    bool joined;
+    uint32_t incarnation;
+    uint16_t accuser;           /* who declared the current state */
+    int64_t state_since;
+    uint32_t set_pos;           /* index in alive_set (ALIVE) or dead_set (DEAD) */
+    /* suspicion (queued while SUSPECT) */
+    dm_heap_entry suspicion;
+    int64_t suspect_start;
+    uint32_t confirmations;
+    uint32_t n_accusers;        /* entries of this member's accusers[] slice */
+    /* pending broadcast of our (state, incarnation) of this member */
+    dm_heap_entry bcast;
+    uint64_t bcast_id;
+    uint32_t transmits;
+    /* the indirect probe we run for this member as requester */
+    dm_heap_entry relay;        /* queued until the target answers, or NACK */
+    uint64_t relay_their_seq;
+    uint64_t relay_our_seq;
+    uint32_t relay_target;
+} member;
+
+typedef enum probe_phase {
+    PROBE_IDLE,                 /* probe_at starts the next period */
+    PROBE_DIRECT,               /* PING sent; probe_at: go indirect */
+    PROBE_INDIRECT,             /* probe_at: the period ends */
+} probe_phase;
+
+struct dm_membership {
+    dm_swim_config cfg;
+    dm_membership_driver drv;
+    void *user;
+    dm_prng prng;
+    member *mem;
+    uint16_t *accusers;         /* (k_confirm + 1) per member */
+    uint32_t k_confirm;
+    int64_t susp_min, susp_max;
+    int64_t nack_after;
+    uint32_t transmit_limit;
+
+    uint32_t *order;            /* round-robin probe order, reshuffled per pass */
+    uint32_t order_len, order_pos;
+    /* Dense sets for O(1) random picks: others that are ALIVE, and DEAD. */
+    uint32_t *alive_set, n_alive;
+    uint32_t *dead_set, n_dead;
+
+    dm_heap suspicions, relays, bcasts;
+    uint64_t next_bcast_id;
+    uint64_t next_seq;
+
+    struct {
+        probe_phase phase;
+        bool acked, dead_probe;
+        uint32_t target;
+        uint64_t seq;
+        int64_t end_at;
+        uint32_t n_relays;
+        uint32_t *relays;       /* indirect_checks entries */
+        bool *nacked;
+    } probe;
+    uint32_t *announce_to;      /* indirect_checks + 1 entries */
+    int64_t probe_at;
+    uint64_t periods;
+    int64_t push_pull_at;
+
+    uint32_t health;
+    bool leaving;
+    uint32_t view_size;
+    dm_membership_stats stats;
+};
+
+void dm_swim_config_defaults(dm_swim_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->probe_interval_us = 1000000;
+    cfg->probe_timeout_us = 500000;
+    cfg->indirect_checks = 3;
+    cfg->suspicion_mult = 4;
+    cfg->suspicion_max_mult = 6;
+    cfg->retransmit_mult = 4;
+    cfg->push_pull_interval_us = 30000000;
+    cfg->awareness_max = 8;
+    cfg->dead_probe_every = 10;
+}
+
+/* ------------------------------------------------------------ helpers */
+
+static bool in_view_state(uint8_t s)
+{
+    return s == DM_MEMBER_ALIVE || s == DM_MEMBER_SUSPECT;
+}
+
+static uint32_t id_of(const dm_membership *m, const member *mb)
+{
+    return (uint32_t)(mb - m->mem);
+}
+
+#define MEMBER_OF(entry, field) ((member *)((char *)(entry) - offsetof(member, field)))
+
+/* Capacity for every member was reserved at creation, so this cannot fail. */
+static void schedule(dm_heap *h, dm_heap_entry *e, int64_t at)
+{
+    int rc = dm_heap_schedule(h, e, at);
+    g_assert(rc == 0);
+    (void)rc;
+}
+
+static int reserve(dm_heap *h, member *mem, uint32_t n, size_t field)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = dm_heap_push(h, (dm_heap_entry *)((char *)&mem[i] + field), 0);
+        if (rc < 0)
+            return rc;
+    }
+    while (dm_heap_pop(h))
+        ;
+    return 0;
+}
+
+static int64_t scaled(const dm_membership *m, int64_t us)
+{
+    return us * (int64_t)(m->health + 1);
+}
+
+static void health_add(dm_membership *m, uint32_t delta)
+{
+    uint32_t top = m->cfg.awareness_max - 1;
+    m->health = delta >= top - m->health ? top : m->health + delta;
+}
+
+static uint64_t new_seq(dm_membership *m, uint32_t relay_for)
+{
+    uint64_t seq = ++m->next_seq * SEQ_STRIDE;
+    return relay_for == NONE ? seq : seq + SEQ_RELAY + relay_for;
+}
+
+static void set_add(uint32_t *set, uint32_t *len, member *mem, uint32_t id)
+{
+    mem[id].set_pos = *len;
+    set[(*len)++] = id;
+}
+
+static void set_remove(uint32_t *set, uint32_t *len, member *mem, uint32_t id)
+{
+    uint32_t pos = mem[id].set_pos, last = set[--*len];
+    set[pos] = last;
+    mem[last].set_pos = pos;
+}
+
+static void set_swap(uint32_t *set, member *mem, uint32_t i, uint32_t j)
+{
+    uint32_t a = set[i], b = set[j];
+    set[i] = b;
+    set[j] = a;
+    mem[b].set_pos = i;
+    mem[a].set_pos = j;
+}
+
+/* Move up to `want` random members of the ALIVE set other than `skip` to its
+ * front (a partial Fisher-Yates, O(want)) and copy them to out. */
+static uint32_t pick_alive(dm_membership *m, uint32_t want, uint32_t skip, uint32_t *out)
+{
+    uint32_t got = 0;
+    for (uint32_t i = 0; i < m->n_alive && got < want; i++) {
+        uint32_t j = i + (uint32_t)dm_prng_below(&m->prng, m->n_alive - i);
+        set_swap(m->alive_set, m->mem, i, j);
+        if (m->alive_set[i] != skip)
+            out[got++] = m->alive_set[i];
+    }
+    return got;
+}
+
+static void emit(dm_membership *m, dm_member_event_type type, uint32_t id)
+{
+    dm_member_event ev = { type, id, m->mem[id].incarnation };
+    m->drv.event(m->user, &ev);
+}
+
+/* --------------------------------------------------- broadcast queue */
+
+static int64_t bcast_key(uint32_t transmits, uint64_t id)
+{
+    return (int64_t)transmits * BCAST_TIER - (int64_t)id;
+}
+
+/* (Re)queue our current view of member id: one pending broadcast per
+ * member, so a newer update replaces the older with a fresh budget. */
+static void broadcast(dm_membership *m, uint32_t id)
+{
+    member *mb = &m->mem[id];
+    mb->transmits = 0;
+    mb->bcast_id = ++m->next_bcast_id;
+    schedule(&m->bcasts, &mb->bcast, bcast_key(0, mb->bcast_id));
+}
+
+static void add_update(dm_membership *m, dm_msg *msg, uint32_t id)
+{
+    dm_member_update *u = &msg->updates[msg->n_updates++];
+    u->member = (uint16_t)id;
+    u->accuser = m->mem[id].accuser;
+    u->state = m->mem[id].state;
+    u->incarnation = m->mem[id].incarnation;
+}
+
+/* Piggyback as many pending updates as fit: the buddy's first, then by
+ * fewest transmissions and newest. Each taken update is requeued one tier
+ * down, or retired once it has been sent transmit_limit times. */
+static void fill_updates(dm_membership *m, dm_msg *msg, uint32_t buddy)
+{
+    member *taken[DM_MSG_MAX_UPDATES];
+    uint32_t n_taken = 0;
+    if (buddy != NONE) {
+        member *b = &m->mem[buddy];
+        if (dm_heap_entry_queued(&b->bcast)) {
+            dm_heap_remove(&m->bcasts, &b->bcast);
+            taken[n_taken++] = b;
+            add_update(m, msg, buddy);
+        } else if (b->state != DM_MEMBER_ALIVE) {
+            add_update(m, msg, buddy);
+        }
+    }
+    dm_heap_entry *e;
+    while (msg->n_updates < DM_MSG_MAX_UPDATES && (e = dm_heap_pop(&m->bcasts)) != NULL) {
+        member *mb = MEMBER_OF(e, bcast);
+        taken[n_taken++] = mb;
+        add_update(m, msg, id_of(m, mb));
+    }
+    for (uint32_t i = 0; i < n_taken; i++) {
+        member *mb = taken[i];
+        if (++mb->transmits < m->transmit_limit)
+            schedule(&m->bcasts, &mb->bcast, bcast_key(mb->transmits, mb->bcast_id));
+    }
+    m->stats.updates_sent += msg->n_updates;
+}
+
+/* ------------------------------------------------------------ sending */
+
+static void msg_init(const dm_membership *m, dm_msg *msg, dm_msg_type type, uint32_t to,
+                     uint64_t value, uint32_t target)
+{
+    memset(msg, 0, sizeof *msg);
+    msg->type = type;
+    msg->from = (uint16_t)m->cfg.self;
+    msg->to = (uint16_t)to;
+    msg->value = value;
+    msg->target = target;
+}
+
+static void transmit(dm_membership *m, dm_msg *msg)
+{
+    m->stats.sent[msg->type]++;
+    m->drv.send(m->user, msg);
+}
+
+/* A PING, PING_REQ, ACK or NACK with piggybacked updates; `buddy` is the
+ * member whose update goes first (the destination, or a PING_REQ's target). */
+static void send_probe_msg(dm_membership *m, dm_msg_type type, uint32_t to, uint64_t value,
+                           uint32_t target, uint32_t buddy)
+{
+    dm_msg msg;
+    msg_init(m, &msg, type, to, value, target);
+    fill_updates(m, &msg, buddy);
+    transmit(m, &msg);
+}
+
+/* Our full state, DM_MSG_MAX_UPDATES members per SYNC chunk. */
+static void send_state(dm_membership *m, uint32_t to, uint64_t flags)
+{
+    uint32_t n = m->cfg.n_members;
+    for (uint32_t first = 0; first < n; first += DM_MSG_MAX_UPDATES) {
+        bool last = n - first <= DM_MSG_MAX_UPDATES;
+        dm_msg msg;
+        msg_init(m, &msg, DM_MSG_SYNC, to, flags | (last ? DM_SYNC_LAST : 0), 0);
+        for (uint32_t id = first; id < n && msg.n_updates < DM_MSG_MAX_UPDATES; id++)
+            add_update(m, &msg, id);
+        transmit(m, &msg);
+    }
+    m->stats.syncs++;
+}
+
+/* PING our pending news (a leave, a refutation) to indirect_checks + 1
+ * random ALIVE members other than `skip` now, instead of waiting for our
+ * next messages. */
+static void announce(dm_membership *m, uint32_t skip)
+{
+    uint32_t got = pick_alive(m, m->cfg.indirect_checks + 1, skip, m->announce_to);
+    for (uint32_t i = 0; i < got; i++)
+        send_probe_msg(m, DM_MSG_PING, m->announce_to[i], new_seq(m, NONE), 0,
+                       m->announce_to[i]);
+}
+
+/* ------------------------------------------------------ state changes */
+
+static int64_t suspicion_timeout(const dm_membership *m, uint32_t confirmations)
+{
+    if (m->k_confirm == 0)
+        return m->susp_max;
+    double frac = log(confirmations + 1.0) / log(m->k_confirm + 1.0);
+    double span = (double)(m->susp_max - m->susp_min);
+    int64_t t = (int64_t)floor((double)m->susp_max - frac * span);
+    return t < m->susp_min ? m->susp_min : t;
+}
+
+static uint16_t *accusers_of(const dm_membership *m, uint32_t id)
+{
+    return m->accusers + (size_t)id * (m->k_confirm + 1);
+}
+
+static void start_suspicion(dm_membership *m, int64_t now, uint32_t id, uint32_t accuser)
+{
+    member *mb = &m->mem[id];
+    mb->suspect_start = now;
+    mb->confirmations = 0;
+    mb->n_accusers = 1;
+    accusers_of(m, id)[0] = (uint16_t)accuser;
+    schedule(&m->suspicions, &mb->suspicion, now + suspicion_timeout(m, 0));
+}
+
+/* Another member (or our own failed probe) suspects id at the same
+ * incarnation: each distinct one shortens the timeout, up to K of them. */
+static void confirm(dm_membership *m, uint32_t id, uint32_t accuser)
+{
+    member *mb = &m->mem[id];
+    if (mb->confirmations >= m->k_confirm)
+        return;
+    uint16_t *acc = accusers_of(m, id);
+    for (uint32_t i = 0; i < mb->n_accusers; i++)
+        if (acc[i] == accuser)
+            return;
+    acc[mb->n_accusers++] = (uint16_t)accuser;
+    mb->confirmations++;
+    schedule(&m->suspicions, &mb->suspicion,
+             mb->suspect_start + suspicion_timeout(m, mb->confirmations));
+    /* spread this independent accusation: it confirms for others too */
+    mb->accuser = (uint16_t)accuser;
+    broadcast(m, id);
+}
+
+/* Take (state, incarnation) for id, keeping the sets, the view size and the
+ * suspicion timer in step. Returns the previous state. */
+static uint8_t set_state(dm_membership *m, int64_t now, uint32_t id, uint8_t state, uint32_t inc)
+{
+    member *mb = &m->mem[id];
+    uint8_t old = mb->state;
+    mb->incarnation = inc;
+    if (old == state)
+        return old;
+    mb->state = state;
+    mb->state_since = now;
+    if (old == DM_MEMBER_SUSPECT)
+        dm_heap_remove(&m->suspicions, &mb->suspicion);
+    if (id != m->cfg.self) {
+        if (old == DM_MEMBER_ALIVE)
+            set_remove(m->alive_set, &m->n_alive, m->mem, id);
+        else if (old == DM_MEMBER_DEAD)
+            set_remove(m->dead_set, &m->n_dead, m->mem, id);
+        if (state == DM_MEMBER_ALIVE)
+            set_add(m->alive_set, &m->n_alive, m->mem, id);
+        else if (state == DM_MEMBER_DEAD)
+            set_add(m->dead_set, &m->n_dead, m->mem, id);
+    }
+    m->view_size += in_view_state(state);
+    m->view_size -= in_view_state(old);
+    return old;
+}
+
+/* The precedence rules of membership.h: does (s, i) override (s0, i0)? */
+static bool overrides(uint8_t s0, uint32_t i0, uint8_t s, uint32_t i)
+{
+    switch (s) {
+    case DM_MEMBER_ALIVE:
+        return i > i0;
+    case DM_MEMBER_SUSPECT:
+        return (s0 == DM_MEMBER_ALIVE && i >= i0) || (s0 == DM_MEMBER_SUSPECT && i > i0);
+    default:    /* DEAD, LEFT */
+        return in_view_state(s0) ? i >= i0 : i > i0;
+    }
+}
+
+/* An update about ourselves: refute any accusation at our incarnation or
+ * above (only we raise it), unless we are leaving; queue our ALIVE again
+ * for an older one. Returns true when it was an accusation to answer. */
+static bool about_self(dm_membership *m, uint8_t state, uint32_t inc)
+{
+    member *me = &m->mem[m->cfg.self];
+    if (m->leaving)
+        return false;
+    if (state == DM_MEMBER_ALIVE) {
+        /* Others know a later life of ours (we restarted with too low a
+         * number): adopt it, so our next refutation outbids it. */
+        if (inc > me->incarnation)
+            me->incarnation = inc;
+        return false;
+    }
+    if (inc >= me->incarnation) {
+        me->incarnation = inc + 1;
+        health_add(m, 1);
+        m->stats.refutations++;
+    }
+    broadcast(m, m->cfg.self);
+    return true;
+}
+
+/* Does the update accuse a member of whom we know a later refutation? */
+static bool missed_refutation(const member *mb, uint8_t state, uint32_t inc)
+{
+    return mb->state == DM_MEMBER_ALIVE && state != DM_MEMBER_ALIVE && inc < mb->incarnation;
+}
+
+static const dm_member_event_type event_of[] = {
+    [DM_MEMBER_ALIVE] = DM_MEMBER_EV_ALIVE,
+    [DM_MEMBER_SUSPECT] = DM_MEMBER_EV_SUSPECT,
+    [DM_MEMBER_DEAD] = DM_MEMBER_EV_DEAD,
+    [DM_MEMBER_LEFT] = DM_MEMBER_EV_LEFT,
+};
+
+/* Apply update (state, inc) about another member id, declared by `accuser`
+ * (self for our own verdicts) -- not by whoever relayed it, or every relay
+ * would count as an independent confirmation and shrink the suspicion
+ * timeout to its minimum at once. Returns true when it changed our view. */
+static bool apply(dm_membership *m, int64_t now, uint32_t accuser, uint32_t id, uint8_t state,
+                  uint32_t inc)
+{
+    member *mb = &m->mem[id];
+    if (!overrides(mb->state, mb->incarnation, state, inc)) {
+        if (state == DM_MEMBER_SUSPECT && mb->state == DM_MEMBER_SUSPECT && inc == mb->incarnation)
+            confirm(m, id, accuser);
+        return false;
+    }
+    uint8_t old = set_state(m, now, id, state, inc);
+    mb->accuser = (uint16_t)accuser;
+    if (state == DM_MEMBER_SUSPECT)
+        start_suspicion(m, now, id, accuser);
+    broadcast(m, id);
+    if (old != state)
+        emit(m, event_of[state], id);
+    return true;
+}
+
+/* ------------------------------------------------------------ probing */
+
+static void probe_success(dm_membership *m)
+{
+    m->probe.acked = true;
+    if (m->health > 0)
+        m->health--;
+}
+
+/* The member to probe this period: every dead_probe_every periods a random
+ * DEAD one (so healed partitions meet again), otherwise the next one in
+ * view on the shuffled round-robin list. NONE when there is nobody. */
+static uint32_t next_target(dm_membership *m, bool *dead_probe)
+{
+    m->periods++;
+    *dead_probe = m->cfg.dead_probe_every && m->periods % m->cfg.dead_probe_every == 0 &&
+                  m->n_dead > 0;
+    if (*dead_probe)
+        return m->dead_set[dm_prng_below(&m->prng, m->n_dead)];
+    for (uint32_t scanned = 0; scanned < m->order_len; scanned++) {
+        if (m->order_pos == m->order_len) {
+            dm_prng_shuffle_u32(&m->prng, m->order, m->order_len);
+            m->order_pos = 0;
+        }
+        uint32_t id = m->order[m->order_pos++];
+        if (in_view_state(m->mem[id].state))
+            return id;
+    }
+    return NONE;
+}
+
+static void probe_start(dm_membership *m, int64_t now)
+{
+    int64_t period = scaled(m, m->cfg.probe_interval_us);
+    bool dead_probe;
+    uint32_t target = next_target(m, &dead_probe);
+    m->probe.end_at = now + period;
+    if (target == NONE) {
+        m->probe.phase = PROBE_IDLE;
+        m->probe_at = m->probe.end_at;
+        return;
+    }
+    m->probe.phase = PROBE_DIRECT;
+    m->probe.acked = false;
+    m->probe.dead_probe = dead_probe;
+    m->probe.target = target;
+    m->probe.seq = new_seq(m, NONE);
+    m->probe.n_relays = 0;
+    m->probe_at = now + scaled(m, m->cfg.probe_timeout_us);
+    m->stats.probes++;
+    send_probe_msg(m, DM_MSG_PING, target, m->probe.seq, 0, target);
+}
+
+/* No ACK within the probe timeout: ask K random ALIVE members to try. A
+ * DEAD member's probe stays direct: it is a chance to meet, not a check. */
+static void probe_indirect(dm_membership *m)
+{
+    m->probe.phase = PROBE_INDIRECT;
+    m->probe_at = m->probe.end_at;
+    if (m->probe.acked || m->probe.dead_probe)
+        return;
+    m->probe.n_relays = pick_alive(m, m->cfg.indirect_checks, m->probe.target, m->probe.relays);
+    if (m->probe.n_relays > 0)
+        m->stats.indirect_probes++;
+    for (uint32_t i = 0; i < m->probe.n_relays; i++) {
+        m->probe.nacked[i] = false;
+        send_probe_msg(m, DM_MSG_PING_REQ, m->probe.relays[i], m->probe.seq, m->probe.target,
+                       m->probe.target);
+    }
+}
+
+/* The period is over: a probe without ACK makes the target SUSPECT and
+ * counts against our own health, once more per relay that did not even
+ * NACK (Lifeguard: then the fault is likely ours). */
+static void probe_finish(dm_membership *m, int64_t now)
+{
+    if (m->probe.acked || m->probe.dead_probe)
+        return;
+    uint32_t missed = 0;
+    for (uint32_t i = 0; i < m->probe.n_relays; i++)
+        missed += !m->probe.nacked[i];
+    health_add(m, 1 + missed);
+    m->stats.probes_failed++;
+    uint32_t target = m->probe.target;
+    if (in_view_state(m->mem[target].state) &&
+        apply(m, now, m->cfg.self, target, DM_MEMBER_SUSPECT, m->mem[target].incarnation)) {
+        m->stats.suspicions++;
+        /* tell the accused (its update goes first), so it can refute */
+        send_probe_msg(m, DM_MSG_PING, target, new_seq(m, NONE), 0, target);
+    }
+}
+
+static void probe_timer(dm_membership *m, int64_t now)
+{
+    switch (m->probe.phase) {
+    case PROBE_DIRECT:
+        probe_indirect(m);
+        return;
+    case PROBE_INDIRECT:
+        probe_finish(m, now);
+        /* The next period starts as this one ends. */
+        break;
+    case PROBE_IDLE:
+        break;
+    }
+    probe_start(m, now);
+}
+
+static bool probe_waiting_for(const dm_membership *m, uint32_t target)
+{
+    return m->probe.phase != PROBE_IDLE && !m->probe.acked && m->probe.target == target;
+}
+
+/* --------------------------------------------------------- push/pull */
+
+/* Prefer an ALIVE partner, but one time in four (or when none is ALIVE)
+ * any other member, DEAD ones included, so that partitions re-merge. */
+static void push_pull(dm_membership *m, int64_t now)
+{
+    int64_t iv = m->cfg.push_pull_interval_us;
+    m->push_pull_at = now + (int64_t)((double)iv * (0.9 + 0.2 * dm_prng_double(&m->prng)));
+    uint32_t n = m->cfg.n_members;
+    if (n < 2)
+        return;
+    uint32_t to;
+    if (m->n_alive > 0 && dm_prng_below(&m->prng, 4) != 0) {
+        to = m->alive_set[dm_prng_below(&m->prng, m->n_alive)];
+    } else {
+        to = (uint32_t)dm_prng_below(&m->prng, n - 1);
+        to += to >= m->cfg.self;
+    }
+    send_state(m, to, DM_SYNC_REPLY);
+}
+
+/* -------------------------------------------------------------- API */
+
+static bool config_valid(const dm_swim_config *c)
+{
+    return c->n_members >= 1 && c->n_members <= DM_MAX_MEMBERS && c->self < c->n_members &&
+           c->probe_timeout_us > 0 && c->probe_interval_us > c->probe_timeout_us &&
+           c->indirect_checks < DM_MAX_MEMBERS && c->suspicion_mult >= 1 &&
+           c->suspicion_max_mult >= 1 && c->retransmit_mult >= 1 &&
+           c->push_pull_interval_us >= 0 && c->awareness_max >= 1 &&
+           /* health scaling and the suspicion timeouts (log10 n < 4) must
+            * not overflow the time arithmetic */
+           c->probe_interval_us <= INT64_MAX / 4 / c->awareness_max &&
+           4.0 * c->suspicion_mult * c->suspicion_max_mult * (double)c->probe_interval_us <
+               0x1p61 &&
+           c->push_pull_interval_us <= INT64_MAX / 4;
+}
+
+void dm_membership_free(dm_membership *m)
+{
+    if (!m)
+        return;
+    dm_heap_clear(&m->suspicions);
+    dm_heap_clear(&m->relays);
+    dm_heap_clear(&m->bcasts);
+    g_free(m->mem);
+    g_free(m->accusers);
+    g_free(m->order);
+    g_free(m->alive_set);
+    g_free(m->dead_set);
+    g_free(m->probe.relays);
+    g_free(m->probe.nacked);
+    g_free(m->announce_to);
+    g_free(m);
+}
+
+int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv, void *user,
+                      int64_t now, dm_membership **out)
+{
+    if (!cfg || !drv || !drv->send || !drv->event || !out || !config_valid(cfg))
+        return -DM_EINVAL;
+    dm_membership *m = g_try_new0(dm_membership, 1);
+    if (!m)
+        return -DM_ENOMEM;
+    uint32_t n = cfg->n_members;
+    m->cfg = *cfg;
+    m->drv = *drv;
+    m->user = user;
+    dm_prng_seed(&m->prng, cfg->seed);
+    dm_heap_init(&m->suspicions);
+    dm_heap_init(&m->relays);
+    dm_heap_init(&m->bcasts);
+    m->k_confirm = MIN(cfg->indirect_checks, n > 2 ? n - 2 : 0);
+    /* The relays of one probe, or the members we announce news to: at most
+     * the n - 1 others, and at least one slot so the arrays exist. */
+    uint32_t relay_cap = MAX(1u, MIN(cfg->indirect_checks + 1, n));
+    m->mem = g_try_new0(member, n);
+    m->accusers = g_try_new0(uint16_t, (size_t)n * (m->k_confirm + 1));
+    m->order = g_try_new(uint32_t, n);
+    m->alive_set = g_try_new(uint32_t, n);
+    m->dead_set = g_try_new(uint32_t, n);
+    m->probe.relays = g_try_new(uint32_t, relay_cap);
+    m->probe.nacked = g_try_new(bool, relay_cap);
+    m->announce_to = g_try_new(uint32_t, relay_cap);
+    if (!m->mem || !m->accusers || !m->order || !m->alive_set || !m->dead_set ||
+        !m->probe.relays || !m->probe.nacked || !m->announce_to) {
+        dm_membership_free(m);
+        return -DM_ENOMEM;
+    }
+    for (uint32_t id = 0; id < n; id++) {
+        dm_heap_entry_init(&m->mem[id].suspicion);
+        dm_heap_entry_init(&m->mem[id].bcast);
+        dm_heap_entry_init(&m->mem[id].relay);
+    }
+    if (reserve(&m->suspicions, m->mem, n, offsetof(member, suspicion)) < 0 ||
+        reserve(&m->relays, m->mem, n, offsetof(member, relay)) < 0 ||
+        reserve(&m->bcasts, m->mem, n, offsetof(member, bcast)) < 0) {
+        dm_membership_free(m);
+        return -DM_ENOMEM;
+    }
+
+    for (uint32_t id = 0; id < n; id++) {
+        member *mb = &m->mem[id];
+        mb->state = DM_MEMBER_ALIVE;
+        mb->accuser = (uint16_t)id;
+        mb->state_since = now;
+        if (id == cfg->self) {
+            mb->incarnation = cfg->incarnation;
+            mb->joined = true;
+            continue;
+        }
+        m->order[m->order_len++] = id;
+        set_add(m->alive_set, &m->n_alive, m->mem, id);
+    }
+    m->view_size = n;
+
+    double scale = MAX(1.0, log10((double)n));
+    m->susp_min = (int64_t)((double)cfg->suspicion_mult * scale * (double)cfg->probe_interval_us);
+    m->susp_max = m->susp_min * (int64_t)cfg->suspicion_max_mult;
+    m->nack_after = MIN(cfg->probe_timeout_us, cfg->probe_interval_us - cfg->probe_timeout_us) *
+                    4 / 5;
+    m->transmit_limit = cfg->retransmit_mult * (uint32_t)ceil(log10((double)n + 1));
+
+    /* Random phases, so that members do not probe and push in lockstep. */
+    dm_prng_shuffle_u32(&m->prng, m->order, m->order_len);
+    m->probe.phase = PROBE_IDLE;
+    m->probe_at = now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->probe_interval_us);
+    m->push_pull_at = cfg->push_pull_interval_us > 0
+        ? now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->push_pull_interval_us)
+        : NEVER;
+    *out = m;
+    return 0;
+}
+
+void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
+{
+    (void)now;   /* every input carries the time (DESIGN.md section 2); this one needs none */
+    if (member_id >= m->cfg.n_members || member_id == m->cfg.self)
+        return;
+    member *mb = &m->mem[member_id];
+    if (!mb->joined) {
+        mb->joined = true;
+        emit(m, DM_MEMBER_EV_JOIN, member_id);
+    }
+    if (probe_waiting_for(m, member_id))
+        probe_success(m);
+}
+
+/* The checks memory safety needs, on top of dm_msg_validate. */
+static bool well_formed(const dm_membership *m, const dm_msg *msg)
+{
+    uint32_t n = m->cfg.n_members;
+    if (msg->from >= n || msg->from == m->cfg.self || msg->n_updates > DM_MSG_MAX_UPDATES)
+        return false;
+    if (msg->type != DM_MSG_PING && msg->type != DM_MSG_SYNC && msg->target >= n)
+        return false;
+    /* An accuser outside the membership would be stored and re-broadcast,
+     * and every message carrying it would then fail dm_msg_validate. */
+    for (uint32_t i = 0; i < msg->n_updates; i++)
+        if (msg->updates[i].member >= n || msg->updates[i].accuser >= n ||
+            msg->updates[i].state > DM_MEMBER_STATE_MAX)
+            return false;
+    return true;
+}
+
+static void on_ping_req(dm_membership *m, int64_t now, const dm_msg *msg)
+{
+    uint32_t requester = msg->from, target = msg->target;
+    if (target == m->cfg.self || target == requester)
+        return;
+    /* One relay per requester: a newer request means its older probe is
+     * over, so it replaces the older relay. */
+    member *r = &m->mem[requester];
+    r->relay_their_seq = msg->value;
+    r->relay_target = target;
+    r->relay_our_seq = new_seq(m, requester);
+    schedule(&m->relays, &r->relay, now + m->nack_after);
+    send_probe_msg(m, DM_MSG_PING, target, r->relay_our_seq, 0, target);
+}
+
+static void on_ack(dm_membership *m, const dm_msg *msg)
+{
+    uint64_t low = msg->value % SEQ_STRIDE;
+    if (low >= SEQ_RELAY) {
+        uint32_t requester = (uint32_t)(low - SEQ_RELAY);
+        if (requester >= m->cfg.n_members)
+            return;
+        member *r = &m->mem[requester];
+        if (!dm_heap_entry_queued(&r->relay) || r->relay_our_seq != msg->value)
+            return;
+        dm_heap_remove(&m->relays, &r->relay);
+        send_probe_msg(m, DM_MSG_ACK, requester, r->relay_their_seq, r->relay_target, requester);
+        return;
+    }
+    if (msg->value == m->probe.seq && probe_waiting_for(m, msg->target))
+        probe_success(m);
+}
+
+static void on_nack(dm_membership *m, const dm_msg *msg)
+{
+    if (msg->value != m->probe.seq || !probe_waiting_for(m, msg->target))
+        return;
+    for (uint32_t i = 0; i < m->probe.n_relays; i++)
+        if (m->probe.relays[i] == msg->from)
+            m->probe.nacked[i] = true;
+}
+
+int dm_membership_receive(dm_membership *m, int64_t now, const dm_msg *msg)
+{
+    switch (msg->type) {
+    case DM_MSG_PING: case DM_MSG_PING_REQ: case DM_MSG_ACK: case DM_MSG_NACK: case DM_MSG_SYNC:
+        break;
+    default:
+        return -DM_ETYPE;
+    }
+    if (!well_formed(m, msg))
+        return -DM_EMALFORMED;
+    uint32_t from = msg->from, self = m->cfg.self;
+    uint64_t refutations = m->stats.refutations;
+    bool accused = false;
+    m->stats.received[msg->type]++;
+    dm_membership_heard(m, now, from);
+    bool sync = msg->type == DM_MSG_SYNC;
+    for (uint32_t i = 0; i < msg->n_updates; i++) {
+        const dm_member_update *u = &msg->updates[i];
+        uint8_t state = sync && u->state == DM_MEMBER_DEAD ? DM_MEMBER_SUSPECT : u->state;
+        if (u->member == self)
+            accused |= about_self(m, state, u->incarnation);
+        else if (!sync && missed_refutation(&m->mem[u->member], state, u->incarnation))
+            broadcast(m, u->member);
+        else
+            apply(m, now, u->accuser, u->member, state, u->incarnation);
+    }
+    /* the sender will hear from us anyway: an ACK, or our state once its
+     * push (every chunk says REPLY) is complete */
+    bool answered = msg->type == DM_MSG_PING || (sync && (msg->value & DM_SYNC_REPLY));
+    /* Replies go out after the updates are applied, so that a refutation
+     * they provoked rides on the reply to whoever accused us. */
+    switch (msg->type) {
+    case DM_MSG_PING:
+        send_probe_msg(m, DM_MSG_ACK, from, msg->value, self, from);
+        break;
+    case DM_MSG_PING_REQ:
+        on_ping_req(m, now, msg);
+        break;
+    case DM_MSG_ACK:
+        on_ack(m, msg);
+        break;
+    case DM_MSG_NACK:
+        on_nack(m, msg);
+        break;
+    default:    /* SYNC */
+        if (answered && (msg->value & DM_SYNC_LAST))
+            send_state(m, from, 0);
+        break;
+    }
+    if (accused && !answered)
+        send_probe_msg(m, DM_MSG_PING, from, new_seq(m, NONE), 0, from);
+    if (m->stats.refutations != refutations)
+        announce(m, from);
+    return 0;
+}
+
+int64_t dm_membership_next_deadline(const dm_membership *m)
+{
+    int64_t at = MIN(m->probe_at, m->push_pull_at);
+    const dm_heap_entry *s = dm_heap_peek(&m->suspicions), *r = dm_heap_peek(&m->relays);
+    if (s && s->at < at)
+        at = s->at;
+    if (r && r->at < at)
+        at = r->at;
+    return at;
+}
+
+void dm_membership_tick(dm_membership *m, int64_t now)
+{
+    /* One due timer at a time, earliest first (ties: suspicions, relays,
+     * probe, push/pull), since each may change what the others do. Each
+     * step retires its timer or moves it past now, so the loop ends. */
+    for (;;) {
+        dm_heap_entry *s = dm_heap_peek(&m->suspicions), *r = dm_heap_peek(&m->relays);
+        int64_t at = dm_membership_next_deadline(m);
+        if (at > now)
+            return;
+        if (s && s->at == at) {
+            member *mb = MEMBER_OF(dm_heap_pop(&m->suspicions), suspicion);
+            if (apply(m, now, m->cfg.self, id_of(m, mb), DM_MEMBER_DEAD, mb->incarnation))
+                m->stats.deaths++;
+        } else if (r && r->at == at) {
+            member *req = MEMBER_OF(dm_heap_pop(&m->relays), relay);
+            send_probe_msg(m, DM_MSG_NACK, id_of(m, req), req->relay_their_seq, req->relay_target,
+                           id_of(m, req));
+        } else if (m->probe_at == at) {
+            probe_timer(m, now);
+        } else {
+            push_pull(m, now);
+        }
+    }
+}
+
+void dm_membership_leave(dm_membership *m, int64_t now)
+{
+    if (m->leaving)
+        return;
+    uint32_t self = m->cfg.self;
+    set_state(m, now, self, DM_MEMBER_LEFT, m->mem[self].incarnation + 1);
+    m->leaving = true;
+    broadcast(m, self);
+    m->probe.phase = PROBE_IDLE;
+    m->probe_at = NEVER;
+    m->push_pull_at = NEVER;
+    /* the queued LEFT rides on these PINGs, and on our ACKs afterwards */
+    announce(m, NONE);
+}
+
+void dm_membership_info(const dm_membership *m, uint32_t member_id, dm_member_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (member_id >= m->cfg.n_members) {
+        out->state = DM_MEMBER_DEAD;    /* not a member: never in anyone's view */
+        return;
+    }
+    const member *mb = &m->mem[member_id];
+    out->state = mb->state;
+    out->incarnation = mb->incarnation;
+    out->joined = mb->joined;
+    out->state_since = mb->state_since;
+}
+
+bool dm_membership_is_alive(const dm_membership *m, uint32_t member_id)
+{
+    return member_id < m->cfg.n_members && m->mem[member_id].state == DM_MEMBER_ALIVE;
+}
+
+bool dm_membership_in_view(const dm_membership *m, uint32_t member_id)
+{
+    return member_id < m->cfg.n_members && in_view_state(m->mem[member_id].state);
+}
+
+uint32_t dm_membership_view_size(const dm_membership *m)
+{
+    return m->view_size;
+}
+
+uint64_t dm_membership_view_hash(const dm_membership *m)
+{
+    /* FNV-1a over the view as a bitset (member i is bit i % 8 of byte
+     * i / 8), then a splitmix64 finaliser to spread FNV's weak high bits. */
+    uint64_t h = 0xcbf29ce484222325u;
+    uint32_t n = m->cfg.n_members;
+    for (uint32_t byte = 0; byte < (n + 7) / 8; byte++) {
+        uint8_t bits = 0;
+        for (uint32_t b = 0; b < 8 && byte * 8 + b < n; b++)
+            bits |= (uint8_t)(in_view_state(m->mem[byte * 8 + b].state) << b);
+        h = (h ^ bits) * 0x100000001b3u;
+    }
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
+    return h ^ (h >> 31);
+}
+
+uint32_t dm_membership_incarnation(const dm_membership *m)
+{
+    return m->mem[m->cfg.self].incarnation;
+}
+
+uint32_t dm_membership_health(const dm_membership *m)
+{
+    return m->health;
+}
+
+const dm_membership_stats *dm_membership_get_stats(const dm_membership *m)
+{
+    return &m->stats;
+}

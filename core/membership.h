@@ -1,0 +1,155 @@
+/* dmutex core: SWIM membership with Lifeguard, as in hashicorp/memberlist.
+ *
+ * A sans-I/O failure detector over the configured members (ids 0..n-1).
+ * The owner (core/node.c, or a test) feeds it messages and ticks with `now`
+ * and it answers through dm_membership_driver. Nothing here reads a clock,
+ * draws global randomness or does I/O; its PRNG is seeded by the owner.
+ *
+ * Protocol (SWIM, DSN 2002; memberlist; Lifeguard, 2018):
+ *  - every protocol period, probe one member (round-robin over a list that is
+ *    reshuffled at every pass) with PING; no ACK within the probe timeout ->
+ *    PING_REQ through `indirect_checks` other members; no ACK by the end of
+ *    the period -> the member is SUSPECT;
+ *  - a SUSPECT member is declared DEAD after the suspicion timeout, which
+ *    starts at max_mult x min and shrinks toward min as independent
+ *    confirmations (other members' suspicions) arrive (Lifeguard):
+ *      min = suspicion_mult x max(1, log10(n)) x probe_interval
+ *      timeout = max(min, max - (max - min) x log(C + 1) / log(K + 1))
+ *    with K = indirect_checks confirmations expected (at most n - 2, the
+ *    members that could confirm; with K = 0 the timeout stays at max);
+ *  - incarnation numbers: only a member raises its own, to refute a
+ *    suspicion or death of itself that reaches it. Precedence of an update
+ *    (state s, incarnation i) over what is known (s0, i0):
+ *      ALIVE overrides when i > i0 (also reviving DEAD/LEFT: a rejoin);
+ *      SUSPECT overrides ALIVE when i >= i0, SUSPECT when i > i0;
+ *      DEAD/LEFT override ALIVE/SUSPECT when i >= i0, and DEAD/LEFT when
+ *      i > i0;
+ *  - every change is disseminated by piggybacking it on outgoing PING,
+ *    PING_REQ, ACK and NACK messages, each update retransmitted at most
+ *    retransmit_mult x ceil(log10(n + 1)) times, newest and least-sent first,
+ *    as many as fit in a message (DM_MSG_MAX_UPDATES); an update that does
+ *    not fit waits for the next message, and push/pull carries the rest;
+ *    the update about a probe's target rides first on that probe (Lifeguard's
+ *    "buddy system": a suspected member learns it at once and refutes);
+ *  - every push_pull_interval, full state (one SYNC chunk of at most
+ *    DM_MSG_MAX_UPDATES members per message) goes to one random other member,
+ *    which merges it and answers with its own;
+ *  - members believed DEAD are still probed now and then (one in
+ *    `dead_probe_every` protocol periods, and as push/pull partners), so two
+ *    sides of a healed partition merge again by themselves;
+ *  - Lifeguard local health: a score in [0, awareness_max - 1] raised by
+ *    failed probes, missed NACKs and refuting a suspicion of ourselves,
+ *    lowered by successful probes; the probe interval and probe timeout are
+ *    scaled by (score + 1).
+ *
+ * Configured members all start ALIVE at incarnation 0; a JOIN event reports
+ * the first message heard from each (the application's "member is up").
+ */
+#ifndef DMUTEX_CORE_MEMBERSHIP_H
+#define DMUTEX_CORE_MEMBERSHIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "message.h"
+
+typedef struct dm_membership dm_membership;
+
+typedef struct dm_swim_config {
+    uint32_t n_members;
+    uint32_t self;
+    uint64_t seed;
+    int64_t probe_interval_us;      /* default 1 s */
+    int64_t probe_timeout_us;       /* default 500 ms */
+    uint32_t indirect_checks;       /* default 3 */
+    uint32_t suspicion_mult;        /* default 4 */
+    uint32_t suspicion_max_mult;    /* default 6 */
+    uint32_t retransmit_mult;       /* default 4 */
+    int64_t push_pull_interval_us;  /* default 30 s */
+    uint32_t awareness_max;         /* default 8; 1 disables local health */
+    uint32_t dead_probe_every;      /* default 10 protocol periods; 0 never */
+    uint32_t incarnation;           /* starting incarnation (a restarted node
+                                       passes what it persisted, + 1) */
+} dm_swim_config;
+
+/* Defaults of memberlist's LAN profile (n_members, self, seed stay 0). */
+void dm_swim_config_defaults(dm_swim_config *cfg);
+
+typedef enum dm_member_event_type {
+    DM_MEMBER_EV_JOIN = 1,      /* first message heard from the member */
+    DM_MEMBER_EV_ALIVE,         /* back from SUSPECT, DEAD or LEFT */
+    DM_MEMBER_EV_SUSPECT,
+    DM_MEMBER_EV_DEAD,
+    DM_MEMBER_EV_LEFT,
+} dm_member_event_type;
+
+typedef struct dm_member_event {
+    dm_member_event_type type;
+    uint32_t member;
+    uint32_t incarnation;
+} dm_member_event;
+
+typedef struct dm_membership_driver {
+    /* A membership message to send (type, to, value, target, updates set;
+     * the owner fills from and clock). Best effort. */
+    void (*send)(void *user, dm_msg *msg);
+    /* A member changed state, or was heard from for the first time. */
+    void (*event)(void *user, const dm_member_event *ev);
+} dm_membership_driver;
+
+typedef struct dm_member_info {
+    dm_member_state state;
+    uint32_t incarnation;
+    bool joined;                /* heard from at least once */
+    int64_t state_since;        /* when the current state was taken */
+} dm_member_info;
+
+typedef struct dm_membership_stats {
+    uint64_t sent[DM_MSG_TYPE_COUNT];
+    uint64_t received[DM_MSG_TYPE_COUNT];
+    uint64_t probes, probes_failed, indirect_probes;
+    uint64_t suspicions, deaths, refutations;
+    uint64_t updates_sent;      /* piggybacked update transmissions */
+    uint64_t updates_dropped;   /* retransmit budget exhausted before sent */
+    uint64_t syncs;
+} dm_membership_stats;
+
+/* Returns 0 and sets *out, or -DM_EINVAL / -DM_ENOMEM. */
+int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv,
+                      void *user, int64_t now, dm_membership **out);
+void dm_membership_free(dm_membership *m);
+
+/* A PING, PING_REQ, ACK, NACK or SYNC for this member. Returns 0, or
+ * -DM_ETYPE for other types, or -DM_EMALFORMED for a sender, target or
+ * update outside the membership (nothing changes). The message is assumed
+ * validated (dm_msg_validate) by the caller; the second check only keeps
+ * memory safe without it. */
+int dm_membership_receive(dm_membership *m, int64_t now, const dm_msg *msg);
+
+/* Everything due at or before now. */
+void dm_membership_tick(dm_membership *m, int64_t now);
+/* When tick is next needed; INT64_MAX when nothing is due (after a leave). */
+int64_t dm_membership_next_deadline(const dm_membership *m);
+
+/* Any message at all from `member` proves it alive right now (lock traffic
+ * counts too): refreshes a pending probe of it. Cheap; call it freely. */
+void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member);
+
+/* Graceful leave: announce LEFT about ourselves (at a higher incarnation)
+ * to up to indirect_checks + 1 members at once, and stop probing. */
+void dm_membership_leave(dm_membership *m, int64_t now);
+
+/* Queries. */
+void dm_membership_info(const dm_membership *m, uint32_t member, dm_member_info *out);
+bool dm_membership_is_alive(const dm_membership *m, uint32_t member);   /* ALIVE */
+bool dm_membership_in_view(const dm_membership *m, uint32_t member);    /* ALIVE or SUSPECT */
+uint32_t dm_membership_view_size(const dm_membership *m);
+/* 64-bit digest of the view (which members are in it): equal on two nodes
+ * exactly when they agree on the view (up to hash collisions). */
+uint64_t dm_membership_view_hash(const dm_membership *m);
+uint32_t dm_membership_incarnation(const dm_membership *m);   /* our own */
+uint32_t dm_membership_health(const dm_membership *m);        /* Lifeguard score */
+const dm_membership_stats *dm_membership_get_stats(const dm_membership *m);
+
+#endif

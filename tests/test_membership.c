@@ -1,0 +1,1508 @@
+/* Tests of core/membership: SWIM with Lifeguard.
+ *
+ * Two harnesses:
+ *  - `solo`: one module (member 0) whose sends are collected; the test plays
+ *    every other member by handing it crafted messages, and optionally
+ *    answers its PINGs with ACKs (then its own probes never fail). Used for
+ *    the precedence table, refutation, the suspicion timer and SYNC.
+ *  - `net`: N modules behind an in-test network: a heap of in-flight
+ *    messages with latency and optional loss, a heap of the modules'
+ *    deadlines, one global clock; crashes (no ticks, no delivery), pauses
+ *    (no ticks, inbound buffered), partitions, dropped ACKs. Every sent
+ *    message is checked (datagram budget, buddy first, unused fields zero)
+ *    and folded into a trace hash for the determinism test.
+ * Every loop is bounded by simulated time.
+ */
+#include <math.h>
+#include <string.h>
+#include <glib.h>
+
+#include "testlib.h"
+#include "error.h"
+#include "heap.h"
+#include "membership.h"
+#include "prng.h"
+
+#define MS 1000
+#define SEC 1000000
+#define N_EV (DM_MEMBER_EV_LEFT + 1)
+
+static dm_swim_config default_cfg(uint32_t n)
+{
+    dm_swim_config cfg;
+    dm_swim_config_defaults(&cfg);
+    cfg.n_members = n;
+    return cfg;
+}
+
+/* The suspicion timeout of membership.h, restated. */
+static int64_t expected_timeout(const dm_swim_config *c, uint32_t confirmations)
+{
+    double min = c->suspicion_mult * fmax(1.0, log10(c->n_members)) * (double)c->probe_interval_us;
+    double max = min * c->suspicion_max_mult;
+    uint32_t k = MIN(c->indirect_checks, c->n_members - 2);
+    double t = max - (max - min) * log(confirmations + 1.0) / log(k + 1.0);
+    return (int64_t)floor(fmax(min, t));
+}
+
+/* ================================================================= solo */
+
+typedef struct solo {
+    dm_membership *m;
+    dm_swim_config cfg;
+    int64_t now;
+    bool answer_pings;       /* play the others as alive */
+    GArray *sent;            /* dm_msg */
+    GArray *events;          /* dm_member_event */
+    GArray *event_at;        /* int64_t */
+    GArray *replies;         /* dm_msg: ACKs to deliver */
+} solo;
+
+static void solo_send(void *user, dm_msg *msg)
+{
+    solo *s = user;
+    CU_ASSERT(msg->n_updates <= DM_MSG_MAX_UPDATES);
+    g_array_append_val(s->sent, *msg);
+    if (s->answer_pings && msg->type == DM_MSG_PING) {
+        dm_msg ack;
+        memset(&ack, 0, sizeof ack);
+        ack.type = DM_MSG_ACK;
+        ack.from = msg->to;
+        ack.to = msg->from;
+        ack.value = msg->value;
+        ack.target = msg->to;
+        g_array_append_val(s->replies, ack);
+    }
+}
+
+static void solo_event(void *user, const dm_member_event *ev)
+{
+    solo *s = user;
+    g_array_append_val(s->events, *ev);
+    g_array_append_val(s->event_at, s->now);
+}
+
+static const dm_membership_driver solo_driver = { solo_send, solo_event };
+
+static void solo_init(solo *s, const dm_swim_config *cfg, bool answer_pings)
+{
+    memset(s, 0, sizeof *s);
+    s->cfg = *cfg;
+    s->now = 10 * SEC;
+    s->answer_pings = answer_pings;
+    s->sent = g_array_new(FALSE, FALSE, sizeof(dm_msg));
+    s->events = g_array_new(FALSE, FALSE, sizeof(dm_member_event));
+    s->event_at = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    s->replies = g_array_new(FALSE, FALSE, sizeof(dm_msg));
+    int rc = dm_membership_new(&s->cfg, &solo_driver, s, s->now, &s->m);
+    CU_ASSERT_EQUAL_FATAL(rc, 0);
+}
+
+static void solo_free(solo *s)
+{
+    dm_membership_free(s->m);
+    g_array_free(s->sent, TRUE);
+    g_array_free(s->events, TRUE);
+    g_array_free(s->event_at, TRUE);
+    g_array_free(s->replies, TRUE);
+}
+
+static void solo_clear(solo *s)
+{
+    g_array_set_size(s->sent, 0);
+    g_array_set_size(s->events, 0);
+    g_array_set_size(s->event_at, 0);
+}
+
+static void solo_deliver_replies(solo *s)
+{
+    while (s->replies->len > 0) {
+        dm_msg ack = g_array_index(s->replies, dm_msg, 0);
+        g_array_remove_index(s->replies, 0);
+        CU_ASSERT_EQUAL(dm_membership_receive(s->m, s->now, &ack), 0);
+    }
+}
+
+/* Tick the module at each of its deadlines up to `until`. */
+static void solo_run(solo *s, int64_t until)
+{
+    for (;;) {
+        solo_deliver_replies(s);
+        int64_t at = dm_membership_next_deadline(s->m);
+        if (at > until)
+            break;
+        if (at > s->now)
+            s->now = at;
+        dm_membership_tick(s->m, s->now);
+    }
+    s->now = until;
+}
+
+/* Member `from` sends the module a message of `type` carrying `n` updates. */
+static int solo_inject(solo *s, dm_msg_type type, uint32_t from, uint64_t value,
+                       const dm_member_update *u, uint32_t n)
+{
+    dm_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = type;
+    msg.from = (uint16_t)from;
+    msg.to = (uint16_t)s->cfg.self;
+    msg.value = value;
+    msg.n_updates = (uint8_t)n;
+    if (n > 0)
+        memcpy(msg.updates, u, n * sizeof *u);
+    int rc = dm_membership_receive(s->m, s->now, &msg);
+    solo_deliver_replies(s);
+    return rc;
+}
+
+/* Member `from` relays (state, inc) about `member` as declared by `accuser`. */
+static void solo_update_by(solo *s, uint32_t from, uint32_t accuser, uint32_t member,
+                           uint8_t state, uint32_t inc)
+{
+    dm_member_update u = {
+        .member = (uint16_t)member, .accuser = (uint16_t)accuser, .state = state,
+        .incarnation = inc,
+    };
+    CU_ASSERT_EQUAL(solo_inject(s, DM_MSG_PING, from, 77, &u, 1), 0);
+}
+
+/* Member `from` tells its own news: an accusation it raised (SUSPECT,
+ * DEAD), or the member's own ALIVE or LEFT. */
+static void solo_update(solo *s, uint32_t from, uint32_t member, uint8_t state, uint32_t inc)
+{
+    bool own = state == DM_MEMBER_ALIVE || state == DM_MEMBER_LEFT;
+    solo_update_by(s, from, own ? member : from, member, state, inc);
+}
+
+static uint32_t solo_count_events(const solo *s, dm_member_event_type type, uint32_t member)
+{
+    uint32_t c = 0;
+    for (guint i = 0; i < s->events->len; i++) {
+        const dm_member_event *ev = &g_array_index(s->events, dm_member_event, i);
+        c += ev->type == type && ev->member == member;
+    }
+    return c;
+}
+
+static bool has_update(const dm_msg *msg, uint32_t member, uint8_t state, uint32_t inc)
+{
+    for (uint32_t i = 0; i < msg->n_updates; i++)
+        if (msg->updates[i].member == member && msg->updates[i].state == state &&
+            msg->updates[i].incarnation == inc)
+            return true;
+    return false;
+}
+
+/* Exchange empty PINGs until the module's update queue is empty. */
+static void solo_drain(solo *s)
+{
+    for (int i = 0; i < 64; i++)
+        CU_ASSERT_EQUAL(solo_inject(s, DM_MSG_PING, 1, 99, NULL, 0), 0);
+}
+
+/* ================================================================== net */
+
+typedef struct net net;
+
+typedef struct inflight {
+    dm_heap_entry due;
+    dm_msg msg;
+} inflight;
+
+typedef struct node {
+    net *w;
+    uint32_t id;
+    dm_membership *m;
+    dm_heap_entry timer;
+    bool up;                 /* false: crashed, no ticks, nothing delivered */
+    bool paused;             /* no ticks; arrivals wait in inbox */
+    bool drop_acks;          /* every ACK it sends is lost */
+    GQueue inbox;
+    uint32_t *ev_count;      /* [type * n + member] */
+    int64_t *ev_first;       /* first time of that event, or INT64_MAX */
+    uint32_t buddy_accused;  /* arrivals opening with an accusation of it */
+} node;
+
+struct net {
+    uint32_t n;
+    node *nd;
+    dm_swim_config cfg;
+    dm_heap wire, timers;
+    int64_t now;
+    dm_prng rng;
+    double loss;
+    int *side;               /* messages only pass between equal sides */
+    uint64_t trace;          /* FNV-1a over every sent message */
+    uint64_t msgs;
+    uint64_t full_messages;  /* messages carrying DM_MSG_MAX_UPDATES updates */
+    GArray *first_push;      /* when non-NULL: the SYNCs of the first push/pull */
+};
+
+static node *node_of_timer(dm_heap_entry *e)
+{
+    return (node *)((char *)e - offsetof(node, timer));
+}
+
+static void net_reschedule(net *w, node *nd)
+{
+    if (!nd->up || nd->paused) {
+        dm_heap_remove(&w->timers, &nd->timer);
+        return;
+    }
+    CU_ASSERT_EQUAL(dm_heap_schedule(&w->timers, &nd->timer, dm_membership_next_deadline(nd->m)), 0);
+}
+
+static uint64_t fnv(uint64_t h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3u;
+    return h;
+}
+
+/* What every sent message must satisfy, whatever the scenario. */
+static void check_message(const net *w, const node *nd, const dm_msg *msg)
+{
+    CU_ASSERT(nd->up && !nd->paused);
+    CU_ASSERT_EQUAL(msg->from, nd->id);
+    CU_ASSERT(msg->to < w->n && msg->to != nd->id);
+    CU_ASSERT(msg->n_updates <= DM_MSG_MAX_UPDATES);
+    CU_ASSERT(msg->type >= DM_MSG_PING && msg->type <= DM_MSG_SYNC);
+    CU_ASSERT(msg->name_len == 0 && msg->name[0] == 0);
+    CU_ASSERT(msg->attempt == 0 && msg->grant == 0 && msg->round == 0 && msg->clock == 0);
+    for (uint32_t i = 0; i < msg->n_updates; i++) {
+        /* A member declares its own ALIVE and LEFT, and never accuses
+         * itself (SUSPECT, DEAD). */
+        const dm_member_update *u = &msg->updates[i];
+        CU_ASSERT(u->accuser < w->n);
+        CU_ASSERT_EQUAL(u->accuser == u->member,
+                        u->state == DM_MEMBER_ALIVE || u->state == DM_MEMBER_LEFT);
+    }
+    if (msg->type == DM_MSG_SYNC) {
+        CU_ASSERT_EQUAL(msg->value & ~(uint64_t)DM_SYNC_FLAGS, 0);
+        return;
+    }
+    /* The buddy's update, when present, comes first; no member twice. */
+    uint32_t buddy = msg->type == DM_MSG_PING_REQ ? msg->target : msg->to;
+    guint8 seen[DM_MAX_MEMBERS / 8] = {0};
+    for (uint32_t i = 0; i < msg->n_updates; i++) {
+        uint32_t id = msg->updates[i].member;
+        CU_ASSERT(id < w->n);
+        CU_ASSERT(i == 0 || id != buddy);
+        CU_ASSERT_FALSE(seen[id / 8] & (1u << (id % 8)));
+        seen[id / 8] |= (guint8)(1u << (id % 8));
+    }
+}
+
+static void net_send(void *user, dm_msg *msg)
+{
+    node *nd = user;
+    net *w = nd->w;
+    check_message(w, nd, msg);
+    w->msgs++;
+    w->full_messages += msg->n_updates == DM_MSG_MAX_UPDATES;
+    uint64_t h = fnv(w->trace, (uint64_t)w->now);
+    h = fnv(h, (uint64_t)msg->type << 32 | (uint64_t)msg->from << 16 | msg->to);
+    h = fnv(h, msg->value);
+    h = fnv(h, (uint64_t)msg->target << 8 | msg->n_updates);
+    for (uint32_t i = 0; i < msg->n_updates; i++) {
+        const dm_member_update *u = &msg->updates[i];
+        h = fnv(h, (uint64_t)u->member << 32 | u->incarnation);
+        h = fnv(h, (uint64_t)u->accuser << 8 | u->state);
+    }
+    w->trace = h;
+    if (msg->type == DM_MSG_SYNC && w->first_push) {
+        /* the first push/pull exchange: between the first pair only */
+        const dm_msg *p = w->first_push->len ? &g_array_index(w->first_push, dm_msg, 0) : NULL;
+        if (!p || (msg->from == p->from && msg->to == p->to) ||
+            (msg->from == p->to && msg->to == p->from))
+            g_array_append_val(w->first_push, *msg);
+    }
+    if (nd->drop_acks && msg->type == DM_MSG_ACK)
+        return;
+    if (w->loss > 0 && dm_prng_double(&w->rng) < w->loss)
+        return;
+    inflight *f = g_new(inflight, 1);
+    dm_heap_entry_init(&f->due);
+    f->msg = *msg;
+    int64_t latency = 200 + (int64_t)dm_prng_below(&w->rng, 2 * MS);
+    CU_ASSERT_EQUAL(dm_heap_push(&w->wire, &f->due, w->now + latency), 0);
+}
+
+static void net_event(void *user, const dm_member_event *ev)
+{
+    node *nd = user;
+    net *w = nd->w;
+    CU_ASSERT(ev->member < w->n && ev->member != nd->id);
+    CU_ASSERT(ev->type >= DM_MEMBER_EV_JOIN && ev->type <= DM_MEMBER_EV_LEFT);
+    size_t k = (size_t)ev->type * w->n + ev->member;
+    if (nd->ev_count[k]++ == 0)
+        nd->ev_first[k] = w->now;
+}
+
+static const dm_membership_driver net_driver = { net_send, net_event };
+
+/* (Re)start member nd's module; a restart passes what it persisted + 1. */
+static void node_start(net *w, node *nd, uint64_t seed, uint32_t incarnation)
+{
+    dm_swim_config c = w->cfg;
+    c.self = nd->id;
+    c.incarnation = incarnation;
+    dm_prng p;
+    dm_prng_derive(&p, seed, "node", nd->id);
+    c.seed = dm_prng_next(&p) + incarnation;
+    dm_membership_free(nd->m);
+    nd->m = NULL;
+    CU_ASSERT_EQUAL_FATAL(dm_membership_new(&c, &net_driver, nd, w->now, &nd->m), 0);
+    nd->up = true;
+    net_reschedule(w, nd);
+}
+
+static void net_init(net *w, uint32_t n, uint64_t seed, const dm_swim_config *cfg)
+{
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    w->cfg = cfg ? *cfg : default_cfg(n);
+    w->cfg.n_members = n;
+    w->nd = g_new0(node, n);
+    w->side = g_new0(int, n);
+    dm_heap_init(&w->wire);
+    dm_heap_init(&w->timers);
+    dm_prng_derive(&w->rng, seed, "network", 0);
+    w->now = 1 * SEC;
+    w->trace = 0xcbf29ce484222325u;
+    for (uint32_t i = 0; i < n; i++) {
+        node *nd = &w->nd[i];
+        nd->w = w;
+        nd->id = i;
+        nd->up = true;
+        nd->ev_count = g_new0(uint32_t, (size_t)N_EV * n);
+        nd->ev_first = g_new(int64_t, (size_t)N_EV * n);
+        for (size_t k = 0; k < (size_t)N_EV * n; k++)
+            nd->ev_first[k] = INT64_MAX;
+        dm_heap_entry_init(&nd->timer);
+        node_start(w, nd, seed, 0);
+    }
+}
+
+static void net_free(net *w)
+{
+    dm_heap_entry *e;
+    while ((e = dm_heap_pop(&w->wire)) != NULL)
+        g_free((inflight *)((char *)e - offsetof(inflight, due)));
+    dm_heap_clear(&w->wire);
+    dm_heap_clear(&w->timers);
+    for (uint32_t i = 0; i < w->n; i++) {
+        dm_membership_free(w->nd[i].m);
+        g_queue_clear_full(&w->nd[i].inbox, g_free);
+        g_free(w->nd[i].ev_count);
+        g_free(w->nd[i].ev_first);
+    }
+    g_free(w->nd);
+    g_free(w->side);
+    if (w->first_push)
+        g_array_free(w->first_push, TRUE);
+}
+
+static void receive(net *w, node *nd, const dm_msg *msg)
+{
+    const dm_member_update *u = &msg->updates[0];
+    nd->buddy_accused += msg->n_updates > 0 && u->member == nd->id && u->state != DM_MEMBER_ALIVE;
+    CU_ASSERT_EQUAL(dm_membership_receive(nd->m, w->now, msg), 0);
+}
+
+static void deliver(net *w, inflight *f)
+{
+    node *nd = &w->nd[f->msg.to];
+    if (!nd->up || !w->nd[f->msg.from].up || w->side[f->msg.from] != w->side[f->msg.to])
+        return;
+    if (nd->paused) {   /* the socket buffers it until the process runs */
+        g_queue_push_tail(&nd->inbox, g_memdup2(&f->msg, sizeof f->msg));
+        return;
+    }
+    receive(w, nd, &f->msg);
+    net_reschedule(w, nd);
+}
+
+/* Run one event; false when nothing is due before `until`. */
+static bool net_step(net *w, int64_t until)
+{
+    dm_heap_entry *x = dm_heap_peek(&w->wire), *t = dm_heap_peek(&w->timers);
+    bool wire_first = x && (!t || x->at <= t->at);
+    int64_t at = wire_first ? x->at : t ? t->at : INT64_MAX;
+    if (at > until) {
+        w->now = until;
+        return false;
+    }
+    if (at > w->now)
+        w->now = at;
+    if (wire_first) {
+        inflight *f = (inflight *)((char *)dm_heap_pop(&w->wire) - offsetof(inflight, due));
+        deliver(w, f);
+        g_free(f);
+    } else {
+        node *nd = node_of_timer(t);
+        dm_membership_tick(nd->m, w->now);
+        net_reschedule(w, nd);
+    }
+    return true;
+}
+
+static void net_run(net *w, int64_t until)
+{
+    while (net_step(w, until))
+        ;
+}
+
+/* Run until pred holds (checked every `every` simulated µs) or `until`.
+ * Returns the time pred first held, or INT64_MAX. */
+static int64_t net_run_until(net *w, int64_t until, int64_t every, bool (*pred)(const net *))
+{
+    while (w->now < until) {
+        if (pred(w))
+            return w->now;
+        net_run(w, MIN(until, w->now + every));
+    }
+    return pred(w) ? w->now : INT64_MAX;
+}
+
+static void crash(net *w, uint32_t i)
+{
+    w->nd[i].up = false;
+    g_queue_clear_full(&w->nd[i].inbox, g_free);
+    net_reschedule(w, &w->nd[i]);
+}
+
+static void pause_node(net *w, uint32_t i)
+{
+    w->nd[i].paused = true;
+    net_reschedule(w, &w->nd[i]);
+}
+
+static void resume_node(net *w, uint32_t i)
+{
+    node *nd = &w->nd[i];
+    nd->paused = false;
+    dm_msg *msg;
+    while ((msg = g_queue_pop_head(&nd->inbox)) != NULL) {
+        receive(w, nd, msg);
+        g_free(msg);
+    }
+    net_reschedule(w, nd);
+}
+
+/* --------------------------------------------------------- checkers */
+
+/* All live members hold the same view. */
+static bool agree(const net *w)
+{
+    bool have = false;
+    uint64_t h = 0;
+    for (uint32_t i = 0; i < w->n; i++) {
+        if (!w->nd[i].up)
+            continue;
+        uint64_t x = dm_membership_view_hash(w->nd[i].m);
+        if (have && x != h)
+            return false;
+        h = x;
+        have = true;
+    }
+    return true;
+}
+
+/* Every live member holds every live member ALIVE and every crashed one out
+ * of its view. */
+static bool all_alive(const net *w)
+{
+    for (uint32_t i = 0; i < w->n; i++) {
+        if (!w->nd[i].up)
+            continue;
+        for (uint32_t j = 0; j < w->n; j++) {
+            bool ok = w->nd[j].up ? dm_membership_is_alive(w->nd[i].m, j)
+                                  : !dm_membership_in_view(w->nd[i].m, j);
+            if (!ok)
+                return false;
+        }
+    }
+    return agree(w);
+}
+
+static uint32_t events(const net *w, dm_member_event_type type, uint32_t about)
+{
+    uint32_t c = 0;
+    for (uint32_t i = 0; i < w->n; i++)
+        c += w->nd[i].ev_count[(size_t)type * w->n + about];
+    return c;
+}
+
+static uint32_t events_all(const net *w, dm_member_event_type type)
+{
+    uint32_t c = 0;
+    for (uint32_t j = 0; j < w->n; j++)
+        c += events(w, type, j);
+    return c;
+}
+
+static int64_t first_event(const net *w, dm_member_event_type type, uint32_t about)
+{
+    int64_t t = INT64_MAX;
+    for (uint32_t i = 0; i < w->n; i++)
+        t = MIN(t, w->nd[i].ev_first[(size_t)type * w->n + about]);
+    return t;
+}
+
+/* ================================================================ tests */
+
+static void test_config(void)
+{
+    dm_swim_config cfg = default_cfg(4);
+    dm_membership *m = NULL;
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &solo_driver, NULL, 0, NULL), -DM_EINVAL);
+    cfg.self = 4;
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &solo_driver, NULL, 0, &m), -DM_EINVAL);
+    cfg = default_cfg(0);
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &solo_driver, NULL, 0, &m), -DM_EINVAL);
+    cfg = default_cfg(DM_MAX_MEMBERS + 1);
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &solo_driver, NULL, 0, &m), -DM_EINVAL);
+    cfg = default_cfg(4);
+    cfg.probe_timeout_us = cfg.probe_interval_us;
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &solo_driver, NULL, 0, &m), -DM_EINVAL);
+    cfg = default_cfg(4);
+    cfg.awareness_max = 0;
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &solo_driver, NULL, 0, &m), -DM_EINVAL);
+    dm_membership_driver nosend = { NULL, solo_event };
+    cfg = default_cfg(4);
+    CU_ASSERT_EQUAL(dm_membership_new(&cfg, &nosend, NULL, 0, &m), -DM_EINVAL);
+    CU_ASSERT_PTR_NULL(m);
+
+    /* Fresh: everyone ALIVE at 0 (ourselves at the configured number). */
+    cfg.incarnation = 9;
+    solo s;
+    solo_init(&s, &cfg, true);
+    CU_ASSERT_EQUAL(dm_membership_view_size(s.m), 4);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(s.m), 9);
+    for (uint32_t i = 0; i < 4; i++)
+        CU_ASSERT(dm_membership_is_alive(s.m, i));
+    CU_ASSERT_FALSE(dm_membership_in_view(s.m, 4));
+    dm_member_info info;
+    dm_membership_info(s.m, 2, &info);
+    CU_ASSERT_EQUAL(info.state, DM_MEMBER_ALIVE);
+    CU_ASSERT_FALSE(info.joined);
+    CU_ASSERT(dm_membership_next_deadline(s.m) < s.now + cfg.probe_interval_us);
+
+    /* Wrong types and malformed messages change nothing. */
+    dm_member_update bad = { .member = 4, .accuser = 1, .state = DM_MEMBER_DEAD };
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_REQUEST, 1, 0, NULL, 0), -DM_ETYPE);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 1, 0, &bad, 1), -DM_EMALFORMED);
+    bad.member = 2;
+    bad.state = 9;
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 1, 0, &bad, 1), -DM_EMALFORMED);
+    /* an accuser outside the membership, too (it would be re-broadcast) */
+    bad.state = DM_MEMBER_SUSPECT;
+    bad.accuser = 4;
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 1, 0, &bad, 1), -DM_EMALFORMED);
+    bad.accuser = UINT16_MAX;
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 1, 0, &bad, 1), -DM_EMALFORMED);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 0, 0, NULL, 0), -DM_EMALFORMED);
+    CU_ASSERT_EQUAL(s.sent->len, 0);
+    CU_ASSERT_EQUAL(s.events->len, 0);
+
+    /* First word from a member: JOIN, once. */
+    dm_membership_heard(s.m, s.now, 3);
+    dm_membership_heard(s.m, s.now, 3);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_JOIN, 3), 1);
+    dm_membership_info(s.m, 3, &info);
+    CU_ASSERT(info.joined);
+    solo_free(&s);
+}
+
+static bool overrides_expected(uint8_t s0, uint32_t i0, uint8_t s, uint32_t i)
+{
+    bool s0_in_view = s0 == DM_MEMBER_ALIVE || s0 == DM_MEMBER_SUSPECT;
+    switch (s) {
+    case DM_MEMBER_ALIVE:
+        return i > i0;
+    case DM_MEMBER_SUSPECT:
+        return (s0 == DM_MEMBER_ALIVE && i >= i0) || (s0 == DM_MEMBER_SUSPECT && i > i0);
+    default:
+        return s0_in_view ? i >= i0 : i > i0;
+    }
+}
+
+static const dm_member_event_type event_for[] = {
+    DM_MEMBER_EV_ALIVE, DM_MEMBER_EV_SUSPECT, DM_MEMBER_EV_DEAD, DM_MEMBER_EV_LEFT,
+};
+
+/* Every (known state, update) pair at lower, equal and higher incarnation,
+ * through messages from member 1 about member 2. */
+static void test_precedence(void)
+{
+    dm_swim_config cfg = default_cfg(3);
+    for (uint8_t s0 = 0; s0 <= DM_MEMBER_STATE_MAX; s0++) {
+        for (uint8_t st = 0; st <= DM_MEMBER_STATE_MAX; st++) {
+            for (uint32_t inc = 4; inc <= 6; inc++) {
+                solo s;
+                solo_init(&s, &cfg, true);
+                solo_update(&s, 1, 2, DM_MEMBER_ALIVE, 5);
+                if (s0 != DM_MEMBER_ALIVE)
+                    solo_update(&s, 1, 2, s0, 5);
+                dm_member_info info;
+                dm_membership_info(s.m, 2, &info);
+                CU_ASSERT_EQUAL(info.state, s0);
+                CU_ASSERT_EQUAL(info.incarnation, 5);
+                solo_drain(&s);
+                solo_clear(&s);
+
+                solo_update(&s, 1, 2, st, inc);
+                bool win = overrides_expected(s0, 5, st, inc);
+                dm_membership_info(s.m, 2, &info);
+                CU_ASSERT_EQUAL(info.state, win ? st : s0);
+                CU_ASSERT_EQUAL(info.incarnation, win ? inc : 5);
+                /* One event exactly when the state changed. */
+                bool changed = win && st != s0;
+                CU_ASSERT_EQUAL(s.events->len, changed ? 1 : 0);
+                if (changed && s.events->len == 1) {
+                    const dm_member_event *ev = &g_array_index(s.events, dm_member_event, 0);
+                    CU_ASSERT_EQUAL(ev->type, event_for[st]);
+                    CU_ASSERT_EQUAL(ev->member, 2);
+                    CU_ASSERT_EQUAL(ev->incarnation, inc);
+                }
+                CU_ASSERT_EQUAL(dm_membership_in_view(s.m, 2),
+                                info.state == DM_MEMBER_ALIVE || info.state == DM_MEMBER_SUSPECT);
+                CU_ASSERT_EQUAL(dm_membership_view_size(s.m),
+                                2 + dm_membership_in_view(s.m, 2));
+                /* The ACK answering the PING is the only message; when the
+                 * update is an accusation older than the ALIVE we know, the
+                 * ACK tells its sender of that ALIVE. */
+                CU_ASSERT_EQUAL_FATAL(s.sent->len, 1);
+                const dm_msg *ack = &g_array_index(s.sent, dm_msg, 0);
+                bool missed = s0 == DM_MEMBER_ALIVE && st != DM_MEMBER_ALIVE && inc < 5;
+                CU_ASSERT_EQUAL(has_update(ack, 2, DM_MEMBER_ALIVE, 5), missed);
+                solo_free(&s);
+            }
+        }
+    }
+}
+
+/* Accusations of ourselves: refuted at once, on the reply to the accuser. */
+static void test_refute(void)
+{
+    dm_swim_config cfg = default_cfg(3);
+    cfg.incarnation = 5;
+    for (uint8_t st = DM_MEMBER_SUSPECT; st <= DM_MEMBER_STATE_MAX; st++) {
+        for (uint32_t inc = 4; inc <= 6; inc++) {
+            solo s;
+            solo_init(&s, &cfg, true);
+            solo_update(&s, 1, 0, st, inc);
+            uint32_t now_inc = inc >= 5 ? inc + 1 : 5;
+            CU_ASSERT_EQUAL(dm_membership_incarnation(s.m), now_inc);
+            CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->refutations, inc >= 5 ? 1 : 0);
+            CU_ASSERT_EQUAL(dm_membership_health(s.m), inc >= 5 ? 1 : 0);
+            CU_ASSERT(dm_membership_is_alive(s.m, 0));
+            /* The reply to the accuser carries our ALIVE (also after a
+             * stale accusation); a refutation is also PINGed at once to
+             * indirect_checks + 1 other members (here: member 2 only). */
+            CU_ASSERT_EQUAL_FATAL(s.sent->len, inc >= 5 ? 2 : 1);
+            for (guint i = 0; i < s.sent->len; i++) {
+                const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+                CU_ASSERT_EQUAL(msg->type, i == 0 ? DM_MSG_ACK : DM_MSG_PING);
+                CU_ASSERT_EQUAL(msg->to, i == 0 ? 1 : 2);
+                CU_ASSERT(has_update(msg, 0, DM_MEMBER_ALIVE, now_inc));
+            }
+            /* JOINs of those who answered, nothing else */
+            CU_ASSERT_EQUAL(s.events->len, solo_count_events(&s, DM_MEMBER_EV_JOIN, 1) +
+                                               solo_count_events(&s, DM_MEMBER_EV_JOIN, 2));
+            solo_free(&s);
+        }
+    }
+    /* An accusation on a message we do not answer (an ACK) gets a PING
+     * back with our ALIVE, stale or not. */
+    for (uint32_t inc = 4; inc <= 5; inc++) {
+        solo s;
+        solo_init(&s, &cfg, true);
+        dm_member_update u = {
+            .member = 0, .accuser = 1, .state = DM_MEMBER_SUSPECT, .incarnation = inc};
+        CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_ACK, 1, 12345, &u, 1), 0);
+        CU_ASSERT_EQUAL_FATAL(s.sent->len, inc == 5 ? 2 : 1);
+        const dm_msg *ping = &g_array_index(s.sent, dm_msg, 0);
+        CU_ASSERT_EQUAL(ping->type, DM_MSG_PING);
+        CU_ASSERT_EQUAL(ping->to, 1);
+        CU_ASSERT(has_update(ping, 0, DM_MEMBER_ALIVE, inc == 5 ? 6 : 5));
+        solo_free(&s);
+    }
+    /* A later life of ours known to others is adopted, not refuted. */
+    solo s;
+    solo_init(&s, &cfg, true);
+    solo_update(&s, 1, 0, DM_MEMBER_ALIVE, 8);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(s.m), 8);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->refutations, 0);
+    solo_update(&s, 1, 0, DM_MEMBER_SUSPECT, 8);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(s.m), 9);
+    /* A leaving member does not refute. */
+    dm_membership_leave(s.m, s.now);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(s.m), 10);
+    solo_update(&s, 1, 0, DM_MEMBER_DEAD, 12);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(s.m), 10);
+    CU_ASSERT_FALSE(dm_membership_in_view(s.m, 0));
+    solo_free(&s);
+}
+
+/* The suspicion timer starts at max and shrinks toward min with distinct
+ * confirmations; repeated accusers and the first accuser do not count
+ * (each member here tells its own accusation: sender = accuser). */
+static void test_suspicion_timer(void)
+{
+    dm_swim_config cfg = default_cfg(6);
+    static const uint32_t confirmers[][4] = {
+        {0}, {1, 3}, {2, 3, 4}, {3, 3, 4, 5}, {3, 1, 3, 4},
+    };
+    static const uint32_t expect_c[] = {0, 1, 2, 3, 2};
+    for (size_t k = 0; k < G_N_ELEMENTS(confirmers); k++) {
+        solo s;
+        solo_init(&s, &cfg, true);
+        int64_t t0 = s.now;
+        solo_update(&s, 1, 2, DM_MEMBER_SUSPECT, 0);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_SUSPECT, 2), 1);
+        for (uint32_t i = 1; i <= confirmers[k][0]; i++) {
+            s.now += 100 * MS;
+            solo_update(&s, confirmers[k][i], 2, DM_MEMBER_SUSPECT, 0);
+        }
+        int64_t due = t0 + expected_timeout(&cfg, expect_c[k]);
+        solo_run(&s, due - 1);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, 2), 0);
+        solo_run(&s, due + 50 * SEC);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, 2), 1);
+        for (guint i = 0; i < s.events->len; i++)
+            if (g_array_index(s.events, dm_member_event, i).type == DM_MEMBER_EV_DEAD)
+                CU_ASSERT_EQUAL(g_array_index(s.event_at, int64_t, i), due);
+        CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->deaths, 1);
+        /* Nobody else was suspected: the module's own probes all succeeded. */
+        CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->suspicions, 0);
+        CU_ASSERT_EQUAL(dm_membership_view_size(s.m), 5);
+        solo_free(&s);
+    }
+    /* A refutation in time cancels the timer. */
+    solo s;
+    solo_init(&s, &cfg, true);
+    solo_update(&s, 1, 2, DM_MEMBER_SUSPECT, 0);
+    s.now += SEC;
+    solo_update(&s, 3, 2, DM_MEMBER_ALIVE, 1);
+    solo_run(&s, s.now + expected_timeout(&cfg, 0) * 2);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, 2), 0);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_ALIVE, 2), 1);
+    solo_free(&s);
+}
+
+/* The accuser of every update about `member` in the messages sent, which
+ * must all be SUSPECT; UINT32_MAX when there is none, UINT32_MAX - 1 when
+ * they disagree. Only messages from index `from` on are looked at. */
+static uint32_t sent_accuser(const solo *s, guint from, uint32_t member)
+{
+    uint32_t acc = UINT32_MAX;
+    for (guint i = from; i < s->sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s->sent, dm_msg, i);
+        for (uint32_t k = 0; k < msg->n_updates; k++) {
+            const dm_member_update *u = &msg->updates[k];
+            if (u->member != member)
+                continue;
+            CU_ASSERT_EQUAL(u->state, DM_MEMBER_SUSPECT);
+            if (acc != UINT32_MAX && acc != u->accuser)
+                return UINT32_MAX - 1;
+            acc = u->accuser;
+        }
+    }
+    return acc;
+}
+
+/* Confirmations are counted per accuser, not per sender. One member's
+ * suspicion of x reaching us through every other member, many times, is
+ * one accusation: the timer stays at max (x dead at max, not at min). K
+ * distinct accusers, each heard only through relays, shrink it per the
+ * formula. A relay keeps the original accuser; a new confirmation goes on
+ * under its own accuser; our own verdict is ours. */
+static void test_confirm_per_accuser(void)
+{
+    dm_swim_config cfg = default_cfg(6);    /* K = min(3, 6 - 2) = 3 */
+    const uint32_t x = 2;
+    const int64_t min = 4 * SEC, max = 6 * min;    /* log10(6) < 1 */
+    CU_ASSERT_EQUAL(expected_timeout(&cfg, 0), max);
+    CU_ASSERT_EQUAL(expected_timeout(&cfg, 3), min);
+
+    /* One accuser (1), first heard through 3, then relayed by 1, 3, 4 and 5
+     * in turn, three rounds of it. */
+    solo s;
+    solo_init(&s, &cfg, true);
+    int64_t t0 = s.now;
+    solo_update_by(&s, 3, 1, x, DM_MEMBER_SUSPECT, 0);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_SUSPECT, x), 1);
+    const uint32_t relays[] = {1, 3, 4, 5};
+    for (int round = 0; round < 3; round++)
+        for (size_t r = 0; r < G_N_ELEMENTS(relays); r++) {
+            s.now += 100 * MS;
+            solo_update_by(&s, relays[r], 1, x, DM_MEMBER_SUSPECT, 0);
+        }
+    /* All we passed on about x names accuser 1. */
+    CU_ASSERT_EQUAL(sent_accuser(&s, 0, x), 1);
+    solo_run(&s, t0 + max - 1);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 0);
+    CU_ASSERT_EQUAL(sent_accuser(&s, 0, x), 1);
+    solo_run(&s, t0 + max + SEC);
+    CU_ASSERT_EQUAL_FATAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 1);
+    for (guint i = 0; i < s.events->len; i++)
+        if (g_array_index(s.events, dm_member_event, i).type == DM_MEMBER_EV_DEAD)
+            CU_ASSERT_EQUAL(g_array_index(s.event_at, int64_t, i), t0 + max);
+    /* The DEAD is our own verdict, and says so. */
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 4, 5, NULL, 0), 0);
+    const dm_msg *ack = &g_array_index(s.sent, dm_msg, 0);
+    bool seen = false;
+    for (uint32_t i = 0; i < ack->n_updates; i++)
+        if (ack->updates[i].member == x) {
+            CU_ASSERT_EQUAL(ack->updates[i].state, DM_MEMBER_DEAD);
+            CU_ASSERT_EQUAL(ack->updates[i].accuser, 0);
+            seen = true;
+        }
+    CU_ASSERT(seen);
+    solo_free(&s);
+
+    /* k distinct accusers besides the first (1): 3, 4, 5 in that order,
+     * each relayed twice by members other than itself; the accusers after
+     * K = 3 (our own echo, 0) change nothing. */
+    const uint32_t confirmers[] = {3, 4, 5, 0};
+    for (uint32_t k = 0; k <= G_N_ELEMENTS(confirmers); k++) {
+        solo_init(&s, &cfg, true);
+        t0 = s.now;
+        solo_update_by(&s, 5, 1, x, DM_MEMBER_SUSPECT, 0);
+        for (uint32_t c = 0; c < k; c++) {
+            uint32_t a = confirmers[c];
+            uint32_t via[2] = {a == 1 ? 3 : 1, a == 4 ? 5 : 4};
+            for (int r = 0; r < 2; r++) {
+                s.now += 100 * MS;
+                guint before = s.sent->len;
+                solo_update_by(&s, via[r], a, x, DM_MEMBER_SUSPECT, 0);
+                /* a new confirmation rides on our very reply, under its
+                 * own accuser (up to K of them) */
+                if (r == 0 && c < 3)
+                    CU_ASSERT_EQUAL(sent_accuser(&s, before, x), a);
+            }
+            /* and a relay of the first accusation does not count either */
+            s.now += 100 * MS;
+            solo_update_by(&s, a == 4 ? 3 : 4, 1, x, DM_MEMBER_SUSPECT, 0);
+        }
+        int64_t due = t0 + expected_timeout(&cfg, MIN(k, 3));
+        solo_run(&s, due - 1);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 0);
+        solo_run(&s, due + 50 * SEC);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 1);
+        for (guint i = 0; i < s.events->len; i++)
+            if (g_array_index(s.events, dm_member_event, i).type == DM_MEMBER_EV_DEAD)
+                CU_ASSERT_EQUAL(g_array_index(s.event_at, int64_t, i), due);
+        CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->deaths, 1);
+        CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->suspicions, 0);
+        solo_free(&s);
+    }
+}
+
+/* Silent members: our own probes fail, go indirect, and end in suspicion
+ * and, with nobody confirming, death after the maximal timeout. */
+static void test_own_probe(void)
+{
+    dm_swim_config cfg = default_cfg(5);
+    solo s;
+    solo_init(&s, &cfg, false);
+    solo_run(&s, s.now + 2 * cfg.probe_interval_us);
+    const dm_membership_stats *st = dm_membership_get_stats(s.m);
+    CU_ASSERT(st->sent[DM_MSG_PING] >= 1);
+    CU_ASSERT_EQUAL(st->sent[DM_MSG_PING_REQ], 3 * st->indirect_probes);
+    CU_ASSERT(st->suspicions >= 1);
+    /* +1 per failed probe and +1 per missing NACK, capped at awareness_max-1. */
+    CU_ASSERT(dm_membership_health(s.m) >= 4);
+    CU_ASSERT(dm_membership_health(s.m) <= cfg.awareness_max - 1);
+    /* The next PING to a suspect carries its suspicion first. */
+    solo_run(&s, s.now + 40 * SEC);
+    bool buddy_seen = false;
+    for (guint i = 0; i < s.sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        if (msg->type == DM_MSG_PING && msg->n_updates > 0 && msg->updates[0].member == msg->to &&
+            msg->updates[0].state == DM_MEMBER_SUSPECT)
+            buddy_seen = true;
+    }
+    CU_ASSERT(buddy_seen);
+    solo_run(&s, s.now + 200 * SEC);
+    CU_ASSERT_EQUAL(dm_membership_view_size(s.m), 1);
+    CU_ASSERT_EQUAL(st->deaths, 4);
+    /* An ACK from a relay clears the probe; a NACK is counted; a stale one
+     * is ignored. Relay side: a PING_REQ makes us PING the target and
+     * forward its ACK with the requester's sequence number. */
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING_REQ, 1, 4242, NULL, 0), 0);
+    CU_ASSERT_EQUAL(s.sent->len, 0);    /* target 0 is ourselves: nothing to do */
+    dm_msg req;
+    memset(&req, 0, sizeof req);
+    req.type = DM_MSG_PING_REQ;
+    req.from = 1;
+    req.to = 0;
+    req.value = 4242;
+    req.target = 2;
+    CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &req), 0);
+    CU_ASSERT_EQUAL_FATAL(s.sent->len, 1);
+    dm_msg ping = g_array_index(s.sent, dm_msg, 0);
+    CU_ASSERT_EQUAL(ping.type, DM_MSG_PING);
+    CU_ASSERT_EQUAL(ping.to, 2);
+    dm_msg ack;
+    memset(&ack, 0, sizeof ack);
+    ack.type = DM_MSG_ACK;
+    ack.from = 2;
+    ack.to = 0;
+    ack.value = ping.value;
+    ack.target = 2;
+    CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &ack), 0);
+    CU_ASSERT_EQUAL_FATAL(s.sent->len, 2);
+    dm_msg fwd = g_array_index(s.sent, dm_msg, 1);
+    CU_ASSERT_EQUAL(fwd.type, DM_MSG_ACK);
+    CU_ASSERT_EQUAL(fwd.to, 1);
+    CU_ASSERT_EQUAL(fwd.value, 4242);
+    CU_ASSERT_EQUAL(fwd.target, 2);
+    /* A second ACK for the same relay is not forwarded again. */
+    CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &ack), 0);
+    CU_ASSERT_EQUAL(s.sent->len, 2);
+    /* No answer: NACK before the requester's period could end. */
+    req.value = 4343;
+    CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &req), 0);
+    int64_t asked = s.now;
+    solo_clear(&s);
+    solo_run(&s, asked + cfg.probe_interval_us - cfg.probe_timeout_us);
+    bool nacked = false;
+    for (guint i = 0; i < s.sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        if (msg->type == DM_MSG_NACK) {
+            CU_ASSERT_EQUAL(msg->to, 1);
+            CU_ASSERT_EQUAL(msg->value, 4343);
+            CU_ASSERT_EQUAL(msg->target, 2);
+            nacked = true;
+        }
+    }
+    CU_ASSERT(nacked);
+    solo_free(&s);
+}
+
+static void test_sync(void)
+{
+    dm_swim_config cfg = default_cfg(200);
+    solo s;
+    solo_init(&s, &cfg, true);
+    /* A full state: DEAD entries are merged as suspicions; entries that
+     * change nothing are not re-broadcast; no reply before LAST. */
+    dm_member_update u[3] = {
+        {.member = 5, .accuser = 1, .state = DM_MEMBER_DEAD},
+        {.member = 6, .accuser = 6, .state = DM_MEMBER_ALIVE},
+        {.member = 7, .accuser = 7, .state = DM_MEMBER_LEFT},
+    };
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_SYNC, 1, DM_SYNC_REPLY, u, 3), 0);
+    dm_member_info info;
+    dm_membership_info(s.m, 5, &info);
+    CU_ASSERT_EQUAL(info.state, DM_MEMBER_SUSPECT);
+    dm_membership_info(s.m, 7, &info);
+    CU_ASSERT_EQUAL(info.state, DM_MEMBER_LEFT);
+    CU_ASSERT_EQUAL(s.sent->len, 0);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_SYNC, 1, DM_SYNC_REPLY | DM_SYNC_LAST, NULL, 0), 0);
+    /* The reply: our state in ceil(200 / 64) = 4 chunks, LAST on the last. */
+    CU_ASSERT_EQUAL_FATAL(s.sent->len, 4);
+    uint32_t next = 0;
+    for (guint i = 0; i < 4; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        CU_ASSERT_EQUAL(msg->type, DM_MSG_SYNC);
+        CU_ASSERT_EQUAL(msg->to, 1);
+        CU_ASSERT_EQUAL(msg->value, i == 3 ? DM_SYNC_LAST : 0);
+        for (uint32_t k = 0; k < msg->n_updates; k++)
+            CU_ASSERT_EQUAL(msg->updates[k].member, next++);
+    }
+    CU_ASSERT_EQUAL(next, 200);
+    /* The pending broadcasts: 5 (SUSPECT) and 7 (LEFT), not 6. */
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 9, 1, NULL, 0), 0);
+    const dm_msg *ack = &g_array_index(s.sent, dm_msg, 0);
+    CU_ASSERT_EQUAL(ack->n_updates, 2);
+    CU_ASSERT(has_update(ack, 5, DM_MEMBER_SUSPECT, 0));
+    /* the DEAD merged as SUSPECT is still the declarer's accusation */
+    for (uint32_t i = 0; i < ack->n_updates; i++)
+        if (ack->updates[i].member == 5)
+            CU_ASSERT_EQUAL(ack->updates[i].accuser, 1);
+    CU_ASSERT(has_update(ack, 7, DM_MEMBER_LEFT, 0));
+    /* A reply (no REPLY flag) is merged without an answer. */
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_SYNC, 1, DM_SYNC_LAST, NULL, 0), 0);
+    CU_ASSERT_EQUAL(s.sent->len, 0);
+    solo_free(&s);
+}
+
+/* The transmit-limited queue: the buddy first, then fewest transmissions
+ * and newest; retired after retransmit_mult x ceil(log10(n + 1)) sends. */
+static void test_queue(void)
+{
+    dm_swim_config cfg = default_cfg(100);    /* limit 4 x 3 = 12 */
+    solo s;
+    solo_init(&s, &cfg, true);
+    dm_member_update u[DM_MSG_MAX_UPDATES + 6];
+    for (uint32_t i = 0; i < G_N_ELEMENTS(u); i++)
+        u[i] = (dm_member_update){ .member = (uint16_t)(10 + i), .accuser = (uint16_t)(10 + i),
+                                   .state = DM_MEMBER_ALIVE, .incarnation = 1 };
+    /* 70 fresh updates: more than one message holds. */
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_SYNC, 1, 0, u, DM_MSG_MAX_UPDATES), 0);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_SYNC, 1, 0, u + DM_MSG_MAX_UPDATES, 6), 0);
+    solo_clear(&s);
+    /* A PING from 50 (which has a pending update): 50 first, then the
+     * newest: 75..79, then the rest from the newest down. */
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 50, 1, NULL, 0), 0);
+    const dm_msg *a = &g_array_index(s.sent, dm_msg, 0);
+    CU_ASSERT_EQUAL_FATAL(a->n_updates, DM_MSG_MAX_UPDATES);
+    CU_ASSERT_EQUAL(a->updates[0].member, 50);
+    CU_ASSERT_EQUAL(a->updates[1].member, 79);
+    CU_ASSERT_EQUAL(a->updates[2].member, 78);
+    /* The 6 left out (10..15, never sent) come first next time. */
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 2, 2, NULL, 0), 0);
+    const dm_msg *b = &g_array_index(s.sent, dm_msg, 0);
+    CU_ASSERT_EQUAL_FATAL(b->n_updates, DM_MSG_MAX_UPDATES);
+    for (uint32_t i = 0; i < 6; i++)
+        CU_ASSERT_EQUAL(b->updates[i].member, 15 - i);
+    /* Everything is eventually sent exactly `limit` times, then retired. */
+    uint32_t sends[100] = {0};
+    for (guint r = 0; r < 40; r++) {
+        solo_clear(&s);
+        CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 3, 3, NULL, 0), 0);
+        const dm_msg *c = &g_array_index(s.sent, dm_msg, 0);
+        for (uint32_t i = 0; i < c->n_updates; i++)
+            sends[c->updates[i].member]++;
+    }
+    /* 12 minus the 1 or 2 sends above */
+    for (uint32_t i = 10; i < 80; i++)
+        CU_ASSERT(sends[i] >= 10 && sends[i] <= 11);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->updates_dropped, 0);
+    solo_free(&s);
+}
+
+/* ------------------------------------------------------------ net tests */
+
+static void check_quiet(uint32_t n, uint64_t seed)
+{
+    net w;
+    net_init(&w, n, seed, NULL);
+    net_run(&w, w.now + 600 * (int64_t)SEC);
+    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_SUSPECT), 0);
+    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), 0);
+    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_ALIVE), 0);
+    for (uint32_t i = 0; i < n; i++) {
+        CU_ASSERT_EQUAL(dm_membership_get_stats(w.nd[i].m)->suspicions, 0);
+        CU_ASSERT_EQUAL(dm_membership_health(w.nd[i].m), 0);
+        for (uint32_t j = 0; j < n; j++)
+            CU_ASSERT_EQUAL(w.nd[i].ev_count[(size_t)DM_MEMBER_EV_JOIN * n + j], i != j);
+    }
+    CU_ASSERT(all_alive(&w));
+    net_free(&w);
+}
+
+static void test_quiet(void)
+{
+    check_quiet(5, 1);
+    check_quiet(32, 2);
+}
+
+/* Crash one member of 32: time to the first suspicion, to DEAD everywhere,
+ * then agreement, over 20 seeds. */
+static void test_crash(void)
+{
+    const uint32_t n = 32;
+    double sum_first = 0, sum_dead = 0, worst_dead = 0;
+    const int seeds = 20;
+    for (int seed = 0; seed < seeds; seed++) {
+        net w;
+        net_init(&w, n, 100 + (uint64_t)seed, NULL);
+        net_run(&w, w.now + 20 * (int64_t)SEC);
+        uint32_t victim = (uint32_t)dm_prng_below(&w.rng, n);
+        int64_t t0 = w.now, period = w.cfg.probe_interval_us;
+        crash(&w, victim);
+        int64_t done = net_run_until(&w, t0 + 120 * (int64_t)SEC, 100 * MS, all_alive);
+        CU_ASSERT(done != INT64_MAX);
+        int64_t first = first_event(&w, DM_MEMBER_EV_SUSPECT, victim);
+        CU_ASSERT(first != INT64_MAX);
+        int64_t all_dead = 0;
+        for (uint32_t i = 0; i < n; i++)
+            if (i != victim)
+                all_dead = MAX(all_dead, w.nd[i].ev_first[(size_t)DM_MEMBER_EV_DEAD * n + victim]);
+        /* Dead everywhere within the longest suspicion timeout (plus a few
+         * periods for the word to spread) after the first suspicion. */
+        CU_ASSERT(all_dead <= first + expected_timeout(&w.cfg, 0) + 5 * period);
+        CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_DEAD, victim), n - 1);
+        CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), n - 1);
+        /* nobody else was ever suspected */
+        CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_SUSPECT), events(&w, DM_MEMBER_EV_SUSPECT, victim));
+        CU_ASSERT(agree(&w));
+        for (uint32_t i = 0; i < n; i++)
+            if (i != victim)
+                CU_ASSERT_EQUAL(dm_membership_view_size(w.nd[i].m), n - 1);
+        sum_first += (double)(first - t0) / (double)period;
+        sum_dead += (double)(all_dead - t0) / SEC;
+        worst_dead = fmax(worst_dead, (double)(all_dead - t0) / SEC);
+        net_free(&w);
+    }
+    double mean_first = sum_first / seeds;
+    dm_swim_config cfg = default_cfg(n);
+    g_printerr("\n    crash n=32, %d seeds: first suspicion after %.2f periods (mean; "
+               "SWIM e/(e-1) = 1.58 for synchronised rounds), DEAD everywhere after "
+               "%.1f s (mean), %.1f s (worst); suspicion timeout %.1f..%.1f s\n",
+               seeds, mean_first, sum_dead / seeds, worst_dead,
+               (double)expected_timeout(&cfg, cfg.indirect_checks) / SEC,
+               (double)expected_timeout(&cfg, 0) / SEC);
+    CU_ASSERT(mean_first >= 1.0 && mean_first <= 3.0);
+    /* Members that probe the crashed one confirm each other's suspicion
+     * (distinct accusers, each re-broadcast), so on average it is dead
+     * everywhere well before the timeout of one confirmation (21 s here;
+     * about 19 s when confirmations did not spread, 10 s when they do). */
+    int64_t bound = expected_timeout(&cfg, 2) + 3 * cfg.probe_interval_us;
+    CU_ASSERT(sum_dead / seeds <= (double)bound / SEC);
+}
+
+/* A member paused (or losing its ACKs) for less than the suspicion timeout
+ * is suspected, learns it from the piggybacked buddy update, refutes, and is
+ * never declared dead. */
+static void check_false_suspicion(uint64_t seed, bool pause, uint32_t *refuted)
+{
+    const uint32_t n = 8, victim = 5;
+    net w;
+    net_init(&w, n, seed, NULL);
+    net_run(&w, w.now + 10 * (int64_t)SEC);
+    if (pause)
+        pause_node(&w, victim);
+    else
+        w.nd[victim].drop_acks = true;
+    net_run(&w, w.now + 3 * (int64_t)SEC);
+    if (pause)
+        resume_node(&w, victim);
+    else
+        w.nd[victim].drop_acks = false;
+    net_run(&w, w.now + 60 * (int64_t)SEC);
+    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), 0);
+    const dm_membership_stats *st = dm_membership_get_stats(w.nd[victim].m);
+    if (events(&w, DM_MEMBER_EV_SUSPECT, victim) > 0) {
+        CU_ASSERT(w.nd[victim].buddy_accused >= 1);
+        CU_ASSERT(st->refutations >= 1);
+        CU_ASSERT(dm_membership_incarnation(w.nd[victim].m) >= 1);
+        CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_ALIVE, victim),
+                        events(&w, DM_MEMBER_EV_SUSPECT, victim));
+        (*refuted)++;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        dm_member_info info;
+        dm_membership_info(w.nd[i].m, victim, &info);
+        CU_ASSERT_EQUAL(info.state, DM_MEMBER_ALIVE);
+        CU_ASSERT_EQUAL(info.incarnation, dm_membership_incarnation(w.nd[victim].m));
+    }
+    CU_ASSERT(all_alive(&w));
+    net_free(&w);
+}
+
+static void test_false_suspicion(void)
+{
+    uint32_t refuted_pause = 0, refuted_drop = 0;
+    for (uint64_t seed = 0; seed < 8; seed++) {
+        check_false_suspicion(300 + seed, true, &refuted_pause);
+        check_false_suspicion(400 + seed, false, &refuted_drop);
+    }
+    g_printerr("\n    false suspicion refuted in %u/8 pauses and %u/8 ACK blackouts of 3 s\n",
+               refuted_pause, refuted_drop);
+    /* Most runs must actually exercise the refutation. */
+    CU_ASSERT(refuted_pause >= 4);
+    CU_ASSERT(refuted_drop >= 4);
+}
+
+static bool halves_dead(const net *w)
+{
+    for (uint32_t i = 0; i < w->n; i++)
+        for (uint32_t j = 0; j < w->n; j++) {
+            bool same = w->side[i] == w->side[j];
+            if (dm_membership_is_alive(w->nd[i].m, j) != same)
+                return false;
+        }
+    return true;
+}
+
+/* Halves of 8 apart for longer than the suspicion timeout: each declares the
+ * other dead; healed, they merge again by themselves in bounded time. */
+static void test_partition(void)
+{
+    const uint32_t n = 8;
+    double worst = 0;
+    const int seeds = 20;
+    for (uint64_t seed = 0; seed < seeds; seed++) {
+        net w;
+        net_init(&w, n, 500 + seed, NULL);
+        net_run(&w, w.now + 10 * (int64_t)SEC);
+        for (uint32_t i = n / 2; i < n; i++)
+            w.side[i] = 1;
+        net_run(&w, w.now + 60 * (int64_t)SEC);
+        CU_ASSERT(halves_dead(&w));
+        for (uint32_t i = 0; i < n; i++)
+            CU_ASSERT_EQUAL(dm_membership_view_size(w.nd[i].m), n / 2);
+        memset(w.side, 0, n * sizeof *w.side);
+        int64_t healed = w.now;
+        int64_t bound = 2 * w.cfg.push_pull_interval_us + 10 * w.cfg.probe_interval_us;
+        int64_t merged = net_run_until(&w, healed + bound, 100 * MS, all_alive);
+        CU_ASSERT(merged != INT64_MAX);
+        if (merged != INT64_MAX)
+            worst = fmax(worst, (double)(merged - healed) / SEC);
+        /* and it stays merged */
+        net_run(&w, w.now + 30 * (int64_t)SEC);
+        CU_ASSERT(all_alive(&w));
+        net_free(&w);
+    }
+    g_printerr("\n    partition 4|4 for 60 s, healed: all 8 agree, all ALIVE after %.1f s "
+               "(worst of %d seeds; bound 70 s)\n", worst, seeds);
+}
+
+/* Uniform loss for `hours` runs of an hour each: no member is ever declared
+ * dead; the false suspicions are all refuted. At 10% this failed while
+ * relays counted as confirmations (about 14 false DEADs per 100 h at n=8);
+ * bench/bench_swim_loss measures longer spans and 20% loss. */
+static void check_loss(uint32_t n, double loss, int hours, uint64_t seed0)
+{
+    uint64_t own = 0, refutations = 0, suspicions = 0, deaths = 0;
+    for (int seed = 0; seed < hours; seed++) {
+        net w;
+        net_init(&w, n, seed0 + (uint64_t)seed, NULL);
+        w.loss = loss;
+        net_run(&w, w.now + 3600 * (int64_t)SEC);
+        suspicions += events_all(&w, DM_MEMBER_EV_SUSPECT);
+        deaths += events_all(&w, DM_MEMBER_EV_DEAD);
+        CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), 0);
+        for (uint32_t i = 0; i < n; i++) {
+            own += dm_membership_get_stats(w.nd[i].m)->suspicions;
+            refutations += dm_membership_get_stats(w.nd[i].m)->refutations;
+        }
+        w.loss = 0;
+        net_run(&w, w.now + 30 * (int64_t)SEC);
+        CU_ASSERT(all_alive(&w));
+        net_free(&w);
+    }
+    g_printerr("\n    %.0f%% loss, n=%u, %d x 1 h: %" G_GUINT64_FORMAT " false suspicions raised "
+               "(%" G_GUINT64_FORMAT " SUSPECT events), %" G_GUINT64_FORMAT " refutations, %"
+               G_GUINT64_FORMAT " DEAD", loss * 100, n, hours, own, suspicions, refutations, deaths);
+}
+
+static void test_loss(void)
+{
+    check_loss(8, 0.05, 10, 600);
+    check_loss(8, 0.10, 30, 610);
+    check_loss(32, 0.10, 5, 640);
+    g_printerr("\n");
+}
+
+/* A crashed member restarted with a higher incarnation (what it persisted,
+ * plus one) is ALIVE everywhere again soon, without any JOIN twice. */
+static void test_restart(void)
+{
+    const uint32_t n = 8, victim = 2;
+    net w;
+    net_init(&w, n, 650, NULL);
+    net_run(&w, w.now + 10 * (int64_t)SEC);
+    uint32_t inc = dm_membership_incarnation(w.nd[victim].m);
+    crash(&w, victim);
+    CU_ASSERT(net_run_until(&w, w.now + 60 * (int64_t)SEC, 100 * MS, all_alive) != INT64_MAX);
+    node_start(&w, &w.nd[victim], 650, inc + 1);
+    int64_t t0 = w.now;
+    int64_t back = net_run_until(&w, t0 + 30 * (int64_t)SEC, 100 * MS, all_alive);
+    CU_ASSERT(back != INT64_MAX);
+    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_ALIVE, victim), n - 1);
+    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_JOIN, victim), n - 1);
+    g_printerr("\n    restart, n=8: ALIVE everywhere again after %.2f s\n",
+               back == INT64_MAX ? -1.0 : (double)(back - t0) / SEC);
+    net_free(&w);
+}
+
+/* A leaving member is LEFT everywhere soon, reported as LEFT, never DEAD. */
+static void test_leave(void)
+{
+    const uint32_t n = 8, leaver = 3;
+    net w;
+    net_init(&w, n, 700, NULL);
+    net_run(&w, w.now + 10 * (int64_t)SEC);
+    uint64_t pings = dm_membership_get_stats(w.nd[leaver].m)->sent[DM_MSG_PING];
+    uint32_t inc = dm_membership_incarnation(w.nd[leaver].m);
+    int64_t t0 = w.now;
+    dm_membership_leave(w.nd[leaver].m, w.now);
+    net_reschedule(&w, &w.nd[leaver]);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(w.nd[leaver].m)->sent[DM_MSG_PING],
+                    pings + w.cfg.indirect_checks + 1);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(w.nd[leaver].m), inc + 1);
+    /* Still answering for 3 s, then gone. */
+    net_run(&w, w.now + 3 * (int64_t)SEC);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(w.nd[leaver].m)->sent[DM_MSG_PING],
+                    pings + w.cfg.indirect_checks + 1);
+    crash(&w, leaver);
+    net_run(&w, w.now + 60 * (int64_t)SEC);
+    int64_t last = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (i == leaver)
+            continue;
+        dm_member_info info;
+        dm_membership_info(w.nd[i].m, leaver, &info);
+        CU_ASSERT_EQUAL(info.state, DM_MEMBER_LEFT);
+        CU_ASSERT_EQUAL(info.incarnation, inc + 1);
+        CU_ASSERT_EQUAL(w.nd[i].ev_count[(size_t)DM_MEMBER_EV_LEFT * n + leaver], 1);
+        last = MAX(last, w.nd[i].ev_first[(size_t)DM_MEMBER_EV_LEFT * n + leaver]);
+    }
+    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_DEAD, leaver), 0);
+    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_SUSPECT, leaver), 0);
+    CU_ASSERT(last - t0 <= 3 * SEC);
+    CU_ASSERT(all_alive(&w));
+    g_printerr("\n    leave, n=8: LEFT everywhere after %.2f s\n", (double)(last - t0) / SEC);
+    net_free(&w);
+}
+
+/* n = 256: push/pull goes in chunks, and with 100 members crashed (far more
+ * pending updates than a message holds) every message stays within the
+ * budget and nothing is lost: the 156 survivors converge. */
+static void test_budget(void)
+{
+    const uint32_t n = 256;
+    net w;
+    net_init(&w, n, 800, NULL);
+    w.first_push = g_array_new(FALSE, FALSE, sizeof(dm_msg));
+    net_run(&w, w.now + 5 * (int64_t)SEC);
+    /* The first push (4 chunks, REPLY on each, LAST on the last) and its
+     * reply (4 chunks, LAST on the last), in that order. */
+    CU_ASSERT_FATAL(w.first_push->len >= 8);
+    const dm_msg *p0 = &g_array_index(w.first_push, dm_msg, 0);
+    uint32_t pusher = p0->from, partner = p0->to;
+    for (guint i = 0; i < 8; i++) {
+        const dm_msg *msg = &g_array_index(w.first_push, dm_msg, i);
+        bool push = i < 4;
+        CU_ASSERT_EQUAL(msg->from, push ? pusher : partner);
+        CU_ASSERT_EQUAL(msg->to, push ? partner : pusher);
+        CU_ASSERT_EQUAL(msg->n_updates, DM_MSG_MAX_UPDATES);
+        CU_ASSERT_EQUAL(msg->updates[0].member, (i % 4) * DM_MSG_MAX_UPDATES);
+        CU_ASSERT_EQUAL(msg->value, (push ? DM_SYNC_REPLY : 0u) | (i % 4 == 3 ? DM_SYNC_LAST : 0u));
+    }
+    for (uint32_t i = 0; i < 100; i++)
+        crash(&w, 2 * i + 1);
+    int64_t t0 = w.now;
+    int64_t done = net_run_until(&w, t0 + 180 * (int64_t)SEC, SEC, all_alive);
+    CU_ASSERT(done != INT64_MAX);
+    CU_ASSERT(w.full_messages > 0);
+    uint64_t dropped = 0;
+    for (uint32_t i = 0; i < n; i++)
+        dropped += dm_membership_get_stats(w.nd[i].m)->updates_dropped;
+    CU_ASSERT_EQUAL(dropped, 0);
+    g_printerr("\n    n=256, 100 crashed: survivors agree after %.1f s; %" G_GUINT64_FORMAT
+               " of %" G_GUINT64_FORMAT " messages were full (64 updates)\n",
+               done == INT64_MAX ? -1.0 : (double)(done - t0) / SEC, w.full_messages, w.msgs);
+    net_free(&w);
+}
+
+static uint64_t trace_of(uint64_t seed, uint64_t *msgs)
+{
+    net w;
+    net_init(&w, 8, seed, NULL);
+    w.loss = 0.05;
+    net_run(&w, w.now + 20 * (int64_t)SEC);
+    crash(&w, 2);
+    w.side[6] = 1;
+    net_run(&w, w.now + 40 * (int64_t)SEC);
+    w.side[6] = 0;
+    net_run(&w, w.now + 40 * (int64_t)SEC);
+    uint64_t h = w.trace;
+    *msgs = w.msgs;
+    net_free(&w);
+    return h;
+}
+
+static void test_determinism(void)
+{
+    uint64_t m1, m2, m3;
+    uint64_t a = trace_of(900, &m1), b = trace_of(900, &m2), c = trace_of(901, &m3);
+    CU_ASSERT_EQUAL(a, b);
+    CU_ASSERT_EQUAL(m1, m2);
+    CU_ASSERT_NOT_EQUAL(a, c);
+    CU_ASSERT(m1 > 1000);
+}
+
+/* The checkers above can fail: a known disagreement is reported. */
+static void test_checkers(void)
+{
+    net w;
+    net_init(&w, 3, 1000, NULL);
+    CU_ASSERT(agree(&w));
+    CU_ASSERT(all_alive(&w));
+    /* Member 1 alone hears that 2 is dead. */
+    dm_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = DM_MSG_PING;
+    msg.from = 0;
+    msg.to = 1;
+    msg.n_updates = 1;
+    msg.updates[0] = (dm_member_update){ .member = 2, .accuser = 0, .state = DM_MEMBER_DEAD };
+    CU_ASSERT_EQUAL(dm_membership_receive(w.nd[1].m, w.now, &msg), 0);
+    CU_ASSERT_FALSE(agree(&w));
+    CU_ASSERT_FALSE(all_alive(&w));
+    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_DEAD, 2), 1);
+    /* The view hash tells views apart, and only views. */
+    CU_ASSERT_NOT_EQUAL(dm_membership_view_hash(w.nd[0].m), dm_membership_view_hash(w.nd[1].m));
+    CU_ASSERT_EQUAL(dm_membership_view_hash(w.nd[0].m), dm_membership_view_hash(w.nd[2].m));
+    /* ... and a crashed member still in a view fails all_alive. */
+    net_free(&w);
+    net_init(&w, 3, 1001, NULL);
+    crash(&w, 0);
+    CU_ASSERT(agree(&w));
+    CU_ASSERT_FALSE(all_alive(&w));
+    net_free(&w);
+}
+
+/* Messages per member per second: SWIM's load is constant in n. */
+static void test_load(void)
+{
+    static const uint32_t sizes[] = {8, 32, 128};
+    double rate[G_N_ELEMENTS(sizes)];
+    g_printerr("\n");
+    for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++) {
+        net w;
+        net_init(&w, sizes[k], 1100 + k, NULL);
+        net_run(&w, w.now + 10 * (int64_t)SEC);
+        uint64_t before = w.msgs;
+        const int64_t span = 120 * (int64_t)SEC;
+        net_run(&w, w.now + span);
+        rate[k] = (double)(w.msgs - before) / sizes[k] / ((double)span / SEC);
+        g_printerr("    load n=%u: %.2f messages per member per second\n", sizes[k], rate[k]);
+        net_free(&w);
+    }
+    for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++)
+        CU_ASSERT(rate[k] >= 1.5 && rate[k] <= 3.0);
+    CU_ASSERT(rate[2] / rate[0] < 1.3);
+}
+
+static const CU_TestInfo tests[] = {
+    { "config and queries", test_config },
+    { "precedence table", test_precedence },
+    { "refutation", test_refute },
+    { "suspicion timer", test_suspicion_timer },
+    { "confirmations count accusers, not relays", test_confirm_per_accuser },
+    { "own probe, indirect probe, relay", test_own_probe },
+    { "push/pull merge and reply", test_sync },
+    { "transmit-limited queue", test_queue },
+    { "all alive: no suspicion, JOIN for all", test_quiet },
+    { "crash detection", test_crash },
+    { "false suspicion refuted", test_false_suspicion },
+    { "partition heals", test_partition },
+    { "5% and 10% loss for hours", test_loss },
+    { "restart", test_restart },
+    { "leave", test_leave },
+    { "datagram budget n=256", test_budget },
+    { "determinism", test_determinism },
+    { "checkers can fail", test_checkers },
+    { "load per member", test_load },
+    CU_TEST_INFO_NULL,
+};
+
+int main(void)
+{
+    return dm_test_run("membership", tests);
+}
