@@ -21,8 +21,8 @@
 #include "heap.h"
 #include "prng.h"
 
-#define PERSIST_MAGIC 0x444d5031u   /* "DMP1" */
-#define PERSIST_LEN 16
+#define PERSIST_MAGIC 0x444d5032u   /* "DMP2" */
+#define PERSIST_LEN 20
 #define SELF_PREFERENCE (1 << 20)
 
 typedef struct request_id {
@@ -102,7 +102,13 @@ struct dm_node {
     dm_config cfg;
     dm_driver drv;
     void *user;
-    dm_tree *tree;
+    dm_tree *tree;              /* over all members (AE) or the view (MEMBERLIST) */
+    uint64_t tree_hash;         /* digest of the tree's member ids */
+    dm_membership *members;     /* NULL without cfg.membership */
+    bool view_dirty;            /* a member entered or left the view */
+    uint64_t view_reported;     /* membership view hash last reported */
+    uint32_t incarnation_persisted;
+    bool leaving;
     dm_prng prng;
     uint64_t clock;
     uint32_t epoch;
@@ -153,9 +159,32 @@ static int64_t scale_duration(int64_t d, uint64_t num, uint64_t den, bool round_
     return (int64_t)q;
 }
 
+static const char *const policy_names[] = {
+    [DM_POLICY_AE] = "ae",
+    [DM_POLICY_MEMBERLIST] = "memberlist",
+};
+
+const char *dm_policy_name(dm_policy p)
+{
+    return (unsigned)p < G_N_ELEMENTS(policy_names) ? policy_names[p] : NULL;
+}
+
+int dm_policy_parse(const char *name, dm_policy *out)
+{
+    for (guint i = 0; name && i < G_N_ELEMENTS(policy_names); i++) {
+        if (strcmp(name, policy_names[i]) == 0) {
+            *out = (dm_policy)i;
+            return 0;
+        }
+    }
+    return -DM_EINVAL;
+}
+
 void dm_config_defaults(dm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
+    cfg->membership = true;
+    dm_swim_config_defaults(&cfg->swim);
     cfg->policy = DM_POLICY_AE;
     cfg->lease_us = 10 * G_USEC_PER_SEC;
     cfg->drift_ppm = 10000;
@@ -166,20 +195,27 @@ void dm_config_defaults(dm_config *cfg)
 
 /* ---------------------------------------------------------------- output */
 
+static dm_event *new_event(dm_node *n, dm_event_type type, const char *name)
+{
+    g_array_set_size(n->events, n->events->len + 1);
+    pending_event *pe = &g_array_index(n->events, pending_event, n->events->len - 1);
+    memset(pe, 0, sizeof *pe);
+    if (name)
+        g_strlcpy(pe->name, name, sizeof pe->name);
+    pe->ev.type = type;
+    return &pe->ev;
+}
+
 static void queue_event(dm_node *n, dm_event_type type, const lock_state *ls, int reason)
 {
-    pending_event pe;
-    memset(&pe, 0, sizeof pe);
-    g_strlcpy(pe.name, ls->name, sizeof pe.name);
-    pe.ev.type = type;
-    pe.ev.attempt = ls->req.id;
-    pe.ev.token = ls->req.token;
-    pe.ev.lease_until = ls->req.lease_end;
-    pe.ev.reason = reason;
-    pe.ev.requested_at = ls->req.requested_at;
-    pe.ev.messages = ls->req.messages;
-    pe.ev.quorum_size = ls->req.quorum_size;
-    g_array_append_val(n->events, pe);
+    dm_event *ev = new_event(n, type, ls->name);
+    ev->attempt = ls->req.id;
+    ev->token = ls->req.token;
+    ev->lease_until = ls->req.lease_end;
+    ev->reason = reason;
+    ev->requested_at = ls->req.requested_at;
+    ev->messages = ls->req.messages;
+    ev->quorum_size = ls->req.quorum_size;
 }
 
 static void flush_events(dm_node *n)
@@ -191,7 +227,7 @@ static void flush_events(dm_node *n)
     while (n->events->len > 0) {
         pending_event pe = g_array_index(n->events, pending_event, 0);
         g_array_remove_index(n->events, 0);
-        pe.ev.name = pe.name;
+        pe.ev.name = pe.name[0] ? pe.name : NULL;
         if (n->drv.notify)
             n->drv.notify(n->user, &pe.ev);
     }
@@ -239,18 +275,26 @@ static void put_be64(uint8_t *p, uint64_t v) { for (int i = 7; i >= 0; i--) { p[
 static uint32_t get_be32(const uint8_t *p) { uint32_t v = 0; for (int i = 0; i < 4; i++) v = v << 8 | p[i]; return v; }
 static uint64_t get_be64(const uint8_t *p) { uint64_t v = 0; for (int i = 0; i < 8; i++) v = v << 8 | p[i]; return v; }
 
+static uint32_t current_incarnation(const dm_node *n)
+{
+    return n->members ? dm_membership_incarnation(n->members) : n->incarnation_persisted;
+}
+
 static int persist_state(dm_node *n, uint64_t ceiling)
 {
     uint8_t buf[PERSIST_LEN];
+    uint32_t incarnation = current_incarnation(n);
     put_be32(buf, PERSIST_MAGIC);
     put_be32(buf + 4, n->epoch);
     put_be64(buf + 8, ceiling);
+    put_be32(buf + 16, incarnation);
     int rc = n->drv.persist ? n->drv.persist(n->user, buf, sizeof buf) : 0;
     if (rc < 0) {
         g_warning("node %u: persisting state failed: %s", n->cfg.self, dm_strerror(rc));
         return -DM_EPERSIST;
     }
     n->token_ceiling = ceiling;
+    n->incarnation_persisted = incarnation;
     n->stats.persists++;
     return 0;
 }
@@ -553,7 +597,9 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
     for (uint32_t i = 0; i < N; i++) {
-        n->unusable[i] = i != n->cfg.self && n->suspected_until[i] > now;
+        n->unusable[i] = i != n->cfg.self &&
+                         (n->suspected_until[i] > now ||
+                          (n->members && !dm_membership_is_alive(n->members, i)));
         n->preference[i] = 0;
     }
     n->preference[n->cfg.self] = SELF_PREFERENCE;
@@ -779,7 +825,7 @@ static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
     }
 }
 
-static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m)
+static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m, int64_t now)
 {
     attempt *a = &ls->req;
     if (!e->granted || e->grant != m->grant || e->keep_round == 0 || m->round != e->keep_round) {
@@ -795,7 +841,12 @@ static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg 
     /* While acquiring, a KEEP only keeps the grant alive: no lease yet. */
     if (a->phase == PHASE_ACQUIRING || !quorum_lease(n, a, &end))
         return;
-    if (a->phase == PHASE_FENCING) {
+    if (a->phase == PHASE_FENCING && end <= now) {
+        /* The acknowledgements took longer than the lease they vouch for (a
+         * pause, say): nothing to report but a lease already gone. Fence
+         * again; arbiters that let the grant go answer REVOKED. */
+        start_fence(n, ls, now);
+    } else if (a->phase == PHASE_FENCING) {
         a->phase = PHASE_HELD;
         a->lease_end = end;
         n->stats.acquired++;
@@ -852,7 +903,7 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     case DM_MSG_GRANT:   req_grant(n, ls, e, m, now); break;
     case DM_MSG_FAILED:  break;   /* queued behind a higher priority: it is alive */
     case DM_MSG_INQUIRE: req_inquire(n, ls, e, m, now); break;
-    case DM_MSG_KEPT:    req_kept(n, ls, e, m); break;
+    case DM_MSG_KEPT:    req_kept(n, ls, e, m, now); break;
     case DM_MSG_REVOKED: req_revoked(n, ls, e, m, now); break;
     default: break;
     }
@@ -1015,6 +1066,110 @@ static void begin(dm_node *n, int64_t now)
     }
 }
 
+/* ---------------------------------------------------------------- membership */
+
+static void member_send(void *user, dm_msg *msg)
+{
+    dm_node *n = user;
+    msg->from = (uint16_t)n->cfg.self;
+    msg->clock = ++n->clock;
+    n->stats.sent[msg->type]++;
+    n->drv.send(n->user, msg);
+}
+
+static void member_event(void *user, const dm_member_event *mev)
+{
+    dm_node *n = user;
+    dm_event *ev = new_event(n, DM_EV_MEMBER, NULL);
+    ev->member = mev->member;
+    ev->member_event = mev->type;
+    ev->incarnation = mev->incarnation;
+    if (mev->type != DM_MEMBER_EV_JOIN)
+        n->view_dirty = true;
+}
+
+static uint64_t hash_ids(const uint32_t *ids, uint32_t count)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint32_t i = 0; i < count; i++) {
+        h ^= ids[i];
+        h *= 0x100000001b3ull;
+    }
+    return h;
+}
+
+/* (Re)build the tree over `ids` (ascending). */
+static int set_tree(dm_node *n, const uint32_t *ids, uint32_t count)
+{
+    dm_tree *t;
+    int rc = dm_tree_new(ids, count, &t);
+    if (rc < 0)
+        return rc;
+    dm_tree_free(n->tree);
+    n->tree = t;
+    n->tree_hash = hash_ids(ids, count);
+    return 0;
+}
+
+/* The original dmutex's reaction to a view change: purge what members that
+ * left the view had queued or been granted, and re-form quorums over the new
+ * tree. A purged grantee may well be alive and holding: this is exactly the
+ * hazard the simulator measures. */
+static void purge_departed(dm_node *n, lock_state *ls, int64_t now)
+{
+    arbiter *a = &ls->arb;
+    for (guint i = a->queue->len; i-- > 0;)
+        if (!dm_membership_in_view(n->members, g_array_index(a->queue, request_id, i).node))
+            g_array_remove_index(a->queue, i);
+    if (a->granted && !dm_membership_in_view(n->members, a->grantee.node))
+        end_grant(ls);
+    grant_next(n, ls, now);
+    if (ls->req.phase == PHASE_ACQUIRING || ls->req.phase == PHASE_FENCING)
+        reform_quorum(n, ls, now);
+}
+
+static void view_changed(dm_node *n, int64_t now)
+{
+    n->view_dirty = false;
+    uint64_t hash = dm_membership_view_hash(n->members);
+    if (hash == n->view_reported)
+        return;
+    n->view_reported = hash;
+    dm_event *ev = new_event(n, DM_EV_VIEW, NULL);
+    ev->view_size = dm_membership_view_size(n->members);
+    ev->view_hash = hash;
+    if (n->cfg.policy != DM_POLICY_MEMBERLIST)
+        return;
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n->cfg.n_members; i++)
+        if (dm_membership_in_view(n->members, i))
+            n->quorum_buf[count++] = i;
+    uint32_t *ids = g_memdup2(n->quorum_buf, count * sizeof *ids);
+    int rc = set_tree(n, ids, count);
+    g_free(ids);
+    if (rc < 0) {
+        g_warning("node %u: cannot rebuild the tree: %s", n->cfg.self, dm_strerror(rc));
+        return;
+    }
+    GHashTableIter it;
+    gpointer ls;
+    g_hash_table_iter_init(&it, n->locks);
+    while (g_hash_table_iter_next(&it, NULL, &ls)) {
+        purge_departed(n, ls, now);
+        reschedule(n, ls, now);
+    }
+}
+
+/* After the membership module ran: react to view changes, and keep a raised
+ * incarnation durable so that a restart refutes with a higher one. */
+static void after_membership(dm_node *n, int64_t now)
+{
+    if (n->view_dirty)
+        view_changed(n, now);
+    if (current_incarnation(n) > n->incarnation_persisted)
+        persist_state(n, n->token_ceiling);
+}
+
 /* ---------------------------------------------------------------- public API */
 
 int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
@@ -1024,9 +1179,10 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         return -DM_EINVAL;
     if (cfg->n_members == 0 || cfg->n_members > DM_MAX_MEMBERS || cfg->self >= cfg->n_members ||
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->suspect_us < 0 ||
-        cfg->drift_ppm >= 500000 || cfg->token_stride == 0 || cfg->policy != DM_POLICY_AE)
+        cfg->drift_ppm >= 500000 || cfg->token_stride == 0 || !dm_policy_name(cfg->policy) ||
+        (cfg->policy == DM_POLICY_MEMBERLIST && !cfg->membership))
         return -DM_EINVAL;
-    uint32_t epoch = 0;
+    uint32_t epoch = 0, incarnation = 0;
     uint64_t ceiling = 0;
     if (persisted && persisted_len) {
         const uint8_t *p = persisted;
@@ -1034,6 +1190,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
             return -DM_EBADSTATE;
         epoch = get_be32(p + 4);
         ceiling = get_be64(p + 8);
+        incarnation = get_be32(p + 16) + 1;   /* outbid whatever our last life said */
     }
     dm_node *n = g_new0(dm_node, 1);
     n->cfg = *cfg;
@@ -1042,7 +1199,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     uint32_t *ids = g_new(uint32_t, cfg->n_members);
     for (uint32_t i = 0; i < cfg->n_members; i++)
         ids[i] = i;
-    int rc = dm_tree_new(ids, cfg->n_members, &n->tree);
+    int rc = set_tree(n, ids, cfg->n_members);
     g_free(ids);
     if (rc < 0) {
         g_free(n);
@@ -1068,6 +1225,21 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->epoch = epoch + 1;
     n->highest_token = ceiling;
     n->token_ceiling = 0;
+    n->incarnation_persisted = incarnation;
+    if (cfg->membership) {
+        dm_swim_config swim = cfg->swim;
+        swim.n_members = cfg->n_members;
+        swim.self = cfg->self;
+        swim.seed = cfg->seed ^ 0x5357494d5357494dull;   /* a stream of its own */
+        swim.incarnation = incarnation;
+        static const dm_membership_driver member_driver = { member_send, member_event };
+        rc = dm_membership_new(&swim, &member_driver, n, now, &n->members);
+        if (rc < 0) {
+            dm_node_free(n);
+            return rc;
+        }
+        n->view_reported = dm_membership_view_hash(n->members);
+    }
     rc = persist_state(n, ceiling + cfg->token_stride);
     if (rc < 0) {
         dm_node_free(n);
@@ -1087,6 +1259,7 @@ void dm_node_free(dm_node *n)
     g_queue_clear_full(&n->local, g_free);
     g_array_free(n->events, TRUE);
     dm_tree_free(n->tree);
+    dm_membership_free(n->members);
     g_free(n->suspected_until);
     g_free(n->unusable);
     g_free(n->preference);
@@ -1101,6 +1274,8 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us)
         return len;
     if (timeout_us <= 0)
         return -DM_EINVAL;
+    if (n->leaving)
+        return -DM_ESHUTDOWN;
     begin(n, now);
     lock_state *ls = lock_find(n, name);
     if (ls && ls->req.phase != PHASE_IDLE)
@@ -1162,10 +1337,25 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
         g_debug("node %u: rejected message: %s", n->cfg.self, dm_strerror(rc));
         return rc;
     }
+    bool membership = dm_msg_is_membership((int)msg->type);
+    if (membership && !n->members) {
+        n->stats.rejected++;
+        return -DM_ETYPE;
+    }
     begin(n, now);
     n->stats.received[msg->type]++;
     n->suspected_until[msg->from] = 0;
-    handle_message(n, msg, now);
+    if (membership) {
+        if (msg->clock > n->clock)
+            n->clock = msg->clock;
+        n->clock++;
+        dm_membership_receive(n->members, now, msg);
+        after_membership(n, now);
+    } else {
+        if (n->members)
+            dm_membership_heard(n->members, now, msg->from);
+        handle_message(n, msg, now);
+    }
     drain_local(n, now);
     flush_events(n);
     return 0;
@@ -1174,8 +1364,37 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
 void dm_node_tick(dm_node *n, int64_t now)
 {
     begin(n, now);
+    if (n->members) {
+        dm_membership_tick(n->members, now);
+        after_membership(n, now);
+    }
     drain_local(n, now);
     flush_events(n);
+}
+
+void dm_node_leave(dm_node *n, int64_t now)
+{
+    if (n->leaving)
+        return;
+    begin(n, now);
+    n->leaving = true;
+    GHashTableIter it;
+    gpointer p;
+    g_hash_table_iter_init(&it, n->locks);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        lock_state *ls = p;
+        if (ls->req.phase == PHASE_HELD) {
+            held_remove(n, ls);
+            release_all(n, ls);
+            attempt_clear(&ls->req);
+        } else if (ls->req.phase != PHASE_IDLE) {
+            finish_attempt(n, ls, DM_EV_FAILED, -DM_ESHUTDOWN);
+        }
+        reschedule(n, ls, now);
+    }
+    if (n->members)
+        dm_membership_leave(n->members, now);
+    drain_local(n, now);
 }
 
 int64_t dm_node_next_deadline(const dm_node *n)
@@ -1183,7 +1402,8 @@ int64_t dm_node_next_deadline(const dm_node *n)
     if (n->events->len > 0 || n->local.length > 0)
         return n->now;   /* events wait for the next tick */
     const dm_heap_entry *top = dm_heap_peek(&n->deadlines);
-    return top ? top->at : DM_NEVER;
+    int64_t due = top ? top->at : DM_NEVER;
+    return n->members ? min64(due, dm_membership_next_deadline(n->members)) : due;
 }
 
 const dm_node_stats *dm_node_get_stats(const dm_node *n) { return &n->stats; }
@@ -1191,6 +1411,8 @@ uint32_t dm_node_self(const dm_node *n) { return n->cfg.self; }
 uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
 const dm_tree *dm_node_tree(const dm_node *n) { return n->tree; }
+const dm_membership *dm_node_membership(const dm_node *n) { return n->members; }
+uint64_t dm_node_view_hash(const dm_node *n) { return n->tree_hash; }
 int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }
 uint32_t dm_node_lock_count(const dm_node *n) { return g_hash_table_size(n->locks); }
 

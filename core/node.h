@@ -23,6 +23,18 @@
  * over its quorum's grants, acknowledged by every quorum member (the fence
  * round) before DM_EV_GRANTED, so tokens strictly increase across successive
  * holders. The counter survives restarts through dm_driver.persist.
+ *
+ * Membership: with cfg.membership set the node runs SWIM (core/membership.h)
+ * over the configured members; its traffic goes through dm_driver.send like
+ * any message, and member and view changes are reported as events. The
+ * quorum policy decides what membership does to quorums:
+ *  - DM_POLICY_AE: the tree stays over all configured members; members not
+ *    ALIVE are merely avoided by substitution (safe);
+ *  - DM_POLICY_MEMBERLIST: the original Go dmutex's design -- every view
+ *    change rebuilds the tree over the members in view (ALIVE or SUSPECT)
+ *    and purges queued requests and grants of members that left the view.
+ *    Nodes with different views can form disjoint quorums: measured by the
+ *    simulator, not recommended.
  */
 #ifndef DMUTEX_CORE_NODE_H
 #define DMUTEX_CORE_NODE_H
@@ -30,6 +42,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include "membership.h"
 #include "message.h"
 #include "tree.h"
 
@@ -42,6 +55,8 @@ typedef enum dm_event_type {
     DM_EV_FAILED,        /* acquisition ended without the lock: reason */
     DM_EV_LOST,          /* held lock can no longer be trusted: reason */
     DM_EV_RENEWED,       /* lease of a held lock extended: lease_until */
+    DM_EV_MEMBER,        /* a member joined or changed state: member, member_event, incarnation */
+    DM_EV_VIEW,          /* the set of members in view changed: view_size, view_hash */
 } dm_event_type;
 
 typedef struct dm_event {
@@ -54,6 +69,11 @@ typedef struct dm_event {
     int64_t requested_at;    /* node-local time of the lock() call */
     uint32_t messages;       /* network messages sent and received for this attempt */
     uint32_t quorum_size;
+    uint32_t member;         /* MEMBER: which member */
+    dm_member_event_type member_event;
+    uint32_t incarnation;
+    uint32_t view_size;      /* VIEW */
+    uint64_t view_hash;
 } dm_event;
 
 typedef struct dm_driver {
@@ -68,8 +88,13 @@ typedef struct dm_driver {
 
 typedef enum dm_policy {
     DM_POLICY_AE = 0,         /* fixed tree over all configured members */
-    DM_POLICY_MEMBERLIST,     /* tree rebuilt over the believed-alive view (not yet) */
+    DM_POLICY_MEMBERLIST,     /* tree rebuilt over the members in view */
 } dm_policy;
+
+/* "ae" / "memberlist"; NULL for an unknown value. */
+const char *dm_policy_name(dm_policy p);
+/* Parse a policy name. Returns 0 or -DM_EINVAL. */
+int dm_policy_parse(const char *name, dm_policy *out);
 
 typedef struct dm_config {
     uint32_t n_members;          /* 1..DM_MAX_MEMBERS */
@@ -81,6 +106,9 @@ typedef struct dm_config {
     int64_t suspect_us;          /* how long an unresponsive arbiter is avoided; default 10 s */
     uint64_t seed;               /* seeds the node's PRNG */
     uint32_t token_stride;       /* tokens reserved per persist; default 1024 */
+    bool membership;             /* run SWIM; default true (required by MEMBERLIST) */
+    dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
+                                    incarnation are filled in by the node */
 } dm_config;
 
 /* Fill every field with its default (n_members and self stay 0). */
@@ -125,8 +153,20 @@ void dm_node_tick(dm_node *n, int64_t now);
 /* When the node next needs dm_node_tick(), or DM_NEVER. */
 int64_t dm_node_next_deadline(const dm_node *n);
 
+/* Leave gracefully: release every lock held, fail every acquisition in
+ * progress (-DM_ESHUTDOWN), announce LEFT to the members. lock() fails with
+ * -DM_ESHUTDOWN afterwards; the node keeps answering as an arbiter until
+ * freed. */
+void dm_node_leave(dm_node *n, int64_t now);
+
 /* Queries. */
 const dm_node_stats *dm_node_get_stats(const dm_node *n);
+/* The membership module, NULL when cfg.membership is false: read the
+ * member list (dm_membership_info, _in_view, _view_hash, stats) from it. */
+const dm_membership *dm_node_membership(const dm_node *n);
+/* Digest of the view this node forms quorums over: the members in view
+ * under MEMBERLIST, all configured members under AE. */
+uint64_t dm_node_view_hash(const dm_node *n);
 uint32_t dm_node_self(const dm_node *n);
 uint32_t dm_node_members(const dm_node *n);
 const dm_config *dm_node_config(const dm_node *n);
