@@ -12,8 +12,8 @@
 # Environment: CONFIGURE_FLAGS (extra ./configure arguments).
 set -euo pipefail
 
-# The program run after a successful build (switch to the simulator later).
-MAIN_JOB="./dmutex-demo --nodes 7 --down 3"
+# The main job, run after a successful build: the default simulation.
+MAIN_JOB="./dmutex-sim"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
           libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel)

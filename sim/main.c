@@ -1,0 +1,394 @@
+/* dmutex-sim: run the simulator over one seed or a sweep of seeds.
+ *
+ * The last line of stdout is always a summary of key=value pairs; a few
+ * human lines come before it, and, on the first failing seed, the seed, its
+ * derived configuration, one command line that replays it and the
+ * violations. Exit status: 0 all runs clean, 1 a violation or liveness
+ * failure, 2 a usage or configuration error.
+ */
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+
+#include "checker.h"
+#include "simconfig.h"
+#include "trace.h"
+#include "world.h"
+
+#define PROG "dmutex-sim"
+/* Violation texts printed for the first failing seed. */
+#define MAX_VIOLATIONS_SHOWN 20
+
+typedef struct options {
+    char *config, *nodes, *policy, *seed, *runs, *faults, *duration, *trace, *csv;
+    char **set;
+} options;
+
+typedef struct totals {
+    uint64_t runs, failed_runs, events, messages, attempts, acquisitions, failed, lost;
+    uint64_t renewals, ebusy, crashes, restarts, pauses, partitions, skews;
+    uint64_t codec_errors, api_errors, start_failures, stuck_ticks;
+    uint64_t violations[5], writes_accepted, writes_rejected, stale_accepted;
+    uint64_t liveness_requests, liveness_granted;
+    int64_t liveness_max_us, sim_us, wall_us;
+    uint64_t hash;
+    bool have_failure;
+    uint64_t first_failed_seed;
+} totals;
+
+static G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) void usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs(PROG ": ", stderr);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputs("\nTry '" PROG " --help'.\n", stderr);
+    exit(2);
+}
+
+static uint64_t parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max)
+{
+    guint64 v;
+    if (!g_ascii_string_to_unsigned(s, 10, min, max, &v, NULL))
+        usage_error("%s: '%s' is not an integer in %" PRIu64 "..%" PRIu64, opt, s, min, max);
+    return v;
+}
+
+/* The configuration the options describe: defaults, then the file, then
+ * --set assignments, then the dedicated options. */
+static void build_config(const options *o, dm_sim_config *cfg)
+{
+    GError *err = NULL;
+    dm_sim_config_defaults(cfg);
+    if (o->config && !dm_sim_config_load(cfg, o->config, &err))
+        usage_error("%s", err->message);
+    for (char **s = o->set; s && *s; s++)
+        if (!dm_sim_config_set(cfg, *s, &err))
+            usage_error("--set %s", err->message);
+    if (o->nodes)
+        cfg->nodes = (uint32_t)parse_u64("--nodes", o->nodes, 1, DM_MAX_MEMBERS);
+    if (o->policy) {
+        if (strcmp(o->policy, "ae") == 0)
+            cfg->policy = DM_POLICY_AE;
+        else if (strcmp(o->policy, "memberlist") == 0)
+            cfg->policy = DM_POLICY_MEMBERLIST;
+        else
+            usage_error("--policy: '%s' is not one of ae, memberlist", o->policy);
+    }
+    if (o->seed)
+        cfg->seed = parse_u64("--seed", o->seed, 0, G_MAXUINT64);
+    if (o->duration) {
+        char *end;
+        double d = g_ascii_strtod(o->duration, &end);
+        if (end == o->duration || *end || !(d > 0) || d > 1e9)
+            usage_error("--duration: '%s' is not a number of seconds > 0", o->duration);
+        cfg->duration_us = (int64_t)(d * 1e6 + 0.5);
+    }
+    if (o->faults) {
+        if (strcmp(o->faults, "none") == 0) {
+            cfg->mode = DM_FAULTS_NONE;
+        } else if (strcmp(o->faults, "swarm") == 0) {
+            cfg->mode = DM_FAULTS_SWARM;
+        } else if (strcmp(o->faults, "scripted") == 0) {
+            cfg->mode = DM_FAULTS_SCRIPTED;
+        } else {
+            if (!dm_fault_kinds_parse(o->faults, &cfg->kinds, &err))
+                usage_error("--faults: %s (or none, swarm, scripted)", err->message);
+            cfg->mode = DM_FAULTS_LIST;
+        }
+    }
+    if (cfg->policy == DM_POLICY_MEMBERLIST)
+        usage_error("--policy memberlist: the memberlist policy is not implemented yet "
+                    "(it comes with the next issue); use --policy ae");
+}
+
+static void append_arg(GString *cmd, const char *opt, const char *value)
+{
+    /* Quote only what a shell would misread, so the line stays readable. */
+    bool plain = *value != '\0';
+    for (const char *p = value; *p && plain; p++)
+        plain = g_ascii_isalnum(*p) || strchr("_./=,:+-", *p);
+    char *q = plain ? g_strdup(value) : g_shell_quote(value);
+    g_string_append_printf(cmd, " %s %s", opt, q);
+    g_free(q);
+}
+
+/* One command line that replays exactly the run of `seed`. */
+static char *replay_command(const options *o, const dm_sim_config *cfg, uint64_t seed)
+{
+    GString *cmd = g_string_new(PROG);
+    char buf[64];
+    g_snprintf(buf, sizeof buf, "%" PRIu64, seed);
+    append_arg(cmd, "--seed", buf);
+    if (o->config)
+        append_arg(cmd, "--config", o->config);
+    for (char **s = o->set; s && *s; s++)
+        append_arg(cmd, "--set", *s);
+    g_snprintf(buf, sizeof buf, "%u", cfg->nodes);
+    append_arg(cmd, "--nodes", buf);
+    if (o->policy)
+        append_arg(cmd, "--policy", o->policy);
+    if (o->faults)
+        append_arg(cmd, "--faults", o->faults);
+    g_snprintf(buf, sizeof buf, "%.6g", (double)cfg->duration_us / 1e6);
+    append_arg(cmd, "--duration", buf);
+    return g_string_free(cmd, FALSE);
+}
+
+static void print_failure(const options *o, const dm_sim_config *base, const dm_sim_config *run,
+                          dm_world *w)
+{
+    dm_checker *c = dm_world_checker(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    const dm_checker_counts *k = dm_checker_get_counts(c);
+    printf("FAILED seed=%" PRIu64 ": %" PRIu64 " mutex, %" PRIu64 " token, %" PRIu64
+           " fence violations, %" PRIu64 " liveness failures, %" PRIu64 " codec errors, %" PRIu64
+           " API errors, %" PRIu64 " start failures, %" PRIu64 " stuck ticks\n",
+           run->seed, k->violations[DM_VIOLATION_MUTEX], k->violations[DM_VIOLATION_TOKEN],
+           k->violations[DM_VIOLATION_FENCE], k->violations[DM_VIOLATION_LIVENESS],
+           st->codec_errors, st->api_errors, st->start_failures, st->stuck_ticks);
+    char *cmd = replay_command(o, base, run->seed);
+    printf("replay: %s\n", cmd);
+    g_free(cmd);
+    char *ini = dm_sim_config_to_ini(run);
+    printf("derived configuration (a scenario file that replays it with --config):\n");
+    gchar **lines = g_strsplit(ini, "\n", -1);
+    for (gchar **l = lines; *l; l++)
+        if (**l)
+            printf("  %s\n", *l);
+    g_strfreev(lines);
+    g_free(ini);
+    uint32_t n = dm_checker_violation_count(c);
+    for (uint32_t i = 0; i < n && i < MAX_VIOLATIONS_SHOWN; i++)
+        printf("violation: %s\n", dm_checker_violation(c, i)->text);
+    if (n > MAX_VIOLATIONS_SHOWN)
+        printf("... and %u more violations\n", n - MAX_VIOLATIONS_SHOWN);
+}
+
+static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
+{
+    const dm_world_stats *s = dm_world_get_stats(w);
+    const dm_checker_counts *k = dm_checker_get_counts(dm_world_checker(w));
+    t->runs++;
+    t->events += s->events;
+    t->messages += s->messages;
+    t->attempts += s->attempts;
+    t->acquisitions += s->acquisitions;
+    t->failed += s->failed;
+    t->lost += s->lost;
+    t->renewals += s->renewals;
+    t->ebusy += s->ebusy;
+    t->crashes += s->crashes;
+    t->restarts += s->restarts;
+    t->pauses += s->pauses;
+    t->partitions += s->partitions;
+    t->skews += s->skews;
+    t->codec_errors += s->codec_errors;
+    t->api_errors += s->api_errors;
+    t->start_failures += s->start_failures;
+    t->stuck_ticks += s->stuck_ticks;
+    for (int i = 0; i < 5; i++)
+        t->violations[i] += k->violations[i];
+    t->writes_accepted += k->writes_accepted;
+    t->writes_rejected += k->writes_rejected;
+    t->stale_accepted += k->stale_writes_accepted;
+    t->liveness_requests += s->liveness_requests;
+    t->liveness_granted += s->liveness_granted;
+    if (s->liveness_max_us > t->liveness_max_us)
+        t->liveness_max_us = s->liveness_max_us;
+    t->sim_us += s->sim_us;
+    t->wall_us += wall_us;
+    t->hash = t->runs == 1 ? dm_world_hash(w) : dm_trace_combine(t->hash, dm_world_hash(w));
+    if (dm_world_failed(w)) {
+        t->failed_runs++;
+        if (!t->have_failure) {
+            t->have_failure = true;
+            t->first_failed_seed = seed;
+        }
+    }
+}
+
+static FILE *open_output(const char *opt, const char *path)
+{
+    if (!path)
+        return NULL;
+    if (strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        usage_error("%s: cannot write '%s': %s", opt, path, g_strerror(errno));
+    return f;
+}
+
+static const char *faults_label(const options *o, const dm_sim_config *cfg)
+{
+    if (o->faults)
+        return o->faults;
+    static const char *const modes[] = { "none", "scripted", "swarm", "list" };
+    return modes[cfg->mode];
+}
+
+static void print_human(const totals *t, const dm_sim_config *base, const dm_sim_config *first,
+                        const options *o, uint64_t seed0)
+{
+    double wall = (double)t->wall_us / 1e6;
+    double sim = (double)t->sim_us / 1e6;
+    if (t->runs == 1) {
+        printf(PROG ": %u nodes, policy ae, seed %" PRIu64 ", faults %s", first->nodes, seed0,
+               faults_label(o, base));
+        if (first->mode == DM_FAULTS_SCRIPTED) {
+            char *ini = dm_sim_config_to_ini(first);
+            char *sched = strstr(ini, "schedule = ");
+            if (sched)
+                printf(" (%.*s)", (int)strcspn(sched + 11, "\n"), sched + 11);
+            g_free(ini);
+        }
+        printf("\n");
+        if (first->kinds) {
+            char *drawn = dm_sim_config_describe_faults(first);
+            printf("faults in force: %s\n", drawn);
+            g_free(drawn);
+        }
+    } else {
+        printf(PROG ": %" PRIu64 " runs (seeds %" PRIu64 "..%" PRIu64 "), %u nodes, policy ae, "
+               "faults %s; %" PRIu64 " failed\n",
+               t->runs, seed0, seed0 + t->runs - 1, first->nodes, faults_label(o, base), t->failed_runs);
+    }
+    printf("simulated %.1f s in %.2f s of wall time: %.0f events/s, %.0fx real time\n", sim, wall,
+           wall > 0 ? (double)t->events / wall : 0, wall > 0 ? sim / wall : 0);
+    printf("locks: %" PRIu64 " granted, %" PRIu64 " failed, %" PRIu64 " lost, %" PRIu64
+           " renewals, %" PRIu64 " busy; %" PRIu64 " messages (%.1f per grant)\n",
+           t->acquisitions, t->failed, t->lost, t->renewals, t->ebusy, t->messages,
+           t->acquisitions ? (double)t->messages / (double)t->acquisitions : 0);
+    printf("faults: %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " pauses, %" PRIu64
+           " partitions, %" PRIu64 " clock skews\n",
+           t->crashes, t->restarts, t->pauses, t->partitions, t->skews);
+    printf("safety: %" PRIu64 " mutex, %" PRIu64 " token, %" PRIu64 " fence violations; writes %"
+           PRIu64 " accepted, %" PRIu64 " stale rejected\n",
+           t->violations[DM_VIOLATION_MUTEX], t->violations[DM_VIOLATION_TOKEN],
+           t->violations[DM_VIOLATION_FENCE], t->writes_accepted, t->writes_rejected);
+    printf("liveness: %" PRIu64 "/%" PRIu64 " final requests granted, slowest after %.3f s\n",
+           t->liveness_granted, t->liveness_requests, (double)t->liveness_max_us / 1e6);
+}
+
+static void print_summary(const totals *t, const dm_sim_config *first, const options *o,
+                          const dm_sim_config *base, uint64_t seed0)
+{
+    double wall = (double)t->wall_us / 1e6;
+    uint64_t safety = t->violations[DM_VIOLATION_MUTEX] + t->violations[DM_VIOLATION_TOKEN] +
+                      t->violations[DM_VIOLATION_FENCE];
+    printf("runs=%" PRIu64 " violations=%" PRIu64 " liveness_failures=%" PRIu64
+           " acquisitions=%" PRIu64 " failed_acquisitions=%" PRIu64 " messages=%" PRIu64
+           " events=%" PRIu64 " events_per_s=%.0f sim_seconds=%.3f hash=%016" PRIx64
+           " mutex_violations=%" PRIu64 " token_violations=%" PRIu64 " fence_violations=%" PRIu64
+           " stale_writes_rejected=%" PRIu64 " stale_writes_accepted=%" PRIu64
+           " writes_accepted=%" PRIu64 " lost=%" PRIu64 " renewals=%" PRIu64 " attempts=%" PRIu64
+           " ebusy=%" PRIu64 " crashes=%" PRIu64 " restarts=%" PRIu64 " pauses=%" PRIu64
+           " partitions=%" PRIu64 " skews=%" PRIu64 " codec_errors=%" PRIu64 " api_errors=%" PRIu64
+           " liveness_max_seconds=%.3f failed_runs=%" PRIu64 " nodes=%u policy=ae seed=%" PRIu64
+           " faults=%s wall_seconds=%.3f sim_per_wall=%.1f",
+           t->runs, safety, t->violations[DM_VIOLATION_LIVENESS], t->acquisitions, t->failed,
+           t->messages, t->events, wall > 0 ? (double)t->events / wall : 0, (double)t->sim_us / 1e6,
+           t->hash, t->violations[DM_VIOLATION_MUTEX], t->violations[DM_VIOLATION_TOKEN],
+           t->violations[DM_VIOLATION_FENCE], t->writes_rejected, t->stale_accepted,
+           t->writes_accepted, t->lost, t->renewals, t->attempts, t->ebusy, t->crashes,
+           t->restarts, t->pauses, t->partitions, t->skews, t->codec_errors, t->api_errors,
+           (double)t->liveness_max_us / 1e6, t->failed_runs, first->nodes, seed0,
+           faults_label(o, base), wall, wall > 0 ? (double)t->sim_us / 1e6 / wall : 0);
+    if (t->have_failure)
+        printf(" first_failed_seed=%" PRIu64, t->first_failed_seed);
+    printf("\n");
+}
+
+int main(int argc, char **argv)
+{
+    options o = { 0 };
+    GOptionEntry entries[] = {
+        { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Scenario file (GLib key file; see sim/scenarios/default.ini)", "FILE" },
+        { "nodes", 'n', 0, G_OPTION_ARG_STRING, &o.nodes, "Cluster size (default 5)", "N" },
+        { "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Quorum policy: ae (memberlist: next issue)", "ae|memberlist" },
+        { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
+        { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
+        { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
+          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew", "MODE" },
+        { "duration", 'd', 0, G_OPTION_ARG_STRING, &o.duration, "Fault phase length in simulated seconds (default 60)", "SECONDS" },
+        { "trace", 't', 0, G_OPTION_ARG_FILENAME, &o.trace, "Write one line per event to FILE ('-': stdout)", "FILE" },
+        { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o.csv, "Write one row per acquisition attempt to FILE", "FILE" },
+        { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.set, "Set any scenario key, e.g. --set network.loss=0.1 (repeatable)", "GROUP.KEY=VALUE" },
+        G_OPTION_ENTRY_NULL
+    };
+    GOptionContext *ctx = g_option_context_new("- deterministic simulation of the dmutex protocol");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx,
+        "Runs a cluster of dmutex nodes in one process under injected faults and checks\n"
+        "mutual exclusion, fencing and liveness after every event. The last line of\n"
+        "output is a key=value summary. Exit status: 0 clean, 1 violation or liveness\n"
+        "failure, 2 usage or configuration error.\n");
+    GError *err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err))
+        usage_error("%s", err->message);
+    g_option_context_free(ctx);
+    if (argc > 1)
+        usage_error("unexpected argument '%s'", argv[1]);
+
+    dm_sim_config base;
+    build_config(&o, &base);
+    uint64_t runs = o.runs ? parse_u64("--runs", o.runs, 1, G_MAXUINT32) : 1;
+    uint64_t seed0 = base.seed;
+    if (runs - 1 > G_MAXUINT64 - seed0)
+        usage_error("--runs: seeds %" PRIu64 "..+%" PRIu64 " overflow", seed0, runs);
+
+    /* A configuration that cannot run is a usage error, found before any run. */
+    dm_sim_config first;
+    if (!dm_sim_config_resolve(&base, seed0, &first, &err))
+        usage_error("%s", err->message);
+
+    FILE *trace = open_output("--trace", o.trace);
+    FILE *csv = open_output("--csv", o.csv);
+    if (csv)
+        dm_world_csv_header(csv);
+
+    totals t = { 0 };
+    for (uint64_t i = 0; i < runs; i++) {
+        dm_sim_config run;
+        if (!dm_sim_config_resolve(&base, seed0 + i, &run, &err))
+            usage_error("%s", err->message);
+        dm_world *w = dm_world_new(&run);
+        if (trace) {
+            fprintf(trace, "# seed %" PRIu64 "\n", run.seed);
+            dm_world_set_trace(w, trace);
+        }
+        if (csv)
+            dm_world_set_csv(w, csv);
+        int64_t t0 = g_get_monotonic_time();
+        dm_world_run(w);
+        int64_t wall = g_get_monotonic_time() - t0;
+        bool first_failure = dm_world_failed(w) && !t.have_failure;
+        add_run(&t, w, run.seed, wall);
+        if (first_failure)
+            print_failure(&o, &base, &run, w);
+        dm_world_free(w);
+        dm_sim_config_clear(&run);
+    }
+    if (trace && trace != stdout)
+        fclose(trace);
+    if (csv && csv != stdout)
+        fclose(csv);
+
+    print_human(&t, &base, &first, &o, seed0);
+    print_summary(&t, &first, &o, &base, seed0);
+    fflush(stdout);
+
+    int status = t.failed_runs > 0 ? 1 : 0;
+    dm_sim_config_clear(&first);
+    dm_sim_config_clear(&base);
+    g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.seed); g_free(o.runs);
+    g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
+    g_strfreev(o.set);
+    return status;
+}

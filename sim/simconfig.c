@@ -1,0 +1,959 @@
+#include "simconfig.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "prng.h"
+#include "simclock.h"
+
+G_DEFINE_QUARK(dm-sim-error-quark, dm_sim_error)
+
+/* With no scenario file: crash whoever holds the lock and bring it back,
+ * then split the cluster in two for a while. */
+#define DEFAULT_SCHEDULE "at=10 crash=holder for=15; at=30 partition=halves for=10"
+
+#define USEC ((int64_t)G_USEC_PER_SEC)
+
+void dm_sim_config_defaults(dm_sim_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->nodes = 5;
+    cfg->policy = DM_POLICY_AE;
+    cfg->seed = 1;
+    cfg->duration_us = 60 * USEC;
+    cfg->codec = false;
+
+    cfg->lease_us = 2 * USEC;
+    cfg->rpc_timeout_us = 200 * 1000;
+    cfg->suspect_us = 2 * USEC;
+    cfg->drift_ppm = 10000;
+    cfg->token_stride = 1024;
+
+    cfg->clock_drift_ppm = DM_AUTO;
+    cfg->clock_offset_us = 1000 * USEC;
+
+    cfg->net.latency_us = 1000;
+    cfg->net.jitter_us = 500;
+    cfg->net.jitter_dist = DM_JITTER_EXPONENTIAL;
+    cfg->net.jitter_sigma = 1.0;
+    cfg->net.link_spread = 0.5;
+    cfg->net.loss = DM_AUTO;
+    cfg->net.dup = DM_AUTO;
+    cfg->net.reorder = DM_AUTO;
+    cfg->net.reorder_delay_us = 5000;
+    cfg->pause_buffer = 4096;
+
+    cfg->locks = 1;
+    cfg->load = 0.5;
+    cfg->interarrival_us = DM_AUTO;
+    cfg->hold_us = DM_AUTO;
+    cfg->hold_dist = DM_HOLD_EXPONENTIAL;
+    cfg->timeout_us = 5 * USEC;
+
+    cfg->mode = DM_FAULTS_SCRIPTED;
+    for (int k = 0; k < DM_FAULT_KINDS; k++)
+        cfg->rate[k] = DM_AUTO;
+    cfg->pause_us = DM_AUTO;
+    cfg->partition_us = DM_AUTO;
+    cfg->max_down = DM_AUTO;
+    cfg->schedule = NULL;   /* scripted mode: DEFAULT_SCHEDULE */
+    cfg->liveness_us = DM_AUTO;
+}
+
+static GArray *array_dup(const GArray *a)
+{
+    if (!a)
+        return NULL;
+    guint esize = g_array_get_element_size((GArray *)a);
+    GArray *b = g_array_sized_new(FALSE, FALSE, esize, a->len);
+    g_array_append_vals(b, a->data, a->len);
+    return b;
+}
+
+static void array_free(GArray **a)
+{
+    if (*a)
+        g_array_free(*a, TRUE);
+    *a = NULL;
+}
+
+void dm_sim_config_clear(dm_sim_config *cfg)
+{
+    array_free(&cfg->clock_rates);
+    array_free(&cfg->clients);
+    array_free(&cfg->schedule);
+}
+
+void dm_sim_config_copy(dm_sim_config *dst, const dm_sim_config *src)
+{
+    *dst = *src;
+    dst->clock_rates = array_dup(src->clock_rates);
+    dst->clients = array_dup(src->clients);
+    dst->schedule = array_dup(src->schedule);
+}
+
+bool dm_sim_config_is_client(const dm_sim_config *cfg, uint32_t id)
+{
+    if (!cfg->clients)
+        return true;
+    for (guint i = 0; i < cfg->clients->len; i++)
+        if (g_array_index(cfg->clients, uint32_t, i) == id)
+            return true;
+    return false;
+}
+
+/* ---------------------------------------------------------------- names */
+
+static const char *const kind_names[DM_FAULT_KINDS] = {
+    "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew",
+};
+static const char *const mode_names[] = { "none", "scripted", "swarm", "list", NULL };
+static const char *const policy_names[] = { "ae", "memberlist", NULL };
+static const char *const jitter_names[] = { "exponential", "lognormal", NULL };
+static const char *const hold_names[] = { "exponential", "fixed", NULL };
+static const char *const step_names[DM_STEP_ACTIONS] = {
+    "partition", "heal", "crash", "restart", "pause", "resume", "skew", "loss", "dup", "reorder",
+};
+
+bool dm_fault_kind_timed(int kind)
+{
+    return kind == DM_FAULT_CRASH || kind == DM_FAULT_RESTART || kind == DM_FAULT_PAUSE ||
+           kind == DM_FAULT_PARTITION || kind == DM_FAULT_SKEW;
+}
+
+const char *dm_fault_kind_name(int kind)
+{
+    return kind >= 0 && kind < DM_FAULT_KINDS ? kind_names[kind] : NULL;
+}
+
+static int name_index(const char *const *names, int count, const char *s)
+{
+    for (int i = 0; i < count && names[i]; i++)
+        if (strcmp(names[i], s) == 0)
+            return i;
+    return -1;
+}
+
+static char *join_names(const char *const *names, int count)
+{
+    GString *s = g_string_new(NULL);
+    for (int i = 0; i < count && names[i]; i++)
+        g_string_append_printf(s, i ? "|%s" : "%s", names[i]);
+    return g_string_free(s, FALSE);
+}
+
+static bool fail(GError **err, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static bool fail(GError **err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *msg = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    g_set_error_literal(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, msg);
+    g_free(msg);
+    return false;
+}
+
+bool dm_fault_kinds_parse(const char *list, uint32_t *mask, GError **err)
+{
+    *mask = 0;
+    gchar **items = g_strsplit_set(list, ",;", -1);
+    bool ok = true;
+    for (gchar **it = items; *it && ok; it++) {
+        char *name = g_strstrip(*it);
+        if (!*name)
+            continue;
+        int k = name_index(kind_names, DM_FAULT_KINDS, name);
+        if (k < 0) {
+            char *all = join_names(kind_names, DM_FAULT_KINDS);
+            ok = fail(err, "unknown fault kind '%s' (expected a comma list of %s)", name, all);
+            g_free(all);
+        } else {
+            *mask |= 1u << k;
+        }
+    }
+    g_strfreev(items);
+    return ok;
+}
+
+/* ---------------------------------------------------------------- scalars */
+
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    double v = g_ascii_strtod(s, &end);
+    if (end == s || *end != '\0' || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool parse_seconds(const char *s, int64_t *us)
+{
+    double v;
+    if (!parse_double(s, &v) || v < 0 || v > 1e9)
+        return false;
+    *us = llround(v * 1e6);
+    return true;
+}
+
+static void format_seconds(GString *out, int64_t us)
+{
+    g_string_append_printf(out, "%" PRId64, us / USEC);
+    int64_t frac = us % USEC;
+    if (frac) {
+        char digits[8];
+        g_snprintf(digits, sizeof digits, "%06" PRId64, frac);
+        for (int i = 5; i > 0 && digits[i] == '0'; i--)
+            digits[i] = '\0';
+        g_string_append_printf(out, ".%s", digits);
+    }
+}
+
+/* The shortest of %.15g / %.17g that reads back as the same double. */
+static void format_double(GString *out, double v)
+{
+    char buf[G_ASCII_DTOSTR_BUF_SIZE];
+    g_ascii_formatd(buf, sizeof buf, "%.15g", v);
+    if (g_ascii_strtod(buf, NULL) != v)
+        g_ascii_formatd(buf, sizeof buf, "%.17g", v);
+    g_string_append(out, buf);
+}
+
+static bool parse_int(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+    gint64 v;
+    if (!g_ascii_string_to_signed(s, 10, min, max, &v, NULL))
+        return false;
+    *out = v;
+    return true;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static bool parse_target(const char *s, int32_t *node)
+{
+    int64_t v;
+    if (strcmp(s, "random") == 0)
+        *node = DM_TARGET_RANDOM;
+    else if (strcmp(s, "holder") == 0)
+        *node = DM_TARGET_HOLDER;
+    else if (parse_int(s, 0, DM_MAX_MEMBERS - 1, &v))
+        *node = (int32_t)v;
+    else
+        return false;
+    return true;
+}
+
+bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
+{
+    memset(out, 0, sizeof *out);
+    out->at = -1;
+    out->action = DM_STEP_ACTIONS;
+    out->node = DM_TARGET_NONE;
+    out->shape = -1;
+    bool have_rate = false, ok = true;
+    gchar **tokens = g_strsplit_set(text, " \t", -1);
+    for (gchar **t = tokens; *t && ok; t++) {
+        if (!**t)
+            continue;
+        char *eq = strchr(*t, '=');
+        char *key = *t, *val = eq ? eq + 1 : NULL;
+        if (eq)
+            *eq = '\0';
+        int action = name_index(step_names, DM_STEP_ACTIONS, key);
+        if (strcmp(key, "at") == 0 && val) {
+            ok = parse_seconds(val, &out->at);
+        } else if (strcmp(key, "for") == 0 && val) {
+            ok = parse_seconds(val, &out->dur_us) && out->dur_us > 0;
+        } else if (strcmp(key, "node") == 0 && val) {
+            ok = parse_target(val, &out->node);
+        } else if (strcmp(key, "rate") == 0 && val) {
+            ok = parse_double(val, &out->value) && fabs(out->value) < DM_SIMCLOCK_MAX_PPM;
+            have_rate = true;
+        } else if (action >= 0) {
+            if (out->action != DM_STEP_ACTIONS) {
+                ok = fail(err, "fault step '%s': more than one action", text);
+                break;
+            }
+            out->action = (dm_step_action)action;
+            switch (out->action) {
+            case DM_STEP_HEAL:
+                ok = val == NULL;
+                break;
+            case DM_STEP_PARTITION:
+                ok = val && (out->shape = dm_shape_parse(val)) >= 0;
+                break;
+            case DM_STEP_LOSS:
+            case DM_STEP_DUP:
+            case DM_STEP_REORDER:
+                ok = val && parse_double(val, &out->value) && out->value >= 0 && out->value <= 1;
+                break;
+            default:
+                ok = val && parse_target(val, &out->node);
+                break;
+            }
+        } else {
+            ok = fail(err, "fault step '%s': unknown word '%s'", text, key);
+            break;
+        }
+        if (!ok && (!err || !*err))
+            fail(err, "fault step '%s': bad value for '%s'", text, key);
+    }
+    g_strfreev(tokens);
+    if (!ok)
+        return false;
+    if (out->at < 0)
+        return fail(err, "fault step '%s': missing at=SECONDS", text);
+    if (out->action == DM_STEP_ACTIONS) {
+        char *all = join_names(step_names, DM_STEP_ACTIONS);
+        bool r = fail(err, "fault step '%s': missing an action (%s)", text, all);
+        g_free(all);
+        return r;
+    }
+    if (out->action == DM_STEP_SKEW && !have_rate)
+        return fail(err, "fault step '%s': skew needs rate=PPM", text);
+    if (have_rate && out->action != DM_STEP_SKEW)
+        return fail(err, "fault step '%s': rate= only goes with skew", text);
+    if (out->action != DM_STEP_PARTITION && out->node == DM_TARGET_NONE &&
+        out->action >= DM_STEP_CRASH && out->action <= DM_STEP_SKEW)
+        return fail(err, "fault step '%s': missing node", text);
+    return true;
+}
+
+static void format_target(GString *out, int32_t node)
+{
+    if (node == DM_TARGET_RANDOM)
+        g_string_append(out, "random");
+    else if (node == DM_TARGET_HOLDER)
+        g_string_append(out, "holder");
+    else
+        g_string_append_printf(out, "%d", node);
+}
+
+void dm_fault_step_format(const dm_fault_step *s, GString *out)
+{
+    g_string_append(out, "at=");
+    format_seconds(out, s->at);
+    g_string_append_printf(out, " %s", step_names[s->action]);
+    switch (s->action) {
+    case DM_STEP_HEAL:
+        break;
+    case DM_STEP_PARTITION:
+        g_string_append_printf(out, "=%s", dm_shape_name(s->shape));
+        if (s->node != DM_TARGET_NONE) {
+            g_string_append(out, " node=");
+            format_target(out, s->node);
+        }
+        break;
+    case DM_STEP_LOSS:
+    case DM_STEP_DUP:
+    case DM_STEP_REORDER:
+        g_string_append_c(out, '=');
+        format_double(out, s->value);
+        break;
+    default:
+        g_string_append_c(out, '=');
+        format_target(out, s->node);
+        break;
+    }
+    if (s->action == DM_STEP_SKEW) {
+        g_string_append(out, " rate=");
+        format_double(out, s->value);
+    }
+    if (s->dur_us > 0) {
+        g_string_append(out, " for=");
+        format_seconds(out, s->dur_us);
+    }
+}
+
+/* ---------------------------------------------------------------- the key table */
+
+typedef enum key_type {
+    K_U32, K_U64, K_BOOL, K_SECONDS, K_DOUBLE, K_PROB, K_PPM, K_I32,
+    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE,
+} key_type;
+
+typedef struct key_info {
+    const char *group;
+    const char *key;
+    key_type type;
+    size_t offset;
+    bool autoable;              /* accepts "auto" (the DM_AUTO sentinel) */
+    const char *const *names;   /* K_ENUM */
+} key_info;
+
+#define F(field) offsetof(dm_sim_config, field)
+
+static const key_info keys[] = {
+    { "sim", "nodes", K_U32, F(nodes), false, NULL },
+    { "sim", "policy", K_ENUM, F(policy), false, policy_names },
+    { "sim", "seed", K_U64, F(seed), false, NULL },
+    { "sim", "duration", K_SECONDS, F(duration_us), false, NULL },
+    { "sim", "codec", K_BOOL, F(codec), false, NULL },
+    { "core", "lease", K_SECONDS, F(lease_us), false, NULL },
+    { "core", "rpc_timeout", K_SECONDS, F(rpc_timeout_us), false, NULL },
+    { "core", "suspect", K_SECONDS, F(suspect_us), false, NULL },
+    { "core", "drift_ppm", K_U32, F(drift_ppm), false, NULL },
+    { "core", "token_stride", K_U32, F(token_stride), false, NULL },
+    { "clock", "drift_ppm", K_PPM, F(clock_drift_ppm), true, NULL },
+    { "clock", "offset", K_SECONDS, F(clock_offset_us), false, NULL },
+    { "clock", "rates_ppm", K_RATES, F(clock_rates), false, NULL },
+    { "network", "latency", K_SECONDS, F(net.latency_us), false, NULL },
+    { "network", "jitter", K_SECONDS, F(net.jitter_us), false, NULL },
+    { "network", "jitter_dist", K_ENUM, F(net.jitter_dist), false, jitter_names },
+    { "network", "jitter_sigma", K_DOUBLE, F(net.jitter_sigma), false, NULL },
+    { "network", "link_spread", K_PROB, F(net.link_spread), false, NULL },
+    { "network", "loss", K_PROB, F(net.loss), true, NULL },
+    { "network", "dup", K_PROB, F(net.dup), true, NULL },
+    { "network", "reorder", K_PROB, F(net.reorder), true, NULL },
+    { "network", "reorder_delay", K_SECONDS, F(net.reorder_delay_us), false, NULL },
+    { "network", "pause_buffer", K_U32, F(pause_buffer), false, NULL },
+    { "workload", "clients", K_NODES, F(clients), false, NULL },
+    { "workload", "locks", K_U32, F(locks), false, NULL },
+    { "workload", "load", K_DOUBLE, F(load), false, NULL },
+    { "workload", "interarrival", K_SECONDS, F(interarrival_us), true, NULL },
+    { "workload", "hold", K_SECONDS, F(hold_us), true, NULL },
+    { "workload", "hold_dist", K_ENUM, F(hold_dist), false, hold_names },
+    { "workload", "timeout", K_SECONDS, F(timeout_us), false, NULL },
+    { "faults", "mode", K_ENUM, F(mode), false, mode_names },
+    { "faults", "kinds", K_KINDS, F(kinds), false, NULL },
+    { "faults", "crash_rate", K_DOUBLE, F(rate[DM_FAULT_CRASH]), true, NULL },
+    { "faults", "restart_rate", K_DOUBLE, F(rate[DM_FAULT_RESTART]), true, NULL },
+    { "faults", "pause_rate", K_DOUBLE, F(rate[DM_FAULT_PAUSE]), true, NULL },
+    { "faults", "partition_rate", K_DOUBLE, F(rate[DM_FAULT_PARTITION]), true, NULL },
+    { "faults", "skew_rate", K_DOUBLE, F(rate[DM_FAULT_SKEW]), true, NULL },
+    { "faults", "pause_mean", K_SECONDS, F(pause_us), true, NULL },
+    { "faults", "partition_mean", K_SECONDS, F(partition_us), true, NULL },
+    { "faults", "max_down", K_I32, F(max_down), true, NULL },
+    { "faults", "schedule", K_SCHEDULE, F(schedule), false, NULL },
+    { "liveness", "bound", K_SECONDS, F(liveness_us), true, NULL },
+};
+
+#undef F
+
+static const key_info *key_find(const char *group, const char *key)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        if (strcmp(keys[i].group, group) == 0 && strcmp(keys[i].key, key) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static bool group_known(const char *group)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        if (strcmp(keys[i].group, group) == 0)
+            return true;
+    return false;
+}
+
+static bool parse_list(const char *value, GArray *into, int64_t min, int64_t max, size_t width)
+{
+    gchar **items = g_strsplit_set(value, ",;", -1);
+    bool ok = true;
+    for (gchar **it = items; *it && ok; it++) {
+        char *s = g_strstrip(*it);
+        int64_t v;
+        if (!*s)
+            continue;
+        ok = parse_int(s, min, max, &v);
+        if (!ok)
+            break;
+        if (width == sizeof(uint32_t)) {
+            uint32_t u = (uint32_t)v;
+            g_array_append_val(into, u);
+        } else {
+            g_array_append_val(into, v);
+        }
+    }
+    g_strfreev(items);
+    return ok;
+}
+
+static bool parse_schedule(const char *value, GArray *into, GError **err)
+{
+    gchar **items = g_strsplit(value, ";", -1);
+    bool ok = true;
+    for (gchar **it = items; *it && ok; it++) {
+        char *s = g_strstrip(*it);
+        dm_fault_step step;
+        if (!*s)
+            continue;
+        ok = dm_fault_step_parse(s, &step, err);
+        if (ok)
+            g_array_append_val(into, step);
+    }
+    g_strfreev(items);
+    return ok;
+}
+
+/* What each type expects, for error messages. */
+static char *expected(const key_info *k)
+{
+    const char *a = k->autoable ? " or auto" : "";
+    switch (k->type) {
+    case K_U32: case K_U64: return g_strdup("a non-negative integer");
+    case K_BOOL: return g_strdup("true or false");
+    case K_SECONDS: return g_strdup_printf("seconds >= 0%s", a);
+    case K_DOUBLE: return g_strdup_printf("a number >= 0%s", a);
+    case K_PROB: return g_strdup_printf("a probability in [0, 1]%s", a);
+    case K_PPM: return g_strdup_printf("parts per million%s", a);
+    case K_I32: return g_strdup_printf("a non-negative integer%s", a);
+    case K_ENUM: { char *all = join_names(k->names, 16); char *s = g_strdup_printf("one of %s", all); g_free(all); return s; }
+    case K_KINDS: return g_strdup("a comma list of fault kinds");
+    case K_NODES: return g_strdup("'all' or a comma list of node ids");
+    case K_RATES: return g_strdup("a comma list of clock rates in ppm");
+    case K_SCHEDULE: return g_strdup("fault steps separated by ';'");
+    }
+    return g_strdup("?");
+}
+
+static bool set_value(dm_sim_config *cfg, const key_info *k, const char *value, GError **err)
+{
+    char *base = (char *)cfg + k->offset;
+    int64_t i64;
+    double d;
+    bool ok;
+    GError *inner = NULL;
+
+    if (k->autoable && strcmp(value, "auto") == 0) {
+        switch (k->type) {
+        case K_SECONDS: case K_PPM: *(int64_t *)base = DM_AUTO; break;
+        case K_DOUBLE: case K_PROB: *(double *)base = DM_AUTO; break;
+        case K_I32: *(int32_t *)base = DM_AUTO; break;
+        default: g_assert_not_reached();
+        }
+        return true;
+    }
+    switch (k->type) {
+    case K_U32:
+        if ((ok = parse_int(value, 0, UINT32_MAX, &i64)))
+            *(uint32_t *)base = (uint32_t)i64;
+        break;
+    case K_U64: {
+        guint64 u;
+        if ((ok = g_ascii_string_to_unsigned(value, 10, 0, G_MAXUINT64, &u, NULL)))
+            *(uint64_t *)base = u;
+        break;
+    }
+    case K_I32:
+        if ((ok = parse_int(value, 0, INT32_MAX, &i64)))
+            *(int32_t *)base = (int32_t)i64;
+        break;
+    case K_PPM:
+        if ((ok = parse_int(value, 0, DM_SIMCLOCK_MAX_PPM - 1, &i64)))
+            *(int64_t *)base = i64;
+        break;
+    case K_BOOL:
+        ok = strcmp(value, "true") == 0 || strcmp(value, "false") == 0;
+        if (ok)
+            *(bool *)base = value[0] == 't';
+        break;
+    case K_SECONDS:
+        ok = parse_seconds(value, &i64);
+        if (ok)
+            *(int64_t *)base = i64;
+        break;
+    case K_DOUBLE:
+    case K_PROB:
+        ok = parse_double(value, &d) && d >= 0 && (k->type == K_DOUBLE || d <= 1);
+        if (ok)
+            *(double *)base = d;
+        break;
+    case K_ENUM: {
+        int e = name_index(k->names, 16, value);
+        if ((ok = e >= 0))
+            *(int *)base = e;
+        break;
+    }
+    case K_KINDS:
+        ok = dm_fault_kinds_parse(value, (uint32_t *)base, &inner);
+        break;
+    case K_NODES: {
+        GArray **arr = (GArray **)base;
+        array_free(arr);
+        if (strcmp(value, "all") == 0)
+            return true;
+        *arr = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+        ok = parse_list(value, *arr, 0, DM_MAX_MEMBERS - 1, sizeof(uint32_t));
+        break;
+    }
+    case K_RATES: {
+        GArray **arr = (GArray **)base;
+        array_free(arr);
+        *arr = g_array_new(FALSE, FALSE, sizeof(int64_t));
+        ok = parse_list(value, *arr, -(DM_SIMCLOCK_MAX_PPM - 1), DM_SIMCLOCK_MAX_PPM - 1,
+                        sizeof(int64_t));
+        break;
+    }
+    case K_SCHEDULE: {
+        GArray *steps = g_array_new(FALSE, FALSE, sizeof(dm_fault_step));
+        ok = parse_schedule(value, steps, &inner);
+        if (ok) {
+            array_free((GArray **)base);
+            *(GArray **)base = steps;
+        } else {
+            g_array_free(steps, TRUE);
+        }
+        break;
+    }
+    default:
+        ok = false;
+    }
+    if (!ok) {
+        if (inner) {
+            g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "[%s] %s: %s", k->group, k->key,
+                        inner->message);
+            g_error_free(inner);
+        } else {
+            char *exp = expected(k);
+            g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "[%s] %s: bad value '%s' (expected %s)",
+                        k->group, k->key, value, exp);
+            g_free(exp);
+        }
+    }
+    return ok;
+}
+
+static void format_value(const dm_sim_config *cfg, const key_info *k, GString *out)
+{
+    const char *base = (const char *)cfg + k->offset;
+    switch (k->type) {
+    case K_U32: g_string_append_printf(out, "%" PRIu32, *(const uint32_t *)base); return;
+    case K_U64: g_string_append_printf(out, "%" PRIu64, *(const uint64_t *)base); return;
+    case K_BOOL: g_string_append(out, *(const bool *)base ? "true" : "false"); return;
+    case K_ENUM: g_string_append(out, k->names[*(const int *)base]); return;
+    case K_I32:
+        if (*(const int32_t *)base < 0)
+            g_string_append(out, "auto");
+        else
+            g_string_append_printf(out, "%" PRId32, *(const int32_t *)base);
+        return;
+    case K_PPM:
+    case K_SECONDS: {
+        int64_t v = *(const int64_t *)base;
+        if (k->autoable && v < 0)
+            g_string_append(out, "auto");
+        else if (k->type == K_PPM)
+            g_string_append_printf(out, "%" PRId64, v);
+        else
+            format_seconds(out, v);
+        return;
+    }
+    case K_DOUBLE:
+    case K_PROB: {
+        double v = *(const double *)base;
+        if (k->autoable && v < 0)
+            g_string_append(out, "auto");
+        else
+            format_double(out, v);
+        return;
+    }
+    case K_KINDS: {
+        uint32_t mask = *(const uint32_t *)base;
+        bool first = true;
+        for (int i = 0; i < DM_FAULT_KINDS; i++)
+            if (mask & (1u << i)) {
+                g_string_append_printf(out, first ? "%s" : ",%s", kind_names[i]);
+                first = false;
+            }
+        return;
+    }
+    case K_NODES:
+    case K_RATES: {
+        const GArray *a = *(GArray *const *)base;
+        if (!a) {
+            g_string_append(out, k->type == K_NODES ? "all" : "");
+            return;
+        }
+        for (guint i = 0; i < a->len; i++) {
+            if (i)
+                g_string_append_c(out, ',');
+            if (k->type == K_NODES)
+                g_string_append_printf(out, "%" PRIu32, g_array_index(a, uint32_t, i));
+            else
+                g_string_append_printf(out, "%" PRId64, g_array_index(a, int64_t, i));
+        }
+        return;
+    }
+    case K_SCHEDULE: {
+        const GArray *a = *(GArray *const *)base;
+        for (guint i = 0; a && i < a->len; i++) {
+            if (i)
+                g_string_append(out, "; ");
+            dm_fault_step_format(&g_array_index(a, dm_fault_step, i), out);
+        }
+        return;
+    }
+    }
+}
+
+/* ---------------------------------------------------------------- loading */
+
+bool dm_sim_config_load_data(dm_sim_config *cfg, const char *data, const char *origin, GError **err)
+{
+    GKeyFile *kf = g_key_file_new();
+    GError *inner = NULL;
+    bool ok = g_key_file_load_from_data(kf, data, (gsize)-1, G_KEY_FILE_NONE, &inner);
+    if (!ok) {
+        g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: %s", origin, inner->message);
+        g_error_free(inner);
+        g_key_file_free(kf);
+        return false;
+    }
+    gchar **groups = g_key_file_get_groups(kf, NULL);
+    for (gchar **g = groups; *g && ok; g++) {
+        if (!group_known(*g)) {
+            g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: unknown group [%s]", origin, *g);
+            ok = false;
+            break;
+        }
+        gchar **names = g_key_file_get_keys(kf, *g, NULL, NULL);
+        for (gchar **key = names; *key && ok; key++) {
+            const key_info *k = key_find(*g, *key);
+            char *value = g_key_file_get_string(kf, *g, *key, &inner);
+            if (!k) {
+                g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: unknown key '%s' in [%s]",
+                            origin, *key, *g);
+                ok = false;
+            } else if (!value) {
+                g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: [%s] %s: %s", origin, *g,
+                            *key, inner->message);
+                ok = false;
+            } else if (!set_value(cfg, k, g_strstrip(value), &inner)) {
+                g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: %s", origin, inner->message);
+                ok = false;
+            }
+            g_clear_error(&inner);
+            g_free(value);
+        }
+        g_strfreev(names);
+    }
+    g_strfreev(groups);
+    g_key_file_free(kf);
+    return ok;
+}
+
+bool dm_sim_config_load(dm_sim_config *cfg, const char *path, GError **err)
+{
+    char *data = NULL;
+    GError *inner = NULL;
+    if (!g_file_get_contents(path, &data, NULL, &inner)) {
+        g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s", inner->message);
+        g_error_free(inner);
+        return false;
+    }
+    bool ok = dm_sim_config_load_data(cfg, data, path, err);
+    g_free(data);
+    return ok;
+}
+
+bool dm_sim_config_set(dm_sim_config *cfg, const char *assignment, GError **err)
+{
+    const char *eq = strchr(assignment, '=');
+    const char *dot = eq ? memchr(assignment, '.', (size_t)(eq - assignment)) : NULL;
+    if (!dot)
+        return fail(err, "'%s': expected GROUP.KEY=VALUE", assignment);
+    char *group = g_strndup(assignment, (size_t)(dot - assignment));
+    char *key = g_strndup(dot + 1, (size_t)(eq - dot - 1));
+    char *value = g_strstrip(g_strdup(eq + 1));
+    const key_info *k = key_find(group, key);
+    bool ok = k ? set_value(cfg, k, value, err)
+                : fail(err, "'%s': unknown key '%s' in [%s]", assignment, key, group);
+    g_free(group);
+    g_free(key);
+    g_free(value);
+    return ok;
+}
+
+char *dm_sim_config_to_ini(const dm_sim_config *cfg)
+{
+    GString *out = g_string_new(NULL);
+    const char *group = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        if (!group || strcmp(group, keys[i].group) != 0) {
+            group = keys[i].group;
+            g_string_append_printf(out, "%s[%s]\n", i ? "\n" : "", group);
+        }
+        g_string_append_printf(out, "%s =", keys[i].key);
+        gsize at = out->len;
+        format_value(cfg, &keys[i], out);
+        if (out->len > at)
+            g_string_insert_c(out, (gssize)at, ' ');
+        g_string_append_c(out, '\n');
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *dm_sim_config_describe_faults(const dm_sim_config *cfg)
+{
+    static const char *const shown[][2] = {
+        { "faults", "kinds" }, { "faults", "crash_rate" }, { "faults", "restart_rate" },
+        { "faults", "pause_rate" }, { "faults", "pause_mean" }, { "faults", "partition_rate" },
+        { "faults", "partition_mean" }, { "faults", "skew_rate" }, { "faults", "max_down" },
+        { "network", "loss" }, { "network", "dup" }, { "network", "reorder" },
+        { "workload", "hold" },
+    };
+    GString *out = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(shown); i++) {
+        const key_info *k = key_find(shown[i][0], shown[i][1]);
+        g_string_append_printf(out, "%s%s=", i ? " " : "", k->key);
+        format_value(cfg, k, out);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* ---------------------------------------------------------------- resolving */
+
+/* Drawn values keep three significant digits (times: milliseconds), so that
+ * the printed configuration stays readable and still replays exactly. */
+static double uniform(dm_prng *p, double lo, double hi)
+{
+    char buf[32];
+    g_ascii_formatd(buf, sizeof buf, "%.3g", lo + (hi - lo) * dm_prng_double(p));
+    return g_ascii_strtod(buf, NULL);
+}
+
+static int64_t to_ms(double us)
+{
+    return llround(us / 1000) * 1000;
+}
+
+/* Swarm draws: every value is drawn on every resolve, in one fixed order,
+ * so that setting one of them in a file does not shift the others. */
+typedef struct draws {
+    uint32_t kinds;
+    double rate[DM_FAULT_KINDS];
+    double loss, dup, reorder;
+    int64_t pause_us, partition_us, hold_us;
+    int32_t max_down;
+} draws;
+
+static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
+{
+    dm_prng p;
+    dm_prng_derive(&p, seed, "swarm", 0);
+    memset(d, 0, sizeof *d);
+    for (int k = 0; k < DM_FAULT_KINDS; k++)
+        if (dm_prng_below(&p, 2))
+            d->kinds |= 1u << k;
+    d->rate[DM_FAULT_CRASH] = uniform(&p, 0.02, 0.2);
+    d->rate[DM_FAULT_RESTART] = uniform(&p, 0.05, 0.5);
+    d->rate[DM_FAULT_PAUSE] = uniform(&p, 0.02, 0.3);
+    d->rate[DM_FAULT_PARTITION] = uniform(&p, 0.02, 0.2);
+    d->rate[DM_FAULT_SKEW] = uniform(&p, 0.05, 0.5);
+    d->loss = uniform(&p, 0, 0.2);
+    d->dup = uniform(&p, 0, 0.2);
+    d->reorder = uniform(&p, 0, 0.3);
+    /* Pauses from a tenth of a lease to two leases: some outlive the lease. */
+    d->pause_us = to_ms((double)in->lease_us * uniform(&p, 0.1, 2.0));
+    d->partition_us = to_ms(uniform(&p, 0.5e6, 5e6));
+    d->max_down = 1 + (int32_t)dm_prng_below(&p, in->nodes / 2 > 0 ? in->nodes / 2 : 1);
+    /* Holds log-uniform from 10 ms to 1.5 leases: long ones need renewals. */
+    d->hold_us = to_ms(exp(uniform(&p, log(1e4), log(1.5 * (double)in->lease_us))));
+}
+
+static bool validate(const dm_sim_config *c, GError **err)
+{
+    if (c->policy == DM_POLICY_MEMBERLIST) {
+        g_set_error_literal(err, DM_SIM_ERROR, DM_SIM_ERROR_UNSUPPORTED,
+                            "the memberlist policy is not implemented yet");
+        return false;
+    }
+    if (c->nodes < 1 || c->nodes > DM_MAX_MEMBERS)
+        return fail(err, "[sim] nodes: %u is out of range 1..%u", c->nodes, DM_MAX_MEMBERS);
+    if (c->duration_us <= 0)
+        return fail(err, "[sim] duration: must be > 0");
+    if (c->lease_us <= 0 || c->rpc_timeout_us <= 0)
+        return fail(err, "[core] lease and rpc_timeout must be > 0");
+    if (c->drift_ppm >= 500000)
+        return fail(err, "[core] drift_ppm: %u must be below 500000", c->drift_ppm);
+    if (c->token_stride == 0)
+        return fail(err, "[core] token_stride: must be > 0");
+    if (c->clock_rates && c->clock_rates->len > c->nodes)
+        return fail(err, "[clock] rates_ppm: %u rates for %u nodes", c->clock_rates->len, c->nodes);
+    for (guint i = 0; c->clients && i < c->clients->len; i++)
+        if (g_array_index(c->clients, uint32_t, i) >= c->nodes)
+            return fail(err, "[workload] clients: node %u does not exist (nodes = %u)",
+                        g_array_index(c->clients, uint32_t, i), c->nodes);
+    if (c->locks < 1 || c->locks > 100000)
+        return fail(err, "[workload] locks: %u is out of range 1..100000", c->locks);
+    if (c->timeout_us <= 0)
+        return fail(err, "[workload] timeout: must be > 0");
+    if (c->mode == DM_FAULTS_LIST && c->kinds == 0)
+        return fail(err, "[faults] mode = list needs kinds");
+    for (guint i = 0; c->schedule && i < c->schedule->len; i++) {
+        const dm_fault_step *s = &g_array_index(c->schedule, dm_fault_step, i);
+        if (s->node >= 0 && (uint32_t)s->node >= c->nodes) {
+            GString *t = g_string_new(NULL);
+            dm_fault_step_format(s, t);
+            bool r = fail(err, "[faults] schedule: '%s' names node %d, but nodes = %u", t->str,
+                          s->node, c->nodes);
+            g_string_free(t, TRUE);
+            return r;
+        }
+    }
+    return true;
+}
+
+static int step_cmp(gconstpointer a, gconstpointer b)
+{
+    const dm_fault_step *x = a, *y = b;
+    return x->at < y->at ? -1 : x->at > y->at;
+}
+
+bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config *out, GError **err)
+{
+    if (!validate(in, err))
+        return false;
+    dm_sim_config_copy(out, in);
+    out->seed = seed;
+    draws d;
+    draw(in, seed, &d);
+    bool random_faults = in->mode == DM_FAULTS_SWARM || in->mode == DM_FAULTS_LIST;
+    out->kinds = in->mode == DM_FAULTS_SWARM ? d.kinds : in->mode == DM_FAULTS_LIST ? in->kinds : 0;
+    for (int k = 0; k < DM_FAULT_KINDS; k++) {
+        bool on = (out->kinds & (1u << k)) && dm_fault_kind_timed(k);
+        out->rate[k] = !on ? 0 : in->rate[k] >= 0 ? in->rate[k] : d.rate[k];
+    }
+    double *probs[] = { &out->net.loss, &out->net.dup, &out->net.reorder };
+    const double drawn[] = { d.loss, d.dup, d.reorder };
+    const int kinds[] = { DM_FAULT_LOSS, DM_FAULT_DUP, DM_FAULT_REORDER };
+    for (int i = 0; i < 3; i++)
+        if (*probs[i] < 0)
+            *probs[i] = (out->kinds & (1u << kinds[i])) ? drawn[i] : 0;
+    if (out->pause_us < 0)
+        out->pause_us = d.pause_us;
+    if (out->partition_us < 0)
+        out->partition_us = d.partition_us;
+    if (out->max_down < 0)
+        out->max_down = d.max_down;
+    if (out->hold_us < 0)
+        out->hold_us = random_faults ? d.hold_us : 100 * 1000;
+    if (out->clock_drift_ppm < 0)
+        out->clock_drift_ppm = in->drift_ppm;
+    if (out->interarrival_us < 0) {
+        /* Each of the c clients asks with mean period T and holds for h: the
+         * lock is wanted about c * h / T of the time. */
+        uint32_t c = out->clients ? out->clients->len : out->nodes;
+        out->interarrival_us = out->load > 0 ? (int64_t)((double)c * (double)out->hold_us / out->load)
+                                             : 0;
+    }
+    if (out->liveness_us < 0)
+        out->liveness_us = 3 * out->lease_us + 10 * out->rpc_timeout_us + out->suspect_us;
+    if (!out->schedule) {
+        out->schedule = g_array_new(FALSE, FALSE, sizeof(dm_fault_step));
+        if (in->mode == DM_FAULTS_SCRIPTED && !parse_schedule(DEFAULT_SCHEDULE, out->schedule, NULL))
+            g_error("the default schedule does not parse");
+    }
+    if (in->mode == DM_FAULTS_NONE)
+        g_array_set_size(out->schedule, 0);
+    g_array_sort(out->schedule, step_cmp);   /* stable: same-instant steps keep their order */
+    /* Spell the drawn mix out, so that the printed configuration replays
+     * as it stands. */
+    out->mode = out->kinds ? DM_FAULTS_LIST : out->schedule->len ? DM_FAULTS_SCRIPTED : DM_FAULTS_NONE;
+    return true;
+}

@@ -1,0 +1,162 @@
+/* dmutex simulator: what a run simulates.
+ *
+ * A dm_sim_config says everything about a run: the cluster and the core's
+ * timing, clocks, network, workload, faults and the liveness phase. It is
+ * filled from defaults (dm_sim_config_defaults: the one place simulation
+ * defaults live), then a scenario file (a GLib key file; sim/scenarios/
+ * default.ini documents every key), then command-line overrides.
+ *
+ * Some values may be left "auto" (a negative sentinel): resolving the
+ * configuration for a seed (dm_sim_config_resolve) fills them -- swarm mode
+ * draws the fault mix and rates from the seed, FoundationDB/VOPR style -- and
+ * validates the result. A resolved configuration printed with
+ * dm_sim_config_to_ini is itself a scenario file that replays the run.
+ */
+#ifndef DMUTEX_SIM_SIMCONFIG_H
+#define DMUTEX_SIM_SIMCONFIG_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <glib.h>
+#include "node.h"
+#include "simnet.h"
+
+#define DM_SIM_ERROR (dm_sim_error_quark())
+GQuark dm_sim_error_quark(void);
+
+typedef enum dm_sim_error_code {
+    DM_SIM_ERROR_CONFIG = 1,     /* a bad key, value or file */
+    DM_SIM_ERROR_UNSUPPORTED,    /* a valid request the simulator cannot do yet */
+} dm_sim_error_code;
+
+/* Fault kinds, as named on the command line (--faults crash,pause,...). */
+typedef enum dm_fault_kind {
+    DM_FAULT_CRASH = 0,      /* a node crashes (stays down unless restart is on) */
+    DM_FAULT_RESTART,        /* a crashed node restarts */
+    DM_FAULT_PAUSE,          /* a node pauses for a while */
+    DM_FAULT_PARTITION,      /* a partition of a random shape, healed after a while */
+    DM_FAULT_LOSS,           /* messages are lost with network.loss */
+    DM_FAULT_DUP,            /* ... duplicated with network.dup */
+    DM_FAULT_REORDER,        /* ... held back with network.reorder */
+    DM_FAULT_SKEW,           /* a node's clock rate changes (within the bound) */
+    DM_FAULT_KINDS
+} dm_fault_kind;
+
+const char *dm_fault_kind_name(int kind);
+/* Kinds that strike at a rate (events per second); loss, dup and reorder
+ * are probabilities per message instead (network.*). */
+bool dm_fault_kind_timed(int kind);
+/* Parse "crash,pause,..." into a bit mask (1 << kind). */
+bool dm_fault_kinds_parse(const char *list, uint32_t *mask, GError **err);
+
+typedef enum dm_fault_mode {
+    DM_FAULTS_NONE = 0,
+    DM_FAULTS_SCRIPTED,      /* only the schedule */
+    DM_FAULTS_SWARM,         /* kinds and rates drawn from the seed */
+    DM_FAULTS_LIST,          /* the listed kinds; their rates drawn unless set */
+} dm_fault_mode;
+
+typedef enum dm_hold_dist {
+    DM_HOLD_EXPONENTIAL = 0,
+    DM_HOLD_FIXED,
+} dm_hold_dist;
+
+/* One scripted fault: "at=SECONDS ACTION[=ARG] [node=N] [for=SECONDS] [rate=PPM]". */
+typedef enum dm_step_action {
+    DM_STEP_PARTITION = 0,   /* partition=SHAPE [node=N]: N isolated / bridge / mute (one-way) */
+    DM_STEP_HEAL,            /* heal */
+    DM_STEP_CRASH,           /* crash=N */
+    DM_STEP_RESTART,         /* restart=N */
+    DM_STEP_PAUSE,           /* pause=N */
+    DM_STEP_RESUME,          /* resume=N */
+    DM_STEP_SKEW,            /* skew=N rate=PPM */
+    DM_STEP_LOSS,            /* loss=P */
+    DM_STEP_DUP,             /* dup=P */
+    DM_STEP_REORDER,         /* reorder=P */
+    DM_STEP_ACTIONS
+} dm_step_action;
+
+#define DM_TARGET_RANDOM (-1)    /* node=random: drawn from the fault stream */
+#define DM_TARGET_HOLDER (-2)    /* node=holder: a node holding a lock (waits for one) */
+#define DM_TARGET_NONE (-3)      /* partition without a pivot */
+
+typedef struct dm_fault_step {
+    int64_t at;              /* global microseconds */
+    dm_step_action action;
+    int shape;               /* PARTITION: dm_shape */
+    int32_t node;            /* target (or pivot), or DM_TARGET_* */
+    int64_t dur_us;          /* for=: undo after this long; 0: not undone */
+    double value;            /* SKEW: ppm; LOSS, DUP, REORDER: probability */
+} dm_fault_step;
+
+/* Parse one step; format one step back (the same grammar). */
+bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err);
+void dm_fault_step_format(const dm_fault_step *s, GString *out);
+
+/* Sentinel of "auto" fields. */
+#define DM_AUTO (-1)
+
+typedef struct dm_sim_config {
+    /* [sim] */
+    uint32_t nodes;
+    dm_policy policy;
+    uint64_t seed;
+    int64_t duration_us;         /* the fault phase */
+    bool codec;                  /* round-trip every message through the codec */
+    /* [core] -- handed to every node's dm_config */
+    int64_t lease_us;
+    int64_t rpc_timeout_us;
+    int64_t suspect_us;
+    uint32_t drift_ppm;          /* the bound the core assumes */
+    uint32_t token_stride;
+    /* [clock] -- the clocks the nodes actually have */
+    int64_t clock_drift_ppm;     /* |rate| bound of the simulated clocks; AUTO: core's */
+    int64_t clock_offset_us;     /* initial readings drawn from [0, this] */
+    GArray *clock_rates;         /* int64 ppm by node id (a prefix), or NULL */
+    /* [network] -- loss, dup, reorder may be AUTO */
+    dm_simnet_params net;
+    uint32_t pause_buffer;       /* messages a paused node's socket keeps */
+    /* [workload] */
+    GArray *clients;             /* uint32 node ids running a client; NULL: all */
+    uint32_t locks;              /* lock names "lock0", "lock1", ... */
+    double load;                 /* offered load per lock, when interarrival is AUTO */
+    int64_t interarrival_us;     /* mean per client and lock; AUTO: from load */
+    int64_t hold_us;             /* mean; AUTO: 100 ms, or drawn in swarm/list */
+    dm_hold_dist hold_dist;
+    int64_t timeout_us;          /* acquisition timeout */
+    /* [faults] */
+    dm_fault_mode mode;
+    uint32_t kinds;              /* LIST: the kinds; once resolved: those in force */
+    double rate[DM_FAULT_KINDS]; /* per second, for crash restart pause partition skew; AUTO */
+    int64_t pause_us;            /* mean pause; AUTO */
+    int64_t partition_us;        /* mean partition length; AUTO */
+    int32_t max_down;            /* most nodes crashed at once; AUTO */
+    GArray *schedule;            /* dm_fault_step, sorted by `at` once resolved */
+    /* [liveness] */
+    int64_t liveness_us;         /* bound on the liveness phase; AUTO: 3 leases + 10 rpc + suspect */
+} dm_sim_config;
+
+void dm_sim_config_defaults(dm_sim_config *cfg);
+void dm_sim_config_clear(dm_sim_config *cfg);
+void dm_sim_config_copy(dm_sim_config *dst, const dm_sim_config *src);
+
+/* Overlay a key file (path) or one "group.key=value" setting. Unknown groups
+ * or keys and bad values are errors naming the problem. */
+bool dm_sim_config_load(dm_sim_config *cfg, const char *path, GError **err);
+bool dm_sim_config_load_data(dm_sim_config *cfg, const char *data, const char *origin, GError **err);
+bool dm_sim_config_set(dm_sim_config *cfg, const char *assignment, GError **err);
+
+/* Fill every AUTO for `seed` (also stored in out->seed) and validate. */
+bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config *out, GError **err);
+
+/* The configuration as a key file, every key written out. */
+char *dm_sim_config_to_ini(const dm_sim_config *cfg);
+
+/* One line of what a resolved swarm/list configuration drew: the fault
+ * kinds, their rates and means, network probabilities and the hold time. */
+char *dm_sim_config_describe_faults(const dm_sim_config *cfg);
+
+/* Whether node `id` runs a workload client. */
+bool dm_sim_config_is_client(const dm_sim_config *cfg, uint32_t id);
+
+#endif

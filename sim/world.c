@@ -1,0 +1,1253 @@
+#include "world.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "codec.h"
+#include "error.h"
+#include "heap.h"
+#include "prng.h"
+#include "simclock.h"
+#include "simnet.h"
+#include "trace.h"
+
+/* ---------------------------------------------------------------- types */
+
+typedef enum ev_kind {
+    EV_DELIVER = 1,     /* a message reaches its destination (pooled) */
+    EV_TICK,            /* a node's deadline */
+    EV_ARRIVAL,         /* a client wants the lock (workload) */
+    EV_ACTION,          /* a client releases, or asks in the liveness phase */
+    EV_RESUME,          /* a pause ends */
+    EV_RESTART,         /* a downtime ends (scripted crash for=) */
+    EV_GEN,             /* a random fault of kind `arg` */
+    EV_STEP,            /* scripted step `arg` */
+    EV_UNDO,            /* scripted step `arg` expires (for=) */
+    EV_HEAL,            /* a partition ends */
+    EV_PHASE,           /* the fault phase ends, or the liveness bound passes */
+} ev_kind;
+
+/* Every queued thing embeds one of these first, so a popped heap entry is
+ * cast back to its owner. */
+typedef struct sim_event {
+    dm_heap_entry he;
+    uint8_t kind;
+    uint32_t node;
+    uint32_t arg;
+} sim_event;
+
+typedef struct sim_msg {
+    sim_event ev;
+    struct sim_msg *next;     /* free list, or a paused node's inbox */
+    dm_msg msg;
+} sim_msg;
+
+/* How many messages one pool allocation makes: the hot loop recycles them
+ * and only a growing backlog ever allocates. */
+#define MSG_SLAB 64
+
+typedef enum node_state { NODE_UP, NODE_PAUSED, NODE_DOWN } node_state;
+typedef enum client_state { CL_IDLE, CL_PENDING, CL_HOLDING } client_state;
+typedef enum action_kind { ACT_RELEASE = 1, ACT_REQUEST } action_kind;
+
+/* One (node, lock name) pair: the application on that node using that lock. */
+typedef struct sim_client {
+    sim_event arrival;
+    sim_event action;
+    uint8_t state;
+    uint8_t action_kind;
+    bool arrival_deferred;    /* fired while the node was paused */
+    bool action_deferred;
+    bool live_wanted;         /* the liveness phase wants a grant here */
+    bool live_attempt;        /* the current attempt is that request */
+    uint64_t token;
+    int64_t lease_until;      /* node-local, as the core reported it */
+    int64_t requested_at;     /* global */
+    int64_t granted_at;       /* global */
+    uint32_t messages;
+} sim_client;
+
+typedef struct sim_node {
+    sim_event tick;
+    sim_event resume;
+    sim_event restart;
+    dm_world *w;
+    uint32_t id;
+    node_state state;
+    dm_node *core;
+    dm_simclock clock;
+    int64_t tick_local;       /* the deadline `tick` was scheduled for */
+    dm_prng prng;             /* seeds each incarnation's core */
+    GByteArray *persisted;    /* survives crashes */
+    sim_msg *inbox, *inbox_tail;
+    uint32_t inbox_len;
+    sim_client *clients;      /* [cfg->locks] */
+    const dm_world_tap *tap;
+    void *tap_user;
+} sim_node;
+
+typedef struct sim_step {
+    sim_event ev;
+    sim_event undo;
+    int32_t node;             /* resolved target */
+    double saved;             /* what undo restores */
+} sim_step;
+
+typedef enum phase { PHASE_FAULTS, PHASE_LIVENESS, PHASE_DONE } phase;
+
+struct dm_world {
+    const dm_sim_config *cfg;
+    dm_heap heap;
+    int64_t now;
+    phase phase;
+    uint32_t n;
+    sim_node *nodes;
+    sim_client *clients;
+    char **lock_names;
+    GHashTable *lock_index;   /* name -> index + 1 */
+    dm_checker *checker;
+    dm_simnet *net;
+    double loss, dup, reorder;
+    dm_prng fault_prng, work_prng;
+    sim_event gen[DM_FAULT_KINDS];
+    sim_step *steps;
+    sim_event heal, phase_ev;
+    uint32_t down;
+    sim_msg *free_msgs;
+    GPtrArray *slabs;
+    dm_trace trace;
+    FILE *csv;
+    int64_t live_deadline;
+    dm_world_stats stats;
+};
+
+static const dm_driver driver;
+
+/* ---------------------------------------------------------------- helpers */
+
+static void event_init(sim_event *e, ev_kind kind, uint32_t node, uint32_t arg)
+{
+    dm_heap_entry_init(&e->he);
+    e->kind = (uint8_t)kind;
+    e->node = node;
+    e->arg = arg;
+}
+
+static void schedule(dm_world *w, sim_event *e, int64_t at)
+{
+    if (dm_heap_schedule(&w->heap, &e->he, at) < 0)
+        g_error("simulator event queue: out of memory");
+}
+
+static void cancel(dm_world *w, sim_event *e)
+{
+    dm_heap_remove(&w->heap, &e->he);
+}
+
+static int64_t local_now(const sim_node *nd)
+{
+    return dm_simclock_local(&nd->clock, nd->w->now);
+}
+
+static void fold(dm_world *w, uint64_t x)
+{
+    dm_trace_fold(&w->trace, x);
+}
+
+static bool tracing(const dm_world *w)
+{
+    return dm_trace_on(&w->trace);
+}
+
+#define TRACE(w, node, ...) \
+    do { if (tracing(w)) dm_trace_line(&(w)->trace, (w)->now, (int)(node), __VA_ARGS__); } while (0)
+
+static char *fmt_time(char *buf, size_t cap, int64_t us)
+{
+    if (us == INT64_MAX)
+        g_strlcpy(buf, "never", cap);
+    else
+        g_snprintf(buf, cap, "%s%" PRId64 ".%06" PRId64, us < 0 ? "-" : "",
+                   (us < 0 ? -us : us) / G_USEC_PER_SEC, (us < 0 ? -us : us) % G_USEC_PER_SEC);
+    return buf;
+}
+
+static int64_t sample_exp(dm_prng *p, int64_t mean)
+{
+    return (int64_t)dm_prng_exponential(p, (double)mean);
+}
+
+static sim_msg *msg_alloc(dm_world *w)
+{
+    if (!w->free_msgs) {
+        sim_msg *slab = g_new(sim_msg, MSG_SLAB);
+        g_ptr_array_add(w->slabs, slab);
+        for (int i = 0; i < MSG_SLAB; i++) {
+            slab[i].next = w->free_msgs;
+            w->free_msgs = &slab[i];
+        }
+    }
+    sim_msg *m = w->free_msgs;
+    w->free_msgs = m->next;
+    m->next = NULL;
+    return m;
+}
+
+static void msg_free(dm_world *w, sim_msg *m)
+{
+    m->next = w->free_msgs;
+    w->free_msgs = m;
+}
+
+/* The used part of a message: the fixed fields, the name and the updates
+ * actually carried (a full dm_msg is over a kilobyte, mostly unused). */
+_Static_assert(offsetof(dm_msg, name) < offsetof(dm_msg, n_updates) &&
+               offsetof(dm_msg, n_updates) < offsetof(dm_msg, updates) &&
+               offsetof(dm_msg, updates) + sizeof(((dm_msg *)0)->updates) + 8 > sizeof(dm_msg),
+               "msg_copy assumes dm_msg ends with name, n_updates, updates");
+
+static void msg_copy(dm_msg *dst, const dm_msg *src)
+{
+    memcpy(dst, src, offsetof(dm_msg, name) + src->name_len);
+    dst->name[src->name_len] = '\0';
+    uint8_t n = src->n_updates <= DM_MSG_MAX_UPDATES ? src->n_updates : DM_MSG_MAX_UPDATES;
+    dst->n_updates = src->n_updates;
+    memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
+}
+
+static void fold_msg(dm_world *w, const dm_msg *m)
+{
+    fold(w, (uint64_t)m->type | (uint64_t)m->from << 8 | (uint64_t)m->to << 24 |
+                (uint64_t)m->n_updates << 40);
+    fold(w, m->attempt ^ (uint64_t)m->round << 48 ^ (uint64_t)m->target << 32);
+    fold(w, m->grant ^ m->value << 1 ^ m->clock << 3);
+}
+
+/* ---------------------------------------------------------------- CSV */
+
+void dm_world_csv_header(FILE *out)
+{
+    fputs("seed,node,lock,requested_at,granted_at,failed_at,outcome,messages\n", out);
+}
+
+static void csv_time(GString *s, int64_t us)
+{
+    char buf[32];
+    if (us >= 0)
+        g_string_append(s, fmt_time(buf, sizeof buf, us));
+    g_string_append_c(s, ',');
+}
+
+/* Outcome names for the CSV: "timeout" rather than "timedout". */
+static const char *reason_name(int reason)
+{
+    static const char *const names[DM_ERROR_COUNT] = {
+        [DM_ETIMEDOUT] = "timeout", [DM_ENOQUORUM] = "noquorum", [DM_ELEASE] = "lease",
+        [DM_EREVOKED] = "revoked", [DM_ESHUTDOWN] = "shutdown", [DM_EPERSIST] = "persist",
+        [DM_EINVAL] = "invalid", [DM_EBADNAME] = "badname",
+    };
+    int r = reason < 0 ? -reason : reason;
+    return r < DM_ERROR_COUNT && names[r] ? names[r] : "error";
+}
+
+/* One acquisition attempt ends (or the run does): granted_at < 0 when never
+ * granted, failed_at < 0 when it did not fail. */
+static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_client *cl,
+                    int64_t failed_at, const char *outcome)
+{
+    if (!w->csv)
+        return;
+    GString *s = g_string_sized_new(96);
+    g_string_append_printf(s, "%" PRIu64 ",%u,%s,", w->cfg->seed, nd->id, w->lock_names[lock]);
+    csv_time(s, cl->requested_at);
+    csv_time(s, cl->state == CL_HOLDING ? cl->granted_at : -1);
+    csv_time(s, failed_at);
+    g_string_append_printf(s, "%s,%u\n", outcome, cl->messages);
+    fwrite(s->str, 1, s->len, w->csv);
+    g_string_free(s, TRUE);
+}
+
+/* ---------------------------------------------------------------- node clock and deadline */
+
+/* Keep the node's tick event at the global instant its clock reaches the
+ * core's next deadline. */
+static void node_sync(dm_world *w, sim_node *nd)
+{
+    if (nd->state != NODE_UP)
+        return;
+    int64_t dl = dm_node_next_deadline(nd->core);
+    if (dl == DM_NEVER) {
+        cancel(w, &nd->tick);
+        return;
+    }
+    if (dl == nd->tick_local && dm_heap_entry_queued(&nd->tick.he))
+        return;
+    int64_t g = dm_simclock_global(&nd->clock, dl);
+    nd->tick_local = dl;
+    schedule(w, &nd->tick, g < w->now ? w->now : g);
+}
+
+/* ---------------------------------------------------------------- clients */
+
+static sim_client *client_of(dm_world *w, sim_node *nd, const char *name, uint32_t *lock)
+{
+    gpointer v = g_hash_table_lookup(w->lock_index, name);
+    if (!v)
+        return NULL;
+    *lock = GPOINTER_TO_UINT(v) - 1;
+    return &nd->clients[*lock];
+}
+
+static uint64_t live_id(const dm_world *w, uint32_t node, uint32_t lock)
+{
+    return (uint64_t)node * w->cfg->locks + lock;
+}
+
+static int64_t sample_hold(dm_world *w)
+{
+    if (w->phase != PHASE_FAULTS)
+        return 0;   /* liveness: let the next node have it at once */
+    if (w->cfg->hold_dist == DM_HOLD_FIXED)
+        return w->cfg->hold_us;
+    return sample_exp(&w->work_prng, w->cfg->hold_us);
+}
+
+static void client_write(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, const char *why)
+{
+    bool ok = dm_checker_write(w->checker, w->now, nd->id, w->lock_names[lock], cl->token);
+    w->stats.writes++;
+    fold(w, 0x5752495445ull ^ (uint64_t)ok << 40 ^ cl->token << 1);
+    TRACE(w, nd->id, "write %s token=%" PRIu64 " (%s): %s", w->lock_names[lock], cl->token, why,
+          ok ? "accepted" : "REJECTED");
+}
+
+static void client_action(dm_world *w, sim_client *cl, action_kind what, int64_t at)
+{
+    cl->action_kind = (uint8_t)what;
+    cl->action_deferred = false;
+    schedule(w, &cl->action, at);
+}
+
+/* The client is idle again: in the liveness phase it asks once more. */
+static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
+{
+    cl->state = CL_IDLE;
+    cl->live_attempt = false;
+    if (cl->live_wanted)
+        client_action(w, cl, ACT_REQUEST, w->now + retry_after);
+    else if (cl->action_kind == ACT_RELEASE)
+        cancel(w, &cl->action);
+}
+
+static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live)
+{
+    const char *name = w->lock_names[lock];
+    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us);
+    fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
+    TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
+          rc == 0 ? "started" : dm_error_name(rc));
+    if (rc == 0) {
+        if (cl->state != CL_IDLE) {
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: lock %s accepted while an attempt is outstanding", name);
+        }
+        w->stats.attempts++;
+        cl->state = CL_PENDING;
+        cl->live_attempt = live;
+        cl->requested_at = w->now;
+        cl->messages = 0;
+    } else if (rc == -DM_EBUSY) {
+        w->stats.ebusy++;
+        if (live)
+            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->rpc_timeout_us);
+    } else {
+        w->stats.failed++;
+        cl->requested_at = w->now;
+        cl->messages = 0;
+        csv_row(w, nd, lock, cl, w->now, reason_name(rc));
+        if (live)
+            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->rpc_timeout_us);
+    }
+    node_sync(w, nd);
+}
+
+static void client_release(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl)
+{
+    if (cl->state != CL_HOLDING)
+        return;
+    const char *name = w->lock_names[lock];
+    /* The last write of the critical section, then the unlock. */
+    client_write(w, nd, lock, cl, "before unlock");
+    int rc = dm_node_unlock(nd->core, local_now(nd), name);
+    fold(w, 0x554e4c4f434bull ^ (uint64_t)(uint32_t)rc);
+    TRACE(w, nd->id, "unlock %s -> %s", name, rc == 0 ? "ok" : dm_error_name(rc));
+    if (rc == -DM_ENOTHELD)
+        w->stats.unlock_notheld++;   /* its LOST is on the way, or it lied */
+    dm_checker_hold_end(w->checker, w->now, nd->id, name, "unlock");
+    csv_row(w, nd, lock, cl, -1, "granted");
+    client_idle(w, cl, 0);
+    node_sync(w, nd);
+}
+
+static void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool arrival)
+{
+    if (nd->state == NODE_PAUSED) {
+        /* The application is frozen with its process: it acts on resume. */
+        if (arrival)
+            cl->arrival_deferred = true;
+        else
+            cl->action_deferred = true;
+        return;
+    }
+    if (arrival) {
+        if (w->phase != PHASE_FAULTS)
+            return;
+        client_lock(w, nd, lock, cl, false);
+        if (w->cfg->interarrival_us > 0)
+            schedule(w, &cl->arrival, w->now + 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us));
+    } else if (cl->action_kind == ACT_RELEASE) {
+        client_release(w, nd, lock, cl);
+    } else if (cl->state == CL_IDLE && cl->live_wanted) {
+        client_lock(w, nd, lock, cl, true);
+    }
+}
+
+static void client_start_arrivals(dm_world *w, sim_node *nd)
+{
+    if (w->phase != PHASE_FAULTS || w->cfg->interarrival_us <= 0 ||
+        !dm_sim_config_is_client(w->cfg, nd->id))
+        return;
+    for (uint32_t l = 0; l < w->cfg->locks; l++)
+        schedule(w, &nd->clients[l].arrival,
+                 w->now + 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us));
+}
+
+/* ---------------------------------------------------------------- driver callbacks */
+
+static void drv_send(void *user, const dm_msg *m)
+{
+    sim_node *nd = user;
+    dm_world *w = nd->w;
+    w->stats.messages++;
+    if (m->to >= w->n || m->to == nd->id) {
+        w->stats.api_errors++;
+        TRACE(w, nd->id, "API: send to %u", m->to);
+        return;
+    }
+    int64_t delay[2];
+    int copies = dm_simnet_route(w->net, nd->id, m->to, delay);
+    if (copies < 0) {
+        if (copies == DM_SIMNET_CUT)
+            w->stats.dropped_cut++;
+        else
+            w->stats.dropped_loss++;
+        if (tracing(w)) {
+            char buf[512];
+            dm_msg_format(m, buf, sizeof buf);
+            TRACE(w, nd->id, "%s %s", copies == DM_SIMNET_CUT ? "cut" : "loss", buf);
+        }
+        return;
+    }
+    dm_msg copy;
+    const dm_msg *src = m;
+    if (w->cfg->codec) {
+        /* What the network driver would put on the wire and read back; a
+         * second encoding must give the same bytes. */
+        uint8_t wire[DM_FRAME_MAX], again[DM_FRAME_MAX];
+        int len = dm_codec_encode(m, wire, sizeof wire);
+        int used = len > 0 ? dm_codec_decode(wire, (size_t)len, &copy) : len;
+        int len2 = used == len ? dm_codec_encode(&copy, again, sizeof again) : -1;
+        if (len <= 0 || used != len || len2 != len || memcmp(wire, again, (size_t)len) != 0) {
+            w->stats.codec_errors++;
+            TRACE(w, nd->id, "CODEC: round trip failed (encode %d, decode %d)", len, used);
+            return;
+        }
+        src = &copy;
+    }
+    for (int i = 0; i < copies; i++) {
+        sim_msg *sm = msg_alloc(w);
+        event_init(&sm->ev, EV_DELIVER, m->to, i);
+        msg_copy(&sm->msg, src);
+        schedule(w, &sm->ev, w->now + delay[i]);
+    }
+}
+
+static const char *member_event_name(dm_member_event_type t)
+{
+    static const char *const names[] = { "?", "join", "alive", "suspect", "dead", "left" };
+    return (unsigned)t < G_N_ELEMENTS(names) ? names[t] : "?";
+}
+
+static void drv_notify(void *user, const dm_event *event)
+{
+    sim_node *nd = user;
+    dm_world *w = nd->w;
+    dm_event ev = *event;
+    if (nd->tap && nd->tap->notify && !nd->tap->notify(nd->tap_user, nd->id, &ev))
+        return;
+    fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
+    fold(w, ev.token ^ (uint64_t)ev.lease_until << 7);
+    int64_t lease_global = ev.type == DM_EV_GRANTED || ev.type == DM_EV_RENEWED
+                               ? dm_simclock_global(&nd->clock, ev.lease_until)
+                               : 0;
+    if (ev.type == DM_EV_MEMBER || ev.type == DM_EV_VIEW) {
+        fold(w, (uint64_t)ev.member << 32 ^ (uint64_t)ev.member_event << 24 ^ ev.incarnation ^
+                    ev.view_hash);
+        if (ev.type == DM_EV_MEMBER) {
+            w->stats.member_events++;
+            TRACE(w, nd->id, "MEMBER %u %s incarnation=%u", ev.member,
+                  member_event_name(ev.member_event), ev.incarnation);
+        } else {
+            w->stats.view_changes++;
+            TRACE(w, nd->id, "VIEW size=%u hash=%016" PRIx64, ev.view_size, ev.view_hash);
+        }
+        return;
+    }
+    if (tracing(w)) {
+        static const char *const names[] = { "?", "GRANTED", "FAILED", "LOST", "RENEWED" };
+        char t[32];
+        TRACE(w, nd->id, "%s %s attempt=%" PRIx64 " token=%" PRIu64 " lease_until=%s reason=%s msgs=%u",
+              ev.type <= DM_EV_RENEWED ? names[ev.type] : "?", ev.name, ev.attempt, ev.token,
+              fmt_time(t, sizeof t, lease_global), ev.reason ? dm_error_name(ev.reason) : "-",
+              ev.messages);
+    }
+    uint32_t lock;
+    sim_client *cl = client_of(w, nd, ev.name, &lock);
+    if (!cl) {
+        w->stats.api_errors++;
+        TRACE(w, nd->id, "API: event for unknown lock %s", ev.name);
+        return;
+    }
+    cl->messages = ev.messages;
+    switch (ev.type) {
+    case DM_EV_GRANTED:
+        if (cl->state != CL_PENDING) {
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: GRANTED without an outstanding attempt");
+        }
+        w->stats.acquisitions++;
+        cl->state = CL_HOLDING;
+        cl->token = ev.token;
+        cl->lease_until = ev.lease_until;
+        cl->granted_at = w->now;
+        dm_checker_hold_begin(w->checker, w->now, nd->id, ev.name, ev.token, lease_global);
+        client_write(w, nd, lock, cl, "granted");
+        if (cl->live_attempt) {
+            dm_checker_resolve(w->checker, live_id(w, nd->id, lock));
+            cl->live_wanted = false;
+            w->stats.liveness_granted++;
+            int64_t waited = w->now - w->stats.liveness_start_us;
+            if (waited > w->stats.liveness_max_us)
+                w->stats.liveness_max_us = waited;
+        }
+        client_action(w, cl, ACT_RELEASE, w->now + sample_hold(w));
+        break;
+    case DM_EV_RENEWED:
+        w->stats.renewals++;
+        cl->lease_until = ev.lease_until;
+        dm_checker_hold_extend(w->checker, w->now, nd->id, ev.name, lease_global);
+        break;
+    case DM_EV_FAILED:
+        w->stats.failed++;
+        if (cl->state == CL_PENDING) {
+            csv_row(w, nd, lock, cl, w->now, reason_name(ev.reason));
+            client_idle(w, cl, w->cfg->rpc_timeout_us);
+        }
+        break;
+    case DM_EV_MEMBER:
+    case DM_EV_VIEW:
+        break;   /* handled above */
+    case DM_EV_LOST:
+        w->stats.lost++;
+        dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
+        if (cl->state == CL_HOLDING) {
+            csv_row(w, nd, lock, cl, w->now, "lost");
+            client_idle(w, cl, 0);
+        }
+        break;
+    }
+}
+
+static int drv_persist(void *user, const void *bytes, size_t len)
+{
+    sim_node *nd = user;
+    g_byte_array_set_size(nd->persisted, 0);
+    g_byte_array_append(nd->persisted, bytes, (guint)len);
+    return 0;
+}
+
+static const dm_driver driver = { drv_send, drv_notify, drv_persist };
+
+/* ---------------------------------------------------------------- processes */
+
+static void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
+{
+    if (nd->tap && nd->tap->receive && !nd->tap->receive(nd->tap_user, nd->id, m)) {
+        w->stats.dropped_tap++;
+        return;
+    }
+    w->stats.delivered++;
+    if (tracing(w)) {
+        char buf[512];
+        dm_msg_format(m, buf, sizeof buf);
+        TRACE(w, nd->id, "recv %s", buf);
+    }
+    if (dm_node_receive(nd->core, local_now(nd), m) < 0)
+        w->stats.rejected++;
+    node_sync(w, nd);
+}
+
+static bool node_start(dm_world *w, sim_node *nd)
+{
+    dm_config c;
+    dm_config_defaults(&c);
+    c.n_members = w->n;
+    c.self = nd->id;
+    c.policy = w->cfg->policy;
+    c.lease_us = w->cfg->lease_us;
+    c.drift_ppm = w->cfg->drift_ppm;
+    c.rpc_timeout_us = w->cfg->rpc_timeout_us;
+    c.suspect_us = w->cfg->suspect_us;
+    c.token_stride = w->cfg->token_stride;
+    c.seed = dm_prng_next(&nd->prng);
+    /* The core may persist while it reads what it was handed: give it a copy. */
+    GBytes *saved = g_bytes_new(nd->persisted->data, nd->persisted->len);
+    gsize len;
+    const void *data = g_bytes_get_data(saved, &len);
+    int rc = dm_node_new(&c, &driver, nd, local_now(nd), len ? data : NULL, len, &nd->core);
+    g_bytes_unref(saved);
+    fold(w, 0x5354415254ull ^ (uint64_t)(uint32_t)rc);
+    if (rc < 0) {
+        w->stats.start_failures++;
+        TRACE(w, nd->id, "START FAILED: %s", dm_error_name(rc));
+        nd->core = NULL;
+        return false;
+    }
+    nd->state = NODE_UP;
+    nd->tick_local = DM_NEVER;
+    node_sync(w, nd);
+    client_start_arrivals(w, nd);
+    return true;
+}
+
+static void node_crash(dm_world *w, sim_node *nd)
+{
+    if (nd->state == NODE_DOWN)
+        return;
+    TRACE(w, nd->id, "crash%s", nd->state == NODE_PAUSED ? " (while paused)" : "");
+    w->stats.crashes++;
+    for (uint32_t l = 0; l < w->cfg->locks; l++) {
+        sim_client *cl = &nd->clients[l];
+        if (cl->state != CL_IDLE)
+            csv_row(w, nd, l, cl, w->now, "crashed");
+        cl->state = CL_IDLE;
+        cl->live_attempt = false;
+        cl->arrival_deferred = cl->action_deferred = false;
+        cancel(w, &cl->arrival);
+        cancel(w, &cl->action);
+    }
+    dm_checker_node_down(w->checker, w->now, nd->id, "crash");
+    while (nd->inbox) {
+        sim_msg *m = nd->inbox;
+        nd->inbox = m->next;
+        msg_free(w, m);
+        w->stats.dropped_down++;
+    }
+    nd->inbox_tail = NULL;
+    nd->inbox_len = 0;
+    cancel(w, &nd->tick);
+    cancel(w, &nd->resume);
+    dm_node_free(nd->core);
+    nd->core = NULL;
+    nd->state = NODE_DOWN;
+    w->down++;
+}
+
+static void node_restart(dm_world *w, sim_node *nd)
+{
+    cancel(w, &nd->restart);
+    if (nd->state != NODE_DOWN)
+        return;
+    TRACE(w, nd->id, "restart (%u persisted bytes)", nd->persisted->len);
+    if (!node_start(w, nd))
+        return;
+    w->stats.restarts++;
+    w->down--;
+}
+
+static void node_pause(dm_world *w, sim_node *nd, int64_t dur)
+{
+    if (nd->state != NODE_UP)
+        return;
+    char t[32];
+    TRACE(w, nd->id, "pause for %s s", dur > 0 ? fmt_time(t, sizeof t, dur) : "ever");
+    w->stats.pauses++;
+    nd->state = NODE_PAUSED;
+    cancel(w, &nd->tick);
+    if (dur > 0)
+        schedule(w, &nd->resume, w->now + dur);
+}
+
+static void node_resume(dm_world *w, sim_node *nd)
+{
+    cancel(w, &nd->resume);
+    if (nd->state != NODE_PAUSED)
+        return;
+    TRACE(w, nd->id, "resume (%u buffered messages)", nd->inbox_len);
+    w->stats.resumes++;
+    nd->state = NODE_UP;
+    /* Kleppmann's pause: the application, unaware it was frozen, finishes
+     * the write it was about to make before the core hears of anything. */
+    for (uint32_t l = 0; l < w->cfg->locks; l++)
+        if (nd->clients[l].state == CL_HOLDING)
+            client_write(w, nd, l, &nd->clients[l], "after pause");
+    /* Then the socket buffer, in arrival order. */
+    sim_msg *m = nd->inbox;
+    nd->inbox = nd->inbox_tail = NULL;
+    nd->inbox_len = 0;
+    while (m) {
+        sim_msg *next = m->next;
+        w->stats.events++;
+        fold_msg(w, &m->msg);
+        if (nd->state == NODE_UP)
+            deliver_now(w, nd, &m->msg);
+        msg_free(w, m);
+        m = next;
+    }
+    nd->tick_local = DM_NEVER;
+    node_sync(w, nd);
+    for (uint32_t l = 0; l < w->cfg->locks; l++) {
+        sim_client *cl = &nd->clients[l];
+        if (cl->action_deferred)
+            schedule(w, &cl->action, w->now);
+        if (cl->arrival_deferred)
+            schedule(w, &cl->arrival, w->now);
+        cl->action_deferred = cl->arrival_deferred = false;
+    }
+}
+
+static void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
+{
+    TRACE(w, nd->id, "skew %+" PRId64 " ppm (was %+" PRId64 ")", rate_ppm, nd->clock.rate_ppm);
+    w->stats.skews++;
+    dm_simclock_set_rate(&nd->clock, w->now, rate_ppm);
+    /* Every global instant derived from this clock moves. */
+    nd->tick_local = DM_NEVER;
+    node_sync(w, nd);
+    for (uint32_t l = 0; l < w->cfg->locks; l++) {
+        sim_client *cl = &nd->clients[l];
+        if (cl->state == CL_HOLDING)
+            dm_checker_hold_extend(w->checker, w->now, nd->id, w->lock_names[l],
+                                   dm_simclock_global(&nd->clock, cl->lease_until));
+    }
+}
+
+/* ---------------------------------------------------------------- faults */
+
+typedef bool (*node_pred)(const sim_node *nd);
+static bool is_not_down(const sim_node *nd) { return nd->state != NODE_DOWN; }
+static bool is_down(const sim_node *nd) { return nd->state == NODE_DOWN; }
+static bool is_up(const sim_node *nd) { return nd->state == NODE_UP; }
+static bool is_paused(const sim_node *nd) { return nd->state == NODE_PAUSED; }
+static bool is_any(const sim_node *nd) { (void)nd; return true; }
+
+static bool is_holder(const sim_node *nd)
+{
+    if (nd->state != NODE_UP)
+        return false;
+    for (uint32_t l = 0; l < nd->w->cfg->locks; l++)
+        if (nd->clients[l].state == CL_HOLDING)
+            return true;
+    return false;
+}
+
+/* A node satisfying `pred`, drawn from the fault stream; NULL if none. */
+static sim_node *pick(dm_world *w, node_pred pred)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < w->n; i++)
+        count += pred(&w->nodes[i]);
+    if (count == 0)
+        return NULL;
+    uint32_t k = (uint32_t)dm_prng_below(&w->fault_prng, count);
+    for (uint32_t i = 0; i < w->n; i++)
+        if (pred(&w->nodes[i]) && k-- == 0)
+            return &w->nodes[i];
+    return NULL;
+}
+
+static void set_rates(dm_world *w, double loss, double dup, double reorder)
+{
+    w->loss = loss;
+    w->dup = dup;
+    w->reorder = reorder;
+    dm_simnet_set_rates(w->net, loss, dup, reorder);
+}
+
+static void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
+{
+    GString *desc = tracing(w) ? g_string_new(NULL) : NULL;
+    dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
+    w->stats.partitions++;
+    w->stats.shapes[shape]++;
+    fold(w, 0x50415254ull ^ (uint64_t)shape << 32 ^ dm_simnet_cut_count(w->net));
+    if (desc) {
+        char t[32];
+        TRACE(w, -1, "partition %s%s%s", desc->str, dur > 0 ? " for " : "",
+              dur > 0 ? fmt_time(t, sizeof t, dur) : "");
+        g_string_free(desc, TRUE);
+    }
+    if (dur > 0)
+        schedule(w, &w->heal, w->now + dur);
+    else
+        cancel(w, &w->heal);
+}
+
+static void heal(dm_world *w)
+{
+    cancel(w, &w->heal);
+    if (dm_simnet_cut_count(w->net) == 0)
+        return;
+    TRACE(w, -1, "heal");
+    w->stats.heals++;
+    dm_simnet_heal(w->net);
+}
+
+static int64_t drift_draw(dm_world *w, dm_prng *p)
+{
+    int64_t b = w->cfg->clock_drift_ppm;
+    return (int64_t)dm_prng_below(p, (uint64_t)(2 * b + 1)) - b;
+}
+
+static void random_fault(dm_world *w, dm_fault_kind kind)
+{
+    const dm_sim_config *c = w->cfg;
+    sim_node *nd;
+    switch (kind) {
+    case DM_FAULT_CRASH:
+        if (w->down < (uint32_t)c->max_down && (nd = pick(w, is_not_down)))
+            node_crash(w, nd);
+        break;
+    case DM_FAULT_RESTART:
+        if ((nd = pick(w, is_down)))
+            node_restart(w, nd);
+        break;
+    case DM_FAULT_PAUSE:
+        if ((nd = pick(w, is_up)))
+            node_pause(w, nd, 1000 + sample_exp(&w->fault_prng, c->pause_us));
+        break;
+    case DM_FAULT_PARTITION: {
+        dm_shape shape = (dm_shape)dm_prng_below(&w->fault_prng, DM_SHAPE_COUNT);
+        partition(w, shape, DM_SIMNET_ANY, 1000 + sample_exp(&w->fault_prng, c->partition_us));
+        break;
+    }
+    case DM_FAULT_SKEW:
+        if ((nd = pick(w, is_any)))
+            node_skew(w, nd, drift_draw(w, &w->fault_prng));
+        break;
+    default:
+        break;
+    }
+}
+
+static void gen_next(dm_world *w, dm_fault_kind kind)
+{
+    double rate = w->cfg->rate[kind];
+    int64_t at = w->now + 1 + (int64_t)dm_prng_exponential(&w->fault_prng, 1e6 / rate);
+    if (at < w->cfg->duration_us)
+        schedule(w, &w->gen[kind], at);
+}
+
+static sim_node *step_target(dm_world *w, const dm_fault_step *s, node_pred pred)
+{
+    if (s->node >= 0)
+        return pred(&w->nodes[s->node]) ? &w->nodes[s->node] : NULL;
+    return pick(w, s->node == DM_TARGET_HOLDER ? is_holder : pred);
+}
+
+/* How often a step aimed at "the holder" looks again while nobody holds. */
+#define HOLDER_POLL_US 10000
+
+static void run_step(dm_world *w, uint32_t i)
+{
+    const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
+    sim_step *rt = &w->steps[i];
+    static const node_pred preds[DM_STEP_ACTIONS] = {
+        [DM_STEP_CRASH] = is_not_down, [DM_STEP_RESTART] = is_down, [DM_STEP_PAUSE] = is_up,
+        [DM_STEP_RESUME] = is_paused,  [DM_STEP_SKEW] = is_any,     [DM_STEP_PARTITION] = is_any,
+    };
+    sim_node *nd = NULL;
+    bool targeted = preds[s->action] && (s->action != DM_STEP_PARTITION || s->node >= 0 ||
+                                         s->node == DM_TARGET_HOLDER);
+    if (targeted) {
+        nd = step_target(w, s, preds[s->action]);
+        if (!nd && s->node == DM_TARGET_HOLDER) {
+            if (w->now + HOLDER_POLL_US < w->cfg->duration_us)
+                schedule(w, &rt->ev, w->now + HOLDER_POLL_US);
+            return;
+        }
+    }
+    if (tracing(w)) {
+        GString *t = g_string_new(NULL);
+        dm_fault_step_format(s, t);
+        TRACE(w, -1, "step %s%s", t->str, targeted && !nd ? ": no eligible node" : "");
+        g_string_free(t, TRUE);
+    }
+    if (targeted && !nd)
+        return;
+    if (nd)
+        rt->node = (int32_t)nd->id;
+    switch (s->action) {
+    case DM_STEP_PARTITION:
+        partition(w, (dm_shape)s->shape, nd ? nd->id : DM_SIMNET_ANY, s->dur_us);
+        return;
+    case DM_STEP_HEAL:
+        heal(w);
+        return;
+    case DM_STEP_CRASH:
+        node_crash(w, nd);
+        if (s->dur_us > 0)
+            schedule(w, &nd->restart, w->now + s->dur_us);
+        return;
+    case DM_STEP_RESTART:
+        node_restart(w, nd);
+        return;
+    case DM_STEP_PAUSE:
+        node_pause(w, nd, s->dur_us);
+        return;
+    case DM_STEP_RESUME:
+        node_resume(w, nd);
+        return;
+    case DM_STEP_SKEW:
+        rt->saved = (double)nd->clock.rate_ppm;
+        node_skew(w, nd, (int64_t)s->value);
+        break;
+    case DM_STEP_LOSS:
+        rt->saved = w->loss;
+        set_rates(w, s->value, w->dup, w->reorder);
+        break;
+    case DM_STEP_DUP:
+        rt->saved = w->dup;
+        set_rates(w, w->loss, s->value, w->reorder);
+        break;
+    case DM_STEP_REORDER:
+        rt->saved = w->reorder;
+        set_rates(w, w->loss, w->dup, s->value);
+        break;
+    default:
+        return;
+    }
+    if (s->dur_us > 0)
+        schedule(w, &rt->undo, w->now + s->dur_us);
+}
+
+static void undo_step(dm_world *w, uint32_t i)
+{
+    const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
+    sim_step *rt = &w->steps[i];
+    TRACE(w, -1, "step %u over", i);
+    switch (s->action) {
+    case DM_STEP_SKEW: node_skew(w, &w->nodes[rt->node], (int64_t)rt->saved); break;
+    case DM_STEP_LOSS: set_rates(w, rt->saved, w->dup, w->reorder); break;
+    case DM_STEP_DUP: set_rates(w, w->loss, rt->saved, w->reorder); break;
+    case DM_STEP_REORDER: set_rates(w, w->loss, w->dup, rt->saved); break;
+    default: break;
+    }
+}
+
+/* ---------------------------------------------------------------- phases */
+
+static void start_liveness(dm_world *w)
+{
+    const dm_sim_config *c = w->cfg;
+    w->phase = PHASE_LIVENESS;
+    w->stats.liveness_start_us = w->now;
+    w->live_deadline = w->now + c->liveness_us;
+    TRACE(w, -1, "liveness phase: faults stop, network heals, everyone restarts and asks");
+    for (int k = 0; k < DM_FAULT_KINDS; k++)
+        cancel(w, &w->gen[k]);
+    for (guint i = 0; i < c->schedule->len; i++) {
+        cancel(w, &w->steps[i].ev);
+        cancel(w, &w->steps[i].undo);
+    }
+    heal(w);
+    set_rates(w, 0, 0, 0);
+    for (uint32_t i = 0; i < w->n; i++) {
+        sim_node *nd = &w->nodes[i];
+        node_restart(w, nd);
+        node_resume(w, nd);
+    }
+    for (uint32_t i = 0; i < w->n; i++) {
+        sim_node *nd = &w->nodes[i];
+        for (uint32_t l = 0; l < c->locks; l++) {
+            sim_client *cl = &nd->clients[l];
+            cancel(w, &cl->arrival);
+            cl->live_wanted = true;
+            dm_checker_expect(w->checker, live_id(w, i, l), i, w->lock_names[l], w->live_deadline);
+            w->stats.liveness_requests++;
+            if (cl->state == CL_HOLDING)
+                client_action(w, cl, ACT_RELEASE, w->now);
+            else if (cl->state == CL_IDLE)
+                client_action(w, cl, ACT_REQUEST, w->now);
+        }
+    }
+    schedule(w, &w->phase_ev, w->live_deadline);
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+static void handle(dm_world *w, sim_event *ev)
+{
+    sim_node *nd = ev->node < w->n ? &w->nodes[ev->node] : NULL;
+    switch ((ev_kind)ev->kind) {
+    case EV_DELIVER: {
+        sim_msg *sm = (sim_msg *)ev;
+        fold_msg(w, &sm->msg);
+        if (nd->state == NODE_DOWN) {
+            w->stats.dropped_down++;
+        } else if (dm_simnet_is_cut(w->net, sm->msg.from, sm->msg.to)) {
+            /* It was in flight when the cut came. */
+            w->stats.dropped_cut++;
+        } else if (nd->state == NODE_PAUSED) {
+            if (nd->inbox_len >= w->cfg->pause_buffer) {
+                w->stats.dropped_overflow++;
+            } else {
+                if (nd->inbox_tail)
+                    nd->inbox_tail->next = sm;
+                else
+                    nd->inbox = sm;
+                nd->inbox_tail = sm;
+                sm->next = NULL;
+                nd->inbox_len++;
+                return;
+            }
+        } else {
+            deliver_now(w, nd, &sm->msg);
+        }
+        msg_free(w, sm);
+        return;
+    }
+    case EV_TICK: {
+        int64_t now = local_now(nd);
+        dm_node_tick(nd->core, now);
+        if (dm_node_next_deadline(nd->core) <= now) {
+            /* Everything due by `now` was just handled: a deadline still
+             * due is a core that would spin. Count it and move on. */
+            w->stats.stuck_ticks++;
+            TRACE(w, nd->id, "API: deadline still due after a tick");
+            schedule(w, &nd->tick, dm_simclock_global(&nd->clock, now + 1));
+            nd->tick_local = now + 1;
+            return;
+        }
+        node_sync(w, nd);
+        return;
+    }
+    case EV_ARRIVAL:
+    case EV_ACTION:
+        client_timer(w, nd, ev->arg, &nd->clients[ev->arg], ev->kind == EV_ARRIVAL);
+        return;
+    case EV_RESUME:
+        node_resume(w, nd);
+        return;
+    case EV_RESTART:
+        node_restart(w, nd);
+        return;
+    case EV_GEN:
+        random_fault(w, (dm_fault_kind)ev->arg);
+        gen_next(w, (dm_fault_kind)ev->arg);
+        return;
+    case EV_STEP:
+        run_step(w, ev->arg);
+        return;
+    case EV_UNDO:
+        undo_step(w, ev->arg);
+        return;
+    case EV_HEAL:
+        heal(w);
+        return;
+    case EV_PHASE:
+        if (w->phase == PHASE_FAULTS) {
+            start_liveness(w);
+        } else {
+            dm_checker_check_deadlines(w->checker, w->now);
+            w->phase = PHASE_DONE;
+        }
+        return;
+    }
+}
+
+void dm_world_run(dm_world *w)
+{
+    if (w->phase == PHASE_DONE)
+        return;
+    dm_heap_entry *e;
+    while (w->phase != PHASE_DONE && (e = dm_heap_pop(&w->heap)) != NULL) {
+        sim_event *ev = (sim_event *)e;
+        w->now = e->at;
+        w->stats.events++;
+        fold(w, (uint64_t)w->now);
+        fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
+        handle(w, ev);
+        if (w->phase == PHASE_LIVENESS) {
+            dm_checker_check_deadlines(w->checker, w->now);
+            if (dm_checker_pending(w->checker) == 0) {
+                TRACE(w, -1, "liveness: every request granted");
+                w->phase = PHASE_DONE;
+            }
+        }
+    }
+    w->phase = PHASE_DONE;
+    w->stats.sim_us = w->now;
+    const dm_simnet_stats *ns = dm_simnet_get_stats(w->net);
+    w->stats.duplicated = ns->duplicated;
+    w->stats.reordered = ns->reordered;
+    /* Attempts the run ended in the middle of. */
+    for (uint32_t i = 0; i < w->n; i++)
+        for (uint32_t l = 0; l < w->cfg->locks; l++) {
+            sim_client *cl = &w->nodes[i].clients[l];
+            if (cl->state != CL_IDLE)
+                csv_row(w, &w->nodes[i], l, cl, -1, cl->state == CL_HOLDING ? "granted" : "pending");
+        }
+    dm_trace_flush(&w->trace);
+    if (w->csv)
+        fflush(w->csv);
+}
+
+/* ---------------------------------------------------------------- setup */
+
+dm_world *dm_world_new(const dm_sim_config *cfg)
+{
+    dm_world *w = g_new0(dm_world, 1);
+    w->cfg = cfg;
+    w->n = cfg->nodes;
+    dm_heap_init(&w->heap);
+    dm_trace_init(&w->trace);
+    w->slabs = g_ptr_array_new_with_free_func(g_free);
+    w->checker = dm_checker_new(w->n);
+
+    dm_prng p;
+    dm_prng_derive(&p, cfg->seed, "network", 0);
+    w->net = dm_simnet_new(w->n, &cfg->net, &p);
+    set_rates(w, cfg->net.loss, cfg->net.dup, cfg->net.reorder);
+    dm_prng_derive(&w->fault_prng, cfg->seed, "faults", 0);
+    dm_prng_derive(&w->work_prng, cfg->seed, "workload", 0);
+
+    w->lock_names = g_new0(char *, cfg->locks + 1);
+    w->lock_index = g_hash_table_new(g_str_hash, g_str_equal);
+    for (uint32_t l = 0; l < cfg->locks; l++) {
+        w->lock_names[l] = g_strdup_printf("lock%u", l);
+        g_hash_table_insert(w->lock_index, w->lock_names[l], GUINT_TO_POINTER(l + 1));
+    }
+
+    w->nodes = g_new0(sim_node, w->n);
+    w->clients = g_new0(sim_client, (gsize)w->n * cfg->locks);
+    for (uint32_t i = 0; i < w->n; i++) {
+        sim_node *nd = &w->nodes[i];
+        nd->w = w;
+        nd->id = i;
+        event_init(&nd->tick, EV_TICK, i, 0);
+        event_init(&nd->resume, EV_RESUME, i, 0);
+        event_init(&nd->restart, EV_RESTART, i, 0);
+        dm_prng_derive(&nd->prng, cfg->seed, "node", i);
+        /* The node's own stream also sets its clock, so that the cluster
+         * size changes no existing node's clock. */
+        int64_t offset = (int64_t)dm_prng_below(&nd->prng, (uint64_t)cfg->clock_offset_us + 1);
+        int64_t rate = drift_draw(w, &nd->prng);
+        if (cfg->clock_rates && i < cfg->clock_rates->len)
+            rate = g_array_index(cfg->clock_rates, int64_t, i);
+        dm_simclock_init(&nd->clock, 0, offset, rate);
+        nd->persisted = g_byte_array_new();
+        nd->clients = &w->clients[(gsize)i * cfg->locks];
+        for (uint32_t l = 0; l < cfg->locks; l++) {
+            event_init(&nd->clients[l].arrival, EV_ARRIVAL, i, l);
+            event_init(&nd->clients[l].action, EV_ACTION, i, l);
+        }
+    }
+    for (int k = 0; k < DM_FAULT_KINDS; k++)
+        event_init(&w->gen[k], EV_GEN, UINT32_MAX, (uint32_t)k);
+    w->steps = g_new0(sim_step, cfg->schedule->len);
+    for (guint i = 0; i < cfg->schedule->len; i++) {
+        event_init(&w->steps[i].ev, EV_STEP, UINT32_MAX, i);
+        event_init(&w->steps[i].undo, EV_UNDO, UINT32_MAX, i);
+    }
+    event_init(&w->heal, EV_HEAL, UINT32_MAX, 0);
+    event_init(&w->phase_ev, EV_PHASE, UINT32_MAX, 0);
+
+    /* Time 0: every node starts, the first faults and arrivals are drawn. */
+    for (uint32_t i = 0; i < w->n; i++)
+        node_start(w, &w->nodes[i]);
+    for (int k = 0; k < DM_FAULT_KINDS; k++)
+        if (cfg->rate[k] > 0)
+            gen_next(w, (dm_fault_kind)k);
+    for (guint i = 0; i < cfg->schedule->len; i++) {
+        int64_t at = g_array_index(cfg->schedule, dm_fault_step, i).at;
+        if (at < cfg->duration_us)
+            schedule(w, &w->steps[i].ev, at);
+    }
+    schedule(w, &w->phase_ev, cfg->duration_us);
+    return w;
+}
+
+void dm_world_free(dm_world *w)
+{
+    if (!w)
+        return;
+    for (uint32_t i = 0; i < w->n; i++) {
+        dm_node_free(w->nodes[i].core);
+        g_byte_array_unref(w->nodes[i].persisted);
+    }
+    g_free(w->nodes);
+    g_free(w->clients);
+    g_free(w->steps);
+    g_hash_table_destroy(w->lock_index);
+    g_strfreev(w->lock_names);
+    dm_checker_free(w->checker);
+    dm_simnet_free(w->net);
+    dm_trace_clear(&w->trace);
+    g_ptr_array_free(w->slabs, TRUE);
+    dm_heap_clear(&w->heap);
+    g_free(w);
+}
+
+void dm_world_set_trace(dm_world *w, FILE *out)
+{
+    dm_trace_enable(&w->trace, out);
+}
+
+const char *dm_world_trace_text(const dm_world *w)
+{
+    return dm_trace_text(&w->trace);
+}
+
+void dm_world_set_csv(dm_world *w, FILE *out)
+{
+    w->csv = out;
+}
+
+void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void *user)
+{
+    g_return_if_fail(node < w->n);
+    w->nodes[node].tap = tap;
+    w->nodes[node].tap_user = user;
+}
+
+uint64_t dm_world_hash(const dm_world *w)
+{
+    return w->trace.hash;
+}
+
+const dm_world_stats *dm_world_get_stats(const dm_world *w)
+{
+    return &w->stats;
+}
+
+dm_checker *dm_world_checker(const dm_world *w)
+{
+    return w->checker;
+}
+
+bool dm_world_failed(const dm_world *w)
+{
+    return dm_checker_violation_count(w->checker) > 0 || w->stats.codec_errors > 0 ||
+           w->stats.api_errors > 0 || w->stats.start_failures > 0 || w->stats.stuck_ticks > 0;
+}

@@ -1,0 +1,105 @@
+/* dmutex simulator: the simulated world.
+ *
+ * One single-threaded, deterministic discrete-event loop runs a cluster of
+ * core nodes (the same core objects every driver links) over a simulated
+ * network, with drifting clocks, crashes, restarts, pauses, partitions and a
+ * lock workload, and feeds what happens to the safety checker (checker.h).
+ *
+ * Events sit in one binary heap keyed by (global time, insertion sequence).
+ * One master seed derives independent PRNG streams -- "network" (latency,
+ * loss, duplication, reordering), "faults" (when, where, which shape),
+ * "workload" (arrivals, holds), ("node", i) (node i's clock and the seed of
+ * each of its incarnations), and "swarm" (simconfig's draws) -- so changing,
+ * say, the workload does not reshuffle message timings or faults. Same resolved configuration, same events in
+ * the same order: same trace bytes and the same 64-bit hash, which is folded
+ * from every event whether or not a trace is written.
+ *
+ * A run has two phases. In the fault phase (cfg.duration) faults happen and
+ * clients lock and unlock. Then the liveness phase: faults stop, the network
+ * heals, crashed nodes restart and paused ones resume; every node asks for
+ * every lock once more, and each request must be GRANTED within
+ * cfg.liveness (registered with dm_checker_expect). The run ends when all
+ * are granted or the bound has passed.
+ */
+#ifndef DMUTEX_SIM_WORLD_H
+#define DMUTEX_SIM_WORLD_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include "checker.h"
+#include "message.h"
+#include "node.h"
+#include "simconfig.h"
+
+typedef struct dm_world dm_world;
+
+typedef struct dm_world_stats {
+    uint64_t events;            /* events processed (heap events and buffered deliveries) */
+    int64_t sim_us;             /* global time at the end */
+    int64_t liveness_start_us;
+    /* network */
+    uint64_t messages;          /* sent by the nodes */
+    uint64_t delivered;
+    uint64_t dropped_cut;       /* at send or at delivery */
+    uint64_t dropped_loss;
+    uint64_t dropped_down;      /* addressed to a crashed node */
+    uint64_t dropped_overflow;  /* a paused node's buffer was full */
+    uint64_t dropped_tap;
+    uint64_t duplicated;
+    uint64_t reordered;
+    uint64_t rejected;          /* dm_node_receive refused them */
+    uint64_t codec_errors;      /* codec round trip failed or changed the frame */
+    /* workload */
+    uint64_t attempts;          /* lock() calls that started an attempt */
+    uint64_t acquisitions;      /* GRANTED */
+    uint64_t failed;            /* FAILED, or lock() refused for another reason than busy */
+    uint64_t lost;              /* LOST */
+    uint64_t renewals;          /* RENEWED */
+    uint64_t ebusy;             /* lock() while this client had one outstanding: -DM_EBUSY */
+    uint64_t unlock_notheld;    /* unlock() found the lock already gone */
+    uint64_t api_errors;        /* the core broke its API contract (see the trace) */
+    uint64_t writes;
+    uint64_t member_events;     /* DM_EV_MEMBER (SWIM) */
+    uint64_t view_changes;      /* DM_EV_VIEW */
+    /* faults */
+    uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
+    uint64_t shapes[DM_SHAPE_COUNT];
+    uint64_t start_failures;    /* dm_node_new refused a (re)start */
+    uint64_t stuck_ticks;       /* the core kept asking for a tick it had just had */
+    /* liveness phase */
+    uint32_t liveness_requests;
+    uint32_t liveness_granted;
+    int64_t liveness_max_us;    /* slowest grant, from the phase start */
+} dm_world_stats;
+
+/* Interposes on one node, for tests that sabotage it: each hook sees what
+ * passes and may change it; returning false suppresses it (the message is
+ * not delivered / the event never reaches the world). */
+typedef struct dm_world_tap {
+    bool (*receive)(void *user, uint32_t node, dm_msg *msg);
+    bool (*notify)(void *user, uint32_t node, dm_event *ev);
+} dm_world_tap;
+
+/* `cfg` must be resolved (dm_sim_config_resolve) and outlive the world. */
+dm_world *dm_world_new(const dm_sim_config *cfg);
+void dm_world_free(dm_world *w);
+
+/* Write the text trace to `out`, or keep it in memory when out is NULL. */
+void dm_world_set_trace(dm_world *w, FILE *out);
+const char *dm_world_trace_text(const dm_world *w);
+/* One CSV row per acquisition attempt (see dm_world_csv_header). */
+void dm_world_set_csv(dm_world *w, FILE *out);
+void dm_world_csv_header(FILE *out);
+void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void *user);
+
+/* Run both phases to the end. */
+void dm_world_run(dm_world *w);
+
+uint64_t dm_world_hash(const dm_world *w);
+const dm_world_stats *dm_world_get_stats(const dm_world *w);
+dm_checker *dm_world_checker(const dm_world *w);
+/* Violations, liveness failures, codec errors or API contract breaches. */
+bool dm_world_failed(const dm_world *w);
+
+#endif

@@ -1,0 +1,749 @@
+/* CUnit suites for the simulator (sim/): its pieces (clock, network shapes,
+ * configuration), the determinism of whole runs, every checker fed a
+ * violation through a sabotaged node, the swarm sweep that must stay clean
+ * under the `ae` policy, and the two scenarios that must not.
+ *
+ * Every run is bounded in simulated time and takes milliseconds; scenario
+ * files are found under $srcdir/sim/scenarios (automake exports srcdir). */
+#include <string.h>
+#include <glib.h>
+
+#include "checker.h"
+#include "error.h"
+#include "prng.h"
+#include "simclock.h"
+#include "simconfig.h"
+#include "simnet.h"
+#include "testlib.h"
+#include "world.h"
+
+/* ---------------------------------------------------------------- helpers */
+
+/* Defaults overlaid with `settings` ("group.key=value"), resolved for seed. */
+static void make_config(dm_sim_config *out, uint64_t seed, const char *const *settings)
+{
+    dm_sim_config base;
+    GError *err = NULL;
+    dm_sim_config_defaults(&base);
+    for (; settings && *settings; settings++) {
+        bool ok = dm_sim_config_set(&base, *settings, &err);
+        if (!ok)
+            fprintf(stderr, "setting %s: %s\n", *settings, err->message);
+        CU_ASSERT_TRUE_FATAL(ok);
+    }
+    bool ok = dm_sim_config_resolve(&base, seed, out, &err);
+    if (!ok)
+        fprintf(stderr, "resolve: %s\n", err->message);
+    CU_ASSERT_TRUE_FATAL(ok);
+    dm_sim_config_clear(&base);
+}
+
+static char *scenario_path(const char *name)
+{
+    const char *srcdir = g_getenv("srcdir");
+    const char *bases[] = { srcdir ? srcdir : ".", "..", "." };
+    for (size_t i = 0; i < G_N_ELEMENTS(bases); i++) {
+        char *p = g_build_filename(bases[i], "sim", "scenarios", name, NULL);
+        if (g_file_test(p, G_FILE_TEST_EXISTS))
+            return p;
+        g_free(p);
+    }
+    return g_build_filename(".", "sim", "scenarios", name, NULL);
+}
+
+static void load_scenario(dm_sim_config *out, const char *name)
+{
+    dm_sim_config base;
+    GError *err = NULL;
+    char *path = scenario_path(name);
+    dm_sim_config_defaults(&base);
+    bool ok = dm_sim_config_load(&base, path, &err);
+    if (!ok)
+        fprintf(stderr, "%s: %s\n", path, err->message);
+    CU_ASSERT_TRUE_FATAL(ok);
+    ok = dm_sim_config_resolve(&base, base.seed, out, &err);
+    CU_ASSERT_TRUE_FATAL(ok);
+    dm_sim_config_clear(&base);
+    g_free(path);
+}
+
+static uint64_t violations_of(dm_world *w, dm_violation_kind kind)
+{
+    return dm_checker_get_counts(dm_world_checker(w))->violations[kind];
+}
+
+static void print_violations(dm_world *w)
+{
+    dm_checker *c = dm_world_checker(w);
+    for (uint32_t i = 0; i < dm_checker_violation_count(c) && i < 5; i++)
+        fprintf(stderr, "  violation: %s\n", dm_checker_violation(c, i)->text);
+}
+
+/* ---------------------------------------------------------------- simclock */
+
+static void test_clock_inverse(void)
+{
+    dm_prng p;
+    dm_prng_seed(&p, 7);
+    for (int i = 0; i < 2000; i++) {
+        dm_simclock c;
+        int64_t rate = (int64_t)dm_prng_below(&p, 1600001) - 800000;
+        dm_simclock_init(&c, (int64_t)dm_prng_below(&p, 1000000), (int64_t)dm_prng_below(&p, 1u << 30), rate);
+        int64_t g = c.epoch + (int64_t)dm_prng_below(&p, 100000000);
+        int64_t local = dm_simclock_local(&c, g);
+        /* The first global instant at which the clock reads `local`. */
+        int64_t back = dm_simclock_global(&c, local);
+        CU_ASSERT_TRUE(back <= g);
+        CU_ASSERT_TRUE(dm_simclock_local(&c, back) >= local);
+        CU_ASSERT_TRUE(dm_simclock_local(&c, back - 1) < local);
+    }
+}
+
+static void test_clock_rate_change_is_continuous(void)
+{
+    dm_simclock c;
+    dm_simclock_init(&c, 0, 5000, 10000);   /* 1% fast */
+    CU_ASSERT_EQUAL(dm_simclock_local(&c, 1000000), 5000 + 1010000);
+    int64_t before = dm_simclock_local(&c, 2000000);
+    dm_simclock_set_rate(&c, 2000000, -10000);
+    CU_ASSERT_EQUAL(dm_simclock_local(&c, 2000000), before);
+    CU_ASSERT_EQUAL(dm_simclock_local(&c, 3000000), before + 990000);
+    CU_ASSERT_EQUAL(dm_simclock_global(&c, INT64_MAX), INT64_MAX);
+}
+
+/* ---------------------------------------------------------------- simnet */
+
+static dm_simnet *make_net(uint32_t n)
+{
+    dm_simnet_params p = { .latency_us = 1000, .jitter_us = 500, .link_spread = 0.5,
+                           .reorder_delay_us = 5000 };
+    dm_prng prng;
+    dm_prng_seed(&prng, 1);
+    return dm_simnet_new(n, &p, &prng);
+}
+
+static bool connected(const dm_simnet *net, uint32_t a, uint32_t b)
+{
+    return !dm_simnet_is_cut(net, a, b) && !dm_simnet_is_cut(net, b, a);
+}
+
+static void test_shapes(void)
+{
+    dm_prng prng;
+    dm_prng_seed(&prng, 3);
+    for (uint32_t n = 4; n <= 11; n++) {
+        dm_simnet *net = make_net(n);
+        uint32_t majority = n / 2 + 1;
+
+        dm_simnet_partition(net, DM_SHAPE_HALVES, DM_SIMNET_ANY, &prng, NULL);
+        CU_ASSERT_FALSE(connected(net, 0, n - 1));
+        CU_ASSERT_TRUE(connected(net, 0, n / 2 - 1));
+        CU_ASSERT_EQUAL(dm_simnet_cut_count(net), 2ull * (n / 2) * (n - n / 2));
+
+        dm_simnet_partition(net, DM_SHAPE_ISOLATE, 2, &prng, NULL);
+        for (uint32_t j = 0; j < n; j++)
+            CU_ASSERT_EQUAL(connected(net, 2, j), j == 2);
+        CU_ASSERT_TRUE(connected(net, 0, 1));
+
+        /* The bridge sees everyone; the two sides do not see each other. */
+        dm_simnet_partition(net, DM_SHAPE_BRIDGE, 1, &prng, NULL);
+        for (uint32_t j = 0; j < n; j++)
+            CU_ASSERT_TRUE(connected(net, 1, j));
+        CU_ASSERT_TRUE(dm_simnet_cut_count(net) > 0);
+
+        /* Every node sees a majority (itself included), no two the same. */
+        dm_simnet_partition(net, DM_SHAPE_MAJORITIES_RING, DM_SIMNET_ANY, &prng, NULL);
+        GHashTable *views = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+        for (uint32_t i = 0; i < n; i++) {
+            GString *view = g_string_new(NULL);
+            uint32_t seen = 0;
+            for (uint32_t j = 0; j < n; j++) {
+                bool c = i == j || connected(net, i, j);
+                seen += c;
+                g_string_append_c(view, c ? '1' : '0');
+            }
+            CU_ASSERT_TRUE(seen >= majority);
+            CU_ASSERT_TRUE(seen < n);
+            CU_ASSERT_FALSE(g_hash_table_contains(views, view->str));
+            g_hash_table_add(views, g_string_free(view, FALSE));
+        }
+        g_hash_table_destroy(views);
+
+        /* One way: node 0 cannot send, but hears everyone. */
+        dm_simnet_partition(net, DM_SHAPE_ONE_WAY, 0, &prng, NULL);
+        for (uint32_t j = 1; j < n; j++) {
+            CU_ASSERT_TRUE(dm_simnet_is_cut(net, 0, j));
+            CU_ASSERT_FALSE(dm_simnet_is_cut(net, j, 0));
+        }
+        int64_t delay[2];
+        CU_ASSERT_EQUAL(dm_simnet_route(net, 0, 1, delay), DM_SIMNET_CUT);
+        CU_ASSERT_EQUAL(dm_simnet_route(net, 1, 0, delay), 1);
+        CU_ASSERT_TRUE(delay[0] >= 1);
+
+        dm_simnet_heal(net);
+        CU_ASSERT_EQUAL(dm_simnet_cut_count(net), 0);
+        dm_simnet_free(net);
+    }
+}
+
+static void test_loss_and_dup_rates(void)
+{
+    dm_simnet *net = make_net(3);
+    dm_simnet_set_rates(net, 0.25, 0.5, 0);
+    int lost = 0, twice = 0;
+    for (int i = 0; i < 10000; i++) {
+        int64_t delay[2];
+        int r = dm_simnet_route(net, 0, 1, delay);
+        lost += r == DM_SIMNET_LOST;
+        twice += r == 2;
+    }
+    CU_ASSERT_TRUE(lost > 2200 && lost < 2800);
+    CU_ASSERT_TRUE(twice > 3400 && twice < 4100);   /* half of the 75% kept */
+    dm_simnet_free(net);
+}
+
+/* ---------------------------------------------------------------- configuration */
+
+static void test_config_errors(void)
+{
+    dm_sim_config c;
+    GError *err = NULL;
+    dm_sim_config_defaults(&c);
+    CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[sim]\nnodez = 3\n", "t.ini", &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "nodez"));
+    g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[simulation]\nnodes = 3\n", "t.ini", &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "simulation"));
+    g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[network]\nloss = 1.5\n", "t.ini", &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "loss"));
+    g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[faults]\nschedule = at=1 explode=2\n", "t.ini", &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "explode"));
+    g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "not a key file", "t.ini", &err));
+    g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_set(&c, "faults.kinds=crash,meteor", &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "meteor"));
+    g_clear_error(&err);
+
+    /* Valid syntax that cannot run: found when resolving. */
+    dm_sim_config r;
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.schedule=at=1 crash=9", NULL));
+    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "node 9"));
+    g_clear_error(&err);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.policy=memberlist", NULL));
+    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
+    CU_ASSERT_TRUE(g_error_matches(err, DM_SIM_ERROR, DM_SIM_ERROR_UNSUPPORTED));
+    g_clear_error(&err);
+    dm_sim_config_clear(&c);
+}
+
+static void test_steps_roundtrip(void)
+{
+    const char *steps[] = {
+        "at=2 partition=halves", "at=5 heal", "at=3 crash=2", "at=6 restart=2",
+        "at=4 pause=1 for=15", "at=1.5 partition=isolate node=holder for=4",
+        "at=7 skew=0 rate=-20000 for=2", "at=8 loss=0.25 for=1", "at=9 resume=random",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
+        dm_fault_step s;
+        GError *err = NULL;
+        CU_ASSERT_TRUE_FATAL(dm_fault_step_parse(steps[i], &s, &err));
+        GString *t = g_string_new(NULL);
+        dm_fault_step_format(&s, t);
+        CU_ASSERT_STRING_EQUAL(t->str, steps[i]);
+        g_string_free(t, TRUE);
+    }
+    dm_fault_step s;
+    CU_ASSERT_FALSE(dm_fault_step_parse("crash=2", &s, NULL));           /* no at= */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 skew=2", &s, NULL));       /* no rate */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 heal crash=1", &s, NULL)); /* two actions */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=triangle", &s, NULL));
+}
+
+/* The derived configuration a failing run prints replays the same run. */
+static void test_printed_config_replays(void)
+{
+    static const char *const settings[] = { "faults.mode=swarm", "sim.duration=10", NULL };
+    for (uint64_t seed = 1; seed <= 20; seed++) {
+        dm_sim_config a, b, again;
+        make_config(&a, seed, settings);
+        char *ini = dm_sim_config_to_ini(&a);
+        dm_sim_config_defaults(&b);
+        GError *err = NULL;
+        CU_ASSERT_TRUE_FATAL(dm_sim_config_load_data(&b, ini, "printed", &err));
+        CU_ASSERT_TRUE_FATAL(dm_sim_config_resolve(&b, b.seed, &again, &err));
+        char *ini2 = dm_sim_config_to_ini(&again);
+        CU_ASSERT_STRING_EQUAL(ini, ini2);
+
+        dm_world *w1 = dm_world_new(&a), *w2 = dm_world_new(&again);
+        dm_world_run(w1);
+        dm_world_run(w2);
+        CU_ASSERT_EQUAL(dm_world_hash(w1), dm_world_hash(w2));
+        dm_world_free(w1);
+        dm_world_free(w2);
+        g_free(ini);
+        g_free(ini2);
+        dm_sim_config_clear(&a);
+        dm_sim_config_clear(&b);
+        dm_sim_config_clear(&again);
+    }
+}
+
+/* Every key the table knows appears in default.ini, and that file is the
+ * defaults. */
+static void test_default_ini_documents_every_key(void)
+{
+    dm_sim_config d, f, rd, rf;
+    char *path = scenario_path("default.ini");
+    GError *err = NULL;
+    dm_sim_config_defaults(&d);
+    dm_sim_config_defaults(&f);
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_load(&f, path, &err));
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_resolve(&d, 1, &rd, NULL));
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_resolve(&f, 1, &rf, NULL));
+    char *a = dm_sim_config_to_ini(&rd), *b = dm_sim_config_to_ini(&rf);
+    CU_ASSERT_STRING_EQUAL(a, b);
+    char *text = NULL;
+    CU_ASSERT_TRUE_FATAL(g_file_get_contents(path, &text, NULL, NULL));
+    gchar **lines = g_strsplit(a, "\n", -1);
+    for (gchar **l = lines; *l; l++) {
+        char *eq = strstr(*l, " =");
+        if (!eq)
+            continue;
+        char *key = g_strdup_printf("\n%.*s =", (int)(eq - *l), *l);
+        if (!strstr(text, key))
+            fprintf(stderr, "default.ini lacks%s\n", key);
+        CU_ASSERT_PTR_NOT_NULL(strstr(text, key));
+        g_free(key);
+    }
+    g_strfreev(lines);
+    g_free(text);
+    g_free(a);
+    g_free(b);
+    g_free(path);
+    dm_sim_config_clear(&d);
+    dm_sim_config_clear(&f);
+    dm_sim_config_clear(&rd);
+    dm_sim_config_clear(&rf);
+}
+
+/* ---------------------------------------------------------------- determinism */
+
+static void run_traced(const dm_sim_config *c, uint64_t *hash, char **trace)
+{
+    dm_world *w = dm_world_new(c);
+    if (trace)
+        dm_world_set_trace(w, NULL);
+    dm_world_run(w);
+    *hash = dm_world_hash(w);
+    if (trace)
+        *trace = g_strdup(dm_world_trace_text(w));
+    dm_world_free(w);
+}
+
+static void test_same_seed_same_run(void)
+{
+    static const char *const swarm[] = { "faults.mode=swarm", "sim.duration=15", "sim.codec=true", NULL };
+    static const char *const scripted[] = { "sim.duration=40", "sim.nodes=7", NULL };
+    const char *const *configs[] = { swarm, scripted };
+    const uint64_t seeds[] = { 1, 2, 3, 42, 977, 123456789 };
+    for (size_t k = 0; k < G_N_ELEMENTS(configs); k++)
+        for (size_t i = 0; i < G_N_ELEMENTS(seeds); i++) {
+            dm_sim_config c;
+            make_config(&c, seeds[i], configs[k]);
+            uint64_t h1, h2, h3;
+            char *t1, *t2;
+            run_traced(&c, &h1, &t1);
+            run_traced(&c, &h2, &t2);
+            run_traced(&c, &h3, NULL);   /* the hash does not depend on tracing */
+            CU_ASSERT_EQUAL(h1, h2);
+            CU_ASSERT_EQUAL(h1, h3);
+            CU_ASSERT_STRING_EQUAL(t1, t2);
+            CU_ASSERT_TRUE(strlen(t1) > 1000);
+            g_free(t1);
+            g_free(t2);
+            dm_sim_config_clear(&c);
+        }
+    /* ...and a different seed is a different run. */
+    dm_sim_config a, b;
+    make_config(&a, 1, swarm);
+    make_config(&b, 2, swarm);
+    uint64_t ha, hb;
+    run_traced(&a, &ha, NULL);
+    run_traced(&b, &hb, NULL);
+    CU_ASSERT_NOT_EQUAL(ha, hb);
+    dm_sim_config_clear(&a);
+    dm_sim_config_clear(&b);
+}
+
+/* The fault stream is independent of the workload's: changing the offered
+ * load changes the run but not when, where and which faults strike. */
+static void test_streams_are_independent(void)
+{
+    static const char *const light[] = { "faults.mode=list", "faults.kinds=crash,restart,pause,partition,skew",
+                                         "sim.duration=30", "workload.load=0.2", NULL };
+    static const char *const heavy[] = { "faults.mode=list", "faults.kinds=crash,restart,pause,partition,skew",
+                                         "sim.duration=30", "workload.load=0.9", NULL };
+    static const char *const words[] = { " crash", " restart", " pause for", " partition ", " skew " };
+    dm_sim_config a, b;
+    make_config(&a, 5, light);
+    make_config(&b, 5, heavy);
+    uint64_t ha, hb;
+    char *ta, *tb;
+    run_traced(&a, &ha, &ta);
+    run_traced(&b, &hb, &tb);
+    CU_ASSERT_NOT_EQUAL(ha, hb);
+    GString *fa = g_string_new(NULL), *fb = g_string_new(NULL);
+    char *texts[] = { ta, tb };
+    GString *faults[] = { fa, fb };
+    for (int r = 0; r < 2; r++) {
+        gchar **lines = g_strsplit(texts[r], "\n", -1);
+        for (gchar **l = lines; *l; l++)
+            for (size_t k = 0; k < G_N_ELEMENTS(words); k++)
+                if (strstr(*l, words[k]) && !strstr(*l, "recv"))
+                    g_string_append_printf(faults[r], "%s\n", *l);
+        g_strfreev(lines);
+    }
+    CU_ASSERT_TRUE(fa->len > 100);
+    CU_ASSERT_STRING_EQUAL(fa->str, fb->str);
+    g_string_free(fa, TRUE);
+    g_string_free(fb, TRUE);
+    g_free(ta);
+    g_free(tb);
+    dm_sim_config_clear(&a);
+    dm_sim_config_clear(&b);
+}
+
+/* ---------------------------------------------------------------- sabotaged nodes */
+
+/* Reports GRANTED when its attempt actually failed. */
+static bool lie_granted(void *user, uint32_t node, dm_event *ev)
+{
+    (void)node;
+    int *lies = user;
+    if (ev->type == DM_EV_FAILED) {
+        ev->type = DM_EV_GRANTED;
+        ev->token = 1000000 + (uint64_t)(*lies)++;   /* plausible, increasing */
+        ev->lease_until = ev->requested_at + 10 * G_USEC_PER_SEC;
+        ev->reason = 0;
+    }
+    return true;
+}
+
+static void test_sabotage_mutex(void)
+{
+    /* Everyone contends with long holds and short timeouts, so attempts
+     * fail while someone holds: each failure node 1 turns into a grant. */
+    static const char *const s[] = { "faults.mode=none", "sim.duration=20", "workload.hold=1",
+                                     "workload.hold_dist=fixed", "workload.timeout=0.3",
+                                     "workload.load=2", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    dm_world *w = dm_world_new(&c);
+    int lies = 0;
+    static const dm_world_tap tap = { .notify = lie_granted };
+    dm_world_set_tap(w, 1, &tap, &lies);
+    dm_world_run(w);
+    CU_ASSERT_TRUE(lies > 0);
+    CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_MUTEX) >= 1);
+    CU_ASSERT_TRUE(dm_world_failed(w));
+    bool names_node_1 = false;
+    dm_checker *k = dm_world_checker(w);
+    for (uint32_t i = 0; i < dm_checker_violation_count(k); i++) {
+        const dm_violation *v = dm_checker_violation(k, i);
+        names_node_1 |= v->kind == DM_VIOLATION_MUTEX && (v->node == 1 || v->other == 1);
+    }
+    CU_ASSERT_TRUE(names_node_1);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* Reports every grant with the first token it was ever given. */
+static bool reuse_token(void *user, uint32_t node, dm_event *ev)
+{
+    (void)node;
+    uint64_t *first = user;
+    if (ev->type == DM_EV_GRANTED) {
+        if (*first == 0)
+            *first = ev->token;
+        ev->token = *first;
+    }
+    return true;
+}
+
+static void test_sabotage_token(void)
+{
+    static const char *const s[] = { "faults.mode=none", "sim.duration=20", "workload.load=0.8", NULL };
+    dm_sim_config c;
+    make_config(&c, 3, s);
+    dm_world *w = dm_world_new(&c);
+    uint64_t first = 0;
+    static const dm_world_tap tap = { .notify = reuse_token };
+    dm_world_set_tap(w, 2, &tap, &first);
+    dm_world_run(w);
+    CU_ASSERT_TRUE(first > 0);
+    CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_TOKEN) >= 1);
+    /* ...and the fenced resource turned the stale token's writes away. */
+    CU_ASSERT_TRUE(dm_checker_get_counts(dm_world_checker(w))->writes_rejected >= 1);
+    CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* Hears nothing at all. */
+static bool deaf(void *user, uint32_t node, dm_msg *msg)
+{
+    (void)user;
+    (void)node;
+    (void)msg;
+    return false;
+}
+
+static void test_sabotage_liveness(void)
+{
+    static const char *const s[] = { "faults.mode=none", "sim.duration=5", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    dm_world *w = dm_world_new(&c);
+    static const dm_world_tap tap = { .receive = deaf };
+    dm_world_set_tap(w, 2, &tap, NULL);
+    dm_world_run(w);
+    CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_LIVENESS) >= 1);
+    bool names_node_2 = false;
+    dm_checker *k = dm_world_checker(w);
+    for (uint32_t i = 0; i < dm_checker_violation_count(k); i++) {
+        const dm_violation *v = dm_checker_violation(k, i);
+        names_node_2 |= v->kind == DM_VIOLATION_LIVENESS && v->node == 2;
+    }
+    CU_ASSERT_TRUE(names_node_2);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_TRUE(st->liveness_granted < st->liveness_requests);
+    /* The bound is enforced: the run ends when it passes. */
+    CU_ASSERT_EQUAL(st->sim_us, st->liveness_start_us + c.liveness_us);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* A resource that accepts any token lets the paused holder's stale write
+ * through, and the fence check must say so. */
+static void test_broken_resource_fence(void)
+{
+    dm_sim_config c;
+    load_scenario(&c, "pause-past-lease.ini");
+    dm_world *w = dm_world_new(&c);
+    dm_checker_set_resource_broken(dm_world_checker(w), true);
+    dm_world_run(w);
+    CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_FENCE) >= 1);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* ---------------------------------------------------------------- scenarios */
+
+static void test_drift_beyond_bound(void)
+{
+    dm_sim_config c;
+    load_scenario(&c, "drift-beyond-bound.ini");
+    dm_world *w = dm_world_new(&c);
+    dm_world_run(w);
+    CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_MUTEX) >= 1);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+static void test_pause_past_lease(void)
+{
+    dm_sim_config c;
+    load_scenario(&c, "pause-past-lease.ini");
+    dm_world *w = dm_world_new(&c);
+    dm_world_set_trace(w, NULL);
+    dm_world_run(w);
+    const dm_checker_counts *k = dm_checker_get_counts(dm_world_checker(w));
+    CU_ASSERT_TRUE(k->writes_rejected >= 1);
+    CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
+    CU_ASSERT_EQUAL(dm_checker_violation_count(dm_world_checker(w)), 0);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    /* The rejected write is the paused holder's, made before the core said LOST. */
+    const char *t = dm_world_trace_text(w);
+    const char *rej = strstr(t, "(after pause): REJECTED");
+    CU_ASSERT_PTR_NOT_NULL(rej);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+static void test_clean_scenarios(void)
+{
+    const char *names[] = { "default.ini", "partitions.ini", "swarm.ini" };
+    for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+        dm_sim_config c;
+        load_scenario(&c, names[i]);
+        dm_world *w = dm_world_new(&c);
+        dm_world_run(w);
+        const dm_world_stats *st = dm_world_get_stats(w);
+        if (dm_world_failed(w)) {
+            fprintf(stderr, "%s failed\n", names[i]);
+            print_violations(w);
+        }
+        CU_ASSERT_FALSE(dm_world_failed(w));
+        CU_ASSERT_TRUE(st->acquisitions > 10);
+        CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
+}
+
+/* The default run: a crash of the holder and a partition, recovered from. */
+static void test_default_run(void)
+{
+    dm_sim_config c;
+    make_config(&c, 1, NULL);
+    dm_world *w = dm_world_new(&c);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_EQUAL(st->crashes, 1);
+    CU_ASSERT_EQUAL(st->restarts, 1);
+    CU_ASSERT_EQUAL(st->partitions, 1);
+    CU_ASSERT_EQUAL(st->shapes[DM_SHAPE_HALVES], 1);
+    CU_ASSERT_TRUE(st->acquisitions > 100);
+    CU_ASSERT_EQUAL(st->liveness_requests, 5);
+    CU_ASSERT_EQUAL(st->liveness_granted, 5);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* ---------------------------------------------------------------- the swarm */
+
+#define SWARM_SEEDS 1000
+
+static void test_swarm_ae_is_safe_and_live(void)
+{
+    /* Short runs, each with its own fault mix; a busier workload than the
+     * default and holds up to 1.5 leases (renewals). */
+    static const char *const s[] = { "faults.mode=swarm", "sim.duration=20", "workload.load=1",
+                                     "workload.locks=2", NULL };
+    uint64_t kinds_seen = 0, shapes[DM_SHAPE_COUNT] = { 0 };
+    uint64_t renewals = 0, lost = 0, rejected = 0, grants = 0, resumes = 0, dups = 0, reorders = 0;
+    uint64_t cut = 0, loss = 0;
+    int failures = 0;
+    for (uint64_t seed = 1; seed <= SWARM_SEEDS; seed++) {
+        dm_sim_config c;
+        make_config(&c, seed, s);
+        kinds_seen |= c.kinds;
+        dm_world *w = dm_world_new(&c);
+        dm_world_run(w);
+        const dm_world_stats *st = dm_world_get_stats(w);
+        if (dm_world_failed(w) && failures++ < 3) {
+            fprintf(stderr, "\nswarm seed %" G_GUINT64_FORMAT " failed: replay with "
+                    "dmutex-sim --seed %" G_GUINT64_FORMAT " --faults swarm --duration 20 "
+                    "--set workload.load=1 --set workload.locks=2\n", seed, seed);
+            print_violations(w);
+        }
+        CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
+        CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_TOKEN), 0);
+        CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_FENCE), 0);
+        CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 0);
+        CU_ASSERT_FALSE(dm_world_failed(w));
+        for (int k = 0; k < DM_SHAPE_COUNT; k++)
+            shapes[k] += st->shapes[k];
+        renewals += st->renewals;
+        lost += st->lost;
+        grants += st->acquisitions;
+        resumes += st->resumes;
+        dups += st->duplicated;
+        reorders += st->reordered;
+        cut += st->dropped_cut;
+        loss += st->dropped_loss;
+        rejected += dm_checker_get_counts(dm_world_checker(w))->writes_rejected;
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
+    /* The sweep covered what it claims to: every fault kind, every
+     * partition shape, clock skew within the bound, renewals, lost leases and
+     * stale writes turned away. */
+    CU_ASSERT_EQUAL(kinds_seen, (1u << DM_FAULT_KINDS) - 1);
+    for (int k = 0; k < DM_SHAPE_COUNT; k++)
+        CU_ASSERT_TRUE(shapes[k] > 0);
+    CU_ASSERT_TRUE(grants > 1000 * SWARM_SEEDS / 100);
+    CU_ASSERT_TRUE(renewals > 0);
+    CU_ASSERT_TRUE(lost > 0);
+    CU_ASSERT_TRUE(resumes > 0);
+    CU_ASSERT_TRUE(dups > 0 && reorders > 0 && cut > 0 && loss > 0);
+    CU_ASSERT_TRUE(rejected > 0);
+}
+
+/* Other cluster sizes, the wire codec in the loop. */
+static void test_swarm_sizes(void)
+{
+    for (uint64_t seed = 1; seed <= 60; seed++) {
+        char nodes[32];
+        g_snprintf(nodes, sizeof nodes, "sim.nodes=%u", (unsigned)(1 + seed % 12));
+        const char *s[] = { "faults.mode=swarm", "sim.duration=15", "sim.codec=true", nodes, NULL };
+        dm_sim_config c;
+        make_config(&c, seed, s);
+        dm_world *w = dm_world_new(&c);
+        dm_world_run(w);
+        if (dm_world_failed(w)) {
+            fprintf(stderr, "\nseed %" G_GUINT64_FORMAT " %s failed\n", seed, nodes);
+            print_violations(w);
+        }
+        CU_ASSERT_FALSE(dm_world_failed(w));
+        CU_ASSERT_EQUAL(dm_world_get_stats(w)->codec_errors, 0);
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
+}
+
+/* ---------------------------------------------------------------- main */
+
+static CU_TestInfo unit_tests[] = {
+    { "clock inverse", test_clock_inverse },
+    { "clock rate change is continuous", test_clock_rate_change_is_continuous },
+    { "partition shapes", test_shapes },
+    { "loss and duplication rates", test_loss_and_dup_rates },
+    { "config errors name the problem", test_config_errors },
+    { "fault steps round-trip", test_steps_roundtrip },
+    { "printed config replays the run", test_printed_config_replays },
+    { "default.ini documents every key", test_default_ini_documents_every_key },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo run_tests[] = {
+    { "same seed, same trace and hash", test_same_seed_same_run },
+    { "fault stream independent of workload", test_streams_are_independent },
+    { "default run", test_default_run },
+    { "clean scenarios", test_clean_scenarios },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo checker_tests[] = {
+    { "sabotage: GRANTED while not holding -> mutex", test_sabotage_mutex },
+    { "sabotage: old token reused -> token", test_sabotage_token },
+    { "sabotage: deaf node -> liveness", test_sabotage_liveness },
+    { "broken resource accepts stale write -> fence", test_broken_resource_fence },
+    { "drift beyond bound -> mutex", test_drift_beyond_bound },
+    { "pause past lease -> stale write rejected", test_pause_past_lease },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo swarm_tests[] = {
+    { "ae: 1000 swarm seeds safe and live", test_swarm_ae_is_safe_and_live },
+    { "ae: swarm over cluster sizes, codec on", test_swarm_sizes },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    { "sim-units", NULL, NULL, NULL, NULL, unit_tests },
+    { "sim-runs", NULL, NULL, NULL, NULL, run_tests },
+    { "sim-checkers", NULL, NULL, NULL, NULL, checker_tests },
+    { "sim-swarm", NULL, NULL, NULL, NULL, swarm_tests },
+    CU_SUITE_INFO_NULL,
+};
+
+int main(int argc, char **argv)
+{
+    return dm_test_main(argc, argv, suites);
+}
