@@ -593,13 +593,21 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
 
 /* ---------------------------------------------------------------- requester role */
 
+static bool suspected(const dm_node *n, uint32_t i, int64_t now)
+{
+    return n->suspected_until[i] > now || (n->members && !dm_membership_is_alive(n->members, i));
+}
+
+/* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
+ * or death); when none exists, settle for one that avoids only the members
+ * SWIM declared dead or left, trying suspects last: a suspicion is a hint,
+ * and refusing to ask a falsely suspected member would make a lock
+ * unavailable for nothing. Any quorum of the tree is safe. */
 static int form_quorum(dm_node *n, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
     for (uint32_t i = 0; i < N; i++) {
-        n->unusable[i] = i != n->cfg.self &&
-                         (n->suspected_until[i] > now ||
-                          (n->members && !dm_membership_is_alive(n->members, i)));
+        n->unusable[i] = i != n->cfg.self && suspected(n, i, now);
         n->preference[i] = 0;
     }
     n->preference[n->cfg.self] = SELF_PREFERENCE;
@@ -611,6 +619,15 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
         }
     }
     dm_quorum_hint hint = { n->unusable, n->preference };
+    int size = dm_tree_form_quorum(n->tree, &hint, n->quorum_buf, N);
+    if (size != -DM_ENOQUORUM)
+        return size;
+    for (uint32_t i = 0; i < N; i++) {
+        if (!n->unusable[i])
+            continue;
+        n->unusable[i] = n->members && !dm_membership_in_view(n->members, i);
+        n->preference[i] -= 1;
+    }
     return dm_tree_form_quorum(n->tree, &hint, n->quorum_buf, N);
 }
 

@@ -659,6 +659,30 @@ static void test_timeout_releases_grants(void)
     pump_free(&p);
 }
 
+/* Suspicion is a hint: when every quorum contains a member this node
+ * suspects (here: both others, after they stopped answering for a while),
+ * lock() still tries one instead of failing with -DM_ENOQUORUM. */
+static void test_suspicion_alone_never_blocks(void)
+{
+    pump p;
+    pump_init(&p, 3, 18);
+    p.m[1].paused = true;
+    p.m[2].paused = true;
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "s", SEC), 0);
+    pump_run_until(&p, p.now + 2 * SEC);
+    CU_ASSERT_EQUAL(p.failures, 1);   /* timed out, suspecting both */
+    /* They come back having lost what was sent meanwhile (as across a
+     * partition), so nothing from them has cleared the suspicion yet. */
+    for (uint32_t i = 1; i <= 2; i++) {
+        g_queue_clear_full(&p.m[i].inbox, g_free);
+        resume(&p, i);
+    }
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "s", SEC), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "s"));
+    pump_free(&p);
+}
+
 /* ------------------------------------------------------------------ (e) */
 
 /* A wrong arbiter (grants to everyone) is caught by the same holder check
@@ -1114,6 +1138,7 @@ static const CU_TestInfo tests[] = {
     { "error semantics", test_error_semantics },
     { "outcome never from inside lock()", test_outcome_not_reentrant },
     { "timeout releases collected grants", test_timeout_releases_grants },
+    { "suspicion alone never blocks a lock", test_suspicion_alone_never_blocks },
     { "holder check catches a wrong arbiter", test_holder_check_catches_wrong_arbiter },
     { "crashed holder: AE substitution", test_holder_crash_frees_after_one_lease },
     { "crashed holder: free after one lease", test_crashed_holder_lease_bounds_wait },
