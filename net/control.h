@@ -1,0 +1,37 @@
+/* dmutex net: the control protocol of dmutexd, on a Unix stream socket.
+ *
+ * A line-based text protocol (net/README.md documents it): one command per
+ * line, each answered by zero or more data lines and one final line that
+ * starts with OK or ERR; lines starting with '!' are notifications (a lock
+ * of this session lost or taken away) and may arrive between responses.
+ * Locks belong to the session that took them: when it disconnects, they are
+ * released (and acquisitions in progress abandoned), like an etcd lease
+ * tied to its session. Several sessions of one daemon asking for the same
+ * name queue in the daemon, first come first served.
+ */
+#ifndef DMUTEX_NET_CONTROL_H
+#define DMUTEX_NET_CONTROL_H
+
+#include <glib.h>
+#include <uv.h>
+
+#include "transport.h"
+
+#define DMN_CONTROL_LINE_MAX 1024
+#define DMN_CONTROL_TIMEOUT_MAX_MS (24LL * 3600 * 1000)
+
+typedef struct dmn_control dmn_control;
+
+/* Listen on `path` (a stale socket file there is replaced). */
+dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
+                             GError **err);
+
+/* Route every node event here (dmutexd's event callback). */
+void dmn_control_event(dmn_control *c, const dm_event *ev);
+
+/* Stop accepting, close every session (their locks are released), remove the
+ * socket file. The loop must then run down the handles before _free. */
+void dmn_control_close(dmn_control *c);
+void dmn_control_free(dmn_control *c);
+
+#endif

@@ -1,0 +1,460 @@
+/* dmutexctl: talk to a local dmutexd over its control socket.
+ *
+ *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]
+ *   dmutexctl [--control PATH] unlock NAME
+ *   dmutexctl [--control PATH] status
+ *   dmutexctl [--control PATH] members
+ *
+ * lock with a command runs it while holding the lock, with
+ * DMUTEX_FENCING_TOKEN and DMUTEX_LOCK_NAME in its environment, releases the
+ * lock when it exits and exits with its status. If the lock is lost while
+ * the command runs (the daemon reports it, or goes away), the command gets
+ * SIGTERM and dmutexctl exits 1. Without a command it prints the token and
+ * holds the lock until SIGINT/SIGTERM.
+ *
+ * Exit status: 0 ok; 1 lock failed, timed out, not held or lost; 2 usage;
+ * 3 cannot reach the daemon; otherwise the command's own status (126/127
+ * when it cannot be run, 128+N when killed by signal N).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE_ = 2, EX_UNREACHABLE = 3 };
+
+#define DEFAULT_CONTROL "/run/dmutex/control.sock"
+#define DEFAULT_TIMEOUT_S 30.0
+
+static int sigpipe_fds[2] = { -1, -1 };
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    unsigned char c = (unsigned char)sig;
+    if (write(sigpipe_fds[1], &c, 1) < 0) {
+        /* nothing to do: the pipe is full, a wakeup is pending anyway */
+    }
+    errno = saved;
+}
+
+typedef struct conn {
+    int fd;
+    char buf[8192];
+    size_t fill;
+} conn;
+
+static int usage(const char *msg)
+{
+    if (msg)
+        fprintf(stderr, "dmutexctl: %s\n", msg);
+    fprintf(stderr,
+            "Usage: dmutexctl [--control PATH] COMMAND\n"
+            "  lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]\n"
+            "  unlock NAME\n"
+            "  status\n"
+            "  members\n"
+            "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
+            "Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,\n"
+            "3 cannot reach the daemon, else the command's status.\n");
+    return EX_USAGE_;
+}
+
+static bool conn_open(conn *c, const char *path)
+{
+    memset(c, 0, sizeof *c);
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    if (strlen(path) >= sizeof sa.sun_path) {
+        fprintf(stderr, "dmutexctl: control socket path too long: %s\n", path);
+        return false;
+    }
+    strcpy(sa.sun_path, path);
+    c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0 || connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "dmutexctl: cannot reach dmutexd at %s: %s\n", path, strerror(errno));
+        if (c->fd >= 0)
+            close(c->fd);
+        c->fd = -1;
+        return false;
+    }
+    return true;
+}
+
+static bool conn_send(conn *c, const char *line)
+{
+    size_t len = strlen(line);
+    while (len > 0) {
+        ssize_t w = send(c->fd, line, len, MSG_NOSIGNAL);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return false;
+        }
+        line += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+/* A complete line already buffered? Moves it to out (without '\n'). */
+static bool conn_take_line(conn *c, char **out)
+{
+    char *nl = memchr(c->buf, '\n', c->fill);
+    if (!nl)
+        return false;
+    *out = g_strndup(c->buf, (gsize)(nl - c->buf));
+    size_t used = (size_t)(nl - c->buf) + 1;
+    memmove(c->buf, c->buf + used, c->fill - used);
+    c->fill -= used;
+    return true;
+}
+
+/* Read more bytes; false on EOF or error. */
+static bool conn_fill(conn *c)
+{
+    if (c->fill == sizeof c->buf)
+        return false;
+    for (;;) {
+        ssize_t r = recv(c->fd, c->buf + c->fill, sizeof c->buf - c->fill, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return false;
+        c->fill += (size_t)r;
+        return true;
+    }
+}
+
+/* Blocking: the next line, or NULL when the daemon went away. */
+static char *conn_read_line(conn *c)
+{
+    char *line;
+    while (!conn_take_line(c, &line))
+        if (!conn_fill(c))
+            return NULL;
+    return line;
+}
+
+/* Run a command that answers data lines + OK/ERR; print data lines. */
+static int simple_command(const char *path, const char *line, bool print_data)
+{
+    conn c;
+    if (!conn_open(&c, path))
+        return EX_UNREACHABLE;
+    if (!conn_send(&c, line)) {
+        fprintf(stderr, "dmutexctl: lost the connection to dmutexd\n");
+        return EX_UNREACHABLE;
+    }
+    for (;;) {
+        char *l = conn_read_line(&c);
+        if (!l) {
+            fprintf(stderr, "dmutexctl: dmutexd closed the connection\n");
+            close(c.fd);
+            return EX_UNREACHABLE;
+        }
+        if (g_str_has_prefix(l, "OK")) {
+            g_free(l);
+            close(c.fd);
+            return EX_OK;
+        }
+        if (g_str_has_prefix(l, "ERR")) {
+            fprintf(stderr, "dmutexctl: %s\n", l + 4);
+            g_free(l);
+            close(c.fd);
+            return EX_FAIL;
+        }
+        if (print_data && l[0] != '!')
+            printf("%s\n", l);
+        g_free(l);
+    }
+}
+
+static void install_signals(void)
+{
+    if (pipe(sigpipe_fds) < 0) {
+        perror("dmutexctl: pipe");
+        exit(EX_FAIL);
+    }
+    for (int i = 0; i < 2; i++) {
+        fcntl(sigpipe_fds[i], F_SETFL, fcntl(sigpipe_fds[i], F_GETFL) | O_NONBLOCK);
+        fcntl(sigpipe_fds[i], F_SETFD, FD_CLOEXEC);
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+}
+
+static int status_of(int ws)
+{
+    if (WIFEXITED(ws))
+        return WEXITSTATUS(ws);
+    if (WIFSIGNALED(ws))
+        return 128 + WTERMSIG(ws);
+    return EX_FAIL;
+}
+
+static int cmd_lock(const char *path, const char *name, double timeout_s, char **command)
+{
+    if (strpbrk(name, " \t\r\n")) {
+        fprintf(stderr, "dmutexctl: lock names may not contain whitespace\n");
+        return EX_USAGE_;
+    }
+    install_signals();
+    conn c;
+    if (!conn_open(&c, path))
+        return EX_UNREACHABLE;
+    long long ms = (long long)(timeout_s * 1000 + 0.5);
+    if (ms < 1)
+        ms = 1;
+    char *req = g_strdup_printf("LOCK %s %lld\n", name, ms);
+    bool sent = conn_send(&c, req);
+    g_free(req);
+    if (!sent) {
+        fprintf(stderr, "dmutexctl: lost the connection to dmutexd\n");
+        return EX_UNREACHABLE;
+    }
+    /* Wait for the answer; SIGINT/SIGTERM give up (the session's end
+     * abandons the acquisition). */
+    char *l = NULL;
+    for (;;) {
+        if (conn_take_line(&c, &l)) {
+            if (l[0] == '!') {
+                g_free(l);
+                continue;
+            }
+            break;
+        }
+        struct pollfd pf[2] = { { c.fd, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
+        if (poll(pf, 2, -1) < 0 && errno != EINTR)
+            return EX_FAIL;
+        if (pf[1].revents & POLLIN) {
+            unsigned char sig;
+            while (read(sigpipe_fds[0], &sig, 1) == 1)
+                if (sig != SIGCHLD) {
+                    fprintf(stderr, "dmutexctl: interrupted while waiting for %s\n", name);
+                    close(c.fd);
+                    return EX_FAIL;
+                }
+        }
+        if ((pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && !conn_fill(&c)) {
+            fprintf(stderr, "dmutexctl: dmutexd closed the connection\n");
+            return EX_UNREACHABLE;
+        }
+    }
+    if (!g_str_has_prefix(l, "OK ")) {
+        fprintf(stderr, "dmutexctl: lock %s: %s\n", name, g_str_has_prefix(l, "ERR ") ? l + 4 : l);
+        g_free(l);
+        close(c.fd);
+        return EX_FAIL;
+    }
+    char token[32] = "";
+    sscanf(l + 3, "%31s", token);
+    g_free(l);
+
+    pid_t child = -1;
+    if (command && command[0]) {
+        child = fork();
+        if (child < 0) {
+            perror("dmutexctl: fork");
+            return EX_FAIL;
+        }
+        if (child == 0) {
+            signal(SIGINT, SIG_DFL);
+            signal(SIGTERM, SIG_DFL);
+            signal(SIGHUP, SIG_DFL);
+            signal(SIGCHLD, SIG_DFL);
+            setenv("DMUTEX_FENCING_TOKEN", token, 1);
+            setenv("DMUTEX_LOCK_NAME", name, 1);
+            execvp(command[0], command);
+            int e = errno;
+            fprintf(stderr, "dmutexctl: cannot run %s: %s\n", command[0], strerror(e));
+            _exit(e == ENOENT ? 127 : 126);
+        }
+    } else {
+        printf("%s\n", token);
+        fflush(stdout);
+    }
+
+    /* Hold: until the command ends, a signal (no command), or the lock is lost. */
+    bool lost = false, done = false;
+    int result = EX_OK;
+    while (!done) {
+        while (!lost && conn_take_line(&c, &l)) {
+            if (g_str_has_prefix(l, "! LOST ") || g_str_has_prefix(l, "! UNLOCKED ")) {
+                fprintf(stderr, "dmutexctl: lock %s %s\n", name,
+                        l[2] == 'L' ? "LOST (another holder may have it now)" : "was released by another client");
+                if (l[2] == 'L')
+                    fprintf(stderr, "dmutexctl: %s\n", l + 2);
+                lost = true;
+            }
+            g_free(l);
+        }
+        if (lost) {
+            if (child > 0) {
+                kill(child, SIGTERM);
+                int ws;
+                while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
+                    ;
+            }
+            close(c.fd);
+            return EX_FAIL;
+        }
+        struct pollfd pf[2] = { { c.fd, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
+        if (poll(pf, 2, child > 0 ? 200 : -1) < 0 && errno != EINTR)
+            break;
+        if (pf[1].revents & POLLIN) {
+            unsigned char sig;
+            while (read(sigpipe_fds[0], &sig, 1) == 1) {
+                if (sig == SIGCHLD)
+                    continue;
+                if (child > 0)
+                    kill(child, sig);     /* pass it on; we wait for the command */
+                else
+                    done = true;
+            }
+        }
+        if (child > 0) {
+            int ws;
+            pid_t r = waitpid(child, &ws, WNOHANG);
+            if (r == child) {
+                result = status_of(ws);
+                done = true;
+            }
+        }
+        if (!done && (pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && !conn_fill(&c)) {
+            fprintf(stderr, "dmutexctl: lock %s LOST: dmutexd went away\n", name);
+            c.fill = 0;
+            lost = true;
+        }
+    }
+    /* Release, then report. */
+    if (!conn_send(&c, g_strdup_printf("UNLOCK %s\n", name))) {
+        fprintf(stderr, "dmutexctl: lock %s: daemon gone before the release\n", name);
+        close(c.fd);
+        return child > 0 ? result : EX_FAIL;
+    }
+    for (;;) {
+        l = conn_read_line(&c);
+        if (!l)
+            break;
+        if (l[0] == '!') {
+            if (g_str_has_prefix(l, "! LOST ")) {
+                fprintf(stderr, "dmutexctl: lock %s LOST before the release: %s\n", name, l + 2);
+                g_free(l);
+                close(c.fd);
+                return EX_FAIL;
+            }
+            g_free(l);
+            continue;
+        }
+        if (g_str_has_prefix(l, "ERR ")) {
+            fprintf(stderr, "dmutexctl: unlock %s: %s\n", name, l + 4);
+            g_free(l);
+            close(c.fd);
+            return EX_FAIL;
+        }
+        g_free(l);
+        break;
+    }
+    close(c.fd);
+    return result;
+}
+
+int main(int argc, char **argv)
+{
+    const char *path = g_getenv("DMUTEX_CONTROL");
+    if (!path)
+        path = DEFAULT_CONTROL;
+    int i = 1;
+    for (; i < argc; i++) {
+        if (strcmp(argv[i], "--control") == 0) {
+            if (++i >= argc)
+                return usage("--control needs a PATH");
+            path = argv[i];
+        } else if (g_str_has_prefix(argv[i], "--control=")) {
+            path = argv[i] + strlen("--control=");
+        } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            usage(NULL);
+            return EX_OK;
+        } else if (argv[i][0] == '-') {
+            char *m = g_strdup_printf("unknown option %s", argv[i]);
+            return usage(m);
+        } else {
+            break;
+        }
+    }
+    if (i >= argc)
+        return usage("no command");
+    const char *cmd = argv[i++];
+    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
+        if (i != argc)
+            return usage("status and members take no arguments");
+        return simple_command(path, strcmp(cmd, "status") == 0 ? "STATUS\n" : "MEMBERS\n", true);
+    }
+    if (strcmp(cmd, "unlock") == 0) {
+        if (argc - i != 1)
+            return usage("unlock takes one NAME");
+        if (strpbrk(argv[i], " \t\r\n"))
+            return usage("lock names may not contain whitespace");
+        char *line = g_strdup_printf("UNLOCK %s\n", argv[i]);
+        return simple_command(path, line, false);
+    }
+    if (strcmp(cmd, "lock") == 0) {
+        const char *name = NULL;
+        double timeout = DEFAULT_TIMEOUT_S;
+        char **command = NULL;
+        for (; i < argc; i++) {
+            if (strcmp(argv[i], "--") == 0) {
+                command = argv + i + 1;
+                if (!command[0])
+                    return usage("nothing after --");
+                break;
+            }
+            const char *tv = NULL;
+            if (strcmp(argv[i], "--timeout") == 0) {
+                if (++i >= argc)
+                    return usage("--timeout needs SECONDS");
+                tv = argv[i];
+            } else if (g_str_has_prefix(argv[i], "--timeout=")) {
+                tv = argv[i] + strlen("--timeout=");
+            }
+            if (tv) {
+                char *end = NULL;
+                timeout = g_ascii_strtod(tv, &end);
+                if (end == tv || *end || !(timeout > 0) || timeout > 86400)
+                    return usage("--timeout wants SECONDS in (0, 86400]");
+                continue;
+            }
+            if (argv[i][0] == '-' && argv[i][1]) {
+                char *m = g_strdup_printf("unknown lock option %s", argv[i]);
+                return usage(m);
+            }
+            if (name)
+                return usage("lock takes one NAME (put a command after --)");
+            name = argv[i];
+        }
+        if (!name || !*name)
+            return usage("lock needs a NAME");
+        return cmd_lock(path, name, timeout, command);
+    }
+    char *m = g_strdup_printf("unknown command '%s'", cmd);
+    return usage(m);
+}

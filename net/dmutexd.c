@@ -1,0 +1,186 @@
+/* dmutexd: one dmutex node as a daemon (net/README.md).
+ *
+ *   dmutexd --id HOST:PORT --members HOST:PORT,... [--policy ae|memberlist]
+ *           [--data-dir DIR] [--control PATH] [--key-file FILE]
+ *           [--config FILE] [--log-level LEVEL]
+ *
+ * Exit status: 0 after SIGTERM/SIGINT (the node left the cluster: locks
+ * released, LEFT announced, queued frames flushed), 1 when it cannot start
+ * (address in use, unreadable state, ...), 2 for bad options.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+#include <uv.h>
+
+#include "control.h"
+#include "netconfig.h"
+#include "netlog.h"
+#include "transport.h"
+
+typedef struct daemon_state {
+    uv_loop_t *loop;
+    dmn_config cfg;
+    dmn_node *node;
+    dmn_control *control;
+    uv_signal_t sigterm, sigint;
+    bool stopping;
+} daemon_state;
+
+static void on_event(void *user, const dm_event *ev)
+{
+    daemon_state *d = user;
+    if (d->control)
+        dmn_control_event(d->control, ev);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_left(void *user)
+{
+    daemon_state *d = user;
+    g_message("left; exiting");
+    dmn_node_close(d->node);
+    uv_close((uv_handle_t *)&d->sigterm, on_closed);
+    uv_close((uv_handle_t *)&d->sigint, on_closed);
+}
+
+static void on_signal(uv_signal_t *s, int signum)
+{
+    daemon_state *d = s->data;
+    if (d->stopping) {
+        g_message("signal %d again: exiting at once", signum);
+        exit(1);
+    }
+    d->stopping = true;
+    g_message("signal %d: leaving the cluster", signum);
+    if (d->control)
+        dmn_control_close(d->control);
+    dmn_node_shutdown(d->node, on_left, d);
+}
+
+static int usage_error(GOptionContext *ctx, const char *msg)
+{
+    fprintf(stderr, "dmutexd: %s\n", msg);
+    fprintf(stderr, "Try 'dmutexd --help' for usage.\n");
+    if (ctx)
+        g_option_context_free(ctx);
+    return 2;
+}
+
+int main(int argc, char **argv)
+{
+    char *id = NULL, *members = NULL, *policy = NULL, *data_dir = NULL, *control = NULL;
+    char *key_file = NULL, *config = NULL, *log_level = NULL;
+    GOptionEntry entries[] = {
+        { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
+        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
+        { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default) or memberlist", "POLICY" },
+        { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
+        { "control", 0, 0, G_OPTION_ARG_FILENAME, &control, "Unix socket of the control protocol", "PATH" },
+        { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key: authenticate every frame (HMAC-SHA256)", "FILE" },
+        { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Key file with the same settings and timings ([dmutex] group)", "FILE" },
+        { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level, "error, critical, warning, message (default), info, debug", "LEVEL" },
+        G_OPTION_ENTRY_NULL,
+    };
+    GOptionContext *ctx = g_option_context_new("- a dmutex node");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_option_context_set_description(ctx,
+        "Config file keys ([dmutex] group): id, members, policy, data_dir, control, key_file,\n"
+        "log_level, lease, rpc_timeout, suspect, drift_ppm, token_stride, membership,\n"
+        "auth_max_age, max_inbound, max_control, backoff_min, backoff_max, out_queue_max,\n"
+        "swim.probe_interval, swim.probe_timeout, swim.indirect_checks, swim.suspicion_mult,\n"
+        "swim.suspicion_max_mult, swim.retransmit_mult, swim.push_pull_interval,\n"
+        "swim.awareness_max, swim.dead_probe_every. Durations: 10s, 250ms, 500us (bare = ms).\n"
+        "Options given on the command line override the file.\n\n"
+        "Exit status: 0 after SIGTERM/SIGINT, 1 cannot start, 2 bad options.");
+    GError *err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        int rc = usage_error(ctx, err->message);
+        g_error_free(err);
+        return rc;
+    }
+    if (argc > 1) {
+        char *msg = g_strdup_printf("unexpected argument '%s'", argv[1]);
+        int rc = usage_error(ctx, msg);
+        g_free(msg);
+        return rc;
+    }
+    g_option_context_free(ctx);
+
+    daemon_state d;
+    memset(&d, 0, sizeof d);
+    dmn_config_init(&d.cfg);
+    gboolean ok = TRUE;
+    if (config)
+        ok = dmn_config_load_file(&d.cfg, config, &err);
+    if (ok && id) {
+        g_free(d.cfg.self);
+        d.cfg.self = g_strdup(id);
+    }
+    if (ok && members)
+        ok = dmn_config_set_members_csv(&d.cfg, members, &err);
+    if (ok && policy)
+        ok = dmn_config_set_policy(&d.cfg, policy, &err);
+#define OVERRIDE(field, value) \
+    if (value) { g_free(d.cfg.field); d.cfg.field = g_strdup(value); }
+    if (ok) {
+        OVERRIDE(data_dir, data_dir);
+        OVERRIDE(control, control);
+        OVERRIDE(key_file, key_file);
+        OVERRIDE(log_level, log_level);
+        ok = dmn_config_finish(&d.cfg, &err);
+    }
+    if (ok)
+        ok = dmn_log_setup(d.cfg.log_level, "dmutexd", &err);
+    if (!ok) {
+        int rc = usage_error(NULL, err->message);
+        g_error_free(err);
+        dmn_config_clear(&d.cfg);
+        return rc;
+    }
+    g_free(id); g_free(members); g_free(policy); g_free(data_dir);
+    g_free(control); g_free(key_file); g_free(config); g_free(log_level);
+
+    signal(SIGPIPE, SIG_IGN);
+    d.loop = uv_default_loop();
+    d.node = dmn_node_new(d.loop, &d.cfg, on_event, &d, &err);
+    if (!d.node) {
+        fprintf(stderr, "dmutexd: %s\n", err->message);
+        g_error_free(err);
+        dmn_config_clear(&d.cfg);
+        return 1;
+    }
+    if (d.cfg.control) {
+        d.control = dmn_control_new(d.loop, d.node, d.cfg.control, d.cfg.max_control, &err);
+        if (!d.control) {
+            fprintf(stderr, "dmutexd: %s\n", err->message);
+            g_error_free(err);
+            dmn_node_close(d.node);
+            uv_run(d.loop, UV_RUN_DEFAULT);
+            dmn_node_free(d.node);
+            dmn_config_clear(&d.cfg);
+            return 1;
+        }
+        g_message("control socket %s", d.cfg.control);
+    }
+    uv_signal_init(d.loop, &d.sigterm);
+    uv_signal_init(d.loop, &d.sigint);
+    d.sigterm.data = d.sigint.data = &d;
+    uv_signal_start(&d.sigterm, on_signal, SIGTERM);
+    uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+    uv_run(d.loop, UV_RUN_DEFAULT);
+
+    dmn_control_free(d.control);
+    dmn_node_free(d.node);
+    uv_loop_close(d.loop);
+    dmn_config_clear(&d.cfg);
+    return 0;
+}

@@ -1,0 +1,65 @@
+/* dmutex net: configuration of a networked node (dmutexd and libdmutex).
+ *
+ * Sources, later overriding earlier: defaults, a GKeyFile (--config, group
+ * [dmutex]), command-line options. Members are HOST:PORT strings, the same
+ * address serving TCP (lock traffic, push/pull) and UDP (membership
+ * probes); the core's member id is the index in the list sorted bytewise
+ * (strcmp), so every node must be given the same strings.
+ *
+ * Durations in the key file take a unit: "10s", "250ms", "500us", "1.5s";
+ * a bare number means milliseconds.
+ */
+#ifndef DMUTEX_NET_NETCONFIG_H
+#define DMUTEX_NET_NETCONFIG_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "node.h"
+
+#define DMN_CONFIG_GROUP "dmutex"
+#define DMN_CONFIG_ERROR (dmn_config_error_quark())
+GQuark dmn_config_error_quark(void);
+
+typedef struct dmn_config {
+    char *self;                 /* HOST:PORT of this node */
+    GPtrArray *members;         /* char*, sorted by dmn_config_finish */
+    uint32_t self_id;           /* index of self in members (after finish) */
+    dm_config core;             /* n_members and self filled by finish */
+    char *data_dir;             /* NULL: persisted state kept in memory only */
+    char *control;              /* Unix socket of the control protocol (dmutexd) */
+    char *key_file;
+    GBytes *key;                /* read from key_file by finish; NULL: no auth */
+    char *log_level;
+    int64_t auth_max_age_us;    /* frames older/newer than this are refused: 30 s */
+    uint32_t max_inbound;       /* concurrent inbound TCP connections: 0 = 4n + 32 */
+    uint32_t max_control;       /* concurrent control sessions: 256 */
+    int64_t backoff_min_us;     /* reconnect back-off: 50 ms doubling ... */
+    int64_t backoff_max_us;     /* ... up to 2 s */
+    size_t out_queue_max;       /* bytes queued per peer before dropping: 1 MiB */
+    int64_t lock_timeout_us;    /* libdmutex: dmutex_lock's timeout; 10 s */
+} dmn_config;
+
+void dmn_config_init(dmn_config *c);
+void dmn_config_clear(dmn_config *c);
+
+/* Load a key file's [dmutex] group over c. Unknown keys are an error. */
+gboolean dmn_config_load_file(dmn_config *c, const char *path, GError **err);
+
+/* Replace the member list by a comma-separated list ("h:p,h:p"). */
+gboolean dmn_config_set_members_csv(dmn_config *c, const char *csv, GError **err);
+void dmn_config_set_members(dmn_config *c, const char *const *members, size_t n);
+
+gboolean dmn_config_set_policy(dmn_config *c, const char *policy, GError **err);
+
+/* Sort and check the members, find self, fill core.n_members/self, read the
+ * key file. Call once, after every source was applied. */
+gboolean dmn_config_finish(dmn_config *c, GError **err);
+
+/* "10s", "250ms", "500us", bare = ms. Returns FALSE on a bad value. */
+gboolean dmn_parse_duration(const char *s, int64_t *out_us);
+
+/* Split "host:port" / "[v6]:port". Returns FALSE if malformed. */
+gboolean dmn_split_address(const char *addr, char **host, int *port);
+
+#endif

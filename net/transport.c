@@ -1,0 +1,1019 @@
+#include "transport.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "error.h"
+#include "store.h"
+
+#define FRAME_CAP (DM_FRAME_MAX + DMN_AUTH_TRAILER)
+#define LOG_INTERVAL_US G_USEC_PER_SEC
+#define SHUTDOWN_FLUSH_US (G_USEC_PER_SEC)
+
+typedef struct peer peer;
+
+/* One outgoing TCP connection. Freed by its close callback; `peer` is NULL
+ * once the connection is detached from its peer (failed or closing). */
+typedef struct outconn {
+    uv_tcp_t tcp;
+    dmn_node *node;
+    uv_connect_t connect;
+    uv_write_t write;
+    peer *peer;
+    bool connected;
+    bool writing;
+    GByteArray *inflight;
+} outconn;
+
+struct peer {
+    dmn_node *node;
+    uint32_t id;
+    const char *address;
+    struct sockaddr_storage addr;
+    outconn *conn;
+    bool backoff;           /* reconnecting later: drop what is sent meanwhile */
+    int64_t backoff_us;
+    uv_timer_t timer;
+    GByteArray *out;        /* queued, not yet handed to libuv */
+    bool dirty;
+    uint64_t dropped, connects, failures;
+};
+
+/* One inbound TCP connection: frames towards us. */
+typedef struct inconn {
+    uv_tcp_t tcp;
+    dmn_node *node;
+    GList *link;            /* in node->inbound */
+    bool proven;            /* delivered at least one valid frame */
+    bool closing;
+    size_t fill;
+    uint8_t acc[FRAME_CAP];
+} inconn;
+
+typedef struct queued_event {
+    dm_event ev;
+    char name[DM_NAME_MAX + 1];
+    bool has_name;
+} queued_event;
+
+typedef struct held_lock {
+    uint64_t token;
+    int64_t lease_until;
+} held_lock;
+
+struct dmn_node {
+    uv_loop_t *loop;
+    const dmn_config *cfg;
+    dm_node *core;
+    dmn_event_fn event_cb;
+    void *event_user;
+    uv_timer_t timer;
+    uv_timer_t shutdown_timer;
+    uv_udp_t udp;
+    uv_tcp_t listener;
+    bool udp_open, listener_open, timers_open;
+    peer *peers;
+    uint32_t n_peers;
+    GQueue inbound;
+    dmn_auth *auth;
+    GArray *events;
+    GPtrArray *dirty;
+    bool settling, resettle, closing;
+    GHashTable *held;
+    uint64_t bad[DMN_BAD_COUNT];
+    int64_t bad_logged_at[DMN_BAD_COUNT];
+    uint64_t bad_suppressed[DMN_BAD_COUNT];
+    GBytes *persisted;
+    uint64_t udp_sent, udp_dropped, tcp_frames_sent, tcp_dropped, frames_received;
+    void (*shutdown_done)(void *);
+    void *shutdown_user;
+    int64_t shutdown_deadline;
+    uint8_t rbuf[65536];
+};
+
+static const char *const bad_names[DMN_BAD_COUNT] = {
+    "garbage", "truncated", "oversize", "version", "auth", "replay", "rejected", "conn_limit",
+    "control",
+};
+
+const char *dmn_bad_kind_name(dmn_bad_kind k)
+{
+    return k < DMN_BAD_COUNT ? bad_names[k] : "unknown";
+}
+
+const char *dmn_member_state_name(int state)
+{
+    switch (state) {
+    case DM_MEMBER_ALIVE: return "alive";
+    case DM_MEMBER_SUSPECT: return "suspect";
+    case DM_MEMBER_DEAD: return "dead";
+    case DM_MEMBER_LEFT: return "left";
+    }
+    return "unknown";
+}
+
+static int64_t now_us(void)
+{
+    return (int64_t)(uv_hrtime() / 1000);
+}
+
+int64_t dmn_node_now(dmn_node *n)
+{
+    (void)n;
+    return now_us();
+}
+
+/* ------------------------------------------------------------ bad input */
+
+static void count_bad_v(dmn_node *n, dmn_bad_kind kind, const char *fmt, va_list ap)
+{
+    n->bad[kind]++;
+    int64_t now = now_us();
+    if (n->bad_logged_at[kind] != 0 && now - n->bad_logged_at[kind] < LOG_INTERVAL_US) {
+        n->bad_suppressed[kind]++;
+        return;
+    }
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n->bad_suppressed[kind])
+        g_message("bad input (%s): %s [and %" G_GUINT64_FORMAT " more since the last report]",
+                  bad_names[kind], msg, n->bad_suppressed[kind]);
+    else
+        g_message("bad input (%s): %s", bad_names[kind], msg);
+    n->bad_logged_at[kind] = now;
+    n->bad_suppressed[kind] = 0;
+}
+
+void dmn_node_count_bad(dmn_node *n, dmn_bad_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    count_bad_v(n, kind, fmt, ap);
+    va_end(ap);
+}
+
+static dmn_bad_kind kind_of_codec_error(int rc)
+{
+    switch (-rc) {
+    case DM_ETRUNC: return DMN_BAD_TRUNCATED;
+    case DM_EOVERSIZE: return DMN_BAD_OVERSIZE;
+    case DM_EVERSION: return DMN_BAD_VERSION;
+    default: return DMN_BAD_GARBAGE;
+    }
+}
+
+/* ------------------------------------------------------------ settling */
+
+static void settle(dmn_node *n);
+
+static void on_timer(uv_timer_t *t)
+{
+    settle(t->data);
+}
+
+static void peer_flush(peer *p);
+
+static void deliver_events(dmn_node *n)
+{
+    while (n->events->len > 0) {
+        queued_event qe = g_array_index(n->events, queued_event, 0);
+        g_array_remove_index(n->events, 0);
+        qe.ev.name = qe.has_name ? qe.name : NULL;
+        const dm_event *ev = &qe.ev;
+        switch (ev->type) {
+        case DM_EV_GRANTED: {
+            held_lock *h = g_new(held_lock, 1);
+            h->token = ev->token;
+            h->lease_until = ev->lease_until;
+            g_hash_table_replace(n->held, g_strdup(ev->name), h);
+            g_info("lock %s granted: token %" G_GUINT64_FORMAT ", quorum %u, %u messages, %" G_GINT64_FORMAT " us",
+                   ev->name, ev->token, ev->quorum_size, ev->messages, now_us() - ev->requested_at);
+            break;
+        }
+        case DM_EV_RENEWED: {
+            held_lock *h = g_hash_table_lookup(n->held, ev->name);
+            if (h)
+                h->lease_until = ev->lease_until;
+            break;
+        }
+        case DM_EV_LOST:
+            g_hash_table_remove(n->held, ev->name);
+            g_warning("lock %s LOST (token %" G_GUINT64_FORMAT "): %s", ev->name, ev->token,
+                      dm_strerror(ev->reason));
+            break;
+        case DM_EV_FAILED:
+            g_info("lock %s failed: %s", ev->name, dm_error_name(ev->reason));
+            break;
+        case DM_EV_MEMBER: {
+            static const char *const names[] = { "?", "join", "alive", "suspect", "dead", "left" };
+            g_message("member %s: %s (incarnation %u)", dmn_node_address(n, ev->member),
+                      ev->member_event <= DM_MEMBER_EV_LEFT ? names[ev->member_event] : "?",
+                      ev->incarnation);
+            break;
+        }
+        case DM_EV_VIEW:
+            g_info("view: %u members, hash %016" G_GINT64_MODIFIER "x", ev->view_size, ev->view_hash);
+            break;
+        }
+        if (n->event_cb)
+            n->event_cb(n->event_user, ev);
+    }
+}
+
+static void arm_timer(dmn_node *n)
+{
+    if (n->closing)
+        return;
+    int64_t dl = dm_node_next_deadline(n->core);
+    if (dl == DM_NEVER) {
+        uv_timer_stop(&n->timer);
+        return;
+    }
+    int64_t now = now_us();
+    uint64_t ms = dl <= now ? 0 : (uint64_t)((dl - now + 999) / 1000);
+    uv_timer_start(&n->timer, on_timer, ms, 0);
+}
+
+static void settle(dmn_node *n)
+{
+    if (n->settling) {
+        n->resettle = true;
+        return;
+    }
+    if (n->closing)
+        return;
+    n->settling = true;
+    for (int pass = 0; pass < 16; pass++) {
+        n->resettle = false;
+        int64_t now = now_us();
+        for (int i = 0; i < 64 && dm_node_next_deadline(n->core) <= now; i++)
+            dm_node_tick(n->core, now);
+        deliver_events(n);
+        if (!n->resettle && n->events->len == 0)
+            break;
+    }
+    for (guint i = 0; i < n->dirty->len; i++) {
+        peer *p = g_ptr_array_index(n->dirty, i);
+        p->dirty = false;
+        peer_flush(p);
+    }
+    g_ptr_array_set_size(n->dirty, 0);
+    arm_timer(n);
+    n->settling = false;
+}
+
+/* ------------------------------------------------------------ outgoing TCP */
+
+static void on_out_closed(uv_handle_t *h)
+{
+    outconn *c = h->data;
+    g_byte_array_unref(c->inflight);
+    g_free(c);
+}
+
+static void on_backoff(uv_timer_t *t)
+{
+    peer *p = t->data;
+    p->backoff = false;
+}
+
+static void conn_fail(outconn *c, int status)
+{
+    peer *p = c->peer;
+    if (p) {
+        dmn_node *n = p->node;
+        p->conn = NULL;
+        c->peer = NULL;
+        p->failures++;
+        if (p->out->len > 0) {
+            p->dropped++;
+            g_byte_array_set_size(p->out, 0);
+        }
+        if (c->connected)
+            g_info("connection to %s lost: %s", p->address, uv_strerror(status));
+        else
+            g_debug("cannot connect to %s: %s (retry in %" G_GINT64_FORMAT " ms)", p->address,
+                    uv_strerror(status), p->backoff_us / 1000);
+        if (!n->closing) {
+            p->backoff = true;
+            uv_timer_start(&p->timer, on_backoff, (uint64_t)(p->backoff_us / 1000), 0);
+            p->backoff_us = MIN(p->backoff_us * 2, n->cfg->backoff_max_us);
+        }
+    }
+    if (!uv_is_closing((uv_handle_t *)&c->tcp))
+        uv_close((uv_handle_t *)&c->tcp, on_out_closed);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    outconn *c = req->data;
+    c->writing = false;
+    g_byte_array_set_size(c->inflight, 0);
+    if (!c->peer)
+        return;
+    if (status < 0) {
+        conn_fail(c, status);
+        return;
+    }
+    peer_flush(c->peer);
+}
+
+static void peer_flush(peer *p)
+{
+    outconn *c = p->conn;
+    if (!c || !c->connected || c->writing || p->out->len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)p->out->data, p->out->len);
+    int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (w == UV_EAGAIN)
+        w = 0;
+    if (w < 0) {
+        conn_fail(c, w);
+        return;
+    }
+    if ((guint)w == p->out->len) {
+        g_byte_array_set_size(p->out, 0);
+        return;
+    }
+    g_byte_array_set_size(c->inflight, 0);
+    g_byte_array_append(c->inflight, p->out->data + w, p->out->len - (guint)w);
+    g_byte_array_set_size(p->out, 0);
+    b = uv_buf_init((char *)c->inflight->data, c->inflight->len);
+    c->write.data = c;
+    int rc = uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+    if (rc < 0) {
+        conn_fail(c, rc);
+        return;
+    }
+    c->writing = true;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    dmn_node *n = h->data;
+    buf->base = (char *)n->rbuf;
+    buf->len = sizeof n->rbuf;
+}
+
+static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    outconn *c = h->data;
+    buf->base = (char *)c->node->rbuf;
+    buf->len = sizeof c->node->rbuf;
+}
+
+/* Outgoing connections carry nothing towards us: reading only notices the
+ * peer closing (it crashed or restarted), and refuses anything else. */
+static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    outconn *c = s->data;
+    if (nread == 0 || !c->peer)
+        return;
+    if (nread > 0) {
+        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection",
+                           c->peer->address, nread);
+        nread = UV_EPROTO;
+    }
+    conn_fail(c, (int)nread);
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    outconn *c = req->data;
+    peer *p = c->peer;
+    if (!p)
+        return;
+    if (status < 0) {
+        conn_fail(c, status);
+        return;
+    }
+    c->connected = true;
+    p->backoff_us = p->node->cfg->backoff_min_us;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read);
+    g_debug("connected to %s", p->address);
+    peer_flush(p);
+}
+
+static void peer_connect(peer *p)
+{
+    dmn_node *n = p->node;
+    outconn *c = g_new0(outconn, 1);
+    c->node = n;
+    c->peer = p;
+    c->inflight = g_byte_array_new();
+    uv_tcp_init(n->loop, &c->tcp);
+    c->tcp.data = c;
+    c->connect.data = c;
+    p->connects++;
+    p->conn = c;
+    int rc = uv_tcp_connect(&c->connect, &c->tcp, (const struct sockaddr *)&p->addr, on_connect);
+    if (rc < 0)
+        conn_fail(c, rc);
+}
+
+static void peer_send(peer *p, const uint8_t *buf, size_t len)
+{
+    dmn_node *n = p->node;
+    if (p->backoff || n->closing) {
+        p->dropped++;
+        n->tcp_dropped++;
+        return;
+    }
+    if (!p->conn)
+        peer_connect(p);
+    if (!p->conn || p->out->len + len > n->cfg->out_queue_max) {
+        p->dropped++;
+        n->tcp_dropped++;
+        return;
+    }
+    g_byte_array_append(p->out, buf, (guint)len);
+    n->tcp_frames_sent++;
+    if (!p->dirty) {
+        p->dirty = true;
+        g_ptr_array_add(n->dirty, p);
+    }
+}
+
+/* ------------------------------------------------------------ core driver */
+
+static bool over_udp(dm_msg_type t)
+{
+    return t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK || t == DM_MSG_NACK;
+}
+
+static void drv_send(void *user, const dm_msg *msg)
+{
+    dmn_node *n = user;
+    if (msg->to >= n->n_peers || msg->to == n->cfg->self_id)
+        return;
+    uint8_t buf[FRAME_CAP];
+    int len = dm_codec_encode(msg, buf, DM_FRAME_MAX);
+    if (len < 0) {
+        g_warning("cannot encode a %s: %s", dm_msg_type_name((int)msg->type), dm_strerror(len));
+        return;
+    }
+    size_t total = (size_t)len;
+    if (n->auth)
+        total = dmn_auth_seal(n->auth, buf, (size_t)len, g_get_real_time());
+    peer *p = &n->peers[msg->to];
+    if (over_udp(msg->type)) {
+        uv_buf_t b = uv_buf_init((char *)buf, (unsigned)total);
+        int rc = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&p->addr);
+        if (rc < 0)
+            n->udp_dropped++;
+        else
+            n->udp_sent++;
+    } else {
+        peer_send(p, buf, total);
+    }
+}
+
+static void drv_notify(void *user, const dm_event *ev)
+{
+    dmn_node *n = user;
+    queued_event qe;
+    memset(&qe, 0, sizeof qe);
+    qe.ev = *ev;
+    if (ev->name) {
+        g_strlcpy(qe.name, ev->name, sizeof qe.name);
+        qe.has_name = true;
+    }
+    qe.ev.name = NULL;
+    g_array_append_val(n->events, qe);
+}
+
+static int drv_persist(void *user, const void *bytes, size_t len)
+{
+    dmn_node *n = user;
+    if (n->cfg->data_dir) {
+        GError *err = NULL;
+        if (!dmn_store_save(n->cfg->data_dir, bytes, len, &err)) {
+            g_warning("persisting state: %s", err->message);
+            g_error_free(err);
+            return -DM_EPERSIST;
+        }
+    }
+    if (n->persisted)
+        g_bytes_unref(n->persisted);
+    n->persisted = g_bytes_new(bytes, len);
+    return 0;
+}
+
+static const dm_driver driver = { drv_send, drv_notify, drv_persist };
+
+/* ------------------------------------------------------------ receiving */
+
+/* buf[0..len) holds exactly one frame, plus its trailer when keyed. Returns
+ * false when the input was bad (a stream carrying it must be closed). */
+static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via)
+{
+    int fl = dm_codec_frame_length(buf, len);
+    if (fl < 0) {
+        dmn_node_count_bad(n, kind_of_codec_error(fl), "%s: %s", via, dm_strerror(fl));
+        return false;
+    }
+    if ((size_t)fl > len) {
+        dmn_node_count_bad(n, DMN_BAD_TRUNCATED, "%s: %zu bytes of a %d-byte frame", via, len, fl);
+        return false;
+    }
+    if (n->auth) {
+        dmn_auth_result r = dmn_auth_open(n->auth, buf, len, (size_t)fl, g_get_real_time());
+        if (r != DMN_AUTH_OK) {
+            dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
+                           : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
+            dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via,
+                               dmn_auth_result_name(r));
+            return false;
+        }
+    } else if ((size_t)fl != len) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: %zu bytes after a %d-byte frame%s", via,
+                           len - (size_t)fl, fl,
+                           buf[DMN_AUTH_FLAGS_OFFSET] & DMN_AUTH_FLAG ? " (authenticated frame, but no key here)" : "");
+        return false;
+    }
+    dm_msg msg;
+    int rc = dm_codec_decode(buf, (size_t)fl, &msg);
+    if (rc < 0) {
+        dmn_node_count_bad(n, kind_of_codec_error(rc), "%s: %s", via, dm_strerror(rc));
+        return false;
+    }
+    n->frames_received++;
+    rc = dm_node_receive(n->core, now_us(), &msg);
+    if (rc < 0) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "%s: %s from %u refused: %s", via,
+                           dm_msg_type_name((int)msg.type), msg.from, dm_strerror(rc));
+        return true;
+    }
+    return true;
+}
+
+static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                   unsigned flags)
+{
+    dmn_node *n = h->data;
+    if (nread < 0) {
+        g_debug("udp receive: %s", uv_strerror((int)nread));
+        return;
+    }
+    if (nread == 0 || !addr || n->closing)
+        return;
+    if (flags & UV_UDP_PARTIAL) {
+        dmn_node_count_bad(n, DMN_BAD_OVERSIZE, "udp: datagram larger than %zu bytes", sizeof n->rbuf);
+        return;
+    }
+    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp");
+    settle(n);
+}
+
+/* ------------------------------------------------------------ inbound TCP */
+
+static void on_in_closed(uv_handle_t *h)
+{
+    g_free(h->data);
+}
+
+static void in_close(inconn *c)
+{
+    if (c->closing)
+        return;
+    c->closing = true;
+    g_queue_delete_link(&c->node->inbound, c->link);
+    c->link = NULL;
+    uv_close((uv_handle_t *)&c->tcp, on_in_closed);
+}
+
+static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    inconn *c = s->data;
+    dmn_node *n = c->node;
+    if (c->closing)
+        return;
+    if (nread < 0) {
+        if (c->fill > 0)
+            dmn_node_count_bad(n, DMN_BAD_TRUNCATED, "tcp: connection ended inside a frame (%zu bytes)",
+                               c->fill);
+        in_close(c);
+        return;
+    }
+    const uint8_t *p = (const uint8_t *)buf->base;
+    size_t rem = (size_t)nread;
+    size_t trailer = n->auth ? DMN_AUTH_TRAILER : 0;
+    bool any = false;
+    while (rem > 0) {
+        if (c->fill < 4) {
+            size_t take = MIN(4 - c->fill, rem);
+            memcpy(c->acc + c->fill, p, take);
+            c->fill += take;
+            p += take;
+            rem -= take;
+            if (c->fill < 4)
+                break;
+        }
+        int fl = dm_codec_frame_length(c->acc, c->fill);
+        if (fl < 0) {
+            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s", dm_strerror(fl));
+            in_close(c);
+            goto out;
+        }
+        size_t need = (size_t)fl + trailer;
+        size_t take = MIN(need - c->fill, rem);
+        memcpy(c->acc + c->fill, p, take);
+        c->fill += take;
+        p += take;
+        rem -= take;
+        if (c->fill < need)
+            break;
+        c->fill = 0;
+        any = true;
+        if (!process_frame(n, c->acc, need, "tcp")) {
+            in_close(c);
+            goto out;
+        }
+        c->proven = true;
+    }
+out:
+    if (any)
+        settle(n);
+}
+
+static void on_in_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    inconn *c = h->data;
+    buf->base = (char *)c->node->rbuf;
+    buf->len = sizeof c->node->rbuf;
+}
+
+static void on_connection(uv_stream_t *server, int status)
+{
+    dmn_node *n = server->data;
+    if (status < 0) {
+        g_debug("accept: %s", uv_strerror(status));
+        return;
+    }
+    inconn *c = g_new0(inconn, 1);
+    c->node = n;
+    uv_tcp_init(n->loop, &c->tcp);
+    c->tcp.data = c;
+    if (uv_accept(server, (uv_stream_t *)&c->tcp) < 0) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_in_closed);
+        return;
+    }
+    if (n->closing) {
+        c->closing = true;
+        uv_close((uv_handle_t *)&c->tcp, on_in_closed);
+        return;
+    }
+    if (n->inbound.length >= n->cfg->max_inbound) {
+        /* Make room by dropping the oldest connection that never delivered a
+         * valid frame; refuse the new one if all are proven. */
+        inconn *victim = NULL;
+        for (GList *l = n->inbound.head; l; l = l->next)
+            if (!((inconn *)l->data)->proven) {
+                victim = l->data;
+                break;
+            }
+        dmn_node_count_bad(n, DMN_BAD_CONN_LIMIT, "tcp: %u inbound connections: %s",
+                           n->inbound.length, victim ? "dropping the oldest idle one" : "refusing a new one");
+        if (!victim) {
+            c->closing = true;
+            uv_close((uv_handle_t *)&c->tcp, on_in_closed);
+            return;
+        }
+        in_close(victim);
+    }
+    g_queue_push_tail(&n->inbound, c);
+    c->link = n->inbound.tail;
+    uv_tcp_nodelay(&c->tcp, 1);
+    uv_read_start((uv_stream_t *)&c->tcp, on_in_alloc, on_in_read);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static gboolean resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
+                        GError **err)
+{
+    char *host = NULL;
+    int port = 0;
+    if (!dmn_split_address(address, &host, &port)) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "bad address '%s'", address);
+        return FALSE;
+    }
+    char portstr[16];
+    snprintf(portstr, sizeof portstr, "%d", port);
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    uv_getaddrinfo_t req;
+    int rc = uv_getaddrinfo(loop, &req, NULL, host, portstr, &hints);
+    g_free(host);
+    if (rc < 0 || !req.addrinfo) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot resolve '%s': %s", address,
+                    rc < 0 ? uv_strerror(rc) : "no address");
+        return FALSE;
+    }
+    memset(out, 0, sizeof *out);
+    memcpy(out, req.addrinfo->ai_addr, MIN(sizeof *out, (size_t)req.addrinfo->ai_addrlen));
+    uv_freeaddrinfo(req.addrinfo);
+    return TRUE;
+}
+
+dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
+                       GError **err)
+{
+    dmn_node *n = g_new0(dmn_node, 1);
+    n->loop = loop;
+    n->cfg = cfg;
+    n->event_cb = event;
+    n->event_user = user;
+    n->n_peers = cfg->core.n_members;
+    n->peers = g_new0(peer, n->n_peers);
+    n->events = g_array_new(FALSE, FALSE, sizeof(queued_event));
+    n->dirty = g_ptr_array_new();
+    n->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_queue_init(&n->inbound);
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        peer *p = &n->peers[i];
+        p->node = n;
+        p->id = i;
+        p->address = g_ptr_array_index(cfg->members, i);
+        p->out = g_byte_array_new();
+        p->backoff_us = cfg->backoff_min_us;
+        if (!resolve(loop, p->address, &p->addr, err))
+            goto fail;
+    }
+    if (cfg->key) {
+        gsize klen;
+        const void *k = g_bytes_get_data(cfg->key, &klen);
+        n->auth = dmn_auth_new(k, klen, n->n_peers, cfg->auth_max_age_us, g_get_real_time());
+        if (!n->auth) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "bad authentication key");
+            goto fail;
+        }
+    }
+
+    GBytes *state = NULL;
+    if (cfg->data_dir) {
+        if (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err))
+            goto fail;
+    }
+
+    const struct sockaddr *self = (const struct sockaddr *)&n->peers[cfg->self_id].addr;
+    uv_timer_init(loop, &n->timer);
+    n->timer.data = n;
+    uv_timer_init(loop, &n->shutdown_timer);
+    n->shutdown_timer.data = n;
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        uv_timer_init(loop, &n->peers[i].timer);
+        n->peers[i].timer.data = &n->peers[i];
+    }
+    n->timers_open = true;
+    uv_udp_init(loop, &n->udp);
+    n->udp.data = n;
+    n->udp_open = true;
+    uv_tcp_init(loop, &n->listener);
+    n->listener.data = n;
+    n->listener_open = true;
+    int rc = uv_udp_bind(&n->udp, self, 0);
+    if (rc == 0)
+        rc = uv_tcp_bind(&n->listener, self, 0);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)&n->listener, 128, on_connection);
+    if (rc < 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on %s: %s", cfg->self, uv_strerror(rc));
+        if (state)
+            g_bytes_unref(state);
+        goto fail_handles;
+    }
+    uv_udp_recv_start(&n->udp, on_alloc, on_udp);
+
+    gsize slen = 0;
+    const void *sdata = state ? g_bytes_get_data(state, &slen) : NULL;
+    rc = dm_node_new(&cfg->core, &driver, n, now_us(), sdata, slen, &n->core);
+    if (state)
+        g_bytes_unref(state);
+    if (rc < 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot start the node: %s%s", dm_strerror(rc),
+                    rc == -DM_EBADSTATE ? " (the data directory's state file is corrupt)" : "");
+        goto fail_handles;
+    }
+    g_message("node %s (id %u of %u, policy %s) listening on tcp+udp %s%s%s", cfg->self, cfg->self_id,
+              n->n_peers, dm_policy_name(cfg->core.policy), cfg->self,
+              slen ? ", restarted from saved state" : "", n->auth ? ", frames authenticated" : "");
+    settle(n);
+    return n;
+
+fail_handles:
+    dmn_node_close(n);
+    uv_run(loop, UV_RUN_NOWAIT);
+    uv_run(loop, UV_RUN_NOWAIT);
+    dmn_node_free(n);
+    return NULL;
+fail:
+    n->timers_open = false;
+    dmn_node_free(n);
+    return NULL;
+}
+
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us)
+{
+    if (n->closing)
+        return -DM_ESHUTDOWN;
+    int rc = dm_node_lock(n->core, now_us(), name, timeout_us);
+    settle(n);
+    return rc;
+}
+
+int dmn_node_unlock(dmn_node *n, const char *name)
+{
+    if (n->closing)
+        return -DM_ENOTHELD;
+    int rc = dm_node_unlock(n->core, now_us(), name);
+    if (rc == 0)
+        g_hash_table_remove(n->held, name);
+    settle(n);
+    return rc;
+}
+
+static bool pending_output(dmn_node *n)
+{
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        peer *p = &n->peers[i];
+        if (p->conn && (p->out->len > 0 || p->conn->writing))
+            return true;
+    }
+    return false;
+}
+
+static void on_shutdown_check(uv_timer_t *t)
+{
+    dmn_node *n = t->data;
+    if (pending_output(n) && now_us() < n->shutdown_deadline)
+        return;
+    uv_timer_stop(t);
+    if (n->shutdown_done) {
+        void (*done)(void *) = n->shutdown_done;
+        n->shutdown_done = NULL;
+        done(n->shutdown_user);
+    }
+}
+
+void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user)
+{
+    g_message("leaving the cluster");
+    dm_node_leave(n->core, now_us());
+    g_hash_table_remove_all(n->held);
+    settle(n);
+    n->shutdown_done = done;
+    n->shutdown_user = user;
+    n->shutdown_deadline = now_us() + SHUTDOWN_FLUSH_US;
+    uv_timer_start(&n->shutdown_timer, on_shutdown_check, 0, 10);
+}
+
+static void on_closed_nop(uv_handle_t *h)
+{
+    (void)h;
+}
+
+void dmn_node_close(dmn_node *n)
+{
+    if (n->closing)
+        return;
+    n->closing = true;
+    if (n->timers_open) {
+        uv_close((uv_handle_t *)&n->timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
+        for (uint32_t i = 0; i < n->n_peers; i++)
+            uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
+    }
+    if (n->udp_open)
+        uv_close((uv_handle_t *)&n->udp, on_closed_nop);
+    if (n->listener_open)
+        uv_close((uv_handle_t *)&n->listener, on_closed_nop);
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].conn)
+            conn_fail(n->peers[i].conn, UV_ECANCELED);
+    while (n->inbound.head)
+        in_close(n->inbound.head->data);
+}
+
+void dmn_node_free(dmn_node *n)
+{
+    if (!n)
+        return;
+    dm_node_free(n->core);
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].out)
+            g_byte_array_unref(n->peers[i].out);
+    g_free(n->peers);
+    dmn_auth_free(n->auth);
+    g_array_unref(n->events);
+    g_ptr_array_unref(n->dirty);
+    g_hash_table_destroy(n->held);
+    if (n->persisted)
+        g_bytes_unref(n->persisted);
+    g_free(n);
+}
+
+/* ------------------------------------------------------------ queries */
+
+dm_node *dmn_node_core(dmn_node *n) { return n->core; }
+uint32_t dmn_node_n_members(const dmn_node *n) { return n->n_peers; }
+const dmn_config *dmn_node_config(const dmn_node *n) { return n->cfg; }
+const uint64_t *dmn_node_bad_counts(const dmn_node *n) { return n->bad; }
+
+const char *dmn_node_address(const dmn_node *n, uint32_t id)
+{
+    return id < n->n_peers ? n->peers[id].address : "?";
+}
+
+int dmn_node_current_quorum(dmn_node *n, uint32_t *out, uint32_t cap)
+{
+    const dm_membership *m = dm_node_membership(n->core);
+    uint8_t *unusable = g_new0(uint8_t, n->n_peers);
+    int32_t *pref = g_new0(int32_t, n->n_peers);
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        unusable[i] = m && i != n->cfg->self_id && !dm_membership_is_alive(m, i);
+    pref[n->cfg->self_id] = 1 << 20;
+    dm_quorum_hint hint = { unusable, pref };
+    int rc = dm_tree_form_quorum(dm_node_tree(n->core), &hint, out, cap);
+    g_free(unusable);
+    g_free(pref);
+    return rc;
+}
+
+void dmn_node_format_status(dmn_node *n, GString *out)
+{
+    const dmn_config *cfg = n->cfg;
+    const dm_membership *m = dm_node_membership(n->core);
+    int64_t now = now_us();
+    g_string_append_printf(out, "policy %s\n", dm_policy_name(cfg->core.policy));
+    g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
+                           cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
+                           m ? dm_membership_health(m) : 0);
+    g_string_append_printf(out, "view size %u hash %016" G_GINT64_MODIFIER "x\n",
+                           m ? dm_membership_view_size(m) : n->n_peers, dm_node_view_hash(n->core));
+    uint32_t *q = g_new0(uint32_t, n->n_peers);
+    int qs = dmn_node_current_quorum(n, q, n->n_peers);
+    g_string_append(out, "quorum");
+    if (qs < 0)
+        g_string_append(out, " none");
+    for (int i = 0; i < qs; i++)
+        g_string_append_printf(out, " %s", n->peers[q[i]].address);
+    g_string_append_c(out, '\n');
+    g_free(q);
+    GHashTableIter it;
+    gpointer k, v;
+    g_hash_table_iter_init(&it, n->held);
+    while (g_hash_table_iter_next(&it, &k, &v)) {
+        held_lock *h = v;
+        g_string_append_printf(out, "held %s token %" G_GUINT64_FORMAT " lease_ms %" G_GINT64_FORMAT "\n",
+                               (char *)k, h->token, MAX(0, (h->lease_until - now) / 1000));
+    }
+    g_string_append(out, "counters");
+    for (int i = 0; i < DMN_BAD_COUNT; i++)
+        g_string_append_printf(out, " %s=%" G_GUINT64_FORMAT, bad_names[i], n->bad[i]);
+    g_string_append_c(out, '\n');
+    const dm_node_stats *st = dm_node_get_stats(n->core);
+    uint64_t sent = 0, recv = 0;
+    for (int i = 0; i < DM_MSG_TYPE_COUNT; i++) {
+        sent += st->sent[i];
+        recv += st->received[i];
+    }
+    g_string_append_printf(out,
+                           "traffic sent=%" G_GUINT64_FORMAT " received=%" G_GUINT64_FORMAT
+                           " frames_in=%" G_GUINT64_FORMAT " udp_sent=%" G_GUINT64_FORMAT
+                           " udp_dropped=%" G_GUINT64_FORMAT " tcp_sent=%" G_GUINT64_FORMAT
+                           " tcp_dropped=%" G_GUINT64_FORMAT " inbound=%u\n",
+                           sent, recv, n->frames_received, n->udp_sent, n->udp_dropped,
+                           n->tcp_frames_sent, n->tcp_dropped, n->inbound.length);
+    g_string_append_printf(out,
+                           "locks acquired=%" G_GUINT64_FORMAT " failed=%" G_GUINT64_FORMAT
+                           " lost=%" G_GUINT64_FORMAT " grants=%" G_GUINT64_FORMAT
+                           " lease_expiries=%" G_GUINT64_FORMAT " core_rejected=%" G_GUINT64_FORMAT
+                           " stale=%" G_GUINT64_FORMAT " persists=%" G_GUINT64_FORMAT "\n",
+                           st->acquired, st->failed, st->lost, st->grants, st->lease_expiries,
+                           st->rejected, st->stale, st->persists);
+}
+
+void dmn_node_format_members(dmn_node *n, GString *out)
+{
+    const dm_membership *m = dm_node_membership(n->core);
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        dm_member_info info;
+        memset(&info, 0, sizeof info);
+        if (m)
+            dm_membership_info(m, i, &info);
+        g_string_append_printf(out, "%s %s %u\n", n->peers[i].address, dmn_member_state_name((int)info.state),
+                               info.incarnation);
+    }
+}
