@@ -37,18 +37,12 @@
 #include "membership.h"
 #include "message.h"
 #include "prng.h"
+#include "wire.h"
 
 #define MS 1000
 #define SEC 1000000
 
 typedef struct sim sim;
-
-typedef struct inflight {
-    dm_heap_entry due;
-    uint8_t frame[DM_FRAME_MAX];
-    int len;
-    uint16_t from, to;
-} inflight;
 
 typedef struct member_node {
     sim *w;
@@ -61,10 +55,9 @@ typedef struct member_node {
 struct sim {
     uint32_t n;
     member_node *nd;
-    dm_heap wire, timers;
+    dm_wire wire;
+    dm_heap timers;
     int64_t now;
-    dm_prng rng;
-    double loss;
     uint64_t suspect_events, dead_events;
     uint32_t victim;            /* the crashed member, or UINT32_MAX */
     uint64_t other_dead_events; /* DEAD events about anyone but the victim */
@@ -86,21 +79,16 @@ static void on_send(void *user, dm_msg *msg)
 {
     member_node *nd = user;
     sim *w = nd->w;
-    if (w->loss > 0 && dm_prng_double(&w->rng) < w->loss)
-        return;
-    inflight *f = g_new(inflight, 1);
-    dm_heap_entry_init(&f->due);
-    f->len = dm_codec_encode(msg, f->frame, sizeof f->frame);
-    if (f->len < 0) {
+    /* What crosses the wire is what the codec makes of the message. */
+    uint8_t frame[DM_FRAME_MAX];
+    dm_msg decoded;
+    int len = dm_codec_encode(msg, frame, sizeof frame);
+    if (len < 0 || dm_codec_decode(frame, (size_t)len, &decoded) != len ||
+        dm_msg_validate(&decoded, w->n) != 0) {
         w->codec_failures++;
-        g_free(f);
         return;
     }
-    f->from = msg->from;
-    f->to = msg->to;
-    int64_t latency = 200 + (int64_t)dm_prng_below(&w->rng, 2 * MS);
-    if (dm_heap_push(&w->wire, &f->due, w->now + latency) != 0)
-        abort();
+    dm_wire_send(&w->wire, w->now, &decoded);
 }
 
 static void on_event(void *user, const dm_member_event *ev)
@@ -124,14 +112,15 @@ static void sim_init(sim *w, uint32_t n, uint64_t seed, double loss)
 {
     memset(w, 0, sizeof *w);
     w->n = n;
-    w->loss = loss;
     w->victim = UINT32_MAX;
     w->now = 1 * SEC;
     w->nd = g_new0(member_node, n);
     w->dead_at = g_new0(uint64_t, (size_t)n * n);
-    dm_heap_init(&w->wire);
+    dm_prng net;
+    dm_prng_derive(&net, seed, "bench-swim-network", 0);
+    dm_wire_init(&w->wire, dm_prng_next(&net), 200, 200 + 2 * MS);
+    w->wire.loss = loss;
     dm_heap_init(&w->timers);
-    dm_prng_derive(&w->rng, seed, "bench-swim-network", 0);
     for (uint32_t i = 0; i < n; i++) {
         member_node *nd = &w->nd[i];
         nd->w = w;
@@ -153,10 +142,7 @@ static void sim_init(sim *w, uint32_t n, uint64_t seed, double loss)
 
 static void sim_free(sim *w)
 {
-    dm_heap_entry *e;
-    while ((e = dm_heap_pop(&w->wire)) != NULL)
-        g_free((inflight *)((char *)e - offsetof(inflight, due)));
-    dm_heap_clear(&w->wire);
+    dm_wire_clear(&w->wire);
     dm_heap_clear(&w->timers);
     for (uint32_t i = 0; i < w->n; i++)
         dm_membership_free(w->nd[i].m);
@@ -164,14 +150,12 @@ static void sim_free(sim *w)
     g_free(w->dead_at);
 }
 
-static void deliver(sim *w, inflight *f)
+static void deliver(sim *w, const dm_msg *msg)
 {
-    member_node *to = &w->nd[f->to];
-    if (!to->up || !w->nd[f->from].up)
+    member_node *to = &w->nd[msg->to];
+    if (!to->up || !w->nd[msg->from].up)
         return;
-    dm_msg msg;
-    if (dm_codec_decode(f->frame, (size_t)f->len, &msg) != f->len ||
-        dm_msg_validate(&msg, w->n) != 0 || dm_membership_receive(to->m, w->now, &msg) != 0) {
+    if (dm_membership_receive(to->m, w->now, msg) != 0) {
         w->codec_failures++;
         return;
     }
@@ -181,17 +165,18 @@ static void deliver(sim *w, inflight *f)
 static void sim_run(sim *w, int64_t until)
 {
     for (;;) {
-        dm_heap_entry *x = dm_heap_peek(&w->wire), *t = dm_heap_peek(&w->timers);
-        bool wire_first = x && (!t || x->at <= t->at);
-        int64_t at = wire_first ? x->at : t ? t->at : INT64_MAX;
+        dm_heap_entry *t = dm_heap_peek(&w->timers);
+        int64_t arrival = dm_wire_next(&w->wire);
+        bool wire_first = arrival != INT64_MAX && (!t || arrival <= t->at);
+        int64_t at = wire_first ? arrival : t ? t->at : INT64_MAX;
         if (at > until)
             break;
         if (at > w->now)
             w->now = at;
         if (wire_first) {
-            inflight *f = (inflight *)((char *)dm_heap_pop(&w->wire) - offsetof(inflight, due));
-            deliver(w, f);
-            g_free(f);
+            dm_msg msg;
+            dm_wire_take(&w->wire, at, &msg, &at);
+            deliver(w, &msg);
         } else {
             member_node *nd = (member_node *)((char *)t - offsetof(member_node, timer));
             dm_membership_tick(nd->m, w->now);
@@ -237,7 +222,7 @@ static int crash_runs(uint32_t n, double loss, int runs)
         sim w;
         sim_init(&w, n, 77 + (uint64_t)r + 1000 * (uint64_t)n, loss);
         sim_run(&w, w.now + 20 * (int64_t)SEC);
-        uint32_t victim = (uint32_t)dm_prng_below(&w.rng, n);
+        uint32_t victim = (uint32_t)dm_prng_below(&w.wire.rng, n);
         memset(w.dead_at, 0, (size_t)n * n * sizeof *w.dead_at);
         w.victim = victim;
         int64_t t0 = w.now;

@@ -17,13 +17,14 @@
  *     u8  count      0..DM_MSG_MAX_UPDATES
  *     count times:
  *       u16 member
+ *       u16 accuser  who declared the state
  *       u8  state    dm_member_state
  *       u8  reserved 0
  *       u32 incarnation
  *
  * The length prefix must equal exactly what the type, name_len and count
  * make up. The largest frame, a PING_REQ/ACK/NACK with 64 updates, is
- * 20 + 8 + 4 + 1 + 512 = 545 bytes; a lock message with a 255-byte name is
+ * 20 + 8 + 4 + 1 + 640 = 673 bytes; a lock message with a 255-byte name is
  * at most 20 + 255 + 28 = 303.
  *
  * A decoder never reads outside the buffer it is given, and tells apart a

@@ -178,15 +178,16 @@ int dm_msg_set_name(dm_msg *m, const char *name);
  * included, used ones within dm_msg_field_max, n_updates <=
  * DM_MSG_MAX_UPDATES and every update's state <= DM_MEMBER_STATE_MAX
  * (-DM_EMALFORMED); from, to, target (where used) and every update's member
- * < n_members, from != to (a node's messages to itself never cross the
+ * and accuser < n_members, from != to (a node's messages to itself never cross the
  * network), and a PING_REQ's target neither from nor to (-DM_EPEER).
  * updates[n_updates..] are not looked at. Returns 0 or the first error. */
 int dm_msg_validate(const dm_msg *m, uint32_t n_members);
 
 /* Write a one-line human-readable rendering of the fields the type uses
  * ("GRANT 2->0 clock=7 lock=x attempt=0x100000002 grant=5",
- * "PING 3->0 clock=12 value=7 updates=[2:suspect@4 5:alive@1]", an update
- * being member:state@incarnation, an unknown state as its number; every
+ * "PING 3->0 clock=12 value=7 updates=[2:suspect@4<3 5:alive@1]", an update
+ * being member:state@incarnation, followed by <accuser when someone other
+ * than the member declared it, an unknown state as its number; every
  * field for an unknown type; name bytes outside printable ASCII, and
  * backslash, as \xHH; an n_updates above DM_MSG_MAX_UPDATES as
  * "n_updates=N" before the first DM_MSG_MAX_UPDATES updates) into buf

@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "testlib.h"
+#include "wire.h"
 #include "error.h"
 #include "heap.h"
 #include "membership.h"
@@ -205,11 +206,6 @@ static void solo_drain(solo *s)
 
 typedef struct net net;
 
-typedef struct inflight {
-    dm_heap_entry due;
-    dm_msg msg;
-} inflight;
-
 typedef struct node {
     net *w;
     uint32_t id;
@@ -228,10 +224,10 @@ struct net {
     uint32_t n;
     node *nd;
     dm_swim_config cfg;
-    dm_heap wire, timers;
+    dm_wire wire;
+    dm_heap timers;
     int64_t now;
     dm_prng rng;
-    double loss;
     int *side;               /* messages only pass between equal sides */
     uint64_t trace;          /* FNV-1a over every sent message */
     uint64_t msgs;
@@ -320,13 +316,7 @@ static void net_send(void *user, dm_msg *msg)
     }
     if (nd->drop_acks && msg->type == DM_MSG_ACK)
         return;
-    if (w->loss > 0 && dm_prng_double(&w->rng) < w->loss)
-        return;
-    inflight *f = g_new(inflight, 1);
-    dm_heap_entry_init(&f->due);
-    f->msg = *msg;
-    int64_t latency = 200 + (int64_t)dm_prng_below(&w->rng, 2 * MS);
-    CU_ASSERT_EQUAL(dm_heap_push(&w->wire, &f->due, w->now + latency), 0);
+    dm_wire_send(&w->wire, w->now, msg);
 }
 
 static void net_event(void *user, const dm_member_event *ev)
@@ -366,9 +356,9 @@ static void net_init(net *w, uint32_t n, uint64_t seed, const dm_swim_config *cf
     w->cfg.n_members = n;
     w->nd = g_new0(node, n);
     w->side = g_new0(int, n);
-    dm_heap_init(&w->wire);
-    dm_heap_init(&w->timers);
     dm_prng_derive(&w->rng, seed, "network", 0);
+    dm_wire_init(&w->wire, dm_prng_next(&w->rng), 200, 200 + 2 * MS);
+    dm_heap_init(&w->timers);
     w->now = 1 * SEC;
     w->trace = 0xcbf29ce484222325u;
     for (uint32_t i = 0; i < n; i++) {
@@ -387,10 +377,7 @@ static void net_init(net *w, uint32_t n, uint64_t seed, const dm_swim_config *cf
 
 static void net_free(net *w)
 {
-    dm_heap_entry *e;
-    while ((e = dm_heap_pop(&w->wire)) != NULL)
-        g_free((inflight *)((char *)e - offsetof(inflight, due)));
-    dm_heap_clear(&w->wire);
+    dm_wire_clear(&w->wire);
     dm_heap_clear(&w->timers);
     for (uint32_t i = 0; i < w->n; i++) {
         dm_membership_free(w->nd[i].m);
@@ -411,25 +398,26 @@ static void receive(net *w, node *nd, const dm_msg *msg)
     CU_ASSERT_EQUAL(dm_membership_receive(nd->m, w->now, msg), 0);
 }
 
-static void deliver(net *w, inflight *f)
+static void deliver(net *w, const dm_msg *msg)
 {
-    node *nd = &w->nd[f->msg.to];
-    if (!nd->up || !w->nd[f->msg.from].up || w->side[f->msg.from] != w->side[f->msg.to])
+    node *nd = &w->nd[msg->to];
+    if (!nd->up || !w->nd[msg->from].up || w->side[msg->from] != w->side[msg->to])
         return;
     if (nd->paused) {   /* the socket buffers it until the process runs */
-        g_queue_push_tail(&nd->inbox, g_memdup2(&f->msg, sizeof f->msg));
+        g_queue_push_tail(&nd->inbox, g_memdup2(msg, sizeof *msg));
         return;
     }
-    receive(w, nd, &f->msg);
+    receive(w, nd, msg);
     net_reschedule(w, nd);
 }
 
 /* Run one event; false when nothing is due before `until`. */
 static bool net_step(net *w, int64_t until)
 {
-    dm_heap_entry *x = dm_heap_peek(&w->wire), *t = dm_heap_peek(&w->timers);
-    bool wire_first = x && (!t || x->at <= t->at);
-    int64_t at = wire_first ? x->at : t ? t->at : INT64_MAX;
+    dm_heap_entry *t = dm_heap_peek(&w->timers);
+    int64_t arrival = dm_wire_next(&w->wire);
+    bool wire_first = arrival != INT64_MAX && (!t || arrival <= t->at);
+    int64_t at = wire_first ? arrival : t ? t->at : INT64_MAX;
     if (at > until) {
         w->now = until;
         return false;
@@ -437,9 +425,9 @@ static bool net_step(net *w, int64_t until)
     if (at > w->now)
         w->now = at;
     if (wire_first) {
-        inflight *f = (inflight *)((char *)dm_heap_pop(&w->wire) - offsetof(inflight, due));
-        deliver(w, f);
-        g_free(f);
+        dm_msg msg;
+        dm_wire_take(&w->wire, at, &msg, &at);
+        deliver(w, &msg);
     } else {
         node *nd = node_of_timer(t);
         dm_membership_tick(nd->m, w->now);
@@ -1270,7 +1258,7 @@ static void check_loss(uint32_t n, double loss, int hours, uint64_t seed0)
     for (int seed = 0; seed < hours; seed++) {
         net w;
         net_init(&w, n, seed0 + (uint64_t)seed, NULL);
-        w.loss = loss;
+        w.wire.loss = loss;
         net_run(&w, w.now + 3600 * (int64_t)SEC);
         suspicions += events_all(&w, DM_MEMBER_EV_SUSPECT);
         deaths += events_all(&w, DM_MEMBER_EV_DEAD);
@@ -1279,7 +1267,7 @@ static void check_loss(uint32_t n, double loss, int hours, uint64_t seed0)
             own += dm_membership_get_stats(w.nd[i].m)->suspicions;
             refutations += dm_membership_get_stats(w.nd[i].m)->refutations;
         }
-        w.loss = 0;
+        w.wire.loss = 0;
         net_run(&w, w.now + 30 * (int64_t)SEC);
         CU_ASSERT(all_alive(&w));
         net_free(&w);
@@ -1403,7 +1391,7 @@ static uint64_t trace_of(uint64_t seed, uint64_t *msgs)
 {
     net w;
     net_init(&w, 8, seed, NULL);
-    w.loss = 0.05;
+    w.wire.loss = 0.05;
     net_run(&w, w.now + 20 * (int64_t)SEC);
     crash(&w, 2);
     w.side[6] = 1;

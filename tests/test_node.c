@@ -11,6 +11,7 @@
 #include <glib.h>
 
 #include "testlib.h"
+#include "wire.h"
 #include "error.h"
 #include "heap.h"
 #include "node.h"
@@ -22,10 +23,6 @@
 
 typedef struct pump pump;
 
-typedef struct inflight {
-    dm_heap_entry due;
-    dm_msg msg;
-} inflight;
 
 typedef struct holder {
     bool holding;
@@ -57,12 +54,9 @@ struct pump {
     uint32_t n;
     member m[MAX_NODES];
     dm_config cfg;
-    dm_heap wire;
+    dm_wire wire;
     int64_t now;
     dm_prng rng;
-    bool random_order;
-    double dup_p;
-    double loss_p;
     uint32_t broken_arbiter;       /* UINT32_MAX: none; else grants to every request */
     uint64_t broken_grant_seq;
     GHashTable *holders;           /* lock name -> holder */
@@ -103,19 +97,14 @@ static int unlock(pump *p, uint32_t i, const char *name)
 
 /* ------------------------------------------------------------------ driver */
 
-static void wire_push(pump *p, const dm_msg *msg, int64_t latency)
+/* FIFO (a constant 1 ms) by default; random order: an order drawn from the
+ * seed, with `dup` of the messages duplicated and `loss` lost. */
+static void pump_network(pump *p, bool random_order, double dup, double loss)
 {
-    inflight *f = g_new(inflight, 1);
-    dm_heap_entry_init(&f->due);
-    f->msg = *msg;
-    dm_heap_push(&p->wire, &f->due, p->now + latency);
-}
-
-static int64_t latency(pump *p)
-{
-    if (!p->random_order)
-        return 1 * MS;
-    return 50 + (int64_t)dm_prng_below(&p->rng, 3 * MS);
+    p->wire.latency_min = random_order ? 50 : 1 * MS;
+    p->wire.latency_max = random_order ? 3 * MS : 1 * MS;
+    p->wire.dup = dup;
+    p->wire.loss = loss;
 }
 
 static void drv_send(void *user, const dm_msg *msg)
@@ -125,11 +114,7 @@ static void drv_send(void *user, const dm_msg *msg)
     CU_ASSERT_NOT_EQUAL(msg->to, msg->from);
     CU_ASSERT_EQUAL(msg->from, mb->id);
     p->sent_to[msg->to][msg->type]++;
-    if (p->loss_p > 0 && dm_prng_double(&p->rng) < p->loss_p)
-        return;
-    wire_push(p, msg, latency(p));
-    if (p->dup_p > 0 && dm_prng_double(&p->rng) < p->dup_p)
-        wire_push(p, msg, latency(p));
+    dm_wire_send(&p->wire, p->now, msg);
 }
 
 static void drv_notify(void *user, const dm_event *ev)
@@ -222,7 +207,7 @@ static void pump_init(pump *p, uint32_t n, uint64_t seed)
     /* The lock protocol alone (exact message counts, timeout suspicion);
      * the membership tests switch SWIM on. */
     p->cfg.membership = false;
-    dm_heap_init(&p->wire);
+    dm_wire_init(&p->wire, seed ^ 0x77697265, 1 * MS, 1 * MS);
     dm_prng_seed(&p->rng, seed);
     p->now = 1 * SEC;
     p->broken_arbiter = UINT32_MAX;
@@ -241,10 +226,7 @@ static void pump_init(pump *p, uint32_t n, uint64_t seed)
 
 static void pump_free(pump *p)
 {
-    dm_heap_entry *e;
-    while ((e = dm_heap_pop(&p->wire)) != NULL)
-        g_free((inflight *)((char *)e - offsetof(inflight, due)));
-    dm_heap_clear(&p->wire);
+    dm_wire_clear(&p->wire);
     for (uint32_t i = 0; i < p->n; i++) {
         dm_node_free(p->m[i].node);
         g_array_free(p->m[i].events, TRUE);
@@ -309,23 +291,23 @@ static void broken_arbiter_answer(pump *p, const dm_msg *in)
     } else {
         return;
     }
-    wire_push(p, &out, latency(p));
+    dm_wire_send(&p->wire, p->now, &out);
 }
 
-static void deliver(pump *p, inflight *f)
+static void deliver(pump *p, const dm_msg *msg)
 {
-    member *mb = &p->m[f->msg.to];
+    member *mb = &p->m[msg->to];
     if (!mb->up)
         return;
-    if (f->msg.to == p->broken_arbiter) {
-        broken_arbiter_answer(p, &f->msg);
+    if (msg->to == p->broken_arbiter) {
+        broken_arbiter_answer(p, msg);
         return;
     }
     if (mb->paused) {   /* the socket buffers it until the process runs again */
-        g_queue_push_tail(&mb->inbox, g_memdup2(&f->msg, sizeof f->msg));
+        g_queue_push_tail(&mb->inbox, g_memdup2(msg, sizeof *msg));
         return;
     }
-    CU_ASSERT_EQUAL(dm_node_receive(mb->node, p->now, &f->msg), 0);
+    CU_ASSERT_EQUAL(dm_node_receive(mb->node, p->now, msg), 0);
 }
 
 static int64_t member_due(const member *mb)
@@ -370,9 +352,9 @@ static bool pump_step(pump *p, int64_t until)
             who = (int)i;
         }
     }
-    dm_heap_entry *top = dm_heap_peek(&p->wire);
-    bool wire_first = top && top->at <= best;
-    int64_t at = wire_first ? top->at : best;
+    int64_t arrival = dm_wire_next(&p->wire);
+    bool wire_first = arrival <= best;
+    int64_t at = wire_first ? arrival : best;
     if (at > until || at == DM_NEVER) {
         p->now = until;
         return false;
@@ -380,9 +362,9 @@ static bool pump_step(pump *p, int64_t until)
     if (at > p->now)
         p->now = at;
     if (wire_first) {
-        inflight *f = (inflight *)((char *)dm_heap_pop(&p->wire) - offsetof(inflight, due));
-        deliver(p, f);
-        g_free(f);
+        dm_msg msg;
+        dm_wire_take(&p->wire, at, &msg, &at);
+        deliver(p, &msg);
     } else {
         member_act(p, &p->m[who]);
     }
@@ -473,8 +455,7 @@ static void contend(uint32_t n, uint64_t seed, bool random_order, double dup_p, 
                     pump *p)
 {
     pump_init(p, n, seed);
-    p->random_order = random_order;
-    p->dup_p = dup_p;
+    pump_network(p, random_order, dup_p, 0);
     for (uint32_t i = 0; i < n; i++) {
         p->m[i].want = true;
         p->m[i].next_request_at = p->now + (int64_t)dm_prng_below(&p->rng, 5 * MS);
@@ -536,9 +517,7 @@ static void test_contention_with_loss(void)
     for (uint64_t seed = 1; seed <= 4; seed++) {
         pump p;
         pump_init(&p, 7, seed);
-        p.random_order = true;
-        p.dup_p = 0.05;
-        p.loss_p = 0.05;
+        pump_network(&p, true, 0.05, 0.05);
         p.lock_timeout_us = 5 * SEC;
         for (uint32_t i = 0; i < p.n; i++) {
             p.m[i].want = true;
@@ -919,8 +898,7 @@ static void test_tokens_increase_across_random_restarts(void)
     for (uint64_t seed = 1; seed <= 3; seed++) {
         pump p;
         pump_init(&p, 7, 100 + seed);
-        p.random_order = true;
-        p.dup_p = 0.05;
+        pump_network(&p, true, 0.05, 0);
         p.lock_timeout_us = 8 * SEC;
         p.cfg.token_stride = 4;   /* persist often: restarts land mid-stride */
         for (uint32_t i = 0; i < p.n; i++) {
