@@ -1,0 +1,198 @@
+/* dmutex-bench: lock+unlock cycles against a local dmutexd.
+ *
+ *   dmutex-bench --control PATH --cycles N [--clients C] [--lock NAME]
+ *                [--timeout MS]
+ *
+ * C client threads, each with its own control connection, share N cycles
+ * (LOCK NAME; UNLOCK NAME). All contend for one name (clients of one daemon
+ * queue in the daemon). The latency of a cycle runs from sending LOCK to
+ * the answer of UNLOCK. Prints, last, one line:
+ *   cycles=... failed=... clients=... seconds=... cycles_per_s=... p50_us=... p99_us=...
+ * Exit status: 0, 1 if any cycle failed, 2 usage, 3 cannot reach the daemon.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+typedef struct shared {
+    const char *path;
+    const char *name;
+    int timeout_ms;
+    gint remaining;          /* cycles not yet started */
+    gint failed;
+    gint unreachable;
+} shared;
+
+typedef struct client {
+    shared *sh;
+    GArray *lat;             /* gint64 us per successful cycle */
+} client;
+
+static int connect_control(const char *path)
+{
+    struct sockaddr_un sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sun_family = AF_UNIX;
+    g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+typedef struct reader {
+    int fd;
+    char buf[4096];
+    size_t fill;
+} reader;
+
+/* The next response line that is not a notification; false at EOF. */
+static bool read_line(reader *r, char *out, size_t cap)
+{
+    for (;;) {
+        char *nl = memchr(r->buf, '\n', r->fill);
+        if (nl) {
+            size_t len = (size_t)(nl - r->buf);
+            size_t n = MIN(len, cap - 1);
+            memcpy(out, r->buf, n);
+            out[n] = '\0';
+            memmove(r->buf, nl + 1, r->fill - len - 1);
+            r->fill -= len + 1;
+            if (out[0] == '!')
+                continue;
+            return true;
+        }
+        if (r->fill == sizeof r->buf)
+            return false;
+        ssize_t got = recv(r->fd, r->buf + r->fill, sizeof r->buf - r->fill, 0);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return false;
+        r->fill += (size_t)got;
+    }
+}
+
+static bool send_all(int fd, const char *s, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, s, len, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return false;
+        s += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+static gpointer run_client(gpointer user)
+{
+    client *c = user;
+    shared *sh = c->sh;
+    reader r = { .fd = connect_control(sh->path) };
+    if (r.fd < 0) {
+        g_atomic_int_inc(&sh->unreachable);
+        return NULL;
+    }
+    char lock_req[512], unlock_req[512], line[512];
+    int ll = snprintf(lock_req, sizeof lock_req, "LOCK %s %d\n", sh->name, sh->timeout_ms);
+    int ul = snprintf(unlock_req, sizeof unlock_req, "UNLOCK %s\n", sh->name);
+    while (g_atomic_int_add(&sh->remaining, -1) > 0) {
+        gint64 t0 = g_get_monotonic_time();
+        if (!send_all(r.fd, lock_req, (size_t)ll) || !read_line(&r, line, sizeof line)) {
+            g_atomic_int_inc(&sh->unreachable);
+            break;
+        }
+        if (strncmp(line, "OK", 2) != 0) {
+            g_atomic_int_inc(&sh->failed);
+            continue;
+        }
+        if (!send_all(r.fd, unlock_req, (size_t)ul) || !read_line(&r, line, sizeof line)) {
+            g_atomic_int_inc(&sh->unreachable);
+            break;
+        }
+        gint64 dt = g_get_monotonic_time() - t0;
+        if (strncmp(line, "OK", 2) != 0) {
+            g_atomic_int_inc(&sh->failed);
+            continue;
+        }
+        g_array_append_val(c->lat, dt);
+    }
+    close(r.fd);
+    return NULL;
+}
+
+static gint cmp_i64(gconstpointer a, gconstpointer b)
+{
+    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
+    return x < y ? -1 : x > y;
+}
+
+int main(int argc, char **argv)
+{
+    char *path = NULL, *name = NULL;
+    gint cycles = 0, clients = 1, timeout_ms = 10000;
+    GOptionEntry entries[] = {
+        { "control", 0, 0, G_OPTION_ARG_FILENAME, &path, "dmutexd's control socket", "PATH" },
+        { "cycles", 0, 0, G_OPTION_ARG_INT, &cycles, "lock+unlock cycles in all", "N" },
+        { "clients", 0, 0, G_OPTION_ARG_INT, &clients, "concurrent clients (default 1)", "C" },
+        { "lock", 0, 0, G_OPTION_ARG_STRING, &name, "lock name (default bench)", "NAME" },
+        { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_ms, "LOCK timeout (default 10000)", "MS" },
+        G_OPTION_ENTRY_NULL,
+    };
+    GOptionContext *ctx = g_option_context_new("- lock+unlock cycles against a local dmutexd");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    GError *err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1 || !path || cycles <= 0 ||
+        clients <= 0 || clients > 1024 || timeout_ms <= 0) {
+        fprintf(stderr, "dmutex-bench: %s\n",
+                err ? err->message : "--control PATH and --cycles N (> 0) are required; 1 <= C <= 1024");
+        return 2;
+    }
+    g_option_context_free(ctx);
+    shared sh = { .path = path, .name = name ? name : "bench", .timeout_ms = timeout_ms, .remaining = cycles };
+    client *cl = g_new0(client, clients);
+    GThread **th = g_new0(GThread *, clients);
+    gint64 t0 = g_get_monotonic_time();
+    for (int i = 0; i < clients; i++) {
+        cl[i].sh = &sh;
+        cl[i].lat = g_array_new(FALSE, FALSE, sizeof(gint64));
+        th[i] = g_thread_new("client", run_client, &cl[i]);
+    }
+    for (int i = 0; i < clients; i++)
+        g_thread_join(th[i]);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    GArray *all = g_array_new(FALSE, FALSE, sizeof(gint64));
+    for (int i = 0; i < clients; i++) {
+        g_array_append_vals(all, cl[i].lat->data, cl[i].lat->len);
+        g_array_unref(cl[i].lat);
+    }
+    g_array_sort(all, cmp_i64);
+    guint n = all->len;
+    gint64 p50 = n ? g_array_index(all, gint64, (n - 1) / 2) : 0;
+    gint64 p99 = n ? g_array_index(all, gint64, (guint)((n - 1) * 0.99)) : 0;
+    if (sh.unreachable)
+        fprintf(stderr, "dmutex-bench: lost or could not open %d control connection(s)\n", sh.unreachable);
+    printf("cycles=%u failed=%d clients=%d seconds=%.3f cycles_per_s=%.1f p50_us=%" G_GINT64_FORMAT
+           " p99_us=%" G_GINT64_FORMAT "\n",
+           n, sh.failed, clients, secs, secs > 0 ? n / secs : 0.0, p50, p99);
+    g_array_unref(all);
+    g_free(cl);
+    g_free(th);
+    if (sh.unreachable && n == 0)
+        return 3;
+    return sh.failed || sh.unreachable ? 1 : 0;
+}

@@ -1,0 +1,400 @@
+/* libdmutex: a node on a libuv loop of its own thread; application calls
+ * are handed over with uv_async and answered through a GMutex/GCond. */
+#include "dmutex.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <string.h>
+
+#include <uv.h>
+
+#include "error.h"
+#include "transport.h"
+
+G_DEFINE_QUARK(dmutex-error-quark, dmutex_error)
+
+G_STATIC_ASSERT((int)DMUTEX_ERROR_BUSY == (int)DM_EBUSY);
+G_STATIC_ASSERT((int)DMUTEX_ERROR_TIMEDOUT == (int)DM_ETIMEDOUT);
+G_STATIC_ASSERT((int)DMUTEX_ERROR_PERSIST == (int)DM_EPERSIST);
+G_STATIC_ASSERT((int)DMUTEX_MEMBER_LEFT == (int)DM_MEMBER_LEFT);
+
+typedef enum { CALL_LOCK, CALL_UNLOCK, CALL_TOKEN, CALL_MEMBERS, CALL_STOP } call_kind;
+
+typedef struct call {
+    call_kind kind;
+    const char *name;
+    int rc;
+    bool done;
+    uint64_t token;
+    dmutex_member *members;
+    size_t n_members;
+} call;
+
+typedef struct subscriber {
+    unsigned id;
+    dmutex_callback cb;
+    void *user;
+} subscriber;
+
+struct dmutex {
+    dmn_config cfg;
+    uv_loop_t loop;
+    uv_async_t async;
+    dmn_node *node;
+    GThread *thread;
+    GMutex mu;
+    GCond cond;
+    GQueue calls;            /* call*, under mu */
+    GHashTable *pending;     /* name -> LOCK call waiting for its outcome (loop thread) */
+    GArray *subs;            /* subscriber, under mu */
+    unsigned next_sub;
+    bool stopping;           /* loop thread */
+};
+
+static void complete(dmutex *d, call *c, int rc)
+{
+    g_mutex_lock(&d->mu);
+    c->rc = rc;
+    c->done = true;
+    g_cond_broadcast(&d->cond);
+    g_mutex_unlock(&d->mu);
+}
+
+static void publish(dmutex *d, const dmutex_event *ev)
+{
+    g_mutex_lock(&d->mu);
+    GArray *subs = g_array_copy(d->subs);
+    g_mutex_unlock(&d->mu);
+    for (guint i = 0; i < subs->len; i++) {
+        subscriber *s = &g_array_index(subs, subscriber, i);
+        s->cb(ev, s->user);
+    }
+    g_array_unref(subs);
+}
+
+static void on_event(void *user, const dm_event *ev)
+{
+    dmutex *d = user;
+    dmutex_event out;
+    memset(&out, 0, sizeof out);
+    switch (ev->type) {
+    case DM_EV_GRANTED:
+    case DM_EV_FAILED: {
+        call *c = g_hash_table_lookup(d->pending, ev->name);
+        if (!c) {
+            if (ev->type == DM_EV_GRANTED)
+                dmn_node_unlock(d->node, ev->name);
+            return;
+        }
+        g_hash_table_remove(d->pending, ev->name);
+        c->token = ev->token;
+        complete(d, c, ev->type == DM_EV_GRANTED ? 0 : ev->reason);
+        return;
+    }
+    case DM_EV_LOST:
+        out.type = DMUTEX_EVENT_LOST;
+        out.lock_name = ev->name;
+        out.token = ev->token;
+        publish(d, &out);
+        return;
+    case DM_EV_MEMBER: {
+        dm_member_info info;
+        memset(&info, 0, sizeof info);
+        const dm_membership *m = dm_node_membership(dmn_node_core(d->node));
+        if (m)
+            dm_membership_info(m, ev->member, &info);
+        out.type = DMUTEX_EVENT_MEMBER;
+        out.address = dmn_node_address(d->node, ev->member);
+        out.state = (dmutex_member_state)info.state;
+        out.incarnation = ev->incarnation;
+        out.joined = ev->member_event == DM_MEMBER_EV_JOIN;
+        publish(d, &out);
+        return;
+    }
+    case DM_EV_VIEW:
+        out.type = DMUTEX_EVENT_VIEW;
+        out.view_size = ev->view_size;
+        publish(d, &out);
+        return;
+    default:
+        return;
+    }
+}
+
+static dmutex_member *list_members(dmutex *d, size_t *n)
+{
+    dm_node *core = dmn_node_core(d->node);
+    const dm_membership *m = dm_node_membership(core);
+    uint32_t count = dmn_node_n_members(d->node);
+    dmutex_member *out = g_new0(dmutex_member, count);
+    for (uint32_t i = 0; i < count; i++) {
+        dm_member_info info;
+        memset(&info, 0, sizeof info);
+        if (m)
+            dm_membership_info(m, i, &info);
+        out[i].address = g_strdup(dmn_node_address(d->node, i));
+        out[i].state = (dmutex_member_state)info.state;
+        out[i].incarnation = i == dm_node_self(core) && m ? dm_membership_incarnation(m) : info.incarnation;
+        out[i].self = i == dm_node_self(core);
+    }
+    *n = count;
+    return out;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
+
+static void on_left(void *user)
+{
+    dmutex *d = user;
+    dmn_node_close(d->node);
+    uv_close((uv_handle_t *)&d->async, on_closed);
+}
+
+static void on_async(uv_async_t *a)
+{
+    dmutex *d = a->data;
+    for (;;) {
+        g_mutex_lock(&d->mu);
+        call *c = g_queue_pop_head(&d->calls);
+        g_mutex_unlock(&d->mu);
+        if (!c)
+            return;
+        if (d->stopping) {
+            complete(d, c, -DM_ESHUTDOWN);
+            continue;
+        }
+        switch (c->kind) {
+        case CALL_LOCK: {
+            if (g_hash_table_contains(d->pending, c->name)) {
+                complete(d, c, -DM_EBUSY);
+                break;
+            }
+            /* Registered first: the outcome may come from inside the call. */
+            g_hash_table_insert(d->pending, (char *)c->name, c);
+            int rc = dmn_node_lock(d->node, c->name, d->cfg.lock_timeout_us);
+            if (rc < 0 && g_hash_table_lookup(d->pending, c->name) == c) {
+                g_hash_table_remove(d->pending, c->name);
+                complete(d, c, rc);
+            }
+            break;
+        }
+        case CALL_UNLOCK:
+            complete(d, c, dmn_node_unlock(d->node, c->name));
+            break;
+        case CALL_TOKEN:
+            c->token = dm_node_token(dmn_node_core(d->node), c->name);
+            complete(d, c, 0);
+            break;
+        case CALL_MEMBERS:
+            c->members = list_members(d, &c->n_members);
+            complete(d, c, 0);
+            break;
+        case CALL_STOP:
+            d->stopping = true;
+            complete(d, c, 0);
+            dmn_node_shutdown(d->node, on_left, d);
+            break;
+        }
+    }
+}
+
+static gpointer loop_thread(gpointer user)
+{
+    dmutex *d = user;
+    /* A write to a closed socket raises SIGPIPE in the writing thread: keep
+     * it pending here (the write fails with EPIPE) instead of killing the
+     * application. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    uv_run(&d->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+static gboolean in_loop_thread(dmutex *d, GError **err)
+{
+    if (g_thread_self() != d->thread)
+        return FALSE;
+    g_set_error(err, DMUTEX_ERROR, DMUTEX_ERROR_WOULDBLOCK, "dmutex: blocking call from a dmutex callback");
+    return TRUE;
+}
+
+static void run_call(dmutex *d, call *c)
+{
+    g_mutex_lock(&d->mu);
+    g_queue_push_tail(&d->calls, c);
+    g_mutex_unlock(&d->mu);
+    uv_async_send(&d->async);
+    g_mutex_lock(&d->mu);
+    while (!c->done)
+        g_cond_wait(&d->cond, &d->mu);
+    g_mutex_unlock(&d->mu);
+}
+
+static gboolean set_core_error(GError **err, int rc)
+{
+    g_set_error(err, DMUTEX_ERROR, rc < 0 ? -rc : rc, "%s", dm_strerror(rc));
+    return FALSE;
+}
+
+dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_t n_members,
+                        unsigned timeout_ms, const char *config_file, GError **err)
+{
+    dmutex *d = g_new0(dmutex, 1);
+    dmn_config_init(&d->cfg);
+    GError *e = NULL;
+    gboolean ok = !config_file || dmn_config_load_file(&d->cfg, config_file, &e);
+    if (ok) {
+        if (self_addr) {
+            g_free(d->cfg.self);
+            d->cfg.self = g_strdup(self_addr);
+        }
+        if (members && n_members > 0)
+            dmn_config_set_members(&d->cfg, members, n_members);
+        if (timeout_ms > 0)
+            d->cfg.lock_timeout_us = (int64_t)timeout_ms * 1000;
+        ok = dmn_config_finish(&d->cfg, &e);
+    }
+    if (ok && uv_loop_init(&d->loop) < 0) {
+        g_set_error(&e, DMUTEX_ERROR, DMUTEX_ERROR_SETUP, "cannot create an event loop");
+        ok = FALSE;
+    }
+    if (!ok) {
+        g_set_error(err, DMUTEX_ERROR, DMUTEX_ERROR_SETUP, "dmutex: %s", e->message);
+        g_error_free(e);
+        dmn_config_clear(&d->cfg);
+        g_free(d);
+        return NULL;
+    }
+    g_mutex_init(&d->mu);
+    g_cond_init(&d->cond);
+    g_queue_init(&d->calls);
+    d->pending = g_hash_table_new(g_str_hash, g_str_equal);
+    d->subs = g_array_new(FALSE, FALSE, sizeof(subscriber));
+    d->node = dmn_node_new(&d->loop, &d->cfg, on_event, d, &e);
+    if (!d->node) {
+        g_set_error(err, DMUTEX_ERROR, DMUTEX_ERROR_SETUP, "dmutex: %s", e->message);
+        g_error_free(e);
+        uv_run(&d->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&d->loop);
+        g_hash_table_destroy(d->pending);
+        g_array_unref(d->subs);
+        g_mutex_clear(&d->mu);
+        g_cond_clear(&d->cond);
+        dmn_config_clear(&d->cfg);
+        g_free(d);
+        return NULL;
+    }
+    uv_async_init(&d->loop, &d->async, on_async);
+    d->async.data = d;
+    d->thread = g_thread_new("dmutex", loop_thread, d);
+    return d;
+}
+
+dmutex *dmutex_new(const char *self_addr, const char *const *members, size_t n_members,
+                   unsigned timeout_ms, GError **err)
+{
+    if (!self_addr || !members || n_members == 0) {
+        g_set_error(err, DMUTEX_ERROR, DMUTEX_ERROR_SETUP, "dmutex: an address and a member list are needed");
+        return NULL;
+    }
+    return dmutex_new_full(self_addr, members, n_members, timeout_ms, NULL, err);
+}
+
+gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
+{
+    if (in_loop_thread(d, err))
+        return FALSE;
+    if (dm_lock_name_check(name) < 0)
+        return set_core_error(err, -DM_EBADNAME);
+    call c = { .kind = CALL_LOCK, .name = name };
+    run_call(d, &c);
+    if (c.rc < 0)
+        return set_core_error(err, c.rc);
+    if (token)
+        *token = c.token;
+    return TRUE;
+}
+
+gboolean dmutex_unlock(dmutex *d, const char *name, GError **err)
+{
+    if (in_loop_thread(d, err))
+        return FALSE;
+    if (dm_lock_name_check(name) < 0)
+        return set_core_error(err, -DM_EBADNAME);
+    call c = { .kind = CALL_UNLOCK, .name = name };
+    run_call(d, &c);
+    return c.rc < 0 ? set_core_error(err, c.rc) : TRUE;
+}
+
+uint64_t dmutex_token(dmutex *d, const char *name)
+{
+    if (in_loop_thread(d, NULL) || dm_lock_name_check(name) < 0)
+        return 0;
+    call c = { .kind = CALL_TOKEN, .name = name };
+    run_call(d, &c);
+    return c.token;
+}
+
+dmutex_member *dmutex_members(dmutex *d, size_t *n)
+{
+    *n = 0;
+    if (in_loop_thread(d, NULL))
+        return NULL;
+    call c = { .kind = CALL_MEMBERS };
+    run_call(d, &c);
+    *n = c.n_members;
+    return c.members;
+}
+
+void dmutex_members_free(dmutex_member *members, size_t n)
+{
+    for (size_t i = 0; members && i < n; i++)
+        g_free(members[i].address);
+    g_free(members);
+}
+
+unsigned dmutex_subscribe(dmutex *d, dmutex_callback cb, void *user)
+{
+    g_mutex_lock(&d->mu);
+    subscriber s = { ++d->next_sub, cb, user };
+    g_array_append_val(d->subs, s);
+    g_mutex_unlock(&d->mu);
+    return s.id;
+}
+
+void dmutex_unsubscribe(dmutex *d, unsigned id)
+{
+    g_mutex_lock(&d->mu);
+    for (guint i = 0; i < d->subs->len; i++)
+        if (g_array_index(d->subs, subscriber, i).id == id) {
+            g_array_remove_index(d->subs, i);
+            break;
+        }
+    g_mutex_unlock(&d->mu);
+}
+
+void dmutex_free(dmutex *d)
+{
+    if (!d)
+        return;
+    if (g_thread_self() == d->thread) {
+        g_critical("dmutex_free called from a dmutex callback: ignored");
+        return;
+    }
+    call c = { .kind = CALL_STOP };
+    run_call(d, &c);
+    g_thread_join(d->thread);
+    uv_loop_close(&d->loop);
+    dmn_node_free(d->node);
+    g_hash_table_destroy(d->pending);
+    g_array_unref(d->subs);
+    g_mutex_clear(&d->mu);
+    g_cond_clear(&d->cond);
+    dmn_config_clear(&d->cfg);
+    g_free(d);
+}
