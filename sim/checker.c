@@ -333,6 +333,13 @@ void dm_checker_check_deadlines(dm_checker *c, int64_t t)
     }
 }
 
+void dm_checker_add_violation(dm_checker *c, dm_violation_kind kind, int64_t t, const char *lock,
+                              uint32_t node, const char *text)
+{
+    g_return_if_fail(kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_LIVENESS);
+    report(c, kind, t, lock, node, UINT32_MAX, "%s", text);
+}
+
 uint32_t dm_checker_pending(const dm_checker *c)
 {
     return g_hash_table_size(c->requests);

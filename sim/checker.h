@@ -82,6 +82,12 @@ void dm_checker_check_deadlines(dm_checker *c, int64_t t);
 /* Requests registered and not yet resolved, overdue ones included. */
 uint32_t dm_checker_pending(const dm_checker *c);
 
+/* Record a violation the caller found itself (the simulator's check that
+ * live members agree on one view by the liveness bound): counted under
+ * `kind` and listed with `text` like every other. `lock` may be NULL. */
+void dm_checker_add_violation(dm_checker *c, dm_violation_kind kind, int64_t t, const char *lock,
+                              uint32_t node, const char *text);
+
 typedef struct dm_checker_counts {
     uint64_t holds;
     uint64_t writes_accepted;
