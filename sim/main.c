@@ -25,8 +25,15 @@
 
 typedef struct options {
     char *config, *nodes, *policy, *seed, *runs, *faults, *duration, *trace, *csv;
+    char *csv_members, *csv_runs;
     char **set;
 } options;
+
+/* Crash detection samples, in seconds. */
+typedef struct samples {
+    GArray *suspect, *dead, *converge;   /* double */
+    uint64_t records;
+} samples;
 
 typedef struct totals {
     uint64_t runs, failed_runs, events, messages, attempts, acquisitions, failed, lost;
@@ -35,6 +42,11 @@ typedef struct totals {
     uint64_t violations[5], writes_accepted, writes_rejected, stale_accepted;
     uint64_t liveness_requests, liveness_granted;
     int64_t liveness_max_us, sim_us, wall_us;
+    /* membership */
+    uint64_t member_msgs, member_bytes, false_suspicions, false_deaths;
+    uint64_t false_suspicions_connected, false_deaths_connected;
+    int64_t node_up_us, liveness_view_max_us;
+    samples det;
     uint64_t hash;
     bool have_failure;
     uint64_t first_failed_seed;
@@ -72,14 +84,8 @@ static void build_config(const options *o, dm_sim_config *cfg)
             usage_error("--set %s", err->message);
     if (o->nodes)
         cfg->nodes = (uint32_t)parse_u64("--nodes", o->nodes, 1, DM_MAX_MEMBERS);
-    if (o->policy) {
-        if (strcmp(o->policy, "ae") == 0)
-            cfg->policy = DM_POLICY_AE;
-        else if (strcmp(o->policy, "memberlist") == 0)
-            cfg->policy = DM_POLICY_MEMBERLIST;
-        else
-            usage_error("--policy: '%s' is not one of ae, memberlist", o->policy);
-    }
+    if (o->policy && dm_policy_parse(o->policy, &cfg->policy) < 0)
+        usage_error("--policy: '%s' is not one of ae, memberlist", o->policy);
     if (o->seed)
         cfg->seed = parse_u64("--seed", o->seed, 0, G_MAXUINT64);
     if (o->duration) {
@@ -102,9 +108,6 @@ static void build_config(const options *o, dm_sim_config *cfg)
             cfg->mode = DM_FAULTS_LIST;
         }
     }
-    if (cfg->policy == DM_POLICY_MEMBERLIST)
-        usage_error("--policy memberlist: the memberlist policy is not implemented yet "
-                    "(it comes with the next issue); use --policy ae");
 }
 
 static void append_arg(GString *cmd, const char *opt, const char *value)
@@ -170,6 +173,159 @@ static void print_failure(const options *o, const dm_sim_config *base, const dm_
         printf("... and %u more violations\n", n - MAX_VIOLATIONS_SHOWN);
 }
 
+/* ---------------------------------------------------------------- membership metrics */
+
+static void samples_init(samples *s)
+{
+    s->suspect = g_array_new(FALSE, FALSE, sizeof(double));
+    s->dead = g_array_new(FALSE, FALSE, sizeof(double));
+    s->converge = g_array_new(FALSE, FALSE, sizeof(double));
+    s->records = 0;
+}
+
+static void samples_clear(samples *s)
+{
+    g_array_free(s->suspect, TRUE);
+    g_array_free(s->dead, TRUE);
+    g_array_free(s->converge, TRUE);
+}
+
+static void sample_add(GArray *a, int64_t us)
+{
+    if (us < 0)
+        return;
+    double v = (double)us / 1e6;
+    g_array_append_val(a, v);
+}
+
+static void samples_add_run(samples *s, const dm_world *w)
+{
+    for (uint32_t i = 0; i < dm_world_detection_count(w); i++) {
+        const dm_world_detection *d = dm_world_detection_get(w, i);
+        s->records++;
+        sample_add(s->suspect, d->first_suspect_us);
+        sample_add(s->dead, d->dead_all_us);
+        sample_add(s->converge, d->converge_us);
+    }
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+typedef enum stat_kind { STAT_MEAN, STAT_P50, STAT_MAX } stat_kind;
+
+/* " key=value" in seconds, or " key=na" without samples. The median is the
+ * lower one (nearest rank) for an even count. */
+static void put_stat(GString *out, const char *key, GArray *a, stat_kind kind)
+{
+    if (a->len == 0) {
+        g_string_append_printf(out, " %s=na", key);
+        return;
+    }
+    double v = 0;
+    if (kind == STAT_MEAN) {
+        for (guint i = 0; i < a->len; i++)
+            v += g_array_index(a, double, i);
+        v /= a->len;
+    } else {
+        g_array_sort(a, cmp_double);
+        v = g_array_index(a, double, kind == STAT_MAX ? a->len - 1 : (a->len - 1) / 2);
+    }
+    g_string_append_printf(out, " %s=%.3f", key, v);
+}
+
+/* The membership keys of the summary line (sim/README.md lists them). */
+static void put_membership(GString *out, samples *det, uint64_t msgs, uint64_t bytes,
+                           int64_t up_us, uint64_t fs, uint64_t fd, uint64_t fsc, uint64_t fdc)
+{
+    double up = (double)up_us / 1e6;
+    put_stat(out, "suspect_s_mean", det->suspect, STAT_MEAN);
+    put_stat(out, "dead_s_p50", det->dead, STAT_P50);
+    put_stat(out, "dead_s_max", det->dead, STAT_MAX);
+    put_stat(out, "converge_s_p50", det->converge, STAT_P50);
+    put_stat(out, "converge_s_max", det->converge, STAT_MAX);
+    g_string_append_printf(out, " false_suspicions=%" PRIu64 " false_deaths=%" PRIu64
+                           " member_msgs_per_s=%.3f member_bytes_per_s=%.1f"
+                           " detections=%" PRIu64 " detections_converged=%u"
+                           " false_suspicions_connected=%" PRIu64 " false_deaths_connected=%" PRIu64
+                           " member_msgs=%" PRIu64 " member_bytes=%" PRIu64,
+                           fs, fd, up > 0 ? (double)msgs / up : 0, up > 0 ? (double)bytes / up : 0,
+                           det->records, det->converge->len, fsc, fdc, msgs, bytes);
+}
+
+static const char *violation_kind_name(int kind)
+{
+    static const char *const names[] = { "-", "mutex", "token", "fence", "liveness" };
+    return kind >= 0 && kind < (int)G_N_ELEMENTS(names) ? names[kind] : "?";
+}
+
+static void csv_runs_header(FILE *f)
+{
+    fputs("seed,nodes,policy,faults,failed,mutex_violations,token_violations,fence_violations,"
+          "liveness_failures,codec_errors,api_errors,start_failures,stuck_ticks,"
+          "crashes,restarts,pauses,partitions,acquisitions,sim_seconds,"
+          "suspect_s_mean,dead_s_p50,dead_s_max,converge_s_p50,converge_s_max,"
+          "false_suspicions,false_deaths,member_msgs_per_s,member_bytes_per_s,detections,"
+          "detections_converged,false_suspicions_connected,false_deaths_connected,member_msgs,"
+          "member_bytes,violation_at,violation_kind,violation_shape,violation_down,"
+          "violation_paused,violation_views_agree,violation_holder_in_view,liveness_view_seconds,"
+          "hash\n", f);
+}
+
+/* One row per run: the summary's keys for that run alone, in CSV order. */
+static void csv_runs_row(FILE *f, const dm_sim_config *run, const char *faults, dm_world *w)
+{
+    const dm_world_stats *st = dm_world_get_stats(w);
+    const dm_checker_counts *k = dm_checker_get_counts(dm_world_checker(w));
+    samples det;
+    samples_init(&det);
+    samples_add_run(&det, w);
+    GString *m = g_string_new(NULL);
+    put_membership(m, &det, st->member_msgs, st->member_bytes, st->node_up_us,
+                   st->false_suspicions, st->false_deaths, st->false_suspicions_connected,
+                   st->false_deaths_connected);
+    /* " key=value key=value ..." -> "value,value,..." */
+    GString *row = g_string_new(NULL);
+    /* A kind list is "crash+partition" here: no comma inside a field. */
+    char *kinds = g_strdelimit(g_strdup(faults), ",", '+');
+    g_string_append_printf(row, "%" PRIu64 ",%u,%s,%s,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                           ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+                           ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f",
+                           run->seed, run->nodes, dm_policy_name(run->policy), kinds,
+                           dm_world_failed(w) ? 1 : 0, k->violations[DM_VIOLATION_MUTEX],
+                           k->violations[DM_VIOLATION_TOKEN], k->violations[DM_VIOLATION_FENCE],
+                           k->violations[DM_VIOLATION_LIVENESS], st->codec_errors, st->api_errors,
+                           st->start_failures, st->stuck_ticks, st->crashes, st->restarts,
+                           st->pauses, st->partitions, st->acquisitions, (double)st->sim_us / 1e6);
+    gchar **pairs = g_strsplit(m->str + 1, " ", -1);
+    for (gchar **p = pairs; *p; p++) {
+        char *eq = strchr(*p, '=');
+        g_string_append_printf(row, ",%s", eq ? eq + 1 : "");
+    }
+    g_strfreev(pairs);
+    if (st->violation_at >= 0)
+        g_string_append_printf(row, ",%.6f,%s,%s,%u,%u,%d,%d", (double)st->violation_at / 1e6,
+                               violation_kind_name(st->violation_kind),
+                               st->violation_shape >= 0 ? dm_shape_name(st->violation_shape) : "none",
+                               st->violation_down, st->violation_paused,
+                               st->violation_views_agree ? 1 : 0, st->violation_holder_in_view);
+    else
+        g_string_append(row, ",,,,,,,");
+    if (st->liveness_view_us >= 0)
+        g_string_append_printf(row, ",%.3f", (double)st->liveness_view_us / 1e6);
+    else
+        g_string_append(row, ",");
+    g_string_append_printf(row, ",%016" PRIx64 "\n", dm_world_hash(w));
+    fwrite(row->str, 1, row->len, f);
+    g_free(kinds);
+    g_string_free(row, TRUE);
+    g_string_free(m, TRUE);
+    samples_clear(&det);
+}
+
 static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
 {
     const dm_world_stats *s = dm_world_get_stats(w);
@@ -203,6 +359,16 @@ static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
         t->liveness_max_us = s->liveness_max_us;
     t->sim_us += s->sim_us;
     t->wall_us += wall_us;
+    t->member_msgs += s->member_msgs;
+    t->member_bytes += s->member_bytes;
+    t->node_up_us += s->node_up_us;
+    t->false_suspicions += s->false_suspicions;
+    t->false_deaths += s->false_deaths;
+    t->false_suspicions_connected += s->false_suspicions_connected;
+    t->false_deaths_connected += s->false_deaths_connected;
+    if (s->liveness_view_us > t->liveness_view_max_us)
+        t->liveness_view_max_us = s->liveness_view_us;
+    samples_add_run(&t->det, w);
     t->hash = t->runs == 1 ? dm_world_hash(w) : dm_trace_combine(t->hash, dm_world_hash(w));
     if (dm_world_failed(w)) {
         t->failed_runs++;
@@ -239,8 +405,8 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
     double wall = (double)t->wall_us / 1e6;
     double sim = (double)t->sim_us / 1e6;
     if (t->runs == 1) {
-        printf(PROG ": %u nodes, policy ae, seed %" PRIu64 ", faults %s", first->nodes, seed0,
-               faults_label(o, base));
+        printf(PROG ": %u nodes, policy %s, seed %" PRIu64 ", faults %s", first->nodes,
+               dm_policy_name(first->policy), seed0, faults_label(o, base));
         if (first->mode == DM_FAULTS_SCRIPTED) {
             char *ini = dm_sim_config_to_ini(first);
             char *sched = strstr(ini, "schedule = ");
@@ -255,9 +421,10 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
             g_free(drawn);
         }
     } else {
-        printf(PROG ": %" PRIu64 " runs (seeds %" PRIu64 "..%" PRIu64 "), %u nodes, policy ae, "
+        printf(PROG ": %" PRIu64 " runs (seeds %" PRIu64 "..%" PRIu64 "), %u nodes, policy %s, "
                "faults %s; %" PRIu64 " failed\n",
-               t->runs, seed0, seed0 + t->runs - 1, first->nodes, faults_label(o, base), t->failed_runs);
+               t->runs, seed0, seed0 + t->runs - 1, first->nodes, dm_policy_name(first->policy),
+               faults_label(o, base), t->failed_runs);
     }
     printf("simulated %.1f s in %.2f s of wall time: %.0f events/s, %.0fx real time\n", sim, wall,
            wall > 0 ? (double)t->events / wall : 0, wall > 0 ? sim / wall : 0);
@@ -274,6 +441,16 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
            t->violations[DM_VIOLATION_FENCE], t->writes_accepted, t->writes_rejected);
     printf("liveness: %" PRIu64 "/%" PRIu64 " final requests granted, slowest after %.3f s\n",
            t->liveness_granted, t->liveness_requests, (double)t->liveness_max_us / 1e6);
+    if (!first->membership) {
+        printf("membership: off\n");
+        return;
+    }
+    double up = (double)t->node_up_us / 1e6;
+    printf("membership: %" PRIu64 " crashes followed, %u converged; %" PRIu64
+           " false suspicions, %" PRIu64 " false deaths; %.2f messages, %.0f bytes per member "
+           "per second\n",
+           t->det.records, t->det.converge->len, t->false_suspicions, t->false_deaths,
+           up > 0 ? (double)t->member_msgs / up : 0, up > 0 ? (double)t->member_bytes / up : 0);
 }
 
 static void print_summary(const totals *t, const dm_sim_config *first, const options *o,
@@ -290,7 +467,7 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
            " writes_accepted=%" PRIu64 " lost=%" PRIu64 " renewals=%" PRIu64 " attempts=%" PRIu64
            " ebusy=%" PRIu64 " crashes=%" PRIu64 " restarts=%" PRIu64 " pauses=%" PRIu64
            " partitions=%" PRIu64 " skews=%" PRIu64 " codec_errors=%" PRIu64 " api_errors=%" PRIu64
-           " liveness_max_seconds=%.3f failed_runs=%" PRIu64 " nodes=%u policy=ae seed=%" PRIu64
+           " liveness_max_seconds=%.3f failed_runs=%" PRIu64 " nodes=%u policy=%s seed=%" PRIu64
            " faults=%s wall_seconds=%.3f sim_per_wall=%.1f",
            t->runs, safety, t->violations[DM_VIOLATION_LIVENESS], t->acquisitions, t->failed,
            t->messages, t->events, wall > 0 ? (double)t->events / wall : 0, (double)t->sim_us / 1e6,
@@ -298,8 +475,16 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
            t->violations[DM_VIOLATION_FENCE], t->writes_rejected, t->stale_accepted,
            t->writes_accepted, t->lost, t->renewals, t->attempts, t->ebusy, t->crashes,
            t->restarts, t->pauses, t->partitions, t->skews, t->codec_errors, t->api_errors,
-           (double)t->liveness_max_us / 1e6, t->failed_runs, first->nodes, seed0,
-           faults_label(o, base), wall, wall > 0 ? (double)t->sim_us / 1e6 / wall : 0);
+           (double)t->liveness_max_us / 1e6, t->failed_runs, first->nodes,
+           dm_policy_name(first->policy), seed0, faults_label(o, base), wall,
+           wall > 0 ? (double)t->sim_us / 1e6 / wall : 0);
+    GString *m = g_string_new(NULL);
+    put_membership(m, (samples *)&t->det, t->member_msgs, t->member_bytes, t->node_up_us,
+                   t->false_suspicions, t->false_deaths, t->false_suspicions_connected,
+                   t->false_deaths_connected);
+    printf("%s liveness_view_max_seconds=%.3f lock_messages=%" PRIu64, m->str,
+           (double)t->liveness_view_max_us / 1e6, t->messages - t->member_msgs);
+    g_string_free(m, TRUE);
     if (t->have_failure)
         printf(" first_failed_seed=%" PRIu64, t->first_failed_seed);
     printf("\n");
@@ -311,7 +496,7 @@ int main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Scenario file (GLib key file; see sim/scenarios/default.ini)", "FILE" },
         { "nodes", 'n', 0, G_OPTION_ARG_STRING, &o.nodes, "Cluster size (default 5)", "N" },
-        { "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Quorum policy: ae (memberlist: next issue)", "ae|memberlist" },
+        { "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Quorum policy (default ae)", "ae|memberlist" },
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
         { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
@@ -319,6 +504,8 @@ int main(int argc, char **argv)
         { "duration", 'd', 0, G_OPTION_ARG_STRING, &o.duration, "Fault phase length in simulated seconds (default 60)", "SECONDS" },
         { "trace", 't', 0, G_OPTION_ARG_FILENAME, &o.trace, "Write one line per event to FILE ('-': stdout)", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o.csv, "Write one row per acquisition attempt to FILE", "FILE" },
+        { "csv-members", 0, 0, G_OPTION_ARG_FILENAME, &o.csv_members, "Write one row per crash detection (SWIM) to FILE", "FILE" },
+        { "csv-runs", 0, 0, G_OPTION_ARG_FILENAME, &o.csv_runs, "Write one row per run (its summary keys) to FILE", "FILE" },
         { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.set, "Set any scenario key, e.g. --set network.loss=0.1 (repeatable)", "GROUP.KEY=VALUE" },
         G_OPTION_ENTRY_NULL
     };
@@ -352,8 +539,15 @@ int main(int argc, char **argv)
     FILE *csv = open_output("--csv", o.csv);
     if (csv)
         dm_world_csv_header(csv);
+    FILE *csv_members = open_output("--csv-members", o.csv_members);
+    if (csv_members)
+        dm_world_csv_members_header(csv_members);
+    FILE *csv_runs = open_output("--csv-runs", o.csv_runs);
+    if (csv_runs)
+        csv_runs_header(csv_runs);
 
     totals t = { 0 };
+    samples_init(&t.det);
     for (uint64_t i = 0; i < runs; i++) {
         dm_sim_config run;
         if (!dm_sim_config_resolve(&base, seed0 + i, &run, &err))
@@ -365,11 +559,15 @@ int main(int argc, char **argv)
         }
         if (csv)
             dm_world_set_csv(w, csv);
+        if (csv_members)
+            dm_world_set_csv_members(w, csv_members);
         int64_t t0 = g_get_monotonic_time();
         dm_world_run(w);
         int64_t wall = g_get_monotonic_time() - t0;
         bool first_failure = dm_world_failed(w) && !t.have_failure;
         add_run(&t, w, run.seed, wall);
+        if (csv_runs)
+            csv_runs_row(csv_runs, &run, faults_label(&o, &base), w);
         if (first_failure)
             print_failure(&o, &base, &run, w);
         dm_world_free(w);
@@ -379,16 +577,22 @@ int main(int argc, char **argv)
         fclose(trace);
     if (csv && csv != stdout)
         fclose(csv);
+    if (csv_members && csv_members != stdout)
+        fclose(csv_members);
+    if (csv_runs && csv_runs != stdout)
+        fclose(csv_runs);
 
     print_human(&t, &base, &first, &o, seed0);
     print_summary(&t, &first, &o, &base, seed0);
     fflush(stdout);
 
     int status = t.failed_runs > 0 ? 1 : 0;
+    samples_clear(&t.det);
     dm_sim_config_clear(&first);
     dm_sim_config_clear(&base);
     g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.seed); g_free(o.runs);
     g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
+    g_free(o.csv_members); g_free(o.csv_runs);
     g_strfreev(o.set);
     return status;
 }

@@ -31,6 +31,9 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->drift_ppm = 10000;
     cfg->token_stride = 1024;
 
+    cfg->membership = true;
+    dm_swim_config_defaults(&cfg->swim);
+
     cfg->clock_drift_ppm = DM_AUTO;
     cfg->clock_offset_us = 1000 * USEC;
 
@@ -398,6 +401,16 @@ static const key_info keys[] = {
     { "core", "suspect", K_SECONDS, F(suspect_us), false, NULL },
     { "core", "drift_ppm", K_U32, F(drift_ppm), false, NULL },
     { "core", "token_stride", K_U32, F(token_stride), false, NULL },
+    { "swim", "enabled", K_BOOL, F(membership), false, NULL },
+    { "swim", "probe_interval", K_SECONDS, F(swim.probe_interval_us), false, NULL },
+    { "swim", "probe_timeout", K_SECONDS, F(swim.probe_timeout_us), false, NULL },
+    { "swim", "indirect_checks", K_U32, F(swim.indirect_checks), false, NULL },
+    { "swim", "suspicion_mult", K_U32, F(swim.suspicion_mult), false, NULL },
+    { "swim", "suspicion_max_mult", K_U32, F(swim.suspicion_max_mult), false, NULL },
+    { "swim", "retransmit_mult", K_U32, F(swim.retransmit_mult), false, NULL },
+    { "swim", "push_pull_interval", K_SECONDS, F(swim.push_pull_interval_us), false, NULL },
+    { "swim", "awareness_max", K_U32, F(swim.awareness_max), false, NULL },
+    { "swim", "dead_probe_every", K_U32, F(swim.dead_probe_every), false, NULL },
     { "clock", "drift_ppm", K_PPM, F(clock_drift_ppm), true, NULL },
     { "clock", "offset", K_SECONDS, F(clock_offset_us), false, NULL },
     { "clock", "rates_ppm", K_RATES, F(clock_rates), false, NULL },
@@ -428,6 +441,7 @@ static const key_info keys[] = {
     { "faults", "pause_mean", K_SECONDS, F(pause_us), true, NULL },
     { "faults", "partition_mean", K_SECONDS, F(partition_us), true, NULL },
     { "faults", "max_down", K_I32, F(max_down), true, NULL },
+    { "faults", "crash_count", K_U32, F(crash_count), false, NULL },
     { "faults", "schedule", K_SCHEDULE, F(schedule), false, NULL },
     { "liveness", "bound", K_SECONDS, F(liveness_us), true, NULL },
 };
@@ -794,6 +808,7 @@ char *dm_sim_config_describe_faults(const dm_sim_config *cfg)
         { "faults", "kinds" }, { "faults", "crash_rate" }, { "faults", "restart_rate" },
         { "faults", "pause_rate" }, { "faults", "pause_mean" }, { "faults", "partition_rate" },
         { "faults", "partition_mean" }, { "faults", "skew_rate" }, { "faults", "max_down" },
+        { "faults", "crash_count" },
         { "network", "loss" }, { "network", "dup" }, { "network", "reorder" },
         { "workload", "hold" },
     };
@@ -858,11 +873,24 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
 
 static bool validate(const dm_sim_config *c, GError **err)
 {
-    if (c->policy == DM_POLICY_MEMBERLIST) {
-        g_set_error_literal(err, DM_SIM_ERROR, DM_SIM_ERROR_UNSUPPORTED,
-                            "the memberlist policy is not implemented yet");
-        return false;
-    }
+    if (c->policy == DM_POLICY_MEMBERLIST && !c->membership)
+        return fail(err, "[swim] enabled = false: the memberlist policy needs membership "
+                         "(only policy = ae runs without it)");
+    const dm_swim_config *s = &c->swim;
+    if (s->probe_timeout_us <= 0 || s->probe_interval_us <= s->probe_timeout_us)
+        return fail(err, "[swim] probe_timeout must be > 0 and below probe_interval");
+    if (s->probe_interval_us > 3600 * USEC || s->push_pull_interval_us > 1000000 * USEC)
+        return fail(err, "[swim] probe_interval must be at most 3600 s, push_pull_interval "
+                         "at most 1e6 s");
+    if (s->suspicion_mult < 1 || s->suspicion_mult > 1000 || s->suspicion_max_mult < 1 ||
+        s->suspicion_max_mult > 1000)
+        return fail(err, "[swim] suspicion_mult and suspicion_max_mult must be in 1..1000");
+    if (s->retransmit_mult < 1 || s->retransmit_mult > 1000)
+        return fail(err, "[swim] retransmit_mult must be in 1..1000");
+    if (s->awareness_max < 1 || s->awareness_max > 64)
+        return fail(err, "[swim] awareness_max must be in 1..64 (1: no local health)");
+    if (s->indirect_checks >= DM_MAX_MEMBERS)
+        return fail(err, "[swim] indirect_checks must be below %u", DM_MAX_MEMBERS);
     if (c->nodes < 1 || c->nodes > DM_MAX_MEMBERS)
         return fail(err, "[sim] nodes: %u is out of range 1..%u", c->nodes, DM_MAX_MEMBERS);
     if (c->duration_us <= 0)
@@ -885,6 +913,11 @@ static bool validate(const dm_sim_config *c, GError **err)
         return fail(err, "[workload] timeout: must be > 0");
     if (c->mode == DM_FAULTS_LIST && c->kinds == 0)
         return fail(err, "[faults] mode = list needs kinds");
+    if (c->crash_count > 0 && c->mode != DM_FAULTS_SWARM &&
+        !(c->mode == DM_FAULTS_LIST && (c->kinds & (1u << DM_FAULT_CRASH))))
+        return fail(err, "[faults] crash_count needs the crash fault kind (--faults crash,...)");
+    if (c->crash_count > 100000)
+        return fail(err, "[faults] crash_count: %u is above 100000", c->crash_count);
     for (guint i = 0; c->schedule && i < c->schedule->len; i++) {
         const dm_fault_step *s = &g_array_index(c->schedule, dm_fault_step, i);
         if (s->node >= 0 && (uint32_t)s->node >= c->nodes) {
@@ -919,6 +952,13 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
         bool on = (out->kinds & (1u << k)) && dm_fault_kind_timed(k);
         out->rate[k] = !on ? 0 : in->rate[k] >= 0 ? in->rate[k] : d.rate[k];
     }
+    /* A crash count replaces the crash rate; without the crash kind in
+     * force (a swarm draw without it) there is nothing to count. */
+    bool crashes_on = (out->kinds & (1u << DM_FAULT_CRASH)) != 0;
+    if (!crashes_on)
+        out->crash_count = 0;
+    if (out->crash_count > 0)
+        out->rate[DM_FAULT_CRASH] = 0;
     double *probs[] = { &out->net.loss, &out->net.dup, &out->net.reorder };
     const double drawn[] = { d.loss, d.dup, d.reorder };
     const int kinds[] = { DM_FAULT_LOSS, DM_FAULT_DUP, DM_FAULT_REORDER };
@@ -930,7 +970,8 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
     if (out->partition_us < 0)
         out->partition_us = d.partition_us;
     if (out->max_down < 0)
-        out->max_down = d.max_down;
+        out->max_down = out->crash_count == 0 ? d.max_down
+                        : (int32_t)MIN(out->crash_count, out->nodes > 1 ? out->nodes - 1 : 1);
     if (out->hold_us < 0)
         out->hold_us = random_faults ? d.hold_us : 100 * 1000;
     if (out->clock_drift_ppm < 0)
@@ -942,8 +983,14 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
         out->interarrival_us = out->load > 0 ? (int64_t)((double)c * (double)out->hold_us / out->load)
                                              : 0;
     }
-    if (out->liveness_us < 0)
+    if (out->liveness_us < 0) {
         out->liveness_us = 3 * out->lease_us + 10 * out->rpc_timeout_us + out->suspect_us;
+        /* Views must agree too: a member some still believe dead is looked
+         * at again after dead_probe_every periods, or by a push/pull. */
+        if (out->membership)
+            out->liveness_us += MAX(out->swim.push_pull_interval_us,
+                                    (int64_t)out->swim.dead_probe_every * out->swim.probe_interval_us);
+    }
     if (!out->schedule) {
         out->schedule = g_array_new(FALSE, FALSE, sizeof(dm_fault_step));
         if (in->mode == DM_FAULTS_SCRIPTED && !parse_schedule(DEFAULT_SCHEDULE, out->schedule, NULL))

@@ -109,6 +109,9 @@ typedef struct dm_sim_config {
     int64_t suspect_us;
     uint32_t drift_ppm;          /* the bound the core assumes */
     uint32_t token_stride;
+    /* [swim] -- SWIM membership, handed to every node's dm_config */
+    bool membership;             /* enabled: run SWIM (required by memberlist) */
+    dm_swim_config swim;         /* timing; n_members, self, seed, incarnation unused */
     /* [clock] -- the clocks the nodes actually have */
     int64_t clock_drift_ppm;     /* |rate| bound of the simulated clocks; AUTO: core's */
     int64_t clock_offset_us;     /* initial readings drawn from [0, this] */
@@ -131,6 +134,8 @@ typedef struct dm_sim_config {
     int64_t pause_us;            /* mean pause; AUTO */
     int64_t partition_us;        /* mean partition length; AUTO */
     int32_t max_down;            /* most nodes crashed at once; AUTO */
+    uint32_t crash_count;        /* > 0: exactly this many crashes, evenly spread
+                                    over the fault phase, instead of crash_rate */
     GArray *schedule;            /* dm_fault_step, sorted by `at` once resolved */
     /* [liveness] */
     int64_t liveness_us;         /* bound on the liveness phase; AUTO: 3 leases + 10 rpc + suspect */

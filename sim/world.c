@@ -25,6 +25,7 @@ typedef enum ev_kind {
     EV_UNDO,            /* scripted step `arg` expires (for=) */
     EV_HEAL,            /* a partition ends */
     EV_PHASE,           /* the fault phase ends, or the liveness bound passes */
+    EV_CRASH_COUNT,     /* the next of faults.crash_count evenly spread crashes */
 } ev_kind;
 
 /* Every queued thing embeds one of these first, so a popped heap entry is
@@ -84,6 +85,10 @@ typedef struct sim_node {
     sim_client *clients;      /* [cfg->locks] */
     const dm_world_tap *tap;
     void *tap_user;
+    bool view_dirty;          /* its membership emitted an event: rehash */
+    uint64_t view_hash;       /* dm_membership_view_hash (0 without membership) */
+    uint64_t tree_hash;       /* dm_node_view_hash */
+    int64_t up_since;         /* global time the process last started */
 } sim_node;
 
 typedef struct sim_step {
@@ -117,7 +122,16 @@ struct dm_world {
     GPtrArray *slabs;
     dm_trace trace;
     FILE *csv;
+    FILE *csv_members;
     int64_t live_deadline;
+    int cur_shape;            /* partition shape in force, -1 none */
+    sim_event crash_ev;       /* EV_CRASH_COUNT */
+    uint32_t crashes_done;    /* of cfg->crash_count */
+    bool member_dirty;        /* some node's view may have changed */
+    bool views_agree;         /* live members agree on one view and tree */
+    GArray *detections;       /* dm_world_detection */
+    uint32_t open_detections;
+    uint32_t violations_seen;
     dm_world_stats stats;
 };
 
@@ -265,6 +279,214 @@ static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_cl
     g_string_append_printf(s, "%s,%u\n", outcome, cl->messages);
     fwrite(s->str, 1, s->len, w->csv);
     g_string_free(s, TRUE);
+}
+
+/* ---------------------------------------------------------------- membership tracking */
+
+void dm_world_csv_members_header(FILE *out)
+{
+    fputs("seed,n,node,crashed_at,first_suspect_s,dead_all_s,converge_s\n", out);
+}
+
+static bool node_live(const sim_node *nd)
+{
+    return nd->state != NODE_DOWN && nd->core != NULL;
+}
+
+static bool member_gone(const sim_node *observer, uint32_t member)
+{
+    dm_member_info info;
+    dm_membership_info(dm_node_membership(observer->core), member, &info);
+    return info.state == DM_MEMBER_DEAD || info.state == DM_MEMBER_LEFT;
+}
+
+/* A record is over: it converged, its node restarted, or the run ended. */
+static void detection_close(dm_world *w, dm_world_detection *d, const char *why)
+{
+    if (!d->open)
+        return;
+    d->open = false;
+    w->open_detections--;
+    char t1[32], t2[32], t3[32];
+    TRACE(w, d->node, "detection %s: first suspect %s, dead everywhere %s, converged %s", why,
+          d->first_suspect_us >= 0 ? fmt_time(t1, sizeof t1, d->first_suspect_us) : "-",
+          d->dead_all_us >= 0 ? fmt_time(t2, sizeof t2, d->dead_all_us) : "-",
+          d->converge_us >= 0 ? fmt_time(t3, sizeof t3, d->converge_us) : "-");
+    if (!w->csv_members)
+        return;
+    GString *s = g_string_sized_new(96);
+    g_string_append_printf(s, "%" PRIu64 ",%u,%u,", w->cfg->seed, w->n, d->node);
+    csv_time(s, d->crashed_at);
+    csv_time(s, d->first_suspect_us);
+    csv_time(s, d->dead_all_us);
+    if (d->converge_us >= 0)
+        g_string_append(s, fmt_time(t1, sizeof t1, d->converge_us));
+    g_string_append_c(s, '\n');
+    fwrite(s->str, 1, s->len, w->csv_members);
+    g_string_free(s, TRUE);
+}
+
+/* `victim` has just crashed. */
+static void detection_open(dm_world *w, const sim_node *victim)
+{
+    if (!w->cfg->membership)
+        return;
+    dm_world_detection d = { .node = victim->id, .crashed_at = w->now, .first_suspect_us = -1,
+                             .dead_all_us = -1, .converge_us = -1, .open = true };
+    for (uint32_t i = 0; i < w->n && d.first_suspect_us < 0; i++) {
+        const sim_node *nd = &w->nodes[i];
+        if (!node_live(nd))
+            continue;
+        dm_member_info info;
+        dm_membership_info(dm_node_membership(nd->core), victim->id, &info);
+        if (info.state != DM_MEMBER_ALIVE)
+            d.first_suspect_us = 0;   /* already suspected when it crashed */
+    }
+    g_array_append_val(w->detections, d);
+    w->open_detections++;
+}
+
+static dm_world_detection *detection_of(dm_world *w, uint32_t node)
+{
+    if (w->open_detections == 0)
+        return NULL;
+    for (guint i = w->detections->len; i-- > 0;) {
+        dm_world_detection *d = &g_array_index(w->detections, dm_world_detection, i);
+        if (d->node == node && d->open)
+            return d;
+    }
+    return NULL;
+}
+
+/* Some node's membership moved, or the set of live nodes changed: rehash
+ * the views that may have changed, see whether the live members agree, and
+ * advance the open detection records. */
+static void members_update(dm_world *w)
+{
+    w->member_dirty = false;
+    bool have = false, agree = true;
+    uint64_t vh = 0, th = 0;
+    for (uint32_t i = 0; i < w->n; i++) {
+        sim_node *nd = &w->nodes[i];
+        if (!node_live(nd))
+            continue;
+        if (nd->view_dirty) {
+            const dm_membership *m = dm_node_membership(nd->core);
+            nd->view_hash = m ? dm_membership_view_hash(m) : 0;
+            nd->tree_hash = dm_node_view_hash(nd->core);
+            nd->view_dirty = false;
+        }
+        if (!have) {
+            vh = nd->view_hash;
+            th = nd->tree_hash;
+            have = true;
+        } else if (nd->view_hash != vh || nd->tree_hash != th) {
+            agree = false;
+        }
+    }
+    if (agree != w->views_agree) {
+        TRACE(w, -1, "views %s", agree ? "agree" : "differ");
+        if (w->phase == PHASE_LIVENESS)
+            w->stats.liveness_view_us = agree ? w->now - w->stats.liveness_start_us : -1;
+    }
+    w->views_agree = agree;
+    if (w->open_detections == 0)
+        return;
+    for (guint k = 0; k < w->detections->len; k++) {
+        dm_world_detection *d = &g_array_index(w->detections, dm_world_detection, k);
+        if (!d->open)
+            continue;
+        bool all_dead = true;
+        for (uint32_t i = 0; i < w->n && all_dead; i++)
+            if (i != d->node && node_live(&w->nodes[i]))
+                all_dead = member_gone(&w->nodes[i], d->node);
+        if (!all_dead)
+            continue;
+        if (d->dead_all_us < 0)
+            d->dead_all_us = w->now - d->crashed_at;
+        if (agree) {
+            d->converge_us = w->now - d->crashed_at;
+            detection_close(w, d, "converged");
+        }
+    }
+}
+
+/* Node `nd` reported a member event: first suspicions of crashed nodes, and
+ * false suspicions and deaths of running ones. */
+static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *ev)
+{
+    if (ev->member_event != DM_MEMBER_EV_SUSPECT && ev->member_event != DM_MEMBER_EV_DEAD)
+        return;
+    if (ev->member >= w->n || ev->member == nd->id)
+        return;
+    const sim_node *m = &w->nodes[ev->member];
+    if (m->state == NODE_DOWN) {
+        dm_world_detection *d = detection_of(w, ev->member);
+        if (d && d->first_suspect_us < 0)
+            d->first_suspect_us = w->now - d->crashed_at;
+        return;
+    }
+    bool connected = m->state == NODE_UP;
+    for (uint32_t j = 0; j < w->n && connected; j++)
+        connected = j == m->id || (!dm_simnet_is_cut(w->net, m->id, j) &&
+                                   !dm_simnet_is_cut(w->net, j, m->id));
+    if (ev->member_event == DM_MEMBER_EV_SUSPECT) {
+        w->stats.false_suspicions++;
+        w->stats.false_suspicions_connected += connected;
+    } else {
+        w->stats.false_deaths++;
+        w->stats.false_deaths_connected += connected;
+    }
+    TRACE(w, nd->id, "false %s of %u (%s)",
+          ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,
+          m->state == NODE_PAUSED ? "paused" : connected ? "connected" : "cut off");
+}
+
+/* Live members that disagree on the view when the liveness bound passes:
+ * one line naming the groups. */
+static void report_views(dm_world *w)
+{
+    GString *t = g_string_new(NULL);
+    uint32_t *group = g_new0(uint32_t, w->n);   /* group leader + 1, 0: not live */
+    uint32_t groups = 0, smallest = UINT32_MAX, smallest_size = UINT32_MAX;
+    for (uint32_t i = 0; i < w->n; i++) {
+        if (!node_live(&w->nodes[i]))
+            continue;
+        for (uint32_t j = 0; j < i && !group[i]; j++)
+            if (group[j] == j + 1 && w->nodes[j].view_hash == w->nodes[i].view_hash &&
+                w->nodes[j].tree_hash == w->nodes[i].tree_hash)
+                group[i] = j + 1;
+        if (!group[i]) {
+            group[i] = i + 1;
+            groups++;
+        }
+    }
+    g_string_append_printf(t, "liveness: live members disagree on the view at the bound "
+                              "(%u distinct views):", groups);
+    for (uint32_t i = 0; i < w->n; i++) {
+        if (group[i] != i + 1)
+            continue;
+        uint32_t size = 0;
+        g_string_append(t, " {");
+        for (uint32_t j = i; j < w->n; j++)
+            if (group[j] == i + 1) {
+                g_string_append_printf(t, size ? ",%u" : "%u", j);
+                size++;
+            }
+        const dm_membership *m = dm_node_membership(w->nodes[i].core);
+        g_string_append_printf(t, "} see %u members (view %016" PRIx64 ", tree %016" PRIx64 ");",
+                               m ? dm_membership_view_size(m) : w->n, w->nodes[i].view_hash,
+                               w->nodes[i].tree_hash);
+        if (size < smallest_size) {
+            smallest_size = size;
+            smallest = i;
+        }
+    }
+    g_string_truncate(t, t->len - 1);
+    TRACE(w, -1, "%s", t->str);
+    dm_checker_add_violation(w->checker, DM_VIOLATION_LIVENESS, w->now, NULL, smallest, t->str);
+    g_free(group);
+    g_string_free(t, TRUE);
 }
 
 /* ---------------------------------------------------------------- node clock and deadline */
@@ -429,6 +651,12 @@ static void drv_send(void *user, const dm_msg *m)
     sim_node *nd = user;
     dm_world *w = nd->w;
     w->stats.messages++;
+    if (dm_msg_is_membership((int)m->type)) {
+        /* Membership traffic: counted here, then treated like any message. */
+        int size = dm_codec_size(m);
+        w->stats.member_msgs++;
+        w->stats.member_bytes += size > 0 ? (uint64_t)size : 0;
+    }
     if (m->to >= w->n || m->to == nd->id) {
         w->stats.api_errors++;
         TRACE(w, nd->id, "API: send to %u", m->to);
@@ -483,6 +711,11 @@ static void drv_notify(void *user, const dm_event *event)
     sim_node *nd = user;
     dm_world *w = nd->w;
     dm_event ev = *event;
+    if (ev.type == DM_EV_MEMBER || ev.type == DM_EV_VIEW) {
+        /* The core's state moved, whatever a tap lets the world see. */
+        nd->view_dirty = true;
+        w->member_dirty = true;
+    }
     if (nd->tap && nd->tap->notify && !nd->tap->notify(nd->tap_user, nd->id, &ev))
         return;
     fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
@@ -497,6 +730,7 @@ static void drv_notify(void *user, const dm_event *event)
             w->stats.member_events++;
             TRACE(w, nd->id, "MEMBER %u %s incarnation=%u", ev.member,
                   member_event_name(ev.member_event), ev.incarnation);
+            member_event_seen(w, nd, &ev);
         } else {
             w->stats.view_changes++;
             TRACE(w, nd->id, "VIEW size=%u hash=%016" PRIx64, ev.view_size, ev.view_hash);
@@ -609,6 +843,8 @@ static bool node_start(dm_world *w, sim_node *nd)
     c.rpc_timeout_us = w->cfg->rpc_timeout_us;
     c.suspect_us = w->cfg->suspect_us;
     c.token_stride = w->cfg->token_stride;
+    c.membership = w->cfg->membership;
+    c.swim = w->cfg->swim;
     c.seed = dm_prng_next(&nd->prng);
     /* The core may persist while it reads what it was handed: give it a copy. */
     GBytes *saved = g_bytes_new(nd->persisted->data, nd->persisted->len);
@@ -625,6 +861,9 @@ static bool node_start(dm_world *w, sim_node *nd)
     }
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
+    nd->up_since = w->now;
+    nd->view_dirty = true;
+    w->member_dirty = true;
     node_sync(w, nd);
     client_start_arrivals(w, nd);
     return true;
@@ -661,6 +900,9 @@ static void node_crash(dm_world *w, sim_node *nd)
     nd->core = NULL;
     nd->state = NODE_DOWN;
     w->down++;
+    w->stats.node_up_us += w->now - nd->up_since;
+    w->member_dirty = true;
+    detection_open(w, nd);
 }
 
 static void node_restart(dm_world *w, sim_node *nd)
@@ -669,6 +911,9 @@ static void node_restart(dm_world *w, sim_node *nd)
     if (nd->state != NODE_DOWN)
         return;
     TRACE(w, nd->id, "restart (%u persisted bytes)", nd->persisted->len);
+    dm_world_detection *d = detection_of(w, nd->id);
+    if (d)
+        detection_close(w, d, "cut short: the node is back");
     if (!node_start(w, nd))
         return;
     w->stats.restarts++;
@@ -790,6 +1035,7 @@ static void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
     dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
     w->stats.partitions++;
     w->stats.shapes[shape]++;
+    w->cur_shape = shape;
     fold(w, 0x50415254ull ^ (uint64_t)shape << 32 ^ dm_simnet_cut_count(w->net));
     if (desc) {
         char t[32];
@@ -810,6 +1056,7 @@ static void heal(dm_world *w)
         return;
     TRACE(w, -1, "heal");
     w->stats.heals++;
+    w->cur_shape = -1;
     dm_simnet_heal(w->net);
 }
 
@@ -856,6 +1103,18 @@ static void gen_next(dm_world *w, dm_fault_kind kind)
     int64_t at = w->now + 1 + (int64_t)dm_prng_exponential(&w->fault_prng, 1e6 / rate);
     if (at < w->cfg->duration_us)
         schedule(w, &w->gen[kind], at);
+}
+
+/* faults.crash_count: crash k (from 0) of `count` strikes at
+ * duration x (k + 1) / (count + 1). */
+static void crash_count_next(dm_world *w)
+{
+    uint32_t count = w->cfg->crash_count;
+    if (w->crashes_done >= count)
+        return;
+    int64_t at = w->cfg->duration_us / (count + 1) * (int64_t)(w->crashes_done + 1);
+    if (at < w->cfg->duration_us)
+        schedule(w, &w->crash_ev, at < w->now ? w->now : at);
 }
 
 static sim_node *step_target(dm_world *w, const dm_fault_step *s, node_pred pred)
@@ -970,8 +1229,10 @@ static void start_liveness(dm_world *w)
         cancel(w, &w->steps[i].ev);
         cancel(w, &w->steps[i].undo);
     }
+    cancel(w, &w->crash_ev);
     heal(w);
     set_rates(w, 0, 0, 0);
+    w->stats.liveness_view_us = w->views_agree ? 0 : -1;
     for (uint32_t i = 0; i < w->n; i++) {
         sim_node *nd = &w->nodes[i];
         node_restart(w, nd);
@@ -1070,10 +1331,47 @@ static void handle(dm_world *w, sim_event *ev)
             start_liveness(w);
         } else {
             dm_checker_check_deadlines(w->checker, w->now);
+            if (w->member_dirty)
+                members_update(w);
+            if (!w->views_agree)
+                report_views(w);
             w->phase = PHASE_DONE;
         }
         return;
+    case EV_CRASH_COUNT:
+        random_fault(w, DM_FAULT_CRASH);
+        w->crashes_done++;
+        crash_count_next(w);
+        return;
     }
+}
+
+/* New violations after an event: trace them, and keep the context of the
+ * first safety violation (what the fault picture was when it happened). */
+static void note_violations(dm_world *w)
+{
+    uint32_t count = dm_checker_violation_count(w->checker);
+    for (uint32_t i = w->violations_seen; i < count; i++) {
+        const dm_violation *v = dm_checker_violation(w->checker, i);
+        TRACE(w, v->node, "VIOLATION %s", v->text);
+        dm_world_stats *s = &w->stats;
+        const sim_node *nd = v->node < w->n ? &w->nodes[v->node] : NULL;
+        if (v->kind == DM_VIOLATION_MUTEX && s->violation_holder_in_view < 0 && v->other < w->n &&
+            nd && node_live(nd) && dm_node_membership(nd->core))
+            s->violation_holder_in_view =
+                dm_membership_in_view(dm_node_membership(nd->core), v->other) ? 1 : 0;
+        if (v->kind == DM_VIOLATION_LIVENESS || s->violation_at >= 0)
+            continue;
+        s->violation_at = w->now;
+        s->violation_kind = v->kind;
+        s->violation_shape = dm_simnet_cut_count(w->net) > 0 ? w->cur_shape : -1;
+        s->violation_down = w->down;
+        s->violation_paused = 0;
+        for (uint32_t k = 0; k < w->n; k++)
+            s->violation_paused += w->nodes[k].state == NODE_PAUSED;
+        s->violation_views_agree = w->views_agree;
+    }
+    w->violations_seen = count;
 }
 
 void dm_world_run(dm_world *w)
@@ -1088,16 +1386,25 @@ void dm_world_run(dm_world *w)
         fold(w, (uint64_t)w->now);
         fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
         handle(w, ev);
+        if (w->member_dirty)
+            members_update(w);
+        if (dm_checker_violation_count(w->checker) != w->violations_seen)
+            note_violations(w);
         if (w->phase == PHASE_LIVENESS) {
             dm_checker_check_deadlines(w->checker, w->now);
-            if (dm_checker_pending(w->checker) == 0) {
-                TRACE(w, -1, "liveness: every request granted");
+            if (dm_checker_pending(w->checker) == 0 && w->views_agree) {
+                TRACE(w, -1, "liveness: every request granted, views agree");
                 w->phase = PHASE_DONE;
             }
         }
     }
     w->phase = PHASE_DONE;
     w->stats.sim_us = w->now;
+    for (uint32_t i = 0; i < w->n; i++)
+        if (w->nodes[i].state != NODE_DOWN)
+            w->stats.node_up_us += w->now - w->nodes[i].up_since;
+    for (guint k = 0; k < w->detections->len; k++)
+        detection_close(w, &g_array_index(w->detections, dm_world_detection, k), "cut short by the end");
     const dm_simnet_stats *ns = dm_simnet_get_stats(w->net);
     w->stats.duplicated = ns->duplicated;
     w->stats.reordered = ns->reordered;
@@ -1111,6 +1418,8 @@ void dm_world_run(dm_world *w)
     dm_trace_flush(&w->trace);
     if (w->csv)
         fflush(w->csv);
+    if (w->csv_members)
+        fflush(w->csv_members);
 }
 
 /* ---------------------------------------------------------------- setup */
@@ -1124,6 +1433,13 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     dm_trace_init(&w->trace);
     w->slabs = g_ptr_array_new_with_free_func(g_free);
     w->checker = dm_checker_new(w->n);
+    w->detections = g_array_new(FALSE, FALSE, sizeof(dm_world_detection));
+    w->cur_shape = -1;
+    w->views_agree = true;
+    w->stats.violation_at = -1;
+    w->stats.violation_shape = -1;
+    w->stats.violation_holder_in_view = -1;
+    w->stats.liveness_view_us = -1;
 
     dm_prng p;
     dm_prng_derive(&p, cfg->seed, "network", 0);
@@ -1172,6 +1488,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     }
     event_init(&w->heal, EV_HEAL, UINT32_MAX, 0);
     event_init(&w->phase_ev, EV_PHASE, UINT32_MAX, 0);
+    event_init(&w->crash_ev, EV_CRASH_COUNT, UINT32_MAX, 0);
 
     /* Time 0: every node starts, the first faults and arrivals are drawn. */
     for (uint32_t i = 0; i < w->n; i++)
@@ -1184,6 +1501,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
         if (at < cfg->duration_us)
             schedule(w, &w->steps[i].ev, at);
     }
+    crash_count_next(w);
     schedule(w, &w->phase_ev, cfg->duration_us);
     return w;
 }
@@ -1202,6 +1520,7 @@ void dm_world_free(dm_world *w)
     g_hash_table_destroy(w->lock_index);
     g_strfreev(w->lock_names);
     dm_checker_free(w->checker);
+    g_array_free(w->detections, TRUE);
     dm_simnet_free(w->net);
     dm_trace_clear(&w->trace);
     g_ptr_array_free(w->slabs, TRUE);
@@ -1222,6 +1541,27 @@ const char *dm_world_trace_text(const dm_world *w)
 void dm_world_set_csv(dm_world *w, FILE *out)
 {
     w->csv = out;
+}
+
+void dm_world_set_csv_members(dm_world *w, FILE *out)
+{
+    w->csv_members = out;
+}
+
+uint32_t dm_world_detection_count(const dm_world *w)
+{
+    return w->detections->len;
+}
+
+const dm_world_detection *dm_world_detection_get(const dm_world *w, uint32_t i)
+{
+    g_return_val_if_fail(i < w->detections->len, NULL);
+    return &g_array_index(w->detections, dm_world_detection, i);
+}
+
+bool dm_world_views_agree(const dm_world *w)
+{
+    return w->views_agree;
 }
 
 void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void *user)

@@ -18,9 +18,23 @@
  * clients lock and unlock. Then the liveness phase: faults stop, the network
  * heals, crashed nodes restart and paused ones resume; every node asks for
  * every lock once more, and each request must be GRANTED within
- * cfg.liveness (registered with dm_checker_expect). The run ends when all
- * are granted or the bound has passed.
- */
+ * cfg.liveness (registered with dm_checker_expect), and all live members
+ * must agree on one view: the same SWIM view (dm_membership_view_hash) and
+ * the same tree (dm_node_view_hash, which only differs under memberlist).
+ * The run ends when all are granted while the views agree, or when the
+ * bound has passed; views still apart then are a liveness violation.
+ *
+ * Membership metrics. Every crash opens a detection record (with
+ * membership on): the time from the crash to the first SUSPECT or DEAD
+ * event about the crashed node at any live member (0 if one already had it
+ * so), to the first instant every live member has it DEAD, and to the first
+ * instant every live member also agrees on one view and one tree. "Live"
+ * means the process runs (not crashed; a paused node is live). A record is
+ * closed when it converges, and censored (unknown times stay -1) when the
+ * node restarts or the run ends first. A SUSPECT or DEAD event about a
+ * member whose process is running counts as false (one per event, at every
+ * member that reports it); the _connected counts keep those whose member
+ * was neither paused nor behind a cut link at that instant. */
 #ifndef DMUTEX_SIM_WORLD_H
 #define DMUTEX_SIM_WORLD_H
 
@@ -62,6 +76,15 @@ typedef struct dm_world_stats {
     uint64_t writes;
     uint64_t member_events;     /* DM_EV_MEMBER (SWIM) */
     uint64_t view_changes;      /* DM_EV_VIEW */
+    /* membership */
+    uint64_t member_msgs;       /* PING, PING_REQ, ACK, NACK, SYNC sent */
+    uint64_t member_bytes;      /* their dm_codec_size */
+    int64_t node_up_us;         /* total time node processes ran (crash to restart excluded) */
+    uint64_t false_suspicions;  /* SUSPECT events about a running member */
+    uint64_t false_deaths;      /* DEAD events about a running member */
+    uint64_t false_suspicions_connected;   /* ... neither paused nor cut off */
+    uint64_t false_deaths_connected;
+    int64_t liveness_view_us;   /* liveness phase: views agreed after this long; -1 never */
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
     uint64_t shapes[DM_SHAPE_COUNT];
@@ -71,7 +94,28 @@ typedef struct dm_world_stats {
     uint32_t liveness_requests;
     uint32_t liveness_granted;
     int64_t liveness_max_us;    /* slowest grant, from the phase start */
+    /* the first safety violation (mutex, token or fence), in context */
+    int64_t violation_at;       /* -1: none */
+    int violation_kind;         /* dm_violation_kind */
+    int violation_shape;        /* partition shape in force, -1: none */
+    uint32_t violation_down;    /* nodes crashed then */
+    uint32_t violation_paused;
+    bool violation_views_agree; /* live members agreed on one view then */
+    int violation_holder_in_view; /* at the first mutex violation, the earlier
+                                     holder was in the new holder's view (1),
+                                     was not (0); -1: no mutex violation */
 } dm_world_stats;
+
+/* One crash and how the membership noticed it (times in microseconds from
+ * the crash; -1: did not happen before the record closed). */
+typedef struct dm_world_detection {
+    uint32_t node;
+    int64_t crashed_at;         /* global */
+    int64_t first_suspect_us;
+    int64_t dead_all_us;
+    int64_t converge_us;
+    bool open;
+} dm_world_detection;
 
 /* Interposes on one node, for tests that sabotage it: each hook sees what
  * passes and may change it; returning false suppresses it (the message is
@@ -91,6 +135,9 @@ const char *dm_world_trace_text(const dm_world *w);
 /* One CSV row per acquisition attempt (see dm_world_csv_header). */
 void dm_world_set_csv(dm_world *w, FILE *out);
 void dm_world_csv_header(FILE *out);
+/* One CSV row per crash detection record (see dm_world_csv_members_header). */
+void dm_world_set_csv_members(dm_world *w, FILE *out);
+void dm_world_csv_members_header(FILE *out);
 void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void *user);
 
 /* Run both phases to the end. */
@@ -99,6 +146,12 @@ void dm_world_run(dm_world *w);
 uint64_t dm_world_hash(const dm_world *w);
 const dm_world_stats *dm_world_get_stats(const dm_world *w);
 dm_checker *dm_world_checker(const dm_world *w);
+/* Crash detection records, in crash order. */
+uint32_t dm_world_detection_count(const dm_world *w);
+const dm_world_detection *dm_world_detection_get(const dm_world *w, uint32_t i);
+/* Whether the live members agree on one view and tree right now. */
+bool dm_world_views_agree(const dm_world *w);
+
 /* Violations, liveness failures, codec errors or API contract breaches. */
 bool dm_world_failed(const dm_world *w);
 

@@ -44,6 +44,36 @@ tail -n 1 "$out" | grep -Eq 'stale_writes_rejected=[1-9]' || fail "pause scenari
 # Paused inside the fence round (the simulator found a core bug here).
 expect 0 --config "$scen/pause-during-fence.ini"
 
+# The memberlist hazard (sim/scenarios/memberlist-hazard.ini): memberlist
+# breaks mutual exclusion, ae in the same scenario does not.
+expect 1 --config "$scen/memberlist-hazard.ini"
+grep -q '^violation: mutex ' "$out" || fail "memberlist hazard: no mutex violation reported"
+tail -n 1 "$out" | grep -q 'mutex_violations=[1-9].* policy=memberlist ' ||
+    fail "memberlist hazard: summary: $(tail -n 1 "$out")"
+expect 0 --config "$scen/memberlist-hazard.ini" --policy ae
+tail -n 1 "$out" | grep -q 'mutex_violations=0 .*policy=ae ' || fail "ae hazard: summary: $(tail -n 1 "$out")"
+
+# memberlist needs membership; unknown [swim] keys are named.
+expect 2 --policy memberlist --set swim.enabled=false
+grep -q 'swim' "$err" || fail "memberlist without membership: not explained: $(cat "$err")"
+expect 2 --set swim.probe_intervall=1
+grep -q 'probe_intervall' "$err" || fail "unknown swim key not named: $(cat "$err")"
+expect 2 --faults crash --set faults.crash_count=-1
+
+# Crash detection: the summary keys, and one CSV row per crash.
+members=$(mktemp) || exit 99
+expect 0 --faults crash --set faults.crash_count=2 --duration 60 --set workload.interarrival=0 \
+    --csv-members "$members"
+for key in suspect_s_mean dead_s_p50 dead_s_max converge_s_p50 converge_s_max false_suspicions \
+           false_deaths member_msgs_per_s member_bytes_per_s; do
+    tail -n 1 "$out" | grep -Eq " $key=[0-9]" || fail "summary lacks $key: $(tail -n 1 "$out")"
+done
+[ "$(head -n 1 "$members")" = "seed,n,node,crashed_at,first_suspect_s,dead_all_s,converge_s" ] ||
+    fail "--csv-members header: $(head -n 1 "$members")"
+[ "$(grep -Ec '^1,5,[0-9],[0-9.]+,[0-9.]+,[0-9.]+,[0-9.]+$' "$members")" -eq 2 ] ||
+    fail "--csv-members: not two complete rows: $(cat "$members")"
+rm -f "$members"
+
 # Same seed, same hash; another seed, another hash.
 h1=$("$sim" --seed 7 --faults swarm --duration 10 | tail -n 1 | sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p')
 h2=$("$sim" --seed 7 --faults swarm --duration 10 | tail -n 1 | sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p')

@@ -233,9 +233,29 @@ static void test_config_errors(void)
     CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "node 9"));
     g_clear_error(&err);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.schedule=at=1 crash=2", NULL));
+    /* memberlist needs membership; ae runs without it */
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.policy=memberlist", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.enabled=false", NULL));
     CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_TRUE(g_error_matches(err, DM_SIM_ERROR, DM_SIM_ERROR_UNSUPPORTED));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "[swim] enabled"));
+    g_clear_error(&err);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.policy=ae", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_resolve(&c, 1, &r, &err));
+    dm_sim_config_clear(&r);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.enabled=true", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.probe_timeout=1", NULL));
+    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "probe_timeout"));
+    g_clear_error(&err);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.probe_timeout=0.5", NULL));
+    /* a crash count needs crashes */
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.crash_count=3", NULL));
+    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "crash_count"));
+    g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_set(&c, "swim.probe_intervall=1", &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "probe_intervall"));
     g_clear_error(&err);
     dm_sim_config_clear(&c);
 }
@@ -527,6 +547,56 @@ static void test_sabotage_liveness(void)
     dm_sim_config_clear(&c);
 }
 
+/* Drops every membership message from node 2: the others never hear its
+ * acks or refutations and declare it dead; node 2, whose probes go nowhere,
+ * ends up with a view of its own. Lock traffic passes, so every lock
+ * request is granted; only the views never agree. */
+static bool mute_member_2(void *user, uint32_t node, dm_msg *msg)
+{
+    (void)node;
+    int *dropped = user;
+    if (msg->from == 2 && dm_msg_is_membership((int)msg->type)) {
+        (*dropped)++;
+        return false;
+    }
+    return true;
+}
+
+static void test_sabotage_views(void)
+{
+    static const char *const s[] = { "faults.mode=none", "sim.duration=30", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    dm_world *w = dm_world_new(&c);
+    int dropped = 0;
+    static const dm_world_tap tap = { .receive = mute_member_2 };
+    for (uint32_t i = 0; i < c.nodes; i++)
+        if (i != 2)
+            dm_world_set_tap(w, i, &tap, &dropped);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_TRUE(dropped > 0);
+    CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
+    CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 1);
+    CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
+    CU_ASSERT_FALSE(dm_world_views_agree(w));
+    CU_ASSERT_EQUAL(st->liveness_view_us, -1);
+    CU_ASSERT_TRUE(dm_world_failed(w));
+    dm_checker *k = dm_world_checker(w);
+    const dm_violation *v = dm_checker_violation_count(k) ? dm_checker_violation(k, 0) : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v);
+    CU_ASSERT_EQUAL(v->kind, DM_VIOLATION_LIVENESS);
+    CU_ASSERT_EQUAL(v->node, 2);   /* the odd one out */
+    CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "disagree on the view"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "(2 distinct views)"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "{2} see "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "{0,1,3,4} see 4 members"));
+    /* The run went to the bound. */
+    CU_ASSERT_EQUAL(st->sim_us, st->liveness_start_us + c.liveness_us);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
 /* A resource that accepts any token lets the paused holder's stale write
  * through, and the fence check must say so. */
 static void test_broken_resource_fence(void)
@@ -615,6 +685,140 @@ static void test_default_run(void)
     dm_sim_config_clear(&c);
 }
 
+/* ---------------------------------------------------------------- membership */
+
+/* Two crashes spread over the run, no workload: each is suspected, dead at
+ * every live member and converged on, in that order, within SWIM's bounds;
+ * nothing else is suspected. */
+static void test_crash_detection(void)
+{
+    static const char *const s[] = { "faults.mode=list", "faults.kinds=crash", "faults.crash_count=2",
+                                     "sim.duration=90", "workload.interarrival=0", NULL };
+    dm_sim_config c;
+    make_config(&c, 3, s);
+    CU_ASSERT_EQUAL(c.rate[DM_FAULT_CRASH], 0);
+    CU_ASSERT_EQUAL(c.max_down, 2);
+    dm_world *w = dm_world_new(&c);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    CU_ASSERT_EQUAL(st->crashes, 2);
+    CU_ASSERT_EQUAL_FATAL(dm_world_detection_count(w), 2);
+    for (uint32_t i = 0; i < 2; i++) {
+        const dm_world_detection *d = dm_world_detection_get(w, i);
+        CU_ASSERT_EQUAL(d->crashed_at, 30 * G_USEC_PER_SEC * (int64_t)(i + 1));
+        CU_ASSERT_FALSE(d->open);
+        /* Suspected within a few protocol periods; dead after the suspicion
+         * timeout (4 s at least for 5 nodes, 24 s at most). */
+        CU_ASSERT_TRUE(d->first_suspect_us > 0 && d->first_suspect_us < 8 * G_USEC_PER_SEC);
+        CU_ASSERT_TRUE(d->dead_all_us >= d->first_suspect_us + 4 * G_USEC_PER_SEC);
+        CU_ASSERT_TRUE(d->dead_all_us < 30 * G_USEC_PER_SEC);
+        CU_ASSERT_TRUE(d->converge_us >= d->dead_all_us);
+    }
+    CU_ASSERT_EQUAL(st->false_suspicions, 0);
+    CU_ASSERT_EQUAL(st->false_deaths, 0);
+    /* About two messages (probe and ack) per member per period. */
+    double per_s = (double)st->member_msgs / ((double)st->node_up_us / 1e6);
+    CU_ASSERT_TRUE(per_s > 1.0 && per_s < 4.0);
+    CU_ASSERT_TRUE(st->member_bytes > 20 * st->member_msgs);
+    /* The crashed nodes were up until they crashed, then down until the
+     * liveness phase restarted them. */
+    CU_ASSERT_TRUE(st->node_up_us < 5 * st->sim_us && st->node_up_us > 4 * st->sim_us);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* A pause outlives the suspicion timeout: the paused node is declared dead
+ * while its process runs -- false deaths by definition, but not
+ * "connected" ones -- and refutes once it resumes. */
+static void test_false_deaths_of_paused_node(void)
+{
+    static const char *const s[] = { "faults.schedule=at=5 pause=3 for=20", "sim.duration=40",
+                                     "workload.interarrival=0", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    dm_world *w = dm_world_new(&c);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    CU_ASSERT_EQUAL(dm_world_detection_count(w), 0);   /* no crash */
+    CU_ASSERT_TRUE(st->false_suspicions >= 4);           /* every other member */
+    CU_ASSERT_TRUE(st->false_deaths >= 4);
+    CU_ASSERT_EQUAL(st->false_suspicions_connected, 0);
+    CU_ASSERT_EQUAL(st->false_deaths_connected, 0);
+    CU_ASSERT_TRUE(dm_world_views_agree(w));
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* [swim] enabled = false: no membership traffic, no records, ae still safe
+ * and live. */
+static void test_membership_off(void)
+{
+    static const char *const s[] = { "swim.enabled=false", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    dm_world *w = dm_world_new(&c);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    CU_ASSERT_EQUAL(st->member_msgs, 0);
+    CU_ASSERT_EQUAL(st->member_events, 0);
+    CU_ASSERT_EQUAL(dm_world_detection_count(w), 0);
+    CU_ASSERT_TRUE(st->acquisitions > 100);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
+/* Without faults, memberlist is as safe and live as ae. */
+static void test_memberlist_without_faults(void)
+{
+    for (uint64_t seed = 1; seed <= 10; seed++) {
+        static const char *const s[] = { "sim.policy=memberlist", "faults.mode=none",
+                                         "sim.duration=20", "workload.load=1", NULL };
+        dm_sim_config c;
+        make_config(&c, seed, s);
+        dm_world *w = dm_world_new(&c);
+        dm_world_run(w);
+        if (dm_world_failed(w))
+            print_violations(w);
+        CU_ASSERT_FALSE(dm_world_failed(w));
+        CU_ASSERT_TRUE(dm_world_get_stats(w)->acquisitions > 50);
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
+}
+
+/* The pinned hazard: memberlist breaks mutual exclusion, ae does not. */
+static void test_memberlist_hazard(void)
+{
+    for (int policy = DM_POLICY_AE; policy <= DM_POLICY_MEMBERLIST; policy++) {
+        dm_sim_config c;
+        load_scenario(&c, "memberlist-hazard.ini");
+        CU_ASSERT_EQUAL(c.policy, DM_POLICY_MEMBERLIST);
+        c.policy = (dm_policy)policy;
+        dm_world *w = dm_world_new(&c);
+        dm_world_run(w);
+        const dm_world_stats *st = dm_world_get_stats(w);
+        if (policy == DM_POLICY_AE) {
+            CU_ASSERT_FALSE(dm_world_failed(w));
+            CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
+        } else {
+            CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_MUTEX) >= 1);
+            /* The holder (node 1) was in the new holder's view: the grant
+             * was purged by an arbiter that declared it dead. */
+            CU_ASSERT_EQUAL(st->violation_kind, DM_VIOLATION_MUTEX);
+            CU_ASSERT_EQUAL(st->violation_holder_in_view, 1);
+            CU_ASSERT_FALSE(st->violation_views_agree);
+            CU_ASSERT_EQUAL(st->violation_shape, DM_SHAPE_ISOLATE);
+        }
+        CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 0);
+        CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
+}
+
 /* ---------------------------------------------------------------- the swarm */
 
 #define SWARM_SEEDS 1000
@@ -627,7 +831,7 @@ static void test_swarm_ae_is_safe_and_live(void)
                                      "workload.locks=2", NULL };
     uint64_t kinds_seen = 0, shapes[DM_SHAPE_COUNT] = { 0 };
     uint64_t renewals = 0, lost = 0, rejected = 0, grants = 0, resumes = 0, dups = 0, reorders = 0;
-    uint64_t cut = 0, loss = 0;
+    uint64_t cut = 0, loss = 0, member_msgs = 0, member_events = 0, view_waits = 0;
     int failures = 0;
     for (uint64_t seed = 1; seed <= SWARM_SEEDS; seed++) {
         dm_sim_config c;
@@ -657,6 +861,9 @@ static void test_swarm_ae_is_safe_and_live(void)
         reorders += st->reordered;
         cut += st->dropped_cut;
         loss += st->dropped_loss;
+        member_msgs += st->member_msgs;
+        member_events += st->member_events;
+        view_waits += st->liveness_view_us > 0;
         rejected += dm_checker_get_counts(dm_world_checker(w))->writes_rejected;
         dm_world_free(w);
         dm_sim_config_clear(&c);
@@ -673,6 +880,11 @@ static void test_swarm_ae_is_safe_and_live(void)
     CU_ASSERT_TRUE(resumes > 0);
     CU_ASSERT_TRUE(dups > 0 && reorders > 0 && cut > 0 && loss > 0);
     CU_ASSERT_TRUE(rejected > 0);
+    /* SWIM ran alongside (its traffic under the same faults), and the
+     * liveness phase had to wait for views to agree again now and then. */
+    CU_ASSERT_TRUE(member_msgs > 100 * SWARM_SEEDS);
+    CU_ASSERT_TRUE(member_events > 0);
+    CU_ASSERT_TRUE(view_waits > 0);
 }
 
 /* Other cluster sizes, the wire codec in the loop. */
@@ -724,8 +936,18 @@ static CU_TestInfo checker_tests[] = {
     { "sabotage: old token reused -> token", test_sabotage_token },
     { "sabotage: deaf node -> liveness", test_sabotage_liveness },
     { "broken resource accepts stale write -> fence", test_broken_resource_fence },
+    { "sabotage: member muted -> views disagree -> liveness", test_sabotage_views },
     { "drift beyond bound -> mutex", test_drift_beyond_bound },
     { "pause past lease -> stale write rejected", test_pause_past_lease },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_TestInfo membership_tests[] = {
+    { "crash detection: suspect, dead, converge", test_crash_detection },
+    { "paused node: false deaths, not connected", test_false_deaths_of_paused_node },
+    { "membership off", test_membership_off },
+    { "memberlist without faults is clean", test_memberlist_without_faults },
+    { "memberlist hazard: memberlist breaks, ae holds", test_memberlist_hazard },
     CU_TEST_INFO_NULL,
 };
 
@@ -739,6 +961,7 @@ static CU_SuiteInfo suites[] = {
     { "sim-units", NULL, NULL, NULL, NULL, unit_tests },
     { "sim-runs", NULL, NULL, NULL, NULL, run_tests },
     { "sim-checkers", NULL, NULL, NULL, NULL, checker_tests },
+    { "sim-membership", NULL, NULL, NULL, NULL, membership_tests },
     { "sim-swarm", NULL, NULL, NULL, NULL, swarm_tests },
     CU_SUITE_INFO_NULL,
 };
