@@ -25,6 +25,7 @@ typedef struct outconn {
     peer *peer;
     bool connected;
     bool writing;
+    int64_t connected_at;
     GByteArray *inflight;
 } outconn;
 
@@ -297,6 +298,11 @@ static void conn_fail(outconn *c, int status)
         else
             g_debug("cannot connect to %s: %s (retry in %" G_GINT64_FORMAT " ms)", p->address,
                     uv_strerror(status), p->backoff_us / 1000);
+        /* Back-off restarts from the minimum only after a connection that
+         * lived long enough: a peer that accepts and drops at once must not
+         * make us reconnect in a tight loop. */
+        if (c->connected && now_us() - c->connected_at >= n->cfg->backoff_max_us)
+            p->backoff_us = n->cfg->backoff_min_us;
         if (!n->closing) {
             p->backoff = true;
             uv_timer_start(&p->timer, on_backoff, (uint64_t)(p->backoff_us / 1000), 0);
@@ -394,7 +400,7 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     c->connected = true;
-    p->backoff_us = p->node->cfg->backoff_min_us;
+    c->connected_at = now_us();
     uv_tcp_nodelay(&c->tcp, 1);
     uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read);
     g_debug("connected to %s", p->address);

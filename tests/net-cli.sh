@@ -1,0 +1,114 @@
+#!/bin/sh
+# tests/net-cli.sh -- the command line as a shell user meets it, and the
+# library from a C program:
+#  - dmutexctl exit statuses: 0 ok, 1 lock failed/timed out/not held,
+#    2 usage, 3 daemon unreachable, the command's own status (127 when it
+#    cannot be found), DMUTEX_FENCING_TOKEN/DMUTEX_LOCK_NAME in its
+#    environment; a lock is released when its client goes away; local
+#    clients of one daemon queue for a name;
+#  - dmutexd: bad options exit 2 with a message;
+#  - tests/net_api_example (libdmutex) joins two dmutexd as the third member.
+. "$(dirname "$0")/net-lib.sh"
+
+expect() {   # expect STATUS DESCRIPTION COMMAND...
+    want=$1; what=$2; shift 2
+    "$@" > "$T/out" 2> "$T/err"; rc=$?
+    [ "$rc" -eq "$want" ] || { cat "$T/out" "$T/err"; fail "$what: exit $rc, want $want"; }
+    ok "$what: exit $rc"
+}
+
+# dmutexd option errors.
+expect 2 "dmutexd unknown option" "$DMUTEXD" --frobnicate
+expect 2 "dmutexd without --id" "$DMUTEXD" --members 127.0.0.1:1
+expect 2 "dmutexd --id not a member" "$DMUTEXD" --id 127.0.0.1:2 --members 127.0.0.1:1
+expect 2 "dmutexd bad policy" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 --policy raft
+expect 2 "dmutexd bad address" "$DMUTEXD" --id nope --members nope
+printf '[dmutex]\nlease = soon\n' > "$T/bad.conf"
+expect 2 "dmutexd bad config value" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 --config "$T/bad.conf"
+printf '[dmutex]\nleese = 1s\n' > "$T/bad.conf"
+expect 2 "dmutexd unknown config key" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 --config "$T/bad.conf"
+printf 'short' > "$T/short.key"
+expect 2 "dmutexd short key" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 --key-file "$T/short.key"
+grep -q "at least 16 bytes" "$T/err" || fail "no clear message for a short key"
+
+# dmutexctl without a daemon, and usage errors.
+expect 3 "dmutexctl, no daemon" "$DMUTEXCTL" --control "$T/none.sock" status
+expect 3 "dmutexctl lock, no daemon" "$DMUTEXCTL" --control "$T/none.sock" lock x -- true
+expect 2 "dmutexctl no command" "$DMUTEXCTL" --control "$T/none.sock"
+expect 2 "dmutexctl unknown command" "$DMUTEXCTL" --control "$T/none.sock" frob
+expect 2 "dmutexctl lock without name" "$DMUTEXCTL" --control "$T/none.sock" lock
+expect 2 "dmutexctl bad timeout" "$DMUTEXCTL" --control "$T/none.sock" lock x --timeout -1
+expect 2 "dmutexctl nothing after --" "$DMUTEXCTL" --control "$T/none.sock" lock x --
+
+cluster_init 3
+start_node 1
+start_node 2
+for i in 1 2; do wait_alive $i 2; done
+C="$DMUTEXCTL --control $T/c1.sock"
+
+expect 0 "status" $C status
+grep -q '^policy ae' "$T/out" && grep -q '^counters ' "$T/out" || fail "status output"
+expect 0 "members" $C members
+[ "$(wc -l < "$T/out")" -eq 3 ] || fail "members: want 3 lines"
+expect 0 "lock -- true" $C lock x -- true
+expect 7 "lock -- exit 7" $C lock x -- sh -c 'exit 7'
+expect 127 "lock -- missing command" $C lock x -- /nonexistent/cmd
+expect 0 "lock -- env" $C lock x -- sh -c 'test "$DMUTEX_LOCK_NAME" = x && test "$DMUTEX_FENCING_TOKEN" -gt 0 && echo "$DMUTEX_FENCING_TOKEN"'
+TOKA=$(cat "$T/out")
+expect 1 "unlock not held" $C unlock x
+
+# A lock held by a client of node 2 (hold mode: token on stdout until SIGTERM).
+"$DMUTEXCTL" --control "$T/c2.sock" lock x > "$T/hold.out" 2>&1 &
+HOLD=$!
+k=0; while [ ! -s "$T/hold.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+TOKB=$(cat "$T/hold.out")
+[ "$TOKB" -gt "$TOKA" ] || fail "hold mode printed '$TOKB'"
+expect 1 "lock times out while held elsewhere" $C lock x --timeout 0.5 -- true
+ctl 2 status | grep -q "^held x token $TOKB" || fail "node 2 STATUS does not show x held"
+kill -TERM "$HOLD"; wait "$HOLD"; rc=$?
+[ "$rc" -eq 0 ] || fail "hold mode exit $rc after SIGTERM"
+expect 0 "lock after the holder released" $C lock x --timeout 5 -- true
+ok "hold mode: token printed, held until SIGTERM, exit 0"
+
+# Session-tied: a client killed while holding releases the lock.
+"$DMUTEXCTL" --control "$T/c2.sock" lock y > "$T/hold2.out" 2>&1 &
+HOLD=$!
+k=0; while [ ! -s "$T/hold2.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+kill -9 "$HOLD"; wait "$HOLD" 2>/dev/null
+expect 0 "lock after the holding client was killed" $C lock y --timeout 3 -- true
+
+# Local clients of one daemon queue for a name (first come, first served).
+CS_LOG=$T/local.log; export CS_LOG CS_CMD
+: > "$CS_LOG"
+pids=""
+for w in a b c d; do
+    WHO=$w "$DMUTEXCTL" --control "$T/c1.sock" lock q --timeout 20 -- sh -c "$CS_CMD" &
+    pids="$pids $!"
+done
+for p in $pids; do wait "$p" || fail "a queued local client failed"; done
+check_cs_log "$CS_LOG" || fail "local clients overlapped"
+ok "4 local clients of one daemon took turns"
+
+# Admin unlock from another session: the holder is told and exits 1.
+"$DMUTEXCTL" --control "$T/c1.sock" lock z > "$T/hold3.out" 2> "$T/hold3.err" &
+HOLD=$!
+k=0; while [ ! -s "$T/hold3.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+expect 0 "unlock of another session's lock" $C unlock z
+wait "$HOLD"; rc=$?
+[ "$rc" -eq 1 ] || fail "holder exit $rc after an admin unlock, want 1"
+ok "holder told of the admin unlock (exit 1)"
+
+# The library: a third member in this process.
+EX=${DM_NET_API_EXAMPLE:-$BIN/tests/net_api_example}
+if [ -x "$EX" ]; then
+    timeout 60 "$EX" "$ADDR3" "$MEMBERS" "$CONF" "$T/api.token" > "$T/api.out" 2>&1; rc=$?
+    cat "$T/api.out"
+    [ "$rc" -eq 0 ] || fail "net_api_example exit $rc"
+    TOKL=$(cat "$T/api.token")
+    expect 0 "dmutexctl lock after the library's" $C lock api -- sh -c 'echo $DMUTEX_FENCING_TOKEN'
+    [ "$(cat "$T/out")" -gt "$TOKL" ] || fail "token after the library's not larger"
+    ok "libdmutex member interoperates with dmutexd (token $TOKL, then $(cat "$T/out"))"
+else
+    echo "SKIP: $EX not built"
+fi
+echo "net-cli: 1 passed, 0 failed"

@@ -1,0 +1,134 @@
+# tests/net-lib.sh -- helpers for the live-cluster tests (tests/net-*.sh):
+# real dmutexd processes on 127.0.0.1, free ports, short timings, bounded
+# waits, and a trap that stops every process a test started.
+#
+# Environment: DM_NET_BIN  directory holding dmutexd, dmutexctl, dmutex-bench
+#              (default: the current directory, i.e. the build tree).
+# Sourced, not run. Every wait is bounded; nothing here runs unbounded.
+
+set -u
+
+BIN=${DM_NET_BIN:-.}
+DMUTEXD=$BIN/dmutexd
+DMUTEXCTL=$BIN/dmutexctl
+for b in "$DMUTEXD" "$DMUTEXCTL"; do
+    if [ ! -x "$b" ]; then
+        echo "SKIP: $b not built"
+        exit 77
+    fi
+done
+command -v python3 >/dev/null 2>&1 || { echo "SKIP: python3 needed"; exit 77; }
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/dmnet.XXXXXX")
+PIDS=""
+FAILED=0
+
+cleanup() {
+    for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+    for p in $PIDS; do wait "$p" 2>/dev/null; done
+    if [ "$FAILED" -ne 0 ] || [ -n "${DM_NET_KEEP:-}" ]; then
+        echo "logs kept in $T"
+        for f in "$T"/log.*; do [ -f "$f" ] && { echo "==== $f"; tail -n 40 "$f"; }; done
+    else
+        rm -rf "$T"
+    fi
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; FAILED=1; exit 1; }
+ok() { echo "ok: $*"; }
+
+# Free ports: N distinct ports free for both TCP and UDP on 127.0.0.1.
+free_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
+n = int(sys.argv[1]); out = []; keep = []
+while len(out) < n:
+    t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    t.bind(("127.0.0.1", 0))
+    p = t.getsockname()[1]
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        u.bind(("127.0.0.1", p))
+    except OSError:
+        t.close(); continue
+    keep += [t, u]; out.append(p)
+print(" ".join(map(str, out)))
+PY
+}
+
+# cluster_init N [extra config lines...]: addresses ADDR1..N, MEMBERS, config file.
+cluster_init() {
+    N=$1; shift
+    PORTS=$(free_ports "$N")
+    MEMBERS=""
+    i=1
+    for p in $PORTS; do
+        eval "ADDR$i=127.0.0.1:$p"
+        MEMBERS="${MEMBERS:+$MEMBERS,}127.0.0.1:$p"
+        i=$((i + 1))
+    done
+    CONF=$T/dmutex.conf
+    {
+        echo "[dmutex]"
+        echo "lease = 1s"
+        echo "rpc_timeout = 100ms"
+        echo "suspect = 1s"
+        echo "swim.probe_interval = 200ms"
+        echo "swim.probe_timeout = 100ms"
+        echo "swim.push_pull_interval = 2s"
+        echo "backoff_max = 300ms"
+        for l in "$@"; do echo "$l"; done
+    } > "$CONF"
+}
+
+# start_node I [extra dmutexd options]: PID_I, control socket $T/cI.sock.
+start_node() {
+    i=$1; shift
+    eval "addr=\$ADDR$i"
+    "$DMUTEXD" --id "$addr" --members "$MEMBERS" --config "$CONF" --data-dir "$T/data$i" \
+        --control "$T/c$i.sock" --log-level info "$@" >> "$T/log.$i" 2>&1 &
+    eval "PID$i=$!"
+    PIDS="$PIDS $!"
+    # Ready when the control socket answers (at most 5 s).
+    k=0
+    while [ $k -lt 50 ]; do
+        if "$DMUTEXCTL" --control "$T/c$i.sock" status >/dev/null 2>&1; then return 0; fi
+        k=$((k + 1)); sleep 0.1
+    done
+    fail "node $i did not start"
+}
+
+ctl() { i=$1; shift; timeout 30 "$DMUTEXCTL" --control "$T/c$i.sock" "$@"; }
+
+# wait_alive I COUNT [SECONDS]: node I sees COUNT members alive.
+wait_alive() {
+    k=0; lim=$(( ${3:-10} * 10 ))
+    while [ $k -lt $lim ]; do
+        n=$(ctl "$1" members 2>/dev/null | grep -c ' alive ')
+        [ "$n" -ge "$2" ] && return 0
+        k=$((k + 1)); sleep 0.1
+    done
+    ctl "$1" members
+    fail "node $1 does not see $2 members alive"
+}
+
+# counter I NAME: a STATUS counter of node I.
+counter() {
+    ctl "$1" status | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n1
+}
+
+# Check a critical-section log of "start TOKEN TIME WHO" / "end TOKEN TIME WHO"
+# lines (appended with O_APPEND, so file order is real-time order): sections
+# never overlap and tokens strictly increase.
+check_cs_log() {
+    awk '
+        $1 == "start" { if (open) { print "overlap: " $0 " inside token " cur; bad = 1 }
+                        if ($2 + 0 <= last + 0) { print "token not increasing: " $2 " after " last; bad = 1 }
+                        open = 1; cur = $2; last = $2; n++ }
+        $1 == "end"   { if (!open || $2 != cur) { print "unmatched end: " $0; bad = 1 } open = 0 }
+        END { if (open) { print "section never ended: " cur; bad = 1 }
+              print n " sections"; exit bad }' "$1"
+}
+
+CS_CMD='echo "start $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$CS_LOG"; sleep 0.02; echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$CS_LOG"'
