@@ -1,0 +1,491 @@
+/* tests/test_net.c -- CUnit suites for net/: frame authentication and the
+ * replay window (auth), the state file (store), configuration parsing
+ * (netconfig), and the transport on loopback: three nodes on one libuv loop
+ * acquire a lock, and a frame written to a node's TCP port one byte at a
+ * time is reassembled by the stream framing while garbage is counted. */
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "codec.h"
+#include "error.h"
+#include "netconfig.h"
+#include "store.h"
+#include "testlib.h"
+#include "transport.h"
+
+static const char KEY[] = "0123456789abcdef0123456789abcdef";
+#define NOW 1700000000000000LL
+
+static size_t sample_frame(uint8_t *buf, uint16_t from, uint16_t to)
+{
+    dm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = DM_MSG_REQUEST;
+    m.from = from;
+    m.to = to;
+    m.clock = 3;
+    m.attempt = 0x100000001ull;
+    m.value = 4;
+    dm_msg_set_name(&m, "lock");
+    int len = dm_codec_encode(&m, buf, DM_FRAME_MAX);
+    CU_ASSERT_FATAL(len > 0);
+    return (size_t)len;
+}
+
+/* ------------------------------------------------------------ auth */
+
+static void test_auth_roundtrip(void)
+{
+    dmn_auth *tx = dmn_auth_new(KEY, 32, 3, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *rx = dmn_auth_new(KEY, 32, 3, 30 * G_USEC_PER_SEC, NOW);
+    uint8_t buf[DM_FRAME_MAX + DMN_AUTH_TRAILER];
+    size_t fl = sample_frame(buf, 0, 1);
+    size_t total = dmn_auth_seal(tx, buf, fl, NOW);
+    CU_ASSERT_EQUAL(total, fl + DMN_AUTH_TRAILER);
+    CU_ASSERT_EQUAL(buf[DMN_AUTH_FLAGS_OFFSET], DMN_AUTH_FLAG);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW + 1000), DMN_AUTH_OK);
+    dm_msg m;
+    CU_ASSERT_EQUAL(dm_codec_decode(buf, fl, &m), (int)fl);   /* flag cleared */
+    CU_ASSERT_STRING_EQUAL(m.name, "lock");
+    dmn_auth_free(tx);
+    dmn_auth_free(rx);
+    CU_ASSERT_PTR_NULL(dmn_auth_new("short", 5, 3, 1, NOW));
+}
+
+static void test_auth_refusals(void)
+{
+    dmn_auth *tx = dmn_auth_new(KEY, 32, 3, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *other = dmn_auth_new("another key, also 32 bytes long.", 32, 3, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *rx = dmn_auth_new(KEY, 32, 3, 30 * G_USEC_PER_SEC, NOW);
+    uint8_t buf[DM_FRAME_MAX + DMN_AUTH_TRAILER], copy[sizeof buf];
+    size_t fl = sample_frame(buf, 0, 1);
+
+    /* No trailer. */
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, fl, fl, NOW), DMN_AUTH_MISSING);
+    /* Wrong key. */
+    size_t total = dmn_auth_seal(other, buf, fl, NOW);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_BADMAC);
+    /* One flipped bit anywhere. */
+    fl = sample_frame(buf, 0, 1);
+    total = dmn_auth_seal(tx, buf, fl, NOW);
+    for (size_t i = 0; i < total; i += 7) {
+        memcpy(copy, buf, total);
+        copy[i] ^= 0x10;
+        CU_ASSERT_NOT_EQUAL(dmn_auth_open(rx, copy, total, fl, NOW), DMN_AUTH_OK);
+    }
+    /* Replay: accepted once. */
+    memcpy(copy, buf, total);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_OK);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, copy, total, fl, NOW), DMN_AUTH_REPLAY);
+    /* Stale, and from the future. */
+    fl = sample_frame(buf, 0, 1);
+    total = dmn_auth_seal(tx, buf, fl, NOW - 31 * G_USEC_PER_SEC);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_STALE);
+    fl = sample_frame(buf, 0, 1);
+    total = dmn_auth_seal(tx, buf, fl, NOW + 31 * G_USEC_PER_SEC);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_STALE);
+    /* A sender outside the membership, correctly MACed. */
+    fl = sample_frame(buf, 0, 1);
+    buf[7] = 9;   /* from = 9 */
+    total = dmn_auth_seal(tx, buf, fl, NOW);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_PEER);
+    dmn_auth_free(tx);
+    dmn_auth_free(other);
+    dmn_auth_free(rx);
+}
+
+static void test_auth_window(void)
+{
+    enum { N = 400 };
+    dmn_auth *tx = dmn_auth_new(KEY, 32, 2, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *rx = dmn_auth_new(KEY, 32, 2, 30 * G_USEC_PER_SEC, NOW);
+    static uint8_t frames[N][DM_FRAME_MAX + DMN_AUTH_TRAILER];
+    size_t fl = 0, total = 0;
+    for (int i = 0; i < N; i++) {
+        fl = sample_frame(frames[i], 0, 1);
+        total = dmn_auth_seal(tx, frames[i], fl, NOW);
+    }
+    /* Deliver 300..399 first, then 299 down to 0: the last
+     * DMN_REPLAY_WINDOW below the highest are accepted out of order, older
+     * ones are not; each is accepted at most once. */
+    int accepted = 0;
+    for (int i = 300; i < N; i++)
+        accepted += dmn_auth_open(rx, frames[i], total, fl, NOW) == DMN_AUTH_OK;
+    CU_ASSERT_EQUAL(accepted, 100);
+    for (int i = 299; i >= 0; i--) {
+        dmn_auth_result r = dmn_auth_open(rx, frames[i], total, fl, NOW);
+        if (N - 1 - i < DMN_REPLAY_WINDOW) {
+            CU_ASSERT_EQUAL(r, DMN_AUTH_OK);
+        } else {
+            CU_ASSERT_EQUAL(r, DMN_AUTH_REPLAY);
+        }
+    }
+    dmn_auth_free(tx);
+    dmn_auth_free(rx);
+}
+
+/* ------------------------------------------------------------ store */
+
+static void test_store(void)
+{
+    char *dir = g_dir_make_tmp("dmstore.XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char *sub = g_build_filename(dir, "a", "b", NULL);
+    GError *err = NULL;
+    CU_ASSERT_TRUE(dmn_store_prepare(sub, &err));
+    GBytes *b = (GBytes *)1;
+    CU_ASSERT_TRUE(dmn_store_load(sub, &b, &err));
+    CU_ASSERT_PTR_NULL(b);
+    CU_ASSERT_TRUE(dmn_store_save(sub, "hello", 5, &err));
+    CU_ASSERT_TRUE(dmn_store_save(sub, "world!", 6, &err));
+    CU_ASSERT_TRUE(dmn_store_load(sub, &b, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    gsize len;
+    const char *data = g_bytes_get_data(b, &len);
+    CU_ASSERT_EQUAL(len, 6);
+    CU_ASSERT_EQUAL(memcmp(data, "world!", 6), 0);
+    g_bytes_unref(b);
+    char *tmp = g_build_filename(sub, DMN_STORE_FILE ".tmp", NULL);
+    CU_ASSERT_FALSE(g_file_test(tmp, G_FILE_TEST_EXISTS));
+    char *state = g_build_filename(sub, DMN_STORE_FILE, NULL);
+    g_unlink(state);
+    g_rmdir(sub);
+    char *a = g_build_filename(dir, "a", NULL);
+    g_rmdir(a);
+    g_rmdir(dir);
+    /* An unwritable place fails with a message. */
+    CU_ASSERT_FALSE(dmn_store_save("/nonexistent/dir", "x", 1, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    g_clear_error(&err);
+    g_free(a);
+    g_free(state);
+    g_free(tmp);
+    g_free(sub);
+    g_free(dir);
+}
+
+/* ------------------------------------------------------------ netconfig */
+
+static void test_durations(void)
+{
+    int64_t us;
+    CU_ASSERT_TRUE(dmn_parse_duration("10s", &us));
+    CU_ASSERT_EQUAL(us, 10000000);
+    CU_ASSERT_TRUE(dmn_parse_duration("250ms", &us));
+    CU_ASSERT_EQUAL(us, 250000);
+    CU_ASSERT_TRUE(dmn_parse_duration("500us", &us));
+    CU_ASSERT_EQUAL(us, 500);
+    CU_ASSERT_TRUE(dmn_parse_duration("1.5s", &us));
+    CU_ASSERT_EQUAL(us, 1500000);
+    CU_ASSERT_TRUE(dmn_parse_duration("20", &us));
+    CU_ASSERT_EQUAL(us, 20000);
+    CU_ASSERT_FALSE(dmn_parse_duration("soon", &us));
+    CU_ASSERT_FALSE(dmn_parse_duration("-1s", &us));
+    CU_ASSERT_FALSE(dmn_parse_duration("3 parsecs", &us));
+    CU_ASSERT_FALSE(dmn_parse_duration("", &us));
+}
+
+static void test_addresses(void)
+{
+    char *h = NULL;
+    int p = 0;
+    CU_ASSERT_TRUE(dmn_split_address("127.0.0.1:7001", &h, &p));
+    CU_ASSERT_STRING_EQUAL(h, "127.0.0.1");
+    CU_ASSERT_EQUAL(p, 7001);
+    g_free(h);
+    CU_ASSERT_TRUE(dmn_split_address("[::1]:80", &h, &p));
+    CU_ASSERT_STRING_EQUAL(h, "::1");
+    g_free(h);
+    CU_ASSERT_FALSE(dmn_split_address("127.0.0.1", NULL, NULL));
+    CU_ASSERT_FALSE(dmn_split_address(":80", NULL, NULL));
+    CU_ASSERT_FALSE(dmn_split_address("h:0", NULL, NULL));
+    CU_ASSERT_FALSE(dmn_split_address("h:65536", NULL, NULL));
+    CU_ASSERT_FALSE(dmn_split_address("h:8x", NULL, NULL));
+    CU_ASSERT_FALSE(dmn_split_address("::1:80", NULL, NULL));
+}
+
+static char *write_tmp(const char *contents)
+{
+    char *path = NULL;
+    int fd = g_file_open_tmp("dmconf.XXXXXX", &path, NULL);
+    CU_ASSERT_FATAL(fd >= 0);
+    close(fd);
+    g_file_set_contents(path, contents, -1, NULL);
+    return path;
+}
+
+static void test_config(void)
+{
+    dmn_config c;
+    GError *err = NULL;
+    char *key = write_tmp("a cluster key of enough bytes\n");
+    char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
+                                 "lease = 2s\nswim.probe_interval = 300ms\nswim.indirect_checks = 2\n"
+                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\n", key);
+    char *path = write_tmp(conf);
+    dmn_config_init(&c);
+    CU_ASSERT_TRUE(dmn_config_load_file(&c, path, &err));
+    CU_ASSERT_TRUE(dmn_config_finish(&c, &err));
+    CU_ASSERT_EQUAL(c.core.n_members, 3);
+    CU_ASSERT_EQUAL(c.self_id, 2);   /* a:1, b:2, c:3 */
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(c.members, 0), "a:1");
+    CU_ASSERT_EQUAL(c.core.policy, DM_POLICY_MEMBERLIST);
+    CU_ASSERT_EQUAL(c.core.lease_us, 2000000);
+    CU_ASSERT_EQUAL(c.core.swim.probe_interval_us, 300000);
+    CU_ASSERT_EQUAL(c.core.swim.indirect_checks, 2);
+    CU_ASSERT_EQUAL(c.core.drift_ppm, 500);
+    CU_ASSERT_PTR_NOT_NULL(c.key);
+    CU_ASSERT_EQUAL(g_bytes_get_size(c.key), strlen("a cluster key of enough bytes"));
+    CU_ASSERT_EQUAL(c.max_inbound, 4 * 3 + 32);
+    dmn_config_clear(&c);
+
+    static const char *const bad[] = {
+        "[dmutex]\nleese = 1s\n",                  /* unknown key */
+        "[other]\nlease = 1s\n",                   /* unknown group */
+        "[dmutex]\nlease = soon\n",
+        "[dmutex]\ndrift_ppm = -3\n",
+        "[dmutex]\nmembership = maybe\n",
+        "[dmutex]\npolicy = raft\n",
+        "not a key file",
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        char *p = write_tmp(bad[i]);
+        dmn_config_init(&c);
+        CU_ASSERT_FALSE(dmn_config_load_file(&c, p, &err));
+        CU_ASSERT_PTR_NOT_NULL(err);
+        g_clear_error(&err);
+        dmn_config_clear(&c);
+        g_unlink(p);
+        g_free(p);
+    }
+    /* finish() refusals. */
+    static const char *const members_bad[][2] = {
+        { "a:1,b:2", "c:3" },        /* self not a member */
+        { "a:1,a:1", "a:1" },        /* duplicate */
+        { "a:1,b", "a:1" },          /* bad member */
+        { "a:1", "" },               /* no self */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(members_bad); i++) {
+        dmn_config_init(&c);
+        CU_ASSERT_TRUE(dmn_config_set_members_csv(&c, members_bad[i][0], NULL));
+        c.self = g_strdup(members_bad[i][1]);
+        CU_ASSERT_FALSE(dmn_config_finish(&c, &err));
+        CU_ASSERT_PTR_NOT_NULL(err);
+        g_clear_error(&err);
+        dmn_config_clear(&c);
+    }
+    g_unlink(path);
+    g_unlink(key);
+    g_free(path);
+    g_free(key);
+    g_free(conf);
+}
+
+/* ------------------------------------------------------------ transport */
+
+static int free_port(void)
+{
+    for (int tries = 0; tries < 100; tries++) {
+        int t = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof sa;
+        if (bind(t, (struct sockaddr *)&sa, sizeof sa) < 0 || getsockname(t, (struct sockaddr *)&sa, &len) < 0) {
+            close(t);
+            continue;
+        }
+        int u = socket(AF_INET, SOCK_DGRAM, 0);
+        int ok = bind(u, (struct sockaddr *)&sa, sizeof sa) == 0;
+        close(u);
+        close(t);
+        if (ok)
+            return ntohs(sa.sin_port);
+    }
+    return -1;
+}
+
+typedef struct cluster {
+    uv_loop_t loop;
+    dmn_config cfg[3];
+    dmn_node *node[3];
+    int granted;
+    uint64_t token;
+    uv_timer_t guard;
+    bool timed_out;
+} cluster;
+
+static void on_event(void *user, const dm_event *ev)
+{
+    cluster *c = user;
+    if (ev->type == DM_EV_GRANTED) {
+        c->granted++;
+        c->token = ev->token;
+    }
+}
+
+static void on_guard(uv_timer_t *t)
+{
+    cluster *c = t->data;
+    c->timed_out = true;
+    uv_stop(&c->loop);
+}
+
+/* Run the loop until cond() holds or `ms` pass. */
+static bool run_until(cluster *c, bool (*cond)(cluster *), uint64_t ms)
+{
+    c->timed_out = false;
+    uv_timer_start(&c->guard, on_guard, ms, 0);
+    while (!cond(c) && !c->timed_out)
+        uv_run(&c->loop, UV_RUN_ONCE);
+    uv_timer_stop(&c->guard);
+    return cond(c);
+}
+
+static bool is_granted(cluster *c) { return c->granted > 0; }
+
+static int raw_fd = -1;
+static size_t raw_sent;
+static uint8_t raw_frame[DM_FRAME_MAX];
+static size_t raw_len;
+
+static bool raw_received(cluster *c)
+{
+    /* Feed one more byte per loop turn; done when node 0 has counted it. */
+    if (raw_sent < raw_len) {
+        if (send(raw_fd, raw_frame + raw_sent, 1, MSG_NOSIGNAL) == 1)
+            raw_sent++;
+        g_usleep(200);
+    }
+    const dm_node_stats *st = dm_node_get_stats(dmn_node_core(c->node[0]));
+    return raw_sent == raw_len && st->received[DM_MSG_REQUEST] + st->rejected > 0 &&
+           dmn_node_bad_counts(c->node[0])[DMN_BAD_OVERSIZE] > 0;
+}
+
+static void on_any_timer(uv_timer_t *t) { (void)t; }
+
+static void test_transport_cluster(void)
+{
+    cluster c;
+    memset(&c, 0, sizeof c);
+    uv_loop_init(&c.loop);
+    uv_timer_init(&c.loop, &c.guard);
+    c.guard.data = &c;
+    char addr[3][32];
+    for (int i = 0; i < 3; i++) {
+        int p = free_port();
+        CU_ASSERT_FATAL(p > 0);
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", p);
+    }
+    const char *members[3] = { addr[0], addr[1], addr[2] };
+    for (int i = 0; i < 3; i++) {
+        dmn_config_init(&c.cfg[i]);
+        dmn_config_set_members(&c.cfg[i], members, 3);
+        c.cfg[i].self = g_strdup(addr[i]);
+        c.cfg[i].core.lease_us = G_USEC_PER_SEC;
+        c.cfg[i].core.rpc_timeout_us = 100000;
+        c.cfg[i].core.swim.probe_interval_us = 200000;
+        c.cfg[i].core.swim.probe_timeout_us = 100000;
+        GError *err = NULL;
+        CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[i], &err));
+        c.node[i] = dmn_node_new(&c.loop, &c.cfg[i], on_event, &c, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c.node[i]);
+    }
+    /* Binding a taken address fails cleanly. */
+    GError *err = NULL;
+    CU_ASSERT_PTR_NULL(dmn_node_new(&c.loop, &c.cfg[0], on_event, &c, &err));
+    CU_ASSERT_PTR_NOT_NULL(err);
+    g_clear_error(&err);
+
+    /* Node 0 locks: every node is one loop's business. */
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5), 0);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5), -DM_EBUSY);
+    CU_ASSERT_TRUE(run_until(&c, is_granted, 5000));
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[0]), "x"));
+    CU_ASSERT_TRUE(c.token > 0);
+    GString *s = g_string_new(NULL);
+    dmn_node_format_status(c.node[0], s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "held x token "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae"));
+    g_string_truncate(s, 0);
+    dmn_node_format_members(c.node[0], s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, addr[2]));
+    g_string_free(s, TRUE);
+    CU_ASSERT_EQUAL(dmn_node_unlock(c.node[0], "x"), 0);
+    CU_ASSERT_EQUAL(dmn_node_unlock(c.node[0], "x"), -DM_ENOTHELD);
+
+    /* A frame dribbled into node 0's TCP port one byte at a time is
+     * reassembled; then an oversized length prefix is counted. */
+    uint32_t self0 = c.cfg[0].self_id;
+    raw_len = sample_frame(raw_frame, (uint16_t)((self0 + 1) % 3), (uint16_t)self0);
+    static const uint8_t oversize[] = { 0x00, 0x10, 0x00, 0x00 };
+    memcpy(raw_frame + raw_len, oversize, sizeof oversize);
+    raw_len += sizeof oversize;
+    raw_fd = socket(AF_INET, SOCK_STREAM, 0);
+    int port = 0;
+    dmn_split_address(addr[0], NULL, &port);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    CU_ASSERT_EQUAL_FATAL(connect(raw_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    /* Keep the loop turning while bytes are fed. */
+    uv_timer_t tick;
+    uv_timer_init(&c.loop, &tick);
+    uv_timer_start(&tick, on_any_timer, 1, 1);
+    CU_ASSERT_TRUE(run_until(&c, raw_received, 5000));
+    uv_close((uv_handle_t *)&tick, NULL);
+    close(raw_fd);
+
+    /* Graceful shutdown of every node, then the loop runs down. */
+    for (int i = 0; i < 3; i++)
+        dmn_node_close(c.node[i]);
+    uv_close((uv_handle_t *)&c.guard, NULL);
+    for (int i = 0; i < 100 && uv_run(&c.loop, UV_RUN_NOWAIT); i++)
+        ;
+    CU_ASSERT_EQUAL(uv_loop_close(&c.loop), 0);
+    for (int i = 0; i < 3; i++) {
+        dmn_node_free(c.node[i]);
+        dmn_config_clear(&c.cfg[i]);
+    }
+}
+
+static CU_TestInfo auth_tests[] = {
+    { "roundtrip", test_auth_roundtrip },
+    { "refusals", test_auth_refusals },
+    { "replay window", test_auth_window },
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo store_tests[] = {
+    { "save and load", test_store },
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo config_tests[] = {
+    { "durations", test_durations },
+    { "addresses", test_addresses },
+    { "key file", test_config },
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo transport_tests[] = {
+    { "three nodes on one loop", test_transport_cluster },
+    CU_TEST_INFO_NULL,
+};
+
+static CU_SuiteInfo suites[] = {
+    { "net-auth", NULL, NULL, NULL, NULL, auth_tests },
+    { "net-store", NULL, NULL, NULL, NULL, store_tests },
+    { "net-config", NULL, NULL, NULL, NULL, config_tests },
+    { "net-transport", NULL, NULL, NULL, NULL, transport_tests },
+    CU_SUITE_INFO_NULL,
+};
+
+int main(int argc, char **argv)
+{
+    g_log_set_default_handler(g_log_default_handler, NULL);
+    return dm_test_main(argc, argv, suites);
+}
