@@ -77,8 +77,8 @@ static int usage_error(GOptionContext *ctx, const char *msg)
 
 int main(int argc, char **argv)
 {
-    char *id = NULL, *members = NULL, *policy = NULL, *data_dir = NULL, *control = NULL;
-    char *key_file = NULL, *config = NULL, *log_level = NULL;
+    g_autofree char *id = NULL, *members = NULL, *policy = NULL, *data_dir = NULL, *control = NULL;
+    g_autofree char *key_file = NULL, *config = NULL, *log_level = NULL;
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
@@ -146,8 +146,6 @@ int main(int argc, char **argv)
         dmn_config_clear(&d.cfg);
         return rc;
     }
-    g_free(id); g_free(members); g_free(policy); g_free(data_dir);
-    g_free(control); g_free(key_file); g_free(config); g_free(log_level);
 
     signal(SIGPIPE, SIG_IGN);
     d.loop = uv_default_loop();
