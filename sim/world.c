@@ -85,7 +85,8 @@ typedef struct sim_node {
     sim_client *clients;      /* [cfg->locks] */
     const dm_world_tap *tap;
     void *tap_user;
-    bool view_dirty;          /* its membership emitted an event: rehash */
+    bool view_dirty;          /* on the world's dirty list: rehash, recount */
+    bool in_census;           /* its view is counted in the world's census */
     uint64_t view_hash;       /* dm_membership_view_hash (0 without membership) */
     uint64_t tree_hash;       /* dm_node_view_hash */
     int64_t up_since;         /* global time the process last started */
@@ -128,6 +129,9 @@ struct dm_world {
     sim_event crash_ev;       /* EV_CRASH_COUNT */
     uint32_t crashes_done;    /* of cfg->crash_count */
     bool member_dirty;        /* some node's view may have changed */
+    uint32_t *dirty;          /* those nodes, each once */
+    uint32_t n_dirty;
+    GArray *census;           /* view_count: the distinct views of live nodes */
     bool views_agree;         /* live members agree on one view and tree */
     GArray *detections;       /* dm_world_detection */
     uint32_t open_detections;
@@ -293,6 +297,39 @@ static bool node_live(const sim_node *nd)
     return nd->state != NODE_DOWN && nd->core != NULL;
 }
 
+/* How many live nodes hold each distinct (view, tree): they agree when
+ * there is at most one entry. Few entries exist at any time, so a list. */
+typedef struct view_count {
+    uint64_t view_hash, tree_hash;
+    uint32_t count;
+} view_count;
+
+static void census_add(dm_world *w, const sim_node *nd, int delta)
+{
+    for (guint i = 0; i < w->census->len; i++) {
+        view_count *e = &g_array_index(w->census, view_count, i);
+        if (e->view_hash == nd->view_hash && e->tree_hash == nd->tree_hash) {
+            e->count += (uint32_t)delta;
+            if (e->count == 0)
+                g_array_remove_index_fast(w->census, i);
+            return;
+        }
+    }
+    g_assert(delta > 0);
+    view_count e = { nd->view_hash, nd->tree_hash, 1 };
+    g_array_append_val(w->census, e);
+}
+
+/* Node `nd`'s view may have changed, or it started or crashed. */
+static void view_touch(dm_world *w, sim_node *nd)
+{
+    w->member_dirty = true;
+    if (nd->view_dirty)
+        return;
+    nd->view_dirty = true;
+    w->dirty[w->n_dirty++] = nd->id;
+}
+
 static bool member_gone(const sim_node *observer, uint32_t member)
 {
     dm_member_info info;
@@ -364,26 +401,21 @@ static dm_world_detection *detection_of(dm_world *w, uint32_t node)
 static void members_update(dm_world *w)
 {
     w->member_dirty = false;
-    bool have = false, agree = true;
-    uint64_t vh = 0, th = 0;
-    for (uint32_t i = 0; i < w->n; i++) {
-        sim_node *nd = &w->nodes[i];
-        if (!node_live(nd))
+    for (uint32_t k = 0; k < w->n_dirty; k++) {
+        sim_node *nd = &w->nodes[w->dirty[k]];
+        nd->view_dirty = false;
+        if (nd->in_census)
+            census_add(w, nd, -1);
+        nd->in_census = node_live(nd);
+        if (!nd->in_census)
             continue;
-        if (nd->view_dirty) {
-            const dm_membership *m = dm_node_membership(nd->core);
-            nd->view_hash = m ? dm_membership_view_hash(m) : 0;
-            nd->tree_hash = dm_node_view_hash(nd->core);
-            nd->view_dirty = false;
-        }
-        if (!have) {
-            vh = nd->view_hash;
-            th = nd->tree_hash;
-            have = true;
-        } else if (nd->view_hash != vh || nd->tree_hash != th) {
-            agree = false;
-        }
+        const dm_membership *m = dm_node_membership(nd->core);
+        nd->view_hash = m ? dm_membership_view_hash(m) : 0;
+        nd->tree_hash = dm_node_view_hash(nd->core);
+        census_add(w, nd, 1);
     }
+    w->n_dirty = 0;
+    bool agree = w->census->len <= 1;
     if (agree != w->views_agree) {
         TRACE(w, -1, "views %s", agree ? "agree" : "differ");
         if (w->phase == PHASE_LIVENESS)
@@ -711,11 +743,10 @@ static void drv_notify(void *user, const dm_event *event)
     sim_node *nd = user;
     dm_world *w = nd->w;
     dm_event ev = *event;
-    if (ev.type == DM_EV_MEMBER || ev.type == DM_EV_VIEW) {
-        /* The core's state moved, whatever a tap lets the world see. */
-        nd->view_dirty = true;
-        w->member_dirty = true;
-    }
+    /* The core's view moved (a member entered or left it; under memberlist
+     * the tree with it), whatever a tap lets the world see. */
+    if (ev.type == DM_EV_VIEW)
+        view_touch(w, nd);
     if (nd->tap && nd->tap->notify && !nd->tap->notify(nd->tap_user, nd->id, &ev))
         return;
     fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
@@ -862,8 +893,7 @@ static bool node_start(dm_world *w, sim_node *nd)
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
-    nd->view_dirty = true;
-    w->member_dirty = true;
+    view_touch(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
     return true;
@@ -901,7 +931,7 @@ static void node_crash(dm_world *w, sim_node *nd)
     nd->state = NODE_DOWN;
     w->down++;
     w->stats.node_up_us += w->now - nd->up_since;
-    w->member_dirty = true;
+    view_touch(w, nd);
     detection_open(w, nd);
 }
 
@@ -1434,6 +1464,8 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     w->slabs = g_ptr_array_new_with_free_func(g_free);
     w->checker = dm_checker_new(w->n);
     w->detections = g_array_new(FALSE, FALSE, sizeof(dm_world_detection));
+    w->census = g_array_new(FALSE, FALSE, sizeof(view_count));
+    w->dirty = g_new(uint32_t, cfg->nodes);
     w->cur_shape = -1;
     w->views_agree = true;
     w->stats.violation_at = -1;
@@ -1521,6 +1553,8 @@ void dm_world_free(dm_world *w)
     g_strfreev(w->lock_names);
     dm_checker_free(w->checker);
     g_array_free(w->detections, TRUE);
+    g_array_free(w->census, TRUE);
+    g_free(w->dirty);
     dm_simnet_free(w->net);
     dm_trace_clear(&w->trace);
     g_ptr_array_free(w->slabs, TRUE);
