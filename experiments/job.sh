@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# experiments/job.sh -- one job of a sweep: one point, a block of seeds.
+#
+#   job.sh [--sim PATH] --scale quick|full --exp NAME SEED0 COUNT [PARAM=VALUE ...]
+#
+# Runs dmutex-sim once per seed SEED0..SEED0+COUNT-1 (one process per seed,
+# so that every seed gets its own summary) and prints one CSV row per run:
+#   experiment,<params...>,seed,exit,<record keys...>,<derived metrics...>
+# then a last line "#ok" when every run finished (exit status 0 or 1: a
+# violation is a result, not an error). The runner keeps a job's output only
+# when it ends in "#ok". Exit status: 0, or 2 when the simulator refused to
+# run (its message on stderr).
+set -u
+DM_PROG=job.sh
+# shellcheck source=experiments/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+sim=${DM_SIM:-$DM_ROOT/dmutex-sim}
+scale=full exp= seq= outdir=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --sim) sim=$2; shift 2 ;;
+        --scale) scale=$2; shift 2 ;;
+        --exp) exp=$2; shift 2 ;;
+        --seq) seq=$2; shift 2 ;;
+        --outdir) outdir=$2; shift 2 ;;
+        --) shift; break ;;
+        -*) dm_die "unknown option '$1'" ;;
+        *) break ;;
+    esac
+done
+[ -n "$exp" ] && [ $# -ge 2 ] || dm_die "usage: job.sh [--sim PATH] --scale quick|full --exp NAME SEED0 COUNT [PARAM=VALUE ...]"
+[ -x "$sim" ] || dm_die "no simulator at $sim (build it: make)"
+seed0=$1 count=$2
+shift 2
+
+# With --outdir DIR --seq N (Slurm, and the runner without GNU parallel): write
+# the rows to DIR/N atomically, and do nothing when DIR/N is already complete.
+if [ -n "$outdir" ]; then
+    [ -n "$seq" ] || dm_die "--outdir needs --seq"
+    if [ -f "$outdir/$seq" ] && [ "$(tail -n 1 "$outdir/$seq")" = "#ok" ]; then
+        exit 0
+    fi
+    mkdir -p "$outdir" || exit 2
+    exec 3>"$outdir/$seq.tmp" 4>"$outdir/$seq.err" || exit 2
+    "$0" --sim "$sim" --scale "$scale" --exp "$exp" "$seed0" "$count" "$@" >&3 2>&4
+    rc=$?
+    exec 3>&- 4>&-
+    mv -f "$outdir/$seq.tmp" "$outdir/$seq"
+    exit "$rc"
+fi
+dm_load "$exp" "$scale"
+for _a in "$@"; do
+    case $_a in
+        *=*) printf -v "${_a%%=*}" '%s' "${_a#*=}" ;;
+        *) dm_die "bad parameter '$_a'" ;;
+    esac
+done
+
+# What the derived metrics need from the run.
+need_csv=0 need_trace=0 use_lock_messages=0
+for _m in $derive; do
+    case $_m in
+        lat_p50_ms | lat_p99_ms | lat_mean_ms | throughput | served | requests) need_csv=1 ;;
+        msgs_per_acq)
+            if dm_feature "$sim" lock-messages; then use_lock_messages=1; else need_trace=1; fi ;;
+        viol_per_1000 | fault_events) ;;
+        *) dm_die "$exp: unknown derived metric '$_m'" ;;
+    esac
+done
+
+tmp=$(mktemp -d) || exit 2
+trap 'rm -rf "$tmp"' EXIT
+
+# The value of KEY in a summary line (empty when absent).
+key() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
+
+# Metrics from the per-attempt CSV (seed,node,lock,requested_at,granted_at,
+# failed_at,outcome,messages): only attempts that started in the fault phase.
+csv_metrics() {
+    awk -F, -v dur="$duration" -v from="${served_from:-0}" -v upto="${served_upto:-$duration}" '
+        NR == 1 { next }
+        $7 == "granted" && $4 < dur { lat[++n] = ($5 - $4) * 1000; sum += lat[n] }
+        $7 == "granted" && $5 != "" && $5 < dur { thr++ }
+        $4 >= from && $4 < upto && $7 != "pending" { req++; if ($7 == "granted") ok++ }
+        function pct(q,   i, j, t, k) {
+            if (n == 0) return ""
+            for (i = 2; i <= n; i++) { t = lat[i]; for (j = i - 1; j >= 1 && lat[j] > t; j--) lat[j + 1] = lat[j]; lat[j + 1] = t }
+            k = int(q * n + 0.999999); if (k < 1) k = 1; if (k > n) k = n
+            return sprintf("%.3f", lat[k])
+        }
+        END {
+            p50 = pct(0.5); p99 = pct(0.99)   # pct sorts once; the second call is cheap
+            printf "lat_p50_ms=%s lat_p99_ms=%s lat_mean_ms=%s throughput=%.4f served=%s requests=%d\n",
+                p50, p99, n ? sprintf("%.3f", sum / n) : "", thr / dur,
+                req ? sprintf("%.5f", ok / req) : "", req
+        }' "$1"
+}
+
+# Lock-protocol messages and grants in the fault phase, from the trace
+# (every "recv" of a lock message type; exact when nothing is lost).
+trace_metrics() {
+    awk -v dur="$duration" '
+        /^#/ { next }
+        $3 == "recv" && $1 < dur && $4 ~ /^(REQUEST|GRANT|FAILED|INQUIRE|YIELD|RELEASE|KEEP|KEPT|REVOKED)$/ { msgs++ }
+        $3 == "GRANTED" && $1 < dur { grants++ }
+        { last = $0 }
+        END { printf "msgs_per_acq=%s\n", grants ? sprintf("%.3f", msgs / grants) : ""; print last }'
+}
+
+status=0
+for ((seed = seed0; seed < seed0 + count; seed++)); do
+    args=()
+    sim_args
+    extra=()
+    [ "$need_csv" -eq 1 ] && extra+=(--csv "$tmp/attempts.csv")
+    [ "$use_lock_messages" -eq 1 ] && extra+=(--set liveness.enabled=false)
+    if [ "$need_trace" -eq 1 ]; then
+        "$sim" "${args[@]}" "${extra[@]}" --seed "$seed" --trace - 2>"$tmp/err" | trace_metrics >"$tmp/out"
+        rc=${PIPESTATUS[0]}
+        derived=$(head -n 1 "$tmp/out")
+        summary=$(tail -n 1 "$tmp/out")
+    else
+        "$sim" "${args[@]}" "${extra[@]}" --seed "$seed" >"$tmp/out" 2>"$tmp/err"
+        rc=$?
+        summary=$(tail -n 1 "$tmp/out")
+        derived=
+    fi
+    if [ "$rc" -gt 1 ] || ! dm_has_key "$summary" runs; then
+        echo "job.sh: $exp seed $seed: dmutex-sim exited $rc: $sim ${args[*]} ${extra[*]} --seed $seed" >&2
+        sed 's/^/  | /' "$tmp/err" | tail -n 5 >&2
+        status=2
+        break
+    fi
+    [ "$need_csv" -eq 1 ] && derived="$derived $(csv_metrics "$tmp/attempts.csv")"
+    if [ "$use_lock_messages" -eq 1 ]; then
+        lm=$(key "$summary" lock_messages) acq=$(key "$summary" acquisitions)
+        derived="$derived msgs_per_acq=$(awk -v m="$lm" -v a="$acq" 'BEGIN { if (a > 0) printf "%.3f", m / a }')"
+    fi
+    fe=$(awk -v s="$summary" 'BEGIN {
+        n = split(s, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
+        printf "%d %s", v["crashes"] + v["restarts"] + v["pauses"] + v["partitions"] + v["skews"], v["mutex_violations"] }')
+    events=${fe% *} mv=${fe#* }
+    derived="$derived fault_events=$events viol_per_1000=$(awk -v e="$events" -v m="$mv" 'BEGIN { if (e > 0) printf "%.4f", 1000 * m / e }')"
+
+    row="$exp"
+    for _p in $params; do row="$row,${!_p}"; done
+    row="$row,$seed,$rc"
+    for _m in $record; do row="$row,$(key "$summary" "$_m")"; done
+    for _m in $derive; do row="$row,$(key "$derived" "$_m")"; done
+    printf '%s\n' "$row"
+done
+[ "$status" -eq 0 ] && echo "#ok"
+exit "$status"
