@@ -1,0 +1,18 @@
+# analysis/convergence.gp -- experiment 4a: convergence after a crash.
+pi(p) = p eq '0.5' ? 1 : p eq '1' ? 2 : p eq '2' ? 3 : 4
+set output out('convergence')
+set multiplot layout 1,3 title "Membership convergence after a crash vs cluster size and SWIM probe interval\n" . subtitle(cilabel . ', ' . nlabel . '; probe timeout = interval / 2')
+set xlabel 'cluster size N (nodes, log scale)'
+set logscale x 2
+set xrange [3.5:180]
+set xtics (5, 15, 31, 63, 127)
+set yrange [0:*]
+set key top left
+do for [m in 'suspect_s_mean dead_s_p50 converge_s_p50'] {
+    set title (m eq 'suspect_s_mean' ? 'first suspicion' : m eq 'dead_s_p50' ? 'dead at every live member (median)' : 'one agreed view / tree (median)')
+    set ylabel 'time after the crash (s)'
+    plot for [pol in vals_policy] for [p in vals_probe] sel(sprintf('policy=%s,probe=%s,metric=%s', pol, p, m)) \
+        using (column('n') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, pi(p)) lc rgb shade(pol, pi(p)) \
+        title sprintf('%s, probe %s s', pol, p)
+}
+unset multiplot
