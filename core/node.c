@@ -1064,6 +1064,16 @@ static void drain_local(dm_node *n, int64_t now)
     }
 }
 
+static void run_due(dm_node *n, int64_t now)
+{
+    dm_heap_entry *top;
+    while ((top = dm_heap_peek(&n->deadlines)) != NULL && top->at <= now) {
+        dm_heap_remove(&n->deadlines, top);
+        service(n, lock_of_entry(top), now);
+        drain_local(n, now);
+    }
+}
+
 /* Every input starts here: leases first, then whatever fell due. */
 static void begin(dm_node *n, int64_t now)
 {
@@ -1075,12 +1085,7 @@ static void begin(dm_node *n, int64_t now)
             reschedule(n, ls, now);
         }
     }
-    dm_heap_entry *top;
-    while ((top = dm_heap_peek(&n->deadlines)) != NULL && top->at <= now) {
-        dm_heap_remove(&n->deadlines, top);
-        service(n, lock_of_entry(top), now);
-        drain_local(n, now);
-    }
+    run_due(n, now);
 }
 
 /* ---------------------------------------------------------------- membership */
@@ -1178,11 +1183,16 @@ static void view_changed(dm_node *n, int64_t now)
 }
 
 /* After the membership module ran: react to view changes, and keep a raised
- * incarnation durable so that a restart refutes with a higher one. */
+ * incarnation durable so that a restart refutes with a higher one. A view
+ * change re-forms quorums, which can make lock deadlines due at once: serve
+ * them now, or the node would return with its next deadline already past. */
 static void after_membership(dm_node *n, int64_t now)
 {
-    if (n->view_dirty)
+    if (n->view_dirty) {
         view_changed(n, now);
+        drain_local(n, now);
+        run_due(n, now);
+    }
     if (current_incarnation(n) > n->incarnation_persisted)
         persist_state(n, n->token_ceiling);
 }

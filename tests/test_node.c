@@ -338,6 +338,8 @@ static void member_act(pump *p, member *mb)
             mb->next_request_at = p->now + 100 * MS;
     }
     dm_node_tick(mb->node, p->now);
+    /* A tick serves everything due: nothing may be left in the past. */
+    CU_ASSERT(dm_node_next_deadline(mb->node) > p->now);
 }
 
 /* Run one event; false when nothing at all is scheduled before `until`. */
@@ -1027,6 +1029,39 @@ static void test_memberlist_rebuilds_tree_on_view_change(void)
     }
 }
 
+/* Contention across deaths and returns under both policies: views change
+ * while attempts are in flight (a view change re-forms quorums, which once
+ * left deadlines in the past: the pump's tick invariant catches that). AE
+ * stays safe; MEMBERLIST's safety is the simulator's subject, not this one's. */
+static void test_contention_across_view_changes(void)
+{
+    for (int policy = DM_POLICY_AE; policy <= DM_POLICY_MEMBERLIST; policy++) {
+        pump p;
+        pump_init(&p, 7, 25);
+        pump_enable_membership(&p, policy);
+        pump_network(&p, true, 0.02, 0);
+        p.lock_timeout_us = 5 * SEC;
+        for (uint32_t i = 0; i < p.n; i++) {
+            p.m[i].want = true;
+            p.m[i].next_request_at = p.now;
+        }
+        for (int round = 0; round < 3; round++) {
+            uint32_t victim = 1 + (uint32_t)round * 2;
+            pump_run_until(&p, p.now + 3 * SEC);
+            crash(&p, victim);
+            pump_run_until(&p, p.now + 15 * SEC);
+            restart(&p, victim);
+            p.m[victim].want = true;
+            p.m[victim].next_request_at = p.now;
+        }
+        pump_run_until(&p, p.now + 15 * SEC);
+        CU_ASSERT(p.acquisitions > 100);
+        if (policy == DM_POLICY_AE)
+            CU_ASSERT_EQUAL(p.violations, 0);
+        pump_free(&p);
+    }
+}
+
 /* Under AE a member SWIM declared dead is substituted at once: the lock does
  * not wait for a request timeout to discover the dead root. */
 static void test_ae_avoids_members_swim_declared_dead(void)
@@ -1131,6 +1166,7 @@ static const CU_TestInfo tests[] = {
     { "idle names collected", test_idle_names_are_collected },
     { "memberlist rebuilds the tree, ae does not", test_memberlist_rebuilds_tree_on_view_change },
     { "ae avoids members SWIM declared dead", test_ae_avoids_members_swim_declared_dead },
+    { "contention across view changes", test_contention_across_view_changes },
     { "incarnation survives restart", test_incarnation_survives_restart },
     { "leave", test_leave },
     { "membership off rejects SWIM traffic", test_membership_off_rejects_swim },
