@@ -517,9 +517,10 @@ int main(int argc, char **argv)
         "output is a key=value summary. Exit status: 0 clean, 1 violation or liveness\n"
         "failure, 2 usage or configuration error.\n");
     GError *err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err))
-        usage_error("%s", err->message);
+    gboolean parsed = g_option_context_parse(ctx, &argc, &argv, &err);
     g_option_context_free(ctx);
+    if (!parsed)
+        usage_error("%s", err->message);
     if (argc > 1)
         usage_error("unexpected argument '%s'", argv[1]);
 
