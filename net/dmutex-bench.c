@@ -1,13 +1,14 @@
 /* dmutex-bench: lock+unlock cycles against a local dmutexd.
  *
  *   dmutex-bench --control PATH --cycles N [--clients C] [--lock NAME]
- *                [--timeout MS]
+ *                [--timeout MS] [--latencies FILE]
  *
  * C client threads, each with its own control connection, share N cycles
  * (LOCK NAME; UNLOCK NAME). All contend for one name (clients of one daemon
  * queue in the daemon). The latency of a cycle runs from sending LOCK to
  * the answer of UNLOCK. Prints, last, one line:
  *   cycles=... failed=... clients=... seconds=... cycles_per_s=... p50_us=... p99_us=...
+ * --latencies writes every cycle's latency (us), one per line.
  * Exit status: 0, 1 if any cycle failed, 2 usage, 3 cannot reach the daemon.
  */
 #include <errno.h>
@@ -143,7 +144,7 @@ static gint cmp_i64(gconstpointer a, gconstpointer b)
 
 int main(int argc, char **argv)
 {
-    char *path = NULL, *name = NULL;
+    char *path = NULL, *name = NULL, *lat_file = NULL;
     gint cycles = 0, clients = 1, timeout_ms = 10000;
     GOptionEntry entries[] = {
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &path, "dmutexd's control socket", "PATH" },
@@ -151,6 +152,7 @@ int main(int argc, char **argv)
         { "clients", 0, 0, G_OPTION_ARG_INT, &clients, "concurrent clients (default 1)", "C" },
         { "lock", 0, 0, G_OPTION_ARG_STRING, &name, "lock name (default bench)", "NAME" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_ms, "LOCK timeout (default 10000)", "MS" },
+        { "latencies", 0, 0, G_OPTION_ARG_FILENAME, &lat_file, "write every cycle's latency (us) here", "FILE" },
         G_OPTION_ENTRY_NULL,
     };
     GOptionContext *ctx = g_option_context_new("- lock+unlock cycles against a local dmutexd");
@@ -182,6 +184,16 @@ int main(int argc, char **argv)
     }
     g_array_sort(all, cmp_i64);
     guint n = all->len;
+    if (lat_file) {
+        FILE *f = fopen(lat_file, "w");
+        if (!f) {
+            fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
+            return 2;
+        }
+        for (guint i = 0; i < n; i++)
+            fprintf(f, "%" G_GINT64_FORMAT "\n", g_array_index(all, gint64, i));
+        fclose(f);
+    }
     gint64 p50 = n ? g_array_index(all, gint64, (n - 1) / 2) : 0;
     gint64 p99 = n ? g_array_index(all, gint64, (guint)((n - 1) * 0.99)) : 0;
     if (sh.unreachable)
