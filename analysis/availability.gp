@@ -11,17 +11,17 @@ set yrange [0.4:1.02]
 set key bottom right
 plot \
     for [n in vals_n] selfile(analytic, 'n=' . n) using 'p':'analytic' with lines lw 1.2 lc rgb ncol(n+0) title sprintf('A(T), N = %s', n), \
-    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_available', pol, n)) \
+    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_available_views', pol, n)) \
         using 'p':'mean':'ci_low':'ci_high' with yerrorbars pt (pol eq 'ae' ? 7 : 8) lc rgb ncol(n+0) \
         title sprintf('%s, N = %s', pol, n)
 set ylabel 'unavailability 1 − A (log scale)'
 set logscale y
 set yrange [1e-7:1]
 set format y '10^{%T}'
-set key top right
+set key bottom left
 plot \
     for [n in vals_n] selfile(analytic, 'n=' . n) using 'p':(1 - column('analytic')) with lines lw 1.2 lc rgb ncol(n+0) title sprintf('1 − A(T), N = %s', n), \
-    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_available', pol, n)) \
+    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_available_views', pol, n)) \
         using 'p':(1 - column('mean')):(1 - column('ci_high')):(1 - column('ci_low')) with yerrorbars pt (pol eq 'ae' ? 7 : 8) lc rgb ncol(n+0) \
         title sprintf('%s, N = %s', pol, n)
 unset multiplot

@@ -8,9 +8,13 @@ set xrange [3.5:90]
 set xtics (5, 15, 31, 63)
 set yrange [0:*]
 set key top left
+set offsets 0, 0, graph 0.45, 0
+first = 1
 do for [m in 'liveness_view_max_seconds liveness_max_seconds'] {
     set title (m eq 'liveness_view_max_seconds' ? 'all live members agree on one view / tree' : 'every node granted a fresh request')
     set ylabel 'time after the heal (s)'
+    if (!first) { unset key; set offsets 0, 0, graph 0.05, 0 }
+    first = 0
     plot for [pol in vals_policy] for [p in vals_probe] sel(sprintf('policy=%s,probe=%s,metric=%s', pol, p, m)) \
         using (column('n') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, pi(p)) lc rgb shade(pol, pi(p)) \
         title sprintf('%s, probe %s s', pol, p)

@@ -8,6 +8,7 @@ set xrange [0.08:3.5]
 set xtics (0.1, 0.2, 0.4, 0.6, 1, 1.5, 2, 3)
 set ylabel 'latency, requested → granted (ms, log scale)'
 set logscale y
+set yrange [1:8000]
 set key top left
 plot \
     for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=lat_p50_ms', pol, n)) \

@@ -8,6 +8,7 @@ set logscale x
 set xrange [0.008:0.13]
 set xtics (0.01, 0.02, 0.05, 0.1)
 set key top right
+set yrange [0:*]
 plot for [pol in vals_policy] for [s in vals_suspicion] sel(sprintf('policy=%s,suspicion=%s,metric=viol_per_1000', pol, s)) \
     using (column('rate') * xoff(pol) * (1 + 0.01 * (si(s) - 2))):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, si(s)) lc rgb shade(pol, si(s)) \
     title sprintf('%s, suspicion\_mult %s', pol, s)

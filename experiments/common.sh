@@ -137,8 +137,8 @@ dm_feature() {
         memberlist)      # --policy memberlist (issue 5)
             s=$(dm_probe_summary "$sim" --policy memberlist) && ok=0 ;;
         churn)           # faults.churn_p and the summary key quorum_available
-            s=$(dm_probe_summary "$sim" --set faults.churn_p=0.9) &&
-                dm_has_key "$s" quorum_available && ok=0 ;;
+            s=$(dm_probe_summary "$sim" --faults churn --set faults.churn_p=0.9) &&
+                dm_has_key "$s" quorum_available && dm_has_key "$s" quorum_available_views && ok=0 ;;
         membership-metrics)  # crash detection and convergence in the summary
             s=$(dm_probe_summary "$sim" --faults scripted --set 'faults.schedule=at=1 crash=1') &&
                 dm_has_key "$s" dead_s_p50 && dm_has_key "$s" converge_s_p50 &&
@@ -167,7 +167,7 @@ dm_feature() {
 dm_feature_text() {
     case $1 in
         memberlist) echo "dmutex-sim --policy memberlist" ;;
-        churn) echo "churn mode: --set faults.churn_p=P and summary key quorum_available" ;;
+        churn) echo "churn mode: --faults churn, faults.churn_p, faults.churn_up_mean; summary keys quorum_available, quorum_available_views" ;;
         membership-metrics) echo "membership metrics in the summary (suspect_s_mean, dead_s_p50, converge_s_p50, ...)" ;;
         swim-keys) echo "scenario keys swim.probe_interval and swim.suspicion_mult" ;;
         liveness-view) echo "summary key liveness_view_max_seconds (views agree after the heal)" ;;

@@ -36,12 +36,16 @@ if [ -n "${DM_NO_GNUPLOT:-}" ] || ! command -v gnuplot >/dev/null 2>&1; then
     echo "note: gnuplot is not installed (or DM_NO_GNUPLOT is set): figure checks skipped"
 fi
 
+mkdir -p "$out" || exit 99
 start=$(date +%s)
 "$top/experiments/run.sh" --quick --fresh --sim "$sim" --out "$out" >"$out.log" 2>&1
 rc=$?
 sed 's/^/  | /' "$out.log"
-[ "$rc" -eq 0 ] || fail "experiments/run.sh --quick exited $rc"
 echo "experiments-quick: $(($(date +%s) - start)) s"
+if [ "$rc" -ne 0 ]; then
+    fail "experiments/run.sh --quick exited $rc"
+    exit 1
+fi
 if [ "$draw" -eq 0 ] && ! grep -q 'gnuplot not found: skipping' "$out.log"; then
     fail "without gnuplot the run did not say it skipped the figures"
 fi
@@ -88,6 +92,7 @@ for e in $(dm_all_experiments); do
         skips=$((skips + 1))
     fi
     (
+        fails=0   # this experiment's own
         dm_load "$e" quick
         dm_check_features "$sim"
         if declare -F custom_run >/dev/null; then
@@ -99,12 +104,14 @@ for e in $(dm_all_experiments); do
                 grep -q "^$v,[^,]*,sample," "$out/$e.csv" || fail "$e.csv: no samples for policy $v"
                 check_figure "$out/$e-$v"
             done
-            exit 0
+            [ "$fails" -eq 0 ]
+            exit
         fi
         npoints=$(dm_points | grep -c .)
         nmetrics=$(echo $metrics | wc -w)
         raw=$out/$e-raw.csv agg=$out/$e.csv
         want_raw="experiment,$(echo $params | tr ' ' ','),seed,exit,$(echo $metrics | tr ' ' ',')"
+        [ -s "$raw" ] && [ -s "$agg" ] || { fail "$e: no $raw or $agg"; exit 1; }
         [ "$(head -n 1 "$raw" 2>/dev/null)" = "$want_raw" ] || fail "$e-raw.csv header is not $want_raw"
         rows=$(($(wc -l <"$raw") - 1))
         [ "$rows" -eq $((npoints * seeds)) ] || fail "$e-raw.csv: $rows runs, wanted $npoints points x $seeds seeds"
@@ -120,7 +127,7 @@ for e in $(dm_all_experiments); do
             $(c["ci_low"]) != "" && ($(c["ci_low"]) > $(c["mean"]) + 1e-9 || $(c["ci_high"]) < $(c["mean"]) - 1e-9) {
                 printf "mean outside its CI: %s\n", $0; bad = 1 }
             END { exit bad }' "$agg" || fail "$e.csv: unmeasured points or broken intervals"
-        ok "$e: $npoints points x $seeds seeds x $nmetrics metrics"
+        [ "$fails" -eq 0 ] && ok "$e: $npoints points x $seeds seeds x $nmetrics metrics"
         check_figure "$out/$e"
         case $e in
             availability)
@@ -143,7 +150,7 @@ for e in $(dm_all_experiments); do
                 [ "$got" = 1 ] && ok "sustained: ae serves every request with 2 of 7 crashed" ||
                     fail "sustained: ae served $got with 2 of 7 crashed (any 2 failures leave a quorum)" ;;
         esac
-        exit 0
+        [ "$fails" -eq 0 ]
     ) || fails=$((fails + 1))
 done
 
