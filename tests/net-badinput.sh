@@ -3,7 +3,8 @@
 # the service goes on:
 #  part 1 (no key): garbage, truncated frames, oversized length prefixes,
 #    unknown versions, misaddressed frames over UDP and TCP to every node; a
-#    flood of TCP connections; garbage on the control socket;
+#    flood of TCP connections; garbage on the control socket; a bounded fuzz
+#    (random bytes and bit-flipped frames, UDP and TCP);
 #  part 2 (--key-file): unauthenticated frames, frames MACed with a wrong
 #    key, a replayed and a stale correctly-MACed frame.
 # After each part every node still grants locks and STATUS shows the counts.
@@ -48,6 +49,25 @@ if mode == "plain":
     udp(frame(frm=9, to=1))                      # from outside the membership
     # one good-looking frame then garbage on the same connection
     tcp(frame(to=4000) + b"\xff" * 64)
+elif mode == "fuzz":
+    # Bounded: 1500 datagrams and 60 streams of random or bit-flipped frames.
+    import random
+    rnd = random.Random(int(sys.argv[4]))
+    base = frame(frm=0, to=1)
+    def sample():
+        if rnd.random() < 0.5:
+            return bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 700)))
+        b = bytearray(base)
+        for _ in range(rnd.randint(1, 4)):
+            b[rnd.randrange(len(b))] ^= 1 << rnd.randrange(8)
+        return bytes(b)
+    for _ in range(1500):
+        udp(sample())
+    for _ in range(60):
+        try:
+            tcp(b"".join(sample() for _ in range(rnd.randint(1, 5))), linger=0)
+        except OSError:
+            pass
 elif mode == "flood":
     socks = []
     for i in range(120):
@@ -88,6 +108,7 @@ for i in 1 2 3; do
     eval "addr=\$ADDR$i"
     python3 "$BAD" 127.0.0.1 "$(port_of "$addr")" plain || fail "bad.py plain"
     python3 "$BAD" 127.0.0.1 "$(port_of "$addr")" control "$T/c$i.sock" || fail "bad.py control"
+    python3 "$BAD" 127.0.0.1 "$(port_of "$addr")" fuzz $i || fail "bad.py fuzz"
 done
 eval "python3 \"\$BAD\" 127.0.0.1 \"\$(port_of \$ADDR1)\" flood" || fail "bad.py flood"
 sleep 0.3

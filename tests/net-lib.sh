@@ -57,10 +57,13 @@ print(" ".join(map(str, out)))
 PY
 }
 
-# cluster_init N [extra config lines...]: addresses ADDR1..N, MEMBERS, config file.
+# cluster_init N [extra config lines...]: addresses ADDR1..N (ADDRi is member
+# id i-1), MEMBERS, config file.
 cluster_init() {
     N=$1; shift
-    PORTS=$(free_ports "$N")
+    # Sorted as strings, as dmutexd sorts members: node i has member id i-1
+    # (ephemeral ports have five digits, so this is also numeric order).
+    PORTS=$(free_ports "$N" | tr ' ' '\n' | sort | tr '\n' ' ')
     MEMBERS=""
     i=1
     for p in $PORTS; do
