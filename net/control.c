@@ -35,11 +35,14 @@ typedef struct lockent {
     GQueue waiters;          /* waiter*: local sessions queued for the name */
 } lockent;
 
+#define SESSION_OUT_MAX (1u << 20)   /* bytes queued for a client that does not read */
+
 struct session {
     uv_pipe_t pipe;          /* first */
     dmn_control *ctl;
     GList *link;
     bool closing;
+    bool doomed;             /* over SESSION_OUT_MAX: closed from the reaper */
     size_t fill;
     char line[DMN_CONTROL_LINE_MAX + 1];
 };
@@ -48,6 +51,7 @@ struct dmn_control {
     uv_loop_t *loop;
     dmn_node *node;
     uv_pipe_t server;
+    uv_idle_t reaper;        /* closes doomed sessions outside any callback chain */
     bool server_open;
     bool closing;
     char *path;
@@ -70,10 +74,16 @@ static void on_written(uv_write_t *req, int status)
     g_free(req);
 }
 
+static void session_doom(session *s);
+
 static void session_write(session *s, const char *text, size_t len)
 {
-    if (s->closing || len == 0)
+    if (s->closing || s->doomed || len == 0)
         return;
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&s->pipe) + len > SESSION_OUT_MAX) {
+        session_doom(s);
+        return;
+    }
     uv_buf_t b = uv_buf_init((char *)text, (unsigned)len);
     int w = uv_try_write((uv_stream_t *)&s->pipe, &b, 1);
     if (w == UV_EAGAIN)
@@ -452,6 +462,30 @@ static void session_close(session *s)
     uv_close((uv_handle_t *)&s->pipe, on_session_closed);
 }
 
+static void on_reap(uv_idle_t *idle)
+{
+    dmn_control *c = idle->data;
+    uv_idle_stop(idle);
+    for (GList *l = c->sessions.head; l;) {
+        GList *next = l->next;
+        session *s = l->data;
+        if (s->doomed)
+            session_close(s);
+        l = next;
+    }
+}
+
+/* A client that does not read its answers: drop it soon (its locks are
+ * released like any session's). */
+static void session_doom(session *s)
+{
+    dmn_control *c = s->ctl;
+    s->doomed = true;
+    dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: a client does not read its answers; closing it");
+    if (!c->closing)
+        uv_idle_start(&c->reaper, on_reap);
+}
+
 static void on_session_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)suggested;
@@ -464,7 +498,7 @@ static void on_session_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 {
     (void)buf;
     session *s = st->data;
-    if (s->closing)
+    if (s->closing || s->doomed)
         return;
     if (nread < 0) {
         session_close(s);
@@ -571,6 +605,8 @@ dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, 
     uv_pipe_init(loop, &c->server, 0);
     c->server.data = c;
     c->server_open = true;
+    uv_idle_init(loop, &c->reaper);
+    c->reaper.data = c;
     mode_t old = umask(0077);
     int rc = uv_pipe_bind(&c->server, path);
     umask(old);
@@ -579,6 +615,7 @@ dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, 
     if (rc < 0) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on control socket %s: %s", path, uv_strerror(rc));
         c->closing = true;
+        uv_close((uv_handle_t *)&c->reaper, NULL);
         uv_close((uv_handle_t *)&c->server, on_failed_server_closed);
         return NULL;
     }
@@ -606,6 +643,7 @@ void dmn_control_close(dmn_control *c)
     }
     while (c->sessions.head)
         session_close(c->sessions.head->data);
+    uv_close((uv_handle_t *)&c->reaper, NULL);
     if (c->server_open)
         uv_close((uv_handle_t *)&c->server, on_server_closed);
     if (c->path[0])

@@ -4,7 +4,8 @@
 #  part 1 (no key): garbage, truncated frames, oversized length prefixes,
 #    unknown versions, misaddressed frames over UDP and TCP to every node; a
 #    flood of TCP connections; garbage on the control socket; a bounded fuzz
-#    (random bytes and bit-flipped frames, UDP and TCP);
+#    (random bytes and bit-flipped frames, UDP and TCP); a control client that
+#    never reads its answers;
 #  part 2 (--key-file): unauthenticated frames, frames MACed with a wrong
 #    key, a replayed and a stale correctly-MACed frame.
 # After each part every node still grants locks and STATUS shows the counts.
@@ -92,6 +93,16 @@ elif mode == "keyed":
     good = seal(f, key, now, now)
     udp(good); udp(good)
     udp(seal(f, key, now + 1, now - 600 * 10**6))   # ten minutes old
+elif mode == "slowreader":
+    # Ask for 6000 STATUS answers (several MB) and never read them.
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[4])
+    s.settimeout(5)
+    try:
+        for _ in range(60):
+            s.sendall(b"STATUS\n" * 100)
+    except OSError:
+        pass                                      # the daemon dropped us: fine
+    time.sleep(0.5); s.close()
 elif mode == "control":
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.connect(sys.argv[4])
     s.sendall(b"FROB\nLOCK\nLOCK x notanumber\nUNLOCK\n\x01\x02garbage\n" + b"A" * 3000 + b"\n")
@@ -111,6 +122,8 @@ for i in 1 2 3; do
     python3 "$BAD" 127.0.0.1 "$(port_of "$addr")" fuzz $i || fail "bad.py fuzz"
 done
 eval "python3 \"\$BAD\" 127.0.0.1 \"\$(port_of \$ADDR1)\" flood" || fail "bad.py flood"
+python3 "$BAD" 127.0.0.1 0 slowreader "$T/c1.sock" || fail "bad.py slowreader"
+grep -q "does not read its answers" "$T/log.1" || fail "a client that does not read was not dropped"
 sleep 0.3
 for i in 1 2 3; do
     eval "p=\$PID$i"
