@@ -25,7 +25,7 @@
 
 typedef struct options {
     char *config, *nodes, *policy, *seed, *runs, *faults, *duration, *trace, *csv;
-    char *csv_members, *csv_runs;
+    char *csv_members, *csv_runs, *timeline;
     char **set;
 } options;
 
@@ -46,6 +46,8 @@ typedef struct totals {
     uint64_t member_msgs, member_bytes, false_suspicions, false_deaths;
     uint64_t false_suspicions_connected, false_deaths_connected;
     int64_t node_up_us, liveness_view_max_us;
+    /* availability over the fault phases */
+    int64_t fault_us, quorum_us, quorum_views_us;
     samples det;
     uint64_t hash;
     bool have_failure;
@@ -256,6 +258,16 @@ static void put_membership(GString *out, samples *det, uint64_t msgs, uint64_t b
                            det->records, det->converge->len, fsc, fdc, msgs, bytes);
 }
 
+/* "<sep><key>" then part / whole with 6 decimals, or "na" when whole is 0. */
+static void put_fraction(GString *out, const char *sep, const char *key, int64_t part, int64_t whole)
+{
+    g_string_append_printf(out, "%s%s", sep, key);
+    if (whole > 0)
+        g_string_append_printf(out, "%.6f", (double)part / (double)whole);
+    else
+        g_string_append(out, "na");
+}
+
 static const char *violation_kind_name(int kind)
 {
     static const char *const names[] = { "-", "mutex", "token", "fence", "liveness" };
@@ -272,7 +284,7 @@ static void csv_runs_header(FILE *f)
           "detections_converged,false_suspicions_connected,false_deaths_connected,member_msgs,"
           "member_bytes,violation_at,violation_kind,violation_shape,violation_down,"
           "violation_paused,violation_views_agree,violation_holder_in_view,liveness_view_seconds,"
-          "hash\n", f);
+          "quorum_available,quorum_available_views,hash\n", f);
 }
 
 /* One row per run: the summary's keys for that run alone, in CSV order. */
@@ -318,6 +330,8 @@ static void csv_runs_row(FILE *f, const dm_sim_config *run, const char *faults, 
         g_string_append_printf(row, ",%.3f", (double)st->liveness_view_us / 1e6);
     else
         g_string_append(row, ",");
+    put_fraction(row, ",", "", st->quorum_us, st->fault_us);
+    put_fraction(row, ",", "", st->quorum_views_us, st->fault_us);
     g_string_append_printf(row, ",%016" PRIx64 "\n", dm_world_hash(w));
     fwrite(row->str, 1, row->len, f);
     g_free(kinds);
@@ -368,6 +382,9 @@ static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
     t->false_deaths_connected += s->false_deaths_connected;
     if (s->liveness_view_us > t->liveness_view_max_us)
         t->liveness_view_max_us = s->liveness_view_us;
+    t->fault_us += s->fault_us;
+    t->quorum_us += s->quorum_us;
+    t->quorum_views_us += s->quorum_views_us;
     samples_add_run(&t->det, w);
     t->hash = t->runs == 1 ? dm_world_hash(w) : dm_trace_combine(t->hash, dm_world_hash(w));
     if (dm_world_failed(w)) {
@@ -484,6 +501,10 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
                    t->false_deaths_connected);
     printf("%s liveness_view_max_seconds=%.3f lock_messages=%" PRIu64, m->str,
            (double)t->liveness_view_max_us / 1e6, t->messages - t->member_msgs);
+    g_string_truncate(m, 0);
+    put_fraction(m, " ", "quorum_available=", t->quorum_us, t->fault_us);
+    put_fraction(m, " ", "quorum_available_views=", t->quorum_views_us, t->fault_us);
+    printf("%s", m->str);
     g_string_free(m, TRUE);
     if (t->have_failure)
         printf(" first_failed_seed=%" PRIu64, t->first_failed_seed);
@@ -500,12 +521,14 @@ int main(int argc, char **argv)
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
         { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
-          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew", "MODE" },
+          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew,churn", "MODE" },
         { "duration", 'd', 0, G_OPTION_ARG_STRING, &o.duration, "Fault phase length in simulated seconds (default 60)", "SECONDS" },
         { "trace", 't', 0, G_OPTION_ARG_FILENAME, &o.trace, "Write one line per event to FILE ('-': stdout)", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o.csv, "Write one row per acquisition attempt to FILE", "FILE" },
         { "csv-members", 0, 0, G_OPTION_ARG_FILENAME, &o.csv_members, "Write one row per crash detection (SWIM) to FILE", "FILE" },
         { "csv-runs", 0, 0, G_OPTION_ARG_FILENAME, &o.csv_runs, "Write one row per run (its summary keys) to FILE", "FILE" },
+        { "timeline", 0, 0, G_OPTION_ARG_FILENAME, &o.timeline,
+          "Write every node's state every [timeline] interval, and the fault intervals, to FILE", "FILE" },
         { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.set, "Set any scenario key, e.g. --set network.loss=0.1 (repeatable)", "GROUP.KEY=VALUE" },
         G_OPTION_ENTRY_NULL
     };
@@ -546,6 +569,9 @@ int main(int argc, char **argv)
     FILE *csv_runs = open_output("--csv-runs", o.csv_runs);
     if (csv_runs)
         csv_runs_header(csv_runs);
+    FILE *timeline = open_output("--timeline", o.timeline);
+    if (timeline)
+        dm_world_timeline_header(timeline);
 
     totals t = { 0 };
     samples_init(&t.det);
@@ -562,6 +588,8 @@ int main(int argc, char **argv)
             dm_world_set_csv(w, csv);
         if (csv_members)
             dm_world_set_csv_members(w, csv_members);
+        if (timeline)
+            dm_world_set_timeline(w, timeline);
         int64_t t0 = g_get_monotonic_time();
         dm_world_run(w);
         int64_t wall = g_get_monotonic_time() - t0;
@@ -582,6 +610,8 @@ int main(int argc, char **argv)
         fclose(csv_members);
     if (csv_runs && csv_runs != stdout)
         fclose(csv_runs);
+    if (timeline && timeline != stdout)
+        fclose(timeline);
 
     print_human(&t, &base, &first, &o, seed0);
     print_summary(&t, &first, &o, &base, seed0);
@@ -593,7 +623,7 @@ int main(int argc, char **argv)
     dm_sim_config_clear(&base);
     g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.seed); g_free(o.runs);
     g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
-    g_free(o.csv_members); g_free(o.csv_runs);
+    g_free(o.csv_members); g_free(o.csv_runs); g_free(o.timeline);
     g_strfreev(o.set);
     return status;
 }

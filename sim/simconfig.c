@@ -62,7 +62,10 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->partition_us = DM_AUTO;
     cfg->max_down = DM_AUTO;
     cfg->schedule = NULL;   /* scripted mode: DEFAULT_SCHEDULE */
+    cfg->churn_p = 0.9;
+    cfg->churn_up_mean_us = 10 * USEC;
     cfg->liveness_us = DM_AUTO;
+    cfg->timeline_interval_us = 100 * 1000;
 }
 
 static GArray *array_dup(const GArray *a)
@@ -110,7 +113,7 @@ bool dm_sim_config_is_client(const dm_sim_config *cfg, uint32_t id)
 /* ---------------------------------------------------------------- names */
 
 static const char *const kind_names[DM_FAULT_KINDS] = {
-    "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew",
+    "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew", "churn",
 };
 static const char *const mode_names[] = { "none", "scripted", "swarm", "list", NULL };
 static const char *const policy_names[] = { "ae", "memberlist", NULL };
@@ -443,7 +446,10 @@ static const key_info keys[] = {
     { "faults", "max_down", K_I32, F(max_down), true, NULL },
     { "faults", "crash_count", K_U32, F(crash_count), false, NULL },
     { "faults", "schedule", K_SCHEDULE, F(schedule), false, NULL },
+    { "faults", "churn_p", K_PROB, F(churn_p), false, NULL },
+    { "faults", "churn_up_mean", K_SECONDS, F(churn_up_mean_us), false, NULL },
     { "liveness", "bound", K_SECONDS, F(liveness_us), true, NULL },
+    { "timeline", "interval", K_SECONDS, F(timeline_interval_us), false, NULL },
 };
 
 #undef F
@@ -818,6 +824,13 @@ char *dm_sim_config_describe_faults(const dm_sim_config *cfg)
         g_string_append_printf(out, "%s%s=", i ? " " : "", k->key);
         format_value(cfg, k, out);
     }
+    if (cfg->kinds & (1u << DM_FAULT_CHURN)) {
+        static const char *const churn[] = { "churn_p", "churn_up_mean" };
+        for (size_t i = 0; i < G_N_ELEMENTS(churn); i++) {
+            g_string_append_printf(out, " %s=", churn[i]);
+            format_value(cfg, key_find("faults", churn[i]), out);
+        }
+    }
     return g_string_free(out, FALSE);
 }
 
@@ -852,7 +865,7 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
     dm_prng p;
     dm_prng_derive(&p, seed, "swarm", 0);
     memset(d, 0, sizeof *d);
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
+    for (int k = 0; k < DM_FAULT_SWARM_KINDS; k++)
         if (dm_prng_below(&p, 2))
             d->kinds |= 1u << k;
     d->rate[DM_FAULT_CRASH] = uniform(&p, 0.02, 0.2);
@@ -918,6 +931,10 @@ static bool validate(const dm_sim_config *c, GError **err)
         return fail(err, "[faults] crash_count needs the crash fault kind (--faults crash,...)");
     if (c->crash_count > 100000)
         return fail(err, "[faults] crash_count: %u is above 100000", c->crash_count);
+    if (c->churn_up_mean_us <= 0)
+        return fail(err, "[faults] churn_up_mean: must be > 0");
+    if (c->timeline_interval_us <= 0)
+        return fail(err, "[timeline] interval: must be > 0");
     for (guint i = 0; c->schedule && i < c->schedule->len; i++) {
         const dm_fault_step *s = &g_array_index(c->schedule, dm_fault_step, i);
         if (s->node >= 0 && (uint32_t)s->node >= c->nodes) {

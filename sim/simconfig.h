@@ -39,8 +39,13 @@ typedef enum dm_fault_kind {
     DM_FAULT_DUP,            /* ... duplicated with network.dup */
     DM_FAULT_REORDER,        /* ... held back with network.reorder */
     DM_FAULT_SKEW,           /* a node's clock rate changes (within the bound) */
+    DM_FAULT_CHURN,          /* every node alternates exponential up and down
+                                periods (faults.churn_p, faults.churn_up_mean) */
     DM_FAULT_KINDS
 } dm_fault_kind;
+
+/* The kinds swarm mode may draw (churn is a measurement mode, never drawn). */
+#define DM_FAULT_SWARM_KINDS DM_FAULT_CHURN
 
 const char *dm_fault_kind_name(int kind);
 /* Kinds that strike at a rate (events per second); loss, dup and reorder
@@ -137,8 +142,12 @@ typedef struct dm_sim_config {
     uint32_t crash_count;        /* > 0: exactly this many crashes, evenly spread
                                     over the fault phase, instead of crash_rate */
     GArray *schedule;            /* dm_fault_step, sorted by `at` once resolved */
+    double churn_p;              /* churn: stationary probability a node is up */
+    int64_t churn_up_mean_us;    /* churn: mean up period; down: up x (1 - p) / p */
     /* [liveness] */
     int64_t liveness_us;         /* bound on the liveness phase; AUTO: 3 leases + 10 rpc + suspect */
+    /* [timeline] */
+    int64_t timeline_interval_us; /* --timeline: sampling interval */
 } dm_sim_config;
 
 void dm_sim_config_defaults(dm_sim_config *cfg);

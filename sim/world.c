@@ -1,12 +1,14 @@
 #include "world.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #include "codec.h"
 #include "error.h"
 #include "heap.h"
 #include "prng.h"
+#include "tree.h"
 #include "simclock.h"
 #include "simnet.h"
 #include "trace.h"
@@ -26,6 +28,7 @@ typedef enum ev_kind {
     EV_HEAL,            /* a partition ends */
     EV_PHASE,           /* the fault phase ends, or the liveness bound passes */
     EV_CRASH_COUNT,     /* the next of faults.crash_count evenly spread crashes */
+    EV_CHURN,           /* a node's churn period ends: it goes down, or comes up */
 } ev_kind;
 
 /* Every queued thing embeds one of these first, so a popped heap entry is
@@ -90,6 +93,12 @@ typedef struct sim_node {
     uint64_t view_hash;       /* dm_membership_view_hash (0 without membership) */
     uint64_t tree_hash;       /* dm_node_view_hash */
     int64_t up_since;         /* global time the process last started */
+    sim_event churn;          /* EV_CHURN */
+    dm_prng churn_prng;       /* ("churn", id): its up/down periods */
+    bool churn_up;            /* the churn process's state (the process may differ
+                                 when other faults crash or restart it) */
+    int64_t tl_crashed_at;    /* timeline: open crash interval, -1 none */
+    int64_t tl_paused_at;     /* timeline: open pause interval, -1 none */
 } sim_node;
 
 typedef struct sim_step {
@@ -97,6 +106,7 @@ typedef struct sim_step {
     sim_event undo;
     int32_t node;             /* resolved target */
     double saved;             /* what undo restores */
+    int64_t tl_from;          /* timeline: open loss/dup/reorder interval, -1 none */
 } sim_step;
 
 typedef enum phase { PHASE_FAULTS, PHASE_LIVENESS, PHASE_DONE } phase;
@@ -136,6 +146,21 @@ struct dm_world {
     GArray *detections;       /* dm_world_detection */
     uint32_t open_detections;
     uint32_t violations_seen;
+    /* availability (world.h): the full tree, who is down, accounted up to */
+    dm_tree *full_tree;
+    uint8_t *down_mask;       /* [n] */
+    int64_t avail_at;
+    bool avail_open;          /* the fault phase is being accounted */
+    bool avail_truth, avail_views;
+    /* timeline */
+    FILE *timeline;
+    int64_t tl_next;          /* next sample instant; INT64_MAX: no timeline */
+    GString *tl_row;
+    uint8_t *tl_unusable;     /* [n] */
+    int32_t *tl_pref;         /* [n] */
+    uint32_t *tl_quorum;      /* [n] */
+    int64_t tl_part_at;       /* open partition interval, -1 none */
+    GString *tl_part;         /* its description */
     dm_world_stats stats;
 };
 
@@ -395,6 +420,181 @@ static dm_world_detection *detection_of(dm_world *w, uint32_t node)
     return NULL;
 }
 
+/* ---------------------------------------------------------------- availability */
+
+/* Account the time since the last update under the states then in force,
+ * and evaluate them anew: a quorum of the full tree among the running
+ * members, and of some running node's own tree. Called whenever a node
+ * starts, crashes or changes its view (members_update), so the integral is
+ * exact. */
+static void avail_update(dm_world *w)
+{
+    int64_t dt = w->now - w->avail_at;
+    if (w->avail_truth)
+        w->stats.quorum_us += dt;
+    if (w->avail_views)
+        w->stats.quorum_views_us += dt;
+    w->avail_at = w->now;
+    for (uint32_t i = 0; i < w->n; i++)
+        w->down_mask[i] = !node_live(&w->nodes[i]);
+    w->avail_truth = dm_tree_quorum_exists(w->full_tree, w->down_mask);
+    bool views = false;
+    for (uint32_t i = 0; i < w->n && !views; i++)
+        if (node_live(&w->nodes[i]))
+            views = dm_tree_quorum_exists(dm_node_tree(w->nodes[i].core), w->down_mask);
+    w->avail_views = views;
+}
+
+/* The fault phase ends: close the integral. */
+static void avail_close(dm_world *w)
+{
+    if (!w->avail_open)
+        return;
+    avail_update(w);
+    w->avail_open = false;
+    w->stats.fault_us = w->now;
+}
+
+/* ---------------------------------------------------------------- timeline */
+
+void dm_world_timeline_header(FILE *out)
+{
+    fputs("seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,"
+          "holds\n", out);
+}
+
+static void tl_time(GString *s, int64_t us)
+{
+    char buf[32];
+    g_string_append(s, fmt_time(buf, sizeof buf, us));
+}
+
+static void tl_flush(dm_world *w)
+{
+    fwrite(w->tl_row->str, 1, w->tl_row->len, w->timeline);
+    g_string_truncate(w->tl_row, 0);
+}
+
+/* One row: kind=fault (an interval; from == to for an instant) or phase.
+ * node < 0: none. `detail` holds no comma. */
+static void tl_interval(dm_world *w, const char *kind, int64_t from, int64_t to, int node,
+                        const char *detail)
+{
+    GString *r = w->tl_row;
+    g_string_append_printf(r, "%" PRIu64 ",%s,", w->cfg->seed, kind);
+    tl_time(r, from);
+    g_string_append_c(r, ',');
+    tl_time(r, to);
+    g_string_append_c(r, ',');
+    if (node >= 0)
+        g_string_append_printf(r, "%d", node);
+    /* state, view_size, view_hash, tree_size, quorum_size: empty */
+    g_string_append_printf(r, ",,,,,,%s,\n", detail);
+    tl_flush(w);
+}
+
+/* The quorum node `nd` would form for a request now, as the core does it
+ * (core/node.c form_quorum) as far as the simulator can see: avoid every
+ * member SWIM does not hold ALIVE, preferring the path through itself; if
+ * none exists, avoid only those out of its view, trying suspects last. Its
+ * size, or -1 when none exists. (The core's own RPC-timeout suspicions are
+ * private to it and not taken into account.) */
+static int tl_quorum_size(dm_world *w, const sim_node *nd)
+{
+    const dm_membership *m = dm_node_membership(nd->core);
+    for (uint32_t i = 0; i < w->n; i++) {
+        w->tl_unusable[i] = m && i != nd->id && !dm_membership_is_alive(m, i);
+        w->tl_pref[i] = 0;
+    }
+    w->tl_pref[nd->id] = 1 << 20;
+    dm_quorum_hint hint = { w->tl_unusable, w->tl_pref };
+    const dm_tree *t = dm_node_tree(nd->core);
+    int size = dm_tree_form_quorum(t, &hint, w->tl_quorum, w->n);
+    if (size == -DM_ENOQUORUM && m) {
+        for (uint32_t i = 0; i < w->n; i++) {
+            if (!w->tl_unusable[i])
+                continue;
+            w->tl_unusable[i] = !dm_membership_in_view(m, i);
+            w->tl_pref[i] -= 1;
+        }
+        size = dm_tree_form_quorum(t, &hint, w->tl_quorum, w->n);
+    }
+    return size < 0 ? -1 : size;
+}
+
+/* Every node's state at `at` (after every event at or before it). */
+static void tl_sample(dm_world *w, int64_t at)
+{
+    GString *r = w->tl_row;
+    for (uint32_t i = 0; i < w->n; i++) {
+        const sim_node *nd = &w->nodes[i];
+        g_string_append_printf(r, "%" PRIu64 ",sample,", w->cfg->seed);
+        tl_time(r, at);
+        g_string_append_printf(r, ",,%u,", i);
+        if (!node_live(nd)) {
+            g_string_append(r, "crashed,,,,,,0\n");
+            continue;
+        }
+        const dm_membership *m = dm_node_membership(nd->core);
+        uint32_t holds = 0;
+        for (uint32_t l = 0; l < w->cfg->locks; l++)
+            holds += dm_node_holds(nd->core, w->lock_names[l]);
+        g_string_append_printf(r, "%s,%u,%016" PRIx64 ",%u,%d,,%u\n",
+                               nd->state == NODE_PAUSED ? "paused" : "up",
+                               m ? dm_membership_view_size(m) : w->n,
+                               m ? dm_membership_view_hash(m) : dm_node_view_hash(nd->core),
+                               dm_tree_size(dm_node_tree(nd->core)), tl_quorum_size(w, nd), holds);
+    }
+    tl_flush(w);
+}
+
+/* Samples due before `t` (and at `t` when `inclusive`). */
+static void tl_until(dm_world *w, int64_t t, bool inclusive)
+{
+    while (w->tl_next < t || (inclusive && w->tl_next == t)) {
+        tl_sample(w, w->tl_next);
+        w->tl_next += w->cfg->timeline_interval_us;
+    }
+}
+
+/* A scripted loss/dup/reorder step's interval ends. */
+static void tl_step_close(dm_world *w, uint32_t i)
+{
+    sim_step *rt = &w->steps[i];
+    if (rt->tl_from < 0)
+        return;
+    const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
+    static const char *const names[DM_STEP_ACTIONS] = {
+        [DM_STEP_LOSS] = "loss", [DM_STEP_DUP] = "dup", [DM_STEP_REORDER] = "reorder",
+    };
+    char d[64];
+    g_snprintf(d, sizeof d, "%s %g", names[s->action] ? names[s->action] : "network", s->value);
+    tl_interval(w, "fault", rt->tl_from, w->now, -1, d);
+    rt->tl_from = -1;
+}
+
+/* The run is over: what is still open ends now; then the liveness phase. */
+static void tl_finish(dm_world *w)
+{
+    tl_until(w, w->now, true);
+    for (uint32_t i = 0; i < w->n; i++) {
+        sim_node *nd = &w->nodes[i];
+        if (nd->tl_paused_at >= 0)
+            tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)i, "pause");
+        if (nd->tl_crashed_at >= 0)
+            tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)i, "crash");
+        nd->tl_paused_at = nd->tl_crashed_at = -1;
+    }
+    if (w->tl_part_at >= 0)
+        tl_interval(w, "fault", w->tl_part_at, w->now, -1, w->tl_part->str);
+    w->tl_part_at = -1;
+    for (guint i = 0; i < w->cfg->schedule->len; i++)
+        tl_step_close(w, i);
+    if (w->stats.liveness_start_us > 0)
+        tl_interval(w, "phase", w->stats.liveness_start_us, w->now, -1, "liveness");
+    fflush(w->timeline);
+}
+
 /* Some node's membership moved, or the set of live nodes changed: rehash
  * the views that may have changed, see whether the live members agree, and
  * advance the open detection records. */
@@ -422,6 +622,8 @@ static void members_update(dm_world *w)
             w->stats.liveness_view_us = agree ? w->now - w->stats.liveness_start_us : -1;
     }
     w->views_agree = agree;
+    if (w->avail_open)
+        avail_update(w);
     if (w->open_detections == 0)
         return;
     for (guint k = 0; k < w->detections->len; k++) {
@@ -893,6 +1095,10 @@ static bool node_start(dm_world *w, sim_node *nd)
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
+    if (nd->tl_crashed_at >= 0) {
+        tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)nd->id, "crash");
+        nd->tl_crashed_at = -1;
+    }
     view_touch(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
@@ -933,6 +1139,12 @@ static void node_crash(dm_world *w, sim_node *nd)
     w->stats.node_up_us += w->now - nd->up_since;
     view_touch(w, nd);
     detection_open(w, nd);
+    if (w->timeline) {
+        if (nd->tl_paused_at >= 0)
+            tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)nd->id, "pause");
+        nd->tl_paused_at = -1;
+        nd->tl_crashed_at = w->now;
+    }
 }
 
 static void node_restart(dm_world *w, sim_node *nd)
@@ -958,6 +1170,8 @@ static void node_pause(dm_world *w, sim_node *nd, int64_t dur)
     TRACE(w, nd->id, "pause for %s s", dur > 0 ? fmt_time(t, sizeof t, dur) : "ever");
     w->stats.pauses++;
     nd->state = NODE_PAUSED;
+    if (w->timeline)
+        nd->tl_paused_at = w->now;
     cancel(w, &nd->tick);
     if (dur > 0)
         schedule(w, &nd->resume, w->now + dur);
@@ -971,6 +1185,10 @@ static void node_resume(dm_world *w, sim_node *nd)
     TRACE(w, nd->id, "resume (%u buffered messages)", nd->inbox_len);
     w->stats.resumes++;
     nd->state = NODE_UP;
+    if (nd->tl_paused_at >= 0) {
+        tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)nd->id, "pause");
+        nd->tl_paused_at = -1;
+    }
     /* Kleppmann's pause: the application, unaware it was frozen, finishes
      * the write it was about to make before the core hears of anything. */
     for (uint32_t l = 0; l < w->cfg->locks; l++)
@@ -1006,6 +1224,11 @@ static void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
     TRACE(w, nd->id, "skew %+" PRId64 " ppm (was %+" PRId64 ")", rate_ppm, nd->clock.rate_ppm);
     w->stats.skews++;
     dm_simclock_set_rate(&nd->clock, w->now, rate_ppm);
+    if (w->timeline) {
+        char d[64];
+        g_snprintf(d, sizeof d, "skew %+" PRId64 " ppm", rate_ppm);
+        tl_interval(w, "fault", w->now, w->now, (int)nd->id, d);
+    }
     /* Every global instant derived from this clock moves. */
     nd->tick_local = DM_NEVER;
     node_sync(w, nd);
@@ -1061,8 +1284,16 @@ static void set_rates(dm_world *w, double loss, double dup, double reorder)
 
 static void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
 {
-    GString *desc = tracing(w) ? g_string_new(NULL) : NULL;
+    GString *desc = tracing(w) || w->timeline ? g_string_new(NULL) : NULL;
     dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
+    if (w->timeline) {
+        /* The new cuts replace the old. */
+        if (w->tl_part_at >= 0)
+            tl_interval(w, "fault", w->tl_part_at, w->now, -1, w->tl_part->str);
+        w->tl_part_at = w->now;
+        g_string_printf(w->tl_part, "partition %s", desc->str);
+        g_strdelimit(w->tl_part->str, ",", ' ');
+    }
     w->stats.partitions++;
     w->stats.shapes[shape]++;
     w->cur_shape = shape;
@@ -1082,6 +1313,10 @@ static void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
 static void heal(dm_world *w)
 {
     cancel(w, &w->heal);
+    if (w->tl_part_at >= 0) {
+        tl_interval(w, "fault", w->tl_part_at, w->now, -1, w->tl_part->str);
+        w->tl_part_at = -1;
+    }
     if (dm_simnet_cut_count(w->net) == 0)
         return;
     TRACE(w, -1, "heal");
@@ -1145,6 +1380,46 @@ static void crash_count_next(dm_world *w)
     int64_t at = w->cfg->duration_us / (count + 1) * (int64_t)(w->crashes_done + 1);
     if (at < w->cfg->duration_us)
         schedule(w, &w->crash_ev, at < w->now ? w->now : at);
+}
+
+/* Churn: node `nd`'s next period ends after an exponential time, mean
+ * churn_up_mean when up and churn_up_mean (1 - p) / p when down (p = 1: it
+ * never goes down; p = 0: never comes up). Only within the fault phase. */
+static void churn_next(dm_world *w, sim_node *nd)
+{
+    double p = w->cfg->churn_p, up = (double)w->cfg->churn_up_mean_us;
+    if (nd->churn_up ? p >= 1 : p <= 0)
+        return;
+    double mean = nd->churn_up ? up : up * (1 - p) / p;
+    int64_t at = w->now + llround(dm_prng_exponential(&nd->churn_prng, mean));
+    if (at < w->cfg->duration_us)
+        schedule(w, &nd->churn, at);
+}
+
+/* Time 0: each node is up with probability p, so the alternating process
+ * is stationary from the start (its periods are memoryless). */
+static void churn_start(dm_world *w)
+{
+    for (uint32_t i = 0; i < w->n; i++) {
+        sim_node *nd = &w->nodes[i];
+        nd->churn_up = dm_prng_double(&nd->churn_prng) < w->cfg->churn_p;
+        if (!nd->churn_up) {
+            TRACE(w, nd->id, "churn: starts down");
+            node_crash(w, nd);
+        }
+        churn_next(w, nd);
+    }
+}
+
+static void churn_flip(dm_world *w, sim_node *nd)
+{
+    nd->churn_up = !nd->churn_up;
+    TRACE(w, nd->id, "churn: %s", nd->churn_up ? "up" : "down");
+    if (nd->churn_up)
+        node_restart(w, nd);
+    else
+        node_crash(w, nd);
+    churn_next(w, nd);
 }
 
 static sim_node *step_target(dm_world *w, const dm_fault_step *s, node_pred pred)
@@ -1226,6 +1501,10 @@ static void run_step(dm_world *w, uint32_t i)
     default:
         return;
     }
+    if (w->timeline && s->action != DM_STEP_SKEW) {
+        tl_step_close(w, i);   /* defensive: a step runs once */
+        rt->tl_from = w->now;
+    }
     if (s->dur_us > 0)
         schedule(w, &rt->undo, w->now + s->dur_us);
 }
@@ -1242,6 +1521,8 @@ static void undo_step(dm_world *w, uint32_t i)
     case DM_STEP_REORDER: set_rates(w, w->loss, w->dup, rt->saved); break;
     default: break;
     }
+    if (w->timeline)
+        tl_step_close(w, i);
 }
 
 /* ---------------------------------------------------------------- phases */
@@ -1249,6 +1530,7 @@ static void undo_step(dm_world *w, uint32_t i)
 static void start_liveness(dm_world *w)
 {
     const dm_sim_config *c = w->cfg;
+    avail_close(w);
     w->phase = PHASE_LIVENESS;
     w->stats.liveness_start_us = w->now;
     w->live_deadline = w->now + c->liveness_us;
@@ -1260,8 +1542,13 @@ static void start_liveness(dm_world *w)
         cancel(w, &w->steps[i].undo);
     }
     cancel(w, &w->crash_ev);
+    for (uint32_t i = 0; i < w->n; i++)
+        cancel(w, &w->nodes[i].churn);
     heal(w);
     set_rates(w, 0, 0, 0);
+    if (w->timeline)
+        for (guint i = 0; i < c->schedule->len; i++)
+            tl_step_close(w, i);
     w->stats.liveness_view_us = w->views_agree ? 0 : -1;
     for (uint32_t i = 0; i < w->n; i++) {
         sim_node *nd = &w->nodes[i];
@@ -1373,6 +1660,9 @@ static void handle(dm_world *w, sim_event *ev)
         w->crashes_done++;
         crash_count_next(w);
         return;
+    case EV_CHURN:
+        churn_flip(w, nd);
+        return;
     }
 }
 
@@ -1411,6 +1701,8 @@ void dm_world_run(dm_world *w)
     dm_heap_entry *e;
     while (w->phase != PHASE_DONE && (e = dm_heap_pop(&w->heap)) != NULL) {
         sim_event *ev = (sim_event *)e;
+        if (w->tl_next < e->at)
+            tl_until(w, e->at, false);   /* never when there is no timeline */
         w->now = e->at;
         w->stats.events++;
         fold(w, (uint64_t)w->now);
@@ -1429,6 +1721,9 @@ void dm_world_run(dm_world *w)
         }
     }
     w->phase = PHASE_DONE;
+    avail_close(w);   /* a run cut short in the fault phase */
+    if (w->timeline)
+        tl_finish(w);
     w->stats.sim_us = w->now;
     for (uint32_t i = 0; i < w->n; i++)
         if (w->nodes[i].state != NODE_DOWN)
@@ -1472,6 +1767,15 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     w->stats.violation_shape = -1;
     w->stats.violation_holder_in_view = -1;
     w->stats.liveness_view_us = -1;
+    w->tl_next = INT64_MAX;
+    w->tl_part_at = -1;
+    uint32_t *ids = g_new(uint32_t, w->n);
+    for (uint32_t i = 0; i < w->n; i++)
+        ids[i] = i;
+    if (dm_tree_new(ids, w->n, &w->full_tree) < 0)
+        g_error("simulator: cannot build the tree over %u members", w->n);
+    g_free(ids);
+    w->down_mask = g_new0(uint8_t, w->n);
 
     dm_prng p;
     dm_prng_derive(&p, cfg->seed, "network", 0);
@@ -1496,7 +1800,10 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
         event_init(&nd->tick, EV_TICK, i, 0);
         event_init(&nd->resume, EV_RESUME, i, 0);
         event_init(&nd->restart, EV_RESTART, i, 0);
+        event_init(&nd->churn, EV_CHURN, i, 0);
+        nd->tl_crashed_at = nd->tl_paused_at = -1;
         dm_prng_derive(&nd->prng, cfg->seed, "node", i);
+        dm_prng_derive(&nd->churn_prng, cfg->seed, "churn", i);
         /* The node's own stream also sets its clock, so that the cluster
          * size changes no existing node's clock. */
         int64_t offset = (int64_t)dm_prng_below(&nd->prng, (uint64_t)cfg->clock_offset_us + 1);
@@ -1517,6 +1824,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     for (guint i = 0; i < cfg->schedule->len; i++) {
         event_init(&w->steps[i].ev, EV_STEP, UINT32_MAX, i);
         event_init(&w->steps[i].undo, EV_UNDO, UINT32_MAX, i);
+        w->steps[i].tl_from = -1;
     }
     event_init(&w->heal, EV_HEAL, UINT32_MAX, 0);
     event_init(&w->phase_ev, EV_PHASE, UINT32_MAX, 0);
@@ -1525,6 +1833,10 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     /* Time 0: every node starts, the first faults and arrivals are drawn. */
     for (uint32_t i = 0; i < w->n; i++)
         node_start(w, &w->nodes[i]);
+    if (cfg->kinds & (1u << DM_FAULT_CHURN))
+        churn_start(w);
+    w->avail_open = true;
+    avail_update(w);
     for (int k = 0; k < DM_FAULT_KINDS; k++)
         if (cfg->rate[k] > 0)
             gen_next(w, (dm_fault_kind)k);
@@ -1555,6 +1867,15 @@ void dm_world_free(dm_world *w)
     g_array_free(w->detections, TRUE);
     g_array_free(w->census, TRUE);
     g_free(w->dirty);
+    dm_tree_free(w->full_tree);
+    g_free(w->down_mask);
+    if (w->tl_row)
+        g_string_free(w->tl_row, TRUE);
+    if (w->tl_part)
+        g_string_free(w->tl_part, TRUE);
+    g_free(w->tl_unusable);
+    g_free(w->tl_pref);
+    g_free(w->tl_quorum);
     dm_simnet_free(w->net);
     dm_trace_clear(&w->trace);
     g_ptr_array_free(w->slabs, TRUE);
@@ -1580,6 +1901,24 @@ void dm_world_set_csv(dm_world *w, FILE *out)
 void dm_world_set_csv_members(dm_world *w, FILE *out)
 {
     w->csv_members = out;
+}
+
+void dm_world_set_timeline(dm_world *w, FILE *out)
+{
+    g_return_if_fail(w->timeline == NULL && w->stats.events == 0);
+    if (!out)
+        return;
+    w->timeline = out;
+    w->tl_next = 0;
+    w->tl_row = g_string_sized_new(256);
+    w->tl_part = g_string_new(NULL);
+    w->tl_unusable = g_new0(uint8_t, w->n);
+    w->tl_pref = g_new0(int32_t, w->n);
+    w->tl_quorum = g_new0(uint32_t, w->n);
+    /* Nodes churn started down at time 0. */
+    for (uint32_t i = 0; i < w->n; i++)
+        if (w->nodes[i].state == NODE_DOWN)
+            w->nodes[i].tl_crashed_at = w->now;
 }
 
 uint32_t dm_world_detection_count(const dm_world *w)

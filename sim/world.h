@@ -34,7 +34,25 @@
  * node restarts or the run ends first. A SUSPECT or DEAD event about a
  * member whose process is running counts as false (one per event, at every
  * member that reports it); the _connected counts keep those whose member
- * was neither paused nor behind a cut link at that instant. */
+ * was neither paused nor behind a cut link at that instant.
+ *
+ * Availability. Over the fault phase the world integrates, exactly (state
+ * only changes at events), the time during which a quorum of the fixed tree
+ * over all configured members exists among the members whose process runs
+ * (not crashed; a paused node counts as up): quorum_us, the ground truth of
+ * "availability". Beside it, quorum_views_us: the time during which at least
+ * one running node's own current tree (dm_node_tree: the fixed tree under
+ * ae, its view's tree under memberlist) has a quorum among the running
+ * members. Both are kept in every run; churn (DM_FAULT_CHURN) is the fault
+ * mode that measures them: every node alternates exponential up and down
+ * periods from a stationary start, from its own stream ("churn", i), so the
+ * up/down schedule depends on the seed alone, not on the protocol.
+ *
+ * Timeline (dm_world_set_timeline): CSV rows sampling every node every
+ * cfg.timeline_interval_us, one row per fault interval and one for the
+ * liveness phase (columns: dm_world_timeline_header, sim/README.md).
+ * Samples are taken between events, outside the heap: they change neither
+ * the events, nor their order, nor the hash. */
 #ifndef DMUTEX_SIM_WORLD_H
 #define DMUTEX_SIM_WORLD_H
 
@@ -85,6 +103,10 @@ typedef struct dm_world_stats {
     uint64_t false_suspicions_connected;   /* ... neither paused nor cut off */
     uint64_t false_deaths_connected;
     int64_t liveness_view_us;   /* liveness phase: views agreed after this long; -1 never */
+    /* availability over the fault phase (see above) */
+    int64_t fault_us;           /* the fault phase's length, once it ended */
+    int64_t quorum_us;          /* a quorum of the full tree among running members */
+    int64_t quorum_views_us;    /* ... of some running node's own tree */
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
     uint64_t shapes[DM_SHAPE_COUNT];
@@ -138,6 +160,10 @@ void dm_world_csv_header(FILE *out);
 /* One CSV row per crash detection record (see dm_world_csv_members_header). */
 void dm_world_set_csv_members(dm_world *w, FILE *out);
 void dm_world_csv_members_header(FILE *out);
+/* Timeline rows to `out` (see dm_world_timeline_header); call before
+ * dm_world_run. */
+void dm_world_set_timeline(dm_world *w, FILE *out);
+void dm_world_timeline_header(FILE *out);
 void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void *user);
 
 /* Run both phases to the end. */

@@ -74,6 +74,36 @@ done
     fail "--csv-members: not two complete rows: $(cat "$members")"
 rm -f "$members"
 
+# Churn: every node alternates exponential up and down periods; the summary
+# says for how much of the fault phase a quorum of the full tree existed.
+expect 0 --nodes 7 --faults churn --set faults.churn_p=0.8 --set faults.churn_up_mean=5 --duration 200
+tail -n 1 "$out" | grep -Eq ' crashes=[1-9][0-9]+ ' || fail "churn: no crashes: $(tail -n 1 "$out")"
+tail -n 1 "$out" | grep -Eq ' quorum_available=0\.[0-9]{6} quorum_available_views=0\.[0-9]{6}' ||
+    fail "churn: summary lacks quorum_available: $(tail -n 1 "$out")"
+grep -q '^faults in force: .*churn_p=0.8 churn_up_mean=5' "$out" || fail "churn: not described: $(cat "$out")"
+expect 0 --duration 5 --faults none
+tail -n 1 "$out" | grep -q ' quorum_available=1.000000 ' || fail "no faults: quorum not always available"
+expect 2 --faults churn --set faults.churn_up_mean=0
+grep -q 'churn_up_mean' "$err" || fail "churn_up_mean=0 not named: $(cat "$err")"
+
+# --timeline FILE: every node every [timeline] interval, the fault intervals,
+# the liveness phase; the run (its hash) is the same without it.
+tl=$(mktemp) || exit 99
+expect 0 --timeline "$tl" --set timeline.interval=0.5
+with=$(tail -n 1 "$out" | sed -n 's/.* hash=\([0-9a-f]*\).*/\1/p')
+[ "$(head -n 1 "$tl")" = "seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds" ] ||
+    fail "--timeline header: $(head -n 1 "$tl")"
+[ "$(grep -c '^1,sample,30.000000,,[0-4],up,[0-9]*,[0-9a-f]\{16\},5,[0-9-]*,,[01]$' "$tl")" -eq 5 ] ||
+    fail "--timeline: not 5 samples at 30 s: $(grep ',sample,30.000000,' "$tl")"
+grep -q '^1,fault,10\.[0-9]*,25\.[0-9]*,[0-4],,,,,,crash,$' "$tl" || fail "--timeline: no crash row: $(grep fault "$tl")"
+grep -q '^1,fault,30.000000,40.000000,,,,,,,partition halves {0 1} | {2 3 4},$' "$tl" ||
+    fail "--timeline: no partition row: $(grep fault "$tl")"
+grep -q '^1,phase,60.000000,[0-9.]*,,,,,,,liveness,$' "$tl" || fail "--timeline: no phase row"
+expect 0
+[ "$(tail -n 1 "$out" | sed -n 's/.* hash=\([0-9a-f]*\).*/\1/p')" = "$with" ] || fail "--timeline changed the hash"
+expect 2 --timeline "$tl" --set timeline.interval=0
+rm -f "$tl"
+
 # Same seed, same hash; another seed, another hash.
 h1=$("$sim" --seed 7 --faults swarm --duration 10 | tail -n 1 | sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p')
 h2=$("$sim" --seed 7 --faults swarm --duration 10 | tail -n 1 | sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p')
