@@ -42,6 +42,9 @@ AWK
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     $(c["policy"]) != "ae" { next }
     $(c["in_ci"]) == "" { deg++; next }
-    { n++; if ($(c["in_ci"]) == 1) ok++; else miss = miss sprintf(" N=%s,p=%s(z=%s)", $(c["n"]), $(c["p"]), $(c["z"])) }
-    END { if (n + deg) printf "availability-post.sh: ae: exact A(T) inside the 95%% CI at %d of %d points%s%s\n",
-              ok, n, miss == "" ? "" : "; outside:" miss, deg ? sprintf("; %d points with every run alike (no CI)", deg) : "" > "/dev/stderr" }' "$csv"
+    { n++; z2 += $(c["z"]) * $(c["z"])
+      if ($(c["in_ci"]) == 1) ok++; else miss = miss sprintf(" N=%s,p=%s(z=%s)", $(c["n"]), $(c["p"]), $(c["z"])) }
+    END { if (n + deg) printf "availability-post.sh: ae: exact A(T) inside the 95%% CI at %d of %d points%s%s;" \
+              " sum of z^2 = %.1f over %d points (about %d expected if the points scatter as their CIs say)\n",
+              ok, n, miss == "" ? "" : "; outside:" miss, deg ? sprintf("; %d points with every run alike (no CI)", deg) : "",
+              z2, n, n > "/dev/stderr" }' "$csv"
