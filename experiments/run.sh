@@ -12,8 +12,6 @@
 #   --sshloginfile FILE   spread jobs over the hosts in FILE (GNU parallel's
 #                         format); each host needs this tree, built, at the same path
 #   --fresh               forget earlier progress of these experiments
-#   --retry-failed        also rerun jobs that failed (default: resume where
-#                         the joblog says we stopped)
 #   --plan                only write each experiment's job list (for experiments/slurm.sbatch)
 #   --collect             only collect finished jobs, aggregate and draw
 #   --no-figures          leave out the gnuplot step
@@ -37,7 +35,7 @@ DM_PROG=run.sh
 
 usage() { sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//p}' "$0"; }
 
-scale=full out= sim=${DM_SIM:-} jobs= sshloginfile= fresh=0 retry=0 mode=run figures=1
+scale=full out= sim=${DM_SIM:-} jobs= sshloginfile= fresh=0 mode=run figures=1
 exps=()
 while [ $# -gt 0 ]; do
     case $1 in
@@ -47,7 +45,6 @@ while [ $# -gt 0 ]; do
         -j | --jobs) jobs=$2; shift 2 ;;
         --sshloginfile) sshloginfile=$2; shift 2 ;;
         --fresh) fresh=1; shift ;;
-        --retry-failed) retry=1; shift ;;
         --plan) mode=plan; shift ;;
         --collect) mode=collect; shift ;;
         --no-figures) figures=0; shift ;;
@@ -102,7 +99,9 @@ run_jobs() {
     local name=$1 work=$2 job="$DM_ROOT/experiments/job.sh" rc
     if [ "$have_parallel" -eq 1 ]; then
         local popts=(--will-cite --colsep ' ' --joblog "$work/joblog" --results "$work/out/{#}")
-        if [ "$retry" -eq 1 ]; then popts+=(--resume-failed); else popts+=(--resume); fi
+        # --resume-failed: skip the jobs the joblog says finished, and run
+        # again those that failed or were killed by an interruption.
+        popts+=(--resume-failed)
         [ -t 2 ] && popts+=(--bar)
         [ -n "$jobs" ] && popts+=(-j "$jobs")
         [ -n "$sshloginfile" ] && popts+=(--sshloginfile "$sshloginfile")
@@ -212,7 +211,7 @@ for e in "${exps[@]}"; do
         ndone=$(collect "$name" "$work" "$njobs" "$header")
         if [ "$ndone" -lt "$njobs" ]; then
             echo "run.sh: $name: $((njobs - ndone)) of $njobs jobs did not finish (see $work/out/*.err;" \
-                "rerun to resume, --retry-failed to retry failures)" >&2
+                "run the same command again to resume)" >&2
             for f in "$work"/out/*.err; do
                 [ -s "$f" ] && { sed 's/^/  | /' "$f" | head -n 6 >&2; break; }
             done
