@@ -19,7 +19,7 @@ plot \
         title sprintf('p99, %s, N = %s', pol, n)
 unset logscale y
 set ylabel 'throughput (grants per second)'
-set yrange [0:*]
+set yrange [0:21]
 set key bottom right
 plot \
     for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=throughput', pol, n)) \
