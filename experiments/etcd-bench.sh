@@ -14,21 +14,26 @@
 # Each measurement is repeated RUNS times; medians are printed, then the
 # ratios. Everything is bounded (timeouts) and stopped at exit.
 #
-# Usage: experiments/etcd-bench.sh [-n CYCLES] [-r RUNS] [-b BINDIR]
+# Usage: experiments/etcd-bench.sh [-n CYCLES] [-r RUNS] [-b BINDIR] [-c CPUS]
 #   CYCLES  per measurement (default 2000), RUNS (default 5),
-#   BINDIR  holding dmutexd and dmutex-bench (default: the build tree, .)
+#   BINDIR  holding dmutexd and dmutex-bench (default: the build tree, .),
+#   CPUS    run every server and client of BOTH systems under `taskset -c CPUS`
+#           (e.g. 0): on a small VM, wakeups across vCPUs cost more than the
+#           protocol's work, and placement is then the largest variable.
 # Needs root to install etcd-server when it is missing.
 set -euo pipefail
 
 CYCLES=2000
 RUNS=5
 BIN=.
-while getopts "n:r:b:h" o; do
+PIN=()
+while getopts "n:r:b:c:h" o; do
     case $o in
         n) CYCLES=$OPTARG ;;
         r) RUNS=$OPTARG ;;
         b) BIN=$OPTARG ;;
-        *) sed -n '2,22p' "$0"; exit 2 ;;
+        c) PIN=(taskset -c "$OPTARG") ;;
+        *) sed -n '2,26p' "$0"; exit 2 ;;
     esac
 done
 for p in dmutexd dmutex-bench; do
@@ -78,7 +83,7 @@ PY
 MEMBERS=""
 for i in 0 1 2 3 4; do MEMBERS="${MEMBERS:+$MEMBERS,}127.0.0.1:${PORTS[$i]}"; done
 for i in 0 1 2 3 4; do
-    "$BIN/dmutexd" --id "127.0.0.1:${PORTS[$i]}" --members "$MEMBERS" --data-dir "$W/dm$i" \
+    "${PIN[@]}" "$BIN/dmutexd" --id "127.0.0.1:${PORTS[$i]}" --members "$MEMBERS" --data-dir "$W/dm$i" \
         --control "$W/dm$i.sock" --log-level warning 2> "$W/dm$i.log" &
     PIDS+=($!)
 done
@@ -94,7 +99,7 @@ for i in 0 1 2; do
     peer=${PORTS[$((5 + 2 * i))]}
     client=${PORTS[$((6 + 2 * i))]}
     ETCD_CLIENTS+=("$client")
-    ETCD_UNSUPPORTED_ARCH= etcd --name "e$i" --data-dir "$W/etcd$i" \
+    ETCD_UNSUPPORTED_ARCH= "${PIN[@]}" etcd --name "e$i" --data-dir "$W/etcd$i" \
         --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
         --listen-client-urls "http://127.0.0.1:$client" --advertise-client-urls "http://127.0.0.1:$client" \
         --initial-cluster "$CLUSTER" --initial-cluster-state new --initial-cluster-token bench \
@@ -151,6 +156,7 @@ PY
         sleep 0.1
     done
 done
+echo "cpus: ${PIN[*]:-any}"
 echo "dmutex: 5 x dmutexd ($MEMBERS); etcd $(etcd --version | head -n1 | awk '{print $3}'): 3 members"
 
 # ---------------------------------------------------------------- measurements
@@ -160,11 +166,11 @@ pct() {  # pct FILE-of-lat_us-lines
         i50 = int((NR - 1) * 0.50) + 1; i99 = int((NR - 1) * 0.99) + 1; print a[i50], a[i99] }'
 }
 dmutex_one() {
-    out=$(timeout 300 "$BIN/dmutex-bench" --control "$W/dm0.sock" --cycles "$CYCLES" --lock one | tail -n1)
+    out=$(timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dm0.sock" --cycles "$CYCLES" --lock one | tail -n1)
     echo "$out" | tr ' ' '\n' | awk -F= '$1=="cycles_per_s"{c=$2} $1=="p50_us"{p=$2} $1=="p99_us"{q=$2} END{print c, p, q}'
 }
 etcd_one() {
-    timeout 300 python3 "$W/etcdlock.py" 127.0.0.1 "${ETCD_CLIENTS[0]}" "$CYCLES" one > "$W/e1.out"
+    timeout 300 "${PIN[@]}" python3 "$W/etcdlock.py" 127.0.0.1 "${ETCD_CLIENTS[0]}" "$CYCLES" one > "$W/e1.out"
     sed -n 's/^lat_us=//p' "$W/e1.out" > "$W/e1.lat"
     secs=$(sed -n 's/.*seconds=//p' "$W/e1.out"); n=$(wc -l < "$W/e1.lat")
     echo "$(awk -v n="$n" -v s="$secs" 'BEGIN{printf "%.1f", n / s}') $(pct "$W/e1.lat")"
@@ -173,7 +179,7 @@ per=$(( CYCLES / 5 ))
 dmutex_contended() {
     t0=$(date +%s%N); pids=()
     for i in 0 1 2 3 4; do
-        timeout 300 "$BIN/dmutex-bench" --control "$W/dm$i.sock" --cycles "$per" --lock shared \
+        timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dm$i.sock" --cycles "$per" --lock shared \
             --latencies "$W/c$i.lat" > "$W/c$i.out" &
         pids+=($!)
     done
@@ -186,7 +192,7 @@ dmutex_contended() {
 etcd_contended() {
     t0=$(date +%s%N); pids=()
     for i in 0 1 2 3 4; do
-        timeout 300 python3 "$W/etcdlock.py" 127.0.0.1 "${ETCD_CLIENTS[$((i % 3))]}" "$per" shared > "$W/ec$i.out" &
+        timeout 300 "${PIN[@]}" python3 "$W/etcdlock.py" 127.0.0.1 "${ETCD_CLIENTS[$((i % 3))]}" "$per" shared > "$W/ec$i.out" &
         pids+=($!)
     done
     for p in "${pids[@]}"; do wait "$p" || true; done
