@@ -16,7 +16,7 @@ set -euo pipefail
 MAIN_JOB="./dmutex-sim"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
-          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel)
+          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3)
 
 usage() {
     sed -n '2,12s/^# \{0,1\}//p' "$0"
