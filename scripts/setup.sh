@@ -13,7 +13,7 @@
 set -euo pipefail
 
 # The main job, run after a successful build: the default simulation.
-MAIN_JOB="./dmutex-sim"
+MAIN_JOB="scripts/main-job.sh"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
           libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3)
