@@ -12,7 +12,7 @@ nudge(i) = (i - (nn + 1) / 2.0) * 0.5 / nn
 ncolour(i) = word('#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf', (i - 1) % 10 + 1)
 # Fault boxes span the plot: centre and half-widths for boxxyerror.
 top = maxsize + 1.5
-set multiplot layout 2,1 title figtitle . "\n{/*0.8 one seeded run; faults shaded (label: kind, node); green: liveness phase (faults stopped, network healed)}"
+set multiplot layout 2,1 title figtitle . "\n{/*0.8 one seeded run; faults shaded (label: kind, node); green: liveness phase (faults stopped, network healed); node lines offset by up to ±0.25 so that equal values stay visible}"
 set xrange [0:tend]
 set yrange [-0.5:top]
 set style fill transparent solid 0.18 noborder
