@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # experiments/common.sh -- sourced by run.sh, job.sh, slurm.sbatch and
 # timeline.sh (bash). Loads experiment definitions (experiments/*.exp),
 # expands their sweeps into points and jobs, and probes dmutex-sim for the

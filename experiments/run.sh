@@ -129,9 +129,11 @@ collect() {
              END { flush() }' "${files[@]}" 2>/dev/null
     } >"$out/$name-raw.csv.tmp"
     mv -f "$out/$name-raw.csv.tmp" "$out/$name-raw.csv"
-    local done
-    done=$(for f in "${files[@]}"; do [ -f "$f" ] && tail -n 1 "$f"; done | grep -c '^#ok$')
-    echo "$done"
+    local f
+    for f in "${files[@]}"; do
+        [ -f "$f" ] && tail -n 1 "$f"
+    done | grep -c '^#ok$'
+    # (the count of finished jobs is this function's output)
 }
 
 failed=0
