@@ -771,6 +771,10 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     if (cfg->data_dir) {
         if (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err))
             goto fail;
+    } else {
+        g_message("no data directory: the node's state lives in memory only, so a restart "
+                  "forgets the leases it granted and the tokens it issued; give it one "
+                  "(--data-dir) anywhere a lock protects something");
     }
 
     const struct sockaddr *self = (const struct sockaddr *)&n->peers[cfg->self_id].addr;
