@@ -241,6 +241,18 @@ static gboolean set_core_error(GError **err, int rc)
     return FALSE;
 }
 
+/* What dmutex_new_full builds around the node; the loop must have stopped. */
+static void handle_free(dmutex *d)
+{
+    uv_loop_close(&d->loop);
+    g_hash_table_destroy(d->pending);
+    g_array_unref(d->subs);
+    g_mutex_clear(&d->mu);
+    g_cond_clear(&d->cond);
+    dmn_config_clear(&d->cfg);
+    g_free(d);
+}
+
 dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_t n_members,
                         unsigned timeout_ms, const char *config_file, GError **err)
 {
@@ -280,13 +292,7 @@ dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_
         g_set_error(err, DMUTEX_ERROR, DMUTEX_ERROR_SETUP, "dmutex: %s", e->message);
         g_error_free(e);
         uv_run(&d->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&d->loop);
-        g_hash_table_destroy(d->pending);
-        g_array_unref(d->subs);
-        g_mutex_clear(&d->mu);
-        g_cond_clear(&d->cond);
-        dmn_config_clear(&d->cfg);
-        g_free(d);
+        handle_free(d);
         return NULL;
     }
     uv_async_init(&d->loop, &d->async, on_async);
@@ -389,12 +395,6 @@ void dmutex_free(dmutex *d)
     call c = { .kind = CALL_STOP };
     run_call(d, &c);
     g_thread_join(d->thread);
-    uv_loop_close(&d->loop);
     dmn_node_free(d->node);
-    g_hash_table_destroy(d->pending);
-    g_array_unref(d->subs);
-    g_mutex_clear(&d->mu);
-    g_cond_clear(&d->cond);
-    dmn_config_clear(&d->cfg);
-    g_free(d);
+    handle_free(d);
 }
