@@ -346,7 +346,8 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
         }
     }
     /* Release, then report. */
-    if (!conn_send(&c, g_strdup_printf("UNLOCK %s\n", name))) {
+    g_autofree char *release = g_strdup_printf("UNLOCK %s\n", name);
+    if (!conn_send(&c, release)) {
         fprintf(stderr, "dmutexctl: lock %s: daemon gone before the release\n", name);
         close(c.fd);
         return child > 0 ? result : EX_FAIL;
@@ -395,7 +396,7 @@ int main(int argc, char **argv)
             usage(NULL);
             return EX_OK;
         } else if (argv[i][0] == '-') {
-            char *m = g_strdup_printf("unknown option %s", argv[i]);
+            g_autofree char *m = g_strdup_printf("unknown option %s", argv[i]);
             return usage(m);
         } else {
             break;
@@ -414,7 +415,7 @@ int main(int argc, char **argv)
             return usage("unlock takes one NAME");
         if (strpbrk(argv[i], " \t\r\n"))
             return usage("lock names may not contain whitespace");
-        char *line = g_strdup_printf("UNLOCK %s\n", argv[i]);
+        g_autofree char *line = g_strdup_printf("UNLOCK %s\n", argv[i]);
         return simple_command(path, line, false);
     }
     if (strcmp(cmd, "lock") == 0) {
@@ -444,7 +445,7 @@ int main(int argc, char **argv)
                 continue;
             }
             if (argv[i][0] == '-' && argv[i][1]) {
-                char *m = g_strdup_printf("unknown lock option %s", argv[i]);
+                g_autofree char *m = g_strdup_printf("unknown lock option %s", argv[i]);
                 return usage(m);
             }
             if (name)
@@ -455,6 +456,6 @@ int main(int argc, char **argv)
             return usage("lock needs a NAME");
         return cmd_lock(path, name, timeout, command);
     }
-    char *m = g_strdup_printf("unknown command '%s'", cmd);
+    g_autofree char *m = g_strdup_printf("unknown command '%s'", cmd);
     return usage(m);
 }
