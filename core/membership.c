@@ -763,6 +763,11 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
     m->push_pull_at = cfg->push_pull_interval_us > 0
         ? now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->push_pull_interval_us)
         : NEVER;
+    /* A restarted member announces its new life: members that never noticed
+     * the restart still hold its old incarnation, and would otherwise learn
+     * the new one only at a push/pull or by suspecting it. */
+    if (cfg->incarnation > 0)
+        broadcast(m, cfg->self);
     *out = m;
     return 0;
 }

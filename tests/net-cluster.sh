@@ -71,8 +71,14 @@ start_node 3
 start_node 5
 for i in 1 3 5; do wait_alive $i 5 15; done
 grep -q "restarted from saved state" "$T/log.3" || fail "node 3 did not read its state back"
-inc=$(ctl 1 members | awk -v a="$ADDR3" '$1 == a { print $3 }')
-[ "${inc:-0}" -ge 1 ] || fail "node 3 rejoined with incarnation ${inc:-?}, want >= 1"
+# Its new incarnation spreads by gossip: give it a few probe periods.
+k=0
+while :; do
+    inc=$(ctl 1 members | awk -v a="$ADDR3" '$1 == a { print $3 }')
+    [ "${inc:-0}" -ge 1 ] || [ $k -ge 100 ] && break
+    k=$((k + 1)); sleep 0.1
+done
+[ "${inc:-0}" -ge 1 ] || fail "node 3 rejoined with incarnation ${inc:-?}, want >= 1 (after 10 s)"
 ok "nodes 3 and 5 restarted from their data directories and rejoined (incarnation $inc)"
 round 3 5 2
 [ -s "$T/errors" ] && { cat "$T/errors"; fail "a lock failed after the restarts"; }

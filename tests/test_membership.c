@@ -1307,6 +1307,43 @@ static void test_restart(void)
     net_free(&w);
 }
 
+/* Restarted faster than anyone noticed: nobody suspected it, so nothing
+ * would make it refute; it announces its new incarnation itself. Push/pull
+ * is off, so that the announcement is the only way the news can spread. */
+static void test_quick_restart_announces(void)
+{
+    const uint32_t n = 8, victim = 5;
+    dm_swim_config cfg = default_cfg(n);
+    cfg.push_pull_interval_us = 0;
+    net w;
+    net_init(&w, n, 660, &cfg);
+    net_run(&w, w.now + 10 * (int64_t)SEC);
+    uint32_t inc = dm_membership_incarnation(w.nd[victim].m);
+    crash(&w, victim);
+    net_run(&w, w.now + 200 * MS);
+    node_start(&w, &w.nd[victim], 660, inc + 1);
+    int64_t t0 = w.now;
+    int64_t learned = INT64_MAX;
+    while (w.now < t0 + 10 * (int64_t)SEC) {
+        net_run(&w, w.now + 100 * MS);
+        bool all = true;
+        for (uint32_t i = 0; i < n && all; i++) {
+            dm_member_info info;
+            dm_membership_info(w.nd[i].m, victim, &info);
+            all = info.state == DM_MEMBER_ALIVE && info.incarnation == inc + 1;
+        }
+        if (all) {
+            learned = w.now;
+            break;
+        }
+    }
+    CU_ASSERT(learned != INT64_MAX);
+    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_SUSPECT, victim), 0);
+    g_printerr("\n    quick restart, n=8: new incarnation everywhere after %.2f s\n",
+               learned == INT64_MAX ? -1.0 : (double)(learned - t0) / SEC);
+    net_free(&w);
+}
+
 /* A leaving member is LEFT everywhere soon, reported as LEFT, never DEAD. */
 static void test_leave(void)
 {
@@ -1482,6 +1519,7 @@ static const CU_TestInfo tests[] = {
     { "partition heals", test_partition },
     { "5% and 10% loss for hours", test_loss },
     { "restart", test_restart },
+    { "quick restart announces its incarnation", test_quick_restart_announces },
     { "leave", test_leave },
     { "datagram budget n=256", test_budget },
     { "determinism", test_determinism },
