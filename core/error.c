@@ -27,6 +27,7 @@ static const struct {
     [DM_EMALFORMED] = {"DM_EMALFORMED",
                        "The message's fields are inconsistent with its length or out of range."},
     [DM_EPEER] = {"DM_EPEER", "The message names a sender or recipient that is not a valid peer."},
+    [DM_ECANCELED] = {"DM_ECANCELED", "The acquisition was abandoned by the application."},
 };
 
 /* A code added to the enum without an entry here fails the build; a gap

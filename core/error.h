@@ -26,6 +26,7 @@ enum dm_error {
     DM_ETYPE,          /* unknown message type */
     DM_EMALFORMED,     /* fields inconsistent with the length or out of range */
     DM_EPEER,          /* message names a sender or recipient that is not a member */
+    DM_ECANCELED,      /* the application abandoned the acquisition */
     DM_ERROR_COUNT
 };
 

@@ -1354,6 +1354,23 @@ int dm_node_unlock(dm_node *n, int64_t now, const char *name)
     return 0;
 }
 
+int dm_node_cancel(dm_node *n, int64_t now, const char *name)
+{
+    int len = dm_lock_name_check(name);
+    if (len < 0)
+        return len;
+    begin(n, now);
+    lock_state *ls = lock_find(n, name);
+    if (!ls || ls->req.phase == PHASE_IDLE)
+        return -DM_ENOTHELD;
+    if (ls->req.phase == PHASE_HELD)
+        return -DM_EBUSY;
+    finish_attempt(n, ls, DM_EV_FAILED, -DM_ECANCELED);
+    drain_local(n, now);
+    reschedule(n, ls, now);
+    return 0;
+}
+
 int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
 {
     int rc = dm_msg_validate(msg, n->cfg.n_members);

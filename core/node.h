@@ -142,6 +142,11 @@ void dm_node_free(dm_node *n);
  * -DM_EBADNAME / -DM_ENOTHELD. */
 int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us);
 int dm_node_unlock(dm_node *n, int64_t now, const char *name);
+/* Abandon an acquisition in progress: every grant it collected is released
+ * and it ends with DM_EV_FAILED (-DM_ECANCELED) at the next tick. Returns 0,
+ * -DM_EBUSY when the lock is already held (unlock it instead),
+ * -DM_ENOTHELD when nothing is being acquired, or -DM_EBADNAME. */
+int dm_node_cancel(dm_node *n, int64_t now, const char *name);
 
 /* A message from the network. Returns 0, or a negative code when the
  * message was rejected (counted in stats.rejected; nothing else changes). */

@@ -26,7 +26,8 @@ typedef struct waiter {
 typedef enum { LE_ACQUIRING, LE_HELD } le_state;
 
 /* A name this daemon holds or is acquiring for a session (owner NULL: the
- * session left while acquiring; released as soon as granted). */
+ * session left while acquiring and the acquisition was cancelled; should it
+ * have completed meanwhile, it is released as soon as granted). */
 typedef struct lockent {
     char *name;
     session *owner;
@@ -446,7 +447,12 @@ static void session_release(session *s)
             if (le)
                 lockent_finish(c, le);
         } else {
-            le->owner = NULL;   /* released when granted */
+            /* Nobody wants it any more: abandon the acquisition, so that its
+             * FAILED hands the name to the next local waiter at once. If it
+             * completed meanwhile, the GRANTED finds no owner and releases. */
+            g_info("control: session ended: abandoning the acquisition of %s", name);
+            le->owner = NULL;
+            dmn_node_cancel(c->node, name);
         }
     }
     g_ptr_array_unref(names);

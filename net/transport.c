@@ -854,6 +854,15 @@ int dmn_node_unlock(dmn_node *n, const char *name)
     return rc;
 }
 
+int dmn_node_cancel(dmn_node *n, const char *name)
+{
+    if (n->closing)
+        return -DM_ENOTHELD;
+    int rc = dm_node_cancel(n->core, now_us(), name);
+    settle(n);
+    return rc;
+}
+
 static bool pending_output(dmn_node *n)
 {
     for (uint32_t i = 0; i < n->n_peers; i++) {

@@ -55,6 +55,9 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
 /* The core's lock/unlock (same return values), then the node settles. */
 int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us);
 int dmn_node_unlock(dmn_node *n, const char *name);
+/* Abandon an acquisition in progress (dm_node_cancel): its FAILED event
+ * (-DM_ECANCELED) follows. */
+int dmn_node_cancel(dmn_node *n, const char *name);
 
 /* Leave gracefully (dm_node_leave), then wait until every queued outgoing
  * byte is written (at most 1 s) and call done. */

@@ -77,6 +77,21 @@ k=0; while [ ! -s "$T/hold2.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1));
 kill -9 "$HOLD"; wait "$HOLD" 2>/dev/null
 expect 0 "lock after the holding client was killed" $C lock y --timeout 3 -- true
 
+# A client interrupted while it waits: its daemon abandons the acquisition
+# (dm_node_cancel) instead of finishing it for nobody.
+"$DMUTEXCTL" --control "$T/c2.sock" lock iw > "$T/hold-iw.out" 2>&1 &
+HOLD=$!
+k=0; while [ ! -s "$T/hold-iw.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+"$DMUTEXCTL" --control "$T/c1.sock" lock iw --timeout 20 > "$T/wait-iw.out" 2>&1 &
+WAIT=$!
+sleep 0.5
+kill -INT "$WAIT"; wait "$WAIT"; rc=$?
+[ "$rc" -ne 0 ] || fail "an interrupted wait exited 0"
+k=0; while ! grep -q "abandoning the acquisition of iw" "$T/log.1" && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+grep -q "abandoning the acquisition of iw" "$T/log.1" || fail "node 1 did not abandon the acquisition of iw"
+kill -TERM "$HOLD"; wait "$HOLD"
+expect 0 "lock after an interrupted wait" $C lock iw --timeout 5 -- true
+
 # Local clients of one daemon queue for a name (first come, first served).
 CS_LOG=$T/local.log; export CS_LOG CS_CMD
 : > "$CS_LOG"

@@ -664,6 +664,45 @@ static void test_suspicion_alone_never_blocks(void)
     pump_free(&p);
 }
 
+/* cancel() abandons an acquisition: it ends FAILED(-DM_ECANCELED) at the
+ * next tick, no arbiter keeps anything for it, and the name can be locked
+ * again at once; it refuses what is held or not being acquired. */
+static void test_cancel(void)
+{
+    pump p;
+    pump_init(&p, 7, 19);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[1].node, p.now, "c", 20 * SEC), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[1].node, "c"));
+    CU_ASSERT_EQUAL(dm_node_cancel(p.m[1].node, p.now, "c"), -DM_EBUSY);
+    CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, "c"), -DM_ENOTHELD);
+    CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, ""), -DM_EBADNAME);
+    /* node 5 queues behind the holder, collecting what it can, then gives up. */
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "c", 20 * SEC), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    guint before = p.m[5].events->len;
+    CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, "c"), 0);
+    CU_ASSERT_EQUAL(p.m[5].events->len, before);   /* never from inside the call */
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_EQUAL_FATAL(p.m[5].events->len, before + 1);
+    CU_ASSERT_EQUAL(g_array_index(p.m[5].events, dm_event_type, before), DM_EV_FAILED);
+    CU_ASSERT_EQUAL(p.failures, 1);
+    for (uint32_t i = 0; i < p.n; i++) {
+        dm_arbiter_info info;
+        if (dm_node_arbiter_info(p.m[i].node, "c", &info) && info.granted)
+            CU_ASSERT_EQUAL(info.grantee, 1);
+        CU_ASSERT_EQUAL(info.waiting, 0);
+    }
+    /* The holder releases: nobody is granted for the abandoned attempt, and
+     * node 5 can ask again at once. */
+    CU_ASSERT_EQUAL(unlock(&p, 1, "c"), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "c", 5 * SEC), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[5].node, "c"));
+    CU_ASSERT_EQUAL(p.violations, 0);
+    pump_free(&p);
+}
+
 /* ------------------------------------------------------------------ (e) */
 
 /* A wrong arbiter (grants to everyone) is caught by the same holder check
@@ -1152,6 +1191,7 @@ static const CU_TestInfo tests[] = {
     { "outcome never from inside lock()", test_outcome_not_reentrant },
     { "timeout releases collected grants", test_timeout_releases_grants },
     { "suspicion alone never blocks a lock", test_suspicion_alone_never_blocks },
+    { "cancel an acquisition", test_cancel },
     { "holder check catches a wrong arbiter", test_holder_check_catches_wrong_arbiter },
     { "crashed holder: AE substitution", test_holder_crash_frees_after_one_lease },
     { "crashed holder: free after one lease", test_crashed_holder_lease_bounds_wait },
