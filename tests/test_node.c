@@ -379,6 +379,15 @@ static void pump_run_until(pump *p, int64_t until)
         ;
 }
 
+/* Node i asks for `name` and the pump runs for 100 ms (an uncontended grant
+ * takes a few 1 ms hops): true when it then holds the lock. */
+static bool acquire(pump *p, uint32_t i, const char *name, int64_t timeout_us)
+{
+    CU_ASSERT_EQUAL(dm_node_lock(p->m[i].node, p->now, name, timeout_us), 0);
+    pump_run_until(p, p->now + 100 * MS);
+    return dm_node_holds(p->m[i].node, name);
+}
+
 static uint64_t total_sent(pump *p, dm_msg_type t)
 {
     uint64_t sum = 0;
@@ -671,9 +680,7 @@ static void test_cancel(void)
 {
     pump p;
     pump_init(&p, 7, 19);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[1].node, p.now, "c", 20 * SEC), 0);
-    pump_run_until(&p, p.now + 100 * MS);
-    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[1].node, "c"));
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 1, "c", 20 * SEC));
     CU_ASSERT_EQUAL(dm_node_cancel(p.m[1].node, p.now, "c"), -DM_EBUSY);
     CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, "c"), -DM_ENOTHELD);
     CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, ""), -DM_EBADNAME);
@@ -765,9 +772,7 @@ static void test_crashed_holder_lease_bounds_wait(void)
      * retry slack. */
     pump p;
     pump_init(&p, 3, 10);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "c", 5 * SEC), 0);
-    pump_run_until(&p, p.now + 100 * MS);
-    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[0].node, "c"));
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "c", 5 * SEC));
     int64_t crashed_at = p.now;
     crash(&p, 0);
     CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "c", 20 * SEC), 0);
@@ -783,9 +788,7 @@ static void test_paused_holder_reports_lost_first(void)
 {
     pump p;
     pump_init(&p, 3, 11);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "p", 5 * SEC), 0);
-    pump_run_until(&p, p.now + 100 * MS);
-    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[0].node, "p"));
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "p", 5 * SEC));
     uint64_t first_token = dm_node_token(p.m[0].node, "p");
     p.m[0].paused = true;
     CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "p", 20 * SEC), 0);
@@ -810,9 +813,7 @@ static void test_paused_holder_lost_before_message(void)
 {
     pump p;
     pump_init(&p, 3, 12);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "p", 5 * SEC), 0);
-    pump_run_until(&p, p.now + 100 * MS);
-    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[0].node, "p"));
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "p", 5 * SEC));
     p.m[0].paused = true;
     pump_run_until(&p, p.now + 5 * SEC);
     guint before = p.m[0].events->len;
@@ -867,9 +868,7 @@ static void test_renewal_keeps_long_hold(void)
 {
     pump p;
     pump_init(&p, 7, 13);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[3].node, p.now, "r", 5 * SEC), 0);
-    pump_run_until(&p, p.now + 100 * MS);
-    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[3].node, "r"));
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 3, "r", 5 * SEC));
     pump_run_until(&p, p.now + 10 * p.cfg.lease_us);
     CU_ASSERT_TRUE(dm_node_holds(p.m[3].node, "r"));
     CU_ASSERT_EQUAL(p.lost, 0);
@@ -899,9 +898,7 @@ static void test_arbiter_restart_no_double_grant(void)
     pump p;
     pump_init(&p, 3, 14);
     /* node 0 holds with quorum {1, 0}; the root 1 restarts and forgets. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "r", 5 * SEC), 0);
-    pump_run_until(&p, p.now + 100 * MS);
-    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[0].node, "r"));
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "r", 5 * SEC));
     uint64_t t0 = dm_node_token(p.m[0].node, "r");
     restart(&p, 1);
     /* node 2 asks the restarted root straight away. */
