@@ -28,6 +28,9 @@ static const struct {
                        "The message's fields are inconsistent with its length or out of range."},
     [DM_EPEER] = {"DM_EPEER", "The message names a sender or recipient that is not a valid peer."},
     [DM_ECANCELED] = {"DM_ECANCELED", "The acquisition was abandoned by the application."},
+    [DM_ERECOVERING] = {"DM_ERECOVERING",
+                        "The node started without persisted state and is still recovering it "
+                        "from a quorum; try again shortly."},
 };
 
 /* A code added to the enum without an entry here fails the build; a gap

@@ -27,6 +27,7 @@ enum dm_error {
     DM_EMALFORMED,     /* fields inconsistent with the length or out of range */
     DM_EPEER,          /* message names a sender or recipient that is not a member */
     DM_ECANCELED,      /* the application abandoned the acquisition */
+    DM_ERECOVERING,    /* started without persisted state: still recovering it */
     DM_ERROR_COUNT
 };
 

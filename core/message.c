@@ -53,6 +53,10 @@ static const struct {
     [DM_MSG_ACK] = {"ACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, false},
     [DM_MSG_NACK] = {"NACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, false},
     [DM_MSG_SYNC] = {"SYNC", SWIM | DM_FIELD_VALUE, false},
+    [DM_MSG_RECOVER] = {"RECOVER", DM_FIELD_VALUE, false},
+    [DM_MSG_FLOOR] = {"FLOOR", DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
+                      false},
+    [DM_MSG_RECOVERING] = {"RECOVERING", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_VALUE, false},
 };
 
 _Static_assert(G_N_ELEMENTS(types) == DM_MSG_TYPE_END, "types[] must describe every dm_msg_type");
@@ -119,6 +123,8 @@ uint64_t dm_msg_field_max(int type, const dm_msg_field *f)
         return DM_INQUIRE_PROBE;
     if (type == DM_MSG_SYNC && f->flag == DM_FIELD_VALUE)
         return DM_SYNC_FLAGS;
+    if (type == DM_MSG_FLOOR && f->flag == DM_FIELD_ROUND)
+        return 1;
     return f->width == sizeof(uint32_t) ? UINT32_MAX : UINT64_MAX;
 }
 

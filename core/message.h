@@ -21,8 +21,20 @@
  *   KEEP     attempt, grant, value = fence token, round
  *   KEPT     attempt, grant, value = fence token, round
  *   REVOKED  attempt, grant
+ *   RECOVERING attempt, value = microseconds until it may grant at the most:
+ *            answers a REQUEST while the arbiter recovers from a start
+ *            without persisted state ("go around me")
  * Every lock message carries from, to, the sender's Lamport clock and the
  * lock name.
+ *
+ * Recovery messages (a node that started without persisted state learns a
+ * token floor and its attempt epoch from a quorum formed without itself)
+ * carry neither a lock name nor updates:
+ *   RECOVER  value = recovery round
+ *   FLOOR    value = the round answered, grant = the answerer's token
+ *            counter, attempt = the highest attempt id it remembers of the
+ *            asker, round = 1 when the answerer is recovering too (its
+ *            counter proves nothing)
  *
  * Membership (SWIM, as in hashicorp/memberlist) messages carry no lock name
  * (name_len == 0) and piggyback up to DM_MSG_MAX_UPDATES member updates:
@@ -69,6 +81,9 @@ typedef enum dm_msg_type {
     DM_MSG_ACK,
     DM_MSG_NACK,
     DM_MSG_SYNC,
+    DM_MSG_RECOVER,
+    DM_MSG_FLOOR,
+    DM_MSG_RECOVERING,
     DM_MSG_TYPE_END     /* one past the last valid type */
 } dm_msg_type;
 

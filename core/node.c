@@ -1294,7 +1294,8 @@ void dm_node_free(dm_node *n)
     g_free(n);
 }
 
-int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us)
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                 uint64_t *attempt_out)
 {
     int len = dm_lock_name_check(name);
     if (len < 0)
@@ -1332,6 +1333,8 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us)
     a->requested_at = now;
     a->deadline = now + timeout_us;
     adopt_quorum(n, ls, (uint32_t)size, now);
+    if (attempt_out)
+        *attempt_out = a->id;
     drain_local(n, now);
     reschedule(n, ls, now);
     return 0;

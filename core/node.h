@@ -16,8 +16,9 @@
  *    by the drift bound, so it always believes less than any arbiter grants;
  *  - when it can no longer trust its lease it reports DM_EV_LOST, and does so
  *    before anything else on the first input after a gap (a pause);
- *  - a restarted arbiter (one handed persisted state) grants nothing for one
- *    lease plus drift.
+ *  - a restarted arbiter grants nothing for one lease plus drift; one
+ *    started without persisted state also learns a token floor from a
+ *    quorum formed without itself before it grants (cfg.bootstrap).
  * Fencing tokens: every arbiter numbers its grants from one counter that
  * also absorbs every token it acknowledges; a holder's token is the maximum
  * over its quorum's grants, acknowledged by every quorum member (the fence
@@ -102,11 +103,23 @@ typedef struct dm_config {
     dm_policy policy;
     int64_t lease_us;            /* arbiter lease; default 10 s */
     uint32_t drift_ppm;          /* bound on clock rate error, parts per million; default 10000 */
-    int64_t rpc_timeout_us;      /* retransmit interval and unresponsiveness bound; default 1 s */
+    int64_t rpc_timeout_us;      /* initial retransmission timeout, used until a round trip to
+                                    the peer was measured (core/rtt.h); default 1 s */
+    int64_t rto_min_us;          /* lower clamp of the adaptive timeout; default 2 ms. The upper
+                                    clamp is a third of the holder lease: no slower retransmission
+                                    could renew a lease in time */
     int64_t suspect_us;          /* how long an unresponsive arbiter is avoided; default 10 s */
     uint64_t seed;               /* seeds the node's PRNG */
     uint32_t token_stride;       /* tokens reserved per persist; default 1024 */
     bool membership;             /* run SWIM; default true (required by MEMBERLIST) */
+    bool bootstrap;              /* the caller vouches that this node never ran before (a new
+                                    cluster's first start): a start without persisted state then
+                                    skips recovery. Default false: a node started without
+                                    persisted state may have granted leases and acknowledged
+                                    tokens in an earlier life, so it grants nothing for one lease
+                                    plus drift and until it has learnt a token floor and its
+                                    attempt epoch from a quorum formed without itself. Ignored
+                                    when persisted state is handed to dm_node_new. */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
@@ -124,6 +137,8 @@ typedef struct dm_node_stats {
     uint64_t lease_expiries;                /* grants ended by lease expiry */
     uint64_t acquired, failed, lost;        /* requester outcomes */
     uint64_t persists;
+    uint64_t retransmits;                   /* REQUEST/KEEP/RECOVER re-sent after a timeout */
+    uint64_t rtt_samples;                   /* round trips measured (KEEP/KEPT, RECOVER/FLOOR) */
 } dm_node_stats;
 
 /* Create a node at driver time `now`. `persisted` is what the node last
@@ -136,11 +151,17 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
 void dm_node_free(dm_node *n);
 
 /* Application calls. lock() returns 0 when the attempt started (its outcome
- * comes later as GRANTED or FAILED, never from inside this call), or at once
- * -DM_EBADNAME, -DM_EBUSY (already held or being acquired here),
- * -DM_ENOQUORUM, -DM_EINVAL (timeout <= 0). unlock() returns 0 or
- * -DM_EBADNAME / -DM_ENOTHELD. */
-int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us);
+ * comes later as GRANTED or FAILED, never from inside this call) and stores
+ * the attempt's id in *attempt (may be NULL): every event about this attempt
+ * carries the same id in dm_event.attempt, and an outcome must be matched by
+ * it, never by the lock name alone (an earlier attempt's FAILED can be
+ * delivered after a new attempt started). Or at once -DM_EBADNAME, -DM_EBUSY
+ * (already held or being acquired here), -DM_ENOQUORUM, -DM_EINVAL
+ * (timeout <= 0), -DM_ERECOVERING (started without persisted state, the
+ * attempt epoch is not known yet: usually one round trip). unlock() returns
+ * 0 or -DM_EBADNAME / -DM_ENOTHELD. */
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                 uint64_t *attempt);
 int dm_node_unlock(dm_node *n, int64_t now, const char *name);
 /* Abandon an acquisition in progress: every grant it collected is released
  * and it ends with DM_EV_FAILED (-DM_ECANCELED) at the next tick. Returns 0,
@@ -181,6 +202,23 @@ bool dm_node_holds(const dm_node *n, const char *name);
 uint64_t dm_node_token(const dm_node *n, const char *name);
 /* The tree this node forms quorums from (the fixed tree under `ae`). */
 const dm_tree *dm_node_tree(const dm_node *n);
+/* Recovery after a start: DM_RECOVERY_NONE once the node may grant;
+ * DM_RECOVERY_FLOOR while it collects a token floor and its attempt epoch
+ * from a quorum formed without itself (started without persisted state);
+ * DM_RECOVERY_QUIET while it waits out leases an earlier life may have
+ * granted. `until` (may be NULL) gets the end of the quiet period. */
+typedef enum dm_recovery {
+    DM_RECOVERY_NONE = 0,
+    DM_RECOVERY_FLOOR,
+    DM_RECOVERY_QUIET,
+} dm_recovery;
+dm_recovery dm_node_recovery(const dm_node *n, int64_t *until);
+/* "none" / "floor" / "quiet". */
+const char *dm_recovery_name(dm_recovery r);
+/* Smoothed round trip to `member` (0 before any sample) and the current
+ * retransmission timeout towards it, microseconds. */
+int64_t dm_node_srtt(const dm_node *n, uint32_t member);
+int64_t dm_node_rto(const dm_node *n, uint32_t member);
 /* The lease length a holder may trust: lease_us shortened by the drift bound. */
 int64_t dm_node_holder_lease(const dm_node *n);
 /* This node's arbiter view of `name`. Returns false (and zeroes *out) when

@@ -838,7 +838,7 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
-    int rc = dm_node_lock(n->core, now_us(), name, timeout_us);
+    int rc = dm_node_lock(n->core, now_us(), name, timeout_us, NULL);
     settle(n);
     return rc;
 }

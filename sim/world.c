@@ -798,7 +798,7 @@ static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
 static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live)
 {
     const char *name = w->lock_names[lock];
-    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us);
+    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, NULL);
     fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
     TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
           rc == 0 ? "started" : dm_error_name(rc));

@@ -43,6 +43,7 @@ static void test_type_names(void)
         [DM_MSG_KEEP] = "KEEP",       [DM_MSG_KEPT] = "KEPT",       [DM_MSG_REVOKED] = "REVOKED",
         [DM_MSG_PING] = "PING",       [DM_MSG_PING_REQ] = "PING_REQ", [DM_MSG_ACK] = "ACK",
         [DM_MSG_NACK] = "NACK",       [DM_MSG_SYNC] = "SYNC",
+        [DM_MSG_RECOVER] = "RECOVER", [DM_MSG_FLOOR] = "FLOOR", [DM_MSG_RECOVERING] = "RECOVERING",
     };
     CU_ASSERT_EQUAL(G_N_ELEMENTS(want), DM_MSG_TYPE_END);
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {

@@ -199,6 +199,7 @@ static void pump_init(pump *p, uint32_t n, uint64_t seed)
     memset(p, 0, sizeof *p);
     p->n = n;
     dm_config_defaults(&p->cfg);
+    p->cfg.bootstrap = true;   /* a new cluster: no recovery wait */
     p->cfg.n_members = n;
     p->cfg.lease_us = 2 * SEC;
     p->cfg.rpc_timeout_us = 200 * MS;
@@ -331,7 +332,7 @@ static void member_act(pump *p, member *mb)
         mb->next_request_at = p->now + (int64_t)dm_prng_below(&p->rng, 2 * MS);
     }
     if (mb->want && !mb->requested && mb->unlock_at == DM_NEVER && mb->next_request_at <= p->now) {
-        int rc = dm_node_lock(mb->node, p->now, p->lock_name, p->lock_timeout_us);
+        int rc = dm_node_lock(mb->node, p->now, p->lock_name, p->lock_timeout_us, NULL);
         if (rc == 0)
             mb->requested = true;
         else
@@ -383,7 +384,7 @@ static void pump_run_until(pump *p, int64_t until)
  * takes a few 1 ms hops): true when it then holds the lock. */
 static bool acquire(pump *p, uint32_t i, const char *name, int64_t timeout_us)
 {
-    CU_ASSERT_EQUAL(dm_node_lock(p->m[i].node, p->now, name, timeout_us), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p->m[i].node, p->now, name, timeout_us, NULL), 0);
     pump_run_until(p, p->now + 100 * MS);
     return dm_node_holds(p->m[i].node, name);
 }
@@ -431,7 +432,7 @@ static void test_lone_requester_cost(void)
             pump p;
             pump_init(&p, n, 7);
             member *mb = &p.m[who];
-            CU_ASSERT_EQUAL_FATAL(dm_node_lock(mb->node, p.now, "a", 10 * SEC), 0);
+            CU_ASSERT_EQUAL_FATAL(dm_node_lock(mb->node, p.now, "a", 10 * SEC, NULL), 0);
             pump_run_until(&p, p.now + 500 * MS);
             CU_ASSERT_TRUE(dm_node_holds(mb->node, "a"));
             CU_ASSERT_EQUAL(p.acquisitions, 1);
@@ -561,13 +562,13 @@ static void test_names_are_independent(void)
 {
     pump p;
     pump_init(&p, 5, 3);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "x", 5 * SEC), 0);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[4].node, p.now, "y", 5 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "x", 5 * SEC, NULL), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[4].node, p.now, "y", 5 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 200 * MS);
     CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "x"));
     CU_ASSERT_TRUE(dm_node_holds(p.m[4].node, "y"));
     /* A second name on the same node is independent too. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "y", 1 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "y", 1 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 200 * MS);
     CU_ASSERT_FALSE(dm_node_holds(p.m[0].node, "y"));   /* held by node 4 */
     CU_ASSERT_EQUAL(unlock(&p, 4, "y"), 0);
@@ -588,23 +589,23 @@ static void test_error_semantics(void)
     char long_name[300];
     memset(long_name, 'n', sizeof long_name);
     long_name[256] = '\0';
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "", SEC), -DM_EBADNAME);
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, NULL, SEC), -DM_EBADNAME);
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, long_name, SEC), -DM_EBADNAME);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "", SEC, NULL), -DM_EBADNAME);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, NULL, SEC, NULL), -DM_EBADNAME);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, long_name, SEC, NULL), -DM_EBADNAME);
     long_name[255] = '\0';
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, long_name, SEC), 0);   /* 255 bytes is fine */
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", 0), -DM_EINVAL);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, long_name, SEC, NULL), 0);   /* 255 bytes is fine */
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", 0, NULL), -DM_EINVAL);
     CU_ASSERT_EQUAL(dm_node_unlock(a, p.now, "ok"), -DM_ENOTHELD);
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", SEC, NULL), 0);
     /* Acquiring: a second lock() fails at once, and so does unlock(). */
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", SEC), -DM_EBUSY);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", SEC, NULL), -DM_EBUSY);
     CU_ASSERT_EQUAL(dm_node_unlock(a, p.now, "ok"), -DM_ENOTHELD);
     guint events_before = p.m[0].events->len;
     pump_run_until(&p, p.now + 100 * MS);
     CU_ASSERT(p.m[0].events->len > events_before);
     CU_ASSERT_TRUE(dm_node_holds(a, "ok"));
     /* Held: lock() still fails at once. */
-    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", SEC), -DM_EBUSY);
+    CU_ASSERT_EQUAL(dm_node_lock(a, p.now, "ok", SEC, NULL), -DM_EBUSY);
     CU_ASSERT_EQUAL(dm_node_unlock(a, p.now, "ok"), 0);
     CU_ASSERT_EQUAL(dm_node_unlock(a, p.now, "ok"), -DM_ENOTHELD);
     pump_free(&p);
@@ -616,7 +617,7 @@ static void test_outcome_not_reentrant(void)
 {
     pump p;
     pump_init(&p, 1, 5);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "solo", SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "solo", SEC, NULL), 0);
     CU_ASSERT_EQUAL(p.m[0].events->len, 0);
     CU_ASSERT(dm_node_next_deadline(p.m[0].node) <= p.now);
     dm_node_tick(p.m[0].node, p.now);
@@ -632,11 +633,11 @@ static void test_timeout_releases_grants(void)
     pump_init(&p, 7, 6);
     dm_node *holder_node = p.m[1].node;
     /* node 1 holds "t" (quorum 3,1,0 or similar). */
-    CU_ASSERT_EQUAL(dm_node_lock(holder_node, p.now, "t", 10 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(holder_node, p.now, "t", 10 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 100 * MS);
     CU_ASSERT_TRUE_FATAL(dm_node_holds(holder_node, "t"));
     /* node 5 wants it briefly: it collects what it can, then times out. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "t", 300 * MS), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "t", 300 * MS, NULL), 0);
     pump_run_until(&p, p.now + 1 * SEC);
     CU_ASSERT_EQUAL(p.failures, 1);
     CU_ASSERT_FALSE(dm_node_holds(p.m[5].node, "t"));
@@ -658,7 +659,7 @@ static void test_suspicion_alone_never_blocks(void)
     pump_init(&p, 3, 18);
     p.m[1].paused = true;
     p.m[2].paused = true;
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "s", SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "s", SEC, NULL), 0);
     pump_run_until(&p, p.now + 2 * SEC);
     CU_ASSERT_EQUAL(p.failures, 1);   /* timed out, suspecting both */
     /* They come back having lost what was sent meanwhile (as across a
@@ -667,7 +668,7 @@ static void test_suspicion_alone_never_blocks(void)
         g_queue_clear_full(&p.m[i].inbox, g_free);
         resume(&p, i);
     }
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "s", SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "s", SEC, NULL), 0);
     pump_run_until(&p, p.now + 100 * MS);
     CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "s"));
     pump_free(&p);
@@ -685,7 +686,7 @@ static void test_cancel(void)
     CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, "c"), -DM_ENOTHELD);
     CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, ""), -DM_EBADNAME);
     /* node 5 queues behind the holder, collecting what it can, then gives up. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "c", 20 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "c", 20 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 100 * MS);
     guint before = p.m[5].events->len;
     CU_ASSERT_EQUAL(dm_node_cancel(p.m[5].node, p.now, "c"), 0);
@@ -703,7 +704,7 @@ static void test_cancel(void)
     /* The holder releases: nobody is granted for the abandoned attempt, and
      * node 5 can ask again at once. */
     CU_ASSERT_EQUAL(unlock(&p, 1, "c"), 0);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "c", 5 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[5].node, p.now, "c", 5 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 100 * MS);
     CU_ASSERT_TRUE(dm_node_holds(p.m[5].node, "c"));
     CU_ASSERT_EQUAL(p.violations, 0);
@@ -737,13 +738,13 @@ static void test_holder_crash_frees_after_one_lease(void)
 {
     pump p;
     pump_init(&p, 5, 9);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "c", 5 * SEC), 0);   /* the root */
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "c", 5 * SEC, NULL), 0);   /* the root */
     pump_run_until(&p, p.now + 100 * MS);
     CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[2].node, "c"));
     int64_t crashed_at = p.now;
     crash(&p, 2);
     /* node 4's quorum must substitute the dead root: AE degradation. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "c", 20 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "c", 20 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 15 * SEC);
     CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "c"));
     CU_ASSERT_EQUAL(p.violations, 0);
@@ -775,7 +776,7 @@ static void test_crashed_holder_lease_bounds_wait(void)
     CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "c", 5 * SEC));
     int64_t crashed_at = p.now;
     crash(&p, 0);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "c", 20 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "c", 20 * SEC, NULL), 0);
     int64_t at = granted_at(&p, 2, "c", p.now + 10 * SEC);
     CU_ASSERT(at != DM_NEVER);
     CU_ASSERT(at >= crashed_at + p.cfg.lease_us - 200 * MS);
@@ -791,7 +792,7 @@ static void test_paused_holder_reports_lost_first(void)
     CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "p", 5 * SEC));
     uint64_t first_token = dm_node_token(p.m[0].node, "p");
     p.m[0].paused = true;
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "p", 20 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "p", 20 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 6 * SEC);
     CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[2].node, "p"));
     uint64_t second_token = dm_node_token(p.m[2].node, "p");
@@ -844,7 +845,7 @@ static void test_pause_during_fence_round(void)
     pump_init(&p, 3, 17);
     p.cfg.rpc_timeout_us = 10 * SEC;
     pump_reboot(&p);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "f", 20 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "f", 20 * SEC, NULL), 0);
     while (dm_node_get_stats(p.m[0].node)->sent[DM_MSG_KEEP] == 0)
         CU_ASSERT_FATAL(pump_step(&p, p.now + SEC));
     int64_t holder_lease = dm_node_holder_lease(p.m[0].node);
@@ -877,7 +878,7 @@ static void test_renewal_keeps_long_hold(void)
         renewed += g_array_index(p.m[3].events, dm_event_type, i) == DM_EV_RENEWED;
     CU_ASSERT(renewed >= 10);
     /* Contenders wait, and do not get it while it is renewed. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "r", 3 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "r", 3 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 4 * SEC);
     CU_ASSERT_EQUAL(p.failures, 1);
     CU_ASSERT_EQUAL(p.violations, 0);
@@ -902,7 +903,7 @@ static void test_arbiter_restart_no_double_grant(void)
     uint64_t t0 = dm_node_token(p.m[0].node, "r");
     restart(&p, 1);
     /* node 2 asks the restarted root straight away. */
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "r", 20 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "r", 20 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 500 * MS);
     CU_ASSERT_FALSE(dm_node_holds(p.m[2].node, "r"));   /* quiet period */
     pump_run_until(&p, p.now + 10 * SEC);
@@ -1002,7 +1003,7 @@ static void test_idle_names_are_collected(void)
     char name[16];
     for (int i = 0; i < 50; i++) {
         g_snprintf(name, sizeof name, "n%d", i);
-        CU_ASSERT_EQUAL(dm_node_lock(p.m[1].node, p.now, name, SEC), 0);
+        CU_ASSERT_EQUAL(dm_node_lock(p.m[1].node, p.now, name, SEC, NULL), 0);
         pump_run_until(&p, p.now + 20 * MS);
         CU_ASSERT_EQUAL(unlock(&p, 1, name), 0);
     }
@@ -1109,7 +1110,7 @@ static void test_ae_avoids_members_swim_declared_dead(void)
     crash(&p, root);
     pump_run_until(&p, p.now + 20 * SEC);
     CU_ASSERT_FALSE(dm_membership_is_alive(dm_node_membership(p.m[0].node), root));
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "a", 5 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "a", 5 * SEC, NULL), 0);
     /* Well inside one rpc timeout: no time was spent waiting on the root. */
     pump_run_until(&p, p.now + p.cfg.rpc_timeout_us / 2);
     CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "a"));
@@ -1142,14 +1143,14 @@ static void test_leave(void)
     pump p;
     pump_init(&p, 5, 23);
     pump_enable_membership(&p, DM_POLICY_AE);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "held", 5 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "held", 5 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 200 * MS);
     CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[2].node, "held"));
     holder_end(&p, 2, "held");
     dm_node_leave(p.m[2].node, p.now);
     CU_ASSERT_FALSE(dm_node_holds(p.m[2].node, "held"));
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "x", SEC), -DM_ESHUTDOWN);
-    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "held", 5 * SEC), 0);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "x", SEC, NULL), -DM_ESHUTDOWN);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "held", 5 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 5 * SEC);
     CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "held"));
     for (uint32_t i = 0; i < p.n; i++) {
