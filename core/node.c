@@ -20,16 +20,35 @@
 #include "error.h"
 #include "heap.h"
 #include "prng.h"
+#include "rtt.h"
 
-#define PERSIST_MAGIC 0x444d5032u   /* "DMP2" */
-#define PERSIST_LEN 20
+#define PERSIST_MAGIC_V2 0x444d5032u   /* "DMP2": no flags, read for compatibility */
+#define PERSIST_LEN_V2 20
+#define PERSIST_MAGIC 0x444d5033u      /* "DMP3" */
+#define PERSIST_LEN 24
+#define PERSIST_RECOVERING 0x1u        /* the token floor was not yet recovered */
 #define SELF_PREFERENCE (1 << 20)
+/* KEEP transmissions remembered per arbiter: a KEPT answers one of them by
+ * its round, which gives both an exact round-trip sample and the lease
+ * basis, so a late KEPT still counts (issue: high round trips). */
+#define KEEP_HISTORY 8
+/* Re-sends of a REQUEST to an arbiter that already answered back off up to
+ * this many doublings (the arbiter's INQUIRE probes do the waiting). */
+#define REQUEST_BACKOFF_MAX 6
+/* A fence round unanswered after this many KEEPs routes around the arbiter. */
+#define FENCE_TRANSMISSIONS 3
 
 typedef struct request_id {
     uint32_t node;
     uint64_t attempt;
     uint64_t ts;
 } request_id;
+
+typedef struct keep_sent {
+    uint32_t round;       /* 0: slot unused */
+    uint64_t token;
+    int64_t at;
+} keep_sent;
 
 /* Requester side: what this attempt knows of one arbiter it contacted. */
 typedef struct arbiter_entry {
@@ -41,13 +60,16 @@ typedef struct arbiter_entry {
     uint64_t floor;       /* grants <= floor were yielded or revoked */
     uint64_t inquired;    /* INQUIRE that overtook its GRANT */
     int64_t retry_at;     /* next REQUEST retransmission while not granted */
+    uint32_t requests;    /* REQUESTs sent since it last answered (back-off) */
     int64_t renew_from;   /* schedules the next KEEP (not a safety basis) */
-    uint32_t keep_round;  /* outstanding KEEP round, 0 when none */
-    int64_t keep_sent_at; /* first transmission of the outstanding round */
+    bool keep_pending;    /* a KEEP series awaits its acknowledgement */
+    uint32_t keep_tx;     /* transmissions in the pending series */
     int64_t keep_last_sent;
-    uint32_t kept_round;  /* last acknowledged round */
-    uint64_t kept_fence;
-    int64_t basis;        /* send time of the last acknowledged KEEP */
+    keep_sent sent[KEEP_HISTORY];   /* recent KEEP transmissions, by round */
+    uint64_t acked_token; /* the current token, once this arbiter acknowledged it
+                             for the current grant; 0 before */
+    int64_t basis;        /* send time of the latest acknowledged KEEP of the
+                             current grant (DM_NEVER: none): the lease basis */
 } arbiter_entry;
 
 typedef enum phase {
@@ -67,7 +89,6 @@ typedef struct attempt {
     uint32_t quorum_size;
     uint64_t token;
     uint32_t next_round;
-    uint32_t fence_round; /* first round that carried `token` */
     int64_t lease_end;
     uint32_t messages;
     int last_error;       /* why quorum formation last failed, for the FAILED reason */
@@ -117,6 +138,22 @@ struct dm_node {
     uint64_t token_ceiling;
     int64_t quiet_until;
     int64_t holder_lease;
+    dm_rtt *rtt;                /* per member */
+    bool rtt_warned;
+    int64_t *avoid_until;       /* per member: said RECOVERING; not cleared by its traffic */
+    /* Recovery after a start without persisted state (recovery_run). */
+    bool floor_pending;
+    bool floor_warned;
+    uint64_t rec_round;
+    int64_t rec_next;           /* next time recovery_run has work */
+    uint8_t *rec_state;         /* per member: REC_* */
+    uint32_t *rec_tx;
+    int64_t *rec_sent_at;       /* first RECOVER to it */
+    int64_t *rec_last_sent;
+    uint32_t *rec_quorum;
+    uint32_t rec_size;          /* 0: no quorum formed yet */
+    uint64_t rec_floor;
+    uint64_t rec_attempt;
     GHashTable *locks;          /* name -> lock_state */
     GPtrArray *held;            /* lock_state in PHASE_HELD */
     dm_heap deadlines;
@@ -159,6 +196,28 @@ static int64_t scale_duration(int64_t d, uint64_t num, uint64_t den, bool round_
     return (int64_t)q;
 }
 
+/* The retransmission timeout towards `peer`. */
+static int64_t rto_of(const dm_node *n, uint32_t peer)
+{
+    return dm_rtt_rto(&n->rtt[peer]);
+}
+
+/* A round trip measured against the exact transmission it answers. A round
+ * trip this long leaves too little of the lease to acquire and renew in:
+ * say so once rather than fail without a word. */
+static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
+{
+    dm_rtt_sample(&n->rtt[peer], rtt);
+    n->stats.rtt_samples++;
+    if (rtt > n->holder_lease / 4 && !n->rtt_warned) {
+        n->rtt_warned = true;
+        g_warning("node %u: round trip to member %u measured %" G_GINT64_FORMAT
+                  " us, more than a quarter of the %" G_GINT64_FORMAT
+                  " us a holder trusts its lease: acquisitions may fail; raise the lease",
+                  n->cfg.self, peer, rtt, n->holder_lease);
+    }
+}
+
 static const char *const policy_names[] = {
     [DM_POLICY_AE] = "ae",
     [DM_POLICY_MEMBERLIST] = "memberlist",
@@ -189,6 +248,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->lease_us = 10 * G_USEC_PER_SEC;
     cfg->drift_ppm = 10000;
     cfg->rpc_timeout_us = G_USEC_PER_SEC;
+    cfg->rto_min_us = 2 * 1000;
     cfg->suspect_us = 10 * G_USEC_PER_SEC;
     cfg->token_stride = 1024;
 }
@@ -288,6 +348,9 @@ static int persist_state(dm_node *n, uint64_t ceiling)
     put_be32(buf + 4, n->epoch);
     put_be64(buf + 8, ceiling);
     put_be32(buf + 16, incarnation);
+    /* A crash before the floor is known must not look like a restart whose
+     * counter can be trusted. */
+    put_be32(buf + 20, n->floor_pending ? PERSIST_RECOVERING : 0);
     int rc = n->drv.persist ? n->drv.persist(n->user, buf, sizeof buf) : 0;
     if (rc < 0) {
         g_warning("node %u: persisting state failed: %s", n->cfg.self, dm_strerror(rc));
@@ -435,7 +498,7 @@ static bool yield_wanted(const arbiter *a)
 static void send_inquire(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
-    a->inquire_at = now + n->cfg.rpc_timeout_us;
+    a->inquire_at = now + rto_of(n, a->grantee.node);
     a->asked_yield = yield_wanted(a);
     send_msg(n, ls, DM_MSG_INQUIRE, a->grantee.node, a->grantee.attempt, a->grant,
              a->asked_yield ? DM_INQUIRE_YIELD : DM_INQUIRE_PROBE, 0);
@@ -449,13 +512,27 @@ static void inquire_if_wanted(dm_node *n, lock_state *ls, int64_t now)
     else if (yield_wanted(a) && (a->inquire_at == DM_NEVER || !a->asked_yield))
         send_inquire(n, ls, now);
     else if (a->inquire_at == DM_NEVER)
-        a->inquire_at = now + n->cfg.rpc_timeout_us;   /* the grantee usually finishes soon */
+        a->inquire_at = now + rto_of(n, a->grantee.node);   /* the grantee usually finishes soon */
+}
+
+/* A node grants nothing while leases of an earlier life may be in force, nor
+ * before it knows a token floor above every token acknowledged before. */
+static bool may_grant(const dm_node *n, int64_t now)
+{
+    return now >= n->quiet_until && !n->floor_pending;
+}
+
+/* How long, at most, before this node may grant again (for RECOVERING). */
+static int64_t grant_wait(const dm_node *n, int64_t now)
+{
+    int64_t quiet = n->quiet_until > now ? n->quiet_until - now : 0;
+    return n->floor_pending ? MAX(quiet, n->cfg.rpc_timeout_us) : quiet;
 }
 
 static void grant_next(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
-    if (a->granted || a->queue->len == 0 || now < n->quiet_until)
+    if (a->granted || a->queue->len == 0 || !may_grant(n, now))
         return;
     uint64_t token;
     if (next_token(n, &token) < 0)
@@ -491,8 +568,14 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
 {
     arbiter *a = &ls->arb;
     request_id r = { m->from, m->attempt, m->value };
-    if (m->attempt <= finished_get(ls, m->from)) {
+    uint64_t finished = finished_get(ls, m->from);
+    if (m->attempt <= finished) {
         n->stats.stale++;
+        /* From an epoch older than one that already finished here: the
+         * requester may have restarted without its state and reused old
+         * attempt ids. Telling it the id we remember lets it move past. */
+        if (m->attempt >> 32 < finished >> 32)
+            send_msg(n, ls, DM_MSG_FAILED, m->from, finished, 0, 0, 0);
         return;
     }
     if (a->granted && a->grantee.node == m->from && a->grantee.attempt == m->attempt) {
@@ -511,6 +594,11 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     }
     drop_superseded(n, ls, m->from, m->attempt);
     queue_insert(a, &r);
+    if (!may_grant(n, now)) {
+        /* Queued, but the requester had better go around us meanwhile. */
+        send_msg(n, ls, DM_MSG_RECOVERING, m->from, m->attempt, 0, (uint64_t)grant_wait(n, now), 0);
+        return;
+    }
     if (!a->granted) {
         grant_next(n, ls, now);
         return;
@@ -595,11 +683,13 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
 
 static bool suspected(const dm_node *n, uint32_t i, int64_t now)
 {
-    return n->suspected_until[i] > now || (n->members && !dm_membership_is_alive(n->members, i));
+    return n->suspected_until[i] > now || n->avoid_until[i] > now ||
+           (n->members && !dm_membership_is_alive(n->members, i));
 }
 
 /* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
- * or death); when none exists, settle for one that avoids only the members
+ * or death, arbiters that said RECOVERING) and this node itself while it may
+ * not grant; when none exists, settle for one that avoids only the members
  * SWIM declared dead or left, trying suspects last: a suspicion is a hint,
  * and refusing to ask a falsely suspected member would make a lock
  * unavailable for nothing. Any quorum of the tree is safe. */
@@ -607,7 +697,7 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
     for (uint32_t i = 0; i < N; i++) {
-        n->unusable[i] = i != n->cfg.self && suspected(n, i, now);
+        n->unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
         n->preference[i] = 0;
     }
     n->preference[n->cfg.self] = SELF_PREFERENCE;
@@ -631,16 +721,23 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
     return dm_tree_form_quorum(n->tree, &hint, n->quorum_buf, N);
 }
 
-/* An arbiter that answered has us queued, so it is asked again less eagerly;
- * the jitter keeps requesters that started together from retrying in step. */
+/* A silent arbiter is asked again after one timeout. One that answered has
+ * us queued and will INQUIRE or GRANT by itself: it is asked again only in
+ * case that answer was lost, backing off exponentially. The jitter keeps
+ * requesters that started together from retrying in step. */
 static void schedule_retry(dm_node *n, arbiter_entry *e, int64_t now)
 {
-    int64_t interval = e->heard ? 2 * n->cfg.rpc_timeout_us : n->cfg.rpc_timeout_us;
+    int64_t interval = rto_of(n, e->node);
+    if (e->heard) {
+        uint32_t k = MIN(e->requests, REQUEST_BACKOFF_MAX);
+        interval = MIN(interval << (k + 1), MAX(n->holder_lease / 2, interval));
+    }
     e->retry_at = now + interval + (int64_t)dm_prng_below(&n->prng, (uint64_t)interval / 4 + 1);
 }
 
 static void send_request(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t now)
 {
+    e->requests++;
     schedule_retry(n, e, now);
     send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0, ls->req.ts, 0);
 }
@@ -669,22 +766,43 @@ static void adopt_quorum(dm_node *n, lock_state *ls, uint32_t size, int64_t now)
     a->quorum_size = size;
 }
 
+/* Every KEEP transmission gets a round of its own and is remembered, so that
+ * its KEPT -- however late -- names exactly what it acknowledges. */
 static void send_keep(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t now)
 {
     attempt *a = &ls->req;
-    e->keep_round = ++a->next_round;
-    e->keep_sent_at = now;
+    uint32_t round = ++a->next_round;
+    keep_sent *slot = &e->sent[round % KEEP_HISTORY];
+    slot->round = round;
+    slot->token = a->token;
+    slot->at = now;
+    if (!e->keep_pending) {
+        e->keep_pending = true;
+        e->keep_tx = 0;
+    }
+    e->keep_tx++;
     e->keep_last_sent = now;
-    send_msg(n, ls, DM_MSG_KEEP, e->node, a->id, e->grant, a->token, e->keep_round);
+    send_msg(n, ls, DM_MSG_KEEP, e->node, a->id, e->grant, a->token, round);
+}
+
+/* The arbiter's grant to this attempt is gone or being given up: nothing it
+ * acknowledged for it counts any more. */
+static void entry_ungrant(arbiter_entry *e)
+{
+    e->granted = false;
+    e->floor = e->grant;
+    e->inquired = 0;
+    e->keep_pending = false;
+    e->acked_token = 0;
+    e->basis = DM_NEVER;
+    memset(e->sent, 0, sizeof e->sent);
 }
 
 static void yield_entry(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t now)
 {
     send_msg(n, ls, DM_MSG_YIELD, e->node, ls->req.id, e->grant, 0, 0);
-    e->granted = false;
-    e->floor = e->grant;
-    e->inquired = 0;
-    e->keep_round = 0;
+    entry_ungrant(e);
+    e->requests = 0;
     schedule_retry(n, e, now);
 }
 
@@ -724,6 +842,59 @@ static bool quorum_granted(const attempt *a)
     return true;
 }
 
+/* The earliest lease end the quorum vouches for; false while some member
+ * has not acknowledged the current token for its current grant. The token
+ * must have been acknowledged by every member (the token-order argument);
+ * the lease may rest on any acknowledged KEEP of the grant, since each one
+ * extended the arbiter's lease from when it arrived, after it was sent. */
+static bool quorum_lease(const dm_node *n, const attempt *a, int64_t *lease_end)
+{
+    int64_t end = DM_NEVER;
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (!e->in_quorum)
+            continue;
+        if (!e->granted || e->acked_token != a->token || e->basis == DM_NEVER)
+            return false;
+        end = min64(end, e->basis + n->holder_lease);
+    }
+    *lease_end = end;
+    return true;
+}
+
+/* Renew the acknowledgements that are too old to vouch for a lease now and
+ * are not being renewed already. */
+static void fence_renew_stale(dm_node *n, lock_state *ls, int64_t now)
+{
+    attempt *a = &ls->req;
+    for (guint i = 0; i < a->entries->len; i++) {
+        arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->in_quorum && !e->keep_pending && e->basis + n->holder_lease <= now)
+            send_keep(n, ls, e, now);
+    }
+}
+
+/* Fencing ends when every quorum member acknowledged the token. */
+static void fence_check(dm_node *n, lock_state *ls, int64_t now)
+{
+    attempt *a = &ls->req;
+    int64_t end;
+    if (a->phase != PHASE_FENCING || !quorum_lease(n, a, &end))
+        return;
+    if (end <= now) {
+        /* The acknowledgements are older than the lease they vouch for (a
+         * pause, say): renew them all; arbiters that let the grant go
+         * answer REVOKED. */
+        fence_renew_stale(n, ls, now);
+        return;
+    }
+    a->phase = PHASE_HELD;
+    a->lease_end = end;
+    n->stats.acquired++;
+    g_ptr_array_add(n->held, ls);
+    queue_event(n, DM_EV_GRANTED, ls, 0);
+}
+
 static void start_fence(dm_node *n, lock_state *ls, int64_t now)
 {
     attempt *a = &ls->req;
@@ -735,12 +906,14 @@ static void start_fence(dm_node *n, lock_state *ls, int64_t now)
     }
     a->token = token;
     a->phase = PHASE_FENCING;
-    a->fence_round = a->next_round + 1;
+    /* Members that already acknowledged this very token for their current
+     * grant (before a re-formation, say) need not be asked again. */
     for (guint i = 0; i < a->entries->len; i++) {
         arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
-        if (e->in_quorum)
+        if (e->in_quorum && e->acked_token != token)
             send_keep(n, ls, e, now);
     }
+    fence_check(n, ls, now);
 }
 
 static bool suspect(dm_node *n, uint32_t node, int64_t now)
@@ -773,23 +946,6 @@ static void reform_quorum(dm_node *n, lock_state *ls, int64_t now)
         back_to_acquiring(a);
 }
 
-/* The earliest lease end the quorum vouches for; false while some member
- * has not acknowledged the current token. */
-static bool quorum_lease(const dm_node *n, const attempt *a, int64_t *lease_end)
-{
-    int64_t end = DM_NEVER;
-    for (guint i = 0; i < a->entries->len; i++) {
-        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
-        if (!e->in_quorum)
-            continue;
-        if (!e->granted || e->kept_round < a->fence_round || e->kept_fence != a->token)
-            return false;
-        end = min64(end, e->basis + n->holder_lease);
-    }
-    *lease_end = end;
-    return true;
-}
-
 static void lose(dm_node *n, lock_state *ls, int reason)
 {
     g_debug("node %u: lost %s (token %" G_GUINT64_FORMAT "): %s", n->cfg.self, ls->name,
@@ -811,11 +967,12 @@ static void req_grant(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg
         return;
     }
     bool replaced = e->granted;
+    if (replaced)
+        entry_ungrant(e);
     e->granted = true;
     e->heard = true;
     e->grant = m->grant;
     e->renew_from = now;
-    e->keep_round = 0;
     if (replaced && a->phase == PHASE_FENCING)
         back_to_acquiring(a);   /* the token may change: fence again */
     if (a->phase == PHASE_ACQUIRING && quorum_granted(a)) {
@@ -842,37 +999,37 @@ static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
     }
 }
 
+/* A KEPT names the KEEP transmission it answers by its round. It counts if
+ * that transmission was for the current grant -- however old it is, which
+ * keeps high round trips from starving the fence -- and it acknowledges the
+ * token only if the transmission announced the current token: a round that
+ * announced another must not count, or tokens could go backwards. */
 static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m, int64_t now)
 {
     attempt *a = &ls->req;
-    if (!e->granted || e->grant != m->grant || e->keep_round == 0 || m->round != e->keep_round) {
+    const keep_sent *k = &e->sent[m->round % KEEP_HISTORY];
+    if (!e->granted || e->grant != m->grant || m->round == 0 || k->round != m->round ||
+        k->token != m->value) {
         n->stats.stale++;
         return;
     }
-    e->basis = e->keep_sent_at;
-    e->renew_from = e->keep_sent_at;
-    e->kept_round = m->round;
-    e->kept_fence = m->value;
-    e->keep_round = 0;
+    rtt_sample(n, e->node, now - k->at);
+    if (e->basis == DM_NEVER || k->at > e->basis) {
+        e->basis = k->at;
+        e->renew_from = k->at;
+    }
+    if (m->value == a->token) {
+        e->acked_token = m->value;
+        e->keep_pending = false;
+    }
     int64_t end;
-    /* While acquiring, a KEEP only keeps the grant alive: no lease yet. */
-    if (a->phase == PHASE_ACQUIRING || !quorum_lease(n, a, &end))
-        return;
-    if (a->phase == PHASE_FENCING && end <= now) {
-        /* The acknowledgements took longer than the lease they vouch for (a
-         * pause, say): nothing to report but a lease already gone. Fence
-         * again; arbiters that let the grant go answer REVOKED. */
-        start_fence(n, ls, now);
-    } else if (a->phase == PHASE_FENCING) {
-        a->phase = PHASE_HELD;
-        a->lease_end = end;
-        n->stats.acquired++;
-        g_ptr_array_add(n->held, ls);
-        queue_event(n, DM_EV_GRANTED, ls, 0);
-    } else if (a->phase == PHASE_HELD && end > a->lease_end) {
+    if (a->phase == PHASE_FENCING) {
+        fence_check(n, ls, now);
+    } else if (a->phase == PHASE_HELD && quorum_lease(n, a, &end) && end > a->lease_end) {
         a->lease_end = end;
         queue_event(n, DM_EV_RENEWED, ls, 0);
     }
+    /* While acquiring, a KEEP only keeps the grant alive: no lease yet. */
 }
 
 static void req_revoked(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m, int64_t now)
@@ -886,13 +1043,43 @@ static void req_revoked(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
         lose(n, ls, -DM_EREVOKED);
         return;
     }
-    e->granted = false;
+    entry_ungrant(e);
     e->floor = m->grant;
-    e->keep_round = 0;
+    e->requests = 0;
     if (a->phase == PHASE_FENCING && e->in_quorum)
         back_to_acquiring(a);
     if (e->in_quorum)
         send_request(n, ls, e, now);
+}
+
+/* The arbiter cannot grant for a while (it is recovering from a start): go
+ * around it if another quorum exists. It keeps our request queued, so when
+ * none does we still get its grant once it may give one. */
+static void req_recovering(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg *m,
+                           int64_t now)
+{
+    int64_t wait = (int64_t)MIN(m->value, (uint64_t)n->cfg.lease_us * 2);
+    if (e->node == n->cfg.self || e->granted)
+        return;
+    n->avoid_until[e->node] = now + wait;
+    if (ls->req.phase == PHASE_ACQUIRING && e->in_quorum)
+        reform_quorum(n, ls, now);
+}
+
+/* An arbiter names an attempt id of ours that this life never issued: an
+ * earlier life (whose state was lost) got further. Move past it, so that
+ * arbiters that remember it do not take our attempts for stale ones. */
+static void learn_epoch(dm_node *n, uint64_t attempt)
+{
+    uint64_t issued = (uint64_t)n->epoch << 32 | n->attempt_seq;
+    uint32_t epoch = (uint32_t)(attempt >> 32);
+    if (attempt <= issued || epoch >= UINT32_MAX - 1)
+        return;
+    g_info("node %u: an earlier life used attempt epoch %u; moving to %u", n->cfg.self, epoch,
+           epoch + 1);
+    n->epoch = epoch + 1;
+    n->attempt_seq = 0;
+    persist_state(n, n->token_ceiling);
 }
 
 static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
@@ -915,13 +1102,21 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     }
     if (m->from != n->cfg.self)
         a->messages++;
-    e->heard = true;
+    if (!e->heard) {
+        /* It answered: from now on it is asked again only in case that
+         * answer was lost (schedule_retry). */
+        e->heard = true;
+        e->requests = 0;
+        if (!e->granted)
+            schedule_retry(n, e, now);
+    }
     switch (m->type) {
-    case DM_MSG_GRANT:   req_grant(n, ls, e, m, now); break;
-    case DM_MSG_FAILED:  break;   /* queued behind a higher priority: it is alive */
-    case DM_MSG_INQUIRE: req_inquire(n, ls, e, m, now); break;
-    case DM_MSG_KEPT:    req_kept(n, ls, e, m, now); break;
-    case DM_MSG_REVOKED: req_revoked(n, ls, e, m, now); break;
+    case DM_MSG_GRANT:      req_grant(n, ls, e, m, now); break;
+    case DM_MSG_FAILED:     break;   /* queued behind a higher priority: it is alive */
+    case DM_MSG_INQUIRE:    req_inquire(n, ls, e, m, now); break;
+    case DM_MSG_KEPT:       req_kept(n, ls, e, m, now); break;
+    case DM_MSG_REVOKED:    req_revoked(n, ls, e, m, now); break;
+    case DM_MSG_RECOVERING: req_recovering(n, ls, e, m, now); break;
     default: break;
     }
 }
@@ -951,18 +1146,22 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
         if (!e->granted) {
             if (a->phase != PHASE_ACQUIRING || e->retry_at > now)
                 continue;
-            if (!e->heard)
+            if (!e->heard) {
+                dm_rtt_timeout(&n->rtt[e->node]);
                 reform |= suspect(n, e->node, now);
+            }
+            n->stats.retransmits++;
             send_request(n, ls, e, now);
-        } else if (e->keep_round != 0) {
-            if (e->keep_last_sent + n->cfg.rpc_timeout_us > now)
+        } else if (e->keep_pending) {
+            if (e->keep_last_sent + rto_of(n, e->node) > now)
                 continue;
+            dm_rtt_timeout(&n->rtt[e->node]);
             /* A granted arbiter that stops answering while we fence would
              * stall the attempt until its timeout: route around it. */
-            if (a->phase == PHASE_FENCING && e->keep_sent_at + 2 * n->cfg.rpc_timeout_us <= now)
+            if (a->phase == PHASE_FENCING && e->keep_tx >= FENCE_TRANSMISSIONS)
                 reform |= suspect(n, e->node, now);
-            e->keep_last_sent = now;
-            send_msg(n, ls, DM_MSG_KEEP, e->node, a->id, e->grant, a->token, e->keep_round);
+            n->stats.retransmits++;
+            send_keep(n, ls, e, now);
         } else if (e->renew_from + renew_interval(n) <= now) {
             send_keep(n, ls, e, now);
         }
@@ -983,8 +1182,8 @@ static int64_t req_next_due(const dm_node *n, const attempt *a)
         if (!e->granted) {
             if (a->phase == PHASE_ACQUIRING)
                 due = min64(due, e->retry_at);
-        } else if (e->keep_round != 0) {
-            due = min64(due, e->keep_last_sent + n->cfg.rpc_timeout_us);
+        } else if (e->keep_pending) {
+            due = min64(due, e->keep_last_sent + rto_of(n, e->node));
         } else {
             due = min64(due, e->renew_from + renew_interval(n));
         }
@@ -996,9 +1195,201 @@ static int64_t arb_next_due(const dm_node *n, const arbiter *a, int64_t now)
 {
     if (a->granted)
         return min64(a->lease_until, a->inquire_at);
-    if (a->queue->len > 0)   /* waiting out the quiet period, or a failed persist */
-        return n->quiet_until > now ? n->quiet_until : now + n->cfg.rpc_timeout_us;
+    if (a->queue->len > 0)   /* waiting out recovery, or a failed persist */
+        return n->quiet_until > now ? n->quiet_until
+               : n->floor_pending  ? DM_NEVER   /* grant_waiting() when it ends */
+                                   : now + n->cfg.rpc_timeout_us;
     return DM_NEVER;
+}
+
+/* ---------------------------------------------------------------- recovery */
+
+/* A node started without persisted state may, in an earlier life, have
+ * granted leases that are still in force and acknowledged tokens that
+ * holders rely on. The quiet period covers the leases. For the tokens it
+ * asks a quorum formed with ITSELF marked unusable for their counters: such
+ * a quorum meets every quorum -- also those that contain this node -- at
+ * some other member, which acknowledged every token a holder of that
+ * quorum was fenced with, so the maximum covers every token acknowledged
+ * anywhere. The same answers name the highest attempt id each member
+ * remembers of us, so that our attempt ids do not repeat an earlier life's.
+ * A member that is itself recovering proves nothing and is routed around. */
+
+enum { REC_NONE = 0, REC_ASKED, REC_USABLE, REC_UNUSABLE };
+
+static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t attempt,
+                          uint64_t grant, uint64_t value, uint32_t round)
+{
+    dm_msg m;
+    memset(&m, 0, offsetof(dm_msg, name) + 1);
+    m.type = type;
+    m.from = (uint16_t)n->cfg.self;
+    m.to = (uint16_t)to;
+    m.clock = ++n->clock;
+    m.attempt = attempt;
+    m.grant = grant;
+    m.value = value;
+    m.round = round;
+    m.n_updates = 0;
+    n->stats.sent[type]++;
+    n->drv.send(n->user, &m);
+}
+
+/* Form the recovery quorum: never this node, nor members that said they are
+ * recovering; suspects only when nothing else is left. Returns its size, or
+ * -DM_ENOQUORUM. */
+static int rec_form(dm_node *n, int64_t now)
+{
+    uint32_t N = n->cfg.n_members;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < N; i++) {
+            bool out = i == n->cfg.self || n->rec_state[i] == REC_UNUSABLE;
+            if (!out)
+                out = pass == 0 ? suspected(n, i, now)
+                                : n->members && !dm_membership_in_view(n->members, i);
+            n->unusable[i] = out;
+            n->preference[i] = n->rec_state[i] == REC_USABLE ? 1 : 0;
+        }
+        dm_quorum_hint hint = { n->unusable, n->preference };
+        int size = dm_tree_form_quorum(n->tree, &hint, n->rec_quorum, N);
+        if (size != -DM_ENOQUORUM)
+            return size;
+    }
+    return -DM_ENOQUORUM;
+}
+
+static void rec_ask(dm_node *n, uint32_t member, int64_t now)
+{
+    if (n->rec_state[member] == REC_NONE) {
+        n->rec_state[member] = REC_ASKED;
+        n->rec_sent_at[member] = now;
+    }
+    n->rec_tx[member]++;
+    n->rec_last_sent[member] = now;
+    send_node_msg(n, DM_MSG_RECOVER, member, 0, 0, n->rec_round, 0);
+}
+
+static void grant_waiting(dm_node *n, int64_t now);
+
+static void rec_complete(dm_node *n, int64_t now)
+{
+    uint32_t epoch = (uint32_t)(n->rec_attempt >> 32);
+    if (n->rec_attempt && epoch >= n->epoch && epoch < UINT32_MAX - 1) {
+        n->epoch = epoch + 1;
+        n->attempt_seq = 0;
+    }
+    uint64_t floor = MAX(n->rec_floor, n->highest_token);
+    n->floor_pending = false;
+    if (persist_state(n, floor + n->cfg.token_stride) < 0) {
+        n->floor_pending = true;   /* tried again at the next input */
+        n->rec_next = now + n->cfg.rpc_timeout_us;
+        return;
+    }
+    n->highest_token = floor;
+    g_info("node %u: recovered token floor %" G_GUINT64_FORMAT " and attempt epoch %u from %u "
+           "members", n->cfg.self, floor, n->epoch, n->rec_size);
+    grant_waiting(n, now);
+}
+
+static void recovery_run(dm_node *n, int64_t now)
+{
+    if (!n->floor_pending || now < n->rec_next)
+        return;
+    /* Re-form around members that stopped answering or are recovering. */
+    bool reform = n->rec_size == 0;
+    for (uint32_t q = 0; q < n->rec_size; q++) {
+        uint32_t id = n->rec_quorum[q];
+        if (n->rec_state[id] == REC_UNUSABLE)
+            reform = true;
+        else if (n->rec_state[id] == REC_ASKED &&
+                 n->rec_last_sent[id] + rto_of(n, id) <= now) {
+            dm_rtt_timeout(&n->rtt[id]);
+            reform |= suspect(n, id, now);
+        }
+    }
+    if (reform) {
+        int size = rec_form(n, now);
+        if (size < 0) {
+            n->rec_size = 0;
+            if (!n->floor_warned) {
+                n->floor_warned = true;
+                g_warning("node %u: started without persisted state, and no quorum without it "
+                          "can be reached: it grants nothing until one can (or restore its "
+                          "data, or start a member that never ran with bootstrap)",
+                          n->cfg.self);
+            }
+            n->rec_next = now + n->cfg.rpc_timeout_us;
+            return;
+        }
+        n->rec_size = (uint32_t)size;
+    }
+    bool done = true;
+    int64_t next = DM_NEVER;
+    for (uint32_t q = 0; q < n->rec_size; q++) {
+        uint32_t id = n->rec_quorum[q];
+        if (n->rec_state[id] == REC_USABLE)
+            continue;
+        done = false;
+        if (n->rec_state[id] == REC_NONE) {
+            rec_ask(n, id, now);
+        } else if (n->rec_last_sent[id] + rto_of(n, id) <= now) {
+            n->stats.retransmits++;
+            rec_ask(n, id, now);
+        }
+        next = min64(next, n->rec_last_sent[id] + rto_of(n, id));
+    }
+    if (done) {
+        rec_complete(n, now);
+        return;
+    }
+    n->rec_next = next;
+}
+
+/* The highest attempt id of `member` that this node remembers anywhere. */
+static uint64_t remembered_attempt(const dm_node *n, uint32_t member)
+{
+    uint64_t best = 0;
+    GHashTableIter it;
+    gpointer p;
+    g_hash_table_iter_init(&it, n->locks);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        const lock_state *ls = p;
+        best = MAX(best, finished_get(ls, member));
+        if (ls->arb.granted && ls->arb.grantee.node == member)
+            best = MAX(best, ls->arb.grantee.attempt);
+        for (guint i = 0; i < ls->arb.queue->len; i++) {
+            const request_id *r = &g_array_index(ls->arb.queue, request_id, i);
+            if (r->node == member)
+                best = MAX(best, r->attempt);
+        }
+    }
+    return best;
+}
+
+static void handle_recover(dm_node *n, const dm_msg *m)
+{
+    send_node_msg(n, DM_MSG_FLOOR, m->from, remembered_attempt(n, m->from), n->highest_token,
+                  m->value, n->floor_pending ? 1 : 0);
+}
+
+static void handle_floor(dm_node *n, const dm_msg *m, int64_t now)
+{
+    uint32_t id = m->from;
+    if (!n->floor_pending || m->value != n->rec_round || n->rec_state[id] != REC_ASKED) {
+        n->stats.stale++;
+        return;
+    }
+    if (n->rec_tx[id] == 1)
+        rtt_sample(n, id, now - n->rec_sent_at[id]);   /* unambiguous: asked once */
+    if (m->round) {
+        n->rec_state[id] = REC_UNUSABLE;
+    } else {
+        n->rec_state[id] = REC_USABLE;
+        n->rec_floor = MAX(n->rec_floor, m->grant);
+        n->rec_attempt = MAX(n->rec_attempt, m->attempt);
+    }
+    n->rec_next = now;
+    recovery_run(n, now);
 }
 
 /* ---------------------------------------------------------------- scheduling */
@@ -1031,11 +1422,36 @@ static void service(dm_node *n, lock_state *ls, int64_t now)
     reschedule(n, ls, now);
 }
 
+/* Recovery ended: serve the requests queued meanwhile. */
+static void grant_waiting(dm_node *n, int64_t now)
+{
+    GHashTableIter it;
+    gpointer p;
+    g_hash_table_iter_init(&it, n->locks);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        lock_state *ls = p;
+        if (ls->arb.queue->len > 0) {
+            grant_next(n, ls, now);
+            reschedule(n, ls, now);
+        }
+    }
+}
+
 static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
 {
     if (m->clock > n->clock)
         n->clock = m->clock;
     n->clock++;
+    if (m->type == DM_MSG_RECOVER) {
+        handle_recover(n, m);
+        return;
+    }
+    if (m->type == DM_MSG_FLOOR) {
+        handle_floor(n, m, now);
+        return;
+    }
+    if (!requester_type(m->type))
+        learn_epoch(n, m->attempt);
     /* Only a REQUEST creates arbiter state; a stray GRANT, INQUIRE or KEEP
      * creates it just long enough to be answered, then is collected. */
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
@@ -1086,6 +1502,7 @@ static void begin(dm_node *n, int64_t now)
         }
     }
     run_due(n, now);
+    recovery_run(n, now);
 }
 
 /* ---------------------------------------------------------------- membership */
@@ -1205,19 +1622,26 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     if (!cfg || !driver || !driver->send || !out)
         return -DM_EINVAL;
     if (cfg->n_members == 0 || cfg->n_members > DM_MAX_MEMBERS || cfg->self >= cfg->n_members ||
-        cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->suspect_us < 0 ||
+        cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
+        cfg->suspect_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 || !dm_policy_name(cfg->policy) ||
         (cfg->policy == DM_POLICY_MEMBERLIST && !cfg->membership))
         return -DM_EINVAL;
-    uint32_t epoch = 0, incarnation = 0;
+    uint32_t epoch = 0, incarnation = 0, flags = 0;
     uint64_t ceiling = 0;
-    if (persisted && persisted_len) {
+    bool stateless = !persisted || !persisted_len;
+    if (!stateless) {
         const uint8_t *p = persisted;
-        if (persisted_len != PERSIST_LEN || get_be32(p) != PERSIST_MAGIC)
+        bool v3 = persisted_len == PERSIST_LEN && get_be32(p) == PERSIST_MAGIC;
+        bool v2 = persisted_len == PERSIST_LEN_V2 && get_be32(p) == PERSIST_MAGIC_V2;
+        if (!v3 && !v2)
             return -DM_EBADSTATE;
         epoch = get_be32(p + 4);
         ceiling = get_be64(p + 8);
         incarnation = get_be32(p + 16) + 1;   /* outbid whatever our last life said */
+        flags = v3 ? get_be32(p + 20) : 0;
+        if (flags & ~PERSIST_RECOVERING)
+            return -DM_EBADSTATE;
     }
     dm_node *n = g_new0(dm_node, 1);
     n->cfg = *cfg;
@@ -1242,13 +1666,31 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->unusable = g_new0(uint8_t, cfg->n_members);
     n->preference = g_new0(int32_t, cfg->n_members);
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
+    n->avoid_until = g_new0(int64_t, cfg->n_members);
     n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
                                      1000000 + cfg->drift_ppm, false);
+    /* No slower retransmission could renew a lease in time. */
+    int64_t rto_max = MAX(renew_interval(n), cfg->rto_min_us);
+    n->rtt = g_new(dm_rtt, cfg->n_members);
+    for (uint32_t i = 0; i < cfg->n_members; i++)
+        dm_rtt_init(&n->rtt[i], cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
     /* A previous life may have granted leases we no longer remember: wait
-     * until every one of them has expired, measured by our own clock. */
-    n->quiet_until = persisted ? now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
-                                                     1000000 - cfg->drift_ppm, true)
-                               : now;
+     * until every one of them has expired, measured by our own clock. Only
+     * the caller's word that there was no previous life skips this. */
+    bool first_life = stateless && cfg->bootstrap;
+    n->quiet_until = first_life ? now
+                                : now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
+                                                       1000000 - cfg->drift_ppm, true);
+    n->floor_pending = (stateless && !cfg->bootstrap) || (flags & PERSIST_RECOVERING);
+    n->rec_state = g_new0(uint8_t, cfg->n_members);
+    n->rec_tx = g_new0(uint32_t, cfg->n_members);
+    n->rec_sent_at = g_new0(int64_t, cfg->n_members);
+    n->rec_last_sent = g_new0(int64_t, cfg->n_members);
+    n->rec_quorum = g_new0(uint32_t, cfg->n_members);
+    if (n->floor_pending)
+        n->rec_round = dm_prng_next(&n->prng) | 1;
+    n->rec_next = now;
+    n->now = now;
     n->epoch = epoch + 1;
     n->highest_token = ceiling;
     n->token_ceiling = 0;
@@ -1291,6 +1733,13 @@ void dm_node_free(dm_node *n)
     g_free(n->unusable);
     g_free(n->preference);
     g_free(n->quorum_buf);
+    g_free(n->avoid_until);
+    g_free(n->rtt);
+    g_free(n->rec_state);
+    g_free(n->rec_tx);
+    g_free(n->rec_sent_at);
+    g_free(n->rec_last_sent);
+    g_free(n->rec_quorum);
     g_free(n);
 }
 
@@ -1308,6 +1757,8 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     lock_state *ls = lock_find(n, name);
     if (ls && ls->req.phase != PHASE_IDLE)
         return -DM_EBUSY;
+    if (n->floor_pending)
+        return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
     ls = lock_get(n, name);
     attempt *a = &ls->req;
     a->entries = g_array_new(FALSE, FALSE, sizeof(arbiter_entry));
@@ -1450,6 +1901,8 @@ int64_t dm_node_next_deadline(const dm_node *n)
         return n->now;   /* events wait for the next tick */
     const dm_heap_entry *top = dm_heap_peek(&n->deadlines);
     int64_t due = top ? top->at : DM_NEVER;
+    if (n->floor_pending)
+        due = min64(due, n->rec_next);
     return n->members ? min64(due, dm_membership_next_deadline(n->members)) : due;
 }
 
@@ -1461,6 +1914,35 @@ const dm_tree *dm_node_tree(const dm_node *n) { return n->tree; }
 const dm_membership *dm_node_membership(const dm_node *n) { return n->members; }
 uint64_t dm_node_view_hash(const dm_node *n) { return n->tree_hash; }
 int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }
+
+int64_t dm_node_srtt(const dm_node *n, uint32_t member)
+{
+    return member < n->cfg.n_members ? n->rtt[member].srtt : 0;
+}
+
+int64_t dm_node_rto(const dm_node *n, uint32_t member)
+{
+    return member < n->cfg.n_members ? rto_of(n, member) : 0;
+}
+
+dm_recovery dm_node_recovery(const dm_node *n, int64_t *until)
+{
+    if (until)
+        *until = n->quiet_until;
+    if (n->floor_pending)
+        return DM_RECOVERY_FLOOR;
+    return n->now < n->quiet_until ? DM_RECOVERY_QUIET : DM_RECOVERY_NONE;
+}
+
+const char *dm_recovery_name(dm_recovery r)
+{
+    switch (r) {
+    case DM_RECOVERY_NONE:  return "none";
+    case DM_RECOVERY_FLOOR: return "floor";
+    case DM_RECOVERY_QUIET: return "quiet";
+    }
+    return "?";
+}
 uint32_t dm_node_lock_count(const dm_node *n) { return g_hash_table_size(n->locks); }
 
 bool dm_node_holds(const dm_node *n, const char *name)
