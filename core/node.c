@@ -37,6 +37,9 @@
 #define REQUEST_BACKOFF_MAX 6
 /* A fence round unanswered after this many KEEPs routes around the arbiter. */
 #define FENCE_TRANSMISSIONS 3
+/* A RELEASE of a grant is sent at most this often before the arbiter's
+ * INQUIRE probe is left to find out. */
+#define RELEASE_TRANSMISSIONS 4
 
 typedef struct request_id {
     uint32_t node;
@@ -59,6 +62,7 @@ typedef struct arbiter_entry {
     uint64_t grant;       /* current grant id when granted */
     uint64_t floor;       /* grants <= floor were yielded or revoked */
     uint64_t inquired;    /* INQUIRE that overtook its GRANT */
+    bool contended;       /* it INQUIREd about the current grant: others wait there */
     int64_t retry_at;     /* next REQUEST retransmission while not granted */
     uint32_t requests;    /* REQUESTs sent since it last answered (back-off) */
     int64_t renew_from;   /* schedules the next KEEP (not a safety basis) */
@@ -102,15 +106,27 @@ typedef struct arbiter {
     bool fenced;          /* grantee announced its token: it will not yield */
     int64_t inquire_at;   /* next INQUIRE, DM_NEVER when nobody waits */
     bool asked_yield;     /* the last INQUIRE asked the grantee to yield */
+    uint32_t inquiries;   /* INQUIREs sent for this grant (their back-off) */
     GArray *queue;        /* request_id, highest priority first */
     uint64_t *finished;   /* per requester: highest attempt that ended here */
 } arbiter;
+
+/* A RELEASE of a grant, re-sent until the arbiter acknowledges it: a lost
+ * RELEASE would otherwise hold the next requester until the arbiter's next
+ * INQUIRE, which is about as long as the hold itself. */
+typedef struct releasing {
+    uint32_t node;
+    uint64_t attempt;
+    uint32_t tx;
+    int64_t retry_at;
+} releasing;
 
 typedef struct lock_state {
     dm_heap_entry due;
     char *name;
     arbiter arb;
     attempt req;
+    GArray *releasing;    /* releasing, NULL when none */
     int64_t idle_since;
 } lock_state;
 
@@ -139,6 +155,9 @@ struct dm_node {
     int64_t quiet_until;
     int64_t holder_lease;
     dm_rtt *rtt;                /* per member */
+    dm_rtt rtt_all;             /* every sample: the estimate for paths never measured */
+    int64_t *ping_at;           /* per member: when our last direct SWIM PING left, or 0 */
+    uint64_t *ping_seq;
     bool rtt_warned;
     int64_t *avoid_until;       /* per member: said RECOVERING; not cleared by its traffic */
     /* Recovery after a start without persisted state (recovery_run). */
@@ -199,7 +218,7 @@ static int64_t scale_duration(int64_t d, uint64_t num, uint64_t den, bool round_
 /* The retransmission timeout towards `peer`. */
 static int64_t rto_of(const dm_node *n, uint32_t peer)
 {
-    return dm_rtt_rto(&n->rtt[peer]);
+    return dm_rtt_rto_or(&n->rtt[peer], &n->rtt_all);
 }
 
 /* A round trip measured against the exact transmission it answers. A round
@@ -208,6 +227,7 @@ static int64_t rto_of(const dm_node *n, uint32_t peer)
 static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
 {
     dm_rtt_sample(&n->rtt[peer], rtt);
+    dm_rtt_sample(&n->rtt_all, rtt);
     n->stats.rtt_samples++;
     if (rtt > n->holder_lease / 4 && !n->rtt_warned) {
         n->rtt_warned = true;
@@ -423,6 +443,8 @@ static void lock_free(gpointer p)
 {
     lock_state *ls = p;
     attempt_clear(&ls->req);
+    if (ls->releasing)
+        g_array_free(ls->releasing, TRUE);
     g_array_free(ls->arb.queue, TRUE);
     g_free(ls->arb.finished);
     g_free(ls->name);
@@ -431,7 +453,8 @@ static void lock_free(gpointer p)
 
 static bool lock_idle(const lock_state *ls)
 {
-    return ls->req.phase == PHASE_IDLE && !ls->arb.granted && ls->arb.queue->len == 0;
+    return ls->req.phase == PHASE_IDLE && !ls->arb.granted && ls->arb.queue->len == 0 &&
+           (!ls->releasing || ls->releasing->len == 0);
 }
 
 static uint64_t finished_get(const lock_state *ls, uint32_t node)
@@ -483,6 +506,7 @@ static void end_grant(lock_state *ls)
     ls->arb.fenced = false;
     ls->arb.inquire_at = DM_NEVER;
     ls->arb.asked_yield = false;
+    ls->arb.inquiries = 0;
 }
 
 /* While others wait, the grantee is inquired every rpc timeout: to yield
@@ -495,10 +519,24 @@ static bool yield_wanted(const arbiter *a)
     return !a->fenced && prio_cmp(&g_array_index(a->queue, request_id, 0), &a->grantee) < 0;
 }
 
+/* Grants are held for any length of time, so asking again backs off: from
+ * one round-trip timeout (a lost GRANT is found quickly) up to
+ * the renew interval (a long hold costs a few INQUIREs, not one per RTO). */
+static int64_t inquire_interval(const dm_node *n, const arbiter *a)
+{
+    int64_t rto = rto_of(n, a->grantee.node);
+    int64_t cap = MAX(n->holder_lease / 3, rto);
+    int64_t v = rto;
+    for (uint32_t i = 0; i < a->inquiries && v < cap; i++)
+        v *= 2;
+    return MIN(v, cap);
+}
+
 static void send_inquire(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
-    a->inquire_at = now + rto_of(n, a->grantee.node);
+    a->inquire_at = now + inquire_interval(n, a);
+    a->inquiries++;
     a->asked_yield = yield_wanted(a);
     send_msg(n, ls, DM_MSG_INQUIRE, a->grantee.node, a->grantee.attempt, a->grant,
              a->asked_yield ? DM_INQUIRE_YIELD : DM_INQUIRE_PROBE, 0);
@@ -512,7 +550,7 @@ static void inquire_if_wanted(dm_node *n, lock_state *ls, int64_t now)
     else if (yield_wanted(a) && (a->inquire_at == DM_NEVER || !a->asked_yield))
         send_inquire(n, ls, now);
     else if (a->inquire_at == DM_NEVER)
-        a->inquire_at = now + rto_of(n, a->grantee.node);   /* the grantee usually finishes soon */
+        a->inquire_at = now + inquire_interval(n, a);   /* the grantee usually finishes soon */
 }
 
 /* A node grants nothing while leases of an earlier life may be in force, nor
@@ -544,6 +582,7 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     a->lease_until = now + n->cfg.lease_us;
     a->fenced = false;
     a->inquire_at = DM_NEVER;
+    a->inquiries = 0;
     n->stats.grants++;
     send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, token, 0, 0);
     inquire_if_wanted(n, ls, now);
@@ -617,7 +656,14 @@ static bool is_grantee(const arbiter *a, const dm_msg *m)
 static void arb_release(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
+    /* Where others wait, acknowledge the release of a grant (REVOKED: it is
+     * not in force here), and a repeated one, whose first acknowledgement
+     * was lost. Uncontended, a lost RELEASE costs nothing but the grant's
+     * lease, and the next request's INQUIRE finds out within one timeout. */
+    bool again = m->attempt <= finished_get(ls, m->from);
     finished_set(n, ls, m->from, m->attempt);
+    if ((is_grantee(a, m) && a->queue->len > 0) || again)
+        send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, is_grantee(a, m) ? a->grant : 0, 0, 0);
     if (is_grantee(a, m)) {
         end_grant(ls);
         grant_next(n, ls, now);
@@ -730,7 +776,7 @@ static void schedule_retry(dm_node *n, arbiter_entry *e, int64_t now)
     int64_t interval = rto_of(n, e->node);
     if (e->heard) {
         uint32_t k = MIN(e->requests, REQUEST_BACKOFF_MAX);
-        interval = MIN(interval << (k + 1), MAX(n->holder_lease / 2, interval));
+        interval = MIN(interval << (k + 3), MAX(n->holder_lease / 2, interval));
     }
     e->retry_at = now + interval + (int64_t)dm_prng_below(&n->prng, (uint64_t)interval / 4 + 1);
 }
@@ -792,6 +838,7 @@ static void entry_ungrant(arbiter_entry *e)
     e->granted = false;
     e->floor = e->grant;
     e->inquired = 0;
+    e->contended = false;
     e->keep_pending = false;
     e->acked_token = 0;
     e->basis = DM_NEVER;
@@ -809,9 +856,57 @@ static void yield_entry(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t no
 static void release_all(dm_node *n, lock_state *ls)
 {
     attempt *a = &ls->req;
-    for (guint i = 0; i < a->entries->len; i++)
-        send_msg(n, ls, DM_MSG_RELEASE, g_array_index(a->entries, arbiter_entry, i).node,
-                 a->id, 0, 0, 0);
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        send_msg(n, ls, DM_MSG_RELEASE, e->node, a->id, 0, 0, 0);
+        /* Only where others wait (the arbiter INQUIREd us) is a lost RELEASE
+         * costly, and only there does the arbiter acknowledge one. */
+        if (!e->granted || !e->contended || e->node == n->cfg.self)
+            continue;
+        if (!ls->releasing)
+            ls->releasing = g_array_new(FALSE, FALSE, sizeof(releasing));
+        releasing r = { e->node, a->id, 1, n->now + rto_of(n, e->node) };
+        g_array_append_val(ls->releasing, r);
+    }
+}
+
+/* The arbiter acknowledged a RELEASE (with REVOKED). */
+static bool release_acked(lock_state *ls, const dm_msg *m)
+{
+    for (guint i = 0; ls->releasing && i < ls->releasing->len; i++) {
+        const releasing *r = &g_array_index(ls->releasing, releasing, i);
+        if (r->node == m->from && r->attempt == m->attempt) {
+            g_array_remove_index_fast(ls->releasing, i);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void release_service(dm_node *n, lock_state *ls, int64_t now)
+{
+    for (guint i = ls->releasing ? ls->releasing->len : 0; i-- > 0;) {
+        releasing *r = &g_array_index(ls->releasing, releasing, i);
+        if (r->retry_at > now)
+            continue;
+        if (r->tx >= RELEASE_TRANSMISSIONS) {
+            g_array_remove_index_fast(ls->releasing, i);
+            continue;
+        }
+        dm_rtt_timeout(&n->rtt[r->node]);
+        r->tx++;
+        r->retry_at = now + rto_of(n, r->node);
+        n->stats.retransmits++;
+        send_msg(n, ls, DM_MSG_RELEASE, r->node, r->attempt, 0, 0, 0);
+    }
+}
+
+static int64_t release_next_due(const lock_state *ls)
+{
+    int64_t due = DM_NEVER;
+    for (guint i = 0; ls->releasing && i < ls->releasing->len; i++)
+        due = min64(due, g_array_index(ls->releasing, releasing, i).retry_at);
+    return due;
 }
 
 static void held_remove(dm_node *n, lock_state *ls)
@@ -987,10 +1082,21 @@ static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
 {
     bool probe = m->value == DM_INQUIRE_PROBE;
     if (e->granted && e->grant == m->grant) {
+        e->contended = true;
         if (!probe && (ls->req.phase == PHASE_ACQUIRING || !e->in_quorum))
             yield_entry(n, ls, e, now);
-    } else if (!e->granted && m->grant > e->floor && !probe) {
-        e->inquired = m->grant;
+    } else if (!e->granted && m->grant > e->floor) {
+        /* An INQUIRE names the grant it concerns: the arbiter granted this
+         * attempt, and the GRANT was lost or is late. Take the grant from
+         * it (yielding it at once if asked to), rather than wait for a
+         * re-sent REQUEST to bring the GRANT again. */
+        dm_msg grant = *m;
+        grant.type = DM_MSG_GRANT;
+        if (!probe)
+            e->inquired = m->grant;
+        req_grant(n, ls, e, &grant, now);
+        if (e->granted && e->grant == m->grant)
+            e->contended = true;
     } else if (!e->granted && m->grant == e->floor) {
         /* Asked again about a grant we gave back: the YIELD was lost. */
         send_msg(n, ls, DM_MSG_YIELD, e->node, ls->req.id, m->grant, 0, 0);
@@ -1013,7 +1119,8 @@ static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg 
         n->stats.stale++;
         return;
     }
-    rtt_sample(n, e->node, now - k->at);
+    if (e->node != n->cfg.self)   /* an in-process round trip says nothing of the network */
+        rtt_sample(n, e->node, now - k->at);
     if (e->basis == DM_NEVER || k->at > e->basis) {
         e->basis = k->at;
         e->renew_from = k->at;
@@ -1086,6 +1193,8 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
 {
     attempt *a = &ls->req;
     bool current = a->phase != PHASE_IDLE && a->id == m->attempt;
+    if (m->type == DM_MSG_REVOKED && release_acked(ls, m))
+        return;
     if (!current) {
         /* An arbiter holds a grant for an attempt of ours that is over. */
         if (m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE)
@@ -1397,6 +1506,7 @@ static void handle_floor(dm_node *n, const dm_msg *m, int64_t now)
 static void reschedule(dm_node *n, lock_state *ls, int64_t now)
 {
     int64_t due = min64(arb_next_due(n, &ls->arb, now), req_next_due(n, &ls->req));
+    due = min64(due, release_next_due(ls));
     if (due == DM_NEVER) {
         /* Nothing pending: forget the name after a while so that unused names
          * cost nothing; until then its finished-attempt marks absorb late
@@ -1413,6 +1523,7 @@ static void reschedule(dm_node *n, lock_state *ls, int64_t now)
 static void service(dm_node *n, lock_state *ls, int64_t now)
 {
     req_service(n, ls, now);
+    release_service(n, ls, now);
     arb_service(n, ls, now);
     if (lock_idle(ls) && ls->idle_since != DM_NEVER && ls->idle_since + 2 * n->cfg.lease_us <= now) {
         dm_heap_remove(&n->deadlines, &ls->due);
@@ -1510,6 +1621,12 @@ static void begin(dm_node *n, int64_t now)
 static void member_send(void *user, dm_msg *msg)
 {
     dm_node *n = user;
+    /* A direct PING and its ACK are a round trip the lock protocol can use:
+     * an arbiter measures nothing of its own, and SWIM pings every member. */
+    if (msg->type == DM_MSG_PING) {
+        n->ping_at[msg->to] = n->now;
+        n->ping_seq[msg->to] = msg->value;
+    }
     msg->from = (uint16_t)n->cfg.self;
     msg->clock = ++n->clock;
     n->stats.sent[msg->type]++;
@@ -1674,6 +1791,9 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->rtt = g_new(dm_rtt, cfg->n_members);
     for (uint32_t i = 0; i < cfg->n_members; i++)
         dm_rtt_init(&n->rtt[i], cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
+    dm_rtt_init(&n->rtt_all, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
+    n->ping_at = g_new0(int64_t, cfg->n_members);
+    n->ping_seq = g_new0(uint64_t, cfg->n_members);
     /* A previous life may have granted leases we no longer remember: wait
      * until every one of them has expired, measured by our own clock. Only
      * the caller's word that there was no previous life skips this. */
@@ -1735,6 +1855,8 @@ void dm_node_free(dm_node *n)
     g_free(n->quorum_buf);
     g_free(n->avoid_until);
     g_free(n->rtt);
+    g_free(n->ping_at);
+    g_free(n->ping_seq);
     g_free(n->rec_state);
     g_free(n->rec_tx);
     g_free(n->rec_sent_at);
@@ -1847,6 +1969,11 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
         if (msg->clock > n->clock)
             n->clock = msg->clock;
         n->clock++;
+        if (msg->type == DM_MSG_ACK && msg->target == msg->from && n->ping_at[msg->from] &&
+            n->ping_seq[msg->from] == msg->value) {
+            rtt_sample(n, msg->from, now - n->ping_at[msg->from]);
+            n->ping_at[msg->from] = 0;
+        }
         dm_membership_receive(n->members, now, msg);
         after_membership(n, now);
     } else {

@@ -47,10 +47,21 @@ bool dm_rtt_measured(const dm_rtt *r)
     return r->srtt != 0;
 }
 
-int64_t dm_rtt_rto(const dm_rtt *r)
+static int64_t backed_off(const dm_rtt *r, int64_t base)
 {
-    int64_t base = r->srtt ? clamp(r->srtt + 4 * r->rttvar, r->min, r->max) : r->initial;
     for (uint32_t i = 0; i < r->backoff && base < r->max; i++)
         base *= 2;
     return clamp(base, r->min, r->max);
+}
+
+int64_t dm_rtt_rto(const dm_rtt *r)
+{
+    return backed_off(r, r->srtt ? clamp(r->srtt + 4 * r->rttvar, r->min, r->max) : r->initial);
+}
+
+int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback)
+{
+    if (r->srtt || !fallback->srtt)
+        return dm_rtt_rto(r);
+    return backed_off(r, clamp(fallback->srtt + 4 * fallback->rttvar, r->min, r->max));
 }

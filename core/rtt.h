@@ -33,6 +33,11 @@ void dm_rtt_sample(dm_rtt *r, int64_t rtt);
 void dm_rtt_timeout(dm_rtt *r);
 /* The current retransmission timeout: in [min, max]. */
 int64_t dm_rtt_rto(const dm_rtt *r);
+/* The RTO of `r`, or -- while `r` has no sample yet -- one computed from
+ * `fallback`'s estimate with `r`'s own back-off: a path never measured is
+ * probably like the others, and far more like them than the configured
+ * initial value. */
+int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback);
 /* True once a sample was taken. */
 bool dm_rtt_measured(const dm_rtt *r);
 
