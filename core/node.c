@@ -35,6 +35,9 @@
 /* Re-sends of a REQUEST to an arbiter that already answered back off up to
  * this many doublings (the arbiter's INQUIRE probes do the waiting). */
 #define REQUEST_BACKOFF_MAX 6
+/* A silent arbiter is routed around once this many REQUESTs (or RECOVERs)
+ * went unanswered: an adaptive timeout is sometimes too short. */
+#define SUSPECT_TRANSMISSIONS 2
 /* A fence round unanswered after this many KEEPs routes around the arbiter. */
 #define FENCE_TRANSMISSIONS 3
 /* A RELEASE of a grant is sent at most this often before the arbiter's
@@ -268,7 +271,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->lease_us = 10 * G_USEC_PER_SEC;
     cfg->drift_ppm = 10000;
     cfg->rpc_timeout_us = G_USEC_PER_SEC;
-    cfg->rto_min_us = 2 * 1000;
+    cfg->rto_min_us = 5000;
     cfg->suspect_us = 10 * G_USEC_PER_SEC;
     cfg->token_stride = 1024;
 }
@@ -776,7 +779,7 @@ static void schedule_retry(dm_node *n, arbiter_entry *e, int64_t now)
     int64_t interval = rto_of(n, e->node);
     if (e->heard) {
         uint32_t k = MIN(e->requests, REQUEST_BACKOFF_MAX);
-        interval = MIN(interval << (k + 3), MAX(n->holder_lease / 2, interval));
+        interval = MIN(interval << (k + 3), MAX(n->cfg.lease_us, interval));
     }
     e->retry_at = now + interval + (int64_t)dm_prng_below(&n->prng, (uint64_t)interval / 4 + 1);
 }
@@ -1256,8 +1259,11 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
             if (a->phase != PHASE_ACQUIRING || e->retry_at > now)
                 continue;
             if (!e->heard) {
+                /* One timeout may be a slow path; a second is suspicious
+                 * enough to route around it. */
                 dm_rtt_timeout(&n->rtt[e->node]);
-                reform |= suspect(n, e->node, now);
+                if (e->requests >= SUSPECT_TRANSMISSIONS)
+                    reform |= suspect(n, e->node, now);
             }
             n->stats.retransmits++;
             send_request(n, ls, e, now);
@@ -1404,22 +1410,33 @@ static void recovery_run(dm_node *n, int64_t now)
 {
     if (!n->floor_pending || now < n->rec_next)
         return;
-    /* Re-form around members that stopped answering or are recovering. */
+    /* Ask again whoever did not answer in time; route around members that
+     * stay silent or are recovering themselves. */
     bool reform = n->rec_size == 0;
     for (uint32_t q = 0; q < n->rec_size; q++) {
         uint32_t id = n->rec_quorum[q];
-        if (n->rec_state[id] == REC_UNUSABLE)
+        if (n->rec_state[id] == REC_UNUSABLE) {
             reform = true;
-        else if (n->rec_state[id] == REC_ASKED &&
-                 n->rec_last_sent[id] + rto_of(n, id) <= now) {
+        } else if (n->rec_state[id] == REC_ASKED && n->rec_last_sent[id] + rto_of(n, id) <= now) {
             dm_rtt_timeout(&n->rtt[id]);
-            reform |= suspect(n, id, now);
+            if (n->rec_tx[id] >= SUSPECT_TRANSMISSIONS)
+                reform |= suspect(n, id, now);
+            n->stats.retransmits++;
+            rec_ask(n, id, now);
         }
     }
     if (reform) {
         int size = rec_form(n, now);
         if (size < 0) {
             n->rec_size = 0;
+            /* Ask the recovering ones again later: they may be done then,
+             * or restarted with their disk back. */
+            for (uint32_t i = 0; i < n->cfg.n_members; i++) {
+                if (n->rec_state[i] == REC_UNUSABLE) {
+                    n->rec_state[i] = REC_NONE;
+                    n->rec_tx[i] = 0;
+                }
+            }
             if (!n->floor_warned) {
                 n->floor_warned = true;
                 g_warning("node %u: started without persisted state, and no quorum without it "
@@ -1439,12 +1456,8 @@ static void recovery_run(dm_node *n, int64_t now)
         if (n->rec_state[id] == REC_USABLE)
             continue;
         done = false;
-        if (n->rec_state[id] == REC_NONE) {
+        if (n->rec_state[id] == REC_NONE)
             rec_ask(n, id, now);
-        } else if (n->rec_last_sent[id] + rto_of(n, id) <= now) {
-            n->stats.retransmits++;
-            rec_ask(n, id, now);
-        }
         next = min64(next, n->rec_last_sent[id] + rto_of(n, id));
     }
     if (done) {

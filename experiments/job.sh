@@ -97,15 +97,37 @@ csv_metrics() {
         }' "$1"
 }
 
-# Lock-protocol messages and grants in the fault phase, from the trace
-# (every "recv" of a lock message type; exact when nothing is lost).
+# Lock-protocol messages per grant in the fault phase, from the trace: the
+# messages of every attempt whose outcome (GRANTED or FAILED) came in the
+# fault phase, over the grants among them. Attributing by attempt (rather
+# than counting what was received before the end) keeps an attempt that
+# straddles the end from adding half its messages; exact when nothing is
+# lost. The requester is the sender of REQUEST/YIELD/RELEASE/KEEP and the
+# recipient of the arbiter's answers.
 trace_metrics() {
     awk -v dur="$duration" '
         /^#/ { next }
-        $3 == "recv" && $1 < dur && $4 ~ /^(REQUEST|GRANT|FAILED|INQUIRE|YIELD|RELEASE|KEEP|KEPT|REVOKED)$/ { msgs++ }
-        $3 == "GRANTED" && $1 < dur { grants++ }
+        $3 == "recv" && $4 ~ /^(REQUEST|GRANT|FAILED|INQUIRE|YIELD|RELEASE|KEEP|KEPT|REVOKED|RECOVERING)$/ {
+            split($5, ends, "->")
+            req = $4 ~ /^(REQUEST|YIELD|RELEASE|KEEP)$/ ? ends[1] : ends[2]
+            lock = ""; att = ""
+            for (i = 6; i <= NF; i++) {
+                if ($i ~ /^lock=/) lock = substr($i, 6)
+                else if ($i ~ /^attempt=/) att = substr($i, 9)
+            }
+            sub(/^0x/, "", att)
+            msgs["n" req " " lock " " att]++
+        }
+        ($3 == "GRANTED" || $3 == "FAILED") && $1 < dur {
+            att = $5; sub(/^attempt=/, "", att); sub(/^0x/, "", att)
+            ended[$2 " " $4 " " att] = 1
+            if ($3 == "GRANTED") grants++
+        }
         { last = $0 }
-        END { printf "msgs_per_acq=%s\n", grants ? sprintf("%.3f", msgs / grants) : ""; print last }'
+        END {
+            for (k in ended) total += msgs[k]
+            printf "msgs_per_acq=%s\n", grants ? sprintf("%.3f", total / grants) : ""; print last
+        }'
 }
 
 status=0

@@ -8,8 +8,8 @@
 #     availability, the columns policy,n,p,mean,ci_low,ci_high,runs), one row
 #     per point and metric, every point measured, ci_low <= mean <= ci_high;
 #   - a few results that must hold at any size: ae never violates mutual
-#     exclusion (safety), an uncontended ae acquisition costs exactly 5(K-1)
-#     messages (messages), ae serves everything with one node down (sustained);
+#     exclusion (safety), an uncontended ae acquisition costs 5(K-1)
+#     messages, +2% at most for spurious re-sends (messages), ae serves everything with one node down (sustained);
 #   - with gnuplot (and DM_NO_GNUPLOT unset): the PNG and SVG figures exist
 #     and are PNG / SVG; without: the run says it skipped them and still
 #     leaves every CSV.
@@ -142,8 +142,15 @@ for e in $(dm_all_experiments); do
                 for n in $(dm_values n); do
                     got=$(value "$agg" "mode=uncontended,policy=ae,n=$n,metric=msgs_per_acq" mean)
                     want=$(awk -F, -v n="$n" '$1 == n { print $3 }' "$out/messages-theory.csv")
-                    [ -n "$got" ] && [ "$got" = "$want" ] && ok "messages: N=$n uncontended ae costs 5(K-1) = $want" ||
-                        fail "messages: N=$n uncontended ae costs $got, not 5(K-1) = $want"
+                    # At least 5(K-1), and at most 2% above: the adaptive
+                    # timeout re-sends now and then when a round trip lands in
+                    # the latency jitter's tail (exactness without jitter is
+                    # pinned by test_node).
+                    if [ -n "$got" ] && awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= w && g <= 1.02 * w) }'; then
+                        ok "messages: N=$n uncontended ae costs $got, 5(K-1) = $want (+2% at most)"
+                    else
+                        fail "messages: N=$n uncontended ae costs $got, not 5(K-1) = $want (+2% at most)"
+                    fi
                 done ;;
             sustained)
                 got=$(value "$agg" "policy=ae,n=7,crashed=2,metric=served" mean)

@@ -45,6 +45,7 @@ typedef struct member {
     int64_t unlock_at;     /* DM_NEVER unless holding under the workload */
     int64_t next_request_at;
     GArray *events;        /* dm_event_type, in delivery order */
+    uint64_t granted_attempt, failed_attempt;   /* of the latest GRANTED / FAILED */
     GQueue inbox;          /* dm_msg* that arrived while paused */
     uint32_t views;        /* DM_EV_VIEW events */
     uint32_t member_events[DM_MEMBER_EV_LEFT + 1];
@@ -137,6 +138,7 @@ static void drv_notify(void *user, const dm_event *ev)
         CU_ASSERT(ev->lease_until > p->now);
         CU_ASSERT_EQUAL(dm_node_token(mb->node, ev->name), ev->token);
         p->acquisitions++;
+        mb->granted_attempt = ev->attempt;
         mb->requested = false;
         if (mb->want)
             mb->unlock_at = p->now + p->hold_us;
@@ -152,6 +154,7 @@ static void drv_notify(void *user, const dm_event *ev)
         break;
     case DM_EV_FAILED:
         p->failures++;
+        mb->failed_attempt = ev->attempt;
         mb->requested = false;
         break;
     case DM_EV_MEMBER:
@@ -932,6 +935,279 @@ static void test_restarted_node_without_state_is_first_boot(void)
     CU_ASSERT_EQUAL(dm_node_new(&cfg, &driver, &mb, 0, NULL, 0, &n), -DM_EINVAL);
 }
 
+/* ------------------------------------------------------------------ issue 9 */
+
+/* Crash node i, lose what it persisted, and start it again: as recovery
+ * demands (bootstrap false), or -- as the code before recovery existed
+ * behaved -- as if it had never run. */
+static void wipe(pump *p, uint32_t i, bool as_first_start)
+{
+    if (p->m[i].up)
+        crash(p, i);
+    p->m[i].persisted_len = 0;
+    bool saved = p->cfg.bootstrap;
+    p->cfg.bootstrap = as_first_start;
+    member_start(p, i);
+    p->cfg.bootstrap = saved;
+}
+
+/* Issue 9's live scenario, in the core: node 0 holds L through {2, 0}; the
+ * root 2 loses its disk and comes back; node 3, whose quorum is {2, 3},
+ * asks for L while node 0 still holds it. */
+static void wiped_root_scenario(pump *p, bool as_first_start, uint64_t *t0, uint64_t *t3)
+{
+    pump_init(p, 5, 41);
+    CU_ASSERT_TRUE_FATAL(acquire(p, 0, "L", 20 * SEC));
+    *t0 = dm_node_token(p->m[0].node, "L");
+    wipe(p, 2, as_first_start);
+    CU_ASSERT_EQUAL(dm_node_lock(p->m[3].node, p->now, "L", 20 * SEC, NULL), 0);
+    /* Node 0 keeps holding (renewals) for a while, then lets go. */
+    pump_run_until(p, p->now + 3 * SEC);
+    if (dm_node_holds(p->m[0].node, "L"))
+        CU_ASSERT_EQUAL(unlock(p, 0, "L"), 0);
+    pump_run_until(p, p->now + 5 * SEC);
+    *t3 = p->m[3].granted_attempt ? dm_node_token(p->m[3].node, "L") : 0;
+}
+
+static void test_wiped_arbiter_keeps_exclusion_and_tokens(void)
+{
+    pump p;
+    uint64_t t0, t3;
+    wiped_root_scenario(&p, false, &t0, &t3);
+    CU_ASSERT_EQUAL(p.violations, 0);
+    CU_ASSERT_EQUAL(p.token_regressions, 0);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[3].node, "L"));   /* around the root, after node 0 */
+    CU_ASSERT(t3 > t0);
+    /* The wiped root said RECOVERING and recovered a floor above t0. */
+    CU_ASSERT(dm_node_get_stats(p.m[2].node)->sent[DM_MSG_RECOVERING] >= 1);
+    CU_ASSERT(dm_node_get_stats(p.m[2].node)->sent[DM_MSG_RECOVER] >= 1);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[2].node, NULL), DM_RECOVERY_NONE);
+    CU_ASSERT_EQUAL(unlock(&p, 3, "L"), 0);
+    CU_ASSERT_TRUE(acquire(&p, 2, "L", 5 * SEC));      /* through itself again */
+    CU_ASSERT(dm_node_token(p.m[2].node, "L") > t3);
+    CU_ASSERT_EQUAL(p.violations, 0);
+    CU_ASSERT_EQUAL(p.token_regressions, 0);
+    pump_free(&p);
+
+    /* The same with the wiped root taken for a first start -- what every
+     * node without state did before recovery existed: the checks above
+     * catch it, so they would have failed on that code. */
+    wiped_root_scenario(&p, true, &t0, &t3);
+    CU_ASSERT(p.violations + p.token_regressions > 0);
+    pump_free(&p);
+}
+
+static void test_recovery_waits_quiet_period_and_floor(void)
+{
+    pump p;
+    pump_init(&p, 3, 43);
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "a", 5 * SEC));
+    CU_ASSERT_EQUAL(unlock(&p, 0, "a"), 0);
+    pump_run_until(&p, p.now + 10 * MS);
+    int64_t start = p.now;
+    wipe(&p, 0, false);
+    int64_t until;
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[0].node, &until), DM_RECOVERY_FLOOR);
+    CU_ASSERT(until >= start + p.cfg.lease_us);
+    /* The attempt epoch is not known yet: no attempt id may be issued. */
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "b", SEC, NULL), -DM_ERECOVERING);
+    pump_run_until(&p, p.now + 50 * MS);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[0].node, NULL), DM_RECOVERY_QUIET);
+    /* Its earlier life's attempt ids are behind the new ones. */
+    uint64_t id = 0;
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "b", 5 * SEC, &id), 0);
+    CU_ASSERT(id >> 32 >= 2);
+    pump_run_until(&p, p.now + 200 * MS);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "b"));   /* around itself: {1, 2} */
+    CU_ASSERT_EQUAL(p.m[0].granted_attempt, id);
+    CU_ASSERT_EQUAL(unlock(&p, 0, "b"), 0);
+    /* As an arbiter it grants nothing before the quiet period is over. */
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[1].node, p.now, "c", 20 * SEC, NULL), 0);
+    pump_run_until(&p, start + p.cfg.lease_us - 100 * MS);
+    dm_arbiter_info info;
+    dm_node_arbiter_info(p.m[0].node, "c", &info);
+    CU_ASSERT_FALSE(info.granted);
+    pump_run_until(&p, start + 3 * p.cfg.lease_us);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[0].node, NULL), DM_RECOVERY_NONE);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[1].node, "c"));
+    CU_ASSERT_EQUAL(p.violations, 0);
+    pump_free(&p);
+}
+
+/* A crash in the middle of recovery must not make the next start look like
+ * a restart whose counter can be trusted. */
+static void test_crash_during_recovery_recovers_again(void)
+{
+    pump p;
+    pump_init(&p, 3, 44);
+    wipe(&p, 1, false);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[1].node, NULL), DM_RECOVERY_FLOOR);
+    restart(&p, 1);   /* with the state it persisted so far */
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[1].node, NULL), DM_RECOVERY_FLOOR);
+    pump_run_until(&p, p.now + 50 * MS);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[1].node, NULL), DM_RECOVERY_QUIET);
+    pump_free(&p);
+}
+
+/* With one member there is no quorum without it: nothing can vouch for a
+ * token floor, so it must never grant (and says why). */
+static void test_single_member_without_state_never_grants(void)
+{
+    pump p;
+    pump_init(&p, 1, 45);
+    wipe(&p, 0, false);
+    pump_run_until(&p, p.now + 10 * SEC);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[0].node, NULL), DM_RECOVERY_FLOOR);
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "x", SEC, NULL), -DM_ERECOVERING);
+    pump_free(&p);
+}
+
+/* A recovering member's counter proves nothing: a recovering node routes
+ * around it, and when nothing else is left it waits rather than take its
+ * word. */
+static void test_recovering_members_are_not_counted(void)
+{
+    pump p;
+    pump_init(&p, 3, 46);
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 1, "t", 5 * SEC));
+    uint64_t t = dm_node_token(p.m[1].node, "t");
+    CU_ASSERT_EQUAL(unlock(&p, 1, "t"), 0);
+    pump_run_until(&p, p.now + 10 * MS);
+    guint8 saved[64];
+    size_t saved_len = p.m[1].persisted_len;
+    memcpy(saved, p.m[1].persisted, saved_len);
+    /* Nodes 0 and 1 lose their disks. A quorum without 0 is {1, 2}, and
+     * one without 1 is {0, 2}: each needs the other, which is recovering. */
+    wipe(&p, 0, false);
+    wipe(&p, 1, false);
+    pump_run_until(&p, p.now + 5 * SEC);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[0].node, NULL), DM_RECOVERY_FLOOR);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[1].node, NULL), DM_RECOVERY_FLOOR);
+    /* Node 1's disk comes back: restarted with its state, it vouches (its
+     * counter survived), so node 0 finishes too. */
+    crash(&p, 1);
+    memcpy(p.m[1].persisted, saved, saved_len);
+    p.m[1].persisted_len = saved_len;
+    member_start(&p, 1);
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_EQUAL(dm_node_recovery(p.m[1].node, NULL), DM_RECOVERY_QUIET);
+    CU_ASSERT_NOT_EQUAL(dm_node_recovery(p.m[0].node, NULL), DM_RECOVERY_FLOOR);
+    pump_run_until(&p, p.now + 3 * p.cfg.lease_us);
+    CU_ASSERT_TRUE(acquire(&p, 0, "t", 5 * SEC));
+    CU_ASSERT(dm_node_token(p.m[0].node, "t") > t);
+    CU_ASSERT_EQUAL(p.violations, 0);
+    CU_ASSERT_EQUAL(p.token_regressions, 0);
+    pump_free(&p);
+}
+
+/* Issue 9's liveness cliff: a round trip above twice the initial timeout
+ * (one-way 210 ms, rpc_timeout 200 ms). Fence rounds used to be re-formed
+ * and every older KEPT dropped, forever. */
+static void test_round_trip_above_initial_timeout(void)
+{
+    pump p;
+    pump_init(&p, 5, 47);
+    p.wire.latency_min = 210 * MS;
+    p.wire.latency_max = 215 * MS;
+    for (uint32_t who = 0; who < 5; who++) {
+        CU_ASSERT_EQUAL(dm_node_lock(p.m[who].node, p.now, "w", 20 * SEC, NULL), 0);
+        pump_run_until(&p, p.now + 5 * SEC);
+        CU_ASSERT_TRUE(dm_node_holds(p.m[who].node, "w"));
+        CU_ASSERT_EQUAL(unlock(&p, who, "w"), 0);
+        pump_run_until(&p, p.now + 1 * SEC);
+    }
+    CU_ASSERT_EQUAL(p.failures, 0);
+    CU_ASSERT_EQUAL(p.violations, 0);
+    /* The timeout followed the path: above the round trip, below the cap. */
+    int64_t rto = dm_node_rto(p.m[0].node, 2);
+    CU_ASSERT(dm_node_srtt(p.m[0].node, 2) >= 420 * MS);
+    CU_ASSERT(rto > 420 * MS && rto <= dm_node_holder_lease(p.m[0].node) / 3);
+    pump_free(&p);
+}
+
+/* A waiting requester does not keep re-sending REQUEST to an arbiter that
+ * already answered: it backs off (the arbiter's INQUIRE does the waiting). */
+static void test_answered_arbiter_is_not_asked_again_and_again(void)
+{
+    pump p;
+    pump_init(&p, 3, 48);
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "h", 5 * SEC));   /* {1, 0} */
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "h", 60 * SEC, NULL), 0);   /* {1, 2} */
+    pump_run_until(&p, p.now + 30 * SEC);                 /* node 0 renews all along */
+    CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "h"));
+    /* Re-sent every 2 x rpc_timeout (400 ms) before: 75 in 30 s. */
+    CU_ASSERT(p.sent_to[1][DM_MSG_REQUEST] <= 20);
+    CU_ASSERT_EQUAL(unlock(&p, 0, "h"), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[2].node, "h"));
+    pump_free(&p);
+}
+
+/* Outcomes carry their attempt: lock() in the very microsecond of the
+ * previous attempt's deadline starts a new attempt before the old one's
+ * FAILED is delivered, and the two must not be confused. */
+static void test_outcome_names_its_attempt(void)
+{
+    pump p;
+    pump_init(&p, 3, 49);
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "s", 5 * SEC));
+    uint64_t first = 0, second = 0;
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "s", 300 * MS, &first), 0);
+    int64_t deadline = p.now + 300 * MS;
+    pump_run_until(&p, deadline - 1);
+    CU_ASSERT_EQUAL(p.failures, 0);
+    p.now = deadline;
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "s", 5 * SEC, &second), 0);
+    CU_ASSERT(second > first);
+    dm_node_tick(p.m[2].node, p.now);
+    CU_ASSERT_EQUAL(p.failures, 1);
+    CU_ASSERT_EQUAL(p.m[2].failed_attempt, first);   /* not the one in progress */
+    CU_ASSERT_EQUAL(unlock(&p, 0, "s"), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[2].node, "s"));
+    CU_ASSERT_EQUAL(p.m[2].granted_attempt, second);
+    pump_free(&p);
+}
+
+/* An arbiter that remembers an attempt id of ours from an earlier life
+ * (lost with our state) tells us, and we move past it. */
+static void test_earlier_life_attempt_ids_are_skipped(void)
+{
+    pump p;
+    pump_init(&p, 3, 50);
+    dm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = DM_MSG_FAILED;
+    m.from = 1;
+    m.to = 0;
+    m.clock = 1;
+    m.attempt = (uint64_t)7 << 32 | 12;
+    dm_msg_set_name(&m, "e");
+    CU_ASSERT_EQUAL(dm_node_receive(p.m[0].node, p.now, &m), 0);
+    uint64_t id = 0;
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "e", SEC, &id), 0);
+    CU_ASSERT(id > m.attempt);
+    /* And an arbiter answers a REQUEST from an older epoch than one it saw
+     * finish with the id it remembers. */
+    pump_run_until(&p, p.now + 100 * MS);
+    CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "e"));
+    CU_ASSERT_EQUAL(unlock(&p, 0, "e"), 0);
+    pump_run_until(&p, p.now + 100 * MS);
+    dm_msg old;
+    memset(&old, 0, sizeof old);
+    old.type = DM_MSG_REQUEST;
+    old.from = 0;
+    old.to = 1;
+    old.clock = 1;
+    old.attempt = (uint64_t)1 << 32 | 1;
+    old.value = 1;
+    dm_msg_set_name(&old, "e");
+    uint64_t before = dm_node_get_stats(p.m[1].node)->sent[DM_MSG_FAILED];
+    CU_ASSERT_EQUAL(dm_node_receive(p.m[1].node, p.now, &old), 0);
+    CU_ASSERT_EQUAL(dm_node_get_stats(p.m[1].node)->sent[DM_MSG_FAILED], before + 1);
+    pump_free(&p);
+}
+
 static void test_tokens_increase_across_random_restarts(void)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -1200,6 +1476,15 @@ static const CU_TestInfo tests[] = {
     { "arbiter restart: no double grant", test_arbiter_restart_no_double_grant },
     { "bad start arguments", test_restarted_node_without_state_is_first_boot },
     { "tokens increase across restarts", test_tokens_increase_across_random_restarts },
+    { "wiped arbiter: exclusion and token order kept", test_wiped_arbiter_keeps_exclusion_and_tokens },
+    { "recovery: quiet period, floor, epoch", test_recovery_waits_quiet_period_and_floor },
+    { "crash during recovery recovers again", test_crash_during_recovery_recovers_again },
+    { "one member without state never grants", test_single_member_without_state_never_grants },
+    { "recovering members are not counted", test_recovering_members_are_not_counted },
+    { "round trip above the initial timeout", test_round_trip_above_initial_timeout },
+    { "answered arbiter not asked again and again", test_answered_arbiter_is_not_asked_again_and_again },
+    { "outcomes name their attempt", test_outcome_names_its_attempt },
+    { "earlier life's attempt ids skipped", test_earlier_life_attempt_ids_are_skipped },
     { "bad input rejected and counted", test_bad_input_is_rejected_and_counted },
     { "idle names collected", test_idle_names_are_collected },
     { "memberlist rebuilds the tree, ae does not", test_memberlist_rebuilds_tree_on_view_change },
