@@ -135,6 +135,9 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Width of a "median [min..max]" column. */
+#define COL 26
+
 /* Median, min and max of v[0..n), which gets sorted. */
 typedef struct spread {
     double median, min, max;
@@ -147,14 +150,14 @@ static spread spread_of(double *v, int n)
     return (spread){median, v[0], v[n - 1]};
 }
 
-static void print_spread(const char *fmt, spread s, int width)
+static void print_spread(const char *fmt, spread s)
 {
     char buf[96], a[32], b[32], c[32];
     g_snprintf(a, sizeof a, fmt, s.median);
     g_snprintf(b, sizeof b, fmt, s.min);
     g_snprintf(c, sizeof c, fmt, s.max);
     g_snprintf(buf, sizeof buf, "%s [%s..%s]", a, b, c);
-    printf("  %-*s", width, buf);
+    printf("  %-*s", COL, buf);
 }
 
 static void configure(dm_sim_config *cfg, const options *o, uint32_t nodes)
@@ -194,26 +197,26 @@ static bool bench(const options *o, uint32_t nodes, const double *loss, int n_lo
 
     printf("\n# N=%u: median [min..max] over %d seeds; ratios per seed against loss %g\n", nodes,
            k, loss[0]);
-    printf("# %-5s  %-22s  %-22s  %-22s  %-22s\n", "loss", "grants/s", "lock msgs/grant",
-           "throughput ratio", "msgs/grant ratio");
+    printf("# %-5s  %-*s  %-*s  %-*s  %-*s\n", "loss", COL, "grants/s", COL, "lock msgs/grant",
+           COL, "throughput ratio", COL, "msgs/grant ratio");
     double *v = g_new(double, (size_t)k);
     spread at10[2] = {{NAN, NAN, NAN}, {NAN, NAN, NAN}};
     for (int l = 0; l < n_loss; l++) {
         printf("  %-5g", loss[l]);
         for (int s = 0; s < k; s++)
             v[s] = f[l * k + s].grants_per_s;
-        print_spread("%.2f", spread_of(v, k), 22);
+        print_spread("%.2f", spread_of(v, k));
         for (int s = 0; s < k; s++)
             v[s] = f[l * k + s].msgs_per_grant;
-        print_spread("%.1f", spread_of(v, k), 22);
+        print_spread("%.1f", spread_of(v, k));
         for (int s = 0; s < k; s++)
             v[s] = f[l * k + s].grants_per_s / f[s].grants_per_s;
         spread tput = spread_of(v, k);
-        print_spread("%.3f", tput, 22);
+        print_spread("%.3f", tput);
         for (int s = 0; s < k; s++)
             v[s] = f[l * k + s].msgs_per_grant / f[s].msgs_per_grant;
         spread msgs = spread_of(v, k);
-        print_spread("%.2f", msgs, 22);
+        print_spread("%.2f", msgs);
         printf("\n");
         if (loss[0] == 0 && fabs(loss[l] - 0.1) < 1e-9) {
             at10[0] = tput;
