@@ -1,4 +1,5 @@
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -246,6 +247,18 @@ static void test_largest_frames(void)
     CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + DM_NAME_MAX + 2 * 8);
 }
 
+/* m encodes to exactly `frame`, and `frame` decodes to exactly m. */
+static void assert_known_answer(const dm_msg *m, const uint8_t *frame, size_t len)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(m, buf, sizeof buf), (int)len);
+    CU_ASSERT(memcmp(buf, frame, len) == 0);
+    dm_msg out;
+    memset(&out, 0x55, sizeof out);
+    CU_ASSERT_EQUAL(dm_codec_decode(frame, len, &out), (int)len);
+    assert_msg_equal(&out, m);
+}
+
 /* Round trips cannot tell a byte order or field order from its mirror
  * image; these frames are written out by hand from codec.h. */
 static void test_known_answer(void)
@@ -259,9 +272,7 @@ static void test_known_answer(void)
         0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 'a',  'b',  0x21, 0x22, 0x23, 0x24,
         0x25, 0x26, 0x27, 0x28, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,
     };
-    uint8_t buf[DM_FRAME_MAX];
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof request);
-    CU_ASSERT(memcmp(buf, request, sizeof request) == 0);
+    assert_known_answer(&m, request, sizeof request);
 
     m = sample(DM_MSG_KEEP, 0, 1, 1, 0, 0);
     m.clock = 2;
@@ -275,8 +286,7 @@ static void test_known_answer(void)
         3,    0,    0,    0,    0,    0,    0,    0,    4,    0,    0,    0,    0, 0,
         0,    0,    5,    0x01, 0x02, 0x03, 0x04,
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof keep);
-    CU_ASSERT(memcmp(buf, keep, sizeof keep) == 0);
+    assert_known_answer(&m, keep, sizeof keep);
 
     m = sample(DM_MSG_PING, 0, 0, 0x0102, 0x0a0b, 0);
     m.clock = 0x1112131415161718ULL;
@@ -299,11 +309,7 @@ static void test_known_answer(void)
         0x0f, 0xff, 0x0f, 0xff, 0x03, 0x00,             /* 4095 by itself: left */
         0xff, 0xff, 0xff, 0xfe,                         /*   @0xfffffffe */
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof ping);
-    CU_ASSERT(memcmp(buf, ping, sizeof ping) == 0);
-    dm_msg out;
-    CU_ASSERT_EQUAL(dm_codec_decode(ping, sizeof ping, &out), (int)sizeof ping);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, ping, sizeof ping);
 
     /* The target follows the value; an empty update list is its count. */
     m = sample(DM_MSG_NACK, 0, 0, 1, 2, 0x0abc);
@@ -314,10 +320,7 @@ static void test_known_answer(void)
         0,    0,    0,    0,    0,    0,    0,    3,    0,    0,    0,    0,
         0,    0,    0,    4,    0x00, 0x00, 0x0a, 0xbc, 0x00,
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof nack);
-    CU_ASSERT(memcmp(buf, nack, sizeof nack) == 0);
-    CU_ASSERT_EQUAL(dm_codec_decode(nack, sizeof nack, &out), (int)sizeof nack);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, nack, sizeof nack);
 }
 
 /* The recovery messages, written out by hand from codec.h and message.h:
@@ -326,9 +329,6 @@ static void test_known_answer(void)
  * REQUEST (name, attempt, value). */
 static void test_known_answer_recovery(void)
 {
-    uint8_t buf[DM_FRAME_MAX];
-    dm_msg out;
-
     dm_msg m = sample(DM_MSG_RECOVER, 0, 0, 0x0102, 0x0a0b, 0);
     m.clock = 0x1112131415161718ULL;
     m.value = 0x3132333435363738ULL;
@@ -340,11 +340,7 @@ static void test_known_answer_recovery(void)
         0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* clock */
         0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: the round */
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof recover);
-    CU_ASSERT(memcmp(buf, recover, sizeof recover) == 0);
-    memset(&out, 0x55, sizeof out);
-    CU_ASSERT_EQUAL(dm_codec_decode(recover, sizeof recover, &out), (int)sizeof recover);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, recover, sizeof recover);
 
     m = sample(DM_MSG_FLOOR, 0, 0, 1, 2, 0);
     m.clock = 3;
@@ -363,12 +359,7 @@ static void test_known_answer_recovery(void)
         0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: round answered */
         0x00, 0x00, 0x00, 0x01,                         /* round: recovering too */
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof floor_frame);
-    CU_ASSERT(memcmp(buf, floor_frame, sizeof floor_frame) == 0);
-    memset(&out, 0x55, sizeof out);
-    CU_ASSERT_EQUAL(dm_codec_decode(floor_frame, sizeof floor_frame, &out),
-                    (int)sizeof floor_frame);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, floor_frame, sizeof floor_frame);
 
     m = sample(DM_MSG_RECOVERING, 0, 2, 2, 5, 0);
     m.clock = 9;
@@ -384,12 +375,7 @@ static void test_known_answer_recovery(void)
         0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07, /* attempt */
         0x00, 0x00, 0x00, 0x00, 0x00, 0x16, 0xe3, 0x60, /* value: 1.5 s */
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof recovering);
-    CU_ASSERT(memcmp(buf, recovering, sizeof recovering) == 0);
-    memset(&out, 0x55, sizeof out);
-    CU_ASSERT_EQUAL(dm_codec_decode(recovering, sizeof recovering, &out),
-                    (int)sizeof recovering);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, recovering, sizeof recovering);
 }
 
 /* Decodes `len` bytes from an allocation of exactly that size, so that the
@@ -1055,6 +1041,26 @@ static void test_fuzz_mutations(void)
     }
 }
 
+/* What a loop that writes one field of valid frames saw: frames taken,
+ * frames refused, and frames on which the decoder's verdict was wrong. */
+typedef struct tally {
+    int taken, rejected, broken;
+} tally;
+
+/* Counts one round; `accept`: the value was valid. The first wrong verdict
+ * is described on stderr, as "<what> round <i> (<value>): <rc>". */
+static void tally_round(tally *t, bool accept, bool ok, const char *what, int i, uint64_t value,
+                        int rc)
+{
+    if (accept)
+        t->taken++;
+    else
+        t->rejected++;
+    if (!ok && t->broken++ == 0)
+        fprintf(stderr, "\n%s round %d (%" PRIu64 ") broke the decoder: %d\n", what, i, value,
+                rc);
+}
+
 /* Random accusers, in range and out of it, written into random updates of
  * random membership frames: the decoder takes exactly those below
  * DM_MAX_MEMBERS, whatever the state and place of the update, and rejects
@@ -1062,7 +1068,8 @@ static void test_fuzz_mutations(void)
 static void test_fuzz_accusers(void)
 {
     uint64_t s = FUZZ_SEED ^ 0x0acc05e40acc05e4ULL;
-    int broken = 0, taken = 0, rejected = 0, edges = 0;
+    tally t = {0};
+    int edges = 0;
     for (int i = 0; i < FUZZ_ROUNDS / 10; i++) {
         dm_msg m;
         do
@@ -1093,26 +1100,19 @@ static void test_fuzz_accusers(void)
         p[1] = (uint8_t)accuser;
         dm_msg out;
         int rc = decode_exact(bytes, (size_t)size, &out);
-        bool ok;
-        if (accuser < DM_MAX_MEMBERS) {
-            ok = rc == size && out.updates[k].accuser == accuser &&
-                 out.updates[k].member == m.updates[k].member &&
-                 out.updates[k].state == m.updates[k].state &&
-                 out.updates[k].incarnation == m.updates[k].incarnation &&
-                 decode_checked(bytes, (size_t)size) == size;
-            taken++;
-            edges += accuser == 0 || accuser == DM_MAX_MEMBERS - 1;
-        } else {
-            ok = rc == -DM_EPEER;
-            rejected++;
-        }
-        if (!ok && broken++ == 0)
-            fprintf(stderr, "\naccuser round %d (accuser %u) broke the decoder: %d\n", i,
-                    (unsigned)accuser, rc);
+        bool accept = accuser < DM_MAX_MEMBERS;
+        bool ok = accept ? rc == size && out.updates[k].accuser == accuser &&
+                               out.updates[k].member == m.updates[k].member &&
+                               out.updates[k].state == m.updates[k].state &&
+                               out.updates[k].incarnation == m.updates[k].incarnation &&
+                               decode_checked(bytes, (size_t)size) == size
+                         : rc == -DM_EPEER;
+        edges += accept && (accuser == 0 || accuser == DM_MAX_MEMBERS - 1);
+        tally_round(&t, accept, ok, "accuser", i, accuser, rc);
     }
-    CU_ASSERT_EQUAL(broken, 0);
-    CU_ASSERT(taken > FUZZ_ROUNDS / 40);
-    CU_ASSERT(rejected > FUZZ_ROUNDS / 40);
+    CU_ASSERT_EQUAL(t.broken, 0);
+    CU_ASSERT(t.taken > FUZZ_ROUNDS / 40);
+    CU_ASSERT(t.rejected > FUZZ_ROUNDS / 40);
     CU_ASSERT(edges > FUZZ_ROUNDS / 200);
 }
 
@@ -1122,7 +1122,7 @@ static void test_fuzz_accusers(void)
 static void test_fuzz_floor_rounds(void)
 {
     uint64_t s = FUZZ_SEED ^ 0xf1008f1008f1008fULL;
-    int broken = 0, taken = 0, rejected = 0;
+    tally t = {0};
     for (int i = 0; i < FUZZ_ROUNDS / 10; i++) {
         dm_msg m = random_of_type(&s, DM_MSG_FLOOR);
         uint8_t bytes[DM_FRAME_MAX];
@@ -1143,23 +1143,16 @@ static void test_fuzz_floor_rounds(void)
         put_u32(bytes + size - 4, round); /* the round closes the frame */
         dm_msg out;
         int rc = decode_exact(bytes, (size_t)size, &out);
-        bool ok;
-        if (round <= 1) {
-            ok = rc == size && out.round == round && out.grant == m.grant &&
-                 out.attempt == m.attempt && out.value == m.value &&
-                 decode_checked(bytes, (size_t)size) == size;
-            taken++;
-        } else {
-            ok = rc == -DM_EMALFORMED;
-            rejected++;
-        }
-        if (!ok && broken++ == 0)
-            fprintf(stderr, "\nFLOOR round %d (round %u) broke the decoder: %d\n", i,
-                    (unsigned)round, rc);
+        bool accept = round <= 1;
+        bool ok = accept ? rc == size && out.round == round && out.grant == m.grant &&
+                               out.attempt == m.attempt && out.value == m.value &&
+                               decode_checked(bytes, (size_t)size) == size
+                         : rc == -DM_EMALFORMED;
+        tally_round(&t, accept, ok, "FLOOR round", i, round, rc);
     }
-    CU_ASSERT_EQUAL(broken, 0);
-    CU_ASSERT(taken > FUZZ_ROUNDS / 100);
-    CU_ASSERT(rejected > FUZZ_ROUNDS / 100);
+    CU_ASSERT_EQUAL(t.broken, 0);
+    CU_ASSERT(t.taken > FUZZ_ROUNDS / 100);
+    CU_ASSERT(t.rejected > FUZZ_ROUNDS / 100);
 }
 
 static CU_TestInfo codec_tests[] = {
