@@ -1,4 +1,5 @@
 #include <glib.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,7 +30,8 @@ static size_t rnd_below(uint64_t *s, size_t bound)
  * width and range), the clock too, and any member field to `target`; a lock
  * message gets a name of `extent` bytes, a membership message `extent`
  * updates drawn from v (the first at the member edge, with an accuser at one
- * edge or the other, 0 for even v, DM_MAX_MEMBERS - 1 for odd). */
+ * edge or the other, 0 for even v, DM_MAX_MEMBERS - 1 for odd); a recovery
+ * message (RECOVER, FLOOR) has neither and ignores extent. */
 static dm_msg sample(int type, uint64_t v, size_t extent, uint16_t from, uint16_t to,
                      uint32_t target)
 {
@@ -67,11 +69,11 @@ static dm_msg sample(int type, uint64_t v, size_t extent, uint16_t from, uint16_
     return m;
 }
 
-static dm_msg random_msg(uint64_t *s)
+static dm_msg random_of_type(uint64_t *s, int type)
 {
     dm_msg m;
     memset(&m, 0, sizeof m);
-    m.type = (dm_msg_type)(DM_MSG_REQUEST + rnd_below(s, DM_MSG_TYPE_END - DM_MSG_REQUEST));
+    m.type = (dm_msg_type)type;
     m.from = (uint16_t)rnd_below(s, DM_MAX_MEMBERS);
     m.to = (uint16_t)((m.from + 1 + rnd_below(s, DM_MAX_MEMBERS - 1)) % DM_MAX_MEMBERS);
     m.clock = rnd(s);
@@ -117,6 +119,11 @@ static dm_msg random_msg(uint64_t *s)
     return m;
 }
 
+static dm_msg random_msg(uint64_t *s)
+{
+    return random_of_type(s, DM_MSG_REQUEST + (int)rnd_below(s, DM_MSG_TYPE_END - DM_MSG_REQUEST));
+}
+
 static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
 {
     CU_ASSERT_EQUAL(a->type, b->type);
@@ -140,11 +147,13 @@ static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
 }
 
 /* The edge cases: each type x {0, max, a byte pattern} x {name length 1,
- * 255 | 0, 1, 64 updates} x the extreme peer ids x, where the type has a
- * target, {0, 1, max - 1, max} (those a PING_REQ may name: 1 and max - 1).
- *   lock 9 * 3 * 2 * 2, PING/SYNC 2 * 3 * 3 * 2, ACK/NACK 2 * 3 * 3 * 2 * 4,
- *   PING_REQ 3 * 3 * 2 * 2 */
-#define N_SAMPLES (9 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2)
+ * 255 | 0, 1, 64 updates | nothing} x the extreme peer ids x, where the type
+ * has a target, {0, 1, max - 1, max} (those a PING_REQ may name: 1 and
+ * max - 1).
+ *   lock (RECOVERING too) 10 * 3 * 2 * 2, PING/SYNC 2 * 3 * 3 * 2,
+ *   ACK/NACK 2 * 3 * 3 * 2 * 4, PING_REQ 3 * 3 * 2 * 2, RECOVER/FLOOR 2 * 3 * 2 */
+#define N_SAMPLES                                                                                  \
+    (10 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2 + 2 * 3 * 2)
 static dm_msg samples[N_SAMPLES];
 
 static int init_samples(void)
@@ -152,13 +161,17 @@ static int init_samples(void)
     const uint64_t values[] = {0, UINT64_MAX, 0x0102030405060708ULL};
     const size_t names[] = {1, DM_NAME_MAX};
     const size_t counts[] = {0, 1, DM_MSG_MAX_UPDATES};
+    const size_t no_extent[] = {0};
     const uint16_t peers[][2] = {{0, DM_MAX_MEMBERS - 1}, {DM_MAX_MEMBERS - 1, 0}};
     const uint32_t targets[] = {0, 1, DM_MAX_MEMBERS - 2, DM_MAX_MEMBERS - 1};
     size_t n = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         bool swim = dm_msg_is_membership(t);
-        const size_t *extents = swim ? counts : names;
-        size_t n_extents = swim ? G_N_ELEMENTS(counts) : G_N_ELEMENTS(names);
+        bool named = (dm_msg_fields(t) & DM_FIELD_NAME) != 0;
+        const size_t *extents = swim ? counts : named ? names : no_extent;
+        size_t n_extents = swim    ? G_N_ELEMENTS(counts)
+                           : named ? G_N_ELEMENTS(names)
+                                   : G_N_ELEMENTS(no_extent);
         size_t n_targets = (dm_msg_fields(t) & DM_FIELD_TARGET) ? G_N_ELEMENTS(targets) : 1;
         for (size_t v = 0; v < G_N_ELEMENTS(values); v++)
             for (size_t k = 0; k < n_extents; k++)
@@ -183,8 +196,9 @@ static void test_round_trip(void)
         const dm_msg *m = &samples[i];
         CU_ASSERT_EQUAL_FATAL(dm_msg_validate(m, DM_MAX_MEMBERS), 0);
         by_type[m->type]++;
+        /* The shortest frame is a RECOVER: the header and its value. */
         int size = dm_codec_size(m);
-        CU_ASSERT(size >= DM_FRAME_HEADER + 8 + 1 && size <= DM_FRAME_MAX);
+        CU_ASSERT(size >= DM_FRAME_HEADER + 8 && size <= DM_FRAME_MAX);
 
         /* Trailing bytes after the frame belong to the next frame. */
         uint8_t buf[DM_FRAME_MAX + 16];
@@ -202,7 +216,7 @@ static void test_round_trip(void)
         assert_msg_equal(&out, m);
     }
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
-        CU_ASSERT(by_type[t] >= 12);
+        CU_ASSERT(by_type[t] >= 6);
 }
 
 /* The longest frame each type can have fits DM_FRAME_MAX; the longest of
@@ -223,6 +237,26 @@ static void test_largest_frames(void)
     }
     CU_ASSERT_EQUAL(largest, DM_FRAME_HEADER + 8 + 4 + 1 + 10 * DM_MSG_MAX_UPDATES);
     CU_ASSERT_EQUAL(largest, 673);
+
+    /* The recovery types have one size each: no name, no updates. */
+    dm_msg m = sample(DM_MSG_RECOVER, UINT64_MAX, 0, 0, 1, 0);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 8);
+    m = sample(DM_MSG_FLOOR, UINT64_MAX, 0, 0, 1, 0);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 3 * 8 + 4);
+    m = sample(DM_MSG_RECOVERING, UINT64_MAX, DM_NAME_MAX, 0, 1, 0);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + DM_NAME_MAX + 2 * 8);
+}
+
+/* m encodes to exactly `frame`, and `frame` decodes to exactly m. */
+static void assert_known_answer(const dm_msg *m, const uint8_t *frame, size_t len)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(m, buf, sizeof buf), (int)len);
+    CU_ASSERT(memcmp(buf, frame, len) == 0);
+    dm_msg out;
+    memset(&out, 0x55, sizeof out);
+    CU_ASSERT_EQUAL(dm_codec_decode(frame, len, &out), (int)len);
+    assert_msg_equal(&out, m);
 }
 
 /* Round trips cannot tell a byte order or field order from its mirror
@@ -238,9 +272,7 @@ static void test_known_answer(void)
         0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 'a',  'b',  0x21, 0x22, 0x23, 0x24,
         0x25, 0x26, 0x27, 0x28, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,
     };
-    uint8_t buf[DM_FRAME_MAX];
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof request);
-    CU_ASSERT(memcmp(buf, request, sizeof request) == 0);
+    assert_known_answer(&m, request, sizeof request);
 
     m = sample(DM_MSG_KEEP, 0, 1, 1, 0, 0);
     m.clock = 2;
@@ -254,8 +286,7 @@ static void test_known_answer(void)
         3,    0,    0,    0,    0,    0,    0,    0,    4,    0,    0,    0,    0, 0,
         0,    0,    5,    0x01, 0x02, 0x03, 0x04,
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof keep);
-    CU_ASSERT(memcmp(buf, keep, sizeof keep) == 0);
+    assert_known_answer(&m, keep, sizeof keep);
 
     m = sample(DM_MSG_PING, 0, 0, 0x0102, 0x0a0b, 0);
     m.clock = 0x1112131415161718ULL;
@@ -278,11 +309,7 @@ static void test_known_answer(void)
         0x0f, 0xff, 0x0f, 0xff, 0x03, 0x00,             /* 4095 by itself: left */
         0xff, 0xff, 0xff, 0xfe,                         /*   @0xfffffffe */
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof ping);
-    CU_ASSERT(memcmp(buf, ping, sizeof ping) == 0);
-    dm_msg out;
-    CU_ASSERT_EQUAL(dm_codec_decode(ping, sizeof ping, &out), (int)sizeof ping);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, ping, sizeof ping);
 
     /* The target follows the value; an empty update list is its count. */
     m = sample(DM_MSG_NACK, 0, 0, 1, 2, 0x0abc);
@@ -293,10 +320,62 @@ static void test_known_answer(void)
         0,    0,    0,    0,    0,    0,    0,    3,    0,    0,    0,    0,
         0,    0,    0,    4,    0x00, 0x00, 0x0a, 0xbc, 0x00,
     };
-    CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), (int)sizeof nack);
-    CU_ASSERT(memcmp(buf, nack, sizeof nack) == 0);
-    CU_ASSERT_EQUAL(dm_codec_decode(nack, sizeof nack, &out), (int)sizeof nack);
-    assert_msg_equal(&out, &m);
+    assert_known_answer(&m, nack, sizeof nack);
+}
+
+/* The recovery messages, written out by hand from codec.h and message.h:
+ * RECOVER is the header and its value; FLOOR the header, attempt, grant,
+ * value and round, no name and no update count; RECOVERING is laid out as a
+ * REQUEST (name, attempt, value). */
+static void test_known_answer_recovery(void)
+{
+    dm_msg m = sample(DM_MSG_RECOVER, 0, 0, 0x0102, 0x0a0b, 0);
+    m.clock = 0x1112131415161718ULL;
+    m.value = 0x3132333435363738ULL;
+    const uint8_t recover[] = {
+        0x00, 0x00, 0x00, 0x1c,                         /* length 28 */
+        0x01, 0x0f,                                     /* version, RECOVER */
+        0x01, 0x02, 0x0a, 0x0b,                         /* from, to */
+        0x00, 0x00,                                     /* no name, flags */
+        0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* clock */
+        0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: the round */
+    };
+    assert_known_answer(&m, recover, sizeof recover);
+
+    m = sample(DM_MSG_FLOOR, 0, 0, 1, 2, 0);
+    m.clock = 3;
+    m.attempt = 0x2122232425262728ULL;
+    m.grant = 0x4142434445464748ULL;
+    m.value = 0x3132333435363738ULL;
+    m.round = 1;
+    const uint8_t floor_frame[] = {
+        0x00, 0x00, 0x00, 0x30,                         /* length 48 */
+        0x01, 0x10,                                     /* version, FLOOR */
+        0x00, 0x01, 0x00, 0x02,                         /* from, to */
+        0x00, 0x00,                                     /* no name, flags */
+        0,    0,    0,    0,    0,    0,    0,    3,    /* clock */
+        0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, /* attempt */
+        0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, /* grant: token counter */
+        0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: round answered */
+        0x00, 0x00, 0x00, 0x01,                         /* round: recovering too */
+    };
+    assert_known_answer(&m, floor_frame, sizeof floor_frame);
+
+    m = sample(DM_MSG_RECOVERING, 0, 2, 2, 5, 0);
+    m.clock = 9;
+    m.attempt = 0x300000007ULL;
+    m.value = 1500000;
+    const uint8_t recovering[] = {
+        0x00, 0x00, 0x00, 0x26,                         /* length 38 */
+        0x01, 0x11,                                     /* version, RECOVERING */
+        0x00, 0x02, 0x00, 0x05,                         /* from, to */
+        0x02, 0x00,                                     /* name length, flags */
+        0,    0,    0,    0,    0,    0,    0,    9,    /* clock */
+        'a',  'b',                                      /* name */
+        0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07, /* attempt */
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x16, 0xe3, 0x60, /* value: 1.5 s */
+    };
+    assert_known_answer(&m, recovering, sizeof recovering);
 }
 
 /* Decodes `len` bytes from an allocation of exactly that size, so that the
@@ -465,6 +544,20 @@ static void test_bad_flags_name_peers(void)
     CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
 }
 
+/* The encoder refuses m with dm_msg_validate's verdict, which must be an
+ * error, and writes nothing. */
+static void assert_encoder_refuses(const dm_msg *m)
+{
+    int want = dm_msg_validate(m, DM_MAX_MEMBERS);
+    CU_ASSERT(want < 0);
+    CU_ASSERT_EQUAL(dm_codec_size(m), want);
+    uint8_t buf[DM_FRAME_MAX], before[DM_FRAME_MAX];
+    memset(buf, 0xaa, sizeof buf);
+    memcpy(before, buf, sizeof buf);
+    CU_ASSERT_EQUAL(dm_codec_encode(m, buf, sizeof buf), want);
+    CU_ASSERT(memcmp(buf, before, sizeof buf) == 0);
+}
+
 static void test_encoder_rejects_invalid(void)
 {
     const dm_msg good = sample(DM_MSG_REQUEST, 5, 3, 1, 2, 0);
@@ -481,16 +574,8 @@ static void test_encoder_rejects_invalid(void)
     bad[7].to = UINT16_MAX;
     bad[8].to = bad[8].from;
 
-    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
-        int want = dm_msg_validate(&bad[i], DM_MAX_MEMBERS);
-        CU_ASSERT(want < 0);
-        CU_ASSERT_EQUAL(dm_codec_size(&bad[i]), want);
-        uint8_t buf[DM_FRAME_MAX], before[DM_FRAME_MAX];
-        memset(buf, 0xaa, sizeof buf);
-        memcpy(before, buf, sizeof buf);
-        CU_ASSERT_EQUAL(dm_codec_encode(&bad[i], buf, sizeof buf), want);
-        CU_ASSERT(memcmp(buf, before, sizeof buf) == 0);
-    }
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+        assert_encoder_refuses(&bad[i]);
 
     /* Too small a buffer is refused before anything is written. */
     int size = dm_codec_size(&good);
@@ -521,16 +606,24 @@ static void test_encoder_rejects_invalid(void)
     swim[8].n_updates = 1; /* lock messages have no updates */
     swim[9] = good;
     swim[9].target = 3;
-    for (size_t i = 0; i < G_N_ELEMENTS(swim); i++) {
-        int want = dm_msg_validate(&swim[i], DM_MAX_MEMBERS);
-        CU_ASSERT(want < 0);
-        CU_ASSERT_EQUAL(dm_codec_size(&swim[i]), want);
-        uint8_t out[DM_FRAME_MAX], before[DM_FRAME_MAX];
-        memset(out, 0xaa, sizeof out);
-        memcpy(before, out, sizeof out);
-        CU_ASSERT_EQUAL(dm_codec_encode(&swim[i], out, sizeof out), want);
-        CU_ASSERT(memcmp(out, before, sizeof out) == 0);
-    }
+    for (size_t i = 0; i < G_N_ELEMENTS(swim); i++)
+        assert_encoder_refuses(&swim[i]);
+
+    const dm_msg floor_msg = sample(DM_MSG_FLOOR, 5, 0, 1, 2, 0);
+    dm_msg recovery[7];
+    for (size_t i = 0; i < G_N_ELEMENTS(recovery); i++)
+        recovery[i] = floor_msg;
+    recovery[0].round = 2;
+    recovery[1].n_updates = 1;
+    recovery[2].name_len = 1;
+    recovery[2].name[0] = 'x';
+    recovery[3].target = 3;
+    recovery[4].type = DM_MSG_RECOVER; /* RECOVER has no attempt, grant or round */
+    recovery[5] = sample(DM_MSG_RECOVERING, 5, 0, 1, 2, 0); /* no name */
+    recovery[6] = sample(DM_MSG_RECOVER, 5, 0, 1, 2, 0);
+    recovery[6].to = recovery[6].from;
+    for (size_t i = 0; i < G_N_ELEMENTS(recovery); i++)
+        assert_encoder_refuses(&recovery[i]);
 }
 
 /* A valid PING_REQ frame to corrupt: 1 -> 2, target 3, updates
@@ -688,7 +781,7 @@ static void test_membership_frames(void)
     int size;
 
     /* A lock name on a membership frame, the length adjusted to carry it. */
-    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+    for (int t = DM_MSG_PING; t <= DM_MSG_SYNC; t++) {
         dm_msg m = sample(t, 1, 2, 1, 2, 3);
         size = dm_codec_encode(&m, buf, sizeof buf);
         CU_ASSERT_FATAL(size > 0);
@@ -747,6 +840,89 @@ static void test_membership_frames(void)
         buf[5] = (uint8_t)no_target[i];
         CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
     }
+}
+
+/* RECOVER and FLOOR: no name, no update list, FLOOR's round 0 or 1; a
+ * RECOVERING has a REQUEST's layout and a REQUEST's rules. */
+static void test_recovery_frames(void)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    int size;
+    const int nameless[] = {DM_MSG_RECOVER, DM_MSG_FLOOR};
+    for (size_t i = 0; i < G_N_ELEMENTS(nameless); i++) {
+        const dm_msg m = sample(nameless[i], 1, 0, 1, 2, 0);
+        /* A name, the length adjusted to carry it. */
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        CU_ASSERT_FATAL(size > 0);
+        memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
+        memcpy(buf + DM_FRAME_HEADER, "ab", 2);
+        buf[10] = 2;
+        put_u32(buf, (uint32_t)size + 2);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
+        /* A name length without the name's bytes. */
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        buf[10] = 1;
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+        /* An update list, the length adjusted to carry it: an empty one (its
+         * count), or one update (member 0, alive @0). */
+        for (size_t n = 0; n < 2; n++) {
+            size = dm_codec_encode(&m, buf, sizeof buf);
+            memset(buf + size, 0, 1 + n * PR_UPDATE_SIZE);
+            buf[size] = (uint8_t)n;
+            size += 1 + (int)(n * PR_UPDATE_SIZE);
+            put_u32(buf, (uint32_t)size);
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+        }
+        /* The untouched frame decodes. */
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+    }
+
+    /* Each recovery type's bytes claimed by the other do not add up, nor do
+     * a REQUEST's claimed by either. */
+    for (size_t i = 0; i < G_N_ELEMENTS(nameless); i++) {
+        dm_msg m = sample(nameless[i], 1, 0, 1, 2, 0);
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        buf[5] = (uint8_t)nameless[1 - i];
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+        m = sample(DM_MSG_REQUEST, 1, 2, 1, 2, 0);
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        buf[5] = (uint8_t)nameless[i];
+        CU_ASSERT(decode_exact(buf, (size_t)size, &out) < 0);
+    }
+
+    /* FLOOR's round: a u32 at the end, 0 or 1. */
+    const struct {
+        uint32_t round;
+        int ok;
+    } rounds[] = {
+        {0, 1}, {1, 1}, {2, 0}, {3, 0}, {0xff, 0}, {0x100, 0}, {0x101, 0}, {0x01000000, 0},
+        {0x80000001, 0}, {UINT32_MAX, 0},
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(rounds); i++) {
+        dm_msg m = sample(DM_MSG_FLOOR, 7, 0, 1, 2, 0);
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 28);
+        put_u32(buf + size - 4, rounds[i].round);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), rounds[i].ok ? size : -DM_EMALFORMED);
+        if (rounds[i].ok)
+            CU_ASSERT_EQUAL(out.round, rounds[i].round);
+    }
+
+    /* A REQUEST relabelled RECOVERING decodes with the same fields; without
+     * its name it is refused, as a REQUEST would be. */
+    dm_msg req = sample(DM_MSG_REQUEST, 0x0102030405060708ULL, 3, 1, 2, 0);
+    size = dm_codec_encode(&req, buf, sizeof buf);
+    buf[5] = DM_MSG_RECOVERING;
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+    CU_ASSERT_EQUAL(out.type, DM_MSG_RECOVERING);
+    req.type = DM_MSG_RECOVERING;
+    assert_msg_equal(&out, &req);
+    buf[10] = 0;
+    memmove(buf + DM_FRAME_HEADER, buf + DM_FRAME_HEADER + 3, (size_t)size - DM_FRAME_HEADER - 3);
+    put_u32(buf, (uint32_t)size - 3);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size - 3, &out), -DM_EBADNAME);
 }
 
 static bool is_decode_error(int rc)
@@ -823,7 +999,7 @@ static void test_fuzz_mutations(void)
     uint64_t s = FUZZ_SEED ^ 0xa5a5a5a5a5a5a5a5ULL;
     int broken = 0, decoded = 0;
     int seen[DM_ERROR_COUNT] = {0};
-    int decoded_by_type[DM_MSG_TYPE_END] = {0};
+    int decoded_by_type[DM_MSG_TYPE_END] = {0}, rejected_by_type[DM_MSG_TYPE_END] = {0};
     for (int i = 0; i < FUZZ_ROUNDS; i++) {
         dm_msg m = random_msg(&s);
         uint8_t bytes[DM_FRAME_MAX + 32];
@@ -847,6 +1023,7 @@ static void test_fuzz_mutations(void)
             decoded_by_type[m.type]++;
         } else {
             seen[-rc]++;
+            rejected_by_type[m.type]++;
         }
     }
     CU_ASSERT_EQUAL(broken, 0);
@@ -856,8 +1033,32 @@ static void test_fuzz_mutations(void)
                         DM_EMALFORMED, DM_EBADNAME,  DM_EPEER};
     for (size_t i = 0; i < G_N_ELEMENTS(deep); i++)
         CU_ASSERT(seen[deep[i]] > 0);
-    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
+    /* Every type, the recovery ones included, both survives mutations
+     * (those of its values) and is refused after them. */
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         CU_ASSERT(decoded_by_type[t] > FUZZ_ROUNDS / 100);
+        CU_ASSERT(rejected_by_type[t] > FUZZ_ROUNDS / 100);
+    }
+}
+
+/* What a loop that writes one field of valid frames saw: frames taken,
+ * frames refused, and frames on which the decoder's verdict was wrong. */
+typedef struct tally {
+    int taken, rejected, broken;
+} tally;
+
+/* Counts one round; `accept`: the value was valid. The first wrong verdict
+ * is described on stderr, as "<what> round <i> (<value>): <rc>". */
+static void tally_round(tally *t, bool accept, bool ok, const char *what, int i, uint64_t value,
+                        int rc)
+{
+    if (accept)
+        t->taken++;
+    else
+        t->rejected++;
+    if (!ok && t->broken++ == 0)
+        fprintf(stderr, "\n%s round %d (%" PRIu64 ") broke the decoder: %d\n", what, i, value,
+                rc);
 }
 
 /* Random accusers, in range and out of it, written into random updates of
@@ -867,7 +1068,8 @@ static void test_fuzz_mutations(void)
 static void test_fuzz_accusers(void)
 {
     uint64_t s = FUZZ_SEED ^ 0x0acc05e40acc05e4ULL;
-    int broken = 0, taken = 0, rejected = 0, edges = 0;
+    tally t = {0};
+    int edges = 0;
     for (int i = 0; i < FUZZ_ROUNDS / 10; i++) {
         dm_msg m;
         do
@@ -898,33 +1100,66 @@ static void test_fuzz_accusers(void)
         p[1] = (uint8_t)accuser;
         dm_msg out;
         int rc = decode_exact(bytes, (size_t)size, &out);
-        bool ok;
-        if (accuser < DM_MAX_MEMBERS) {
-            ok = rc == size && out.updates[k].accuser == accuser &&
-                 out.updates[k].member == m.updates[k].member &&
-                 out.updates[k].state == m.updates[k].state &&
-                 out.updates[k].incarnation == m.updates[k].incarnation &&
-                 decode_checked(bytes, (size_t)size) == size;
-            taken++;
-            edges += accuser == 0 || accuser == DM_MAX_MEMBERS - 1;
-        } else {
-            ok = rc == -DM_EPEER;
-            rejected++;
-        }
-        if (!ok && broken++ == 0)
-            fprintf(stderr, "\naccuser round %d (accuser %u) broke the decoder: %d\n", i,
-                    (unsigned)accuser, rc);
+        bool accept = accuser < DM_MAX_MEMBERS;
+        bool ok = accept ? rc == size && out.updates[k].accuser == accuser &&
+                               out.updates[k].member == m.updates[k].member &&
+                               out.updates[k].state == m.updates[k].state &&
+                               out.updates[k].incarnation == m.updates[k].incarnation &&
+                               decode_checked(bytes, (size_t)size) == size
+                         : rc == -DM_EPEER;
+        edges += accept && (accuser == 0 || accuser == DM_MAX_MEMBERS - 1);
+        tally_round(&t, accept, ok, "accuser", i, accuser, rc);
     }
-    CU_ASSERT_EQUAL(broken, 0);
-    CU_ASSERT(taken > FUZZ_ROUNDS / 40);
-    CU_ASSERT(rejected > FUZZ_ROUNDS / 40);
+    CU_ASSERT_EQUAL(t.broken, 0);
+    CU_ASSERT(t.taken > FUZZ_ROUNDS / 40);
+    CU_ASSERT(t.rejected > FUZZ_ROUNDS / 40);
     CU_ASSERT(edges > FUZZ_ROUNDS / 200);
+}
+
+/* Random rounds written into random FLOOR frames: the decoder takes 0 and 1
+ * (and the frame re-encodes to the same bytes) and refuses anything else
+ * with -DM_EMALFORMED, whatever the other fields hold. */
+static void test_fuzz_floor_rounds(void)
+{
+    uint64_t s = FUZZ_SEED ^ 0xf1008f1008f1008fULL;
+    tally t = {0};
+    for (int i = 0; i < FUZZ_ROUNDS / 10; i++) {
+        dm_msg m = random_of_type(&s, DM_MSG_FLOOR);
+        uint8_t bytes[DM_FRAME_MAX];
+        int size = dm_codec_encode(&m, bytes, sizeof bytes);
+        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 28);
+        uint32_t round;
+        switch (rnd_below(&s, 3)) {
+        case 0:
+            round = (uint32_t)rnd(&s);
+            break;
+        case 1:
+            round = (uint32_t)rnd_below(&s, 4); /* 0..3 */
+            break;
+        default:
+            round = (uint32_t)1 << rnd_below(&s, 32);
+            break;
+        }
+        put_u32(bytes + size - 4, round); /* the round closes the frame */
+        dm_msg out;
+        int rc = decode_exact(bytes, (size_t)size, &out);
+        bool accept = round <= 1;
+        bool ok = accept ? rc == size && out.round == round && out.grant == m.grant &&
+                               out.attempt == m.attempt && out.value == m.value &&
+                               decode_checked(bytes, (size_t)size) == size
+                         : rc == -DM_EMALFORMED;
+        tally_round(&t, accept, ok, "FLOOR round", i, round, rc);
+    }
+    CU_ASSERT_EQUAL(t.broken, 0);
+    CU_ASSERT(t.taken > FUZZ_ROUNDS / 100);
+    CU_ASSERT(t.rejected > FUZZ_ROUNDS / 100);
 }
 
 static CU_TestInfo codec_tests[] = {
     {"round trip of every type at the edges", test_round_trip},
     {"largest frame of every type", test_largest_frames},
     {"known-answer frames", test_known_answer},
+    {"known-answer recovery frames", test_known_answer_recovery},
     {"every truncation is rejected", test_every_truncation},
     {"oversize length prefix", test_oversize},
     {"bad version", test_bad_version},
@@ -935,6 +1170,7 @@ static CU_TestInfo codec_tests[] = {
     {"update count disagrees", test_update_count},
     {"bad updates", test_bad_updates},
     {"membership frames: name, flags, target", test_membership_frames},
+    {"recovery frames: name, updates, round", test_recovery_frames},
     CU_TEST_INFO_NULL,
 };
 
@@ -942,6 +1178,7 @@ static CU_TestInfo fuzz_tests[] = {
     {"random noise", test_fuzz_noise},
     {"mutated frames", test_fuzz_mutations},
     {"mutated accusers", test_fuzz_accusers},
+    {"mutated FLOOR rounds", test_fuzz_floor_rounds},
     CU_TEST_INFO_NULL,
 };
 

@@ -6,6 +6,25 @@
 #include "message.h"
 #include "testlib.h"
 
+/* The type families, restated from message.h rather than derived from the
+ * table under test: membership (SWIM) messages are exactly PING..SYNC and
+ * carry updates; recovery messages (RECOVER, FLOOR) carry neither a name nor
+ * updates; every other type, RECOVERING included, is a lock message. */
+static bool is_swim(int t)
+{
+    return t >= DM_MSG_PING && t <= DM_MSG_SYNC;
+}
+
+static bool is_recovery(int t)
+{
+    return t == DM_MSG_RECOVER || t == DM_MSG_FLOOR;
+}
+
+static bool is_lock(int t)
+{
+    return dm_msg_type_valid(t) && !is_swim(t) && !is_recovery(t);
+}
+
 /* A valid message of `type` with every field the type uses set non-zero:
  * a lock message named "alpha", a membership message with two updates
  * (member 2 suspected by member 1 at 4, member 1 alive at 1). */
@@ -78,6 +97,9 @@ static void test_field_masks(void)
     CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_ACK), V | T | U);
     CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_NACK), V | T | U);
     CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_SYNC), V | U);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RECOVER), V);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_FLOOR), A | G | V | R);
+    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RECOVERING), N | A | V);
 
     /* The field table's accessors reach the struct member they name. */
     dm_msg m;
@@ -106,14 +128,28 @@ static void test_field_masks(void)
 
 static void test_is_membership(void)
 {
+    int lock = 0, swim = 0, recovery = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         bool want = t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK ||
                     t == DM_MSG_NACK || t == DM_MSG_SYNC;
         CU_ASSERT_EQUAL(dm_msg_is_membership(t), want);
-        /* Exactly one of a name and updates. */
-        CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_NAME) != 0, !want);
+        CU_ASSERT_EQUAL(is_swim(t), want);
+        /* A lock message has a name, a membership message updates, a
+         * recovery message neither; none has both. */
+        CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_NAME) != 0, is_lock(t));
         CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_UPDATES) != 0, want);
+        CU_ASSERT_EQUAL(is_lock(t) + is_swim(t) + is_recovery(t), 1);
+        lock += is_lock(t);
+        swim += is_swim(t);
+        recovery += is_recovery(t);
     }
+    CU_ASSERT_EQUAL(lock, 10);
+    CU_ASSERT_EQUAL(swim, 5);
+    CU_ASSERT_EQUAL(recovery, 2);
+    CU_ASSERT(is_lock(DM_MSG_RECOVERING));
+    CU_ASSERT(!dm_msg_is_membership(DM_MSG_RECOVER));
+    CU_ASSERT(!dm_msg_is_membership(DM_MSG_FLOOR));
+    CU_ASSERT(!dm_msg_is_membership(DM_MSG_RECOVERING));
     const int bad[] = {0, -1, DM_MSG_TYPE_END, 200};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
         CU_ASSERT(!dm_msg_is_membership(bad[i]));
@@ -170,7 +206,7 @@ static void test_validate_good(void)
         CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
     }
     /* Membership messages at their edges. */
-    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+    for (int t = DM_MSG_PING; t <= DM_MSG_SYNC; t++) {
         dm_msg m = make(t);
         m.n_updates = 0;
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
@@ -223,8 +259,22 @@ static void test_validate_name(void)
     m.name[0] = '\0';
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
 
-    /* Membership messages carry no name, not even a stray byte of one. */
-    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+    /* A RECOVERING names the lock of the REQUEST it answers. */
+    m = make(DM_MSG_RECOVERING);
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    m.name_len = 0;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+    m = make(DM_MSG_RECOVERING);
+    m.name[1] = '\0';
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+
+    /* Membership and recovery messages carry no name, not even a stray byte
+     * of one. */
+    int nameless = 0;
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
+        if (is_lock(t))
+            continue;
+        nameless++;
         m = make(t);
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
         CU_ASSERT_EQUAL(dm_msg_set_name(&m, "alpha"), 0);
@@ -239,6 +289,7 @@ static void test_validate_name(void)
         m.name[1] = 'x'; /* past the (empty) name's terminator: not looked at */
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
     }
+    CU_ASSERT_EQUAL(nameless, 7);
 }
 
 static void test_validate_unused_fields(void)
@@ -262,10 +313,12 @@ static void test_validate_unused_fields(void)
             checked++;
         }
     }
-    /* Lock messages: target and updates unused by all 9, and REQUEST 2,
-     * GRANT/YIELD/REVOKED 2 each, INQUIRE 1, FAILED/RELEASE 3 each;
-     * membership: attempt, grant, round by all 5, target by PING and SYNC. */
-    CU_ASSERT_EQUAL(checked, 9 * 2 + 2 + 3 * 2 + 1 + 2 * 3 + 5 * 3 + 2);
+    /* Lock messages: target and updates unused by all 10, and REQUEST 2,
+     * GRANT/YIELD/REVOKED 2 each, INQUIRE 1, FAILED/RELEASE 3 each,
+     * RECOVERING 2 (grant, round); membership: attempt, grant, round by all
+     * 5, target by PING and SYNC; recovery: target and updates by both,
+     * RECOVER's attempt, grant and round. */
+    CU_ASSERT_EQUAL(checked, 10 * 2 + 2 + 3 * 2 + 1 + 2 * 3 + 2 + 5 * 3 + 2 + 2 * 2 + 3);
 }
 
 /* A used field above what its type allows is as malformed as an unused one
@@ -300,11 +353,79 @@ static void test_validate_field_ranges(void)
         m.value = UINT64_MAX;
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
     }
+
+    /* FLOOR's round says whether the answerer is recovering itself: 0 or 1.
+     * The limit is FLOOR's alone: KEEP and KEPT count rounds. */
+    m = make(DM_MSG_FLOOR);
+    const uint32_t floor_rounds[] = {0, 1, 2, 3, 0x80, 0x100, 0x10000, UINT32_MAX};
+    for (size_t i = 0; i < G_N_ELEMENTS(floor_rounds); i++) {
+        m.round = floor_rounds[i];
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), floor_rounds[i] <= 1 ? 0 : -DM_EMALFORMED);
+    }
+    for (int t = DM_MSG_KEEP; t <= DM_MSG_KEPT; t++) {
+        m = make(t);
+        m.round = UINT32_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    }
+    /* Rounds, counters, attempt ids and times: every other value of the
+     * recovery types goes, to its width's end. */
+    m = make(DM_MSG_FLOOR);
+    m.attempt = m.grant = m.value = UINT64_MAX;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    m = make(DM_MSG_RECOVER);
+    m.value = UINT64_MAX;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    m = make(DM_MSG_RECOVERING);
+    m.attempt = m.value = UINT64_MAX;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    m.value = 0;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+}
+
+/* RECOVER and FLOOR travel between members like membership messages but
+ * carry neither a lock name nor updates; RECOVERING is a lock message. */
+static void test_validate_recovery(void)
+{
+    const int types[] = {DM_MSG_RECOVER, DM_MSG_FLOOR};
+    for (size_t i = 0; i < G_N_ELEMENTS(types); i++) {
+        dm_msg m = make(types[i]);
+        CU_ASSERT_EQUAL(m.name_len, 0);
+        CU_ASSERT_EQUAL(m.n_updates, 0);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        CU_ASSERT_EQUAL(dm_msg_set_name(&m, "alpha"), 0);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+
+        /* Any number of updates, however good each one is. */
+        const uint8_t counts[] = {1, 2, DM_MSG_MAX_UPDATES, DM_MSG_MAX_UPDATES + 1, UINT8_MAX};
+        for (size_t k = 0; k < G_N_ELEMENTS(counts); k++) {
+            m = make(types[i]);
+            m.n_updates = counts[k];
+            for (size_t u = 0; u < MIN(counts[k], DM_MSG_MAX_UPDATES); u++)
+                m.updates[u] = (dm_member_update){.member = 1, .accuser = 1};
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+        }
+        /* Their (unused) update array is not looked at. */
+        m = make(types[i]);
+        m.updates[0] = (dm_member_update){.member = UINT16_MAX, .accuser = UINT16_MAX, .state = 0xff};
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+
+        /* Peers as for every message: members, and not to itself. */
+        m = make(types[i]);
+        m.to = m.from;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EPEER);
+        m = make(types[i]);
+        m.to = 4;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EPEER);
+    }
+    /* RECOVERING carries no updates either, as no lock message does. */
+    dm_msg m = make(DM_MSG_RECOVERING);
+    m.n_updates = 1;
+    CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
 }
 
 static void test_validate_updates(void)
 {
-    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+    for (int t = DM_MSG_PING; t <= DM_MSG_SYNC; t++) {
         dm_msg m = make(t);
         m.n_updates = DM_MSG_MAX_UPDATES + 1;
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
@@ -345,7 +466,7 @@ static void test_validate_updates(void)
  * whichever update it is in and whatever the state. */
 static void test_validate_accuser(void)
 {
-    for (int t = DM_MSG_PING; t < DM_MSG_TYPE_END; t++) {
+    for (int t = DM_MSG_PING; t <= DM_MSG_SYNC; t++) {
         for (size_t u = 0; u < 2; u++) {
             dm_msg m = make(t);
             m.updates[u].accuser = 0;
@@ -433,15 +554,21 @@ static void test_validate_peers(void)
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 0), -DM_EPEER);
 }
 
+/* m formats as exactly `want`, and says so in its return value. */
+static void assert_formats(const dm_msg *m, const char *want)
+{
+    char buf[256];
+    CU_ASSERT_EQUAL(dm_msg_format(m, buf, sizeof buf), (int)strlen(want));
+    CU_ASSERT_STRING_EQUAL(buf, want);
+}
+
 static void test_format(void)
 {
     dm_msg m = make(DM_MSG_REQUEST);
     m.attempt = 0x100000002;
     m.value = 11;
     char buf[256];
-    const char *want = "REQUEST 3->0 clock=12 lock=alpha attempt=0x100000002 value=11";
-    CU_ASSERT_EQUAL(dm_msg_format(&m, buf, sizeof buf), (int)strlen(want));
-    CU_ASSERT_STRING_EQUAL(buf, want);
+    assert_formats(&m, "REQUEST 3->0 clock=12 lock=alpha attempt=0x100000002 value=11");
 
     m = make(DM_MSG_KEPT);
     m.from = 1;
@@ -450,9 +577,8 @@ static void test_format(void)
     m.grant = 7;
     m.value = UINT64_MAX;
     m.round = 9;
-    dm_msg_format(&m, buf, sizeof buf);
-    CU_ASSERT_STRING_EQUAL(buf, "KEPT 1->2 clock=12 lock=alpha attempt=0xab grant=7 "
-                                "value=18446744073709551615 round=9");
+    assert_formats(&m, "KEPT 1->2 clock=12 lock=alpha attempt=0xab grant=7 "
+                       "value=18446744073709551615 round=9");
 
     /* Only the fields the type uses appear. */
     m = make(DM_MSG_FAILED);
@@ -464,6 +590,41 @@ static void test_format(void)
     CU_ASSERT_PTR_NULL(strstr(buf, "round="));
     CU_ASSERT_PTR_NULL(strstr(buf, "target="));
     CU_ASSERT_PTR_NULL(strstr(buf, "updates="));
+}
+
+/* The recovery messages show their fields and nothing else: no lock, no
+ * update list for RECOVER and FLOOR; RECOVERING as a lock message. */
+static void test_format_recovery(void)
+{
+    dm_msg m = make(DM_MSG_RECOVER);
+    m.value = 5;
+    assert_formats(&m, "RECOVER 3->0 clock=12 value=5");
+
+    m = make(DM_MSG_FLOOR);
+    m.from = 1;
+    m.to = 2;
+    m.attempt = 0x300000007;
+    m.grant = 2048;
+    m.value = 5;
+    m.round = 1;
+    assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 grant=2048 value=5 round=1");
+    m.round = 0;
+    m.grant = UINT64_MAX;
+    assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 "
+                       "grant=18446744073709551615 value=5 round=0");
+
+    m = make(DM_MSG_RECOVERING);
+    m.to = 2;
+    m.attempt = 0xab;
+    m.value = 1500000;
+    assert_formats(&m, "RECOVERING 3->2 clock=12 lock=alpha attempt=0xab value=1500000");
+
+    /* A stray name or updates on a recovery message stay out of the line:
+     * the type says what is shown (validation is what rejects them). */
+    m = make(DM_MSG_FLOOR);
+    dm_msg_set_name(&m, "alpha");
+    m.n_updates = 1;
+    assert_formats(&m, "FLOOR 3->0 clock=12 attempt=0x64 grant=101 value=102 round=1");
 }
 
 static void test_format_membership(void)
@@ -641,11 +802,13 @@ static const CU_TestInfo tests[] = {
     {"validate rejects bad names", test_validate_name},
     {"validate rejects unused fields", test_validate_unused_fields},
     {"validate checks field ranges", test_validate_field_ranges},
+    {"validate checks recovery messages", test_validate_recovery},
     {"validate checks updates", test_validate_updates},
     {"validate checks accusers", test_validate_accuser},
     {"validate checks targets", test_validate_target},
     {"validate rejects bad peers", test_validate_peers},
     {"format", test_format},
+    {"format recovery messages", test_format_recovery},
     {"format membership messages", test_format_membership},
     {"format shows accusers", test_format_accuser},
     {"format escapes and truncates", test_format_escapes_and_truncates},
