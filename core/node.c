@@ -109,7 +109,8 @@ typedef struct arbiter {
     bool fenced;          /* grantee announced its token: it will not yield */
     int64_t inquire_at;   /* next INQUIRE, DM_NEVER when nobody waits */
     bool asked_yield;     /* the last INQUIRE asked the grantee to yield */
-    uint32_t inquiries;   /* INQUIREs sent for this grant (their back-off) */
+    uint32_t inquiries;   /* probes sent for this grant (their back-off) */
+    uint32_t yield_asks;  /* INQUIREs asking this grant to yield */
     GArray *queue;        /* request_id, highest priority first */
     uint64_t *finished;   /* per requester: highest attempt that ended here */
 } arbiter;
@@ -217,6 +218,9 @@ static int64_t scale_duration(int64_t d, uint64_t num, uint64_t den, bool round_
         q++;
     return (int64_t)q;
 }
+
+/* Held leases are renewed every third of what a holder trusts. */
+static int64_t renew_interval(const dm_node *n) { return n->holder_lease / 3; }
 
 /* The retransmission timeout towards `peer`. */
 static int64_t rto_of(const dm_node *n, uint32_t peer)
@@ -510,6 +514,7 @@ static void end_grant(lock_state *ls)
     ls->arb.inquire_at = DM_NEVER;
     ls->arb.asked_yield = false;
     ls->arb.inquiries = 0;
+    ls->arb.yield_asks = 0;
 }
 
 /* While others wait, the grantee is inquired every rpc timeout: to yield
@@ -525,12 +530,15 @@ static bool yield_wanted(const arbiter *a)
 /* Grants are held for any length of time, so asking again backs off: from
  * one round-trip timeout (a lost GRANT is found quickly) up to
  * the renew interval (a long hold costs a few INQUIREs, not one per RTO). */
-static int64_t inquire_interval(const dm_node *n, const arbiter *a)
+static int64_t inquire_interval(const dm_node *n, const arbiter *a, bool yield)
 {
     int64_t rto = rto_of(n, a->grantee.node);
     int64_t cap = MAX(n->holder_lease / 3, rto);
-    int64_t v = rto;
-    for (uint32_t i = 0; i < a->inquiries && v < cap; i++)
+    int64_t v = yield ? rto : 2 * rto;
+    /* A request to yield resolves a deadlock (Maekawa): it is re-sent like
+     * any message on the critical path, with the timeout's own back-off. */
+    uint32_t k = yield ? MIN(a->yield_asks, 3) : a->inquiries;
+    for (uint32_t i = 0; i < k && v < cap; i++)
         v *= 2;
     return MIN(v, cap);
 }
@@ -538,9 +546,12 @@ static int64_t inquire_interval(const dm_node *n, const arbiter *a)
 static void send_inquire(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
-    a->inquire_at = now + inquire_interval(n, a);
-    a->inquiries++;
     a->asked_yield = yield_wanted(a);
+    a->inquire_at = now + inquire_interval(n, a, a->asked_yield);
+    if (a->asked_yield)
+        a->yield_asks++;
+    else
+        a->inquiries++;
     send_msg(n, ls, DM_MSG_INQUIRE, a->grantee.node, a->grantee.attempt, a->grant,
              a->asked_yield ? DM_INQUIRE_YIELD : DM_INQUIRE_PROBE, 0);
 }
@@ -553,7 +564,7 @@ static void inquire_if_wanted(dm_node *n, lock_state *ls, int64_t now)
     else if (yield_wanted(a) && (a->inquire_at == DM_NEVER || !a->asked_yield))
         send_inquire(n, ls, now);
     else if (a->inquire_at == DM_NEVER)
-        a->inquire_at = now + inquire_interval(n, a);   /* the grantee usually finishes soon */
+        a->inquire_at = now + inquire_interval(n, a, false);   /* the grantee usually finishes soon */
 }
 
 /* A node grants nothing while leases of an earlier life may be in force, nor
@@ -586,6 +597,7 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     a->fenced = false;
     a->inquire_at = DM_NEVER;
     a->inquiries = 0;
+    a->yield_asks = 0;
     n->stats.grants++;
     send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, token, 0, 0);
     inquire_if_wanted(n, ls, now);
@@ -645,9 +657,11 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         grant_next(n, ls, now);
         return;
     }
-    bool head = prio_cmp(&g_array_index(a->queue, request_id, 0), &r) == 0;
-    if (!head || prio_cmp(&r, &a->grantee) > 0)
-        send_msg(n, ls, DM_MSG_FAILED, m->from, m->attempt, 0, 0, 0);
+    /* Queued: say so, also to a request that outranks the grantee (which
+     * is asked to yield meanwhile). Silence would read as a dead arbiter
+     * once the timeout adapts to the round trip, and the requester would
+     * route around a healthy one. */
+    send_msg(n, ls, DM_MSG_FAILED, m->from, m->attempt, 0, 0, 0);
     inquire_if_wanted(n, ls, now);
 }
 
@@ -779,7 +793,8 @@ static void schedule_retry(dm_node *n, arbiter_entry *e, int64_t now)
     int64_t interval = rto_of(n, e->node);
     if (e->heard) {
         uint32_t k = MIN(e->requests, REQUEST_BACKOFF_MAX);
-        interval = MIN(interval << (k + 3), MAX(n->cfg.lease_us, interval));
+        interval = MAX(interval, renew_interval(n) / 2);
+        interval = MIN(interval << k, MAX(n->cfg.lease_us, interval));
     }
     e->retry_at = now + interval + (int64_t)dm_prng_below(&n->prng, (uint64_t)interval / 4 + 1);
 }
@@ -1233,7 +1248,6 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     }
 }
 
-static int64_t renew_interval(const dm_node *n) { return n->holder_lease / 3; }
 
 static void req_service(dm_node *n, lock_state *ls, int64_t now)
 {
@@ -1978,6 +1992,10 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
     begin(n, now);
     n->stats.received[msg->type]++;
     n->suspected_until[msg->from] = 0;
+    /* Back-off is for a path that may be dead; this one is not. Without
+     * this a peer's timeout stayed doubled up to its cap until the next
+     * KEEP round trip, and every loss towards it then cost the cap. */
+    dm_rtt_heard(&n->rtt[msg->from]);
     if (membership) {
         if (msg->clock > n->clock)
             n->clock = msg->clock;

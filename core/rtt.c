@@ -42,6 +42,11 @@ void dm_rtt_timeout(dm_rtt *r)
         r->backoff++;
 }
 
+void dm_rtt_heard(dm_rtt *r)
+{
+    r->backoff = 0;
+}
+
 bool dm_rtt_measured(const dm_rtt *r)
 {
     return r->srtt != 0;

@@ -31,6 +31,9 @@ void dm_rtt_init(dm_rtt *r, int64_t initial, int64_t min, int64_t max);
 void dm_rtt_sample(dm_rtt *r, int64_t rtt);
 /* A retransmission timer expired: the next RTO doubles (up to max). */
 void dm_rtt_timeout(dm_rtt *r);
+/* The peer was heard from: whatever timed out before, the path works, so
+ * the back-off ends (the estimate itself waits for a sample). */
+void dm_rtt_heard(dm_rtt *r);
 /* The current retransmission timeout: in [min, max]. */
 int64_t dm_rtt_rto(const dm_rtt *r);
 /* The RTO of `r`, or -- while `r` has no sample yet -- one computed from
