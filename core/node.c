@@ -1324,10 +1324,11 @@ static int64_t arb_next_due(const dm_node *n, const arbiter *a, int64_t now)
 {
     if (a->granted)
         return min64(a->lease_until, a->inquire_at);
-    if (a->queue->len > 0)   /* waiting out recovery, or a failed persist */
-        return n->quiet_until > now ? n->quiet_until
-               : n->floor_pending  ? DM_NEVER   /* grant_waiting() when it ends */
-                                   : now + n->cfg.rpc_timeout_us;
+    /* Waiting out recovery (grant_waiting() serves the queue the moment
+     * the floor is known; this is the fallback), or a failed persist. Never
+     * DM_NEVER: reschedule() would take a name with waiters for idle. */
+    if (a->queue->len > 0)
+        return n->quiet_until > now ? n->quiet_until : now + n->cfg.rpc_timeout_us;
     return DM_NEVER;
 }
 
@@ -1534,7 +1535,12 @@ static void reschedule(dm_node *n, lock_state *ls, int64_t now)
 {
     int64_t due = min64(arb_next_due(n, &ls->arb, now), req_next_due(n, &ls->req));
     due = min64(due, release_next_due(ls));
-    if (due == DM_NEVER) {
+    if (due == DM_NEVER && !lock_idle(ls)) {
+        /* State without a deadline would never be served again, and the idle
+         * deadline below may lie in the past (a loop): look again later. */
+        due = now + n->cfg.rpc_timeout_us;
+        ls->idle_since = DM_NEVER;
+    } else if (due == DM_NEVER) {
         /* Nothing pending: forget the name after a while so that unused names
          * cost nothing; until then its finished-attempt marks absorb late
          * duplicates. */
