@@ -51,6 +51,7 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->locks = 1;
     cfg->load = 0.5;
     cfg->interarrival_us = DM_AUTO;
+    cfg->interarrival_dist = DM_HOLD_EXPONENTIAL;
     cfg->hold_us = DM_AUTO;
     cfg->hold_dist = DM_HOLD_EXPONENTIAL;
     cfg->timeout_us = 5 * USEC;
@@ -431,6 +432,7 @@ static const key_info keys[] = {
     { "workload", "locks", K_U32, F(locks), false, NULL },
     { "workload", "load", K_DOUBLE, F(load), false, NULL },
     { "workload", "interarrival", K_SECONDS, F(interarrival_us), true, NULL },
+    { "workload", "interarrival_dist", K_ENUM, F(interarrival_dist), false, hold_names },
     { "workload", "hold", K_SECONDS, F(hold_us), true, NULL },
     { "workload", "hold_dist", K_ENUM, F(hold_dist), false, hold_names },
     { "workload", "timeout", K_SECONDS, F(timeout_us), false, NULL },

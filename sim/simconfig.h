@@ -61,6 +61,7 @@ typedef enum dm_fault_mode {
     DM_FAULTS_LIST,          /* the listed kinds; their rates drawn unless set */
 } dm_fault_mode;
 
+/* Distribution of hold times, and of times between a client's requests. */
 typedef enum dm_hold_dist {
     DM_HOLD_EXPONENTIAL = 0,
     DM_HOLD_FIXED,
@@ -129,6 +130,7 @@ typedef struct dm_sim_config {
     uint32_t locks;              /* lock names "lock0", "lock1", ... */
     double load;                 /* offered load per lock, when interarrival is AUTO */
     int64_t interarrival_us;     /* mean per client and lock; AUTO: from load */
+    dm_hold_dist interarrival_dist; /* exponential, or fixed: a strict period */
     int64_t hold_us;             /* mean; AUTO: 100 ms, or drawn in swarm/list */
     dm_hold_dist hold_dist;
     int64_t timeout_us;          /* acquisition timeout */

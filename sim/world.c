@@ -54,7 +54,13 @@ typedef enum node_state { NODE_UP, NODE_PAUSED, NODE_DOWN } node_state;
 typedef enum client_state { CL_IDLE, CL_PENDING, CL_HOLDING } client_state;
 typedef enum action_kind { ACT_RELEASE = 1, ACT_REQUEST } action_kind;
 
-/* One (node, lock name) pair: the application on that node using that lock. */
+/* One (node, lock name) pair: the application on that node using that lock.
+ * It knows its attempts by the ids lock() returns and matches every outcome
+ * by that id: when lock() lands in the very microsecond the previous
+ * attempt's deadline (or lease) ends, the core ends that attempt inside the
+ * call and accepts the new one, and the old attempt's FAILED (or LOST) is
+ * delivered afterwards (issue 9). That late outcome belongs to the
+ * superseded attempt, not to the one in progress. */
 typedef struct sim_client {
     sim_event arrival;
     sim_event action;
@@ -69,6 +75,11 @@ typedef struct sim_client {
     int64_t requested_at;     /* global */
     int64_t granted_at;       /* global */
     uint32_t messages;
+    uint64_t attempt;         /* the attempt in progress or held; 0 when idle */
+    uint64_t superseded;      /* an earlier attempt whose outcome is still due; 0 none */
+    int64_t superseded_requested_at;   /* ... its lock() call, global */
+    int64_t superseded_granted_at;     /* ... its grant, global; -1 if it did not hold */
+    uint32_t superseded_messages;
 } sim_client;
 
 typedef struct sim_node {
@@ -295,19 +306,28 @@ static const char *reason_name(int reason)
 
 /* One acquisition attempt ends (or the run does): granted_at < 0 when never
  * granted, failed_at < 0 when it did not fail. */
-static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_client *cl,
-                    int64_t failed_at, const char *outcome)
+static void csv_attempt(dm_world *w, const sim_node *nd, uint32_t lock, int64_t requested_at,
+                        int64_t granted_at, int64_t failed_at, const char *outcome,
+                        uint32_t messages)
 {
     if (!w->csv)
         return;
     GString *s = g_string_sized_new(96);
     g_string_append_printf(s, "%" PRIu64 ",%u,%s,", w->cfg->seed, nd->id, w->lock_names[lock]);
-    csv_time(s, cl->requested_at);
-    csv_time(s, cl->state == CL_HOLDING ? cl->granted_at : -1);
+    csv_time(s, requested_at);
+    csv_time(s, granted_at);
     csv_time(s, failed_at);
-    g_string_append_printf(s, "%s,%u\n", outcome, cl->messages);
+    g_string_append_printf(s, "%s,%u\n", outcome, messages);
     fwrite(s->str, 1, s->len, w->csv);
     g_string_free(s, TRUE);
+}
+
+/* The client's current attempt ends. */
+static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_client *cl,
+                    int64_t failed_at, const char *outcome)
+{
+    csv_attempt(w, nd, lock, cl->requested_at, cl->state == CL_HOLDING ? cl->granted_at : -1,
+                failed_at, outcome, cl->messages);
 }
 
 /* ---------------------------------------------------------------- membership tracking */
@@ -768,6 +788,16 @@ static int64_t sample_hold(dm_world *w)
     return sample_exp(&w->work_prng, w->cfg->hold_us);
 }
 
+/* The time from one request of a client to its next. The first request is
+ * always drawn exponentially (client_start_arrivals), so that periodic
+ * clients do not all ask at once. */
+static int64_t next_arrival(dm_world *w)
+{
+    if (w->cfg->interarrival_dist == DM_HOLD_FIXED)
+        return w->cfg->interarrival_us;
+    return 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us);
+}
+
 static void client_write(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, const char *why)
 {
     bool ok = dm_checker_write(w->checker, w->now, nd->id, w->lock_names[lock], cl->token);
@@ -788,6 +818,7 @@ static void client_action(dm_world *w, sim_client *cl, action_kind what, int64_t
 static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
 {
     cl->state = CL_IDLE;
+    cl->attempt = 0;
     cl->live_attempt = false;
     if (cl->live_wanted)
         client_action(w, cl, ACT_REQUEST, w->now + retry_after);
@@ -795,19 +826,47 @@ static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
         cancel(w, &cl->action);
 }
 
+/* lock() started a new attempt while the client still had one: the core
+ * ended that one inside the call (its deadline or its lease ended at this
+ * very instant) and owes its outcome, FAILED or LOST, which comes after the
+ * call. Keep what the CSV row needs until then. */
+static void client_supersede(dm_world *w, sim_node *nd, sim_client *cl, const char *name)
+{
+    if (cl->superseded) {
+        /* Only one outcome can be owed: lock() is refused while the
+         * attempt it started is in progress. */
+        w->stats.api_errors++;
+        TRACE(w, nd->id, "API: %s: the outcome of attempt %" PRIx64 " never came", name,
+              cl->superseded);
+    }
+    w->stats.superseded++;
+    TRACE(w, nd->id, "%s: attempt %" PRIx64 " ended inside lock(); its outcome is still due", name,
+          cl->attempt);
+    cl->superseded = cl->attempt;
+    cl->superseded_requested_at = cl->requested_at;
+    cl->superseded_granted_at = cl->state == CL_HOLDING ? cl->granted_at : -1;
+    cl->superseded_messages = cl->messages;
+    if (cl->action_kind == ACT_RELEASE)
+        cancel(w, &cl->action);   /* that hold is over */
+}
+
 static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live)
 {
     const char *name = w->lock_names[lock];
-    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, NULL);
+    uint64_t attempt = 0;
+    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, &attempt);
     fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
-    TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
-          rc == 0 ? "started" : dm_error_name(rc));
+    TRACE(w, nd->id, "lock %s%s -> %s attempt=%" PRIx64, name, live ? " (liveness)" : "",
+          rc == 0 ? "started" : dm_error_name(rc), rc == 0 ? attempt : 0);
     if (rc == 0) {
-        if (cl->state != CL_IDLE) {
+        if (attempt == 0 || attempt == cl->attempt || attempt == cl->superseded) {
             w->stats.api_errors++;
-            TRACE(w, nd->id, "API: lock %s accepted while an attempt is outstanding", name);
+            TRACE(w, nd->id, "API: lock %s started attempt %" PRIx64 ", not a new id", name, attempt);
         }
+        if (cl->state != CL_IDLE)
+            client_supersede(w, nd, cl, name);
         w->stats.attempts++;
+        cl->attempt = attempt;
         cl->state = CL_PENDING;
         cl->live_attempt = live;
         cl->requested_at = w->now;
@@ -860,7 +919,7 @@ static void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *c
             return;
         client_lock(w, nd, lock, cl, false);
         if (w->cfg->interarrival_us > 0)
-            schedule(w, &cl->arrival, w->now + 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us));
+            schedule(w, &cl->arrival, w->now + next_arrival(w));
     } else if (cl->action_kind == ACT_RELEASE) {
         client_release(w, nd, lock, cl);
     } else if (cl->state == CL_IDLE && cl->live_wanted) {
@@ -985,14 +1044,22 @@ static void drv_notify(void *user, const dm_event *event)
         TRACE(w, nd->id, "API: event for unknown lock %s", ev.name);
         return;
     }
-    cl->messages = ev.messages;
+    /* Match the outcome to the attempt it concerns (sim_client). */
+    bool current = cl->state != CL_IDLE && ev.attempt == cl->attempt;
+    bool owed = !current && cl->superseded != 0 && ev.attempt == cl->superseded;
+    if (current)
+        cl->messages = ev.messages;
     switch (ev.type) {
     case DM_EV_GRANTED:
-        if (cl->state != CL_PENDING) {
-            w->stats.api_errors++;
-            TRACE(w, nd->id, "API: GRANTED without an outstanding attempt");
-        }
         w->stats.acquisitions++;
+        if (!current || cl->state != CL_PENDING) {
+            /* Granted an attempt the application is not waiting for: a
+             * broken contract, and a lock nobody will use or unlock. */
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: GRANTED attempt %" PRIx64 ", but the client %s", ev.attempt,
+                  cl->state == CL_PENDING ? "waits for another" : "is not waiting");
+            break;
+        }
         cl->state = CL_HOLDING;
         cl->token = ev.token;
         cl->lease_until = ev.lease_until;
@@ -1011,14 +1078,28 @@ static void drv_notify(void *user, const dm_event *event)
         break;
     case DM_EV_RENEWED:
         w->stats.renewals++;
+        if (!current || cl->state != CL_HOLDING) {
+            /* Events are delivered before the next application call, so a
+             * renewal always concerns the hold in force. */
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: RENEWED attempt %" PRIx64 ", which does not hold", ev.attempt);
+            break;
+        }
         cl->lease_until = ev.lease_until;
         dm_checker_hold_extend(w->checker, w->now, nd->id, ev.name, lease_global);
         break;
     case DM_EV_FAILED:
         w->stats.failed++;
-        if (cl->state == CL_PENDING) {
+        if (current && cl->state == CL_PENDING) {
             csv_row(w, nd, lock, cl, w->now, reason_name(ev.reason));
             client_idle(w, cl, w->cfg->rpc_timeout_us);
+        } else if (owed && cl->superseded_granted_at < 0) {
+            csv_attempt(w, nd, lock, cl->superseded_requested_at, -1, w->now,
+                        reason_name(ev.reason), ev.messages);
+            cl->superseded = 0;
+        } else {
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: FAILED attempt %" PRIx64 ", which was not acquiring", ev.attempt);
         }
         break;
     case DM_EV_MEMBER:
@@ -1026,11 +1107,18 @@ static void drv_notify(void *user, const dm_event *event)
         break;   /* handled above */
     case DM_EV_LOST:
         w->stats.lost++;
-        dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
-        if (cl->state == CL_HOLDING) {
+        if (current && cl->state == CL_HOLDING) {
+            dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
             csv_row(w, nd, lock, cl, w->now, "lost");
             client_idle(w, cl, 0);
+        } else if (owed && cl->superseded_granted_at >= 0) {
+            dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
+            csv_attempt(w, nd, lock, cl->superseded_requested_at, cl->superseded_granted_at,
+                        w->now, "lost", ev.messages);
+            cl->superseded = 0;
         }
+        /* Otherwise the client already let go: unlock() found the lease
+         * gone (-DM_ENOTHELD) and this is the news of it. */
         break;
     }
 }
@@ -1115,7 +1203,11 @@ static void node_crash(dm_world *w, sim_node *nd)
         sim_client *cl = &nd->clients[l];
         if (cl->state != CL_IDLE)
             csv_row(w, nd, l, cl, w->now, "crashed");
+        if (cl->superseded)
+            csv_attempt(w, nd, l, cl->superseded_requested_at, cl->superseded_granted_at, w->now,
+                        "crashed", cl->superseded_messages);
         cl->state = CL_IDLE;
+        cl->attempt = cl->superseded = 0;
         cl->live_attempt = false;
         cl->arrival_deferred = cl->action_deferred = false;
         cancel(w, &cl->arrival);

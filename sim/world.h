@@ -89,6 +89,8 @@ typedef struct dm_world_stats {
     uint64_t lost;              /* LOST */
     uint64_t renewals;          /* RENEWED */
     uint64_t ebusy;             /* lock() while this client had one outstanding: -DM_EBUSY */
+    uint64_t superseded;        /* lock() started an attempt in the instant the previous one
+                                   ended, before that one's outcome was delivered */
     uint64_t unlock_notheld;    /* unlock() found the lock already gone */
     uint64_t api_errors;        /* the core broke its API contract (see the trace) */
     uint64_t writes;

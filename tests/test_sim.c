@@ -82,6 +82,18 @@ static void print_violations(dm_world *w)
         fprintf(stderr, "  violation: %s\n", dm_checker_violation(c, i)->text);
 }
 
+/* Reads a whole FILE from its start. */
+static char *slurp(FILE *f)
+{
+    GString *text = g_string_new(NULL);
+    char buf[4096];
+    size_t got;
+    rewind(f);
+    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
+        g_string_append_len(text, buf, (gssize)got);
+    return g_string_free(text, FALSE);
+}
+
 /* ---------------------------------------------------------------- simclock */
 
 static void test_clock_inverse(void)
@@ -631,6 +643,80 @@ static void test_broken_resource_fence(void)
     dm_sim_config_clear(&c);
 }
 
+/* ---------------------------------------------------------------- attempts */
+
+/* Issue 9: lock() landing in the very microsecond the previous attempt's
+ * deadline passes. The core ends the old attempt inside the call, starts the
+ * new one, and delivers the old one's FAILED afterwards; a client matching
+ * outcomes by lock name took it for the new attempt's and went idle while
+ * the core was still acquiring (replay: dmutex-sim --seed 6610162 --set
+ * core.lease=0.3 --set core.rpc_timeout=0.2 --set workload.locks=2 --nodes 7
+ * --faults swarm --duration 120, node 0 at 65.42 s). Driven directly here,
+ * whatever the core's timing: node 0 is cut off, so each of its attempts
+ * runs to its deadline, and it asks strictly every `timeout` on an exact
+ * clock, so each request lands on the previous attempt's deadline. Every
+ * outcome must reach its own attempt: each CSV row fails exactly one
+ * timeout after its request, one row per attempt, and the client never
+ * sees a second lock() accepted while it waits (an API error). */
+static void test_outcome_matched_by_attempt(void)
+{
+    static const char *const s[] = {
+        "sim.nodes=5", "sim.duration=20", "swim.enabled=false", "clock.drift_ppm=0",
+        "workload.clients=0", "workload.interarrival=1", "workload.interarrival_dist=fixed",
+        "workload.timeout=1", "faults.schedule=at=0 partition=isolate node=0", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    FILE *csv = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    dm_world *w = dm_world_new(&c);
+    dm_world_set_csv(w, csv);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    /* The situation arose, again and again. */
+    CU_ASSERT_TRUE(st->superseded >= 10);
+    CU_ASSERT_EQUAL(st->api_errors, 0);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    char *text = slurp(csv);
+    gchar **lines = g_strsplit(text, "\n", -1);
+    uint64_t rows = 0, timeouts = 0, misattributed = 0;
+    for (gchar **l = lines; *l; l++) {
+        gchar **f = g_strsplit(*l, ",", -1);
+        if (g_strv_length(f) == 8 && strcmp(f[0], "seed") != 0) {
+            rows++;
+            if (strcmp(f[6], "timeout") == 0) {
+                timeouts++;
+                double waited = g_ascii_strtod(f[5], NULL) - g_ascii_strtod(f[3], NULL);
+                misattributed += fabs(waited - 1.0) > 1e-6;
+            }
+        }
+        g_strfreev(f);
+    }
+    CU_ASSERT_TRUE(timeouts >= st->superseded);
+    CU_ASSERT_EQUAL(misattributed, 0);
+    /* One row per attempt (those still in progress at the end included). */
+    CU_ASSERT_EQUAL(rows, st->attempts);
+    g_strfreev(lines);
+    g_free(text);
+    fclose(csv);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+
+    /* The replay from the issue, and its neighbours: whatever the core's
+     * timing does to them, no outcome goes astray. */
+    static const char *const r[] = { "faults.mode=swarm", "core.lease=0.3", "core.rpc_timeout=0.2",
+                                     "workload.locks=2", "sim.nodes=7", "sim.duration=120", NULL };
+    for (uint64_t seed = 6610160; seed < 6610165; seed++) {
+        make_config(&c, seed, r);
+        w = dm_world_new(&c);
+        dm_world_run(w);
+        if (dm_world_get_stats(w)->api_errors)
+            fprintf(stderr, "\nseed %" G_GUINT64_FORMAT ": API errors\n", seed);
+        CU_ASSERT_EQUAL(dm_world_get_stats(w)->api_errors, 0);
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
+}
+
 /* ---------------------------------------------------------------- scenarios */
 
 static void test_drift_beyond_bound(void)
@@ -952,14 +1038,9 @@ static char *run_timeline(const dm_sim_config *c, bool with, uint64_t *hash, cha
     dm_world_free(w);
     if (!f)
         return NULL;
-    GString *text = g_string_new(NULL);
-    char buf[4096];
-    size_t got;
-    rewind(f);
-    while ((got = fread(buf, 1, sizeof buf, f)) > 0)
-        g_string_append_len(text, buf, (gssize)got);
+    char *text = slurp(f);
     fclose(f);
-    return g_string_free(text, FALSE);
+    return text;
 }
 
 #define TL_HEADER "seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds"
@@ -1250,6 +1331,7 @@ static CU_TestInfo run_tests[] = {
     { "same seed, same trace and hash", test_same_seed_same_run },
     { "fault stream independent of workload", test_streams_are_independent },
     { "default run", test_default_run },
+    { "outcomes matched by attempt (issue 9)", test_outcome_matched_by_attempt },
     { "clean scenarios", test_clean_scenarios },
     CU_TEST_INFO_NULL,
 };
