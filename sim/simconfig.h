@@ -41,11 +41,13 @@ typedef enum dm_fault_kind {
     DM_FAULT_SKEW,           /* a node's clock rate changes (within the bound) */
     DM_FAULT_CHURN,          /* every node alternates exponential up and down
                                 periods (faults.churn_p, faults.churn_up_mean) */
+    DM_FAULT_WIPE,           /* a node crashes and loses what it persisted (a new
+                                disk), then restarts after faults.wipe_down */
     DM_FAULT_KINDS
 } dm_fault_kind;
 
 /* The kinds swarm mode may draw (churn is a measurement mode, never drawn). */
-#define DM_FAULT_SWARM_KINDS DM_FAULT_CHURN
+#define DM_FAULT_SWARM_MASK (((1u << DM_FAULT_KINDS) - 1) & ~(1u << DM_FAULT_CHURN))
 
 const char *dm_fault_kind_name(int kind);
 /* Kinds that strike at a rate (events per second); loss, dup and reorder
@@ -79,6 +81,7 @@ typedef enum dm_step_action {
     DM_STEP_LOSS,            /* loss=P */
     DM_STEP_DUP,             /* dup=P */
     DM_STEP_REORDER,         /* reorder=P */
+    DM_STEP_WIPE,            /* wipe=N: crash=N, and what N persisted is lost */
     DM_STEP_ACTIONS
 } dm_step_action;
 
@@ -137,9 +140,13 @@ typedef struct dm_sim_config {
     /* [faults] */
     dm_fault_mode mode;
     uint32_t kinds;              /* LIST: the kinds; once resolved: those in force */
-    double rate[DM_FAULT_KINDS]; /* per second, for crash restart pause partition skew; AUTO */
+    double rate[DM_FAULT_KINDS]; /* per second, for crash restart pause partition skew wipe;
+                                    AUTO */
     int64_t pause_us;            /* mean pause; AUTO */
     int64_t partition_us;        /* mean partition length; AUTO */
+    int64_t wipe_down_us;        /* mean downtime after a random wipe; AUTO */
+    bool wipe_bootstrap;         /* a wiped node restarts claiming it never ran (cfg.bootstrap):
+                                    the old, unsafe behaviour, for tests */
     int32_t max_down;            /* most nodes crashed at once; AUTO */
     uint32_t crash_count;        /* > 0: exactly this many crashes, evenly spread
                                     over the fault phase, instead of crash_rate */

@@ -94,6 +94,9 @@ typedef struct sim_node {
     int64_t tick_local;       /* the deadline `tick` was scheduled for */
     dm_prng prng;             /* seeds each incarnation's core */
     GByteArray *persisted;    /* survives crashes */
+    bool ran;                 /* started at least once: a start without persisted state is
+                                 then a recovery, not a bootstrap */
+    bool wiped;               /* down, and what it persisted is lost */
     sim_msg *inbox, *inbox_tail;
     uint32_t inbox_len;
     sim_client *clients;      /* [cfg->locks] */
@@ -602,7 +605,7 @@ static void tl_finish(dm_world *w)
         if (nd->tl_paused_at >= 0)
             tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)i, "pause");
         if (nd->tl_crashed_at >= 0)
-            tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)i, "crash");
+            tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)i, nd->wiped ? "wipe" : "crash");
         nd->tl_paused_at = nd->tl_crashed_at = -1;
     }
     if (w->tl_part_at >= 0)
@@ -1167,26 +1170,37 @@ static bool node_start(dm_world *w, sim_node *nd)
     c.membership = w->cfg->membership;
     c.swim = w->cfg->swim;
     c.seed = dm_prng_next(&nd->prng);
+    /* Only a node's very first start may vouch that it never ran; after a
+     * wipe it must recover, unless the scenario emulates the old code. */
+    c.bootstrap = !nd->ran || (nd->wiped && w->cfg->wipe_bootstrap);
     /* The core may persist while it reads what it was handed: give it a copy. */
     GBytes *saved = g_bytes_new(nd->persisted->data, nd->persisted->len);
     gsize len;
     const void *data = g_bytes_get_data(saved, &len);
     int rc = dm_node_new(&c, &driver, nd, local_now(nd), len ? data : NULL, len, &nd->core);
     g_bytes_unref(saved);
-    fold(w, 0x5354415254ull ^ (uint64_t)(uint32_t)rc);
+    fold(w, 0x5354415254ull ^ (uint64_t)(uint32_t)rc ^ (uint64_t)c.bootstrap << 40);
+    TRACE(w, nd->id, "start: %s, %u persisted bytes%s", c.bootstrap ? "bootstrap" : "restart",
+          nd->persisted->len, !c.bootstrap && !len ? ": recovers" : "");
     if (rc < 0) {
         w->stats.start_failures++;
         TRACE(w, nd->id, "START FAILED: %s", dm_error_name(rc));
         nd->core = NULL;
         return false;
     }
+    if (c.bootstrap)
+        w->stats.bootstraps++;
+    else if (!len)
+        w->stats.recoveries++;
+    if (nd->tl_crashed_at >= 0) {
+        tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)nd->id, nd->wiped ? "wipe" : "crash");
+        nd->tl_crashed_at = -1;
+    }
+    nd->ran = true;
+    nd->wiped = false;
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
-    if (nd->tl_crashed_at >= 0) {
-        tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)nd->id, "crash");
-        nd->tl_crashed_at = -1;
-    }
     view_touch(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
@@ -1239,12 +1253,25 @@ static void node_crash(dm_world *w, sim_node *nd)
     }
 }
 
+/* A crash that also loses what the node persisted: it comes back without
+ * persisted state, as after a disk replacement. */
+static void node_wipe(dm_world *w, sim_node *nd)
+{
+    if (nd->state == NODE_DOWN)
+        return;
+    node_crash(w, nd);
+    TRACE(w, nd->id, "wipe: %u persisted bytes lost", nd->persisted->len);
+    w->stats.wipes++;
+    g_byte_array_set_size(nd->persisted, 0);
+    nd->wiped = true;
+}
+
 static void node_restart(dm_world *w, sim_node *nd)
 {
     cancel(w, &nd->restart);
     if (nd->state != NODE_DOWN)
         return;
-    TRACE(w, nd->id, "restart (%u persisted bytes)", nd->persisted->len);
+    TRACE(w, nd->id, "%s", nd->ran ? "restart" : "first start");
     dm_world_detection *d = detection_of(w, nd->id);
     if (d)
         detection_close(w, d, "cut short: the node is back");
@@ -1449,6 +1476,12 @@ static void random_fault(dm_world *w, dm_fault_kind kind)
         if ((nd = pick(w, is_any)))
             node_skew(w, nd, drift_draw(w, &w->fault_prng));
         break;
+    case DM_FAULT_WIPE:
+        if (w->down < (uint32_t)c->max_down && (nd = pick(w, is_not_down))) {
+            node_wipe(w, nd);
+            schedule(w, &nd->restart, w->now + 1000 + sample_exp(&w->fault_prng, c->wipe_down_us));
+        }
+        break;
     default:
         break;
     }
@@ -1488,8 +1521,10 @@ static void churn_next(dm_world *w, sim_node *nd)
         schedule(w, &nd->churn, at);
 }
 
-/* Time 0: each node is up with probability p, so the alternating process
- * is stationary from the start (its periods are memoryless). */
+/* Time 0, before any node starts: each node is up with probability p, so
+ * the alternating process is stationary from the start (its periods are
+ * memoryless). A node drawn down never ran: it is counted as crashed at 0,
+ * and its first start, when churn brings it up, is a bootstrap. */
 static void churn_start(dm_world *w)
 {
     for (uint32_t i = 0; i < w->n; i++) {
@@ -1531,6 +1566,7 @@ static void run_step(dm_world *w, uint32_t i)
     static const node_pred preds[DM_STEP_ACTIONS] = {
         [DM_STEP_CRASH] = is_not_down, [DM_STEP_RESTART] = is_down, [DM_STEP_PAUSE] = is_up,
         [DM_STEP_RESUME] = is_paused,  [DM_STEP_SKEW] = is_any,     [DM_STEP_PARTITION] = is_any,
+        [DM_STEP_WIPE] = is_not_down,
     };
     sim_node *nd = NULL;
     bool targeted = preds[s->action] && (s->action != DM_STEP_PARTITION || s->node >= 0 ||
@@ -1561,7 +1597,11 @@ static void run_step(dm_world *w, uint32_t i)
         heal(w);
         return;
     case DM_STEP_CRASH:
-        node_crash(w, nd);
+    case DM_STEP_WIPE:
+        if (s->action == DM_STEP_WIPE)
+            node_wipe(w, nd);
+        else
+            node_crash(w, nd);
         if (s->dur_us > 0)
             schedule(w, &nd->restart, w->now + s->dur_us);
         return;
@@ -1922,11 +1962,13 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     event_init(&w->phase_ev, EV_PHASE, UINT32_MAX, 0);
     event_init(&w->crash_ev, EV_CRASH_COUNT, UINT32_MAX, 0);
 
-    /* Time 0: every node starts, the first faults and arrivals are drawn. */
-    for (uint32_t i = 0; i < w->n; i++)
-        node_start(w, &w->nodes[i]);
+    /* Time 0: every node starts -- as a bootstrap: none ran before -- except
+     * those churn holds down; the first faults and arrivals are drawn. */
     if (cfg->kinds & (1u << DM_FAULT_CHURN))
         churn_start(w);
+    for (uint32_t i = 0; i < w->n; i++)
+        if (w->nodes[i].state != NODE_DOWN)
+            node_start(w, &w->nodes[i]);
     w->avail_open = true;
     avail_update(w);
     for (int k = 0; k < DM_FAULT_KINDS; k++)

@@ -111,6 +111,9 @@ typedef struct dm_world_stats {
     int64_t quorum_views_us;    /* ... of some running node's own tree */
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
+    uint64_t wipes;             /* crashes that also lost the persisted state */
+    uint64_t bootstraps;        /* starts as a node that never ran (cfg.bootstrap) */
+    uint64_t recoveries;        /* starts without persisted state that must recover */
     uint64_t shapes[DM_SHAPE_COUNT];
     uint64_t start_failures;    /* dm_node_new refused a (re)start */
     uint64_t stuck_ticks;       /* the core kept asking for a tick it had just had */

@@ -298,6 +298,7 @@ static void test_steps_roundtrip(void)
         "at=2 partition=halves", "at=5 heal", "at=3 crash=2", "at=6 restart=2",
         "at=4 pause=1 for=15", "at=1.5 partition=isolate node=holder for=4",
         "at=7 skew=0 rate=-20000 for=2", "at=8 loss=0.25 for=1", "at=9 resume=random",
+        "at=3 wipe=1 for=0.5", "at=4 wipe=holder",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
         dm_fault_step s;
@@ -313,6 +314,7 @@ static void test_steps_roundtrip(void)
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 skew=2", &s, NULL));       /* no rate */
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 heal crash=1", &s, NULL)); /* two actions */
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=triangle", &s, NULL));
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 wipe", &s, NULL));          /* no node */
 }
 
 /* The derived configuration a failing run prints replays the same run. */
@@ -641,6 +643,45 @@ static void test_broken_resource_fence(void)
     CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_FENCE) >= 1);
     dm_world_free(w);
     dm_sim_config_clear(&c);
+}
+
+/* ---------------------------------------------------------------- starts */
+
+/* Which starts vouch that the node never ran (cfg.bootstrap): each node's
+ * first, and only that -- under churn too, where a node drawn down at time
+ * 0 first starts later. A restart hands back what the node persisted; only
+ * a wiped node starts without it and must recover, unless the scenario
+ * emulates the old code (faults.wipe_bootstrap). */
+static void test_bootstrap_only_first_start(void)
+{
+    static const char *const churn[] = { "faults.mode=list", "faults.kinds=churn", "faults.churn_p=0.6",
+                                         "faults.churn_up_mean=15", "sim.duration=60", NULL };
+    static const char *const wipe[] = { "sim.duration=30",
+                                        "faults.schedule=at=5 wipe=2 for=1; at=10 crash=3 for=1", NULL };
+    static const char *const old[] = { "sim.duration=30", "faults.wipe_bootstrap=true",
+                                       "faults.schedule=at=5 wipe=2 for=1; at=10 crash=3 for=1", NULL };
+    const char *const *configs[] = { NULL, churn, wipe, old };
+    for (size_t k = 0; k < G_N_ELEMENTS(configs); k++) {
+        dm_sim_config c;
+        make_config(&c, 2, configs[k]);
+        dm_world *w = dm_world_new(&c);
+        dm_world_set_trace(w, NULL);
+        dm_world_run(w);
+        const dm_world_stats *st = dm_world_get_stats(w);
+        uint64_t wiped = k >= 2 ? 1 : 0;
+        CU_ASSERT_EQUAL(st->wipes, wiped);
+        CU_ASSERT_EQUAL(st->bootstraps, c.nodes + (k == 3 ? wiped : 0));
+        CU_ASSERT_EQUAL(st->recoveries, k == 2 ? wiped : 0);
+        CU_ASSERT_EQUAL(st->restarts, st->crashes);
+        CU_ASSERT_TRUE(st->crashes >= 1);
+        if (k == 1) {
+            /* Seed 2 holds someone down from the start: that node's first
+             * start is a bootstrap, later than time 0. */
+            CU_ASSERT_PTR_NOT_NULL(strstr(dm_world_trace_text(w), "first start"));
+        }
+        dm_world_free(w);
+        dm_sim_config_clear(&c);
+    }
 }
 
 /* ---------------------------------------------------------------- attempts */
@@ -1236,6 +1277,7 @@ static void test_swarm_ae_is_safe_and_live(void)
     uint64_t kinds_seen = 0, shapes[DM_SHAPE_COUNT] = { 0 };
     uint64_t renewals = 0, lost = 0, rejected = 0, grants = 0, resumes = 0, dups = 0, reorders = 0;
     uint64_t cut = 0, loss = 0, member_msgs = 0, member_events = 0, view_waits = 0;
+    uint64_t wipes = 0, recoveries = 0;
     int failures = 0;
     for (uint64_t seed = 1; seed <= SWARM_SEEDS; seed++) {
         dm_sim_config c;
@@ -1259,6 +1301,10 @@ static void test_swarm_ae_is_safe_and_live(void)
             shapes[k] += st->shapes[k];
         renewals += st->renewals;
         lost += st->lost;
+        wipes += st->wipes;
+        recoveries += st->recoveries;
+        /* Only the first start of each node vouches that it never ran. */
+        CU_ASSERT_EQUAL(st->bootstraps, c.nodes);
         grants += st->acquisitions;
         resumes += st->resumes;
         dups += st->duplicated;
@@ -1274,8 +1320,11 @@ static void test_swarm_ae_is_safe_and_live(void)
     }
     /* The sweep covered what it claims to: every fault kind, every
      * partition shape, clock skew within the bound, renewals, lost leases and
-     * stale writes turned away. */
-    CU_ASSERT_EQUAL(kinds_seen, (1u << DM_FAULT_SWARM_KINDS) - 1);   /* churn is never drawn */
+     * stale writes turned away, wiped nodes that came back and recovered. */
+    CU_ASSERT_EQUAL(kinds_seen, DM_FAULT_SWARM_MASK);   /* churn is never drawn */
+    CU_ASSERT_TRUE(kinds_seen & (1u << DM_FAULT_WIPE));
+    CU_ASSERT_TRUE(wipes > 0);
+    CU_ASSERT_EQUAL(recoveries, wipes);   /* every wiped node came back (liveness phase) */
     for (int k = 0; k < DM_SHAPE_COUNT; k++)
         CU_ASSERT_TRUE(shapes[k] > 0);
     CU_ASSERT_TRUE(grants > 1000 * SWARM_SEEDS / 100);
@@ -1332,6 +1381,7 @@ static CU_TestInfo run_tests[] = {
     { "fault stream independent of workload", test_streams_are_independent },
     { "default run", test_default_run },
     { "outcomes matched by attempt (issue 9)", test_outcome_matched_by_attempt },
+    { "bootstrap: first starts only; wipes recover", test_bootstrap_only_first_start },
     { "clean scenarios", test_clean_scenarios },
     CU_TEST_INFO_NULL,
 };
