@@ -859,8 +859,12 @@ static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl
     uint64_t attempt = 0;
     int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, &attempt);
     fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
-    TRACE(w, nd->id, "lock %s%s -> %s attempt=%" PRIx64, name, live ? " (liveness)" : "",
-          rc == 0 ? "started" : dm_error_name(rc), rc == 0 ? attempt : 0);
+    if (tracing(w)) {
+        char started[48];
+        g_snprintf(started, sizeof started, "started attempt=%" PRIx64, attempt);
+        TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
+              rc == 0 ? started : dm_error_name(rc));
+    }
     if (rc == 0) {
         if (attempt == 0 || attempt == cl->attempt || attempt == cl->superseded) {
             w->stats.api_errors++;
@@ -1181,7 +1185,7 @@ static bool node_start(dm_world *w, sim_node *nd)
     g_bytes_unref(saved);
     fold(w, 0x5354415254ull ^ (uint64_t)(uint32_t)rc ^ (uint64_t)c.bootstrap << 40);
     TRACE(w, nd->id, "start: %s, %u persisted bytes%s", c.bootstrap ? "bootstrap" : "restart",
-          nd->persisted->len, !c.bootstrap && !len ? ": recovers" : "");
+          (unsigned)len, !c.bootstrap && !len ? ": recovers" : "");
     if (rc < 0) {
         w->stats.start_failures++;
         TRACE(w, nd->id, "START FAILED: %s", dm_error_name(rc));
