@@ -867,6 +867,44 @@ static void test_wipe_arbiter(void)
     }
 }
 
+/* Issue 9: with every timing key at its default (lease 2 s, rpc_timeout
+ * 0.2 s), acquisitions must complete at any one-way latency from 50 us up to
+ * lease/8 = 250 ms, with no jitter and with the default jitter: no liveness
+ * failure, and at least 95 % of the attempts that ended were granted, at
+ * load 0.2 without faults. (Before the adaptive timeouts, 250 ms -- a
+ * round trip above 2 x rpc_timeout -- granted nothing.) */
+static void test_latency_sweep(void)
+{
+    static const char *const latencies[] = { "0.00005", "0.001", "0.01", "0.05", "0.1", "0.25" };
+    static const char *const jitters[] = { "0", NULL };   /* NULL: the default */
+    for (size_t l = 0; l < G_N_ELEMENTS(latencies); l++)
+        for (size_t j = 0; j < G_N_ELEMENTS(jitters); j++)
+            for (uint64_t seed = 1; seed <= 2; seed++) {
+                char lat[64], jit[64];
+                g_snprintf(lat, sizeof lat, "network.latency=%s", latencies[l]);
+                g_snprintf(jit, sizeof jit, "network.jitter=%s", jitters[j] ? jitters[j] : "");
+                const char *s[] = { "sim.nodes=5", "faults.mode=none", "workload.load=0.2",
+                                    "sim.duration=30", lat, jitters[j] ? jit : NULL, NULL };
+                dm_sim_config c;
+                make_config(&c, seed, s);
+                dm_world *w = dm_world_new(&c);
+                dm_world_run(w);
+                const dm_world_stats *st = dm_world_get_stats(w);
+                uint64_t ended = st->acquisitions + st->failed;
+                bool ok = violations_of(w, DM_VIOLATION_LIVENESS) == 0 && ended > 20 &&
+                          (double)st->acquisitions >= 0.95 * (double)ended;
+                if (!ok)
+                    fprintf(stderr, "\nlatency %s s, jitter %s, seed %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
+                            " of %" G_GUINT64_FORMAT " attempts granted, %" G_GUINT64_FORMAT
+                            " liveness failures\n", latencies[l], jitters[j] ? jitters[j] : "(default)",
+                            seed, st->acquisitions, ended, violations_of(w, DM_VIOLATION_LIVENESS));
+                CU_ASSERT_TRUE(ok);
+                CU_ASSERT_FALSE(dm_world_failed(w));
+                dm_world_free(w);
+                dm_sim_config_clear(&c);
+            }
+}
+
 /* ---------------------------------------------------------------- membership */
 
 /* Two crashes spread over the run, no workload: each is suspected, dead at
@@ -1416,6 +1454,7 @@ static CU_TestInfo run_tests[] = {
     { "fault stream independent of workload", test_streams_are_independent },
     { "default run", test_default_run },
     { "outcomes matched by attempt (issue 9)", test_outcome_matched_by_attempt },
+    { "latency 50 us .. lease/8, default timing (issue 9)", test_latency_sweep },
     { "bootstrap: first starts only; wipes recover", test_bootstrap_only_first_start },
     { "clean scenarios", test_clean_scenarios },
     CU_TEST_INFO_NULL,
