@@ -871,38 +871,45 @@ static void test_wipe_arbiter(void)
  * 0.2 s), acquisitions must complete at any one-way latency from 50 us up to
  * lease/8 = 250 ms, with no jitter and with the default jitter: no liveness
  * failure, and at least 95 % of the attempts that ended were granted, at
- * load 0.2 without faults. (Before the adaptive timeouts, 250 ms -- a
- * round trip above 2 x rpc_timeout -- granted nothing.) */
+ * load 0.2 without faults -- pooled over three seeds of 120 s (about 350
+ * attempts at 250 ms, where queueing behind a 1 s hand-over makes a few
+ * time out: one 30 s run of ~35 attempts would judge 95 % by one attempt).
+ * Before the adaptive timeouts, 250 ms -- a round trip above 2 x
+ * rpc_timeout -- granted nothing. */
+#define SWEEP_SEEDS 3
 static void test_latency_sweep(void)
 {
     static const char *const latencies[] = { "0.00005", "0.001", "0.01", "0.05", "0.1", "0.25" };
     static const char *const jitters[] = { "0", NULL };   /* NULL: the default */
     for (size_t l = 0; l < G_N_ELEMENTS(latencies); l++)
-        for (size_t j = 0; j < G_N_ELEMENTS(jitters); j++)
-            for (uint64_t seed = 1; seed <= 2; seed++) {
+        for (size_t j = 0; j < G_N_ELEMENTS(jitters); j++) {
+            uint64_t granted = 0, ended = 0, liveness = 0;
+            for (uint64_t seed = 1; seed <= SWEEP_SEEDS; seed++) {
                 char lat[64], jit[64];
                 g_snprintf(lat, sizeof lat, "network.latency=%s", latencies[l]);
                 g_snprintf(jit, sizeof jit, "network.jitter=%s", jitters[j] ? jitters[j] : "");
                 const char *s[] = { "sim.nodes=5", "faults.mode=none", "workload.load=0.2",
-                                    "sim.duration=30", lat, jitters[j] ? jit : NULL, NULL };
+                                    "sim.duration=120", lat, jitters[j] ? jit : NULL, NULL };
                 dm_sim_config c;
                 make_config(&c, seed, s);
                 dm_world *w = dm_world_new(&c);
                 dm_world_run(w);
                 const dm_world_stats *st = dm_world_get_stats(w);
-                uint64_t ended = st->acquisitions + st->failed;
-                bool ok = violations_of(w, DM_VIOLATION_LIVENESS) == 0 && ended > 20 &&
-                          (double)st->acquisitions >= 0.95 * (double)ended;
-                if (!ok)
-                    fprintf(stderr, "\nlatency %s s, jitter %s, seed %" G_GUINT64_FORMAT ": %" G_GUINT64_FORMAT
-                            " of %" G_GUINT64_FORMAT " attempts granted, %" G_GUINT64_FORMAT
-                            " liveness failures\n", latencies[l], jitters[j] ? jitters[j] : "(default)",
-                            seed, st->acquisitions, ended, violations_of(w, DM_VIOLATION_LIVENESS));
-                CU_ASSERT_TRUE(ok);
+                granted += st->acquisitions;
+                ended += st->acquisitions + st->failed;
+                liveness += violations_of(w, DM_VIOLATION_LIVENESS);
                 CU_ASSERT_FALSE(dm_world_failed(w));
                 dm_world_free(w);
                 dm_sim_config_clear(&c);
             }
+            bool ok = liveness == 0 && ended > 100 && (double)granted >= 0.95 * (double)ended;
+            if (!ok)
+                fprintf(stderr, "\nlatency %s s, jitter %s, seeds 1..%d: %" G_GUINT64_FORMAT " of %"
+                        G_GUINT64_FORMAT " attempts granted, %" G_GUINT64_FORMAT " liveness failures\n",
+                        latencies[l], jitters[j] ? jitters[j] : "(default)", SWEEP_SEEDS, granted,
+                        ended, liveness);
+            CU_ASSERT_TRUE(ok);
+        }
 }
 
 /* ---------------------------------------------------------------- membership */
