@@ -37,7 +37,7 @@ typedef struct samples {
 
 typedef struct totals {
     uint64_t runs, failed_runs, events, messages, attempts, acquisitions, failed, lost;
-    uint64_t renewals, ebusy, crashes, restarts, pauses, partitions, skews;
+    uint64_t renewals, ebusy, crashes, restarts, wipes, pauses, partitions, skews;
     uint64_t codec_errors, api_errors, start_failures, stuck_ticks;
     uint64_t violations[5], writes_accepted, writes_rejected, stale_accepted;
     uint64_t liveness_requests, liveness_granted;
@@ -278,7 +278,7 @@ static void csv_runs_header(FILE *f)
 {
     fputs("seed,nodes,policy,faults,failed,mutex_violations,token_violations,fence_violations,"
           "liveness_failures,codec_errors,api_errors,start_failures,stuck_ticks,"
-          "crashes,restarts,pauses,partitions,acquisitions,sim_seconds,"
+          "crashes,restarts,wipes,pauses,partitions,acquisitions,sim_seconds,"
           "suspect_s_mean,dead_s_p50,dead_s_max,converge_s_p50,converge_s_max,"
           "false_suspicions,false_deaths,member_msgs_per_s,member_bytes_per_s,detections,"
           "detections_converged,false_suspicions_connected,false_deaths_connected,member_msgs,"
@@ -305,13 +305,14 @@ static void csv_runs_row(FILE *f, const dm_sim_config *run, const char *faults, 
     char *kinds = g_strdelimit(g_strdup(faults), ",", '+');
     g_string_append_printf(row, "%" PRIu64 ",%u,%s,%s,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64
                            ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                           ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f",
+                           ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f",
                            run->seed, run->nodes, dm_policy_name(run->policy), kinds,
                            dm_world_failed(w) ? 1 : 0, k->violations[DM_VIOLATION_MUTEX],
                            k->violations[DM_VIOLATION_TOKEN], k->violations[DM_VIOLATION_FENCE],
                            k->violations[DM_VIOLATION_LIVENESS], st->codec_errors, st->api_errors,
                            st->start_failures, st->stuck_ticks, st->crashes, st->restarts,
-                           st->pauses, st->partitions, st->acquisitions, (double)st->sim_us / 1e6);
+                           st->wipes, st->pauses, st->partitions, st->acquisitions,
+                           (double)st->sim_us / 1e6);
     gchar **pairs = g_strsplit(m->str + 1, " ", -1);
     for (gchar **p = pairs; *p; p++) {
         char *eq = strchr(*p, '=');
@@ -355,6 +356,7 @@ static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
     t->ebusy += s->ebusy;
     t->crashes += s->crashes;
     t->restarts += s->restarts;
+    t->wipes += s->wipes;
     t->pauses += s->pauses;
     t->partitions += s->partitions;
     t->skews += s->skews;
@@ -449,9 +451,9 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
            " renewals, %" PRIu64 " busy; %" PRIu64 " messages (%.1f per grant)\n",
            t->acquisitions, t->failed, t->lost, t->renewals, t->ebusy, t->messages,
            t->acquisitions ? (double)t->messages / (double)t->acquisitions : 0);
-    printf("faults: %" PRIu64 " crashes, %" PRIu64 " restarts, %" PRIu64 " pauses, %" PRIu64
-           " partitions, %" PRIu64 " clock skews\n",
-           t->crashes, t->restarts, t->pauses, t->partitions, t->skews);
+    printf("faults: %" PRIu64 " crashes (%" PRIu64 " with the disk wiped), %" PRIu64 " restarts, %"
+           PRIu64 " pauses, %" PRIu64 " partitions, %" PRIu64 " clock skews\n",
+           t->crashes, t->wipes, t->restarts, t->pauses, t->partitions, t->skews);
     printf("safety: %" PRIu64 " mutex, %" PRIu64 " token, %" PRIu64 " fence violations; writes %"
            PRIu64 " accepted, %" PRIu64 " stale rejected\n",
            t->violations[DM_VIOLATION_MUTEX], t->violations[DM_VIOLATION_TOKEN],
@@ -482,7 +484,7 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
            " mutex_violations=%" PRIu64 " token_violations=%" PRIu64 " fence_violations=%" PRIu64
            " stale_writes_rejected=%" PRIu64 " stale_writes_accepted=%" PRIu64
            " writes_accepted=%" PRIu64 " lost=%" PRIu64 " renewals=%" PRIu64 " attempts=%" PRIu64
-           " ebusy=%" PRIu64 " crashes=%" PRIu64 " restarts=%" PRIu64 " pauses=%" PRIu64
+           " ebusy=%" PRIu64 " crashes=%" PRIu64 " restarts=%" PRIu64 " wipes=%" PRIu64 " pauses=%" PRIu64
            " partitions=%" PRIu64 " skews=%" PRIu64 " codec_errors=%" PRIu64 " api_errors=%" PRIu64
            " liveness_max_seconds=%.3f failed_runs=%" PRIu64 " nodes=%u policy=%s seed=%" PRIu64
            " faults=%s wall_seconds=%.3f sim_per_wall=%.1f",
@@ -491,7 +493,7 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
            t->hash, t->violations[DM_VIOLATION_MUTEX], t->violations[DM_VIOLATION_TOKEN],
            t->violations[DM_VIOLATION_FENCE], t->writes_rejected, t->stale_accepted,
            t->writes_accepted, t->lost, t->renewals, t->attempts, t->ebusy, t->crashes,
-           t->restarts, t->pauses, t->partitions, t->skews, t->codec_errors, t->api_errors,
+           t->restarts, t->wipes, t->pauses, t->partitions, t->skews, t->codec_errors, t->api_errors,
            (double)t->liveness_max_us / 1e6, t->failed_runs, first->nodes,
            dm_policy_name(first->policy), seed0, faults_label(o, base), wall,
            wall > 0 ? (double)t->sim_us / 1e6 / wall : 0);
@@ -521,7 +523,7 @@ int main(int argc, char **argv)
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
         { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
-          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew,churn", "MODE" },
+          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew,churn,wipe", "MODE" },
         { "duration", 'd', 0, G_OPTION_ARG_STRING, &o.duration, "Fault phase length in simulated seconds (default 60)", "SECONDS" },
         { "trace", 't', 0, G_OPTION_ARG_FILENAME, &o.trace, "Write one line per event to FILE ('-': stdout)", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o.csv, "Write one row per acquisition attempt to FILE", "FILE" },

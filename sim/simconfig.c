@@ -51,6 +51,7 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->locks = 1;
     cfg->load = 0.5;
     cfg->interarrival_us = DM_AUTO;
+    cfg->interarrival_dist = DM_HOLD_EXPONENTIAL;
     cfg->hold_us = DM_AUTO;
     cfg->hold_dist = DM_HOLD_EXPONENTIAL;
     cfg->timeout_us = 5 * USEC;
@@ -60,6 +61,8 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
         cfg->rate[k] = DM_AUTO;
     cfg->pause_us = DM_AUTO;
     cfg->partition_us = DM_AUTO;
+    cfg->wipe_down_us = DM_AUTO;
+    cfg->wipe_bootstrap = false;
     cfg->max_down = DM_AUTO;
     cfg->schedule = NULL;   /* scripted mode: DEFAULT_SCHEDULE */
     cfg->churn_p = 0.9;
@@ -113,7 +116,7 @@ bool dm_sim_config_is_client(const dm_sim_config *cfg, uint32_t id)
 /* ---------------------------------------------------------------- names */
 
 static const char *const kind_names[DM_FAULT_KINDS] = {
-    "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew", "churn",
+    "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew", "churn", "wipe",
 };
 static const char *const mode_names[] = { "none", "scripted", "swarm", "list", NULL };
 static const char *const policy_names[] = { "ae", "memberlist", NULL };
@@ -121,12 +124,13 @@ static const char *const jitter_names[] = { "exponential", "lognormal", NULL };
 static const char *const hold_names[] = { "exponential", "fixed", NULL };
 static const char *const step_names[DM_STEP_ACTIONS] = {
     "partition", "heal", "crash", "restart", "pause", "resume", "skew", "loss", "dup", "reorder",
+    "wipe",
 };
 
 bool dm_fault_kind_timed(int kind)
 {
     return kind == DM_FAULT_CRASH || kind == DM_FAULT_RESTART || kind == DM_FAULT_PAUSE ||
-           kind == DM_FAULT_PARTITION || kind == DM_FAULT_SKEW;
+           kind == DM_FAULT_PARTITION || kind == DM_FAULT_SKEW || kind == DM_FAULT_WIPE;
 }
 
 const char *dm_fault_kind_name(int kind)
@@ -324,7 +328,8 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
     if (have_rate && out->action != DM_STEP_SKEW)
         return fail(err, "fault step '%s': rate= only goes with skew", text);
     if (out->action != DM_STEP_PARTITION && out->node == DM_TARGET_NONE &&
-        out->action >= DM_STEP_CRASH && out->action <= DM_STEP_SKEW)
+        ((out->action >= DM_STEP_CRASH && out->action <= DM_STEP_SKEW) ||
+         out->action == DM_STEP_WIPE))
         return fail(err, "fault step '%s': missing node", text);
     return true;
 }
@@ -431,6 +436,7 @@ static const key_info keys[] = {
     { "workload", "locks", K_U32, F(locks), false, NULL },
     { "workload", "load", K_DOUBLE, F(load), false, NULL },
     { "workload", "interarrival", K_SECONDS, F(interarrival_us), true, NULL },
+    { "workload", "interarrival_dist", K_ENUM, F(interarrival_dist), false, hold_names },
     { "workload", "hold", K_SECONDS, F(hold_us), true, NULL },
     { "workload", "hold_dist", K_ENUM, F(hold_dist), false, hold_names },
     { "workload", "timeout", K_SECONDS, F(timeout_us), false, NULL },
@@ -441,8 +447,11 @@ static const key_info keys[] = {
     { "faults", "pause_rate", K_DOUBLE, F(rate[DM_FAULT_PAUSE]), true, NULL },
     { "faults", "partition_rate", K_DOUBLE, F(rate[DM_FAULT_PARTITION]), true, NULL },
     { "faults", "skew_rate", K_DOUBLE, F(rate[DM_FAULT_SKEW]), true, NULL },
+    { "faults", "wipe_rate", K_DOUBLE, F(rate[DM_FAULT_WIPE]), true, NULL },
     { "faults", "pause_mean", K_SECONDS, F(pause_us), true, NULL },
     { "faults", "partition_mean", K_SECONDS, F(partition_us), true, NULL },
+    { "faults", "wipe_down", K_SECONDS, F(wipe_down_us), true, NULL },
+    { "faults", "wipe_bootstrap", K_BOOL, F(wipe_bootstrap), false, NULL },
     { "faults", "max_down", K_I32, F(max_down), true, NULL },
     { "faults", "crash_count", K_U32, F(crash_count), false, NULL },
     { "faults", "schedule", K_SCHEDULE, F(schedule), false, NULL },
@@ -824,6 +833,13 @@ char *dm_sim_config_describe_faults(const dm_sim_config *cfg)
         g_string_append_printf(out, "%s%s=", i ? " " : "", k->key);
         format_value(cfg, k, out);
     }
+    if (cfg->kinds & (1u << DM_FAULT_WIPE)) {
+        static const char *const wipe[] = { "wipe_rate", "wipe_down", "wipe_bootstrap" };
+        for (size_t i = 0; i < G_N_ELEMENTS(wipe); i++) {
+            g_string_append_printf(out, " %s=", wipe[i]);
+            format_value(cfg, key_find("faults", wipe[i]), out);
+        }
+    }
     if (cfg->kinds & (1u << DM_FAULT_CHURN)) {
         static const char *const churn[] = { "churn_p", "churn_up_mean" };
         for (size_t i = 0; i < G_N_ELEMENTS(churn); i++) {
@@ -856,7 +872,7 @@ typedef struct draws {
     uint32_t kinds;
     double rate[DM_FAULT_KINDS];
     double loss, dup, reorder;
-    int64_t pause_us, partition_us, hold_us;
+    int64_t pause_us, partition_us, hold_us, wipe_down_us;
     int32_t max_down;
 } draws;
 
@@ -865,7 +881,8 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
     dm_prng p;
     dm_prng_derive(&p, seed, "swarm", 0);
     memset(d, 0, sizeof *d);
-    for (int k = 0; k < DM_FAULT_SWARM_KINDS; k++)
+    /* The kinds that came before churn in the list, in their old order. */
+    for (int k = 0; k < DM_FAULT_CHURN; k++)
         if (dm_prng_below(&p, 2))
             d->kinds |= 1u << k;
     d->rate[DM_FAULT_CRASH] = uniform(&p, 0.02, 0.2);
@@ -882,6 +899,14 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
     d->max_down = 1 + (int32_t)dm_prng_below(&p, in->nodes / 2 > 0 ? in->nodes / 2 : 1);
     /* Holds log-uniform from 10 ms to 1.5 leases: long ones need renewals. */
     d->hold_us = to_ms(exp(uniform(&p, log(1e4), log(1.5 * (double)in->lease_us))));
+    /* Added later, drawn last so that the draws above stay what they were
+     * for every seed. Wipes are rarer than crashes; a wiped node stays down
+     * from a twentieth of a lease to two leases: often less than a lease,
+     * while leases it granted are still in force. */
+    if (dm_prng_below(&p, 2))
+        d->kinds |= 1u << DM_FAULT_WIPE;
+    d->rate[DM_FAULT_WIPE] = uniform(&p, 0.01, 0.1);
+    d->wipe_down_us = to_ms((double)in->lease_us * uniform(&p, 0.05, 2.0));
 }
 
 static bool validate(const dm_sim_config *c, GError **err)
@@ -986,6 +1011,8 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
         out->pause_us = d.pause_us;
     if (out->partition_us < 0)
         out->partition_us = d.partition_us;
+    if (out->wipe_down_us < 0)
+        out->wipe_down_us = d.wipe_down_us;
     if (out->max_down < 0)
         out->max_down = out->crash_count == 0 ? d.max_down
                         : (int32_t)MIN(out->crash_count, out->nodes > 1 ? out->nodes - 1 : 1);

@@ -41,11 +41,13 @@ typedef enum dm_fault_kind {
     DM_FAULT_SKEW,           /* a node's clock rate changes (within the bound) */
     DM_FAULT_CHURN,          /* every node alternates exponential up and down
                                 periods (faults.churn_p, faults.churn_up_mean) */
+    DM_FAULT_WIPE,           /* a node crashes and loses what it persisted (a new
+                                disk), then restarts after faults.wipe_down */
     DM_FAULT_KINDS
 } dm_fault_kind;
 
 /* The kinds swarm mode may draw (churn is a measurement mode, never drawn). */
-#define DM_FAULT_SWARM_KINDS DM_FAULT_CHURN
+#define DM_FAULT_SWARM_MASK (((1u << DM_FAULT_KINDS) - 1) & ~(1u << DM_FAULT_CHURN))
 
 const char *dm_fault_kind_name(int kind);
 /* Kinds that strike at a rate (events per second); loss, dup and reorder
@@ -61,6 +63,7 @@ typedef enum dm_fault_mode {
     DM_FAULTS_LIST,          /* the listed kinds; their rates drawn unless set */
 } dm_fault_mode;
 
+/* Distribution of hold times, and of times between a client's requests. */
 typedef enum dm_hold_dist {
     DM_HOLD_EXPONENTIAL = 0,
     DM_HOLD_FIXED,
@@ -78,6 +81,7 @@ typedef enum dm_step_action {
     DM_STEP_LOSS,            /* loss=P */
     DM_STEP_DUP,             /* dup=P */
     DM_STEP_REORDER,         /* reorder=P */
+    DM_STEP_WIPE,            /* wipe=N: crash=N, and what N persisted is lost */
     DM_STEP_ACTIONS
 } dm_step_action;
 
@@ -129,15 +133,20 @@ typedef struct dm_sim_config {
     uint32_t locks;              /* lock names "lock0", "lock1", ... */
     double load;                 /* offered load per lock, when interarrival is AUTO */
     int64_t interarrival_us;     /* mean per client and lock; AUTO: from load */
+    dm_hold_dist interarrival_dist; /* exponential, or fixed: a strict period */
     int64_t hold_us;             /* mean; AUTO: 100 ms, or drawn in swarm/list */
     dm_hold_dist hold_dist;
     int64_t timeout_us;          /* acquisition timeout */
     /* [faults] */
     dm_fault_mode mode;
     uint32_t kinds;              /* LIST: the kinds; once resolved: those in force */
-    double rate[DM_FAULT_KINDS]; /* per second, for crash restart pause partition skew; AUTO */
+    double rate[DM_FAULT_KINDS]; /* per second, for crash restart pause partition skew wipe;
+                                    AUTO */
     int64_t pause_us;            /* mean pause; AUTO */
     int64_t partition_us;        /* mean partition length; AUTO */
+    int64_t wipe_down_us;        /* mean downtime after a random wipe; AUTO */
+    bool wipe_bootstrap;         /* a wiped node restarts claiming it never ran (cfg.bootstrap):
+                                    the old, unsafe behaviour, for tests */
     int32_t max_down;            /* most nodes crashed at once; AUTO */
     uint32_t crash_count;        /* > 0: exactly this many crashes, evenly spread
                                     over the fault phase, instead of crash_rate */

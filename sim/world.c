@@ -54,7 +54,13 @@ typedef enum node_state { NODE_UP, NODE_PAUSED, NODE_DOWN } node_state;
 typedef enum client_state { CL_IDLE, CL_PENDING, CL_HOLDING } client_state;
 typedef enum action_kind { ACT_RELEASE = 1, ACT_REQUEST } action_kind;
 
-/* One (node, lock name) pair: the application on that node using that lock. */
+/* One (node, lock name) pair: the application on that node using that lock.
+ * It knows its attempts by the ids lock() returns and matches every outcome
+ * by that id: when lock() lands in the very microsecond the previous
+ * attempt's deadline (or lease) ends, the core ends that attempt inside the
+ * call and accepts the new one, and the old attempt's FAILED (or LOST) is
+ * delivered afterwards (issue 9). That late outcome belongs to the
+ * superseded attempt, not to the one in progress. */
 typedef struct sim_client {
     sim_event arrival;
     sim_event action;
@@ -69,6 +75,11 @@ typedef struct sim_client {
     int64_t requested_at;     /* global */
     int64_t granted_at;       /* global */
     uint32_t messages;
+    uint64_t attempt;         /* the attempt in progress or held; 0 when idle */
+    uint64_t superseded;      /* an earlier attempt whose outcome is still due; 0 none */
+    int64_t superseded_requested_at;   /* ... its lock() call, global */
+    int64_t superseded_granted_at;     /* ... its grant, global; -1 if it did not hold */
+    uint32_t superseded_messages;
 } sim_client;
 
 typedef struct sim_node {
@@ -83,6 +94,9 @@ typedef struct sim_node {
     int64_t tick_local;       /* the deadline `tick` was scheduled for */
     dm_prng prng;             /* seeds each incarnation's core */
     GByteArray *persisted;    /* survives crashes */
+    bool ran;                 /* started at least once: a start without persisted state is
+                                 then a recovery, not a bootstrap */
+    bool wiped;               /* down, and what it persisted is lost */
     sim_msg *inbox, *inbox_tail;
     uint32_t inbox_len;
     sim_client *clients;      /* [cfg->locks] */
@@ -295,19 +309,28 @@ static const char *reason_name(int reason)
 
 /* One acquisition attempt ends (or the run does): granted_at < 0 when never
  * granted, failed_at < 0 when it did not fail. */
-static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_client *cl,
-                    int64_t failed_at, const char *outcome)
+static void csv_attempt(dm_world *w, const sim_node *nd, uint32_t lock, int64_t requested_at,
+                        int64_t granted_at, int64_t failed_at, const char *outcome,
+                        uint32_t messages)
 {
     if (!w->csv)
         return;
     GString *s = g_string_sized_new(96);
     g_string_append_printf(s, "%" PRIu64 ",%u,%s,", w->cfg->seed, nd->id, w->lock_names[lock]);
-    csv_time(s, cl->requested_at);
-    csv_time(s, cl->state == CL_HOLDING ? cl->granted_at : -1);
+    csv_time(s, requested_at);
+    csv_time(s, granted_at);
     csv_time(s, failed_at);
-    g_string_append_printf(s, "%s,%u\n", outcome, cl->messages);
+    g_string_append_printf(s, "%s,%u\n", outcome, messages);
     fwrite(s->str, 1, s->len, w->csv);
     g_string_free(s, TRUE);
+}
+
+/* The client's current attempt ends. */
+static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_client *cl,
+                    int64_t failed_at, const char *outcome)
+{
+    csv_attempt(w, nd, lock, cl->requested_at, cl->state == CL_HOLDING ? cl->granted_at : -1,
+                failed_at, outcome, cl->messages);
 }
 
 /* ---------------------------------------------------------------- membership tracking */
@@ -582,7 +605,7 @@ static void tl_finish(dm_world *w)
         if (nd->tl_paused_at >= 0)
             tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)i, "pause");
         if (nd->tl_crashed_at >= 0)
-            tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)i, "crash");
+            tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)i, nd->wiped ? "wipe" : "crash");
         nd->tl_paused_at = nd->tl_crashed_at = -1;
     }
     if (w->tl_part_at >= 0)
@@ -768,6 +791,16 @@ static int64_t sample_hold(dm_world *w)
     return sample_exp(&w->work_prng, w->cfg->hold_us);
 }
 
+/* The time from one request of a client to its next. The first request is
+ * always drawn exponentially (client_start_arrivals), so that periodic
+ * clients do not all ask at once. */
+static int64_t next_arrival(dm_world *w)
+{
+    if (w->cfg->interarrival_dist == DM_HOLD_FIXED)
+        return w->cfg->interarrival_us;
+    return 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us);
+}
+
 static void client_write(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, const char *why)
 {
     bool ok = dm_checker_write(w->checker, w->now, nd->id, w->lock_names[lock], cl->token);
@@ -788,6 +821,7 @@ static void client_action(dm_world *w, sim_client *cl, action_kind what, int64_t
 static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
 {
     cl->state = CL_IDLE;
+    cl->attempt = 0;
     cl->live_attempt = false;
     if (cl->live_wanted)
         client_action(w, cl, ACT_REQUEST, w->now + retry_after);
@@ -795,19 +829,51 @@ static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
         cancel(w, &cl->action);
 }
 
+/* lock() started a new attempt while the client still had one: the core
+ * ended that one inside the call (its deadline or its lease ended at this
+ * very instant) and owes its outcome, FAILED or LOST, which comes after the
+ * call. Keep what the CSV row needs until then. */
+static void client_supersede(dm_world *w, sim_node *nd, sim_client *cl, const char *name)
+{
+    if (cl->superseded) {
+        /* Only one outcome can be owed: lock() is refused while the
+         * attempt it started is in progress. */
+        w->stats.api_errors++;
+        TRACE(w, nd->id, "API: %s: the outcome of attempt %" PRIx64 " never came", name,
+              cl->superseded);
+    }
+    w->stats.superseded++;
+    TRACE(w, nd->id, "%s: attempt %" PRIx64 " ended inside lock(); its outcome is still due", name,
+          cl->attempt);
+    cl->superseded = cl->attempt;
+    cl->superseded_requested_at = cl->requested_at;
+    cl->superseded_granted_at = cl->state == CL_HOLDING ? cl->granted_at : -1;
+    cl->superseded_messages = cl->messages;
+    if (cl->action_kind == ACT_RELEASE)
+        cancel(w, &cl->action);   /* that hold is over */
+}
+
 static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live)
 {
     const char *name = w->lock_names[lock];
-    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, NULL);
+    uint64_t attempt = 0;
+    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, &attempt);
     fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
-    TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
-          rc == 0 ? "started" : dm_error_name(rc));
+    if (tracing(w)) {
+        char started[48];
+        g_snprintf(started, sizeof started, "started attempt=%" PRIx64, attempt);
+        TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
+              rc == 0 ? started : dm_error_name(rc));
+    }
     if (rc == 0) {
-        if (cl->state != CL_IDLE) {
+        if (attempt == 0 || attempt == cl->attempt || attempt == cl->superseded) {
             w->stats.api_errors++;
-            TRACE(w, nd->id, "API: lock %s accepted while an attempt is outstanding", name);
+            TRACE(w, nd->id, "API: lock %s started attempt %" PRIx64 ", not a new id", name, attempt);
         }
+        if (cl->state != CL_IDLE)
+            client_supersede(w, nd, cl, name);
         w->stats.attempts++;
+        cl->attempt = attempt;
         cl->state = CL_PENDING;
         cl->live_attempt = live;
         cl->requested_at = w->now;
@@ -860,7 +926,7 @@ static void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *c
             return;
         client_lock(w, nd, lock, cl, false);
         if (w->cfg->interarrival_us > 0)
-            schedule(w, &cl->arrival, w->now + 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us));
+            schedule(w, &cl->arrival, w->now + next_arrival(w));
     } else if (cl->action_kind == ACT_RELEASE) {
         client_release(w, nd, lock, cl);
     } else if (cl->state == CL_IDLE && cl->live_wanted) {
@@ -985,14 +1051,22 @@ static void drv_notify(void *user, const dm_event *event)
         TRACE(w, nd->id, "API: event for unknown lock %s", ev.name);
         return;
     }
-    cl->messages = ev.messages;
+    /* Match the outcome to the attempt it concerns (sim_client). */
+    bool current = cl->state != CL_IDLE && ev.attempt == cl->attempt;
+    bool owed = !current && cl->superseded != 0 && ev.attempt == cl->superseded;
+    if (current)
+        cl->messages = ev.messages;
     switch (ev.type) {
     case DM_EV_GRANTED:
-        if (cl->state != CL_PENDING) {
-            w->stats.api_errors++;
-            TRACE(w, nd->id, "API: GRANTED without an outstanding attempt");
-        }
         w->stats.acquisitions++;
+        if (!current || cl->state != CL_PENDING) {
+            /* Granted an attempt the application is not waiting for: a
+             * broken contract, and a lock nobody will use or unlock. */
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: GRANTED attempt %" PRIx64 ", but the client %s", ev.attempt,
+                  cl->state == CL_PENDING ? "waits for another" : "is not waiting");
+            break;
+        }
         cl->state = CL_HOLDING;
         cl->token = ev.token;
         cl->lease_until = ev.lease_until;
@@ -1011,14 +1085,28 @@ static void drv_notify(void *user, const dm_event *event)
         break;
     case DM_EV_RENEWED:
         w->stats.renewals++;
+        if (!current || cl->state != CL_HOLDING) {
+            /* Events are delivered before the next application call, so a
+             * renewal always concerns the hold in force. */
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: RENEWED attempt %" PRIx64 ", which does not hold", ev.attempt);
+            break;
+        }
         cl->lease_until = ev.lease_until;
         dm_checker_hold_extend(w->checker, w->now, nd->id, ev.name, lease_global);
         break;
     case DM_EV_FAILED:
         w->stats.failed++;
-        if (cl->state == CL_PENDING) {
+        if (current && cl->state == CL_PENDING) {
             csv_row(w, nd, lock, cl, w->now, reason_name(ev.reason));
             client_idle(w, cl, w->cfg->rpc_timeout_us);
+        } else if (owed && cl->superseded_granted_at < 0) {
+            csv_attempt(w, nd, lock, cl->superseded_requested_at, -1, w->now,
+                        reason_name(ev.reason), ev.messages);
+            cl->superseded = 0;
+        } else {
+            w->stats.api_errors++;
+            TRACE(w, nd->id, "API: FAILED attempt %" PRIx64 ", which was not acquiring", ev.attempt);
         }
         break;
     case DM_EV_MEMBER:
@@ -1026,11 +1114,18 @@ static void drv_notify(void *user, const dm_event *event)
         break;   /* handled above */
     case DM_EV_LOST:
         w->stats.lost++;
-        dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
-        if (cl->state == CL_HOLDING) {
+        if (current && cl->state == CL_HOLDING) {
+            dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
             csv_row(w, nd, lock, cl, w->now, "lost");
             client_idle(w, cl, 0);
+        } else if (owed && cl->superseded_granted_at >= 0) {
+            dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
+            csv_attempt(w, nd, lock, cl->superseded_requested_at, cl->superseded_granted_at,
+                        w->now, "lost", ev.messages);
+            cl->superseded = 0;
         }
+        /* Otherwise the client already let go: unlock() found the lease
+         * gone (-DM_ENOTHELD) and this is the news of it. */
         break;
     }
 }
@@ -1079,26 +1174,37 @@ static bool node_start(dm_world *w, sim_node *nd)
     c.membership = w->cfg->membership;
     c.swim = w->cfg->swim;
     c.seed = dm_prng_next(&nd->prng);
+    /* Only a node's very first start may vouch that it never ran; after a
+     * wipe it must recover, unless the scenario emulates the old code. */
+    c.bootstrap = !nd->ran || (nd->wiped && w->cfg->wipe_bootstrap);
     /* The core may persist while it reads what it was handed: give it a copy. */
     GBytes *saved = g_bytes_new(nd->persisted->data, nd->persisted->len);
     gsize len;
     const void *data = g_bytes_get_data(saved, &len);
     int rc = dm_node_new(&c, &driver, nd, local_now(nd), len ? data : NULL, len, &nd->core);
     g_bytes_unref(saved);
-    fold(w, 0x5354415254ull ^ (uint64_t)(uint32_t)rc);
+    fold(w, 0x5354415254ull ^ (uint64_t)(uint32_t)rc ^ (uint64_t)c.bootstrap << 40);
+    TRACE(w, nd->id, "start: %s, %u persisted bytes%s", c.bootstrap ? "bootstrap" : "restart",
+          (unsigned)len, !c.bootstrap && !len ? ": recovers" : "");
     if (rc < 0) {
         w->stats.start_failures++;
         TRACE(w, nd->id, "START FAILED: %s", dm_error_name(rc));
         nd->core = NULL;
         return false;
     }
+    if (c.bootstrap)
+        w->stats.bootstraps++;
+    else if (!len)
+        w->stats.recoveries++;
+    if (nd->tl_crashed_at >= 0) {
+        tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)nd->id, nd->wiped ? "wipe" : "crash");
+        nd->tl_crashed_at = -1;
+    }
+    nd->ran = true;
+    nd->wiped = false;
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
-    if (nd->tl_crashed_at >= 0) {
-        tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)nd->id, "crash");
-        nd->tl_crashed_at = -1;
-    }
     view_touch(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
@@ -1115,7 +1221,11 @@ static void node_crash(dm_world *w, sim_node *nd)
         sim_client *cl = &nd->clients[l];
         if (cl->state != CL_IDLE)
             csv_row(w, nd, l, cl, w->now, "crashed");
+        if (cl->superseded)
+            csv_attempt(w, nd, l, cl->superseded_requested_at, cl->superseded_granted_at, w->now,
+                        "crashed", cl->superseded_messages);
         cl->state = CL_IDLE;
+        cl->attempt = cl->superseded = 0;
         cl->live_attempt = false;
         cl->arrival_deferred = cl->action_deferred = false;
         cancel(w, &cl->arrival);
@@ -1147,12 +1257,25 @@ static void node_crash(dm_world *w, sim_node *nd)
     }
 }
 
+/* A crash that also loses what the node persisted: it comes back without
+ * persisted state, as after a disk replacement. */
+static void node_wipe(dm_world *w, sim_node *nd)
+{
+    if (nd->state == NODE_DOWN)
+        return;
+    node_crash(w, nd);
+    TRACE(w, nd->id, "wipe: %u persisted bytes lost", nd->persisted->len);
+    w->stats.wipes++;
+    g_byte_array_set_size(nd->persisted, 0);
+    nd->wiped = true;
+}
+
 static void node_restart(dm_world *w, sim_node *nd)
 {
     cancel(w, &nd->restart);
     if (nd->state != NODE_DOWN)
         return;
-    TRACE(w, nd->id, "restart (%u persisted bytes)", nd->persisted->len);
+    TRACE(w, nd->id, "%s", nd->ran ? "restart" : "first start");
     dm_world_detection *d = detection_of(w, nd->id);
     if (d)
         detection_close(w, d, "cut short: the node is back");
@@ -1357,6 +1480,12 @@ static void random_fault(dm_world *w, dm_fault_kind kind)
         if ((nd = pick(w, is_any)))
             node_skew(w, nd, drift_draw(w, &w->fault_prng));
         break;
+    case DM_FAULT_WIPE:
+        if (w->down < (uint32_t)c->max_down && (nd = pick(w, is_not_down))) {
+            node_wipe(w, nd);
+            schedule(w, &nd->restart, w->now + 1000 + sample_exp(&w->fault_prng, c->wipe_down_us));
+        }
+        break;
     default:
         break;
     }
@@ -1396,8 +1525,10 @@ static void churn_next(dm_world *w, sim_node *nd)
         schedule(w, &nd->churn, at);
 }
 
-/* Time 0: each node is up with probability p, so the alternating process
- * is stationary from the start (its periods are memoryless). */
+/* Time 0, before any node starts: each node is up with probability p, so
+ * the alternating process is stationary from the start (its periods are
+ * memoryless). A node drawn down never ran: it is counted as crashed at 0,
+ * and its first start, when churn brings it up, is a bootstrap. */
 static void churn_start(dm_world *w)
 {
     for (uint32_t i = 0; i < w->n; i++) {
@@ -1439,6 +1570,7 @@ static void run_step(dm_world *w, uint32_t i)
     static const node_pred preds[DM_STEP_ACTIONS] = {
         [DM_STEP_CRASH] = is_not_down, [DM_STEP_RESTART] = is_down, [DM_STEP_PAUSE] = is_up,
         [DM_STEP_RESUME] = is_paused,  [DM_STEP_SKEW] = is_any,     [DM_STEP_PARTITION] = is_any,
+        [DM_STEP_WIPE] = is_not_down,
     };
     sim_node *nd = NULL;
     bool targeted = preds[s->action] && (s->action != DM_STEP_PARTITION || s->node >= 0 ||
@@ -1469,7 +1601,11 @@ static void run_step(dm_world *w, uint32_t i)
         heal(w);
         return;
     case DM_STEP_CRASH:
-        node_crash(w, nd);
+    case DM_STEP_WIPE:
+        if (s->action == DM_STEP_WIPE)
+            node_wipe(w, nd);
+        else
+            node_crash(w, nd);
         if (s->dur_us > 0)
             schedule(w, &nd->restart, w->now + s->dur_us);
         return;
@@ -1830,11 +1966,13 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     event_init(&w->phase_ev, EV_PHASE, UINT32_MAX, 0);
     event_init(&w->crash_ev, EV_CRASH_COUNT, UINT32_MAX, 0);
 
-    /* Time 0: every node starts, the first faults and arrivals are drawn. */
-    for (uint32_t i = 0; i < w->n; i++)
-        node_start(w, &w->nodes[i]);
+    /* Time 0: every node starts -- as a bootstrap: none ran before -- except
+     * those churn holds down; the first faults and arrivals are drawn. */
     if (cfg->kinds & (1u << DM_FAULT_CHURN))
         churn_start(w);
+    for (uint32_t i = 0; i < w->n; i++)
+        if (w->nodes[i].state != NODE_DOWN)
+            node_start(w, &w->nodes[i]);
     w->avail_open = true;
     avail_update(w);
     for (int k = 0; k < DM_FAULT_KINDS; k++)

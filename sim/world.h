@@ -89,6 +89,8 @@ typedef struct dm_world_stats {
     uint64_t lost;              /* LOST */
     uint64_t renewals;          /* RENEWED */
     uint64_t ebusy;             /* lock() while this client had one outstanding: -DM_EBUSY */
+    uint64_t superseded;        /* lock() started an attempt in the instant the previous one
+                                   ended, before that one's outcome was delivered */
     uint64_t unlock_notheld;    /* unlock() found the lock already gone */
     uint64_t api_errors;        /* the core broke its API contract (see the trace) */
     uint64_t writes;
@@ -109,6 +111,9 @@ typedef struct dm_world_stats {
     int64_t quorum_views_us;    /* ... of some running node's own tree */
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
+    uint64_t wipes;             /* crashes that also lost the persisted state */
+    uint64_t bootstraps;        /* starts as a node that never ran (cfg.bootstrap) */
+    uint64_t recoveries;        /* starts without persisted state that must recover */
     uint64_t shapes[DM_SHAPE_COUNT];
     uint64_t start_failures;    /* dm_node_new refused a (re)start */
     uint64_t stuck_ticks;       /* the core kept asking for a tick it had just had */

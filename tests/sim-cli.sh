@@ -86,6 +86,14 @@ tail -n 1 "$out" | grep -q ' quorum_available=1.000000 ' || fail "no faults: quo
 expect 2 --faults churn --set faults.churn_up_mean=0
 grep -q 'churn_up_mean' "$err" || fail "churn_up_mean=0 not named: $(cat "$err")"
 
+# Wipes: a crash that loses the persisted state; counted, and a bad step named.
+expect 0 --faults wipe --duration 30 --set faults.wipe_rate=0.2
+tail -n 1 "$out" | grep -Eq ' crashes=([0-9]+) restarts=[0-9]+ wipes=[1-9]' ||
+    fail "wipe: no wipes counted: $(tail -n 1 "$out")"
+grep -q '^faults in force: kinds=wipe .*wipe_rate=0.2 wipe_down=' "$out" || fail "wipe: not described: $(cat "$out")"
+expect 2 --set 'faults.schedule=at=1 wipe'
+grep -q "'at=1 wipe'" "$err" || fail "wipe without a node: not explained: $(cat "$err")"
+
 # --timeline FILE: every node every [timeline] interval, the fault intervals,
 # the liveness phase; the run (its hash) is the same without it.
 tl=$(mktemp) || exit 99
