@@ -60,7 +60,10 @@ typedef struct queued_event {
     bool has_name;
 } queued_event;
 
+/* A lock this node holds, by name; events about other attempts of the same
+ * name (a late LOST or RENEWED of an earlier one) must not touch it. */
 typedef struct held_lock {
+    uint64_t attempt;
     uint64_t token;
     int64_t lease_until;
 } held_lock;
@@ -187,6 +190,7 @@ static void deliver_events(dmn_node *n)
         switch (ev->type) {
         case DM_EV_GRANTED: {
             held_lock *h = g_new(held_lock, 1);
+            h->attempt = ev->attempt;
             h->token = ev->token;
             h->lease_until = ev->lease_until;
             g_hash_table_replace(n->held, g_strdup(ev->name), h);
@@ -196,15 +200,18 @@ static void deliver_events(dmn_node *n)
         }
         case DM_EV_RENEWED: {
             held_lock *h = g_hash_table_lookup(n->held, ev->name);
-            if (h)
+            if (h && h->attempt == ev->attempt)
                 h->lease_until = ev->lease_until;
             break;
         }
-        case DM_EV_LOST:
-            g_hash_table_remove(n->held, ev->name);
+        case DM_EV_LOST: {
+            held_lock *h = g_hash_table_lookup(n->held, ev->name);
+            if (h && h->attempt == ev->attempt)
+                g_hash_table_remove(n->held, ev->name);
             g_warning("lock %s LOST (token %" G_GUINT64_FORMAT "): %s", ev->name, ev->token,
                       dm_strerror(ev->reason));
             break;
+        }
         case DM_EV_FAILED:
             g_info("lock %s failed: %s", ev->name, dm_error_name(ev->reason));
             break;
@@ -834,11 +841,12 @@ fail:
     return NULL;
 }
 
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us)
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
-    int rc = dm_node_lock(n->core, now_us(), name, timeout_us, NULL);
+    /* *attempt is stored by the core before settle() delivers any event. */
+    int rc = dm_node_lock(n->core, now_us(), name, timeout_us, attempt);
     settle(n);
     return rc;
 }
@@ -852,6 +860,14 @@ int dmn_node_unlock(dmn_node *n, const char *name)
         g_hash_table_remove(n->held, name);
     settle(n);
     return rc;
+}
+
+int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
+{
+    held_lock *h = g_hash_table_lookup(n->held, name);
+    if (!h || h->attempt != attempt)
+        return -DM_ENOTHELD;
+    return dmn_node_unlock(n, name);
 }
 
 int dmn_node_cancel(dmn_node *n, const char *name)

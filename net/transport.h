@@ -52,9 +52,17 @@ typedef void (*dmn_event_fn)(void *user, const dm_event *ev);
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err);
 
-/* The core's lock/unlock (same return values), then the node settles. */
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us);
+/* The core's lock/unlock (same return values), then the node settles.
+ * lock() stores the attempt's id in *attempt (may be NULL) before any event
+ * is delivered, so an owner can point it into the record it matches
+ * outcomes with: every GRANTED, FAILED, LOST and RENEWED event about the
+ * attempt carries that id; never match outcomes by name alone. */
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt);
 int dmn_node_unlock(dmn_node *n, const char *name);
+/* Unlock `name` only if `attempt` is what this node holds it by (an owner
+ * refusing a grant nobody waits for must not release a newer attempt's).
+ * Returns -DM_ENOTHELD otherwise. */
+int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt);
 /* Abandon an acquisition in progress (dm_node_cancel): its FAILED event
  * (-DM_ECANCELED) follows. */
 int dmn_node_cancel(dmn_node *n, const char *name);

@@ -1,11 +1,14 @@
 /* tests/test_net.c -- CUnit suites for net/: frame authentication and the
  * replay window (auth), the state file (store), configuration parsing
- * (netconfig), and the transport on loopback: three nodes on one libuv loop
+ * (netconfig), the transport on loopback (three nodes on one libuv loop
  * acquire a lock, and a frame written to a node's TCP port one byte at a
- * time is reassembled by the stream framing while garbage is counted. */
+ * time is reassembled by the stream framing while garbage is counted), and
+ * the control protocol's matching of outcomes by attempt. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "control.h"
 #include "error.h"
 #include "netconfig.h"
 #include "store.h"
@@ -318,6 +322,7 @@ typedef struct cluster {
     dmn_node *node[3];
     int granted;
     uint64_t token;
+    uint64_t granted_attempt;
     uv_timer_t guard;
     bool timed_out;
 } cluster;
@@ -328,6 +333,7 @@ static void on_event(void *user, const dm_event *ev)
     if (ev->type == DM_EV_GRANTED) {
         c->granted++;
         c->token = ev->token;
+        c->granted_attempt = ev->attempt;
     }
 }
 
@@ -405,11 +411,17 @@ static void test_transport_cluster(void)
     g_clear_error(&err);
 
     /* Node 0 locks: every node is one loop's business. */
-    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5), 0);
-    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5), -DM_EBUSY);
+    uint64_t attempt = 0;
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5, &attempt), 0);
+    CU_ASSERT_NOT_EQUAL(attempt, 0);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5, NULL), -DM_EBUSY);
     CU_ASSERT_TRUE(run_until(&c, is_granted, 5000));
     CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[0]), "x"));
     CU_ASSERT_TRUE(c.token > 0);
+    CU_ASSERT_EQUAL(c.granted_attempt, attempt);
+    /* Only the attempt that holds the name can be unlocked by its id. */
+    CU_ASSERT_EQUAL(dmn_node_unlock_attempt(c.node[0], "x", attempt + 1), -DM_ENOTHELD);
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[0]), "x"));
     GString *s = g_string_new(NULL);
     dmn_node_format_status(c.node[0], s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "held x token "));
@@ -455,6 +467,147 @@ static void test_transport_cluster(void)
     }
 }
 
+/* ------------------------------------------------------------ control */
+
+typedef struct ctl_rig {
+    uv_loop_t loop;
+    dmn_config cfg;
+    dmn_node *node;
+    dmn_control *ctl;
+    uv_timer_t guard, tick;
+    bool timed_out;
+    int fd;                  /* a control client, non-blocking */
+    GString *in;             /* what it has read */
+} ctl_rig;
+
+static void ctl_rig_event(void *user, const dm_event *ev)
+{
+    ctl_rig *r = user;
+    if (r->ctl)
+        dmn_control_event(r->ctl, ev);
+}
+
+static void ctl_rig_guard(uv_timer_t *t)
+{
+    ctl_rig *r = t->data;
+    r->timed_out = true;
+    uv_stop(&r->loop);
+}
+
+/* Run the loop (at most 5 s) until the client has read a whole line, and
+ * return it (without '\n'), or NULL. */
+static char *ctl_rig_line(ctl_rig *r)
+{
+    r->timed_out = false;
+    uv_timer_start(&r->guard, ctl_rig_guard, 5000, 0);
+    char *nl;
+    while (!(nl = memchr(r->in->str, '\n', r->in->len)) && !r->timed_out) {
+        uv_run(&r->loop, UV_RUN_ONCE);
+        char buf[512];
+        ssize_t got = recv(r->fd, buf, sizeof buf, 0);
+        if (got > 0)
+            g_string_append_len(r->in, buf, got);
+    }
+    uv_timer_stop(&r->guard);
+    if (!nl)
+        return NULL;
+    char *line = g_strndup(r->in->str, (gsize)(nl - r->in->str));
+    g_string_erase(r->in, 0, nl - r->in->str + 1);
+    return line;
+}
+
+static void ctl_rig_send(ctl_rig *r, const char *text)
+{
+    CU_ASSERT_EQUAL(send(r->fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+}
+
+static void ctl_rig_expect(ctl_rig *r, const char *prefix)
+{
+    char *line = ctl_rig_line(r);
+    CU_ASSERT_PTR_NOT_NULL(line);
+    if (line && !g_str_has_prefix(line, prefix))
+        fprintf(stderr, "\ncontrol answered '%s', want '%s...'\n", line, prefix);
+    CU_ASSERT_TRUE(line && g_str_has_prefix(line, prefix));
+    g_free(line);
+}
+
+/* An outcome that carries another attempt's id (a late FAILED or LOST of an
+ * earlier attempt of the name, issue 9) must not end, answer or release the
+ * session's current one; matching by name alone did all three. */
+static void test_control_attempts(void)
+{
+    ctl_rig r;
+    memset(&r, 0, sizeof r);
+    uv_loop_init(&r.loop);
+    uv_timer_init(&r.loop, &r.guard);
+    r.guard.data = &r;
+    uv_timer_init(&r.loop, &r.tick);
+    r.in = g_string_new(NULL);
+    char addr[32];
+    int port = free_port();
+    CU_ASSERT_FATAL(port > 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    const char *members[1] = { addr };
+    dmn_config_init(&r.cfg);
+    dmn_config_set_members(&r.cfg, members, 1);
+    r.cfg.self = g_strdup(addr);
+    r.cfg.core.bootstrap = true;    /* one member: no quorum without itself to recover from */
+    GError *err = NULL;
+    CU_ASSERT_TRUE_FATAL(dmn_config_finish(&r.cfg, &err));
+    r.node = dmn_node_new(&r.loop, &r.cfg, ctl_rig_event, &r, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.node);
+    char *dir = g_dir_make_tmp("dmctl.XXXXXX", NULL);
+    char *path = g_build_filename(dir, "c.sock", NULL);
+    r.ctl = dmn_control_new(&r.loop, r.node, path, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.ctl);
+    r.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+    CU_ASSERT_EQUAL_FATAL(connect(r.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) | O_NONBLOCK);
+    /* Keep the loop turning while the client polls its socket. */
+    uv_timer_start(&r.tick, on_any_timer, 1, 1);
+
+    ctl_rig_send(&r, "LOCK x 5000\n");
+    ctl_rig_expect(&r, "OK ");
+    uint64_t token = dm_node_token(dmn_node_core(r.node), "x");
+    CU_ASSERT_NOT_EQUAL_FATAL(token, 0);
+    dm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.name = "x";
+    ev.attempt = 0x7000000000000001ull;   /* no attempt of this node */
+    ev.token = token - 1;
+    ev.type = DM_EV_FAILED;
+    ev.reason = -DM_ETIMEDOUT;
+    dmn_control_event(r.ctl, &ev);
+    ev.type = DM_EV_LOST;
+    ev.reason = -DM_ELEASE;
+    dmn_control_event(r.ctl, &ev);
+    ev.type = DM_EV_GRANTED;
+    dmn_control_event(r.ctl, &ev);
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(r.node), "x"));
+    /* The session still holds x: its next line answers UNLOCK. */
+    ctl_rig_send(&r, "UNLOCK x\n");
+    ctl_rig_expect(&r, "OK");
+    CU_ASSERT_FALSE(dm_node_holds(dmn_node_core(r.node), "x"));
+
+    close(r.fd);
+    dmn_control_close(r.ctl);
+    dmn_node_close(r.node);
+    uv_close((uv_handle_t *)&r.guard, NULL);
+    uv_close((uv_handle_t *)&r.tick, NULL);
+    for (int i = 0; i < 100 && uv_run(&r.loop, UV_RUN_NOWAIT); i++)
+        ;
+    CU_ASSERT_EQUAL(uv_loop_close(&r.loop), 0);
+    dmn_control_free(r.ctl);
+    dmn_node_free(r.node);
+    dmn_config_clear(&r.cfg);
+    g_string_free(r.in, TRUE);
+    g_rmdir(dir);
+    g_free(path);
+    g_free(dir);
+}
+
 static CU_TestInfo auth_tests[] = {
     { "roundtrip", test_auth_roundtrip },
     { "refusals", test_auth_refusals },
@@ -475,12 +628,17 @@ static CU_TestInfo transport_tests[] = {
     { "three nodes on one loop", test_transport_cluster },
     CU_TEST_INFO_NULL,
 };
+static CU_TestInfo control_tests[] = {
+    { "outcomes matched by attempt", test_control_attempts },
+    CU_TEST_INFO_NULL,
+};
 
 static CU_SuiteInfo suites[] = {
     { "net-auth", NULL, NULL, NULL, NULL, auth_tests },
     { "net-store", NULL, NULL, NULL, NULL, store_tests },
     { "net-config", NULL, NULL, NULL, NULL, config_tests },
     { "net-transport", NULL, NULL, NULL, NULL, transport_tests },
+    { "net-control", NULL, NULL, NULL, NULL, control_tests },
     CU_SUITE_INFO_NULL,
 };
 
