@@ -11,7 +11,13 @@
  *    are dropped, as the core allows); inbound connections only carry frames
  *    towards us, framed by the codec's own u32 length prefix
  *    (dm_codec_frame_length), plus the auth trailer when a key is set;
- *  - the core's persisted bytes go to DATA_DIR/state (net/store.h);
+ *  - the core's persisted bytes go to DATA_DIR/state (net/store.h); the
+ *    node says at start whether it restarts from them, recovers without
+ *    them, or was declared new (cfg.core.bootstrap), and a corrupt or empty
+ *    state file stops it (net/README.md, "Starting");
+ *  - a lock the core refuses with -DM_ERECOVERING (no token floor yet) is
+ *    kept and started once the floor is in, or failed with -DM_ETIMEDOUT at
+ *    its deadline: owners never see that transient code;
  *  - bad input of any kind is counted (dmn_bad_kind), logged at most once
  *    per second per kind, and dropped; a TCP connection with a framing error
  *    is closed; inbound connections are capped (max_inbound).

@@ -234,7 +234,7 @@ static void test_config(void)
     char *key = write_tmp("a cluster key of enough bytes\n");
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
                                  "lease = 2s\nswim.probe_interval = 300ms\nswim.indirect_checks = 2\n"
-                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\n", key);
+                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\nbootstrap = yes\n", key);
     char *path = write_tmp(conf);
     dmn_config_init(&c);
     CU_ASSERT_TRUE(dmn_config_load_file(&c, path, &err));
@@ -247,6 +247,7 @@ static void test_config(void)
     CU_ASSERT_EQUAL(c.core.swim.probe_interval_us, 300000);
     CU_ASSERT_EQUAL(c.core.swim.indirect_checks, 2);
     CU_ASSERT_EQUAL(c.core.drift_ppm, 500);
+    CU_ASSERT_TRUE(c.core.bootstrap);
     CU_ASSERT_PTR_NOT_NULL(c.key);
     CU_ASSERT_EQUAL(g_bytes_get_size(c.key), strlen("a cluster key of enough bytes"));
     CU_ASSERT_EQUAL(c.max_inbound, 4 * 3 + 32);
@@ -323,6 +324,9 @@ typedef struct cluster {
     int granted;
     uint64_t token;
     uint64_t granted_attempt;
+    int failed;
+    uint64_t failed_attempt;
+    int failed_reason;
     uv_timer_t guard;
     bool timed_out;
 } cluster;
@@ -334,6 +338,10 @@ static void on_event(void *user, const dm_event *ev)
         c->granted++;
         c->token = ev->token;
         c->granted_attempt = ev->attempt;
+    } else if (ev->type == DM_EV_FAILED) {
+        c->failed++;
+        c->failed_attempt = ev->attempt;
+        c->failed_reason = ev->reason;
     }
 }
 
@@ -356,6 +364,7 @@ static bool run_until(cluster *c, bool (*cond)(cluster *), uint64_t ms)
 }
 
 static bool is_granted(cluster *c) { return c->granted > 0; }
+static bool has_failed(cluster *c) { return c->failed > 0; }
 
 static int raw_fd = -1;
 static size_t raw_sent;
@@ -409,6 +418,14 @@ static void test_transport_cluster(void)
     CU_ASSERT_PTR_NULL(dmn_node_new(&c.loop, &c.cfg[0], on_event, &c, &err));
     CU_ASSERT_PTR_NOT_NULL(err);
     g_clear_error(&err);
+
+    /* Started without persisted state and without bootstrap, the nodes
+     * recover first; a lock meanwhile is not refused with -DM_ERECOVERING:
+     * the transport starts it once the token floor is in. */
+    GString *st = g_string_new(NULL);
+    dmn_node_format_status(c.node[0], st);
+    CU_ASSERT_PTR_NOT_NULL(strstr(st->str, "\nrecovery recovering stage="));
+    g_string_free(st, TRUE);
 
     /* Node 0 locks: every node is one loop's business. */
     uint64_t attempt = 0;
@@ -608,6 +625,66 @@ static void test_control_attempts(void)
     g_free(dir);
 }
 
+/* A node that cannot recover (no other member answers): its locks wait
+ * for the token floor within their timeout, end with FAILED(-DM_ETIMEDOUT)
+ * or FAILED(-DM_ECANCELED) under the id lock() gave, and never return
+ * -DM_ERECOVERING to the owner. */
+static void test_transport_recovering(void)
+{
+    cluster c;
+    memset(&c, 0, sizeof c);
+    uv_loop_init(&c.loop);
+    uv_timer_init(&c.loop, &c.guard);
+    c.guard.data = &c;
+    char addr[3][32];
+    for (int i = 0; i < 3; i++) {
+        int p = free_port();
+        CU_ASSERT_FATAL(p > 0);
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", p);
+    }
+    const char *members[3] = { addr[0], addr[1], addr[2] };
+    dmn_config_init(&c.cfg[0]);
+    dmn_config_set_members(&c.cfg[0], members, 3);
+    c.cfg[0].self = g_strdup(addr[0]);
+    c.cfg[0].core.rpc_timeout_us = 50000;
+    GError *err = NULL;
+    CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[0], &err));
+    c.node[0] = dmn_node_new(&c.loop, &c.cfg[0], on_event, &c, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.node[0]);
+    CU_ASSERT_EQUAL(dm_node_recovery(dmn_node_core(c.node[0]), NULL), DM_RECOVERY_FLOOR);
+
+    uint64_t a = 0, b = 0;
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", 200000, &a), 0);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", 200000, NULL), -DM_EBUSY);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "y", 5 * G_USEC_PER_SEC, &b), 0);
+    CU_ASSERT_NOT_EQUAL(a, 0);
+    CU_ASSERT_NOT_EQUAL(a, b);
+    GString *st = g_string_new(NULL);
+    dmn_node_format_status(c.node[0], st);
+    CU_ASSERT_PTR_NOT_NULL(strstr(st->str, "\nrecovery recovering stage=floor "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(st->str, " deferred_locks=2\n"));
+    g_string_free(st, TRUE);
+    CU_ASSERT_TRUE(run_until(&c, has_failed, 5000));
+    CU_ASSERT_EQUAL(c.failed, 1);
+    CU_ASSERT_EQUAL(c.failed_attempt, a);
+    CU_ASSERT_EQUAL(c.failed_reason, -DM_ETIMEDOUT);
+    c.failed = 0;
+    CU_ASSERT_EQUAL(dmn_node_cancel(c.node[0], "y"), 0);
+    CU_ASSERT_TRUE(run_until(&c, has_failed, 1000));
+    CU_ASSERT_EQUAL(c.failed_attempt, b);
+    CU_ASSERT_EQUAL(c.failed_reason, -DM_ECANCELED);
+    CU_ASSERT_EQUAL(dmn_node_cancel(c.node[0], "y"), -DM_ENOTHELD);
+    CU_ASSERT_EQUAL(c.granted, 0);
+
+    dmn_node_close(c.node[0]);
+    uv_close((uv_handle_t *)&c.guard, NULL);
+    for (int i = 0; i < 100 && uv_run(&c.loop, UV_RUN_NOWAIT); i++)
+        ;
+    CU_ASSERT_EQUAL(uv_loop_close(&c.loop), 0);
+    dmn_node_free(c.node[0]);
+    dmn_config_clear(&c.cfg[0]);
+}
+
 static CU_TestInfo auth_tests[] = {
     { "roundtrip", test_auth_roundtrip },
     { "refusals", test_auth_refusals },
@@ -626,6 +703,7 @@ static CU_TestInfo config_tests[] = {
 };
 static CU_TestInfo transport_tests[] = {
     { "three nodes on one loop", test_transport_cluster },
+    { "locks wait for the recovery", test_transport_recovering },
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo control_tests[] = {
