@@ -880,7 +880,10 @@ static void log_start(dmn_node *n, bool had_state)
     g_autofree char *path = cfg->data_dir ? g_build_filename(cfg->data_dir, DMN_STORE_FILE, NULL) : NULL;
     if (had_state) {
         g_message("persisted state read from %s: grants nothing for %" G_GINT64_FORMAT " ms (leases "
-                  "its previous life may have granted)%s", path, quiet_ms,
+                  "its previous life may have granted)%s%s", path, quiet_ms,
+                  r == DM_RECOVERY_FLOOR ? " and until a token floor is recovered from a quorum of "
+                                           "the other members (its previous life had not finished "
+                                           "recovering)" : "",
                   cfg->core.bootstrap ? "; --bootstrap ignored: this member ran before" : "");
         return;
     }
@@ -1212,7 +1215,8 @@ void dmn_node_format_status(dmn_node *n, GString *out)
     g_free(q);
     int64_t until = now;
     dm_recovery r = dm_node_recovery(n->core, &until);
-    if (r == DM_RECOVERY_NONE)
+    /* The core moves out of QUIET at its next input; say what is true now. */
+    if (r == DM_RECOVERY_NONE || (r == DM_RECOVERY_QUIET && until <= now))
         g_string_append(out, "recovery ready\n");
     else
         g_string_append_printf(out, "recovery recovering stage=%s quiet_left_ms=%" G_GINT64_FORMAT

@@ -319,6 +319,7 @@ static int free_port(void)
 
 typedef struct cluster {
     uv_loop_t loop;
+    char addr[3][32];
     dmn_config cfg[3];
     dmn_node *node[3];
     int granted;
@@ -386,28 +387,69 @@ static bool raw_received(cluster *c)
 
 static void on_any_timer(uv_timer_t *t) { (void)t; }
 
-static void test_transport_cluster(void)
+/* A loop with its guard timer, and three free loopback addresses. */
+static void cluster_begin(cluster *c)
 {
-    cluster c;
-    memset(&c, 0, sizeof c);
-    uv_loop_init(&c.loop);
-    uv_timer_init(&c.loop, &c.guard);
-    c.guard.data = &c;
-    char addr[3][32];
+    memset(c, 0, sizeof *c);
+    uv_loop_init(&c->loop);
+    uv_timer_init(&c->loop, &c->guard);
+    c->guard.data = c;
     for (int i = 0; i < 3; i++) {
         int p = free_port();
         CU_ASSERT_FATAL(p > 0);
-        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", p);
+        snprintf(c->addr[i], sizeof c->addr[i], "127.0.0.1:%d", p);
     }
-    const char *members[3] = { addr[0], addr[1], addr[2] };
+}
+
+/* Node i's configuration, before dmn_config_finish. */
+static dmn_config *cluster_config(cluster *c, int i)
+{
+    const char *members[3] = { c->addr[0], c->addr[1], c->addr[2] };
+    dmn_config_init(&c->cfg[i]);
+    dmn_config_set_members(&c->cfg[i], members, 3);
+    c->cfg[i].self = g_strdup(c->addr[i]);
+    return &c->cfg[i];
+}
+
+/* Close the nodes that were created, run the loop down, free them. */
+static void cluster_end(cluster *c)
+{
+    for (int i = 0; i < 3; i++)
+        if (c->node[i])
+            dmn_node_close(c->node[i]);
+    uv_close((uv_handle_t *)&c->guard, NULL);
+    for (int i = 0; i < 100 && uv_run(&c->loop, UV_RUN_NOWAIT); i++)
+        ;
+    CU_ASSERT_EQUAL(uv_loop_close(&c->loop), 0);
     for (int i = 0; i < 3; i++) {
-        dmn_config_init(&c.cfg[i]);
-        dmn_config_set_members(&c.cfg[i], members, 3);
-        c.cfg[i].self = g_strdup(addr[i]);
+        dmn_node_free(c->node[i]);
+        dmn_config_clear(&c->cfg[i]);
+    }
+}
+
+static bool status_has(dmn_node *n, const char *text)
+{
+    GString *st = g_string_new(NULL);
+    dmn_node_format_status(n, st);
+    bool has = strstr(st->str, text) != NULL;
+    if (!has)
+        fprintf(stderr, "\nSTATUS lacks '%s':\n%s", text, st->str);
+    g_string_free(st, TRUE);
+    return has;
+}
+
+static void test_transport_cluster(void)
+{
+    cluster c;
+    cluster_begin(&c);
+    for (int i = 0; i < 3; i++) {
+        cluster_config(&c, i);
         c.cfg[i].core.lease_us = G_USEC_PER_SEC;
         c.cfg[i].core.rpc_timeout_us = 100000;
         c.cfg[i].core.swim.probe_interval_us = 200000;
         c.cfg[i].core.swim.probe_timeout_us = 100000;
+        /* A new cluster; node 2 joins it as a member that lost its state. */
+        c.cfg[i].core.bootstrap = i < 2;
         GError *err = NULL;
         CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[i], &err));
         c.node[i] = dmn_node_new(&c.loop, &c.cfg[i], on_event, &c, &err);
@@ -419,13 +461,19 @@ static void test_transport_cluster(void)
     CU_ASSERT_PTR_NOT_NULL(err);
     g_clear_error(&err);
 
-    /* Started without persisted state and without bootstrap, the nodes
-     * recover first; a lock meanwhile is not refused with -DM_ERECOVERING:
-     * the transport starts it once the token floor is in. */
-    GString *st = g_string_new(NULL);
-    dmn_node_format_status(c.node[0], st);
-    CU_ASSERT_PTR_NOT_NULL(strstr(st->str, "\nrecovery recovering stage="));
-    g_string_free(st, TRUE);
+    /* Node 2 recovers; a lock there meanwhile is not refused with
+     * -DM_ERECOVERING: the transport starts it once the token floor is in,
+     * and its outcome carries the id lock() gave. */
+    CU_ASSERT_TRUE(status_has(c.node[0], "\nrecovery ready\n"));
+    CU_ASSERT_TRUE(status_has(c.node[2], "\nrecovery recovering stage=floor "));
+    uint64_t early = 0;
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[2], "w", G_USEC_PER_SEC * 5, &early), 0);
+    CU_ASSERT_TRUE(status_has(c.node[2], " deferred_locks=1\n"));
+    CU_ASSERT_TRUE(run_until(&c, is_granted, 5000));
+    CU_ASSERT_EQUAL(c.granted_attempt, early);
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[2]), "w"));
+    CU_ASSERT_EQUAL(dmn_node_unlock_attempt(c.node[2], "w", early), 0);
+    c.granted = 0;
 
     /* Node 0 locks: every node is one loop's business. */
     uint64_t attempt = 0;
@@ -445,7 +493,7 @@ static void test_transport_cluster(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae"));
     g_string_truncate(s, 0);
     dmn_node_format_members(c.node[0], s);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, addr[2]));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, c.addr[2]));
     g_string_free(s, TRUE);
     CU_ASSERT_EQUAL(dmn_node_unlock(c.node[0], "x"), 0);
     CU_ASSERT_EQUAL(dmn_node_unlock(c.node[0], "x"), -DM_ENOTHELD);
@@ -459,7 +507,7 @@ static void test_transport_cluster(void)
     raw_len += sizeof oversize;
     raw_fd = socket(AF_INET, SOCK_STREAM, 0);
     int port = 0;
-    dmn_split_address(addr[0], NULL, &port);
+    dmn_split_address(c.addr[0], NULL, &port);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     CU_ASSERT_EQUAL_FATAL(connect(raw_fd, (struct sockaddr *)&sa, sizeof sa), 0);
@@ -472,16 +520,7 @@ static void test_transport_cluster(void)
     close(raw_fd);
 
     /* Graceful shutdown of every node, then the loop runs down. */
-    for (int i = 0; i < 3; i++)
-        dmn_node_close(c.node[i]);
-    uv_close((uv_handle_t *)&c.guard, NULL);
-    for (int i = 0; i < 100 && uv_run(&c.loop, UV_RUN_NOWAIT); i++)
-        ;
-    CU_ASSERT_EQUAL(uv_loop_close(&c.loop), 0);
-    for (int i = 0; i < 3; i++) {
-        dmn_node_free(c.node[i]);
-        dmn_config_clear(&c.cfg[i]);
-    }
+    cluster_end(&c);
 }
 
 /* ------------------------------------------------------------ control */
@@ -632,21 +671,8 @@ static void test_control_attempts(void)
 static void test_transport_recovering(void)
 {
     cluster c;
-    memset(&c, 0, sizeof c);
-    uv_loop_init(&c.loop);
-    uv_timer_init(&c.loop, &c.guard);
-    c.guard.data = &c;
-    char addr[3][32];
-    for (int i = 0; i < 3; i++) {
-        int p = free_port();
-        CU_ASSERT_FATAL(p > 0);
-        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", p);
-    }
-    const char *members[3] = { addr[0], addr[1], addr[2] };
-    dmn_config_init(&c.cfg[0]);
-    dmn_config_set_members(&c.cfg[0], members, 3);
-    c.cfg[0].self = g_strdup(addr[0]);
-    c.cfg[0].core.rpc_timeout_us = 50000;
+    cluster_begin(&c);
+    cluster_config(&c, 0)->core.rpc_timeout_us = 50000;
     GError *err = NULL;
     CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[0], &err));
     c.node[0] = dmn_node_new(&c.loop, &c.cfg[0], on_event, &c, &err);
@@ -659,11 +685,8 @@ static void test_transport_recovering(void)
     CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "y", 5 * G_USEC_PER_SEC, &b), 0);
     CU_ASSERT_NOT_EQUAL(a, 0);
     CU_ASSERT_NOT_EQUAL(a, b);
-    GString *st = g_string_new(NULL);
-    dmn_node_format_status(c.node[0], st);
-    CU_ASSERT_PTR_NOT_NULL(strstr(st->str, "\nrecovery recovering stage=floor "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(st->str, " deferred_locks=2\n"));
-    g_string_free(st, TRUE);
+    CU_ASSERT_TRUE(status_has(c.node[0], "\nrecovery recovering stage=floor "));
+    CU_ASSERT_TRUE(status_has(c.node[0], " deferred_locks=2\n"));
     CU_ASSERT_TRUE(run_until(&c, has_failed, 5000));
     CU_ASSERT_EQUAL(c.failed, 1);
     CU_ASSERT_EQUAL(c.failed_attempt, a);
@@ -675,14 +698,7 @@ static void test_transport_recovering(void)
     CU_ASSERT_EQUAL(c.failed_reason, -DM_ECANCELED);
     CU_ASSERT_EQUAL(dmn_node_cancel(c.node[0], "y"), -DM_ENOTHELD);
     CU_ASSERT_EQUAL(c.granted, 0);
-
-    dmn_node_close(c.node[0]);
-    uv_close((uv_handle_t *)&c.guard, NULL);
-    for (int i = 0; i < 100 && uv_run(&c.loop, UV_RUN_NOWAIT); i++)
-        ;
-    CU_ASSERT_EQUAL(uv_loop_close(&c.loop), 0);
-    dmn_node_free(c.node[0]);
-    dmn_config_clear(&c.cfg[0]);
+    cluster_end(&c);
 }
 
 static CU_TestInfo auth_tests[] = {
