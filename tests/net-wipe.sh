@@ -17,9 +17,13 @@
 
 BOOT=${DM_NET_WIPE_BOOTSTRAP:-}
 
-# The holder renews every third of its lease, so with 3 s it keeps L for at
-# least 2 s after n3 dies: time enough to restart n3 and make B ask.
-cluster_init 5 "lease = 3s"
+# A must release L before its first renewal (a third of its lease after the
+# grant): a KEEP reaching the wiped n3 is answered REVOKED, A then loses L
+# and n1 passes it on at once -- while A's command is still being told, so
+# the commands could overlap by the reaction time, which no lease prevents
+# (the fencing token does). With 5 s, A renews after 1.6 s; the wipe, the
+# restart and B's request take about half a second.
+cluster_init 5 "lease = 5s"
 for i in 1 2 3 4 5; do start_node $i; done
 for i in 1 2 3 4 5; do wait_alive $i 5; done
 ok "5 nodes up and alive"
@@ -40,12 +44,13 @@ ok "node 1's quorum: $(quorum_of 1); node $B's: $(quorum_of $B)"
 CS_LOG=$T/cs.log; export CS_LOG CS_CMD T
 : > "$CS_LOG"
 
-# A: holds L until B has asked, then a little longer, then releases.
+# A: holds L until B has asked, then a little longer (for B's request to
+# meet n1's grant), then releases.
 A_CMD='trap '\''echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) A-lost" >> "$CS_LOG"; exit 143'\'' TERM
 echo "start $DMUTEX_FENCING_TOKEN $(date +%s%N) A" >> "$CS_LOG"
 echo "$DMUTEX_FENCING_TOKEN" > "$T/tokA"
 k=0; while [ ! -e "$T/b-asked" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
-sleep 0.3
+sleep 0.2
 echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) A" >> "$CS_LOG"'
 ctl 1 lock L --timeout 10 -- sh -c "$A_CMD" > "$T/ctlA.out" 2>&1 &
 CTLA=$!
@@ -67,18 +72,30 @@ if [ -z "$BOOT" ]; then
     ok "node 3 restarted wiped: $(echo "$STATUS3" | grep '^recovery')"
 fi
 
-# B asks while A holds.
-kill -0 "$CTLA" 2>/dev/null || fail "A's dmutexctl ended before B asked"
+# B asks while A holds, once node B would form a quorum with n3 again (it
+# may have suspected n3 meanwhile, and then goes around it).
+k=0
+while :; do
+    case " $(quorum_of "$B") " in *" $ADDR3 "*) break ;; esac
+    [ $k -lt 100 ] || fail "node $B's quorum ($(quorum_of "$B")) did not contain node 3 again within 2 s"
+    k=$((k + 1)); sleep 0.02
+done
+ok "node $B's quorum again: $(quorum_of "$B") (after $k polls)"
+# Asked: node B's daemon is acquiring (STATUS names=1), or already granted.
 WHO=B ctl "$B" lock L --timeout 10 -- sh -c "$CS_CMD" > "$T/ctlB.out" 2>&1 &
 CTLB=$!
-sleep 0.1
+k=0
+until ctl "$B" status | grep -q '^control .* names=1 ' || grep -q ' B$' "$CS_LOG" || [ $k -ge 100 ]; do
+    sleep 0.02; k=$((k + 1))
+done
+ctl 1 status | grep -q "^held L token $TOKA " || fail "A no longer held L when B asked"
 : > "$T/b-asked"
 wait "$CTLA"; rca=$?
 wait "$CTLB"; rcb=$?
 echo "shared log:"; sed 's/^/    /' "$CS_LOG"
+[ "$rca" -eq 0 ] || { cat "$T/ctlA.out"; fail "A's dmutexctl exited $rca: A lost L before it released it (slower than a renew interval?)"; }
 [ "$rcb" -eq 0 ] || { cat "$T/ctlB.out"; fail "B's lock through node $B exited $rcb"; }
 check_cs_log "$CS_LOG" || fail "A and B overlap, or tokens do not increase"
-[ "$rca" -eq 0 ] || { cat "$T/ctlA.out"; fail "A's dmutexctl exited $rca (lost L before it released it?)"; }
 TOKB=$(awk '$1 == "start" && $4 == "B" { print $2 }' "$CS_LOG")
 ok "A (token $TOKA) and B (token $TOKB, through node $B) did not overlap"
 
