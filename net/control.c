@@ -32,6 +32,7 @@ typedef struct lockent {
     char *name;
     session *owner;
     le_state state;
+    uint64_t attempt;        /* the core attempt: outcomes are matched by it */
     uint64_t token;
     GQueue waiters;          /* waiter*: local sessions queued for the name */
 } lockent;
@@ -159,7 +160,8 @@ static lockent *lockent_new(dmn_control *c, session *s, const char *name)
 }
 
 /* Start the core's acquisition of `name` for s. The entry exists before the
- * call, since the outcome may be delivered from inside it. */
+ * call, since the outcome may be delivered from inside it; the attempt id
+ * is stored in it before that. */
 static int start_lock(dmn_control *c, session *s, const char *name, int64_t timeout_us, GQueue *waiters)
 {
     lockent *le = lockent_new(c, s, name);
@@ -167,7 +169,7 @@ static int start_lock(dmn_control *c, session *s, const char *name, int64_t time
         le->waiters = *waiters;
         g_queue_init(waiters);
     }
-    int rc = dmn_node_lock(c->node, name, timeout_us);
+    int rc = dmn_node_lock(c->node, name, timeout_us, &le->attempt);
     if (rc < 0) {
         le = g_hash_table_lookup(c->locks, name);
         if (le && waiters) {
@@ -224,16 +226,21 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
 {
     if (!ev->name || (ev->type != DM_EV_GRANTED && ev->type != DM_EV_FAILED && ev->type != DM_EV_LOST))
         return;
+    /* By attempt, not by name: an earlier attempt's FAILED can be delivered
+     * after the name's next attempt started (issue 9). */
     lockent *le = g_hash_table_lookup(c->locks, ev->name);
-    if (!le) {
+    if (!le || le->attempt != ev->attempt) {
         if (ev->type == DM_EV_GRANTED)
-            dmn_node_unlock(c->node, ev->name);   /* nobody asked for it (any more) */
+            dmn_node_unlock_attempt(c->node, ev->name, ev->attempt);   /* nobody asked for it (any more) */
+        else
+            g_debug("control: %s of %s (attempt %" G_GINT64_MODIFIER "x) belongs to no current request: ignored",
+                    ev->type == DM_EV_FAILED ? "FAILED" : "LOST", ev->name, ev->attempt);
         return;
     }
     switch (ev->type) {
     case DM_EV_GRANTED:
         if (!le->owner || le->owner->closing || c->closing) {
-            dmn_node_unlock(c->node, ev->name);
+            dmn_node_unlock_attempt(c->node, ev->name, ev->attempt);
             lockent_finish(c, le);
             return;
         }
@@ -326,7 +333,7 @@ static void cmd_unlock(session *s, char **argv, int argc)
         reply(s, "ERR ENOTHELD %s is not held here%s", name, le ? " (still being acquired)" : "");
         return;
     }
-    int rc = dmn_node_unlock(c->node, name);
+    int rc = dmn_node_unlock_attempt(c->node, name, le->attempt);
     le = g_hash_table_lookup(c->locks, name);   /* the call may have ended it */
     if (le && le->owner && le->owner != s)
         reply(le->owner, "! UNLOCKED %s %" G_GUINT64_FORMAT, name, le->token);
@@ -442,7 +449,7 @@ static void session_release(session *s)
             continue;
         if (le->state == LE_HELD) {
             g_info("control: session ended: releasing %s", name);
-            dmn_node_unlock(c->node, name);
+            dmn_node_unlock_attempt(c->node, name, le->attempt);
             le = g_hash_table_lookup(c->locks, name);
             if (le)
                 lockent_finish(c, le);

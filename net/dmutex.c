@@ -25,6 +25,7 @@ typedef struct call {
     const char *name;
     int rc;
     bool done;
+    uint64_t attempt;        /* LOCK: the core attempt its outcome must carry */
     uint64_t token;
     dmutex_member *members;
     size_t n_members;
@@ -80,10 +81,12 @@ static void on_event(void *user, const dm_event *ev)
     switch (ev->type) {
     case DM_EV_GRANTED:
     case DM_EV_FAILED: {
+        /* By attempt: an earlier attempt's FAILED may come after the next
+         * attempt of the name started. */
         call *c = g_hash_table_lookup(d->pending, ev->name);
-        if (!c) {
+        if (!c || c->attempt != ev->attempt) {
             if (ev->type == DM_EV_GRANTED)
-                dmn_node_unlock(d->node, ev->name);
+                dmn_node_unlock_attempt(d->node, ev->name, ev->attempt);
             return;
         }
         g_hash_table_remove(d->pending, ev->name);
@@ -172,9 +175,10 @@ static void on_async(uv_async_t *a)
                 complete(d, c, -DM_EBUSY);
                 break;
             }
-            /* Registered first: the outcome may come from inside the call. */
+            /* Registered first: the outcome may come from inside the call
+             * (the attempt id is stored before it is delivered). */
             g_hash_table_insert(d->pending, (char *)c->name, c);
-            int rc = dmn_node_lock(d->node, c->name, d->cfg.lock_timeout_us);
+            int rc = dmn_node_lock(d->node, c->name, d->cfg.lock_timeout_us, &c->attempt);
             if (rc < 0 && g_hash_table_lookup(d->pending, c->name) == c) {
                 g_hash_table_remove(d->pending, c->name);
                 complete(d, c, rc);

@@ -84,7 +84,9 @@ dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_
 
 /* Acquire `name`, waiting at most the timeout. On success returns TRUE and
  * stores the fencing token (strictly increasing across holders) in *token
- * (may be NULL). */
+ * (may be NULL). A node started without persisted state recovers first
+ * (net/README.md, "Starting"): a lock then waits for it, within the same
+ * timeout. */
 gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err);
 
 gboolean dmutex_unlock(dmutex *d, const char *name, GError **err);

@@ -181,6 +181,19 @@ static int simple_command(const char *path, const char *line, bool print_data)
     }
 }
 
+/* Is `line` the notification `kind` ("LOST", "UNLOCKED") about the lock
+ * this client holds -- its name and its token? Notifications name both
+ * ("! LOST name token CODE", "! UNLOCKED name token"); one about another
+ * lock or an earlier grant of the name is not about ours. */
+static bool notice_is_ours(const char *line, const char *kind, const char *name, const char *token)
+{
+    if (line[0] != '!')
+        return false;
+    g_auto(GStrv) w = g_strsplit(line, " ", 5);
+    return g_strv_length(w) >= 4 && strcmp(w[1], kind) == 0 && strcmp(w[2], name) == 0 &&
+           strcmp(w[3], token) == 0;
+}
+
 static void install_signals(void)
 {
     if (pipe(sigpipe_fds) < 0) {
@@ -265,8 +278,15 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
         close(c.fd);
         return EX_FAIL;
     }
+    /* The answer to our LOCK: the first final line of this session, "OK
+     * token lease_ms". Anything else is not an answer we can act on. */
     char token[32] = "";
-    sscanf(l + 3, "%31s", token);
+    if (sscanf(l + 3, "%31s", token) != 1 || strspn(token, "0123456789") != strlen(token)) {
+        fprintf(stderr, "dmutexctl: lock %s: unexpected answer '%s'\n", name, l);
+        g_free(l);
+        close(c.fd);
+        return EX_FAIL;
+    }
     g_free(l);
 
     pid_t child = -1;
@@ -298,10 +318,11 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
     int result = EX_OK;
     while (!done) {
         while (!lost && conn_take_line(&c, &l)) {
-            if (g_str_has_prefix(l, "! LOST ") || g_str_has_prefix(l, "! UNLOCKED ")) {
+            bool gone = notice_is_ours(l, "LOST", name, token);
+            if (gone || notice_is_ours(l, "UNLOCKED", name, token)) {
                 fprintf(stderr, "dmutexctl: lock %s %s\n", name,
-                        l[2] == 'L' ? "LOST (another holder may have it now)" : "was released by another client");
-                if (l[2] == 'L')
+                        gone ? "LOST (another holder may have it now)" : "was released by another client");
+                if (gone)
                     fprintf(stderr, "dmutexctl: %s\n", l + 2);
                 lost = true;
             }
@@ -357,7 +378,7 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
         if (!l)
             break;
         if (l[0] == '!') {
-            if (g_str_has_prefix(l, "! LOST ")) {
+            if (notice_is_ours(l, "LOST", name, token)) {
                 fprintf(stderr, "dmutexctl: lock %s LOST before the release: %s\n", name, l + 2);
                 g_free(l);
                 close(c.fd);

@@ -2,16 +2,15 @@
  *
  *   dmutexd --id HOST:PORT --members HOST:PORT,... [--policy ae|memberlist]
  *           [--data-dir DIR] [--control PATH] [--key-file FILE]
- *           [--config FILE] [--log-level LEVEL]
+ *           [--config FILE] [--log-level LEVEL] [--bootstrap]
  *
  * Exit status: 0 after SIGTERM/SIGINT (the node left the cluster: locks
  * released, LEFT announced, queued frames flushed), 1 when it cannot start
- * (address in use, unreadable state, ...), 2 for bad options.
+ * (address in use, unreadable or corrupt state, ...), 2 for bad options.
  */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <string.h>
 
 #include <glib.h>
@@ -79,6 +78,7 @@ int main(int argc, char **argv)
 {
     g_autofree char *id = NULL, *members = NULL, *policy = NULL, *data_dir = NULL, *control = NULL;
     g_autofree char *key_file = NULL, *config = NULL, *log_level = NULL;
+    gboolean bootstrap = FALSE;
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
@@ -88,13 +88,16 @@ int main(int argc, char **argv)
         { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key: authenticate every frame (HMAC-SHA256)", "FILE" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Key file with the same settings and timings ([dmutex] group)", "FILE" },
         { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level, "error, critical, warning, message (default), info, debug", "LEVEL" },
+        { "bootstrap", 0, 0, G_OPTION_ARG_NONE, &bootstrap,
+          "This member never ran before (a new cluster's first start): grant at once when there is no "
+          "persisted state. NEVER on a member that ran before (see net/README.md)", NULL },
         G_OPTION_ENTRY_NULL,
     };
     GOptionContext *ctx = g_option_context_new("- a dmutex node");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,
         "Config file keys ([dmutex] group): id, members, policy, data_dir, control, key_file,\n"
-        "log_level, lease, rpc_timeout, suspect, drift_ppm, token_stride, membership,\n"
+        "log_level, bootstrap, lease, rpc_timeout, suspect, drift_ppm, token_stride, membership,\n"
         "auth_max_age, max_inbound, max_control, backoff_min, backoff_max, out_queue_max,\n"
         "swim.probe_interval, swim.probe_timeout, swim.indirect_checks, swim.suspicion_mult,\n"
         "swim.suspicion_max_mult, swim.retransmit_mult, swim.push_pull_interval,\n"
@@ -129,6 +132,8 @@ int main(int argc, char **argv)
         ok = dmn_config_set_members_csv(&d.cfg, members, &err);
     if (ok && policy)
         ok = dmn_config_set_policy(&d.cfg, policy, &err);
+    if (bootstrap)
+        d.cfg.core.bootstrap = true;
 #define OVERRIDE(field, value) \
     if (value) { g_free(d.cfg.field); d.cfg.field = g_strdup(value); }
     if (ok) {

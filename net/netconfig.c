@@ -160,6 +160,7 @@ static const key_desc keys[] = {
     { "drift_ppm", K_UINT, OFF(core.drift_ppm) },
     { "token_stride", K_UINT, OFF(core.token_stride) },
     { "membership", K_BOOL, OFF(core.membership) },
+    { "bootstrap", K_BOOL, OFF(core.bootstrap) },
     { "lock_timeout", K_DURATION, OFF(lock_timeout_us) },
     { "auth_max_age", K_DURATION, OFF(auth_max_age_us) },
     { "max_inbound", K_UINT, OFF(max_inbound) },

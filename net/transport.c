@@ -60,10 +60,32 @@ typedef struct queued_event {
     bool has_name;
 } queued_event;
 
+/* A lock this node holds, by name; events about other attempts of the same
+ * name (a late LOST or RENEWED of an earlier one) must not touch it. */
 typedef struct held_lock {
+    uint64_t attempt;
     uint64_t token;
     int64_t lease_until;
 } held_lock;
+
+/* A lock() the core refused with -DM_ERECOVERING (it has no token floor
+ * yet): started once the floor is in, or failed with -DM_ETIMEDOUT at its
+ * deadline, so owners never see that transient code. Its id (bit 63 set,
+ * unlike any core attempt id) stands for the attempt until then, and for
+ * the core attempt afterwards (an alias). */
+typedef struct deferred_lock {
+    char *name;
+    uint64_t id;
+    int64_t requested_at;
+    int64_t deadline;
+} deferred_lock;
+
+typedef struct lock_alias {
+    uint64_t core;       /* the core's attempt id */
+    uint64_t shown;      /* the id the owner was given */
+} lock_alias;
+
+#define DEFERRED_ID_BASE (UINT64_C(1) << 63)
 
 struct dmn_node {
     uv_loop_t *loop;
@@ -84,6 +106,10 @@ struct dmn_node {
     GPtrArray *dirty;
     bool settling, resettle, closing;
     GHashTable *held;
+    GQueue deferred;          /* deferred_lock*, in arrival order */
+    GHashTable *aliases;      /* name -> lock_alias, for deferred locks the core took */
+    uint64_t next_deferred;
+    dm_recovery recovery_seen;
     uint64_t bad[DMN_BAD_COUNT];
     int64_t bad_logged_at[DMN_BAD_COUNT];
     uint64_t bad_suppressed[DMN_BAD_COUNT];
@@ -184,9 +210,20 @@ static void deliver_events(dmn_node *n)
         g_array_remove_index(n->events, 0);
         qe.ev.name = qe.has_name ? qe.name : NULL;
         const dm_event *ev = &qe.ev;
+        bool outcome = ev->type == DM_EV_GRANTED || ev->type == DM_EV_FAILED ||
+                       ev->type == DM_EV_LOST || ev->type == DM_EV_RENEWED;
+        if (ev->name && outcome) {
+            lock_alias *al = g_hash_table_lookup(n->aliases, ev->name);
+            if (al && al->core == ev->attempt) {
+                qe.ev.attempt = al->shown;
+                if (ev->type == DM_EV_FAILED || ev->type == DM_EV_LOST)
+                    g_hash_table_remove(n->aliases, ev->name);
+            }
+        }
         switch (ev->type) {
         case DM_EV_GRANTED: {
             held_lock *h = g_new(held_lock, 1);
+            h->attempt = ev->attempt;
             h->token = ev->token;
             h->lease_until = ev->lease_until;
             g_hash_table_replace(n->held, g_strdup(ev->name), h);
@@ -196,15 +233,18 @@ static void deliver_events(dmn_node *n)
         }
         case DM_EV_RENEWED: {
             held_lock *h = g_hash_table_lookup(n->held, ev->name);
-            if (h)
+            if (h && h->attempt == ev->attempt)
                 h->lease_until = ev->lease_until;
             break;
         }
-        case DM_EV_LOST:
-            g_hash_table_remove(n->held, ev->name);
+        case DM_EV_LOST: {
+            held_lock *h = g_hash_table_lookup(n->held, ev->name);
+            if (h && h->attempt == ev->attempt)
+                g_hash_table_remove(n->held, ev->name);
             g_warning("lock %s LOST (token %" G_GUINT64_FORMAT "): %s", ev->name, ev->token,
                       dm_strerror(ev->reason));
             break;
+        }
         case DM_EV_FAILED:
             g_info("lock %s failed: %s", ev->name, dm_error_name(ev->reason));
             break;
@@ -224,11 +264,19 @@ static void deliver_events(dmn_node *n)
     }
 }
 
+static int64_t deferred_deadline(dmn_node *n)
+{
+    int64_t dl = DM_NEVER;
+    for (GList *l = n->deferred.head; l; l = l->next)
+        dl = MIN(dl, ((deferred_lock *)l->data)->deadline);
+    return dl;
+}
+
 static void arm_timer(dmn_node *n)
 {
     if (n->closing)
         return;
-    int64_t dl = dm_node_next_deadline(n->core);
+    int64_t dl = MIN(dm_node_next_deadline(n->core), deferred_deadline(n));
     if (dl == DM_NEVER) {
         uv_timer_stop(&n->timer);
         return;
@@ -236,6 +284,89 @@ static void arm_timer(dmn_node *n)
     int64_t now = now_us();
     uint64_t ms = dl <= now ? 0 : (uint64_t)((dl - now + 999) / 1000);
     uv_timer_start(&n->timer, on_timer, ms, 0);
+}
+
+static void drv_notify(void *user, const dm_event *ev);
+
+static void deferred_free(deferred_lock *d)
+{
+    g_free(d->name);
+    g_free(d);
+}
+
+/* End a deferred lock with FAILED(reason), delivered like the core's. */
+static void deferred_fail(dmn_node *n, deferred_lock *d, int reason)
+{
+    dm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = DM_EV_FAILED;
+    ev.name = d->name;
+    ev.attempt = d->id;
+    ev.reason = reason;
+    ev.requested_at = d->requested_at;
+    drv_notify(n, &ev);
+    if (reason == -DM_ETIMEDOUT)
+        g_message("lock %s timed out while this node recovers (no token floor from a quorum yet)", d->name);
+    deferred_free(d);
+}
+
+/* Start the deferred locks once the core has its token floor; fail those
+ * whose deadline passed meanwhile. */
+static void run_deferred(dmn_node *n, int64_t now)
+{
+    bool floor = dm_node_recovery(n->core, NULL) == DM_RECOVERY_FLOOR;
+    for (GList *l = n->deferred.head; l;) {
+        GList *next = l->next;
+        deferred_lock *d = l->data;
+        if (d->deadline <= now) {
+            g_queue_delete_link(&n->deferred, l);
+            deferred_fail(n, d, -DM_ETIMEDOUT);
+        } else if (!floor) {
+            uint64_t core = 0;
+            int rc = dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
+            if (rc == -DM_ERECOVERING) {
+                floor = true;
+            } else {
+                g_queue_delete_link(&n->deferred, l);
+                if (rc < 0) {
+                    deferred_fail(n, d, rc);
+                } else {
+                    lock_alias *al = g_new(lock_alias, 1);
+                    al->core = core;
+                    al->shown = d->id;
+                    g_hash_table_replace(n->aliases, g_strdup(d->name), al);
+                    deferred_free(d);
+                }
+            }
+        }
+        l = next;
+    }
+}
+
+static deferred_lock *deferred_find(dmn_node *n, const char *name)
+{
+    for (GList *l = n->deferred.head; l; l = l->next)
+        if (strcmp(((deferred_lock *)l->data)->name, name) == 0)
+            return l->data;
+    return NULL;
+}
+
+/* Say when the node moves on in its recovery (status shows it any time). */
+static void note_recovery(dmn_node *n, int64_t now)
+{
+    int64_t until = 0;
+    dm_recovery r = dm_node_recovery(n->core, &until);
+    if (r == n->recovery_seen)
+        return;
+    if (r == DM_RECOVERY_QUIET)
+        g_message("recovery: %s; quiet for another %" G_GINT64_FORMAT " ms",
+                  n->recovery_seen == DM_RECOVERY_FLOOR ? "token floor recovered from a quorum"
+                                                        : "waiting out the leases of a previous life",
+                  MAX(0, until - now) / 1000);
+    else if (r == DM_RECOVERY_NONE)
+        g_message("recovery: %sready, granting", n->recovery_seen == DM_RECOVERY_FLOOR
+                                                   ? "token floor recovered from a quorum; " : "");
+    n->recovery_seen = r;
 }
 
 static void settle(dmn_node *n)
@@ -252,6 +383,8 @@ static void settle(dmn_node *n)
         int64_t now = now_us();
         for (int i = 0; i < 64 && dm_node_next_deadline(n->core) <= now; i++)
             dm_node_tick(n->core, now);
+        if (n->deferred.length > 0)
+            run_deferred(n, now);
         deliver_events(n);
         if (!n->resettle && n->events->len == 0)
             break;
@@ -262,6 +395,7 @@ static void settle(dmn_node *n)
         peer_flush(p);
     }
     g_ptr_array_set_size(n->dirty, 0);
+    note_recovery(n, now_us());
     arm_timer(n);
     n->settling = false;
 }
@@ -733,6 +867,46 @@ static gboolean resolve(uv_loop_t *loop, const char *address, struct sockaddr_st
     return TRUE;
 }
 
+/* Say which start this is and what it means for granting (issue 9): an
+ * operator must be able to tell a restart, a start that recovers from the
+ * cluster and a declared first start apart from the log alone. */
+static void log_start(dmn_node *n, bool had_state)
+{
+    const dmn_config *cfg = n->cfg;
+    int64_t now = now_us(), until = now;
+    dm_recovery r = dm_node_recovery(n->core, &until);
+    n->recovery_seen = r;
+    int64_t quiet_ms = MAX(0, until - now) / 1000;
+    g_autofree char *path = cfg->data_dir ? g_build_filename(cfg->data_dir, DMN_STORE_FILE, NULL) : NULL;
+    if (had_state) {
+        g_message("persisted state read from %s: grants nothing for %" G_GINT64_FORMAT " ms (leases "
+                  "its previous life may have granted)%s%s", path, quiet_ms,
+                  r == DM_RECOVERY_FLOOR ? " and until a token floor is recovered from a quorum of "
+                                           "the other members (its previous life had not finished "
+                                           "recovering)" : "",
+                  cfg->core.bootstrap ? "; --bootstrap ignored: this member ran before" : "");
+        return;
+    }
+    if (!cfg->data_dir)
+        g_message("no data directory: the node's state lives in memory only, so every start is a "
+                  "start without persisted state; give it one (--data-dir) anywhere a lock "
+                  "protects something");
+    if (r == DM_RECOVERY_NONE) {
+        g_message("no persisted state, --bootstrap: taken for a member of a new cluster that never "
+                  "ran before, granting at once. Never restart a member that ran before with "
+                  "--bootstrap: having lost its state, it may grant a lock that another holder "
+                  "still has, with a token already used");
+        if (!cfg->data_dir)
+            g_warning("--bootstrap without --data-dir: every restart of this process is a first "
+                      "start again, with the danger above");
+        return;
+    }
+    g_message("no persisted state (%s%s): grants nothing for %" G_GINT64_FORMAT " ms and until a "
+              "token floor is recovered from a quorum of the other members (%s)",
+              path ? path : "no --data-dir", path ? " did not exist: a new or wiped data directory" : "",
+              quiet_ms, "a brand-new cluster skips this with --bootstrap on its first start");
+}
+
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err)
 {
@@ -746,6 +920,9 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->events = g_array_new(FALSE, FALSE, sizeof(queued_event));
     n->dirty = g_ptr_array_new();
     n->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    n->aliases = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    g_queue_init(&n->deferred);
+    n->next_deferred = DEFERRED_ID_BASE;
     g_queue_init(&n->inbound);
     for (uint32_t i = 0; i < n->n_peers; i++) {
         peer *p = &n->peers[i];
@@ -768,14 +945,9 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     }
 
     GBytes *state = NULL;
-    if (cfg->data_dir) {
-        if (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err))
-            goto fail;
-    } else {
-        g_message("no data directory: the node's state lives in memory only, so a restart "
-                  "forgets the leases it granted and the tokens it issued; give it one "
-                  "(--data-dir) anywhere a lock protects something");
-    }
+    if (cfg->data_dir &&
+        (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err)))
+        goto fail;
 
     const struct sockaddr *self = (const struct sockaddr *)&n->peers[cfg->self_id].addr;
     uv_timer_init(loop, &n->timer);
@@ -808,17 +980,30 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
 
     gsize slen = 0;
     const void *sdata = state ? g_bytes_get_data(state, &slen) : NULL;
-    rc = dm_node_new(&cfg->core, &driver, n, now_us(), sdata, slen, &n->core);
+    /* The store never writes an empty file: one is as corrupt as garbage
+     * (the core would take it for no state at all). */
+    rc = state && slen == 0 ? -DM_EBADSTATE
+                            : dm_node_new(&cfg->core, &driver, n, now_us(), sdata, slen, &n->core);
     if (state)
         g_bytes_unref(state);
+    if (rc == -DM_EBADSTATE) {
+        g_autofree char *path = g_build_filename(cfg->data_dir, DMN_STORE_FILE, NULL);
+        g_set_error(err, DMN_CONFIG_ERROR, 0,
+                    "cannot start the node: its state file %s is corrupt (%s). Deleting it makes "
+                    "this node start without persisted state: it then recovers from the cluster "
+                    "(grants nothing until it has learnt a token floor from a quorum of the other "
+                    "members and waited out one lease); do not start it with --bootstrap then",
+                    path, slen == 0 ? "empty" : "not a state file this version wrote");
+        goto fail_handles;
+    }
     if (rc < 0) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot start the node: %s%s", dm_strerror(rc),
-                    rc == -DM_EBADSTATE ? " (the data directory's state file is corrupt)" : "");
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot start the node: %s", dm_strerror(rc));
         goto fail_handles;
     }
     g_message("node %s (id %u of %u, policy %s) listening on tcp+udp %s%s%s", cfg->self, cfg->self_id,
               n->n_peers, dm_policy_name(cfg->core.policy), cfg->self,
               slen ? ", restarted from saved state" : "", n->auth ? ", frames authenticated" : "");
+    log_start(n, slen > 0);
     settle(n);
     return n;
 
@@ -834,11 +1019,27 @@ fail:
     return NULL;
 }
 
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us)
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
-    int rc = dm_node_lock(n->core, now_us(), name, timeout_us, NULL);
+    if (deferred_find(n, name))
+        return -DM_EBUSY;
+    /* *attempt is stored before settle() delivers any event. */
+    int64_t now = now_us();
+    int rc = dm_node_lock(n->core, now, name, timeout_us, attempt);
+    if (rc == -DM_ERECOVERING && timeout_us > 0) {
+        deferred_lock *d = g_new0(deferred_lock, 1);
+        d->name = g_strdup(name);
+        d->id = ++n->next_deferred;
+        d->requested_at = now;
+        d->deadline = now + timeout_us;
+        g_queue_push_tail(&n->deferred, d);
+        if (attempt)
+            *attempt = d->id;
+        g_info("lock %s waits until this node has recovered its token floor", name);
+        rc = 0;
+    }
     settle(n);
     return rc;
 }
@@ -848,16 +1049,33 @@ int dmn_node_unlock(dmn_node *n, const char *name)
     if (n->closing)
         return -DM_ENOTHELD;
     int rc = dm_node_unlock(n->core, now_us(), name);
-    if (rc == 0)
+    if (rc == 0) {
         g_hash_table_remove(n->held, name);
+        g_hash_table_remove(n->aliases, name);
+    }
     settle(n);
     return rc;
+}
+
+int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
+{
+    held_lock *h = g_hash_table_lookup(n->held, name);
+    if (!h || h->attempt != attempt)
+        return -DM_ENOTHELD;
+    return dmn_node_unlock(n, name);
 }
 
 int dmn_node_cancel(dmn_node *n, const char *name)
 {
     if (n->closing)
         return -DM_ENOTHELD;
+    deferred_lock *d = deferred_find(n, name);
+    if (d) {
+        g_queue_remove(&n->deferred, d);
+        deferred_fail(n, d, -DM_ECANCELED);
+        settle(n);
+        return 0;
+    }
     int rc = dm_node_cancel(n->core, now_us(), name);
     settle(n);
     return rc;
@@ -890,6 +1108,9 @@ void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user)
 {
     g_message("leaving the cluster");
     dm_node_leave(n->core, now_us());
+    deferred_lock *d;
+    while ((d = g_queue_pop_head(&n->deferred)) != NULL)
+        deferred_fail(n, d, -DM_ESHUTDOWN);
     g_hash_table_remove_all(n->held);
     settle(n);
     n->shutdown_done = done;
@@ -938,6 +1159,8 @@ void dmn_node_free(dmn_node *n)
     g_array_unref(n->events);
     g_ptr_array_unref(n->dirty);
     g_hash_table_destroy(n->held);
+    g_hash_table_destroy(n->aliases);
+    g_queue_clear_full(&n->deferred, (GDestroyNotify)deferred_free);
     if (n->persisted)
         g_bytes_unref(n->persisted);
     g_free(n);
@@ -990,6 +1213,15 @@ void dmn_node_format_status(dmn_node *n, GString *out)
         g_string_append_printf(out, " %s", n->peers[q[i]].address);
     g_string_append_c(out, '\n');
     g_free(q);
+    int64_t until = now;
+    dm_recovery r = dm_node_recovery(n->core, &until);
+    /* The core moves out of QUIET at its next input; say what is true now. */
+    if (r == DM_RECOVERY_NONE || (r == DM_RECOVERY_QUIET && until <= now))
+        g_string_append(out, "recovery ready\n");
+    else
+        g_string_append_printf(out, "recovery recovering stage=%s quiet_left_ms=%" G_GINT64_FORMAT
+                               " deferred_locks=%u\n", dm_recovery_name(r), MAX(0, until - now) / 1000,
+                               n->deferred.length);
     GHashTableIter it;
     gpointer k, v;
     g_hash_table_iter_init(&it, n->held);

@@ -11,7 +11,13 @@
  *    are dropped, as the core allows); inbound connections only carry frames
  *    towards us, framed by the codec's own u32 length prefix
  *    (dm_codec_frame_length), plus the auth trailer when a key is set;
- *  - the core's persisted bytes go to DATA_DIR/state (net/store.h);
+ *  - the core's persisted bytes go to DATA_DIR/state (net/store.h); the
+ *    node says at start whether it restarts from them, recovers without
+ *    them, or was declared new (cfg.core.bootstrap), and a corrupt or empty
+ *    state file stops it (net/README.md, "Starting");
+ *  - a lock the core refuses with -DM_ERECOVERING (no token floor yet) is
+ *    kept and started once the floor is in, or failed with -DM_ETIMEDOUT at
+ *    its deadline: owners never see that transient code;
  *  - bad input of any kind is counted (dmn_bad_kind), logged at most once
  *    per second per kind, and dropped; a TCP connection with a framing error
  *    is closed; inbound connections are capped (max_inbound).
@@ -52,9 +58,17 @@ typedef void (*dmn_event_fn)(void *user, const dm_event *ev);
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err);
 
-/* The core's lock/unlock (same return values), then the node settles. */
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us);
+/* The core's lock/unlock (same return values), then the node settles.
+ * lock() stores the attempt's id in *attempt (may be NULL) before any event
+ * is delivered, so an owner can point it into the record it matches
+ * outcomes with: every GRANTED, FAILED, LOST and RENEWED event about the
+ * attempt carries that id; never match outcomes by name alone. */
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt);
 int dmn_node_unlock(dmn_node *n, const char *name);
+/* Unlock `name` only if `attempt` is what this node holds it by (an owner
+ * refusing a grant nobody waits for must not release a newer attempt's).
+ * Returns -DM_ENOTHELD otherwise. */
+int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt);
 /* Abandon an acquisition in progress (dm_node_cancel): its FAILED event
  * (-DM_ECANCELED) follows. */
 int dmn_node_cancel(dmn_node *n, const char *name);

@@ -6,7 +6,8 @@
 #    cannot be found), DMUTEX_FENCING_TOKEN/DMUTEX_LOCK_NAME in its
 #    environment; a lock is released when its client goes away; local
 #    clients of one daemon queue for a name;
-#  - dmutexd: bad options exit 2 with a message;
+#  - dmutexd: bad options exit 2 with a message; a corrupt state file exits
+#    1 naming the file;
 #  - tests/net_api_example (libdmutex) joins two dmutexd as the third member.
 . "$(dirname "$0")/net-lib.sh"
 
@@ -44,6 +45,17 @@ cluster_init 3
 start_node 1
 start_node 2
 for i in 1 2; do wait_alive $i 2; done
+
+# A corrupt or empty state file stops dmutexd with a message that names the
+# file and says what deleting it does.
+mkdir -p "$T/bad-data"
+printf 'not a state file' > "$T/bad-data/state"
+expect 1 "dmutexd with a corrupt state file" "$DMUTEXD" --id "$ADDR3" --members "$MEMBERS" --config "$CONF" --data-dir "$T/bad-data"
+grep -q "state file $T/bad-data/state is corrupt" "$T/err" && grep -q "Deleting it makes this node start without persisted state: it then recovers from the cluster" "$T/err" \
+    || { cat "$T/err"; fail "no clear message for a corrupt state file"; }
+: > "$T/bad-data/state"
+expect 1 "dmutexd with an empty state file" "$DMUTEXD" --id "$ADDR3" --members "$MEMBERS" --config "$CONF" --data-dir "$T/bad-data"
+grep -q "state file $T/bad-data/state is corrupt (empty)" "$T/err" || { cat "$T/err"; fail "no clear message for an empty state file"; }
 C="$DMUTEXCTL --control $T/c1.sock"
 
 expect 0 "status" $C status

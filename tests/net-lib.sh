@@ -58,9 +58,11 @@ PY
 }
 
 # cluster_init N [extra config lines...]: addresses ADDR1..N (ADDRi is member
-# id i-1), MEMBERS, config file.
+# id i-1), MEMBERS, config file. A brand-new cluster: start_node gives each
+# node --bootstrap on its first start only (STARTED lists those started).
 cluster_init() {
     N=$1; shift
+    STARTED=" "
     # Sorted as strings, as dmutexd sorts members: node i has member id i-1
     # (ephemeral ports have five digits, so this is also numeric order).
     PORTS=$(free_ports "$N" | tr ' ' '\n' | sort | tr '\n' ' ')
@@ -86,9 +88,16 @@ cluster_init() {
 }
 
 # start_node I [extra dmutexd options]: PID_I, control socket $T/cI.sock.
+# The first start of node I in this cluster has --bootstrap (a new cluster
+# need not wait out a lease); a restart has not, as in production, whatever
+# happened to its data directory.
 start_node() {
     i=$1; shift
     eval "addr=\$ADDR$i"
+    case "$STARTED" in
+        *" $i "*) ;;
+        *) STARTED="$STARTED$i "; set -- --bootstrap "$@" ;;
+    esac
     "$DMUTEXD" --id "$addr" --members "$MEMBERS" --config "$CONF" --data-dir "$T/data$i" \
         --control "$T/c$i.sock" --log-level info "$@" >> "$T/log.$i" 2>&1 &
     eval "PID$i=$!"

@@ -1,11 +1,14 @@
 /* tests/test_net.c -- CUnit suites for net/: frame authentication and the
  * replay window (auth), the state file (store), configuration parsing
- * (netconfig), and the transport on loopback: three nodes on one libuv loop
+ * (netconfig), the transport on loopback (three nodes on one libuv loop
  * acquire a lock, and a frame written to a node's TCP port one byte at a
- * time is reassembled by the stream framing while garbage is counted. */
+ * time is reassembled by the stream framing while garbage is counted), and
+ * the control protocol's matching of outcomes by attempt. */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -16,6 +19,7 @@
 
 #include "auth.h"
 #include "codec.h"
+#include "control.h"
 #include "error.h"
 #include "netconfig.h"
 #include "store.h"
@@ -230,7 +234,7 @@ static void test_config(void)
     char *key = write_tmp("a cluster key of enough bytes\n");
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
                                  "lease = 2s\nswim.probe_interval = 300ms\nswim.indirect_checks = 2\n"
-                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\n", key);
+                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\nbootstrap = yes\n", key);
     char *path = write_tmp(conf);
     dmn_config_init(&c);
     CU_ASSERT_TRUE(dmn_config_load_file(&c, path, &err));
@@ -243,6 +247,7 @@ static void test_config(void)
     CU_ASSERT_EQUAL(c.core.swim.probe_interval_us, 300000);
     CU_ASSERT_EQUAL(c.core.swim.indirect_checks, 2);
     CU_ASSERT_EQUAL(c.core.drift_ppm, 500);
+    CU_ASSERT_TRUE(c.core.bootstrap);
     CU_ASSERT_PTR_NOT_NULL(c.key);
     CU_ASSERT_EQUAL(g_bytes_get_size(c.key), strlen("a cluster key of enough bytes"));
     CU_ASSERT_EQUAL(c.max_inbound, 4 * 3 + 32);
@@ -314,10 +319,15 @@ static int free_port(void)
 
 typedef struct cluster {
     uv_loop_t loop;
+    char addr[3][32];
     dmn_config cfg[3];
     dmn_node *node[3];
     int granted;
     uint64_t token;
+    uint64_t granted_attempt;
+    int failed;
+    uint64_t failed_attempt;
+    int failed_reason;
     uv_timer_t guard;
     bool timed_out;
 } cluster;
@@ -328,6 +338,11 @@ static void on_event(void *user, const dm_event *ev)
     if (ev->type == DM_EV_GRANTED) {
         c->granted++;
         c->token = ev->token;
+        c->granted_attempt = ev->attempt;
+    } else if (ev->type == DM_EV_FAILED) {
+        c->failed++;
+        c->failed_attempt = ev->attempt;
+        c->failed_reason = ev->reason;
     }
 }
 
@@ -350,6 +365,7 @@ static bool run_until(cluster *c, bool (*cond)(cluster *), uint64_t ms)
 }
 
 static bool is_granted(cluster *c) { return c->granted > 0; }
+static bool has_failed(cluster *c) { return c->failed > 0; }
 
 static int raw_fd = -1;
 static size_t raw_sent;
@@ -371,28 +387,69 @@ static bool raw_received(cluster *c)
 
 static void on_any_timer(uv_timer_t *t) { (void)t; }
 
-static void test_transport_cluster(void)
+/* A loop with its guard timer, and three free loopback addresses. */
+static void cluster_begin(cluster *c)
 {
-    cluster c;
-    memset(&c, 0, sizeof c);
-    uv_loop_init(&c.loop);
-    uv_timer_init(&c.loop, &c.guard);
-    c.guard.data = &c;
-    char addr[3][32];
+    memset(c, 0, sizeof *c);
+    uv_loop_init(&c->loop);
+    uv_timer_init(&c->loop, &c->guard);
+    c->guard.data = c;
     for (int i = 0; i < 3; i++) {
         int p = free_port();
         CU_ASSERT_FATAL(p > 0);
-        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", p);
+        snprintf(c->addr[i], sizeof c->addr[i], "127.0.0.1:%d", p);
     }
-    const char *members[3] = { addr[0], addr[1], addr[2] };
+}
+
+/* Node i's configuration, before dmn_config_finish. */
+static dmn_config *cluster_config(cluster *c, int i)
+{
+    const char *members[3] = { c->addr[0], c->addr[1], c->addr[2] };
+    dmn_config_init(&c->cfg[i]);
+    dmn_config_set_members(&c->cfg[i], members, 3);
+    c->cfg[i].self = g_strdup(c->addr[i]);
+    return &c->cfg[i];
+}
+
+/* Close the nodes that were created, run the loop down, free them. */
+static void cluster_end(cluster *c)
+{
+    for (int i = 0; i < 3; i++)
+        if (c->node[i])
+            dmn_node_close(c->node[i]);
+    uv_close((uv_handle_t *)&c->guard, NULL);
+    for (int i = 0; i < 100 && uv_run(&c->loop, UV_RUN_NOWAIT); i++)
+        ;
+    CU_ASSERT_EQUAL(uv_loop_close(&c->loop), 0);
     for (int i = 0; i < 3; i++) {
-        dmn_config_init(&c.cfg[i]);
-        dmn_config_set_members(&c.cfg[i], members, 3);
-        c.cfg[i].self = g_strdup(addr[i]);
+        dmn_node_free(c->node[i]);
+        dmn_config_clear(&c->cfg[i]);
+    }
+}
+
+static bool status_has(dmn_node *n, const char *text)
+{
+    GString *st = g_string_new(NULL);
+    dmn_node_format_status(n, st);
+    bool has = strstr(st->str, text) != NULL;
+    if (!has)
+        fprintf(stderr, "\nSTATUS lacks '%s':\n%s", text, st->str);
+    g_string_free(st, TRUE);
+    return has;
+}
+
+static void test_transport_cluster(void)
+{
+    cluster c;
+    cluster_begin(&c);
+    for (int i = 0; i < 3; i++) {
+        cluster_config(&c, i);
         c.cfg[i].core.lease_us = G_USEC_PER_SEC;
         c.cfg[i].core.rpc_timeout_us = 100000;
         c.cfg[i].core.swim.probe_interval_us = 200000;
         c.cfg[i].core.swim.probe_timeout_us = 100000;
+        /* A new cluster; node 2 joins it as a member that lost its state. */
+        c.cfg[i].core.bootstrap = i < 2;
         GError *err = NULL;
         CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[i], &err));
         c.node[i] = dmn_node_new(&c.loop, &c.cfg[i], on_event, &c, &err);
@@ -404,19 +461,39 @@ static void test_transport_cluster(void)
     CU_ASSERT_PTR_NOT_NULL(err);
     g_clear_error(&err);
 
+    /* Node 2 recovers; a lock there meanwhile is not refused with
+     * -DM_ERECOVERING: the transport starts it once the token floor is in,
+     * and its outcome carries the id lock() gave. */
+    CU_ASSERT_TRUE(status_has(c.node[0], "\nrecovery ready\n"));
+    CU_ASSERT_TRUE(status_has(c.node[2], "\nrecovery recovering stage=floor "));
+    uint64_t early = 0;
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[2], "w", G_USEC_PER_SEC * 5, &early), 0);
+    CU_ASSERT_TRUE(status_has(c.node[2], " deferred_locks=1\n"));
+    CU_ASSERT_TRUE(run_until(&c, is_granted, 5000));
+    CU_ASSERT_EQUAL(c.granted_attempt, early);
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[2]), "w"));
+    CU_ASSERT_EQUAL(dmn_node_unlock_attempt(c.node[2], "w", early), 0);
+    c.granted = 0;
+
     /* Node 0 locks: every node is one loop's business. */
-    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5), 0);
-    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5), -DM_EBUSY);
+    uint64_t attempt = 0;
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5, &attempt), 0);
+    CU_ASSERT_NOT_EQUAL(attempt, 0);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", G_USEC_PER_SEC * 5, NULL), -DM_EBUSY);
     CU_ASSERT_TRUE(run_until(&c, is_granted, 5000));
     CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[0]), "x"));
     CU_ASSERT_TRUE(c.token > 0);
+    CU_ASSERT_EQUAL(c.granted_attempt, attempt);
+    /* Only the attempt that holds the name can be unlocked by its id. */
+    CU_ASSERT_EQUAL(dmn_node_unlock_attempt(c.node[0], "x", attempt + 1), -DM_ENOTHELD);
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[0]), "x"));
     GString *s = g_string_new(NULL);
     dmn_node_format_status(c.node[0], s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "held x token "));
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae"));
     g_string_truncate(s, 0);
     dmn_node_format_members(c.node[0], s);
-    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, addr[2]));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, c.addr[2]));
     g_string_free(s, TRUE);
     CU_ASSERT_EQUAL(dmn_node_unlock(c.node[0], "x"), 0);
     CU_ASSERT_EQUAL(dmn_node_unlock(c.node[0], "x"), -DM_ENOTHELD);
@@ -430,7 +507,7 @@ static void test_transport_cluster(void)
     raw_len += sizeof oversize;
     raw_fd = socket(AF_INET, SOCK_STREAM, 0);
     int port = 0;
-    dmn_split_address(addr[0], NULL, &port);
+    dmn_split_address(c.addr[0], NULL, &port);
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     CU_ASSERT_EQUAL_FATAL(connect(raw_fd, (struct sockaddr *)&sa, sizeof sa), 0);
@@ -443,16 +520,185 @@ static void test_transport_cluster(void)
     close(raw_fd);
 
     /* Graceful shutdown of every node, then the loop runs down. */
-    for (int i = 0; i < 3; i++)
-        dmn_node_close(c.node[i]);
-    uv_close((uv_handle_t *)&c.guard, NULL);
-    for (int i = 0; i < 100 && uv_run(&c.loop, UV_RUN_NOWAIT); i++)
-        ;
-    CU_ASSERT_EQUAL(uv_loop_close(&c.loop), 0);
-    for (int i = 0; i < 3; i++) {
-        dmn_node_free(c.node[i]);
-        dmn_config_clear(&c.cfg[i]);
+    cluster_end(&c);
+}
+
+/* ------------------------------------------------------------ control */
+
+typedef struct ctl_rig {
+    uv_loop_t loop;
+    dmn_config cfg;
+    dmn_node *node;
+    dmn_control *ctl;
+    uv_timer_t guard, tick;
+    bool timed_out;
+    int fd;                  /* a control client, non-blocking */
+    GString *in;             /* what it has read */
+} ctl_rig;
+
+static void ctl_rig_event(void *user, const dm_event *ev)
+{
+    ctl_rig *r = user;
+    if (r->ctl)
+        dmn_control_event(r->ctl, ev);
+}
+
+static void ctl_rig_guard(uv_timer_t *t)
+{
+    ctl_rig *r = t->data;
+    r->timed_out = true;
+    uv_stop(&r->loop);
+}
+
+/* Run the loop (at most 5 s) until the client has read a whole line, and
+ * return it (without '\n'), or NULL. */
+static char *ctl_rig_line(ctl_rig *r)
+{
+    r->timed_out = false;
+    uv_timer_start(&r->guard, ctl_rig_guard, 5000, 0);
+    char *nl;
+    while (!(nl = memchr(r->in->str, '\n', r->in->len)) && !r->timed_out) {
+        uv_run(&r->loop, UV_RUN_ONCE);
+        char buf[512];
+        ssize_t got = recv(r->fd, buf, sizeof buf, 0);
+        if (got > 0)
+            g_string_append_len(r->in, buf, got);
     }
+    uv_timer_stop(&r->guard);
+    if (!nl)
+        return NULL;
+    char *line = g_strndup(r->in->str, (gsize)(nl - r->in->str));
+    g_string_erase(r->in, 0, nl - r->in->str + 1);
+    return line;
+}
+
+static void ctl_rig_send(ctl_rig *r, const char *text)
+{
+    CU_ASSERT_EQUAL(send(r->fd, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+}
+
+static void ctl_rig_expect(ctl_rig *r, const char *prefix)
+{
+    char *line = ctl_rig_line(r);
+    CU_ASSERT_PTR_NOT_NULL(line);
+    if (line && !g_str_has_prefix(line, prefix))
+        fprintf(stderr, "\ncontrol answered '%s', want '%s...'\n", line, prefix);
+    CU_ASSERT_TRUE(line && g_str_has_prefix(line, prefix));
+    g_free(line);
+}
+
+/* An outcome that carries another attempt's id (a late FAILED or LOST of an
+ * earlier attempt of the name, issue 9) must not end, answer or release the
+ * session's current one; matching by name alone did all three. */
+static void test_control_attempts(void)
+{
+    ctl_rig r;
+    memset(&r, 0, sizeof r);
+    uv_loop_init(&r.loop);
+    uv_timer_init(&r.loop, &r.guard);
+    r.guard.data = &r;
+    uv_timer_init(&r.loop, &r.tick);
+    r.in = g_string_new(NULL);
+    char addr[32];
+    int port = free_port();
+    CU_ASSERT_FATAL(port > 0);
+    snprintf(addr, sizeof addr, "127.0.0.1:%d", port);
+    const char *members[1] = { addr };
+    dmn_config_init(&r.cfg);
+    dmn_config_set_members(&r.cfg, members, 1);
+    r.cfg.self = g_strdup(addr);
+    r.cfg.core.bootstrap = true;    /* one member: no quorum without itself to recover from */
+    GError *err = NULL;
+    CU_ASSERT_TRUE_FATAL(dmn_config_finish(&r.cfg, &err));
+    r.node = dmn_node_new(&r.loop, &r.cfg, ctl_rig_event, &r, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.node);
+    char *dir = g_dir_make_tmp("dmctl.XXXXXX", NULL);
+    char *path = g_build_filename(dir, "c.sock", NULL);
+    r.ctl = dmn_control_new(&r.loop, r.node, path, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(r.ctl);
+    r.fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+    g_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
+    CU_ASSERT_EQUAL_FATAL(connect(r.fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    fcntl(r.fd, F_SETFL, fcntl(r.fd, F_GETFL) | O_NONBLOCK);
+    /* Keep the loop turning while the client polls its socket. */
+    uv_timer_start(&r.tick, on_any_timer, 1, 1);
+
+    ctl_rig_send(&r, "LOCK x 5000\n");
+    ctl_rig_expect(&r, "OK ");
+    uint64_t token = dm_node_token(dmn_node_core(r.node), "x");
+    CU_ASSERT_NOT_EQUAL_FATAL(token, 0);
+    dm_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.name = "x";
+    ev.attempt = 0x7000000000000001ull;   /* no attempt of this node */
+    ev.token = token - 1;
+    ev.type = DM_EV_FAILED;
+    ev.reason = -DM_ETIMEDOUT;
+    dmn_control_event(r.ctl, &ev);
+    ev.type = DM_EV_LOST;
+    ev.reason = -DM_ELEASE;
+    dmn_control_event(r.ctl, &ev);
+    ev.type = DM_EV_GRANTED;
+    dmn_control_event(r.ctl, &ev);
+    CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(r.node), "x"));
+    /* The session still holds x: its next line answers UNLOCK. */
+    ctl_rig_send(&r, "UNLOCK x\n");
+    ctl_rig_expect(&r, "OK");
+    CU_ASSERT_FALSE(dm_node_holds(dmn_node_core(r.node), "x"));
+
+    close(r.fd);
+    dmn_control_close(r.ctl);
+    dmn_node_close(r.node);
+    uv_close((uv_handle_t *)&r.guard, NULL);
+    uv_close((uv_handle_t *)&r.tick, NULL);
+    for (int i = 0; i < 100 && uv_run(&r.loop, UV_RUN_NOWAIT); i++)
+        ;
+    CU_ASSERT_EQUAL(uv_loop_close(&r.loop), 0);
+    dmn_control_free(r.ctl);
+    dmn_node_free(r.node);
+    dmn_config_clear(&r.cfg);
+    g_string_free(r.in, TRUE);
+    g_rmdir(dir);
+    g_free(path);
+    g_free(dir);
+}
+
+/* A node that cannot recover (no other member answers): its locks wait
+ * for the token floor within their timeout, end with FAILED(-DM_ETIMEDOUT)
+ * or FAILED(-DM_ECANCELED) under the id lock() gave, and never return
+ * -DM_ERECOVERING to the owner. */
+static void test_transport_recovering(void)
+{
+    cluster c;
+    cluster_begin(&c);
+    cluster_config(&c, 0)->core.rpc_timeout_us = 50000;
+    GError *err = NULL;
+    CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[0], &err));
+    c.node[0] = dmn_node_new(&c.loop, &c.cfg[0], on_event, &c, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.node[0]);
+    CU_ASSERT_EQUAL(dm_node_recovery(dmn_node_core(c.node[0]), NULL), DM_RECOVERY_FLOOR);
+
+    uint64_t a = 0, b = 0;
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", 200000, &a), 0);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "x", 200000, NULL), -DM_EBUSY);
+    CU_ASSERT_EQUAL(dmn_node_lock(c.node[0], "y", 5 * G_USEC_PER_SEC, &b), 0);
+    CU_ASSERT_NOT_EQUAL(a, 0);
+    CU_ASSERT_NOT_EQUAL(a, b);
+    CU_ASSERT_TRUE(status_has(c.node[0], "\nrecovery recovering stage=floor "));
+    CU_ASSERT_TRUE(status_has(c.node[0], " deferred_locks=2\n"));
+    CU_ASSERT_TRUE(run_until(&c, has_failed, 5000));
+    CU_ASSERT_EQUAL(c.failed, 1);
+    CU_ASSERT_EQUAL(c.failed_attempt, a);
+    CU_ASSERT_EQUAL(c.failed_reason, -DM_ETIMEDOUT);
+    c.failed = 0;
+    CU_ASSERT_EQUAL(dmn_node_cancel(c.node[0], "y"), 0);
+    CU_ASSERT_TRUE(run_until(&c, has_failed, 1000));
+    CU_ASSERT_EQUAL(c.failed_attempt, b);
+    CU_ASSERT_EQUAL(c.failed_reason, -DM_ECANCELED);
+    CU_ASSERT_EQUAL(dmn_node_cancel(c.node[0], "y"), -DM_ENOTHELD);
+    CU_ASSERT_EQUAL(c.granted, 0);
+    cluster_end(&c);
 }
 
 static CU_TestInfo auth_tests[] = {
@@ -473,6 +719,11 @@ static CU_TestInfo config_tests[] = {
 };
 static CU_TestInfo transport_tests[] = {
     { "three nodes on one loop", test_transport_cluster },
+    { "locks wait for the recovery", test_transport_recovering },
+    CU_TEST_INFO_NULL,
+};
+static CU_TestInfo control_tests[] = {
+    { "outcomes matched by attempt", test_control_attempts },
     CU_TEST_INFO_NULL,
 };
 
@@ -481,6 +732,7 @@ static CU_SuiteInfo suites[] = {
     { "net-store", NULL, NULL, NULL, NULL, store_tests },
     { "net-config", NULL, NULL, NULL, NULL, config_tests },
     { "net-transport", NULL, NULL, NULL, NULL, transport_tests },
+    { "net-control", NULL, NULL, NULL, NULL, control_tests },
     CU_SUITE_INFO_NULL,
 };
 
