@@ -236,12 +236,15 @@ static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
     dm_rtt_sample(&n->rtt[peer], rtt);
     dm_rtt_sample(&n->rtt_all, rtt);
     n->stats.rtt_samples++;
-    if (rtt > n->holder_lease / 4 && !n->rtt_warned) {
+    /* Judged on the smoothed value over a few samples: one slow answer is
+     * more often a pause than a path. */
+    const dm_rtt *r = &n->rtt[peer];
+    if (r->samples >= 4 && r->srtt > n->holder_lease / 4 && !n->rtt_warned) {
         n->rtt_warned = true;
-        g_warning("node %u: round trip to member %u measured %" G_GINT64_FORMAT
-                  " us, more than a quarter of the %" G_GINT64_FORMAT
+        g_warning("node %u: round trip to member %u is %" G_GINT64_FORMAT
+                  " us (smoothed), more than a quarter of the %" G_GINT64_FORMAT
                   " us a holder trusts its lease: acquisitions may fail; raise the lease",
-                  n->cfg.self, peer, rtt, n->holder_lease);
+                  n->cfg.self, peer, r->srtt, n->holder_lease);
     }
 }
 
@@ -1471,7 +1474,8 @@ static void recovery_run(dm_node *n, int64_t now)
         if (n->rec_state[id] == REC_USABLE)
             continue;
         done = false;
-        if (n->rec_state[id] == REC_NONE)
+        /* New to the quorum, or back in it after an earlier timeout. */
+        if (n->rec_state[id] == REC_NONE || n->rec_last_sent[id] + rto_of(n, id) <= now)
             rec_ask(n, id, now);
         next = min64(next, n->rec_last_sent[id] + rto_of(n, id));
     }

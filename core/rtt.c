@@ -14,12 +14,14 @@ void dm_rtt_init(dm_rtt *r, int64_t initial, int64_t min, int64_t max)
     r->max = max < min ? min : max;
     r->initial = clamp(initial, r->min, r->max);
     r->backoff = 0;
+    r->samples = 0;
 }
 
 void dm_rtt_sample(dm_rtt *r, int64_t rtt)
 {
-    if (rtt < 0)
-        rtt = 0;
+    rtt = clamp(rtt, 0, r->max);
+    if (r->samples < UINT32_MAX)
+        r->samples++;
     if (r->srtt == 0) {
         /* RFC 6298 2.2; a zero sample still counts as measured. */
         r->srtt = rtt > 0 ? rtt : 1;

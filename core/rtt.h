@@ -23,11 +23,15 @@ typedef struct dm_rtt {
     int64_t initial;     /* RTO before any sample */
     int64_t min, max;    /* clamps of the RTO */
     uint32_t backoff;    /* timeouts since the last sample (the RTO doubles each) */
+    uint32_t samples;    /* taken so far (saturating) */
 } dm_rtt;
 
 /* Start with no sample. Requires 0 < min <= max; initial is clamped. */
 void dm_rtt_init(dm_rtt *r, int64_t initial, int64_t min, int64_t max);
-/* A measured round trip (>= 0). Clears the back-off. */
+/* A measured round trip (>= 0). Clears the back-off. A sample above `max`
+ * counts as `max`: the RTO cannot exceed it anyway, and such a sample is
+ * more likely a paused process than a path (it would take a dozen samples
+ * to forget). */
 void dm_rtt_sample(dm_rtt *r, int64_t rtt);
 /* A retransmission timer expired: the next RTO doubles (up to max). */
 void dm_rtt_timeout(dm_rtt *r);

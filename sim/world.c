@@ -97,6 +97,8 @@ typedef struct sim_node {
     bool ran;                 /* started at least once: a start without persisted state is
                                  then a recovery, not a bootstrap */
     bool wiped;               /* down, and what it persisted is lost */
+    bool recoverable;         /* a quorum without it exists: after a wipe it can learn a
+                                 token floor (not so for one member, or the root of two) */
     sim_msg *inbox, *inbox_tail;
     uint32_t inbox_len;
     sim_client *clients;      /* [cfg->locks] */
@@ -1371,6 +1373,20 @@ static bool is_down(const sim_node *nd) { return nd->state == NODE_DOWN; }
 static bool is_up(const sim_node *nd) { return nd->state == NODE_UP; }
 static bool is_paused(const sim_node *nd) { return nd->state == NODE_PAUSED; }
 static bool is_any(const sim_node *nd) { (void)nd; return true; }
+static bool is_wipeable(const sim_node *nd) { return nd->state != NODE_DOWN && nd->recoverable; }
+
+/* Some node lost its persisted state and has not yet learnt its token floor:
+ * down since a wipe, or up and still recovering it. */
+static bool amnesiac_node(const dm_world *w)
+{
+    for (uint32_t i = 0; i < w->n; i++) {
+        const sim_node *nd = &w->nodes[i];
+        if (nd->state == NODE_DOWN ? nd->wiped
+                                   : nd->core && dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR)
+            return true;
+    }
+    return false;
+}
 
 static bool is_holder(const sim_node *nd)
 {
@@ -1481,7 +1497,13 @@ static void random_fault(dm_world *w, dm_fault_kind kind)
             node_skew(w, nd, drift_draw(w, &w->fault_prng));
         break;
     case DM_FAULT_WIPE:
-        if (w->down < (uint32_t)c->max_down && (nd = pick(w, is_not_down))) {
+        /* Operators replace one disk at a time: two members without their
+         * state at once can leave no quorum without one of them, and then
+         * no token floor can ever be recovered (the lock stays unavailable,
+         * safely; docs/PROTOCOL.md). Drawn wipes wait for the last one to
+         * recover, and spare a node without which no quorum exists (it
+         * could never recover); scripted ones do as they are told. */
+        if (w->down < (uint32_t)c->max_down && !amnesiac_node(w) && (nd = pick(w, is_wipeable))) {
             node_wipe(w, nd);
             schedule(w, &nd->restart, w->now + 1000 + sample_exp(&w->fault_prng, c->wipe_down_us));
         }
@@ -1928,6 +1950,11 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     }
 
     w->nodes = g_new0(sim_node, w->n);
+    for (uint32_t i = 0; i < w->n; i++) {
+        w->down_mask[i] = 1;
+        w->nodes[i].recoverable = dm_tree_quorum_exists(w->full_tree, w->down_mask);
+        w->down_mask[i] = 0;
+    }
     w->clients = g_new0(sim_client, (gsize)w->n * cfg->locks);
     for (uint32_t i = 0; i < w->n; i++) {
         sim_node *nd = &w->nodes[i];

@@ -102,6 +102,19 @@ static void test_jitter_raises_rto(void)
     CU_ASSERT(dm_rtt_rto(&jumpy) > dm_rtt_rto(&steady) + 50 * MS);
 }
 
+static void test_outlier_is_clamped(void)
+{
+    /* A paused process answering 3 s late must not make the path look like
+     * a 3 s one: the sample counts as the cap. */
+    dm_rtt r;
+    dm_rtt_init(&r, 100 * MS, 1 * MS, 600 * MS);
+    for (int i = 0; i < 10; i++)
+        dm_rtt_sample(&r, 10 * MS);
+    dm_rtt_sample(&r, 3000 * MS);
+    CU_ASSERT(r.srtt < 10 * MS + 600 * MS / 8 + 1);
+    CU_ASSERT_EQUAL(r.samples, 11);
+}
+
 static const CU_TestInfo tests[] = {
     { "the initial value until a sample", test_initial_until_sampled },
     { "the first sample (RFC 6298)", test_first_sample },
@@ -110,6 +123,7 @@ static const CU_TestInfo tests[] = {
     { "back-off doubles, a sample clears it", test_backoff_doubles_and_sample_clears },
     { "zero and negative samples", test_zero_and_negative_samples },
     { "jitter raises the timeout", test_jitter_raises_rto },
+    { "an outlier counts as the cap", test_outlier_is_clamped },
     CU_TEST_INFO_NULL,
 };
 
