@@ -331,20 +331,27 @@ static bool requester_type(dm_msg_type t)
     return t == DM_MSG_REQUEST || t == DM_MSG_YIELD || t == DM_MSG_RELEASE || t == DM_MSG_KEEP;
 }
 
+/* The fields every message of the core carries; the name stays empty. */
+static void msg_init(dm_node *n, dm_msg *m, dm_msg_type type, uint32_t to, uint64_t attempt,
+                     uint64_t grant, uint64_t value, uint32_t round)
+{
+    memset(m, 0, offsetof(dm_msg, name) + 1);
+    m->type = type;
+    m->from = (uint16_t)n->cfg.self;
+    m->to = (uint16_t)to;
+    m->clock = ++n->clock;
+    m->attempt = attempt;
+    m->grant = grant;
+    m->value = value;
+    m->round = round;
+    m->n_updates = 0;   /* past the name: not covered above */
+}
+
 static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
                      uint64_t attempt, uint64_t grant, uint64_t value, uint32_t round)
 {
     dm_msg m;
-    m.type = type;
-    m.from = (uint16_t)n->cfg.self;
-    m.to = (uint16_t)to;
-    m.clock = ++n->clock;
-    m.attempt = attempt;
-    m.grant = grant;
-    m.value = value;
-    m.round = round;
-    m.target = 0;
-    m.n_updates = 0;
+    msg_init(n, &m, type, to, attempt, grant, value, round);
     m.name_len = (uint8_t)strlen(ls->name);
     memcpy(m.name, ls->name, (size_t)m.name_len + 1);
     if (to == n->cfg.self) {
@@ -1354,16 +1361,7 @@ static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t at
                           uint64_t grant, uint64_t value, uint32_t round)
 {
     dm_msg m;
-    memset(&m, 0, offsetof(dm_msg, name) + 1);
-    m.type = type;
-    m.from = (uint16_t)n->cfg.self;
-    m.to = (uint16_t)to;
-    m.clock = ++n->clock;
-    m.attempt = attempt;
-    m.grant = grant;
-    m.value = value;
-    m.round = round;
-    m.n_updates = 0;
+    msg_init(n, &m, type, to, attempt, grant, value, round);
     n->stats.sent[type]++;
     n->drv.send(n->user, &m);
 }
