@@ -989,7 +989,10 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
     draws d;
     draw(in, seed, &d);
     bool random_faults = in->mode == DM_FAULTS_SWARM || in->mode == DM_FAULTS_LIST;
-    out->kinds = in->mode == DM_FAULTS_SWARM ? d.kinds : in->mode == DM_FAULTS_LIST ? in->kinds : 0;
+    /* In swarm mode, [faults] kinds are kinds every seed has besides what
+     * it draws (say, wipe in every seed of a sweep). */
+    out->kinds = in->mode == DM_FAULTS_SWARM ? d.kinds | in->kinds
+                 : in->mode == DM_FAULTS_LIST ? in->kinds : 0;
     for (int k = 0; k < DM_FAULT_KINDS; k++) {
         bool on = (out->kinds & (1u << k)) && dm_fault_kind_timed(k);
         out->rate[k] = !on ? 0 : in->rate[k] >= 0 ? in->rate[k] : d.rate[k];

@@ -97,6 +97,8 @@ typedef struct sim_node {
     bool ran;                 /* started at least once: a start without persisted state is
                                  then a recovery, not a bootstrap */
     bool wiped;               /* down, and what it persisted is lost */
+    bool amnesiac;            /* down without a known token floor (wiped, or crashed while
+                                 recovering one) */
     bool recoverable;         /* a quorum without it exists: after a wipe it can learn a
                                  token floor (not so for one member, or the root of two) */
     sim_msg *inbox, *inbox_tail;
@@ -1219,6 +1221,9 @@ static void node_crash(dm_world *w, sim_node *nd)
         return;
     TRACE(w, nd->id, "crash%s", nd->state == NODE_PAUSED ? " (while paused)" : "");
     w->stats.crashes++;
+    /* A crash before the floor is known keeps the node amnesiac: its
+     * persisted state says it still has to recover. */
+    nd->amnesiac = nd->core && dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR;
     for (uint32_t l = 0; l < w->cfg->locks; l++) {
         sim_client *cl = &nd->clients[l];
         if (cl->state != CL_IDLE)
@@ -1270,6 +1275,7 @@ static void node_wipe(dm_world *w, sim_node *nd)
     w->stats.wipes++;
     g_byte_array_set_size(nd->persisted, 0);
     nd->wiped = true;
+    nd->amnesiac = true;
 }
 
 static void node_restart(dm_world *w, sim_node *nd)
@@ -1376,12 +1382,12 @@ static bool is_any(const sim_node *nd) { (void)nd; return true; }
 static bool is_wipeable(const sim_node *nd) { return nd->state != NODE_DOWN && nd->recoverable; }
 
 /* Some node lost its persisted state and has not yet learnt its token floor:
- * down since a wipe, or up and still recovering it. */
+ * down since a wipe (or a crash during recovery), or up and recovering. */
 static bool amnesiac_node(const dm_world *w)
 {
     for (uint32_t i = 0; i < w->n; i++) {
         const sim_node *nd = &w->nodes[i];
-        if (nd->state == NODE_DOWN ? nd->wiped
+        if (nd->state == NODE_DOWN ? nd->amnesiac
                                    : nd->core && dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR)
             return true;
     }
