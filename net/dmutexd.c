@@ -97,7 +97,8 @@ int main(int argc, char **argv)
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,
         "Config file keys ([dmutex] group): id, members, policy, data_dir, control, key_file,\n"
-        "log_level, bootstrap, lease, rpc_timeout, suspect, drift_ppm, token_stride, membership,\n"
+        "log_level, bootstrap, lease, rpc_timeout, rto_min, suspect, drift_ppm, token_stride,\n"
+        "membership, "
         "auth_max_age, max_inbound, max_control, backoff_min, backoff_max, out_queue_max,\n"
         "swim.probe_interval, swim.probe_timeout, swim.indirect_checks, swim.suspicion_mult,\n"
         "swim.suspicion_max_mult, swim.retransmit_mult, swim.push_pull_interval,\n"

@@ -156,6 +156,7 @@ static const key_desc keys[] = {
     { "log_level", K_STR, OFF(log_level) },
     { "lease", K_DURATION, OFF(core.lease_us) },
     { "rpc_timeout", K_DURATION, OFF(core.rpc_timeout_us) },
+    { "rto_min", K_DURATION, OFF(core.rto_min_us) },
     { "suspect", K_DURATION, OFF(core.suspect_us) },
     { "drift_ppm", K_UINT, OFF(core.drift_ppm) },
     { "token_stride", K_UINT, OFF(core.token_stride) },
@@ -333,11 +334,11 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
     }
     c->core.n_members = c->members->len;
     c->core.self = c->self_id;
-    if (c->core.lease_us <= 0 || c->core.rpc_timeout_us <= 0 || c->core.drift_ppm >= 500000 ||
+    if (c->core.lease_us <= 0 || c->core.rpc_timeout_us <= 0 || c->core.rto_min_us <= 0 || c->core.drift_ppm >= 500000 ||
         c->core.token_stride == 0 || c->core.swim.probe_interval_us <= 0 ||
         c->core.swim.probe_timeout_us <= 0 || c->core.swim.push_pull_interval_us <= 0) {
         g_set_error(err, DMN_CONFIG_ERROR, 0,
-                    "timings out of range (lease, rpc_timeout, swim.* must be > 0; drift_ppm < 500000)");
+                    "timings out of range (lease, rpc_timeout, rto_min, swim.* must be > 0; drift_ppm < 500000)");
         return FALSE;
     }
     if (c->core.policy == DM_POLICY_MEMBERLIST && !c->core.membership) {

@@ -27,6 +27,7 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
 
     cfg->lease_us = 2 * USEC;
     cfg->rpc_timeout_us = 200 * 1000;
+    cfg->rto_min_us = 5 * 1000;
     cfg->suspect_us = 2 * USEC;
     cfg->drift_ppm = 10000;
     cfg->token_stride = 1024;
@@ -406,6 +407,7 @@ static const key_info keys[] = {
     { "sim", "codec", K_BOOL, F(codec), false, NULL },
     { "core", "lease", K_SECONDS, F(lease_us), false, NULL },
     { "core", "rpc_timeout", K_SECONDS, F(rpc_timeout_us), false, NULL },
+    { "core", "rto_min", K_SECONDS, F(rto_min_us), false, NULL },
     { "core", "suspect", K_SECONDS, F(suspect_us), false, NULL },
     { "core", "drift_ppm", K_U32, F(drift_ppm), false, NULL },
     { "core", "token_stride", K_U32, F(token_stride), false, NULL },
@@ -933,8 +935,8 @@ static bool validate(const dm_sim_config *c, GError **err)
         return fail(err, "[sim] nodes: %u is out of range 1..%u", c->nodes, DM_MAX_MEMBERS);
     if (c->duration_us <= 0)
         return fail(err, "[sim] duration: must be > 0");
-    if (c->lease_us <= 0 || c->rpc_timeout_us <= 0)
-        return fail(err, "[core] lease and rpc_timeout must be > 0");
+    if (c->lease_us <= 0 || c->rpc_timeout_us <= 0 || c->rto_min_us <= 0)
+        return fail(err, "[core] lease, rpc_timeout and rto_min must be > 0");
     if (c->drift_ppm >= 500000)
         return fail(err, "[core] drift_ppm: %u must be below 500000", c->drift_ppm);
     if (c->token_stride == 0)

@@ -115,6 +115,7 @@ typedef struct dm_sim_config {
     /* [core] -- handed to every node's dm_config */
     int64_t lease_us;
     int64_t rpc_timeout_us;
+    int64_t rto_min_us;
     int64_t suspect_us;
     uint32_t drift_ppm;          /* the bound the core assumes */
     uint32_t token_stride;

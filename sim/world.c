@@ -1173,6 +1173,7 @@ static bool node_start(dm_world *w, sim_node *nd)
     c.lease_us = w->cfg->lease_us;
     c.drift_ppm = w->cfg->drift_ppm;
     c.rpc_timeout_us = w->cfg->rpc_timeout_us;
+    c.rto_min_us = w->cfg->rto_min_us;
     c.suspect_us = w->cfg->suspect_us;
     c.token_stride = w->cfg->token_stride;
     c.membership = w->cfg->membership;

@@ -234,7 +234,8 @@ static void test_config(void)
     char *key = write_tmp("a cluster key of enough bytes\n");
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
                                  "lease = 2s\nswim.probe_interval = 300ms\nswim.indirect_checks = 2\n"
-                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\nbootstrap = yes\n", key);
+                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\nbootstrap = yes\n"
+                                 "rto_min = 2ms\n", key);
     char *path = write_tmp(conf);
     dmn_config_init(&c);
     CU_ASSERT_TRUE(dmn_config_load_file(&c, path, &err));
@@ -247,6 +248,7 @@ static void test_config(void)
     CU_ASSERT_EQUAL(c.core.swim.probe_interval_us, 300000);
     CU_ASSERT_EQUAL(c.core.swim.indirect_checks, 2);
     CU_ASSERT_EQUAL(c.core.drift_ppm, 500);
+    CU_ASSERT_EQUAL(c.core.rto_min_us, 2000);
     CU_ASSERT_TRUE(c.core.bootstrap);
     CU_ASSERT_PTR_NOT_NULL(c.key);
     CU_ASSERT_EQUAL(g_bytes_get_size(c.key), strlen("a cluster key of enough bytes"));
