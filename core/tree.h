@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "quorum.h"
+
 typedef struct dm_tree dm_tree;
 
 #define DM_TREE_NONE UINT32_MAX
@@ -36,18 +38,11 @@ uint32_t dm_tree_right(const dm_tree *t, uint32_t id);
 uint32_t dm_tree_height(const dm_tree *t);          /* a single node has height 0 */
 bool dm_tree_contains(const dm_tree *t, uint32_t id);
 
-/* How the caller steers formation. Both arrays are indexed by member id and
- * may be NULL (nothing unusable / no preference).
- *  - unusable[id] != 0: never put id in the quorum (AE substitution instead).
- *  - preference[id]: when the root is usable, the subtree whose usable
- *    members have the larger preference sum is tried first; ties go to the
- *    subtree with fewer unusable members, then to the left one. Give the
- *    caller a large weight to get "the path through me", or the members that
- *    already granted to keep them. */
-typedef struct dm_quorum_hint {
-    const uint8_t *unusable;
-    const int32_t *preference;
-} dm_quorum_hint;
+/* Formation is steered by a dm_quorum_hint (core/quorum.h): unusable
+ * members are never put in the quorum (AE substitution instead); when the
+ * root is usable, the subtree whose usable members have the larger
+ * preference sum is tried first; ties go to the subtree with fewer unusable
+ * members, then to the left one. */
 
 /* Form a quorum. Writes at most `cap` member ids to `out` (cap >= tree size
  * always suffices), in root-first (pre-order) order. Returns the quorum size,
