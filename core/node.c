@@ -143,8 +143,8 @@ struct dm_node {
     dm_config cfg;
     dm_driver drv;
     void *user;
-    dm_tree *tree;              /* over all members (AE) or the view (MEMBERLIST) */
-    uint64_t tree_hash;         /* digest of the tree's member ids */
+    dm_quorum *quorum;          /* over all members (AE) or the view (MEMBERLIST) */
+    uint64_t tree_hash;         /* digest of the quorum system's member ids */
     dm_membership *members;     /* NULL without cfg.membership */
     bool view_dirty;            /* a member entered or left the view */
     uint64_t view_reported;     /* membership view hash last reported */
@@ -782,7 +782,7 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
         }
     }
     dm_quorum_hint hint = { n->unusable, n->preference };
-    int size = dm_tree_form_quorum(n->tree, &hint, n->quorum_buf, N);
+    int size = dm_quorum_form(n->quorum, &hint, n->quorum_buf, N);
     if (size != -DM_ENOQUORUM)
         return size;
     for (uint32_t i = 0; i < N; i++) {
@@ -791,7 +791,7 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
         n->unusable[i] = n->members && !dm_membership_in_view(n->members, i);
         n->preference[i] -= 1;
     }
-    return dm_tree_form_quorum(n->tree, &hint, n->quorum_buf, N);
+    return dm_quorum_form(n->quorum, &hint, n->quorum_buf, N);
 }
 
 /* A silent arbiter is asked again after one timeout. One that answered has
@@ -1382,7 +1382,7 @@ static int rec_form(dm_node *n, int64_t now)
             n->preference[i] = n->rec_state[i] == REC_USABLE ? 1 : 0;
         }
         dm_quorum_hint hint = { n->unusable, n->preference };
-        int size = dm_tree_form_quorum(n->tree, &hint, n->rec_quorum, N);
+        int size = dm_quorum_form(n->quorum, &hint, n->rec_quorum, N);
         if (size != -DM_ENOQUORUM)
             return size;
     }
@@ -1689,15 +1689,15 @@ static uint64_t hash_ids(const uint32_t *ids, uint32_t count)
     return h;
 }
 
-/* (Re)build the tree over `ids` (ascending). */
-static int set_tree(dm_node *n, const uint32_t *ids, uint32_t count)
+/* (Re)build the quorum system over `ids` (ascending). */
+static int set_quorum(dm_node *n, const uint32_t *ids, uint32_t count)
 {
-    dm_tree *t;
-    int rc = dm_tree_new(ids, count, &t);
+    dm_quorum *t;
+    int rc = dm_quorum_new(n->cfg.quorum, ids, count, &t);
     if (rc < 0)
         return rc;
-    dm_tree_free(n->tree);
-    n->tree = t;
+    dm_quorum_free(n->quorum);
+    n->quorum = t;
     n->tree_hash = hash_ids(ids, count);
     return 0;
 }
@@ -1736,7 +1736,7 @@ static void view_changed(dm_node *n, int64_t now)
         if (dm_membership_in_view(n->members, i))
             n->quorum_buf[count++] = i;
     uint32_t *ids = g_memdup2(n->quorum_buf, count * sizeof *ids);
-    int rc = set_tree(n, ids, count);
+    int rc = set_quorum(n, ids, count);
     g_free(ids);
     if (rc < 0) {
         g_warning("node %u: cannot rebuild the tree: %s", n->cfg.self, dm_strerror(rc));
@@ -1802,7 +1802,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     uint32_t *ids = g_new(uint32_t, cfg->n_members);
     for (uint32_t i = 0; i < cfg->n_members; i++)
         ids[i] = i;
-    int rc = set_tree(n, ids, cfg->n_members);
+    int rc = set_quorum(n, ids, cfg->n_members);
     g_free(ids);
     if (rc < 0) {
         g_free(n);
@@ -1882,7 +1882,7 @@ void dm_node_free(dm_node *n)
     g_ptr_array_free(n->held, TRUE);
     g_queue_clear_full(&n->local, g_free);
     g_array_free(n->events, TRUE);
-    dm_tree_free(n->tree);
+    dm_quorum_free(n->quorum);
     dm_membership_free(n->members);
     g_free(n->suspected_until);
     g_free(n->unusable);
@@ -2076,7 +2076,18 @@ const dm_node_stats *dm_node_get_stats(const dm_node *n) { return &n->stats; }
 uint32_t dm_node_self(const dm_node *n) { return n->cfg.self; }
 uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
-const dm_tree *dm_node_tree(const dm_node *n) { return n->tree; }
+const dm_quorum *dm_node_quorum_system(const dm_node *n) { return n->quorum; }
+
+int dm_node_current_quorum(dm_node *n, int64_t now, uint32_t *out, uint32_t cap)
+{
+    if (!out || cap < n->cfg.n_members)
+        return -DM_EINVAL;
+    attempt none = { 0 };
+    int size = form_quorum(n, &none, now);
+    if (size > 0)
+        memcpy(out, n->quorum_buf, (size_t)size * sizeof *out);
+    return size;
+}
 const dm_membership *dm_node_membership(const dm_node *n) { return n->members; }
 uint64_t dm_node_view_hash(const dm_node *n) { return n->tree_hash; }
 int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }

@@ -45,7 +45,7 @@
 #include <stdbool.h>
 #include "membership.h"
 #include "message.h"
-#include "tree.h"
+#include "quorum.h"
 
 #define DM_NEVER INT64_MAX
 
@@ -101,6 +101,8 @@ typedef struct dm_config {
     uint32_t n_members;          /* 1..DM_MAX_MEMBERS */
     uint32_t self;               /* this node's id: index into the sorted member list */
     dm_policy policy;
+    const dm_quorum_ops *quorum; /* the quorum system; NULL: the default (tree). A built-in
+                                    from dm_quorum_lookup(), or a user's own ops */
     int64_t lease_us;            /* arbiter lease; default 10 s */
     uint32_t drift_ppm;          /* bound on clock rate error, parts per million; default 10000 */
     int64_t rpc_timeout_us;      /* initial retransmission timeout, used until a round trip to
@@ -200,8 +202,16 @@ const dm_config *dm_node_config(const dm_node *n);
 bool dm_node_holds(const dm_node *n, const char *name);
 /* Fencing token of a held lock, 0 if not held. */
 uint64_t dm_node_token(const dm_node *n, const char *name);
-/* The tree this node forms quorums from (the fixed tree under `ae`). */
-const dm_tree *dm_node_tree(const dm_node *n);
+/* The quorum system this node forms quorums from (over every member under
+ * `ae`, over its view under `memberlist`). */
+const dm_quorum *dm_node_quorum_system(const dm_node *n);
+/* The quorum this node would ask if the application called lock() at
+ * `now`: the one formation rule (avoid suspects and members SWIM does not
+ * see alive, this node while it may not grant; fall back to avoiding only
+ * the dead), so that drivers that show or account for quorums never
+ * rewrite it. Writes the ids to out (cap >= dm_node_members()); returns the
+ * size, -DM_ENOQUORUM or -DM_EINVAL. */
+int dm_node_current_quorum(dm_node *n, int64_t now, uint32_t *out, uint32_t cap);
 /* Recovery after a start: DM_RECOVERY_NONE once the node may grant;
  * DM_RECOVERY_FLOOR while it collects a token floor and its attempt epoch
  * from a quorum formed without itself (started without persisted state);

@@ -1178,19 +1178,11 @@ const char *dmn_node_address(const dmn_node *n, uint32_t id)
     return id < n->n_peers ? n->peers[id].address : "?";
 }
 
+/* The core's own rule (with its fall-back), so that status shows the quorum
+ * the node would really use. */
 int dmn_node_current_quorum(dmn_node *n, uint32_t *out, uint32_t cap)
 {
-    const dm_membership *m = dm_node_membership(n->core);
-    uint8_t *unusable = g_new0(uint8_t, n->n_peers);
-    int32_t *pref = g_new0(int32_t, n->n_peers);
-    for (uint32_t i = 0; i < n->n_peers; i++)
-        unusable[i] = m && i != n->cfg->self_id && !dm_membership_is_alive(m, i);
-    pref[n->cfg->self_id] = 1 << 20;
-    dm_quorum_hint hint = { unusable, pref };
-    int rc = dm_tree_form_quorum(dm_node_tree(n->core), &hint, out, cap);
-    g_free(unusable);
-    g_free(pref);
-    return rc;
+    return dm_node_current_quorum(n->core, now_us(), out, cap);
 }
 
 void dmn_node_format_status(dmn_node *n, GString *out)

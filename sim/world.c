@@ -165,7 +165,7 @@ struct dm_world {
     uint32_t open_detections;
     uint32_t violations_seen;
     /* availability (world.h): the full tree, who is down, accounted up to */
-    dm_tree *full_tree;
+    dm_quorum *full_quorum;   /* the system over every member: ground truth */
     uint8_t *down_mask;       /* [n] */
     int64_t avail_at;
     bool avail_open;          /* the fault phase is being accounted */
@@ -174,8 +174,6 @@ struct dm_world {
     FILE *timeline;
     int64_t tl_next;          /* next sample instant; INT64_MAX: no timeline */
     GString *tl_row;
-    uint8_t *tl_unusable;     /* [n] */
-    int32_t *tl_pref;         /* [n] */
     uint32_t *tl_quorum;      /* [n] */
     int64_t tl_part_at;       /* open partition interval, -1 none */
     GString *tl_part;         /* its description */
@@ -464,11 +462,11 @@ static void avail_update(dm_world *w)
     w->avail_at = w->now;
     for (uint32_t i = 0; i < w->n; i++)
         w->down_mask[i] = !node_live(&w->nodes[i]);
-    w->avail_truth = dm_tree_quorum_exists(w->full_tree, w->down_mask);
+    w->avail_truth = dm_quorum_exists(w->full_quorum, w->down_mask);
     bool views = false;
     for (uint32_t i = 0; i < w->n && !views; i++)
         if (node_live(&w->nodes[i]))
-            views = dm_tree_quorum_exists(dm_node_tree(w->nodes[i].core), w->down_mask);
+            views = dm_quorum_exists(dm_node_quorum_system(w->nodes[i].core), w->down_mask);
     w->avail_views = views;
 }
 
@@ -520,32 +518,11 @@ static void tl_interval(dm_world *w, const char *kind, int64_t from, int64_t to,
     tl_flush(w);
 }
 
-/* The quorum node `nd` would form for a request now, as the core does it
- * (core/node.c form_quorum) as far as the simulator can see: avoid every
- * member SWIM does not hold ALIVE, preferring the path through itself; if
- * none exists, avoid only those out of its view, trying suspects last. Its
- * size, or -1 when none exists. (The core's own RPC-timeout suspicions are
- * private to it and not taken into account.) */
+/* The quorum node `nd` would ask for a request now: the core's own rule
+ * (dm_node_current_quorum), its size, or -1 when none exists. */
 static int tl_quorum_size(dm_world *w, const sim_node *nd)
 {
-    const dm_membership *m = dm_node_membership(nd->core);
-    for (uint32_t i = 0; i < w->n; i++) {
-        w->tl_unusable[i] = m && i != nd->id && !dm_membership_is_alive(m, i);
-        w->tl_pref[i] = 0;
-    }
-    w->tl_pref[nd->id] = 1 << 20;
-    dm_quorum_hint hint = { w->tl_unusable, w->tl_pref };
-    const dm_tree *t = dm_node_tree(nd->core);
-    int size = dm_tree_form_quorum(t, &hint, w->tl_quorum, w->n);
-    if (size == -DM_ENOQUORUM && m) {
-        for (uint32_t i = 0; i < w->n; i++) {
-            if (!w->tl_unusable[i])
-                continue;
-            w->tl_unusable[i] = !dm_membership_in_view(m, i);
-            w->tl_pref[i] -= 1;
-        }
-        size = dm_tree_form_quorum(t, &hint, w->tl_quorum, w->n);
-    }
+    int size = dm_node_current_quorum(nd->core, local_now(nd), w->tl_quorum, w->n);
     return size < 0 ? -1 : size;
 }
 
@@ -570,7 +547,7 @@ static void tl_sample(dm_world *w, int64_t at)
                                nd->state == NODE_PAUSED ? "paused" : "up",
                                m ? dm_membership_view_size(m) : w->n,
                                m ? dm_membership_view_hash(m) : dm_node_view_hash(nd->core),
-                               dm_tree_size(dm_node_tree(nd->core)), tl_quorum_size(w, nd), holds);
+                               dm_quorum_count(dm_node_quorum_system(nd->core)), tl_quorum_size(w, nd), holds);
     }
     tl_flush(w);
 }
@@ -1937,7 +1914,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     uint32_t *ids = g_new(uint32_t, w->n);
     for (uint32_t i = 0; i < w->n; i++)
         ids[i] = i;
-    if (dm_tree_new(ids, w->n, &w->full_tree) < 0)
+    if (dm_quorum_new(NULL, ids, w->n, &w->full_quorum) < 0)
         g_error("simulator: cannot build the tree over %u members", w->n);
     g_free(ids);
     w->down_mask = g_new0(uint8_t, w->n);
@@ -1959,7 +1936,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     w->nodes = g_new0(sim_node, w->n);
     for (uint32_t i = 0; i < w->n; i++) {
         w->down_mask[i] = 1;
-        w->nodes[i].recoverable = dm_tree_quorum_exists(w->full_tree, w->down_mask);
+        w->nodes[i].recoverable = dm_quorum_exists(w->full_quorum, w->down_mask);
         w->down_mask[i] = 0;
     }
     w->clients = g_new0(sim_client, (gsize)w->n * cfg->locks);
@@ -2039,14 +2016,12 @@ void dm_world_free(dm_world *w)
     g_array_free(w->detections, TRUE);
     g_array_free(w->census, TRUE);
     g_free(w->dirty);
-    dm_tree_free(w->full_tree);
+    dm_quorum_free(w->full_quorum);
     g_free(w->down_mask);
     if (w->tl_row)
         g_string_free(w->tl_row, TRUE);
     if (w->tl_part)
         g_string_free(w->tl_part, TRUE);
-    g_free(w->tl_unusable);
-    g_free(w->tl_pref);
     g_free(w->tl_quorum);
     dm_simnet_free(w->net);
     dm_trace_clear(&w->trace);
@@ -2084,8 +2059,6 @@ void dm_world_set_timeline(dm_world *w, FILE *out)
     w->tl_next = 0;
     w->tl_row = g_string_sized_new(256);
     w->tl_part = g_string_new(NULL);
-    w->tl_unusable = g_new0(uint8_t, w->n);
-    w->tl_pref = g_new0(int32_t, w->n);
     w->tl_quorum = g_new0(uint32_t, w->n);
     /* Nodes churn started down at time 0. */
     for (uint32_t i = 0; i < w->n; i++)

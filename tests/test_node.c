@@ -16,6 +16,7 @@
 #include "heap.h"
 #include "node.h"
 #include "prng.h"
+#include "tree.h"
 
 #define MAX_NODES 16
 #define MS 1000
@@ -409,7 +410,7 @@ static uint64_t total_network_messages(pump *p)
     return sum;
 }
 
-static int quorum_contains(const dm_tree *t, uint32_t self, uint32_t n)
+static int quorum_contains(const dm_quorum *t, uint32_t self, uint32_t n)
 {
     /* Failure-free quorum of `self`: the tree path through self, which is what
      * the node forms with nothing suspected. */
@@ -417,7 +418,7 @@ static int quorum_contains(const dm_tree *t, uint32_t self, uint32_t n)
     uint32_t *q = g_new(uint32_t, n);
     pref[self] = 1 << 20;
     dm_quorum_hint hint = { NULL, pref };
-    int size = dm_tree_form_quorum(t, &hint, q, n);
+    int size = dm_quorum_form(t, &hint, q, n);
     int in = 0;
     for (int i = 0; i < size; i++)
         in |= q[i] == self;
@@ -442,7 +443,7 @@ static void test_lone_requester_cost(void)
             CU_ASSERT_EQUAL(unlock(&p, who, "a"), 0);
             CU_ASSERT_FALSE(dm_node_holds(mb->node, "a"));
             pump_run_until(&p, p.now + 500 * MS);
-            int k = quorum_contains(dm_node_tree(mb->node), who, n);
+            int k = quorum_contains(dm_node_quorum_system(mb->node), who, n);
             CU_ASSERT(k > 0);   /* the node's own path contains it */
             uint64_t remote = (uint64_t)k - 1;
             /* REQUEST, GRANT, KEEP (the fence), KEPT, RELEASE per remote
@@ -1305,7 +1306,7 @@ static void pump_enable_membership(pump *p, dm_policy policy)
 static bool trees_agree(pump *p, uint32_t size)
 {
     for (uint32_t i = 0; i < p->n; i++)
-        if (p->m[i].up && dm_tree_size(dm_node_tree(p->m[i].node)) != size)
+        if (p->m[i].up && dm_quorum_count(dm_node_quorum_system(p->m[i].node)) != size)
             return false;
     return true;
 }
@@ -1382,7 +1383,9 @@ static void test_ae_avoids_members_swim_declared_dead(void)
     pump p;
     pump_init(&p, 7, 21);
     pump_enable_membership(&p, DM_POLICY_AE);
-    uint32_t root = dm_tree_root(dm_node_tree(p.m[0].node));
+    const dm_quorum *qs = dm_node_quorum_system(p.m[0].node);
+    CU_ASSERT_STRING_EQUAL_FATAL(dm_quorum_name(qs), "tree");
+    uint32_t root = dm_tree_root(dm_quorum_state(qs));
     crash(&p, root);
     pump_run_until(&p, p.now + 20 * SEC);
     CU_ASSERT_FALSE(dm_membership_is_alive(dm_node_membership(p.m[0].node), root));
