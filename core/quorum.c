@@ -39,6 +39,15 @@ const dm_quorum_ops *dm_quorum_builtin(size_t i)
     return i < G_N_ELEMENTS(builtin) ? builtin[i] : NULL;
 }
 
+char *dm_quorum_names(const char *sep)
+{
+    const char *names[G_N_ELEMENTS(builtin) + 1];
+    for (size_t i = 0; i < G_N_ELEMENTS(builtin); i++)
+        names[i] = builtin[i]->name;
+    names[G_N_ELEMENTS(builtin)] = NULL;
+    return g_strjoinv(sep, (char **)names);
+}
+
 int dm_quorum_new(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t count, dm_quorum **out)
 {
     if (!ops)

@@ -82,6 +82,9 @@ const void *dm_quorum_state(const dm_quorum *q);
 const dm_quorum_ops *dm_quorum_lookup(const char *name);   /* NULL: unknown */
 size_t dm_quorum_builtin_count(void);
 const dm_quorum_ops *dm_quorum_builtin(size_t i);          /* NULL past the end */
+/* The built-in names joined by `sep` ("tree, majority, grid"), newly
+ * allocated (g_free), for usage and error messages. */
+char *dm_quorum_names(const char *sep);
 
 /* The implementations (one file each). */
 extern const dm_quorum_ops dm_quorum_tree_ops;

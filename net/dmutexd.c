@@ -76,13 +76,15 @@ static int usage_error(GOptionContext *ctx, const char *msg)
 
 int main(int argc, char **argv)
 {
-    g_autofree char *id = NULL, *members = NULL, *policy = NULL, *data_dir = NULL, *control = NULL;
+    g_autofree char *id = NULL, *members = NULL, *policy = NULL, *quorum = NULL, *data_dir = NULL,
+                    *control = NULL;
     g_autofree char *key_file = NULL, *config = NULL, *log_level = NULL;
     gboolean bootstrap = FALSE;
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
         { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default) or memberlist", "POLICY" },
+        { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &control, "Unix socket of the control protocol", "PATH" },
         { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key: authenticate every frame (HMAC-SHA256)", "FILE" },
@@ -96,7 +98,7 @@ int main(int argc, char **argv)
     GOptionContext *ctx = g_option_context_new("- a dmutex node");
     g_option_context_add_main_entries(ctx, entries, NULL);
     g_option_context_set_description(ctx,
-        "Config file keys ([dmutex] group): id, members, policy, data_dir, control, key_file,\n"
+        "Config file keys ([dmutex] group): id, members, policy, quorum, data_dir, control, key_file,\n"
         "log_level, bootstrap, lease, rpc_timeout, rto_min, suspect, drift_ppm, token_stride,\n"
         "membership, "
         "auth_max_age, max_inbound, max_control, backoff_min, backoff_max, out_queue_max,\n"
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
         ok = dmn_config_set_members_csv(&d.cfg, members, &err);
     if (ok && policy)
         ok = dmn_config_set_policy(&d.cfg, policy, &err);
+    if (ok && quorum)
+        ok = dmn_config_set_quorum(&d.cfg, quorum, &err);
     if (bootstrap)
         d.cfg.core.bootstrap = true;
 #define OVERRIDE(field, value) \

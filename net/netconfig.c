@@ -137,6 +137,18 @@ gboolean dmn_config_set_policy(dmn_config *c, const char *policy, GError **err)
     return TRUE;
 }
 
+gboolean dmn_config_set_quorum(dmn_config *c, const char *name, GError **err)
+{
+    const dm_quorum_ops *q = dm_quorum_lookup(name);
+    if (!q) {
+        g_autofree char *all = dm_quorum_names(", ");
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "unknown quorum system '%s' (use one of %s)", name, all);
+        return FALSE;
+    }
+    c->core.quorum = q;
+    return TRUE;
+}
+
 typedef enum { K_STR, K_DURATION, K_UINT, K_BOOL, K_SIZE } key_kind;
 
 typedef struct key_desc {
@@ -150,6 +162,7 @@ static const key_desc keys[] = {
     { "id", K_STR, OFF(self) },
     { "members", K_STR, 0 },           /* special */
     { "policy", K_STR, 0 },            /* special */
+    { "quorum", K_STR, 0 },            /* special */
     { "data_dir", K_STR, OFF(data_dir) },
     { "control", K_STR, OFF(control) },
     { "key_file", K_STR, OFF(key_file) },
@@ -225,6 +238,11 @@ gboolean dmn_config_load_file(dmn_config *c, const char *path, GError **err)
         }
         if (strcmp(d->name, "policy") == 0) {
             if (!dmn_config_set_policy(c, v, err))
+                return FALSE;
+            continue;
+        }
+        if (strcmp(d->name, "quorum") == 0) {
+            if (!dmn_config_set_quorum(c, v, err))
                 return FALSE;
             continue;
         }

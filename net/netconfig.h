@@ -51,6 +51,8 @@ gboolean dmn_config_set_members_csv(dmn_config *c, const char *csv, GError **err
 void dmn_config_set_members(dmn_config *c, const char *const *members, size_t n);
 
 gboolean dmn_config_set_policy(dmn_config *c, const char *policy, GError **err);
+/* A built-in quorum system by name (core/quorum.h); the default is tree. */
+gboolean dmn_config_set_quorum(dmn_config *c, const char *name, GError **err);
 
 /* Sort and check the members, find self, fill core.n_members/self, read the
  * key file. Call once, after every source was applied. */

@@ -1190,7 +1190,8 @@ void dmn_node_format_status(dmn_node *n, GString *out)
     const dmn_config *cfg = n->cfg;
     const dm_membership *m = dm_node_membership(n->core);
     int64_t now = now_us();
-    g_string_append_printf(out, "policy %s\n", dm_policy_name(cfg->core.policy));
+    g_string_append_printf(out, "policy %s quorum_system %s\n", dm_policy_name(cfg->core.policy),
+                           dm_quorum_name(dm_node_quorum_system(n->core)));
     g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
                            cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
                            m ? dm_membership_health(m) : 0);

@@ -24,7 +24,7 @@
 #define MAX_VIOLATIONS_SHOWN 20
 
 typedef struct options {
-    char *config, *nodes, *policy, *seed, *runs, *faults, *duration, *trace, *csv;
+    char *config, *nodes, *policy, *quorum, *seed, *runs, *faults, *duration, *trace, *csv;
     char *csv_members, *csv_runs, *timeline;
     char **set;
 } options;
@@ -88,6 +88,10 @@ static void build_config(const options *o, dm_sim_config *cfg)
         cfg->nodes = (uint32_t)parse_u64("--nodes", o->nodes, 1, DM_MAX_MEMBERS);
     if (o->policy && dm_policy_parse(o->policy, &cfg->policy) < 0)
         usage_error("--policy: '%s' is not one of ae, memberlist", o->policy);
+    if (o->quorum && !(cfg->quorum = dm_quorum_lookup(o->quorum))) {
+        char *all = dm_quorum_names(", ");
+        usage_error("--quorum: '%s' is not one of %s", o->quorum, all);
+    }
     if (o->seed)
         cfg->seed = parse_u64("--seed", o->seed, 0, G_MAXUINT64);
     if (o->duration) {
@@ -138,6 +142,8 @@ static char *replay_command(const options *o, const dm_sim_config *cfg, uint64_t
     append_arg(cmd, "--nodes", buf);
     if (o->policy)
         append_arg(cmd, "--policy", o->policy);
+    if (o->quorum)
+        append_arg(cmd, "--quorum", o->quorum);
     if (o->faults)
         append_arg(cmd, "--faults", o->faults);
     g_snprintf(buf, sizeof buf, "%.6g", (double)cfg->duration_us / 1e6);
@@ -520,6 +526,7 @@ int main(int argc, char **argv)
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Scenario file (GLib key file; see sim/scenarios/default.ini)", "FILE" },
         { "nodes", 'n', 0, G_OPTION_ARG_STRING, &o.nodes, "Cluster size (default 5)", "N" },
         { "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Quorum policy (default ae)", "ae|memberlist" },
+        { "quorum", 'q', 0, G_OPTION_ARG_STRING, &o.quorum, "Quorum system (default tree; the registry's names)", "NAME" },
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
         { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
@@ -623,7 +630,7 @@ int main(int argc, char **argv)
     samples_clear(&t.det);
     dm_sim_config_clear(&first);
     dm_sim_config_clear(&base);
-    g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.seed); g_free(o.runs);
+    g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.quorum); g_free(o.seed); g_free(o.runs);
     g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
     g_free(o.csv_members); g_free(o.csv_runs); g_free(o.timeline);
     g_strfreev(o.set);

@@ -385,7 +385,7 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out)
 
 typedef enum key_type {
     K_U32, K_U64, K_BOOL, K_SECONDS, K_DOUBLE, K_PROB, K_PPM, K_I32,
-    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE,
+    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE, K_QUORUM,
 } key_type;
 
 typedef struct key_info {
@@ -402,6 +402,7 @@ typedef struct key_info {
 static const key_info keys[] = {
     { "sim", "nodes", K_U32, F(nodes), false, NULL },
     { "sim", "policy", K_ENUM, F(policy), false, policy_names },
+    { "sim", "quorum", K_QUORUM, F(quorum), false, NULL },
     { "sim", "seed", K_U64, F(seed), false, NULL },
     { "sim", "duration", K_SECONDS, F(duration_us), false, NULL },
     { "sim", "codec", K_BOOL, F(codec), false, NULL },
@@ -538,6 +539,12 @@ static char *expected(const key_info *k)
     case K_NODES: return g_strdup("'all' or a comma list of node ids");
     case K_RATES: return g_strdup("a comma list of clock rates in ppm");
     case K_SCHEDULE: return g_strdup("fault steps separated by ';'");
+    case K_QUORUM: {
+        char *all = dm_quorum_names(", ");
+        char *s = g_strdup_printf("one of %s", all);
+        g_free(all);
+        return s;
+    }
     }
     return g_strdup("?");
 }
@@ -603,6 +610,12 @@ static bool set_value(dm_sim_config *cfg, const key_info *k, const char *value, 
     case K_KINDS:
         ok = dm_fault_kinds_parse(value, (uint32_t *)base, &inner);
         break;
+    case K_QUORUM: {
+        const dm_quorum_ops *q = dm_quorum_lookup(value);
+        if ((ok = q != NULL))
+            *(const dm_quorum_ops **)base = q;
+        break;
+    }
     case K_NODES: {
         GArray **arr = (GArray **)base;
         array_free(arr);
@@ -657,6 +670,11 @@ static void format_value(const dm_sim_config *cfg, const key_info *k, GString *o
     case K_U64: g_string_append_printf(out, "%" PRIu64, *(const uint64_t *)base); return;
     case K_BOOL: g_string_append(out, *(const bool *)base ? "true" : "false"); return;
     case K_ENUM: g_string_append(out, k->names[*(const int *)base]); return;
+    case K_QUORUM: {
+        const dm_quorum_ops *q = *(const dm_quorum_ops *const *)base;
+        g_string_append(out, q ? q->name : dm_quorum_builtin(0)->name);
+        return;
+    }
     case K_I32:
         if (*(const int32_t *)base < 0)
             g_string_append(out, "auto");

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <glib.h>
 #include "node.h"
+#include "quorum.h"
 #include "simnet.h"
 
 #define DM_SIM_ERROR (dm_sim_error_quark())
@@ -114,6 +115,7 @@ typedef struct dm_sim_config {
     bool codec;                  /* round-trip every message through the codec */
     /* [core] -- handed to every node's dm_config */
     int64_t lease_us;
+    const dm_quorum_ops *quorum;   /* NULL: the default (tree) */
     int64_t rpc_timeout_us;
     int64_t rto_min_us;
     int64_t suspect_us;

@@ -1149,6 +1149,7 @@ static bool node_start(dm_world *w, sim_node *nd)
     c.policy = w->cfg->policy;
     c.lease_us = w->cfg->lease_us;
     c.drift_ppm = w->cfg->drift_ppm;
+    c.quorum = w->cfg->quorum;
     c.rpc_timeout_us = w->cfg->rpc_timeout_us;
     c.rto_min_us = w->cfg->rto_min_us;
     c.suspect_us = w->cfg->suspect_us;
@@ -1914,7 +1915,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     uint32_t *ids = g_new(uint32_t, w->n);
     for (uint32_t i = 0; i < w->n; i++)
         ids[i] = i;
-    if (dm_quorum_new(NULL, ids, w->n, &w->full_quorum) < 0)
+    if (dm_quorum_new(cfg->quorum, ids, w->n, &w->full_quorum) < 0)
         g_error("simulator: cannot build the tree over %u members", w->n);
     g_free(ids);
     w->down_mask = g_new0(uint8_t, w->n);

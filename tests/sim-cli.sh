@@ -30,6 +30,8 @@ expect 2 --faults crash,earthquake
 grep -q 'earthquake' "$err" || fail "unknown fault not named: $(cat "$err")"
 expect 2 --config /nonexistent/scenario.ini
 expect 2 --policy raft
+expect 2 --quorum pyramid
+grep -q 'tree' "$err" || fail "an unknown quorum system does not list the known ones: $(cat "$err")"
 expect 2 --set core.rto_min=0
 grep -q 'rto_min' "$err" || fail "a zero rto_min not named: $(cat "$err")"
 

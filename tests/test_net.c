@@ -235,7 +235,7 @@ static void test_config(void)
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
                                  "lease = 2s\nswim.probe_interval = 300ms\nswim.indirect_checks = 2\n"
                                  "drift_ppm = 500\nkey_file = %s\nmembership = true\nbootstrap = yes\n"
-                                 "rto_min = 2ms\n", key);
+                                 "rto_min = 2ms\nquorum = tree\n", key);
     char *path = write_tmp(conf);
     dmn_config_init(&c);
     CU_ASSERT_TRUE(dmn_config_load_file(&c, path, &err));
@@ -249,6 +249,7 @@ static void test_config(void)
     CU_ASSERT_EQUAL(c.core.swim.indirect_checks, 2);
     CU_ASSERT_EQUAL(c.core.drift_ppm, 500);
     CU_ASSERT_EQUAL(c.core.rto_min_us, 2000);
+    CU_ASSERT_PTR_EQUAL(c.core.quorum, &dm_quorum_tree_ops);
     CU_ASSERT_TRUE(c.core.bootstrap);
     CU_ASSERT_PTR_NOT_NULL(c.key);
     CU_ASSERT_EQUAL(g_bytes_get_size(c.key), strlen("a cluster key of enough bytes"));
@@ -262,6 +263,7 @@ static void test_config(void)
         "[dmutex]\ndrift_ppm = -3\n",
         "[dmutex]\nmembership = maybe\n",
         "[dmutex]\npolicy = raft\n",
+        "[dmutex]\nquorum = pyramid\n",
         "not a key file",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -492,7 +494,7 @@ static void test_transport_cluster(void)
     GString *s = g_string_new(NULL);
     dmn_node_format_status(c.node[0], s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "held x token "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae quorum_system tree\n"));
     g_string_truncate(s, 0);
     dmn_node_format_members(c.node[0], s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, c.addr[2]));
