@@ -2135,6 +2135,24 @@ uint64_t dm_node_token(const dm_node *n, const char *name)
     return dm_node_holds(n, name) ? ((const lock_state *)g_hash_table_lookup(n->locks, name))->req.token : 0;
 }
 
+int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, void *user),
+                         void *user)
+{
+    for (guint i = 0; i < n->held->len; i++) {
+        const lock_state *ls = g_ptr_array_index(n->held, i);
+        dm_held_lock h = { ls->name, ls->req.id, ls->req.token, ls->req.lease_end };
+        int rc = fn(&h, user);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+uint64_t dm_node_held_attempt(const dm_node *n, const char *name)
+{
+    return dm_node_holds(n, name) ? ((const lock_state *)g_hash_table_lookup(n->locks, name))->req.id : 0;
+}
+
 bool dm_node_arbiter_info(const dm_node *n, const char *name, dm_arbiter_info *out)
 {
     memset(out, 0, sizeof *out);

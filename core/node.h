@@ -202,6 +202,21 @@ const dm_config *dm_node_config(const dm_node *n);
 bool dm_node_holds(const dm_node *n, const char *name);
 /* Fencing token of a held lock, 0 if not held. */
 uint64_t dm_node_token(const dm_node *n, const char *name);
+/* The locks this node holds now, as the core sees them (a driver shows or
+ * checks these rather than mirroring them from events). */
+typedef struct dm_held_lock {
+    const char *name;        /* valid during the callback */
+    uint64_t attempt;
+    uint64_t token;
+    int64_t lease_until;     /* node-local */
+} dm_held_lock;
+/* Calls fn for every held lock, in no particular order, until fn returns
+ * non-zero (which is returned). Returns 0 after visiting all. fn must not
+ * call into the node. */
+int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, void *user),
+                         void *user);
+/* The attempt id under which `name` is held, 0 when it is not held. */
+uint64_t dm_node_held_attempt(const dm_node *n, const char *name);
 /* The quorum system this node forms quorums from (over every member under
  * `ae`, over its view under `memberlist`). */
 const dm_quorum *dm_node_quorum_system(const dm_node *n);

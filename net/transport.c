@@ -60,13 +60,6 @@ typedef struct queued_event {
     bool has_name;
 } queued_event;
 
-/* A lock this node holds, by name; events about other attempts of the same
- * name (a late LOST or RENEWED of an earlier one) must not touch it. */
-typedef struct held_lock {
-    uint64_t attempt;
-    uint64_t token;
-    int64_t lease_until;
-} held_lock;
 
 /* A lock() the core refused with -DM_ERECOVERING (it has no token floor
  * yet): started once the floor is in, or failed with -DM_ETIMEDOUT at its
@@ -105,7 +98,6 @@ struct dmn_node {
     GArray *events;
     GPtrArray *dirty;
     bool settling, resettle, closing;
-    GHashTable *held;
     GQueue deferred;          /* deferred_lock*, in arrival order */
     GHashTable *aliases;      /* name -> lock_alias, for deferred locks the core took */
     uint64_t next_deferred;
@@ -222,25 +214,13 @@ static void deliver_events(dmn_node *n)
         }
         switch (ev->type) {
         case DM_EV_GRANTED: {
-            held_lock *h = g_new(held_lock, 1);
-            h->attempt = ev->attempt;
-            h->token = ev->token;
-            h->lease_until = ev->lease_until;
-            g_hash_table_replace(n->held, g_strdup(ev->name), h);
             g_info("lock %s granted: token %" G_GUINT64_FORMAT ", quorum %u, %u messages, %" G_GINT64_FORMAT " us",
                    ev->name, ev->token, ev->quorum_size, ev->messages, now_us() - ev->requested_at);
             break;
         }
-        case DM_EV_RENEWED: {
-            held_lock *h = g_hash_table_lookup(n->held, ev->name);
-            if (h && h->attempt == ev->attempt)
-                h->lease_until = ev->lease_until;
+        case DM_EV_RENEWED:
             break;
-        }
         case DM_EV_LOST: {
-            held_lock *h = g_hash_table_lookup(n->held, ev->name);
-            if (h && h->attempt == ev->attempt)
-                g_hash_table_remove(n->held, ev->name);
             g_warning("lock %s LOST (token %" G_GUINT64_FORMAT "): %s", ev->name, ev->token,
                       dm_strerror(ev->reason));
             break;
@@ -919,7 +899,6 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->peers = g_new0(peer, n->n_peers);
     n->events = g_array_new(FALSE, FALSE, sizeof(queued_event));
     n->dirty = g_ptr_array_new();
-    n->held = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     n->aliases = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     g_queue_init(&n->deferred);
     n->next_deferred = DEFERRED_ID_BASE;
@@ -1049,18 +1028,19 @@ int dmn_node_unlock(dmn_node *n, const char *name)
     if (n->closing)
         return -DM_ENOTHELD;
     int rc = dm_node_unlock(n->core, now_us(), name);
-    if (rc == 0) {
-        g_hash_table_remove(n->held, name);
+    if (rc == 0)
         g_hash_table_remove(n->aliases, name);
-    }
     settle(n);
     return rc;
 }
 
 int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
 {
-    held_lock *h = g_hash_table_lookup(n->held, name);
-    if (!h || h->attempt != attempt)
+    /* The core's own record (an event about this attempt may still be on
+     * its way to the caller), under the core's id for a deferred lock. */
+    const lock_alias *al = g_hash_table_lookup(n->aliases, name);
+    uint64_t core_attempt = al && al->shown == attempt ? al->core : attempt;
+    if (dm_node_held_attempt(n->core, name) != core_attempt)
         return -DM_ENOTHELD;
     return dmn_node_unlock(n, name);
 }
@@ -1111,7 +1091,6 @@ void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user)
     deferred_lock *d;
     while ((d = g_queue_pop_head(&n->deferred)) != NULL)
         deferred_fail(n, d, -DM_ESHUTDOWN);
-    g_hash_table_remove_all(n->held);
     settle(n);
     n->shutdown_done = done;
     n->shutdown_user = user;
@@ -1158,7 +1137,6 @@ void dmn_node_free(dmn_node *n)
     dmn_auth_free(n->auth);
     g_array_unref(n->events);
     g_ptr_array_unref(n->dirty);
-    g_hash_table_destroy(n->held);
     g_hash_table_destroy(n->aliases);
     g_queue_clear_full(&n->deferred, (GDestroyNotify)deferred_free);
     if (n->persisted)
@@ -1183,6 +1161,19 @@ const char *dmn_node_address(const dmn_node *n, uint32_t id)
 int dmn_node_current_quorum(dmn_node *n, uint32_t *out, uint32_t cap)
 {
     return dm_node_current_quorum(n->core, now_us(), out, cap);
+}
+
+typedef struct held_status {
+    GString *out;
+    int64_t now;
+} held_status;
+
+static int append_held(const dm_held_lock *h, void *user)
+{
+    held_status *st = user;
+    g_string_append_printf(st->out, "held %s token %" G_GUINT64_FORMAT " lease_ms %" G_GINT64_FORMAT "\n",
+                           h->name, h->token, MAX(0, (h->lease_until - st->now) / 1000));
+    return 0;
 }
 
 void dmn_node_format_status(dmn_node *n, GString *out)
@@ -1215,14 +1206,8 @@ void dmn_node_format_status(dmn_node *n, GString *out)
         g_string_append_printf(out, "recovery recovering stage=%s quiet_left_ms=%" G_GINT64_FORMAT
                                " deferred_locks=%u\n", dm_recovery_name(r), MAX(0, until - now) / 1000,
                                n->deferred.length);
-    GHashTableIter it;
-    gpointer k, v;
-    g_hash_table_iter_init(&it, n->held);
-    while (g_hash_table_iter_next(&it, &k, &v)) {
-        held_lock *h = v;
-        g_string_append_printf(out, "held %s token %" G_GUINT64_FORMAT " lease_ms %" G_GINT64_FORMAT "\n",
-                               (char *)k, h->token, MAX(0, (h->lease_until - now) / 1000));
-    }
+    held_status hs = { out, now };
+    dm_node_foreach_held(n->core, append_held, &hs);
     g_string_append(out, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
         g_string_append_printf(out, " %s=%" G_GUINT64_FORMAT, bad_names[i], n->bad[i]);

@@ -1209,6 +1209,59 @@ static void test_earlier_life_attempt_ids_are_skipped(void)
     pump_free(&p);
 }
 
+typedef struct seen_held {
+    uint32_t count;
+    uint64_t token_sum;
+    bool saw_a, saw_b;
+} seen_held;
+
+static int note_held(const dm_held_lock *h, void *user)
+{
+    seen_held *s = user;
+    s->count++;
+    s->token_sum += h->token;
+    s->saw_a |= strcmp(h->name, "a") == 0;
+    s->saw_b |= strcmp(h->name, "b") == 0;
+    CU_ASSERT(h->attempt != 0 && h->lease_until > 0);
+    return 0;
+}
+
+static int stop_at_first(const dm_held_lock *h, void *user)
+{
+    (void)h;
+    ++*(int *)user;
+    return 7;
+}
+
+/* The core answers "what do I hold" itself: drivers need not mirror it. */
+static void test_held_locks_are_listed(void)
+{
+    pump p;
+    pump_init(&p, 3, 51);
+    uint64_t ida = 0;
+    CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "a", SEC, &ida), 0);
+    CU_ASSERT_TRUE_FATAL(acquire(&p, 0, "b", SEC));
+    CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[0].node, "a"));
+    seen_held s = { 0 };
+    CU_ASSERT_EQUAL(dm_node_foreach_held(p.m[0].node, note_held, &s), 0);
+    CU_ASSERT_EQUAL(s.count, 2);
+    CU_ASSERT(s.saw_a && s.saw_b);
+    CU_ASSERT_EQUAL(s.token_sum, dm_node_token(p.m[0].node, "a") + dm_node_token(p.m[0].node, "b"));
+    CU_ASSERT_EQUAL(dm_node_held_attempt(p.m[0].node, "a"), ida);
+    int calls = 0;
+    CU_ASSERT_EQUAL(dm_node_foreach_held(p.m[0].node, stop_at_first, &calls), 7);
+    CU_ASSERT_EQUAL(calls, 1);
+    CU_ASSERT_EQUAL(unlock(&p, 0, "a"), 0);
+    CU_ASSERT_EQUAL(dm_node_held_attempt(p.m[0].node, "a"), 0);
+    memset(&s, 0, sizeof s);
+    dm_node_foreach_held(p.m[0].node, note_held, &s);
+    CU_ASSERT(s.count == 1 && s.saw_b && !s.saw_a);
+    seen_held none = { 0 };
+    dm_node_foreach_held(p.m[1].node, note_held, &none);
+    CU_ASSERT_EQUAL(none.count, 0);
+    pump_free(&p);
+}
+
 static void test_tokens_increase_across_random_restarts(void)
 {
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -1488,6 +1541,7 @@ static const CU_TestInfo tests[] = {
     { "answered arbiter not asked again and again", test_answered_arbiter_is_not_asked_again_and_again },
     { "outcomes name their attempt", test_outcome_names_its_attempt },
     { "earlier life's attempt ids skipped", test_earlier_life_attempt_ids_are_skipped },
+    { "held locks are listed", test_held_locks_are_listed },
     { "bad input rejected and counted", test_bad_input_is_rejected_and_counted },
     { "idle names collected", test_idle_names_are_collected },
     { "memberlist rebuilds the tree, ae does not", test_memberlist_rebuilds_tree_on_view_change },
