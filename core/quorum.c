@@ -19,6 +19,7 @@ struct dm_quorum {
  * its file plus one line here. */
 static const dm_quorum_ops *const builtin[] = {
     &dm_quorum_tree_ops,
+    &dm_quorum_majority_ops,
 };
 
 const dm_quorum_ops *dm_quorum_lookup(const char *name)
