@@ -20,6 +20,7 @@ struct dm_quorum {
 static const dm_quorum_ops *const builtin[] = {
     &dm_quorum_tree_ops,
     &dm_quorum_majority_ops,
+    &dm_quorum_grid_ops,
 };
 
 const dm_quorum_ops *dm_quorum_lookup(const char *name)

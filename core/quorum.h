@@ -89,5 +89,6 @@ char *dm_quorum_names(const char *sep);
 /* The implementations (one file each). */
 extern const dm_quorum_ops dm_quorum_tree_ops;
 extern const dm_quorum_ops dm_quorum_majority_ops;
+extern const dm_quorum_ops dm_quorum_grid_ops;
 
 #endif

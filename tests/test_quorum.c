@@ -263,7 +263,8 @@ static bool *exists_table(const dm_quorum *q)
 }
 
 /* exists() is held to form() by the survey for N <= 12; it is cheap enough
- * to take the brute force a little further. */
+ * to take the brute force a little further, past the grid's first short
+ * row of a 4-column layout (N = 13) to the 4 x 4 square. */
 enum { BRUTE_N = 16 };
 
 static void test_availability_brute_force(void)
@@ -378,6 +379,7 @@ static void test_registry(void)
     CU_ASSERT_PTR_EQUAL(dm_quorum_builtin(0), &dm_quorum_tree_ops);
     CU_ASSERT_PTR_NULL(dm_quorum_builtin(count));
     CU_ASSERT_PTR_EQUAL(dm_quorum_lookup("majority"), &dm_quorum_majority_ops);
+    CU_ASSERT_PTR_EQUAL(dm_quorum_lookup("grid"), &dm_quorum_grid_ops);
     CU_ASSERT_PTR_NULL(dm_quorum_lookup("nope"));
     CU_ASSERT_PTR_NULL(dm_quorum_lookup(NULL));
     for (size_t k = 0; k < count; k++) {
@@ -491,6 +493,88 @@ static void test_majority_values(void)
     }
 }
 
+/* Row i plus column j of the row-major layout with c = ceil(sqrt(n))
+ * columns, written here from the definition, not from the implementation. */
+static uint64_t grid_quorum(uint32_t n, uint32_t c, uint32_t i, uint32_t j)
+{
+    uint64_t m = 0;
+    for (uint32_t k = 0; k < n; k++)
+        if (k / c == i || k % c == j)
+            m |= bit(k);
+    return m;
+}
+
+static void test_grid_values(void)
+{
+    const dm_quorum_ops *ops = &dm_quorum_grid_ops;
+    /* N = 4, a 2 x 2 grid: a row plus a column is any 3 of the 4 members,
+     * so A = p^4 + 4 p^3 (1-p) = 4p^3 - 3p^4; at p = 0.9, 0.9477. */
+    CU_ASSERT_DOUBLE_EQUAL(availability_of(ops, 4, 0.9), 0.9477, 1e-12);
+    /* N = 9, a 3 x 3 grid. Inclusion-exclusion over a non-empty set of a
+     * rows and b columns all up: they cover 3a + 3b - ab members, so
+     *   A = sum over a, b in 1..3 of (-1)^(a+b) C(3,a) C(3,b) p^(3a+3b-ab)
+     *     = 9p^5 - 18p^7 + 9p^8 + (3 + 3 - 3 - 3 + 1) p^9
+     *     = 9p^5 - 18p^7 + 9p^8 + p^9          (1 at p = 1),
+     * at p = 0.9: 5.31441 - 8.6093442 + 3.87420489 + 0.387420489 = 0.966691179. */
+    CU_ASSERT_DOUBLE_EQUAL(availability_of(ops, 9, 0.9), 0.966691179, 1e-12);
+    double p = 0.99;
+    CU_ASSERT_DOUBLE_EQUAL(availability_of(ops, 9, p),
+                           9 * pow(p, 5) - 18 * pow(p, 7) + 9 * pow(p, 8) + pow(p, 9), 1e-12);
+    /* N = 3 lays out as [0 1] [2]: the quorums {0,1,2}, {0,1}, {0,2}, {1,2}
+     * contain every pair, so the grid is the majority of three. */
+    CU_ASSERT_DOUBLE_EQUAL(availability_of(ops, 3, 0.9), 3 * 0.81 - 2 * 0.729, 1e-15);
+
+    /* Square: 2 sqrt(N) - 1. N = 7 is [0 1 2] [3 4 5] [6]: a full row with
+     * column 0 is 5, the short row {6} with any column 3. N = 10 is
+     * [0 1 2 3] [4 5 6 7] [8 9]: 4 + 3 - 1 = 6 down to 2 + 2 = 4. */
+    assert_bounds(ops, 1, 1, 1);
+    assert_bounds(ops, 9, 5, 5);
+    assert_bounds(ops, 16, 7, 7);
+    assert_bounds(ops, 7, 3, 5);
+    assert_bounds(ops, 10, 4, 6);
+
+    /* No preference: the smallest quorum, then the lowest row and column.
+     * A member that prefers itself gets its own row and column (the tie
+     * over every quorum holding it goes to the one that crosses at it). */
+    assert_formed(ops, 9, NULL, (uint32_t[]){ 0, 1, 2, 3, 6 }, 5);
+    assert_formed(ops, 7, NULL, (uint32_t[]){ 0, 3, 6 }, 3);
+    int32_t pref[9] = { [4] = 100 };
+    uint8_t unusable[9] = { 0 };
+    dm_quorum_hint hint = { unusable, pref };
+    assert_formed(ops, 9, &hint, (uint32_t[]){ 1, 3, 4, 5, 7 }, 5);
+    /* Member 3 unusable: row 1 is out, column 1 still holds member 4; of
+     * rows 0 and 2, the lower. */
+    unusable[3] = 1;
+    assert_formed(ops, 9, &hint, (uint32_t[]){ 0, 1, 2, 4, 7 }, 5);
+    /* A whole column down: no column is usable, so no quorum. */
+    unusable[3] = 0;
+    unusable[1] = unusable[5] = unusable[6] = 1;
+    assert_formed(ops, 9, &hint, NULL, -DM_ENOQUORUM);
+
+    /* Exactly the row-plus-column sets are formed, for every N <= 12. */
+    for (uint32_t n = 1; n <= MAX_N; n++) {
+        uint32_t c = 1;
+        while (c * c < n)
+            c++;
+        GArray *want = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+        for (uint32_t i = 0; i * c < n; i++)
+            for (uint32_t j = 0; j < c; j++) {
+                uint64_t m = grid_quorum(n, c, i, j);
+                g_array_append_val(want, m);
+            }
+        g_array_sort(want, mask_cmp);
+        survey s;
+        survey_run(ops, dense_ids, n, &s);
+        guint kept = 0;
+        for (guint i = 0; i < want->len; i++)
+            if (kept == 0 || g_array_index(want, uint64_t, kept - 1) != g_array_index(want, uint64_t, i))
+                g_array_index(want, uint64_t, kept++) = g_array_index(want, uint64_t, i);
+        CU_ASSERT(s.quorums->len == kept && memcmp(s.quorums->data, want->data, kept * sizeof(uint64_t)) == 0);
+        survey_free(&s);
+        g_array_free(want, TRUE);
+    }
+}
+
 /* ---- the checker can fail ---- */
 
 /* Two wrong systems, built here: "minority" forms floor(N/2) members (two
@@ -591,6 +675,7 @@ static const CU_TestInfo tests[] = {
     { "output capacity and no quorum", test_output_capacity },
     { "tree: the interface gives the tree's values", test_tree_values },
     { "majority: known values and choices", test_majority_values },
+    { "grid: known values and choices", test_grid_values },
     { "broken systems are caught", test_broken_systems_caught },
     CU_TEST_INFO_NULL,
 };
