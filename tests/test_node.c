@@ -936,6 +936,21 @@ static void test_restarted_node_without_state_is_first_boot(void)
     CU_ASSERT_EQUAL(dm_node_new(&cfg, &driver, &mb, 0, NULL, 0, &n), -DM_EINVAL);
 }
 
+/* A message as a peer would send it: the fields the type uses are for the
+ * caller to fill. `name` NULL for a membership message. */
+static dm_msg peer_msg(dm_msg_type type, uint32_t from, uint32_t to, const char *name)
+{
+    dm_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = type;
+    m.from = (uint16_t)from;
+    m.to = (uint16_t)to;
+    m.clock = 1;
+    if (name)
+        dm_msg_set_name(&m, name);
+    return m;
+}
+
 /* ------------------------------------------------------------------ issue 9 */
 
 /* Crash node i, lose what it persisted, and start it again: as recovery
@@ -1176,14 +1191,8 @@ static void test_earlier_life_attempt_ids_are_skipped(void)
 {
     pump p;
     pump_init(&p, 3, 50);
-    dm_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = DM_MSG_FAILED;
-    m.from = 1;
-    m.to = 0;
-    m.clock = 1;
+    dm_msg m = peer_msg(DM_MSG_FAILED, 1, 0, "e");
     m.attempt = (uint64_t)7 << 32 | 12;
-    dm_msg_set_name(&m, "e");
     CU_ASSERT_EQUAL(dm_node_receive(p.m[0].node, p.now, &m), 0);
     uint64_t id = 0;
     CU_ASSERT_EQUAL(dm_node_lock(p.m[0].node, p.now, "e", SEC, &id), 0);
@@ -1194,15 +1203,9 @@ static void test_earlier_life_attempt_ids_are_skipped(void)
     CU_ASSERT_TRUE(dm_node_holds(p.m[0].node, "e"));
     CU_ASSERT_EQUAL(unlock(&p, 0, "e"), 0);
     pump_run_until(&p, p.now + 100 * MS);
-    dm_msg old;
-    memset(&old, 0, sizeof old);
-    old.type = DM_MSG_REQUEST;
-    old.from = 0;
-    old.to = 1;
-    old.clock = 1;
+    dm_msg old = peer_msg(DM_MSG_REQUEST, 0, 1, "e");
     old.attempt = (uint64_t)1 << 32 | 1;
     old.value = 1;
-    dm_msg_set_name(&old, "e");
     uint64_t before = dm_node_get_stats(p.m[1].node)->sent[DM_MSG_FAILED];
     CU_ASSERT_EQUAL(dm_node_receive(p.m[1].node, p.now, &old), 0);
     CU_ASSERT_EQUAL(dm_node_get_stats(p.m[1].node)->sent[DM_MSG_FAILED], before + 1);
@@ -1301,14 +1304,10 @@ static void test_bad_input_is_rejected_and_counted(void)
     pump p;
     pump_init(&p, 3, 15);
     dm_node *a = p.m[0].node;
-    dm_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = DM_MSG_GRANT;
-    m.from = 1;
-    m.to = 0;
+    dm_msg m = peer_msg(DM_MSG_GRANT, 1, 0, "x");
+    m.clock = 0;
     m.attempt = 1;
     m.grant = 1;
-    dm_msg_set_name(&m, "x");
     m.to = 2;
     CU_ASSERT_EQUAL(dm_node_receive(a, p.now, &m), -DM_EPEER);   /* not for us */
     m.to = 0;
@@ -1499,11 +1498,8 @@ static void test_membership_off_rejects_swim(void)
 {
     pump p;
     pump_init(&p, 3, 24);
-    dm_msg m;
-    memset(&m, 0, sizeof m);
-    m.type = DM_MSG_PING;
-    m.from = 1;
-    m.to = 0;
+    dm_msg m = peer_msg(DM_MSG_PING, 1, 0, NULL);
+    m.clock = 0;
     m.value = 1;
     CU_ASSERT_EQUAL(dm_node_receive(p.m[0].node, p.now, &m), -DM_ETYPE);
     CU_ASSERT_EQUAL(dm_node_get_stats(p.m[0].node)->rejected, 1);
