@@ -248,33 +248,12 @@ static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
     }
 }
 
-static const char *const policy_names[] = {
-    [DM_POLICY_AE] = "ae",
-    [DM_POLICY_MEMBERLIST] = "memberlist",
-};
-
-const char *dm_policy_name(dm_policy p)
-{
-    return (unsigned)p < G_N_ELEMENTS(policy_names) ? policy_names[p] : NULL;
-}
-
-int dm_policy_parse(const char *name, dm_policy *out)
-{
-    for (guint i = 0; name && i < G_N_ELEMENTS(policy_names); i++) {
-        if (strcmp(name, policy_names[i]) == 0) {
-            *out = (dm_policy)i;
-            return 0;
-        }
-    }
-    return -DM_EINVAL;
-}
-
 void dm_config_defaults(dm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->membership = true;
     dm_swim_config_defaults(&cfg->swim);
-    cfg->policy = DM_POLICY_AE;
+    cfg->policy = &dm_policy_ae_ops;
     cfg->lease_us = 10 * G_USEC_PER_SEC;
     cfg->drift_ppm = 10000;
     cfg->rpc_timeout_us = G_USEC_PER_SEC;
@@ -1729,12 +1708,9 @@ static void view_changed(dm_node *n, int64_t now)
     dm_event *ev = new_event(n, DM_EV_VIEW, NULL);
     ev->view_size = dm_membership_view_size(n->members);
     ev->view_hash = hash;
-    if (n->cfg.policy != DM_POLICY_MEMBERLIST)
-        return;
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < n->cfg.n_members; i++)
-        if (dm_membership_in_view(n->members, i))
-            n->quorum_buf[count++] = i;
+    uint32_t count = n->cfg.policy->members(n->members, n->cfg.n_members, n->quorum_buf);
+    if (count == 0)
+        return;   /* the policy keeps the system as it is */
     uint32_t *ids = g_memdup2(n->quorum_buf, count * sizeof *ids);
     int rc = set_quorum(n, ids, count);
     g_free(ids);
@@ -1746,7 +1722,13 @@ static void view_changed(dm_node *n, int64_t now)
     gpointer ls;
     g_hash_table_iter_init(&it, n->locks);
     while (g_hash_table_iter_next(&it, NULL, &ls)) {
-        purge_departed(n, ls, now);
+        if (n->cfg.policy->purge_departed) {
+            purge_departed(n, ls, now);
+        } else {
+            lock_state *l = ls;
+            if (l->req.phase == PHASE_ACQUIRING || l->req.phase == PHASE_FENCING)
+                reform_quorum(n, l, now);
+        }
         reschedule(n, ls, now);
     }
 }
@@ -1776,8 +1758,9 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     if (cfg->n_members == 0 || cfg->n_members > DM_MAX_MEMBERS || cfg->self >= cfg->n_members ||
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
         cfg->suspect_us < 0 ||
-        cfg->drift_ppm >= 500000 || cfg->token_stride == 0 || !dm_policy_name(cfg->policy) ||
-        (cfg->policy == DM_POLICY_MEMBERLIST && !cfg->membership))
+        cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
+        (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
+        (cfg->policy && cfg->policy->needs_membership && !cfg->membership))
         return -DM_EINVAL;
     uint32_t epoch = 0, incarnation = 0, flags = 0;
     uint64_t ceiling = 0;
@@ -1797,6 +1780,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     }
     dm_node *n = g_new0(dm_node, 1);
     n->cfg = *cfg;
+    if (!n->cfg.policy)
+        n->cfg.policy = &dm_policy_ae_ops;
     n->drv = *driver;
     n->user = user;
     uint32_t *ids = g_new(uint32_t, cfg->n_members);

@@ -29,9 +29,9 @@
  * over the configured members; its traffic goes through dm_driver.send like
  * any message, and member and view changes are reported as events. The
  * quorum policy decides what membership does to quorums:
- *  - DM_POLICY_AE: the tree stays over all configured members; members not
+ *  - ae (core/policy_ae.c): the tree stays over all configured members; members not
  *    ALIVE are merely avoided by substitution (safe);
- *  - DM_POLICY_MEMBERLIST: the original Go dmutex's design -- every view
+ *  - memberlist (core/policy_memberlist.c): the original Go dmutex's design -- every view
  *    change rebuilds the tree over the members in view (ALIVE or SUSPECT)
  *    and purges queued requests and grants of members that left the view.
  *    Nodes with different views can form disjoint quorums: measured by the
@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include "membership.h"
 #include "message.h"
+#include "policy.h"
 #include "quorum.h"
 
 #define DM_NEVER INT64_MAX
@@ -87,20 +88,11 @@ typedef struct dm_driver {
     int (*persist)(void *user, const void *bytes, size_t len);
 } dm_driver;
 
-typedef enum dm_policy {
-    DM_POLICY_AE = 0,         /* fixed tree over all configured members */
-    DM_POLICY_MEMBERLIST,     /* tree rebuilt over the members in view */
-} dm_policy;
-
-/* "ae" / "memberlist"; NULL for an unknown value. */
-const char *dm_policy_name(dm_policy p);
-/* Parse a policy name. Returns 0 or -DM_EINVAL. */
-int dm_policy_parse(const char *name, dm_policy *out);
 
 typedef struct dm_config {
     uint32_t n_members;          /* 1..DM_MAX_MEMBERS */
     uint32_t self;               /* this node's id: index into the sorted member list */
-    dm_policy policy;
+    const dm_policy_ops *policy; /* what a view change does (core/policy.h); NULL: ae */
     const dm_quorum_ops *quorum; /* the quorum system; NULL: the default (tree). A built-in
                                     from dm_quorum_lookup(), or a user's own ops */
     int64_t lease_us;            /* arbiter lease; default 10 s */

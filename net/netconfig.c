@@ -131,7 +131,8 @@ gboolean dmn_config_set_members_csv(dmn_config *c, const char *csv, GError **err
 gboolean dmn_config_set_policy(dmn_config *c, const char *policy, GError **err)
 {
     if (dm_policy_parse(policy, &c->core.policy) < 0) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "unknown policy '%s' (use ae or memberlist)", policy);
+        g_autofree char *all = dm_policy_names(", ");
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "unknown policy '%s' (use one of %s)", policy, all);
         return FALSE;
     }
     return TRUE;
@@ -359,8 +360,9 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
                     "timings out of range (lease, rpc_timeout, rto_min, swim.* must be > 0; drift_ppm < 500000)");
         return FALSE;
     }
-    if (c->core.policy == DM_POLICY_MEMBERLIST && !c->core.membership) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "policy memberlist needs membership = true");
+    if (c->core.policy && c->core.policy->needs_membership && !c->core.membership) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "policy %s needs membership = true",
+                    c->core.policy->name);
         return FALSE;
     }
     if (c->backoff_min_us <= 0 || c->backoff_max_us < c->backoff_min_us || c->auth_max_age_us <= 0 ||

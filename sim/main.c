@@ -86,8 +86,10 @@ static void build_config(const options *o, dm_sim_config *cfg)
             usage_error("--set %s", err->message);
     if (o->nodes)
         cfg->nodes = (uint32_t)parse_u64("--nodes", o->nodes, 1, DM_MAX_MEMBERS);
-    if (o->policy && dm_policy_parse(o->policy, &cfg->policy) < 0)
-        usage_error("--policy: '%s' is not one of ae, memberlist", o->policy);
+    if (o->policy && dm_policy_parse(o->policy, &cfg->policy) < 0) {
+        char *all = dm_policy_names(", ");
+        usage_error("--policy: '%s' is not one of %s", o->policy, all);
+    }
     if (o->quorum && !(cfg->quorum = dm_quorum_lookup(o->quorum))) {
         char *all = dm_quorum_names(", ");
         usage_error("--quorum: '%s' is not one of %s", o->quorum, all);

@@ -20,7 +20,7 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->nodes = 5;
-    cfg->policy = DM_POLICY_AE;
+    cfg->policy = &dm_policy_ae_ops;
     cfg->seed = 1;
     cfg->duration_us = 60 * USEC;
     cfg->codec = false;
@@ -120,7 +120,6 @@ static const char *const kind_names[DM_FAULT_KINDS] = {
     "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew", "churn", "wipe",
 };
 static const char *const mode_names[] = { "none", "scripted", "swarm", "list", NULL };
-static const char *const policy_names[] = { "ae", "memberlist", NULL };
 static const char *const jitter_names[] = { "exponential", "lognormal", NULL };
 static const char *const hold_names[] = { "exponential", "fixed", NULL };
 static const char *const step_names[DM_STEP_ACTIONS] = {
@@ -385,7 +384,7 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out)
 
 typedef enum key_type {
     K_U32, K_U64, K_BOOL, K_SECONDS, K_DOUBLE, K_PROB, K_PPM, K_I32,
-    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE, K_QUORUM,
+    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE, K_QUORUM, K_POLICY,
 } key_type;
 
 typedef struct key_info {
@@ -401,7 +400,7 @@ typedef struct key_info {
 
 static const key_info keys[] = {
     { "sim", "nodes", K_U32, F(nodes), false, NULL },
-    { "sim", "policy", K_ENUM, F(policy), false, policy_names },
+    { "sim", "policy", K_POLICY, F(policy), false, NULL },
     { "sim", "quorum", K_QUORUM, F(quorum), false, NULL },
     { "sim", "seed", K_U64, F(seed), false, NULL },
     { "sim", "duration", K_SECONDS, F(duration_us), false, NULL },
@@ -539,8 +538,9 @@ static char *expected(const key_info *k)
     case K_NODES: return g_strdup("'all' or a comma list of node ids");
     case K_RATES: return g_strdup("a comma list of clock rates in ppm");
     case K_SCHEDULE: return g_strdup("fault steps separated by ';'");
-    case K_QUORUM: {
-        char *all = dm_quorum_names(", ");
+    case K_QUORUM:
+    case K_POLICY: {
+        char *all = k->type == K_QUORUM ? dm_quorum_names(", ") : dm_policy_names(", ");
         char *s = g_strdup_printf("one of %s", all);
         g_free(all);
         return s;
@@ -616,6 +616,9 @@ static bool set_value(dm_sim_config *cfg, const key_info *k, const char *value, 
             *(const dm_quorum_ops **)base = q;
         break;
     }
+    case K_POLICY:
+        ok = dm_policy_parse(value, (const dm_policy_ops **)base) == 0;
+        break;
     case K_NODES: {
         GArray **arr = (GArray **)base;
         array_free(arr);
@@ -675,6 +678,9 @@ static void format_value(const dm_sim_config *cfg, const key_info *k, GString *o
         g_string_append(out, q ? q->name : dm_quorum_builtin(0)->name);
         return;
     }
+    case K_POLICY:
+        g_string_append(out, dm_policy_name(*(const dm_policy_ops *const *)base));
+        return;
     case K_I32:
         if (*(const int32_t *)base < 0)
             g_string_append(out, "auto");
@@ -931,7 +937,7 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
 
 static bool validate(const dm_sim_config *c, GError **err)
 {
-    if (c->policy == DM_POLICY_MEMBERLIST && !c->membership)
+    if (c->policy && c->policy->needs_membership && !c->membership)
         return fail(err, "[swim] enabled = false: the memberlist policy needs membership "
                          "(only policy = ae runs without it)");
     const dm_swim_config *s = &c->swim;

@@ -109,7 +109,7 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out);
 typedef struct dm_sim_config {
     /* [sim] */
     uint32_t nodes;
-    dm_policy policy;
+    const dm_policy_ops *policy;   /* core/policy.h; the default: ae */
     uint64_t seed;
     int64_t duration_us;         /* the fault phase */
     bool codec;                  /* round-trip every message through the codec */

@@ -243,7 +243,7 @@ static void test_config(void)
     CU_ASSERT_EQUAL(c.core.n_members, 3);
     CU_ASSERT_EQUAL(c.self_id, 2);   /* a:1, b:2, c:3 */
     CU_ASSERT_STRING_EQUAL(g_ptr_array_index(c.members, 0), "a:1");
-    CU_ASSERT_EQUAL(c.core.policy, DM_POLICY_MEMBERLIST);
+    CU_ASSERT_PTR_EQUAL(c.core.policy, &dm_policy_memberlist_ops);
     CU_ASSERT_EQUAL(c.core.lease_us, 2000000);
     CU_ASSERT_EQUAL(c.core.swim.probe_interval_us, 300000);
     CU_ASSERT_EQUAL(c.core.swim.indirect_checks, 2);

@@ -1345,7 +1345,7 @@ static void test_idle_names_are_collected(void)
 
 /* ------------------------------------------------------------------ membership */
 
-static void pump_enable_membership(pump *p, dm_policy policy)
+static void pump_enable_membership(pump *p, const dm_policy_ops *policy)
 {
     p->cfg.membership = true;
     p->cfg.policy = policy;
@@ -1367,7 +1367,8 @@ static bool trees_agree(pump *p, uint32_t size)
  * a rejoin rebuilds it again; under AE the tree never changes. */
 static void test_memberlist_rebuilds_tree_on_view_change(void)
 {
-    for (int policy = DM_POLICY_AE; policy <= DM_POLICY_MEMBERLIST; policy++) {
+    for (size_t k = 0; k < dm_policy_builtin_count(); k++) {
+        const dm_policy_ops *policy = dm_policy_builtin(k);
         pump p;
         pump_init(&p, 7, 20);
         pump_enable_membership(&p, policy);
@@ -1377,7 +1378,7 @@ static void test_memberlist_rebuilds_tree_on_view_change(void)
             CU_ASSERT_EQUAL(p.m[0].member_events[DM_MEMBER_EV_JOIN] >= 1, true);
         crash(&p, 3);
         pump_run_until(&p, p.now + 20 * SEC);
-        uint32_t expect = policy == DM_POLICY_MEMBERLIST ? 6 : 7;
+        uint32_t expect = policy == &dm_policy_memberlist_ops ? 6 : 7;
         CU_ASSERT_TRUE(trees_agree(&p, expect));
         for (uint32_t i = 0; i < p.n; i++) {
             if (!p.m[i].up)
@@ -1386,7 +1387,7 @@ static void test_memberlist_rebuilds_tree_on_view_change(void)
             CU_ASSERT(p.m[i].member_events[DM_MEMBER_EV_DEAD] >= 1);
             CU_ASSERT(p.m[i].views >= 1);
         }
-        CU_ASSERT_EQUAL(dm_node_view_hash(p.m[0].node) != before, policy == DM_POLICY_MEMBERLIST);
+        CU_ASSERT_EQUAL(dm_node_view_hash(p.m[0].node) != before, policy == &dm_policy_memberlist_ops);
         restart(&p, 3);
         pump_run_until(&p, p.now + 20 * SEC);
         CU_ASSERT_TRUE(trees_agree(&p, 7));
@@ -1401,7 +1402,8 @@ static void test_memberlist_rebuilds_tree_on_view_change(void)
  * stays safe; MEMBERLIST's safety is the simulator's subject, not this one's. */
 static void test_contention_across_view_changes(void)
 {
-    for (int policy = DM_POLICY_AE; policy <= DM_POLICY_MEMBERLIST; policy++) {
+    for (size_t k = 0; k < dm_policy_builtin_count(); k++) {
+        const dm_policy_ops *policy = dm_policy_builtin(k);
         pump p;
         pump_init(&p, 7, 25);
         pump_enable_membership(&p, policy);
@@ -1422,7 +1424,7 @@ static void test_contention_across_view_changes(void)
         }
         pump_run_until(&p, p.now + 15 * SEC);
         CU_ASSERT(p.acquisitions > 100);
-        if (policy == DM_POLICY_AE)
+        if (policy == &dm_policy_ae_ops)
             CU_ASSERT_EQUAL(p.violations, 0);
         pump_free(&p);
     }
@@ -1434,7 +1436,7 @@ static void test_ae_avoids_members_swim_declared_dead(void)
 {
     pump p;
     pump_init(&p, 7, 21);
-    pump_enable_membership(&p, DM_POLICY_AE);
+    pump_enable_membership(&p, &dm_policy_ae_ops);
     const dm_quorum *qs = dm_node_quorum_system(p.m[0].node);
     CU_ASSERT_STRING_EQUAL_FATAL(dm_quorum_name(qs), "tree");
     uint32_t root = dm_tree_root(dm_quorum_state(qs));
@@ -1454,7 +1456,7 @@ static void test_incarnation_survives_restart(void)
 {
     pump p;
     pump_init(&p, 3, 22);
-    pump_enable_membership(&p, DM_POLICY_AE);
+    pump_enable_membership(&p, &dm_policy_ae_ops);
     pump_run_until(&p, p.now + 2 * SEC);
     uint32_t before = dm_membership_incarnation(dm_node_membership(p.m[1].node));
     restart(&p, 1);
@@ -1473,7 +1475,7 @@ static void test_leave(void)
 {
     pump p;
     pump_init(&p, 5, 23);
-    pump_enable_membership(&p, DM_POLICY_AE);
+    pump_enable_membership(&p, &dm_policy_ae_ops);
     CU_ASSERT_EQUAL(dm_node_lock(p.m[2].node, p.now, "held", 5 * SEC, NULL), 0);
     pump_run_until(&p, p.now + 200 * MS);
     CU_ASSERT_TRUE_FATAL(dm_node_holds(p.m[2].node, "held"));
