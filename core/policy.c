@@ -3,21 +3,22 @@
 #include "policy.h"
 
 #include <glib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "error.h"
+#include "registry.h"
 
 static const dm_policy_ops *const builtin[] = {
     &dm_policy_ae_ops,
     &dm_policy_memberlist_ops,
 };
 
+_Static_assert(offsetof(dm_policy_ops, name) == 0, "dm_policy_ops must start with its name");
+
 const dm_policy_ops *dm_policy_lookup(const char *name)
 {
-    for (size_t i = 0; name && i < G_N_ELEMENTS(builtin); i++)
-        if (strcmp(builtin[i]->name, name) == 0)
-            return builtin[i];
-    return NULL;
+    return dm_registry_lookup((const void *const *)builtin, G_N_ELEMENTS(builtin), name);
 }
 
 size_t dm_policy_builtin_count(void)
@@ -32,11 +33,7 @@ const dm_policy_ops *dm_policy_builtin(size_t i)
 
 char *dm_policy_names(const char *sep)
 {
-    const char *names[G_N_ELEMENTS(builtin) + 1];
-    for (size_t i = 0; i < G_N_ELEMENTS(builtin); i++)
-        names[i] = builtin[i]->name;
-    names[G_N_ELEMENTS(builtin)] = NULL;
-    return g_strjoinv(sep, (char **)names);
+    return dm_registry_names((const void *const *)builtin, G_N_ELEMENTS(builtin), sep);
 }
 
 const char *dm_policy_name(const dm_policy_ops *p)

@@ -4,9 +4,11 @@
 #include "quorum.h"
 
 #include <glib.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "error.h"
+#include "registry.h"
 
 struct dm_quorum {
     const dm_quorum_ops *ops;
@@ -23,12 +25,12 @@ static const dm_quorum_ops *const builtin[] = {
     &dm_quorum_grid_ops,
 };
 
+/* registry.c reads `name`, the first member, from every entry. */
+_Static_assert(offsetof(dm_quorum_ops, name) == 0, "dm_quorum_ops must start with its name");
+
 const dm_quorum_ops *dm_quorum_lookup(const char *name)
 {
-    for (size_t i = 0; name && i < G_N_ELEMENTS(builtin); i++)
-        if (strcmp(builtin[i]->name, name) == 0)
-            return builtin[i];
-    return NULL;
+    return dm_registry_lookup((const void *const *)builtin, G_N_ELEMENTS(builtin), name);
 }
 
 size_t dm_quorum_builtin_count(void)
@@ -43,11 +45,7 @@ const dm_quorum_ops *dm_quorum_builtin(size_t i)
 
 char *dm_quorum_names(const char *sep)
 {
-    const char *names[G_N_ELEMENTS(builtin) + 1];
-    for (size_t i = 0; i < G_N_ELEMENTS(builtin); i++)
-        names[i] = builtin[i]->name;
-    names[G_N_ELEMENTS(builtin)] = NULL;
-    return g_strjoinv(sep, (char **)names);
+    return dm_registry_names((const void *const *)builtin, G_N_ELEMENTS(builtin), sep);
 }
 
 int dm_quorum_new(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t count, dm_quorum **out)
