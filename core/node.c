@@ -144,7 +144,7 @@ struct dm_node {
     dm_driver drv;
     void *user;
     dm_quorum *quorum;          /* over all members (AE) or the view (MEMBERLIST) */
-    uint64_t tree_hash;         /* digest of the quorum system's member ids */
+    uint64_t members_hash;      /* digest of the quorum system's member ids */
     dm_membership *members;     /* NULL without cfg.membership */
     bool view_dirty;            /* a member entered or left the view */
     uint64_t view_reported;     /* membership view hash last reported */
@@ -506,18 +506,18 @@ static void end_grant(lock_state *ls)
     ls->arb.yield_asks = 0;
 }
 
-/* While others wait, the grantee is inquired every rpc timeout: to yield
+/* While others wait, the grantee is inquired (inquire_interval): to yield
  * when a request of higher priority waits and the grantee has not announced
  * its token (Maekawa), otherwise only probed -- it ignores the probe while it
  * is on it and answers RELEASE once its attempt is over, so a lost RELEASE or
- * a GRANT to an abandoned attempt costs one timeout, not a lease. */
+ * a GRANT to an abandoned attempt costs a timeout, not a lease. */
 static bool yield_wanted(const arbiter *a)
 {
     return !a->fenced && prio_cmp(&g_array_index(a->queue, request_id, 0), &a->grantee) < 0;
 }
 
-/* Grants are held for any length of time, so asking again backs off: from
- * one round-trip timeout (a lost GRANT is found quickly) up to
+/* Grants are held for any length of time, so probing backs off: from two
+ * retransmission timeouts (a lost GRANT or RELEASE is found quickly) up to
  * the renew interval (a long hold costs a few INQUIREs, not one per RTO). */
 static int64_t inquire_interval(const dm_node *n, const arbiter *a, bool yield)
 {
@@ -1180,19 +1180,28 @@ static void req_recovering(dm_node *n, lock_state *ls, arbiter_entry *e, const d
         reform_quorum(n, ls, now);
 }
 
-/* An arbiter names an attempt id of ours that this life never issued: an
- * earlier life (whose state was lost) got further. Move past it, so that
- * arbiters that remember it do not take our attempts for stale ones. */
-static void learn_epoch(dm_node *n, uint64_t attempt)
+/* Someone remembers an attempt id of ours that this life never issued: an
+ * earlier life (whose state was lost) got further. Move the epoch past it,
+ * so that arbiters that remember it do not take our attempts for stale
+ * ones. True when the epoch moved (the caller persists it). */
+static bool epoch_past(dm_node *n, uint64_t attempt)
 {
     uint64_t issued = (uint64_t)n->epoch << 32 | n->attempt_seq;
     uint32_t epoch = (uint32_t)(attempt >> 32);
     if (attempt <= issued || epoch >= UINT32_MAX - 1)
-        return;
-    g_info("node %u: an earlier life used attempt epoch %u; moving to %u", n->cfg.self, epoch,
-           epoch + 1);
+        return false;
     n->epoch = epoch + 1;
     n->attempt_seq = 0;
+    return true;
+}
+
+/* An arbiter's answer names an attempt id of ours beyond what we issued. */
+static void learn_epoch(dm_node *n, uint64_t attempt)
+{
+    if (!epoch_past(n, attempt))
+        return;
+    g_info("node %u: an earlier life used attempt epochs up to %u; moving to %u", n->cfg.self,
+           n->epoch - 1, n->epoch);
     persist_state(n, n->token_ceiling);
 }
 
@@ -1383,11 +1392,7 @@ static void grant_waiting(dm_node *n, int64_t now);
 
 static void rec_complete(dm_node *n, int64_t now)
 {
-    uint32_t epoch = (uint32_t)(n->rec_attempt >> 32);
-    if (n->rec_attempt && epoch >= n->epoch && epoch < UINT32_MAX - 1) {
-        n->epoch = epoch + 1;
-        n->attempt_seq = 0;
-    }
+    epoch_past(n, n->rec_attempt);   /* persisted with the floor below */
     uint64_t floor = MAX(n->rec_floor, n->highest_token);
     n->floor_pending = false;
     if (persist_state(n, floor + n->cfg.token_stride) < 0) {
@@ -1677,7 +1682,7 @@ static int set_quorum(dm_node *n, const uint32_t *ids, uint32_t count)
         return rc;
     dm_quorum_free(n->quorum);
     n->quorum = t;
-    n->tree_hash = hash_ids(ids, count);
+    n->members_hash = hash_ids(ids, count);
     return 0;
 }
 
@@ -1694,8 +1699,6 @@ static void purge_departed(dm_node *n, lock_state *ls, int64_t now)
     if (a->granted && !dm_membership_in_view(n->members, a->grantee.node))
         end_grant(ls);
     grant_next(n, ls, now);
-    if (ls->req.phase == PHASE_ACQUIRING || ls->req.phase == PHASE_FENCING)
-        reform_quorum(n, ls, now);
 }
 
 static void view_changed(dm_node *n, int64_t now)
@@ -1722,14 +1725,13 @@ static void view_changed(dm_node *n, int64_t now)
     gpointer ls;
     g_hash_table_iter_init(&it, n->locks);
     while (g_hash_table_iter_next(&it, NULL, &ls)) {
-        if (n->cfg.policy->purge_departed) {
-            purge_departed(n, ls, now);
-        } else {
-            lock_state *l = ls;
-            if (l->req.phase == PHASE_ACQUIRING || l->req.phase == PHASE_FENCING)
-                reform_quorum(n, l, now);
-        }
-        reschedule(n, ls, now);
+        lock_state *l = ls;
+        if (n->cfg.policy->purge_departed)
+            purge_departed(n, l, now);
+        /* Quorums of the old system are no longer the node's to form. */
+        if (l->req.phase == PHASE_ACQUIRING || l->req.phase == PHASE_FENCING)
+            reform_quorum(n, l, now);
+        reschedule(n, l, now);
     }
 }
 
@@ -2074,7 +2076,7 @@ int dm_node_current_quorum(dm_node *n, int64_t now, uint32_t *out, uint32_t cap)
     return size;
 }
 const dm_membership *dm_node_membership(const dm_node *n) { return n->members; }
-uint64_t dm_node_view_hash(const dm_node *n) { return n->tree_hash; }
+uint64_t dm_node_view_hash(const dm_node *n) { return n->members_hash; }
 int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }
 
 int64_t dm_node_srtt(const dm_node *n, uint32_t member)
