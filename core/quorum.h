@@ -39,7 +39,9 @@ typedef struct dm_quorum_hint {
 typedef struct dm_quorum_ops {
     const char *name;        /* "tree": the key of --quorum and of the config */
     const char *summary;     /* one line for --help */
-    /* Build over `count` >= 1 strictly ascending ids. 0 or -DM_EINVAL/-DM_ENOMEM. */
+    /* Build over `count` >= 1 strictly ascending ids. 0 or -DM_EINVAL/-DM_ENOMEM.
+     * The wrapper keeps `ids` valid and unchanged until destroy: a state may
+     * point at it rather than copy it. */
     int (*create)(const uint32_t *ids, uint32_t count, void **state);
     void (*destroy)(void *state);
     /* Form a quorum that avoids every unusable member: write its ids to out

@@ -53,7 +53,7 @@ typedef struct grid {
     uint32_t cols;      /* c */
     uint32_t rows;      /* r */
     uint32_t last;      /* s: members in the last row */
-    uint32_t ids[];     /* ascending; position k is cell (k / c, k % c) */
+    const uint32_t *ids; /* the wrapper's (quorum.h), ascending; position k is cell (k / c, k % c) */
 } grid;
 
 static uint32_t row_len(const grid *g, uint32_t i)
@@ -85,7 +85,7 @@ static int grid_create(const uint32_t *ids, uint32_t count, void **state)
 {
     if (!ids || count == 0 || !state)
         return -DM_EINVAL;
-    grid *g = g_try_malloc(sizeof *g + (size_t)count * sizeof g->ids[0]);
+    grid *g = g_try_new(grid, 1);
     if (!g)
         return -DM_ENOMEM;
     g->n = count;
@@ -94,7 +94,7 @@ static int grid_create(const uint32_t *ids, uint32_t count, void **state)
         g->cols++;
     g->rows = (count + g->cols - 1) / g->cols;
     g->last = count - (g->rows - 1) * g->cols;
-    memcpy(g->ids, ids, (size_t)count * sizeof g->ids[0]);
+    g->ids = ids;
     *state = g;
     return 0;
 }

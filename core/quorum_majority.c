@@ -11,13 +11,12 @@
 #include "quorum.h"
 
 #include <glib.h>
-#include <string.h>
 
 #include "error.h"
 
 typedef struct majority {
     uint32_t n;
-    uint32_t ids[];
+    const uint32_t *ids;    /* the wrapper's (quorum.h) */
 } majority;
 
 static uint32_t quorum_size(const majority *m)
@@ -29,11 +28,11 @@ static int majority_create(const uint32_t *ids, uint32_t count, void **state)
 {
     if (!ids || count == 0 || !state)
         return -DM_EINVAL;
-    majority *m = g_try_malloc(sizeof *m + (size_t)count * sizeof m->ids[0]);
+    majority *m = g_try_new(majority, 1);
     if (!m)
         return -DM_ENOMEM;
     m->n = count;
-    memcpy(m->ids, ids, (size_t)count * sizeof m->ids[0]);
+    m->ids = ids;
     *state = m;
     return 0;
 }
