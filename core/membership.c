@@ -986,17 +986,15 @@ uint64_t dm_membership_view_hash(const dm_membership *m)
 {
     /* FNV-1a over the view as a bitset (member i is bit i % 8 of byte
      * i / 8), then a splitmix64 finaliser to spread FNV's weak high bits. */
-    uint64_t h = 0xcbf29ce484222325u;
+    uint64_t h = DM_FNV_BASIS;
     uint32_t n = m->cfg.n_members;
     for (uint32_t byte = 0; byte < (n + 7) / 8; byte++) {
         uint8_t bits = 0;
         for (uint32_t b = 0; b < 8 && byte * 8 + b < n; b++)
             bits |= (uint8_t)(in_view_state(m->mem[byte * 8 + b].state) << b);
-        h = (h ^ bits) * 0x100000001b3u;
+        h = dm_fnv1a_byte(h, bits);
     }
-    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
-    h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
-    return h ^ (h >> 31);
+    return dm_mix64(h);
 }
 
 uint32_t dm_membership_incarnation(const dm_membership *m)

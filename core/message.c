@@ -91,6 +91,12 @@ bool dm_msg_is_membership(int type)
     return (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
 }
 
+bool dm_msg_to_arbiter(int type)
+{
+    return type == DM_MSG_REQUEST || type == DM_MSG_YIELD || type == DM_MSG_RELEASE ||
+           type == DM_MSG_KEEP;
+}
+
 /* memcpy rather than a cast keeps one code path for both widths without
  * type-punning the struct. */
 uint64_t dm_msg_field_get(const dm_msg *m, const dm_msg_field *f)

@@ -133,6 +133,9 @@ typedef struct dm_msg {
 
 /* True for PING, PING_REQ, ACK, NACK and SYNC. */
 bool dm_msg_is_membership(int type);
+/* True for the lock messages a requester sends an arbiter (REQUEST, YIELD,
+ * RELEASE, KEEP): what an arbiter's load is counted in. */
+bool dm_msg_to_arbiter(int type);
 
 /* The per-type fields as flag bits; dm_msg_fields() gives the mask a type
  * uses, i.e. the table at the top of this file. The first DM_FIELD_COUNT

@@ -128,6 +128,7 @@ typedef struct releasing {
 typedef struct lock_state {
     dm_heap_entry due;
     char *name;
+    uint64_t key;         /* dm_hash_str(name): selects the name's placement */
     arbiter arb;
     attempt req;
     GArray *releasing;    /* releasing, NULL when none */
@@ -260,6 +261,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->rto_min_us = 5000;
     cfg->suspect_us = 10 * G_USEC_PER_SEC;
     cfg->token_stride = 1024;
+    cfg->spread = true;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -421,6 +423,7 @@ static lock_state *lock_get(dm_node *n, const char *name)
     ls = g_new0(lock_state, 1);
     dm_heap_entry_init(&ls->due);
     ls->name = g_strdup(name);
+    ls->key = dm_hash_str(name);
     ls->arb.queue = g_array_new(FALSE, FALSE, sizeof(request_id));
     ls->arb.inquire_at = DM_NEVER;
     ls->idle_since = DM_NEVER;
@@ -739,13 +742,26 @@ static bool suspected(const dm_node *n, uint32_t i, int64_t now)
            (n->members && !dm_membership_is_alive(n->members, i));
 }
 
+/* How many placements of the quorum system are in use (core/quorum.h), and
+ * the one a lock name's quorums come from: always the same for one name on
+ * every member, which is what keeps them intersecting. */
+static uint32_t placements_in_use(const dm_node *n)
+{
+    return n->cfg.spread ? dm_quorum_placements(n->quorum) : 1;
+}
+
+static uint32_t placement_of(const dm_node *n, uint64_t key)
+{
+    return n->cfg.spread ? dm_quorum_placement(n->quorum, key) : 0;
+}
+
 /* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
  * or death, arbiters that said RECOVERING) and this node itself while it may
  * not grant; when none exists, settle for one that avoids only the members
  * SWIM declared dead or left, trying suspects last: a suspicion is a hint,
  * and refusing to ask a falsely suspected member would make a lock
  * unavailable for nothing. Any quorum of the tree is safe. */
-static int form_quorum(dm_node *n, attempt *a, int64_t now)
+static int form_quorum(dm_node *n, uint32_t placement, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
     for (uint32_t i = 0; i < N; i++) {
@@ -761,7 +777,7 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
         }
     }
     dm_quorum_hint hint = { n->unusable, n->preference };
-    int size = dm_quorum_form(n->quorum, &hint, n->quorum_buf, N);
+    int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
     if (size != -DM_ENOQUORUM)
         return size;
     for (uint32_t i = 0; i < N; i++) {
@@ -770,7 +786,7 @@ static int form_quorum(dm_node *n, attempt *a, int64_t now)
         n->unusable[i] = n->members && !dm_membership_in_view(n->members, i);
         n->preference[i] -= 1;
     }
-    return dm_quorum_form(n->quorum, &hint, n->quorum_buf, N);
+    return dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
 }
 
 /* A silent arbiter is asked again after one timeout. One that answered has
@@ -1035,7 +1051,7 @@ static void back_to_acquiring(attempt *a)
 static void reform_quorum(dm_node *n, lock_state *ls, int64_t now)
 {
     attempt *a = &ls->req;
-    int size = form_quorum(n, a, now);
+    int size = form_quorum(n, placement_of(n, ls->key), a, now);
     if (size < 0) {
         a->last_error = size;
         return;
@@ -1341,7 +1357,10 @@ static int64_t arb_next_due(const dm_node *n, const arbiter *a, int64_t now)
  * quorum was fenced with, so the maximum covers every token acknowledged
  * anywhere. The same answers name the highest attempt id each member
  * remembers of us, so that our attempt ids do not repeat an earlier life's.
- * A member that is itself recovering proves nothing and is routed around. */
+ * A member that is itself recovering proves nothing and is routed around.
+ * A wiped node does not know which lock names exist, so with members placed
+ * per name it asks one such quorum of EVERY placement: their union meets
+ * every quorum of every name. */
 
 enum { REC_NONE = 0, REC_ASKED, REC_USABLE, REC_UNUSABLE };
 
@@ -1354,10 +1373,11 @@ static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t at
     n->drv.send(n->user, &m);
 }
 
-/* Form the recovery quorum: never this node, nor members that said they are
- * recovering; suspects only when nothing else is left. Returns its size, or
- * -DM_ENOQUORUM. */
-static int rec_form(dm_node *n, int64_t now)
+/* Form one placement's recovery quorum into n->quorum_buf: never this node,
+ * nor members that said they are recovering; suspects only when nothing else
+ * is left. Members already asked for another placement are preferred, so
+ * the union stays small. Returns its size, or -DM_ENOQUORUM. */
+static int rec_form_at(dm_node *n, uint32_t placement, const uint8_t *chosen, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
     for (int pass = 0; pass < 2; pass++) {
@@ -1367,14 +1387,36 @@ static int rec_form(dm_node *n, int64_t now)
                 out = pass == 0 ? suspected(n, i, now)
                                 : n->members && !dm_membership_in_view(n->members, i);
             n->unusable[i] = out;
-            n->preference[i] = n->rec_state[i] == REC_USABLE ? 1 : 0;
+            n->preference[i] = (n->rec_state[i] == REC_USABLE ? 1 : 0) + chosen[i];
         }
         dm_quorum_hint hint = { n->unusable, n->preference };
-        int size = dm_quorum_form(n->quorum, &hint, n->rec_quorum, N);
+        int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
         if (size != -DM_ENOQUORUM)
             return size;
     }
     return -DM_ENOQUORUM;
+}
+
+/* The recovery set: the union of one recovery quorum per placement, into
+ * n->rec_quorum. Returns its size, or -DM_ENOQUORUM when some placement has
+ * none. */
+static int rec_form(dm_node *n, int64_t now)
+{
+    uint32_t N = n->cfg.n_members, size = 0;
+    uint8_t *chosen = g_new0(uint8_t, N);
+    int rc = 0;
+    for (uint32_t k = 0; k < placements_in_use(n) && rc >= 0; k++) {
+        rc = rec_form_at(n, k, chosen, now);
+        for (int q = 0; q < rc; q++) {
+            uint32_t id = n->quorum_buf[q];
+            if (!chosen[id]) {
+                chosen[id] = 1;
+                n->rec_quorum[size++] = id;
+            }
+        }
+    }
+    g_free(chosen);
+    return rc < 0 ? rc : (int)size;
 }
 
 static void rec_ask(dm_node *n, uint32_t member, int64_t now)
@@ -1906,7 +1948,7 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     ls = lock_get(n, name);
     attempt *a = &ls->req;
     a->entries = g_array_new(FALSE, FALSE, sizeof(arbiter_entry));
-    int size = form_quorum(n, a, now);
+    int size = form_quorum(n, placement_of(n, ls->key), a, now);
     if (size < 0) {
         attempt_clear(a);
         reschedule(n, ls, now);
@@ -2065,12 +2107,13 @@ uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
 const dm_quorum *dm_node_quorum_system(const dm_node *n) { return n->quorum; }
 
-int dm_node_current_quorum(dm_node *n, int64_t now, uint32_t *out, uint32_t cap)
+int dm_node_current_quorum(dm_node *n, int64_t now, const char *name, uint32_t *out,
+                           uint32_t cap)
 {
     if (!out || cap < n->cfg.n_members)
         return -DM_EINVAL;
     attempt none = { 0 };
-    int size = form_quorum(n, &none, now);
+    int size = form_quorum(n, name ? placement_of(n, dm_hash_str(name)) : 0, &none, now);
     if (size > 0)
         memcpy(out, n->quorum_buf, (size_t)size * sizeof *out);
     return size;

@@ -114,6 +114,12 @@ typedef struct dm_config {
                                     plus drift and until it has learnt a token floor and its
                                     attempt epoch from a quorum formed without itself. Ignored
                                     when persisted state is handed to dm_node_new. */
+    bool spread;                 /* place the quorum system's members per lock name
+                                    (core/quorum.h placements), so that different names
+                                    have different roots and the arbiters' load spreads.
+                                    Default true. Like `quorum`, every member must have
+                                    the same value: quorums of one name must come from
+                                    one placement */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
@@ -212,13 +218,15 @@ uint64_t dm_node_held_attempt(const dm_node *n, const char *name);
 /* The quorum system this node forms quorums from (over every member under
  * `ae`, over its view under `memberlist`). */
 const dm_quorum *dm_node_quorum_system(const dm_node *n);
-/* The quorum this node would ask if the application called lock() at
+/* The quorum this node would ask if the application called lock(name) at
  * `now`: the one formation rule (avoid suspects and members SWIM does not
  * see alive, this node while it may not grant; fall back to avoiding only
  * the dead), so that drivers that show or account for quorums never
- * rewrite it. Writes the ids to out (cap >= dm_node_members()); returns the
- * size, -DM_ENOQUORUM or -DM_EINVAL. */
-int dm_node_current_quorum(dm_node *n, int64_t now, uint32_t *out, uint32_t cap);
+ * rewrite it. With cfg.spread the quorum depends on the name's placement;
+ * name NULL means placement 0, the system as built. Writes the ids to out
+ * (cap >= dm_node_members()); returns the size, -DM_ENOQUORUM or -DM_EINVAL. */
+int dm_node_current_quorum(dm_node *n, int64_t now, const char *name, uint32_t *out,
+                           uint32_t cap);
 /* Recovery after a start: DM_RECOVERY_NONE once the node may grant;
  * DM_RECOVERY_FLOOR while it collects a token floor and its attempt epoch
  * from a quorum formed without itself (started without persisted state);

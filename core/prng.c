@@ -12,10 +12,7 @@ static uint64_t rotl(uint64_t x, int k)
  * state would not tolerate. */
 static uint64_t splitmix64(uint64_t *x)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15u);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
+    return dm_mix64(*x += 0x9e3779b97f4a7c15u);
 }
 
 void dm_prng_seed(dm_prng *p, uint64_t seed)
@@ -26,12 +23,23 @@ void dm_prng_seed(dm_prng *p, uint64_t seed)
         p->s[i] = splitmix64(&seed);
 }
 
-static uint64_t fnv1a64(const char *s)
+uint64_t dm_fnv1a_str(uint64_t h, const char *s)
 {
-    uint64_t h = 0xcbf29ce484222325u;
     for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 0x100000001b3u;
+        h = dm_fnv1a_byte(h, (uint8_t)*s);
     return h;
+}
+
+uint64_t dm_mix64(uint64_t h)
+{
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9u;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebu;
+    return h ^ (h >> 31);
+}
+
+uint64_t dm_hash_str(const char *s)
+{
+    return dm_mix64(dm_fnv1a_str(DM_FNV_BASIS, s));
 }
 
 void dm_prng_derive(dm_prng *out, uint64_t master, const char *label, uint64_t index)
@@ -40,7 +48,7 @@ void dm_prng_derive(dm_prng *out, uint64_t master, const char *label, uint64_t i
      * streams differing in only one of (master, label, index) never share a
      * seed (short of an FNV collision between labels). */
     uint64_t x = master;
-    x = splitmix64(&x) ^ fnv1a64(label);
+    x = splitmix64(&x) ^ dm_fnv1a_str(DM_FNV_BASIS, label);
     x = splitmix64(&x) ^ index;
     dm_prng_seed(out, splitmix64(&x));
 }

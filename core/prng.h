@@ -34,4 +34,17 @@ double dm_prng_exponential(dm_prng *p, double mean);
 /* Fisher-Yates shuffle of n uint32 values. */
 void dm_prng_shuffle_u32(dm_prng *p, uint32_t *v, uint32_t n);
 
+/* Hashes that every node and every version must compute alike (they place
+ * members per lock name and digest views): FNV-1a, whose weak high bits
+ * dm_mix64 (splitmix64's finaliser) spreads. */
+#define DM_FNV_BASIS UINT64_C(0xcbf29ce484222325)
+static inline uint64_t dm_fnv1a_byte(uint64_t h, uint8_t byte)
+{
+    return (h ^ byte) * UINT64_C(0x100000001b3);
+}
+uint64_t dm_fnv1a_str(uint64_t h, const char *s);
+uint64_t dm_mix64(uint64_t h);
+/* dm_mix64 of the string's FNV-1a: a lock name's key (core/quorum.h). */
+uint64_t dm_hash_str(const char *s);
+
 #endif

@@ -1,6 +1,8 @@
 /* dmutex core: the quorum-system wrapper and the registry of built-in systems
  * (see quorum.h). The wrapper keeps the member list, so that every
- * implementation is handed the same validated input. */
+ * implementation is handed the same validated input, and it places the
+ * members per lock name: an implementation knows one placement only, and
+ * the wrapper relabels its inputs and outputs for the others. */
 #include "quorum.h"
 
 #include <glib.h>
@@ -8,12 +10,21 @@
 #include <string.h>
 
 #include "error.h"
+#include "prng.h"
 #include "registry.h"
 
 struct dm_quorum {
     const dm_quorum_ops *ops;
     void *state;
     uint32_t count;
+    uint32_t placements;
+    /* Relabelling scratch, indexed by member id up to the largest: the
+     * position of an id in ids[], and the hint as the implementation sees it
+     * in a placement. Written by const queries: a dm_quorum serves one
+     * thread, as every core object does. */
+    uint32_t *pos;
+    uint8_t *unusable;
+    int32_t *preference;
     uint32_t ids[];
 };
 
@@ -62,12 +73,23 @@ int dm_quorum_new(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t count,
         return -DM_ENOMEM;
     q->ops = ops;
     q->count = count;
+    q->placements = MIN(count, DM_QUORUM_PLACEMENTS_MAX);
     memcpy(q->ids, ids, (size_t)count * sizeof q->ids[0]);
-    int rc = ops->create(q->ids, count, &q->state);
+    size_t span = (size_t)ids[count - 1] + 1;
+    q->pos = g_try_new0(uint32_t, span);
+    q->unusable = g_try_new0(uint8_t, span);
+    q->preference = g_try_new0(int32_t, span);
+    int rc = q->pos && q->unusable && q->preference ? ops->create(q->ids, count, &q->state)
+                                                     : -DM_ENOMEM;
     if (rc < 0) {
+        g_free(q->pos);
+        g_free(q->unusable);
+        g_free(q->preference);
         g_free(q);
         return rc;
     }
+    for (uint32_t i = 0; i < count; i++)
+        q->pos[ids[i]] = i;
     *out = q;
     return 0;
 }
@@ -78,6 +100,9 @@ void dm_quorum_free(dm_quorum *q)
         return;
     if (q->ops->destroy)
         q->ops->destroy(q->state);
+    g_free(q->pos);
+    g_free(q->unusable);
+    g_free(q->preference);
     g_free(q);
 }
 
@@ -118,4 +143,66 @@ double dm_quorum_availability(const dm_quorum *q, double p, bool *exact)
     if (exact)
         *exact = ex;
     return a;
+}
+
+uint32_t dm_quorum_placements(const dm_quorum *q) { return q->placements; }
+
+uint32_t dm_quorum_placement(const dm_quorum *q, uint64_t key)
+{
+    return (uint32_t)(key % q->placements);
+}
+
+/* Placement k shifts every member k * count / placements places along the
+ * member list: the implementation's member at position p stands for the
+ * member at position p + shift. With one placement per member (up to the
+ * cap) every member takes every position once, so the load of a position
+ * -- the tree's root above all -- spreads evenly over the members. */
+static uint32_t shift_of(const dm_quorum *q, uint32_t placement)
+{
+    return (uint32_t)((uint64_t)placement * q->count / q->placements);
+}
+
+/* The hint as the implementation sees it in a placement. */
+static dm_quorum_hint relabel(const dm_quorum *q, uint32_t shift, const dm_quorum_hint *hint)
+{
+    dm_quorum_hint inner = { NULL, NULL };
+    if (hint && hint->unusable) {
+        for (uint32_t p = 0; p < q->count; p++)
+            q->unusable[q->ids[p]] = hint->unusable[q->ids[(p + shift) % q->count]];
+        inner.unusable = q->unusable;
+    }
+    if (hint && hint->preference) {
+        for (uint32_t p = 0; p < q->count; p++)
+            q->preference[q->ids[p]] = hint->preference[q->ids[(p + shift) % q->count]];
+        inner.preference = q->preference;
+    }
+    return inner;
+}
+
+int dm_quorum_form_at(const dm_quorum *q, uint32_t placement, const dm_quorum_hint *hint,
+                      uint32_t *out, uint32_t cap)
+{
+    if (placement >= q->placements)
+        return -DM_EINVAL;
+    uint32_t shift = shift_of(q, placement);
+    if (shift == 0)
+        return dm_quorum_form(q, hint, out, cap);
+    if (!out)
+        return -DM_EINVAL;
+    dm_quorum_hint inner = relabel(q, shift, hint);
+    int size = q->ops->form(q->state, &inner, out, cap);
+    for (int i = 0; i < size; i++)
+        out[i] = q->ids[(q->pos[out[i]] + shift) % q->count];
+    return size;
+}
+
+bool dm_quorum_exists_at(const dm_quorum *q, uint32_t placement, const uint8_t *unusable)
+{
+    if (placement >= q->placements)
+        return false;
+    uint32_t shift = shift_of(q, placement);
+    if (shift == 0 || !unusable)
+        return dm_quorum_exists(q, unusable);
+    dm_quorum_hint hint = { unusable, NULL };
+    return q->ops->exists(q->state, relabel(q, shift, &hint).unusable);
 }

@@ -74,6 +74,26 @@ int dm_quorum_form(const dm_quorum *q, const dm_quorum_hint *hint, uint32_t *out
 bool dm_quorum_exists(const dm_quorum *q, const uint8_t *unusable);
 void dm_quorum_size_bounds(const dm_quorum *q, uint32_t *min, uint32_t *max);
 double dm_quorum_availability(const dm_quorum *q, double p, bool *exact);
+/* Placements: where the members sit may differ per lock name. Placement k
+ * relabels the system's members by a rotation of the member list, so its
+ * quorums are the system's quorums renamed: any two quorums of ONE placement
+ * still intersect, and quorums of one lock name always come from the one
+ * placement its name selects. Different names then have different roots
+ * (the tree) or rows (the grid), which spreads the arbiters' load; the
+ * system's availability and sizes do not change. There are
+ * min(count, DM_QUORUM_PLACEMENTS_MAX) placements, rotated evenly round the
+ * list; placement 0 is the identity (the system exactly as built). */
+#define DM_QUORUM_PLACEMENTS_MAX 64u
+uint32_t dm_quorum_placements(const dm_quorum *q);
+/* The placement of a lock name whose key is dm_hash_str(name) (core/prng.h):
+ * the same on every node and in every version. */
+uint32_t dm_quorum_placement(const dm_quorum *q, uint64_t key);
+/* dm_quorum_form / dm_quorum_exists in a placement (>= placements: -DM_EINVAL / false).
+ * `out` receives member ids, as dm_quorum_form. */
+int dm_quorum_form_at(const dm_quorum *q, uint32_t placement, const dm_quorum_hint *hint,
+                      uint32_t *out, uint32_t cap);
+bool dm_quorum_exists_at(const dm_quorum *q, uint32_t placement, const uint8_t *unusable);
+
 /* The implementation's state (for a system's own queries, e.g. the tree's
  * shape through core/tree.h when dm_quorum_name() is "tree"). */
 const void *dm_quorum_state(const dm_quorum *q);

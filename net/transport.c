@@ -1160,7 +1160,7 @@ const char *dmn_node_address(const dmn_node *n, uint32_t id)
  * the node would really use. */
 int dmn_node_current_quorum(dmn_node *n, uint32_t *out, uint32_t cap)
 {
-    return dm_node_current_quorum(n->core, now_us(), out, cap);
+    return dm_node_current_quorum(n->core, now_us(), NULL, out, cap);
 }
 
 typedef struct held_status {

@@ -48,6 +48,7 @@ typedef struct totals {
     int64_t node_up_us, liveness_view_max_us;
     /* availability over the fault phases */
     int64_t fault_us, quorum_us, quorum_views_us;
+    double arbiter_load_ratio;   /* the largest of any run */
     samples det;
     uint64_t hash;
     bool have_failure;
@@ -395,6 +396,7 @@ static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
     t->fault_us += s->fault_us;
     t->quorum_us += s->quorum_us;
     t->quorum_views_us += s->quorum_views_us;
+    t->arbiter_load_ratio = MAX(t->arbiter_load_ratio, s->arbiter_load_ratio);
     samples_add_run(&t->det, w);
     t->hash = t->runs == 1 ? dm_world_hash(w) : dm_trace_combine(t->hash, dm_world_hash(w));
     if (dm_world_failed(w)) {
@@ -514,7 +516,7 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
     g_string_truncate(m, 0);
     put_fraction(m, " ", "quorum_available=", t->quorum_us, t->fault_us);
     put_fraction(m, " ", "quorum_available_views=", t->quorum_views_us, t->fault_us);
-    printf("%s", m->str);
+    printf("%s arbiter_load_ratio=%.3f", m->str, t->arbiter_load_ratio);
     g_string_free(m, TRUE);
     if (t->have_failure)
         printf(" first_failed_seed=%" PRIu64, t->first_failed_seed);

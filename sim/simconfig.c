@@ -31,6 +31,7 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->suspect_us = 2 * USEC;
     cfg->drift_ppm = 10000;
     cfg->token_stride = 1024;
+    cfg->spread = true;
 
     cfg->membership = true;
     dm_swim_config_defaults(&cfg->swim);
@@ -411,6 +412,7 @@ static const key_info keys[] = {
     { "core", "suspect", K_SECONDS, F(suspect_us), false, NULL },
     { "core", "drift_ppm", K_U32, F(drift_ppm), false, NULL },
     { "core", "token_stride", K_U32, F(token_stride), false, NULL },
+    { "core", "spread", K_BOOL, F(spread), false, NULL },
     { "swim", "enabled", K_BOOL, F(membership), false, NULL },
     { "swim", "probe_interval", K_SECONDS, F(swim.probe_interval_us), false, NULL },
     { "swim", "probe_timeout", K_SECONDS, F(swim.probe_timeout_us), false, NULL },

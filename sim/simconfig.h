@@ -121,6 +121,7 @@ typedef struct dm_sim_config {
     int64_t suspect_us;
     uint32_t drift_ppm;          /* the bound the core assumes */
     uint32_t token_stride;
+    bool spread;                 /* place members per lock name (dm_config.spread) */
     /* [swim] -- SWIM membership, handed to every node's dm_config */
     bool membership;             /* enabled: run SWIM (required by memberlist) */
     dm_swim_config swim;         /* timing; n_members, self, seed, incarnation unused */

@@ -99,6 +99,7 @@ typedef struct sim_node {
     bool wiped;               /* down, and what it persisted is lost */
     bool amnesiac;            /* down without a known token floor (wiped, or crashed while
                                  recovering one) */
+    uint64_t arbiter_msgs;    /* lock messages delivered to it as arbiter, over all lives */
     bool recoverable;         /* a quorum without it exists: after a wipe it can learn a
                                  token floor (not so for one member, or the root of two) */
     sim_msg *inbox, *inbox_tail;
@@ -522,7 +523,7 @@ static void tl_interval(dm_world *w, const char *kind, int64_t from, int64_t to,
  * (dm_node_current_quorum), its size, or -1 when none exists. */
 static int tl_quorum_size(dm_world *w, const sim_node *nd)
 {
-    int size = dm_node_current_quorum(nd->core, local_now(nd), w->tl_quorum, w->n);
+    int size = dm_node_current_quorum(nd->core, local_now(nd), NULL, w->tl_quorum, w->n);
     return size < 0 ? -1 : size;
 }
 
@@ -1130,6 +1131,8 @@ static void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
         return;
     }
     w->stats.delivered++;
+    if (dm_msg_to_arbiter(m->type))
+        nd->arbiter_msgs++;
     if (tracing(w)) {
         char buf[512];
         dm_msg_format(m, buf, sizeof buf);
@@ -1154,6 +1157,7 @@ static bool node_start(dm_world *w, sim_node *nd)
     c.rto_min_us = w->cfg->rto_min_us;
     c.suspect_us = w->cfg->suspect_us;
     c.token_stride = w->cfg->token_stride;
+    c.spread = w->cfg->spread;
     c.membership = w->cfg->membership;
     c.swim = w->cfg->swim;
     c.seed = dm_prng_next(&nd->prng);
@@ -1873,6 +1877,12 @@ void dm_world_run(dm_world *w)
             w->stats.node_up_us += w->now - w->nodes[i].up_since;
     for (guint k = 0; k < w->detections->len; k++)
         detection_close(w, &g_array_index(w->detections, dm_world_detection, k), "cut short by the end");
+    uint64_t arb_sum = 0, arb_max = 0;
+    for (uint32_t i = 0; i < w->n; i++) {
+        arb_sum += w->nodes[i].arbiter_msgs;
+        arb_max = MAX(arb_max, w->nodes[i].arbiter_msgs);
+    }
+    w->stats.arbiter_load_ratio = arb_sum ? (double)arb_max * w->n / (double)arb_sum : 0;
     const dm_simnet_stats *ns = dm_simnet_get_stats(w->net);
     w->stats.duplicated = ns->duplicated;
     w->stats.reordered = ns->reordered;
@@ -1935,9 +1945,14 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     }
 
     w->nodes = g_new0(sim_node, w->n);
+    /* A wiped node recovers from one quorum without it in every placement
+     * its cluster uses (core/node.c, recovery). */
+    uint32_t placements = cfg->spread ? dm_quorum_placements(w->full_quorum) : 1;
     for (uint32_t i = 0; i < w->n; i++) {
         w->down_mask[i] = 1;
-        w->nodes[i].recoverable = dm_quorum_exists(w->full_quorum, w->down_mask);
+        w->nodes[i].recoverable = true;
+        for (uint32_t k = 0; k < placements; k++)
+            w->nodes[i].recoverable &= dm_quorum_exists_at(w->full_quorum, k, w->down_mask);
         w->down_mask[i] = 0;
     }
     w->clients = g_new0(sim_client, (gsize)w->n * cfg->locks);

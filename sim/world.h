@@ -109,6 +109,9 @@ typedef struct dm_world_stats {
     int64_t fault_us;           /* the fault phase's length, once it ended */
     int64_t quorum_us;          /* a quorum of the full tree among running members */
     int64_t quorum_views_us;    /* ... of some running node's own tree */
+    /* load: max/mean over all nodes of the lock messages (REQUEST, YIELD,
+       RELEASE, KEEP) delivered to each as arbiter; 0 without any */
+    double arbiter_load_ratio;
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
     uint64_t wipes;             /* crashes that also lost the persisted state */

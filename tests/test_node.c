@@ -212,6 +212,10 @@ static void pump_init(pump *p, uint32_t n, uint64_t seed)
     /* The lock protocol alone (exact message counts, timeout suspicion);
      * the membership tests switch SWIM on. */
     p->cfg.membership = false;
+    /* The tests name arbiters by their place in the tree as built (the
+     * root, a subtree): every lock name uses that placement here;
+     * tests/test_placement.c covers placements. */
+    p->cfg.spread = false;
     dm_wire_init(&p->wire, seed ^ 0x77697265, 1 * MS, 1 * MS);
     dm_prng_seed(&p->rng, seed);
     p->now = 1 * SEC;

@@ -76,6 +76,7 @@ static void fail_with(const char *what)
 /* ---- the survey: everything form() and exists() do over 2^N patterns ---- */
 
 typedef struct survey {
+    uint32_t placement;         /* the placement surveyed (core/quorum.h) */
     char violation[200];        /* the first rule broken; empty when none */
     GArray *quorums;            /* distinct masks formed, sorted */
     bool *exists;               /* exists() by pattern (bit i: ids[i] unusable) */
@@ -92,8 +93,9 @@ static gint mask_cmp(gconstpointer a, gconstpointer b)
 static void violate(survey *s, const dm_quorum *q, const char *rule, uint64_t down, int mode)
 {
     if (!s->violation[0])
-        snprintf(s->violation, sizeof s->violation, "%s, N = %u, unusable mask %#llx, hint %d: %s",
-                 dm_quorum_name(q), dm_quorum_count(q), (unsigned long long)down, mode, rule);
+        snprintf(s->violation, sizeof s->violation,
+                 "%s, N = %u, placement %u, unusable mask %#llx, hint %d: %s", dm_quorum_name(q),
+                 dm_quorum_count(q), s->placement, (unsigned long long)down, mode, rule);
 }
 
 /* Check one formation against the rules; returns its mask (0: none). */
@@ -102,7 +104,7 @@ static uint64_t check_formed(survey *s, const dm_quorum *q, const dm_quorum_hint
 {
     uint32_t n = dm_quorum_count(q), out[MAX_ID];
     const uint32_t *ids = dm_quorum_ids(q);
-    int rc = dm_quorum_form(q, hint, out, n);
+    int rc = dm_quorum_form_at(q, s->placement, hint, out, n);
     if (!s->exists[down]) {
         if (rc != -DM_ENOQUORUM)
             violate(s, q, "formed although exists() says no quorum", down, mode);
@@ -154,10 +156,12 @@ static void fill_hint(uint32_t mode, const uint32_t *ids, uint32_t n, uint64_t d
     }
 }
 
-static void survey_run(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t n, survey *s)
+static void survey_run(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t n,
+                       uint32_t placement, survey *s)
 {
     dm_quorum *q = build(ops, ids, n);
     memset(s, 0, sizeof *s);
+    s->placement = placement;
     s->quorums = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     s->exists = g_new(bool, (size_t)1 << n);
     dm_quorum_size_bounds(q, &s->min, &s->max);
@@ -170,12 +174,13 @@ static void survey_run(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t n
     if (s->min > s->max || s->max > n)
         violate(s, q, "size_bounds() inconsistent", 0, -1);
     uint32_t out[MAX_ID];
-    if (dm_quorum_form(q, NULL, out, n) <= 0 || !dm_quorum_exists(q, NULL))
+    if (dm_quorum_form_at(q, placement, NULL, out, n) <= 0 ||
+        !dm_quorum_exists_at(q, placement, NULL))
         violate(s, q, "no quorum with every member usable", 0, -1);
 
     for (uint64_t down = 0; down < (uint64_t)1 << n; down++) {
         fill_hint(0, ids, n, down, &prng, unusable, preference);
-        s->exists[down] = dm_quorum_exists(q, unusable);
+        s->exists[down] = dm_quorum_exists_at(q, placement, unusable);
         for (uint32_t mode = 0; mode < MODES; mode++) {
             fill_hint(mode, ids, n, down, &prng, unusable, preference);
             dm_quorum_hint hint = { unusable, mode == 0 ? NULL : preference };
@@ -228,10 +233,116 @@ static void test_formation_exhaustive(void)
     for (size_t k = 0; k < dm_quorum_builtin_count(); k++)
         for (uint32_t n = 1; n <= MAX_N; n++) {
             survey s;
-            survey_run(dm_quorum_builtin(k), dense_ids, n, &s);
+            survey_run(dm_quorum_builtin(k), dense_ids, n, 0, &s);
             assert_clean(&s);
             survey_free(&s);
         }
+}
+
+/* ---- placements: every placement is the system renamed ---- */
+
+/* The same survey in every placement, over dense and sparse ids. */
+static void test_placements_exhaustive(void)
+{
+    static const uint32_t sparse[] = { 2, 3, 7, 11, 12, 20, 31, 40, 41 };
+    for (size_t k = 0; k < dm_quorum_builtin_count(); k++)
+        for (uint32_t n = 1; n <= 9; n++)
+            for (int dense = 0; dense < 2; dense++) {
+                const uint32_t *ids = dense ? dense_ids : sparse;
+                dm_quorum *q = build(dm_quorum_builtin(k), ids, n);
+                uint32_t placements = dm_quorum_placements(q);
+                dm_quorum_free(q);
+                CU_ASSERT_EQUAL(placements, n);
+                for (uint32_t pl = 0; pl < placements; pl++) {
+                    survey s;
+                    survey_run(dm_quorum_builtin(k), ids, n, pl, &s);
+                    assert_clean(&s);
+                    survey_free(&s);
+                }
+            }
+}
+
+/* Placement k is placement 0 with every member moved k places along the
+ * list: forming in k under a hint equals forming in 0 under the hint moved
+ * back, then moving the result forward. Placement 0 is the system as built. */
+static void test_placement_is_rotation(void)
+{
+    static const uint32_t sparse[] = { 1, 4, 5, 9, 10, 17, 23, 30, 33, 34, 50 };
+    dm_prng prng;
+    dm_prng_seed(&prng, 7);
+    for (size_t k = 0; k < dm_quorum_builtin_count(); k++) {
+        const uint32_t n = G_N_ELEMENTS(sparse);
+        dm_quorum *q = build(dm_quorum_builtin(k), sparse, n);
+        for (uint32_t pl = 0; pl < n; pl++) {
+            for (int trial = 0; trial < 50; trial++) {
+                uint8_t un[MAX_ID] = { 0 }, back_un[MAX_ID] = { 0 };
+                int32_t pref[MAX_ID] = { 0 }, back_pref[MAX_ID] = { 0 };
+                for (uint32_t i = 0; i < n; i++) {
+                    un[sparse[i]] = dm_prng_below(&prng, 4) == 0;
+                    pref[sparse[i]] = (int32_t)dm_prng_below(&prng, 5);
+                }
+                for (uint32_t i = 0; i < n; i++) {
+                    back_un[sparse[i]] = un[sparse[(i + pl) % n]];
+                    back_pref[sparse[i]] = pref[sparse[(i + pl) % n]];
+                }
+                dm_quorum_hint hint = { un, pref }, back = { back_un, back_pref };
+                uint32_t got[MAX_ID], base[MAX_ID];
+                int a = dm_quorum_form_at(q, pl, &hint, got, n);
+                int b = dm_quorum_form(q, &back, base, n);
+                CU_ASSERT_EQUAL(a, b);
+                CU_ASSERT_EQUAL(dm_quorum_exists_at(q, pl, un), dm_quorum_exists(q, back_un));
+                for (int j = 0; j < a && a == b; j++) {
+                    uint32_t pos = 0;
+                    while (sparse[pos] != base[j])
+                        pos++;
+                    CU_ASSERT_EQUAL(got[j], sparse[(pos + pl) % n]);
+                }
+            }
+        }
+        uint32_t out[MAX_ID];
+        CU_ASSERT_EQUAL(dm_quorum_form_at(q, n, NULL, out, n), -DM_EINVAL);
+        CU_ASSERT_FALSE(dm_quorum_exists_at(q, n, NULL));
+        dm_quorum_free(q);
+    }
+}
+
+/* What the placements are for: with one placement per member, every member
+ * is in exactly as many failure-free quorums as any other (the tree's root
+ * in particular is a different member in each), and beyond
+ * DM_QUORUM_PLACEMENTS_MAX members the placements stay capped and distinct. */
+static void test_placements_spread_load(void)
+{
+    for (size_t k = 0; k < dm_quorum_builtin_count(); k++)
+        for (uint32_t n = 1; n <= 40; n++) {
+            dm_quorum *q = build_dense(dm_quorum_builtin(k), n);
+            uint32_t *count = g_new0(uint32_t, n), *out = g_new(uint32_t, n);
+            for (uint32_t pl = 0; pl < dm_quorum_placements(q); pl++) {
+                int size = dm_quorum_form_at(q, pl, NULL, out, n);
+                CU_ASSERT_TRUE_FATAL(size > 0);
+                for (int j = 0; j < size; j++)
+                    count[out[j]]++;
+            }
+            for (uint32_t i = 1; i < n; i++)
+                if (count[i] != count[0]) {
+                    fail_with(dm_quorum_name(q));
+                    break;
+                }
+            g_free(count);
+            g_free(out);
+            dm_quorum_free(q);
+        }
+    dm_quorum *q = build_dense(&dm_quorum_tree_ops, 200);
+    CU_ASSERT_EQUAL(dm_quorum_placements(q), DM_QUORUM_PLACEMENTS_MAX);
+    uint32_t out[200], roots[DM_QUORUM_PLACEMENTS_MAX];
+    for (uint32_t pl = 0; pl < DM_QUORUM_PLACEMENTS_MAX; pl++) {
+        CU_ASSERT_TRUE(dm_quorum_form_at(q, pl, NULL, out, 200) > 0);
+        roots[pl] = out[0];
+        for (uint32_t j = 0; j < pl; j++)
+            CU_ASSERT_NOT_EQUAL(roots[j], roots[pl]);
+    }
+    /* A name's placement is its key modulo the placements. */
+    CU_ASSERT_EQUAL(dm_quorum_placement(q, 130), 130 % DM_QUORUM_PLACEMENTS_MAX);
+    dm_quorum_free(q);
 }
 
 /* ---- availability ---- */
@@ -319,10 +430,10 @@ static void test_sparse_ids(void)
     for (size_t k = 0; k < dm_quorum_builtin_count(); k++) {
         const dm_quorum_ops *ops = dm_quorum_builtin(k);
         survey s;
-        survey_run(ops, three, 3, &s);
+        survey_run(ops, three, 3, 0, &s);
         assert_clean(&s);
         survey_free(&s);
-        survey_run(ops, seven, 7, &s);
+        survey_run(ops, seven, 7, 0, &s);
         assert_clean(&s);
         /* Ids are opaque: the availability is that of 0..6. */
         dm_quorum *sparse = build(ops, seven, 7), *dense = build(ops, dense_ids, 7);
@@ -480,7 +591,7 @@ static void test_majority_values(void)
     /* Every majority, and nothing else, is formed. */
     for (uint32_t n = 1; n <= MAX_N; n++) {
         survey s;
-        survey_run(ops, dense_ids, n, &s);
+        survey_run(ops, dense_ids, n, 0, &s);
         uint64_t want = 1;      /* C(n, k) */
         for (uint32_t i = 0; i < n / 2 + 1; i++)
             want = want * (n - i) / (i + 1);
@@ -564,7 +675,7 @@ static void test_grid_values(void)
             }
         g_array_sort(want, mask_cmp);
         survey s;
-        survey_run(ops, dense_ids, n, &s);
+        survey_run(ops, dense_ids, n, 0, &s);
         guint kept = 0;
         for (guint i = 0; i < want->len; i++)
             if (kept == 0 || g_array_index(want, uint64_t, kept - 1) != g_array_index(want, uint64_t, i))
@@ -653,14 +764,14 @@ static void test_broken_systems_caught(void)
         .form = leaky_form, .exists = leaky_exists,
     };
     survey s;
-    survey_run(&minority, dense_ids, 4, &s);
+    survey_run(&minority, dense_ids, 4, 0, &s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s.violation, "disjoint"));
     survey_free(&s);
-    survey_run(&leaky, dense_ids, 5, &s);
+    survey_run(&leaky, dense_ids, 5, 0, &s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s.violation, "unusable member"));
     survey_free(&s);
     /* The same checks pass a system that is right. */
-    survey_run(&dm_quorum_majority_ops, dense_ids, 4, &s);
+    survey_run(&dm_quorum_majority_ops, dense_ids, 4, 0, &s);
     CU_ASSERT_STRING_EQUAL(s.violation, "");
     survey_free(&s);
 }
@@ -668,6 +779,9 @@ static void test_broken_systems_caught(void)
 static const CU_TestInfo tests[] = {
     { "registry lists every built-in system", test_registry },
     { "formation and intersection, every system, N = 1..12", test_formation_exhaustive },
+    { "formation and intersection in every placement, N = 1..9", test_placements_exhaustive },
+    { "a placement is the system rotated", test_placement_is_rotation },
+    { "placements spread the load evenly", test_placements_spread_load },
     { "availability equals brute force, N <= 16", test_availability_brute_force },
     { "availability in [0,1] and monotone in p", test_availability_monotone },
     { "member ids other than 0..n-1", test_sparse_ids },
