@@ -12,7 +12,7 @@ set key bottom right
 plot \
     for [n in vals_n] selfile(analytic, 'n=' . n) using 'p':'analytic' with lines lw 1.2 lc rgb ncol(n+0) title sprintf('A(T), N = %s', n), \
     for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_available_views', pol, n)) \
-        using 'p':'mean':'ci_low':'ci_high' with yerrorbars pt (pol eq 'ae' ? 7 : 8) lc rgb ncol(n+0) \
+        using 'p':'mean':'ci_low':'ci_high' with yerrorbars pt ptype(pol, 1) lc rgb ncol(n+0) \
         title sprintf('%s, N = %s', pol, n)
 set ylabel 'unavailability 1 − A (log scale)'
 set logscale y
@@ -22,6 +22,6 @@ set key bottom left
 plot \
     for [n in vals_n] selfile(analytic, 'n=' . n) using 'p':(1 - column('analytic')) with lines lw 1.2 lc rgb ncol(n+0) title sprintf('1 − A(T), N = %s', n), \
     for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_available_views', pol, n)) \
-        using 'p':(1 - column('mean')):(1 - column('ci_high')):(1 - column('ci_low')) with yerrorbars pt (pol eq 'ae' ? 7 : 8) lc rgb ncol(n+0) \
+        using 'p':(1 - column('mean')):(1 - column('ci_high')):(1 - column('ci_low')) with yerrorbars pt ptype(pol, 1) lc rgb ncol(n+0) \
         title sprintf('%s, N = %s', pol, n)
 unset multiplot

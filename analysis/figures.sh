@@ -12,6 +12,7 @@
 #               sel("policy=ae,metric=msgs_per_acq"); columns by name
 #   selfile(file, where)  the same for another CSV
 #   vals_<param> the distinct values of each swept parameter, e.g. vals_policy = "ae memberlist"
+#   policies    the simulator's policies in registry order (style.gp styles by it)
 set -u
 name=${1:?usage: figures.sh NAME DIR} dir=${2:?usage: figures.sh NAME DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -32,6 +33,11 @@ nlabel=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "runs") c = i; n
 vals=$(awk -F, 'NR == 1 { for (i = 1; i <= NF && $i != "metric"; i++) h[np = i] = $i; next }
     { for (i = 1; i <= np; i++) if (!((i, $i) in s)) { s[i, $i] = 1; v[i] = v[i] (v[i] == "" ? "" : " ") $i } }
     END { for (i = 1; i <= np; i++) printf "vals_%s = \"%s\"; ", h[i], v[i] }' "$csv")
+# The policies in the simulator's registry order (styles follow it, see
+# style.gp); without a simulator, those this experiment swept.
+policies=$("${DM_SIM:-$here/../dmutex-sim}" --list policies 2>/dev/null | tr '\n' ' ')
+policies=${policies% }
+[ -n "$policies" ] || policies=$(printf '%s\n' "$vals" | sed -n 's/.*vals_policy = "\([^"]*\)".*/\1/p')
 rc=0
 for ext in png svg; do
     case $ext in
@@ -45,6 +51,7 @@ for ext in png svg; do
         -e "selfile(file, where) = sprintf(\"< awk -f '%s/select.awk' -v where='%s' '%s'\", here, where, file)" \
         -e "sel(where) = selfile(csv, where)" \
         -e "set datafile separator ','" \
+        -e "policies='$policies'" \
         -e "load '$here/style.gp'" \
         -e "$vals" \
         "$script" 2>"$dir/.$name-gnuplot.err"

@@ -5,14 +5,29 @@ set border lw 1
 set pointsize 1.1
 set tics nomirror
 set bars small
-# Policy: colour ae blue, memberlist red; dash solid / dashed; points filled / open.
-pcolour(pol) = pol eq 'ae' ? '#1f77b4' : '#d62728'
-pdash(pol) = pol eq 'ae' ? 1 : 2
-# A second parameter's shades and point types: index i = 1, 2, ...
-shade(pol, i) = pol eq 'ae' ? word('#1f77b4 #17becf #2ca02c #9467bd #08306b', i) : word('#d62728 #ff7f0e #e377c2 #8c564b #67000d', i)
+# Policies are styled by their place in the simulator's registry
+# (`dmutex-sim --list policies`, handed in by figures.sh as `policies`), so a
+# newly registered policy gets a colour, a dash and point shapes of its own
+# with no edit here: 1st blue, 2nd red, 3rd green, 4th purple, 5th orange,
+# 6th brown (then again); odd places filled points, even ones open.
+pidx(pol) = sum [k=1:words(policies)] (word(policies, k) eq pol ? k : 0)
+pk(pol) = pidx(pol) > 0 ? pidx(pol) : words(policies) + 1
+pcolour(pol) = word('#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #8c564b', (pk(pol) - 1) % 6 + 1)
+pdash(pol) = pk(pol)
+# A second parameter's shades, per policy: index i = 1, 2, ...
+pshades(k) = k == 1 ? '#1f77b4 #17becf #2ca02c #9467bd #08306b' : \
+             k == 2 ? '#d62728 #ff7f0e #e377c2 #8c564b #67000d' : \
+             k == 3 ? '#2ca02c #74c476 #006d2c #a1d99b #00441b' : \
+             k == 4 ? '#9467bd #807dba #54278f #bcbddc #3f007d' : \
+             k == 5 ? '#ff7f0e #fdae6b #d94801 #fdd0a2 #7f2704' : \
+                      '#8c564b #c49c94 #5d3a32 #e7cbc4 #3b1f1a'
+shade(pol, i) = word(pshades((pk(pol) - 1) % 6 + 1), i)
 ptfill(i) = word('7 5 9 11 13', i) + 0
 ptopen(i) = word('6 4 8 10 12', i) + 0
-ptype(pol, i) = pol eq 'ae' ? ptfill(i) : ptopen(i)
-# Spread the two policies' points a little so that their error bars show.
-xoff(pol) = pol eq 'ae' ? 0.985 : 1.015
+ptype(pol, i) = pk(pol) % 2 == 1 ? ptfill(i) : ptopen(i)
+# Spread the policies' points a little so that their error bars show:
+# a factor for log axes, an offset (in units of `step`) for linear ones.
+pcentre(pol) = pk(pol) - (words(policies) + 1) / 2.0
+xoff(pol) = 1 + 0.03 * pcentre(pol)
+xshift(pol, step) = 0.16 * step * pcentre(pol)
 subtitle(s) = sprintf("{/*0.8 %s}", s)

@@ -9,8 +9,8 @@ set xrange [-0.5:*]
 set yrange [-0.05:1.08]
 set key bottom left
 plot \
-    for [n in vals_n] selfile(analytic, 'n=' . n) using 'crashed':'quorum_fraction' with lines dt 3 lw 1.2 lc rgb shade('ae', ni(n+0)) \
+    for [n in vals_n] selfile(analytic, 'n=' . n) using 'crashed':'quorum_fraction' with lines dt 3 lw 1.2 lc rgb shade(word(policies, 1), ni(n+0)) \
         title sprintf('AE quorum exists, N = %s', n), \
     for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=served', pol, n)) \
-        using (column('crashed') + (pol eq 'ae' ? -0.08 : 0.08)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
+        using (column('crashed') + xshift(pol, 1)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
         title sprintf('%s, N = %s', pol, n)

@@ -62,6 +62,19 @@ dm_load() {
     metrics="$record $derive"
 }
 
+# dm_registry WHAT: the simulator's built-in names of WHAT (policies,
+# quorums, faults) on one line, in registry order, so that a definition
+# sweeps whatever the simulator has -- a newly registered policy joins every
+# experiment that sweeps policies, with no definition edited:
+#   param_policy="$(dm_registry policies)"
+# The simulator is $DM_SIM (run.sh and job.sh export the one they run).
+dm_registry() {
+    local sim=${DM_SIM:-$DM_ROOT/dmutex-sim} names
+    names=$("$sim" --list "$1" 2>/dev/null) ||
+        { echo "$DM_PROG: cannot list $1 with $sim (build it first: make)" >&2; return 1; }
+    printf '%s\n' "${names//$'\n'/ }"
+}
+
 # Values of one swept parameter, minus those dropped as pending.
 dm_values() {
     local var="param_$1" dropvar="drop_$1" v out=

@@ -49,6 +49,7 @@ if [ -n "$outdir" ]; then
     mv -f "$outdir/$seq.tmp" "$outdir/$seq"
     exit "$rc"
 fi
+export DM_SIM=$sim   # definitions list the simulator's registries (dm_registry)
 dm_load "$exp" "$scale"
 for _a in "$@"; do
     case $_a in

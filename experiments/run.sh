@@ -85,6 +85,7 @@ if [ -z "$sshloginfile" ] && [ "$mode" != list ]; then
     sim=$snap
 fi
 [ -z "$sshloginfile" ] || [ -f "$sshloginfile" ] || dm_die "no sshloginfile $sshloginfile"
+export DM_SIM=$sim   # definitions list the simulator's registries (dm_registry)
 
 have_parallel=0
 [ -z "${DM_NO_PARALLEL:-}" ] && command -v parallel >/dev/null 2>&1 && have_parallel=1

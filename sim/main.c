@@ -25,9 +25,33 @@
 
 typedef struct options {
     char *config, *nodes, *policy, *quorum, *seed, *runs, *faults, *duration, *trace, *csv;
-    char *csv_members, *csv_runs, *timeline;
+    char *csv_members, *csv_runs, *timeline, *list;
     char **set;
 } options;
+
+/* --list WHAT: the registries' names, one per line, for scripts (the
+ * experiments sweep every policy the simulator has, the figures colour them
+ * in this order). */
+static int list_names(const char *what)
+{
+    char *names = NULL;
+    if (g_strcmp0(what, "policies") == 0) {
+        names = dm_policy_names("\n");
+    } else if (g_strcmp0(what, "quorums") == 0) {
+        names = dm_quorum_names("\n");
+    } else if (g_strcmp0(what, "faults") == 0) {
+        GString *g = g_string_new(NULL);
+        for (int k = 0; k < DM_FAULT_KINDS; k++)
+            g_string_append_printf(g, "%s%s", k ? "\n" : "", dm_fault_kind_name(k));
+        names = g_string_free(g, FALSE);
+    } else {
+        fprintf(stderr, PROG ": --list: '%s' is not one of policies, quorums, faults\n", what);
+        return 2;
+    }
+    printf("%s\n", names);
+    g_free(names);
+    return 0;
+}
 
 /* Crash detection samples, in seconds. */
 typedef struct samples {
@@ -526,11 +550,13 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
 int main(int argc, char **argv)
 {
     options o = { 0 };
+    /* The choices --help shows come from the registries. */
+    char *policies = dm_policy_names("|"), *quorums = dm_quorum_names("|");
     GOptionEntry entries[] = {
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Scenario file (GLib key file; see sim/scenarios/default.ini)", "FILE" },
         { "nodes", 'n', 0, G_OPTION_ARG_STRING, &o.nodes, "Cluster size (default 5)", "N" },
-        { "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Quorum policy (default ae)", "ae|memberlist" },
-        { "quorum", 'q', 0, G_OPTION_ARG_STRING, &o.quorum, "Quorum system (default tree; the registry's names)", "NAME" },
+        { "policy", 'p', 0, G_OPTION_ARG_STRING, &o.policy, "Reconfiguration policy (default ae)", policies },
+        { "quorum", 'q', 0, G_OPTION_ARG_STRING, &o.quorum, "Quorum system (default tree)", quorums },
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
         { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
@@ -543,6 +569,7 @@ int main(int argc, char **argv)
         { "timeline", 0, 0, G_OPTION_ARG_FILENAME, &o.timeline,
           "Write every node's state every [timeline] interval, and the fault intervals, to FILE", "FILE" },
         { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.set, "Set any scenario key, e.g. --set network.loss=0.1 (repeatable)", "GROUP.KEY=VALUE" },
+        { "list", 0, 0, G_OPTION_ARG_STRING, &o.list, "Print the names of the built-in policies, quorum systems or fault kinds, one per line", "policies|quorums|faults" },
         G_OPTION_ENTRY_NULL
     };
     GOptionContext *ctx = g_option_context_new("- deterministic simulation of the dmutex protocol");
@@ -555,10 +582,14 @@ int main(int argc, char **argv)
     GError *err = NULL;
     gboolean parsed = g_option_context_parse(ctx, &argc, &argv, &err);
     g_option_context_free(ctx);
+    g_free(policies);
+    g_free(quorums);
     if (!parsed)
         usage_error("%s", err->message);
     if (argc > 1)
         usage_error("unexpected argument '%s'", argv[1]);
+    if (o.list)
+        return list_names(o.list);
 
     dm_sim_config base;
     build_config(&o, &base);
