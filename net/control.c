@@ -345,11 +345,12 @@ static void cmd_unlock(session *s, char **argv, int argc)
         reply(s, "OK");
 }
 
-static void cmd_status(session *s)
+/* STATUS [name]: with a name, the `quorum` line is that name's. */
+static void cmd_status(session *s, const char *name)
 {
     dmn_control *c = s->ctl;
     GString *out = g_string_new(NULL);
-    dmn_node_format_status(c->node, out);
+    dmn_node_format_status(c->node, name, out);
     guint waiting = 0;
     GHashTableIter it;
     gpointer v;
@@ -400,13 +401,13 @@ static void handle_line(session *s, char *line)
         cmd_lock(s, argv, argc);
     else if (strcmp(cmd, "UNLOCK") == 0)
         cmd_unlock(s, argv, argc);
-    else if (strcmp(cmd, "STATUS") == 0 && argc == 1)
-        cmd_status(s);
+    else if (strcmp(cmd, "STATUS") == 0 && argc <= 2)
+        cmd_status(s, argv[1]);
     else if (strcmp(cmd, "MEMBERS") == 0 && argc == 1)
         cmd_members(s);
     else {
         dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: unknown command");
-        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS | MEMBERS)");
+        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | MEMBERS)");
     }
     g_free(cmd);
     g_strfreev(argv);

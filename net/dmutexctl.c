@@ -62,7 +62,7 @@ static int usage(const char *msg)
             "Usage: dmutexctl [--control PATH] COMMAND\n"
             "  lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]\n"
             "  unlock NAME\n"
-            "  status\n"
+            "  status [NAME]   (with NAME: the quorum line is that lock's)\n"
             "  members\n"
             "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
             "Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,\n"
@@ -426,9 +426,15 @@ int main(int argc, char **argv)
     if (i >= argc)
         return usage("no command");
     const char *cmd = argv[i++];
+    if (strcmp(cmd, "status") == 0 && argc - i == 1) {
+        if (strpbrk(argv[i], " \t\r\n"))
+            return usage("lock names may not contain whitespace");
+        g_autofree char *line = g_strdup_printf("STATUS %s\n", argv[i]);
+        return simple_command(path, line, true);
+    }
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
         if (i != argc)
-            return usage("status and members take no arguments");
+            return usage("status takes at most one NAME, members none");
         return simple_command(path, strcmp(cmd, "status") == 0 ? "STATUS\n" : "MEMBERS\n", true);
     }
     if (strcmp(cmd, "unlock") == 0) {

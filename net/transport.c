@@ -1158,9 +1158,9 @@ const char *dmn_node_address(const dmn_node *n, uint32_t id)
 
 /* The core's own rule (with its fall-back), so that status shows the quorum
  * the node would really use. */
-int dmn_node_current_quorum(dmn_node *n, uint32_t *out, uint32_t cap)
+int dmn_node_current_quorum(dmn_node *n, const char *name, uint32_t *out, uint32_t cap)
 {
-    return dm_node_current_quorum(n->core, now_us(), NULL, out, cap);
+    return dm_node_current_quorum(n->core, now_us(), name, out, cap);
 }
 
 typedef struct held_status {
@@ -1176,20 +1176,22 @@ static int append_held(const dm_held_lock *h, void *user)
     return 0;
 }
 
-void dmn_node_format_status(dmn_node *n, GString *out)
+void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
 {
     const dmn_config *cfg = n->cfg;
     const dm_membership *m = dm_node_membership(n->core);
     int64_t now = now_us();
-    g_string_append_printf(out, "policy %s quorum_system %s\n", dm_policy_name(cfg->core.policy),
-                           dm_quorum_name(dm_node_quorum_system(n->core)));
+    g_string_append_printf(out, "policy %s quorum_system %s spread %s\n",
+                           dm_policy_name(cfg->core.policy),
+                           dm_quorum_name(dm_node_quorum_system(n->core)),
+                           cfg->core.spread ? "on" : "off");
     g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
                            cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
                            m ? dm_membership_health(m) : 0);
     g_string_append_printf(out, "view size %u hash %016" G_GINT64_MODIFIER "x\n",
                            m ? dm_membership_view_size(m) : n->n_peers, dm_node_view_hash(n->core));
     uint32_t *q = g_new0(uint32_t, n->n_peers);
-    int qs = dmn_node_current_quorum(n, q, n->n_peers);
+    int qs = dmn_node_current_quorum(n, name, q, n->n_peers);
     g_string_append(out, "quorum");
     if (qs < 0)
         g_string_append(out, " none");

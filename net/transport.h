@@ -91,16 +91,17 @@ const uint64_t *dmn_node_bad_counts(const dmn_node *n);   /* DMN_BAD_COUNT entri
 /* Count (and rate-limit-log) bad input seen by an owner (the control socket). */
 void dmn_node_count_bad(dmn_node *n, dmn_bad_kind kind, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
 
-/* The quorum this node would form now (ids, in pre-order); returns its size
- * or a negative code. */
-int dmn_node_current_quorum(dmn_node *n, uint32_t *out, uint32_t cap);
+/* The quorum this node would form now for lock `name` (ids, in the system's
+ * order); NULL: the quorum system as built, which is every name's without
+ * per-name placement (dm_config.spread). Returns its size or a negative code. */
+int dmn_node_current_quorum(dmn_node *n, const char *name, uint32_t *out, uint32_t cap);
 
 /* "alive", "suspect", "dead", "left". */
 const char *dmn_member_state_name(int state);
 
 /* STATUS and MEMBERS as text lines ("key value ..."), shared by the control
  * protocol and the library. */
-void dmn_node_format_status(dmn_node *n, GString *out);
+void dmn_node_format_status(dmn_node *n, const char *name, GString *out);
 void dmn_node_format_members(dmn_node *n, GString *out);
 
 #endif

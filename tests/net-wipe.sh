@@ -28,8 +28,16 @@ for i in 1 2 3 4 5; do start_node $i; done
 for i in 1 2 3 4 5; do wait_alive $i 5; done
 ok "5 nodes up and alive"
 
-# The quorums, as the nodes say they would form them (STATUS `quorum`).
-quorum_of() { ctl "$1" status | sed -n 's/^quorum //p'; }
+# The quorums of a lock, as the nodes say they would form them (STATUS NAME:
+# `quorum`). Members are placed per lock name, so take a name whose quorum at
+# node 1 contains node 3 (most names of five members' placements do).
+quorum_of() { ctl "$1" status "$L" | sed -n 's/^quorum //p'; }
+L=
+for c in L L1 L2 L3 L4 L5 L6 L7 L8 L9; do
+    case " $(ctl 1 status "$c" | sed -n 's/^quorum //p') " in *" $ADDR3 "*) L=$c; break ;; esac
+done
+[ -n "$L" ] || fail "no lock name among L, L1..L9 whose quorum at node 1 contains node 3"
+ok "lock name $L: node 1's quorum $(quorum_of 1)"
 case " $(quorum_of 1) " in
     *" $ADDR3 "*) ;;
     *) fail "node 1's quorum ($(quorum_of 1)) does not contain node 3 ($ADDR3)" ;;
@@ -52,12 +60,12 @@ echo "$DMUTEX_FENCING_TOKEN" > "$T/tokA"
 k=0; while [ ! -e "$T/b-asked" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
 sleep 0.2
 echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) A" >> "$CS_LOG"'
-ctl 1 lock L --timeout 10 -- sh -c "$A_CMD" > "$T/ctlA.out" 2>&1 &
+ctl 1 lock "$L" --timeout 10 -- sh -c "$A_CMD" > "$T/ctlA.out" 2>&1 &
 CTLA=$!
 k=0; while [ ! -s "$T/tokA" ] && [ $k -lt 100 ]; do sleep 0.05; k=$((k + 1)); done
-[ -s "$T/tokA" ] || fail "A never got L through node 1"
+[ -s "$T/tokA" ] || fail "A never got $L through node 1"
 TOKA=$(cat "$T/tokA")
-ok "A holds L through node 1 with token $TOKA"
+ok "A holds $L through node 1 with token $TOKA"
 
 # Wipe n3 and start it again.
 kill -9 "$PID3"; wait "$PID3" 2>/dev/null
@@ -82,18 +90,18 @@ while :; do
 done
 ok "node $B's quorum again: $(quorum_of "$B") (after $k polls)"
 # Asked: node B's daemon is acquiring (STATUS names=1), or already granted.
-WHO=B ctl "$B" lock L --timeout 10 -- sh -c "$CS_CMD" > "$T/ctlB.out" 2>&1 &
+WHO=B ctl "$B" lock "$L" --timeout 10 -- sh -c "$CS_CMD" > "$T/ctlB.out" 2>&1 &
 CTLB=$!
 k=0
 until ctl "$B" status | grep -q '^control .* names=1 ' || grep -q ' B$' "$CS_LOG" || [ $k -ge 100 ]; do
     sleep 0.02; k=$((k + 1))
 done
-ctl 1 status | grep -q "^held L token $TOKA " || fail "A no longer held L when B asked"
+ctl 1 status | grep -q "^held $L token $TOKA " || fail "A no longer held $L when B asked"
 : > "$T/b-asked"
 wait "$CTLA"; rca=$?
 wait "$CTLB"; rcb=$?
 echo "shared log:"; sed 's/^/    /' "$CS_LOG"
-[ "$rca" -eq 0 ] || { cat "$T/ctlA.out"; fail "A's dmutexctl exited $rca: A lost L before it released it (slower than a renew interval?)"; }
+[ "$rca" -eq 0 ] || { cat "$T/ctlA.out"; fail "A's dmutexctl exited $rca: A lost $L before it released it (slower than a renew interval?)"; }
 [ "$rcb" -eq 0 ] || { cat "$T/ctlB.out"; fail "B's lock through node $B exited $rcb"; }
 check_cs_log "$CS_LOG" || fail "A and B overlap, or tokens do not increase"
 TOKB=$(awk '$1 == "start" && $4 == "B" { print $2 }' "$CS_LOG")
@@ -103,7 +111,7 @@ ok "A (token $TOKA) and B (token $TOKB, through node $B) did not overlap"
 k=0
 while ! ctl 3 status | grep -q '^recovery ready' && [ $k -lt 100 ]; do sleep 0.1; k=$((k + 1)); done
 ctl 3 status | grep -q '^recovery ready' || { ctl 3 status; fail "node 3 is not ready 10 s after B"; }
-WHO=C ctl 3 lock L --timeout 10 -- sh -c "$CS_CMD" || fail "no lock through node 3 once ready"
+WHO=C ctl 3 lock "$L" --timeout 10 -- sh -c "$CS_CMD" || fail "no lock through node 3 once ready"
 check_cs_log "$CS_LOG" || fail "a lock through the recovered node 3 broke token order"
 ok "node 3 ready; a lock through it has token $(awk '$1 == "start" && $4 == "C" { print $2 }' "$CS_LOG")"
 echo "net-wipe: 1 passed, 0 failed"

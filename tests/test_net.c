@@ -434,7 +434,7 @@ static void cluster_end(cluster *c)
 static bool status_has(dmn_node *n, const char *text)
 {
     GString *st = g_string_new(NULL);
-    dmn_node_format_status(n, st);
+    dmn_node_format_status(n, NULL, st);
     bool has = strstr(st->str, text) != NULL;
     if (!has)
         fprintf(stderr, "\nSTATUS lacks '%s':\n%s", text, st->str);
@@ -492,9 +492,9 @@ static void test_transport_cluster(void)
     CU_ASSERT_EQUAL(dmn_node_unlock_attempt(c.node[0], "x", attempt + 1), -DM_ENOTHELD);
     CU_ASSERT_TRUE(dm_node_holds(dmn_node_core(c.node[0]), "x"));
     GString *s = g_string_new(NULL);
-    dmn_node_format_status(c.node[0], s);
+    dmn_node_format_status(c.node[0], NULL, s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "held x token "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae quorum_system tree\n"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "policy ae quorum_system tree spread on\n"));
     g_string_truncate(s, 0);
     dmn_node_format_members(c.node[0], s);
     CU_ASSERT_PTR_NOT_NULL(strstr(s->str, c.addr[2]));
