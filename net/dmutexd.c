@@ -2,7 +2,8 @@
  *
  *   dmutexd --id HOST:PORT --members HOST:PORT,... [--policy ae|memberlist]
  *           [--data-dir DIR] [--control PATH] [--key-file FILE]
- *           [--config FILE] [--log-level LEVEL] [--bootstrap]
+ *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
+ *   dmutexd --print-config-keys
  *
  * Exit status: 0 after SIGTERM/SIGINT (the node left the cluster: locks
  * released, LEFT announced, queued frames flushed), 1 when it cannot start
@@ -79,7 +80,8 @@ int main(int argc, char **argv)
     g_autofree char *id = NULL, *members = NULL, *policy = NULL, *quorum = NULL, *data_dir = NULL,
                     *control = NULL;
     g_autofree char *key_file = NULL, *config = NULL, *log_level = NULL;
-    gboolean bootstrap = FALSE;
+    g_auto(GStrv) sets = NULL;
+    gboolean bootstrap = FALSE, print_keys = FALSE;
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
@@ -93,20 +95,19 @@ int main(int argc, char **argv)
         { "bootstrap", 0, 0, G_OPTION_ARG_NONE, &bootstrap,
           "This member never ran before (a new cluster's first start): grant at once when there is no "
           "persisted state. NEVER on a member that ran before (see net/README.md)", NULL },
+        { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &sets, "Any config file key, e.g. --set lease=5s (repeatable)", "KEY=VALUE" },
+        { "print-config-keys", 0, 0, G_OPTION_ARG_NONE, &print_keys,
+          "Print the core's config keys (type, default, range) as net/README.md lists them, and exit", NULL },
         G_OPTION_ENTRY_NULL,
     };
     GOptionContext *ctx = g_option_context_new("- a dmutex node");
     g_option_context_add_main_entries(ctx, entries, NULL);
-    g_option_context_set_description(ctx,
-        "Config file keys ([dmutex] group): id, members, policy, quorum, data_dir, control, key_file,\n"
-        "log_level, bootstrap, lease, rpc_timeout, rto_min, suspect, drift_ppm, token_stride,\n"
-        "membership, "
-        "auth_max_age, max_inbound, max_control, backoff_min, backoff_max, out_queue_max,\n"
-        "swim.probe_interval, swim.probe_timeout, swim.indirect_checks, swim.suspicion_mult,\n"
-        "swim.suspicion_max_mult, swim.retransmit_mult, swim.push_pull_interval,\n"
-        "swim.awareness_max, swim.dead_probe_every. Durations: 10s, 250ms, 500us (bare = ms).\n"
-        "Options given on the command line override the file.\n\n"
-        "Exit status: 0 after SIGTERM/SIGINT, 1 cannot start, 2 bad options.");
+    g_autofree char *key_names = dmn_config_key_names(", ");
+    g_autofree char *description = g_strdup_printf(
+        "Config file keys ([dmutex] group; --print-config-keys describes the core's): %s.\n"
+        "Durations: 10s, 250ms, 500us. Options given on the command line override the file.\n\n"
+        "Exit status: 0 after SIGTERM/SIGINT, 1 cannot start, 2 bad options.", key_names);
+    g_option_context_set_description(ctx, description);
     GError *err = NULL;
     if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
         int rc = usage_error(ctx, err->message);
@@ -120,6 +121,11 @@ int main(int argc, char **argv)
         return rc;
     }
     g_option_context_free(ctx);
+    if (print_keys) {
+        g_autofree char *doc = dmn_config_keys_doc();
+        fputs(doc, stdout);
+        return 0;
+    }
 
     daemon_state d;
     memset(&d, 0, sizeof d);
@@ -134,11 +140,21 @@ int main(int argc, char **argv)
     if (ok && members)
         ok = dmn_config_set_members_csv(&d.cfg, members, &err);
     if (ok && policy)
-        ok = dmn_config_set_policy(&d.cfg, policy, &err);
+        ok = dmn_config_set(&d.cfg, "policy", policy, "--policy", &err);
     if (ok && quorum)
-        ok = dmn_config_set_quorum(&d.cfg, quorum, &err);
-    if (bootstrap)
-        d.cfg.core.bootstrap = true;
+        ok = dmn_config_set(&d.cfg, "quorum", quorum, "--quorum", &err);
+    if (ok && bootstrap)
+        ok = dmn_config_set(&d.cfg, "bootstrap", "true", "--bootstrap", &err);
+    for (char **a = sets; ok && a && *a; a++) {
+        const char *eq = strchr(*a, '=');
+        if (!eq) {
+            g_set_error(&err, DMN_CONFIG_ERROR, 0, "--set '%s': expected KEY=VALUE", *a);
+            ok = FALSE;
+            break;
+        }
+        g_autofree char *key = g_strstrip(g_strndup(*a, (gsize)(eq - *a)));
+        ok = dmn_config_set(&d.cfg, key, eq + 1, "--set", &err);
+    }
 #define OVERRIDE(field, value) \
     if (value) { g_free(d.cfg.field); d.cfg.field = g_strdup(value); }
     if (ok) {

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "confkeys.h"
 #include "error.h"
 
 G_DEFINE_QUARK(dmn-config-error-quark, dmn_config_error)
@@ -35,34 +36,6 @@ void dmn_config_clear(dmn_config *c)
         g_bytes_unref(c->key);
     g_free(c->log_level);
     memset(c, 0, sizeof *c);
-}
-
-gboolean dmn_parse_duration(const char *s, int64_t *out_us)
-{
-    if (!s)
-        return FALSE;
-    while (g_ascii_isspace(*s))
-        s++;
-    char *end = NULL;
-    errno = 0;
-    double v = g_ascii_strtod(s, &end);
-    if (end == s || errno != 0 || !(v >= 0) || v > 1e12)
-        return FALSE;
-    while (g_ascii_isspace(*end))
-        end++;
-    double mult;
-    if (*end == '\0' || strcmp(end, "ms") == 0)
-        mult = 1000;
-    else if (strcmp(end, "s") == 0)
-        mult = 1e6;
-    else if (strcmp(end, "us") == 0)
-        mult = 1;
-    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
-        mult = 60e6;
-    else
-        return FALSE;
-    *out_us = (int64_t)(v * mult + 0.5);
-    return TRUE;
 }
 
 gboolean dmn_split_address(const char *addr, char **host, int *port)
@@ -128,29 +101,8 @@ gboolean dmn_config_set_members_csv(dmn_config *c, const char *csv, GError **err
     return TRUE;
 }
 
-gboolean dmn_config_set_policy(dmn_config *c, const char *policy, GError **err)
-{
-    if (dm_policy_parse(policy, &c->core.policy) < 0) {
-        g_autofree char *all = dm_policy_names(", ");
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "unknown policy '%s' (use one of %s)", policy, all);
-        return FALSE;
-    }
-    return TRUE;
-}
-
-gboolean dmn_config_set_quorum(dmn_config *c, const char *name, GError **err)
-{
-    const dm_quorum_ops *q = dm_quorum_lookup(name);
-    if (!q) {
-        g_autofree char *all = dm_quorum_names(", ");
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "unknown quorum system '%s' (use one of %s)", name, all);
-        return FALSE;
-    }
-    c->core.quorum = q;
-    return TRUE;
-}
-
-typedef enum { K_STR, K_DURATION, K_UINT, K_BOOL, K_SIZE } key_kind;
+/* The daemon's own keys; every other key is the core's (core/confkeys.h). */
+typedef enum { K_STR, K_DURATION, K_UINT, K_SIZE, K_MEMBERS } key_kind;
 
 typedef struct key_desc {
     const char *name;
@@ -161,21 +113,11 @@ typedef struct key_desc {
 #define OFF(f) offsetof(dmn_config, f)
 static const key_desc keys[] = {
     { "id", K_STR, OFF(self) },
-    { "members", K_STR, 0 },           /* special */
-    { "policy", K_STR, 0 },            /* special */
-    { "quorum", K_STR, 0 },            /* special */
+    { "members", K_MEMBERS, 0 },
     { "data_dir", K_STR, OFF(data_dir) },
     { "control", K_STR, OFF(control) },
     { "key_file", K_STR, OFF(key_file) },
     { "log_level", K_STR, OFF(log_level) },
-    { "lease", K_DURATION, OFF(core.lease_us) },
-    { "rpc_timeout", K_DURATION, OFF(core.rpc_timeout_us) },
-    { "rto_min", K_DURATION, OFF(core.rto_min_us) },
-    { "suspect", K_DURATION, OFF(core.suspect_us) },
-    { "drift_ppm", K_UINT, OFF(core.drift_ppm) },
-    { "token_stride", K_UINT, OFF(core.token_stride) },
-    { "membership", K_BOOL, OFF(core.membership) },
-    { "bootstrap", K_BOOL, OFF(core.bootstrap) },
     { "lock_timeout", K_DURATION, OFF(lock_timeout_us) },
     { "auth_max_age", K_DURATION, OFF(auth_max_age_us) },
     { "max_inbound", K_UINT, OFF(max_inbound) },
@@ -183,22 +125,92 @@ static const key_desc keys[] = {
     { "backoff_min", K_DURATION, OFF(backoff_min_us) },
     { "backoff_max", K_DURATION, OFF(backoff_max_us) },
     { "out_queue_max", K_SIZE, OFF(out_queue_max) },
-    { "swim.probe_interval", K_DURATION, OFF(core.swim.probe_interval_us) },
-    { "swim.probe_timeout", K_DURATION, OFF(core.swim.probe_timeout_us) },
-    { "swim.indirect_checks", K_UINT, OFF(core.swim.indirect_checks) },
-    { "swim.suspicion_mult", K_UINT, OFF(core.swim.suspicion_mult) },
-    { "swim.suspicion_max_mult", K_UINT, OFF(core.swim.suspicion_max_mult) },
-    { "swim.retransmit_mult", K_UINT, OFF(core.swim.retransmit_mult) },
-    { "swim.push_pull_interval", K_DURATION, OFF(core.swim.push_pull_interval_us) },
-    { "swim.awareness_max", K_UINT, OFF(core.swim.awareness_max) },
-    { "swim.dead_probe_every", K_UINT, OFF(core.swim.dead_probe_every) },
 };
+#undef OFF
 
-static gboolean bad_value(GError **err, const char *path, const char *key, const char *val,
+static gboolean bad_value(GError **err, const char *origin, const char *key, const char *val,
                           const char *want)
 {
-    g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: key '%s': bad value '%s' (%s)", path, key, val, want);
+    g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: key '%s': bad value '%s' (%s)", origin, key, val, want);
     return FALSE;
+}
+
+/* dmutexd read a bare duration as milliseconds before the core's schema
+ * made bare numbers seconds: keep that reading for old files, loudly. */
+static char *legacy_duration(const char *origin, const char *key, const char *value)
+{
+    if (!dm_duration_is_bare(value))
+        return g_strdup(value);
+    char *ms = g_strdup_printf("%sms", value);
+    g_warning("%s: %s = %s: a bare number here means milliseconds, which is deprecated "
+              "(write %s = %s)", origin, key, value, key, ms);
+    return ms;
+}
+
+gboolean dmn_config_set(dmn_config *c, const char *key, const char *value, const char *origin,
+                        GError **err)
+{
+    const key_desc *d = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        if (strcmp(keys[i].name, key) == 0)
+            d = &keys[i];
+    g_autofree char *v = g_strstrip(g_strdup(value));
+    if (!d) {
+        bool deprecated;
+        const dm_confkey *k = dm_confkey_lookup_flat(key, &deprecated);
+        if (!k) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: unknown key '%s'", origin, key);
+            return FALSE;
+        }
+        g_autofree char *flat = dm_confkey_flat_name(k);
+        if (deprecated)
+            g_warning("%s: key '%s' is deprecated: write '%s'", origin, key, flat);
+        g_autofree char *text = k->type == DM_CONFKEY_DURATION ? legacy_duration(origin, key, v)
+                                                               : g_strdup(v);
+        g_autofree char *msg = NULL;
+        if (dm_confkey_set(k, &c->core, text, &msg) < 0) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: %s", origin, msg);
+            return FALSE;
+        }
+        return TRUE;
+    }
+    char *field = (char *)c + d->offset;
+    switch (d->kind) {
+    case K_MEMBERS: {
+        GError *e = NULL;
+        if (!dmn_config_set_members_csv(c, v, &e)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: %s", origin, e->message);
+            g_error_free(e);
+            return FALSE;
+        }
+        break;
+    }
+    case K_STR:
+        g_free(*(char **)field);
+        *(char **)field = g_strdup(v);
+        break;
+    case K_DURATION: {
+        g_autofree char *text = legacy_duration(origin, key, v);
+        int64_t us;
+        if (dm_duration_parse(text, &us) < 0)
+            return bad_value(err, origin, key, v, "a duration such as 1s, 250ms or 500us");
+        *(int64_t *)field = us;
+        break;
+    }
+    case K_UINT:
+    case K_SIZE: {
+        guint64 u;
+        if (!g_ascii_string_to_unsigned(v, 10, 0, d->kind == K_UINT ? UINT32_MAX : SIZE_MAX, &u,
+                                        NULL))
+            return bad_value(err, origin, key, v, "a non-negative integer");
+        if (d->kind == K_UINT)
+            *(uint32_t *)field = (uint32_t)u;
+        else
+            *(size_t *)field = (size_t)u;
+        break;
+    }
+    }
+    return TRUE;
 }
 
 gboolean dmn_config_load_file(dmn_config *c, const char *path, GError **err)
@@ -221,69 +233,58 @@ gboolean dmn_config_load_file(dmn_config *c, const char *path, GError **err)
         return TRUE;
     g_auto(GStrv) names = g_key_file_get_keys(kf, DMN_CONFIG_GROUP, NULL, NULL);
     for (char **k = names; *k; k++) {
-        const key_desc *d = NULL;
-        for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
-            if (strcmp(keys[i].name, *k) == 0)
-                d = &keys[i];
-        if (!d) {
-            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: unknown key '%s'", path, *k);
-            return FALSE;
-        }
         g_autofree char *raw = g_key_file_get_string(kf, DMN_CONFIG_GROUP, *k, NULL);
-        char *v = g_strstrip(raw);
-        char *field = (char *)c + d->offset;
-        if (strcmp(d->name, "members") == 0) {
-            if (!dmn_config_set_members_csv(c, v, err))
-                return FALSE;
-            continue;
-        }
-        if (strcmp(d->name, "policy") == 0) {
-            if (!dmn_config_set_policy(c, v, err))
-                return FALSE;
-            continue;
-        }
-        if (strcmp(d->name, "quorum") == 0) {
-            if (!dmn_config_set_quorum(c, v, err))
-                return FALSE;
-            continue;
-        }
-        switch (d->kind) {
-        case K_STR:
-            g_free(*(char **)field);
-            *(char **)field = g_strdup(v);
-            break;
-        case K_DURATION: {
-            int64_t us;
-            if (!dmn_parse_duration(v, &us))
-                return bad_value(err, path, *k, v, "a duration such as 1s, 250ms or 500us");
-            *(int64_t *)field = us;
-            break;
-        }
-        case K_UINT:
-        case K_SIZE: {
-            char *end = NULL;
-            errno = 0;
-            unsigned long long u = strtoull(v, &end, 10);
-            if (!*v || *end || errno || v[0] == '-' ||
-                (d->kind == K_UINT && u > UINT32_MAX))
-                return bad_value(err, path, *k, v, "a non-negative integer");
-            if (d->kind == K_UINT)
-                *(uint32_t *)field = (uint32_t)u;
-            else
-                *(size_t *)field = (size_t)u;
-            break;
-        }
-        case K_BOOL:
-            if (strcmp(v, "true") == 0 || strcmp(v, "1") == 0 || strcmp(v, "yes") == 0)
-                *(bool *)field = true;
-            else if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0 || strcmp(v, "no") == 0)
-                *(bool *)field = false;
-            else
-                return bad_value(err, path, *k, v, "true or false");
-            break;
-        }
+        if (!dmn_config_set(c, *k, raw ? raw : "", path, err))
+            return FALSE;
     }
     return TRUE;
+}
+
+char *dmn_config_key_names(const char *sep)
+{
+    GString *s = g_string_new(NULL);
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
+        g_string_append_printf(s, "%s%s", i ? sep : "", keys[i].name);
+    for (size_t i = 0; i < dm_confkey_count(); i++) {
+        g_autofree char *flat = dm_confkey_flat_name(dm_confkey_at(i));
+        g_string_append_printf(s, "%s%s", sep, flat);
+    }
+    return g_string_free(s, FALSE);
+}
+
+char *dmn_config_keys_doc(void)
+{
+    GString *s = g_string_new("| key | type | default | range | what |\n|---|---|---|---|---|\n");
+    for (size_t i = 0; i < dm_confkey_count(); i++) {
+        const dm_confkey *k = dm_confkey_at(i);
+        g_autofree char *flat = dm_confkey_flat_name(k), *def = dm_confkey_default(k);
+        g_string_append_printf(s, "| `%s` | %s | `%s` | ", flat, dm_confkey_type_name(k->type), def);
+        if (k->type == DM_CONFKEY_DURATION) {
+            dm_duration_format(k->min, s);
+            g_string_append(s, "..");
+            dm_duration_format(k->max, s);
+        } else if (k->type == DM_CONFKEY_UINT || k->type == DM_CONFKEY_PPM) {
+            g_string_append_printf(s, "%" G_GINT64_FORMAT "..%" G_GINT64_FORMAT, k->min, k->max);
+        } else if (k->type == DM_CONFKEY_BOOL) {
+            g_string_append(s, "true, false");
+        } else {
+            g_autofree char *all = k->type == DM_CONFKEY_POLICY ? dm_policy_names(", ")
+                                                                : dm_quorum_names(", ");
+            g_string_append(s, all);
+        }
+        g_string_append_printf(s, " | %s |\n", k->help);
+    }
+    g_string_append(s, "\nDeprecated spellings, still read (with a warning):");
+    const char *group, *name;
+    const dm_confkey *to;
+    for (size_t i = 0; dm_confkey_alias_at(i, &group, &name, &to); i++) {
+        if (strcmp(group, "core") != 0)
+            continue;   /* the simulator's, not a spelling of this file */
+        g_autofree char *flat = dm_confkey_flat_name(to);
+        g_string_append_printf(s, " `%s` (now `%s`)", name, flat);
+    }
+    g_string_append(s, "; a bare number for a duration, read as milliseconds.\n");
+    return g_string_free(s, FALSE);
 }
 
 static gint cmp_str(gconstpointer a, gconstpointer b)
@@ -353,16 +354,9 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
     }
     c->core.n_members = c->members->len;
     c->core.self = c->self_id;
-    if (c->core.lease_us <= 0 || c->core.rpc_timeout_us <= 0 || c->core.rto_min_us <= 0 || c->core.drift_ppm >= 500000 ||
-        c->core.token_stride == 0 || c->core.swim.probe_interval_us <= 0 ||
-        c->core.swim.probe_timeout_us <= 0 || c->core.swim.push_pull_interval_us <= 0) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0,
-                    "timings out of range (lease, rpc_timeout, rto_min, swim.* must be > 0; drift_ppm < 500000)");
-        return FALSE;
-    }
-    if (c->core.policy && c->core.policy->needs_membership && !c->core.membership) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "policy %s needs membership = true",
-                    c->core.policy->name);
+    g_autofree char *msg = NULL;
+    if (dm_confkeys_check(&c->core, &msg) < 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "%s", msg);
         return FALSE;
     }
     if (c->backoff_min_us <= 0 || c->backoff_max_us < c->backoff_min_us || c->auth_max_age_us <= 0 ||

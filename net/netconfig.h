@@ -6,8 +6,10 @@
  * probes); the core's member id is the index in the list sorted bytewise
  * (strcmp), so every node must be given the same strings.
  *
- * Durations in the key file take a unit: "10s", "250ms", "500us", "1.5s";
- * a bare number means milliseconds.
+ * The core's keys (lease, swim.probe_interval, ...) are core/confkeys.h's
+ * table; durations take a unit ("10s", "250ms", "500us", "1.5s"). A bare
+ * number still means milliseconds here, with a deprecation warning (the
+ * schema reads it as seconds).
  */
 #ifndef DMUTEX_NET_NETCONFIG_H
 #define DMUTEX_NET_NETCONFIG_H
@@ -46,20 +48,26 @@ void dmn_config_clear(dmn_config *c);
 /* Load a key file's [dmutex] group over c. Unknown keys are an error. */
 gboolean dmn_config_load_file(dmn_config *c, const char *path, GError **err);
 
+/* One key of the [dmutex] group (a daemon key, or a core key spelt flat:
+ * "lease", "swim.probe_interval"); `origin` names the source in errors and
+ * warnings (a file, "--set"). Old spellings and bare-millisecond durations
+ * are read with a deprecation warning. */
+gboolean dmn_config_set(dmn_config *c, const char *key, const char *value, const char *origin,
+                        GError **err);
+
 /* Replace the member list by a comma-separated list ("h:p,h:p"). */
 gboolean dmn_config_set_members_csv(dmn_config *c, const char *csv, GError **err);
 void dmn_config_set_members(dmn_config *c, const char *const *members, size_t n);
 
-gboolean dmn_config_set_policy(dmn_config *c, const char *policy, GError **err);
-/* A built-in quorum system by name (core/quorum.h); the default is tree. */
-gboolean dmn_config_set_quorum(dmn_config *c, const char *name, GError **err);
+/* Every key of the [dmutex] group joined by `sep`, newly allocated. */
+char *dmn_config_key_names(const char *sep);
+/* The core's keys as net/README.md lists them (a Markdown table), newly
+ * allocated: `dmutexd --print-config-keys`. */
+char *dmn_config_keys_doc(void);
 
 /* Sort and check the members, find self, fill core.n_members/self, read the
  * key file. Call once, after every source was applied. */
 gboolean dmn_config_finish(dmn_config *c, GError **err);
-
-/* "10s", "250ms", "500us", bare = ms. Returns FALSE on a bad value. */
-gboolean dmn_parse_duration(const char *s, int64_t *out_us);
 
 /* Split "host:port" / "[v6]:port". Returns FALSE if malformed. */
 gboolean dmn_split_address(const char *addr, char **host, int *port);

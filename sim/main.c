@@ -111,11 +111,11 @@ static void build_config(const options *o, dm_sim_config *cfg)
             usage_error("--set %s", err->message);
     if (o->nodes)
         cfg->nodes = (uint32_t)parse_u64("--nodes", o->nodes, 1, DM_MAX_MEMBERS);
-    if (o->policy && dm_policy_parse(o->policy, &cfg->policy) < 0) {
+    if (o->policy && dm_policy_parse(o->policy, &cfg->core.policy) < 0) {
         char *all = dm_policy_names(", ");
         usage_error("--policy: '%s' is not one of %s", o->policy, all);
     }
-    if (o->quorum && !(cfg->quorum = dm_quorum_lookup(o->quorum))) {
+    if (o->quorum && !(cfg->core.quorum = dm_quorum_lookup(o->quorum))) {
         char *all = dm_quorum_names(", ");
         usage_error("--quorum: '%s' is not one of %s", o->quorum, all);
     }
@@ -339,7 +339,7 @@ static void csv_runs_row(FILE *f, const dm_sim_config *run, const char *faults, 
     g_string_append_printf(row, "%" PRIu64 ",%u,%s,%s,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64
                            ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
                            ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f",
-                           run->seed, run->nodes, dm_policy_name(run->policy), kinds,
+                           run->seed, run->nodes, dm_policy_name(run->core.policy), kinds,
                            dm_world_failed(w) ? 1 : 0, k->violations[DM_VIOLATION_MUTEX],
                            k->violations[DM_VIOLATION_TOKEN], k->violations[DM_VIOLATION_FENCE],
                            k->violations[DM_VIOLATION_LIVENESS], st->codec_errors, st->api_errors,
@@ -459,7 +459,7 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
     double sim = (double)t->sim_us / 1e6;
     if (t->runs == 1) {
         printf(PROG ": %u nodes, policy %s, seed %" PRIu64 ", faults %s", first->nodes,
-               dm_policy_name(first->policy), seed0, faults_label(o, base));
+               dm_policy_name(first->core.policy), seed0, faults_label(o, base));
         if (first->mode == DM_FAULTS_SCRIPTED) {
             char *ini = dm_sim_config_to_ini(first);
             char *sched = strstr(ini, "schedule = ");
@@ -476,7 +476,7 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
     } else {
         printf(PROG ": %" PRIu64 " runs (seeds %" PRIu64 "..%" PRIu64 "), %u nodes, policy %s, "
                "faults %s; %" PRIu64 " failed\n",
-               t->runs, seed0, seed0 + t->runs - 1, first->nodes, dm_policy_name(first->policy),
+               t->runs, seed0, seed0 + t->runs - 1, first->nodes, dm_policy_name(first->core.policy),
                faults_label(o, base), t->failed_runs);
     }
     printf("simulated %.1f s in %.2f s of wall time: %.0f events/s, %.0fx real time\n", sim, wall,
@@ -494,7 +494,7 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
            t->violations[DM_VIOLATION_FENCE], t->writes_accepted, t->writes_rejected);
     printf("liveness: %" PRIu64 "/%" PRIu64 " final requests granted, slowest after %.3f s\n",
            t->liveness_granted, t->liveness_requests, (double)t->liveness_max_us / 1e6);
-    if (!first->membership) {
+    if (!first->core.membership) {
         printf("membership: off\n");
         return;
     }
@@ -529,7 +529,7 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
            t->writes_accepted, t->lost, t->renewals, t->attempts, t->ebusy, t->crashes,
            t->restarts, t->wipes, t->pauses, t->partitions, t->skews, t->codec_errors, t->api_errors,
            (double)t->liveness_max_us / 1e6, t->failed_runs, first->nodes,
-           dm_policy_name(first->policy), seed0, faults_label(o, base), wall,
+           dm_policy_name(first->core.policy), seed0, faults_label(o, base), wall,
            wall > 0 ? (double)t->sim_us / 1e6 / wall : 0);
     GString *m = g_string_new(NULL);
     put_membership(m, (samples *)&t->det, t->member_msgs, t->member_bytes, t->node_up_us,

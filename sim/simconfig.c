@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "confkeys.h"
 #include "prng.h"
 #include "simclock.h"
 
@@ -20,21 +21,17 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
     cfg->nodes = 5;
-    cfg->policy = &dm_policy_ae_ops;
     cfg->seed = 1;
     cfg->duration_us = 60 * USEC;
     cfg->codec = false;
 
-    cfg->lease_us = 2 * USEC;
-    cfg->rpc_timeout_us = 200 * 1000;
-    cfg->rto_min_us = 5 * 1000;
-    cfg->suspect_us = 2 * USEC;
-    cfg->drift_ppm = 10000;
-    cfg->token_stride = 1024;
-    cfg->spread = true;
-
-    cfg->membership = true;
-    dm_swim_config_defaults(&cfg->swim);
+    /* The core's defaults, but for timings scaled to the simulated
+     * network's milliseconds, so that faults play out within a run. */
+    dm_config_defaults(&cfg->core);
+    cfg->core.lease_us = 2 * USEC;
+    cfg->core.rpc_timeout_us = 200 * 1000;
+    cfg->core.rto_min_us = 5 * 1000;
+    cfg->core.suspect_us = 2 * USEC;
 
     cfg->clock_drift_ppm = DM_AUTO;
     cfg->clock_offset_us = 1000 * USEC;
@@ -201,13 +198,10 @@ static bool parse_double(const char *s, double *out)
     return true;
 }
 
+/* The core's duration syntax: bare seconds, or a unit. */
 static bool parse_seconds(const char *s, int64_t *us)
 {
-    double v;
-    if (!parse_double(s, &v) || v < 0 || v > 1e9)
-        return false;
-    *us = llround(v * 1e6);
-    return true;
+    return dm_duration_parse(s, us) == 0;
 }
 
 static void format_seconds(GString *out, int64_t us)
@@ -385,7 +379,8 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out)
 
 typedef enum key_type {
     K_U32, K_U64, K_BOOL, K_SECONDS, K_DOUBLE, K_PROB, K_PPM, K_I32,
-    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE, K_QUORUM, K_POLICY,
+    K_ENUM, K_KINDS, K_NODES, K_RATES, K_SCHEDULE,
+    K_CORE_GROUP,               /* where a group of the core's table goes */
 } key_type;
 
 typedef struct key_info {
@@ -401,28 +396,11 @@ typedef struct key_info {
 
 static const key_info keys[] = {
     { "sim", "nodes", K_U32, F(nodes), false, NULL },
-    { "sim", "policy", K_POLICY, F(policy), false, NULL },
-    { "sim", "quorum", K_QUORUM, F(quorum), false, NULL },
     { "sim", "seed", K_U64, F(seed), false, NULL },
     { "sim", "duration", K_SECONDS, F(duration_us), false, NULL },
     { "sim", "codec", K_BOOL, F(codec), false, NULL },
-    { "core", "lease", K_SECONDS, F(lease_us), false, NULL },
-    { "core", "rpc_timeout", K_SECONDS, F(rpc_timeout_us), false, NULL },
-    { "core", "rto_min", K_SECONDS, F(rto_min_us), false, NULL },
-    { "core", "suspect", K_SECONDS, F(suspect_us), false, NULL },
-    { "core", "drift_ppm", K_U32, F(drift_ppm), false, NULL },
-    { "core", "token_stride", K_U32, F(token_stride), false, NULL },
-    { "core", "spread", K_BOOL, F(spread), false, NULL },
-    { "swim", "enabled", K_BOOL, F(membership), false, NULL },
-    { "swim", "probe_interval", K_SECONDS, F(swim.probe_interval_us), false, NULL },
-    { "swim", "probe_timeout", K_SECONDS, F(swim.probe_timeout_us), false, NULL },
-    { "swim", "indirect_checks", K_U32, F(swim.indirect_checks), false, NULL },
-    { "swim", "suspicion_mult", K_U32, F(swim.suspicion_mult), false, NULL },
-    { "swim", "suspicion_max_mult", K_U32, F(swim.suspicion_max_mult), false, NULL },
-    { "swim", "retransmit_mult", K_U32, F(swim.retransmit_mult), false, NULL },
-    { "swim", "push_pull_interval", K_SECONDS, F(swim.push_pull_interval_us), false, NULL },
-    { "swim", "awareness_max", K_U32, F(swim.awareness_max), false, NULL },
-    { "swim", "dead_probe_every", K_U32, F(swim.dead_probe_every), false, NULL },
+    { "core", NULL, K_CORE_GROUP, 0, false, NULL },
+    { "swim", NULL, K_CORE_GROUP, 0, false, NULL },
     { "clock", "drift_ppm", K_PPM, F(clock_drift_ppm), true, NULL },
     { "clock", "offset", K_SECONDS, F(clock_offset_us), false, NULL },
     { "clock", "rates_ppm", K_RATES, F(clock_rates), false, NULL },
@@ -470,9 +448,32 @@ static const key_info keys[] = {
 static const key_info *key_find(const char *group, const char *key)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
-        if (strcmp(keys[i].group, group) == 0 && strcmp(keys[i].key, key) == 0)
+        if (keys[i].key && strcmp(keys[i].group, group) == 0 && strcmp(keys[i].key, key) == 0)
             return &keys[i];
     return NULL;
+}
+
+/* A key of the core's table, as the simulator offers it: not the keys the
+ * simulator sets per node. An old spelling is taken with a warning. */
+static const dm_confkey *core_key_find(const char *group, const char *key, const char *origin)
+{
+    bool deprecated;
+    const dm_confkey *k = dm_confkey_lookup(group, key, &deprecated);
+    if (!k || (k->flags & DM_CONFKEY_PER_NODE))
+        return NULL;
+    if (deprecated)
+        g_warning("%s: [%s] %s is deprecated: write [%s] %s", origin, group, key, k->group, k->name);
+    return k;
+}
+
+static bool core_set(dm_sim_config *cfg, const dm_confkey *k, const char *value, GError **err)
+{
+    char *msg = NULL;
+    if (dm_confkey_set(k, &cfg->core, value, &msg) == 0)
+        return true;
+    bool r = fail(err, "%s", msg);
+    g_free(msg);
+    return r;
 }
 
 static bool group_known(const char *group)
@@ -480,7 +481,7 @@ static bool group_known(const char *group)
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
         if (strcmp(keys[i].group, group) == 0)
             return true;
-    return false;
+    return dm_confkey_group_known(group);
 }
 
 static bool parse_list(const char *value, GArray *into, int64_t min, int64_t max, size_t width)
@@ -540,13 +541,7 @@ static char *expected(const key_info *k)
     case K_NODES: return g_strdup("'all' or a comma list of node ids");
     case K_RATES: return g_strdup("a comma list of clock rates in ppm");
     case K_SCHEDULE: return g_strdup("fault steps separated by ';'");
-    case K_QUORUM:
-    case K_POLICY: {
-        char *all = k->type == K_QUORUM ? dm_quorum_names(", ") : dm_policy_names(", ");
-        char *s = g_strdup_printf("one of %s", all);
-        g_free(all);
-        return s;
-    }
+    case K_CORE_GROUP: break;
     }
     return g_strdup("?");
 }
@@ -612,15 +607,6 @@ static bool set_value(dm_sim_config *cfg, const key_info *k, const char *value, 
     case K_KINDS:
         ok = dm_fault_kinds_parse(value, (uint32_t *)base, &inner);
         break;
-    case K_QUORUM: {
-        const dm_quorum_ops *q = dm_quorum_lookup(value);
-        if ((ok = q != NULL))
-            *(const dm_quorum_ops **)base = q;
-        break;
-    }
-    case K_POLICY:
-        ok = dm_policy_parse(value, (const dm_policy_ops **)base) == 0;
-        break;
     case K_NODES: {
         GArray **arr = (GArray **)base;
         array_free(arr);
@@ -675,14 +661,7 @@ static void format_value(const dm_sim_config *cfg, const key_info *k, GString *o
     case K_U64: g_string_append_printf(out, "%" PRIu64, *(const uint64_t *)base); return;
     case K_BOOL: g_string_append(out, *(const bool *)base ? "true" : "false"); return;
     case K_ENUM: g_string_append(out, k->names[*(const int *)base]); return;
-    case K_QUORUM: {
-        const dm_quorum_ops *q = *(const dm_quorum_ops *const *)base;
-        g_string_append(out, q ? q->name : dm_quorum_builtin(0)->name);
-        return;
-    }
-    case K_POLICY:
-        g_string_append(out, dm_policy_name(*(const dm_policy_ops *const *)base));
-        return;
+    case K_CORE_GROUP: return;
     case K_I32:
         if (*(const int32_t *)base < 0)
             g_string_append(out, "auto");
@@ -771,8 +750,15 @@ bool dm_sim_config_load_data(dm_sim_config *cfg, const char *data, const char *o
         gchar **names = g_key_file_get_keys(kf, *g, NULL, NULL);
         for (gchar **key = names; *key && ok; key++) {
             const key_info *k = key_find(*g, *key);
+            const dm_confkey *ck = k ? NULL : core_key_find(*g, *key, origin);
             char *value = g_key_file_get_string(kf, *g, *key, &inner);
-            if (!k) {
+            if (ck && value) {
+                if (!core_set(cfg, ck, value, &inner)) {
+                    g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: %s", origin,
+                                inner->message);
+                    ok = false;
+                }
+            } else if (!k && !ck) {
                 g_set_error(err, DM_SIM_ERROR, DM_SIM_ERROR_CONFIG, "%s: unknown key '%s' in [%s]",
                             origin, *key, *g);
                 ok = false;
@@ -818,8 +804,10 @@ bool dm_sim_config_set(dm_sim_config *cfg, const char *assignment, GError **err)
     char *key = g_strndup(dot + 1, (size_t)(eq - dot - 1));
     char *value = g_strstrip(g_strdup(eq + 1));
     const key_info *k = key_find(group, key);
-    bool ok = k ? set_value(cfg, k, value, err)
-                : fail(err, "'%s': unknown key '%s' in [%s]", assignment, key, group);
+    const dm_confkey *ck = k ? NULL : core_key_find(group, key, "--set");
+    bool ok = k    ? set_value(cfg, k, value, err)
+              : ck ? core_set(cfg, ck, value, err)
+                   : fail(err, "'%s': unknown key '%s' in [%s]", assignment, key, group);
     g_free(group);
     g_free(key);
     g_free(value);
@@ -834,6 +822,17 @@ char *dm_sim_config_to_ini(const dm_sim_config *cfg)
         if (!group || strcmp(group, keys[i].group) != 0) {
             group = keys[i].group;
             g_string_append_printf(out, "%s[%s]\n", i ? "\n" : "", group);
+        }
+        if (keys[i].type == K_CORE_GROUP) {
+            for (size_t j = 0; j < dm_confkey_count(); j++) {
+                const dm_confkey *ck = dm_confkey_at(j);
+                if (strcmp(ck->group, group) != 0 || (ck->flags & DM_CONFKEY_PER_NODE))
+                    continue;
+                g_string_append_printf(out, "%s = ", ck->name);
+                dm_confkey_format(ck, &cfg->core, out);
+                g_string_append_c(out, '\n');
+            }
+            continue;
         }
         g_string_append_printf(out, "%s =", keys[i].key);
         gsize at = out->len;
@@ -922,11 +921,11 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
     d->dup = uniform(&p, 0, 0.2);
     d->reorder = uniform(&p, 0, 0.3);
     /* Pauses from a tenth of a lease to two leases: some outlive the lease. */
-    d->pause_us = to_ms((double)in->lease_us * uniform(&p, 0.1, 2.0));
+    d->pause_us = to_ms((double)in->core.lease_us * uniform(&p, 0.1, 2.0));
     d->partition_us = to_ms(uniform(&p, 0.5e6, 5e6));
     d->max_down = 1 + (int32_t)dm_prng_below(&p, in->nodes / 2 > 0 ? in->nodes / 2 : 1);
     /* Holds log-uniform from 10 ms to 1.5 leases: long ones need renewals. */
-    d->hold_us = to_ms(exp(uniform(&p, log(1e4), log(1.5 * (double)in->lease_us))));
+    d->hold_us = to_ms(exp(uniform(&p, log(1e4), log(1.5 * (double)in->core.lease_us))));
     /* Added later, drawn last so that the draws above stay what they were
      * for every seed. Wipes are rarer than crashes; a wiped node stays down
      * from a twentieth of a lease to two leases: often less than a lease,
@@ -934,39 +933,21 @@ static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
     if (dm_prng_below(&p, 2))
         d->kinds |= 1u << DM_FAULT_WIPE;
     d->rate[DM_FAULT_WIPE] = uniform(&p, 0.01, 0.1);
-    d->wipe_down_us = to_ms((double)in->lease_us * uniform(&p, 0.05, 2.0));
+    d->wipe_down_us = to_ms((double)in->core.lease_us * uniform(&p, 0.05, 2.0));
 }
 
 static bool validate(const dm_sim_config *c, GError **err)
 {
-    if (c->policy && c->policy->needs_membership && !c->membership)
-        return fail(err, "[swim] enabled = false: the memberlist policy needs membership "
-                         "(only policy = ae runs without it)");
-    const dm_swim_config *s = &c->swim;
-    if (s->probe_timeout_us <= 0 || s->probe_interval_us <= s->probe_timeout_us)
-        return fail(err, "[swim] probe_timeout must be > 0 and below probe_interval");
-    if (s->probe_interval_us > 3600 * USEC || s->push_pull_interval_us > 1000000 * USEC)
-        return fail(err, "[swim] probe_interval must be at most 3600 s, push_pull_interval "
-                         "at most 1e6 s");
-    if (s->suspicion_mult < 1 || s->suspicion_mult > 1000 || s->suspicion_max_mult < 1 ||
-        s->suspicion_max_mult > 1000)
-        return fail(err, "[swim] suspicion_mult and suspicion_max_mult must be in 1..1000");
-    if (s->retransmit_mult < 1 || s->retransmit_mult > 1000)
-        return fail(err, "[swim] retransmit_mult must be in 1..1000");
-    if (s->awareness_max < 1 || s->awareness_max > 64)
-        return fail(err, "[swim] awareness_max must be in 1..64 (1: no local health)");
-    if (s->indirect_checks >= DM_MAX_MEMBERS)
-        return fail(err, "[swim] indirect_checks must be below %u", DM_MAX_MEMBERS);
+    char *msg = NULL;
+    if (dm_confkeys_check(&c->core, &msg) < 0) {
+        bool r = fail(err, "%s", msg);
+        g_free(msg);
+        return r;
+    }
     if (c->nodes < 1 || c->nodes > DM_MAX_MEMBERS)
         return fail(err, "[sim] nodes: %u is out of range 1..%u", c->nodes, DM_MAX_MEMBERS);
     if (c->duration_us <= 0)
         return fail(err, "[sim] duration: must be > 0");
-    if (c->lease_us <= 0 || c->rpc_timeout_us <= 0 || c->rto_min_us <= 0)
-        return fail(err, "[core] lease, rpc_timeout and rto_min must be > 0");
-    if (c->drift_ppm >= 500000)
-        return fail(err, "[core] drift_ppm: %u must be below 500000", c->drift_ppm);
-    if (c->token_stride == 0)
-        return fail(err, "[core] token_stride: must be > 0");
     if (c->clock_rates && c->clock_rates->len > c->nodes)
         return fail(err, "[clock] rates_ppm: %u rates for %u nodes", c->clock_rates->len, c->nodes);
     for (guint i = 0; c->clients && i < c->clients->len; i++)
@@ -1050,7 +1031,7 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
     if (out->hold_us < 0)
         out->hold_us = random_faults ? d.hold_us : 100 * 1000;
     if (out->clock_drift_ppm < 0)
-        out->clock_drift_ppm = in->drift_ppm;
+        out->clock_drift_ppm = in->core.drift_ppm;
     if (out->interarrival_us < 0) {
         /* Each of the c clients asks with mean period T and holds for h: the
          * lock is wanted about c * h / T of the time. */
@@ -1059,12 +1040,14 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
                                              : 0;
     }
     if (out->liveness_us < 0) {
-        out->liveness_us = 3 * out->lease_us + 10 * out->rpc_timeout_us + out->suspect_us;
+        out->liveness_us = 3 * out->core.lease_us + 10 * out->core.rpc_timeout_us +
+                           out->core.suspect_us;
         /* Views must agree too: a member some still believe dead is looked
          * at again after dead_probe_every periods, or by a push/pull. */
-        if (out->membership)
-            out->liveness_us += MAX(out->swim.push_pull_interval_us,
-                                    (int64_t)out->swim.dead_probe_every * out->swim.probe_interval_us);
+        if (out->core.membership)
+            out->liveness_us += MAX(out->core.swim.push_pull_interval_us,
+                                    (int64_t)out->core.swim.dead_probe_every *
+                                        out->core.swim.probe_interval_us);
     }
     if (!out->schedule) {
         out->schedule = g_array_new(FALSE, FALSE, sizeof(dm_fault_step));

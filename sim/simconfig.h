@@ -109,22 +109,12 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out);
 typedef struct dm_sim_config {
     /* [sim] */
     uint32_t nodes;
-    const dm_policy_ops *policy;   /* core/policy.h; the default: ae */
     uint64_t seed;
     int64_t duration_us;         /* the fault phase */
     bool codec;                  /* round-trip every message through the codec */
-    /* [core] -- handed to every node's dm_config */
-    int64_t lease_us;
-    const dm_quorum_ops *quorum;   /* NULL: the default (tree) */
-    int64_t rpc_timeout_us;
-    int64_t rto_min_us;
-    int64_t suspect_us;
-    uint32_t drift_ppm;          /* the bound the core assumes */
-    uint32_t token_stride;
-    bool spread;                 /* place members per lock name (dm_config.spread) */
-    /* [swim] -- SWIM membership, handed to every node's dm_config */
-    bool membership;             /* enabled: run SWIM (required by memberlist) */
-    dm_swim_config swim;         /* timing; n_members, self, seed, incarnation unused */
+    /* [core] and [swim]: the core's keys (core/confkeys.h), handed to every
+     * node; n_members, self, seed and bootstrap are set per node. */
+    dm_config core;
     /* [clock] -- the clocks the nodes actually have */
     int64_t clock_drift_ppm;     /* |rate| bound of the simulated clocks; AUTO: core's */
     int64_t clock_offset_us;     /* initial readings drawn from [0, this] */

@@ -417,7 +417,7 @@ static void detection_close(dm_world *w, dm_world_detection *d, const char *why)
 /* `victim` has just crashed. */
 static void detection_open(dm_world *w, const sim_node *victim)
 {
-    if (!w->cfg->membership)
+    if (!w->cfg->core.membership)
         return;
     dm_world_detection d = { .node = victim->id, .crashed_at = w->now, .first_suspect_us = -1,
                              .dead_all_us = -1, .converge_us = -1, .open = true };
@@ -863,14 +863,14 @@ static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl
     } else if (rc == -DM_EBUSY) {
         w->stats.ebusy++;
         if (live)
-            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->rpc_timeout_us);
+            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->core.rpc_timeout_us);
     } else {
         w->stats.failed++;
         cl->requested_at = w->now;
         cl->messages = 0;
         csv_row(w, nd, lock, cl, w->now, reason_name(rc));
         if (live)
-            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->rpc_timeout_us);
+            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->core.rpc_timeout_us);
     }
     node_sync(w, nd);
 }
@@ -1081,7 +1081,7 @@ static void drv_notify(void *user, const dm_event *event)
         w->stats.failed++;
         if (current && cl->state == CL_PENDING) {
             csv_row(w, nd, lock, cl, w->now, reason_name(ev.reason));
-            client_idle(w, cl, w->cfg->rpc_timeout_us);
+            client_idle(w, cl, w->cfg->core.rpc_timeout_us);
         } else if (owed && cl->superseded_granted_at < 0) {
             csv_attempt(w, nd, lock, cl->superseded_requested_at, -1, w->now,
                         reason_name(ev.reason), ev.messages);
@@ -1145,21 +1145,9 @@ static void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
 
 static bool node_start(dm_world *w, sim_node *nd)
 {
-    dm_config c;
-    dm_config_defaults(&c);
+    dm_config c = w->cfg->core;
     c.n_members = w->n;
     c.self = nd->id;
-    c.policy = w->cfg->policy;
-    c.lease_us = w->cfg->lease_us;
-    c.drift_ppm = w->cfg->drift_ppm;
-    c.quorum = w->cfg->quorum;
-    c.rpc_timeout_us = w->cfg->rpc_timeout_us;
-    c.rto_min_us = w->cfg->rto_min_us;
-    c.suspect_us = w->cfg->suspect_us;
-    c.token_stride = w->cfg->token_stride;
-    c.spread = w->cfg->spread;
-    c.membership = w->cfg->membership;
-    c.swim = w->cfg->swim;
     c.seed = dm_prng_next(&nd->prng);
     /* Only a node's very first start may vouch that it never ran; after a
      * wipe it must recover, unless the scenario emulates the old code. */
@@ -1925,7 +1913,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     uint32_t *ids = g_new(uint32_t, w->n);
     for (uint32_t i = 0; i < w->n; i++)
         ids[i] = i;
-    if (dm_quorum_new(cfg->quorum, ids, w->n, &w->full_quorum) < 0)
+    if (dm_quorum_new(cfg->core.quorum, ids, w->n, &w->full_quorum) < 0)
         g_error("simulator: cannot build the tree over %u members", w->n);
     g_free(ids);
     w->down_mask = g_new0(uint8_t, w->n);
@@ -1947,7 +1935,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     w->nodes = g_new0(sim_node, w->n);
     /* A wiped node recovers from one quorum without it in every placement
      * its cluster uses (core/node.c, recovery). */
-    uint32_t placements = cfg->spread ? dm_quorum_placements(w->full_quorum) : 1;
+    uint32_t placements = cfg->core.spread ? dm_quorum_placements(w->full_quorum) : 1;
     for (uint32_t i = 0; i < w->n; i++) {
         w->down_mask[i] = 1;
         w->nodes[i].recoverable = true;

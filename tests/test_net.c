@@ -179,23 +179,29 @@ static void test_store(void)
 
 /* ------------------------------------------------------------ netconfig */
 
-static void test_durations(void)
+/* Old daemon spellings still load (with a warning): a bare duration is
+ * milliseconds, `membership` is swim.enabled. The syntax itself is
+ * tests/test_confkeys' business. */
+static void test_legacy_keys(void)
 {
-    int64_t us;
-    CU_ASSERT_TRUE(dmn_parse_duration("10s", &us));
-    CU_ASSERT_EQUAL(us, 10000000);
-    CU_ASSERT_TRUE(dmn_parse_duration("250ms", &us));
-    CU_ASSERT_EQUAL(us, 250000);
-    CU_ASSERT_TRUE(dmn_parse_duration("500us", &us));
-    CU_ASSERT_EQUAL(us, 500);
-    CU_ASSERT_TRUE(dmn_parse_duration("1.5s", &us));
-    CU_ASSERT_EQUAL(us, 1500000);
-    CU_ASSERT_TRUE(dmn_parse_duration("20", &us));
-    CU_ASSERT_EQUAL(us, 20000);
-    CU_ASSERT_FALSE(dmn_parse_duration("soon", &us));
-    CU_ASSERT_FALSE(dmn_parse_duration("-1s", &us));
-    CU_ASSERT_FALSE(dmn_parse_duration("3 parsecs", &us));
-    CU_ASSERT_FALSE(dmn_parse_duration("", &us));
+    dmn_config c;
+    GError *err = NULL;
+    dmn_config_init(&c);
+    CU_ASSERT_TRUE(dmn_config_set(&c, "lease", "20", "test", &err));
+    CU_ASSERT_EQUAL(c.core.lease_us, 20000);
+    CU_ASSERT_TRUE(dmn_config_set(&c, "backoff_min", "30", "test", &err));
+    CU_ASSERT_EQUAL(c.backoff_min_us, 30000);
+    CU_ASSERT_TRUE(dmn_config_set(&c, "lease", "1.5s", "test", &err));
+    CU_ASSERT_EQUAL(c.core.lease_us, 1500000);
+    CU_ASSERT_TRUE(dmn_config_set(&c, "membership", "false", "test", &err));
+    CU_ASSERT_FALSE(c.core.membership);
+    CU_ASSERT_TRUE(dmn_config_set(&c, "swim.enabled", "true", "test", &err));
+    CU_ASSERT_TRUE(c.core.membership);
+    CU_ASSERT_FALSE(dmn_config_set(&c, "swim.probe_interval", "soon", "--set", &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "swim.probe_interval") &&
+                           strstr(err->message, "soon") && strstr(err->message, "--set"));
+    g_clear_error(&err);
+    dmn_config_clear(&c);
 }
 
 static void test_addresses(void)
@@ -233,8 +239,9 @@ static void test_config(void)
     GError *err = NULL;
     char *key = write_tmp("a cluster key of enough bytes\n");
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
-                                 "lease = 2s\nswim.probe_interval = 300ms\nswim.indirect_checks = 2\n"
-                                 "drift_ppm = 500\nkey_file = %s\nmembership = true\nbootstrap = yes\n"
+                                 "lease = 2s\nswim.probe_interval = 300ms\nswim.probe_timeout = 100ms\n"
+                                 "swim.indirect_checks = 2\n"
+                                 "drift_ppm = 500\nkey_file = %s\nswim.enabled = true\nbootstrap = yes\n"
                                  "rto_min = 2ms\nquorum = tree\n", key);
     char *path = write_tmp(conf);
     dmn_config_init(&c);
@@ -262,6 +269,7 @@ static void test_config(void)
         "[dmutex]\nlease = soon\n",
         "[dmutex]\ndrift_ppm = -3\n",
         "[dmutex]\nmembership = maybe\n",
+        "[dmutex]\nswim.enabled = maybe\n",
         "[dmutex]\npolicy = raft\n",
         "[dmutex]\nquorum = pyramid\n",
         "not a key file",
@@ -716,7 +724,7 @@ static CU_TestInfo store_tests[] = {
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo config_tests[] = {
-    { "durations", test_durations },
+    { "legacy keys", test_legacy_keys },
     { "addresses", test_addresses },
     { "key file", test_config },
     CU_TEST_INFO_NULL,

@@ -250,12 +250,12 @@ static void test_config_errors(void)
     g_clear_error(&err);
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.schedule=at=1 crash=2", NULL));
     /* memberlist needs membership; ae runs without it */
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.policy=memberlist", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=memberlist", NULL));
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.enabled=false", NULL));
     CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "[swim] enabled"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "swim.enabled"));
     g_clear_error(&err);
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.policy=ae", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=ae", NULL));
     CU_ASSERT_TRUE(dm_sim_config_resolve(&c, 1, &r, &err));
     dm_sim_config_clear(&r);
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.enabled=true", NULL));
@@ -1001,7 +1001,7 @@ static void test_membership_off(void)
 static void test_memberlist_without_faults(void)
 {
     for (uint64_t seed = 1; seed <= 10; seed++) {
-        static const char *const s[] = { "sim.policy=memberlist", "faults.mode=none",
+        static const char *const s[] = { "core.policy=memberlist", "faults.mode=none",
                                          "sim.duration=20", "workload.load=1", NULL };
         dm_sim_config c;
         make_config(&c, seed, s);
@@ -1048,13 +1048,13 @@ static void test_users_own_policy(void)
     toy.calls = 0;
     dm_sim_config c;
     load_scenario(&c, "memberlist-hazard.ini");   /* views change: a crash outlives detection */
-    c.policy = &toy_policy;
+    c.core.policy = &toy_policy;
     dm_world *w = dm_world_new(&c);
     dm_world_run(w);
     CU_ASSERT_FALSE(dm_world_failed(w));
     CU_ASSERT(toy.calls > 0);                       /* view changes reached it */
     CU_ASSERT(dm_world_get_stats(w)->acquisitions > 0);
-    CU_ASSERT_STRING_EQUAL(dm_policy_name(c.policy), "toy");
+    CU_ASSERT_STRING_EQUAL(dm_policy_name(c.core.policy), "toy");
     dm_world_free(w);
     dm_sim_config_clear(&c);
     /* A policy that needs SWIM is refused without it. */
@@ -1075,8 +1075,8 @@ static void test_memberlist_hazard(void)
         const dm_policy_ops *policy = dm_policy_builtin(k);
         dm_sim_config c;
         load_scenario(&c, "memberlist-hazard.ini");
-        CU_ASSERT_PTR_EQUAL(c.policy, &dm_policy_memberlist_ops);
-        c.policy = policy;
+        CU_ASSERT_PTR_EQUAL(c.core.policy, &dm_policy_memberlist_ops);
+        c.core.policy = policy;
         dm_world *w = dm_world_new(&c);
         dm_world_run(w);
         const dm_world_stats *st = dm_world_get_stats(w);
@@ -1149,7 +1149,7 @@ static void test_churn_availability(void)
 
         /* memberlist: the same up/down schedule, so the same ground truth */
         if (seed <= 2) {
-            c.policy = &dm_policy_memberlist_ops;
+            c.core.policy = &dm_policy_memberlist_ops;
             dm_world *m = dm_world_new(&c);
             dm_world_run(m);
             const dm_world_stats *ms = dm_world_get_stats(m);
@@ -1338,7 +1338,7 @@ static void test_timeline_rows(void)
  * lies in a crash interval of that node. */
 static void test_timeline_churn(void)
 {
-    static const char *const s[] = { "sim.policy=memberlist", "faults.mode=list", "faults.kinds=churn",
+    static const char *const s[] = { "core.policy=memberlist", "faults.mode=list", "faults.kinds=churn",
                                      "faults.churn_p=0.6", "faults.churn_up_mean=15", "sim.nodes=5",
                                      "sim.duration=90", "timeline.interval=0.05", NULL };
     dm_sim_config c;
