@@ -36,7 +36,7 @@ static const dm_confkey keys[] = {
     { "core", "token_stride", DM_CONFKEY_UINT, CORE(token_stride), 1, UINT32_MAX, 0,
       "fencing tokens reserved per persist" },
     { "core", "spread", DM_CONFKEY_BOOL, CORE(spread), 0, 1, 0,
-      "place the quorum system's members per lock name, so that arbiters' load spreads" },
+      "place the quorum system's members per lock name, so that arbiters' load spreads (the same on every member)" },
     { "core", "bootstrap", DM_CONFKEY_BOOL, CORE(bootstrap), 0, 1, DM_CONFKEY_PER_NODE,
       "this node never ran before (a new cluster's first start): grant at once" },
     { "swim", "enabled", DM_CONFKEY_BOOL, CORE(membership), 0, 1, 0,
