@@ -31,6 +31,7 @@ static const struct {
     [DM_ERECOVERING] = {"DM_ERECOVERING",
                         "The node started without persisted state and is still recovering it "
                         "from a quorum; try again shortly."},
+    [DM_EEXIST] = {"DM_EEXIST", "A registry already has an entry of that name."},
 };
 
 /* A code added to the enum without an entry here fails the build; a gap

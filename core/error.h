@@ -28,6 +28,7 @@ enum dm_error {
     DM_EPEER,          /* message names a sender or recipient that is not a member */
     DM_ECANCELED,      /* the application abandoned the acquisition */
     DM_ERECOVERING,    /* started without persisted state: still recovering it */
+    DM_EEXIST,         /* a registry already has an entry of that name */
     DM_ERROR_COUNT
 };
 

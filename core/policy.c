@@ -16,9 +16,28 @@ static const dm_policy_ops *const builtin[] = {
 
 _Static_assert(offsetof(dm_policy_ops, name) == 0, "dm_policy_ops must start with its name");
 
+static dm_registry registry = DM_REGISTRY_INIT(builtin);
+
 const dm_policy_ops *dm_policy_lookup(const char *name)
 {
-    return dm_registry_lookup((const void *const *)builtin, G_N_ELEMENTS(builtin), name);
+    return dm_registry_find(&registry, name);
+}
+
+int dm_policy_register(const dm_policy_ops *ops)
+{
+    if (!ops || !ops->members)
+        return -DM_EINVAL;
+    return dm_registry_add(&registry, ops);
+}
+
+size_t dm_policy_registered_count(void)
+{
+    return dm_registry_count(&registry);
+}
+
+const dm_policy_ops *dm_policy_registered(size_t i)
+{
+    return dm_registry_at(&registry, i);
 }
 
 size_t dm_policy_builtin_count(void)
@@ -33,7 +52,7 @@ const dm_policy_ops *dm_policy_builtin(size_t i)
 
 char *dm_policy_names(const char *sep)
 {
-    return dm_registry_names((const void *const *)builtin, G_N_ELEMENTS(builtin), sep);
+    return dm_registry_list(&registry, sep);
 }
 
 const char *dm_policy_name(const dm_policy_ops *p)

@@ -32,11 +32,18 @@ typedef struct dm_policy_ops {
     bool purge_departed;
 } dm_policy_ops;
 
-/* The policies that ship with dmutex, the default (ae) first. */
+/* The registry: the policies that ship with dmutex, the default (ae) first,
+ * then those a program registered (core/registry.h), which --policy, the
+ * config files, --help and the experiments then offer like the built-ins. */
 const dm_policy_ops *dm_policy_lookup(const char *name);   /* NULL: unknown */
+/* 0, -DM_EINVAL (no table, no members(), or a name unfit for a command
+ * line), -DM_EEXIST (the name is taken). `ops` must stay valid. */
+int dm_policy_register(const dm_policy_ops *ops);
+size_t dm_policy_registered_count(void);                   /* built-in and registered */
+const dm_policy_ops *dm_policy_registered(size_t i);       /* NULL past the end */
 size_t dm_policy_builtin_count(void);
 const dm_policy_ops *dm_policy_builtin(size_t i);          /* NULL past the end */
-/* The built-in names joined by `sep`, newly allocated (g_free). */
+/* Every registered name joined by `sep`, newly allocated (g_free). */
 char *dm_policy_names(const char *sep);
 /* p's name; the default's for NULL. */
 const char *dm_policy_name(const dm_policy_ops *p);

@@ -39,9 +39,28 @@ static const dm_quorum_ops *const builtin[] = {
 /* registry.c reads `name`, the first member, from every entry. */
 _Static_assert(offsetof(dm_quorum_ops, name) == 0, "dm_quorum_ops must start with its name");
 
+static dm_registry registry = DM_REGISTRY_INIT(builtin);
+
 const dm_quorum_ops *dm_quorum_lookup(const char *name)
 {
-    return dm_registry_lookup((const void *const *)builtin, G_N_ELEMENTS(builtin), name);
+    return dm_registry_find(&registry, name);
+}
+
+int dm_quorum_register(const dm_quorum_ops *ops)
+{
+    if (!ops || !ops->create || !ops->form || !ops->exists)
+        return -DM_EINVAL;
+    return dm_registry_add(&registry, ops);
+}
+
+size_t dm_quorum_registered_count(void)
+{
+    return dm_registry_count(&registry);
+}
+
+const dm_quorum_ops *dm_quorum_registered(size_t i)
+{
+    return dm_registry_at(&registry, i);
 }
 
 size_t dm_quorum_builtin_count(void)
@@ -56,7 +75,7 @@ const dm_quorum_ops *dm_quorum_builtin(size_t i)
 
 char *dm_quorum_names(const char *sep)
 {
-    return dm_registry_names((const void *const *)builtin, G_N_ELEMENTS(builtin), sep);
+    return dm_registry_list(&registry, sep);
 }
 
 int dm_quorum_new(const dm_quorum_ops *ops, const uint32_t *ids, uint32_t count, dm_quorum **out)

@@ -98,13 +98,19 @@ bool dm_quorum_exists_at(const dm_quorum *q, uint32_t placement, const uint8_t *
  * shape through core/tree.h when dm_quorum_name() is "tree"). */
 const void *dm_quorum_state(const dm_quorum *q);
 
-/* The registry of the systems that ship with dmutex, in a fixed order (the
- * default first). A user's own system needs no registration: hand its ops
- * to dm_config.quorum. */
+/* The registry: the systems that ship with dmutex, in a fixed order (the
+ * default first), then those a program registered (core/registry.h), which
+ * --quorum, the config files and --help then offer like the built-ins. A
+ * program may also hand its own ops to dm_config.quorum unregistered. */
 const dm_quorum_ops *dm_quorum_lookup(const char *name);   /* NULL: unknown */
+/* 0, -DM_EINVAL (no table, create/form/exists missing, or a name unfit for
+ * a command line), -DM_EEXIST (the name is taken). `ops` must stay valid. */
+int dm_quorum_register(const dm_quorum_ops *ops);
+size_t dm_quorum_registered_count(void);                   /* built-in and registered */
+const dm_quorum_ops *dm_quorum_registered(size_t i);       /* NULL past the end */
 size_t dm_quorum_builtin_count(void);
 const dm_quorum_ops *dm_quorum_builtin(size_t i);          /* NULL past the end */
-/* The built-in names joined by `sep` ("tree, majority, grid"), newly
+/* Every registered name joined by `sep` ("tree, majority, grid"), newly
  * allocated (g_free), for usage and error messages. */
 char *dm_quorum_names(const char *sep);
 

@@ -1045,10 +1045,22 @@ static const dm_policy_ops toy_policy = {
 
 static void test_users_own_policy(void)
 {
+    /* Registered through the public registry, the toy is a policy like the
+     * built-ins: the config's policy key and the name lists offer it. */
+    CU_ASSERT_PTR_NULL(dm_policy_lookup("toy"));
+    CU_ASSERT_EQUAL(dm_policy_register(&toy_policy), 0);
+    CU_ASSERT_EQUAL(dm_policy_register(&toy_policy), -DM_EEXIST);
+    CU_ASSERT_PTR_EQUAL(dm_policy_lookup("toy"), &toy_policy);
+    char *names = dm_policy_names(" ");
+    CU_ASSERT_PTR_NOT_NULL(strstr(names, "toy"));
+    g_free(names);
     toy.calls = 0;
     dm_sim_config c;
     load_scenario(&c, "memberlist-hazard.ini");   /* views change: a crash outlives detection */
-    c.core.policy = &toy_policy;
+    GError *err = NULL;
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=toy", &err));
+    g_clear_error(&err);
+    CU_ASSERT_PTR_EQUAL(c.core.policy, &toy_policy);
     dm_world *w = dm_world_new(&c);
     dm_world_run(w);
     CU_ASSERT_FALSE(dm_world_failed(w));
