@@ -15,6 +15,7 @@
 #include <glib.h>
 
 #include "checker.h"
+#include "fault.h"
 #include "simconfig.h"
 #include "trace.h"
 #include "world.h"
@@ -524,6 +525,9 @@ static void print_summary(const totals *t, const dm_sim_config *first, const opt
 int main(int argc, char **argv)
 {
     options o = { 0 };
+    char *kinds = dm_fault_names(",");
+    char *faults_help = g_strdup_printf("none, swarm, scripted, or a comma list of %s", kinds);
+    g_free(kinds);
     GOptionEntry entries[] = {
         { "config", 'c', 0, G_OPTION_ARG_FILENAME, &o.config, "Scenario file (GLib key file; see sim/scenarios/default.ini)", "FILE" },
         { "nodes", 'n', 0, G_OPTION_ARG_STRING, &o.nodes, "Cluster size (default 5)", "N" },
@@ -531,8 +535,7 @@ int main(int argc, char **argv)
         { "quorum", 'q', 0, G_OPTION_ARG_STRING, &o.quorum, "Quorum system (default tree; the registry's names)", "NAME" },
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
-        { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
-          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew,churn,wipe", "MODE" },
+        { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults, faults_help, "MODE" },
         { "duration", 'd', 0, G_OPTION_ARG_STRING, &o.duration, "Fault phase length in simulated seconds (default 60)", "SECONDS" },
         { "trace", 't', 0, G_OPTION_ARG_FILENAME, &o.trace, "Write one line per event to FILE ('-': stdout)", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o.csv, "Write one row per acquisition attempt to FILE", "FILE" },
@@ -636,5 +639,6 @@ int main(int argc, char **argv)
     g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
     g_free(o.csv_members); g_free(o.csv_runs); g_free(o.timeline);
     g_strfreev(o.set);
+    g_free(faults_help);
     return status;
 }

@@ -93,11 +93,8 @@ void tl_step_close(dm_world *w, uint32_t i)
     if (rt->tl_from < 0)
         return;
     const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
-    static const char *const names[DM_STEP_ACTIONS] = {
-        [DM_STEP_LOSS] = "loss", [DM_STEP_DUP] = "dup", [DM_STEP_REORDER] = "reorder",
-    };
     char d[64];
-    g_snprintf(d, sizeof d, "%s %g", names[s->action] ? names[s->action] : "network", s->value);
+    g_snprintf(d, sizeof d, "%s %g", s->verb->name, s->value);
     tl_interval(w, "fault", rt->tl_from, w->now, -1, d);
     rt->tl_from = -1;
 }

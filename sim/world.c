@@ -453,15 +453,7 @@ static void start_liveness(dm_world *w)
     w->stats.liveness_start_us = w->now;
     w->live_deadline = w->now + c->liveness_us;
     TRACE(w, -1, "liveness phase: faults stop, network heals, everyone restarts and asks");
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
-        cancel(w, &w->gen[k]);
-    for (guint i = 0; i < c->schedule->len; i++) {
-        cancel(w, &w->steps[i].ev);
-        cancel(w, &w->steps[i].undo);
-    }
-    cancel(w, &w->crash_ev);
-    for (uint32_t i = 0; i < w->n; i++)
-        cancel(w, &w->nodes[i].churn);
+    faults_stop(w);
     heal(w);
     set_rates(w, 0, 0, 0);
     if (w->timeline)
@@ -549,8 +541,8 @@ void handle(dm_world *w, sim_event *ev)
         node_restart(w, nd);
         return;
     case EV_GEN:
-        random_fault(w, (dm_fault_kind)ev->arg);
-        gen_next(w, (dm_fault_kind)ev->arg);
+        faults_fire(w, (int)ev->arg);
+        gen_next(w, (int)ev->arg);
         return;
     case EV_STEP:
         run_step(w, ev->arg);
@@ -574,9 +566,7 @@ void handle(dm_world *w, sim_event *ev)
         }
         return;
     case EV_CRASH_COUNT:
-        random_fault(w, DM_FAULT_CRASH);
-        w->crashes_done++;
-        crash_count_next(w);
+        crash_count_fire(w);
         return;
     case EV_CHURN:
         churn_flip(w, nd);
@@ -713,7 +703,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
             event_init(&nd->clients[l].action, EV_ACTION, i, l);
         }
     }
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
+    for (int k = 0; k < DM_FAULT_MAX; k++)
         event_init(&w->gen[k], EV_GEN, UINT32_MAX, (uint32_t)k);
     w->steps = g_new0(sim_step, cfg->schedule->len);
     for (guint i = 0; i < cfg->schedule->len; i++) {
@@ -727,22 +717,13 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
 
     /* Time 0: every node starts -- as a bootstrap: none ran before -- except
      * those churn holds down; the first faults and arrivals are drawn. */
-    if (cfg->kinds & (1u << DM_FAULT_CHURN))
-        churn_start(w);
+    faults_start(w);
     for (uint32_t i = 0; i < w->n; i++)
         if (w->nodes[i].state != NODE_DOWN)
             node_start(w, &w->nodes[i]);
     w->avail_open = true;
     avail_update(w);
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
-        if (cfg->rate[k] > 0)
-            gen_next(w, (dm_fault_kind)k);
-    for (guint i = 0; i < cfg->schedule->len; i++) {
-        int64_t at = g_array_index(cfg->schedule, dm_fault_step, i).at;
-        if (at < cfg->duration_us)
-            schedule(w, &w->steps[i].ev, at);
-    }
-    crash_count_next(w);
+    faults_arm(w);
     schedule(w, &w->phase_ev, cfg->duration_us);
     return w;
 }

@@ -13,6 +13,7 @@
 
 #include <inttypes.h>
 
+#include "fault.h"
 #include "heap.h"
 #include "prng.h"
 #include "simclock.h"
@@ -157,7 +158,7 @@ struct dm_world {
     dm_simnet *net;
     double loss, dup, reorder;
     dm_prng fault_prng, work_prng;
-    sim_event gen[DM_FAULT_KINDS];
+    sim_event gen[DM_FAULT_MAX];
     sim_step *steps;
     sim_event heal, phase_ev;
     uint32_t down;
@@ -243,6 +244,23 @@ static inline bool node_live(const sim_node *nd)
     return nd->state != NODE_DOWN && nd->core != NULL;
 }
 
+/* Which nodes a fault may strike. */
+typedef bool (*node_pred)(const sim_node *nd);
+static inline bool is_not_down(const sim_node *nd) { return nd->state != NODE_DOWN; }
+static inline bool is_down(const sim_node *nd) { return nd->state == NODE_DOWN; }
+static inline bool is_up(const sim_node *nd) { return nd->state == NODE_UP; }
+static inline bool is_paused(const sim_node *nd) { return nd->state == NODE_PAUSED; }
+static inline bool is_any(const sim_node *nd) { (void)nd; return true; }
+static inline bool is_holder(const sim_node *nd)
+{
+    if (nd->state != NODE_UP)
+        return false;
+    for (uint32_t l = 0; l < nd->w->cfg->locks; l++)
+        if (nd->clients[l].state == CL_HOLDING)
+            return true;
+    return false;
+}
+
 /* "S.UUUUUU" seconds, or "never" for INT64_MAX. */
 char *fmt_time(char *buf, size_t cap, int64_t us);
 
@@ -260,19 +278,29 @@ void node_resume(dm_world *w, sim_node *nd);
 void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm);
 void handle(dm_world *w, sim_event *ev);
 
-/* ---------------------------------------------------------------- faults.c */
+/* ---------------------------------------------------------------- faults.c and the kinds */
 
+/* A node satisfying `pred`, drawn from the fault stream; NULL if none. */
+sim_node *pick(dm_world *w, node_pred pred);
+int64_t drift_draw(dm_world *w, dm_prng *p);
+/* A crashed node comes back after `dur` (> 0), unless something else restarts it first. */
+void restart_after(dm_world *w, sim_node *nd, int64_t dur);
+/* The kinds' hooks (fault.h): start before the nodes, arm after, one strike
+ * of `kind` (EV_GEN) and the next, stop when the fault phase ends. */
+void faults_start(dm_world *w);
+void faults_arm(dm_world *w);
+void faults_fire(dm_world *w, int kind);
+void gen_next(dm_world *w, int kind);
+void faults_stop(dm_world *w);
+void run_step(dm_world *w, uint32_t i);
+void undo_step(dm_world *w, uint32_t i);
+/* Kinds with their own events: crash_count's next crash, a churn flip. */
+void crash_count_fire(dm_world *w);
+void churn_flip(dm_world *w, sim_node *nd);
+/* The network kinds' probabilities; partitions (the partition kind). */
 void set_rates(dm_world *w, double loss, double dup, double reorder);
 void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur);
 void heal(dm_world *w);
-int64_t drift_draw(dm_world *w, dm_prng *p);
-void random_fault(dm_world *w, dm_fault_kind kind);
-void gen_next(dm_world *w, dm_fault_kind kind);
-void crash_count_next(dm_world *w);
-void churn_start(dm_world *w);
-void churn_flip(dm_world *w, sim_node *nd);
-void run_step(dm_world *w, uint32_t i);
-void undo_step(dm_world *w, uint32_t i);
 
 /* ---------------------------------------------------------------- workload.c */
 
