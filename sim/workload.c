@@ -6,7 +6,7 @@
  * to the attempt it belongs to (sim_client in world_internal.h). In the
  * liveness phase every client asks once more and must be granted.
  */
-#include "world_internal.h"
+#include "observer.h"
 
 #include "error.h"
 /* ---------------------------------------------------------------- clients */
@@ -148,7 +148,7 @@ static void client_release(dm_world *w, sim_node *nd, uint32_t lock, sim_client 
     TRACE(w, nd->id, "unlock %s -> %s", name, rc == 0 ? "ok" : dm_error_name(rc));
     if (rc == -DM_ENOTHELD)
         w->stats.unlock_notheld++;   /* its LOST is on the way, or it lied */
-    dm_checker_hold_end(w->checker, w->now, nd->id, name, "unlock");
+    observe_release(w, nd, name, "unlock");
     csv_row(w, nd, lock, cl, -1, "granted");
     client_idle(w, cl, 0);
     node_sync(w, nd);
@@ -218,7 +218,7 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
         cl->token = ev->token;
         cl->lease_until = ev->lease_until;
         cl->granted_at = w->now;
-        dm_checker_hold_begin(w->checker, w->now, nd->id, ev->name, ev->token, lease_global);
+        observe_grant(w, nd, ev->name, ev->token, lease_global);
         client_write(w, nd, lock, cl, "granted");
         if (cl->live_attempt) {
             dm_checker_resolve(w->checker, live_id(w, nd->id, lock));
@@ -240,7 +240,7 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
             break;
         }
         cl->lease_until = ev->lease_until;
-        dm_checker_hold_extend(w->checker, w->now, nd->id, ev->name, lease_global);
+        observe_renew(w, nd, ev->name, lease_global);
         break;
     case DM_EV_FAILED:
         w->stats.failed++;
@@ -262,11 +262,11 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
     case DM_EV_LOST:
         w->stats.lost++;
         if (current && cl->state == CL_HOLDING) {
-            dm_checker_hold_end(w->checker, w->now, nd->id, ev->name, "lost");
+            observe_release(w, nd, ev->name, "lost");
             csv_row(w, nd, lock, cl, w->now, "lost");
             client_idle(w, cl, 0);
         } else if (owed && cl->superseded_granted_at >= 0) {
-            dm_checker_hold_end(w->checker, w->now, nd->id, ev->name, "lost");
+            observe_release(w, nd, ev->name, "lost");
             csv_attempt(w, nd, lock, cl->superseded_requested_at, cl->superseded_granted_at,
                         w->now, "lost", ev->messages);
             cl->superseded = 0;

@@ -6,7 +6,7 @@
  * module asks (faults.c, the liveness phase); the driver callbacks count and
  * route messages and pass the core's events on to the workload and metrics.
  */
-#include "world_internal.h"
+#include "observer.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -171,7 +171,7 @@ static void drv_notify(void *user, const dm_event *event)
     /* The core's view moved (a member entered or left it; under memberlist
      * the tree with it), whatever a tap lets the world see. */
     if (ev.type == DM_EV_VIEW)
-        view_touch(w, nd);
+        observe_view(w, nd);
     if (nd->tap && nd->tap->notify && !nd->tap->notify(nd->tap_user, nd->id, &ev))
         return;
     fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
@@ -186,7 +186,7 @@ static void drv_notify(void *user, const dm_event *event)
             w->stats.member_events++;
             TRACE(w, nd->id, "MEMBER %u %s incarnation=%u", ev.member,
                   member_event_name(ev.member_event), ev.incarnation);
-            member_event_seen(w, nd, &ev);
+            observe_member(w, nd, &ev);
         } else {
             w->stats.view_changes++;
             TRACE(w, nd->id, "VIEW size=%u hash=%016" PRIx64, ev.view_size, ev.view_hash);
@@ -281,7 +281,7 @@ bool node_start(dm_world *w, sim_node *nd)
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
-    view_touch(w, nd);
+    observe_view(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
     return true;
@@ -310,7 +310,6 @@ void node_crash(dm_world *w, sim_node *nd)
         cancel(w, &cl->arrival);
         cancel(w, &cl->action);
     }
-    dm_checker_node_down(w->checker, w->now, nd->id, "crash");
     while (nd->inbox) {
         sim_msg *m = nd->inbox;
         nd->inbox = m->next;
@@ -326,8 +325,7 @@ void node_crash(dm_world *w, sim_node *nd)
     nd->state = NODE_DOWN;
     w->down++;
     w->stats.node_up_us += w->now - nd->up_since;
-    view_touch(w, nd);
-    detection_open(w, nd);
+    observe_crash(w, nd);
     if (w->timeline) {
         if (nd->tl_paused_at >= 0)
             tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)nd->id, "pause");
@@ -356,9 +354,7 @@ void node_restart(dm_world *w, sim_node *nd)
     if (nd->state != NODE_DOWN)
         return;
     TRACE(w, nd->id, "%s", nd->ran ? "restart" : "first start");
-    dm_world_detection *d = detection_of(w, nd->id);
-    if (d)
-        detection_close(w, d, "cut short: the node is back");
+    observe_restart(w, nd);
     if (!node_start(w, nd))
         return;
     w->stats.restarts++;
@@ -438,8 +434,7 @@ void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
     for (uint32_t l = 0; l < w->cfg->locks; l++) {
         sim_client *cl = &nd->clients[l];
         if (cl->state == CL_HOLDING)
-            dm_checker_hold_extend(w->checker, w->now, nd->id, w->lock_names[l],
-                                   dm_simclock_global(&nd->clock, cl->lease_until));
+            observe_renew(w, nd, w->lock_names[l], dm_simclock_global(&nd->clock, cl->lease_until));
     }
 }
 
@@ -448,7 +443,7 @@ void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
 static void start_liveness(dm_world *w)
 {
     const dm_sim_config *c = w->cfg;
-    avail_close(w);
+    observe_phase_end(w, PHASE_FAULTS);
     w->phase = PHASE_LIVENESS;
     w->stats.liveness_start_us = w->now;
     w->live_deadline = w->now + c->liveness_us;
@@ -558,10 +553,7 @@ void handle(dm_world *w, sim_event *ev)
             start_liveness(w);
         } else {
             dm_checker_check_deadlines(w->checker, w->now);
-            if (w->member_dirty)
-                members_update(w);
-            if (!w->views_agree)
-                report_views(w);
+            observe_phase_end(w, PHASE_LIVENESS);
             w->phase = PHASE_DONE;
         }
         return;
@@ -588,10 +580,7 @@ void dm_world_run(dm_world *w)
         fold(w, (uint64_t)w->now);
         fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
         handle(w, ev);
-        if (w->member_dirty)
-            members_update(w);
-        if (dm_checker_violation_count(w->checker) != w->violations_seen)
-            note_violations(w);
+        observe_event(w);
         if (w->phase == PHASE_LIVENESS) {
             dm_checker_check_deadlines(w->checker, w->now);
             if (dm_checker_pending(w->checker) == 0 && w->views_agree) {
@@ -601,15 +590,13 @@ void dm_world_run(dm_world *w)
         }
     }
     w->phase = PHASE_DONE;
-    avail_close(w);   /* a run cut short in the fault phase */
+    observe_report(w);
     if (w->timeline)
         tl_finish(w);
     w->stats.sim_us = w->now;
     for (uint32_t i = 0; i < w->n; i++)
         if (w->nodes[i].state != NODE_DOWN)
             w->stats.node_up_us += w->now - w->nodes[i].up_since;
-    for (guint k = 0; k < w->detections->len; k++)
-        detection_close(w, &g_array_index(w->detections, dm_world_detection, k), "cut short by the end");
     const dm_simnet_stats *ns = dm_simnet_get_stats(w->net);
     w->stats.duplicated = ns->duplicated;
     w->stats.reordered = ns->reordered;
@@ -721,8 +708,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     for (uint32_t i = 0; i < w->n; i++)
         if (w->nodes[i].state != NODE_DOWN)
             node_start(w, &w->nodes[i]);
-    w->avail_open = true;
-    avail_update(w);
+    observe_start(w);
     faults_arm(w);
     schedule(w, &w->phase_ev, cfg->duration_us);
     return w;

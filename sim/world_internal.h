@@ -2,9 +2,10 @@
  *
  * The world (world.c: the event loop, nodes, the driver callbacks, phases)
  * is split by concern: faults.c (random and scripted faults, through the
- * fault-kind table of fault.h), workload.c (the clients), metrics.c
- * (membership detection, view agreement, availability, the context of the
- * first violation), timeline.c and output.c (the CSV rows). They all work
+ * fault-kind table of fault.h), workload.c (the clients), the observers
+ * of observer.h (the safety checker, membership detection and view
+ * agreement, availability, the context of the first violation),
+ * timeline.c and output.c (the CSV rows). They all work
  * on the one struct below and on the internal operations declared here;
  * nothing outside sim/ includes this header (world.h is the public API).
  */
@@ -185,6 +186,7 @@ struct dm_world {
     int64_t avail_at;
     bool avail_open;          /* the fault phase is being accounted */
     bool avail_truth, avail_views;
+    bool avail_dirty;         /* a node started, crashed or changed its view */
     /* timeline */
     FILE *timeline;
     int64_t tl_next;          /* next sample instant; INT64_MAX: no timeline */
@@ -311,19 +313,6 @@ void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool
 void client_start_arrivals(dm_world *w, sim_node *nd);
 /* A GRANTED, RENEWED, FAILED or LOST event reached node `nd`'s application. */
 void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_global);
-
-/* ---------------------------------------------------------------- metrics.c */
-
-void view_touch(dm_world *w, sim_node *nd);
-void detection_open(dm_world *w, const sim_node *victim);
-void detection_close(dm_world *w, dm_world_detection *d, const char *why);
-dm_world_detection *detection_of(dm_world *w, uint32_t node);
-void avail_update(dm_world *w);
-void avail_close(dm_world *w);
-void members_update(dm_world *w);
-void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *ev);
-void report_views(dm_world *w);
-void note_violations(dm_world *w);
 
 /* ---------------------------------------------------------------- timeline.c */
 

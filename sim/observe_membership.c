@@ -1,12 +1,12 @@
-/* dmutex simulator: what the world measures beside the checker's verdict.
+/* dmutex simulator: membership tracking, an observer (observer.h).
  *
- * Membership tracking (which live nodes agree on one view, the crash
- * detection records), the availability integrals over the fault phase, and
- * the context of the first safety violation (world.h describes each).
- * These only read the world: they never schedule an event, and what they
- * fold into the trace hash is nothing.
+ * Which live nodes agree on one view and tree (a census of view hashes,
+ * updated only for the nodes whose view may have moved), the crash
+ * detection records (world.h: time to the first suspicion, to DEAD
+ * everywhere, to agreement), false suspicions and deaths, and the liveness
+ * failure when views still differ at the liveness bound.
  */
-#include "world_internal.h"
+#include "observer.h"
 
 static void census_add(dm_world *w, const sim_node *nd, int delta)
 {
@@ -25,7 +25,7 @@ static void census_add(dm_world *w, const sim_node *nd, int delta)
 }
 
 /* Node `nd`'s view may have changed, or it started or crashed. */
-void view_touch(dm_world *w, sim_node *nd)
+static void view_touch(dm_world *w, sim_node *nd)
 {
     w->member_dirty = true;
     if (nd->view_dirty)
@@ -42,7 +42,7 @@ static bool member_gone(const sim_node *observer, uint32_t member)
 }
 
 /* A record is over: it converged, its node restarted, or the run ended. */
-void detection_close(dm_world *w, dm_world_detection *d, const char *why)
+static void detection_close(dm_world *w, dm_world_detection *d, const char *why)
 {
     if (!d->open)
         return;
@@ -57,7 +57,7 @@ void detection_close(dm_world *w, dm_world_detection *d, const char *why)
 }
 
 /* `victim` has just crashed. */
-void detection_open(dm_world *w, const sim_node *victim)
+static void detection_open(dm_world *w, const sim_node *victim)
 {
     if (!w->cfg->membership)
         return;
@@ -76,7 +76,7 @@ void detection_open(dm_world *w, const sim_node *victim)
     w->open_detections++;
 }
 
-dm_world_detection *detection_of(dm_world *w, uint32_t node)
+static dm_world_detection *detection_of(dm_world *w, uint32_t node)
 {
     if (w->open_detections == 0)
         return NULL;
@@ -88,45 +88,10 @@ dm_world_detection *detection_of(dm_world *w, uint32_t node)
     return NULL;
 }
 
-/* ---------------------------------------------------------------- availability */
-
-/* Account the time since the last update under the states then in force,
- * and evaluate them anew: a quorum of the full tree among the running
- * members, and of some running node's own tree. Called whenever a node
- * starts, crashes or changes its view (members_update), so the integral is
- * exact. */
-void avail_update(dm_world *w)
-{
-    int64_t dt = w->now - w->avail_at;
-    if (w->avail_truth)
-        w->stats.quorum_us += dt;
-    if (w->avail_views)
-        w->stats.quorum_views_us += dt;
-    w->avail_at = w->now;
-    for (uint32_t i = 0; i < w->n; i++)
-        w->down_mask[i] = !node_live(&w->nodes[i]);
-    w->avail_truth = dm_quorum_exists(w->full_quorum, w->down_mask);
-    bool views = false;
-    for (uint32_t i = 0; i < w->n && !views; i++)
-        if (node_live(&w->nodes[i]))
-            views = dm_quorum_exists(dm_node_quorum_system(w->nodes[i].core), w->down_mask);
-    w->avail_views = views;
-}
-
-/* The fault phase ends: close the integral. */
-void avail_close(dm_world *w)
-{
-    if (!w->avail_open)
-        return;
-    avail_update(w);
-    w->avail_open = false;
-    w->stats.fault_us = w->now;
-}
-
 /* Some node's membership moved, or the set of live nodes changed: rehash
  * the views that may have changed, see whether the live members agree, and
  * advance the open detection records. */
-void members_update(dm_world *w)
+static void members_update(dm_world *w)
 {
     w->member_dirty = false;
     for (uint32_t k = 0; k < w->n_dirty; k++) {
@@ -150,8 +115,6 @@ void members_update(dm_world *w)
             w->stats.liveness_view_us = agree ? w->now - w->stats.liveness_start_us : -1;
     }
     w->views_agree = agree;
-    if (w->avail_open)
-        avail_update(w);
     if (w->open_detections == 0)
         return;
     for (guint k = 0; k < w->detections->len; k++) {
@@ -175,7 +138,7 @@ void members_update(dm_world *w)
 
 /* Node `nd` reported a member event: first suspicions of crashed nodes, and
  * false suspicions and deaths of running ones. */
-void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *ev)
+static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *ev)
 {
     if (ev->member_event != DM_MEMBER_EV_SUSPECT && ev->member_event != DM_MEMBER_EV_DEAD)
         return;
@@ -206,7 +169,7 @@ void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *ev)
 
 /* Live members that disagree on the view when the liveness bound passes:
  * one line naming the groups. */
-void report_views(dm_world *w)
+static void report_views(dm_world *w)
 {
     GString *t = g_string_new(NULL);
     uint32_t *group = g_new0(uint32_t, w->n);   /* group leader + 1, 0: not live */
@@ -251,32 +214,49 @@ void report_views(dm_world *w)
     g_string_free(t, TRUE);
 }
 
-
-
-/* New violations after an event: trace them, and keep the context of the
- * first safety violation (what the fault picture was when it happened). */
-void note_violations(dm_world *w)
+static void membership_crash(dm_world *w, sim_node *nd)
 {
-    uint32_t count = dm_checker_violation_count(w->checker);
-    for (uint32_t i = w->violations_seen; i < count; i++) {
-        const dm_violation *v = dm_checker_violation(w->checker, i);
-        TRACE(w, v->node, "VIOLATION %s", v->text);
-        dm_world_stats *s = &w->stats;
-        const sim_node *nd = v->node < w->n ? &w->nodes[v->node] : NULL;
-        if (v->kind == DM_VIOLATION_MUTEX && s->violation_holder_in_view < 0 && v->other < w->n &&
-            nd && node_live(nd) && dm_node_membership(nd->core))
-            s->violation_holder_in_view =
-                dm_membership_in_view(dm_node_membership(nd->core), v->other) ? 1 : 0;
-        if (v->kind == DM_VIOLATION_LIVENESS || s->violation_at >= 0)
-            continue;
-        s->violation_at = w->now;
-        s->violation_kind = v->kind;
-        s->violation_shape = dm_simnet_cut_count(w->net) > 0 ? w->cur_shape : -1;
-        s->violation_down = w->down;
-        s->violation_paused = 0;
-        for (uint32_t k = 0; k < w->n; k++)
-            s->violation_paused += w->nodes[k].state == NODE_PAUSED;
-        s->violation_views_agree = w->views_agree;
-    }
-    w->violations_seen = count;
+    view_touch(w, nd);
+    detection_open(w, nd);
 }
+
+static void membership_restart(dm_world *w, sim_node *nd)
+{
+    dm_world_detection *d = detection_of(w, nd->id);
+    if (d)
+        detection_close(w, d, "cut short: the node is back");
+}
+
+static void membership_event(dm_world *w)
+{
+    if (w->member_dirty)
+        members_update(w);
+}
+
+static void membership_phase_end(dm_world *w, phase p)
+{
+    if (p != PHASE_LIVENESS)
+        return;
+    if (w->member_dirty)
+        members_update(w);
+    if (!w->views_agree)
+        report_views(w);
+}
+
+/* Records still open are censored. */
+static void membership_report(dm_world *w)
+{
+    for (guint k = 0; k < w->detections->len; k++)
+        detection_close(w, &g_array_index(w->detections, dm_world_detection, k), "cut short by the end");
+}
+
+const dm_observer dm_observe_membership = {
+    .name = "membership",
+    .crash = membership_crash,
+    .restart = membership_restart,
+    .view = view_touch,
+    .member = member_event_seen,
+    .event = membership_event,
+    .phase_end = membership_phase_end,
+    .report = membership_report,
+};
