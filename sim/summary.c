@@ -274,25 +274,18 @@ static void combine_field(dm_summary *s, const metric *m, const dm_world_stats *
 {
     void *to = field(s, m);
     const void *from = (m->from == STATS ? (const char *)st : (const char *)k) + m->offset;
+#define COMBINE(T)                                          \
+    do {                                                    \
+        T a = *(T *)to, b = *(const T *)from;               \
+        *(T *)to = m->how == SUM ? a + b : MAX(a, b);       \
+    } while (0)
     switch (m->type) {
-    case U64: {
-        uint64_t a = *(uint64_t *)to, b = *(const uint64_t *)from;
-        *(uint64_t *)to = m->how == SUM ? a + b : MAX(a, b);
-        break;
+    case U64: COMBINE(uint64_t); break;
+    case I64: COMBINE(int64_t); break;
+    case U32: COMBINE(uint32_t); break;
+    default: g_assert_not_reached();   /* only counters and times combine */
     }
-    case I64: {
-        int64_t a = *(int64_t *)to, b = *(const int64_t *)from;
-        *(int64_t *)to = m->how == SUM ? a + b : MAX(a, b);
-        break;
-    }
-    case U32: {
-        uint32_t a = *(uint32_t *)to, b = *(const uint32_t *)from;
-        *(uint32_t *)to = m->how == SUM ? a + b : MAX(a, b);
-        break;
-    }
-    default:
-        g_assert_not_reached();   /* only counters and times combine */
-    }
+#undef COMBINE
 }
 
 static void put_value(GString *out, dm_summary *s, const metric *m, bool csv)
