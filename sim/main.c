@@ -15,6 +15,8 @@
 #include <glib.h>
 
 #include "checker.h"
+#include "fault.h"
+#include "summary.h"
 #include "simconfig.h"
 #include "trace.h"
 #include "world.h"
@@ -29,22 +31,16 @@ typedef struct options {
     char **set;
 } options;
 
-/* --list WHAT: the registries' names, one per line, for scripts (the
- * experiments sweep every policy the simulator has, the figures colour them
+/* --list WHAT: a registry's names, one per line, for scripts (the
+ * experiments sweep every policy the simulator has; the figures style them
  * in this order). */
 static int list_names(const char *what)
 {
-    char *names = NULL;
-    if (g_strcmp0(what, "policies") == 0) {
-        names = dm_policy_names("\n");
-    } else if (g_strcmp0(what, "quorums") == 0) {
-        names = dm_quorum_names("\n");
-    } else if (g_strcmp0(what, "faults") == 0) {
-        GString *g = g_string_new(NULL);
-        for (int k = 0; k < DM_FAULT_KINDS; k++)
-            g_string_append_printf(g, "%s%s", k ? "\n" : "", dm_fault_kind_name(k));
-        names = g_string_free(g, FALSE);
-    } else {
+    char *names = g_strcmp0(what, "policies") == 0 ? dm_policy_names("\n")
+                  : g_strcmp0(what, "quorums") == 0 ? dm_quorum_names("\n")
+                  : g_strcmp0(what, "faults") == 0  ? dm_fault_names("\n")
+                                                    : NULL;
+    if (!names) {
         fprintf(stderr, PROG ": --list: '%s' is not one of policies, quorums, faults\n", what);
         return 2;
     }
@@ -52,32 +48,6 @@ static int list_names(const char *what)
     g_free(names);
     return 0;
 }
-
-/* Crash detection samples, in seconds. */
-typedef struct samples {
-    GArray *suspect, *dead, *converge;   /* double */
-    uint64_t records;
-} samples;
-
-typedef struct totals {
-    uint64_t runs, failed_runs, events, messages, attempts, acquisitions, failed, lost;
-    uint64_t renewals, ebusy, crashes, restarts, wipes, pauses, partitions, skews;
-    uint64_t codec_errors, api_errors, start_failures, stuck_ticks;
-    uint64_t violations[5], writes_accepted, writes_rejected, stale_accepted;
-    uint64_t liveness_requests, liveness_granted;
-    int64_t liveness_max_us, sim_us, wall_us;
-    /* membership */
-    uint64_t member_msgs, member_bytes, false_suspicions, false_deaths;
-    uint64_t false_suspicions_connected, false_deaths_connected;
-    int64_t node_up_us, liveness_view_max_us;
-    /* availability over the fault phases */
-    int64_t fault_us, quorum_us, quorum_views_us;
-    double arbiter_load_ratio;   /* the largest of any run */
-    samples det;
-    uint64_t hash;
-    bool have_failure;
-    uint64_t first_failed_seed;
-} totals;
 
 static G_GNUC_NORETURN G_GNUC_PRINTF(1, 2) void usage_error(const char *fmt, ...)
 {
@@ -208,230 +178,6 @@ static void print_failure(const options *o, const dm_sim_config *base, const dm_
         printf("... and %u more violations\n", n - MAX_VIOLATIONS_SHOWN);
 }
 
-/* ---------------------------------------------------------------- membership metrics */
-
-static void samples_init(samples *s)
-{
-    s->suspect = g_array_new(FALSE, FALSE, sizeof(double));
-    s->dead = g_array_new(FALSE, FALSE, sizeof(double));
-    s->converge = g_array_new(FALSE, FALSE, sizeof(double));
-    s->records = 0;
-}
-
-static void samples_clear(samples *s)
-{
-    g_array_free(s->suspect, TRUE);
-    g_array_free(s->dead, TRUE);
-    g_array_free(s->converge, TRUE);
-}
-
-static void sample_add(GArray *a, int64_t us)
-{
-    if (us < 0)
-        return;
-    double v = (double)us / 1e6;
-    g_array_append_val(a, v);
-}
-
-static void samples_add_run(samples *s, const dm_world *w)
-{
-    for (uint32_t i = 0; i < dm_world_detection_count(w); i++) {
-        const dm_world_detection *d = dm_world_detection_get(w, i);
-        s->records++;
-        sample_add(s->suspect, d->first_suspect_us);
-        sample_add(s->dead, d->dead_all_us);
-        sample_add(s->converge, d->converge_us);
-    }
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef enum stat_kind { STAT_MEAN, STAT_P50, STAT_MAX } stat_kind;
-
-/* " key=value" in seconds, or " key=na" without samples. The median is the
- * lower one (nearest rank) for an even count. */
-static void put_stat(GString *out, const char *key, GArray *a, stat_kind kind)
-{
-    if (a->len == 0) {
-        g_string_append_printf(out, " %s=na", key);
-        return;
-    }
-    double v = 0;
-    if (kind == STAT_MEAN) {
-        for (guint i = 0; i < a->len; i++)
-            v += g_array_index(a, double, i);
-        v /= a->len;
-    } else {
-        g_array_sort(a, cmp_double);
-        v = g_array_index(a, double, kind == STAT_MAX ? a->len - 1 : (a->len - 1) / 2);
-    }
-    g_string_append_printf(out, " %s=%.3f", key, v);
-}
-
-/* The membership keys of the summary line (sim/README.md lists them). */
-static void put_membership(GString *out, samples *det, uint64_t msgs, uint64_t bytes,
-                           int64_t up_us, uint64_t fs, uint64_t fd, uint64_t fsc, uint64_t fdc)
-{
-    double up = (double)up_us / 1e6;
-    put_stat(out, "suspect_s_mean", det->suspect, STAT_MEAN);
-    put_stat(out, "dead_s_p50", det->dead, STAT_P50);
-    put_stat(out, "dead_s_max", det->dead, STAT_MAX);
-    put_stat(out, "converge_s_p50", det->converge, STAT_P50);
-    put_stat(out, "converge_s_max", det->converge, STAT_MAX);
-    g_string_append_printf(out, " false_suspicions=%" PRIu64 " false_deaths=%" PRIu64
-                           " member_msgs_per_s=%.3f member_bytes_per_s=%.1f"
-                           " detections=%" PRIu64 " detections_converged=%u"
-                           " false_suspicions_connected=%" PRIu64 " false_deaths_connected=%" PRIu64
-                           " member_msgs=%" PRIu64 " member_bytes=%" PRIu64,
-                           fs, fd, up > 0 ? (double)msgs / up : 0, up > 0 ? (double)bytes / up : 0,
-                           det->records, det->converge->len, fsc, fdc, msgs, bytes);
-}
-
-/* "<sep><key>" then part / whole with 6 decimals, or "na" when whole is 0. */
-static void put_fraction(GString *out, const char *sep, const char *key, int64_t part, int64_t whole)
-{
-    g_string_append_printf(out, "%s%s", sep, key);
-    if (whole > 0)
-        g_string_append_printf(out, "%.6f", (double)part / (double)whole);
-    else
-        g_string_append(out, "na");
-}
-
-static const char *violation_kind_name(int kind)
-{
-    static const char *const names[] = { "-", "mutex", "token", "fence", "liveness" };
-    return kind >= 0 && kind < (int)G_N_ELEMENTS(names) ? names[kind] : "?";
-}
-
-static void csv_runs_header(FILE *f)
-{
-    fputs("seed,nodes,policy,faults,failed,mutex_violations,token_violations,fence_violations,"
-          "liveness_failures,codec_errors,api_errors,start_failures,stuck_ticks,"
-          "crashes,restarts,wipes,pauses,partitions,acquisitions,sim_seconds,"
-          "suspect_s_mean,dead_s_p50,dead_s_max,converge_s_p50,converge_s_max,"
-          "false_suspicions,false_deaths,member_msgs_per_s,member_bytes_per_s,detections,"
-          "detections_converged,false_suspicions_connected,false_deaths_connected,member_msgs,"
-          "member_bytes,violation_at,violation_kind,violation_shape,violation_down,"
-          "violation_paused,violation_views_agree,violation_holder_in_view,liveness_view_seconds,"
-          "quorum_available,quorum_available_views,hash\n", f);
-}
-
-/* One row per run: the summary's keys for that run alone, in CSV order. */
-static void csv_runs_row(FILE *f, const dm_sim_config *run, const char *faults, dm_world *w)
-{
-    const dm_world_stats *st = dm_world_get_stats(w);
-    const dm_checker_counts *k = dm_checker_get_counts(dm_world_checker(w));
-    samples det;
-    samples_init(&det);
-    samples_add_run(&det, w);
-    GString *m = g_string_new(NULL);
-    put_membership(m, &det, st->member_msgs, st->member_bytes, st->node_up_us,
-                   st->false_suspicions, st->false_deaths, st->false_suspicions_connected,
-                   st->false_deaths_connected);
-    /* " key=value key=value ..." -> "value,value,..." */
-    GString *row = g_string_new(NULL);
-    /* A kind list is "crash+partition" here: no comma inside a field. */
-    char *kinds = g_strdelimit(g_strdup(faults), ",", '+');
-    g_string_append_printf(row, "%" PRIu64 ",%u,%s,%s,%d,%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                           ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                           ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%.3f",
-                           run->seed, run->nodes, dm_policy_name(run->core.policy), kinds,
-                           dm_world_failed(w) ? 1 : 0, k->violations[DM_VIOLATION_MUTEX],
-                           k->violations[DM_VIOLATION_TOKEN], k->violations[DM_VIOLATION_FENCE],
-                           k->violations[DM_VIOLATION_LIVENESS], st->codec_errors, st->api_errors,
-                           st->start_failures, st->stuck_ticks, st->crashes, st->restarts,
-                           st->wipes, st->pauses, st->partitions, st->acquisitions,
-                           (double)st->sim_us / 1e6);
-    gchar **pairs = g_strsplit(m->str + 1, " ", -1);
-    for (gchar **p = pairs; *p; p++) {
-        char *eq = strchr(*p, '=');
-        g_string_append_printf(row, ",%s", eq ? eq + 1 : "");
-    }
-    g_strfreev(pairs);
-    if (st->violation_at >= 0)
-        g_string_append_printf(row, ",%.6f,%s,%s,%u,%u,%d,%d", (double)st->violation_at / 1e6,
-                               violation_kind_name(st->violation_kind),
-                               st->violation_shape >= 0 ? dm_shape_name(st->violation_shape) : "none",
-                               st->violation_down, st->violation_paused,
-                               st->violation_views_agree ? 1 : 0, st->violation_holder_in_view);
-    else
-        g_string_append(row, ",,,,,,,");
-    if (st->liveness_view_us >= 0)
-        g_string_append_printf(row, ",%.3f", (double)st->liveness_view_us / 1e6);
-    else
-        g_string_append(row, ",");
-    put_fraction(row, ",", "", st->quorum_us, st->fault_us);
-    put_fraction(row, ",", "", st->quorum_views_us, st->fault_us);
-    g_string_append_printf(row, ",%016" PRIx64 "\n", dm_world_hash(w));
-    fwrite(row->str, 1, row->len, f);
-    g_free(kinds);
-    g_string_free(row, TRUE);
-    g_string_free(m, TRUE);
-    samples_clear(&det);
-}
-
-static void add_run(totals *t, dm_world *w, uint64_t seed, int64_t wall_us)
-{
-    const dm_world_stats *s = dm_world_get_stats(w);
-    const dm_checker_counts *k = dm_checker_get_counts(dm_world_checker(w));
-    t->runs++;
-    t->events += s->events;
-    t->messages += s->messages;
-    t->attempts += s->attempts;
-    t->acquisitions += s->acquisitions;
-    t->failed += s->failed;
-    t->lost += s->lost;
-    t->renewals += s->renewals;
-    t->ebusy += s->ebusy;
-    t->crashes += s->crashes;
-    t->restarts += s->restarts;
-    t->wipes += s->wipes;
-    t->pauses += s->pauses;
-    t->partitions += s->partitions;
-    t->skews += s->skews;
-    t->codec_errors += s->codec_errors;
-    t->api_errors += s->api_errors;
-    t->start_failures += s->start_failures;
-    t->stuck_ticks += s->stuck_ticks;
-    for (int i = 0; i < 5; i++)
-        t->violations[i] += k->violations[i];
-    t->writes_accepted += k->writes_accepted;
-    t->writes_rejected += k->writes_rejected;
-    t->stale_accepted += k->stale_writes_accepted;
-    t->liveness_requests += s->liveness_requests;
-    t->liveness_granted += s->liveness_granted;
-    if (s->liveness_max_us > t->liveness_max_us)
-        t->liveness_max_us = s->liveness_max_us;
-    t->sim_us += s->sim_us;
-    t->wall_us += wall_us;
-    t->member_msgs += s->member_msgs;
-    t->member_bytes += s->member_bytes;
-    t->node_up_us += s->node_up_us;
-    t->false_suspicions += s->false_suspicions;
-    t->false_deaths += s->false_deaths;
-    t->false_suspicions_connected += s->false_suspicions_connected;
-    t->false_deaths_connected += s->false_deaths_connected;
-    if (s->liveness_view_us > t->liveness_view_max_us)
-        t->liveness_view_max_us = s->liveness_view_us;
-    t->fault_us += s->fault_us;
-    t->quorum_us += s->quorum_us;
-    t->quorum_views_us += s->quorum_views_us;
-    t->arbiter_load_ratio = MAX(t->arbiter_load_ratio, s->arbiter_load_ratio);
-    samples_add_run(&t->det, w);
-    t->hash = t->runs == 1 ? dm_world_hash(w) : dm_trace_combine(t->hash, dm_world_hash(w));
-    if (dm_world_failed(w)) {
-        t->failed_runs++;
-        if (!t->have_failure) {
-            t->have_failure = true;
-            t->first_failed_seed = seed;
-        }
-    }
-}
-
 static FILE *open_output(const char *opt, const char *path)
 {
     if (!path)
@@ -452,11 +198,11 @@ static const char *faults_label(const options *o, const dm_sim_config *cfg)
     return modes[cfg->mode];
 }
 
-static void print_human(const totals *t, const dm_sim_config *base, const dm_sim_config *first,
+static void print_human(const dm_summary *t, const dm_sim_config *base, const dm_sim_config *first,
                         const options *o, uint64_t seed0)
 {
     double wall = (double)t->wall_us / 1e6;
-    double sim = (double)t->sim_us / 1e6;
+    double sim = (double)t->stats.sim_us / 1e6;
     if (t->runs == 1) {
         printf(PROG ": %u nodes, policy %s, seed %" PRIu64 ", faults %s", first->nodes,
                dm_policy_name(first->core.policy), seed0, faults_label(o, base));
@@ -480,76 +226,47 @@ static void print_human(const totals *t, const dm_sim_config *base, const dm_sim
                faults_label(o, base), t->failed_runs);
     }
     printf("simulated %.1f s in %.2f s of wall time: %.0f events/s, %.0fx real time\n", sim, wall,
-           wall > 0 ? (double)t->events / wall : 0, wall > 0 ? sim / wall : 0);
+           wall > 0 ? (double)t->stats.events / wall : 0, wall > 0 ? sim / wall : 0);
     printf("locks: %" PRIu64 " granted, %" PRIu64 " failed, %" PRIu64 " lost, %" PRIu64
            " renewals, %" PRIu64 " busy; %" PRIu64 " messages (%.1f per grant)\n",
-           t->acquisitions, t->failed, t->lost, t->renewals, t->ebusy, t->messages,
-           t->acquisitions ? (double)t->messages / (double)t->acquisitions : 0);
+           t->stats.acquisitions, t->stats.failed, t->stats.lost, t->stats.renewals, t->stats.ebusy, t->stats.messages,
+           t->stats.acquisitions ? (double)t->stats.messages / (double)t->stats.acquisitions : 0);
     printf("faults: %" PRIu64 " crashes (%" PRIu64 " with the disk wiped), %" PRIu64 " restarts, %"
            PRIu64 " pauses, %" PRIu64 " partitions, %" PRIu64 " clock skews\n",
-           t->crashes, t->wipes, t->restarts, t->pauses, t->partitions, t->skews);
+           t->stats.crashes, t->stats.wipes, t->stats.restarts, t->stats.pauses, t->stats.partitions, t->stats.skews);
     printf("safety: %" PRIu64 " mutex, %" PRIu64 " token, %" PRIu64 " fence violations; writes %"
            PRIu64 " accepted, %" PRIu64 " stale rejected\n",
-           t->violations[DM_VIOLATION_MUTEX], t->violations[DM_VIOLATION_TOKEN],
-           t->violations[DM_VIOLATION_FENCE], t->writes_accepted, t->writes_rejected);
+           t->checks.violations[DM_VIOLATION_MUTEX], t->checks.violations[DM_VIOLATION_TOKEN],
+           t->checks.violations[DM_VIOLATION_FENCE], t->checks.writes_accepted, t->checks.writes_rejected);
     printf("liveness: %" PRIu64 "/%" PRIu64 " final requests granted, slowest after %.3f s\n",
-           t->liveness_granted, t->liveness_requests, (double)t->liveness_max_us / 1e6);
+           (uint64_t)t->stats.liveness_granted, (uint64_t)t->stats.liveness_requests, (double)t->stats.liveness_max_us / 1e6);
     if (!first->core.membership) {
         printf("membership: off\n");
         return;
     }
-    double up = (double)t->node_up_us / 1e6;
+    double up = (double)t->stats.node_up_us / 1e6;
     printf("membership: %" PRIu64 " crashes followed, %u converged; %" PRIu64
            " false suspicions, %" PRIu64 " false deaths; %.2f messages, %.0f bytes per member "
            "per second\n",
-           t->det.records, t->det.converge->len, t->false_suspicions, t->false_deaths,
-           up > 0 ? (double)t->member_msgs / up : 0, up > 0 ? (double)t->member_bytes / up : 0);
+           t->detections, t->converge->len, t->stats.false_suspicions, t->stats.false_deaths,
+           up > 0 ? (double)t->stats.member_msgs / up : 0, up > 0 ? (double)t->stats.member_bytes / up : 0);
 }
 
-static void print_summary(const totals *t, const dm_sim_config *first, const options *o,
-                          const dm_sim_config *base, uint64_t seed0)
+/* The last line: every summary key of the metrics registry (summary.c). */
+static void print_summary(dm_summary *t)
 {
-    double wall = (double)t->wall_us / 1e6;
-    uint64_t safety = t->violations[DM_VIOLATION_MUTEX] + t->violations[DM_VIOLATION_TOKEN] +
-                      t->violations[DM_VIOLATION_FENCE];
-    printf("runs=%" PRIu64 " violations=%" PRIu64 " liveness_failures=%" PRIu64
-           " acquisitions=%" PRIu64 " failed_acquisitions=%" PRIu64 " messages=%" PRIu64
-           " events=%" PRIu64 " events_per_s=%.0f sim_seconds=%.3f hash=%016" PRIx64
-           " mutex_violations=%" PRIu64 " token_violations=%" PRIu64 " fence_violations=%" PRIu64
-           " stale_writes_rejected=%" PRIu64 " stale_writes_accepted=%" PRIu64
-           " writes_accepted=%" PRIu64 " lost=%" PRIu64 " renewals=%" PRIu64 " attempts=%" PRIu64
-           " ebusy=%" PRIu64 " crashes=%" PRIu64 " restarts=%" PRIu64 " wipes=%" PRIu64 " pauses=%" PRIu64
-           " partitions=%" PRIu64 " skews=%" PRIu64 " codec_errors=%" PRIu64 " api_errors=%" PRIu64
-           " liveness_max_seconds=%.3f failed_runs=%" PRIu64 " nodes=%u policy=%s seed=%" PRIu64
-           " faults=%s wall_seconds=%.3f sim_per_wall=%.1f",
-           t->runs, safety, t->violations[DM_VIOLATION_LIVENESS], t->acquisitions, t->failed,
-           t->messages, t->events, wall > 0 ? (double)t->events / wall : 0, (double)t->sim_us / 1e6,
-           t->hash, t->violations[DM_VIOLATION_MUTEX], t->violations[DM_VIOLATION_TOKEN],
-           t->violations[DM_VIOLATION_FENCE], t->writes_rejected, t->stale_accepted,
-           t->writes_accepted, t->lost, t->renewals, t->attempts, t->ebusy, t->crashes,
-           t->restarts, t->wipes, t->pauses, t->partitions, t->skews, t->codec_errors, t->api_errors,
-           (double)t->liveness_max_us / 1e6, t->failed_runs, first->nodes,
-           dm_policy_name(first->core.policy), seed0, faults_label(o, base), wall,
-           wall > 0 ? (double)t->sim_us / 1e6 / wall : 0);
-    GString *m = g_string_new(NULL);
-    put_membership(m, (samples *)&t->det, t->member_msgs, t->member_bytes, t->node_up_us,
-                   t->false_suspicions, t->false_deaths, t->false_suspicions_connected,
-                   t->false_deaths_connected);
-    printf("%s liveness_view_max_seconds=%.3f lock_messages=%" PRIu64, m->str,
-           (double)t->liveness_view_max_us / 1e6, t->messages - t->member_msgs);
-    g_string_truncate(m, 0);
-    put_fraction(m, " ", "quorum_available=", t->quorum_us, t->fault_us);
-    put_fraction(m, " ", "quorum_available_views=", t->quorum_views_us, t->fault_us);
-    printf("%s arbiter_load_ratio=%.3f", m->str, t->arbiter_load_ratio);
-    g_string_free(m, TRUE);
-    if (t->have_failure)
-        printf(" first_failed_seed=%" PRIu64, t->first_failed_seed);
-    printf("\n");
+    GString *line = g_string_new(NULL);
+    dm_summary_format(t, line);
+    printf("%s\n", line->str);
+    g_string_free(line, TRUE);
 }
 
 int main(int argc, char **argv)
 {
     options o = { 0 };
+    char *kinds = dm_fault_names(",");
+    char *faults_help = g_strdup_printf("none, swarm, scripted, or a comma list of %s", kinds);
+    g_free(kinds);
     /* The choices --help shows come from the registries. */
     char *policies = dm_policy_names("|"), *quorums = dm_quorum_names("|");
     GOptionEntry entries[] = {
@@ -559,8 +276,7 @@ int main(int argc, char **argv)
         { "quorum", 'q', 0, G_OPTION_ARG_STRING, &o.quorum, "Quorum system (default tree)", quorums },
         { "seed", 's', 0, G_OPTION_ARG_STRING, &o.seed, "Master seed (default 1)", "S" },
         { "runs", 'r', 0, G_OPTION_ARG_STRING, &o.runs, "Run seeds S..S+K-1 (default 1)", "K" },
-        { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults,
-          "none, swarm, scripted, or a comma list of crash,restart,pause,partition,loss,dup,reorder,skew,churn,wipe", "MODE" },
+        { "faults", 'f', 0, G_OPTION_ARG_STRING, &o.faults, faults_help, "MODE" },
         { "duration", 'd', 0, G_OPTION_ARG_STRING, &o.duration, "Fault phase length in simulated seconds (default 60)", "SECONDS" },
         { "trace", 't', 0, G_OPTION_ARG_FILENAME, &o.trace, "Write one line per event to FILE ('-': stdout)", "FILE" },
         { "csv", 0, 0, G_OPTION_ARG_FILENAME, &o.csv, "Write one row per acquisition attempt to FILE", "FILE" },
@@ -569,7 +285,7 @@ int main(int argc, char **argv)
         { "timeline", 0, 0, G_OPTION_ARG_FILENAME, &o.timeline,
           "Write every node's state every [timeline] interval, and the fault intervals, to FILE", "FILE" },
         { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.set, "Set any scenario key, e.g. --set network.loss=0.1 (repeatable)", "GROUP.KEY=VALUE" },
-        { "list", 0, 0, G_OPTION_ARG_STRING, &o.list, "Print the names of the built-in policies, quorum systems or fault kinds, one per line", "policies|quorums|faults" },
+        { "list", 0, 0, G_OPTION_ARG_STRING, &o.list, "Print the names of the policies, quorum systems or fault kinds, one per line", "policies|quorums|faults" },
         G_OPTION_ENTRY_NULL
     };
     GOptionContext *ctx = g_option_context_new("- deterministic simulation of the dmutex protocol");
@@ -588,8 +304,10 @@ int main(int argc, char **argv)
         usage_error("%s", err->message);
     if (argc > 1)
         usage_error("unexpected argument '%s'", argv[1]);
-    if (o.list)
+    if (o.list) {
+        g_free(faults_help);
         return list_names(o.list);
+    }
 
     dm_sim_config base;
     build_config(&o, &base);
@@ -612,13 +330,13 @@ int main(int argc, char **argv)
         dm_world_csv_members_header(csv_members);
     FILE *csv_runs = open_output("--csv-runs", o.csv_runs);
     if (csv_runs)
-        csv_runs_header(csv_runs);
+        dm_summary_csv_header(csv_runs);
     FILE *timeline = open_output("--timeline", o.timeline);
     if (timeline)
         dm_world_timeline_header(timeline);
 
-    totals t = { 0 };
-    samples_init(&t.det);
+    dm_summary t;
+    dm_summary_init(&t, &first, faults_label(&o, &base));
     for (uint64_t i = 0; i < runs; i++) {
         dm_sim_config run;
         if (!dm_sim_config_resolve(&base, seed0 + i, &run, &err))
@@ -638,9 +356,9 @@ int main(int argc, char **argv)
         dm_world_run(w);
         int64_t wall = g_get_monotonic_time() - t0;
         bool first_failure = dm_world_failed(w) && !t.have_failure;
-        add_run(&t, w, run.seed, wall);
+        dm_summary_add(&t, w, run.seed, wall);
         if (csv_runs)
-            csv_runs_row(csv_runs, &run, faults_label(&o, &base), w);
+            dm_summary_csv_row(csv_runs, &run, faults_label(&o, &base), w);
         if (first_failure)
             print_failure(&o, &base, &run, w);
         dm_world_free(w);
@@ -658,16 +376,17 @@ int main(int argc, char **argv)
         fclose(timeline);
 
     print_human(&t, &base, &first, &o, seed0);
-    print_summary(&t, &first, &o, &base, seed0);
+    print_summary(&t);
     fflush(stdout);
 
     int status = t.failed_runs > 0 ? 1 : 0;
-    samples_clear(&t.det);
+    dm_summary_clear(&t);
     dm_sim_config_clear(&first);
     dm_sim_config_clear(&base);
     g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.quorum); g_free(o.seed); g_free(o.runs);
     g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
     g_free(o.csv_members); g_free(o.csv_runs); g_free(o.timeline);
     g_strfreev(o.set);
+    g_free(faults_help);
     return status;
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "confkeys.h"
+#include "fault.h"
 #include "prng.h"
 #include "simclock.h"
 
@@ -56,7 +57,7 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->timeout_us = 5 * USEC;
 
     cfg->mode = DM_FAULTS_SCRIPTED;
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
+    for (int k = 0; k < DM_FAULT_MAX; k++)
         cfg->rate[k] = DM_AUTO;
     cfg->pause_us = DM_AUTO;
     cfg->partition_us = DM_AUTO;
@@ -114,28 +115,9 @@ bool dm_sim_config_is_client(const dm_sim_config *cfg, uint32_t id)
 
 /* ---------------------------------------------------------------- names */
 
-static const char *const kind_names[DM_FAULT_KINDS] = {
-    "crash", "restart", "pause", "partition", "loss", "dup", "reorder", "skew", "churn", "wipe",
-};
 static const char *const mode_names[] = { "none", "scripted", "swarm", "list", NULL };
 static const char *const jitter_names[] = { "exponential", "lognormal", NULL };
 static const char *const hold_names[] = { "exponential", "fixed", NULL };
-static const char *const step_names[DM_STEP_ACTIONS] = {
-    "partition", "heal", "crash", "restart", "pause", "resume", "skew", "loss", "dup", "reorder",
-    "wipe",
-};
-
-bool dm_fault_kind_timed(int kind)
-{
-    return kind == DM_FAULT_CRASH || kind == DM_FAULT_RESTART || kind == DM_FAULT_PAUSE ||
-           kind == DM_FAULT_PARTITION || kind == DM_FAULT_SKEW || kind == DM_FAULT_WIPE;
-}
-
-const char *dm_fault_kind_name(int kind)
-{
-    return kind >= 0 && kind < DM_FAULT_KINDS ? kind_names[kind] : NULL;
-}
-
 static int name_index(const char *const *names, int count, const char *s)
 {
     for (int i = 0; i < count && names[i]; i++)
@@ -173,9 +155,9 @@ bool dm_fault_kinds_parse(const char *list, uint32_t *mask, GError **err)
         char *name = g_strstrip(*it);
         if (!*name)
             continue;
-        int k = name_index(kind_names, DM_FAULT_KINDS, name);
+        int k = dm_fault_lookup(name);
         if (k < 0) {
-            char *all = join_names(kind_names, DM_FAULT_KINDS);
+            char *all = dm_fault_names("|");
             ok = fail(err, "unknown fault kind '%s' (expected a comma list of %s)", name, all);
             g_free(all);
         } else {
@@ -256,7 +238,7 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
 {
     memset(out, 0, sizeof *out);
     out->at = -1;
-    out->action = DM_STEP_ACTIONS;
+    out->verb = NULL;
     out->node = DM_TARGET_NONE;
     out->shape = -1;
     bool have_rate = false, ok = true;
@@ -268,7 +250,7 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         char *key = *t, *val = eq ? eq + 1 : NULL;
         if (eq)
             *eq = '\0';
-        int action = name_index(step_names, DM_STEP_ACTIONS, key);
+        const dm_fault_verb *verb = dm_fault_verb_lookup(key);
         if (strcmp(key, "at") == 0 && val) {
             ok = parse_seconds(val, &out->at);
         } else if (strcmp(key, "for") == 0 && val) {
@@ -278,25 +260,23 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         } else if (strcmp(key, "rate") == 0 && val) {
             ok = parse_double(val, &out->value) && fabs(out->value) < DM_SIMCLOCK_MAX_PPM;
             have_rate = true;
-        } else if (action >= 0) {
-            if (out->action != DM_STEP_ACTIONS) {
+        } else if (verb) {
+            if (out->verb) {
                 ok = fail(err, "fault step '%s': more than one action", text);
                 break;
             }
-            out->action = (dm_step_action)action;
-            switch (out->action) {
-            case DM_STEP_HEAL:
+            out->verb = verb;
+            switch (verb->arg) {
+            case DM_VERB_NONE:
                 ok = val == NULL;
                 break;
-            case DM_STEP_PARTITION:
+            case DM_VERB_SHAPE:
                 ok = val && (out->shape = dm_shape_parse(val)) >= 0;
                 break;
-            case DM_STEP_LOSS:
-            case DM_STEP_DUP:
-            case DM_STEP_REORDER:
+            case DM_VERB_PROB:
                 ok = val && parse_double(val, &out->value) && out->value >= 0 && out->value <= 1;
                 break;
-            default:
+            case DM_VERB_NODE:
                 ok = val && parse_target(val, &out->node);
                 break;
             }
@@ -312,19 +292,17 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         return false;
     if (out->at < 0)
         return fail(err, "fault step '%s': missing at=SECONDS", text);
-    if (out->action == DM_STEP_ACTIONS) {
-        char *all = join_names(step_names, DM_STEP_ACTIONS);
+    if (!out->verb) {
+        char *all = dm_fault_verb_names("|");
         bool r = fail(err, "fault step '%s': missing an action (%s)", text, all);
         g_free(all);
         return r;
     }
-    if (out->action == DM_STEP_SKEW && !have_rate)
-        return fail(err, "fault step '%s': skew needs rate=PPM", text);
-    if (have_rate && out->action != DM_STEP_SKEW)
-        return fail(err, "fault step '%s': rate= only goes with skew", text);
-    if (out->action != DM_STEP_PARTITION && out->node == DM_TARGET_NONE &&
-        ((out->action >= DM_STEP_CRASH && out->action <= DM_STEP_SKEW) ||
-         out->action == DM_STEP_WIPE))
+    if (out->verb->rate && !have_rate)
+        return fail(err, "fault step '%s': %s needs rate=PPM", text, out->verb->name);
+    if (have_rate && !out->verb->rate)
+        return fail(err, "fault step '%s': rate= does not go with %s", text, out->verb->name);
+    if (out->verb->arg == DM_VERB_NODE && out->node == DM_TARGET_NONE)
         return fail(err, "fault step '%s': missing node", text);
     return true;
 }
@@ -343,29 +321,27 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out)
 {
     g_string_append(out, "at=");
     format_seconds(out, s->at);
-    g_string_append_printf(out, " %s", step_names[s->action]);
-    switch (s->action) {
-    case DM_STEP_HEAL:
+    g_string_append_printf(out, " %s", s->verb->name);
+    switch (s->verb->arg) {
+    case DM_VERB_NONE:
         break;
-    case DM_STEP_PARTITION:
+    case DM_VERB_SHAPE:
         g_string_append_printf(out, "=%s", dm_shape_name(s->shape));
         if (s->node != DM_TARGET_NONE) {
             g_string_append(out, " node=");
             format_target(out, s->node);
         }
         break;
-    case DM_STEP_LOSS:
-    case DM_STEP_DUP:
-    case DM_STEP_REORDER:
+    case DM_VERB_PROB:
         g_string_append_c(out, '=');
         format_double(out, s->value);
         break;
-    default:
+    case DM_VERB_NODE:
         g_string_append_c(out, '=');
         format_target(out, s->node);
         break;
     }
-    if (s->action == DM_STEP_SKEW) {
+    if (s->verb->rate) {
         g_string_append(out, " rate=");
         format_double(out, s->value);
     }
@@ -424,12 +400,8 @@ static const key_info keys[] = {
     { "workload", "timeout", K_SECONDS, F(timeout_us), false, NULL },
     { "faults", "mode", K_ENUM, F(mode), false, mode_names },
     { "faults", "kinds", K_KINDS, F(kinds), false, NULL },
-    { "faults", "crash_rate", K_DOUBLE, F(rate[DM_FAULT_CRASH]), true, NULL },
-    { "faults", "restart_rate", K_DOUBLE, F(rate[DM_FAULT_RESTART]), true, NULL },
-    { "faults", "pause_rate", K_DOUBLE, F(rate[DM_FAULT_PAUSE]), true, NULL },
-    { "faults", "partition_rate", K_DOUBLE, F(rate[DM_FAULT_PARTITION]), true, NULL },
-    { "faults", "skew_rate", K_DOUBLE, F(rate[DM_FAULT_SKEW]), true, NULL },
-    { "faults", "wipe_rate", K_DOUBLE, F(rate[DM_FAULT_WIPE]), true, NULL },
+    /* Stands for every fault kind's rate key, in kind order (key_list). */
+    { "faults", NULL, K_DOUBLE, F(rate), true, NULL },
     { "faults", "pause_mean", K_SECONDS, F(pause_us), true, NULL },
     { "faults", "partition_mean", K_SECONDS, F(partition_us), true, NULL },
     { "faults", "wipe_down", K_SECONDS, F(wipe_down_us), true, NULL },
@@ -445,12 +417,38 @@ static const key_info keys[] = {
 
 #undef F
 
-static const key_info *key_find(const char *group, const char *key)
+/* Every key in order, each fault kind's rate key where keys[] holds the
+ * stand-in; returns the count. */
+#define KEYS_MAX (G_N_ELEMENTS(keys) + DM_FAULT_MAX)
+static size_t key_list(key_info out[KEYS_MAX])
 {
-    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++)
-        if (keys[i].key && strcmp(keys[i].group, group) == 0 && strcmp(keys[i].key, key) == 0)
-            return &keys[i];
-    return NULL;
+    size_t n = 0;
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        if (keys[i].key || keys[i].type == K_CORE_GROUP) {
+            out[n++] = keys[i];
+            continue;
+        }
+        for (int k = 0; k < dm_fault_count(); k++)
+            if (dm_fault_get(k)->rate_key) {
+                out[n] = keys[i];
+                out[n].key = dm_fault_get(k)->rate_key;
+                out[n++].offset += (size_t)k * sizeof(double);
+            }
+    }
+    return n;
+}
+
+/* The key group.key into *out; false if there is none. */
+static bool key_find(const char *group, const char *key, key_info *out)
+{
+    key_info all[KEYS_MAX];
+    size_t n = key_list(all);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].key && strcmp(all[i].group, group) == 0 && strcmp(all[i].key, key) == 0) {
+            *out = all[i];
+            return true;
+        }
+    return false;
 }
 
 /* A key of the core's table, as the simulator offers it: not the keys the
@@ -691,9 +689,9 @@ static void format_value(const dm_sim_config *cfg, const key_info *k, GString *o
     case K_KINDS: {
         uint32_t mask = *(const uint32_t *)base;
         bool first = true;
-        for (int i = 0; i < DM_FAULT_KINDS; i++)
+        for (int i = 0; i < dm_fault_count(); i++)
             if (mask & (1u << i)) {
-                g_string_append_printf(out, first ? "%s" : ",%s", kind_names[i]);
+                g_string_append_printf(out, first ? "%s" : ",%s", dm_fault_kind_name(i));
                 first = false;
             }
         return;
@@ -749,7 +747,8 @@ bool dm_sim_config_load_data(dm_sim_config *cfg, const char *data, const char *o
         }
         gchar **names = g_key_file_get_keys(kf, *g, NULL, NULL);
         for (gchar **key = names; *key && ok; key++) {
-            const key_info *k = key_find(*g, *key);
+            key_info found;
+            const key_info *k = key_find(*g, *key, &found) ? &found : NULL;
             const dm_confkey *ck = k ? NULL : core_key_find(*g, *key, origin);
             char *value = g_key_file_get_string(kf, *g, *key, &inner);
             if (ck && value) {
@@ -803,7 +802,8 @@ bool dm_sim_config_set(dm_sim_config *cfg, const char *assignment, GError **err)
     char *group = g_strndup(assignment, (size_t)(dot - assignment));
     char *key = g_strndup(dot + 1, (size_t)(eq - dot - 1));
     char *value = g_strstrip(g_strdup(eq + 1));
-    const key_info *k = key_find(group, key);
+    key_info found;
+    const key_info *k = key_find(group, key, &found) ? &found : NULL;
     const dm_confkey *ck = k ? NULL : core_key_find(group, key, "--set");
     bool ok = k    ? set_value(cfg, k, value, err)
               : ck ? core_set(cfg, ck, value, err)
@@ -818,12 +818,14 @@ char *dm_sim_config_to_ini(const dm_sim_config *cfg)
 {
     GString *out = g_string_new(NULL);
     const char *group = NULL;
-    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
-        if (!group || strcmp(group, keys[i].group) != 0) {
-            group = keys[i].group;
+    key_info all[KEYS_MAX];
+    size_t n = key_list(all);
+    for (size_t i = 0; i < n; i++) {
+        if (!group || strcmp(group, all[i].group) != 0) {
+            group = all[i].group;
             g_string_append_printf(out, "%s[%s]\n", i ? "\n" : "", group);
         }
-        if (keys[i].type == K_CORE_GROUP) {
+        if (all[i].type == K_CORE_GROUP) {
             for (size_t j = 0; j < dm_confkey_count(); j++) {
                 const dm_confkey *ck = dm_confkey_at(j);
                 if (strcmp(ck->group, group) != 0 || (ck->flags & DM_CONFKEY_PER_NODE))
@@ -834,9 +836,9 @@ char *dm_sim_config_to_ini(const dm_sim_config *cfg)
             }
             continue;
         }
-        g_string_append_printf(out, "%s =", keys[i].key);
+        g_string_append_printf(out, "%s =", all[i].key);
         gsize at = out->len;
-        format_value(cfg, &keys[i], out);
+        format_value(cfg, &all[i], out);
         if (out->len > at)
             g_string_insert_c(out, (gssize)at, ' ');
         g_string_append_c(out, '\n');
@@ -844,97 +846,35 @@ char *dm_sim_config_to_ini(const dm_sim_config *cfg)
     return g_string_free(out, FALSE);
 }
 
+/* "key=value", from a "group.key" name. */
+static void describe_key(const dm_sim_config *cfg, const char *name, GString *out)
+{
+    char *group = g_strdup(name), *dot = strchr(group, '.');
+    key_info k;
+    if (dot)
+        *dot = '\0';
+    if (!dot || !key_find(group, dot + 1, &k))
+        g_error("simconfig: no key %s", name);
+    g_string_append_printf(out, "%s%s=", out->len ? " " : "", k.key);
+    format_value(cfg, &k, out);
+    g_free(group);
+}
+
 char *dm_sim_config_describe_faults(const dm_sim_config *cfg)
 {
-    static const char *const shown[][2] = {
-        { "faults", "kinds" }, { "faults", "crash_rate" }, { "faults", "restart_rate" },
-        { "faults", "pause_rate" }, { "faults", "pause_mean" }, { "faults", "partition_rate" },
-        { "faults", "partition_mean" }, { "faults", "skew_rate" }, { "faults", "max_down" },
-        { "faults", "crash_count" },
-        { "network", "loss" }, { "network", "dup" }, { "network", "reorder" },
-        { "workload", "hold" },
-    };
+    static const char *const common[] = { "faults.max_down", "faults.crash_count",
+                                          "workload.hold" };
     GString *out = g_string_new(NULL);
-    for (size_t i = 0; i < G_N_ELEMENTS(shown); i++) {
-        const key_info *k = key_find(shown[i][0], shown[i][1]);
-        g_string_append_printf(out, "%s%s=", i ? " " : "", k->key);
-        format_value(cfg, k, out);
-    }
-    if (cfg->kinds & (1u << DM_FAULT_WIPE)) {
-        static const char *const wipe[] = { "wipe_rate", "wipe_down", "wipe_bootstrap" };
-        for (size_t i = 0; i < G_N_ELEMENTS(wipe); i++) {
-            g_string_append_printf(out, " %s=", wipe[i]);
-            format_value(cfg, key_find("faults", wipe[i]), out);
-        }
-    }
-    if (cfg->kinds & (1u << DM_FAULT_CHURN)) {
-        static const char *const churn[] = { "churn_p", "churn_up_mean" };
-        for (size_t i = 0; i < G_N_ELEMENTS(churn); i++) {
-            g_string_append_printf(out, " %s=", churn[i]);
-            format_value(cfg, key_find("faults", churn[i]), out);
-        }
-    }
+    describe_key(cfg, "faults.kinds", out);
+    for (int k = 0; k < dm_fault_count(); k++)
+        for (const char *const *d = dm_fault_get(k)->describe; d && *d && (cfg->kinds & (1u << k)); d++)
+            describe_key(cfg, *d, out);
+    for (size_t i = 0; i < G_N_ELEMENTS(common); i++)
+        describe_key(cfg, common[i], out);
     return g_string_free(out, FALSE);
 }
 
 /* ---------------------------------------------------------------- resolving */
-
-/* Drawn values keep three significant digits (times: milliseconds), so that
- * the printed configuration stays readable and still replays exactly. */
-static double uniform(dm_prng *p, double lo, double hi)
-{
-    char buf[32];
-    g_ascii_formatd(buf, sizeof buf, "%.3g", lo + (hi - lo) * dm_prng_double(p));
-    return g_ascii_strtod(buf, NULL);
-}
-
-static int64_t to_ms(double us)
-{
-    return llround(us / 1000) * 1000;
-}
-
-/* Swarm draws: every value is drawn on every resolve, in one fixed order,
- * so that setting one of them in a file does not shift the others. */
-typedef struct draws {
-    uint32_t kinds;
-    double rate[DM_FAULT_KINDS];
-    double loss, dup, reorder;
-    int64_t pause_us, partition_us, hold_us, wipe_down_us;
-    int32_t max_down;
-} draws;
-
-static void draw(const dm_sim_config *in, uint64_t seed, draws *d)
-{
-    dm_prng p;
-    dm_prng_derive(&p, seed, "swarm", 0);
-    memset(d, 0, sizeof *d);
-    /* The kinds that came before churn in the list, in their old order. */
-    for (int k = 0; k < DM_FAULT_CHURN; k++)
-        if (dm_prng_below(&p, 2))
-            d->kinds |= 1u << k;
-    d->rate[DM_FAULT_CRASH] = uniform(&p, 0.02, 0.2);
-    d->rate[DM_FAULT_RESTART] = uniform(&p, 0.05, 0.5);
-    d->rate[DM_FAULT_PAUSE] = uniform(&p, 0.02, 0.3);
-    d->rate[DM_FAULT_PARTITION] = uniform(&p, 0.02, 0.2);
-    d->rate[DM_FAULT_SKEW] = uniform(&p, 0.05, 0.5);
-    d->loss = uniform(&p, 0, 0.2);
-    d->dup = uniform(&p, 0, 0.2);
-    d->reorder = uniform(&p, 0, 0.3);
-    /* Pauses from a tenth of a lease to two leases: some outlive the lease. */
-    d->pause_us = to_ms((double)in->core.lease_us * uniform(&p, 0.1, 2.0));
-    d->partition_us = to_ms(uniform(&p, 0.5e6, 5e6));
-    d->max_down = 1 + (int32_t)dm_prng_below(&p, in->nodes / 2 > 0 ? in->nodes / 2 : 1);
-    /* Holds log-uniform from 10 ms to 1.5 leases: long ones need renewals. */
-    d->hold_us = to_ms(exp(uniform(&p, log(1e4), log(1.5 * (double)in->core.lease_us))));
-    /* Added later, drawn last so that the draws above stay what they were
-     * for every seed. Wipes are rarer than crashes; a wiped node stays down
-     * from a twentieth of a lease to two leases: often less than a lease,
-     * while leases it granted are still in force. */
-    if (dm_prng_below(&p, 2))
-        d->kinds |= 1u << DM_FAULT_WIPE;
-    d->rate[DM_FAULT_WIPE] = uniform(&p, 0.01, 0.1);
-    d->wipe_down_us = to_ms((double)in->core.lease_us * uniform(&p, 0.05, 2.0));
-}
 
 static bool validate(const dm_sim_config *c, GError **err)
 {
@@ -995,16 +935,19 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
         return false;
     dm_sim_config_copy(out, in);
     out->seed = seed;
-    draws d;
-    draw(in, seed, &d);
+    dm_sim_config d;
+    dm_fault_draw(in, seed, &d);
     bool random_faults = in->mode == DM_FAULTS_SWARM || in->mode == DM_FAULTS_LIST;
     /* In swarm mode, [faults] kinds are kinds every seed has besides what
      * it draws (say, wipe in every seed of a sweep). */
     out->kinds = in->mode == DM_FAULTS_SWARM ? d.kinds | in->kinds
                  : in->mode == DM_FAULTS_LIST ? in->kinds : 0;
-    for (int k = 0; k < DM_FAULT_KINDS; k++) {
-        bool on = (out->kinds & (1u << k)) && dm_fault_kind_timed(k);
-        out->rate[k] = !on ? 0 : in->rate[k] >= 0 ? in->rate[k] : d.rate[k];
+    for (int k = 0; k < dm_fault_count(); k++) {
+        const dm_fault_ops *kind = dm_fault_get(k);
+        bool on = (out->kinds & (1u << k)) != 0;
+        out->rate[k] = !on || !kind->rate_key ? 0 : in->rate[k] >= 0 ? in->rate[k] : d.rate[k];
+        if (kind->resolve)
+            kind->resolve(out, &d, on);
     }
     /* A crash count replaces the crash rate; without the crash kind in
      * force (a swarm draw without it) there is nothing to count. */
@@ -1013,18 +956,6 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
         out->crash_count = 0;
     if (out->crash_count > 0)
         out->rate[DM_FAULT_CRASH] = 0;
-    double *probs[] = { &out->net.loss, &out->net.dup, &out->net.reorder };
-    const double drawn[] = { d.loss, d.dup, d.reorder };
-    const int kinds[] = { DM_FAULT_LOSS, DM_FAULT_DUP, DM_FAULT_REORDER };
-    for (int i = 0; i < 3; i++)
-        if (*probs[i] < 0)
-            *probs[i] = (out->kinds & (1u << kinds[i])) ? drawn[i] : 0;
-    if (out->pause_us < 0)
-        out->pause_us = d.pause_us;
-    if (out->partition_us < 0)
-        out->partition_us = d.partition_us;
-    if (out->wipe_down_us < 0)
-        out->wipe_down_us = d.wipe_down_us;
     if (out->max_down < 0)
         out->max_down = out->crash_count == 0 ? d.max_down
                         : (int32_t)MIN(out->crash_count, out->nodes > 1 ? out->nodes - 1 : 1);

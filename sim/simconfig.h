@@ -30,7 +30,8 @@ typedef enum dm_sim_error_code {
     DM_SIM_ERROR_UNSUPPORTED,    /* a valid request the simulator cannot do yet */
 } dm_sim_error_code;
 
-/* Fault kinds, as named on the command line (--faults crash,pause,...). */
+/* Fault kinds: the registry in fault.h (one file each, sim/fault_NAME.c);
+ * a kind's index is its position there. These name the built-in ones. */
 typedef enum dm_fault_kind {
     DM_FAULT_CRASH = 0,      /* a node crashes (stays down unless restart is on) */
     DM_FAULT_RESTART,        /* a crashed node restarts */
@@ -44,11 +45,14 @@ typedef enum dm_fault_kind {
                                 periods (faults.churn_p, faults.churn_up_mean) */
     DM_FAULT_WIPE,           /* a node crashes and loses what it persisted (a new
                                 disk), then restarts after faults.wipe_down */
-    DM_FAULT_KINDS
 } dm_fault_kind;
 
+/* At most this many kinds (a kind mask is 32 bits). */
+#define DM_FAULT_MAX 32
+
 /* The kinds swarm mode may draw (churn is a measurement mode, never drawn). */
-#define DM_FAULT_SWARM_MASK (((1u << DM_FAULT_KINDS) - 1) & ~(1u << DM_FAULT_CHURN))
+uint32_t dm_fault_swarm_mask(void);
+#define DM_FAULT_SWARM_MASK (dm_fault_swarm_mask())
 
 const char *dm_fault_kind_name(int kind);
 /* Kinds that strike at a rate (events per second); loss, dup and reorder
@@ -70,21 +74,9 @@ typedef enum dm_hold_dist {
     DM_HOLD_FIXED,
 } dm_hold_dist;
 
-/* One scripted fault: "at=SECONDS ACTION[=ARG] [node=N] [for=SECONDS] [rate=PPM]". */
-typedef enum dm_step_action {
-    DM_STEP_PARTITION = 0,   /* partition=SHAPE [node=N]: N isolated / bridge / mute (one-way) */
-    DM_STEP_HEAL,            /* heal */
-    DM_STEP_CRASH,           /* crash=N */
-    DM_STEP_RESTART,         /* restart=N */
-    DM_STEP_PAUSE,           /* pause=N */
-    DM_STEP_RESUME,          /* resume=N */
-    DM_STEP_SKEW,            /* skew=N rate=PPM */
-    DM_STEP_LOSS,            /* loss=P */
-    DM_STEP_DUP,             /* dup=P */
-    DM_STEP_REORDER,         /* reorder=P */
-    DM_STEP_WIPE,            /* wipe=N: crash=N, and what N persisted is lost */
-    DM_STEP_ACTIONS
-} dm_step_action;
+/* One scripted fault: "at=SECONDS VERB[=ARG] [node=N] [for=SECONDS] [rate=PPM]";
+ * the verbs and what they take come from the fault kinds (fault.h). */
+struct dm_fault_verb;
 
 #define DM_TARGET_RANDOM (-1)    /* node=random: drawn from the fault stream */
 #define DM_TARGET_HOLDER (-2)    /* node=holder: a node holding a lock (waits for one) */
@@ -92,11 +84,11 @@ typedef enum dm_step_action {
 
 typedef struct dm_fault_step {
     int64_t at;              /* global microseconds */
-    dm_step_action action;
-    int shape;               /* PARTITION: dm_shape */
+    const struct dm_fault_verb *verb;
+    int shape;               /* a SHAPE verb (partition): dm_shape */
     int32_t node;            /* target (or pivot), or DM_TARGET_* */
     int64_t dur_us;          /* for=: undo after this long; 0: not undone */
-    double value;            /* SKEW: ppm; LOSS, DUP, REORDER: probability */
+    double value;            /* rate=PPM (skew), or a PROB verb's probability (loss, dup, reorder) */
 } dm_fault_step;
 
 /* Parse one step; format one step back (the same grammar). */
@@ -134,8 +126,8 @@ typedef struct dm_sim_config {
     /* [faults] */
     dm_fault_mode mode;
     uint32_t kinds;              /* LIST: the kinds; once resolved: those in force */
-    double rate[DM_FAULT_KINDS]; /* per second, for crash restart pause partition skew wipe;
-                                    AUTO */
+    double rate[DM_FAULT_MAX];   /* per second, by kind index, for the kinds with a rate
+                                    key (fault.h); AUTO */
     int64_t pause_us;            /* mean pause; AUTO */
     int64_t partition_us;        /* mean partition length; AUTO */
     int64_t wipe_down_us;        /* mean downtime after a random wipe; AUTO */

@@ -1,4 +1,12 @@
-#include "world.h"
+/* dmutex simulator: the world's core -- the event loop, the nodes and the
+ * driver callbacks (world.h describes the world as a whole).
+ *
+ * Each popped event is folded into the trace hash and handed to handle();
+ * nodes start, crash, restart, pause, resume and skew here, for whichever
+ * module asks (faults.c, the liveness phase); the driver callbacks count and
+ * route messages and pass the core's events on to the workload and metrics.
+ */
+#include "observer.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -13,216 +21,11 @@
 #include "simnet.h"
 #include "trace.h"
 
-/* ---------------------------------------------------------------- types */
-
-typedef enum ev_kind {
-    EV_DELIVER = 1,     /* a message reaches its destination (pooled) */
-    EV_TICK,            /* a node's deadline */
-    EV_ARRIVAL,         /* a client wants the lock (workload) */
-    EV_ACTION,          /* a client releases, or asks in the liveness phase */
-    EV_RESUME,          /* a pause ends */
-    EV_RESTART,         /* a downtime ends (scripted crash for=) */
-    EV_GEN,             /* a random fault of kind `arg` */
-    EV_STEP,            /* scripted step `arg` */
-    EV_UNDO,            /* scripted step `arg` expires (for=) */
-    EV_HEAL,            /* a partition ends */
-    EV_PHASE,           /* the fault phase ends, or the liveness bound passes */
-    EV_CRASH_COUNT,     /* the next of faults.crash_count evenly spread crashes */
-    EV_CHURN,           /* a node's churn period ends: it goes down, or comes up */
-} ev_kind;
-
-/* Every queued thing embeds one of these first, so a popped heap entry is
- * cast back to its owner. */
-typedef struct sim_event {
-    dm_heap_entry he;
-    uint8_t kind;
-    uint32_t node;
-    uint32_t arg;
-} sim_event;
-
-typedef struct sim_msg {
-    sim_event ev;
-    struct sim_msg *next;     /* free list, or a paused node's inbox */
-    dm_msg msg;
-} sim_msg;
-
-/* How many messages one pool allocation makes: the hot loop recycles them
- * and only a growing backlog ever allocates. */
-#define MSG_SLAB 64
-
-typedef enum node_state { NODE_UP, NODE_PAUSED, NODE_DOWN } node_state;
-typedef enum client_state { CL_IDLE, CL_PENDING, CL_HOLDING } client_state;
-typedef enum action_kind { ACT_RELEASE = 1, ACT_REQUEST } action_kind;
-
-/* One (node, lock name) pair: the application on that node using that lock.
- * It knows its attempts by the ids lock() returns and matches every outcome
- * by that id: when lock() lands in the very microsecond the previous
- * attempt's deadline (or lease) ends, the core ends that attempt inside the
- * call and accepts the new one, and the old attempt's FAILED (or LOST) is
- * delivered afterwards (issue 9). That late outcome belongs to the
- * superseded attempt, not to the one in progress. */
-typedef struct sim_client {
-    sim_event arrival;
-    sim_event action;
-    uint8_t state;
-    uint8_t action_kind;
-    bool arrival_deferred;    /* fired while the node was paused */
-    bool action_deferred;
-    bool live_wanted;         /* the liveness phase wants a grant here */
-    bool live_attempt;        /* the current attempt is that request */
-    uint64_t token;
-    int64_t lease_until;      /* node-local, as the core reported it */
-    int64_t requested_at;     /* global */
-    int64_t granted_at;       /* global */
-    uint32_t messages;
-    uint64_t attempt;         /* the attempt in progress or held; 0 when idle */
-    uint64_t superseded;      /* an earlier attempt whose outcome is still due; 0 none */
-    int64_t superseded_requested_at;   /* ... its lock() call, global */
-    int64_t superseded_granted_at;     /* ... its grant, global; -1 if it did not hold */
-    uint32_t superseded_messages;
-} sim_client;
-
-typedef struct sim_node {
-    sim_event tick;
-    sim_event resume;
-    sim_event restart;
-    dm_world *w;
-    uint32_t id;
-    node_state state;
-    dm_node *core;
-    dm_simclock clock;
-    int64_t tick_local;       /* the deadline `tick` was scheduled for */
-    dm_prng prng;             /* seeds each incarnation's core */
-    GByteArray *persisted;    /* survives crashes */
-    bool ran;                 /* started at least once: a start without persisted state is
-                                 then a recovery, not a bootstrap */
-    bool wiped;               /* down, and what it persisted is lost */
-    bool amnesiac;            /* down without a known token floor (wiped, or crashed while
-                                 recovering one) */
-    uint64_t arbiter_msgs;    /* lock messages delivered to it as arbiter, over all lives */
-    bool recoverable;         /* a quorum without it exists: after a wipe it can learn a
-                                 token floor (not so for one member, or the root of two) */
-    sim_msg *inbox, *inbox_tail;
-    uint32_t inbox_len;
-    sim_client *clients;      /* [cfg->locks] */
-    const dm_world_tap *tap;
-    void *tap_user;
-    bool view_dirty;          /* on the world's dirty list: rehash, recount */
-    bool in_census;           /* its view is counted in the world's census */
-    uint64_t view_hash;       /* dm_membership_view_hash (0 without membership) */
-    uint64_t tree_hash;       /* dm_node_view_hash */
-    int64_t up_since;         /* global time the process last started */
-    sim_event churn;          /* EV_CHURN */
-    dm_prng churn_prng;       /* ("churn", id): its up/down periods */
-    bool churn_up;            /* the churn process's state (the process may differ
-                                 when other faults crash or restart it) */
-    int64_t tl_crashed_at;    /* timeline: open crash interval, -1 none */
-    int64_t tl_paused_at;     /* timeline: open pause interval, -1 none */
-} sim_node;
-
-typedef struct sim_step {
-    sim_event ev;
-    sim_event undo;
-    int32_t node;             /* resolved target */
-    double saved;             /* what undo restores */
-    int64_t tl_from;          /* timeline: open loss/dup/reorder interval, -1 none */
-} sim_step;
-
-typedef enum phase { PHASE_FAULTS, PHASE_LIVENESS, PHASE_DONE } phase;
-
-struct dm_world {
-    const dm_sim_config *cfg;
-    dm_heap heap;
-    int64_t now;
-    phase phase;
-    uint32_t n;
-    sim_node *nodes;
-    sim_client *clients;
-    char **lock_names;
-    GHashTable *lock_index;   /* name -> index + 1 */
-    dm_checker *checker;
-    dm_simnet *net;
-    double loss, dup, reorder;
-    dm_prng fault_prng, work_prng;
-    sim_event gen[DM_FAULT_KINDS];
-    sim_step *steps;
-    sim_event heal, phase_ev;
-    uint32_t down;
-    sim_msg *free_msgs;
-    GPtrArray *slabs;
-    dm_trace trace;
-    FILE *csv;
-    FILE *csv_members;
-    int64_t live_deadline;
-    int cur_shape;            /* partition shape in force, -1 none */
-    sim_event crash_ev;       /* EV_CRASH_COUNT */
-    uint32_t crashes_done;    /* of cfg->crash_count */
-    bool member_dirty;        /* some node's view may have changed */
-    uint32_t *dirty;          /* those nodes, each once */
-    uint32_t n_dirty;
-    GArray *census;           /* view_count: the distinct views of live nodes */
-    bool views_agree;         /* live members agree on one view and tree */
-    GArray *detections;       /* dm_world_detection */
-    uint32_t open_detections;
-    uint32_t violations_seen;
-    /* availability (world.h): the full tree, who is down, accounted up to */
-    dm_quorum *full_quorum;   /* the system over every member: ground truth */
-    uint8_t *down_mask;       /* [n] */
-    int64_t avail_at;
-    bool avail_open;          /* the fault phase is being accounted */
-    bool avail_truth, avail_views;
-    /* timeline */
-    FILE *timeline;
-    int64_t tl_next;          /* next sample instant; INT64_MAX: no timeline */
-    GString *tl_row;
-    uint32_t *tl_quorum;      /* [n] */
-    int64_t tl_part_at;       /* open partition interval, -1 none */
-    GString *tl_part;         /* its description */
-    dm_world_stats stats;
-};
-
 static const dm_driver driver;
 
 /* ---------------------------------------------------------------- helpers */
 
-static void event_init(sim_event *e, ev_kind kind, uint32_t node, uint32_t arg)
-{
-    dm_heap_entry_init(&e->he);
-    e->kind = (uint8_t)kind;
-    e->node = node;
-    e->arg = arg;
-}
-
-static void schedule(dm_world *w, sim_event *e, int64_t at)
-{
-    if (dm_heap_schedule(&w->heap, &e->he, at) < 0)
-        g_error("simulator event queue: out of memory");
-}
-
-static void cancel(dm_world *w, sim_event *e)
-{
-    dm_heap_remove(&w->heap, &e->he);
-}
-
-static int64_t local_now(const sim_node *nd)
-{
-    return dm_simclock_local(&nd->clock, nd->w->now);
-}
-
-static void fold(dm_world *w, uint64_t x)
-{
-    dm_trace_fold(&w->trace, x);
-}
-
-static bool tracing(const dm_world *w)
-{
-    return dm_trace_on(&w->trace);
-}
-
-#define TRACE(w, node, ...) \
-    do { if (tracing(w)) dm_trace_line(&(w)->trace, (w)->now, (int)(node), __VA_ARGS__); } while (0)
-
-static char *fmt_time(char *buf, size_t cap, int64_t us)
+char *fmt_time(char *buf, size_t cap, int64_t us)
 {
     if (us == INT64_MAX)
         g_strlcpy(buf, "never", cap);
@@ -230,11 +33,6 @@ static char *fmt_time(char *buf, size_t cap, int64_t us)
         g_snprintf(buf, cap, "%s%" PRId64 ".%06" PRId64, us < 0 ? "-" : "",
                    (us < 0 ? -us : us) / G_USEC_PER_SEC, (us < 0 ? -us : us) % G_USEC_PER_SEC);
     return buf;
-}
-
-static int64_t sample_exp(dm_prng *p, int64_t mean)
-{
-    return (int64_t)dm_prng_exponential(p, (double)mean);
 }
 
 static sim_msg *msg_alloc(dm_world *w)
@@ -283,456 +81,11 @@ static void fold_msg(dm_world *w, const dm_msg *m)
     fold(w, m->grant ^ m->value << 1 ^ m->clock << 3);
 }
 
-/* ---------------------------------------------------------------- CSV */
-
-void dm_world_csv_header(FILE *out)
-{
-    fputs("seed,node,lock,requested_at,granted_at,failed_at,outcome,messages\n", out);
-}
-
-static void csv_time(GString *s, int64_t us)
-{
-    char buf[32];
-    if (us >= 0)
-        g_string_append(s, fmt_time(buf, sizeof buf, us));
-    g_string_append_c(s, ',');
-}
-
-/* Outcome names for the CSV: "timeout" rather than "timedout". */
-static const char *reason_name(int reason)
-{
-    static const char *const names[DM_ERROR_COUNT] = {
-        [DM_ETIMEDOUT] = "timeout", [DM_ENOQUORUM] = "noquorum", [DM_ELEASE] = "lease",
-        [DM_EREVOKED] = "revoked", [DM_ESHUTDOWN] = "shutdown", [DM_EPERSIST] = "persist",
-        [DM_EINVAL] = "invalid", [DM_EBADNAME] = "badname",
-    };
-    int r = reason < 0 ? -reason : reason;
-    return r < DM_ERROR_COUNT && names[r] ? names[r] : "error";
-}
-
-/* One acquisition attempt ends (or the run does): granted_at < 0 when never
- * granted, failed_at < 0 when it did not fail. */
-static void csv_attempt(dm_world *w, const sim_node *nd, uint32_t lock, int64_t requested_at,
-                        int64_t granted_at, int64_t failed_at, const char *outcome,
-                        uint32_t messages)
-{
-    if (!w->csv)
-        return;
-    GString *s = g_string_sized_new(96);
-    g_string_append_printf(s, "%" PRIu64 ",%u,%s,", w->cfg->seed, nd->id, w->lock_names[lock]);
-    csv_time(s, requested_at);
-    csv_time(s, granted_at);
-    csv_time(s, failed_at);
-    g_string_append_printf(s, "%s,%u\n", outcome, messages);
-    fwrite(s->str, 1, s->len, w->csv);
-    g_string_free(s, TRUE);
-}
-
-/* The client's current attempt ends. */
-static void csv_row(dm_world *w, const sim_node *nd, uint32_t lock, const sim_client *cl,
-                    int64_t failed_at, const char *outcome)
-{
-    csv_attempt(w, nd, lock, cl->requested_at, cl->state == CL_HOLDING ? cl->granted_at : -1,
-                failed_at, outcome, cl->messages);
-}
-
-/* ---------------------------------------------------------------- membership tracking */
-
-void dm_world_csv_members_header(FILE *out)
-{
-    fputs("seed,n,node,crashed_at,first_suspect_s,dead_all_s,converge_s\n", out);
-}
-
-static bool node_live(const sim_node *nd)
-{
-    return nd->state != NODE_DOWN && nd->core != NULL;
-}
-
-/* How many live nodes hold each distinct (view, tree): they agree when
- * there is at most one entry. Few entries exist at any time, so a list. */
-typedef struct view_count {
-    uint64_t view_hash, tree_hash;
-    uint32_t count;
-} view_count;
-
-static void census_add(dm_world *w, const sim_node *nd, int delta)
-{
-    for (guint i = 0; i < w->census->len; i++) {
-        view_count *e = &g_array_index(w->census, view_count, i);
-        if (e->view_hash == nd->view_hash && e->tree_hash == nd->tree_hash) {
-            e->count += (uint32_t)delta;
-            if (e->count == 0)
-                g_array_remove_index_fast(w->census, i);
-            return;
-        }
-    }
-    g_assert(delta > 0);
-    view_count e = { nd->view_hash, nd->tree_hash, 1 };
-    g_array_append_val(w->census, e);
-}
-
-/* Node `nd`'s view may have changed, or it started or crashed. */
-static void view_touch(dm_world *w, sim_node *nd)
-{
-    w->member_dirty = true;
-    if (nd->view_dirty)
-        return;
-    nd->view_dirty = true;
-    w->dirty[w->n_dirty++] = nd->id;
-}
-
-static bool member_gone(const sim_node *observer, uint32_t member)
-{
-    dm_member_info info;
-    dm_membership_info(dm_node_membership(observer->core), member, &info);
-    return info.state == DM_MEMBER_DEAD || info.state == DM_MEMBER_LEFT;
-}
-
-/* A record is over: it converged, its node restarted, or the run ended. */
-static void detection_close(dm_world *w, dm_world_detection *d, const char *why)
-{
-    if (!d->open)
-        return;
-    d->open = false;
-    w->open_detections--;
-    char t1[32], t2[32], t3[32];
-    TRACE(w, d->node, "detection %s: first suspect %s, dead everywhere %s, converged %s", why,
-          d->first_suspect_us >= 0 ? fmt_time(t1, sizeof t1, d->first_suspect_us) : "-",
-          d->dead_all_us >= 0 ? fmt_time(t2, sizeof t2, d->dead_all_us) : "-",
-          d->converge_us >= 0 ? fmt_time(t3, sizeof t3, d->converge_us) : "-");
-    if (!w->csv_members)
-        return;
-    GString *s = g_string_sized_new(96);
-    g_string_append_printf(s, "%" PRIu64 ",%u,%u,", w->cfg->seed, w->n, d->node);
-    csv_time(s, d->crashed_at);
-    csv_time(s, d->first_suspect_us);
-    csv_time(s, d->dead_all_us);
-    if (d->converge_us >= 0)
-        g_string_append(s, fmt_time(t1, sizeof t1, d->converge_us));
-    g_string_append_c(s, '\n');
-    fwrite(s->str, 1, s->len, w->csv_members);
-    g_string_free(s, TRUE);
-}
-
-/* `victim` has just crashed. */
-static void detection_open(dm_world *w, const sim_node *victim)
-{
-    if (!w->cfg->core.membership)
-        return;
-    dm_world_detection d = { .node = victim->id, .crashed_at = w->now, .first_suspect_us = -1,
-                             .dead_all_us = -1, .converge_us = -1, .open = true };
-    for (uint32_t i = 0; i < w->n && d.first_suspect_us < 0; i++) {
-        const sim_node *nd = &w->nodes[i];
-        if (!node_live(nd))
-            continue;
-        dm_member_info info;
-        dm_membership_info(dm_node_membership(nd->core), victim->id, &info);
-        if (info.state != DM_MEMBER_ALIVE)
-            d.first_suspect_us = 0;   /* already suspected when it crashed */
-    }
-    g_array_append_val(w->detections, d);
-    w->open_detections++;
-}
-
-static dm_world_detection *detection_of(dm_world *w, uint32_t node)
-{
-    if (w->open_detections == 0)
-        return NULL;
-    for (guint i = w->detections->len; i-- > 0;) {
-        dm_world_detection *d = &g_array_index(w->detections, dm_world_detection, i);
-        if (d->node == node && d->open)
-            return d;
-    }
-    return NULL;
-}
-
-/* ---------------------------------------------------------------- availability */
-
-/* Account the time since the last update under the states then in force,
- * and evaluate them anew: a quorum of the full tree among the running
- * members, and of some running node's own tree. Called whenever a node
- * starts, crashes or changes its view (members_update), so the integral is
- * exact. */
-static void avail_update(dm_world *w)
-{
-    int64_t dt = w->now - w->avail_at;
-    if (w->avail_truth)
-        w->stats.quorum_us += dt;
-    if (w->avail_views)
-        w->stats.quorum_views_us += dt;
-    w->avail_at = w->now;
-    for (uint32_t i = 0; i < w->n; i++)
-        w->down_mask[i] = !node_live(&w->nodes[i]);
-    w->avail_truth = dm_quorum_exists(w->full_quorum, w->down_mask);
-    bool views = false;
-    for (uint32_t i = 0; i < w->n && !views; i++)
-        if (node_live(&w->nodes[i]))
-            views = dm_quorum_exists(dm_node_quorum_system(w->nodes[i].core), w->down_mask);
-    w->avail_views = views;
-}
-
-/* The fault phase ends: close the integral. */
-static void avail_close(dm_world *w)
-{
-    if (!w->avail_open)
-        return;
-    avail_update(w);
-    w->avail_open = false;
-    w->stats.fault_us = w->now;
-}
-
-/* ---------------------------------------------------------------- timeline */
-
-void dm_world_timeline_header(FILE *out)
-{
-    fputs("seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,"
-          "holds\n", out);
-}
-
-static void tl_time(GString *s, int64_t us)
-{
-    char buf[32];
-    g_string_append(s, fmt_time(buf, sizeof buf, us));
-}
-
-static void tl_flush(dm_world *w)
-{
-    fwrite(w->tl_row->str, 1, w->tl_row->len, w->timeline);
-    g_string_truncate(w->tl_row, 0);
-}
-
-/* One row: kind=fault (an interval; from == to for an instant) or phase.
- * node < 0: none. `detail` holds no comma. */
-static void tl_interval(dm_world *w, const char *kind, int64_t from, int64_t to, int node,
-                        const char *detail)
-{
-    GString *r = w->tl_row;
-    g_string_append_printf(r, "%" PRIu64 ",%s,", w->cfg->seed, kind);
-    tl_time(r, from);
-    g_string_append_c(r, ',');
-    tl_time(r, to);
-    g_string_append_c(r, ',');
-    if (node >= 0)
-        g_string_append_printf(r, "%d", node);
-    /* state, view_size, view_hash, tree_size, quorum_size: empty */
-    g_string_append_printf(r, ",,,,,,%s,\n", detail);
-    tl_flush(w);
-}
-
-/* The quorum node `nd` would ask for a request now: the core's own rule
- * (dm_node_current_quorum), its size, or -1 when none exists. */
-static int tl_quorum_size(dm_world *w, const sim_node *nd)
-{
-    int size = dm_node_current_quorum(nd->core, local_now(nd), NULL, w->tl_quorum, w->n);
-    return size < 0 ? -1 : size;
-}
-
-/* Every node's state at `at` (after every event at or before it). */
-static void tl_sample(dm_world *w, int64_t at)
-{
-    GString *r = w->tl_row;
-    for (uint32_t i = 0; i < w->n; i++) {
-        const sim_node *nd = &w->nodes[i];
-        g_string_append_printf(r, "%" PRIu64 ",sample,", w->cfg->seed);
-        tl_time(r, at);
-        g_string_append_printf(r, ",,%u,", i);
-        if (!node_live(nd)) {
-            g_string_append(r, "crashed,,,,,,0\n");
-            continue;
-        }
-        const dm_membership *m = dm_node_membership(nd->core);
-        uint32_t holds = 0;
-        for (uint32_t l = 0; l < w->cfg->locks; l++)
-            holds += dm_node_holds(nd->core, w->lock_names[l]);
-        g_string_append_printf(r, "%s,%u,%016" PRIx64 ",%u,%d,,%u\n",
-                               nd->state == NODE_PAUSED ? "paused" : "up",
-                               m ? dm_membership_view_size(m) : w->n,
-                               m ? dm_membership_view_hash(m) : dm_node_view_hash(nd->core),
-                               dm_quorum_count(dm_node_quorum_system(nd->core)), tl_quorum_size(w, nd), holds);
-    }
-    tl_flush(w);
-}
-
-/* Samples due before `t` (and at `t` when `inclusive`). */
-static void tl_until(dm_world *w, int64_t t, bool inclusive)
-{
-    while (w->tl_next < t || (inclusive && w->tl_next == t)) {
-        tl_sample(w, w->tl_next);
-        w->tl_next += w->cfg->timeline_interval_us;
-    }
-}
-
-/* A scripted loss/dup/reorder step's interval ends. */
-static void tl_step_close(dm_world *w, uint32_t i)
-{
-    sim_step *rt = &w->steps[i];
-    if (rt->tl_from < 0)
-        return;
-    const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
-    static const char *const names[DM_STEP_ACTIONS] = {
-        [DM_STEP_LOSS] = "loss", [DM_STEP_DUP] = "dup", [DM_STEP_REORDER] = "reorder",
-    };
-    char d[64];
-    g_snprintf(d, sizeof d, "%s %g", names[s->action] ? names[s->action] : "network", s->value);
-    tl_interval(w, "fault", rt->tl_from, w->now, -1, d);
-    rt->tl_from = -1;
-}
-
-/* The run is over: what is still open ends now; then the liveness phase. */
-static void tl_finish(dm_world *w)
-{
-    tl_until(w, w->now, true);
-    for (uint32_t i = 0; i < w->n; i++) {
-        sim_node *nd = &w->nodes[i];
-        if (nd->tl_paused_at >= 0)
-            tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)i, "pause");
-        if (nd->tl_crashed_at >= 0)
-            tl_interval(w, "fault", nd->tl_crashed_at, w->now, (int)i, nd->wiped ? "wipe" : "crash");
-        nd->tl_paused_at = nd->tl_crashed_at = -1;
-    }
-    if (w->tl_part_at >= 0)
-        tl_interval(w, "fault", w->tl_part_at, w->now, -1, w->tl_part->str);
-    w->tl_part_at = -1;
-    for (guint i = 0; i < w->cfg->schedule->len; i++)
-        tl_step_close(w, i);
-    if (w->stats.liveness_start_us > 0)
-        tl_interval(w, "phase", w->stats.liveness_start_us, w->now, -1, "liveness");
-    fflush(w->timeline);
-}
-
-/* Some node's membership moved, or the set of live nodes changed: rehash
- * the views that may have changed, see whether the live members agree, and
- * advance the open detection records. */
-static void members_update(dm_world *w)
-{
-    w->member_dirty = false;
-    for (uint32_t k = 0; k < w->n_dirty; k++) {
-        sim_node *nd = &w->nodes[w->dirty[k]];
-        nd->view_dirty = false;
-        if (nd->in_census)
-            census_add(w, nd, -1);
-        nd->in_census = node_live(nd);
-        if (!nd->in_census)
-            continue;
-        const dm_membership *m = dm_node_membership(nd->core);
-        nd->view_hash = m ? dm_membership_view_hash(m) : 0;
-        nd->tree_hash = dm_node_view_hash(nd->core);
-        census_add(w, nd, 1);
-    }
-    w->n_dirty = 0;
-    bool agree = w->census->len <= 1;
-    if (agree != w->views_agree) {
-        TRACE(w, -1, "views %s", agree ? "agree" : "differ");
-        if (w->phase == PHASE_LIVENESS)
-            w->stats.liveness_view_us = agree ? w->now - w->stats.liveness_start_us : -1;
-    }
-    w->views_agree = agree;
-    if (w->avail_open)
-        avail_update(w);
-    if (w->open_detections == 0)
-        return;
-    for (guint k = 0; k < w->detections->len; k++) {
-        dm_world_detection *d = &g_array_index(w->detections, dm_world_detection, k);
-        if (!d->open)
-            continue;
-        bool all_dead = true;
-        for (uint32_t i = 0; i < w->n && all_dead; i++)
-            if (i != d->node && node_live(&w->nodes[i]))
-                all_dead = member_gone(&w->nodes[i], d->node);
-        if (!all_dead)
-            continue;
-        if (d->dead_all_us < 0)
-            d->dead_all_us = w->now - d->crashed_at;
-        if (agree) {
-            d->converge_us = w->now - d->crashed_at;
-            detection_close(w, d, "converged");
-        }
-    }
-}
-
-/* Node `nd` reported a member event: first suspicions of crashed nodes, and
- * false suspicions and deaths of running ones. */
-static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *ev)
-{
-    if (ev->member_event != DM_MEMBER_EV_SUSPECT && ev->member_event != DM_MEMBER_EV_DEAD)
-        return;
-    if (ev->member >= w->n || ev->member == nd->id)
-        return;
-    const sim_node *m = &w->nodes[ev->member];
-    if (m->state == NODE_DOWN) {
-        dm_world_detection *d = detection_of(w, ev->member);
-        if (d && d->first_suspect_us < 0)
-            d->first_suspect_us = w->now - d->crashed_at;
-        return;
-    }
-    bool connected = m->state == NODE_UP;
-    for (uint32_t j = 0; j < w->n && connected; j++)
-        connected = j == m->id || (!dm_simnet_is_cut(w->net, m->id, j) &&
-                                   !dm_simnet_is_cut(w->net, j, m->id));
-    if (ev->member_event == DM_MEMBER_EV_SUSPECT) {
-        w->stats.false_suspicions++;
-        w->stats.false_suspicions_connected += connected;
-    } else {
-        w->stats.false_deaths++;
-        w->stats.false_deaths_connected += connected;
-    }
-    TRACE(w, nd->id, "false %s of %u (%s)",
-          ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,
-          m->state == NODE_PAUSED ? "paused" : connected ? "connected" : "cut off");
-}
-
-/* Live members that disagree on the view when the liveness bound passes:
- * one line naming the groups. */
-static void report_views(dm_world *w)
-{
-    GString *t = g_string_new(NULL);
-    uint32_t *group = g_new0(uint32_t, w->n);   /* group leader + 1, 0: not live */
-    uint32_t groups = 0, smallest = UINT32_MAX, smallest_size = UINT32_MAX;
-    for (uint32_t i = 0; i < w->n; i++) {
-        if (!node_live(&w->nodes[i]))
-            continue;
-        for (uint32_t j = 0; j < i && !group[i]; j++)
-            if (group[j] == j + 1 && w->nodes[j].view_hash == w->nodes[i].view_hash &&
-                w->nodes[j].tree_hash == w->nodes[i].tree_hash)
-                group[i] = j + 1;
-        if (!group[i]) {
-            group[i] = i + 1;
-            groups++;
-        }
-    }
-    g_string_append_printf(t, "liveness: live members disagree on the view at the bound "
-                              "(%u distinct views):", groups);
-    for (uint32_t i = 0; i < w->n; i++) {
-        if (group[i] != i + 1)
-            continue;
-        uint32_t size = 0;
-        g_string_append(t, " {");
-        for (uint32_t j = i; j < w->n; j++)
-            if (group[j] == i + 1) {
-                g_string_append_printf(t, size ? ",%u" : "%u", j);
-                size++;
-            }
-        const dm_membership *m = dm_node_membership(w->nodes[i].core);
-        g_string_append_printf(t, "} see %u members (view %016" PRIx64 ", tree %016" PRIx64 ");",
-                               m ? dm_membership_view_size(m) : w->n, w->nodes[i].view_hash,
-                               w->nodes[i].tree_hash);
-        if (size < smallest_size) {
-            smallest_size = size;
-            smallest = i;
-        }
-    }
-    g_string_truncate(t, t->len - 1);
-    TRACE(w, -1, "%s", t->str);
-    dm_checker_add_violation(w->checker, DM_VIOLATION_LIVENESS, w->now, NULL, smallest, t->str);
-    g_free(group);
-    g_string_free(t, TRUE);
-}
-
 /* ---------------------------------------------------------------- node clock and deadline */
 
 /* Keep the node's tick event at the global instant its clock reaches the
  * core's next deadline. */
-static void node_sync(dm_world *w, sim_node *nd)
+void node_sync(dm_world *w, sim_node *nd)
 {
     if (nd->state != NODE_UP)
         return;
@@ -746,184 +99,6 @@ static void node_sync(dm_world *w, sim_node *nd)
     int64_t g = dm_simclock_global(&nd->clock, dl);
     nd->tick_local = dl;
     schedule(w, &nd->tick, g < w->now ? w->now : g);
-}
-
-/* ---------------------------------------------------------------- clients */
-
-static sim_client *client_of(dm_world *w, sim_node *nd, const char *name, uint32_t *lock)
-{
-    gpointer v = g_hash_table_lookup(w->lock_index, name);
-    if (!v)
-        return NULL;
-    *lock = GPOINTER_TO_UINT(v) - 1;
-    return &nd->clients[*lock];
-}
-
-static uint64_t live_id(const dm_world *w, uint32_t node, uint32_t lock)
-{
-    return (uint64_t)node * w->cfg->locks + lock;
-}
-
-static int64_t sample_hold(dm_world *w)
-{
-    if (w->phase != PHASE_FAULTS)
-        return 0;   /* liveness: let the next node have it at once */
-    if (w->cfg->hold_dist == DM_HOLD_FIXED)
-        return w->cfg->hold_us;
-    return sample_exp(&w->work_prng, w->cfg->hold_us);
-}
-
-/* The time from one request of a client to its next. The first request is
- * always drawn exponentially (client_start_arrivals), so that periodic
- * clients do not all ask at once. */
-static int64_t next_arrival(dm_world *w)
-{
-    if (w->cfg->interarrival_dist == DM_HOLD_FIXED)
-        return w->cfg->interarrival_us;
-    return 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us);
-}
-
-static void client_write(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, const char *why)
-{
-    bool ok = dm_checker_write(w->checker, w->now, nd->id, w->lock_names[lock], cl->token);
-    w->stats.writes++;
-    fold(w, 0x5752495445ull ^ (uint64_t)ok << 40 ^ cl->token << 1);
-    TRACE(w, nd->id, "write %s token=%" PRIu64 " (%s): %s", w->lock_names[lock], cl->token, why,
-          ok ? "accepted" : "REJECTED");
-}
-
-static void client_action(dm_world *w, sim_client *cl, action_kind what, int64_t at)
-{
-    cl->action_kind = (uint8_t)what;
-    cl->action_deferred = false;
-    schedule(w, &cl->action, at);
-}
-
-/* The client is idle again: in the liveness phase it asks once more. */
-static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
-{
-    cl->state = CL_IDLE;
-    cl->attempt = 0;
-    cl->live_attempt = false;
-    if (cl->live_wanted)
-        client_action(w, cl, ACT_REQUEST, w->now + retry_after);
-    else if (cl->action_kind == ACT_RELEASE)
-        cancel(w, &cl->action);
-}
-
-/* lock() started a new attempt while the client still had one: the core
- * ended that one inside the call (its deadline or its lease ended at this
- * very instant) and owes its outcome, FAILED or LOST, which comes after the
- * call. Keep what the CSV row needs until then. */
-static void client_supersede(dm_world *w, sim_node *nd, sim_client *cl, const char *name)
-{
-    if (cl->superseded) {
-        /* Only one outcome can be owed: lock() is refused while the
-         * attempt it started is in progress. */
-        w->stats.api_errors++;
-        TRACE(w, nd->id, "API: %s: the outcome of attempt %" PRIx64 " never came", name,
-              cl->superseded);
-    }
-    w->stats.superseded++;
-    TRACE(w, nd->id, "%s: attempt %" PRIx64 " ended inside lock(); its outcome is still due", name,
-          cl->attempt);
-    cl->superseded = cl->attempt;
-    cl->superseded_requested_at = cl->requested_at;
-    cl->superseded_granted_at = cl->state == CL_HOLDING ? cl->granted_at : -1;
-    cl->superseded_messages = cl->messages;
-    if (cl->action_kind == ACT_RELEASE)
-        cancel(w, &cl->action);   /* that hold is over */
-}
-
-static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live)
-{
-    const char *name = w->lock_names[lock];
-    uint64_t attempt = 0;
-    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, &attempt);
-    fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
-    if (tracing(w)) {
-        char started[48];
-        g_snprintf(started, sizeof started, "started attempt=%" PRIx64, attempt);
-        TRACE(w, nd->id, "lock %s%s -> %s", name, live ? " (liveness)" : "",
-              rc == 0 ? started : dm_error_name(rc));
-    }
-    if (rc == 0) {
-        if (attempt == 0 || attempt == cl->attempt || attempt == cl->superseded) {
-            w->stats.api_errors++;
-            TRACE(w, nd->id, "API: lock %s started attempt %" PRIx64 ", not a new id", name, attempt);
-        }
-        if (cl->state != CL_IDLE)
-            client_supersede(w, nd, cl, name);
-        w->stats.attempts++;
-        cl->attempt = attempt;
-        cl->state = CL_PENDING;
-        cl->live_attempt = live;
-        cl->requested_at = w->now;
-        cl->messages = 0;
-    } else if (rc == -DM_EBUSY) {
-        w->stats.ebusy++;
-        if (live)
-            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->core.rpc_timeout_us);
-    } else {
-        w->stats.failed++;
-        cl->requested_at = w->now;
-        cl->messages = 0;
-        csv_row(w, nd, lock, cl, w->now, reason_name(rc));
-        if (live)
-            client_action(w, cl, ACT_REQUEST, w->now + w->cfg->core.rpc_timeout_us);
-    }
-    node_sync(w, nd);
-}
-
-static void client_release(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl)
-{
-    if (cl->state != CL_HOLDING)
-        return;
-    const char *name = w->lock_names[lock];
-    /* The last write of the critical section, then the unlock. */
-    client_write(w, nd, lock, cl, "before unlock");
-    int rc = dm_node_unlock(nd->core, local_now(nd), name);
-    fold(w, 0x554e4c4f434bull ^ (uint64_t)(uint32_t)rc);
-    TRACE(w, nd->id, "unlock %s -> %s", name, rc == 0 ? "ok" : dm_error_name(rc));
-    if (rc == -DM_ENOTHELD)
-        w->stats.unlock_notheld++;   /* its LOST is on the way, or it lied */
-    dm_checker_hold_end(w->checker, w->now, nd->id, name, "unlock");
-    csv_row(w, nd, lock, cl, -1, "granted");
-    client_idle(w, cl, 0);
-    node_sync(w, nd);
-}
-
-static void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool arrival)
-{
-    if (nd->state == NODE_PAUSED) {
-        /* The application is frozen with its process: it acts on resume. */
-        if (arrival)
-            cl->arrival_deferred = true;
-        else
-            cl->action_deferred = true;
-        return;
-    }
-    if (arrival) {
-        if (w->phase != PHASE_FAULTS)
-            return;
-        client_lock(w, nd, lock, cl, false);
-        if (w->cfg->interarrival_us > 0)
-            schedule(w, &cl->arrival, w->now + next_arrival(w));
-    } else if (cl->action_kind == ACT_RELEASE) {
-        client_release(w, nd, lock, cl);
-    } else if (cl->state == CL_IDLE && cl->live_wanted) {
-        client_lock(w, nd, lock, cl, true);
-    }
-}
-
-static void client_start_arrivals(dm_world *w, sim_node *nd)
-{
-    if (w->phase != PHASE_FAULTS || w->cfg->interarrival_us <= 0 ||
-        !dm_sim_config_is_client(w->cfg, nd->id))
-        return;
-    for (uint32_t l = 0; l < w->cfg->locks; l++)
-        schedule(w, &nd->clients[l].arrival,
-                 w->now + 1 + sample_exp(&w->work_prng, w->cfg->interarrival_us));
 }
 
 /* ---------------------------------------------------------------- driver callbacks */
@@ -996,7 +171,7 @@ static void drv_notify(void *user, const dm_event *event)
     /* The core's view moved (a member entered or left it; under memberlist
      * the tree with it), whatever a tap lets the world see. */
     if (ev.type == DM_EV_VIEW)
-        view_touch(w, nd);
+        observe_view(w, nd);
     if (nd->tap && nd->tap->notify && !nd->tap->notify(nd->tap_user, nd->id, &ev))
         return;
     fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
@@ -1011,7 +186,7 @@ static void drv_notify(void *user, const dm_event *event)
             w->stats.member_events++;
             TRACE(w, nd->id, "MEMBER %u %s incarnation=%u", ev.member,
                   member_event_name(ev.member_event), ev.incarnation);
-            member_event_seen(w, nd, &ev);
+            observe_member(w, nd, &ev);
         } else {
             w->stats.view_changes++;
             TRACE(w, nd->id, "VIEW size=%u hash=%016" PRIx64, ev.view_size, ev.view_hash);
@@ -1026,90 +201,7 @@ static void drv_notify(void *user, const dm_event *event)
               fmt_time(t, sizeof t, lease_global), ev.reason ? dm_error_name(ev.reason) : "-",
               ev.messages);
     }
-    uint32_t lock;
-    sim_client *cl = client_of(w, nd, ev.name, &lock);
-    if (!cl) {
-        w->stats.api_errors++;
-        TRACE(w, nd->id, "API: event for unknown lock %s", ev.name);
-        return;
-    }
-    /* Match the outcome to the attempt it concerns (sim_client). */
-    bool current = cl->state != CL_IDLE && ev.attempt == cl->attempt;
-    bool owed = !current && cl->superseded != 0 && ev.attempt == cl->superseded;
-    if (current)
-        cl->messages = ev.messages;
-    switch (ev.type) {
-    case DM_EV_GRANTED:
-        w->stats.acquisitions++;
-        if (!current || cl->state != CL_PENDING) {
-            /* Granted an attempt the application is not waiting for: a
-             * broken contract, and a lock nobody will use or unlock. */
-            w->stats.api_errors++;
-            TRACE(w, nd->id, "API: GRANTED attempt %" PRIx64 ", but the client %s", ev.attempt,
-                  cl->state == CL_PENDING ? "waits for another" : "is not waiting");
-            break;
-        }
-        cl->state = CL_HOLDING;
-        cl->token = ev.token;
-        cl->lease_until = ev.lease_until;
-        cl->granted_at = w->now;
-        dm_checker_hold_begin(w->checker, w->now, nd->id, ev.name, ev.token, lease_global);
-        client_write(w, nd, lock, cl, "granted");
-        if (cl->live_attempt) {
-            dm_checker_resolve(w->checker, live_id(w, nd->id, lock));
-            cl->live_wanted = false;
-            w->stats.liveness_granted++;
-            int64_t waited = w->now - w->stats.liveness_start_us;
-            if (waited > w->stats.liveness_max_us)
-                w->stats.liveness_max_us = waited;
-        }
-        client_action(w, cl, ACT_RELEASE, w->now + sample_hold(w));
-        break;
-    case DM_EV_RENEWED:
-        w->stats.renewals++;
-        if (!current || cl->state != CL_HOLDING) {
-            /* Events are delivered before the next application call, so a
-             * renewal always concerns the hold in force. */
-            w->stats.api_errors++;
-            TRACE(w, nd->id, "API: RENEWED attempt %" PRIx64 ", which does not hold", ev.attempt);
-            break;
-        }
-        cl->lease_until = ev.lease_until;
-        dm_checker_hold_extend(w->checker, w->now, nd->id, ev.name, lease_global);
-        break;
-    case DM_EV_FAILED:
-        w->stats.failed++;
-        if (current && cl->state == CL_PENDING) {
-            csv_row(w, nd, lock, cl, w->now, reason_name(ev.reason));
-            client_idle(w, cl, w->cfg->core.rpc_timeout_us);
-        } else if (owed && cl->superseded_granted_at < 0) {
-            csv_attempt(w, nd, lock, cl->superseded_requested_at, -1, w->now,
-                        reason_name(ev.reason), ev.messages);
-            cl->superseded = 0;
-        } else {
-            w->stats.api_errors++;
-            TRACE(w, nd->id, "API: FAILED attempt %" PRIx64 ", which was not acquiring", ev.attempt);
-        }
-        break;
-    case DM_EV_MEMBER:
-    case DM_EV_VIEW:
-        break;   /* handled above */
-    case DM_EV_LOST:
-        w->stats.lost++;
-        if (current && cl->state == CL_HOLDING) {
-            dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
-            csv_row(w, nd, lock, cl, w->now, "lost");
-            client_idle(w, cl, 0);
-        } else if (owed && cl->superseded_granted_at >= 0) {
-            dm_checker_hold_end(w->checker, w->now, nd->id, ev.name, "lost");
-            csv_attempt(w, nd, lock, cl->superseded_requested_at, cl->superseded_granted_at,
-                        w->now, "lost", ev.messages);
-            cl->superseded = 0;
-        }
-        /* Otherwise the client already let go: unlock() found the lease
-         * gone (-DM_ENOTHELD) and this is the news of it. */
-        break;
-    }
+    client_event(w, nd, &ev, lease_global);
 }
 
 static int drv_persist(void *user, const void *bytes, size_t len)
@@ -1131,8 +223,7 @@ static void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
         return;
     }
     w->stats.delivered++;
-    if (dm_msg_to_arbiter(m->type))
-        nd->arbiter_msgs++;
+    observe_deliver(w, nd, m);
     if (tracing(w)) {
         char buf[512];
         dm_msg_format(m, buf, sizeof buf);
@@ -1143,7 +234,7 @@ static void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
     node_sync(w, nd);
 }
 
-static bool node_start(dm_world *w, sim_node *nd)
+bool node_start(dm_world *w, sim_node *nd)
 {
     dm_config c = w->cfg->core;
     c.n_members = w->n;
@@ -1180,13 +271,13 @@ static bool node_start(dm_world *w, sim_node *nd)
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
-    view_touch(w, nd);
+    observe_view(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
     return true;
 }
 
-static void node_crash(dm_world *w, sim_node *nd)
+void node_crash(dm_world *w, sim_node *nd)
 {
     if (nd->state == NODE_DOWN)
         return;
@@ -1209,7 +300,6 @@ static void node_crash(dm_world *w, sim_node *nd)
         cancel(w, &cl->arrival);
         cancel(w, &cl->action);
     }
-    dm_checker_node_down(w->checker, w->now, nd->id, "crash");
     while (nd->inbox) {
         sim_msg *m = nd->inbox;
         nd->inbox = m->next;
@@ -1225,8 +315,7 @@ static void node_crash(dm_world *w, sim_node *nd)
     nd->state = NODE_DOWN;
     w->down++;
     w->stats.node_up_us += w->now - nd->up_since;
-    view_touch(w, nd);
-    detection_open(w, nd);
+    observe_crash(w, nd);
     if (w->timeline) {
         if (nd->tl_paused_at >= 0)
             tl_interval(w, "fault", nd->tl_paused_at, w->now, (int)nd->id, "pause");
@@ -1237,7 +326,7 @@ static void node_crash(dm_world *w, sim_node *nd)
 
 /* A crash that also loses what the node persisted: it comes back without
  * persisted state, as after a disk replacement. */
-static void node_wipe(dm_world *w, sim_node *nd)
+void node_wipe(dm_world *w, sim_node *nd)
 {
     if (nd->state == NODE_DOWN)
         return;
@@ -1249,22 +338,20 @@ static void node_wipe(dm_world *w, sim_node *nd)
     nd->amnesiac = true;
 }
 
-static void node_restart(dm_world *w, sim_node *nd)
+void node_restart(dm_world *w, sim_node *nd)
 {
     cancel(w, &nd->restart);
     if (nd->state != NODE_DOWN)
         return;
     TRACE(w, nd->id, "%s", nd->ran ? "restart" : "first start");
-    dm_world_detection *d = detection_of(w, nd->id);
-    if (d)
-        detection_close(w, d, "cut short: the node is back");
+    observe_restart(w, nd);
     if (!node_start(w, nd))
         return;
     w->stats.restarts++;
     w->down--;
 }
 
-static void node_pause(dm_world *w, sim_node *nd, int64_t dur)
+void node_pause(dm_world *w, sim_node *nd, int64_t dur)
 {
     if (nd->state != NODE_UP)
         return;
@@ -1279,7 +366,7 @@ static void node_pause(dm_world *w, sim_node *nd, int64_t dur)
         schedule(w, &nd->resume, w->now + dur);
 }
 
-static void node_resume(dm_world *w, sim_node *nd)
+void node_resume(dm_world *w, sim_node *nd)
 {
     cancel(w, &nd->resume);
     if (nd->state != NODE_PAUSED)
@@ -1321,7 +408,7 @@ static void node_resume(dm_world *w, sim_node *nd)
     }
 }
 
-static void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
+void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
 {
     TRACE(w, nd->id, "skew %+" PRId64 " ppm (was %+" PRId64 ")", rate_ppm, nd->clock.rate_ppm);
     w->stats.skews++;
@@ -1337,327 +424,8 @@ static void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
     for (uint32_t l = 0; l < w->cfg->locks; l++) {
         sim_client *cl = &nd->clients[l];
         if (cl->state == CL_HOLDING)
-            dm_checker_hold_extend(w->checker, w->now, nd->id, w->lock_names[l],
-                                   dm_simclock_global(&nd->clock, cl->lease_until));
+            observe_renew(w, nd, w->lock_names[l], dm_simclock_global(&nd->clock, cl->lease_until));
     }
-}
-
-/* ---------------------------------------------------------------- faults */
-
-typedef bool (*node_pred)(const sim_node *nd);
-static bool is_not_down(const sim_node *nd) { return nd->state != NODE_DOWN; }
-static bool is_down(const sim_node *nd) { return nd->state == NODE_DOWN; }
-static bool is_up(const sim_node *nd) { return nd->state == NODE_UP; }
-static bool is_paused(const sim_node *nd) { return nd->state == NODE_PAUSED; }
-static bool is_any(const sim_node *nd) { (void)nd; return true; }
-static bool is_wipeable(const sim_node *nd) { return nd->state != NODE_DOWN && nd->recoverable; }
-
-/* Some node lost its persisted state and has not yet learnt its token floor:
- * down since a wipe (or a crash during recovery), or up and recovering. */
-static bool amnesiac_node(const dm_world *w)
-{
-    for (uint32_t i = 0; i < w->n; i++) {
-        const sim_node *nd = &w->nodes[i];
-        if (nd->state == NODE_DOWN ? nd->amnesiac
-                                   : nd->core && dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR)
-            return true;
-    }
-    return false;
-}
-
-static bool is_holder(const sim_node *nd)
-{
-    if (nd->state != NODE_UP)
-        return false;
-    for (uint32_t l = 0; l < nd->w->cfg->locks; l++)
-        if (nd->clients[l].state == CL_HOLDING)
-            return true;
-    return false;
-}
-
-/* A node satisfying `pred`, drawn from the fault stream; NULL if none. */
-static sim_node *pick(dm_world *w, node_pred pred)
-{
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < w->n; i++)
-        count += pred(&w->nodes[i]);
-    if (count == 0)
-        return NULL;
-    uint32_t k = (uint32_t)dm_prng_below(&w->fault_prng, count);
-    for (uint32_t i = 0; i < w->n; i++)
-        if (pred(&w->nodes[i]) && k-- == 0)
-            return &w->nodes[i];
-    return NULL;
-}
-
-static void set_rates(dm_world *w, double loss, double dup, double reorder)
-{
-    w->loss = loss;
-    w->dup = dup;
-    w->reorder = reorder;
-    dm_simnet_set_rates(w->net, loss, dup, reorder);
-}
-
-static void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
-{
-    GString *desc = tracing(w) || w->timeline ? g_string_new(NULL) : NULL;
-    dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
-    if (w->timeline) {
-        /* The new cuts replace the old. */
-        if (w->tl_part_at >= 0)
-            tl_interval(w, "fault", w->tl_part_at, w->now, -1, w->tl_part->str);
-        w->tl_part_at = w->now;
-        g_string_printf(w->tl_part, "partition %s", desc->str);
-        g_strdelimit(w->tl_part->str, ",", ' ');
-    }
-    w->stats.partitions++;
-    w->stats.shapes[shape]++;
-    w->cur_shape = shape;
-    fold(w, 0x50415254ull ^ (uint64_t)shape << 32 ^ dm_simnet_cut_count(w->net));
-    if (desc) {
-        char t[32];
-        TRACE(w, -1, "partition %s%s%s", desc->str, dur > 0 ? " for " : "",
-              dur > 0 ? fmt_time(t, sizeof t, dur) : "");
-        g_string_free(desc, TRUE);
-    }
-    if (dur > 0)
-        schedule(w, &w->heal, w->now + dur);
-    else
-        cancel(w, &w->heal);
-}
-
-static void heal(dm_world *w)
-{
-    cancel(w, &w->heal);
-    if (w->tl_part_at >= 0) {
-        tl_interval(w, "fault", w->tl_part_at, w->now, -1, w->tl_part->str);
-        w->tl_part_at = -1;
-    }
-    if (dm_simnet_cut_count(w->net) == 0)
-        return;
-    TRACE(w, -1, "heal");
-    w->stats.heals++;
-    w->cur_shape = -1;
-    dm_simnet_heal(w->net);
-}
-
-static int64_t drift_draw(dm_world *w, dm_prng *p)
-{
-    int64_t b = w->cfg->clock_drift_ppm;
-    return (int64_t)dm_prng_below(p, (uint64_t)(2 * b + 1)) - b;
-}
-
-static void random_fault(dm_world *w, dm_fault_kind kind)
-{
-    const dm_sim_config *c = w->cfg;
-    sim_node *nd;
-    switch (kind) {
-    case DM_FAULT_CRASH:
-        if (w->down < (uint32_t)c->max_down && (nd = pick(w, is_not_down)))
-            node_crash(w, nd);
-        break;
-    case DM_FAULT_RESTART:
-        if ((nd = pick(w, is_down)))
-            node_restart(w, nd);
-        break;
-    case DM_FAULT_PAUSE:
-        if ((nd = pick(w, is_up)))
-            node_pause(w, nd, 1000 + sample_exp(&w->fault_prng, c->pause_us));
-        break;
-    case DM_FAULT_PARTITION: {
-        dm_shape shape = (dm_shape)dm_prng_below(&w->fault_prng, DM_SHAPE_COUNT);
-        partition(w, shape, DM_SIMNET_ANY, 1000 + sample_exp(&w->fault_prng, c->partition_us));
-        break;
-    }
-    case DM_FAULT_SKEW:
-        if ((nd = pick(w, is_any)))
-            node_skew(w, nd, drift_draw(w, &w->fault_prng));
-        break;
-    case DM_FAULT_WIPE:
-        /* Operators replace one disk at a time: two members without their
-         * state at once can leave no quorum without one of them, and then
-         * no token floor can ever be recovered (the lock stays unavailable,
-         * safely; docs/PROTOCOL.md). Drawn wipes wait for the last one to
-         * recover, and spare a node without which no quorum exists (it
-         * could never recover); scripted ones do as they are told. */
-        if (w->down < (uint32_t)c->max_down && !amnesiac_node(w) && (nd = pick(w, is_wipeable))) {
-            node_wipe(w, nd);
-            schedule(w, &nd->restart, w->now + 1000 + sample_exp(&w->fault_prng, c->wipe_down_us));
-        }
-        break;
-    default:
-        break;
-    }
-}
-
-static void gen_next(dm_world *w, dm_fault_kind kind)
-{
-    double rate = w->cfg->rate[kind];
-    int64_t at = w->now + 1 + (int64_t)dm_prng_exponential(&w->fault_prng, 1e6 / rate);
-    if (at < w->cfg->duration_us)
-        schedule(w, &w->gen[kind], at);
-}
-
-/* faults.crash_count: crash k (from 0) of `count` strikes at
- * duration x (k + 1) / (count + 1). */
-static void crash_count_next(dm_world *w)
-{
-    uint32_t count = w->cfg->crash_count;
-    if (w->crashes_done >= count)
-        return;
-    int64_t at = w->cfg->duration_us / (count + 1) * (int64_t)(w->crashes_done + 1);
-    if (at < w->cfg->duration_us)
-        schedule(w, &w->crash_ev, at < w->now ? w->now : at);
-}
-
-/* Churn: node `nd`'s next period ends after an exponential time, mean
- * churn_up_mean when up and churn_up_mean (1 - p) / p when down (p = 1: it
- * never goes down; p = 0: never comes up). Only within the fault phase. */
-static void churn_next(dm_world *w, sim_node *nd)
-{
-    double p = w->cfg->churn_p, up = (double)w->cfg->churn_up_mean_us;
-    if (nd->churn_up ? p >= 1 : p <= 0)
-        return;
-    double mean = nd->churn_up ? up : up * (1 - p) / p;
-    int64_t at = w->now + llround(dm_prng_exponential(&nd->churn_prng, mean));
-    if (at < w->cfg->duration_us)
-        schedule(w, &nd->churn, at);
-}
-
-/* Time 0, before any node starts: each node is up with probability p, so
- * the alternating process is stationary from the start (its periods are
- * memoryless). A node drawn down never ran: it is counted as crashed at 0,
- * and its first start, when churn brings it up, is a bootstrap. */
-static void churn_start(dm_world *w)
-{
-    for (uint32_t i = 0; i < w->n; i++) {
-        sim_node *nd = &w->nodes[i];
-        nd->churn_up = dm_prng_double(&nd->churn_prng) < w->cfg->churn_p;
-        if (!nd->churn_up) {
-            TRACE(w, nd->id, "churn: starts down");
-            node_crash(w, nd);
-        }
-        churn_next(w, nd);
-    }
-}
-
-static void churn_flip(dm_world *w, sim_node *nd)
-{
-    nd->churn_up = !nd->churn_up;
-    TRACE(w, nd->id, "churn: %s", nd->churn_up ? "up" : "down");
-    if (nd->churn_up)
-        node_restart(w, nd);
-    else
-        node_crash(w, nd);
-    churn_next(w, nd);
-}
-
-static sim_node *step_target(dm_world *w, const dm_fault_step *s, node_pred pred)
-{
-    if (s->node >= 0)
-        return pred(&w->nodes[s->node]) ? &w->nodes[s->node] : NULL;
-    return pick(w, s->node == DM_TARGET_HOLDER ? is_holder : pred);
-}
-
-/* How often a step aimed at "the holder" looks again while nobody holds. */
-#define HOLDER_POLL_US 10000
-
-static void run_step(dm_world *w, uint32_t i)
-{
-    const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
-    sim_step *rt = &w->steps[i];
-    static const node_pred preds[DM_STEP_ACTIONS] = {
-        [DM_STEP_CRASH] = is_not_down, [DM_STEP_RESTART] = is_down, [DM_STEP_PAUSE] = is_up,
-        [DM_STEP_RESUME] = is_paused,  [DM_STEP_SKEW] = is_any,     [DM_STEP_PARTITION] = is_any,
-        [DM_STEP_WIPE] = is_not_down,
-    };
-    sim_node *nd = NULL;
-    bool targeted = preds[s->action] && (s->action != DM_STEP_PARTITION || s->node >= 0 ||
-                                         s->node == DM_TARGET_HOLDER);
-    if (targeted) {
-        nd = step_target(w, s, preds[s->action]);
-        if (!nd && s->node == DM_TARGET_HOLDER) {
-            if (w->now + HOLDER_POLL_US < w->cfg->duration_us)
-                schedule(w, &rt->ev, w->now + HOLDER_POLL_US);
-            return;
-        }
-    }
-    if (tracing(w)) {
-        GString *t = g_string_new(NULL);
-        dm_fault_step_format(s, t);
-        TRACE(w, -1, "step %s%s", t->str, targeted && !nd ? ": no eligible node" : "");
-        g_string_free(t, TRUE);
-    }
-    if (targeted && !nd)
-        return;
-    if (nd)
-        rt->node = (int32_t)nd->id;
-    switch (s->action) {
-    case DM_STEP_PARTITION:
-        partition(w, (dm_shape)s->shape, nd ? nd->id : DM_SIMNET_ANY, s->dur_us);
-        return;
-    case DM_STEP_HEAL:
-        heal(w);
-        return;
-    case DM_STEP_CRASH:
-    case DM_STEP_WIPE:
-        if (s->action == DM_STEP_WIPE)
-            node_wipe(w, nd);
-        else
-            node_crash(w, nd);
-        if (s->dur_us > 0)
-            schedule(w, &nd->restart, w->now + s->dur_us);
-        return;
-    case DM_STEP_RESTART:
-        node_restart(w, nd);
-        return;
-    case DM_STEP_PAUSE:
-        node_pause(w, nd, s->dur_us);
-        return;
-    case DM_STEP_RESUME:
-        node_resume(w, nd);
-        return;
-    case DM_STEP_SKEW:
-        rt->saved = (double)nd->clock.rate_ppm;
-        node_skew(w, nd, (int64_t)s->value);
-        break;
-    case DM_STEP_LOSS:
-        rt->saved = w->loss;
-        set_rates(w, s->value, w->dup, w->reorder);
-        break;
-    case DM_STEP_DUP:
-        rt->saved = w->dup;
-        set_rates(w, w->loss, s->value, w->reorder);
-        break;
-    case DM_STEP_REORDER:
-        rt->saved = w->reorder;
-        set_rates(w, w->loss, w->dup, s->value);
-        break;
-    default:
-        return;
-    }
-    if (w->timeline && s->action != DM_STEP_SKEW) {
-        tl_step_close(w, i);   /* defensive: a step runs once */
-        rt->tl_from = w->now;
-    }
-    if (s->dur_us > 0)
-        schedule(w, &rt->undo, w->now + s->dur_us);
-}
-
-static void undo_step(dm_world *w, uint32_t i)
-{
-    const dm_fault_step *s = &g_array_index(w->cfg->schedule, dm_fault_step, i);
-    sim_step *rt = &w->steps[i];
-    TRACE(w, -1, "step %u over", i);
-    switch (s->action) {
-    case DM_STEP_SKEW: node_skew(w, &w->nodes[rt->node], (int64_t)rt->saved); break;
-    case DM_STEP_LOSS: set_rates(w, rt->saved, w->dup, w->reorder); break;
-    case DM_STEP_DUP: set_rates(w, w->loss, rt->saved, w->reorder); break;
-    case DM_STEP_REORDER: set_rates(w, w->loss, w->dup, rt->saved); break;
-    default: break;
-    }
-    if (w->timeline)
-        tl_step_close(w, i);
 }
 
 /* ---------------------------------------------------------------- phases */
@@ -1665,20 +433,12 @@ static void undo_step(dm_world *w, uint32_t i)
 static void start_liveness(dm_world *w)
 {
     const dm_sim_config *c = w->cfg;
-    avail_close(w);
+    observe_phase_end(w, PHASE_FAULTS);
     w->phase = PHASE_LIVENESS;
     w->stats.liveness_start_us = w->now;
     w->live_deadline = w->now + c->liveness_us;
     TRACE(w, -1, "liveness phase: faults stop, network heals, everyone restarts and asks");
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
-        cancel(w, &w->gen[k]);
-    for (guint i = 0; i < c->schedule->len; i++) {
-        cancel(w, &w->steps[i].ev);
-        cancel(w, &w->steps[i].undo);
-    }
-    cancel(w, &w->crash_ev);
-    for (uint32_t i = 0; i < w->n; i++)
-        cancel(w, &w->nodes[i].churn);
+    faults_stop(w);
     heal(w);
     set_rates(w, 0, 0, 0);
     if (w->timeline)
@@ -1709,7 +469,7 @@ static void start_liveness(dm_world *w)
 
 /* ---------------------------------------------------------------- the loop */
 
-static void handle(dm_world *w, sim_event *ev)
+void handle(dm_world *w, sim_event *ev)
 {
     sim_node *nd = ev->node < w->n ? &w->nodes[ev->node] : NULL;
     switch ((ev_kind)ev->kind) {
@@ -1766,8 +526,8 @@ static void handle(dm_world *w, sim_event *ev)
         node_restart(w, nd);
         return;
     case EV_GEN:
-        random_fault(w, (dm_fault_kind)ev->arg);
-        gen_next(w, (dm_fault_kind)ev->arg);
+        faults_fire(w, (int)ev->arg);
+        gen_next(w, (int)ev->arg);
         return;
     case EV_STEP:
         run_step(w, ev->arg);
@@ -1783,50 +543,17 @@ static void handle(dm_world *w, sim_event *ev)
             start_liveness(w);
         } else {
             dm_checker_check_deadlines(w->checker, w->now);
-            if (w->member_dirty)
-                members_update(w);
-            if (!w->views_agree)
-                report_views(w);
+            observe_phase_end(w, PHASE_LIVENESS);
             w->phase = PHASE_DONE;
         }
         return;
     case EV_CRASH_COUNT:
-        random_fault(w, DM_FAULT_CRASH);
-        w->crashes_done++;
-        crash_count_next(w);
+        crash_count_fire(w);
         return;
     case EV_CHURN:
         churn_flip(w, nd);
         return;
     }
-}
-
-/* New violations after an event: trace them, and keep the context of the
- * first safety violation (what the fault picture was when it happened). */
-static void note_violations(dm_world *w)
-{
-    uint32_t count = dm_checker_violation_count(w->checker);
-    for (uint32_t i = w->violations_seen; i < count; i++) {
-        const dm_violation *v = dm_checker_violation(w->checker, i);
-        TRACE(w, v->node, "VIOLATION %s", v->text);
-        dm_world_stats *s = &w->stats;
-        const sim_node *nd = v->node < w->n ? &w->nodes[v->node] : NULL;
-        if (v->kind == DM_VIOLATION_MUTEX && s->violation_holder_in_view < 0 && v->other < w->n &&
-            nd && node_live(nd) && dm_node_membership(nd->core))
-            s->violation_holder_in_view =
-                dm_membership_in_view(dm_node_membership(nd->core), v->other) ? 1 : 0;
-        if (v->kind == DM_VIOLATION_LIVENESS || s->violation_at >= 0)
-            continue;
-        s->violation_at = w->now;
-        s->violation_kind = v->kind;
-        s->violation_shape = dm_simnet_cut_count(w->net) > 0 ? w->cur_shape : -1;
-        s->violation_down = w->down;
-        s->violation_paused = 0;
-        for (uint32_t k = 0; k < w->n; k++)
-            s->violation_paused += w->nodes[k].state == NODE_PAUSED;
-        s->violation_views_agree = w->views_agree;
-    }
-    w->violations_seen = count;
 }
 
 void dm_world_run(dm_world *w)
@@ -1843,10 +570,7 @@ void dm_world_run(dm_world *w)
         fold(w, (uint64_t)w->now);
         fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
         handle(w, ev);
-        if (w->member_dirty)
-            members_update(w);
-        if (dm_checker_violation_count(w->checker) != w->violations_seen)
-            note_violations(w);
+        observe_event(w);
         if (w->phase == PHASE_LIVENESS) {
             dm_checker_check_deadlines(w->checker, w->now);
             if (dm_checker_pending(w->checker) == 0 && w->views_agree) {
@@ -1856,21 +580,13 @@ void dm_world_run(dm_world *w)
         }
     }
     w->phase = PHASE_DONE;
-    avail_close(w);   /* a run cut short in the fault phase */
+    observe_report(w);
     if (w->timeline)
         tl_finish(w);
     w->stats.sim_us = w->now;
     for (uint32_t i = 0; i < w->n; i++)
         if (w->nodes[i].state != NODE_DOWN)
             w->stats.node_up_us += w->now - w->nodes[i].up_since;
-    for (guint k = 0; k < w->detections->len; k++)
-        detection_close(w, &g_array_index(w->detections, dm_world_detection, k), "cut short by the end");
-    uint64_t arb_sum = 0, arb_max = 0;
-    for (uint32_t i = 0; i < w->n; i++) {
-        arb_sum += w->nodes[i].arbiter_msgs;
-        arb_max = MAX(arb_max, w->nodes[i].arbiter_msgs);
-    }
-    w->stats.arbiter_load_ratio = arb_sum ? (double)arb_max * w->n / (double)arb_sum : 0;
     const dm_simnet_stats *ns = dm_simnet_get_stats(w->net);
     w->stats.duplicated = ns->duplicated;
     w->stats.reordered = ns->reordered;
@@ -1969,7 +685,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
             event_init(&nd->clients[l].action, EV_ACTION, i, l);
         }
     }
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
+    for (int k = 0; k < DM_FAULT_MAX; k++)
         event_init(&w->gen[k], EV_GEN, UINT32_MAX, (uint32_t)k);
     w->steps = g_new0(sim_step, cfg->schedule->len);
     for (guint i = 0; i < cfg->schedule->len; i++) {
@@ -1983,22 +699,12 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
 
     /* Time 0: every node starts -- as a bootstrap: none ran before -- except
      * those churn holds down; the first faults and arrivals are drawn. */
-    if (cfg->kinds & (1u << DM_FAULT_CHURN))
-        churn_start(w);
+    faults_start(w);
     for (uint32_t i = 0; i < w->n; i++)
         if (w->nodes[i].state != NODE_DOWN)
             node_start(w, &w->nodes[i]);
-    w->avail_open = true;
-    avail_update(w);
-    for (int k = 0; k < DM_FAULT_KINDS; k++)
-        if (cfg->rate[k] > 0)
-            gen_next(w, (dm_fault_kind)k);
-    for (guint i = 0; i < cfg->schedule->len; i++) {
-        int64_t at = g_array_index(cfg->schedule, dm_fault_step, i).at;
-        if (at < cfg->duration_us)
-            schedule(w, &w->steps[i].ev, at);
-    }
-    crash_count_next(w);
+    observe_start(w);
+    faults_arm(w);
     schedule(w, &w->phase_ev, cfg->duration_us);
     return w;
 }
@@ -2054,22 +760,6 @@ void dm_world_set_csv_members(dm_world *w, FILE *out)
     w->csv_members = out;
 }
 
-void dm_world_set_timeline(dm_world *w, FILE *out)
-{
-    g_return_if_fail(w->timeline == NULL && w->stats.events == 0);
-    if (!out)
-        return;
-    w->timeline = out;
-    w->tl_next = 0;
-    w->tl_row = g_string_sized_new(256);
-    w->tl_part = g_string_new(NULL);
-    w->tl_quorum = g_new0(uint32_t, w->n);
-    /* Nodes churn started down at time 0. */
-    for (uint32_t i = 0; i < w->n; i++)
-        if (w->nodes[i].state == NODE_DOWN)
-            w->nodes[i].tl_crashed_at = w->now;
-}
-
 uint32_t dm_world_detection_count(const dm_world *w)
 {
     return w->detections->len;
@@ -2113,3 +803,4 @@ bool dm_world_failed(const dm_world *w)
     return dm_checker_violation_count(w->checker) > 0 || w->stats.codec_errors > 0 ||
            w->stats.api_errors > 0 || w->stats.start_failures > 0 || w->stats.stuck_ticks > 0;
 }
+

@@ -12,6 +12,7 @@
 
 #include "checker.h"
 #include "error.h"
+#include "fault.h"
 #include "prng.h"
 #include "simclock.h"
 #include "simconfig.h"
@@ -315,6 +316,54 @@ static void test_steps_roundtrip(void)
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 heal crash=1", &s, NULL)); /* two actions */
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=triangle", &s, NULL));
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 wipe", &s, NULL));          /* no node */
+}
+
+/* The fault-kind registry: the built-in enum names its positions, names and
+ * rate keys are unique and look up, and every verb's step round-trips. */
+static void test_fault_registry(void)
+{
+    static const struct { int kind; const char *name; } builtin[] = {
+        { DM_FAULT_CRASH, "crash" }, { DM_FAULT_RESTART, "restart" }, { DM_FAULT_PAUSE, "pause" },
+        { DM_FAULT_PARTITION, "partition" }, { DM_FAULT_LOSS, "loss" }, { DM_FAULT_DUP, "dup" },
+        { DM_FAULT_REORDER, "reorder" }, { DM_FAULT_SKEW, "skew" }, { DM_FAULT_CHURN, "churn" },
+        { DM_FAULT_WIPE, "wipe" },
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(builtin); i++) {
+        CU_ASSERT_STRING_EQUAL(dm_fault_kind_name(builtin[i].kind), builtin[i].name);
+        CU_ASSERT_EQUAL(dm_fault_lookup(builtin[i].name), builtin[i].kind);
+    }
+    CU_ASSERT_TRUE(dm_fault_count() <= DM_FAULT_MAX);
+    CU_ASSERT_EQUAL(dm_fault_lookup("nonsense"), -1);
+    CU_ASSERT_PTR_NULL(dm_fault_kind_name(dm_fault_count()));
+    for (int k = 0; k < dm_fault_count(); k++) {
+        const dm_fault_ops *ops = dm_fault_get(k);
+        CU_ASSERT_EQUAL(dm_fault_kind_timed(k), ops->rate_key != NULL);
+        /* A rate key is a [faults] key: --set takes it. */
+        if (ops->rate_key) {
+            dm_sim_config c;
+            dm_sim_config_defaults(&c);
+            char *set = g_strdup_printf("faults.%s=0.5", ops->rate_key);
+            CU_ASSERT_TRUE(dm_sim_config_set(&c, set, NULL));
+            CU_ASSERT_EQUAL(c.rate[k], 0.5);
+            g_free(set);
+            dm_sim_config_clear(&c);
+        }
+        for (int j = 0; j < k; j++)
+            CU_ASSERT_STRING_NOT_EQUAL(dm_fault_get(j)->name, ops->name);
+        for (const dm_fault_verb *v = ops->verbs; v && v->name; v++) {
+            CU_ASSERT_PTR_EQUAL(dm_fault_verb_lookup(v->name), v);
+            static const char *const args[] = { "", "=random", "=0.5", "=bridge" };
+            char *text = g_strdup_printf("at=1 %s%s%s", v->name, args[v->arg],
+                                         v->rate ? " rate=5" : "");
+            dm_fault_step s;
+            CU_ASSERT_TRUE(dm_fault_step_parse(text, &s, NULL));
+            GString *t = g_string_new(NULL);
+            dm_fault_step_format(&s, t);
+            CU_ASSERT_STRING_EQUAL(t->str, text);
+            g_string_free(t, TRUE);
+            g_free(text);
+        }
+    }
 }
 
 /* The derived configuration a failing run prints replays the same run. */
@@ -1516,6 +1565,7 @@ static CU_TestInfo unit_tests[] = {
     { "loss and duplication rates", test_loss_and_dup_rates },
     { "config errors name the problem", test_config_errors },
     { "fault steps round-trip", test_steps_roundtrip },
+    { "fault-kind registry", test_fault_registry },
     { "printed config replays the run", test_printed_config_replays },
     { "default.ini documents every key", test_default_ini_documents_every_key },
     CU_TEST_INFO_NULL,

@@ -1,0 +1,43 @@
+/* dmutex simulator: the list of observers and the calls that reach them
+ * (see observer.h). Order matters only for what observers write: the
+ * membership tracker settles the views before the violation context reads
+ * whether they agree. */
+#include "observer.h"
+
+static const dm_observer *const observers[] = {
+    &dm_observe_safety,
+    &dm_observe_membership,
+    &dm_observe_availability,
+    &dm_observe_violations,
+    &dm_observe_load,
+};
+
+#define EACH(cb, ...)                                                \
+    do {                                                             \
+        for (size_t i_ = 0; i_ < G_N_ELEMENTS(observers); i_++)      \
+            if (observers[i_]->cb)                                   \
+                observers[i_]->cb(__VA_ARGS__);                      \
+    } while (0)
+
+void observe_start(dm_world *w) { EACH(start, w); }
+void observe_grant(dm_world *w, const sim_node *nd, const char *lock, uint64_t token,
+                   int64_t lease_end)
+{
+    EACH(grant, w, nd, lock, token, lease_end);
+}
+void observe_renew(dm_world *w, const sim_node *nd, const char *lock, int64_t lease_end)
+{
+    EACH(renew, w, nd, lock, lease_end);
+}
+void observe_release(dm_world *w, const sim_node *nd, const char *lock, const char *why)
+{
+    EACH(release, w, nd, lock, why);
+}
+void observe_crash(dm_world *w, sim_node *nd) { EACH(crash, w, nd); }
+void observe_restart(dm_world *w, sim_node *nd) { EACH(restart, w, nd); }
+void observe_view(dm_world *w, sim_node *nd) { EACH(view, w, nd); }
+void observe_deliver(dm_world *w, const sim_node *to, const dm_msg *m) { EACH(deliver, w, to, m); }
+void observe_member(dm_world *w, const sim_node *nd, const dm_event *ev) { EACH(member, w, nd, ev); }
+void observe_event(dm_world *w) { EACH(event, w); }
+void observe_phase_end(dm_world *w, phase p) { EACH(phase_end, w, p); }
+void observe_report(dm_world *w) { EACH(report, w); }
