@@ -1243,7 +1243,7 @@ static void print_sweep(const char *what, const sweep *s, double seconds)
                    s->violations[v], s->first_seed[v]);
 }
 
-enum { MODEL_SCHEDULES = 10000 };
+enum { MODEL_SCHEDULES = 6000 };
 
 /* Persist failures are injected on purpose; the module's warnings about
  * them would drown the log. */
