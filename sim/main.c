@@ -31,6 +31,16 @@ typedef struct options {
     char **set;
 } options;
 
+static void options_clear(options *o)
+{
+    char **strings[] = { &o->config, &o->nodes, &o->policy, &o->quorum, &o->seed, &o->runs,
+                         &o->faults, &o->duration, &o->trace, &o->csv, &o->csv_members,
+                         &o->csv_runs, &o->timeline, &o->list };
+    for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
+        g_clear_pointer(strings[i], g_free);
+    g_clear_pointer(&o->set, g_strfreev);
+}
+
 /* --list WHAT: a registry's names, one per line, for scripts (the
  * experiments sweep every policy the simulator has; the figures style them
  * in this order). */
@@ -306,7 +316,9 @@ int main(int argc, char **argv)
         usage_error("unexpected argument '%s'", argv[1]);
     if (o.list) {
         g_free(faults_help);
-        return list_names(o.list);
+        int rc = list_names(o.list);
+        options_clear(&o);
+        return rc;
     }
 
     dm_sim_config base;
@@ -383,10 +395,7 @@ int main(int argc, char **argv)
     dm_summary_clear(&t);
     dm_sim_config_clear(&first);
     dm_sim_config_clear(&base);
-    g_free(o.config); g_free(o.nodes); g_free(o.policy); g_free(o.quorum); g_free(o.seed); g_free(o.runs);
-    g_free(o.faults); g_free(o.duration); g_free(o.trace); g_free(o.csv);
-    g_free(o.csv_members); g_free(o.csv_runs); g_free(o.timeline);
-    g_strfreev(o.set);
+    options_clear(&o);
     g_free(faults_help);
     return status;
 }
