@@ -326,13 +326,18 @@ static bool pred_holds(dm_cluster *c, void *user)
     return dm_cluster_holds(c, h->node, h->name);
 }
 
+int64_t dm_cluster_step_until_holds(dm_cluster *c, uint32_t i, const char *name, int64_t until)
+{
+    hold_want h = { i, name };
+    return dm_cluster_step_until(c, pred_holds, &h, until, 0);
+}
+
 bool dm_cluster_acquire(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
                         int64_t within)
 {
     if (dm_cluster_lock(c, i, name, timeout_us, NULL) != 0)
         return false;
-    hold_want h = { i, name };
-    return dm_cluster_step_until(c, pred_holds, &h, dm_world_now(c->w) + within, 0) >= 0;
+    return dm_cluster_step_until_holds(c, i, name, dm_world_now(c->w) + within) >= 0;
 }
 
 int dm_cluster_leave(dm_cluster *c, uint32_t i)

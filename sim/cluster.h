@@ -101,6 +101,9 @@ int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout
 int dm_cluster_unlock(dm_cluster *c, uint32_t i, const char *name);
 int dm_cluster_cancel(dm_cluster *c, uint32_t i, const char *name);
 bool dm_cluster_holds(const dm_cluster *c, uint32_t i, const char *name);
+/* Step until node i holds `name`: the time it first did, or -1 when it did
+ * not by `until` (global). */
+int64_t dm_cluster_step_until_holds(dm_cluster *c, uint32_t i, const char *name, int64_t until);
 /* lock(), then step until node i holds `name` or `within` has passed. */
 bool dm_cluster_acquire(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
                         int64_t within);

@@ -175,6 +175,17 @@ static bool pair_through(const dm_cluster *c, const char *name, uint32_t a, uint
     return false;
 }
 
+/* Three nodes' roles for `name`: the arbiter every quorum contains, and the
+ * two others. */
+static void three_roles(const dm_cluster *c, const char *name, uint32_t *root, uint32_t *first,
+                        uint32_t *second)
+{
+    *root = common_arbiter(c, name);
+    CU_ASSERT_FATAL(*root < 3);
+    *first = (*root + 1) % 3;
+    *second = (*root + 2) % 3;
+}
+
 static bool acquire(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us)
 {
     /* An uncontended grant takes a few 1 ms hops. */
@@ -554,22 +565,10 @@ static void test_checker_catches_wrong_arbiter(void)
 
 /* ------------------------------------------------------------------ leases */
 
-typedef struct want_hold {
-    uint32_t node;
-    const char *name;
-} want_hold;
-
-static bool pred_holds(dm_cluster *c, void *user)
-{
-    const want_hold *want = user;
-    return holds(c, want->node, want->name);
-}
-
 /* Step until node i holds `name`: the time it did, or -1 by `until`. */
 static int64_t granted_at(dm_cluster *c, uint32_t i, const char *name, int64_t until)
 {
-    want_hold want = { i, name };
-    return dm_cluster_step_until(c, pred_holds, &want, until, 0);
+    return dm_cluster_step_until_holds(c, i, name, until);
 }
 
 static void test_holder_crash_frees_after_one_lease(void)
@@ -727,9 +726,8 @@ static void test_arbiter_restart_no_double_grant(void)
     dm_cluster *c = cluster(3, 14);
     /* The holder's quorum holds the arbiter every quorum of "r" contains;
      * that arbiter restarts and forgets. */
-    uint32_t root = common_arbiter(c, "r");
-    CU_ASSERT_FATAL(root < 3);
-    uint32_t holder = (root + 1) % 3, other = (root + 2) % 3;
+    uint32_t root, holder, other;
+    three_roles(c, "r", &root, &holder, &other);
     CU_ASSERT_TRUE_FATAL(acquire(c, holder, "r", 5 * SEC));
     uint64_t t0 = dm_node_token(node(c, holder), "r");
     dm_cluster_restart(c, root);
@@ -987,9 +985,8 @@ static void test_round_trip_above_initial_timeout(void)
 static void test_answered_arbiter_is_not_asked_again_and_again(void)
 {
     dm_cluster *c = cluster(3, 48);
-    uint32_t root = common_arbiter(c, "h");
-    CU_ASSERT_FATAL(root < 3);
-    uint32_t holder = (root + 1) % 3, waiter = (root + 2) % 3;
+    uint32_t root, holder, waiter;
+    three_roles(c, "h", &root, &holder, &waiter);
     CU_ASSERT_TRUE_FATAL(acquire(c, holder, "h", 5 * SEC));
     CU_ASSERT_EQUAL(lock_(c, waiter, "h", 60 * SEC, NULL), 0);
     run_for(c, 30 * SEC);                 /* the holder renews all along */
