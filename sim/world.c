@@ -114,6 +114,15 @@ static void drv_send(void *user, const dm_msg *m)
         w->stats.member_msgs++;
         w->stats.member_bytes += size > 0 ? (uint64_t)size : 0;
     }
+    dm_msg tapped;
+    if (nd->tap && nd->tap->send) {
+        msg_copy(&tapped, m);
+        if (!nd->tap->send(nd->tap_user, nd->id, &tapped)) {
+            w->stats.dropped_tap++;
+            return;
+        }
+        m = &tapped;
+    }
     if (m->to >= w->n || m->to == nd->id) {
         w->stats.api_errors++;
         TRACE(w, nd->id, "API: send to %u", m->to);
@@ -556,29 +565,35 @@ void handle(dm_world *w, sim_event *ev)
     }
 }
 
+/* One popped event, and what follows every event: the observers, the
+ * liveness phase's end. dm_world_run and dm_world_step share it. */
+static void process(dm_world *w, dm_heap_entry *e)
+{
+    sim_event *ev = (sim_event *)e;
+    if (w->tl_next < e->at)
+        tl_until(w, e->at, false);   /* never when there is no timeline */
+    w->now = e->at;
+    w->stats.events++;
+    fold(w, (uint64_t)w->now);
+    fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
+    handle(w, ev);
+    observe_event(w);
+    if (w->phase == PHASE_LIVENESS) {
+        dm_checker_check_deadlines(w->checker, w->now);
+        if (dm_checker_pending(w->checker) == 0 && w->views_agree) {
+            TRACE(w, -1, "liveness: every request granted, views agree");
+            w->phase = PHASE_DONE;
+        }
+    }
+}
+
 void dm_world_run(dm_world *w)
 {
     if (w->phase == PHASE_DONE)
         return;
     dm_heap_entry *e;
-    while (w->phase != PHASE_DONE && (e = dm_heap_pop(&w->heap)) != NULL) {
-        sim_event *ev = (sim_event *)e;
-        if (w->tl_next < e->at)
-            tl_until(w, e->at, false);   /* never when there is no timeline */
-        w->now = e->at;
-        w->stats.events++;
-        fold(w, (uint64_t)w->now);
-        fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
-        handle(w, ev);
-        observe_event(w);
-        if (w->phase == PHASE_LIVENESS) {
-            dm_checker_check_deadlines(w->checker, w->now);
-            if (dm_checker_pending(w->checker) == 0 && w->views_agree) {
-                TRACE(w, -1, "liveness: every request granted, views agree");
-                w->phase = PHASE_DONE;
-            }
-        }
-    }
+    while (w->phase != PHASE_DONE && (e = dm_heap_pop(&w->heap)) != NULL)
+        process(w, e);
     w->phase = PHASE_DONE;
     observe_report(w);
     if (w->timeline)
@@ -804,3 +819,178 @@ bool dm_world_failed(const dm_world *w)
            w->stats.api_errors > 0 || w->stats.start_failures > 0 || w->stats.stuck_ticks > 0;
 }
 
+/* ---------------------------------------------------------------- stepping
+ *
+ * The world driven by hand (world.h, "stepping"; sim/cluster.c builds the
+ * test fixture on it): the same loop body as dm_world_run, one event at a
+ * time, and the fault actions of the scripted steps as calls. */
+
+int64_t dm_world_now(const dm_world *w)
+{
+    return w->now;
+}
+
+int64_t dm_world_next_at(const dm_world *w)
+{
+    const dm_heap_entry *e = dm_heap_peek(&w->heap);
+    return e ? e->at : INT64_MAX;
+}
+
+bool dm_world_step(dm_world *w)
+{
+    dm_heap_entry *e = dm_heap_pop(&w->heap);
+    if (!e)
+        return false;
+    process(w, e);
+    return true;
+}
+
+int dm_world_advance(dm_world *w, int64_t t)
+{
+    if (t < w->now || dm_world_next_at(w) < t)
+        return -DM_EINVAL;
+    if (w->tl_next < t)
+        tl_until(w, t, false);
+    w->now = t;
+    return 0;
+}
+
+static sim_node *node_at(const dm_world *w, uint32_t i)
+{
+    return i < w->n ? &w->nodes[i] : NULL;
+}
+
+dm_node *dm_world_node(const dm_world *w, uint32_t i)
+{
+    const sim_node *nd = node_at(w, i);
+    return nd && nd->state != NODE_DOWN ? nd->core : NULL;
+}
+
+bool dm_world_node_paused(const dm_world *w, uint32_t i)
+{
+    const sim_node *nd = node_at(w, i);
+    return nd && nd->state == NODE_PAUSED;
+}
+
+int64_t dm_world_local_now(const dm_world *w, uint32_t i)
+{
+    const sim_node *nd = node_at(w, i);
+    return nd ? local_now(nd) : w->now;
+}
+
+int64_t dm_world_global(const dm_world *w, uint32_t i, int64_t local)
+{
+    const sim_node *nd = node_at(w, i);
+    return nd ? dm_simclock_global(&nd->clock, local) : local;
+}
+
+int dm_world_sync(dm_world *w, uint32_t i)
+{
+    sim_node *nd = node_at(w, i);
+    if (!nd || !node_live(nd))
+        return -DM_EINVAL;
+    observe_view(w, nd);
+    node_sync(w, nd);
+    observe_event(w);
+    return 0;
+}
+
+/* Apply one process fault to node i if it is in `state` (or, with `not`,
+ * in any other state); the world's bookkeeping follows as for a scripted
+ * step. */
+static int node_fault(dm_world *w, uint32_t i, bool not, node_state state,
+                      void (*apply)(dm_world *, sim_node *))
+{
+    sim_node *nd = node_at(w, i);
+    if (!nd || (nd->state == state) == not)
+        return -DM_EINVAL;
+    apply(w, nd);
+    observe_event(w);
+    return 0;
+}
+
+static void pause_forever(dm_world *w, sim_node *nd)
+{
+    node_pause(w, nd, 0);
+}
+
+int dm_world_crash(dm_world *w, uint32_t i)
+{
+    return node_fault(w, i, true, NODE_DOWN, node_crash);
+}
+
+int dm_world_wipe(dm_world *w, uint32_t i)
+{
+    return node_fault(w, i, true, NODE_DOWN, node_wipe);
+}
+
+int dm_world_restart(dm_world *w, uint32_t i)
+{
+    int rc = node_fault(w, i, false, NODE_DOWN, node_restart);
+    return rc < 0 ? rc : w->nodes[i].state == NODE_DOWN ? -DM_EINVAL : 0;
+}
+
+int dm_world_pause(dm_world *w, uint32_t i)
+{
+    return node_fault(w, i, false, NODE_UP, pause_forever);
+}
+
+int dm_world_resume(dm_world *w, uint32_t i)
+{
+    return node_fault(w, i, false, NODE_PAUSED, node_resume);
+}
+
+const uint8_t *dm_world_persisted(const dm_world *w, uint32_t i, size_t *len)
+{
+    const sim_node *nd = node_at(w, i);
+    *len = nd ? nd->persisted->len : 0;
+    return nd ? nd->persisted->data : NULL;
+}
+
+int dm_world_set_persisted(dm_world *w, uint32_t i, const void *bytes, size_t len)
+{
+    sim_node *nd = node_at(w, i);
+    if (!nd || nd->state != NODE_DOWN || (len > 0 && !bytes) || len > G_MAXUINT)
+        return -DM_EINVAL;
+    g_byte_array_set_size(nd->persisted, 0);
+    g_byte_array_append(nd->persisted, bytes, (guint)len);
+    nd->wiped = false;
+    return 0;
+}
+
+int dm_world_isolate(dm_world *w, uint32_t i)
+{
+    if (i >= w->n)
+        return -DM_EINVAL;
+    partition(w, DM_SHAPE_ISOLATE, i, 0);
+    return 0;
+}
+
+int dm_world_cut(dm_world *w, uint32_t from, uint32_t to, bool cut)
+{
+    if (from >= w->n || to >= w->n || from == to)
+        return -DM_EINVAL;
+    dm_simnet_set_cut(w->net, from, to, cut);
+    return 0;
+}
+
+void dm_world_heal(dm_world *w)
+{
+    heal(w);
+}
+
+int dm_world_set_rates(dm_world *w, double loss, double dup, double reorder)
+{
+    if (!(loss >= 0 && loss <= 1 && dup >= 0 && dup <= 1 && reorder >= 0 && reorder <= 1))
+        return -DM_EINVAL;
+    set_rates(w, loss, dup, reorder);
+    return 0;
+}
+
+int dm_world_send(dm_world *w, const dm_msg *m)
+{
+    if (!m || m->from >= w->n || m->to >= w->n || m->from == m->to)
+        return -DM_EINVAL;
+    drv_send(&w->nodes[m->from], m);
+    return 0;
+}

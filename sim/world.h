@@ -149,10 +149,12 @@ typedef struct dm_world_detection {
 
 /* Interposes on one node, for tests that sabotage it: each hook sees what
  * passes and may change it; returning false suppresses it (the message is
- * not delivered / the event never reaches the world). */
+ * not delivered / the event never reaches the world / the message the node
+ * sent never enters the network). Any hook may be NULL. */
 typedef struct dm_world_tap {
     bool (*receive)(void *user, uint32_t node, dm_msg *msg);
     bool (*notify)(void *user, uint32_t node, dm_event *ev);
+    bool (*send)(void *user, uint32_t node, dm_msg *msg);
 } dm_world_tap;
 
 /* `cfg` must be resolved (dm_sim_config_resolve) and outlive the world. */
@@ -188,5 +190,58 @@ bool dm_world_views_agree(const dm_world *w);
 
 /* Violations, liveness failures, codec errors or API contract breaches. */
 bool dm_world_failed(const dm_world *w);
+
+/* ---------------------------------------------------------------- stepping
+ *
+ * For the cluster fixture (sim/cluster.h) and tests that drive the world by
+ * hand instead of dm_world_run: one event at a time, with faults applied
+ * when the caller says. Build the world from a configuration without a
+ * workload or faults, whose fault phase outlasts the test, and the phases
+ * never change. Calls that take a node index return -DM_EINVAL for one out
+ * of range, or when the node is not in a state the call applies to (crash a
+ * crashed node, resume a running one); 0 otherwise. */
+
+int64_t dm_world_now(const dm_world *w);
+/* When the next event is due (global); INT64_MAX when nothing is queued. */
+int64_t dm_world_next_at(const dm_world *w);
+/* Process the next event; false when nothing is queued. */
+bool dm_world_step(dm_world *w);
+/* Move the clock to `t` (global) across a stretch without events: no event
+ * may be due before t. */
+int dm_world_advance(dm_world *w, int64_t t);
+
+/* Node i's core (NULL while it is down) and its clock. */
+dm_node *dm_world_node(const dm_world *w, uint32_t i);
+bool dm_world_node_paused(const dm_world *w, uint32_t i);
+int64_t dm_world_local_now(const dm_world *w, uint32_t i);
+/* A reading of node i's clock, as global time. */
+int64_t dm_world_global(const dm_world *w, uint32_t i, int64_t local);
+/* The caller called node i's core (lock, unlock, receive, ...): schedule its
+ * next deadline and look at its view again. */
+int dm_world_sync(dm_world *w, uint32_t i);
+
+int dm_world_crash(dm_world *w, uint32_t i);
+/* A crash that also loses what the node persisted. */
+int dm_world_wipe(dm_world *w, uint32_t i);
+/* Start a crashed node again with what it persisted. */
+int dm_world_restart(dm_world *w, uint32_t i);
+/* Pause until dm_world_resume: inputs wait, the clock runs on. */
+int dm_world_pause(dm_world *w, uint32_t i);
+int dm_world_resume(dm_world *w, uint32_t i);
+/* What node i persisted; replace it while the node is down (a disk that
+ * comes back). */
+const uint8_t *dm_world_persisted(const dm_world *w, uint32_t i, size_t *len);
+int dm_world_set_persisted(dm_world *w, uint32_t i, const void *bytes, size_t len);
+
+/* Cut node i off from everyone (both directions); cut or mend one
+ * directed link; heal every cut. */
+int dm_world_isolate(dm_world *w, uint32_t i);
+int dm_world_cut(dm_world *w, uint32_t from, uint32_t to, bool cut);
+void dm_world_heal(dm_world *w);
+/* Loss, duplication and reordering probabilities from now on. */
+int dm_world_set_rates(dm_world *w, double loss, double dup, double reorder);
+/* Put `m` on the network as if node m->from had sent it now (its send tap
+ * included): a test playing a wrong peer. */
+int dm_world_send(dm_world *w, const dm_msg *m);
 
 #endif

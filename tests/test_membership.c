@@ -5,12 +5,12 @@
  *    every other member by handing it crafted messages, and optionally
  *    answers its PINGs with ACKs (then its own probes never fail). Used for
  *    the precedence table, refutation, the suspicion timer and SYNC.
- *  - `net`: N modules behind an in-test network: a heap of in-flight
- *    messages with latency and optional loss, a heap of the modules'
- *    deadlines, one global clock; crashes (no ticks, no delivery), pauses
- *    (no ticks, inbound buffered), partitions, dropped ACKs. Every sent
- *    message is checked (datagram budget, buddy first, unused fields zero)
- *    and folded into a trace hash for the determinism test.
+ *  - the simulator's cluster fixture (sim/cluster.h): N nodes running SWIM
+ *    (the `ae` policy, no lock traffic) on the world's event loop and
+ *    network; crashes, pauses (inbound buffered), partitions, loss, dropped
+ *    ACKs (a send tap). Every sent message is checked (datagram budget,
+ *    buddy first, unused fields zero); the world's trace hash serves the
+ *    determinism test.
  * Every loop is bounded by simulated time.
  */
 #include <math.h>
@@ -18,9 +18,8 @@
 #include <glib.h>
 
 #include "testlib.h"
-#include "wire.h"
+#include "cluster.h"
 #include "error.h"
-#include "heap.h"
 #include "membership.h"
 #include "prng.h"
 
@@ -202,75 +201,39 @@ static void solo_drain(solo *s)
         CU_ASSERT_EQUAL(solo_inject(s, DM_MSG_PING, 1, 99, NULL, 0), 0);
 }
 
-/* ================================================================== net */
+/* ============================================================== cluster */
 
-typedef struct net net;
+/* N nodes with SWIM on the simulator's cluster fixture (sim/cluster.h):
+ * the `ae` policy and no lock traffic, so what moves is membership; a
+ * network of 200 us plus an exponential jitter of mean 1 ms. A watch on
+ * every node checks each message sent, and plays the sabotages a test asks
+ * for (a node whose ACKs are all lost) and counts what a test looks at. */
 
-typedef struct node {
-    net *w;
-    uint32_t id;
-    dm_membership *m;
-    dm_heap_entry timer;
-    bool up;                 /* false: crashed, no ticks, nothing delivered */
-    bool paused;             /* no ticks; arrivals wait in inbox */
-    bool drop_acks;          /* every ACK it sends is lost */
-    GQueue inbox;
-    uint32_t *ev_count;      /* [type * n + member] */
-    int64_t *ev_first;       /* first time of that event, or INT64_MAX */
-    uint32_t buddy_accused;  /* arrivals opening with an accusation of it */
-} node;
-
-struct net {
+typedef struct watch {
+    dm_cluster *c;
     uint32_t n;
-    node *nd;
-    dm_swim_config cfg;
-    dm_wire wire;
-    dm_heap timers;
-    int64_t now;
-    dm_prng rng;
-    int *side;               /* messages only pass between equal sides */
-    uint64_t trace;          /* FNV-1a over every sent message */
-    uint64_t msgs;
-    uint64_t full_messages;  /* messages carrying DM_MSG_MAX_UPDATES updates */
-    GArray *first_push;      /* when non-NULL: the SYNCs of the first push/pull */
-};
-
-static node *node_of_timer(dm_heap_entry *e)
-{
-    return (node *)((char *)e - offsetof(node, timer));
-}
-
-static void net_reschedule(net *w, node *nd)
-{
-    if (!nd->up || nd->paused) {
-        dm_heap_remove(&w->timers, &nd->timer);
-        return;
-    }
-    CU_ASSERT_EQUAL(dm_heap_schedule(&w->timers, &nd->timer, dm_membership_next_deadline(nd->m)), 0);
-}
-
-static uint64_t fnv(uint64_t h, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        h = (h ^ ((v >> (8 * i)) & 0xff)) * 0x100000001b3u;
-    return h;
-}
+    uint32_t drop_acks_of;    /* every ACK this node sends is lost; UINT32_MAX: none */
+    uint32_t *buddy_accused;  /* [n] arrivals opening with an accusation of the receiver */
+    uint64_t full_messages;   /* messages carrying DM_MSG_MAX_UPDATES updates */
+    GArray *first_push;       /* when non-NULL: the SYNCs of the first push/pull */
+} watch;
 
 /* What every sent message must satisfy, whatever the scenario. */
-static void check_message(const net *w, const node *nd, const dm_msg *msg)
+static void check_message(const watch *wt, uint32_t from, const dm_msg *msg)
 {
-    CU_ASSERT(nd->up && !nd->paused);
-    CU_ASSERT_EQUAL(msg->from, nd->id);
-    CU_ASSERT(msg->to < w->n && msg->to != nd->id);
+    CU_ASSERT(dm_cluster_is_up(wt->c, from) && !dm_world_node_paused(dm_cluster_world(wt->c), from));
+    CU_ASSERT_EQUAL(msg->from, from);
+    CU_ASSERT(msg->to < wt->n && msg->to != from);
     CU_ASSERT(msg->n_updates <= DM_MSG_MAX_UPDATES);
     CU_ASSERT(msg->type >= DM_MSG_PING && msg->type <= DM_MSG_SYNC);
     CU_ASSERT(msg->name_len == 0 && msg->name[0] == 0);
-    CU_ASSERT(msg->attempt == 0 && msg->grant == 0 && msg->round == 0 && msg->clock == 0);
+    /* (The node stamps its Lamport clock on every message it sends.) */
+    CU_ASSERT(msg->attempt == 0 && msg->grant == 0 && msg->round == 0);
     for (uint32_t i = 0; i < msg->n_updates; i++) {
         /* A member declares its own ALIVE and LEFT, and never accuses
          * itself (SUSPECT, DEAD). */
         const dm_member_update *u = &msg->updates[i];
-        CU_ASSERT(u->accuser < w->n);
+        CU_ASSERT(u->accuser < wt->n);
         CU_ASSERT_EQUAL(u->accuser == u->member,
                         u->state == DM_MEMBER_ALIVE || u->state == DM_MEMBER_LEFT);
     }
@@ -283,213 +246,111 @@ static void check_message(const net *w, const node *nd, const dm_msg *msg)
     guint8 seen[DM_MAX_MEMBERS / 8] = {0};
     for (uint32_t i = 0; i < msg->n_updates; i++) {
         uint32_t id = msg->updates[i].member;
-        CU_ASSERT(id < w->n);
+        CU_ASSERT(id < wt->n);
         CU_ASSERT(i == 0 || id != buddy);
         CU_ASSERT_FALSE(seen[id / 8] & (1u << (id % 8)));
         seen[id / 8] |= (guint8)(1u << (id % 8));
     }
 }
 
-static void net_send(void *user, dm_msg *msg)
+static bool watch_send(void *user, uint32_t from, dm_msg *msg)
 {
-    node *nd = user;
-    net *w = nd->w;
-    check_message(w, nd, msg);
-    w->msgs++;
-    w->full_messages += msg->n_updates == DM_MSG_MAX_UPDATES;
-    uint64_t h = fnv(w->trace, (uint64_t)w->now);
-    h = fnv(h, (uint64_t)msg->type << 32 | (uint64_t)msg->from << 16 | msg->to);
-    h = fnv(h, msg->value);
-    h = fnv(h, (uint64_t)msg->target << 8 | msg->n_updates);
-    for (uint32_t i = 0; i < msg->n_updates; i++) {
-        const dm_member_update *u = &msg->updates[i];
-        h = fnv(h, (uint64_t)u->member << 32 | u->incarnation);
-        h = fnv(h, (uint64_t)u->accuser << 8 | u->state);
-    }
-    w->trace = h;
-    if (msg->type == DM_MSG_SYNC && w->first_push) {
+    watch *wt = user;
+    check_message(wt, from, msg);
+    wt->full_messages += msg->n_updates == DM_MSG_MAX_UPDATES;
+    if (msg->type == DM_MSG_SYNC && wt->first_push) {
         /* the first push/pull exchange: between the first pair only */
-        const dm_msg *p = w->first_push->len ? &g_array_index(w->first_push, dm_msg, 0) : NULL;
+        const dm_msg *p = wt->first_push->len ? &g_array_index(wt->first_push, dm_msg, 0) : NULL;
         if (!p || (msg->from == p->from && msg->to == p->to) ||
             (msg->from == p->to && msg->to == p->from))
-            g_array_append_val(w->first_push, *msg);
+            g_array_append_val(wt->first_push, *msg);
     }
-    if (nd->drop_acks && msg->type == DM_MSG_ACK)
-        return;
-    dm_wire_send(&w->wire, w->now, msg);
+    return !(from == wt->drop_acks_of && msg->type == DM_MSG_ACK);
 }
 
-static void net_event(void *user, const dm_member_event *ev)
+static bool watch_receive(void *user, uint32_t to, dm_msg *msg)
 {
-    node *nd = user;
-    net *w = nd->w;
-    CU_ASSERT(ev->member < w->n && ev->member != nd->id);
-    CU_ASSERT(ev->type >= DM_MEMBER_EV_JOIN && ev->type <= DM_MEMBER_EV_LEFT);
-    size_t k = (size_t)ev->type * w->n + ev->member;
-    if (nd->ev_count[k]++ == 0)
-        nd->ev_first[k] = w->now;
-}
-
-static const dm_membership_driver net_driver = { net_send, net_event };
-
-/* (Re)start member nd's module; a restart passes what it persisted + 1. */
-static void node_start(net *w, node *nd, uint64_t seed, uint32_t incarnation)
-{
-    dm_swim_config c = w->cfg;
-    c.self = nd->id;
-    c.incarnation = incarnation;
-    dm_prng p;
-    dm_prng_derive(&p, seed, "node", nd->id);
-    c.seed = dm_prng_next(&p) + incarnation;
-    dm_membership_free(nd->m);
-    nd->m = NULL;
-    CU_ASSERT_EQUAL_FATAL(dm_membership_new(&c, &net_driver, nd, w->now, &nd->m), 0);
-    nd->up = true;
-    net_reschedule(w, nd);
-}
-
-static void net_init(net *w, uint32_t n, uint64_t seed, const dm_swim_config *cfg)
-{
-    memset(w, 0, sizeof *w);
-    w->n = n;
-    w->cfg = cfg ? *cfg : default_cfg(n);
-    w->cfg.n_members = n;
-    w->nd = g_new0(node, n);
-    w->side = g_new0(int, n);
-    dm_prng_derive(&w->rng, seed, "network", 0);
-    dm_wire_init(&w->wire, dm_prng_next(&w->rng), 200, 200 + 2 * MS);
-    dm_heap_init(&w->timers);
-    w->now = 1 * SEC;
-    w->trace = 0xcbf29ce484222325u;
-    for (uint32_t i = 0; i < n; i++) {
-        node *nd = &w->nd[i];
-        nd->w = w;
-        nd->id = i;
-        nd->up = true;
-        nd->ev_count = g_new0(uint32_t, (size_t)N_EV * n);
-        nd->ev_first = g_new(int64_t, (size_t)N_EV * n);
-        for (size_t k = 0; k < (size_t)N_EV * n; k++)
-            nd->ev_first[k] = INT64_MAX;
-        dm_heap_entry_init(&nd->timer);
-        node_start(w, nd, seed, 0);
-    }
-}
-
-static void net_free(net *w)
-{
-    dm_wire_clear(&w->wire);
-    dm_heap_clear(&w->timers);
-    for (uint32_t i = 0; i < w->n; i++) {
-        dm_membership_free(w->nd[i].m);
-        g_queue_clear_full(&w->nd[i].inbox, g_free);
-        g_free(w->nd[i].ev_count);
-        g_free(w->nd[i].ev_first);
-    }
-    g_free(w->nd);
-    g_free(w->side);
-    if (w->first_push)
-        g_array_free(w->first_push, TRUE);
-}
-
-static void receive(net *w, node *nd, const dm_msg *msg)
-{
+    watch *wt = user;
     const dm_member_update *u = &msg->updates[0];
-    nd->buddy_accused += msg->n_updates > 0 && u->member == nd->id && u->state != DM_MEMBER_ALIVE;
-    CU_ASSERT_EQUAL(dm_membership_receive(nd->m, w->now, msg), 0);
-}
-
-static void deliver(net *w, const dm_msg *msg)
-{
-    node *nd = &w->nd[msg->to];
-    if (!nd->up || !w->nd[msg->from].up || w->side[msg->from] != w->side[msg->to])
-        return;
-    if (nd->paused) {   /* the socket buffers it until the process runs */
-        g_queue_push_tail(&nd->inbox, g_memdup2(msg, sizeof *msg));
-        return;
-    }
-    receive(w, nd, msg);
-    net_reschedule(w, nd);
-}
-
-/* Run one event; false when nothing is due before `until`. */
-static bool net_step(net *w, int64_t until)
-{
-    dm_heap_entry *t = dm_heap_peek(&w->timers);
-    int64_t arrival = dm_wire_next(&w->wire);
-    bool wire_first = arrival != INT64_MAX && (!t || arrival <= t->at);
-    int64_t at = wire_first ? arrival : t ? t->at : INT64_MAX;
-    if (at > until) {
-        w->now = until;
-        return false;
-    }
-    if (at > w->now)
-        w->now = at;
-    if (wire_first) {
-        dm_msg msg;
-        dm_wire_take(&w->wire, at, &msg, &at);
-        deliver(w, &msg);
-    } else {
-        node *nd = node_of_timer(t);
-        dm_membership_tick(nd->m, w->now);
-        net_reschedule(w, nd);
-    }
+    wt->buddy_accused[to] += msg->n_updates > 0 && u->member == to && u->state != DM_MEMBER_ALIVE;
     return true;
 }
 
-static void net_run(net *w, int64_t until)
+static const dm_world_tap watch_tap = { .receive = watch_receive, .send = watch_send };
+
+/* A cluster of n with SWIM timing `swim` (NULL: memberlist's LAN profile). */
+static dm_cluster *swim_cluster(uint32_t n, uint64_t seed, const dm_swim_config *swim, watch *wt)
 {
-    while (net_step(w, until))
-        ;
+    dm_sim_config cfg;
+    dm_cluster_config(&cfg, n);
+    cfg.seed = seed;
+    cfg.core.membership = true;
+    if (swim)
+        cfg.core.swim = *swim;
+    cfg.net.latency_us = 200;
+    cfg.net.jitter_us = 1 * MS;
+    GError *err = NULL;
+    dm_cluster *c = dm_cluster_new(&cfg, &err);
+    if (!c)
+        g_error("%s", err->message);
+    dm_sim_config_clear(&cfg);
+    memset(wt, 0, sizeof *wt);
+    wt->c = c;
+    wt->n = n;
+    wt->drop_acks_of = UINT32_MAX;
+    wt->buddy_accused = g_new0(uint32_t, n);
+    for (uint32_t i = 0; i < n; i++)
+        dm_cluster_set_tap(c, i, &watch_tap, wt);
+    return c;
+}
+
+static void swim_free(dm_cluster *c, watch *wt)
+{
+    dm_cluster_free(c);
+    g_free(wt->buddy_accused);
+    if (wt->first_push)
+        g_array_free(wt->first_push, TRUE);
+}
+
+static const dm_membership *mship(const dm_cluster *c, uint32_t i)
+{
+    return dm_cluster_membership(c, i);
+}
+
+static int64_t now(const dm_cluster *c)
+{
+    return dm_cluster_now(c);
+}
+
+static void run_to(dm_cluster *c, int64_t t)
+{
+    dm_cluster_run_until(c, t);
 }
 
 /* Run until pred holds (checked every `every` simulated µs) or `until`.
  * Returns the time pred first held, or INT64_MAX. */
-static int64_t net_run_until(net *w, int64_t until, int64_t every, bool (*pred)(const net *))
+static int64_t run_until_every(dm_cluster *c, int64_t until, int64_t every,
+                               bool (*pred)(const dm_cluster *))
 {
-    while (w->now < until) {
-        if (pred(w))
-            return w->now;
-        net_run(w, MIN(until, w->now + every));
+    while (now(c) < until) {
+        if (pred(c))
+            return now(c);
+        run_to(c, MIN(until, now(c) + every));
     }
-    return pred(w) ? w->now : INT64_MAX;
-}
-
-static void crash(net *w, uint32_t i)
-{
-    w->nd[i].up = false;
-    g_queue_clear_full(&w->nd[i].inbox, g_free);
-    net_reschedule(w, &w->nd[i]);
-}
-
-static void pause_node(net *w, uint32_t i)
-{
-    w->nd[i].paused = true;
-    net_reschedule(w, &w->nd[i]);
-}
-
-static void resume_node(net *w, uint32_t i)
-{
-    node *nd = &w->nd[i];
-    nd->paused = false;
-    dm_msg *msg;
-    while ((msg = g_queue_pop_head(&nd->inbox)) != NULL) {
-        receive(w, nd, msg);
-        g_free(msg);
-    }
-    net_reschedule(w, nd);
+    return pred(c) ? now(c) : INT64_MAX;
 }
 
 /* --------------------------------------------------------- checkers */
 
 /* All live members hold the same view. */
-static bool agree(const net *w)
+static bool agree(const dm_cluster *c)
 {
     bool have = false;
     uint64_t h = 0;
-    for (uint32_t i = 0; i < w->n; i++) {
-        if (!w->nd[i].up)
+    for (uint32_t i = 0; i < dm_cluster_size(c); i++) {
+        if (!dm_cluster_is_up(c, i))
             continue;
-        uint64_t x = dm_membership_view_hash(w->nd[i].m);
+        uint64_t x = dm_membership_view_hash(mship(c, i));
         if (have && x != h)
             return false;
         h = x;
@@ -499,44 +360,25 @@ static bool agree(const net *w)
 }
 
 /* Every live member holds every live member ALIVE and every crashed one out
- * of its view. */
-static bool all_alive(const net *w)
+ * of its view, and they agree. */
+static bool all_alive(const dm_cluster *c)
 {
-    for (uint32_t i = 0; i < w->n; i++) {
-        if (!w->nd[i].up)
-            continue;
-        for (uint32_t j = 0; j < w->n; j++) {
-            bool ok = w->nd[j].up ? dm_membership_is_alive(w->nd[i].m, j)
-                                  : !dm_membership_in_view(w->nd[i].m, j);
-            if (!ok)
-                return false;
-        }
-    }
-    return agree(w);
+    return dm_cluster_converged(c);
 }
 
-static uint32_t events(const net *w, dm_member_event_type type, uint32_t about)
+static uint32_t events(const dm_cluster *c, dm_member_event_type type, uint32_t about)
 {
-    uint32_t c = 0;
-    for (uint32_t i = 0; i < w->n; i++)
-        c += w->nd[i].ev_count[(size_t)type * w->n + about];
-    return c;
+    return dm_cluster_member_events(c, DM_CLUSTER_ALL, about, type);
 }
 
-static uint32_t events_all(const net *w, dm_member_event_type type)
+static uint32_t events_all(const dm_cluster *c, dm_member_event_type type)
 {
-    uint32_t c = 0;
-    for (uint32_t j = 0; j < w->n; j++)
-        c += events(w, type, j);
-    return c;
+    return dm_cluster_member_events(c, DM_CLUSTER_ALL, DM_CLUSTER_ALL, type);
 }
 
-static int64_t first_event(const net *w, dm_member_event_type type, uint32_t about)
+static int64_t first_event(const dm_cluster *c, dm_member_event_type type, uint32_t about)
 {
-    int64_t t = INT64_MAX;
-    for (uint32_t i = 0; i < w->n; i++)
-        t = MIN(t, w->nd[i].ev_first[(size_t)type * w->n + about]);
-    return t;
+    return dm_cluster_member_event_first(c, DM_CLUSTER_ALL, about, type);
 }
 
 /* ================================================================ tests */
@@ -1070,24 +912,25 @@ static void test_queue(void)
     solo_free(&s);
 }
 
-/* ------------------------------------------------------------ net tests */
+/* ------------------------------------------------------------ cluster tests */
 
 static void check_quiet(uint32_t n, uint64_t seed)
 {
-    net w;
-    net_init(&w, n, seed, NULL);
-    net_run(&w, w.now + 600 * (int64_t)SEC);
-    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_SUSPECT), 0);
-    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), 0);
-    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_ALIVE), 0);
+    watch wt;
+    dm_cluster *c = swim_cluster(n, seed, NULL, &wt);
+    run_to(c, now(c) + 600 * (int64_t)SEC);
+    CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_SUSPECT), 0);
+    CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_DEAD), 0);
+    CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_ALIVE), 0);
     for (uint32_t i = 0; i < n; i++) {
-        CU_ASSERT_EQUAL(dm_membership_get_stats(w.nd[i].m)->suspicions, 0);
-        CU_ASSERT_EQUAL(dm_membership_health(w.nd[i].m), 0);
+        CU_ASSERT_EQUAL(dm_membership_get_stats(mship(c, i))->suspicions, 0);
+        CU_ASSERT_EQUAL(dm_membership_health(mship(c, i)), 0);
         for (uint32_t j = 0; j < n; j++)
-            CU_ASSERT_EQUAL(w.nd[i].ev_count[(size_t)DM_MEMBER_EV_JOIN * n + j], i != j);
+            CU_ASSERT_EQUAL(dm_cluster_member_events(c, i, j, DM_MEMBER_EV_JOIN), i != j);
     }
-    CU_ASSERT(all_alive(&w));
-    net_free(&w);
+    CU_ASSERT(all_alive(c));
+    CU_ASSERT(dm_cluster_ok(c));
+    swim_free(c, &wt);
 }
 
 static void test_quiet(void)
@@ -1103,39 +946,41 @@ static void test_crash(void)
     const uint32_t n = 32;
     double sum_first = 0, sum_dead = 0, worst_dead = 0;
     const int seeds = 20;
+    dm_swim_config cfg = default_cfg(n);
     for (int seed = 0; seed < seeds; seed++) {
-        net w;
-        net_init(&w, n, 100 + (uint64_t)seed, NULL);
-        net_run(&w, w.now + 20 * (int64_t)SEC);
-        uint32_t victim = (uint32_t)dm_prng_below(&w.rng, n);
-        int64_t t0 = w.now, period = w.cfg.probe_interval_us;
-        crash(&w, victim);
-        int64_t done = net_run_until(&w, t0 + 120 * (int64_t)SEC, 100 * MS, all_alive);
+        watch wt;
+        dm_cluster *c = swim_cluster(n, 100 + (uint64_t)seed, NULL, &wt);
+        run_to(c, now(c) + 20 * (int64_t)SEC);
+        dm_prng rng;
+        dm_prng_derive(&rng, 100 + (uint64_t)seed, "victim", 0);
+        uint32_t victim = (uint32_t)dm_prng_below(&rng, n);
+        int64_t t0 = now(c), period = cfg.probe_interval_us;
+        dm_cluster_crash(c, victim);
+        int64_t done = run_until_every(c, t0 + 120 * (int64_t)SEC, 100 * MS, all_alive);
         CU_ASSERT(done != INT64_MAX);
-        int64_t first = first_event(&w, DM_MEMBER_EV_SUSPECT, victim);
+        int64_t first = first_event(c, DM_MEMBER_EV_SUSPECT, victim);
         CU_ASSERT(first != INT64_MAX);
         int64_t all_dead = 0;
         for (uint32_t i = 0; i < n; i++)
             if (i != victim)
-                all_dead = MAX(all_dead, w.nd[i].ev_first[(size_t)DM_MEMBER_EV_DEAD * n + victim]);
+                all_dead = MAX(all_dead, dm_cluster_member_event_first(c, i, victim, DM_MEMBER_EV_DEAD));
         /* Dead everywhere within the longest suspicion timeout (plus a few
          * periods for the word to spread) after the first suspicion. */
-        CU_ASSERT(all_dead <= first + expected_timeout(&w.cfg, 0) + 5 * period);
-        CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_DEAD, victim), n - 1);
-        CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), n - 1);
+        CU_ASSERT(all_dead <= first + expected_timeout(&cfg, 0) + 5 * period);
+        CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_DEAD, victim), n - 1);
+        CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_DEAD), n - 1);
         /* nobody else was ever suspected */
-        CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_SUSPECT), events(&w, DM_MEMBER_EV_SUSPECT, victim));
-        CU_ASSERT(agree(&w));
+        CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_SUSPECT), events(c, DM_MEMBER_EV_SUSPECT, victim));
+        CU_ASSERT(agree(c));
         for (uint32_t i = 0; i < n; i++)
             if (i != victim)
-                CU_ASSERT_EQUAL(dm_membership_view_size(w.nd[i].m), n - 1);
+                CU_ASSERT_EQUAL(dm_membership_view_size(mship(c, i)), n - 1);
         sum_first += (double)(first - t0) / (double)period;
         sum_dead += (double)(all_dead - t0) / SEC;
         worst_dead = fmax(worst_dead, (double)(all_dead - t0) / SEC);
-        net_free(&w);
+        swim_free(c, &wt);
     }
     double mean_first = sum_first / seeds;
-    dm_swim_config cfg = default_cfg(n);
     g_printerr("\n    crash n=32, %d seeds: first suspicion after %.2f periods (mean; "
                "SWIM e/(e-1) = 1.58 for synchronised rounds), DEAD everywhere after "
                "%.1f s (mean), %.1f s (worst); suspicion timeout %.1f..%.1f s\n",
@@ -1157,37 +1002,37 @@ static void test_crash(void)
 static void check_false_suspicion(uint64_t seed, bool pause, uint32_t *refuted)
 {
     const uint32_t n = 8, victim = 5;
-    net w;
-    net_init(&w, n, seed, NULL);
-    net_run(&w, w.now + 10 * (int64_t)SEC);
+    watch wt;
+    dm_cluster *c = swim_cluster(n, seed, NULL, &wt);
+    run_to(c, now(c) + 10 * (int64_t)SEC);
     if (pause)
-        pause_node(&w, victim);
+        dm_cluster_pause(c, victim);
     else
-        w.nd[victim].drop_acks = true;
-    net_run(&w, w.now + 3 * (int64_t)SEC);
+        wt.drop_acks_of = victim;
+    run_to(c, now(c) + 3 * (int64_t)SEC);
     if (pause)
-        resume_node(&w, victim);
+        dm_cluster_resume(c, victim);
     else
-        w.nd[victim].drop_acks = false;
-    net_run(&w, w.now + 60 * (int64_t)SEC);
-    CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), 0);
-    const dm_membership_stats *st = dm_membership_get_stats(w.nd[victim].m);
-    if (events(&w, DM_MEMBER_EV_SUSPECT, victim) > 0) {
-        CU_ASSERT(w.nd[victim].buddy_accused >= 1);
+        wt.drop_acks_of = UINT32_MAX;
+    run_to(c, now(c) + 60 * (int64_t)SEC);
+    CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_DEAD), 0);
+    const dm_membership_stats *st = dm_membership_get_stats(mship(c, victim));
+    if (events(c, DM_MEMBER_EV_SUSPECT, victim) > 0) {
+        CU_ASSERT(wt.buddy_accused[victim] >= 1);
         CU_ASSERT(st->refutations >= 1);
-        CU_ASSERT(dm_membership_incarnation(w.nd[victim].m) >= 1);
-        CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_ALIVE, victim),
-                        events(&w, DM_MEMBER_EV_SUSPECT, victim));
+        CU_ASSERT(dm_membership_incarnation(mship(c, victim)) >= 1);
+        CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_ALIVE, victim),
+                        events(c, DM_MEMBER_EV_SUSPECT, victim));
         (*refuted)++;
     }
     for (uint32_t i = 0; i < n; i++) {
         dm_member_info info;
-        dm_membership_info(w.nd[i].m, victim, &info);
+        dm_membership_info(mship(c, i), victim, &info);
         CU_ASSERT_EQUAL(info.state, DM_MEMBER_ALIVE);
-        CU_ASSERT_EQUAL(info.incarnation, dm_membership_incarnation(w.nd[victim].m));
+        CU_ASSERT_EQUAL(info.incarnation, dm_membership_incarnation(mship(c, victim)));
     }
-    CU_ASSERT(all_alive(&w));
-    net_free(&w);
+    CU_ASSERT(all_alive(c));
+    swim_free(c, &wt);
 }
 
 static void test_false_suspicion(void)
@@ -1204,14 +1049,12 @@ static void test_false_suspicion(void)
     CU_ASSERT(refuted_drop >= 4);
 }
 
-static bool halves_dead(const net *w)
+static bool halves_dead(const dm_cluster *c, const int *side)
 {
-    for (uint32_t i = 0; i < w->n; i++)
-        for (uint32_t j = 0; j < w->n; j++) {
-            bool same = w->side[i] == w->side[j];
-            if (dm_membership_is_alive(w->nd[i].m, j) != same)
+    for (uint32_t i = 0; i < dm_cluster_size(c); i++)
+        for (uint32_t j = 0; j < dm_cluster_size(c); j++)
+            if (dm_membership_is_alive(mship(c, i), j) != (side[i] == side[j]))
                 return false;
-        }
     return true;
 }
 
@@ -1222,27 +1065,28 @@ static void test_partition(void)
     const uint32_t n = 8;
     double worst = 0;
     const int seeds = 20;
+    const dm_swim_config cfg = default_cfg(n);
     for (uint64_t seed = 0; seed < seeds; seed++) {
-        net w;
-        net_init(&w, n, 500 + seed, NULL);
-        net_run(&w, w.now + 10 * (int64_t)SEC);
-        for (uint32_t i = n / 2; i < n; i++)
-            w.side[i] = 1;
-        net_run(&w, w.now + 60 * (int64_t)SEC);
-        CU_ASSERT(halves_dead(&w));
+        watch wt;
+        dm_cluster *c = swim_cluster(n, 500 + seed, NULL, &wt);
+        run_to(c, now(c) + 10 * (int64_t)SEC);
+        int side[8] = { 0, 0, 0, 0, 1, 1, 1, 1 };
+        dm_cluster_partition(c, side);
+        run_to(c, now(c) + 60 * (int64_t)SEC);
+        CU_ASSERT(halves_dead(c, side));
         for (uint32_t i = 0; i < n; i++)
-            CU_ASSERT_EQUAL(dm_membership_view_size(w.nd[i].m), n / 2);
-        memset(w.side, 0, n * sizeof *w.side);
-        int64_t healed = w.now;
-        int64_t bound = 2 * w.cfg.push_pull_interval_us + 10 * w.cfg.probe_interval_us;
-        int64_t merged = net_run_until(&w, healed + bound, 100 * MS, all_alive);
+            CU_ASSERT_EQUAL(dm_membership_view_size(mship(c, i)), n / 2);
+        dm_cluster_heal(c);
+        int64_t healed = now(c);
+        int64_t bound = 2 * cfg.push_pull_interval_us + 10 * cfg.probe_interval_us;
+        int64_t merged = run_until_every(c, healed + bound, 100 * MS, all_alive);
         CU_ASSERT(merged != INT64_MAX);
         if (merged != INT64_MAX)
             worst = fmax(worst, (double)(merged - healed) / SEC);
         /* and it stays merged */
-        net_run(&w, w.now + 30 * (int64_t)SEC);
-        CU_ASSERT(all_alive(&w));
-        net_free(&w);
+        run_to(c, now(c) + 30 * (int64_t)SEC);
+        CU_ASSERT(all_alive(c));
+        swim_free(c, &wt);
     }
     g_printerr("\n    partition 4|4 for 60 s, healed: all 8 agree, all ALIVE after %.1f s "
                "(worst of %d seeds; bound 70 s)\n", worst, seeds);
@@ -1256,21 +1100,21 @@ static void check_loss(uint32_t n, double loss, int hours, uint64_t seed0)
 {
     uint64_t own = 0, refutations = 0, suspicions = 0, deaths = 0;
     for (int seed = 0; seed < hours; seed++) {
-        net w;
-        net_init(&w, n, seed0 + (uint64_t)seed, NULL);
-        w.wire.loss = loss;
-        net_run(&w, w.now + 3600 * (int64_t)SEC);
-        suspicions += events_all(&w, DM_MEMBER_EV_SUSPECT);
-        deaths += events_all(&w, DM_MEMBER_EV_DEAD);
-        CU_ASSERT_EQUAL(events_all(&w, DM_MEMBER_EV_DEAD), 0);
+        watch wt;
+        dm_cluster *c = swim_cluster(n, seed0 + (uint64_t)seed, NULL, &wt);
+        dm_cluster_set_rates(c, loss, 0, 0);
+        run_to(c, now(c) + 3600 * (int64_t)SEC);
+        suspicions += events_all(c, DM_MEMBER_EV_SUSPECT);
+        deaths += events_all(c, DM_MEMBER_EV_DEAD);
+        CU_ASSERT_EQUAL(events_all(c, DM_MEMBER_EV_DEAD), 0);
         for (uint32_t i = 0; i < n; i++) {
-            own += dm_membership_get_stats(w.nd[i].m)->suspicions;
-            refutations += dm_membership_get_stats(w.nd[i].m)->refutations;
+            own += dm_membership_get_stats(mship(c, i))->suspicions;
+            refutations += dm_membership_get_stats(mship(c, i))->refutations;
         }
-        w.wire.loss = 0;
-        net_run(&w, w.now + 30 * (int64_t)SEC);
-        CU_ASSERT(all_alive(&w));
-        net_free(&w);
+        dm_cluster_set_rates(c, 0, 0, 0);
+        run_to(c, now(c) + 30 * (int64_t)SEC);
+        CU_ASSERT(all_alive(c));
+        swim_free(c, &wt);
     }
     g_printerr("\n    %.0f%% loss, n=%u, %d x 1 h: %" G_GUINT64_FORMAT " false suspicions raised "
                "(%" G_GUINT64_FORMAT " SUSPECT events), %" G_GUINT64_FORMAT " refutations, %"
@@ -1285,26 +1129,28 @@ static void test_loss(void)
     g_printerr("\n");
 }
 
-/* A crashed member restarted with a higher incarnation (what it persisted,
- * plus one) is ALIVE everywhere again soon, without any JOIN twice. */
+/* A crashed member restarted (the core comes back with the incarnation it
+ * persisted, plus one) is ALIVE everywhere again soon, without any JOIN
+ * twice. */
 static void test_restart(void)
 {
     const uint32_t n = 8, victim = 2;
-    net w;
-    net_init(&w, n, 650, NULL);
-    net_run(&w, w.now + 10 * (int64_t)SEC);
-    uint32_t inc = dm_membership_incarnation(w.nd[victim].m);
-    crash(&w, victim);
-    CU_ASSERT(net_run_until(&w, w.now + 60 * (int64_t)SEC, 100 * MS, all_alive) != INT64_MAX);
-    node_start(&w, &w.nd[victim], 650, inc + 1);
-    int64_t t0 = w.now;
-    int64_t back = net_run_until(&w, t0 + 30 * (int64_t)SEC, 100 * MS, all_alive);
+    watch wt;
+    dm_cluster *c = swim_cluster(n, 650, NULL, &wt);
+    run_to(c, now(c) + 10 * (int64_t)SEC);
+    uint32_t inc = dm_membership_incarnation(mship(c, victim));
+    dm_cluster_crash(c, victim);
+    CU_ASSERT(run_until_every(c, now(c) + 60 * (int64_t)SEC, 100 * MS, all_alive) != INT64_MAX);
+    dm_cluster_restart(c, victim);
+    CU_ASSERT(dm_membership_incarnation(mship(c, victim)) > inc);
+    int64_t t0 = now(c);
+    int64_t back = run_until_every(c, t0 + 30 * (int64_t)SEC, 100 * MS, all_alive);
     CU_ASSERT(back != INT64_MAX);
-    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_ALIVE, victim), n - 1);
-    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_JOIN, victim), n - 1);
+    CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_ALIVE, victim), n - 1);
+    CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_JOIN, victim), n - 1);
     g_printerr("\n    restart, n=8: ALIVE everywhere again after %.2f s\n",
                back == INT64_MAX ? -1.0 : (double)(back - t0) / SEC);
-    net_free(&w);
+    swim_free(c, &wt);
 }
 
 /* Restarted faster than anyone noticed: nobody suspected it, so nothing
@@ -1315,73 +1161,73 @@ static void test_quick_restart_announces(void)
     const uint32_t n = 8, victim = 5;
     dm_swim_config cfg = default_cfg(n);
     cfg.push_pull_interval_us = 0;
-    net w;
-    net_init(&w, n, 660, &cfg);
-    net_run(&w, w.now + 10 * (int64_t)SEC);
-    uint32_t inc = dm_membership_incarnation(w.nd[victim].m);
-    crash(&w, victim);
-    net_run(&w, w.now + 200 * MS);
-    node_start(&w, &w.nd[victim], 660, inc + 1);
-    int64_t t0 = w.now;
+    watch wt;
+    dm_cluster *c = swim_cluster(n, 660, &cfg, &wt);
+    run_to(c, now(c) + 10 * (int64_t)SEC);
+    dm_cluster_crash(c, victim);
+    run_to(c, now(c) + 200 * MS);
+    dm_cluster_restart(c, victim);
+    uint32_t inc = dm_membership_incarnation(mship(c, victim));
+    int64_t t0 = now(c);
     int64_t learned = INT64_MAX;
-    while (w.now < t0 + 10 * (int64_t)SEC) {
-        net_run(&w, w.now + 100 * MS);
+    while (now(c) < t0 + 10 * (int64_t)SEC) {
+        run_to(c, now(c) + 100 * MS);
         bool all = true;
         for (uint32_t i = 0; i < n && all; i++) {
             dm_member_info info;
-            dm_membership_info(w.nd[i].m, victim, &info);
-            all = info.state == DM_MEMBER_ALIVE && info.incarnation == inc + 1;
+            dm_membership_info(mship(c, i), victim, &info);
+            all = info.state == DM_MEMBER_ALIVE && info.incarnation == inc;
         }
         if (all) {
-            learned = w.now;
+            learned = now(c);
             break;
         }
     }
     CU_ASSERT(learned != INT64_MAX);
-    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_SUSPECT, victim), 0);
+    CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_SUSPECT, victim), 0);
     g_printerr("\n    quick restart, n=8: new incarnation everywhere after %.2f s\n",
                learned == INT64_MAX ? -1.0 : (double)(learned - t0) / SEC);
-    net_free(&w);
+    swim_free(c, &wt);
 }
 
 /* A leaving member is LEFT everywhere soon, reported as LEFT, never DEAD. */
 static void test_leave(void)
 {
     const uint32_t n = 8, leaver = 3;
-    net w;
-    net_init(&w, n, 700, NULL);
-    net_run(&w, w.now + 10 * (int64_t)SEC);
-    uint64_t pings = dm_membership_get_stats(w.nd[leaver].m)->sent[DM_MSG_PING];
-    uint32_t inc = dm_membership_incarnation(w.nd[leaver].m);
-    int64_t t0 = w.now;
-    dm_membership_leave(w.nd[leaver].m, w.now);
-    net_reschedule(&w, &w.nd[leaver]);
-    CU_ASSERT_EQUAL(dm_membership_get_stats(w.nd[leaver].m)->sent[DM_MSG_PING],
-                    pings + w.cfg.indirect_checks + 1);
-    CU_ASSERT_EQUAL(dm_membership_incarnation(w.nd[leaver].m), inc + 1);
+    const dm_swim_config cfg = default_cfg(n);
+    watch wt;
+    dm_cluster *c = swim_cluster(n, 700, NULL, &wt);
+    run_to(c, now(c) + 10 * (int64_t)SEC);
+    uint64_t pings = dm_membership_get_stats(mship(c, leaver))->sent[DM_MSG_PING];
+    uint32_t inc = dm_membership_incarnation(mship(c, leaver));
+    int64_t t0 = now(c);
+    CU_ASSERT_EQUAL(dm_cluster_leave(c, leaver), 0);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(mship(c, leaver))->sent[DM_MSG_PING],
+                    pings + cfg.indirect_checks + 1);
+    CU_ASSERT_EQUAL(dm_membership_incarnation(mship(c, leaver)), inc + 1);
     /* Still answering for 3 s, then gone. */
-    net_run(&w, w.now + 3 * (int64_t)SEC);
-    CU_ASSERT_EQUAL(dm_membership_get_stats(w.nd[leaver].m)->sent[DM_MSG_PING],
-                    pings + w.cfg.indirect_checks + 1);
-    crash(&w, leaver);
-    net_run(&w, w.now + 60 * (int64_t)SEC);
+    run_to(c, now(c) + 3 * (int64_t)SEC);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(mship(c, leaver))->sent[DM_MSG_PING],
+                    pings + cfg.indirect_checks + 1);
+    dm_cluster_crash(c, leaver);
+    run_to(c, now(c) + 60 * (int64_t)SEC);
     int64_t last = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (i == leaver)
             continue;
         dm_member_info info;
-        dm_membership_info(w.nd[i].m, leaver, &info);
+        dm_membership_info(mship(c, i), leaver, &info);
         CU_ASSERT_EQUAL(info.state, DM_MEMBER_LEFT);
         CU_ASSERT_EQUAL(info.incarnation, inc + 1);
-        CU_ASSERT_EQUAL(w.nd[i].ev_count[(size_t)DM_MEMBER_EV_LEFT * n + leaver], 1);
-        last = MAX(last, w.nd[i].ev_first[(size_t)DM_MEMBER_EV_LEFT * n + leaver]);
+        CU_ASSERT_EQUAL(dm_cluster_member_events(c, i, leaver, DM_MEMBER_EV_LEFT), 1);
+        last = MAX(last, dm_cluster_member_event_first(c, i, leaver, DM_MEMBER_EV_LEFT));
     }
-    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_DEAD, leaver), 0);
-    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_SUSPECT, leaver), 0);
+    CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_DEAD, leaver), 0);
+    CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_SUSPECT, leaver), 0);
     CU_ASSERT(last - t0 <= 3 * SEC);
-    CU_ASSERT(all_alive(&w));
+    CU_ASSERT(all_alive(c));
     g_printerr("\n    leave, n=8: LEFT everywhere after %.2f s\n", (double)(last - t0) / SEC);
-    net_free(&w);
+    swim_free(c, &wt);
 }
 
 /* n = 256: push/pull goes in chunks, and with 100 members crashed (far more
@@ -1390,17 +1236,17 @@ static void test_leave(void)
 static void test_budget(void)
 {
     const uint32_t n = 256;
-    net w;
-    net_init(&w, n, 800, NULL);
-    w.first_push = g_array_new(FALSE, FALSE, sizeof(dm_msg));
-    net_run(&w, w.now + 5 * (int64_t)SEC);
+    watch wt;
+    dm_cluster *c = swim_cluster(n, 800, NULL, &wt);
+    wt.first_push = g_array_new(FALSE, FALSE, sizeof(dm_msg));
+    run_to(c, now(c) + 5 * (int64_t)SEC);
     /* The first push (4 chunks, REPLY on each, LAST on the last) and its
      * reply (4 chunks, LAST on the last), in that order. */
-    CU_ASSERT_FATAL(w.first_push->len >= 8);
-    const dm_msg *p0 = &g_array_index(w.first_push, dm_msg, 0);
+    CU_ASSERT_FATAL(wt.first_push->len >= 8);
+    const dm_msg *p0 = &g_array_index(wt.first_push, dm_msg, 0);
     uint32_t pusher = p0->from, partner = p0->to;
     for (guint i = 0; i < 8; i++) {
-        const dm_msg *msg = &g_array_index(w.first_push, dm_msg, i);
+        const dm_msg *msg = &g_array_index(wt.first_push, dm_msg, i);
         bool push = i < 4;
         CU_ASSERT_EQUAL(msg->from, push ? pusher : partner);
         CU_ASSERT_EQUAL(msg->to, push ? partner : pusher);
@@ -1409,35 +1255,38 @@ static void test_budget(void)
         CU_ASSERT_EQUAL(msg->value, (push ? DM_SYNC_REPLY : 0u) | (i % 4 == 3 ? DM_SYNC_LAST : 0u));
     }
     for (uint32_t i = 0; i < 100; i++)
-        crash(&w, 2 * i + 1);
-    int64_t t0 = w.now;
-    int64_t done = net_run_until(&w, t0 + 180 * (int64_t)SEC, SEC, all_alive);
+        dm_cluster_crash(c, 2 * i + 1);
+    int64_t t0 = now(c);
+    int64_t done = run_until_every(c, t0 + 180 * (int64_t)SEC, SEC, all_alive);
     CU_ASSERT(done != INT64_MAX);
-    CU_ASSERT(w.full_messages > 0);
+    CU_ASSERT(wt.full_messages > 0);
     uint64_t dropped = 0;
     for (uint32_t i = 0; i < n; i++)
-        dropped += dm_membership_get_stats(w.nd[i].m)->updates_dropped;
+        if (mship(c, i))
+            dropped += dm_membership_get_stats(mship(c, i))->updates_dropped;
     CU_ASSERT_EQUAL(dropped, 0);
     g_printerr("\n    n=256, 100 crashed: survivors agree after %.1f s; %" G_GUINT64_FORMAT
                " of %" G_GUINT64_FORMAT " messages were full (64 updates)\n",
-               done == INT64_MAX ? -1.0 : (double)(done - t0) / SEC, w.full_messages, w.msgs);
-    net_free(&w);
+               done == INT64_MAX ? -1.0 : (double)(done - t0) / SEC, wt.full_messages,
+               dm_cluster_sent_all(c));
+    swim_free(c, &wt);
 }
 
+/* The world's trace hash folds every event: same seed, same run. */
 static uint64_t trace_of(uint64_t seed, uint64_t *msgs)
 {
-    net w;
-    net_init(&w, 8, seed, NULL);
-    w.wire.loss = 0.05;
-    net_run(&w, w.now + 20 * (int64_t)SEC);
-    crash(&w, 2);
-    w.side[6] = 1;
-    net_run(&w, w.now + 40 * (int64_t)SEC);
-    w.side[6] = 0;
-    net_run(&w, w.now + 40 * (int64_t)SEC);
-    uint64_t h = w.trace;
-    *msgs = w.msgs;
-    net_free(&w);
+    watch wt;
+    dm_cluster *c = swim_cluster(8, seed, NULL, &wt);
+    dm_cluster_set_rates(c, 0.05, 0, 0);
+    run_to(c, now(c) + 20 * (int64_t)SEC);
+    dm_cluster_crash(c, 2);
+    dm_cluster_isolate(c, 6);
+    run_to(c, now(c) + 40 * (int64_t)SEC);
+    dm_cluster_heal(c);
+    run_to(c, now(c) + 40 * (int64_t)SEC);
+    uint64_t h = dm_world_hash(dm_cluster_world(c));
+    *msgs = dm_cluster_sent_all(c);
+    swim_free(c, &wt);
     return h;
 }
 
@@ -1454,10 +1303,10 @@ static void test_determinism(void)
 /* The checkers above can fail: a known disagreement is reported. */
 static void test_checkers(void)
 {
-    net w;
-    net_init(&w, 3, 1000, NULL);
-    CU_ASSERT(agree(&w));
-    CU_ASSERT(all_alive(&w));
+    watch wt;
+    dm_cluster *c = swim_cluster(3, 1000, NULL, &wt);
+    CU_ASSERT(agree(c));
+    CU_ASSERT(all_alive(c));
     /* Member 1 alone hears that 2 is dead. */
     dm_msg msg;
     memset(&msg, 0, sizeof msg);
@@ -1466,20 +1315,20 @@ static void test_checkers(void)
     msg.to = 1;
     msg.n_updates = 1;
     msg.updates[0] = (dm_member_update){ .member = 2, .accuser = 0, .state = DM_MEMBER_DEAD };
-    CU_ASSERT_EQUAL(dm_membership_receive(w.nd[1].m, w.now, &msg), 0);
-    CU_ASSERT_FALSE(agree(&w));
-    CU_ASSERT_FALSE(all_alive(&w));
-    CU_ASSERT_EQUAL(events(&w, DM_MEMBER_EV_DEAD, 2), 1);
+    CU_ASSERT_EQUAL(dm_cluster_inject(c, 1, &msg), 0);
+    CU_ASSERT_FALSE(agree(c));
+    CU_ASSERT_FALSE(all_alive(c));
+    CU_ASSERT_EQUAL(events(c, DM_MEMBER_EV_DEAD, 2), 1);
     /* The view hash tells views apart, and only views. */
-    CU_ASSERT_NOT_EQUAL(dm_membership_view_hash(w.nd[0].m), dm_membership_view_hash(w.nd[1].m));
-    CU_ASSERT_EQUAL(dm_membership_view_hash(w.nd[0].m), dm_membership_view_hash(w.nd[2].m));
+    CU_ASSERT_NOT_EQUAL(dm_membership_view_hash(mship(c, 0)), dm_membership_view_hash(mship(c, 1)));
+    CU_ASSERT_EQUAL(dm_membership_view_hash(mship(c, 0)), dm_membership_view_hash(mship(c, 2)));
+    swim_free(c, &wt);
     /* ... and a crashed member still in a view fails all_alive. */
-    net_free(&w);
-    net_init(&w, 3, 1001, NULL);
-    crash(&w, 0);
-    CU_ASSERT(agree(&w));
-    CU_ASSERT_FALSE(all_alive(&w));
-    net_free(&w);
+    c = swim_cluster(3, 1001, NULL, &wt);
+    dm_cluster_crash(c, 0);
+    CU_ASSERT(agree(c));
+    CU_ASSERT_FALSE(all_alive(c));
+    swim_free(c, &wt);
 }
 
 /* Messages per member per second: SWIM's load is constant in n. */
@@ -1489,15 +1338,15 @@ static void test_load(void)
     double rate[G_N_ELEMENTS(sizes)];
     g_printerr("\n");
     for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++) {
-        net w;
-        net_init(&w, sizes[k], 1100 + k, NULL);
-        net_run(&w, w.now + 10 * (int64_t)SEC);
-        uint64_t before = w.msgs;
+        watch wt;
+        dm_cluster *c = swim_cluster(sizes[k], 1100 + k, NULL, &wt);
+        run_to(c, now(c) + 10 * (int64_t)SEC);
+        uint64_t before = dm_cluster_sent_all(c);
         const int64_t span = 120 * (int64_t)SEC;
-        net_run(&w, w.now + span);
-        rate[k] = (double)(w.msgs - before) / sizes[k] / ((double)span / SEC);
+        run_to(c, now(c) + span);
+        rate[k] = (double)(dm_cluster_sent_all(c) - before) / sizes[k] / ((double)span / SEC);
         g_printerr("    load n=%u: %.2f messages per member per second\n", sizes[k], rate[k]);
-        net_free(&w);
+        swim_free(c, &wt);
     }
     for (size_t k = 0; k < G_N_ELEMENTS(sizes); k++)
         CU_ASSERT(rate[k] >= 1.5 && rate[k] <= 3.0);

@@ -1,7 +1,7 @@
 /* dmutex tests: messages in flight between in-process nodes.
  *
- * The network of the test pumps (tests/test_node.c, tests/test_membership.c)
- * and of bench/bench_swim_loss.c: a heap of messages ordered by delivery
+ * The network of bench/bench_swim_loss.c (the tests run on the simulator's
+ * cluster fixture, sim/cluster.h): a heap of messages ordered by delivery
  * time, each delayed by a latency drawn uniformly from [latency_min,
  * latency_max] (equal bounds: FIFO), lost with probability `loss` and
  * duplicated with probability `dup`. Deterministic for a given seed and
