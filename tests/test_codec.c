@@ -929,6 +929,40 @@ static void test_membership_frames(void)
 /* Where a FLOOR frame's round is: after attempt, grant and value. */
 #define FLOOR_ROUND (DM_FRAME_HEADER + 3 * 8)
 
+/* A frame of `type` (a message without name and updates) refused when it
+ * carries a name or an update list, and taken untouched. */
+static void assert_nameless_frames(int type)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    const dm_msg m = sample(type, 1, 0, 1, 2, 0);
+    /* A name, the length adjusted to carry it. */
+    int size = dm_codec_encode(&m, buf, sizeof buf);
+    CU_ASSERT_FATAL(size > 0);
+    memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
+    memcpy(buf + DM_FRAME_HEADER, "ab", 2);
+    buf[10] = 2;
+    put_u32(buf, (uint32_t)size + 2);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
+    /* A name length without the name's bytes. */
+    size = dm_codec_encode(&m, buf, sizeof buf);
+    buf[10] = 1;
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+    /* An update list, the length adjusted to carry it: an empty one (its
+     * count), or one update (member 0, alive @0). */
+    for (size_t n = 0; n < 2; n++) {
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        memset(buf + size, 0, 1 + n * PR_UPDATE_SIZE);
+        buf[size] = (uint8_t)n;
+        size += 1 + (int)(n * PR_UPDATE_SIZE);
+        put_u32(buf, (uint32_t)size);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+    }
+    /* The untouched frame decodes. */
+    size = dm_codec_encode(&m, buf, sizeof buf);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+}
+
 /* RECOVER and FLOOR: no name, no update list, FLOOR's round 0 or 1; a
  * RECOVERING has a REQUEST's layout and a REQUEST's rules. */
 static void test_recovery_frames(void)
@@ -937,34 +971,8 @@ static void test_recovery_frames(void)
     dm_msg out;
     int size;
     const int nameless[] = {DM_MSG_RECOVER, DM_MSG_FLOOR};
-    for (size_t i = 0; i < G_N_ELEMENTS(nameless); i++) {
-        const dm_msg m = sample(nameless[i], 1, 0, 1, 2, 0);
-        /* A name, the length adjusted to carry it. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_FATAL(size > 0);
-        memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
-        memcpy(buf + DM_FRAME_HEADER, "ab", 2);
-        buf[10] = 2;
-        put_u32(buf, (uint32_t)size + 2);
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
-        /* A name length without the name's bytes. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        buf[10] = 1;
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
-        /* An update list, the length adjusted to carry it: an empty one (its
-         * count), or one update (member 0, alive @0). */
-        for (size_t n = 0; n < 2; n++) {
-            size = dm_codec_encode(&m, buf, sizeof buf);
-            memset(buf + size, 0, 1 + n * PR_UPDATE_SIZE);
-            buf[size] = (uint8_t)n;
-            size += 1 + (int)(n * PR_UPDATE_SIZE);
-            put_u32(buf, (uint32_t)size);
-            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
-        }
-        /* The untouched frame decodes. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
-    }
+    for (size_t i = 0; i < G_N_ELEMENTS(nameless); i++)
+        assert_nameless_frames(nameless[i]);
 
     /* Each recovery type's bytes claimed by the other do not add up, nor do
      * a REQUEST's claimed by either. */
@@ -1029,20 +1037,9 @@ static void test_reconfig_frames(void)
     dm_msg out;
     int size, zeroed = 0, optional = 0;
     for (int t = DM_MSG_SEAL; t <= DM_MSG_STALE; t++) {
+        assert_nameless_frames(t);
         const dm_msg m = sample(t, 0x0102030405060708ULL, 0, 1, 2, 0);
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_FATAL(size > 0);
-        /* A name, the length adjusted to carry it. */
-        memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
-        memcpy(buf + DM_FRAME_HEADER, "ab", 2);
-        buf[10] = 2;
-        put_u32(buf, (uint32_t)size + 2);
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
-        /* An empty update list. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        buf[size] = 0;
-        put_u32(buf, (uint32_t)size + 1);
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 1, &out), -DM_EMALFORMED);
+        size = dm_codec_size(&m);
         /* Each field in turn written 0 (all are 8 bytes wide here). */
         size_t at = DM_FRAME_HEADER;
         for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
@@ -1050,7 +1047,7 @@ static void test_reconfig_frames(void)
             if (!(dm_msg_fields(t) & f->flag))
                 continue;
             CU_ASSERT_EQUAL_FATAL(f->width, 8);
-            size = dm_codec_encode(&m, buf, sizeof buf);
+            CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), size);
             put_u64(buf + at, 0);
             bool required = dm_msg_field_min(t, f) > 0;
             CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), required ? -DM_EMALFORMED : size);

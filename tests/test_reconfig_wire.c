@@ -14,6 +14,7 @@
 #include "codec.h"
 #include "error.h"
 #include "message.h"
+#include "prng.h"
 #include "reconfig.h"
 #include "reconfig_wire.h"
 #include "testlib.h"
@@ -22,19 +23,6 @@
 #define FUZZ_ROUNDS 20000
 #define B(round, id) DM_RECONFIG_BALLOT(round, id)
 
-/* splitmix64, as in tests/test_codec.c. */
-static uint64_t rnd(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rnd_below(uint64_t *s, uint64_t bound)
-{
-    return rnd(s) % bound;
-}
 
 static dm_reconfig_msg msg(dm_reconfig_msg_type type, uint32_t from, uint32_t to,
                            uint64_t epoch, uint64_t ballot)
@@ -342,19 +330,19 @@ static void test_from_wire_refuses(void)
 }
 
 /* A random valid ballot of `universe`, optionally of proposer `id`. */
-static uint64_t random_ballot(uint64_t *s, uint32_t universe, int64_t id)
+static uint64_t random_ballot(dm_prng *s, uint32_t universe, int64_t id)
 {
-    uint64_t round = rnd_below(s, 4) ? 1 + rnd_below(s, 8) : 1 + rnd_below(s, DM_RECONFIG_ROUND_MAX);
-    return B(round, id >= 0 ? (uint64_t)id : rnd_below(s, universe));
+    uint64_t round = dm_prng_below(s, 4) ? 1 + dm_prng_below(s, 8) : 1 + dm_prng_below(s, DM_RECONFIG_ROUND_MAX);
+    return B(round, id >= 0 ? (uint64_t)id : dm_prng_below(s, universe));
 }
 
-static void random_conf(uint64_t *s, uint32_t universe, uint64_t epoch, dm_epoch_config *c)
+static void random_conf(dm_prng *s, uint32_t universe, uint64_t epoch, dm_epoch_config *c)
 {
     memset(c, 0, sizeof *c);
     c->epoch = epoch;
-    uint64_t bits = rnd(s) & (universe == 64 ? UINT64_MAX : (UINT64_C(1) << universe) - 1);
+    uint64_t bits = dm_prng_next(s) & (universe == 64 ? UINT64_MAX : (UINT64_C(1) << universe) - 1);
     if (bits == 0)
-        bits = UINT64_C(1) << rnd_below(s, universe);
+        bits = UINT64_C(1) << dm_prng_below(s, universe);
     for (uint32_t id = 0; id < universe; id++)
         if (bits >> id & 1)
             c->ids[c->count++] = id;
@@ -362,13 +350,13 @@ static void random_conf(uint64_t *s, uint32_t universe, uint64_t epoch, dm_epoch
 
 /* A random message of `type` that dm_reconfig_msg_check accepts, with its
  * values at their edges now and then. */
-static dm_reconfig_msg random_msg(uint64_t *s, uint32_t universe, dm_reconfig_msg_type type)
+static dm_reconfig_msg random_msg(dm_prng *s, uint32_t universe, dm_reconfig_msg_type type)
 {
-    uint32_t from = (uint32_t)rnd_below(s, universe);
-    uint32_t to = (from + 1 + (uint32_t)rnd_below(s, universe - 1)) % universe;
+    uint32_t from = (uint32_t)dm_prng_below(s, universe);
+    uint32_t to = (from + 1 + (uint32_t)dm_prng_below(s, universe - 1)) % universe;
     static const uint64_t epochs[] = {1, 2, 3, UINT64_MAX - 1};
-    uint64_t epoch = rnd_below(s, 2) ? epochs[rnd_below(s, G_N_ELEMENTS(epochs))]
-                                     : 1 + rnd_below(s, UINT64_MAX - 1);
+    uint64_t epoch = dm_prng_below(s, 2) ? epochs[dm_prng_below(s, G_N_ELEMENTS(epochs))]
+                                     : 1 + dm_prng_below(s, UINT64_MAX - 1);
     if (type == DM_RECONFIG_INSTALL || type == DM_RECONFIG_NEWER)
         epoch += epoch == 1;
     dm_reconfig_msg m = msg(type, from, to, epoch, 0);
@@ -382,12 +370,12 @@ static dm_reconfig_msg random_msg(uint64_t *s, uint32_t universe, dm_reconfig_ms
         break;
     case DM_RECONFIG_SEALED:
         m.ballot = MAX(b1, b2);
-        if (rnd_below(s, 3)) {
+        if (dm_prng_below(s, 3)) {
             m.accepted_ballot = MIN(b1, b2);
             random_conf(s, universe, epoch + 1, &m.conf);
         }
-        m.tokens = rnd(s);
-        m.lease_us = rnd(s);
+        m.tokens = dm_prng_next(s);
+        m.lease_us = dm_prng_next(s);
         break;
     case DM_RECONFIG_NACK:
         if (b1 == b2) /* another round, so another ballot */
@@ -402,8 +390,8 @@ static dm_reconfig_msg random_msg(uint64_t *s, uint32_t universe, dm_reconfig_ms
     case DM_RECONFIG_INSTALL:
     case DM_RECONFIG_NEWER:
         random_conf(s, universe, epoch, &m.conf);
-        m.tokens = rnd(s);
-        m.lease_us = rnd(s);
+        m.tokens = dm_prng_next(s);
+        m.lease_us = dm_prng_next(s);
         break;
     default:
         break;
@@ -413,15 +401,16 @@ static dm_reconfig_msg random_msg(uint64_t *s, uint32_t universe, dm_reconfig_ms
 
 static void test_fuzz_round_trip(void)
 {
-    uint64_t s = FUZZ_SEED;
+    dm_prng s;
+    dm_prng_seed(&s, FUZZ_SEED);
     int bad = 0, by_type[DM_RECONFIG_TYPE_COUNT] = {0};
     for (int i = 0; i < FUZZ_ROUNDS; i++) {
-        uint32_t universe = rnd_below(&s, 4) ? 2 + (uint32_t)rnd_below(&s, 63) : 64;
+        uint32_t universe = dm_prng_below(&s, 4) ? 2 + (uint32_t)dm_prng_below(&s, 63) : 64;
         dm_reconfig_msg_type type =
-            (dm_reconfig_msg_type)(DM_RECONFIG_SEAL + rnd_below(&s, DM_RECONFIG_TYPE_COUNT - 1));
+            (dm_reconfig_msg_type)(DM_RECONFIG_SEAL + dm_prng_below(&s, DM_RECONFIG_TYPE_COUNT - 1));
         dm_reconfig_msg m = random_msg(&s, universe, type);
         CU_ASSERT_EQUAL_FATAL(dm_reconfig_msg_check(&m, universe), 0);
-        if (!survives(&m, universe, rnd(&s)) && bad++ == 0)
+        if (!survives(&m, universe, dm_prng_next(&s)) && bad++ == 0)
             fprintf(stderr, "\nround trip %d (seed %#llx) failed\n", i,
                     (unsigned long long)FUZZ_SEED);
         by_type[type]++;
@@ -436,31 +425,32 @@ static void test_fuzz_round_trip(void)
  * maps passes dm_reconfig_msg_check and maps back to the same dm_msg. */
 static void test_fuzz_mutations(void)
 {
-    uint64_t s = FUZZ_SEED ^ 0x5a5a5a5a5a5a5a5aULL;
+    dm_prng s;
+    dm_prng_derive(&s, FUZZ_SEED, "mutations", 0);
     int broken = 0, mapped = 0, refused = 0;
     for (int i = 0; i < FUZZ_ROUNDS; i++) {
-        uint32_t universe = 2 + (uint32_t)rnd_below(&s, 63);
+        uint32_t universe = 2 + (uint32_t)dm_prng_below(&s, 63);
         dm_reconfig_msg_type type =
-            (dm_reconfig_msg_type)(DM_RECONFIG_SEAL + rnd_below(&s, DM_RECONFIG_TYPE_COUNT - 1));
+            (dm_reconfig_msg_type)(DM_RECONFIG_SEAL + dm_prng_below(&s, DM_RECONFIG_TYPE_COUNT - 1));
         dm_reconfig_msg m = random_msg(&s, universe, type);
         dm_msg w;
         uint8_t buf[DM_FRAME_MAX];
         CU_ASSERT_EQUAL_FATAL(dm_reconfig_msg_to_wire(&m, &w), 0);
         int len = dm_codec_encode(&w, buf, sizeof buf);
         CU_ASSERT_FATAL(len > 0);
-        if (rnd_below(&s, 4) == 0) {
+        if (dm_prng_below(&s, 4) == 0) {
             /* Noise after the header, the type kept or another reconfiguration type. */
             for (int k = DM_FRAME_HEADER; k < len; k++)
-                buf[k] = (uint8_t)rnd(&s);
-            if (rnd_below(&s, 2))
-                buf[5] = (uint8_t)(DM_MSG_SEAL + rnd_below(&s, DM_MSG_STALE - DM_MSG_SEAL + 1));
+                buf[k] = (uint8_t)dm_prng_next(&s);
+            if (dm_prng_below(&s, 2))
+                buf[5] = (uint8_t)(DM_MSG_SEAL + dm_prng_below(&s, DM_MSG_STALE - DM_MSG_SEAL + 1));
         } else {
             /* One to four bytes, mostly in the fields, to 0, 1, 0xff or noise. */
-            for (size_t n = 1 + rnd_below(&s, 4); n > 0; n--) {
-                size_t at = rnd_below(&s, 8) ? DM_FRAME_HEADER + rnd_below(&s, (uint64_t)len - DM_FRAME_HEADER)
-                                             : rnd_below(&s, (uint64_t)len);
+            for (size_t n = 1 + dm_prng_below(&s, 4); n > 0; n--) {
+                size_t at = dm_prng_below(&s, 8) ? DM_FRAME_HEADER + dm_prng_below(&s, (uint64_t)len - DM_FRAME_HEADER)
+                                             : dm_prng_below(&s, (uint64_t)len);
                 static const uint8_t vals[] = {0, 1, 0xff};
-                buf[at] = rnd_below(&s, 2) ? vals[rnd_below(&s, 3)] : (uint8_t)rnd(&s);
+                buf[at] = dm_prng_below(&s, 2) ? vals[dm_prng_below(&s, 3)] : (uint8_t)dm_prng_next(&s);
             }
         }
         dm_msg back;
