@@ -12,7 +12,8 @@
  *   u64 clock
  *   name bytes
  *   type-specific fields in the order of message.h's table (attempt u64,
- *     grant u64, value u64, round u32, target u32 -- those the type uses)
+ *     grant u64, value u64, round u32, target u32, epoch u64, ballot u64,
+ *     ballot2 u64, members u64 -- those the type uses)
  *   membership messages only (PING, PING_REQ, ACK, NACK, SYNC), the updates:
  *     u8  count      0..DM_MSG_MAX_UPDATES
  *     count times:
@@ -25,7 +26,12 @@
  * The length prefix must equal exactly what the type, name_len and count
  * make up. The largest frame, a PING_REQ/ACK/NACK with 64 updates, is
  * 20 + 8 + 4 + 1 + 640 = 673 bytes; a lock message with a 255-byte name is
- * at most 20 + 255 + 28 = 303.
+ * at most 20 + 255 + 36 = 311; the reconfiguration messages have one size
+ * each, from 28 (INSTALLED, STALE) to 68 (SEALED).
+ *
+ * Version 2 added `epoch` to every lock and recovery message and the
+ * reconfiguration types; a version 1 frame (an old peer) is refused whole
+ * with -DM_EVERSION rather than read with the fields shifted.
  *
  * A decoder never reads outside the buffer it is given, and tells apart a
  * buffer that is too short (-DM_ETRUNC: wait for more bytes on a stream), a
@@ -40,7 +46,7 @@
 #include <stdint.h>
 #include "message.h"
 
-#define DM_WIRE_VERSION 1
+#define DM_WIRE_VERSION 2
 #define DM_FRAME_HEADER 20
 #define DM_FRAME_MAX 1400     /* fits one UDP datagram on any sane path */
 

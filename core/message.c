@@ -9,11 +9,15 @@
 #include "error.h"
 
 const dm_msg_field dm_msg_field_table[DM_FIELD_COUNT] = {
-    {DM_FIELD_ATTEMPT, "attempt", sizeof(uint64_t), offsetof(dm_msg, attempt), true, false},
-    {DM_FIELD_GRANT, "grant", sizeof(uint64_t), offsetof(dm_msg, grant), false, false},
-    {DM_FIELD_VALUE, "value", sizeof(uint64_t), offsetof(dm_msg, value), false, false},
-    {DM_FIELD_ROUND, "round", sizeof(uint32_t), offsetof(dm_msg, round), false, false},
-    {DM_FIELD_TARGET, "target", sizeof(uint32_t), offsetof(dm_msg, target), false, true},
+    {DM_FIELD_ATTEMPT, "attempt", sizeof(uint64_t), offsetof(dm_msg, attempt), true, false, false},
+    {DM_FIELD_GRANT, "grant", sizeof(uint64_t), offsetof(dm_msg, grant), false, false, false},
+    {DM_FIELD_VALUE, "value", sizeof(uint64_t), offsetof(dm_msg, value), false, false, false},
+    {DM_FIELD_ROUND, "round", sizeof(uint32_t), offsetof(dm_msg, round), false, false, false},
+    {DM_FIELD_TARGET, "target", sizeof(uint32_t), offsetof(dm_msg, target), false, true, false},
+    {DM_FIELD_EPOCH, "epoch", sizeof(uint64_t), offsetof(dm_msg, epoch), false, false, false},
+    {DM_FIELD_BALLOT, "ballot", sizeof(uint64_t), offsetof(dm_msg, ballot), true, false, false},
+    {DM_FIELD_BALLOT2, "ballot2", sizeof(uint64_t), offsetof(dm_msg, ballot2), true, false, false},
+    {DM_FIELD_MEMBERS, "members", sizeof(uint64_t), offsetof(dm_msg, members), true, false, true},
 };
 
 #define TABLE_FIELDS ((1u << DM_FIELD_COUNT) - 1)
@@ -25,38 +29,57 @@ _Static_assert(((DM_FIELD_NAME | DM_FIELD_UPDATES) & TABLE_FIELDS) == 0,
  * same as "no other bit" only while the flags are the low bits. */
 _Static_assert((DM_SYNC_FLAGS & (DM_SYNC_FLAGS + 1)) == 0, "DM_SYNC_FLAGS must be 2^k - 1");
 
-/* LOCK: what every lock message carries; SWIM: every membership message. */
-#define LOCK DM_FIELD_NAME
+/* LOCK: what every lock message carries; SWIM: every membership message;
+ * EPOCH: the configuration epoch, on every lock, recovery and
+ * reconfiguration message. */
+#define LOCK (DM_FIELD_NAME | DM_FIELD_EPOCH)
 #define SWIM DM_FIELD_UPDATES
+#define EPOCH DM_FIELD_EPOCH
+#define BALLOT DM_FIELD_BALLOT
+#define BALLOT2 DM_FIELD_BALLOT2
+#define MEMBERS DM_FIELD_MEMBERS
+#define REPORT (DM_FIELD_GRANT | DM_FIELD_VALUE)   /* token counter or floor, lease or quiet us */
 
 static const struct {
     const char *name;
     unsigned fields;
+    unsigned required;  /* of those, the ones that are never 0 (dm_msg_field_min) */
     bool third_party;   /* member fields name neither from nor to */
 } types[] = {
-    [DM_MSG_REQUEST] = {"REQUEST", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_VALUE, false},
-    [DM_MSG_GRANT] = {"GRANT", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, false},
-    [DM_MSG_FAILED] = {"FAILED", LOCK | DM_FIELD_ATTEMPT, false},
-    [DM_MSG_INQUIRE] = {"INQUIRE", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE,
+    [DM_MSG_REQUEST] = {"REQUEST", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_VALUE, 0, false},
+    [DM_MSG_GRANT] = {"GRANT", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
+    [DM_MSG_FAILED] = {"FAILED", LOCK | DM_FIELD_ATTEMPT, 0, false},
+    [DM_MSG_INQUIRE] = {"INQUIRE", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE, 0,
                         false},
-    [DM_MSG_YIELD] = {"YIELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, false},
-    [DM_MSG_RELEASE] = {"RELEASE", LOCK | DM_FIELD_ATTEMPT, false},
+    [DM_MSG_YIELD] = {"YIELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
+    [DM_MSG_RELEASE] = {"RELEASE", LOCK | DM_FIELD_ATTEMPT, 0, false},
     [DM_MSG_KEEP] = {"KEEP",
                      LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
-                     false},
+                     0, false},
     [DM_MSG_KEPT] = {"KEPT",
                      LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
-                     false},
-    [DM_MSG_REVOKED] = {"REVOKED", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, false},
-    [DM_MSG_PING] = {"PING", SWIM | DM_FIELD_VALUE, false},
-    [DM_MSG_PING_REQ] = {"PING_REQ", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, true},
-    [DM_MSG_ACK] = {"ACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, false},
-    [DM_MSG_NACK] = {"NACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, false},
-    [DM_MSG_SYNC] = {"SYNC", SWIM | DM_FIELD_VALUE, false},
-    [DM_MSG_RECOVER] = {"RECOVER", DM_FIELD_VALUE, false},
-    [DM_MSG_FLOOR] = {"FLOOR", DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
-                      false},
-    [DM_MSG_RECOVERING] = {"RECOVERING", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_VALUE, false},
+                     0, false},
+    [DM_MSG_REVOKED] = {"REVOKED", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
+    [DM_MSG_PING] = {"PING", SWIM | DM_FIELD_VALUE, 0, false},
+    [DM_MSG_PING_REQ] = {"PING_REQ", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, 0, true},
+    [DM_MSG_ACK] = {"ACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, 0, false},
+    [DM_MSG_NACK] = {"NACK", SWIM | DM_FIELD_VALUE | DM_FIELD_TARGET, 0, false},
+    [DM_MSG_SYNC] = {"SYNC", SWIM | DM_FIELD_VALUE, 0, false},
+    [DM_MSG_RECOVER] = {"RECOVER", EPOCH | DM_FIELD_VALUE, 0, false},
+    [DM_MSG_FLOOR] = {"FLOOR",
+                      EPOCH | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE | DM_FIELD_ROUND,
+                      0, false},
+    [DM_MSG_RECOVERING] = {"RECOVERING", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_VALUE, 0, false},
+    [DM_MSG_SEAL] = {"SEAL", EPOCH | BALLOT, EPOCH | BALLOT, false},
+    [DM_MSG_SEALED] = {"SEALED", EPOCH | BALLOT | BALLOT2 | MEMBERS | REPORT, EPOCH | BALLOT,
+                       false},
+    [DM_MSG_ACCEPT] = {"ACCEPT", EPOCH | BALLOT | MEMBERS, EPOCH | BALLOT | MEMBERS, false},
+    [DM_MSG_ACCEPTED] = {"ACCEPTED", EPOCH | BALLOT, EPOCH | BALLOT, false},
+    [DM_MSG_REFUSED] = {"REFUSED", EPOCH | BALLOT | BALLOT2, EPOCH | BALLOT | BALLOT2, false},
+    [DM_MSG_INSTALL] = {"INSTALL", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
+    [DM_MSG_INSTALLED] = {"INSTALLED", EPOCH, EPOCH, false},
+    [DM_MSG_NEWER] = {"NEWER", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
+    [DM_MSG_STALE] = {"STALE", EPOCH, EPOCH, false},
 };
 
 _Static_assert(G_N_ELEMENTS(types) == DM_MSG_TYPE_END, "types[] must describe every dm_msg_type");
@@ -89,6 +112,11 @@ unsigned dm_msg_fields(int type)
 bool dm_msg_is_membership(int type)
 {
     return (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
+}
+
+bool dm_msg_is_reconfig(int type)
+{
+    return type >= DM_MSG_SEAL && type <= DM_MSG_STALE;
 }
 
 bool dm_msg_to_arbiter(int type)
@@ -134,6 +162,11 @@ uint64_t dm_msg_field_max(int type, const dm_msg_field *f)
     return f->width == sizeof(uint32_t) ? UINT32_MAX : UINT64_MAX;
 }
 
+uint64_t dm_msg_field_min(int type, const dm_msg_field *f)
+{
+    return dm_msg_type_valid(type) && (types[type].required & f->flag) ? 1 : 0;
+}
+
 int dm_lock_name_check(const char *name)
 {
     if (name == NULL)
@@ -173,7 +206,9 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         uint64_t v = dm_msg_field_get(m, f);
-        if (!(used & f->flag) ? v != 0 : v > dm_msg_field_max((int)m->type, f))
+        if (!(used & f->flag) ? v != 0
+                              : v < dm_msg_field_min((int)m->type, f) ||
+                                    v > dm_msg_field_max((int)m->type, f))
             return -DM_EMALFORMED;
     }
     if (m->n_updates > ((used & DM_FIELD_UPDATES) ? DM_MSG_MAX_UPDATES : 0))
@@ -186,10 +221,12 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
         return -DM_EPEER;
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
-        if (!(used & f->flag) || !f->member)
+        if (!(used & f->flag) || !(f->member || f->member_set))
             continue;
         uint64_t v = dm_msg_field_get(m, f);
-        if (v >= n_members || (types[m->type].third_party && (v == m->from || v == m->to)))
+        if (f->member_set ? n_members < 64 && v >> n_members != 0
+                          : v >= n_members ||
+                                (types[m->type].third_party && (v == m->from || v == m->to)))
             return -DM_EPEER;
     }
     for (size_t i = 0; i < m->n_updates; i++)

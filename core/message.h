@@ -24,8 +24,9 @@
  *   RECOVERING attempt, value = microseconds until it may grant at the most:
  *            answers a REQUEST while the arbiter recovers from a start
  *            without persisted state ("go around me")
- * Every lock message carries from, to, the sender's Lamport clock and the
- * lock name.
+ * Every lock message carries from, to, the sender's Lamport clock, the
+ * lock name and `epoch`, the configuration epoch it was sent in (the epoch
+ * policy's; 0 under policies without epochs).
  *
  * Recovery messages (a node that started without persisted state learns a
  * token floor and its attempt epoch from a quorum formed without itself)
@@ -35,6 +36,28 @@
  *            counter, attempt = the highest attempt id it remembers of the
  *            asker, round = 1 when the answerer is recovering too (its
  *            counter proves nothing)
+ * and `epoch` as lock messages do.
+ *
+ * Reconfiguration messages (the epoch policy's change of configuration,
+ * core/reconfig.h; core/reconfig_wire.h maps them to and from these) carry
+ * neither a lock name nor updates. `members` is a configuration's member set
+ * as a bitmap (bit i: member id i, so ids below 64), `ballot` a Paxos ballot
+ * (round << 16 | proposer id); every one carries `epoch` >= 1:
+ *   SEAL      epoch, ballot
+ *   SEALED    epoch, ballot, ballot2 = the ballot it accepted (0: none),
+ *             members = the C_{epoch+1} it accepted (0: none), grant = the
+ *             lock layer's token counter, value = its lease report (us)
+ *   ACCEPT    epoch, ballot, members = the proposed C_{epoch+1}
+ *   ACCEPTED  epoch, ballot
+ *   REFUSED   epoch, ballot, ballot2 = the higher ballot promised
+ *   INSTALL   epoch = the installed configuration's, members, grant = token
+ *             floor, value = quiet period (us)
+ *   INSTALLED epoch
+ *   NEWER     as INSTALL (unacknowledged)
+ *   STALE     epoch
+ * Where a type carries them, ballot and (ACCEPT, INSTALL, NEWER) members are
+ * never 0, and REFUSED's ballot2 neither; the other rules (ballots naming
+ * members, REFUSED's promise above its ballot, ...) are dm_reconfig_msg_check's.
  *
  * Membership (SWIM, as in hashicorp/memberlist) messages carry no lock name
  * (name_len == 0) and piggyback up to DM_MSG_MAX_UPDATES member updates:
@@ -84,6 +107,15 @@ typedef enum dm_msg_type {
     DM_MSG_RECOVER,
     DM_MSG_FLOOR,
     DM_MSG_RECOVERING,
+    DM_MSG_SEAL,        /* the reconfiguration messages, SEAL..STALE */
+    DM_MSG_SEALED,
+    DM_MSG_ACCEPT,
+    DM_MSG_ACCEPTED,
+    DM_MSG_REFUSED,
+    DM_MSG_INSTALL,
+    DM_MSG_INSTALLED,
+    DM_MSG_NEWER,
+    DM_MSG_STALE,
     DM_MSG_TYPE_END     /* one past the last valid type */
 } dm_msg_type;
 
@@ -125,6 +157,10 @@ typedef struct dm_msg {
     uint64_t value;       /* REQUEST: priority timestamp; KEEP/KEPT: fence token */
     uint32_t round;       /* KEEP/KEPT: which keep round is acknowledged */
     uint32_t target;      /* PING_REQ/ACK/NACK: the member probed */
+    uint64_t epoch;       /* configuration epoch (not the attempt id's restart epoch) */
+    uint64_t ballot;      /* reconfiguration: the ballot */
+    uint64_t ballot2;     /* SEALED: the accepted ballot; REFUSED: the promised one */
+    uint64_t members;     /* reconfiguration: a member set, bit i = member id i */
     uint8_t name_len;     /* lock messages 1..DM_NAME_MAX; membership 0 */
     char name[DM_NAME_MAX + 1];   /* NUL-terminated copy for convenience */
     uint8_t n_updates;    /* membership messages: 0..DM_MSG_MAX_UPDATES */
@@ -133,6 +169,8 @@ typedef struct dm_msg {
 
 /* True for PING, PING_REQ, ACK, NACK and SYNC. */
 bool dm_msg_is_membership(int type);
+/* True for SEAL .. STALE (the epoch policy's reconfiguration messages). */
+bool dm_msg_is_reconfig(int type);
 /* True for the lock messages a requester sends an arbiter (REQUEST, YIELD,
  * RELEASE, KEEP): what an arbiter's load is counted in. */
 bool dm_msg_to_arbiter(int type);
@@ -147,9 +185,13 @@ bool dm_msg_to_arbiter(int type);
 #define DM_FIELD_VALUE   0x4u
 #define DM_FIELD_ROUND   0x8u
 #define DM_FIELD_TARGET  0x10u
-#define DM_FIELD_COUNT   5
-#define DM_FIELD_NAME    0x20u
-#define DM_FIELD_UPDATES 0x40u
+#define DM_FIELD_EPOCH   0x20u
+#define DM_FIELD_BALLOT  0x40u
+#define DM_FIELD_BALLOT2 0x80u
+#define DM_FIELD_MEMBERS 0x100u
+#define DM_FIELD_COUNT   9
+#define DM_FIELD_NAME    0x200u
+#define DM_FIELD_UPDATES 0x400u
 
 /* One per-type field. dm_msg_field_table lists them in wire order, and
  * validation, formatting and the codec all walk it, so that which fields
@@ -159,8 +201,10 @@ typedef struct dm_msg_field {
     const char *name;    /* key in dm_msg_format's output */
     size_t width;        /* bytes, the same in dm_msg and on the wire: 8 or 4 */
     size_t offset;       /* offsetof(dm_msg, ...) */
-    bool hex;            /* dm_msg_format prints it in hex (attempt ids) */
+    bool hex;            /* dm_msg_format prints it in hex (attempt ids, ballots, sets) */
     bool member;         /* names a member: dm_msg_validate wants < n_members */
+    bool member_set;     /* a bitmap of member ids: dm_msg_validate wants no bit at
+                            or above n_members */
 } dm_msg_field;
 
 extern const dm_msg_field dm_msg_field_table[DM_FIELD_COUNT];
@@ -176,6 +220,11 @@ void dm_msg_field_set(dm_msg *m, const dm_msg_field *f, uint64_t v);
  * INQUIRE's value or SYNC's flags). dm_msg_validate rejects anything above
  * it. */
 uint64_t dm_msg_field_max(int type, const dm_msg_field *f);
+/* The smallest value field f may hold in a message of `type`: 0, or 1 where
+ * the type requires it (a reconfiguration message's epoch, ballots and
+ * configurations: see the table at the top of this file). dm_msg_validate
+ * rejects anything below it. */
+uint64_t dm_msg_field_min(int type, const dm_msg_field *f);
 
 /* "REQUEST", "GRANT", ...; "UNKNOWN" for anything else. */
 const char *dm_msg_type_name(int type);
@@ -193,10 +242,11 @@ int dm_msg_set_name(dm_msg *m, const char *name);
 /* Structural validation of a message: type known (-DM_ETYPE); a lock
  * message's name well formed, a membership message's empty (name_len 0,
  * name[0] NUL) (-DM_EBADNAME); fields unused by the type zero, n_updates
- * included, used ones within dm_msg_field_max, n_updates <=
+ * included, used ones within dm_msg_field_min..dm_msg_field_max, n_updates <=
  * DM_MSG_MAX_UPDATES and every update's state <= DM_MEMBER_STATE_MAX
  * (-DM_EMALFORMED); from, to, target (where used) and every update's member
- * and accuser < n_members, from != to (a node's messages to itself never cross the
+ * and accuser < n_members, no bit of members (where used) at or above
+ * n_members, from != to (a node's messages to itself never cross the
  * network), and a PING_REQ's target neither from nor to (-DM_EPEER).
  * updates[n_updates..] are not looked at. Returns 0 or the first error. */
 int dm_msg_validate(const dm_msg *m, uint32_t n_members);

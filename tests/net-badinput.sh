@@ -18,9 +18,9 @@ import hmac, hashlib, socket, struct, sys, time
 host, port, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 key = open(sys.argv[4], "rb").read().strip() if mode == "keyed" else None
 
-def frame(version=1, typ=1, frm=0, to=1, name=b"L", flags=0, length=None):
+def frame(version=2, typ=1, frm=0, to=1, name=b"L", flags=0, length=None):
     body = struct.pack(">BBHHBBQ", version, typ, frm, to, len(name), flags, 7) + name
-    body += struct.pack(">QQ", 0x100000001, 5)          # REQUEST: attempt, value
+    body += struct.pack(">QQQ", 0x100000001, 5, 0)      # REQUEST: attempt, value, epoch
     n = 4 + len(body) if length is None else length
     return struct.pack(">I", n) + body
 
@@ -38,7 +38,7 @@ def tcp(data, linger=0.05):
 
 if mode == "plain":
     junk = [frame(typ=99),                       # unknown type: garbage
-            frame()[:30],                        # truncated (prefix says 40)
+            frame()[:30],                        # truncated (prefix says 48)
             frame(length=100000),                # oversized length prefix
             frame(version=7),                    # unknown version
             frame(frm=0, to=0),                  # from == to: garbage

@@ -27,7 +27,8 @@ static size_t rnd_below(uint64_t *s, size_t bound)
 }
 
 /* A message of `type` with every per-type field set to v (narrowed to its
- * width and range), the clock too, and any member field to `target`; a lock
+ * width and range: a required field is at least 1), the clock too, and any
+ * member field to `target`; a lock
  * message gets a name of `extent` bytes, a membership message `extent`
  * updates drawn from v (the first at the member edge, with an accuser at one
  * edge or the other, 0 for even v, DM_MAX_MEMBERS - 1 for odd); a recovery
@@ -50,7 +51,10 @@ static dm_msg sample(int type, uint64_t v, size_t extent, uint16_t from, uint16_
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         if (used & f->flag)
-            dm_msg_field_set(&m, f, f->member ? target : MIN(v, dm_msg_field_max(type, f)));
+            dm_msg_field_set(&m, f,
+                             f->member ? target
+                                       : CLAMP(v, dm_msg_field_min(type, f),
+                                               dm_msg_field_max(type, f)));
     }
     if (used & DM_FIELD_UPDATES) {
         /* The first update at the member, accuser and incarnation edges;
@@ -98,6 +102,7 @@ static dm_msg random_of_type(uint64_t *s, int type)
         } else if (max != UINT64_MAX) {
             v %= max + 1;
         }
+        v = MAX(v, dm_msg_field_min((int)m.type, f));
         dm_msg_field_set(&m, f, v);
     }
     if (used & DM_FIELD_UPDATES) {
@@ -135,6 +140,10 @@ static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
     CU_ASSERT_EQUAL(a->value, b->value);
     CU_ASSERT_EQUAL(a->round, b->round);
     CU_ASSERT_EQUAL(a->target, b->target);
+    CU_ASSERT_EQUAL(a->epoch, b->epoch);
+    CU_ASSERT_EQUAL(a->ballot, b->ballot);
+    CU_ASSERT_EQUAL(a->ballot2, b->ballot2);
+    CU_ASSERT_EQUAL(a->members, b->members);
     CU_ASSERT_EQUAL(a->name_len, b->name_len);
     CU_ASSERT(memcmp(a->name, b->name, a->name_len + 1u) == 0);
     CU_ASSERT_EQUAL_FATAL(a->n_updates, b->n_updates);
@@ -151,9 +160,10 @@ static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
  * has a target, {0, 1, max - 1, max} (those a PING_REQ may name: 1 and
  * max - 1).
  *   lock (RECOVERING too) 10 * 3 * 2 * 2, PING/SYNC 2 * 3 * 3 * 2,
- *   ACK/NACK 2 * 3 * 3 * 2 * 4, PING_REQ 3 * 3 * 2 * 2, RECOVER/FLOOR 2 * 3 * 2 */
+ *   ACK/NACK 2 * 3 * 3 * 2 * 4, PING_REQ 3 * 3 * 2 * 2, RECOVER/FLOOR 2 * 3 * 2,
+ *   SEAL..STALE 9 * 3 * 2 */
 #define N_SAMPLES                                                                                  \
-    (10 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2 + 2 * 3 * 2)
+    (10 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2 + 2 * 3 * 2 + 9 * 3 * 2)
 static dm_msg samples[N_SAMPLES];
 
 static int init_samples(void)
@@ -196,7 +206,7 @@ static void test_round_trip(void)
         const dm_msg *m = &samples[i];
         CU_ASSERT_EQUAL_FATAL(dm_msg_validate(m, DM_MAX_MEMBERS), 0);
         by_type[m->type]++;
-        /* The shortest frame is a RECOVER: the header and its value. */
+        /* The shortest frames are INSTALLED and STALE: the header and the epoch. */
         int size = dm_codec_size(m);
         CU_ASSERT(size >= DM_FRAME_HEADER + 8 && size <= DM_FRAME_MAX);
 
@@ -230,7 +240,7 @@ static void test_largest_frames(void)
                           DM_MAX_MEMBERS - 1, 1);
         int size = dm_codec_size(&m);
         CU_ASSERT(size > 0 && size <= DM_FRAME_MAX);
-        CU_ASSERT(swim ? size >= 669 : size <= 303);
+        CU_ASSERT(swim ? size >= 669 : size <= 311);
         largest = MAX(largest, size);
         uint8_t buf[DM_FRAME_MAX];
         CU_ASSERT_EQUAL(dm_codec_encode(&m, buf, sizeof buf), size);
@@ -238,13 +248,26 @@ static void test_largest_frames(void)
     CU_ASSERT_EQUAL(largest, DM_FRAME_HEADER + 8 + 4 + 1 + 10 * DM_MSG_MAX_UPDATES);
     CU_ASSERT_EQUAL(largest, 673);
 
-    /* The recovery types have one size each: no name, no updates. */
+    /* The recovery and reconfiguration types have one size each: no name,
+     * no updates (codec.h, message.h). */
     dm_msg m = sample(DM_MSG_RECOVER, UINT64_MAX, 0, 0, 1, 0);
-    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 8);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 2 * 8);
     m = sample(DM_MSG_FLOOR, UINT64_MAX, 0, 0, 1, 0);
-    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 3 * 8 + 4);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 4 * 8 + 4);
     m = sample(DM_MSG_RECOVERING, UINT64_MAX, DM_NAME_MAX, 0, 1, 0);
-    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + DM_NAME_MAX + 2 * 8);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + DM_NAME_MAX + 3 * 8);
+    const struct {
+        int type, size;
+    } reconfig[] = {
+        {DM_MSG_SEAL, 36},     {DM_MSG_SEALED, 68},    {DM_MSG_ACCEPT, 44},
+        {DM_MSG_ACCEPTED, 36}, {DM_MSG_REFUSED, 44},   {DM_MSG_INSTALL, 52},
+        {DM_MSG_INSTALLED, 28}, {DM_MSG_NEWER, 52},    {DM_MSG_STALE, 28},
+    };
+    CU_ASSERT_EQUAL(G_N_ELEMENTS(reconfig), DM_MSG_STALE - DM_MSG_SEAL + 1);
+    for (size_t i = 0; i < G_N_ELEMENTS(reconfig); i++) {
+        m = sample(reconfig[i].type, UINT64_MAX, DM_NAME_MAX, 0, 1, 0);
+        CU_ASSERT_EQUAL(dm_codec_size(&m), reconfig[i].size);
+    }
 }
 
 /* m encodes to exactly `frame`, and `frame` decodes to exactly m. */
@@ -267,10 +290,12 @@ static void test_known_answer(void)
     m.clock = 0x1112131415161718ULL;
     m.attempt = 0x2122232425262728ULL;
     m.value = 0x3132333435363738ULL;
+    m.epoch = 0x4142434445464748ULL;
     const uint8_t request[] = {
-        0x00, 0x00, 0x00, 0x26, 0x01, 0x01, 0x01, 0x02, 0x0a, 0x0b, 0x02, 0x00, 0x11,
+        0x00, 0x00, 0x00, 0x2e, 0x02, 0x01, 0x01, 0x02, 0x0a, 0x0b, 0x02, 0x00, 0x11,
         0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 'a',  'b',  0x21, 0x22, 0x23, 0x24,
-        0x25, 0x26, 0x27, 0x28, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,
+        0x25, 0x26, 0x27, 0x28, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x41,
+        0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48,
     };
     assert_known_answer(&m, request, sizeof request);
 
@@ -280,11 +305,13 @@ static void test_known_answer(void)
     m.grant = 4;
     m.value = 5;
     m.round = 0x01020304;
+    m.epoch = 0;   /* as under a policy without epochs */
     const uint8_t keep[] = {
-        0x00, 0x00, 0x00, 0x31, 0x01, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0, 0,
+        0x00, 0x00, 0x00, 0x39, 0x02, 0x07, 0x00, 0x01, 0x00, 0x00, 0x01, 0x00, 0, 0,
         0,    0,    0,    0,    0,    2,    'a',  0,    0,    0,    0,    0,    0, 0,
         3,    0,    0,    0,    0,    0,    0,    0,    4,    0,    0,    0,    0, 0,
-        0,    0,    5,    0x01, 0x02, 0x03, 0x04,
+        0,    0,    5,    0x01, 0x02, 0x03, 0x04, 0,    0,    0,    0,    0,    0, 0,
+        0,
     };
     assert_known_answer(&m, keep, sizeof keep);
 
@@ -298,7 +325,7 @@ static void test_known_answer(void)
         .member = 0x0fff, .accuser = 0x0fff, .state = DM_MEMBER_LEFT, .incarnation = 0xfffffffe};
     const uint8_t ping[] = {
         0x00, 0x00, 0x00, 0x31,                         /* length 49 */
-        0x01, 0x0a,                                     /* version, PING */
+        0x02, 0x0a,                                     /* version, PING */
         0x01, 0x02, 0x0a, 0x0b,                         /* from, to */
         0x00, 0x00,                                     /* no name, flags */
         0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* clock */
@@ -316,7 +343,7 @@ static void test_known_answer(void)
     m.clock = 3;
     m.value = 4;
     const uint8_t nack[] = {
-        0x00, 0x00, 0x00, 0x21, 0x01, 0x0d, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x21, 0x02, 0x0d, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00,
         0,    0,    0,    0,    0,    0,    0,    3,    0,    0,    0,    0,
         0,    0,    0,    4,    0x00, 0x00, 0x0a, 0xbc, 0x00,
     };
@@ -332,13 +359,15 @@ static void test_known_answer_recovery(void)
     dm_msg m = sample(DM_MSG_RECOVER, 0, 0, 0x0102, 0x0a0b, 0);
     m.clock = 0x1112131415161718ULL;
     m.value = 0x3132333435363738ULL;
+    m.epoch = 0x0102;
     const uint8_t recover[] = {
-        0x00, 0x00, 0x00, 0x1c,                         /* length 28 */
-        0x01, 0x0f,                                     /* version, RECOVER */
+        0x00, 0x00, 0x00, 0x24,                         /* length 36 */
+        0x02, 0x0f,                                     /* version, RECOVER */
         0x01, 0x02, 0x0a, 0x0b,                         /* from, to */
         0x00, 0x00,                                     /* no name, flags */
         0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, /* clock */
         0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: the round */
+        0,    0,    0,    0,    0,    0,    0x01, 0x02, /* epoch */
     };
     assert_known_answer(&m, recover, sizeof recover);
 
@@ -348,9 +377,10 @@ static void test_known_answer_recovery(void)
     m.grant = 0x4142434445464748ULL;
     m.value = 0x3132333435363738ULL;
     m.round = 1;
+    m.epoch = 0;
     const uint8_t floor_frame[] = {
-        0x00, 0x00, 0x00, 0x30,                         /* length 48 */
-        0x01, 0x10,                                     /* version, FLOOR */
+        0x00, 0x00, 0x00, 0x38,                         /* length 56 */
+        0x02, 0x10,                                     /* version, FLOOR */
         0x00, 0x01, 0x00, 0x02,                         /* from, to */
         0x00, 0x00,                                     /* no name, flags */
         0,    0,    0,    0,    0,    0,    0,    3,    /* clock */
@@ -358,6 +388,7 @@ static void test_known_answer_recovery(void)
         0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, /* grant: token counter */
         0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: round answered */
         0x00, 0x00, 0x00, 0x01,                         /* round: recovering too */
+        0,    0,    0,    0,    0,    0,    0,    0,    /* epoch */
     };
     assert_known_answer(&m, floor_frame, sizeof floor_frame);
 
@@ -365,17 +396,60 @@ static void test_known_answer_recovery(void)
     m.clock = 9;
     m.attempt = 0x300000007ULL;
     m.value = 1500000;
+    m.epoch = 7;
     const uint8_t recovering[] = {
-        0x00, 0x00, 0x00, 0x26,                         /* length 38 */
-        0x01, 0x11,                                     /* version, RECOVERING */
+        0x00, 0x00, 0x00, 0x2e,                         /* length 46 */
+        0x02, 0x11,                                     /* version, RECOVERING */
         0x00, 0x02, 0x00, 0x05,                         /* from, to */
         0x02, 0x00,                                     /* name length, flags */
         0,    0,    0,    0,    0,    0,    0,    9,    /* clock */
         'a',  'b',                                      /* name */
         0x00, 0x00, 0x00, 0x03, 0x00, 0x00, 0x00, 0x07, /* attempt */
         0x00, 0x00, 0x00, 0x00, 0x00, 0x16, 0xe3, 0x60, /* value: 1.5 s */
+        0,    0,    0,    0,    0,    0,    0,    7,    /* epoch */
     };
     assert_known_answer(&m, recovering, sizeof recovering);
+}
+
+/* The reconfiguration messages: no name, no update count; the epoch policy's
+ * fields after the older ones, in table order. */
+static void test_known_answer_reconfig(void)
+{
+    dm_msg m = sample(DM_MSG_SEALED, 0, 0, 1, 2, 0);
+    m.clock = 3;
+    m.grant = 0x4142434445464748ULL;
+    m.value = 0x3132333435363738ULL;
+    m.epoch = 0x0506;
+    m.ballot = 0x20001;
+    m.ballot2 = 0x10002;
+    m.members = 0x8000000000000007ULL;
+    const uint8_t sealed[] = {
+        0x00, 0x00, 0x00, 0x44,                         /* length 68 */
+        0x02, 0x13,                                     /* version, SEALED */
+        0x00, 0x01, 0x00, 0x02,                         /* from, to */
+        0x00, 0x00,                                     /* no name, flags */
+        0,    0,    0,    0,    0,    0,    0,    3,    /* clock */
+        0x41, 0x42, 0x43, 0x44, 0x45, 0x46, 0x47, 0x48, /* grant: token counter */
+        0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: lease report */
+        0,    0,    0,    0,    0,    0,    0x05, 0x06, /* epoch */
+        0,    0,    0,    0,    0,    0x02, 0x00, 0x01, /* ballot: round 2 of member 1 */
+        0,    0,    0,    0,    0,    0x01, 0x00, 0x02, /* ballot2: accepted 1.2 */
+        0x80, 0,    0,    0,    0,    0,    0,    0x07, /* members {0, 1, 2, 63} */
+    };
+    assert_known_answer(&m, sealed, sizeof sealed);
+
+    m = sample(DM_MSG_STALE, 0, 0, 2, 1, 0);
+    m.clock = 0;
+    m.epoch = 1;
+    const uint8_t stale[] = {
+        0x00, 0x00, 0x00, 0x1c,                         /* length 28 */
+        0x02, 0x1a,                                     /* version, STALE */
+        0x00, 0x02, 0x00, 0x01,                         /* from, to */
+        0x00, 0x00,                                     /* no name, flags */
+        0,    0,    0,    0,    0,    0,    0,    0,    /* clock */
+        0,    0,    0,    0,    0,    0,    0,    1,    /* epoch */
+    };
+    assert_known_answer(&m, stale, sizeof stale);
 }
 
 /* Decodes `len` bytes from an allocation of exactly that size, so that the
@@ -407,7 +481,7 @@ static int grant_frame(uint8_t *buf, size_t cap)
 {
     dm_msg m = sample(DM_MSG_GRANT, 7, 2, 1, 2, 0);
     int size = dm_codec_encode(&m, buf, cap);
-    CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 2 + 16);
+    CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 2 + 24);
     return size;
 }
 
@@ -442,12 +516,22 @@ static void test_bad_version(void)
 {
     uint8_t buf[DM_FRAME_MAX];
     dm_msg out;
-    const uint8_t versions[] = {0, 2, 0xff};
+    const uint8_t versions[] = {0, DM_WIRE_VERSION - 1, DM_WIRE_VERSION + 1, 0xff};
     for (size_t i = 0; i < G_N_ELEMENTS(versions); i++) {
         int size = grant_frame(buf, sizeof buf);
         buf[4] = versions[i];
         CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EVERSION);
     }
+    /* A peer of version 1 (no epochs): its REQUEST, whole and well formed
+     * for its version, is refused as such rather than read as a shorter
+     * version 2 frame. */
+    const uint8_t v1_request[] = {
+        0x00, 0x00, 0x00, 0x26, 0x01, 0x01, 0x01, 0x02, 0x0a, 0x0b, 0x02, 0x00, 0x11,
+        0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 'a',  'b',  0x21, 0x22, 0x23, 0x24,
+        0x25, 0x26, 0x27, 0x28, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38,
+    };
+    CU_ASSERT_EQUAL(dm_codec_frame_length(v1_request, sizeof v1_request), (int)sizeof v1_request);
+    CU_ASSERT_EQUAL(decode_exact(v1_request, sizeof v1_request, &out), -DM_EVERSION);
 }
 
 static void test_bad_type(void)
@@ -842,6 +926,43 @@ static void test_membership_frames(void)
     }
 }
 
+/* Where a FLOOR frame's round is: after attempt, grant and value. */
+#define FLOOR_ROUND (DM_FRAME_HEADER + 3 * 8)
+
+/* A frame of `type` (a message without name and updates) refused when it
+ * carries a name or an update list, and taken untouched. */
+static void assert_nameless_frames(int type)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    const dm_msg m = sample(type, 1, 0, 1, 2, 0);
+    /* A name, the length adjusted to carry it. */
+    int size = dm_codec_encode(&m, buf, sizeof buf);
+    CU_ASSERT_FATAL(size > 0);
+    memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
+    memcpy(buf + DM_FRAME_HEADER, "ab", 2);
+    buf[10] = 2;
+    put_u32(buf, (uint32_t)size + 2);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
+    /* A name length without the name's bytes. */
+    size = dm_codec_encode(&m, buf, sizeof buf);
+    buf[10] = 1;
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+    /* An update list, the length adjusted to carry it: an empty one (its
+     * count), or one update (member 0, alive @0). */
+    for (size_t n = 0; n < 2; n++) {
+        size = dm_codec_encode(&m, buf, sizeof buf);
+        memset(buf + size, 0, 1 + n * PR_UPDATE_SIZE);
+        buf[size] = (uint8_t)n;
+        size += 1 + (int)(n * PR_UPDATE_SIZE);
+        put_u32(buf, (uint32_t)size);
+        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
+    }
+    /* The untouched frame decodes. */
+    size = dm_codec_encode(&m, buf, sizeof buf);
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+}
+
 /* RECOVER and FLOOR: no name, no update list, FLOOR's round 0 or 1; a
  * RECOVERING has a REQUEST's layout and a REQUEST's rules. */
 static void test_recovery_frames(void)
@@ -850,34 +971,8 @@ static void test_recovery_frames(void)
     dm_msg out;
     int size;
     const int nameless[] = {DM_MSG_RECOVER, DM_MSG_FLOOR};
-    for (size_t i = 0; i < G_N_ELEMENTS(nameless); i++) {
-        const dm_msg m = sample(nameless[i], 1, 0, 1, 2, 0);
-        /* A name, the length adjusted to carry it. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_FATAL(size > 0);
-        memmove(buf + DM_FRAME_HEADER + 2, buf + DM_FRAME_HEADER, (size_t)size - DM_FRAME_HEADER);
-        memcpy(buf + DM_FRAME_HEADER, "ab", 2);
-        buf[10] = 2;
-        put_u32(buf, (uint32_t)size + 2);
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size + 2, &out), -DM_EBADNAME);
-        /* A name length without the name's bytes. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        buf[10] = 1;
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
-        /* An update list, the length adjusted to carry it: an empty one (its
-         * count), or one update (member 0, alive @0). */
-        for (size_t n = 0; n < 2; n++) {
-            size = dm_codec_encode(&m, buf, sizeof buf);
-            memset(buf + size, 0, 1 + n * PR_UPDATE_SIZE);
-            buf[size] = (uint8_t)n;
-            size += 1 + (int)(n * PR_UPDATE_SIZE);
-            put_u32(buf, (uint32_t)size);
-            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EMALFORMED);
-        }
-        /* The untouched frame decodes. */
-        size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
-    }
+    for (size_t i = 0; i < G_N_ELEMENTS(nameless); i++)
+        assert_nameless_frames(nameless[i]);
 
     /* Each recovery type's bytes claimed by the other do not add up, nor do
      * a REQUEST's claimed by either. */
@@ -892,7 +987,7 @@ static void test_recovery_frames(void)
         CU_ASSERT(decode_exact(buf, (size_t)size, &out) < 0);
     }
 
-    /* FLOOR's round: a u32 at the end, 0 or 1. */
+    /* FLOOR's round: a u32 before the epoch, 0 or 1. */
     const struct {
         uint32_t round;
         int ok;
@@ -903,8 +998,8 @@ static void test_recovery_frames(void)
     for (size_t i = 0; i < G_N_ELEMENTS(rounds); i++) {
         dm_msg m = sample(DM_MSG_FLOOR, 7, 0, 1, 2, 0);
         size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 28);
-        put_u32(buf + size - 4, rounds[i].round);
+        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 36);
+        put_u32(buf + FLOOR_ROUND, rounds[i].round);
         CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), rounds[i].ok ? size : -DM_EMALFORMED);
         if (rounds[i].ok)
             CU_ASSERT_EQUAL(out.round, rounds[i].round);
@@ -923,6 +1018,67 @@ static void test_recovery_frames(void)
     memmove(buf + DM_FRAME_HEADER, buf + DM_FRAME_HEADER + 3, (size_t)size - DM_FRAME_HEADER - 3);
     put_u32(buf, (uint32_t)size - 3);
     CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size - 3, &out), -DM_EBADNAME);
+}
+
+/* Big-endian u64 at p. */
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    put_u32(p, (uint32_t)(v >> 32));
+    put_u32(p + 4, (uint32_t)v);
+}
+
+/* SEAL..STALE: no name and no update list, as RECOVER and FLOOR; a field the
+ * type requires written 0 is refused, an optional one taken; a member set
+ * may name any wire member (the universe is the reconfiguration module's to
+ * check). */
+static void test_reconfig_frames(void)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    int size, zeroed = 0, optional = 0;
+    for (int t = DM_MSG_SEAL; t <= DM_MSG_STALE; t++) {
+        assert_nameless_frames(t);
+        const dm_msg m = sample(t, 0x0102030405060708ULL, 0, 1, 2, 0);
+        size = dm_codec_size(&m);
+        /* Each field in turn written 0 (all are 8 bytes wide here). */
+        size_t at = DM_FRAME_HEADER;
+        for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+            const dm_msg_field *f = &dm_msg_field_table[i];
+            if (!(dm_msg_fields(t) & f->flag))
+                continue;
+            CU_ASSERT_EQUAL_FATAL(f->width, 8);
+            CU_ASSERT_EQUAL_FATAL(dm_codec_encode(&m, buf, sizeof buf), size);
+            put_u64(buf + at, 0);
+            bool required = dm_msg_field_min(t, f) > 0;
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), required ? -DM_EMALFORMED : size);
+            zeroed += required;
+            optional += !required;
+            put_u64(buf + at, UINT64_MAX);
+            CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+            CU_ASSERT_EQUAL(dm_msg_field_get(&out, f), UINT64_MAX);
+            at += f->width;
+        }
+        CU_ASSERT_EQUAL(at, (size_t)size);
+    }
+    /* SEAL 2, SEALED 2 (+4 optional), ACCEPT 3, ACCEPTED 2, REFUSED 3,
+     * INSTALL/NEWER 2 (+2) each, INSTALLED/STALE 1 each. */
+    CU_ASSERT_EQUAL(zeroed, 2 + 2 + 3 + 2 + 3 + 2 * 2 + 2);
+    CU_ASSERT_EQUAL(optional, 4 + 2 * 2);
+
+    /* The encoder refuses the same. */
+    dm_msg bad = sample(DM_MSG_ACCEPT, 5, 0, 1, 2, 0);
+    bad.members = 0;
+    assert_encoder_refuses(&bad);
+    bad = sample(DM_MSG_SEAL, 5, 0, 1, 2, 0);
+    bad.grant = 1;
+    assert_encoder_refuses(&bad);
+    bad = sample(DM_MSG_STALE, 5, 0, 1, 2, 0);
+    bad.epoch = 0;
+    assert_encoder_refuses(&bad);
+    /* Lock messages carry the epoch now; membership messages do not. */
+    bad = sample(DM_MSG_PING, 5, 0, 1, 2, 0);
+    bad.epoch = 1;
+    assert_encoder_refuses(&bad);
 }
 
 static bool is_decode_error(int rc)
@@ -1127,7 +1283,7 @@ static void test_fuzz_floor_rounds(void)
         dm_msg m = random_of_type(&s, DM_MSG_FLOOR);
         uint8_t bytes[DM_FRAME_MAX];
         int size = dm_codec_encode(&m, bytes, sizeof bytes);
-        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 28);
+        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 36);
         uint32_t round;
         switch (rnd_below(&s, 3)) {
         case 0:
@@ -1140,7 +1296,7 @@ static void test_fuzz_floor_rounds(void)
             round = (uint32_t)1 << rnd_below(&s, 32);
             break;
         }
-        put_u32(bytes + size - 4, round); /* the round closes the frame */
+        put_u32(bytes + FLOOR_ROUND, round);
         dm_msg out;
         int rc = decode_exact(bytes, (size_t)size, &out);
         bool accept = round <= 1;
@@ -1160,6 +1316,7 @@ static CU_TestInfo codec_tests[] = {
     {"largest frame of every type", test_largest_frames},
     {"known-answer frames", test_known_answer},
     {"known-answer recovery frames", test_known_answer_recovery},
+    {"known-answer reconfiguration frames", test_known_answer_reconfig},
     {"every truncation is rejected", test_every_truncation},
     {"oversize length prefix", test_oversize},
     {"bad version", test_bad_version},
@@ -1171,6 +1328,7 @@ static CU_TestInfo codec_tests[] = {
     {"bad updates", test_bad_updates},
     {"membership frames: name, flags, target", test_membership_frames},
     {"recovery frames: name, updates, round", test_recovery_frames},
+    {"reconfiguration frames: name, updates, required fields", test_reconfig_frames},
     CU_TEST_INFO_NULL,
 };
 

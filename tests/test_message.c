@@ -8,8 +8,9 @@
 
 /* The type families, restated from message.h rather than derived from the
  * table under test: membership (SWIM) messages are exactly PING..SYNC and
- * carry updates; recovery messages (RECOVER, FLOOR) carry neither a name nor
- * updates; every other type, RECOVERING included, is a lock message. */
+ * carry updates; recovery messages (RECOVER, FLOOR) and reconfiguration
+ * messages (SEAL..STALE) carry neither a name nor updates; every other type,
+ * RECOVERING included, is a lock message. */
 static bool is_swim(int t)
 {
     return t >= DM_MSG_PING && t <= DM_MSG_SYNC;
@@ -20,14 +21,20 @@ static bool is_recovery(int t)
     return t == DM_MSG_RECOVER || t == DM_MSG_FLOOR;
 }
 
-static bool is_lock(int t)
+static bool is_reconfig(int t)
 {
-    return dm_msg_type_valid(t) && !is_swim(t) && !is_recovery(t);
+    return t >= DM_MSG_SEAL && t <= DM_MSG_STALE;
 }
 
-/* A valid message of `type` with every field the type uses set non-zero:
- * a lock message named "alpha", a membership message with two updates
- * (member 2 suspected by member 1 at 4, member 1 alive at 1). */
+static bool is_lock(int t)
+{
+    return dm_msg_type_valid(t) && !is_swim(t) && !is_recovery(t) && !is_reconfig(t);
+}
+
+/* A valid message of `type` with every field the type uses set non-zero
+ * (members to {0, 2}): a lock message named "alpha", a membership message
+ * with two updates (member 2 suspected by member 1 at 4, member 1 alive at
+ * 1). */
 static dm_msg make(int type)
 {
     dm_msg m;
@@ -42,7 +49,9 @@ static dm_msg make(int type)
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         if (used & f->flag)
-            dm_msg_field_set(&m, f, f->member ? 2 : MIN(100 + i, dm_msg_field_max(type, f)));
+            dm_msg_field_set(&m, f, f->member       ? 2
+                                    : f->member_set ? 0x5
+                                                    : MIN(100 + i, dm_msg_field_max(type, f)));
     }
     if (used & DM_FIELD_UPDATES) {
         m.n_updates = 2;
@@ -63,6 +72,10 @@ static void test_type_names(void)
         [DM_MSG_PING] = "PING",       [DM_MSG_PING_REQ] = "PING_REQ", [DM_MSG_ACK] = "ACK",
         [DM_MSG_NACK] = "NACK",       [DM_MSG_SYNC] = "SYNC",
         [DM_MSG_RECOVER] = "RECOVER", [DM_MSG_FLOOR] = "FLOOR", [DM_MSG_RECOVERING] = "RECOVERING",
+        [DM_MSG_SEAL] = "SEAL",       [DM_MSG_SEALED] = "SEALED",   [DM_MSG_ACCEPT] = "ACCEPT",
+        [DM_MSG_ACCEPTED] = "ACCEPTED", [DM_MSG_REFUSED] = "REFUSED",
+        [DM_MSG_INSTALL] = "INSTALL", [DM_MSG_INSTALLED] = "INSTALLED", [DM_MSG_NEWER] = "NEWER",
+        [DM_MSG_STALE] = "STALE",
     };
     CU_ASSERT_EQUAL(G_N_ELEMENTS(want), DM_MSG_TYPE_END);
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
@@ -77,31 +90,61 @@ static void test_type_names(void)
     }
 }
 
-/* The table of message.h, restated independently. */
+/* The table of message.h, restated independently: the fields each type
+ * uses, and of those the ones it requires non-zero. */
+enum {
+    A = DM_FIELD_ATTEMPT, G = DM_FIELD_GRANT, V = DM_FIELD_VALUE, R = DM_FIELD_ROUND,
+    T = DM_FIELD_TARGET, E = DM_FIELD_EPOCH, B = DM_FIELD_BALLOT, B2 = DM_FIELD_BALLOT2,
+    M = DM_FIELD_MEMBERS, N = DM_FIELD_NAME, U = DM_FIELD_UPDATES,
+};
+static const struct {
+    unsigned fields, required;
+} want_fields[] = {
+    [DM_MSG_REQUEST] = {N | A | V | E, 0},
+    [DM_MSG_GRANT] = {N | A | G | E, 0},
+    [DM_MSG_FAILED] = {N | A | E, 0},
+    [DM_MSG_INQUIRE] = {N | A | G | V | E, 0},
+    [DM_MSG_YIELD] = {N | A | G | E, 0},
+    [DM_MSG_RELEASE] = {N | A | E, 0},
+    [DM_MSG_KEEP] = {N | A | G | V | R | E, 0},
+    [DM_MSG_KEPT] = {N | A | G | V | R | E, 0},
+    [DM_MSG_REVOKED] = {N | A | G | E, 0},
+    [DM_MSG_PING] = {V | U, 0},
+    [DM_MSG_PING_REQ] = {V | T | U, 0},
+    [DM_MSG_ACK] = {V | T | U, 0},
+    [DM_MSG_NACK] = {V | T | U, 0},
+    [DM_MSG_SYNC] = {V | U, 0},
+    [DM_MSG_RECOVER] = {V | E, 0},
+    [DM_MSG_FLOOR] = {A | G | V | R | E, 0},
+    [DM_MSG_RECOVERING] = {N | A | V | E, 0},
+    [DM_MSG_SEAL] = {E | B, E | B},
+    [DM_MSG_SEALED] = {E | B | B2 | M | G | V, E | B},
+    [DM_MSG_ACCEPT] = {E | B | M, E | B | M},
+    [DM_MSG_ACCEPTED] = {E | B, E | B},
+    [DM_MSG_REFUSED] = {E | B | B2, E | B | B2},
+    [DM_MSG_INSTALL] = {E | M | G | V, E | M},
+    [DM_MSG_INSTALLED] = {E, E},
+    [DM_MSG_NEWER] = {E | M | G | V, E | M},
+    [DM_MSG_STALE] = {E, E},
+};
+
 static void test_field_masks(void)
 {
-    const unsigned A = DM_FIELD_ATTEMPT, G = DM_FIELD_GRANT, V = DM_FIELD_VALUE,
-                   R = DM_FIELD_ROUND, T = DM_FIELD_TARGET, N = DM_FIELD_NAME,
-                   U = DM_FIELD_UPDATES;
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_REQUEST), N | A | V);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_GRANT), N | A | G);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_FAILED), N | A);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_INQUIRE), N | A | G | V);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_YIELD), N | A | G);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RELEASE), N | A);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_KEEP), N | A | G | V | R);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_KEPT), N | A | G | V | R);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_REVOKED), N | A | G);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_PING), V | U);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_PING_REQ), V | T | U);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_ACK), V | T | U);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_NACK), V | T | U);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_SYNC), V | U);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RECOVER), V);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_FLOOR), A | G | V | R);
-    CU_ASSERT_EQUAL(dm_msg_fields(DM_MSG_RECOVERING), N | A | V);
+    CU_ASSERT_EQUAL(G_N_ELEMENTS(want_fields), DM_MSG_TYPE_END);
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
+        CU_ASSERT_EQUAL(dm_msg_fields(t), want_fields[t].fields);
+        for (size_t i = 0; i < DM_FIELD_COUNT; i++)
+            CU_ASSERT_EQUAL(dm_msg_field_min(t, &dm_msg_field_table[i]),
+                            (want_fields[t].required & dm_msg_field_table[i].flag) ? 1 : 0);
+    }
+    /* An unknown type requires nothing (and uses nothing). */
+    for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+        CU_ASSERT_EQUAL(dm_msg_field_min(0, &dm_msg_field_table[i]), 0);
+        CU_ASSERT_EQUAL(dm_msg_field_min(DM_MSG_TYPE_END, &dm_msg_field_table[i]), 0);
+    }
 
-    /* The field table's accessors reach the struct member they name. */
+    /* The field table's accessors reach the struct member they name, in wire
+     * order: the epoch policy's fields after the older ones. */
     dm_msg m;
     memset(&m, 0, sizeof m);
     m.attempt = 1;
@@ -109,12 +152,17 @@ static void test_field_masks(void)
     m.value = 3;
     m.round = 4;
     m.target = 5;
-    const unsigned flags[DM_FIELD_COUNT] = {A, G, V, R, T};
-    const size_t widths[DM_FIELD_COUNT] = {8, 8, 8, 4, 4};
+    m.epoch = 6;
+    m.ballot = 7;
+    m.ballot2 = 8;
+    m.members = 9;
+    const unsigned flags[DM_FIELD_COUNT] = {A, G, V, R, T, E, B, B2, M};
+    const size_t widths[DM_FIELD_COUNT] = {8, 8, 8, 4, 4, 8, 8, 8, 8};
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         CU_ASSERT_EQUAL(dm_msg_field_table[i].flag, flags[i]);
         CU_ASSERT_EQUAL(dm_msg_field_table[i].width, widths[i]);
         CU_ASSERT_EQUAL(dm_msg_field_table[i].member, flags[i] == T);
+        CU_ASSERT_EQUAL(dm_msg_field_table[i].member_set, flags[i] == M);
         CU_ASSERT_EQUAL(dm_msg_field_get(&m, &dm_msg_field_table[i]), i + 1);
         CU_ASSERT_EQUAL(dm_msg_field_table[i].flag & (N | U), 0);
     }
@@ -124,35 +172,45 @@ static void test_field_masks(void)
     dm_msg_field_set(&m, &dm_msg_field_table[4], 0x1234567890ULL);
     CU_ASSERT_EQUAL(m.target, 0x34567890u);
     CU_ASSERT_EQUAL(m.round, UINT32_MAX);
+    dm_msg_field_set(&m, &dm_msg_field_table[8], UINT64_MAX);
+    CU_ASSERT_EQUAL(m.members, UINT64_MAX);
+    CU_ASSERT_EQUAL(m.ballot2, 8);
 }
 
 static void test_is_membership(void)
 {
-    int lock = 0, swim = 0, recovery = 0;
+    int lock = 0, swim = 0, recovery = 0, reconfig = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         bool want = t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK ||
                     t == DM_MSG_NACK || t == DM_MSG_SYNC;
         CU_ASSERT_EQUAL(dm_msg_is_membership(t), want);
         CU_ASSERT_EQUAL(is_swim(t), want);
+        CU_ASSERT_EQUAL(dm_msg_is_reconfig(t), is_reconfig(t));
         /* A lock message has a name, a membership message updates, a
-         * recovery message neither; none has both. */
+         * recovery or reconfiguration message neither; none has both. Every
+         * message but a membership one carries the epoch. */
         CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_NAME) != 0, is_lock(t));
         CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_UPDATES) != 0, want);
-        CU_ASSERT_EQUAL(is_lock(t) + is_swim(t) + is_recovery(t), 1);
+        CU_ASSERT_EQUAL((dm_msg_fields(t) & DM_FIELD_EPOCH) != 0, !want);
+        CU_ASSERT_EQUAL(is_lock(t) + is_swim(t) + is_recovery(t) + is_reconfig(t), 1);
         lock += is_lock(t);
         swim += is_swim(t);
         recovery += is_recovery(t);
+        reconfig += is_reconfig(t);
     }
     CU_ASSERT_EQUAL(lock, 10);
     CU_ASSERT_EQUAL(swim, 5);
     CU_ASSERT_EQUAL(recovery, 2);
+    CU_ASSERT_EQUAL(reconfig, 9);
     CU_ASSERT(is_lock(DM_MSG_RECOVERING));
     CU_ASSERT(!dm_msg_is_membership(DM_MSG_RECOVER));
     CU_ASSERT(!dm_msg_is_membership(DM_MSG_FLOOR));
     CU_ASSERT(!dm_msg_is_membership(DM_MSG_RECOVERING));
     const int bad[] = {0, -1, DM_MSG_TYPE_END, 200};
-    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         CU_ASSERT(!dm_msg_is_membership(bad[i]));
+        CU_ASSERT(!dm_msg_is_reconfig(bad[i]));
+    }
 }
 
 static void test_name_check(void)
@@ -268,8 +326,8 @@ static void test_validate_name(void)
     m.name[1] = '\0';
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
 
-    /* Membership and recovery messages carry no name, not even a stray byte
-     * of one. */
+    /* Membership, recovery and reconfiguration messages carry no name, not
+     * even a stray byte of one. */
     int nameless = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         if (is_lock(t))
@@ -289,7 +347,7 @@ static void test_validate_name(void)
         m.name[1] = 'x'; /* past the (empty) name's terminator: not looked at */
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
     }
-    CU_ASSERT_EQUAL(nameless, 7);
+    CU_ASSERT_EQUAL(nameless, 5 + 2 + 9);
 }
 
 static void test_validate_unused_fields(void)
@@ -313,12 +371,24 @@ static void test_validate_unused_fields(void)
             checked++;
         }
     }
-    /* Lock messages: target and updates unused by all 10, and REQUEST 2,
-     * GRANT/YIELD/REVOKED 2 each, INQUIRE 1, FAILED/RELEASE 3 each,
-     * RECOVERING 2 (grant, round); membership: attempt, grant, round by all
-     * 5, target by PING and SYNC; recovery: target and updates by both,
-     * RECOVER's attempt, grant and round. */
-    CU_ASSERT_EQUAL(checked, 10 * 2 + 2 + 3 * 2 + 1 + 2 * 3 + 2 + 5 * 3 + 2 + 2 * 2 + 3);
+    /* Each type: the table's fields it does not use (want_fields restates
+     * which), and the updates unless it has them. */
+    int want = 0;
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
+        want += DM_FIELD_COUNT - __builtin_popcount(want_fields[t].fields & ~(N | U)) +
+                !(want_fields[t].fields & U);
+    CU_ASSERT_EQUAL(checked, want);
+    /* Lock messages: target, ballot, ballot2, members and updates unused by
+     * all 10, and REQUEST 2, GRANT/YIELD/REVOKED 2 each, INQUIRE 1,
+     * FAILED/RELEASE 3 each, RECOVERING 2 (grant, round); membership:
+     * attempt, grant, round and the four epoch-policy fields by all 5, target
+     * by PING and SYNC; recovery: target, ballot, ballot2, members and
+     * updates by both, RECOVER's attempt, grant and round; reconfiguration:
+     * attempt, round, target and updates by all 9, and of grant, value,
+     * ballot, ballot2 and members SEAL/ACCEPTED 4 each, SEALED 0, ACCEPT 3,
+     * REFUSED 3, INSTALL/NEWER 2 each, INSTALLED/STALE 5 each. */
+    CU_ASSERT_EQUAL(want, 10 * 5 + 2 + 3 * 2 + 1 + 2 * 3 + 2 + 5 * 7 + 2 + 2 * 5 + 3 + 9 * 4 +
+                              4 * 2 + 0 + 3 + 3 + 2 * 2 + 5 * 2);
 }
 
 /* A used field above what its type allows is as malformed as an unused one
@@ -421,6 +491,57 @@ static void test_validate_recovery(void)
     dm_msg m = make(DM_MSG_RECOVERING);
     m.n_updates = 1;
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EMALFORMED);
+}
+
+/* Reconfiguration messages: the fields a type requires are never 0, the
+ * others it carries may be; a member set names members only. Lock and
+ * recovery messages carry any epoch, 0 included. */
+static void test_validate_reconfig(void)
+{
+    int required = 0;
+    for (int t = DM_MSG_SEAL; t <= DM_MSG_STALE; t++) {
+        dm_msg m = make(t);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        CU_ASSERT_EQUAL(m.name_len, 0);
+        for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+            const dm_msg_field *f = &dm_msg_field_table[i];
+            if (!(dm_msg_fields(t) & f->flag))
+                continue;
+            m = make(t);
+            dm_msg_field_set(&m, f, 0);
+            bool req = (want_fields[t].required & f->flag) != 0;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), req ? -DM_EMALFORMED : 0);
+            required += req;
+            dm_msg_field_set(&m, f, f->member_set ? 1 : UINT64_MAX);
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        }
+        if (dm_msg_fields(t) & DM_FIELD_MEMBERS) {
+            m = make(t);
+            m.members = 0xf;   /* ids 0..3 */
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+            m.members = 0x1f;  /* id 4 */
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EPEER);
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 5), 0);
+            m.members = UINT64_C(1) << 63;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 63), -DM_EPEER);
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 64), 0);
+            m.members = UINT64_MAX;
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, 64), 0);
+            CU_ASSERT_EQUAL(dm_msg_validate(&m, DM_MAX_MEMBERS), 0);
+        }
+    }
+    /* SEAL 2, SEALED 2, ACCEPT 3, ACCEPTED 2, REFUSED 3, INSTALL/NEWER 2
+     * each, INSTALLED/STALE 1 each. */
+    CU_ASSERT_EQUAL(required, 2 + 2 + 3 + 2 + 3 + 2 * 2 + 2);
+    for (int t = DM_MSG_REQUEST; t < DM_MSG_SEAL; t++) {
+        if (!(dm_msg_fields(t) & DM_FIELD_EPOCH))
+            continue;
+        dm_msg m = make(t);
+        m.epoch = 0;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+        m.epoch = UINT64_MAX;
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
+    }
 }
 
 static void test_validate_updates(void)
@@ -567,8 +688,9 @@ static void test_format(void)
     dm_msg m = make(DM_MSG_REQUEST);
     m.attempt = 0x100000002;
     m.value = 11;
+    m.epoch = 0;
     char buf[256];
-    assert_formats(&m, "REQUEST 3->0 clock=12 lock=alpha attempt=0x100000002 value=11");
+    assert_formats(&m, "REQUEST 3->0 clock=12 lock=alpha attempt=0x100000002 value=11 epoch=0");
 
     m = make(DM_MSG_KEPT);
     m.from = 1;
@@ -577,8 +699,9 @@ static void test_format(void)
     m.grant = 7;
     m.value = UINT64_MAX;
     m.round = 9;
+    m.epoch = 3;
     assert_formats(&m, "KEPT 1->2 clock=12 lock=alpha attempt=0xab grant=7 "
-                       "value=18446744073709551615 round=9");
+                       "value=18446744073709551615 round=9 epoch=3");
 
     /* Only the fields the type uses appear. */
     m = make(DM_MSG_FAILED);
@@ -598,7 +721,8 @@ static void test_format_recovery(void)
 {
     dm_msg m = make(DM_MSG_RECOVER);
     m.value = 5;
-    assert_formats(&m, "RECOVER 3->0 clock=12 value=5");
+    m.epoch = 0;
+    assert_formats(&m, "RECOVER 3->0 clock=12 value=5 epoch=0");
 
     m = make(DM_MSG_FLOOR);
     m.from = 1;
@@ -607,24 +731,59 @@ static void test_format_recovery(void)
     m.grant = 2048;
     m.value = 5;
     m.round = 1;
-    assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 grant=2048 value=5 round=1");
+    m.epoch = 4;
+    assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 grant=2048 value=5 round=1 "
+                       "epoch=4");
     m.round = 0;
     m.grant = UINT64_MAX;
     assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 "
-                       "grant=18446744073709551615 value=5 round=0");
+                       "grant=18446744073709551615 value=5 round=0 epoch=4");
 
     m = make(DM_MSG_RECOVERING);
     m.to = 2;
     m.attempt = 0xab;
     m.value = 1500000;
-    assert_formats(&m, "RECOVERING 3->2 clock=12 lock=alpha attempt=0xab value=1500000");
+    m.epoch = 0;
+    assert_formats(&m, "RECOVERING 3->2 clock=12 lock=alpha attempt=0xab value=1500000 epoch=0");
 
     /* A stray name or updates on a recovery message stay out of the line:
      * the type says what is shown (validation is what rejects them). */
     m = make(DM_MSG_FLOOR);
     dm_msg_set_name(&m, "alpha");
     m.n_updates = 1;
-    assert_formats(&m, "FLOOR 3->0 clock=12 attempt=0x64 grant=101 value=102 round=1");
+    assert_formats(&m, "FLOOR 3->0 clock=12 attempt=0x64 grant=101 value=102 round=1 epoch=105");
+}
+
+/* The reconfiguration messages: their fields in table order, ballots and
+ * member sets in hex (a ballot reads as round, then the proposer's 4 hex
+ * digits); no lock, no updates. */
+static void test_format_reconfig(void)
+{
+    dm_msg m = make(DM_MSG_SEALED);
+    m.from = 1;
+    m.to = 2;
+    m.epoch = 4;
+    m.ballot = 0x20001;
+    m.ballot2 = 0x10003;
+    m.members = 0xf;
+    m.grant = 99;
+    m.value = 1500000;
+    assert_formats(&m, "SEALED 1->2 clock=12 grant=99 value=1500000 epoch=4 ballot=0x20001 "
+                       "ballot2=0x10003 members=0xf");
+    m = make(DM_MSG_SEAL);
+    m.ballot = 0x10003;
+    m.epoch = 1;
+    assert_formats(&m, "SEAL 3->0 clock=12 epoch=1 ballot=0x10003");
+    m = make(DM_MSG_INSTALL);
+    m.epoch = 2;
+    m.members = 0x8000000000000001ULL;
+    m.grant = 0;
+    m.value = 0;
+    assert_formats(&m, "INSTALL 3->0 clock=12 grant=0 value=0 epoch=2 members=0x8000000000000001");
+    m = make(DM_MSG_STALE);
+    m.epoch = UINT64_MAX;
+    dm_msg_set_name(&m, "alpha"); /* stray, and not shown */
+    assert_formats(&m, "STALE 3->0 clock=12 epoch=18446744073709551615");
 }
 
 static void test_format_membership(void)
@@ -755,7 +914,8 @@ static void test_format_escapes_and_truncates(void)
     dm_msg_set_name(&m, "a b\n\\c=");
     char buf[256];
     int n = dm_msg_format(&m, buf, sizeof buf);
-    CU_ASSERT_STRING_EQUAL(buf, "RELEASE 3->0 clock=12 lock=a\\x20b\\x0a\\x5cc= attempt=0x64");
+    CU_ASSERT_STRING_EQUAL(buf, "RELEASE 3->0 clock=12 lock=a\\x20b\\x0a\\x5cc= attempt=0x64 "
+                                "epoch=105");
     CU_ASSERT_EQUAL(n, (int)strlen(buf));
 
     /* snprintf contract: the wanted length whatever cap, always terminated. */
@@ -803,12 +963,14 @@ static const CU_TestInfo tests[] = {
     {"validate rejects unused fields", test_validate_unused_fields},
     {"validate checks field ranges", test_validate_field_ranges},
     {"validate checks recovery messages", test_validate_recovery},
+    {"validate checks reconfiguration messages", test_validate_reconfig},
     {"validate checks updates", test_validate_updates},
     {"validate checks accusers", test_validate_accuser},
     {"validate checks targets", test_validate_target},
     {"validate rejects bad peers", test_validate_peers},
     {"format", test_format},
     {"format recovery messages", test_format_recovery},
+    {"format reconfiguration messages", test_format_reconfig},
     {"format membership messages", test_format_membership},
     {"format shows accusers", test_format_accuser},
     {"format escapes and truncates", test_format_escapes_and_truncates},
