@@ -1977,6 +1977,18 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     return 0;
 }
 
+/* The application ended `attempt`: a renewal that ran in this very call (or
+ * earlier in the same input) and still waits to be reported concerns a
+ * lease it gave up, and is not reported. */
+static void drop_pending_renewals(dm_node *n, uint64_t attempt)
+{
+    for (guint i = n->events->len; i-- > 0;) {
+        const dm_event *ev = &g_array_index(n->events, pending_event, i).ev;
+        if (ev->type == DM_EV_RENEWED && ev->attempt == attempt)
+            g_array_remove_index(n->events, i);
+    }
+}
+
 int dm_node_unlock(dm_node *n, int64_t now, const char *name)
 {
     int len = dm_lock_name_check(name);
@@ -1986,6 +1998,7 @@ int dm_node_unlock(dm_node *n, int64_t now, const char *name)
     lock_state *ls = lock_find(n, name);
     if (!ls || ls->req.phase != PHASE_HELD)
         return -DM_ENOTHELD;
+    drop_pending_renewals(n, ls->req.id);
     held_remove(n, ls);
     release_all(n, ls);
     attempt_clear(&ls->req);
