@@ -29,27 +29,33 @@
  *     that only removes acceptors from epoch e, like a crash that lasts.
  *
  * The contract with the lock layer, dm_reconfig_sealed(): a member is sealed
- * in e from the moment it promises or accepts any ballot in e (persisted)
- * until it installs a later epoch. While sealed, the lock layer must grant,
- * renew and acknowledge no token in e, and the reports it hands over through
- * dm_reconfig_driver.report when the member answers SEALED must cover all it
- * did before: its token counter and the largest remaining lease it granted.
- * Given that:
- *  - once every member of one C_e quorum Q is sealed, no new C_e lock quorum
- *    can complete: it would meet Q at a sealed member. A chosen successor
- *    implies such a Q (the sealing quorum of the deciding ballot);
- *  - the INSTALL's token floor, the largest counter the SEALED answers of
- *    that ballot reported (and never below the previous floor), is at least
- *    every token acknowledged in e: that token's lock quorum met the sealing
- *    quorum at a member that acknowledged it before sealing;
- *  - its quiet period, the largest reported remaining lease, bounds every
- *    lease of e counted from when any member installs C_{e+1} (each install
- *    follows the seal answers): a holder's lease never outlasts the lease of
- *    the member where its quorum met the sealing quorum, and that member
- *    renewed nothing after sealing. The lock layer adds the drift bound.
- * A sealed epoch stays sealed until some proposal completes (any proposer
- * completes it, adopting what was accepted); a proposer that gives up leaves
- * its seal in place, so the caller must propose again.
+ * in e from the moment it ACCEPTS a ballot in e (persisted) until it installs
+ * a later epoch; a promise alone does not seal it. While sealed, the lock
+ * layer must grant, renew and acknowledge no token in e, and the reports it
+ * hands over through dm_reconfig_driver.report when the member answers
+ * ACCEPTED must cover all it did before: its token counter and the largest
+ * remaining lease it granted. (SEALED answers carry reports too; the
+ * proposer takes the maxima of both phases.) Given that:
+ *  - once every member of one C_e quorum Q has accepted, no new C_e lock
+ *    quorum can complete: it would meet Q at a sealed member. A chosen
+ *    successor implies such a Q (the quorum that accepted the deciding
+ *    ballot);
+ *  - the INSTALL's token floor, at least the largest counter the ACCEPTED
+ *    answers of that ballot reported (and never below the previous floor),
+ *    is at least every token acknowledged in e: that token's lock quorum met
+ *    the accepting quorum at a member that acknowledged it before accepting;
+ *  - its quiet period, at least the largest remaining lease reported with
+ *    ACCEPTED, bounds every lease of e counted from when any member installs
+ *    C_{e+1} (each install follows the acceptances): a holder's lease never
+ *    outlasts the lease of the member where its quorum met the accepting
+ *    quorum, and that member renewed nothing after accepting. The lock layer
+ *    adds the drift bound.
+ * Sealing at the acceptance rather than at the promise keeps a proposal that
+ * never reaches phase 2 (its proposer died, or too few members vote) from
+ * silencing the members it asked. A member that accepted stays sealed until
+ * some proposal completes (any proposer completes it, adopting what was
+ * accepted); a proposer that gives up leaves acceptances in place, so the
+ * caller must propose again.
  *
  * Not covered here: a member that lost its persisted state (a wiped disk)
  * must not act as an acceptor again with an empty state, or a promise it
@@ -81,7 +87,7 @@ typedef struct proposal {
     uint64_t ballot;
     uint64_t best_accepted;      /* highest accepted ballot among the SEALED answers */
     dm_epoch_config best;        /* its configuration */
-    uint64_t tokens, lease_us;   /* maxima of the SEALED reports for `ballot` */
+    uint64_t tokens, lease_us;   /* maxima of the SEALED and ACCEPTED reports for `ballot` */
     uint64_t max_round_seen;
     uint32_t retries;
     int64_t start_at, resend_at, deadline;
@@ -193,7 +199,7 @@ int dm_reconfig_msg_check(const dm_reconfig_msg *m, uint32_t universe)
 /* ---------------------------------------------------------------- persisted state */
 
 #define STATE_MAGIC UINT32_C(0x444d5243)   /* "DMRC" */
-#define STATE_VERSION 1u
+#define STATE_VERSION 2u                   /* 2: abstain_upto */
 #define STATE_HEADER 12u                   /* magic, version, body length */
 
 typedef struct writer {
@@ -272,6 +278,7 @@ int dm_reconfig_state_encode(const dm_reconfig_state *s, uint8_t *buf, size_t ca
     put(&w, s->accepted_ballot, 8);
     put_config(&w, &s->accepted);
     put(&w, s->round, 8);
+    put(&w, s->abstain_upto, 8);
     if (w.len + 8 > cap)
         return -DM_EINVAL;
     size_t body = w.len - STATE_HEADER;
@@ -307,6 +314,7 @@ int dm_reconfig_state_decode(const uint8_t *buf, size_t len, uint32_t universe,
     s.accepted_ballot = get(&r, 8);
     get_config(&r, &s.accepted);
     s.round = get(&r, 8);
+    s.abstain_upto = get(&r, 8);
     if (r.bad || r.off != r.len)
         return -DM_EBADSTATE;
     /* The invariants every state written by this module keeps. */
@@ -403,12 +411,20 @@ static void proposal_done(dm_reconfig *r, int reason, const dm_epoch_config *con
 }
 
 /* Does the set of members with answered[id] contain a quorum of C_e? */
+/* The answers form a Paxos quorum: a quorum of C_e -- of every placement
+ * of it, when the lock layer places members per lock name (params.spread):
+ * the accepting set must meet every lock quorum of every name, and two such
+ * sets still meet (each holds a quorum of placement 0). */
 static bool answered_quorum(dm_reconfig *r)
 {
     const dm_epoch_config *c = &r->prop.old;
     for (uint32_t i = 0; i < c->count; i++)
         r->unusable[c->ids[i]] = !r->prop.answered[c->ids[i]];
-    return dm_quorum_exists(r->quorum, r->unusable);
+    uint32_t placements = r->p.spread ? dm_quorum_placements(r->quorum) : 1;
+    for (uint32_t k = 0; k < placements; k++)
+        if (!dm_quorum_exists_at(r->quorum, k, r->unusable))
+            return false;
+    return true;
 }
 
 static void send_to(dm_reconfig *r, uint32_t id)
@@ -539,7 +555,11 @@ static void install(dm_reconfig *r, int64_t now, const dm_epoch_config *c, uint6
 static void on_accepted(dm_reconfig *r, int64_t now, const dm_reconfig_msg *m)
 {
     proposal *pr = &r->prop;
-    if (!fresh_answer(r, m, PHASE_ACCEPT) || !answered_quorum(r))
+    if (!fresh_answer(r, m, PHASE_ACCEPT))
+        return;
+    pr->tokens = MAX(pr->tokens, m->tokens);
+    pr->lease_us = MAX(pr->lease_us, m->lease_us);
+    if (!answered_quorum(r))
         return;
     /* Chosen. Push the INSTALL to everyone but ourselves, who installs at
      * once (if that cannot be persisted, an acceptor's NEWER brings it back). */
@@ -658,7 +678,7 @@ static void nack(dm_reconfig *r, const dm_reconfig_msg *m)
 /* Promise (and with `value`, accept) ballot b: persisted before the caller answers. */
 static int promise(dm_reconfig *r, uint64_t b, const dm_epoch_config *value)
 {
-    bool was_sealed = r->st.promised != 0;
+    bool was_sealed = r->st.accepted_ballot != 0;
     dm_reconfig_state next = r->st;
     next.promised = MAX(next.promised, b);
     if (value) {
@@ -671,7 +691,7 @@ static int promise(dm_reconfig *r, uint64_t b, const dm_epoch_config *value)
         if (rc < 0)
             return rc;
     }
-    if (!was_sealed) {
+    if (!was_sealed && value) {
         dm_reconfig_event ev = { .type = DM_RECONFIG_EV_SEALED, .epoch = r->st.current.epoch,
                                  .ballot = b };
         emit(r, &ev);
@@ -679,9 +699,18 @@ static int promise(dm_reconfig *r, uint64_t b, const dm_epoch_config *value)
     return 0;
 }
 
+/* A vote this member may not cast: it lost a state that may have held one. */
+static bool abstains(dm_reconfig *r, const dm_reconfig_msg *m)
+{
+    if (m->epoch > r->st.abstain_upto)
+        return false;
+    r->stats.stale++;
+    return true;
+}
+
 static void on_seal(dm_reconfig *r, const dm_reconfig_msg *m)
 {
-    if (epoch_mismatch(r, m))
+    if (epoch_mismatch(r, m) || abstains(r, m))
         return;
     if (m->ballot < r->st.promised) {
         nack(r, m);
@@ -701,7 +730,7 @@ static void on_seal(dm_reconfig *r, const dm_reconfig_msg *m)
 
 static void on_accept(dm_reconfig *r, const dm_reconfig_msg *m)
 {
-    if (epoch_mismatch(r, m))
+    if (epoch_mismatch(r, m) || abstains(r, m))
         return;
     if (m->ballot < r->st.promised && r->p.mutation != DM_RECONFIG_MUTATION_ACCEPT_LOWER) {
         nack(r, m);
@@ -711,6 +740,9 @@ static void on_accept(dm_reconfig *r, const dm_reconfig_msg *m)
         return;
     dm_reconfig_msg a;
     msg_init(r, &a, DM_RECONFIG_ACCEPTED, m->from, m->epoch, m->ballot);
+    /* Sealed from now on: what the lock layer did until here. */
+    if (r->drv.report)
+        r->drv.report(r->user, &a.tokens, &a.lease_us);
     send_msg(r, &a);
 }
 
@@ -902,9 +934,23 @@ int dm_reconfig_cancel(dm_reconfig *r, int64_t now)
     return 0;
 }
 
+int dm_reconfig_abstain(dm_reconfig *r, uint64_t upto)
+{
+    if (upto <= r->st.abstain_upto)
+        return 0;
+    dm_reconfig_state next = r->st;
+    next.abstain_upto = upto;
+    return commit(r, &next);
+}
+
+bool dm_reconfig_abstaining(const dm_reconfig *r)
+{
+    return r->st.current.epoch <= r->st.abstain_upto;
+}
+
 bool dm_reconfig_sealed(const dm_reconfig *r)
 {
-    return r->st.promised != 0;
+    return r->st.accepted_ballot != 0;
 }
 
 bool dm_reconfig_proposing(const dm_reconfig *r)

@@ -53,7 +53,8 @@ typedef enum dm_reconfig_msg_type {
                                 accepted C_{e+1}, count 0 when none), tokens and lease_us
                                 (the lock layer's reports at sealing) */
     DM_RECONFIG_ACCEPT,      /* epoch, ballot, conf = the proposed C_{e+1} */
-    DM_RECONFIG_ACCEPTED,    /* epoch, ballot */
+    DM_RECONFIG_ACCEPTED,    /* epoch, ballot, tokens and lease_us (the lock layer's reports
+                                at accepting, when it seals) */
     DM_RECONFIG_NACK,        /* epoch, ballot (refused), promised (> ballot) */
     DM_RECONFIG_INSTALL,     /* conf (epoch = conf.epoch), tokens = token floor,
                                 lease_us = quiet period; answered with INSTALLED */
@@ -95,13 +96,15 @@ typedef struct dm_reconfig_state {
     uint64_t accepted_ballot;    /* 0: nothing accepted in current.epoch */
     dm_epoch_config accepted;    /* C_{e+1} accepted with accepted_ballot */
     uint64_t round;              /* highest round this member used as proposer */
+    uint64_t abstain_upto;       /* never promise or accept in an epoch <= this: the member
+                                  lost its state and may have voted there (dm_reconfig_abstain) */
 } dm_reconfig_state;
 
 /* Versioned, length-checked, checksummed. encode returns the length written
  * or -DM_EINVAL (cap too small: DM_RECONFIG_STATE_MAX always suffices);
  * decode returns 0, -DM_EVERSION, or -DM_EBADSTATE (truncated, trailing
  * bytes, checksum, or contents that break an invariant). */
-#define DM_RECONFIG_STATE_MAX (4 + 4 + 4 + 8 * 7 + 4 * 2 + 8 * DM_RECONFIG_MAX_MEMBERS + 8)
+#define DM_RECONFIG_STATE_MAX (4 + 4 + 4 + 8 * 8 + 4 * 2 + 8 * DM_RECONFIG_MAX_MEMBERS + 8)
 int dm_reconfig_state_encode(const dm_reconfig_state *s, uint8_t *buf, size_t cap);
 int dm_reconfig_state_decode(const uint8_t *buf, size_t len, uint32_t universe,
                              dm_reconfig_state *out);
@@ -135,9 +138,10 @@ typedef struct dm_reconfig_driver {
     /* Best effort: may be lost, duplicated, reordered. `to` != self. */
     void (*send)(void *user, const dm_reconfig_msg *msg);
     void (*event)(void *user, const dm_reconfig_event *ev);
-    /* The lock layer's reports, read when this member answers a SEAL: its
-     * token counter and the largest lease it granted that may still be in
-     * force, in microseconds from now. May be NULL (both 0). */
+    /* The lock layer's reports, read when this member answers a SEAL or an
+     * ACCEPT (when it seals): its token counter and the largest lease it
+     * granted that may still be in force, in microseconds from now. May be
+     * NULL (both 0). */
     void (*report)(void *user, uint64_t *tokens, uint64_t *lease_us);
 } dm_reconfig_driver;
 
@@ -145,6 +149,10 @@ typedef struct dm_reconfig_params {
     uint32_t universe;           /* member ids are 0..universe-1 */
     uint32_t self;
     const dm_quorum_ops *quorum; /* NULL: the default; must be the same on every member */
+    bool spread;                 /* the lock layer places members per lock name
+                                    (dm_config.spread): a Paxos quorum must then hold a
+                                    quorum of every placement, so that it meets every lock
+                                    quorum; the same on every member */
     uint64_t seed;
     dm_epoch_config initial;     /* C_1, the same on every member; used when nothing was
                                     persisted (a member that never ran) */
@@ -204,13 +212,23 @@ int64_t dm_reconfig_next_deadline(const dm_reconfig *r);   /* INT64_MAX: nothing
  * -DM_EMALFORMED (bad set), -DM_EINVAL (deadline <= now). */
 int dm_reconfig_propose(dm_reconfig *r, int64_t now, const uint32_t *ids, uint32_t count,
                         const uint8_t *alive, int64_t deadline);
+/* A member that lost its persisted state may have promised or accepted in
+ * epochs up to `upto` before: it must never vote there again (an acceptor
+ * that forgets a promise can let two configurations be chosen). From now on
+ * it answers no SEAL or ACCEPT of such an epoch -- its own proposals'
+ * included -- though it may still propose, and installs later epochs as
+ * usual. Persisted; never lowered. 0 or the persist error. */
+int dm_reconfig_abstain(dm_reconfig *r, uint64_t upto);
+/* Whether this member abstains in its current epoch. */
+bool dm_reconfig_abstaining(const dm_reconfig *r);
+
 /* Abandon the running proposal (DONE with -DM_ECANCELED). 0 or -DM_ENOTHELD. */
 int dm_reconfig_cancel(dm_reconfig *r, int64_t now);
 
-/* True from the moment this member promised or accepted a ballot in its
- * current epoch until it installs a later one (persisted: a restart does not
- * unseal). While true, the lock layer must grant, renew and acknowledge
- * nothing in the current epoch. */
+/* True from the moment this member accepted a ballot in its current epoch
+ * until it installs a later one (persisted: a restart does not unseal); a
+ * promise alone does not seal. While true, the lock layer must grant, renew
+ * and acknowledge nothing in the current epoch. */
 bool dm_reconfig_sealed(const dm_reconfig *r);
 bool dm_reconfig_proposing(const dm_reconfig *r);
 const dm_epoch_config *dm_reconfig_current(const dm_reconfig *r);

@@ -197,13 +197,11 @@ static void test_promise_and_persist_order(void)
     s.lease_us = 900;
     CU_ASSERT_FALSE(dm_reconfig_sealed(s.r));
     CU_ASSERT_EQUAL(feed(&s, 10, DM_RECONFIG_SEAL, 1, 1, B(1, 1)), 0);
-    /* persist, then the SEALED event, then the answer */
-    CU_ASSERT_EQUAL_FATAL(s.log->len, 3);
+    /* persist, then the answer; a promise does not seal the lock layer */
+    CU_ASSERT_EQUAL_FATAL(s.log->len, 2);
     CU_ASSERT_EQUAL(at(&s, 0)->kind, LOG_PERSIST);
-    CU_ASSERT_EQUAL(at(&s, 1)->kind, LOG_EVENT);
-    CU_ASSERT_EQUAL(at(&s, 1)->ev.type, DM_RECONFIG_EV_SEALED);
-    CU_ASSERT_EQUAL(at(&s, 2)->kind, LOG_SEND);
-    const dm_reconfig_msg *a = &at(&s, 2)->msg;
+    CU_ASSERT_EQUAL(at(&s, 1)->kind, LOG_SEND);
+    const dm_reconfig_msg *a = &at(&s, 1)->msg;
     CU_ASSERT_EQUAL(a->type, DM_RECONFIG_SEALED);
     CU_ASSERT_EQUAL(a->to, 1);
     CU_ASSERT_EQUAL(a->ballot, B(1, 1));
@@ -212,12 +210,29 @@ static void test_promise_and_persist_order(void)
     CU_ASSERT_EQUAL(a->tokens, 41);
     CU_ASSERT_EQUAL(a->lease_us, 900);
     CU_ASSERT_EQUAL(dm_reconfig_msg_check(a, 4), 0);
-    CU_ASSERT_TRUE(dm_reconfig_sealed(s.r));
+    CU_ASSERT_FALSE(dm_reconfig_sealed(s.r));
     /* a duplicate is answered again without a new persist */
     CU_ASSERT_EQUAL(feed(&s, 11, DM_RECONFIG_SEAL, 1, 1, B(1, 1)), 0);
     CU_ASSERT_EQUAL(count_kind(&s, LOG_PERSIST), 0);
     CU_ASSERT_PTR_NOT_NULL_FATAL(only_send(&s));
     CU_ASSERT_EQUAL(only_send(&s)->type, DM_RECONFIG_SEALED);
+    /* accepting seals: persist, the SEALED event, then ACCEPTED with the
+     * lock layer's reports as they are now */
+    s.tokens = 43;
+    s.lease_us = 700;
+    dm_reconfig_msg acc = { .type = DM_RECONFIG_ACCEPT, .from = 1, .epoch = 1, .ballot = B(1, 1),
+                            .conf = { .epoch = 2, .count = 2, .ids = { 0, 1 } } };
+    CU_ASSERT_EQUAL(feed_msg(&s, 12, acc), 0);
+    CU_ASSERT_EQUAL_FATAL(s.log->len, 3);
+    CU_ASSERT_EQUAL(at(&s, 0)->kind, LOG_PERSIST);
+    CU_ASSERT_EQUAL(at(&s, 1)->kind, LOG_EVENT);
+    CU_ASSERT_EQUAL(at(&s, 1)->ev.type, DM_RECONFIG_EV_SEALED);
+    CU_ASSERT_EQUAL(at(&s, 2)->kind, LOG_SEND);
+    a = &at(&s, 2)->msg;
+    CU_ASSERT_EQUAL(a->type, DM_RECONFIG_ACCEPTED);
+    CU_ASSERT_EQUAL(a->tokens, 43);
+    CU_ASSERT_EQUAL(a->lease_us, 700);
+    CU_ASSERT_TRUE(dm_reconfig_sealed(s.r));
     /* sealing survives a restart */
     solo_restart(&s);
     CU_ASSERT_TRUE(dm_reconfig_sealed(s.r));
@@ -299,6 +314,46 @@ static void test_failed_persist_sends_nothing(void)
     s.persist_rc = 0;
     CU_ASSERT_EQUAL(feed(&s, 0, DM_RECONFIG_SEAL, 1, 1, B(1, 1)), 0);
     CU_ASSERT_EQUAL(count_kind(&s, LOG_SEND), 1);
+    solo_stop(&s);
+}
+
+static const dm_reconfig_msg *sent_to(solo *s, dm_reconfig_msg_type type, uint32_t to);
+
+/* A member that lost its state abstains in the epochs it may have voted
+ * in: no answer to SEAL or ACCEPT there, its own proposals included, across
+ * restarts; it votes again once a later epoch is installed. */
+static void test_abstain(void)
+{
+    solo s;
+    solo_start(&s, 4, 3, 0);
+    CU_ASSERT_FALSE(dm_reconfig_abstaining(s.r));
+    g_array_set_size(s.log, 0);
+    CU_ASSERT_EQUAL(dm_reconfig_abstain(s.r, 1), 0);
+    CU_ASSERT_EQUAL(count_kind(&s, LOG_PERSIST), 1);
+    CU_ASSERT_TRUE(dm_reconfig_abstaining(s.r));
+    CU_ASSERT_EQUAL(dm_reconfig_abstain(s.r, 0), 0);   /* never lowered */
+    CU_ASSERT_EQUAL(dm_reconfig_get_state(s.r)->abstain_upto, 1);
+    CU_ASSERT_EQUAL(feed(&s, 0, DM_RECONFIG_SEAL, 1, 1, B(1, 1)), 0);
+    CU_ASSERT_EQUAL(s.log->len, 0);
+    dm_reconfig_msg acc = { .type = DM_RECONFIG_ACCEPT, .from = 1, .epoch = 1, .ballot = B(2, 1),
+                            .conf = conf_of(2, ids01, 2) };
+    CU_ASSERT_EQUAL(feed_msg(&s, 0, acc), 0);
+    CU_ASSERT_EQUAL(s.log->len, 0);
+    CU_ASSERT_FALSE(dm_reconfig_sealed(s.r));
+    /* its own proposal goes out, but without its own vote */
+    uint8_t alive[4] = { 1, 1, 1, 1 };
+    CU_ASSERT_EQUAL(dm_reconfig_propose(s.r, 0, ids012, 3, alive, 10000 * MS), 0);
+    dm_reconfig_tick(s.r, s.p.fallback_us);
+    CU_ASSERT_EQUAL(dm_reconfig_get_state(s.r)->promised, 0);
+    solo_restart(&s);
+    CU_ASSERT_TRUE(dm_reconfig_abstaining(s.r));
+    /* a later epoch: votes again */
+    dm_reconfig_msg in = { .type = DM_RECONFIG_INSTALL, .from = 1, .epoch = 2,
+                           .conf = conf_of(2, ids012, 3) };
+    CU_ASSERT_EQUAL(feed_msg(&s, 0, in), 0);
+    CU_ASSERT_FALSE(dm_reconfig_abstaining(s.r));
+    CU_ASSERT_EQUAL(feed(&s, 0, DM_RECONFIG_SEAL, 2, 2, B(3, 2)), 0);
+    CU_ASSERT_PTR_NOT_NULL(sent_to(&s, DM_RECONFIG_SEALED, 2));
     solo_stop(&s);
 }
 
@@ -446,8 +501,8 @@ static void test_preferred_and_deadline(void)
     CU_ASSERT_EQUAL(dm_reconfig_propose(s.r, 0, ids01, 2, alive, 1000), -DM_EBUSY);
     dm_reconfig_tick(s.r, s.p.fallback_us);
     CU_ASSERT_PTR_NOT_NULL(sent_to(&s, DM_RECONFIG_SEAL, 0));
-    /* nobody answers: DONE with -DM_ETIMEDOUT at the deadline, and the seal
-     * this member gave its own ballot stays */
+    /* nobody answers: DONE with -DM_ETIMEDOUT at the deadline, and the
+     * promise this member gave its own ballot stays (without sealing it) */
     for (int i = 0; i < 100 && dm_reconfig_proposing(s.r); i++)
         dm_reconfig_tick(s.r, dm_reconfig_next_deadline(s.r));
     CU_ASSERT_FALSE(dm_reconfig_proposing(s.r));
@@ -455,7 +510,8 @@ static void test_preferred_and_deadline(void)
     CU_ASSERT_EQUAL(last->kind, LOG_EVENT);
     CU_ASSERT_EQUAL(last->ev.type, DM_RECONFIG_EV_DONE);
     CU_ASSERT_EQUAL(last->ev.reason, -DM_ETIMEDOUT);
-    CU_ASSERT_TRUE(dm_reconfig_sealed(s.r));
+    CU_ASSERT_FALSE(dm_reconfig_sealed(s.r));
+    CU_ASSERT_NOT_EQUAL(dm_reconfig_get_state(s.r)->promised, 0);
     CU_ASSERT_TRUE(dm_reconfig_get_stats(s.r)->retransmits > 0);
     CU_ASSERT_EQUAL(dm_reconfig_next_deadline(s.r), INT64_MAX);
     solo_stop(&s);
@@ -578,7 +634,7 @@ static void test_state_codec(void)
         buf[k] ^= 0x5a;
     }
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, (size_t)len, 4, &out), 0);
-    buf[7] = 2;   /* a version from the future */
+    buf[7] = 3;   /* a version from the future */
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, (size_t)len, 4, &out), -DM_EVERSION);
     /* well-formed bytes holding a state this module never writes */
     dm_reconfig_state broken[4] = { st, st, st, st };
@@ -611,6 +667,7 @@ static const CU_TestInfo unit_tests[] = {
     { "preferred proposer, fall-back, deadline", test_preferred_and_deadline },
     { "bad messages counted and ignored", test_bad_messages },
     { "state codec", test_state_codec },
+    { "a member that lost its state abstains", test_abstain },
     CU_TEST_INFO_NULL,
 };
 
