@@ -35,7 +35,8 @@
  *   FLOOR    value = the round answered, grant = the answerer's token
  *            counter, attempt = the highest attempt id it remembers of the
  *            asker, round = 1 when the answerer is recovering too (its
- *            counter proves nothing)
+ *            counter proves nothing), ballot2 = (epoch policy) the ballot
+ *            with which it accepted a successor of its epoch, 0: none
  * and `epoch` as lock messages do.
  *
  * Reconfiguration messages (the epoch policy's change of configuration,
@@ -48,7 +49,7 @@
  *             members = the C_{epoch+1} it accepted (0: none), grant = the
  *             lock layer's token counter, value = its lease report (us)
  *   ACCEPT    epoch, ballot, members = the proposed C_{epoch+1}
- *   ACCEPTED  epoch, ballot
+ *   ACCEPTED  epoch, ballot, grant = token counter report, value = lease report
  *   REFUSED   epoch, ballot, ballot2 = the higher ballot promised
  *   INSTALL   epoch = the installed configuration's, members, grant = token
  *             floor, value = quiet period (us)

@@ -253,14 +253,14 @@ static void test_largest_frames(void)
     dm_msg m = sample(DM_MSG_RECOVER, UINT64_MAX, 0, 0, 1, 0);
     CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 2 * 8);
     m = sample(DM_MSG_FLOOR, UINT64_MAX, 0, 0, 1, 0);
-    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 4 * 8 + 4);
+    CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + 5 * 8 + 4);
     m = sample(DM_MSG_RECOVERING, UINT64_MAX, DM_NAME_MAX, 0, 1, 0);
     CU_ASSERT_EQUAL(dm_codec_size(&m), DM_FRAME_HEADER + DM_NAME_MAX + 3 * 8);
     const struct {
         int type, size;
     } reconfig[] = {
         {DM_MSG_SEAL, 36},     {DM_MSG_SEALED, 68},    {DM_MSG_ACCEPT, 44},
-        {DM_MSG_ACCEPTED, 36}, {DM_MSG_REFUSED, 44},   {DM_MSG_INSTALL, 52},
+        {DM_MSG_ACCEPTED, 52}, {DM_MSG_REFUSED, 44},   {DM_MSG_INSTALL, 52},
         {DM_MSG_INSTALLED, 28}, {DM_MSG_NEWER, 52},    {DM_MSG_STALE, 28},
     };
     CU_ASSERT_EQUAL(G_N_ELEMENTS(reconfig), DM_MSG_STALE - DM_MSG_SEAL + 1);
@@ -378,8 +378,9 @@ static void test_known_answer_recovery(void)
     m.value = 0x3132333435363738ULL;
     m.round = 1;
     m.epoch = 0;
+    m.ballot2 = 0x5152535455565758ULL;
     const uint8_t floor_frame[] = {
-        0x00, 0x00, 0x00, 0x38,                         /* length 56 */
+        0x00, 0x00, 0x00, 0x40,                         /* length 64 */
         0x02, 0x10,                                     /* version, FLOOR */
         0x00, 0x01, 0x00, 0x02,                         /* from, to */
         0x00, 0x00,                                     /* no name, flags */
@@ -389,6 +390,7 @@ static void test_known_answer_recovery(void)
         0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, /* value: round answered */
         0x00, 0x00, 0x00, 0x01,                         /* round: recovering too */
         0,    0,    0,    0,    0,    0,    0,    0,    /* epoch */
+        0x51, 0x52, 0x53, 0x54, 0x55, 0x56, 0x57, 0x58, /* ballot2: accepted a successor */
     };
     assert_known_answer(&m, floor_frame, sizeof floor_frame);
 
@@ -998,7 +1000,7 @@ static void test_recovery_frames(void)
     for (size_t i = 0; i < G_N_ELEMENTS(rounds); i++) {
         dm_msg m = sample(DM_MSG_FLOOR, 7, 0, 1, 2, 0);
         size = dm_codec_encode(&m, buf, sizeof buf);
-        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 36);
+        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 44);
         put_u32(buf + FLOOR_ROUND, rounds[i].round);
         CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), rounds[i].ok ? size : -DM_EMALFORMED);
         if (rounds[i].ok)
@@ -1060,10 +1062,10 @@ static void test_reconfig_frames(void)
         }
         CU_ASSERT_EQUAL(at, (size_t)size);
     }
-    /* SEAL 2, SEALED 2 (+4 optional), ACCEPT 3, ACCEPTED 2, REFUSED 3,
+    /* SEAL 2, SEALED 2 (+4 optional), ACCEPT 3, ACCEPTED 2 (+2), REFUSED 3,
      * INSTALL/NEWER 2 (+2) each, INSTALLED/STALE 1 each. */
     CU_ASSERT_EQUAL(zeroed, 2 + 2 + 3 + 2 + 3 + 2 * 2 + 2);
-    CU_ASSERT_EQUAL(optional, 4 + 2 * 2);
+    CU_ASSERT_EQUAL(optional, 4 + 2 + 2 * 2);
 
     /* The encoder refuses the same. */
     dm_msg bad = sample(DM_MSG_ACCEPT, 5, 0, 1, 2, 0);
@@ -1283,7 +1285,7 @@ static void test_fuzz_floor_rounds(void)
         dm_msg m = random_of_type(&s, DM_MSG_FLOOR);
         uint8_t bytes[DM_FRAME_MAX];
         int size = dm_codec_encode(&m, bytes, sizeof bytes);
-        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 36);
+        CU_ASSERT_FATAL(size == DM_FRAME_HEADER + 44);
         uint32_t round;
         switch (rnd_below(&s, 3)) {
         case 0:

@@ -115,12 +115,12 @@ static const struct {
     [DM_MSG_NACK] = {V | T | U, 0},
     [DM_MSG_SYNC] = {V | U, 0},
     [DM_MSG_RECOVER] = {V | E, 0},
-    [DM_MSG_FLOOR] = {A | G | V | R | E, 0},
+    [DM_MSG_FLOOR] = {A | G | V | R | E | B2, 0},
     [DM_MSG_RECOVERING] = {N | A | V | E, 0},
     [DM_MSG_SEAL] = {E | B, E | B},
     [DM_MSG_SEALED] = {E | B | B2 | M | G | V, E | B},
     [DM_MSG_ACCEPT] = {E | B | M, E | B | M},
-    [DM_MSG_ACCEPTED] = {E | B, E | B},
+    [DM_MSG_ACCEPTED] = {E | B | G | V, E | B},
     [DM_MSG_REFUSED] = {E | B | B2, E | B | B2},
     [DM_MSG_INSTALL] = {E | M | G | V, E | M},
     [DM_MSG_INSTALLED] = {E, E},
@@ -382,13 +382,13 @@ static void test_validate_unused_fields(void)
      * all 10, and REQUEST 2, GRANT/YIELD/REVOKED 2 each, INQUIRE 1,
      * FAILED/RELEASE 3 each, RECOVERING 2 (grant, round); membership:
      * attempt, grant, round and the four epoch-policy fields by all 5, target
-     * by PING and SYNC; recovery: target, ballot, ballot2, members and
-     * updates by both, RECOVER's attempt, grant and round; reconfiguration:
+     * by PING and SYNC; recovery: target, ballot, members and updates by
+     * both, RECOVER's attempt, grant, round and ballot2; reconfiguration:
      * attempt, round, target and updates by all 9, and of grant, value,
-     * ballot, ballot2 and members SEAL/ACCEPTED 4 each, SEALED 0, ACCEPT 3,
+     * ballot, ballot2 and members SEAL 4, ACCEPTED 2, SEALED 0, ACCEPT 3,
      * REFUSED 3, INSTALL/NEWER 2 each, INSTALLED/STALE 5 each. */
-    CU_ASSERT_EQUAL(want, 10 * 5 + 2 + 3 * 2 + 1 + 2 * 3 + 2 + 5 * 7 + 2 + 2 * 5 + 3 + 9 * 4 +
-                              4 * 2 + 0 + 3 + 3 + 2 * 2 + 5 * 2);
+    CU_ASSERT_EQUAL(want, 10 * 5 + 2 + 3 * 2 + 1 + 2 * 3 + 2 + 5 * 7 + 2 + 2 * 4 + 4 + 9 * 4 +
+                              4 + 2 + 0 + 3 + 3 + 2 * 2 + 5 * 2);
 }
 
 /* A used field above what its type allows is as malformed as an unused one
@@ -732,12 +732,14 @@ static void test_format_recovery(void)
     m.value = 5;
     m.round = 1;
     m.epoch = 4;
+    m.ballot2 = 0;
     assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 grant=2048 value=5 round=1 "
-                       "epoch=4");
+                       "epoch=4 ballot2=0x0");
     m.round = 0;
     m.grant = UINT64_MAX;
+    m.ballot2 = 0x30002;
     assert_formats(&m, "FLOOR 1->2 clock=12 attempt=0x300000007 "
-                       "grant=18446744073709551615 value=5 round=0 epoch=4");
+                       "grant=18446744073709551615 value=5 round=0 epoch=4 ballot2=0x30002");
 
     m = make(DM_MSG_RECOVERING);
     m.to = 2;
@@ -751,7 +753,8 @@ static void test_format_recovery(void)
     m = make(DM_MSG_FLOOR);
     dm_msg_set_name(&m, "alpha");
     m.n_updates = 1;
-    assert_formats(&m, "FLOOR 3->0 clock=12 attempt=0x64 grant=101 value=102 round=1 epoch=105");
+    assert_formats(&m, "FLOOR 3->0 clock=12 attempt=0x64 grant=101 value=102 round=1 epoch=105 "
+                       "ballot2=0x6b");
 }
 
 /* The reconfiguration messages: their fields in table order, ballots and

@@ -386,6 +386,8 @@ static dm_reconfig_msg random_msg(dm_prng *s, uint32_t universe, dm_reconfig_msg
         break;
     case DM_RECONFIG_ACCEPTED:
         m.ballot = b1;
+        m.tokens = dm_prng_next(s);
+        m.lease_us = dm_prng_next(s);
         break;
     case DM_RECONFIG_INSTALL:
     case DM_RECONFIG_NEWER:
