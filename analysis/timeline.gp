@@ -1,7 +1,11 @@
 # analysis/timeline.gp -- the quorum-convergence timeline (experiment 6), run
 # by experiments/timeline.sh with csv, nodes ("0 1 2 ..."), maxsize, tend,
-# figtitle and selfile() defined. Input: dmutex-sim --timeline rows
-#   seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail
+# maxepoch (0: a policy without configuration epochs), figtitle and selfile()
+# defined. Input: dmutex-sim --timeline rows
+#   seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds,epoch
+# With epochs, a third panel steps each node's configuration epoch: every
+# step is an agreed change of the quorum system, and a node behind the others
+# is one that has not installed it yet.
 # kind = sample (per node, every interval), fault (an interval, shaded) or
 # phase (the liveness phase, shaded green).
 faults = selfile(csv, 'kind=fault')
@@ -12,8 +16,9 @@ nudge(i) = (i - (nn + 1) / 2.0) * 0.5 / nn
 ncolour(i) = word('#1f77b4 #ff7f0e #2ca02c #d62728 #9467bd #8c564b #e377c2 #7f7f7f #bcbd22 #17becf', (i - 1) % 10 + 1)
 # Fault boxes span the plot: centre and half-widths for boxxyerror.
 top = maxsize + 1.5
-set multiplot layout 2,1 title figtitle . "\n{/*0.8 one seeded run; faults shaded (label: kind, node); green: liveness phase (faults stopped, network healed); node lines offset by up to ±0.25 so that equal values stay visible}"
+set multiplot layout (maxepoch > 0 ? 3 : 2),1 title figtitle . "\n{/*0.8 one seeded run; faults shaded (label: kind, node); green: liveness phase (faults stopped, network healed); node lines offset by up to ±0.25 so that equal values stay visible}"
 set xrange [0:tend]
+set lmargin 10   # the panels' time axes line up whatever their labels' widths
 set yrange [-0.5:top]
 set style fill transparent solid 0.18 noborder
 set key outside right top vertical
@@ -29,7 +34,7 @@ plot \
         using 't_start':(strcol('state') ne 'crashed' ? column('quorum_size') + nudge(i) : NaN) with steps lc rgb ncolour(i) \
         title 'node ' . word(nodes, i)
 set ylabel 'view size (members believed alive)'
-set xlabel 'simulated time (s)'
+if (maxepoch == 0) set xlabel 'simulated time (s)'
 plot \
     faults using ((column('t_start') + column('t_end')) / 2):(top / 2 - 0.25):((column('t_end') - column('t_start')) / 2):(top / 2 + 0.25) \
         with boxxyerror lc rgb '#d62728' notitle, \
@@ -38,4 +43,19 @@ plot \
     for [i = 1:nn] selfile(csv, 'kind=sample,node=' . word(nodes, i)) \
         using 't_start':(strcol('state') ne 'crashed' ? column('view_size') + nudge(i) : NaN) with steps lc rgb ncolour(i) \
         title 'node ' . word(nodes, i)
+if (maxepoch > 0) {
+    set ylabel 'configuration epoch'
+    set xlabel 'simulated time (s)'
+    set yrange [0.5:maxepoch + 0.5]
+    set ytics 1
+    set format y '%.0f'
+    plot \
+        faults using ((column('t_start') + column('t_end')) / 2):((maxepoch + 1) / 2.0):((column('t_end') - column('t_start')) / 2):((maxepoch + 1) / 2.0) \
+            with boxxyerror lc rgb '#d62728' notitle, \
+        phases using ((column('t_start') + column('t_end')) / 2):((maxepoch + 1) / 2.0):((column('t_end') - column('t_start')) / 2):((maxepoch + 1) / 2.0) \
+            with boxxyerror lc rgb '#2ca02c' notitle, \
+        for [i = 1:nn] selfile(csv, 'kind=sample,node=' . word(nodes, i)) \
+            using 't_start':(strcol('state') ne 'crashed' ? column('epoch') + nudge(i) / 2 : NaN) with steps lc rgb ncolour(i) \
+            title 'node ' . word(nodes, i)
+}
 unset multiplot

@@ -20,6 +20,8 @@
 #include "error.h"
 #include "heap.h"
 #include "prng.h"
+#include "reconfig.h"
+#include "reconfig_wire.h"
 #include "rtt.h"
 
 #define PERSIST_MAGIC_V2 0x444d5032u   /* "DMP2": no flags, read for compatibility */
@@ -27,6 +29,8 @@
 #define PERSIST_MAGIC 0x444d5033u      /* "DMP3" */
 #define PERSIST_LEN 24
 #define PERSIST_RECOVERING 0x1u        /* the token floor was not yet recovered */
+#define PERSIST_MAGIC_EPOCHS 0x444d5034u   /* "DMP4": DMP3, then the epoch policy's state */
+#define PERSIST_LEN_EPOCHS (PERSIST_LEN + 4)
 #define SELF_PREFERENCE (1 << 20)
 /* KEEP transmissions remembered per arbiter: a KEPT answers one of them by
  * its round, which gives both an exact round-trip sample and the lease
@@ -189,6 +193,18 @@ struct dm_node {
     uint8_t *unusable;          /* scratch for quorum formation */
     int32_t *preference;
     uint32_t *quorum_buf;
+    /* The epoch policy ("epochs" below); rc is NULL under other policies. */
+    dm_reconfig *rc;
+    uint8_t *rc_blob;           /* its state as last persisted, persisted with ours */
+    size_t rc_len;
+    GArray *rc_events;          /* rc_event: reported during a call, handled after it */
+    int64_t epoch_quiet_until;  /* leases of the previous epoch may be in force until then */
+    uint8_t *in_view;           /* per member: in SWIM's view (self always) */
+    int64_t *view_since;        /* per member: since when in_view has its value */
+    int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
+    int64_t next_proposal_at;   /* the rate limit */
+    bool epoch_dirty;           /* look at the trigger again after this input */
+    uint64_t rec_newest;        /* recovering: the newest epoch an answer named */
     dm_node_stats stats;
 };
 
@@ -262,6 +278,10 @@ void dm_config_defaults(dm_config *cfg)
     cfg->suspect_us = 10 * G_USEC_PER_SEC;
     cfg->token_stride = 1024;
     cfg->spread = true;
+    cfg->reconfig_delay_us = 10 * G_USEC_PER_SEC;
+    cfg->rejoin_delay_us = 30 * G_USEC_PER_SEC;
+    cfg->reconfig_min_size = 3;
+    cfg->reconfig_interval_us = 5 * G_USEC_PER_SEC;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -313,10 +333,20 @@ static bool requester_type(dm_msg_type t)
 }
 
 /* The fields every message of the core carries; the name stays empty. */
+/* The epoch policy's side of the protocol ("epochs" below). */
+static uint64_t config_epoch(const dm_node *n);
+static bool sealed(const dm_node *n);
+static bool in_config(const dm_node *n);
+static bool epoch_admit(dm_node *n, const dm_msg *m);
+static void epoch_send_newer(dm_node *n, uint32_t to);
+static void epoch_send_stale(dm_node *n, uint32_t to, uint64_t theirs);
+
 static void msg_init(dm_node *n, dm_msg *m, dm_msg_type type, uint32_t to, uint64_t attempt,
                      uint64_t grant, uint64_t value, uint32_t round)
 {
     memset(m, 0, offsetof(dm_msg, name) + 1);
+    m->epoch = config_epoch(n);
+    m->ballot = m->ballot2 = m->members = 0;
     m->type = type;
     m->from = (uint16_t)n->cfg.self;
     m->to = (uint16_t)to;
@@ -360,16 +390,27 @@ static uint32_t current_incarnation(const dm_node *n)
 
 static int persist_state(dm_node *n, uint64_t ceiling)
 {
-    uint8_t buf[PERSIST_LEN];
+    uint8_t fixed[PERSIST_LEN_EPOCHS];
+    uint8_t *buf = fixed;
+    size_t len = PERSIST_LEN;
+    if (n->rc_blob) {
+        /* One write: the configuration and the counters change together. */
+        len = PERSIST_LEN_EPOCHS + n->rc_len;
+        buf = g_malloc(len);
+        put_be32(buf + PERSIST_LEN, (uint32_t)n->rc_len);
+        memcpy(buf + PERSIST_LEN_EPOCHS, n->rc_blob, n->rc_len);
+    }
     uint32_t incarnation = current_incarnation(n);
-    put_be32(buf, PERSIST_MAGIC);
+    put_be32(buf, n->rc_blob ? PERSIST_MAGIC_EPOCHS : PERSIST_MAGIC);
     put_be32(buf + 4, n->epoch);
     put_be64(buf + 8, ceiling);
     put_be32(buf + 16, incarnation);
     /* A crash before the floor is known must not look like a restart whose
      * counter can be trusted. */
     put_be32(buf + 20, n->floor_pending ? PERSIST_RECOVERING : 0);
-    int rc = n->drv.persist ? n->drv.persist(n->user, buf, sizeof buf) : 0;
+    int rc = n->drv.persist ? n->drv.persist(n->user, buf, len) : 0;
+    if (buf != fixed)
+        g_free(buf);
     if (rc < 0) {
         g_warning("node %u: persisting state failed: %s", n->cfg.self, dm_strerror(rc));
         return -DM_EPERSIST;
@@ -563,14 +604,16 @@ static void inquire_if_wanted(dm_node *n, lock_state *ls, int64_t now)
  * before it knows a token floor above every token acknowledged before. */
 static bool may_grant(const dm_node *n, int64_t now)
 {
-    return now >= n->quiet_until && !n->floor_pending;
+    return now >= n->quiet_until && !n->floor_pending && now >= n->epoch_quiet_until &&
+           !sealed(n) && in_config(n);
 }
 
 /* How long, at most, before this node may grant again (for RECOVERING). */
 static int64_t grant_wait(const dm_node *n, int64_t now)
 {
-    int64_t quiet = n->quiet_until > now ? n->quiet_until - now : 0;
-    return n->floor_pending ? MAX(quiet, n->cfg.rpc_timeout_us) : quiet;
+    int64_t until = MAX(n->quiet_until, n->epoch_quiet_until);
+    int64_t quiet = until > now ? until - now : 0;
+    return n->floor_pending || sealed(n) ? MAX(quiet, n->cfg.rpc_timeout_us) : quiet;
 }
 
 static void grant_next(dm_node *n, lock_state *ls, int64_t now)
@@ -699,6 +742,13 @@ static void arb_yield(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
+    if (sealed(n) && is_grantee(a, m)) {
+        /* Sealed: nothing renews in this epoch, so its holders' leases run
+         * out within one lease of the seal; tell this one at once. */
+        send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, m->grant, 0, 0);
+        end_grant(ls);
+        return;
+    }
     if (!is_grantee(a, m) || a->grant != m->grant) {
         if (m->attempt > finished_get(ls, m->from))
             send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, m->grant, 0, 0);
@@ -1434,6 +1484,20 @@ static void grant_waiting(dm_node *n, int64_t now);
 
 static void rec_complete(dm_node *n, int64_t now)
 {
+    if (n->rc) {
+        if (n->rec_newest > config_epoch(n)) {
+            n->rec_next = now + n->cfg.rpc_timeout_us;   /* wait for the newer configuration */
+            return;
+        }
+        /* We may have promised or accepted in this epoch before our disk
+         * was lost: we never vote in it; we propose its successor (the same
+         * members will do) so that we can vote again in the next. */
+        if (dm_reconfig_abstain(n->rc, config_epoch(n)) < 0) {
+            n->rec_next = now + n->cfg.rpc_timeout_us;
+            return;
+        }
+        n->epoch_dirty = true;
+    }
     epoch_past(n, n->rec_attempt);   /* persisted with the floor below */
     uint64_t floor = MAX(n->rec_floor, n->highest_token);
     n->floor_pending = false;
@@ -1533,8 +1597,38 @@ static uint64_t remembered_attempt(const dm_node *n, uint32_t member)
 
 static void handle_recover(dm_node *n, const dm_msg *m)
 {
-    send_node_msg(n, DM_MSG_FLOOR, m->from, remembered_attempt(n, m->from), n->highest_token,
-                  m->value, n->floor_pending ? 1 : 0);
+    dm_msg f;
+    msg_init(n, &f, DM_MSG_FLOOR, m->from, remembered_attempt(n, m->from), n->highest_token,
+             m->value, n->floor_pending ? 1 : 0);
+    /* Epoch policy: a successor of our epoch accepted here may have been
+     * chosen; the asker must not take our epoch for the latest yet. */
+    if (n->rc)
+        f.ballot2 = dm_reconfig_get_state(n->rc)->accepted_ballot;
+    n->stats.sent[DM_MSG_FLOOR]++;
+    n->drv.send(n->user, &f);
+}
+
+/* Epoch policy: whether an answer settles which configuration is current.
+ * A member in a newer epoch makes us ask for it (and recovery starts over
+ * in it when it is installed); one that accepted a successor of our epoch
+ * is asked again later. Either way its counter is a safe lower bound. */
+static bool floor_settles_epoch(dm_node *n, const dm_msg *m, int64_t now)
+{
+    uint64_t e = config_epoch(n);
+    if (!n->rc)
+        return true;
+    if (m->epoch < e)
+        epoch_send_newer(n, m->from);   /* behind: it acknowledged nothing of ours */
+    if (m->epoch <= e && m->ballot2 == 0)
+        return true;
+    if (m->epoch > e) {
+        n->rec_newest = MAX(n->rec_newest, m->epoch);
+        epoch_send_stale(n, m->from, m->epoch);
+    }
+    n->rec_floor = MAX(n->rec_floor, m->grant);
+    n->rec_tx[m->from] = 0;
+    n->rec_last_sent[m->from] = now;
+    return false;
 }
 
 static void handle_floor(dm_node *n, const dm_msg *m, int64_t now)
@@ -1546,6 +1640,11 @@ static void handle_floor(dm_node *n, const dm_msg *m, int64_t now)
     }
     if (n->rec_tx[id] == 1)
         rtt_sample(n, id, now - n->rec_sent_at[id]);   /* unambiguous: asked once */
+    if (!m->round && !floor_settles_epoch(n, m, now)) {
+        n->rec_next = now;
+        recovery_run(n, now);
+        return;
+    }
     if (m->round) {
         n->rec_state[id] = REC_UNUSABLE;
     } else {
@@ -1614,6 +1713,8 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
     if (m->clock > n->clock)
         n->clock = m->clock;
     n->clock++;
+    if (m->type != DM_MSG_RECOVER && m->type != DM_MSG_FLOOR && !epoch_admit(n, m))
+        return;
     if (m->type == DM_MSG_RECOVER) {
         handle_recover(n, m);
         return;
@@ -1675,6 +1776,340 @@ static void begin(dm_node *n, int64_t now)
     }
     run_due(n, now);
     recovery_run(n, now);
+}
+
+/* ---------------------------------------------------------------- epochs */
+
+/* The epoch policy (dm_policy_ops.epochs). The quorum system is the one of
+ * the installed configuration C_e (core/reconfig.h): every lock and
+ * recovery message carries e, and only messages of e count. A member that
+ * sees an older epoch answers with its configuration (NEWER); one that sees
+ * a newer epoch asks for it (STALE). A change to C_{e+1} is agreed inside
+ * C_e; a member sealed for it grants, renews and acknowledges nothing more
+ * in e, so once a quorum of C_e is sealed no e-quorum completes, and every
+ * e-holder's lease runs out within one lease of the seal. C_{e+1} grants
+ * nothing until the longest lease the sealed members reported may have
+ * ended (scaled for drift), and starts its tokens above the largest counter
+ * they reported: every holder's quorum met the sealed quorum at a member
+ * that had acknowledged its token. At the install every e-grant here is
+ * void, every e-hold is lost and every acquisition starts over in e+1.
+ * PROTOCOL.md ("The epoch policy") has the argument in full. */
+
+typedef struct rc_event {
+    dm_reconfig_event ev;
+    dm_epoch_config conf;
+} rc_event;
+
+static uint64_t config_epoch(const dm_node *n)
+{
+    return n->rc ? dm_reconfig_current(n->rc)->epoch : 0;
+}
+
+static bool sealed(const dm_node *n)
+{
+    return n->rc && dm_reconfig_sealed(n->rc);
+}
+
+static bool in_config(const dm_node *n)
+{
+    return !n->rc || dm_epoch_config_has(dm_reconfig_current(n->rc), n->cfg.self);
+}
+
+static void rc_send(void *user, const dm_reconfig_msg *rm)
+{
+    dm_node *n = user;
+    dm_msg m;
+    if (dm_reconfig_msg_to_wire(rm, &m) < 0) {
+        g_warning("node %u: cannot put %s on the wire", n->cfg.self,
+                  dm_reconfig_msg_type_name(rm->type));
+        return;
+    }
+    m.clock = ++n->clock;
+    n->stats.sent[m.type]++;
+    n->drv.send(n->user, &m);
+}
+
+static int rc_persist(void *user, const void *bytes, size_t len)
+{
+    dm_node *n = user;
+    uint8_t *keep = g_memdup2(bytes, len);
+    uint8_t *old = n->rc_blob;
+    size_t old_len = n->rc_len;
+    n->rc_blob = keep;
+    n->rc_len = len;
+    int rc = persist_state(n, n->token_ceiling);
+    if (rc < 0) {   /* the module keeps its old state: so do we */
+        n->rc_blob = old;
+        n->rc_len = old_len;
+        g_free(keep);
+        return rc;
+    }
+    g_free(old);
+    return 0;
+}
+
+static void rc_event_cb(void *user, const dm_reconfig_event *ev)
+{
+    dm_node *n = user;
+    rc_event e = { .ev = *ev };
+    if (ev->conf) {
+        e.conf = *ev->conf;
+        e.ev.conf = NULL;
+    }
+    g_array_append_val(n->rc_events, e);
+}
+
+/* What this member tells a proposer when it seals: its token counter, and
+ * the longest lease it granted that may still be in force. */
+static void rc_report(void *user, uint64_t *tokens, uint64_t *lease_us)
+{
+    dm_node *n = user;
+    int64_t longest = 0;
+    GHashTableIter it;
+    gpointer p;
+    g_hash_table_iter_init(&it, n->locks);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        const arbiter *a = &((lock_state *)p)->arb;
+        if (a->granted && a->lease_until - n->now > longest)
+            longest = a->lease_until - n->now;
+    }
+    *tokens = n->highest_token;
+    *lease_us = (uint64_t)longest;
+}
+
+static const dm_reconfig_driver rc_driver = { rc_persist, rc_send, rc_event_cb, rc_report };
+
+static void epoch_send_newer(dm_node *n, uint32_t to)
+{
+    const dm_reconfig_state *st = dm_reconfig_get_state(n->rc);
+    dm_reconfig_msg rm = { .type = DM_RECONFIG_NEWER, .from = n->cfg.self, .to = to,
+                           .epoch = st->current.epoch, .conf = st->current,
+                           .tokens = st->token_floor, .lease_us = st->quiet_us };
+    rc_send(n, &rm);
+}
+
+static void epoch_send_stale(dm_node *n, uint32_t to, uint64_t theirs)
+{
+    (void)theirs;
+    dm_reconfig_msg rm = { .type = DM_RECONFIG_STALE, .from = n->cfg.self, .to = to,
+                           .epoch = config_epoch(n) };
+    rc_send(n, &rm);
+}
+
+/* A lock or recovery message of another epoch: not ours to act on. The
+ * older side learns the newer configuration. */
+static bool epoch_admit(dm_node *n, const dm_msg *m)
+{
+    if (!n->rc)
+        return true;
+    uint64_t e = config_epoch(n);
+    if (m->epoch == e)
+        return true;
+    n->stats.epoch_stale++;
+    if (m->epoch < e)
+        epoch_send_newer(n, m->from);
+    else
+        epoch_send_stale(n, m->from, m->epoch);
+    return false;
+}
+
+static int set_quorum(dm_node *n, const uint32_t *ids, uint32_t count);
+
+/* C_{e+1} is in force here. */
+static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
+{
+    const dm_epoch_config *c = &e->conf;
+    if (set_quorum(n, c->ids, c->count) < 0) {
+        g_warning("node %u: cannot build the quorum system of epoch %" G_GUINT64_FORMAT,
+                  n->cfg.self, c->epoch);
+        return;
+    }
+    n->stats.epochs++;
+    if (e->ev.token_floor > n->highest_token && absorb_token(n, e->ev.token_floor) < 0)
+        g_warning("node %u: cannot persist the token floor of epoch %" G_GUINT64_FORMAT,
+                  n->cfg.self, c->epoch);
+    int64_t quiet = scale_duration((int64_t)MIN(e->ev.quiet_us, (uint64_t)INT64_MAX / 4),
+                                   1000000 + n->cfg.drift_ppm, 1000000 - n->cfg.drift_ppm, true);
+    n->epoch_quiet_until = MAX(n->epoch_quiet_until, now + quiet);
+    GHashTableIter it;
+    gpointer p;
+    g_hash_table_iter_init(&it, n->locks);
+    while (g_hash_table_iter_next(&it, NULL, &p)) {
+        lock_state *ls = p;
+        /* Grants and queued requests of the old epoch are void here. */
+        if (ls->arb.granted)
+            end_grant(ls);
+        g_array_set_size(ls->arb.queue, 0);
+        attempt *a = &ls->req;
+        if (a->phase == PHASE_HELD) {
+            lose(n, ls, -DM_EREVOKED);
+        } else if (a->phase == PHASE_ACQUIRING || a->phase == PHASE_FENCING) {
+            /* Start over in the new epoch under the same attempt id: no
+             * RELEASE (an arbiter of the new epoch would take it for the
+             * end of this attempt), the old grants die with the epoch. */
+            g_array_set_size(a->entries, 0);
+            a->phase = PHASE_ACQUIRING;
+            a->token = 0;
+            reform_quorum(n, ls, now);
+        }
+        reschedule(n, ls, now);
+    }
+    dm_event *ev = new_event(n, DM_EV_EPOCH, NULL);
+    ev->epoch = c->epoch;
+    ev->view_size = c->count;
+    ev->view_hash = n->members_hash;
+    if (n->floor_pending) {
+        /* Recovering: the set to ask is the new configuration's. */
+        n->rec_size = 0;
+        n->rec_next = now;
+    }
+    n->epoch_dirty = true;
+}
+
+static void epoch_events(dm_node *n, int64_t now)
+{
+    for (guint i = 0; i < n->rc_events->len; i++) {
+        const rc_event *e = &g_array_index(n->rc_events, rc_event, i);
+        if (e->ev.type == DM_RECONFIG_EV_INSTALLED)
+            epoch_installed(n, e, now);
+        else if (e->ev.type == DM_RECONFIG_EV_DONE || e->ev.type == DM_RECONFIG_EV_SEALED)
+            n->epoch_dirty = true;
+    }
+    g_array_set_size(n->rc_events, 0);
+}
+
+/* SWIM's view with hysteresis: when each member last entered or left it. */
+static void epoch_track_view(dm_node *n, int64_t now)
+{
+    for (uint32_t i = 0; i < n->cfg.n_members; i++) {
+        uint8_t in = i == n->cfg.self || dm_membership_in_view(n->members, i);
+        if (in != n->in_view[i]) {
+            n->in_view[i] = in;
+            n->view_since[i] = now;
+        }
+    }
+}
+
+/* The configuration SWIM's view asks for: members out of view for
+ * reconfig_delay leave, members in view for rejoin_delay join, never below
+ * the minimum size. Writes the ids, returns the count, and sets *ripe_at to
+ * the next instant a pending delay ripens (DM_NEVER: none). */
+static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *ripe_at)
+{
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    uint32_t count = 0;
+    *ripe_at = DM_NEVER;
+    for (uint32_t i = 0; i < n->cfg.n_members && count < DM_RECONFIG_MAX_MEMBERS; i++) {
+        bool member = dm_epoch_config_has(c, i);
+        int64_t delay = member ? n->cfg.reconfig_delay_us : n->cfg.rejoin_delay_us;
+        bool wants_change = member ? !n->in_view[i] : n->in_view[i];
+        bool ripe = wants_change && now - n->view_since[i] >= delay;
+        if (wants_change && !ripe)
+            *ripe_at = min64(*ripe_at, n->view_since[i] + delay);
+        if (member != ripe)
+            ids[count++] = i;
+    }
+    if (count < MIN(n->cfg.reconfig_min_size, c->count)) {
+        memcpy(ids, c->ids, c->count * sizeof *ids);
+        count = c->count;
+    }
+    return count;
+}
+
+/* Start a change when the view asks for one (or when this member is sealed
+ * and nobody is finishing the change), at most once per reconfig_interval. */
+static void epoch_consider(dm_node *n, int64_t now)
+{
+    n->epoch_dirty = false;
+    n->epoch_check_at = DM_NEVER;   /* a proposal's end or recovery's marks us dirty again */
+    if (!n->rc || !n->members || n->floor_pending || n->leaving ||
+        dm_reconfig_proposing(n->rc))
+        return;
+    epoch_track_view(n, now);
+    int64_t ripe_at;
+    uint32_t count = epoch_desired(n, now, n->quorum_buf, &ripe_at);
+    n->epoch_check_at = ripe_at;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    bool same = count == c->count && memcmp(n->quorum_buf, c->ids, count * sizeof *c->ids) == 0;
+    if (same && !sealed(n) && !dm_reconfig_abstaining(n->rc))
+        return;
+    if (now < n->next_proposal_at) {
+        n->epoch_check_at = min64(n->epoch_check_at, n->next_proposal_at);
+        return;
+    }
+    int64_t deadline = now + MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us);
+    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, n->in_view, deadline);
+    if (rc == 0) {
+        n->stats.proposals++;
+        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
+    }
+}
+
+/* After any input: handle what the module reported, then the trigger. */
+static void epoch_after(dm_node *n, int64_t now)
+{
+    if (!n->rc)
+        return;
+    epoch_events(n, now);
+    if (n->epoch_dirty || now >= n->epoch_check_at) {
+        epoch_consider(n, now);
+        epoch_events(n, now);
+    }
+}
+
+/* The epoch policy's state at start: what was persisted with ours, or the
+ * first configuration (every configured member, epoch 1). */
+static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
+{
+    uint32_t N = n->cfg.n_members;
+    dm_reconfig_params p;
+    dm_reconfig_params_defaults(&p);
+    p.universe = N;
+    p.self = n->cfg.self;
+    p.quorum = n->cfg.quorum;
+    p.spread = n->cfg.spread;
+    p.seed = n->cfg.seed ^ 0x45504f4348454e43ull;   /* a stream of its own */
+    p.initial.epoch = 1;
+    p.initial.count = N;
+    for (uint32_t i = 0; i < N; i++)
+        p.initial.ids[i] = i;
+    p.rto_us = n->cfg.rpc_timeout_us;
+    n->rc_events = g_array_new(FALSE, FALSE, sizeof(rc_event));
+    n->in_view = g_new(uint8_t, N);
+    memset(n->in_view, 1, N);
+    n->view_since = g_new0(int64_t, N);
+    for (uint32_t i = 0; i < N; i++)
+        n->view_since[i] = now;
+    n->epoch_check_at = DM_NEVER;
+    if (blob) {
+        n->rc_blob = g_memdup2(blob, len);
+        n->rc_len = len;
+    }
+    int rc = dm_reconfig_new(&p, &rc_driver, n, now, blob, len, &n->rc);
+    if (rc < 0)
+        return rc;
+    g_array_set_size(n->rc_events, 0);
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    return set_quorum(n, c->ids, c->count);
+}
+
+/* A configuration message from the network. A node that lost its disk
+ * votes in no epoch before it knows which one is current, and then abstains
+ * in that one (dm_reconfig_abstain, at the end of its recovery). */
+static void epoch_receive(dm_node *n, const dm_msg *m, int64_t now)
+{
+    dm_reconfig_msg rm;
+    int rc = dm_reconfig_msg_from_wire(m, n->cfg.n_members, &rm);
+    if (rc < 0) {
+        n->stats.rejected++;
+        return;
+    }
+    bool vote = rm.type == DM_RECONFIG_SEAL || rm.type == DM_RECONFIG_ACCEPT;
+    if (vote && n->floor_pending) {
+        n->stats.stale++;
+        return;
+    }
+    dm_reconfig_receive(n->rc, now, &rm);
 }
 
 /* ---------------------------------------------------------------- membership */
@@ -1783,6 +2218,18 @@ static void view_changed(dm_node *n, int64_t now)
  * them now, or the node would return with its next deadline already past. */
 static void after_membership(dm_node *n, int64_t now)
 {
+    if (n->view_dirty && n->rc) {
+        /* The epoch policy never follows a node's own view: it proposes. */
+        n->view_dirty = false;
+        n->epoch_dirty = true;
+        uint64_t hash = dm_membership_view_hash(n->members);
+        if (hash != n->view_reported) {
+            n->view_reported = hash;
+            dm_event *ev = new_event(n, DM_EV_VIEW, NULL);
+            ev->view_size = dm_membership_view_size(n->members);
+            ev->view_hash = hash;
+        }
+    }
     if (n->view_dirty) {
         view_changed(n, now);
         drain_local(n, now);
@@ -1804,17 +2251,27 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         cfg->suspect_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
-        (cfg->policy && cfg->policy->needs_membership && !cfg->membership))
+        (cfg->policy && cfg->policy->needs_membership && !cfg->membership) ||
+        (cfg->policy && cfg->policy->epochs && cfg->n_members > DM_RECONFIG_MAX_MEMBERS))
         return -DM_EINVAL;
     uint32_t epoch = 0, incarnation = 0, flags = 0;
     uint64_t ceiling = 0;
+    const uint8_t *rc_blob = NULL;
+    size_t rc_len = 0;
     bool stateless = !persisted || !persisted_len;
     if (!stateless) {
         const uint8_t *p = persisted;
-        bool v3 = persisted_len == PERSIST_LEN && get_be32(p) == PERSIST_MAGIC;
+        bool v4 = persisted_len >= PERSIST_LEN_EPOCHS && get_be32(p) == PERSIST_MAGIC_EPOCHS;
+        bool v3 = v4 || (persisted_len == PERSIST_LEN && get_be32(p) == PERSIST_MAGIC);
         bool v2 = persisted_len == PERSIST_LEN_V2 && get_be32(p) == PERSIST_MAGIC_V2;
         if (!v3 && !v2)
             return -DM_EBADSTATE;
+        if (v4) {
+            rc_len = get_be32(p + PERSIST_LEN);
+            rc_blob = p + PERSIST_LEN_EPOCHS;
+            if (rc_len != persisted_len - PERSIST_LEN_EPOCHS)
+                return -DM_EBADSTATE;
+        }
         epoch = get_be32(p + 4);
         ceiling = get_be64(p + 8);
         incarnation = get_be32(p + 16) + 1;   /* outbid whatever our last life said */
@@ -1879,6 +2336,13 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->highest_token = ceiling;
     n->token_ceiling = 0;
     n->incarnation_persisted = incarnation;
+    if (n->cfg.policy->epochs) {
+        rc = epoch_start(n, now, rc_blob, rc_len);
+        if (rc < 0) {
+            dm_node_free(n);
+            return rc;
+        }
+    }
     if (cfg->membership) {
         dm_swim_config swim = cfg->swim;
         swim.n_members = cfg->n_members;
@@ -1926,6 +2390,12 @@ void dm_node_free(dm_node *n)
     g_free(n->rec_sent_at);
     g_free(n->rec_last_sent);
     g_free(n->rec_quorum);
+    dm_reconfig_free(n->rc);
+    g_free(n->rc_blob);
+    if (n->rc_events)
+        g_array_free(n->rc_events, TRUE);
+    g_free(n->in_view);
+    g_free(n->view_since);
     g_free(n);
 }
 
@@ -2035,7 +2505,10 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
         return rc;
     }
     bool membership = dm_msg_is_membership((int)msg->type);
-    if (membership && !n->members) {
+    bool reconfig = dm_msg_is_reconfig((int)msg->type);
+    if ((membership && !n->members) || (reconfig && !n->rc) ||
+        (!membership && !reconfig && (msg->epoch != 0) != (n->rc != NULL))) {
+        /* Another protocol's message, or a peer under another policy. */
         n->stats.rejected++;
         return -DM_ETYPE;
     }
@@ -2057,11 +2530,14 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
         }
         dm_membership_receive(n->members, now, msg);
         after_membership(n, now);
+    } else if (reconfig) {
+        epoch_receive(n, msg, now);
     } else {
         if (n->members)
             dm_membership_heard(n->members, now, msg->from);
         handle_message(n, msg, now);
     }
+    epoch_after(n, now);
     drain_local(n, now);
     flush_events(n);
     return 0;
@@ -2073,6 +2549,10 @@ void dm_node_tick(dm_node *n, int64_t now)
     if (n->members) {
         dm_membership_tick(n->members, now);
         after_membership(n, now);
+    }
+    if (n->rc) {
+        dm_reconfig_tick(n->rc, now);
+        epoch_after(n, now);
     }
     drain_local(n, now);
     flush_events(n);
@@ -2111,6 +2591,10 @@ int64_t dm_node_next_deadline(const dm_node *n)
     int64_t due = top ? top->at : DM_NEVER;
     if (n->floor_pending)
         due = min64(due, n->rec_next);
+    if (n->rc) {
+        int64_t r = dm_reconfig_next_deadline(n->rc);
+        due = min64(due, min64(r == INT64_MAX ? DM_NEVER : r, n->epoch_check_at));
+    }
     return n->members ? min64(due, dm_membership_next_deadline(n->members)) : due;
 }
 
@@ -2119,6 +2603,9 @@ uint32_t dm_node_self(const dm_node *n) { return n->cfg.self; }
 uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
 const dm_quorum *dm_node_quorum_system(const dm_node *n) { return n->quorum; }
+uint64_t dm_node_config_epoch(const dm_node *n) { return config_epoch(n); }
+bool dm_node_abstaining(const dm_node *n) { return n->rc && dm_reconfig_abstaining(n->rc); }
+bool dm_node_sealed(const dm_node *n) { return sealed(n); }
 
 int dm_node_current_quorum(dm_node *n, int64_t now, const char *name, uint32_t *out,
                            uint32_t cap)

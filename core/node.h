@@ -59,6 +59,8 @@ typedef enum dm_event_type {
     DM_EV_RENEWED,       /* lease of a held lock extended: lease_until */
     DM_EV_MEMBER,        /* a member joined or changed state: member, member_event, incarnation */
     DM_EV_VIEW,          /* the set of members in view changed: view_size, view_hash */
+    DM_EV_EPOCH,         /* epoch policy: a configuration was installed: epoch, view_size
+                            (its member count), view_hash (digest of its members) */
 } dm_event_type;
 
 typedef struct dm_event {
@@ -74,8 +76,9 @@ typedef struct dm_event {
     uint32_t member;         /* MEMBER: which member */
     dm_member_event_type member_event;
     uint32_t incarnation;
-    uint32_t view_size;      /* VIEW */
+    uint32_t view_size;      /* VIEW, EPOCH */
     uint64_t view_hash;
+    uint64_t epoch;          /* EPOCH: the configuration epoch installed */
 } dm_event;
 
 typedef struct dm_driver {
@@ -120,6 +123,13 @@ typedef struct dm_config {
                                     Default true. Like `quorum`, every member must have
                                     the same value: quorums of one name must come from
                                     one placement */
+    /* The epoch policy (dm_policy_ops.epochs) only: */
+    int64_t reconfig_delay_us;   /* a member out of SWIM's view this long is removed from the
+                                    configuration; default 10 s */
+    int64_t rejoin_delay_us;     /* a member back in view this long is added back; default 30 s */
+    uint32_t reconfig_min_size;  /* a change never leaves fewer members; default 3 */
+    int64_t reconfig_interval_us; /* a node starts at most one change per this (the rate limit
+                                    against flapping); default 5 s */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
@@ -139,6 +149,10 @@ typedef struct dm_node_stats {
     uint64_t persists;
     uint64_t retransmits;                   /* REQUEST/KEEP/RECOVER re-sent after a timeout */
     uint64_t rtt_samples;                   /* round trips measured (KEEP/KEPT, RECOVER/FLOOR) */
+    uint64_t epochs;                        /* epoch policy: configurations installed */
+    uint64_t proposals;                     /* ... changes this node proposed */
+    uint64_t epoch_stale;                   /* ... lock messages of another epoch (answered
+                                               with the newer configuration, or asked for it) */
 } dm_node_stats;
 
 /* Create a node at driver time `now`. `persisted` is what the node last
@@ -215,6 +229,15 @@ int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, v
                          void *user);
 /* The attempt id under which `name` is held, 0 when it is not held. */
 uint64_t dm_node_held_attempt(const dm_node *n, const char *name);
+/* The configuration epoch this node is in (epoch policy), else 0; and
+ * whether it is sealed (a change of configuration is being agreed: it grants
+ * and renews nothing until the next one is installed). */
+uint64_t dm_node_config_epoch(const dm_node *n);
+bool dm_node_sealed(const dm_node *n);
+/* Epoch policy: this node lost its state in its current epoch and may not
+ * vote in it (it proposes a successor so that it can vote again). */
+bool dm_node_abstaining(const dm_node *n);
+
 /* The quorum system this node forms quorums from (over every member under
  * `ae`, over its view under `memberlist`). */
 const dm_quorum *dm_node_quorum_system(const dm_node *n);

@@ -12,6 +12,7 @@
 static const dm_policy_ops *const builtin[] = {
     &dm_policy_ae_ops,
     &dm_policy_memberlist_ops,
+    &dm_policy_epoch_ops,
 };
 
 _Static_assert(offsetof(dm_policy_ops, name) == 0, "dm_policy_ops must start with its name");
@@ -67,4 +68,13 @@ int dm_policy_parse(const char *name, const dm_policy_ops **out)
         return -DM_EINVAL;
     *out = p;
     return 0;
+}
+
+uint32_t dm_policy_members_in_view(const dm_membership *m, uint32_t n_members, uint32_t *ids)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n_members; i++)
+        if (dm_membership_in_view(m, i))
+            ids[count++] = i;
+    return count;
 }

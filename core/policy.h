@@ -30,6 +30,13 @@ typedef struct dm_policy_ops {
     /* Whether requests queued by, and grants held by, members that left
      * the view are dropped at a view change. */
     bool purge_departed;
+    /* The policy changes the quorum system only through agreed
+     * configurations (core/reconfig.h): epochs on every lock message, a
+     * Paxos round inside the current configuration for each change, a quiet
+     * period and a token floor carried into the next. `members()` then says
+     * what the next configuration should hold, and the node applies the
+     * hysteresis of dm_config.reconfig_delay_us / rejoin_delay_us. */
+    bool epochs;
 } dm_policy_ops;
 
 /* The registry: the policies that ship with dmutex, the default (ae) first,
@@ -50,7 +57,12 @@ const char *dm_policy_name(const dm_policy_ops *p);
 /* Look a name up: 0 and *out set, or -DM_EINVAL. */
 int dm_policy_parse(const char *name, const dm_policy_ops **out);
 
+/* A members() for policies that follow the view: the members SWIM holds in
+ * view (ALIVE or SUSPECT), ascending. */
+uint32_t dm_policy_members_in_view(const dm_membership *m, uint32_t n_members, uint32_t *ids);
+
 extern const dm_policy_ops dm_policy_ae_ops;
 extern const dm_policy_ops dm_policy_memberlist_ops;
+extern const dm_policy_ops dm_policy_epoch_ops;
 
 #endif

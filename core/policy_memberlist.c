@@ -6,19 +6,10 @@
  * need not intersect: it exists to be measured, not recommended. */
 #include "policy.h"
 
-static uint32_t memberlist_members(const dm_membership *m, uint32_t n_members, uint32_t *ids)
-{
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < n_members; i++)
-        if (dm_membership_in_view(m, i))
-            ids[count++] = i;
-    return count;
-}
-
 const dm_policy_ops dm_policy_memberlist_ops = {
     .name = "memberlist",
     .summary = "rebuild the quorum system over the SWIM view at every change (unsafe; measured)",
     .needs_membership = true,
-    .members = memberlist_members,
+    .members = dm_policy_members_in_view,
     .purge_departed = true,
 };

@@ -5,7 +5,8 @@
 #
 #   experiments/timeline.sh [OPTIONS] SCENARIO.ini [-- DMUTEX-SIM ARGS ...]
 #
-#   --policy ae|memberlist  quorum policy (default: the scenario's)
+#   --policy NAME           reconfiguration policy (default: the scenario's;
+#                           dmutex-sim --list policies)
 #   --seed S                the seed (default: the scenario's)
 #   --interval SECONDS      sampling interval (default 0.1)
 #   --out PREFIX            write PREFIX.csv, PREFIX.png, PREFIX.svg
@@ -84,15 +85,16 @@ if [ -n "${DM_NO_GNUPLOT:-}" ] || ! command -v gnuplot >/dev/null 2>&1; then
     exit 0
 fi
 # The nodes, the largest size and the end of time, for the axes.
-read -r nodes maxsize tend < <(awk -F, '
+read -r nodes maxsize tend maxepoch < <(awk -F, '
     NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
     $(c["kind"]) == "sample" {
         if (!($(c["node"]) in seen)) { seen[$(c["node"])] = 1; list = list (list == "" ? "" : ",") $(c["node"]) }
         if ($(c["view_size"]) + 0 > m) m = $(c["view_size"]) + 0
         if ($(c["tree_size"]) + 0 > m) m = $(c["tree_size"]) + 0
+        if ("epoch" in c && $(c["epoch"]) + 0 > e) e = $(c["epoch"]) + 0
     }
     { if ($(c["t_start"]) + 0 > t) t = $(c["t_start"]) + 0; if ($(c["t_end"]) + 0 > t) t = $(c["t_end"]) + 0 }
-    END { printf "%s %d %s\n", list == "" ? "-" : list, m, t }' "$csv")
+    END { printf "%s %d %s %d\n", list == "" ? "-" : list, m, t, e }' "$csv")
 [ "$nodes" != "-" ] || dm_die "$csv: no samples"
 here=$DM_ROOT/analysis
 rc=0
@@ -102,7 +104,7 @@ for ext in png svg; do
         svg) term="set terminal svg size 1100,760 dynamic enhanced font 'sans,11' linewidth 1.5 background rgb 'white'" ;;
     esac
     gnuplot -e "$term; set output '$out.$ext'" \
-        -e "csv='$csv'; here='$here'; nodes='${nodes//,/ }'; maxsize=$maxsize; tend=$tend" \
+        -e "csv='$csv'; here='$here'; nodes='${nodes//,/ }'; maxsize=$maxsize; tend=$tend; maxepoch=$maxepoch" \
         -e "figtitle='${title//\'/\'\'}'" \
         -e "selfile(file, where) = sprintf(\"< awk -f '%s/select.awk' -v where='%s' '%s'\", here, where, file)" \
         -e "set datafile separator ','" \

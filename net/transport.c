@@ -238,6 +238,10 @@ static void deliver_events(dmn_node *n)
         case DM_EV_VIEW:
             g_info("view: %u members, hash %016" G_GINT64_MODIFIER "x", ev->view_size, ev->view_hash);
             break;
+        case DM_EV_EPOCH:
+            g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
+                      ev->view_size);
+            break;
         }
         if (n->event_cb)
             n->event_cb(n->event_user, ev);

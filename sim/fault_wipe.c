@@ -10,13 +10,16 @@
 #include "world_internal.h"
 
 /* Some node lost its persisted state and has not yet learnt its token floor:
- * down since a wipe (or a crash during recovery), or up and recovering. */
+ * down since a wipe (or a crash during recovery), or up and recovering; or,
+ * under the epoch policy, it did and still abstains in its epoch (it may
+ * not vote there until a successor is installed). */
 static bool amnesiac_node(const dm_world *w)
 {
     for (uint32_t i = 0; i < w->n; i++) {
         const sim_node *nd = &w->nodes[i];
         if (nd->state == NODE_DOWN ? nd->amnesiac
-                                   : nd->core && dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR)
+                                   : nd->core && (dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR ||
+                                                  dm_node_abstaining(nd->core)))
             return true;
     }
     return false;

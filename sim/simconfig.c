@@ -33,6 +33,11 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->core.rpc_timeout_us = 200 * 1000;
     cfg->core.rto_min_us = 5 * 1000;
     cfg->core.suspect_us = 2 * USEC;
+    /* SWIM declares a crashed member dead within seconds here: the epoch
+     * policy's delays are set to match. */
+    cfg->core.reconfig_delay_us = 2 * USEC;
+    cfg->core.rejoin_delay_us = 4 * USEC;
+    cfg->core.reconfig_interval_us = 2 * USEC;
 
     cfg->clock_drift_ppm = DM_AUTO;
     cfg->clock_offset_us = 1000 * USEC;

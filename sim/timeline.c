@@ -10,7 +10,7 @@
 void dm_world_timeline_header(FILE *out)
 {
     fputs("seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,"
-          "holds\n", out);
+          "holds,epoch\n", out);
 }
 
 static void tl_time(GString *s, int64_t us)
@@ -38,8 +38,8 @@ void tl_interval(dm_world *w, const char *kind, int64_t from, int64_t to, int no
     g_string_append_c(r, ',');
     if (node >= 0)
         g_string_append_printf(r, "%d", node);
-    /* state, view_size, view_hash, tree_size, quorum_size: empty */
-    g_string_append_printf(r, ",,,,,,%s,\n", detail);
+    /* state, view_size, view_hash, tree_size, quorum_size, holds, epoch: empty */
+    g_string_append_printf(r, ",,,,,,%s,,\n", detail);
     tl_flush(w);
 }
 
@@ -61,18 +61,19 @@ static void tl_sample(dm_world *w, int64_t at)
         tl_time(r, at);
         g_string_append_printf(r, ",,%u,", i);
         if (!node_live(nd)) {
-            g_string_append(r, "crashed,,,,,,0\n");
+            g_string_append(r, "crashed,,,,,,0,\n");
             continue;
         }
         const dm_membership *m = dm_node_membership(nd->core);
         uint32_t holds = 0;
         for (uint32_t l = 0; l < w->cfg->locks; l++)
             holds += dm_node_holds(nd->core, w->lock_names[l]);
-        g_string_append_printf(r, "%s,%u,%016" PRIx64 ",%u,%d,,%u\n",
+        g_string_append_printf(r, "%s,%u,%016" PRIx64 ",%u,%d,,%u,%" PRIu64 "\n",
                                nd->state == NODE_PAUSED ? "paused" : "up",
                                m ? dm_membership_view_size(m) : w->n,
                                m ? dm_membership_view_hash(m) : dm_node_view_hash(nd->core),
-                               dm_quorum_count(dm_node_quorum_system(nd->core)), tl_quorum_size(w, nd), holds);
+                               dm_quorum_count(dm_node_quorum_system(nd->core)), tl_quorum_size(w, nd), holds,
+                               dm_node_config_epoch(nd->core));
     }
     tl_flush(w);
 }

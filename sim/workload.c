@@ -258,6 +258,7 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
         break;
     case DM_EV_MEMBER:
     case DM_EV_VIEW:
+    case DM_EV_EPOCH:
         break;   /* handled above */
     case DM_EV_LOST:
         w->stats.lost++;

@@ -179,7 +179,7 @@ static void drv_notify(void *user, const dm_event *event)
     dm_event ev = *event;
     /* The core's view moved (a member entered or left it; under memberlist
      * the tree with it), whatever a tap lets the world see. */
-    if (ev.type == DM_EV_VIEW)
+    if (ev.type == DM_EV_VIEW || ev.type == DM_EV_EPOCH)
         observe_view(w, nd);
     if (nd->tap && nd->tap->notify && !nd->tap->notify(nd->tap_user, nd->id, &ev))
         return;
@@ -200,6 +200,14 @@ static void drv_notify(void *user, const dm_event *event)
             w->stats.view_changes++;
             TRACE(w, nd->id, "VIEW size=%u hash=%016" PRIx64, ev.view_size, ev.view_hash);
         }
+        return;
+    }
+    if (ev.type == DM_EV_EPOCH) {
+        /* The epoch policy installed a configuration here. */
+        fold(w, ev.epoch << 16 ^ ev.view_size ^ ev.view_hash << 1);
+        w->stats.epoch_installs++;
+        TRACE(w, nd->id, "EPOCH %" PRIu64 " members=%u hash=%016" PRIx64, ev.epoch, ev.view_size,
+              ev.view_hash);
         return;
     }
     if (tracing(w)) {

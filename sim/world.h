@@ -96,6 +96,7 @@ typedef struct dm_world_stats {
     uint64_t writes;
     uint64_t member_events;     /* DM_EV_MEMBER (SWIM) */
     uint64_t view_changes;      /* DM_EV_VIEW */
+    uint64_t epoch_installs;    /* DM_EV_EPOCH: configurations installed, over all nodes */
     /* membership */
     uint64_t member_msgs;       /* PING, PING_REQ, ACK, NACK, SYNC sent */
     uint64_t member_bytes;      /* their dm_codec_size */

@@ -103,14 +103,14 @@ grep -q "'at=1 wipe'" "$err" || fail "wipe without a node: not explained: $(cat 
 tl=$(mktemp) || exit 99
 expect 0 --timeline "$tl" --set timeline.interval=0.5
 with=$(tail -n 1 "$out" | sed -n 's/.* hash=\([0-9a-f]*\).*/\1/p')
-[ "$(head -n 1 "$tl")" = "seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds" ] ||
+[ "$(head -n 1 "$tl")" = "seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds,epoch" ] ||
     fail "--timeline header: $(head -n 1 "$tl")"
-[ "$(grep -c '^1,sample,30.000000,,[0-4],up,[0-9]*,[0-9a-f]\{16\},5,[0-9-]*,,[01]$' "$tl")" -eq 5 ] ||
+[ "$(grep -c '^1,sample,30.000000,,[0-4],up,[0-9]*,[0-9a-f]\{16\},5,[0-9-]*,,[01],0$' "$tl")" -eq 5 ] ||
     fail "--timeline: not 5 samples at 30 s: $(grep ',sample,30.000000,' "$tl")"
-grep -q '^1,fault,10\.[0-9]*,25\.[0-9]*,[0-4],,,,,,crash,$' "$tl" || fail "--timeline: no crash row: $(grep fault "$tl")"
-grep -q '^1,fault,30.000000,40.000000,,,,,,,partition halves {0 1} | {2 3 4},$' "$tl" ||
+grep -q '^1,fault,10\.[0-9]*,25\.[0-9]*,[0-4],,,,,,crash,,$' "$tl" || fail "--timeline: no crash row: $(grep fault "$tl")"
+grep -q '^1,fault,30.000000,40.000000,,,,,,,partition halves {0 1} | {2 3 4},,$' "$tl" ||
     fail "--timeline: no partition row: $(grep fault "$tl")"
-grep -q '^1,phase,60.000000,[0-9.]*,,,,,,,liveness,$' "$tl" || fail "--timeline: no phase row"
+grep -q '^1,phase,60.000000,[0-9.]*,,,,,,,liveness,,$' "$tl" || fail "--timeline: no phase row"
 expect 0
 [ "$(tail -n 1 "$out" | sed -n 's/.* hash=\([0-9a-f]*\).*/\1/p')" = "$with" ] || fail "--timeline changed the hash"
 expect 2 --timeline "$tl" --set timeline.interval=0

@@ -64,7 +64,7 @@ static void test_policy_registry(void)
     CU_ASSERT_FALSE(dm_policy_ae_ops.needs_membership);
     CU_ASSERT_TRUE(dm_policy_memberlist_ops.needs_membership);
     char *names = dm_policy_names(", ");
-    CU_ASSERT_STRING_EQUAL(names, "ae, memberlist");
+    CU_ASSERT_STRING_EQUAL(names, "ae, memberlist, epoch");
     g_free(names);
 }
 

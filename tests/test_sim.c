@@ -1141,7 +1141,9 @@ static void test_memberlist_hazard(void)
         dm_world *w = dm_world_new(&c);
         dm_world_run(w);
         const dm_world_stats *st = dm_world_get_stats(w);
-        if (policy == &dm_policy_ae_ops) {
+        if (policy != &dm_policy_memberlist_ops) {
+            /* ae never rebuilds; epoch rebuilds only through agreed
+             * configurations: both hold. */
             CU_ASSERT_FALSE(dm_world_failed(w));
             CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
         } else {
@@ -1278,7 +1280,7 @@ static char *run_timeline(const dm_sim_config *c, bool with, uint64_t *hash, cha
     return text;
 }
 
-#define TL_HEADER "seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds"
+#define TL_HEADER "seed,kind,t_start,t_end,node,state,view_size,view_hash,tree_size,quorum_size,detail,holds,epoch"
 
 typedef struct tl_interval_row {
     double from, to;
@@ -1298,7 +1300,7 @@ static gchar ***tl_rows(const char *text, guint *count)
         if (!*lines[i])
             continue;
         rows[k] = g_strsplit(lines[i], ",", -1);
-        CU_ASSERT_EQUAL(g_strv_length(rows[k]), 12);
+        CU_ASSERT_EQUAL(g_strv_length(rows[k]), 13);
         k++;
     }
     g_strfreev(lines);
@@ -1462,12 +1464,15 @@ static void test_timeline_churn(void)
 
 #define SWARM_SEEDS 1000
 
-static void test_swarm_ae_is_safe_and_live(void)
+/* Short runs, each with its own fault mix; a busier workload than the
+ * default and holds up to 1.5 leases (renewals); `policy` a core.policy=
+ * setting. */
+static void swarm_sweep(const char *policy)
 {
-    /* Short runs, each with its own fault mix; a busier workload than the
-     * default and holds up to 1.5 leases (renewals). */
-    static const char *const s[] = { "faults.mode=swarm", "sim.duration=20", "workload.load=1",
-                                     "workload.locks=2", NULL };
+    const char *const s[] = { "faults.mode=swarm", "sim.duration=20", "workload.load=1",
+                              "workload.locks=2", policy, NULL };
+    bool epochs = strstr(policy, "epoch") != NULL;
+    uint64_t installs = 0;
     uint64_t kinds_seen = 0, shapes[DM_SHAPE_COUNT] = { 0 };
     uint64_t renewals = 0, lost = 0, rejected = 0, grants = 0, resumes = 0, dups = 0, reorders = 0;
     uint64_t cut = 0, loss = 0, member_msgs = 0, member_events = 0, view_waits = 0;
@@ -1483,9 +1488,10 @@ static void test_swarm_ae_is_safe_and_live(void)
         if (dm_world_failed(w) && failures++ < 3) {
             fprintf(stderr, "\nswarm seed %" G_GUINT64_FORMAT " failed: replay with "
                     "dmutex-sim --seed %" G_GUINT64_FORMAT " --faults swarm --duration 20 "
-                    "--set workload.load=1 --set workload.locks=2\n", seed, seed);
+                    "--set workload.load=1 --set workload.locks=2 --set %s\n", seed, seed, policy);
             print_violations(w);
         }
+        installs += st->epoch_installs;
         CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
         CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_TOKEN), 0);
         CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_FENCE), 0);
@@ -1532,6 +1538,23 @@ static void test_swarm_ae_is_safe_and_live(void)
     CU_ASSERT_TRUE(member_msgs > 100 * SWARM_SEEDS);
     CU_ASSERT_TRUE(member_events > 0);
     CU_ASSERT_TRUE(view_waits > 0);
+    /* epoch: configurations were changed under those faults, not merely
+     * kept; the other policies have none. */
+    if (epochs) {
+        CU_ASSERT_TRUE(installs > SWARM_SEEDS);
+    } else {
+        CU_ASSERT_EQUAL(installs, 0);
+    }
+}
+
+static void test_swarm_ae_is_safe_and_live(void)
+{
+    swarm_sweep("core.policy=ae");
+}
+
+static void test_swarm_epoch_is_safe_and_live(void)
+{
+    swarm_sweep("core.policy=epoch");
 }
 
 /* Other cluster sizes, the wire codec in the loop. */
@@ -1599,7 +1622,7 @@ static CU_TestInfo membership_tests[] = {
     { "paused node: false deaths, not connected", test_false_deaths_of_paused_node },
     { "membership off", test_membership_off },
     { "memberlist without faults is clean", test_memberlist_without_faults },
-    { "memberlist hazard: memberlist breaks, ae holds", test_memberlist_hazard },
+    { "memberlist hazard: memberlist breaks, ae and epoch hold", test_memberlist_hazard },
     { "a user's own policy runs in the simulator", test_users_own_policy },
     CU_TEST_INFO_NULL,
 };
@@ -1614,6 +1637,7 @@ static CU_TestInfo churn_tests[] = {
 
 static CU_TestInfo swarm_tests[] = {
     { "ae: 1000 swarm seeds safe and live", test_swarm_ae_is_safe_and_live },
+    { "epoch: 1000 swarm seeds safe and live", test_swarm_epoch_is_safe_and_live },
     { "ae: swarm over cluster sizes, codec on", test_swarm_sizes },
     CU_TEST_INFO_NULL,
 };
