@@ -1189,6 +1189,12 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            dm_policy_name(cfg->core.policy),
                            dm_quorum_name(dm_node_quorum_system(n->core)),
                            cfg->core.spread ? "on" : "off");
+    if (cfg->core.policy && cfg->core.policy->epochs)
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s\n",
+                               dm_node_config_epoch(n->core),
+                               dm_quorum_count(dm_node_quorum_system(n->core)),
+                               dm_node_sealed(n->core) ? " sealed" : "",
+                               dm_node_abstaining(n->core) ? " abstaining" : "");
     g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
                            cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
                            m ? dm_membership_health(m) : 0);
