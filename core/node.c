@@ -2089,6 +2089,10 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     if (rc < 0)
         return rc;
     g_array_set_size(n->rc_events, 0);
+    /* Look at the trigger once at start: a member restarted sealed (it had
+     * accepted a change that has not completed) must propose again, and
+     * nothing else may wake it (members joining its view are no change). */
+    n->epoch_dirty = true;
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
     return set_quorum(n, c->ids, c->count);
 }

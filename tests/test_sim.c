@@ -1129,6 +1129,29 @@ static void test_users_own_policy(void)
     CU_ASSERT_EQUAL(dm_node_new(&core, &none, NULL, 0, NULL, 0, &n), -DM_EINVAL);
 }
 
+/* Epoch policy, swarm seed 20973 at N = 5: a member accepts a change, crashes
+ * before it completes, and restarts with its state; it is sealed, and a
+ * wiped member's recovery waits for that change. Nothing but the restarted
+ * member's own trigger can finish it, and that trigger used to wait for a
+ * view change that never came (members joining at start are none): a
+ * request stayed unserved in the liveness phase. */
+static void test_epoch_restarted_sealed_member_proposes(void)
+{
+    static const char *const s[] = { "faults.mode=swarm", "sim.nodes=5", "core.policy=epoch",
+                                     NULL };
+    dm_sim_config c;
+    make_config(&c, 20973, s);
+    dm_world *w = dm_world_new(&c);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_TRUE(st->wipes > 0);
+    CU_ASSERT_TRUE(st->epoch_installs > 0);
+    CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 0);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+}
+
 /* The pinned hazard: memberlist breaks mutual exclusion, ae does not. */
 static void test_memberlist_hazard(void)
 {
@@ -1624,6 +1647,7 @@ static CU_TestInfo membership_tests[] = {
     { "memberlist without faults is clean", test_memberlist_without_faults },
     { "memberlist hazard: memberlist breaks, ae and epoch hold", test_memberlist_hazard },
     { "a user's own policy runs in the simulator", test_users_own_policy },
+    { "epoch: a member restarted sealed proposes again", test_epoch_restarted_sealed_member_proposes },
     CU_TEST_INFO_NULL,
 };
 
