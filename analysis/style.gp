@@ -9,7 +9,7 @@ set bars small
 # (`dmutex-sim --list policies`, handed in by figures.sh as `policies`), so a
 # newly registered policy gets a colour, a dash and point shapes of its own
 # with no edit here: 1st blue, 2nd red, 3rd green, 4th purple, 5th orange,
-# 6th brown (then again); odd places filled points, even ones open.
+# 6th brown (then again).
 pidx(pol) = sum [k=1:words(policies)] (word(policies, k) eq pol ? k : 0)
 pk(pol) = pidx(pol) > 0 ? pidx(pol) : words(policies) + 1
 pcolour(pol) = word('#1f77b4 #d62728 #2ca02c #9467bd #ff7f0e #8c564b', (pk(pol) - 1) % 6 + 1)
@@ -22,9 +22,12 @@ pshades(k) = k == 1 ? '#1f77b4 #17becf #2ca02c #9467bd #08306b' : \
              k == 5 ? '#ff7f0e #fdae6b #d94801 #fdd0a2 #7f2704' : \
                       '#8c564b #c49c94 #5d3a32 #e7cbc4 #3b1f1a'
 shade(pol, i) = word(pshades((pk(pol) - 1) % 6 + 1), i)
-ptfill(i) = word('7 5 9 11 13', i) + 0
-ptopen(i) = word('6 4 8 10 12', i) + 0
-ptype(pol, i) = pk(pol) % 2 == 1 ? ptfill(i) : ptopen(i)
+# Point shapes: each policy its own sequence (1st filled circle, square,
+# triangles...; 2nd the same open; 3rd filled triangles first; 4th open
+# triangles first; then again), so that no two policies share a point type.
+pshapes(k) = k == 1 ? '7 5 9 11 13' : k == 2 ? '6 4 8 10 12' : k == 3 ? '9 11 13 7 5' : \
+             '8 10 12 6 4'
+ptype(pol, i) = word(pshapes((pk(pol) - 1) % 4 + 1), i) + 0
 # Spread the policies' points a little so that their error bars show:
 # a factor for log axes, an offset (in units of `step`) for linear ones.
 pcentre(pol) = pk(pol) - (words(policies) + 1) / 2.0
