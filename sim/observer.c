@@ -10,6 +10,7 @@ static const dm_observer *const observers[] = {
     &dm_observe_availability,
     &dm_observe_violations,
     &dm_observe_load,
+    &dm_observe_window,
 };
 
 #define EACH(cb, ...)                                                \

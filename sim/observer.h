@@ -45,7 +45,7 @@ typedef struct dm_observer {
 } dm_observer;
 
 extern const dm_observer dm_observe_safety, dm_observe_membership, dm_observe_availability,
-    dm_observe_violations, dm_observe_load;
+    dm_observe_violations, dm_observe_load, dm_observe_window;
 
 /* Call every observer's callback of that name. */
 void observe_start(dm_world *w);

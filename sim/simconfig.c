@@ -418,6 +418,7 @@ static const key_info keys[] = {
     { "faults", "churn_up_mean", K_SECONDS, F(churn_up_mean_us), false, NULL },
     { "liveness", "bound", K_SECONDS, F(liveness_us), true, NULL },
     { "timeline", "interval", K_SECONDS, F(timeline_interval_us), false, NULL },
+    { "measure", "from", K_SECONDS, F(measure_from_us), false, NULL },
 };
 
 #undef F

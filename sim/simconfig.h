@@ -143,6 +143,8 @@ typedef struct dm_sim_config {
     int64_t liveness_us;         /* bound on the liveness phase; AUTO: 3 leases + 10 rpc + suspect */
     /* [timeline] */
     int64_t timeline_interval_us; /* --timeline: sampling interval */
+    /* [measure] */
+    int64_t measure_from_us;     /* the steady-state window: from here to the fault phase's end */
 } dm_sim_config;
 
 void dm_sim_config_defaults(dm_sim_config *cfg);

@@ -144,6 +144,15 @@ PUT(put_member_bytes_per_s)
 PUT(put_detections) { UNUSED_CSV; g_string_append_printf(out, "%" PRIu64, s->detections); }
 PUT(put_detections_converged) { UNUSED_CSV; g_string_append_printf(out, "%u", s->converge->len); }
 PUT(put_lock_messages) { UNUSED_CSV; g_string_append_printf(out, "%" PRIu64, s->stats.messages - s->stats.member_msgs); }
+PUT(put_window_msgs_per_grant)
+{
+    UNUSED_CSV;
+    if (s->stats.window_grants)
+        g_string_append_printf(out, "%.3f", (double)s->stats.window_lock_msgs /
+                                                (double)s->stats.window_grants);
+    else
+        g_string_append(out, "na");
+}
 PUT(put_quorum_available) { UNUSED_CSV; put_fraction(out, s->stats.quorum_us, s->stats.fault_us); }
 PUT(put_quorum_available_views) { UNUSED_CSV; put_fraction(out, s->stats.quorum_views_us, s->stats.fault_us); }
 PUT(put_first_failed_seed)
@@ -243,6 +252,10 @@ static const metric metrics[] = {
     { "quorum_available_views", 45, .put = put_quorum_available_views },
     /* The largest over the runs (observe_load.c). */
     { "arbiter_load_ratio", 47, STAT(arbiter_load_ratio, DOUBLE, MAX, INTEGER) },
+    /* The [measure] window (observe_window.c). */
+    { "window_msgs_per_grant", 48, .put = put_window_msgs_per_grant },
+    { "quorum_size_end", 49, STAT(quorum_size_end, DOUBLE, MAX, INTEGER) },
+    { "reconfig_msgs", 50, COUNT(reconfig_msgs) },
     { "first_failed_seed", .put = put_first_failed_seed },
     /* --csv-runs only. */
     { NULL, 12, "start_failures", COUNT(start_failures) },
@@ -262,6 +275,8 @@ static const metric metrics[] = {
     { NULL, STAT(quorum_views_us, I64, SUM, INTEGER) },
     { NULL, STAT(liveness_requests, U32, SUM, INTEGER) },
     { NULL, STAT(liveness_granted, U32, SUM, INTEGER) },
+    { NULL, STAT(window_grants, U64, SUM, INTEGER) },
+    { NULL, STAT(window_lock_msgs, U64, SUM, INTEGER) },
 };
 
 static void *field(dm_summary *s, const metric *m)

@@ -113,6 +113,12 @@ typedef struct dm_world_stats {
     /* load: max/mean over all nodes of the lock messages (REQUEST, YIELD,
        RELEASE, KEEP) delivered to each as arbiter; 0 without any */
     double arbiter_load_ratio;
+    /* the [measure] window (observe_window.c) */
+    uint64_t window_grants;     /* GRANTED in the window */
+    uint64_t window_lock_msgs;  /* lock-protocol messages delivered in the window */
+    uint64_t reconfig_msgs;     /* configuration messages (epoch policy) delivered, whole run */
+    double quorum_size_end;     /* mean over running nodes, at the fault phase's end, of the
+                                   quorum each would form (placement 0); 0: none */
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
     uint64_t wipes;             /* crashes that also lost the persisted state */

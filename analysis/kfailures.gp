@@ -1,0 +1,21 @@
+# analysis/kfailures.gp -- experiment 9: quorum size and lock messages per
+# grant after k sequential failures, per policy and N.
+ni(n) = n == 7 ? 1 : 2
+set output out('kfailures')
+set multiplot layout 1,2 title "After k sequential crashes (15 s apart, never restarted)\n" . subtitle(cilabel . ', ' . nlabel . '; measured over the 40 s after the cluster reacted')
+set xlabel 'crashed nodes k'
+set xrange [-0.5:7.5]
+set ylabel 'quorum a node forms (members, mean over running nodes)'
+set yrange [0:*]
+set key top left
+plot \
+    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=quorum_size_end', pol, n)) \
+        using (column('k') + xshift(pol, 1)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
+        title sprintf('%s, N = %s', pol, n)
+set ylabel 'lock messages per grant'
+set key top left
+plot \
+    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=window_msgs_per_grant', pol, n)) \
+        using (column('k') + xshift(pol, 1)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
+        title sprintf('%s, N = %s', pol, n)
+unset multiplot
