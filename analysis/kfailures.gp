@@ -2,7 +2,7 @@
 # grant after k sequential failures, per policy and N.
 ni(n) = n == 7 ? 1 : 2
 set output out('kfailures')
-set multiplot layout 1,2 title "After k sequential crashes (15 s apart, never restarted)\n" . subtitle(cilabel . ', ' . nlabel . '; measured over the 40 s after the cluster reacted')
+set multiplot layout 1,3 title "After k sequential crashes (15 s apart, never restarted)\n" . subtitle(cilabel . ', ' . nlabel . '; left, middle: the 40 s after the cluster reacted; right: from the first crash to then')
 set xlabel 'crashed nodes k'
 set xrange [-0.5:7.5]
 set ylabel 'quorum a node forms (members, mean over running nodes)'
@@ -16,6 +16,13 @@ set ylabel 'lock messages per grant'
 set key top left
 plot \
     for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=window_msgs_per_grant', pol, n)) \
+        using (column('k') + xshift(pol, 1)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
+        title sprintf('%s, N = %s', pol, n)
+set ylabel 'requests granted (fraction), failures and reactions'
+set yrange [0.85:1.005]
+unset key   # the same lines as the other panels
+plot \
+    for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,metric=served', pol, n)) \
         using (column('k') + xshift(pol, 1)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
         title sprintf('%s, N = %s', pol, n)
 unset multiplot
