@@ -11,8 +11,11 @@ set key bottom right
 do for [p in vals_p] {
     set title sprintf('p = %s', p)
     plot \
-        for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,p=%s,metric=served', pol, n, p)) \
+        for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,p=%s,delays=sim,metric=served', pol, n, p)) \
             using (column('up_mean') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
-            title sprintf('%s, N = %s', pol, n)
+            title sprintf('%s, N = %s', pol, n), \
+        for [n in vals_n] sel(sprintf('policy=epoch,n=%s,p=%s,delays=core,metric=served', n, p)) \
+            using (column('up_mean') * 1.03):'mean':'ci_low':'ci_high' with yerrorlines dt 4 pt ptype('epoch', ni(n+0) + 2) lc rgb shade('epoch', ni(n+0) + 2) \
+            title sprintf('epoch, core delays, N = %s', n)
 }
 unset multiplot
