@@ -151,6 +151,17 @@ static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *e
             d->first_suspect_us = w->now - d->crashed_at;
         return;
     }
+    /* News about an earlier life of the member (an incarnation below the one
+     * running now, typically reported by a node that was itself down when the
+     * member restarted) accuses nobody that runs: not a false positive. */
+    const dm_membership *mm = dm_node_membership(m->core);
+    if (mm && ev->incarnation < dm_membership_incarnation(mm)) {
+        w->stats.stale_accusations++;
+        TRACE(w, nd->id, "stale %s of %u (incarnation %u, running %u)",
+              ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,
+              ev->incarnation, dm_membership_incarnation(mm));
+        return;
+    }
     bool connected = m->state == NODE_UP;
     for (uint32_t j = 0; j < w->n && connected; j++)
         connected = j == m->id || (!dm_simnet_is_cut(w->net, m->id, j) &&

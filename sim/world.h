@@ -104,6 +104,8 @@ typedef struct dm_world_stats {
     uint64_t false_suspicions;  /* SUSPECT events about a running member */
     uint64_t false_deaths;      /* DEAD events about a running member */
     uint64_t false_suspicions_connected;   /* ... neither paused nor cut off */
+    uint64_t stale_accusations; /* SUSPECT/DEAD about an earlier incarnation of a member that
+                                   runs again: old news, not counted as false */
     uint64_t false_deaths_connected;
     int64_t liveness_view_us;   /* liveness phase: views agreed after this long; -1 never */
     /* availability over the fault phase (see above) */
