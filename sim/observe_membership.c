@@ -62,7 +62,8 @@ static void detection_open(dm_world *w, const sim_node *victim)
     if (!w->cfg->core.membership)
         return;
     dm_world_detection d = { .node = victim->id, .crashed_at = w->now, .first_suspect_us = -1,
-                             .dead_all_us = -1, .converge_us = -1, .open = true };
+                             .first_dead_us = -1, .dead_all_us = -1, .converge_us = -1,
+                             .open = true };
     for (uint32_t i = 0; i < w->n && d.first_suspect_us < 0; i++) {
         const sim_node *nd = &w->nodes[i];
         if (!node_live(nd))
@@ -71,6 +72,8 @@ static void detection_open(dm_world *w, const sim_node *victim)
         dm_membership_info(dm_node_membership(nd->core), victim->id, &info);
         if (info.state != DM_MEMBER_ALIVE)
             d.first_suspect_us = 0;   /* already suspected when it crashed */
+        if (info.state == DM_MEMBER_DEAD || info.state == DM_MEMBER_LEFT)
+            d.first_dead_us = 0;
     }
     g_array_append_val(w->detections, d);
     w->open_detections++;
@@ -149,6 +152,8 @@ static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *e
         dm_world_detection *d = detection_of(w, ev->member);
         if (d && d->first_suspect_us < 0)
             d->first_suspect_us = w->now - d->crashed_at;
+        if (d && d->first_dead_us < 0 && ev->member_event == DM_MEMBER_EV_DEAD)
+            d->first_dead_us = w->now - d->crashed_at;
         return;
     }
     /* News about an earlier life of the member (an incarnation below the one

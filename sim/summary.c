@@ -130,6 +130,8 @@ PUT(put_dead_p50) { UNUSED_CSV; put_stat(out, s->dead, STAT_P50); }
 PUT(put_dead_max) { UNUSED_CSV; put_stat(out, s->dead, STAT_MAX); }
 PUT(put_converge_p50) { UNUSED_CSV; put_stat(out, s->converge, STAT_P50); }
 PUT(put_converge_max) { UNUSED_CSV; put_stat(out, s->converge, STAT_MAX); }
+PUT(put_dead_first_mean) { UNUSED_CSV; put_stat(out, s->dead_first, STAT_MEAN); }
+PUT(put_dead_spread_p50) { UNUSED_CSV; put_stat(out, s->dead_spread, STAT_P50); }
 /* Per member per second of process uptime. */
 PUT(put_member_msgs_per_s)
 {
@@ -256,6 +258,9 @@ static const metric metrics[] = {
     { "window_msgs_per_grant", 48, .put = put_window_msgs_per_grant },
     { "quorum_size_end", 49, STAT(quorum_size_end, DOUBLE, MAX, INTEGER) },
     { "reconfig_msgs", 50, COUNT(reconfig_msgs) },
+    /* Dissemination: how fast a death spreads once somebody declares it. */
+    { "dead_first_s_mean", 51, .put = put_dead_first_mean },
+    { "dead_spread_s_p50", 52, .put = put_dead_spread_p50 },
     { "first_failed_seed", .put = put_first_failed_seed },
     /* --csv-runs only. */
     { NULL, 12, "start_failures", COUNT(start_failures) },
@@ -342,6 +347,8 @@ void dm_summary_init(dm_summary *s, const dm_sim_config *first, const char *faul
     s->suspect = g_array_new(FALSE, FALSE, sizeof(double));
     s->dead = g_array_new(FALSE, FALSE, sizeof(double));
     s->converge = g_array_new(FALSE, FALSE, sizeof(double));
+    s->dead_first = g_array_new(FALSE, FALSE, sizeof(double));
+    s->dead_spread = g_array_new(FALSE, FALSE, sizeof(double));
 }
 
 void dm_summary_clear(dm_summary *s)
@@ -349,6 +356,8 @@ void dm_summary_clear(dm_summary *s)
     g_array_free(s->suspect, TRUE);
     g_array_free(s->dead, TRUE);
     g_array_free(s->converge, TRUE);
+    g_array_free(s->dead_first, TRUE);
+    g_array_free(s->dead_spread, TRUE);
 }
 
 static void sample_add(GArray *a, int64_t us)
@@ -379,6 +388,9 @@ void dm_summary_add(dm_summary *s, dm_world *w, uint64_t seed, int64_t wall_us)
         s->detections++;
         sample_add(s->suspect, d->first_suspect_us);
         sample_add(s->dead, d->dead_all_us);
+        sample_add(s->dead_first, d->first_dead_us);
+        if (d->first_dead_us >= 0 && d->dead_all_us >= 0)
+            sample_add(s->dead_spread, d->dead_all_us - d->first_dead_us);
         sample_add(s->converge, d->converge_us);
     }
     s->hash = s->runs == 1 ? dm_world_hash(w) : dm_trace_combine(s->hash, dm_world_hash(w));

@@ -32,6 +32,7 @@ typedef struct dm_summary {
     dm_world_stats stats;
     dm_checker_counts checks;
     GArray *suspect, *dead, *converge;   /* detection times in seconds (double) */
+    GArray *dead_first, *dead_spread;    /* first DEAD anywhere; first-to-last DEAD */
     uint64_t detections;
 } dm_summary;
 

@@ -151,6 +151,7 @@ typedef struct dm_world_detection {
     uint32_t node;
     int64_t crashed_at;         /* global */
     int64_t first_suspect_us;
+    int64_t first_dead_us;      /* the first DEAD event about it at any live member */
     int64_t dead_all_us;
     int64_t converge_us;
     bool open;

@@ -990,6 +990,9 @@ static void test_crash_detection(void)
         CU_ASSERT_TRUE(d->dead_all_us >= d->first_suspect_us + 4 * G_USEC_PER_SEC);
         CU_ASSERT_TRUE(d->dead_all_us < 30 * G_USEC_PER_SEC);
         CU_ASSERT_TRUE(d->converge_us >= d->dead_all_us);
+        /* Somebody declared it dead first, the last live member later. */
+        CU_ASSERT_TRUE(d->first_dead_us > d->first_suspect_us);
+        CU_ASSERT_TRUE(d->first_dead_us <= d->dead_all_us);
     }
     CU_ASSERT_EQUAL(st->false_suspicions, 0);
     CU_ASSERT_EQUAL(st->false_deaths, 0);
