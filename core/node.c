@@ -339,7 +339,7 @@ static bool sealed(const dm_node *n);
 static bool in_config(const dm_node *n);
 static bool epoch_admit(dm_node *n, const dm_msg *m);
 static void epoch_send_newer(dm_node *n, uint32_t to);
-static void epoch_send_stale(dm_node *n, uint32_t to, uint64_t theirs);
+static void epoch_send_stale(dm_node *n, uint32_t to);
 
 static void msg_init(dm_node *n, dm_msg *m, dm_msg_type type, uint32_t to, uint64_t attempt,
                      uint64_t grant, uint64_t value, uint32_t round)
@@ -1623,7 +1623,7 @@ static bool floor_settles_epoch(dm_node *n, const dm_msg *m, int64_t now)
         return true;
     if (m->epoch > e) {
         n->rec_newest = MAX(n->rec_newest, m->epoch);
-        epoch_send_stale(n, m->from, m->epoch);
+        epoch_send_stale(n, m->from);
     }
     n->rec_floor = MAX(n->rec_floor, m->grant);
     n->rec_tx[m->from] = 0;
@@ -1888,9 +1888,9 @@ static void epoch_send_newer(dm_node *n, uint32_t to)
     rc_send(n, &rm);
 }
 
-static void epoch_send_stale(dm_node *n, uint32_t to, uint64_t theirs)
+/* Ask `to` for its newer configuration (its module answers NEWER). */
+static void epoch_send_stale(dm_node *n, uint32_t to)
 {
-    (void)theirs;
     dm_reconfig_msg rm = { .type = DM_RECONFIG_STALE, .from = n->cfg.self, .to = to,
                            .epoch = config_epoch(n) };
     rc_send(n, &rm);
@@ -1909,7 +1909,7 @@ static bool epoch_admit(dm_node *n, const dm_msg *m)
     if (m->epoch < e)
         epoch_send_newer(n, m->from);
     else
-        epoch_send_stale(n, m->from, m->epoch);
+        epoch_send_stale(n, m->from);
     return false;
 }
 
