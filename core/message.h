@@ -168,6 +168,16 @@ typedef struct dm_msg {
     dm_member_update updates[DM_MSG_MAX_UPDATES];
 } dm_msg;
 
+/* A membership PING or ACK whose value has this bit is sent over a reliable
+ * stream (the live driver: TCP) instead of datagrams: SWIM's fallback ping,
+ * for a member whose UDP path is broken. Its ACK echoes the value. */
+#define DM_SEQ_STREAM ((uint64_t)1 << 63)
+
+static inline bool dm_msg_is_stream(const dm_msg *m)
+{
+    return (m->type == DM_MSG_PING || m->type == DM_MSG_ACK) && (m->value & DM_SEQ_STREAM);
+}
+
 /* True for PING, PING_REQ, ACK, NACK and SYNC. */
 bool dm_msg_is_membership(int type);
 /* True for SEAL .. STALE (the epoch policy's reconfiguration messages). */

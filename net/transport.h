@@ -4,7 +4,9 @@
  *    dm_node_next_deadline() after every input (a datagram, a stream frame,
  *    a timer expiry, an application call);
  *  - membership probes (PING, PING_REQ, ACK, NACK) travel as UDP datagrams,
- *    one frame each; lock messages and push/pull (SYNC) over TCP: one
+ *    one frame each, except SWIM's fallback ping (a PING or ACK marked
+ *    DM_SEQ_STREAM, for a member whose UDP path is broken), which goes over
+ *    TCP as memberlist's does; lock messages and push/pull (SYNC) over TCP: one
  *    outgoing connection per peer, connected lazily on the first message,
  *    kept open, re-established after a failure with exponential back-off
  *    (backoff_min doubling up to backoff_max; messages to a peer in back-off

@@ -535,6 +535,135 @@ static void test_transport_cluster(void)
     cluster_end(&c);
 }
 
+/* A fake member for the stream-ping test: the test itself listens on a
+ * member's address (UDP and TCP) and reads what the node sends it. */
+static struct {
+    int udp, listener, conns[4], n_conns;
+    uint8_t acc[4][DM_FRAME_MAX];
+    size_t fill[4];
+    uint64_t want;              /* the ACK value waited for */
+    int acks_tcp, acks_udp;     /* ACKs carrying `want`, by path */
+} fake;
+
+/* ACK frames in buf[0..*fill) carrying fake.want are counted into *acks;
+ * the rest of a partial frame stays in buf. */
+static void fake_frames(uint8_t *buf, size_t *fill, int *acks)
+{
+    for (;;) {
+        int fl = dm_codec_frame_length(buf, *fill);
+        if (fl <= 0 || (size_t)fl > *fill)
+            return;
+        dm_msg m;
+        if (dm_codec_decode(buf, (size_t)fl, &m) == fl && m.type == DM_MSG_ACK && m.value == fake.want)
+            (*acks)++;
+        memmove(buf, buf + fl, *fill - (size_t)fl);
+        *fill -= (size_t)fl;
+    }
+}
+
+static bool fake_acked(cluster *c)
+{
+    (void)c;
+    int fd = accept(fake.listener, NULL, NULL);
+    if (fd >= 0 && fake.n_conns < 4) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        fake.conns[fake.n_conns++] = fd;
+    } else if (fd >= 0) {
+        close(fd);
+    }
+    for (int i = 0; i < fake.n_conns; i++) {
+        ssize_t got = recv(fake.conns[i], fake.acc[i] + fake.fill[i], sizeof fake.acc[i] - fake.fill[i], 0);
+        if (got > 0) {
+            fake.fill[i] += (size_t)got;
+            fake_frames(fake.acc[i], &fake.fill[i], &fake.acks_tcp);
+        }
+    }
+    uint8_t dgram[DM_FRAME_MAX];
+    ssize_t got;
+    while ((got = recv(fake.udp, dgram, sizeof dgram, 0)) > 0) {
+        size_t fill = (size_t)got;
+        fake_frames(dgram, &fill, &fake.acks_udp);
+    }
+    return fake.acks_tcp + fake.acks_udp > 0;
+}
+
+static int fake_socket(int type, int port)
+{
+    int fd = socket(AF_INET, type | SOCK_NONBLOCK, 0);
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    if (type == SOCK_STREAM)
+        CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
+    return fd;
+}
+
+/* SWIM's fallback ping (issue 12): a PING whose value carries DM_SEQ_STREAM
+ * and its ACK travel over TCP, not UDP, and are counted (tcp_acks); a PING
+ * that arrives over TCP is answered like one over UDP, and a plain one's ACK
+ * still goes by UDP. The test plays member addr[0] to see which path each
+ * ACK takes. */
+static void test_transport_stream_ping(void)
+{
+    cluster c;
+    cluster_begin(&c);
+    cluster_config(&c, 1)->core.bootstrap = true;
+    GError *err = NULL;
+    CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[1], &err));
+    c.node[1] = dmn_node_new(&c.loop, &c.cfg[1], on_event, &c, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c.node[1]);
+    uint32_t self = c.cfg[1].self_id, fake_id = 0;
+    while (fake_id < 3 && strcmp(dmn_node_address(c.node[1], fake_id), c.addr[0]) != 0)
+        fake_id++;
+    CU_ASSERT_FATAL(fake_id < 3);
+
+    memset(&fake, 0, sizeof fake);
+    int port0 = 0, port1 = 0;
+    dmn_split_address(c.addr[0], NULL, &port0);
+    dmn_split_address(c.addr[1], NULL, &port1);
+    fake.udp = fake_socket(SOCK_DGRAM, port0);
+    fake.listener = fake_socket(SOCK_STREAM, port0);
+    int out = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port1),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    CU_ASSERT_EQUAL_FATAL(connect(out, (struct sockaddr *)&sa, sizeof sa), 0);
+    uv_timer_t tick;
+    uv_timer_init(&c.loop, &tick);
+    uv_timer_start(&tick, on_any_timer, 1, 1);
+
+    static const uint64_t values[2] = { DM_SEQ_STREAM | 77, 78 };
+    for (int k = 0; k < 2; k++) {
+        dm_msg ping;
+        memset(&ping, 0, sizeof ping);
+        ping.type = DM_MSG_PING;
+        ping.from = (uint16_t)fake_id;
+        ping.to = (uint16_t)self;
+        ping.clock = 1;
+        ping.value = values[k];
+        CU_ASSERT_EQUAL(dm_msg_is_stream(&ping), k == 0);
+        uint8_t frame[DM_FRAME_MAX];
+        int len = dm_codec_encode(&ping, frame, sizeof frame);
+        CU_ASSERT_FATAL(len > 0);
+        CU_ASSERT_EQUAL(send(out, frame, (size_t)len, MSG_NOSIGNAL), len);
+        fake.want = values[k];
+        fake.acks_tcp = fake.acks_udp = 0;
+        CU_ASSERT_TRUE(run_until(&c, fake_acked, 5000));
+        CU_ASSERT_EQUAL(fake.acks_tcp, k == 0 ? 1 : 0);
+        CU_ASSERT_EQUAL(fake.acks_udp, k == 0 ? 0 : 1);
+    }
+    CU_ASSERT_TRUE(status_has(c.node[1], " tcp_acks=1 "));
+
+    uv_close((uv_handle_t *)&tick, NULL);
+    close(out);
+    for (int i = 0; i < fake.n_conns; i++)
+        close(fake.conns[i]);
+    close(fake.listener);
+    close(fake.udp);
+    cluster_end(&c);
+}
+
 /* ------------------------------------------------------------ control */
 
 typedef struct ctl_rig {
@@ -732,6 +861,7 @@ static CU_TestInfo config_tests[] = {
 static CU_TestInfo transport_tests[] = {
     { "three nodes on one loop", test_transport_cluster },
     { "locks wait for the recovery", test_transport_recovering },
+    { "stream pings go over TCP", test_transport_stream_ping },
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo control_tests[] = {
