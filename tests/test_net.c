@@ -309,11 +309,29 @@ static void test_config(void)
 
 /* ------------------------------------------------------------ transport */
 
+static struct sockaddr_in loopback(int port)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    return sa;
+}
+
+/* A TCP connection to a member's "127.0.0.1:PORT" (blocking). */
+static int connect_member(const char *addr)
+{
+    int port = 0;
+    dmn_split_address(addr, NULL, &port);
+    struct sockaddr_in sa = loopback(port);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    CU_ASSERT_EQUAL_FATAL(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    return fd;
+}
+
 static int free_port(void)
 {
     for (int tries = 0; tries < 100; tries++) {
         int t = socket(AF_INET, SOCK_STREAM, 0);
-        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        struct sockaddr_in sa = loopback(0);
         socklen_t len = sizeof sa;
         if (bind(t, (struct sockaddr *)&sa, sizeof sa) < 0 || getsockname(t, (struct sockaddr *)&sa, &len) < 0) {
             close(t);
@@ -517,12 +535,7 @@ static void test_transport_cluster(void)
     static const uint8_t oversize[] = { 0x00, 0x10, 0x00, 0x00 };
     memcpy(raw_frame + raw_len, oversize, sizeof oversize);
     raw_len += sizeof oversize;
-    raw_fd = socket(AF_INET, SOCK_STREAM, 0);
-    int port = 0;
-    dmn_split_address(c.addr[0], NULL, &port);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    CU_ASSERT_EQUAL_FATAL(connect(raw_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    raw_fd = connect_member(c.addr[0]);
     /* Keep the loop turning while bytes are fed. */
     uv_timer_t tick;
     uv_timer_init(&c.loop, &tick);
@@ -592,8 +605,7 @@ static int fake_socket(int type, int port)
     int fd = socket(AF_INET, type | SOCK_NONBLOCK, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in sa = loopback(port);
     CU_ASSERT_EQUAL_FATAL(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
     if (type == SOCK_STREAM)
         CU_ASSERT_EQUAL_FATAL(listen(fd, 4), 0);
@@ -620,15 +632,11 @@ static void test_transport_stream_ping(void)
     CU_ASSERT_FATAL(fake_id < 3);
 
     memset(&fake, 0, sizeof fake);
-    int port0 = 0, port1 = 0;
+    int port0 = 0;
     dmn_split_address(c.addr[0], NULL, &port0);
-    dmn_split_address(c.addr[1], NULL, &port1);
     fake.udp = fake_socket(SOCK_DGRAM, port0);
     fake.listener = fake_socket(SOCK_STREAM, port0);
-    int out = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port1),
-                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    CU_ASSERT_EQUAL_FATAL(connect(out, (struct sockaddr *)&sa, sizeof sa), 0);
+    int out = connect_member(c.addr[1]);
     uv_timer_t tick;
     uv_timer_init(&c.loop, &tick);
     uv_timer_start(&tick, on_any_timer, 1, 1);
