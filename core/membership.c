@@ -1,11 +1,16 @@
 /* dmutex core: SWIM membership with Lifeguard (see membership.h).
  *
- * Layout: everything about a member lives in one record of an array indexed
- * by member id, so every lookup a message triggers is O(1), and the three
- * per-member activities that need ordering (a suspicion timer, a pending
- * broadcast, a relayed probe) are intrusive entries of three dm_heaps. A heap
- * never holds more than one entry per member, and its capacity is reserved
- * up front, so nothing allocates (or can fail) after dm_membership_new().
+ * Layout: a simulation holds N members in each of N nodes, so what every
+ * member costs is what 10,000 nodes cost squared. The hot part -- state,
+ * incarnation, accuser, when the state was taken -- is 16 bytes in one
+ * array indexed by id (every lookup a message triggers is O(1)); with the
+ * probe order, the ALIVE/DEAD sets and a set position, 28 bytes a member.
+ * The three per-member activities that need ordering (a suspicion timer, a
+ * pending broadcast, a relayed probe) are intrusive entries of three
+ * dm_heaps in a cold record that exists only while one of them is running,
+ * found by id in a hash table. A heap holds at most one entry per member.
+ * Records and heap storage grow with activity; as everywhere in GLib,
+ * running out of memory aborts.
  *
  * Decisions the header leaves open, and why:
  *  - Confirmations of a suspicion are counted per distinct *accuser* of a
@@ -80,28 +85,43 @@
  * first: the heap key is transmits x BCAST_TIER - id (ids stay below 2^52). */
 #define BCAST_TIER ((int64_t)1 << 52)
 
+/* The hot part of a member, in one array indexed by id: what every message
+ * and every query reads. 16 bytes, so that N members cost 28 bytes with the
+ * probe order, the set position and the shared set array below. */
 typedef struct member {
-    uint8_t state;              /* dm_member_state */
-    bool joined;
+    int64_t state_since;
     uint32_t incarnation;
     uint16_t accuser;           /* who declared the current state */
-    int64_t state_since;
-    uint32_t set_pos;           /* index in alive_set (ALIVE) or dead_set (DEAD) */
+    uint8_t state;              /* dm_member_state */
+    uint8_t flags;              /* JOINED, COLD */
+} member;
+
+#define JOINED 0x1              /* heard from at least once */
+#define COLD 0x2                /* has a record in m->cold */
+
+/* The cold part: what a member needs only while it is suspected, has a
+ * pending broadcast, or is the requester of a probe we relay. Allocated when
+ * the first of the three starts, freed when the last ends, found through
+ * m->cold by id (or from a heap entry, by container). The heaps hold
+ * pointers into it, so a record never moves. */
+typedef struct cold {
+    uint32_t id;
     /* suspicion (queued while SUSPECT) */
     dm_heap_entry suspicion;
     int64_t suspect_start;
     uint32_t confirmations;
-    uint32_t n_accusers;        /* entries of this member's accusers[] slice */
+    uint32_t n_accusers;        /* entries of accusers[] */
     /* pending broadcast of our (state, incarnation) of this member */
     dm_heap_entry bcast;
     uint64_t bcast_id;
     uint32_t transmits;
     /* the indirect probe we run for this member as requester */
+    uint32_t relay_target;
     dm_heap_entry relay;        /* queued until the target answers, or NACK */
     uint64_t relay_their_seq;
     uint64_t relay_our_seq;
-    uint32_t relay_target;
-} member;
+    uint16_t accusers[];        /* k_confirm + 1 */
+} cold;
 
 typedef enum probe_phase {
     PROBE_IDLE,                 /* probe_at starts the next period */
@@ -115,7 +135,7 @@ struct dm_membership {
     void *user;
     dm_prng prng;
     member *mem;
-    uint16_t *accusers;         /* (k_confirm + 1) per member */
+    GHashTable *cold;           /* id + 1 -> cold record */
     uint32_t k_confirm;
     int64_t susp_min, susp_max;
     int64_t nack_after;
@@ -123,9 +143,12 @@ struct dm_membership {
 
     uint32_t *order;            /* round-robin probe order, reshuffled per pass */
     uint32_t order_len, order_pos;
-    /* Dense sets for O(1) random picks: others that are ALIVE, and DEAD. */
-    uint32_t *alive_set, n_alive;
-    uint32_t *dead_set, n_dead;
+    /* Two dense sets for O(1) random picks, sharing one array of n: the
+     * others that are ALIVE from the front (sets[k] is the k-th), those that
+     * are DEAD from the back (sets[n - 1 - k] is the k-th); set_pos[id] is
+     * id's k in its set. */
+    uint32_t *sets, *set_pos;
+    uint32_t n_alive, n_dead;
 
     dm_heap suspicions, relays, bcasts;
     uint64_t next_bcast_id;
@@ -149,6 +172,7 @@ struct dm_membership {
     uint32_t health;
     bool leaving;
     uint32_t view_size;
+    uint64_t view_hash;         /* sum of view_term() over the view */
     dm_membership_stats stats;
 };
 
@@ -173,31 +197,62 @@ static bool in_view_state(uint8_t s)
     return s == DM_MEMBER_ALIVE || s == DM_MEMBER_SUSPECT;
 }
 
-static uint32_t id_of(const dm_membership *m, const member *mb)
+/* The view's digest is a sum of one well-mixed term per member in it, so a
+ * change costs O(1) instead of a pass over all n members (n view changes of
+ * n members each are 10^8 steps at 10,000 nodes). Sums of distinct members'
+ * terms collide only by chance. */
+static uint64_t view_term(uint32_t id)
 {
-    return (uint32_t)(mb - m->mem);
+    return dm_mix64(DM_FNV_BASIS ^ ((uint64_t)id + 1));
 }
 
-#define MEMBER_OF(entry, field) ((member *)((char *)(entry) - offsetof(member, field)))
+#define COLD_OF(entry, field) ((cold *)((char *)(entry) - offsetof(cold, field)))
 
-/* Capacity for every member was reserved at creation, so this cannot fail. */
+/* The heaps grow with the cold records they index; like every GLib
+ * allocation, running out of memory aborts. */
 static void schedule(dm_heap *h, dm_heap_entry *e, int64_t at)
 {
-    int rc = dm_heap_schedule(h, e, at);
-    g_assert(rc == 0);
-    (void)rc;
+    if (dm_heap_schedule(h, e, at) < 0)
+        g_error("membership: out of memory for a timer");
 }
 
-static int reserve(dm_heap *h, member *mem, uint32_t n, size_t field)
+static gpointer cold_key(uint32_t id)
 {
-    for (uint32_t i = 0; i < n; i++) {
-        int rc = dm_heap_push(h, (dm_heap_entry *)((char *)&mem[i] + field), 0);
-        if (rc < 0)
-            return rc;
-    }
-    while (dm_heap_pop(h))
-        ;
-    return 0;
+    return GUINT_TO_POINTER(id + 1);
+}
+
+/* id's cold record, or NULL when it has none. */
+static cold *cold_find(const dm_membership *m, uint32_t id)
+{
+    if (!(m->mem[id].flags & COLD))
+        return NULL;
+    return g_hash_table_lookup(m->cold, cold_key(id));
+}
+
+/* id's cold record, created (empty, nothing queued) when it has none. */
+static cold *cold_get(dm_membership *m, uint32_t id)
+{
+    cold *c = cold_find(m, id);
+    if (c)
+        return c;
+    c = g_malloc0(sizeof *c + (m->k_confirm + 1) * sizeof c->accusers[0]);
+    c->id = id;
+    dm_heap_entry_init(&c->suspicion);
+    dm_heap_entry_init(&c->bcast);
+    dm_heap_entry_init(&c->relay);
+    g_hash_table_insert(m->cold, cold_key(id), c);
+    m->mem[id].flags |= COLD;
+    return c;
+}
+
+/* Free c once nothing of it is queued any more. */
+static void cold_release(dm_membership *m, cold *c)
+{
+    if (dm_heap_entry_queued(&c->suspicion) || dm_heap_entry_queued(&c->bcast) ||
+        dm_heap_entry_queued(&c->relay))
+        return;
+    m->mem[c->id].flags &= (uint8_t)~COLD;
+    g_hash_table_remove(m->cold, cold_key(c->id));   /* frees c */
 }
 
 static int64_t scaled(const dm_membership *m, int64_t us)
@@ -217,26 +272,42 @@ static uint64_t new_seq(dm_membership *m, uint32_t relay_for)
     return relay_for == NONE ? seq : seq + SEQ_RELAY + relay_for;
 }
 
-static void set_add(uint32_t *set, uint32_t *len, member *mem, uint32_t id)
+/* The k-th member of the ALIVE set, or of the DEAD set. */
+static uint32_t *alive_at(const dm_membership *m, uint32_t k)
 {
-    mem[id].set_pos = *len;
-    set[(*len)++] = id;
+    return &m->sets[k];
 }
 
-static void set_remove(uint32_t *set, uint32_t *len, member *mem, uint32_t id)
+static uint32_t *dead_at(const dm_membership *m, uint32_t k)
 {
-    uint32_t pos = mem[id].set_pos, last = set[--*len];
-    set[pos] = last;
-    mem[last].set_pos = pos;
+    return &m->sets[m->cfg.n_members - 1 - k];
 }
 
-static void set_swap(uint32_t *set, member *mem, uint32_t i, uint32_t j)
+static void set_add(dm_membership *m, bool dead, uint32_t id)
 {
-    uint32_t a = set[i], b = set[j];
-    set[i] = b;
-    set[j] = a;
-    mem[b].set_pos = i;
-    mem[a].set_pos = j;
+    uint32_t *len = dead ? &m->n_dead : &m->n_alive;
+    m->set_pos[id] = *len;
+    *(dead ? dead_at(m, *len) : alive_at(m, *len)) = id;
+    ++*len;
+}
+
+static void set_remove(dm_membership *m, bool dead, uint32_t id)
+{
+    uint32_t *len = dead ? &m->n_dead : &m->n_alive;
+    uint32_t pos = m->set_pos[id];
+    --*len;
+    uint32_t last = *(dead ? dead_at(m, *len) : alive_at(m, *len));
+    *(dead ? dead_at(m, pos) : alive_at(m, pos)) = last;
+    m->set_pos[last] = pos;
+}
+
+static void alive_swap(dm_membership *m, uint32_t i, uint32_t j)
+{
+    uint32_t a = *alive_at(m, i), b = *alive_at(m, j);
+    *alive_at(m, i) = b;
+    *alive_at(m, j) = a;
+    m->set_pos[b] = i;
+    m->set_pos[a] = j;
 }
 
 /* Move up to `want` random members of the ALIVE set other than `skip` to its
@@ -246,9 +317,9 @@ static uint32_t pick_alive(dm_membership *m, uint32_t want, uint32_t skip, uint3
     uint32_t got = 0;
     for (uint32_t i = 0; i < m->n_alive && got < want; i++) {
         uint32_t j = i + (uint32_t)dm_prng_below(&m->prng, m->n_alive - i);
-        set_swap(m->alive_set, m->mem, i, j);
-        if (m->alive_set[i] != skip)
-            out[got++] = m->alive_set[i];
+        alive_swap(m, i, j);
+        if (*alive_at(m, i) != skip)
+            out[got++] = *alive_at(m, i);
     }
     return got;
 }
@@ -270,10 +341,10 @@ static int64_t bcast_key(uint32_t transmits, uint64_t id)
  * member, so a newer update replaces the older with a fresh budget. */
 static void broadcast(dm_membership *m, uint32_t id)
 {
-    member *mb = &m->mem[id];
-    mb->transmits = 0;
-    mb->bcast_id = ++m->next_bcast_id;
-    schedule(&m->bcasts, &mb->bcast, bcast_key(0, mb->bcast_id));
+    cold *c = cold_get(m, id);
+    c->transmits = 0;
+    c->bcast_id = ++m->next_bcast_id;
+    schedule(&m->bcasts, &c->bcast, bcast_key(0, c->bcast_id));
 }
 
 static void add_update(dm_membership *m, dm_msg *msg, uint32_t id)
@@ -290,28 +361,30 @@ static void add_update(dm_membership *m, dm_msg *msg, uint32_t id)
  * down, or retired once it has been sent transmit_limit times. */
 static void fill_updates(dm_membership *m, dm_msg *msg, uint32_t buddy)
 {
-    member *taken[DM_MSG_MAX_UPDATES];
+    cold *taken[DM_MSG_MAX_UPDATES];
     uint32_t n_taken = 0;
     if (buddy != NONE) {
-        member *b = &m->mem[buddy];
-        if (dm_heap_entry_queued(&b->bcast)) {
+        cold *b = cold_find(m, buddy);
+        if (b && dm_heap_entry_queued(&b->bcast)) {
             dm_heap_remove(&m->bcasts, &b->bcast);
             taken[n_taken++] = b;
             add_update(m, msg, buddy);
-        } else if (b->state != DM_MEMBER_ALIVE) {
+        } else if (m->mem[buddy].state != DM_MEMBER_ALIVE) {
             add_update(m, msg, buddy);
         }
     }
     dm_heap_entry *e;
     while (msg->n_updates < DM_MSG_MAX_UPDATES && (e = dm_heap_pop(&m->bcasts)) != NULL) {
-        member *mb = MEMBER_OF(e, bcast);
-        taken[n_taken++] = mb;
-        add_update(m, msg, id_of(m, mb));
+        cold *c = COLD_OF(e, bcast);
+        taken[n_taken++] = c;
+        add_update(m, msg, c->id);
     }
     for (uint32_t i = 0; i < n_taken; i++) {
-        member *mb = taken[i];
-        if (++mb->transmits < m->transmit_limit)
-            schedule(&m->bcasts, &mb->bcast, bcast_key(mb->transmits, mb->bcast_id));
+        cold *c = taken[i];
+        if (++c->transmits < m->transmit_limit)
+            schedule(&m->bcasts, &c->bcast, bcast_key(c->transmits, c->bcast_id));
+        else
+            cold_release(m, c);
     }
     m->stats.updates_sent += msg->n_updates;
 }
@@ -384,38 +457,32 @@ static int64_t suspicion_timeout(const dm_membership *m, uint32_t confirmations)
     return t < m->susp_min ? m->susp_min : t;
 }
 
-static uint16_t *accusers_of(const dm_membership *m, uint32_t id)
-{
-    return m->accusers + (size_t)id * (m->k_confirm + 1);
-}
-
 static void start_suspicion(dm_membership *m, int64_t now, uint32_t id, uint32_t accuser)
 {
-    member *mb = &m->mem[id];
-    mb->suspect_start = now;
-    mb->confirmations = 0;
-    mb->n_accusers = 1;
-    accusers_of(m, id)[0] = (uint16_t)accuser;
-    schedule(&m->suspicions, &mb->suspicion, now + suspicion_timeout(m, 0));
+    cold *c = cold_get(m, id);
+    c->suspect_start = now;
+    c->confirmations = 0;
+    c->n_accusers = 1;
+    c->accusers[0] = (uint16_t)accuser;
+    schedule(&m->suspicions, &c->suspicion, now + suspicion_timeout(m, 0));
 }
 
 /* Another member (or our own failed probe) suspects id at the same
  * incarnation: each distinct one shortens the timeout, up to K of them. */
 static void confirm(dm_membership *m, uint32_t id, uint32_t accuser)
 {
-    member *mb = &m->mem[id];
-    if (mb->confirmations >= m->k_confirm)
+    cold *c = cold_find(m, id);   /* SUSPECT: its suspicion is queued */
+    if (c->confirmations >= m->k_confirm)
         return;
-    uint16_t *acc = accusers_of(m, id);
-    for (uint32_t i = 0; i < mb->n_accusers; i++)
-        if (acc[i] == accuser)
+    for (uint32_t i = 0; i < c->n_accusers; i++)
+        if (c->accusers[i] == accuser)
             return;
-    acc[mb->n_accusers++] = (uint16_t)accuser;
-    mb->confirmations++;
-    schedule(&m->suspicions, &mb->suspicion,
-             mb->suspect_start + suspicion_timeout(m, mb->confirmations));
+    c->accusers[c->n_accusers++] = (uint16_t)accuser;
+    c->confirmations++;
+    schedule(&m->suspicions, &c->suspicion,
+             c->suspect_start + suspicion_timeout(m, c->confirmations));
     /* spread this independent accusation: it confirms for others too */
-    mb->accuser = (uint16_t)accuser;
+    m->mem[id].accuser = (uint16_t)accuser;
     broadcast(m, id);
 }
 
@@ -430,20 +497,22 @@ static uint8_t set_state(dm_membership *m, int64_t now, uint32_t id, uint8_t sta
         return old;
     mb->state = state;
     mb->state_since = now;
-    if (old == DM_MEMBER_SUSPECT)
-        dm_heap_remove(&m->suspicions, &mb->suspicion);
-    if (id != m->cfg.self) {
-        if (old == DM_MEMBER_ALIVE)
-            set_remove(m->alive_set, &m->n_alive, m->mem, id);
-        else if (old == DM_MEMBER_DEAD)
-            set_remove(m->dead_set, &m->n_dead, m->mem, id);
-        if (state == DM_MEMBER_ALIVE)
-            set_add(m->alive_set, &m->n_alive, m->mem, id);
-        else if (state == DM_MEMBER_DEAD)
-            set_add(m->dead_set, &m->n_dead, m->mem, id);
+    cold *c = old == DM_MEMBER_SUSPECT ? cold_find(m, id) : NULL;
+    if (c) {
+        dm_heap_remove(&m->suspicions, &c->suspicion);
+        cold_release(m, c);
     }
-    m->view_size += in_view_state(state);
-    m->view_size -= in_view_state(old);
+    if (id != m->cfg.self) {
+        if (old == DM_MEMBER_ALIVE || old == DM_MEMBER_DEAD)
+            set_remove(m, old == DM_MEMBER_DEAD, id);
+        if (state == DM_MEMBER_ALIVE || state == DM_MEMBER_DEAD)
+            set_add(m, state == DM_MEMBER_DEAD, id);
+    }
+    if (in_view_state(state) != in_view_state(old)) {
+        bool joins = in_view_state(state);
+        m->view_size += joins ? 1 : -1u;
+        m->view_hash += joins ? view_term(id) : -view_term(id);
+    }
     return old;
 }
 
@@ -538,7 +607,7 @@ static uint32_t next_target(dm_membership *m, bool *dead_probe)
     *dead_probe = m->cfg.dead_probe_every && m->periods % m->cfg.dead_probe_every == 0 &&
                   m->n_dead > 0;
     if (*dead_probe)
-        return m->dead_set[dm_prng_below(&m->prng, m->n_dead)];
+        return *dead_at(m, (uint32_t)dm_prng_below(&m->prng, m->n_dead));
     for (uint32_t scanned = 0; scanned < m->order_len; scanned++) {
         if (m->order_pos == m->order_len) {
             dm_prng_shuffle_u32(&m->prng, m->order, m->order_len);
@@ -646,7 +715,7 @@ static void push_pull(dm_membership *m, int64_t now)
         return;
     uint32_t to;
     if (m->n_alive > 0 && dm_prng_below(&m->prng, 4) != 0) {
-        to = m->alive_set[dm_prng_below(&m->prng, m->n_alive)];
+        to = *alive_at(m, (uint32_t)dm_prng_below(&m->prng, m->n_alive));
     } else {
         to = (uint32_t)dm_prng_below(&m->prng, n - 1);
         to += to >= m->cfg.self;
@@ -678,11 +747,12 @@ void dm_membership_free(dm_membership *m)
     dm_heap_clear(&m->suspicions);
     dm_heap_clear(&m->relays);
     dm_heap_clear(&m->bcasts);
+    if (m->cold)
+        g_hash_table_destroy(m->cold);
     g_free(m->mem);
-    g_free(m->accusers);
     g_free(m->order);
-    g_free(m->alive_set);
-    g_free(m->dead_set);
+    g_free(m->sets);
+    g_free(m->set_pos);
     g_free(m->probe.relays);
     g_free(m->probe.nacked);
     g_free(m->announce_to);
@@ -710,30 +780,18 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
      * the n - 1 others, and at least one slot so the arrays exist. */
     uint32_t relay_cap = MAX(1u, MIN(cfg->indirect_checks + 1, n));
     m->mem = g_try_new0(member, n);
-    m->accusers = g_try_new0(uint16_t, (size_t)n * (m->k_confirm + 1));
+    m->cold = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     m->order = g_try_new(uint32_t, n);
-    m->alive_set = g_try_new(uint32_t, n);
-    m->dead_set = g_try_new(uint32_t, n);
+    m->sets = g_try_new(uint32_t, n);
+    m->set_pos = g_try_new(uint32_t, n);
     m->probe.relays = g_try_new(uint32_t, relay_cap);
     m->probe.nacked = g_try_new(bool, relay_cap);
     m->announce_to = g_try_new(uint32_t, relay_cap);
-    if (!m->mem || !m->accusers || !m->order || !m->alive_set || !m->dead_set ||
+    if (!m->mem || !m->order || !m->sets || !m->set_pos ||
         !m->probe.relays || !m->probe.nacked || !m->announce_to) {
         dm_membership_free(m);
         return -DM_ENOMEM;
     }
-    for (uint32_t id = 0; id < n; id++) {
-        dm_heap_entry_init(&m->mem[id].suspicion);
-        dm_heap_entry_init(&m->mem[id].bcast);
-        dm_heap_entry_init(&m->mem[id].relay);
-    }
-    if (reserve(&m->suspicions, m->mem, n, offsetof(member, suspicion)) < 0 ||
-        reserve(&m->relays, m->mem, n, offsetof(member, relay)) < 0 ||
-        reserve(&m->bcasts, m->mem, n, offsetof(member, bcast)) < 0) {
-        dm_membership_free(m);
-        return -DM_ENOMEM;
-    }
-
     for (uint32_t id = 0; id < n; id++) {
         member *mb = &m->mem[id];
         mb->state = DM_MEMBER_ALIVE;
@@ -741,13 +799,15 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
         mb->state_since = now;
         if (id == cfg->self) {
             mb->incarnation = cfg->incarnation;
-            mb->joined = true;
+            mb->flags = JOINED;
             continue;
         }
         m->order[m->order_len++] = id;
-        set_add(m->alive_set, &m->n_alive, m->mem, id);
+        set_add(m, false, id);
     }
     m->view_size = n;
+    for (uint32_t id = 0; id < n; id++)
+        m->view_hash += view_term(id);
 
     double scale = MAX(1.0, log10((double)n));
     m->susp_min = (int64_t)((double)cfg->suspicion_mult * scale * (double)cfg->probe_interval_us);
@@ -778,8 +838,8 @@ void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
     if (member_id >= m->cfg.n_members || member_id == m->cfg.self)
         return;
     member *mb = &m->mem[member_id];
-    if (!mb->joined) {
-        mb->joined = true;
+    if (!(mb->flags & JOINED)) {
+        mb->flags |= JOINED;
         emit(m, DM_MEMBER_EV_JOIN, member_id);
     }
     if (probe_waiting_for(m, member_id))
@@ -810,12 +870,23 @@ static void on_ping_req(dm_membership *m, int64_t now, const dm_msg *msg)
         return;
     /* One relay per requester: a newer request means its older probe is
      * over, so it replaces the older relay. */
-    member *r = &m->mem[requester];
+    cold *r = cold_get(m, requester);
     r->relay_their_seq = msg->value;
     r->relay_target = target;
     r->relay_our_seq = new_seq(m, requester);
     schedule(&m->relays, &r->relay, now + m->nack_after);
     send_probe_msg(m, DM_MSG_PING, target, r->relay_our_seq, 0, target);
+}
+
+/* The relay we ran for r's requester is over: pass on the target's ACK,
+ * or NACK at the deadline. */
+static void end_relay(dm_membership *m, cold *r, dm_msg_type answer)
+{
+    uint32_t requester = r->id, target = r->relay_target;
+    uint64_t their_seq = r->relay_their_seq;
+    dm_heap_remove(&m->relays, &r->relay);
+    cold_release(m, r);
+    send_probe_msg(m, answer, requester, their_seq, target, requester);
 }
 
 static void on_ack(dm_membership *m, const dm_msg *msg)
@@ -825,11 +896,10 @@ static void on_ack(dm_membership *m, const dm_msg *msg)
         uint32_t requester = (uint32_t)(low - SEQ_RELAY);
         if (requester >= m->cfg.n_members)
             return;
-        member *r = &m->mem[requester];
-        if (!dm_heap_entry_queued(&r->relay) || r->relay_our_seq != msg->value)
+        cold *r = cold_find(m, requester);
+        if (!r || !dm_heap_entry_queued(&r->relay) || r->relay_our_seq != msg->value)
             return;
-        dm_heap_remove(&m->relays, &r->relay);
-        send_probe_msg(m, DM_MSG_ACK, requester, r->relay_their_seq, r->relay_target, requester);
+        end_relay(m, r, DM_MSG_ACK);
         return;
     }
     if (msg->value == m->probe.seq && probe_waiting_for(m, msg->target))
@@ -923,13 +993,13 @@ void dm_membership_tick(dm_membership *m, int64_t now)
         if (at > now)
             return;
         if (s && s->at == at) {
-            member *mb = MEMBER_OF(dm_heap_pop(&m->suspicions), suspicion);
-            if (apply(m, now, m->cfg.self, id_of(m, mb), DM_MEMBER_DEAD, mb->incarnation))
+            uint32_t id = COLD_OF(dm_heap_pop(&m->suspicions), suspicion)->id;
+            /* DEAD overrides SUSPECT at the same incarnation; leaving
+             * SUSPECT releases the record. */
+            if (apply(m, now, m->cfg.self, id, DM_MEMBER_DEAD, m->mem[id].incarnation))
                 m->stats.deaths++;
         } else if (r && r->at == at) {
-            member *req = MEMBER_OF(dm_heap_pop(&m->relays), relay);
-            send_probe_msg(m, DM_MSG_NACK, id_of(m, req), req->relay_their_seq, req->relay_target,
-                           id_of(m, req));
+            end_relay(m, COLD_OF(r, relay), DM_MSG_NACK);
         } else if (m->probe_at == at) {
             probe_timer(m, now);
         } else {
@@ -963,7 +1033,7 @@ void dm_membership_info(const dm_membership *m, uint32_t member_id, dm_member_in
     const member *mb = &m->mem[member_id];
     out->state = mb->state;
     out->incarnation = mb->incarnation;
-    out->joined = mb->joined;
+    out->joined = mb->flags & JOINED;
     out->state_since = mb->state_since;
 }
 
@@ -984,17 +1054,7 @@ uint32_t dm_membership_view_size(const dm_membership *m)
 
 uint64_t dm_membership_view_hash(const dm_membership *m)
 {
-    /* FNV-1a over the view as a bitset (member i is bit i % 8 of byte
-     * i / 8), then a splitmix64 finaliser to spread FNV's weak high bits. */
-    uint64_t h = DM_FNV_BASIS;
-    uint32_t n = m->cfg.n_members;
-    for (uint32_t byte = 0; byte < (n + 7) / 8; byte++) {
-        uint8_t bits = 0;
-        for (uint32_t b = 0; b < 8 && byte * 8 + b < n; b++)
-            bits |= (uint8_t)(in_view_state(m->mem[byte * 8 + b].state) << b);
-        h = dm_fnv1a_byte(h, bits);
-    }
-    return dm_mix64(h);
+    return m->view_hash;
 }
 
 uint32_t dm_membership_incarnation(const dm_membership *m)
