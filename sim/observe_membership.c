@@ -171,16 +171,21 @@ static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *e
     for (uint32_t j = 0; j < w->n && connected; j++)
         connected = j == m->id || (!dm_simnet_is_cut(w->net, m->id, j) &&
                                    !dm_simnet_is_cut(w->net, j, m->id));
+    /* Healthy: what Lifeguard counts, an accusation that nothing wrong with
+     * the member itself explains (it is not slow, not paused, not cut off). */
+    bool healthy = connected && !is_slow(m);
     if (ev->member_event == DM_MEMBER_EV_SUSPECT) {
         w->stats.false_suspicions++;
         w->stats.false_suspicions_connected += connected;
+        w->stats.false_suspicions_healthy += healthy;
     } else {
         w->stats.false_deaths++;
         w->stats.false_deaths_connected += connected;
+        w->stats.false_deaths_healthy += healthy;
     }
     TRACE(w, nd->id, "false %s of %u (%s)",
           ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,
-          m->state == NODE_PAUSED ? "paused" : connected ? "connected" : "cut off");
+          m->state == NODE_PAUSED ? "paused" : !connected ? "cut off" : healthy ? "connected" : "slow");
 }
 
 /* Live members that disagree on the view when the liveness bound passes:

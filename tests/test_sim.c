@@ -326,7 +326,7 @@ static void test_fault_registry(void)
         { DM_FAULT_CRASH, "crash" }, { DM_FAULT_RESTART, "restart" }, { DM_FAULT_PAUSE, "pause" },
         { DM_FAULT_PARTITION, "partition" }, { DM_FAULT_LOSS, "loss" }, { DM_FAULT_DUP, "dup" },
         { DM_FAULT_REORDER, "reorder" }, { DM_FAULT_SKEW, "skew" }, { DM_FAULT_CHURN, "churn" },
-        { DM_FAULT_WIPE, "wipe" },
+        { DM_FAULT_WIPE, "wipe" }, { DM_FAULT_SLOW, "slow" },
     };
     for (size_t i = 0; i < G_N_ELEMENTS(builtin); i++) {
         CU_ASSERT_STRING_EQUAL(dm_fault_kind_name(builtin[i].kind), builtin[i].name);
@@ -353,8 +353,8 @@ static void test_fault_registry(void)
         for (const dm_fault_verb *v = ops->verbs; v && v->name; v++) {
             CU_ASSERT_PTR_EQUAL(dm_fault_verb_lookup(v->name), v);
             static const char *const args[] = { "", "=random", "=0.5", "=bridge" };
-            char *text = g_strdup_printf("at=1 %s%s%s", v->name, args[v->arg],
-                                         v->rate ? " rate=5" : "");
+            char *text = g_strdup_printf("at=1 %s%s%s%s", v->name, args[v->arg],
+                                         v->rate ? " rate=5" : "", v->delay ? " delay=1.5" : "");
             dm_fault_step s;
             CU_ASSERT_TRUE(dm_fault_step_parse(text, &s, NULL));
             GString *t = g_string_new(NULL);
