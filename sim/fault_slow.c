@@ -92,6 +92,8 @@ bool slow_read(dm_world *w, sim_node *nd, sim_msg *sm)
 
 void slow_crash(dm_world *w, sim_node *nd)
 {
+    if (nd->backlog)
+        TRACE(w, nd->id, "%u unread messages lost", nd->backlog);
     nd->life++;
     nd->backlog = 0;
     nd->backlog_last = 0;
