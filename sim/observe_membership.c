@@ -157,10 +157,13 @@ static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *e
         return;
     }
     /* News about an earlier life of the member (an incarnation below the one
-     * running now, typically reported by a node that was itself down when the
-     * member restarted) accuses nobody that runs: not a false positive. */
+     * this life started with, typically reported by a node that was itself
+     * down when the member restarted) accuses nobody that runs: not a false
+     * positive. An incarnation of this life the member has since refuted is
+     * one: a slow member declaring a healthy one dead because it read the
+     * refutation too late is Lifeguard's false positive. */
     const dm_membership *mm = dm_node_membership(m->core);
-    if (mm && ev->incarnation < dm_membership_incarnation(mm)) {
+    if (mm && ev->incarnation < m->life_incarnation) {
         w->stats.stale_accusations++;
         TRACE(w, nd->id, "stale %s of %u (incarnation %u, running %u)",
               ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,

@@ -288,6 +288,8 @@ bool node_start(dm_world *w, sim_node *nd)
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
+    const dm_membership *mm = dm_node_membership(nd->core);
+    nd->life_incarnation = mm ? dm_membership_incarnation(mm) : 0;
     observe_view(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);

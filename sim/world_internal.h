@@ -124,6 +124,8 @@ typedef struct sim_node {
     uint64_t view_hash;       /* dm_membership_view_hash (0 without membership) */
     uint64_t tree_hash;       /* dm_node_view_hash */
     int64_t up_since;         /* global time the process last started */
+    uint32_t life_incarnation; /* its SWIM incarnation when this life started: news about a
+                                 lower one is about an earlier life (observe_membership.c) */
     sim_event churn;          /* EV_CHURN */
     dm_prng churn_prng;       /* ("churn", id): its up/down periods */
     bool churn_up;            /* the churn process's state (the process may differ
