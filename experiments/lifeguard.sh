@@ -14,8 +14,9 @@
 #
 # Lifeguard off is `--set swim.lifeguard=false` (classic SWIM: no local
 # health, a fixed suspicion timeout, no NACKs). A simulator without that key
-# is compared with `--set swim.awareness_max=1` instead (local health off,
-# the suspicion timeout still dynamic): a proxy, and the tables say so.
+# is compared with `--set swim.awareness_max=1 --set swim.suspicion_max_mult=1`
+# instead (local health off, the suspicion timeout fixed at its minimum; NACKs
+# still sent): a proxy, and the tables say so.
 #
 # Usage: experiments/lifeguard.sh [quick]
 #   DM_SIM    the simulator (default: ./dmutex-sim, then dmutex-sim on PATH)
@@ -49,7 +50,8 @@ fi
 if "$sim" --nodes 2 --duration 1 --faults none --set swim.lifeguard=false >/dev/null 2>&1; then
     on="--set swim.lifeguard=true" off="--set swim.lifeguard=false" what=lifeguard
 else
-    on="" off="--set swim.awareness_max=1" what="PROXY (no swim.lifeguard here): awareness_max=1"
+    on="" off="--set swim.awareness_max=1 --set swim.suspicion_max_mult=1"
+    what="PROXY (no swim.lifeguard here): awareness_max=1 suspicion_max_mult=1"
 fi
 
 # key KEY FILE: a key's value in the summary (the file's last line)
