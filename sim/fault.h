@@ -34,11 +34,12 @@ struct sim_step;
 /* What a scripted step's verb takes: VERB, VERB=NODE, VERB=P, VERB=SHAPE. */
 typedef enum dm_verb_arg { DM_VERB_NONE, DM_VERB_NODE, DM_VERB_PROB, DM_VERB_SHAPE } dm_verb_arg;
 
-/* One scripted step verb ("at=S VERB[=ARG] [node=N] [rate=PPM] [for=S]"). */
+/* One scripted step verb ("at=S VERB[=ARG] [node=N] [rate=PPM] [delay=S] [for=S]"). */
 typedef struct dm_fault_verb {
     const char *name;
     dm_verb_arg arg;
     bool rate;                   /* needs rate=PPM (and only such verbs take it) */
+    bool delay;                  /* needs delay=SECONDS (and only such verbs take it) */
     /* The nodes a target may be (node=N, random, holder); NULL: the verb
      * has no target (a SHAPE verb's node= is then an optional pivot). */
     bool (*eligible)(const struct sim_node *nd);
@@ -80,7 +81,7 @@ typedef struct dm_fault_ops {
 
 extern const dm_fault_ops dm_fault_crash_ops, dm_fault_restart_ops, dm_fault_pause_ops,
     dm_fault_partition_ops, dm_fault_loss_ops, dm_fault_dup_ops, dm_fault_reorder_ops,
-    dm_fault_skew_ops, dm_fault_churn_ops, dm_fault_wipe_ops;
+    dm_fault_skew_ops, dm_fault_churn_ops, dm_fault_wipe_ops, dm_fault_slow_ops;
 
 /* The registry, in index order. */
 int dm_fault_count(void);

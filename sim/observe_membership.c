@@ -157,10 +157,13 @@ static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *e
         return;
     }
     /* News about an earlier life of the member (an incarnation below the one
-     * running now, typically reported by a node that was itself down when the
-     * member restarted) accuses nobody that runs: not a false positive. */
+     * this life started with, typically reported by a node that was itself
+     * down when the member restarted) accuses nobody that runs: not a false
+     * positive. An incarnation of this life the member has since refuted is
+     * one: a slow member declaring a healthy one dead because it read the
+     * refutation too late is Lifeguard's false positive. */
     const dm_membership *mm = dm_node_membership(m->core);
-    if (mm && ev->incarnation < dm_membership_incarnation(mm)) {
+    if (mm && ev->incarnation < m->life_incarnation) {
         w->stats.stale_accusations++;
         TRACE(w, nd->id, "stale %s of %u (incarnation %u, running %u)",
               ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,
@@ -171,16 +174,21 @@ static void member_event_seen(dm_world *w, const sim_node *nd, const dm_event *e
     for (uint32_t j = 0; j < w->n && connected; j++)
         connected = j == m->id || (!dm_simnet_is_cut(w->net, m->id, j) &&
                                    !dm_simnet_is_cut(w->net, j, m->id));
+    /* Healthy: what Lifeguard counts, an accusation that nothing wrong with
+     * the member itself explains (it is not slow, not paused, not cut off). */
+    bool healthy = connected && !is_slow(m);
     if (ev->member_event == DM_MEMBER_EV_SUSPECT) {
         w->stats.false_suspicions++;
         w->stats.false_suspicions_connected += connected;
+        w->stats.false_suspicions_healthy += healthy;
     } else {
         w->stats.false_deaths++;
         w->stats.false_deaths_connected += connected;
+        w->stats.false_deaths_healthy += healthy;
     }
     TRACE(w, nd->id, "false %s of %u (%s)",
           ev->member_event == DM_MEMBER_EV_SUSPECT ? "suspicion" : "death", ev->member,
-          m->state == NODE_PAUSED ? "paused" : connected ? "connected" : "cut off");
+          m->state == NODE_PAUSED ? "paused" : !connected ? "cut off" : healthy ? "connected" : "slow");
 }
 
 /* Live members that disagree on the view when the liveness bound passes:

@@ -67,6 +67,8 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->pause_us = DM_AUTO;
     cfg->partition_us = DM_AUTO;
     cfg->wipe_down_us = DM_AUTO;
+    cfg->slow_delay_us = DM_AUTO;
+    cfg->slow_mean_us = DM_AUTO;
     cfg->wipe_bootstrap = false;
     cfg->max_down = DM_AUTO;
     cfg->schedule = NULL;   /* scripted mode: DEFAULT_SCHEDULE */
@@ -239,6 +241,17 @@ static bool parse_target(const char *s, int32_t *node)
     return true;
 }
 
+/* A verb's parameter (rate=, delay=): given exactly when the verb takes it. */
+static bool param_fits(const char *text, const dm_fault_verb *verb, bool takes, bool given,
+                       const char *key, const char *what, GError **err)
+{
+    if (takes && !given)
+        return fail(err, "fault step '%s': %s needs %s=%s", text, verb->name, key, what);
+    if (given && !takes)
+        return fail(err, "fault step '%s': %s= does not go with %s", text, key, verb->name);
+    return true;
+}
+
 bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
 {
     memset(out, 0, sizeof *out);
@@ -246,7 +259,7 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
     out->verb = NULL;
     out->node = DM_TARGET_NONE;
     out->shape = -1;
-    bool have_rate = false, ok = true;
+    bool have_rate = false, have_delay = false, ok = true;
     gchar **tokens = g_strsplit_set(text, " \t", -1);
     for (gchar **t = tokens; *t && ok; t++) {
         if (!**t)
@@ -265,6 +278,9 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         } else if (strcmp(key, "rate") == 0 && val) {
             ok = parse_double(val, &out->value) && fabs(out->value) < DM_SIMCLOCK_MAX_PPM;
             have_rate = true;
+        } else if (strcmp(key, "delay") == 0 && val) {
+            ok = parse_seconds(val, &out->delay_us) && out->delay_us > 0;
+            have_delay = true;
         } else if (verb) {
             if (out->verb) {
                 ok = fail(err, "fault step '%s': more than one action", text);
@@ -303,10 +319,9 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         g_free(all);
         return r;
     }
-    if (out->verb->rate && !have_rate)
-        return fail(err, "fault step '%s': %s needs rate=PPM", text, out->verb->name);
-    if (have_rate && !out->verb->rate)
-        return fail(err, "fault step '%s': rate= does not go with %s", text, out->verb->name);
+    if (!param_fits(text, out->verb, out->verb->rate, have_rate, "rate", "PPM", err) ||
+        !param_fits(text, out->verb, out->verb->delay, have_delay, "delay", "SECONDS", err))
+        return false;
     if (out->verb->arg == DM_VERB_NODE && out->node == DM_TARGET_NONE)
         return fail(err, "fault step '%s': missing node", text);
     return true;
@@ -349,6 +364,10 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out)
     if (s->verb->rate) {
         g_string_append(out, " rate=");
         format_double(out, s->value);
+    }
+    if (s->verb->delay) {
+        g_string_append(out, " delay=");
+        format_seconds(out, s->delay_us);
     }
     if (s->dur_us > 0) {
         g_string_append(out, " for=");
@@ -410,6 +429,8 @@ static const key_info keys[] = {
     { "faults", "pause_mean", K_SECONDS, F(pause_us), true, NULL },
     { "faults", "partition_mean", K_SECONDS, F(partition_us), true, NULL },
     { "faults", "wipe_down", K_SECONDS, F(wipe_down_us), true, NULL },
+    { "faults", "slow_delay", K_SECONDS, F(slow_delay_us), true, NULL },
+    { "faults", "slow_mean", K_SECONDS, F(slow_mean_us), true, NULL },
     { "faults", "wipe_bootstrap", K_BOOL, F(wipe_bootstrap), false, NULL },
     { "faults", "max_down", K_I32, F(max_down), true, NULL },
     { "faults", "crash_count", K_U32, F(crash_count), false, NULL },
@@ -911,6 +932,8 @@ static bool validate(const dm_sim_config *c, GError **err)
         return fail(err, "[faults] crash_count needs the crash fault kind (--faults crash,...)");
     if (c->crash_count > 100000)
         return fail(err, "[faults] crash_count: %u is above 100000", c->crash_count);
+    if (c->slow_delay_us == 0)
+        return fail(err, "[faults] slow_delay: must be > 0");
     if (c->churn_up_mean_us <= 0)
         return fail(err, "[faults] churn_up_mean: must be > 0");
     if (c->timeline_interval_us <= 0)

@@ -45,6 +45,8 @@ typedef enum dm_fault_kind {
                                 periods (faults.churn_p, faults.churn_up_mean) */
     DM_FAULT_WIPE,           /* a node crashes and loses what it persisted (a new
                                 disk), then restarts after faults.wipe_down */
+    DM_FAULT_SLOW,           /* a node reads its messages faults.slow_delay late
+                                for a while (faults.slow_mean); timers on time */
 } dm_fault_kind;
 
 /* At most this many kinds (a kind mask is 32 bits). */
@@ -74,7 +76,7 @@ typedef enum dm_hold_dist {
     DM_HOLD_FIXED,
 } dm_hold_dist;
 
-/* One scripted fault: "at=SECONDS VERB[=ARG] [node=N] [for=SECONDS] [rate=PPM]";
+/* One scripted fault: "at=SECONDS VERB[=ARG] [node=N] [for=SECONDS] [rate=PPM] [delay=SECONDS]";
  * the verbs and what they take come from the fault kinds (fault.h). */
 struct dm_fault_verb;
 
@@ -89,6 +91,7 @@ typedef struct dm_fault_step {
     int32_t node;            /* target (or pivot), or DM_TARGET_* */
     int64_t dur_us;          /* for=: undo after this long; 0: not undone */
     double value;            /* rate=PPM (skew), or a PROB verb's probability (loss, dup, reorder) */
+    int64_t delay_us;        /* delay=SECONDS (slow) */
 } dm_fault_step;
 
 /* Parse one step; format one step back (the same grammar). */
@@ -131,6 +134,8 @@ typedef struct dm_sim_config {
     int64_t pause_us;            /* mean pause; AUTO */
     int64_t partition_us;        /* mean partition length; AUTO */
     int64_t wipe_down_us;        /* mean downtime after a random wipe; AUTO */
+    int64_t slow_delay_us;       /* how late a slow node reads its messages; AUTO */
+    int64_t slow_mean_us;        /* mean slow period; AUTO */
     bool wipe_bootstrap;         /* a wiped node restarts claiming it never ran (cfg.bootstrap):
                                     the old, unsafe behaviour, for tests */
     int32_t max_down;            /* most nodes crashed at once; AUTO */

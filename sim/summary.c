@@ -261,6 +261,11 @@ static const metric metrics[] = {
     /* Dissemination: how fast a death spreads once somebody declares it. */
     { "dead_first_s_mean", 51, .put = put_dead_first_mean },
     { "dead_spread_s_p50", 52, .put = put_dead_spread_p50 },
+    /* The slow kind, and accusations of members neither crashed, paused, cut
+     * off nor slow (Lifeguard's false positives). */
+    { "slows", 53, COUNT(slows) },
+    { "false_suspicions_healthy", 54, COUNT(false_suspicions_healthy) },
+    { "false_deaths_healthy", 55, COUNT(false_deaths_healthy) },
     { "first_failed_seed", .put = put_first_failed_seed },
     /* --csv-runs only. */
     { NULL, 12, "start_failures", COUNT(start_failures) },

@@ -233,7 +233,7 @@ static const dm_driver driver = { drv_send, drv_notify, drv_persist };
 
 /* ---------------------------------------------------------------- processes */
 
-static void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
+void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
 {
     if (nd->tap && nd->tap->receive && !nd->tap->receive(nd->tap_user, nd->id, m)) {
         w->stats.dropped_tap++;
@@ -288,6 +288,8 @@ bool node_start(dm_world *w, sim_node *nd)
     nd->state = NODE_UP;
     nd->tick_local = DM_NEVER;
     nd->up_since = w->now;
+    const dm_membership *mm = dm_node_membership(nd->core);
+    nd->life_incarnation = mm ? dm_membership_incarnation(mm) : 0;
     observe_view(w, nd);
     node_sync(w, nd);
     client_start_arrivals(w, nd);
@@ -325,6 +327,7 @@ void node_crash(dm_world *w, sim_node *nd)
     }
     nd->inbox_tail = NULL;
     nd->inbox_len = 0;
+    slow_crash(w, nd);
     cancel(w, &nd->tick);
     cancel(w, &nd->resume);
     dm_node_free(nd->core);
@@ -486,6 +489,22 @@ static void start_liveness(dm_world *w)
 
 /* ---------------------------------------------------------------- the loop */
 
+bool inbox_push(dm_world *w, sim_node *nd, sim_msg *sm)
+{
+    if (nd->inbox_len >= w->cfg->pause_buffer) {
+        w->stats.dropped_overflow++;
+        return false;
+    }
+    if (nd->inbox_tail)
+        nd->inbox_tail->next = sm;
+    else
+        nd->inbox = sm;
+    nd->inbox_tail = sm;
+    sm->next = NULL;
+    nd->inbox_len++;
+    return true;
+}
+
 void handle(dm_world *w, sim_event *ev)
 {
     sim_node *nd = ev->node < w->n ? &w->nodes[ev->node] : NULL;
@@ -498,19 +517,12 @@ void handle(dm_world *w, sim_event *ev)
         } else if (dm_simnet_is_cut(w->net, sm->msg.from, sm->msg.to)) {
             /* It was in flight when the cut came. */
             w->stats.dropped_cut++;
+        } else if (is_slow(nd)) {
+            slow_enqueue(w, nd, sm);   /* read later, after what arrived before it */
+            return;
         } else if (nd->state == NODE_PAUSED) {
-            if (nd->inbox_len >= w->cfg->pause_buffer) {
-                w->stats.dropped_overflow++;
-            } else {
-                if (nd->inbox_tail)
-                    nd->inbox_tail->next = sm;
-                else
-                    nd->inbox = sm;
-                nd->inbox_tail = sm;
-                sm->next = NULL;
-                nd->inbox_len++;
+            if (inbox_push(w, nd, sm))
                 return;
-            }
         } else {
             deliver_now(w, nd, &sm->msg);
         }
@@ -569,6 +581,13 @@ void handle(dm_world *w, sim_event *ev)
         return;
     case EV_CHURN:
         churn_flip(w, nd);
+        return;
+    case EV_READ:
+        if (!slow_read(w, nd, (sim_msg *)ev))
+            msg_free(w, (sim_msg *)ev);
+        return;
+    case EV_SLOW_END:
+        node_slow_end(w, nd);
         return;
     }
 }
@@ -691,7 +710,8 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
         event_init(&nd->resume, EV_RESUME, i, 0);
         event_init(&nd->restart, EV_RESTART, i, 0);
         event_init(&nd->churn, EV_CHURN, i, 0);
-        nd->tl_crashed_at = nd->tl_paused_at = -1;
+        event_init(&nd->slow_end, EV_SLOW_END, i, 0);
+        nd->tl_crashed_at = nd->tl_paused_at = nd->tl_slow_at = -1;
         dm_prng_derive(&nd->prng, cfg->seed, "node", i);
         dm_prng_derive(&nd->churn_prng, cfg->seed, "churn", i);
         /* The node's own stream also sets its clock, so that the cluster

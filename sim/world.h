@@ -107,6 +107,8 @@ typedef struct dm_world_stats {
     uint64_t stale_accusations; /* SUSPECT/DEAD about an earlier incarnation of a member that
                                    runs again: old news, not counted as false */
     uint64_t false_deaths_connected;
+    uint64_t false_suspicions_healthy;     /* ... nor slow: accusations of a healthy member */
+    uint64_t false_deaths_healthy;
     int64_t liveness_view_us;   /* liveness phase: views agreed after this long; -1 never */
     /* availability over the fault phase (see above) */
     int64_t fault_us;           /* the fault phase's length, once it ended */
@@ -124,6 +126,8 @@ typedef struct dm_world_stats {
     /* faults */
     uint64_t crashes, restarts, pauses, resumes, partitions, heals, skews;
     uint64_t wipes;             /* crashes that also lost the persisted state */
+    uint64_t slows;             /* slow periods begun (fault_slow.c) */
+    uint64_t slowed_msgs;       /* messages a slow node read late */
     uint64_t bootstraps;        /* starts as a node that never ran (cfg.bootstrap) */
     uint64_t recoveries;        /* starts without persisted state that must recover */
     uint64_t shapes[DM_SHAPE_COUNT];

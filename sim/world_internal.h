@@ -38,6 +38,8 @@ typedef enum ev_kind {
     EV_PHASE,           /* the fault phase ends, or the liveness bound passes */
     EV_CRASH_COUNT,     /* the next of faults.crash_count evenly spread crashes */
     EV_CHURN,           /* a node's churn period ends: it goes down, or comes up */
+    EV_READ,            /* a slow node reads a message from its backlog (pooled; arg: life) */
+    EV_SLOW_END,        /* a node's slow period ends */
 } ev_kind;
 
 /* Every queued thing embeds one of these first, so a popped heap entry is
@@ -122,12 +124,21 @@ typedef struct sim_node {
     uint64_t view_hash;       /* dm_membership_view_hash (0 without membership) */
     uint64_t tree_hash;       /* dm_node_view_hash */
     int64_t up_since;         /* global time the process last started */
+    uint32_t life_incarnation; /* its SWIM incarnation when this life started: news about a
+                                 lower one is about an earlier life (observe_membership.c) */
     sim_event churn;          /* EV_CHURN */
     dm_prng churn_prng;       /* ("churn", id): its up/down periods */
     bool churn_up;            /* the churn process's state (the process may differ
                                  when other faults crash or restart it) */
     int64_t tl_crashed_at;    /* timeline: open crash interval, -1 none */
     int64_t tl_paused_at;     /* timeline: open pause interval, -1 none */
+    /* slow (fault_slow.c): messages read `slow_us` after they arrive */
+    int64_t slow_us;          /* 0: not slow */
+    sim_event slow_end;       /* EV_SLOW_END */
+    uint32_t backlog;         /* messages arrived, not yet read (EV_READ queued) */
+    int64_t backlog_last;     /* when the last of them is read */
+    uint32_t life;            /* bumped by a crash: a backlog read of an earlier life is dropped */
+    int64_t tl_slow_at;       /* timeline: open slow interval, -1 none */
 } sim_node;
 
 typedef struct sim_step {
@@ -254,6 +265,8 @@ static inline bool is_not_down(const sim_node *nd) { return nd->state != NODE_DO
 static inline bool is_down(const sim_node *nd) { return nd->state == NODE_DOWN; }
 static inline bool is_up(const sim_node *nd) { return nd->state == NODE_UP; }
 static inline bool is_paused(const sim_node *nd) { return nd->state == NODE_PAUSED; }
+/* Slow, or still working through what arrived while it was. */
+static inline bool is_slow(const sim_node *nd) { return nd->slow_us > 0 || nd->backlog > 0; }
 static inline bool is_any(const sim_node *nd) { (void)nd; return true; }
 static inline bool is_holder(const sim_node *nd)
 {
@@ -281,6 +294,11 @@ void node_pause(dm_world *w, sim_node *nd, int64_t dur);
 void node_resume(dm_world *w, sim_node *nd);
 void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm);
 void handle(dm_world *w, sim_event *ev);
+/* A message reaches the core now (taps, counts, trace, then the core). */
+void deliver_now(dm_world *w, sim_node *nd, dm_msg *m);
+/* A message arrives at a paused node: kept in its socket buffer (true),
+ * or not when that is full (false: the caller frees it). */
+bool inbox_push(dm_world *w, sim_node *nd, sim_msg *sm);
 
 /* ---------------------------------------------------------------- faults.c and the kinds */
 
@@ -301,6 +319,16 @@ void undo_step(dm_world *w, uint32_t i);
 /* Kinds with their own events: crash_count's next crash, a churn flip. */
 void crash_count_fire(dm_world *w);
 void churn_flip(dm_world *w, sim_node *nd);
+/* The slow kind (fault_slow.c): node `nd` reads every message `delay` after
+ * it arrives, for `dur` (0: until slow_end or the fault phase ends);
+ * slow_enqueue takes an arriving message into the backlog; slow_read is
+ * its EV_READ (false: the caller frees the message); slow_crash forgets
+ * the backlog of a life that ended. */
+void node_slow(dm_world *w, sim_node *nd, int64_t delay, int64_t dur);
+void node_slow_end(dm_world *w, sim_node *nd);
+void slow_enqueue(dm_world *w, sim_node *nd, sim_msg *sm);
+bool slow_read(dm_world *w, sim_node *nd, sim_msg *sm);
+void slow_crash(dm_world *w, sim_node *nd);
 /* The network kinds' probabilities; partitions (the partition kind). */
 void set_rates(dm_world *w, double loss, double dup, double reorder);
 void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur);
