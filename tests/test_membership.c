@@ -70,6 +70,20 @@ typedef struct solo {
     GArray *replies;         /* dm_msg: ACKs to deliver */
 } solo;
 
+/* A membership message from `from` to `to` without updates. */
+static dm_msg probe_msg(dm_msg_type type, uint32_t from, uint32_t to, uint64_t value,
+                        uint32_t target)
+{
+    dm_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = type;
+    msg.from = (uint16_t)from;
+    msg.to = (uint16_t)to;
+    msg.value = value;
+    msg.target = target;
+    return msg;
+}
+
 static void solo_send(void *user, dm_msg *msg)
 {
     solo *s = user;
@@ -77,13 +91,7 @@ static void solo_send(void *user, dm_msg *msg)
     g_array_append_val(s->sent, *msg);
     g_array_append_val(s->sent_at, s->now);
     if (s->answer_pings && msg->type == DM_MSG_PING) {
-        dm_msg ack;
-        memset(&ack, 0, sizeof ack);
-        ack.type = DM_MSG_ACK;
-        ack.from = msg->to;
-        ack.to = msg->from;
-        ack.value = msg->value;
-        ack.target = msg->to;
+        dm_msg ack = probe_msg(DM_MSG_ACK, msg->to, msg->from, msg->value, msg->to);
         g_array_append_val(s->replies, ack);
     }
 }
@@ -787,25 +795,13 @@ static void test_own_probe(void)
     solo_clear(&s);
     CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING_REQ, 1, 4242, NULL, 0), 0);
     CU_ASSERT_EQUAL(s.sent->len, 0);    /* target 0 is ourselves: nothing to do */
-    dm_msg req;
-    memset(&req, 0, sizeof req);
-    req.type = DM_MSG_PING_REQ;
-    req.from = 1;
-    req.to = 0;
-    req.value = 4242;
-    req.target = 2;
+    dm_msg req = probe_msg(DM_MSG_PING_REQ, 1, 0, 4242, 2);
     CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &req), 0);
     CU_ASSERT_EQUAL_FATAL(s.sent->len, 1);
     dm_msg ping = g_array_index(s.sent, dm_msg, 0);
     CU_ASSERT_EQUAL(ping.type, DM_MSG_PING);
     CU_ASSERT_EQUAL(ping.to, 2);
-    dm_msg ack;
-    memset(&ack, 0, sizeof ack);
-    ack.type = DM_MSG_ACK;
-    ack.from = 2;
-    ack.to = 0;
-    ack.value = ping.value;
-    ack.target = 2;
+    dm_msg ack = probe_msg(DM_MSG_ACK, 2, 0, ping.value, 2);
     CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &ack), 0);
     CU_ASSERT_EQUAL_FATAL(s.sent->len, 2);
     dm_msg fwd = g_array_index(s.sent, dm_msg, 1);
@@ -1410,6 +1406,16 @@ static guint solo_run_until_sent(solo *s, guint from, dm_msg_type type, int64_t 
     return UINT_MAX;
 }
 
+/* A module of n members (self 0) whose others stay silent, run to its first
+ * probe's PING: returns that PING's index in s->sent (never UINT_MAX). */
+static guint solo_first_probe(solo *s, const dm_swim_config *cfg)
+{
+    solo_init(s, cfg, false);
+    guint ping = solo_run_until_sent(s, 0, DM_MSG_PING, s->now + 2 * cfg->probe_interval_us);
+    CU_ASSERT_FATAL(ping != UINT_MAX);
+    return ping;
+}
+
 /* The time a silent member is declared DEAD after we suspect it, as a
  * function of n: K = suspicion_mult - 2 = 2 expected confirmations, none
  * when n - 2 < K, and then the timeout is min (4 s), not max (24 s). At
@@ -1461,9 +1467,7 @@ static uint32_t health_after_failed_probe(uint32_t nacks, bool lifeguard)
     dm_swim_config cfg = default_cfg(5);
     cfg.lifeguard = lifeguard;
     solo s;
-    solo_init(&s, &cfg, false);
-    guint ping = solo_run_until_sent(&s, 0, DM_MSG_PING, s.now + 2 * SEC);
-    CU_ASSERT_FATAL(ping != UINT_MAX);
+    guint ping = solo_first_probe(&s, &cfg);
     const dm_msg probe = g_array_index(s.sent, dm_msg, ping);
     int64_t start = solo_sent_at(&s, ping);
     guint req = solo_run_until_sent(&s, ping, DM_MSG_PING_REQ, start + SEC);
@@ -1476,13 +1480,7 @@ static uint32_t health_after_failed_probe(uint32_t nacks, bool lifeguard)
             continue;
         if (asked++ >= nacks)
             continue;
-        dm_msg nack;
-        memset(&nack, 0, sizeof nack);
-        nack.type = DM_MSG_NACK;
-        nack.from = r->to;
-        nack.to = 0;
-        nack.value = probe.value;
-        nack.target = probe.to;
+        dm_msg nack = probe_msg(DM_MSG_NACK, r->to, 0, probe.value, probe.to);
         CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &nack), 0);
     }
     CU_ASSERT_EQUAL(asked, 3);
@@ -1504,9 +1502,7 @@ static void test_health_deltas(void)
     /* no relay (n = 2): 1 per failed probe; then answered probes: -1 each */
     dm_swim_config cfg = default_cfg(2);
     solo s;
-    solo_init(&s, &cfg, false);
-    guint ping = solo_run_until_sent(&s, 0, DM_MSG_PING, s.now + 2 * SEC);
-    CU_ASSERT_FATAL(ping != UINT_MAX);
+    guint ping = solo_first_probe(&s, &cfg);
     solo_run(&s, solo_sent_at(&s, ping) + cfg.probe_interval_us);
     CU_ASSERT_EQUAL(dm_membership_health(s.m), 1);
     solo_run(&s, s.now + 2 * cfg.probe_interval_us);
@@ -1529,10 +1525,8 @@ static void test_interval_scaling(void)
 {
     dm_swim_config cfg = default_cfg(2);
     solo s;
-    solo_init(&s, &cfg, false);
     /* three failed probes: health 1, 2, 3 */
-    guint first = solo_run_until_sent(&s, 0, DM_MSG_PING, s.now + 2 * SEC);
-    CU_ASSERT_FATAL(first != UINT_MAX);
+    guint first = solo_first_probe(&s, &cfg);
     solo_run(&s, solo_sent_at(&s, first) + (1 + 2 + 3) * cfg.probe_interval_us - 1);
     CU_ASSERT_EQUAL(dm_membership_health(s.m), 2);
     /* the probe running now started at +3 s, with health 2: the stream
@@ -1591,13 +1585,7 @@ static void test_lifeguard_off(void)
     CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->refutations, 1);
     CU_ASSERT_EQUAL(dm_membership_health(s.m), 0);
     /* a relay that gets no ACK stays silent */
-    dm_msg req;
-    memset(&req, 0, sizeof req);
-    req.type = DM_MSG_PING_REQ;
-    req.from = 1;
-    req.to = 0;
-    req.value = 4242;
-    req.target = 3;
+    dm_msg req = probe_msg(DM_MSG_PING_REQ, 1, 0, 4242, 3);
     s.answer_pings = false;
     solo_clear(&s);
     CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &req), 0);
@@ -1739,9 +1727,7 @@ static void test_stream_ping(void)
         dm_swim_config cfg = default_cfg(5);
         cfg.tcp_fallback = answer < 2;
         solo s;
-        solo_init(&s, &cfg, false);
-        guint ping = solo_run_until_sent(&s, 0, DM_MSG_PING, s.now + 2 * SEC);
-        CU_ASSERT_FATAL(ping != UINT_MAX);
+        guint ping = solo_first_probe(&s, &cfg);
         const dm_msg probe = g_array_index(s.sent, dm_msg, ping);
         int64_t start = solo_sent_at(&s, ping);
         CU_ASSERT_FALSE(dm_msg_is_stream(&probe));
@@ -1765,13 +1751,7 @@ static void test_stream_ping(void)
         CU_ASSERT_EQUAL(solo_sent_at(&s, stream), start + cfg.probe_timeout_us);
         CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->stream_pings, 1);
         if (answer == 1) {
-            dm_msg ack;
-            memset(&ack, 0, sizeof ack);
-            ack.type = DM_MSG_ACK;
-            ack.from = probe.to;
-            ack.to = 0;
-            ack.value = sp->value;
-            ack.target = probe.to;
+            dm_msg ack = probe_msg(DM_MSG_ACK, probe.to, 0, sp->value, probe.to);
             CU_ASSERT(dm_msg_is_stream(&ack));
             s.now += 100 * MS;
             CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &ack), 0);
