@@ -67,6 +67,16 @@ static const dm_confkey keys[] = {
       "Lifeguard local health bound (1: off)" },
     { "swim", "dead_probe_every", DM_CONFKEY_UINT, SWIM(dead_probe_every), 0, 1000000, 0,
       "probe a member believed dead once every this many periods (0: never)" },
+    { "swim", "gossip_interval", DM_CONFKEY_DURATION, SWIM(gossip_interval_us), 0,
+      3600 * US_PER_S, 0, "gossip pending updates this often (0: no gossip, piggybacking only)" },
+    { "swim", "gossip_nodes", DM_CONFKEY_UINT, SWIM(gossip_nodes), 0, DM_MAX_MEMBERS - 1, 0,
+      "members each gossip round goes to (0: no gossip)" },
+    { "swim", "gossip_to_dead", DM_CONFKEY_DURATION, SWIM(gossip_to_dead_us), 0,
+      1000000 * US_PER_S, 0, "a member DEAD this long gets no more gossip" },
+    { "swim", "lifeguard", DM_CONFKEY_BOOL, SWIM(lifeguard), 0, 1, 0,
+      "Lifeguard: local health, NACKs, dynamic suspicion (false: classic SWIM, fixed timeout)" },
+    { "swim", "tcp_fallback", DM_CONFKEY_BOOL, SWIM(tcp_fallback), 0, 1, 0,
+      "also ping a member over a stream when its probe goes indirect (memberlist's TCP ping)" },
 };
 
 #undef CORE

@@ -19,9 +19,8 @@
  *    somebody else's suspicion is no independent evidence, and counting
  *    relays shrank the timeout to its minimum at once and gave false DEADs
  *    at 10% loss. As in memberlist, the member whose update started the
- *    timer is not counted, and only K = min(indirect_checks, n - 2) are (no
- *    more members could confirm); with K = 0 nobody can, so the timeout
- *    stays at max. A relay keeps the accuser it heard; a new confirmation
+ *    timer is not counted, and only K of them are (membership.h); with
+ *    K = 0 the timeout is min from the start. A relay keeps the accuser it heard; a new confirmation
  *    is re-broadcast under its own accuser (memberlist does the same), or
  *    no third member would ever learn of it and a real crash would take
  *    nearly the maximal timeout to be declared.
@@ -61,6 +60,13 @@
  *    probe, an expired suspicion timer); events report every transition.
  *  - The transmit limit and the suspicion timeouts use the configured n, as
  *    membership here is a fixed list.
+ *  - The gossip timer is a ticker (a fixed phase, drawn at creation) that
+ *    only wakes the owner while a broadcast is pending: memberlist's ticker
+ *    fires regardless and returns at once with nothing to send, which costs
+ *    nothing on the wire, so sleeping through idle ticks changes nothing
+ *    but the simulator's event count.
+ *  - A stream (TCP) PING carries no updates, and neither does its ACK, as
+ *    memberlist's sendPingAndWaitForAck sends a bare ping over TCP.
  */
 #include "membership.h"
 
@@ -77,9 +83,15 @@
 
 /* Probe sequence numbers say who is waiting for the ACK, so that an ACK is
  * matched in O(1): our own probe (low part 0) or the relay we run for
- * requester r (low part SEQ_RELAY + r). */
+ * requester r (low part SEQ_RELAY + r). DM_SEQ_STREAM, the top bit, marks
+ * the stream ping of our own probe; SEQ_STRIDE divides it, so the low part
+ * is the same with or without it. */
 #define SEQ_RELAY ((uint64_t)DM_MAX_MEMBERS)
 #define SEQ_STRIDE (2 * (uint64_t)DM_MAX_MEMBERS)
+_Static_assert(DM_SEQ_STREAM % SEQ_STRIDE == 0, "the stream bit must lie above the low part");
+
+/* memberlist's pushPullScaleThreshold: push/pull slows down beyond it. */
+#define PUSH_PULL_SCALE_THRESHOLD 32
 
 /* Pending broadcasts leave the queue by fewest transmissions, then newest
  * first: the heap key is transmits x BCAST_TIER - id (ids stay below 2^52). */
@@ -157,9 +169,10 @@ struct dm_membership {
     struct {
         probe_phase phase;
         bool acked, dead_probe;
+        bool stream_acked;      /* the stream (TCP) ping was answered */
         uint32_t target;
         uint64_t seq;
-        int64_t end_at;
+        int64_t start_at, end_at;
         uint32_t n_relays;
         uint32_t *relays;       /* indirect_checks entries */
         bool *nacked;
@@ -168,6 +181,10 @@ struct dm_membership {
     int64_t probe_at;
     uint64_t periods;
     int64_t push_pull_at;
+    int64_t push_pull_every;    /* push_pull_interval x pushPullScale(n) */
+    int64_t gossip_at;          /* next gossip tick (due only while a
+                                   broadcast is pending) */
+    uint32_t *gossip_to;        /* gossip_nodes entries */
 
     uint32_t health;
     bool leaving;
@@ -188,6 +205,23 @@ void dm_swim_config_defaults(dm_swim_config *cfg)
     cfg->push_pull_interval_us = 30000000;
     cfg->awareness_max = 8;
     cfg->dead_probe_every = 10;
+    cfg->gossip_interval_us = 200000;
+    cfg->gossip_nodes = 3;
+    cfg->gossip_to_dead_us = 30000000;
+    cfg->lifeguard = true;
+    cfg->tcp_fallback = true;
+}
+
+/* memberlist's pushPullScale: the interval grows with log2 n beyond
+ * PUSH_PULL_SCALE_THRESHOLD members, so that full-state exchanges do not
+ * grow the per-member load with the cluster. */
+int64_t dm_swim_push_pull_interval(const dm_swim_config *cfg)
+{
+    int64_t iv = cfg->push_pull_interval_us;
+    if (cfg->n_members <= PUSH_PULL_SCALE_THRESHOLD)
+        return iv;
+    double mult = ceil(log2((double)cfg->n_members) - log2(PUSH_PULL_SCALE_THRESHOLD)) + 1;
+    return iv * (int64_t)mult;
 }
 
 /* ------------------------------------------------------------ helpers */
@@ -260,10 +294,14 @@ static int64_t scaled(const dm_membership *m, int64_t us)
     return us * (int64_t)(m->health + 1);
 }
 
-static void health_add(dm_membership *m, uint32_t delta)
+/* memberlist's awareness.ApplyDelta: clamped to [0, awareness_max - 1];
+ * classic SWIM (lifeguard off) has no local health. */
+static void health_add(dm_membership *m, int32_t delta)
 {
-    uint32_t top = m->cfg.awareness_max - 1;
-    m->health = delta >= top - m->health ? top : m->health + delta;
+    if (!m->cfg.lifeguard)
+        return;
+    int64_t h = (int64_t)m->health + delta, top = m->cfg.awareness_max - 1;
+    m->health = (uint32_t)(h < 0 ? 0 : h > top ? top : h);
 }
 
 static uint64_t new_seq(dm_membership *m, uint32_t relay_for)
@@ -337,10 +375,21 @@ static int64_t bcast_key(uint32_t transmits, uint64_t id)
     return (int64_t)transmits * BCAST_TIER - (int64_t)id;
 }
 
-/* (Re)queue our current view of member id: one pending broadcast per
- * member, so a newer update replaces the older with a fresh budget. */
-static void broadcast(dm_membership *m, uint32_t id)
+/* The gossip ticker's next tick after now (it keeps its phase). */
+static void gossip_arm(dm_membership *m, int64_t now)
 {
+    int64_t iv = m->cfg.gossip_interval_us;
+    if (m->gossip_at != NEVER && m->gossip_at <= now)
+        m->gossip_at += ((now - m->gossip_at) / iv + 1) * iv;
+}
+
+/* (Re)queue our current view of member id: one pending broadcast per
+ * member, so a newer update replaces the older with a fresh budget. The
+ * first pending broadcast wakes the gossip ticker. */
+static void broadcast(dm_membership *m, int64_t now, uint32_t id)
+{
+    if (dm_heap_peek(&m->bcasts) == NULL)
+        gossip_arm(m, now);
     cold *c = cold_get(m, id);
     c->transmits = 0;
     c->bcast_id = ++m->next_bcast_id;
@@ -449,8 +498,10 @@ static void announce(dm_membership *m, uint32_t skip)
 
 static int64_t suspicion_timeout(const dm_membership *m, uint32_t confirmations)
 {
+    /* memberlist's newSuspicion: nobody is expected to confirm, so the
+     * timeout is the floor */
     if (m->k_confirm == 0)
-        return m->susp_max;
+        return m->susp_min;
     double frac = log(confirmations + 1.0) / log(m->k_confirm + 1.0);
     double span = (double)(m->susp_max - m->susp_min);
     int64_t t = (int64_t)floor((double)m->susp_max - frac * span);
@@ -469,7 +520,7 @@ static void start_suspicion(dm_membership *m, int64_t now, uint32_t id, uint32_t
 
 /* Another member (or our own failed probe) suspects id at the same
  * incarnation: each distinct one shortens the timeout, up to K of them. */
-static void confirm(dm_membership *m, uint32_t id, uint32_t accuser)
+static void confirm(dm_membership *m, int64_t now, uint32_t id, uint32_t accuser)
 {
     cold *c = cold_find(m, id);   /* SUSPECT: its suspicion is queued */
     if (c->confirmations >= m->k_confirm)
@@ -483,7 +534,7 @@ static void confirm(dm_membership *m, uint32_t id, uint32_t accuser)
              c->suspect_start + suspicion_timeout(m, c->confirmations));
     /* spread this independent accusation: it confirms for others too */
     m->mem[id].accuser = (uint16_t)accuser;
-    broadcast(m, id);
+    broadcast(m, now, id);
 }
 
 /* Take (state, incarnation) for id, keeping the sets, the view size and the
@@ -532,7 +583,7 @@ static bool overrides(uint8_t s0, uint32_t i0, uint8_t s, uint32_t i)
 /* An update about ourselves: refute any accusation at our incarnation or
  * above (only we raise it), unless we are leaving; queue our ALIVE again
  * for an older one. Returns true when it was an accusation to answer. */
-static bool about_self(dm_membership *m, uint8_t state, uint32_t inc)
+static bool about_self(dm_membership *m, int64_t now, uint8_t state, uint32_t inc)
 {
     member *me = &m->mem[m->cfg.self];
     if (m->leaving)
@@ -549,7 +600,7 @@ static bool about_self(dm_membership *m, uint8_t state, uint32_t inc)
         health_add(m, 1);
         m->stats.refutations++;
     }
-    broadcast(m, m->cfg.self);
+    broadcast(m, now, m->cfg.self);
     return true;
 }
 
@@ -576,14 +627,14 @@ static bool apply(dm_membership *m, int64_t now, uint32_t accuser, uint32_t id, 
     member *mb = &m->mem[id];
     if (!overrides(mb->state, mb->incarnation, state, inc)) {
         if (state == DM_MEMBER_SUSPECT && mb->state == DM_MEMBER_SUSPECT && inc == mb->incarnation)
-            confirm(m, id, accuser);
+            confirm(m, now, id, accuser);
         return false;
     }
     uint8_t old = set_state(m, now, id, state, inc);
     mb->accuser = (uint16_t)accuser;
     if (state == DM_MEMBER_SUSPECT)
         start_suspicion(m, now, id, accuser);
-    broadcast(m, id);
+    broadcast(m, now, id);
     if (old != state)
         emit(m, event_of[state], id);
     return true;
@@ -591,11 +642,17 @@ static bool apply(dm_membership *m, int64_t now, uint32_t accuser, uint32_t id, 
 
 /* ------------------------------------------------------------ probing */
 
-static void probe_success(dm_membership *m)
+/* Our probe's target answered: the probe is over (memberlist's probeNode
+ * returns), and the next one starts when the unscaled ticker next fires,
+ * so health only slows down probes that fail. A DEAD member's probe is no
+ * check of our own health (memberlist never sends it). */
+static void probe_success(dm_membership *m, int64_t now)
 {
     m->probe.acked = true;
-    if (m->health > 0)
-        m->health--;
+    if (!m->probe.dead_probe)
+        health_add(m, -1);
+    m->probe.phase = PROBE_IDLE;
+    m->probe_at = MAX(now, m->probe.start_at + m->cfg.probe_interval_us);
 }
 
 /* The member to probe this period: every dead_probe_every periods a random
@@ -620,35 +677,41 @@ static uint32_t next_target(dm_membership *m, bool *dead_probe)
     return NONE;
 }
 
+/* The period is probe_interval scaled by health (memberlist's probeNode
+ * waits for relayed ACKs until then); the direct PING's timeout is not
+ * scaled: waiting longer does not get a datagram through. */
 static void probe_start(dm_membership *m, int64_t now)
 {
-    int64_t period = scaled(m, m->cfg.probe_interval_us);
     bool dead_probe;
     uint32_t target = next_target(m, &dead_probe);
-    m->probe.end_at = now + period;
+    m->probe.start_at = now;
+    m->probe.end_at = now + scaled(m, m->cfg.probe_interval_us);
     if (target == NONE) {
         m->probe.phase = PROBE_IDLE;
-        m->probe_at = m->probe.end_at;
+        m->probe_at = now + m->cfg.probe_interval_us;
         return;
     }
     m->probe.phase = PROBE_DIRECT;
     m->probe.acked = false;
+    m->probe.stream_acked = false;
     m->probe.dead_probe = dead_probe;
     m->probe.target = target;
     m->probe.seq = new_seq(m, NONE);
     m->probe.n_relays = 0;
-    m->probe_at = now + scaled(m, m->cfg.probe_timeout_us);
+    m->probe_at = now + m->cfg.probe_timeout_us;
     m->stats.probes++;
     send_probe_msg(m, DM_MSG_PING, target, m->probe.seq, 0, target);
 }
 
-/* No ACK within the probe timeout: ask K random ALIVE members to try. A
- * DEAD member's probe stays direct: it is a chance to meet, not a check. */
+/* No ACK within the probe timeout: ask K random ALIVE members to try, and
+ * (memberlist's TCP fallback) PING the target over a stream, answered by
+ * the end of the period or not at all. A DEAD member's probe stays direct:
+ * it is a chance to meet, not a check. */
 static void probe_indirect(dm_membership *m)
 {
     m->probe.phase = PROBE_INDIRECT;
     m->probe_at = m->probe.end_at;
-    if (m->probe.acked || m->probe.dead_probe)
+    if (m->probe.dead_probe)
         return;
     m->probe.n_relays = pick_alive(m, m->cfg.indirect_checks, m->probe.target, m->probe.relays);
     if (m->probe.n_relays > 0)
@@ -658,19 +721,31 @@ static void probe_indirect(dm_membership *m)
         send_probe_msg(m, DM_MSG_PING_REQ, m->probe.relays[i], m->probe.seq, m->probe.target,
                        m->probe.target);
     }
+    if (m->cfg.tcp_fallback) {
+        dm_msg msg;
+        msg_init(m, &msg, DM_MSG_PING, m->probe.target, m->probe.seq | DM_SEQ_STREAM, 0);
+        m->stats.stream_pings++;
+        transmit(m, &msg);
+    }
 }
 
-/* The period is over: a probe without ACK makes the target SUSPECT and
- * counts against our own health, once more per relay that did not even
- * NACK (Lifeguard: then the fault is likely ours). */
+/* The period is over without an ACK. A stream ACK saves the target (and
+ * counts as a successful probe); otherwise it is SUSPECT, and our health
+ * takes the NACKs that did not come, or 1 when no relay was asked
+ * (Lifeguard: relays that cannot even NACK point at us). */
 static void probe_finish(dm_membership *m, int64_t now)
 {
     if (m->probe.acked || m->probe.dead_probe)
         return;
-    uint32_t missed = 0;
+    if (m->probe.stream_acked) {
+        m->stats.stream_saves++;
+        health_add(m, -1);
+        return;
+    }
+    int32_t missed = 0;
     for (uint32_t i = 0; i < m->probe.n_relays; i++)
         missed += !m->probe.nacked[i];
-    health_add(m, 1 + missed);
+    health_add(m, m->probe.n_relays > 0 ? missed : 1);
     m->stats.probes_failed++;
     uint32_t target = m->probe.target;
     if (in_view_state(m->mem[target].state) &&
@@ -689,7 +764,8 @@ static void probe_timer(dm_membership *m, int64_t now)
         return;
     case PROBE_INDIRECT:
         probe_finish(m, now);
-        /* The next period starts as this one ends. */
+        /* The next period starts as this one ends (memberlist's ticker
+         * has a tick buffered by then). */
         break;
     case PROBE_IDLE:
         break;
@@ -702,25 +778,81 @@ static bool probe_waiting_for(const dm_membership *m, uint32_t target)
     return m->probe.phase != PROBE_IDLE && !m->probe.acked && m->probe.target == target;
 }
 
+/* ------------------------------------------------------------ gossip */
+
+/* memberlist's gossip targets: ALIVE, SUSPECT, or DEAD for at most
+ * gossip_to_dead (so the news of its death may still reach a member that
+ * is only cut off). */
+static bool gossip_ok(const dm_membership *m, int64_t now, uint32_t id)
+{
+    const member *mb = &m->mem[id];
+    if (id == m->cfg.self)
+        return false;
+    if (mb->state == DM_MEMBER_DEAD)
+        return now - mb->state_since <= m->cfg.gossip_to_dead_us;
+    return in_view_state(mb->state);
+}
+
+/* Up to gossip_nodes distinct random gossip targets into m->gossip_to, as
+ * kRandomNodes picks them: random tries (at most 3n) in a large cluster, an
+ * exhaustive draw (reservoir sampling, O(n)) when n < 3k, where random tries
+ * easily miss the few that qualify. */
+static uint32_t pick_gossip(dm_membership *m, int64_t now)
+{
+    uint32_t n = m->cfg.n_members, k = MIN(m->cfg.gossip_nodes, n), got = 0, seen = 0;
+    uint32_t *out = m->gossip_to;
+    if (n < 3 * (uint64_t)k) {
+        for (uint32_t id = 0; id < n; id++) {
+            if (!gossip_ok(m, now, id))
+                continue;
+            seen++;
+            if (got < k) {
+                out[got++] = id;
+            } else {
+                uint64_t j = dm_prng_below(&m->prng, seen);
+                if (j < k)
+                    out[j] = id;
+            }
+        }
+        return got;
+    }
+    for (uint64_t tries = 0; tries < 3 * (uint64_t)n && got < k; tries++) {
+        uint32_t id = (uint32_t)dm_prng_below(&m->prng, n);
+        bool dup = false;
+        for (uint32_t i = 0; i < got && !dup; i++)
+            dup = out[i] == id;
+        if (!dup && gossip_ok(m, now, id))
+            out[got++] = id;
+    }
+    return got;
+}
+
+/* A gossip tick with broadcasts pending: one GOSSIP to each target, as
+ * long as any broadcast is left (memberlist stops the round there). */
+static void gossip(dm_membership *m, int64_t now)
+{
+    uint32_t got = pick_gossip(m, now);
+    for (uint32_t i = 0; i < got && dm_heap_peek(&m->bcasts); i++) {
+        dm_msg msg;
+        msg_init(m, &msg, DM_MSG_GOSSIP, m->gossip_to[i], 0, 0);
+        fill_updates(m, &msg, m->gossip_to[i]);
+        transmit(m, &msg);
+    }
+}
+
 /* --------------------------------------------------------- push/pull */
 
-/* Prefer an ALIVE partner, but one time in four (or when none is ALIVE)
- * any other member, DEAD ones included, so that partitions re-merge. */
+/* An ALIVE partner, as memberlist; but one time in four a DEAD one when
+ * there is any (and a DEAD one when none is ALIVE), so that two sides of a
+ * healed partition, each holding the other DEAD, merge again. */
 static void push_pull(dm_membership *m, int64_t now)
 {
-    int64_t iv = m->cfg.push_pull_interval_us;
-    m->push_pull_at = now + (int64_t)((double)iv * (0.9 + 0.2 * dm_prng_double(&m->prng)));
-    uint32_t n = m->cfg.n_members;
-    if (n < 2)
-        return;
-    uint32_t to;
-    if (m->n_alive > 0 && dm_prng_below(&m->prng, 4) != 0) {
-        to = *alive_at(m, (uint32_t)dm_prng_below(&m->prng, m->n_alive));
-    } else {
-        to = (uint32_t)dm_prng_below(&m->prng, n - 1);
-        to += to >= m->cfg.self;
-    }
-    send_state(m, to, DM_SYNC_REPLY);
+    m->push_pull_at = now + m->push_pull_every;
+    bool dead = m->n_dead > 0 && (m->n_alive == 0 || dm_prng_below(&m->prng, 4) == 0);
+    if (dead)
+        send_state(m, *dead_at(m, (uint32_t)dm_prng_below(&m->prng, m->n_dead)), DM_SYNC_REPLY);
+    else if (m->n_alive > 0)
+        send_state(m, *alive_at(m, (uint32_t)dm_prng_below(&m->prng, m->n_alive)), DM_SYNC_REPLY);
 }
 
 /* -------------------------------------------------------------- API */
@@ -732,12 +864,14 @@ static bool config_valid(const dm_swim_config *c)
            c->indirect_checks < DM_MAX_MEMBERS && c->suspicion_mult >= 1 &&
            c->suspicion_max_mult >= 1 && c->retransmit_mult >= 1 &&
            c->push_pull_interval_us >= 0 && c->awareness_max >= 1 &&
+           c->gossip_interval_us >= 0 && c->gossip_to_dead_us >= 0 &&
            /* health scaling and the suspicion timeouts (log10 n < 4) must
             * not overflow the time arithmetic */
            c->probe_interval_us <= INT64_MAX / 4 / c->awareness_max &&
            4.0 * c->suspicion_mult * c->suspicion_max_mult * (double)c->probe_interval_us <
                0x1p61 &&
-           c->push_pull_interval_us <= INT64_MAX / 4;
+           /* pushPullScale multiplies by at most 1 + log2(DM_MAX_MEMBERS) */
+           c->push_pull_interval_us <= INT64_MAX / 64;
 }
 
 void dm_membership_free(dm_membership *m)
@@ -756,6 +890,7 @@ void dm_membership_free(dm_membership *m)
     g_free(m->probe.relays);
     g_free(m->probe.nacked);
     g_free(m->announce_to);
+    g_free(m->gossip_to);
     g_free(m);
 }
 
@@ -775,7 +910,12 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
     dm_heap_init(&m->suspicions);
     dm_heap_init(&m->relays);
     dm_heap_init(&m->bcasts);
-    m->k_confirm = MIN(cfg->indirect_checks, n > 2 ? n - 2 : 0);
+    /* memberlist's suspectNode: K = SuspicionMult - 2, none when fewer than
+     * K members besides the accused and ourselves could confirm; classic
+     * SWIM has a fixed timeout */
+    m->k_confirm = cfg->suspicion_mult > 2 ? cfg->suspicion_mult - 2 : 0;
+    if (n < m->k_confirm + 2 || !cfg->lifeguard)
+        m->k_confirm = 0;
     /* The relays of one probe, or the members we announce news to: at most
      * the n - 1 others, and at least one slot so the arrays exist. */
     uint32_t relay_cap = MAX(1u, MIN(cfg->indirect_checks + 1, n));
@@ -787,8 +927,9 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
     m->probe.relays = g_try_new(uint32_t, relay_cap);
     m->probe.nacked = g_try_new(bool, relay_cap);
     m->announce_to = g_try_new(uint32_t, relay_cap);
+    m->gossip_to = g_try_new(uint32_t, MAX(1u, MIN(cfg->gossip_nodes, n)));
     if (!m->mem || !m->order || !m->sets || !m->set_pos ||
-        !m->probe.relays || !m->probe.nacked || !m->announce_to) {
+        !m->probe.relays || !m->probe.nacked || !m->announce_to || !m->gossip_to) {
         dm_membership_free(m);
         return -DM_ENOMEM;
     }
@@ -820,21 +961,25 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
     dm_prng_shuffle_u32(&m->prng, m->order, m->order_len);
     m->probe.phase = PROBE_IDLE;
     m->probe_at = now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->probe_interval_us);
+    m->push_pull_every = dm_swim_push_pull_interval(cfg);
     m->push_pull_at = cfg->push_pull_interval_us > 0
         ? now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->push_pull_interval_us)
+        : NEVER;
+    m->gossip_at = cfg->gossip_interval_us > 0 && cfg->gossip_nodes > 0
+        ? now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->gossip_interval_us)
         : NEVER;
     /* A restarted member announces its new life: members that never noticed
      * the restart still hold its old incarnation, and would otherwise learn
      * the new one only at a push/pull or by suspecting it. */
     if (cfg->incarnation > 0)
-        broadcast(m, cfg->self);
+        broadcast(m, now, cfg->self);
     *out = m;
     return 0;
 }
 
-void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
+/* A message from member_id; as_ack: it also answers a probe of it. */
+static void heard(dm_membership *m, int64_t now, uint32_t member_id, bool as_ack)
 {
-    (void)now;   /* every input carries the time (DESIGN.md section 2); this one needs none */
     if (member_id >= m->cfg.n_members || member_id == m->cfg.self)
         return;
     member *mb = &m->mem[member_id];
@@ -842,8 +987,13 @@ void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
         mb->flags |= JOINED;
         emit(m, DM_MEMBER_EV_JOIN, member_id);
     }
-    if (probe_waiting_for(m, member_id))
-        probe_success(m);
+    if (as_ack && probe_waiting_for(m, member_id))
+        probe_success(m, now);
+}
+
+void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
+{
+    heard(m, now, member_id, true);
 }
 
 /* The checks memory safety needs, on top of dm_msg_validate. */
@@ -852,7 +1002,8 @@ static bool well_formed(const dm_membership *m, const dm_msg *msg)
     uint32_t n = m->cfg.n_members;
     if (msg->from >= n || msg->from == m->cfg.self || msg->n_updates > DM_MSG_MAX_UPDATES)
         return false;
-    if (msg->type != DM_MSG_PING && msg->type != DM_MSG_SYNC && msg->target >= n)
+    if (msg->type != DM_MSG_PING && msg->type != DM_MSG_SYNC && msg->type != DM_MSG_GOSSIP &&
+        msg->target >= n)
         return false;
     /* An accuser outside the membership would be stored and re-broadcast,
      * and every message carrying it would then fail dm_msg_validate. */
@@ -879,19 +1030,20 @@ static void on_ping_req(dm_membership *m, int64_t now, const dm_msg *msg)
 }
 
 /* The relay we ran for r's requester is over: pass on the target's ACK,
- * or NACK at the deadline. */
+ * or NACK at the deadline (classic SWIM has no NACK: then nothing). */
 static void end_relay(dm_membership *m, cold *r, dm_msg_type answer)
 {
     uint32_t requester = r->id, target = r->relay_target;
     uint64_t their_seq = r->relay_their_seq;
     dm_heap_remove(&m->relays, &r->relay);
     cold_release(m, r);
-    send_probe_msg(m, answer, requester, their_seq, target, requester);
+    if (answer == DM_MSG_ACK || m->cfg.lifeguard)
+        send_probe_msg(m, answer, requester, their_seq, target, requester);
 }
 
-static void on_ack(dm_membership *m, const dm_msg *msg)
+static void on_ack(dm_membership *m, int64_t now, const dm_msg *msg)
 {
-    uint64_t low = msg->value % SEQ_STRIDE;
+    uint64_t seq = msg->value & ~DM_SEQ_STREAM, low = seq % SEQ_STRIDE;
     if (low >= SEQ_RELAY) {
         uint32_t requester = (uint32_t)(low - SEQ_RELAY);
         if (requester >= m->cfg.n_members)
@@ -902,8 +1054,14 @@ static void on_ack(dm_membership *m, const dm_msg *msg)
         end_relay(m, r, DM_MSG_ACK);
         return;
     }
-    if (msg->value == m->probe.seq && probe_waiting_for(m, msg->target))
-        probe_success(m);
+    if (seq != m->probe.seq || !probe_waiting_for(m, msg->target))
+        return;
+    /* memberlist looks at the TCP ping's answer only once the period is
+     * over, after the datagram ACKs had their chance */
+    if (dm_msg_is_stream(msg))
+        m->probe.stream_acked = true;
+    else
+        probe_success(m, now);
 }
 
 static void on_nack(dm_membership *m, const dm_msg *msg)
@@ -919,6 +1077,7 @@ int dm_membership_receive(dm_membership *m, int64_t now, const dm_msg *msg)
 {
     switch (msg->type) {
     case DM_MSG_PING: case DM_MSG_PING_REQ: case DM_MSG_ACK: case DM_MSG_NACK: case DM_MSG_SYNC:
+    case DM_MSG_GOSSIP:
         break;
     default:
         return -DM_ETYPE;
@@ -929,15 +1088,16 @@ int dm_membership_receive(dm_membership *m, int64_t now, const dm_msg *msg)
     uint64_t refutations = m->stats.refutations;
     bool accused = false;
     m->stats.received[msg->type]++;
-    dm_membership_heard(m, now, from);
+    /* a stream ACK counts through on_ack, at the end of the period */
+    heard(m, now, from, !dm_msg_is_stream(msg));
     bool sync = msg->type == DM_MSG_SYNC;
     for (uint32_t i = 0; i < msg->n_updates; i++) {
         const dm_member_update *u = &msg->updates[i];
         uint8_t state = sync && u->state == DM_MEMBER_DEAD ? DM_MEMBER_SUSPECT : u->state;
         if (u->member == self)
-            accused |= about_self(m, state, u->incarnation);
+            accused |= about_self(m, now, state, u->incarnation);
         else if (!sync && missed_refutation(&m->mem[u->member], state, u->incarnation))
-            broadcast(m, u->member);
+            broadcast(m, now, u->member);
         else
             apply(m, now, u->accuser, u->member, state, u->incarnation);
     }
@@ -948,16 +1108,24 @@ int dm_membership_receive(dm_membership *m, int64_t now, const dm_msg *msg)
      * they provoked rides on the reply to whoever accused us. */
     switch (msg->type) {
     case DM_MSG_PING:
-        send_probe_msg(m, DM_MSG_ACK, from, msg->value, self, from);
+        if (dm_msg_is_stream(msg)) {
+            dm_msg ack;
+            msg_init(m, &ack, DM_MSG_ACK, from, msg->value, self);
+            transmit(m, &ack);
+        } else {
+            send_probe_msg(m, DM_MSG_ACK, from, msg->value, self, from);
+        }
         break;
     case DM_MSG_PING_REQ:
         on_ping_req(m, now, msg);
         break;
     case DM_MSG_ACK:
-        on_ack(m, msg);
+        on_ack(m, now, msg);
         break;
     case DM_MSG_NACK:
         on_nack(m, msg);
+        break;
+    case DM_MSG_GOSSIP:
         break;
     default:    /* SYNC */
         if (answered && (msg->value & DM_SYNC_LAST))
@@ -974,6 +1142,8 @@ int dm_membership_receive(dm_membership *m, int64_t now, const dm_msg *msg)
 int64_t dm_membership_next_deadline(const dm_membership *m)
 {
     int64_t at = MIN(m->probe_at, m->push_pull_at);
+    if (dm_heap_peek(&m->bcasts) && m->gossip_at < at)
+        at = m->gossip_at;
     const dm_heap_entry *s = dm_heap_peek(&m->suspicions), *r = dm_heap_peek(&m->relays);
     if (s && s->at < at)
         at = s->at;
@@ -985,7 +1155,7 @@ int64_t dm_membership_next_deadline(const dm_membership *m)
 void dm_membership_tick(dm_membership *m, int64_t now)
 {
     /* One due timer at a time, earliest first (ties: suspicions, relays,
-     * probe, push/pull), since each may change what the others do. Each
+     * probe, push/pull, gossip), since each may change what the others do. Each
      * step retires its timer or moves it past now, so the loop ends. */
     for (;;) {
         dm_heap_entry *s = dm_heap_peek(&m->suspicions), *r = dm_heap_peek(&m->relays);
@@ -1002,8 +1172,11 @@ void dm_membership_tick(dm_membership *m, int64_t now)
             end_relay(m, COLD_OF(r, relay), DM_MSG_NACK);
         } else if (m->probe_at == at) {
             probe_timer(m, now);
-        } else {
+        } else if (m->push_pull_at == at) {
             push_pull(m, now);
+        } else {
+            gossip(m, now);
+            gossip_arm(m, now);
         }
     }
 }
@@ -1015,7 +1188,7 @@ void dm_membership_leave(dm_membership *m, int64_t now)
     uint32_t self = m->cfg.self;
     set_state(m, now, self, DM_MEMBER_LEFT, m->mem[self].incarnation + 1);
     m->leaving = true;
-    broadcast(m, self);
+    broadcast(m, now, self);
     m->probe.phase = PROBE_IDLE;
     m->probe_at = NEVER;
     m->push_pull_at = NEVER;

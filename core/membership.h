@@ -5,18 +5,27 @@
  * and it answers through dm_membership_driver. Nothing here reads a clock,
  * draws global randomness or does I/O; its PRNG is seeded by the owner.
  *
- * Protocol (SWIM, DSN 2002; memberlist; Lifeguard, 2018):
- *  - every protocol period, probe one member (round-robin over a list that is
- *    reshuffled at every pass) with PING; no ACK within the probe timeout ->
- *    PING_REQ through `indirect_checks` other members; no ACK by the end of
- *    the period -> the member is SUSPECT;
- *  - a SUSPECT member is declared DEAD after the suspicion timeout, which
- *    starts at max_mult x min and shrinks toward min as independent
- *    confirmations (other members' suspicions) arrive (Lifeguard):
+ * Followed: hashicorp/memberlist v0.6.0 (commit 1b4c746c, master after
+ * v0.6.0): state.go (probe, probeNode, gossip, pushPull, suspectNode,
+ * deadNode, refute), suspicion.go, awareness.go, config.go (DefaultLANConfig)
+ * and util.go (suspicionTimeout, retransmitLimit, pushPullScale,
+ * kRandomNodes). Protocol (SWIM, DSN 2002; Lifeguard, arXiv 1707.00788):
+ *  - probing: one member per protocol period, round-robin over a list
+ *    reshuffled at every pass, DEAD and LEFT skipped: PING; no ACK within
+ *    probe_timeout (never scaled) -> PING_REQ through `indirect_checks`
+ *    random ALIVE members, and (tcp_fallback) the same PING over a stream
+ *    (DM_SEQ_STREAM); no ACK by the end of the period -> SUSPECT, unless
+ *    the stream ping was answered. The period is probe_interval x (health
+ *    + 1): a probe answered earlier ends there, and the next starts one
+ *    unscaled probe_interval after the last one started (memberlist's
+ *    ticker), so health slows down failing probes only;
+ *  - suspicion: DEAD after a timeout that starts at max = min x
+ *    suspicion_max_mult and shrinks toward min as independent confirmations
+ *    (other members' suspicions) arrive:
  *      min = suspicion_mult x max(1, log10(n)) x probe_interval
  *      timeout = max(min, max - (max - min) x log(C + 1) / log(K + 1))
- *    with K = indirect_checks confirmations expected (at most n - 2, the
- *    members that could confirm; with K = 0 the timeout stays at max);
+ *    with K = suspicion_mult - 2 expected confirmations, 0 when n - 2 < K
+ *    (too few members could confirm), and with K = 0 the timeout is min;
  *  - incarnation numbers: only a member raises its own, to refute a
  *    suspicion or death of itself that reaches it. Precedence of an update
  *    (state s, incarnation i) over what is known (s0, i0):
@@ -24,23 +33,49 @@
  *      SUSPECT overrides ALIVE when i >= i0, SUSPECT when i > i0;
  *      DEAD/LEFT override ALIVE/SUSPECT when i >= i0, and DEAD/LEFT when
  *      i > i0;
- *  - every change is disseminated by piggybacking it on outgoing PING,
- *    PING_REQ, ACK and NACK messages, each update retransmitted at most
- *    retransmit_mult x ceil(log10(n + 1)) times, newest and least-sent first,
- *    as many as fit in a message (DM_MSG_MAX_UPDATES); an update that does
- *    not fit waits for the next message, and push/pull carries the rest;
- *    the update about a probe's target rides first on that probe (Lifeguard's
- *    "buddy system": a suspected member learns it at once and refutes);
- *  - every push_pull_interval, full state (one SYNC chunk of at most
- *    DM_MSG_MAX_UPDATES members per message) goes to one random other member,
- *    which merges it and answers with its own;
+ *  - dissemination: every change is queued as a broadcast, sent at most
+ *    retransmit_mult x ceil(log10(n + 1)) times, fewest-sent and newest
+ *    first, as many as fit in a message (DM_MSG_MAX_UPDATES). Every
+ *    gossip_interval, while any is pending, a GOSSIP goes to each of
+ *    gossip_nodes random members that are ALIVE, SUSPECT, or DEAD for at
+ *    most gossip_to_dead (an idle cluster sends no gossip); broadcasts also
+ *    ride on PING, PING_REQ, ACK and NACK;
+ *  - push/pull: every push_pull_interval x pushPullScale(n) (x1 up to 32
+ *    members, then x(ceil(log2 n - log2 32) + 1)), full state (SYNC chunks
+ *    of DM_MSG_MAX_UPDATES members) goes to one random ALIVE member, which
+ *    merges it and answers with its own;
+ *  - Lifeguard local health (awareness): a score in [0, awareness_max - 1];
+ *    a failed probe adds the NACKs that did not come (or 1 when no relay
+ *    was asked), a successful probe subtracts 1, refuting a suspicion of
+ *    ourselves adds 1. It scales the probe period (above), not the probe
+ *    timeout. Relays NACK a PING_REQ whose target did not answer.
+ *  - `lifeguard` false is classic SWIM, the Lifeguard paper's baseline: no
+ *    health (the period is never scaled), no NACKs, and a fixed suspicion
+ *    timeout (min, K = 0).
+ *
+ * Where dmutex deliberately differs from memberlist, and why:
  *  - members believed DEAD are still probed now and then (one in
- *    `dead_probe_every` protocol periods, and as push/pull partners), so two
- *    sides of a healed partition merge again by themselves;
- *  - Lifeguard local health: a score in [0, awareness_max - 1] raised by
- *    failed probes, missed NACKs and refuting a suspicion of ourselves,
- *    lowered by successful probes; the probe interval and probe timeout are
- *    scaled by (score + 1).
+ *    `dead_probe_every` periods; directly only, without relays, stream ping
+ *    or health change) and are, one push/pull in four, the partner: so two
+ *    sides of a healed partition merge again by themselves (memberlist
+ *    forgets dead members after gossip_to_dead and needs a re-join);
+ *  - a relay NACKs after 4/5 of min(probe_timeout, probe_interval -
+ *    probe_timeout), not after probe_timeout: memberlist's NACK leaves when
+ *    a healthy requester's period (1 s, of which 500 ms direct) has just
+ *    ended, so it is always missed and raises a healthy member's score;
+ *  - the update about a message's destination rides first ("buddy"), and
+ *    our SUSPECT/DEAD/LEFT verdict of it rides even when not pending (memberlist
+ *    does this for PINGs to suspects only); the accused also gets a PING at
+ *    once when we suspect it, and a refuting member PINGs its ALIVE to
+ *    indirect_checks + 1 others at once: refutations must beat a timeout that
+ *    confirmations shrink to its minimum;
+ *  - confirmations count distinct accusers named in the update, not senders;
+ *  - a SYNC's DEAD entry is merged as SUSPECT (memberlist's mergeState does
+ *    the same), and a SYNC answers on its last chunk only;
+ *  - n is the configured membership (a fixed list), not an estimate of the
+ *    live members, in every formula above;
+ *  - any message from the member being probed (lock traffic too) counts as
+ *    its ACK (dm_membership_heard).
  *
  * Configured members all start ALIVE at incarnation 0; a JOIN event reports
  * the first message heard from each (the application's "member is up").
@@ -69,12 +104,19 @@ typedef struct dm_swim_config {
     int64_t push_pull_interval_us;  /* default 30 s */
     uint32_t awareness_max;         /* default 8; 1 disables local health */
     uint32_t dead_probe_every;      /* default 10 protocol periods; 0 never */
+    int64_t gossip_interval_us;     /* default 200 ms; 0: no gossip loop */
+    uint32_t gossip_nodes;          /* default 3 */
+    int64_t gossip_to_dead_us;      /* default 30 s */
+    bool lifeguard;                 /* default true; false: classic SWIM */
+    bool tcp_fallback;              /* default true (memberlist's !DisableTcpPings) */
     uint32_t incarnation;           /* starting incarnation (a restarted node
                                        passes what it persisted, + 1) */
 } dm_swim_config;
 
 /* Defaults of memberlist's LAN profile (n_members, self, seed stay 0). */
 void dm_swim_config_defaults(dm_swim_config *cfg);
+/* The push/pull period for cfg->n_members: memberlist's pushPullScale. */
+int64_t dm_swim_push_pull_interval(const dm_swim_config *cfg);
 
 typedef enum dm_member_event_type {
     DM_MEMBER_EV_JOIN = 1,      /* first message heard from the member */
@@ -109,6 +151,7 @@ typedef struct dm_membership_stats {
     uint64_t sent[DM_MSG_TYPE_COUNT];
     uint64_t received[DM_MSG_TYPE_COUNT];
     uint64_t probes, probes_failed, indirect_probes;
+    uint64_t stream_pings, stream_saves;    /* TCP fallback: sent, and probes it saved */
     uint64_t suspicions, deaths, refutations;
     uint64_t updates_sent;      /* piggybacked update transmissions */
     uint64_t updates_dropped;   /* retransmit budget exhausted before sent */
@@ -120,7 +163,7 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
                       void *user, int64_t now, dm_membership **out);
 void dm_membership_free(dm_membership *m);
 
-/* A PING, PING_REQ, ACK, NACK or SYNC for this member. Returns 0, or
+/* A PING, PING_REQ, ACK, NACK, SYNC or GOSSIP for this member. Returns 0, or
  * -DM_ETYPE for other types, or -DM_EMALFORMED for a sender, target or
  * update outside the membership (nothing changes). The message is assumed
  * validated (dm_msg_validate) by the caller; the second check only keeps

@@ -72,6 +72,11 @@
  *   SYNC     value = DM_SYNC_* flags, updates: one chunk of a full-state
  *            push/pull; a SYNC with DM_SYNC_REPLY asks for the recipient's
  *            state in return
+ *   GOSSIP   updates only: the periodic gossip of pending broadcasts
+ *            (memberlist's gossip(); nothing answers it)
+ * A PING whose value has DM_SEQ_STREAM set is memberlist's TCP fallback
+ * ping: drivers carry it, and the ACK echoing its value, over a reliable
+ * stream instead of datagrams (dm_msg_is_stream).
  */
 #ifndef DMUTEX_CORE_MESSAGE_H
 #define DMUTEX_CORE_MESSAGE_H
@@ -117,6 +122,7 @@ typedef enum dm_msg_type {
     DM_MSG_INSTALLED,
     DM_MSG_NEWER,
     DM_MSG_STALE,
+    DM_MSG_GOSSIP,      /* membership: after STALE so older wire numbers stay */
     DM_MSG_TYPE_END     /* one past the last valid type */
 } dm_msg_type;
 
@@ -144,6 +150,9 @@ typedef struct dm_member_update {
 } dm_member_update;
 
 #define DM_MSG_MAX_UPDATES 64
+/* The top bit of a PING's (and so its ACK's) probe sequence: send it over a
+ * stream (TCP), not as a datagram. Sequences never reach it otherwise. */
+#define DM_SEQ_STREAM ((uint64_t)1 << 63)
 #define DM_SYNC_REPLY 0x1u    /* answer with your own state */
 #define DM_SYNC_LAST  0x2u    /* last chunk of this push/pull */
 #define DM_SYNC_FLAGS (DM_SYNC_REPLY | DM_SYNC_LAST)
@@ -168,18 +177,13 @@ typedef struct dm_msg {
     dm_member_update updates[DM_MSG_MAX_UPDATES];
 } dm_msg;
 
-/* A membership PING or ACK whose value has this bit is sent over a reliable
- * stream (the live driver: TCP) instead of datagrams: SWIM's fallback ping,
- * for a member whose UDP path is broken. Its ACK echoes the value. */
-#define DM_SEQ_STREAM ((uint64_t)1 << 63)
-
+/* True for PING, PING_REQ, ACK, NACK, SYNC and GOSSIP. */
+bool dm_msg_is_membership(int type);
+/* A PING or ACK of the TCP fallback ping: goes over a reliable stream. */
 static inline bool dm_msg_is_stream(const dm_msg *m)
 {
     return (m->type == DM_MSG_PING || m->type == DM_MSG_ACK) && (m->value & DM_SEQ_STREAM);
 }
-
-/* True for PING, PING_REQ, ACK, NACK and SYNC. */
-bool dm_msg_is_membership(int type);
 /* True for SEAL .. STALE (the epoch policy's reconfiguration messages). */
 bool dm_msg_is_reconfig(int type);
 /* True for the lock messages a requester sends an arbiter (REQUEST, YIELD,

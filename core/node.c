@@ -2122,8 +2122,9 @@ static void member_send(void *user, dm_msg *msg)
 {
     dm_node *n = user;
     /* A direct PING and its ACK are a round trip the lock protocol can use:
-     * an arbiter measures nothing of its own, and SWIM pings every member. */
-    if (msg->type == DM_MSG_PING) {
+     * an arbiter measures nothing of its own, and SWIM pings every member.
+     * Not the stream (TCP) ping: its round trip includes a handshake. */
+    if (msg->type == DM_MSG_PING && !dm_msg_is_stream(msg)) {
         n->ping_at[msg->to] = n->now;
         n->ping_seq[msg->to] = msg->value;
     }

@@ -89,7 +89,8 @@ static double gaussian(dm_prng *prng)
     return sqrt(-2 * log(u1)) * cos(2 * G_PI * u2);
 }
 
-static int64_t sample_delay(dm_simnet *net, uint32_t from, uint32_t to)
+/* One leg's latency: the link's base plus jitter. */
+static double leg_delay(dm_simnet *net, uint32_t from, uint32_t to)
 {
     double d = link_base(net, from, to);
     if (net->p.jitter_us > 0) {
@@ -98,6 +99,12 @@ static int64_t sample_delay(dm_simnet *net, uint32_t from, uint32_t to)
         else
             d += dm_prng_exponential(&net->prng, (double)net->p.jitter_us);
     }
+    return d;
+}
+
+static int64_t sample_delay(dm_simnet *net, uint32_t from, uint32_t to)
+{
+    double d = leg_delay(net, from, to);
     if (net->p.reorder > 0 && dm_prng_double(&net->prng) < net->p.reorder) {
         net->stats.reordered++;
         d += dm_prng_exponential(&net->prng, (double)net->p.reorder_delay_us);
@@ -125,6 +132,24 @@ int dm_simnet_route(dm_simnet *net, uint32_t from, uint32_t to, int64_t delay[2]
     for (int i = 0; i < copies; i++)
         delay[i] = sample_delay(net, from, to);
     return copies;
+}
+
+int dm_simnet_route_stream(dm_simnet *net, uint32_t from, uint32_t to, int legs,
+                           int64_t *delay)
+{
+    net->stats.routed++;
+    if (dm_simnet_is_cut(net, from, to) || dm_simnet_is_cut(net, to, from)) {
+        net->stats.cut++;
+        return DM_SIMNET_CUT;
+    }
+    /* TCP retransmits what is lost and delivers in order; the legs of a
+     * handshake alternate direction, but a link's two directions share
+     * their base closely enough for this model. */
+    double d = 0;
+    for (int i = 0; i < legs; i++)
+        d += leg_delay(net, from, to);
+    *delay = d < 1 ? 1 : (int64_t)d;
+    return 1;
 }
 
 bool dm_simnet_is_cut(const dm_simnet *net, uint32_t from, uint32_t to)

@@ -70,6 +70,14 @@ void dm_simnet_set_rates(dm_simnet *net, double loss, double dup, double reorder
 /* The fate of one message from -> to: the number of copies (1 or 2) with
  * their delays in delay[], or DM_SIMNET_CUT / DM_SIMNET_LOST. */
 int dm_simnet_route(dm_simnet *net, uint32_t from, uint32_t to, int64_t delay[2]);
+/* The same for a message over a reliable stream (TCP; dm_msg_is_stream):
+ * never lost, duplicated or reordered, but cut when either direction is
+ * (a connection needs both); `legs` one-way link latencies (jitter each,
+ * no reordering delay): 3 for a message that opens a connection (SYN,
+ * SYN-ACK, then the data), 1 for a reply on it. Returns 1 or
+ * DM_SIMNET_CUT. */
+int dm_simnet_route_stream(dm_simnet *net, uint32_t from, uint32_t to, int legs,
+                           int64_t *delay);
 
 bool dm_simnet_is_cut(const dm_simnet *net, uint32_t from, uint32_t to);
 void dm_simnet_set_cut(dm_simnet *net, uint32_t from, uint32_t to, bool cut);

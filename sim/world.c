@@ -129,7 +129,10 @@ static void drv_send(void *user, const dm_msg *m)
         return;
     }
     int64_t delay[2];
-    int copies = dm_simnet_route(w->net, nd->id, m->to, delay);
+    /* a PING opens a connection: 3 legs; its ACK answers on it: 1 */
+    int copies = dm_msg_is_stream(m)
+        ? dm_simnet_route_stream(w->net, nd->id, m->to, m->type == DM_MSG_PING ? 3 : 1, delay)
+        : dm_simnet_route(w->net, nd->id, m->to, delay);
     if (copies < 0) {
         if (copies == DM_SIMNET_CUT)
             w->stats.dropped_cut++;

@@ -22,6 +22,7 @@
 #include "error.h"
 #include "membership.h"
 #include "prng.h"
+#include "simnet.h"
 
 #define MS 1000
 #define SEC 1000000
@@ -35,13 +36,23 @@ static dm_swim_config default_cfg(uint32_t n)
     return cfg;
 }
 
+/* K of membership.h, restated: suspicion_mult - 2, 0 when n - 2 < K or
+ * without Lifeguard. */
+static uint32_t expected_k(const dm_swim_config *c)
+{
+    int64_t k = (int64_t)c->suspicion_mult - 2;
+    return k < 0 || (int64_t)c->n_members - 2 < k || !c->lifeguard ? 0 : (uint32_t)k;
+}
+
 /* The suspicion timeout of membership.h, restated. */
 static int64_t expected_timeout(const dm_swim_config *c, uint32_t confirmations)
 {
     double min = c->suspicion_mult * fmax(1.0, log10(c->n_members)) * (double)c->probe_interval_us;
     double max = min * c->suspicion_max_mult;
-    uint32_t k = MIN(c->indirect_checks, c->n_members - 2);
-    double t = max - (max - min) * log(confirmations + 1.0) / log(k + 1.0);
+    uint32_t k = expected_k(c);
+    if (k == 0)
+        return (int64_t)min;
+    double t = max - (max - min) * log(MIN(confirmations, k) + 1.0) / log(k + 1.0);
     return (int64_t)floor(fmax(min, t));
 }
 
@@ -53,24 +64,34 @@ typedef struct solo {
     int64_t now;
     bool answer_pings;       /* play the others as alive */
     GArray *sent;            /* dm_msg */
+    GArray *sent_at;         /* int64_t: when each of sent[] left */
     GArray *events;          /* dm_member_event */
     GArray *event_at;        /* int64_t */
     GArray *replies;         /* dm_msg: ACKs to deliver */
 } solo;
+
+/* A membership message from `from` to `to` without updates. */
+static dm_msg probe_msg(dm_msg_type type, uint32_t from, uint32_t to, uint64_t value,
+                        uint32_t target)
+{
+    dm_msg msg;
+    memset(&msg, 0, sizeof msg);
+    msg.type = type;
+    msg.from = (uint16_t)from;
+    msg.to = (uint16_t)to;
+    msg.value = value;
+    msg.target = target;
+    return msg;
+}
 
 static void solo_send(void *user, dm_msg *msg)
 {
     solo *s = user;
     CU_ASSERT(msg->n_updates <= DM_MSG_MAX_UPDATES);
     g_array_append_val(s->sent, *msg);
+    g_array_append_val(s->sent_at, s->now);
     if (s->answer_pings && msg->type == DM_MSG_PING) {
-        dm_msg ack;
-        memset(&ack, 0, sizeof ack);
-        ack.type = DM_MSG_ACK;
-        ack.from = msg->to;
-        ack.to = msg->from;
-        ack.value = msg->value;
-        ack.target = msg->to;
+        dm_msg ack = probe_msg(DM_MSG_ACK, msg->to, msg->from, msg->value, msg->to);
         g_array_append_val(s->replies, ack);
     }
 }
@@ -91,6 +112,7 @@ static void solo_init(solo *s, const dm_swim_config *cfg, bool answer_pings)
     s->now = 10 * SEC;
     s->answer_pings = answer_pings;
     s->sent = g_array_new(FALSE, FALSE, sizeof(dm_msg));
+    s->sent_at = g_array_new(FALSE, FALSE, sizeof(int64_t));
     s->events = g_array_new(FALSE, FALSE, sizeof(dm_member_event));
     s->event_at = g_array_new(FALSE, FALSE, sizeof(int64_t));
     s->replies = g_array_new(FALSE, FALSE, sizeof(dm_msg));
@@ -102,6 +124,7 @@ static void solo_free(solo *s)
 {
     dm_membership_free(s->m);
     g_array_free(s->sent, TRUE);
+    g_array_free(s->sent_at, TRUE);
     g_array_free(s->events, TRUE);
     g_array_free(s->event_at, TRUE);
     g_array_free(s->replies, TRUE);
@@ -110,6 +133,7 @@ static void solo_free(solo *s)
 static void solo_clear(solo *s)
 {
     g_array_set_size(s->sent, 0);
+    g_array_set_size(s->sent_at, 0);
     g_array_set_size(s->events, 0);
     g_array_set_size(s->event_at, 0);
 }
@@ -225,7 +249,8 @@ static void check_message(const watch *wt, uint32_t from, const dm_msg *msg)
     CU_ASSERT_EQUAL(msg->from, from);
     CU_ASSERT(msg->to < wt->n && msg->to != from);
     CU_ASSERT(msg->n_updates <= DM_MSG_MAX_UPDATES);
-    CU_ASSERT(msg->type >= DM_MSG_PING && msg->type <= DM_MSG_SYNC);
+    CU_ASSERT((msg->type >= DM_MSG_PING && msg->type <= DM_MSG_SYNC) ||
+              msg->type == DM_MSG_GOSSIP);
     CU_ASSERT(msg->name_len == 0 && msg->name[0] == 0);
     /* (The node stamps its Lamport clock on every message it sends.) */
     CU_ASSERT(msg->attempt == 0 && msg->grant == 0 && msg->round == 0);
@@ -652,11 +677,11 @@ static uint32_t sent_accuser(const solo *s, guint from, uint32_t member)
  * under its own accuser; our own verdict is ours. */
 static void test_confirm_per_accuser(void)
 {
-    dm_swim_config cfg = default_cfg(6);    /* K = min(3, 6 - 2) = 3 */
+    dm_swim_config cfg = default_cfg(6);    /* K = suspicion_mult - 2 = 2 */
     const uint32_t x = 2;
     const int64_t min = 4 * SEC, max = 6 * min;    /* log10(6) < 1 */
     CU_ASSERT_EQUAL(expected_timeout(&cfg, 0), max);
-    CU_ASSERT_EQUAL(expected_timeout(&cfg, 3), min);
+    CU_ASSERT_EQUAL(expected_timeout(&cfg, 2), min);
 
     /* One accuser (1), first heard through 3, then relayed by 1, 3, 4 and 5
      * in turn, three rounds of it. */
@@ -676,28 +701,28 @@ static void test_confirm_per_accuser(void)
     solo_run(&s, t0 + max - 1);
     CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 0);
     CU_ASSERT_EQUAL(sent_accuser(&s, 0, x), 1);
+    solo_clear(&s);
     solo_run(&s, t0 + max + SEC);
     CU_ASSERT_EQUAL_FATAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 1);
     for (guint i = 0; i < s.events->len; i++)
         if (g_array_index(s.events, dm_member_event, i).type == DM_MEMBER_EV_DEAD)
             CU_ASSERT_EQUAL(g_array_index(s.event_at, int64_t, i), t0 + max);
-    /* The DEAD is our own verdict, and says so. */
-    solo_clear(&s);
-    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 4, 5, NULL, 0), 0);
-    const dm_msg *ack = &g_array_index(s.sent, dm_msg, 0);
+    /* The DEAD is our own verdict, and says so (on the gossip after it). */
     bool seen = false;
-    for (uint32_t i = 0; i < ack->n_updates; i++)
-        if (ack->updates[i].member == x) {
-            CU_ASSERT_EQUAL(ack->updates[i].state, DM_MEMBER_DEAD);
-            CU_ASSERT_EQUAL(ack->updates[i].accuser, 0);
-            seen = true;
-        }
+    for (guint k = 0; k < s.sent->len; k++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, k);
+        for (uint32_t i = 0; i < msg->n_updates; i++)
+            if (msg->updates[i].member == x && msg->updates[i].state == DM_MEMBER_DEAD) {
+                CU_ASSERT_EQUAL(msg->updates[i].accuser, 0);
+                seen = true;
+            }
+    }
     CU_ASSERT(seen);
     solo_free(&s);
 
     /* k distinct accusers besides the first (1): 3, 4, 5 in that order,
      * each relayed twice by members other than itself; the accusers after
-     * K = 3 (our own echo, 0) change nothing. */
+     * K = 2 (5, and our own echo, 0) change nothing. */
     const uint32_t confirmers[] = {3, 4, 5, 0};
     for (uint32_t k = 0; k <= G_N_ELEMENTS(confirmers); k++) {
         solo_init(&s, &cfg, true);
@@ -712,14 +737,14 @@ static void test_confirm_per_accuser(void)
                 solo_update_by(&s, via[r], a, x, DM_MEMBER_SUSPECT, 0);
                 /* a new confirmation rides on our very reply, under its
                  * own accuser (up to K of them) */
-                if (r == 0 && c < 3)
+                if (r == 0 && c < 2)
                     CU_ASSERT_EQUAL(sent_accuser(&s, before, x), a);
             }
             /* and a relay of the first accusation does not count either */
             s.now += 100 * MS;
             solo_update_by(&s, a == 4 ? 3 : 4, 1, x, DM_MEMBER_SUSPECT, 0);
         }
-        int64_t due = t0 + expected_timeout(&cfg, MIN(k, 3));
+        int64_t due = t0 + expected_timeout(&cfg, MIN(k, 2));
         solo_run(&s, due - 1);
         CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, x), 0);
         solo_run(&s, due + 50 * SEC);
@@ -743,10 +768,13 @@ static void test_own_probe(void)
     solo_run(&s, s.now + 2 * cfg.probe_interval_us);
     const dm_membership_stats *st = dm_membership_get_stats(s.m);
     CU_ASSERT(st->sent[DM_MSG_PING] >= 1);
-    CU_ASSERT_EQUAL(st->sent[DM_MSG_PING_REQ], 3 * st->indirect_probes);
+    /* relays are ALIVE members: fewer once some are suspected */
+    CU_ASSERT(st->sent[DM_MSG_PING_REQ] <= 3 * st->indirect_probes);
+    CU_ASSERT(st->sent[DM_MSG_PING_REQ] >= 3);
     CU_ASSERT(st->suspicions >= 1);
-    /* +1 per failed probe and +1 per missing NACK, capped at awareness_max-1. */
-    CU_ASSERT(dm_membership_health(s.m) >= 4);
+    /* + the missing NACKs per failed probe (3 on the first), capped at
+     * awareness_max - 1. */
+    CU_ASSERT(dm_membership_health(s.m) >= 3);
     CU_ASSERT(dm_membership_health(s.m) <= cfg.awareness_max - 1);
     /* The next PING to a suspect carries its suspicion first. */
     solo_run(&s, s.now + 40 * SEC);
@@ -767,25 +795,13 @@ static void test_own_probe(void)
     solo_clear(&s);
     CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING_REQ, 1, 4242, NULL, 0), 0);
     CU_ASSERT_EQUAL(s.sent->len, 0);    /* target 0 is ourselves: nothing to do */
-    dm_msg req;
-    memset(&req, 0, sizeof req);
-    req.type = DM_MSG_PING_REQ;
-    req.from = 1;
-    req.to = 0;
-    req.value = 4242;
-    req.target = 2;
+    dm_msg req = probe_msg(DM_MSG_PING_REQ, 1, 0, 4242, 2);
     CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &req), 0);
     CU_ASSERT_EQUAL_FATAL(s.sent->len, 1);
     dm_msg ping = g_array_index(s.sent, dm_msg, 0);
     CU_ASSERT_EQUAL(ping.type, DM_MSG_PING);
     CU_ASSERT_EQUAL(ping.to, 2);
-    dm_msg ack;
-    memset(&ack, 0, sizeof ack);
-    ack.type = DM_MSG_ACK;
-    ack.from = 2;
-    ack.to = 0;
-    ack.value = ping.value;
-    ack.target = 2;
+    dm_msg ack = probe_msg(DM_MSG_ACK, 2, 0, ping.value, 2);
     CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &ack), 0);
     CU_ASSERT_EQUAL_FATAL(s.sent->len, 2);
     dm_msg fwd = g_array_index(s.sent, dm_msg, 1);
@@ -1353,6 +1369,441 @@ static void test_load(void)
     CU_ASSERT(rate[2] / rate[0] < 1.3);
 }
 
+/* ======================================================== memberlist rules */
+
+/* The index of the first message of `type` (to `to`, unless UINT32_MAX)
+ * sent at or after index `from`; UINT_MAX when none. */
+static guint solo_find(const solo *s, guint from, dm_msg_type type, uint32_t to)
+{
+    for (guint i = from; i < s->sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s->sent, dm_msg, i);
+        if (msg->type == type && (to == UINT32_MAX || msg->to == to))
+            return i;
+    }
+    return UINT_MAX;
+}
+
+static int64_t solo_sent_at(const solo *s, guint i)
+{
+    return g_array_index(s->sent_at, int64_t, i);
+}
+
+/* Tick deadline by deadline (at most `until`) until a message of `type`
+ * has been sent at index >= from; returns its index or UINT_MAX. */
+static guint solo_run_until_sent(solo *s, guint from, dm_msg_type type, int64_t until)
+{
+    for (int steps = 0; steps < 10000; steps++) {
+        guint i = solo_find(s, from, type, UINT32_MAX);
+        if (i != UINT_MAX)
+            return i;
+        int64_t at = dm_membership_next_deadline(s->m);
+        if (at > until)
+            return UINT_MAX;
+        s->now = MAX(s->now, at);
+        dm_membership_tick(s->m, s->now);
+        solo_deliver_replies(s);
+    }
+    return UINT_MAX;
+}
+
+/* A module of n members (self 0) whose others stay silent, run to its first
+ * probe's PING: returns that PING's index in s->sent (never UINT_MAX). */
+static guint solo_first_probe(solo *s, const dm_swim_config *cfg)
+{
+    solo_init(s, cfg, false);
+    guint ping = solo_run_until_sent(s, 0, DM_MSG_PING, s->now + 2 * cfg->probe_interval_us);
+    CU_ASSERT_FATAL(ping != UINT_MAX);
+    return ping;
+}
+
+/* The time a silent member is declared DEAD after we suspect it, as a
+ * function of n: K = suspicion_mult - 2 = 2 expected confirmations, none
+ * when n - 2 < K, and then the timeout is min (4 s), not max (24 s). At
+ * n = 2 a crash is DEAD about 4 s after the suspicion (it was 24 s). */
+static void test_k_and_two_members(void)
+{
+    static const struct {
+        uint32_t n;
+        int64_t timeout;
+    } cases[] = { {2, 4 * SEC}, {3, 4 * SEC}, {4, 24 * SEC}, {12, 24 * (int64_t)(1.0791812 * SEC)} };
+    for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+        dm_swim_config cfg = default_cfg(cases[k].n);
+        CU_ASSERT_EQUAL(expected_k(&cfg), cases[k].n >= 4 ? 2 : 0);
+        solo s;
+        solo_init(&s, &cfg, true);
+        int64_t t0 = s.now;
+        solo_update(&s, 1, cases[k].n - 1, DM_MEMBER_SUSPECT, 0);
+        solo_run(&s, t0 + cases[k].timeout - 1);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, cases[k].n - 1), 0);
+        solo_run(&s, t0 + cases[k].timeout + 1);
+        CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, cases[k].n - 1), 1);
+        solo_free(&s);
+    }
+    /* n = 2, the other member silent from the start: DEAD within a period
+     * or two of probing plus 4 s. */
+    dm_swim_config cfg = default_cfg(2);
+    solo s;
+    solo_init(&s, &cfg, false);
+    int64_t t0 = s.now;
+    solo_run(&s, t0 + 30 * SEC);
+    CU_ASSERT_EQUAL_FATAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, 1), 1);
+    int64_t suspect = 0, dead = 0;
+    for (guint i = 0; i < s.events->len; i++) {
+        dm_member_event_type t = g_array_index(s.events, dm_member_event, i).type;
+        if (t == DM_MEMBER_EV_SUSPECT)
+            suspect = g_array_index(s.event_at, int64_t, i);
+        if (t == DM_MEMBER_EV_DEAD)
+            dead = g_array_index(s.event_at, int64_t, i);
+    }
+    CU_ASSERT_EQUAL(dead - suspect, 4 * SEC);
+    CU_ASSERT(dead - t0 <= 6 * SEC);
+    solo_free(&s);
+}
+
+/* Run one probe of a silent target among n = 5 to its end: the relays NACK
+ * `nacks` of the 3 PING_REQs. Returns the health afterwards. */
+static uint32_t health_after_failed_probe(uint32_t nacks, bool lifeguard)
+{
+    dm_swim_config cfg = default_cfg(5);
+    cfg.lifeguard = lifeguard;
+    solo s;
+    guint ping = solo_first_probe(&s, &cfg);
+    const dm_msg probe = g_array_index(s.sent, dm_msg, ping);
+    int64_t start = solo_sent_at(&s, ping);
+    guint req = solo_run_until_sent(&s, ping, DM_MSG_PING_REQ, start + SEC);
+    CU_ASSERT_FATAL(req != UINT_MAX);
+    CU_ASSERT_EQUAL(solo_sent_at(&s, req), start + cfg.probe_timeout_us);
+    uint32_t asked = 0;
+    for (guint i = req; i < s.sent->len; i++) {
+        const dm_msg *r = &g_array_index(s.sent, dm_msg, i);
+        if (r->type != DM_MSG_PING_REQ)
+            continue;
+        if (asked++ >= nacks)
+            continue;
+        dm_msg nack = probe_msg(DM_MSG_NACK, r->to, 0, probe.value, probe.to);
+        CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &nack), 0);
+    }
+    CU_ASSERT_EQUAL(asked, 3);
+    solo_run(&s, start + cfg.probe_interval_us);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->suspicions, 1);
+    uint32_t h = dm_membership_health(s.m);
+    solo_free(&s);
+    return h;
+}
+
+/* Lifeguard's health deltas as memberlist's probeNode: a failed probe adds
+ * the NACKs that did not come (not 1 + them), or 1 with no relay; a
+ * successful probe takes 1 off. */
+static void test_health_deltas(void)
+{
+    CU_ASSERT_EQUAL(health_after_failed_probe(0, true), 3);
+    CU_ASSERT_EQUAL(health_after_failed_probe(1, true), 2);
+    CU_ASSERT_EQUAL(health_after_failed_probe(3, true), 0);
+    /* no relay (n = 2): 1 per failed probe; then answered probes: -1 each */
+    dm_swim_config cfg = default_cfg(2);
+    solo s;
+    guint ping = solo_first_probe(&s, &cfg);
+    solo_run(&s, solo_sent_at(&s, ping) + cfg.probe_interval_us);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 1);
+    solo_run(&s, s.now + 2 * cfg.probe_interval_us);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 2);
+    /* it refutes (which answers the probe running: 1), then answers */
+    s.answer_pings = true;
+    solo_update(&s, 1, 1, DM_MEMBER_ALIVE, 1);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 1);
+    solo_run(&s, s.now + 2 * cfg.probe_interval_us);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 0);
+    solo_free(&s);
+}
+
+/* Health scales the probe period, not the probe timeout: with health h, the
+ * indirect phase (here the stream ping, n = 2 has no relay) still starts
+ * probe_timeout after the PING, and a failed probe's period is (h + 1) x
+ * probe_interval; an answered probe ends at once, and the next one starts
+ * one unscaled interval after the last started. */
+static void test_interval_scaling(void)
+{
+    dm_swim_config cfg = default_cfg(2);
+    solo s;
+    /* three failed probes: health 1, 2, 3 */
+    guint first = solo_first_probe(&s, &cfg);
+    solo_run(&s, solo_sent_at(&s, first) + (1 + 2 + 3) * cfg.probe_interval_us - 1);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 2);
+    /* the probe running now started at +3 s, with health 2: the stream
+     * ping left 500 ms later, and the period lasts 3 s */
+    int64_t start = solo_sent_at(&s, first) + 3 * cfg.probe_interval_us;
+    guint stream = UINT_MAX;
+    for (guint i = first; i < s.sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        if (msg->type == DM_MSG_PING && dm_msg_is_stream(msg))
+            stream = i;
+    }
+    CU_ASSERT_FATAL(stream != UINT_MAX);
+    CU_ASSERT_EQUAL(solo_sent_at(&s, stream), start + cfg.probe_timeout_us);
+    solo_run(&s, start + 3 * cfg.probe_interval_us);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 3);
+    /* It refutes (it was DEAD by then, and nobody is probed): then one
+     * answered probe per unscaled interval while health goes 3 -> 0. */
+    s.answer_pings = true;
+    solo_update(&s, 1, 1, DM_MEMBER_ALIVE, 1);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 3);
+    solo_clear(&s);
+    solo_run(&s, s.now + 4 * cfg.probe_interval_us + 1);
+    uint32_t probes = 0;
+    int64_t last = 0;
+    for (guint i = 0; i < s.sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        if (msg->type != DM_MSG_PING || dm_msg_is_stream(msg))
+            continue;
+        if (probes++ > 0)
+            CU_ASSERT_EQUAL(solo_sent_at(&s, i) - last, cfg.probe_interval_us);
+        last = solo_sent_at(&s, i);
+    }
+    CU_ASSERT(probes >= 4);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 0);
+    solo_free(&s);
+}
+
+/* Classic SWIM (lifeguard = false): no health, no NACK from a relay, and a
+ * fixed suspicion timeout of min whatever n. */
+static void test_lifeguard_off(void)
+{
+    CU_ASSERT_EQUAL(health_after_failed_probe(0, false), 0);
+    dm_swim_config cfg = default_cfg(6);
+    cfg.lifeguard = false;
+    CU_ASSERT_EQUAL(expected_k(&cfg), 0);
+    solo s;
+    solo_init(&s, &cfg, true);
+    int64_t t0 = s.now;
+    solo_update(&s, 1, 2, DM_MEMBER_SUSPECT, 0);
+    solo_run(&s, t0 + 4 * SEC - 1);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, 2), 0);
+    solo_run(&s, t0 + 4 * SEC);
+    CU_ASSERT_EQUAL(solo_count_events(&s, DM_MEMBER_EV_DEAD, 2), 1);
+    /* refuting raises no health either */
+    solo_update(&s, 1, 0, DM_MEMBER_SUSPECT, 0);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->refutations, 1);
+    CU_ASSERT_EQUAL(dm_membership_health(s.m), 0);
+    /* a relay that gets no ACK stays silent */
+    dm_msg req = probe_msg(DM_MSG_PING_REQ, 1, 0, 4242, 3);
+    s.answer_pings = false;
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &req), 0);
+    solo_run(&s, s.now + 2 * SEC);
+    CU_ASSERT_EQUAL(solo_find(&s, 0, DM_MSG_NACK, UINT32_MAX), UINT_MAX);
+    solo_free(&s);
+}
+
+/* The gossip loop: while a broadcast is pending, every gossip_interval a
+ * GOSSIP to at most gossip_nodes distinct members; none once the queue is
+ * empty (an idle cluster sends no gossip). */
+static void test_gossip(void)
+{
+    dm_swim_config cfg = default_cfg(20);
+    cfg.probe_interval_us = 1000 * SEC;     /* keep probes out of the way */
+    cfg.probe_timeout_us = SEC;
+    cfg.push_pull_interval_us = 0;
+    solo s;
+    solo_init(&s, &cfg, true);
+    solo_run(&s, s.now + 5 * SEC);
+    CU_ASSERT_EQUAL(solo_find(&s, 0, DM_MSG_GOSSIP, UINT32_MAX), UINT_MAX);
+    solo_update(&s, 1, 7, DM_MEMBER_SUSPECT, 0);
+    solo_clear(&s);
+    solo_run(&s, s.now + 10 * SEC);
+    /* grouped by tick: at most 3, to distinct members, ticks 200 ms apart */
+    guint n_gossip = 0, n_ticks = 0;
+    int64_t tick = -1, first_tick = 0;
+    uint32_t to[3];
+    guint in_tick = 0;
+    for (guint i = 0; i < s.sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        if (msg->type != DM_MSG_GOSSIP)
+            continue;
+        n_gossip++;
+        CU_ASSERT(msg->to != 0 && msg->n_updates >= 1);
+        CU_ASSERT(has_update(msg, 7, DM_MEMBER_SUSPECT, 0));
+        int64_t at = solo_sent_at(&s, i);
+        if (at != tick) {
+            if (n_ticks++ == 0)
+                first_tick = at;
+            CU_ASSERT_EQUAL((at - first_tick) % cfg.gossip_interval_us, 0);
+            tick = at;
+            in_tick = 0;
+        }
+        CU_ASSERT_FATAL(in_tick < 3);
+        for (guint k = 0; k < in_tick; k++)
+            CU_ASSERT(to[k] != msg->to);
+        to[in_tick++] = msg->to;
+    }
+    /* the update is sent retransmit_mult x ceil(log10 21) = 8 times: once
+     * on our ACK to the PING that brought it, then 7 gossips: three ticks,
+     * the last cut short when the queue empties */
+    CU_ASSERT_EQUAL(n_gossip, 7);
+    CU_ASSERT_EQUAL(n_ticks, 3);
+    CU_ASSERT(first_tick - s.now + 10 * SEC <= cfg.gossip_interval_us);
+    /* idle again: nothing more */
+    solo_clear(&s);
+    solo_run(&s, s.now + 10 * SEC);
+    CU_ASSERT_EQUAL(solo_find(&s, 0, DM_MSG_GOSSIP, UINT32_MAX), UINT_MAX);
+    solo_free(&s);
+}
+
+/* Gossip goes to members DEAD for at most gossip_to_dead, not after. */
+static void test_gossip_to_dead(void)
+{
+    dm_swim_config cfg = default_cfg(4);    /* n < 3 x 3: every target, each tick */
+    cfg.probe_interval_us = 1000 * SEC;
+    cfg.probe_timeout_us = SEC;
+    cfg.push_pull_interval_us = 0;
+    cfg.gossip_to_dead_us = 5 * SEC;
+    solo s;
+    solo_init(&s, &cfg, true);
+    solo_update(&s, 1, 2, DM_MEMBER_DEAD, 0);
+    solo_clear(&s);
+    solo_run(&s, s.now + 2 * SEC);
+    CU_ASSERT(solo_find(&s, 0, DM_MSG_GOSSIP, 2) != UINT_MAX);
+    solo_run(&s, s.now + 5 * SEC);
+    /* 7 s after the death: news (3 refutes nothing, it is just newer) */
+    solo_clear(&s);
+    solo_update(&s, 1, 3, DM_MEMBER_ALIVE, 1);
+    solo_run(&s, s.now + 5 * SEC);
+    CU_ASSERT(solo_find(&s, 0, DM_MSG_GOSSIP, 1) != UINT_MAX);
+    CU_ASSERT(solo_find(&s, 0, DM_MSG_GOSSIP, 3) != UINT_MAX);
+    CU_ASSERT_EQUAL(solo_find(&s, 0, DM_MSG_GOSSIP, 2), UINT_MAX);
+    solo_free(&s);
+}
+
+/* memberlist's pushPullScale, and the push/pull partner: ALIVE, or now
+ * and then a DEAD one, never a SUSPECT or LEFT one. */
+static void test_push_pull_scale(void)
+{
+    static const struct {
+        uint32_t n;
+        int64_t every;
+    } cases[] = { {8, 30}, {32, 30}, {33, 60}, {64, 60}, {65, 90}, {1024, 180}, {4096, 240} };
+    for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+        dm_swim_config cfg = default_cfg(cases[k].n);
+        CU_ASSERT_EQUAL(dm_swim_push_pull_interval(&cfg), cases[k].every * SEC);
+    }
+    dm_swim_config cfg = default_cfg(64);
+    cfg.probe_interval_us = 1000 * SEC;
+    cfg.probe_timeout_us = SEC;
+    solo s;
+    solo_init(&s, &cfg, true);
+    for (uint32_t id = 10; id < 20; id++)
+        solo_update(&s, 1, id, DM_MEMBER_DEAD, 0);
+    for (uint32_t id = 20; id < 25; id++)
+        solo_update(&s, 1, id, DM_MEMBER_SUSPECT, 0);
+    for (uint32_t id = 25; id < 30; id++)
+        solo_update(&s, id, id, DM_MEMBER_LEFT, 1);
+    solo_clear(&s);
+    int64_t t0 = s.now;
+    solo_run(&s, t0 + 3600 * (int64_t)SEC);
+    uint32_t pushes = 0, to_dead = 0;
+    int64_t last = 0;
+    for (guint i = 0; i < s.sent->len; i++) {
+        const dm_msg *msg = &g_array_index(s.sent, dm_msg, i);
+        if (msg->type != DM_MSG_SYNC || !(msg->value & DM_SYNC_LAST))
+            continue;
+        CU_ASSERT(msg->to < 20 || msg->to >= 30);
+        to_dead += msg->to >= 10 && msg->to < 20;
+        if (pushes++ > 0)
+            CU_ASSERT_EQUAL(solo_sent_at(&s, i) - last, 60 * SEC);
+        last = solo_sent_at(&s, i);
+    }
+    CU_ASSERT(pushes >= 59 && pushes <= 61);
+    CU_ASSERT(to_dead >= 5 && to_dead <= 30);    /* 1 in 4 on average: 15 */
+    solo_free(&s);
+}
+
+/* The TCP fallback: when the probe goes indirect, the target also gets a
+ * PING with DM_SEQ_STREAM on the probe's sequence (no updates); its ACK
+ * echoes the bit, and by the end of the period it saves the target from
+ * suspicion (a success for health). A stream PING is answered with a bare
+ * ACK. swim.tcp_fallback = false sends none. */
+static void test_stream_ping(void)
+{
+    for (int answer = 0; answer <= 2; answer++) {
+        dm_swim_config cfg = default_cfg(5);
+        cfg.tcp_fallback = answer < 2;
+        solo s;
+        guint ping = solo_first_probe(&s, &cfg);
+        const dm_msg probe = g_array_index(s.sent, dm_msg, ping);
+        int64_t start = solo_sent_at(&s, ping);
+        CU_ASSERT_FALSE(dm_msg_is_stream(&probe));
+        CU_ASSERT_EQUAL(probe.value & DM_SEQ_STREAM, 0);
+        solo_run(&s, start + cfg.probe_timeout_us);
+        guint stream = UINT_MAX;
+        for (guint i = ping + 1; i < s.sent->len; i++)
+            if (dm_msg_is_stream(&g_array_index(s.sent, dm_msg, i)))
+                stream = i;
+        if (answer == 2) {
+            CU_ASSERT_EQUAL(stream, UINT_MAX);
+            solo_free(&s);
+            continue;
+        }
+        CU_ASSERT_FATAL(stream != UINT_MAX);
+        const dm_msg *sp = &g_array_index(s.sent, dm_msg, stream);
+        CU_ASSERT_EQUAL(sp->type, DM_MSG_PING);
+        CU_ASSERT_EQUAL(sp->to, probe.to);
+        CU_ASSERT_EQUAL(sp->value, probe.value | DM_SEQ_STREAM);
+        CU_ASSERT_EQUAL(sp->n_updates, 0);
+        CU_ASSERT_EQUAL(solo_sent_at(&s, stream), start + cfg.probe_timeout_us);
+        CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->stream_pings, 1);
+        if (answer == 1) {
+            dm_msg ack = probe_msg(DM_MSG_ACK, probe.to, 0, sp->value, probe.to);
+            CU_ASSERT(dm_msg_is_stream(&ack));
+            s.now += 100 * MS;
+            CU_ASSERT_EQUAL(dm_membership_receive(s.m, s.now, &ack), 0);
+        }
+        solo_run(&s, start + cfg.probe_interval_us);
+        const dm_membership_stats *st = dm_membership_get_stats(s.m);
+        CU_ASSERT_EQUAL(st->suspicions, answer == 1 ? 0 : 1);
+        CU_ASSERT_EQUAL(st->stream_saves, answer == 1 ? 1 : 0);
+        /* saved: a success (0 stays 0), not 3 missed NACKs */
+        CU_ASSERT_EQUAL(dm_membership_health(s.m), answer == 1 ? 0 : 3);
+        solo_free(&s);
+    }
+    /* The receiving side: a bare ACK with the bit, even with news pending. */
+    dm_swim_config cfg = default_cfg(5);
+    solo s;
+    solo_init(&s, &cfg, false);
+    solo_update(&s, 1, 3, DM_MEMBER_SUSPECT, 0);
+    solo_clear(&s);
+    CU_ASSERT_EQUAL(solo_inject(&s, DM_MSG_PING, 2, 77 * 8192 | DM_SEQ_STREAM, NULL, 0), 0);
+    CU_ASSERT_EQUAL_FATAL(s.sent->len, 1);
+    const dm_msg *ack = &g_array_index(s.sent, dm_msg, 0);
+    CU_ASSERT_EQUAL(ack->type, DM_MSG_ACK);
+    CU_ASSERT_EQUAL(ack->value, 77 * 8192 | DM_SEQ_STREAM);
+    CU_ASSERT(dm_msg_is_stream(ack));
+    CU_ASSERT_EQUAL(ack->n_updates, 0);
+    solo_free(&s);
+}
+
+/* The simulator's stream: never lost (loss 1), cut when either direction
+ * is, and a connection's first message takes three legs. */
+static void test_stream_route(void)
+{
+    dm_simnet_params p = { .latency_us = 1000, .loss = 1.0, .dup = 1.0, .reorder = 1.0,
+                           .reorder_delay_us = 1000000 };
+    dm_prng prng;
+    dm_prng_seed(&prng, 5);
+    dm_simnet *net = dm_simnet_new(3, &p, &prng);
+    int64_t d[2];
+    for (int i = 0; i < 100; i++) {
+        CU_ASSERT_EQUAL(dm_simnet_route_stream(net, 0, 1, 3, d), 1);
+        CU_ASSERT_EQUAL(d[0], 3000);
+        CU_ASSERT_EQUAL(dm_simnet_route_stream(net, 1, 0, 1, d), 1);
+        CU_ASSERT_EQUAL(d[0], 1000);
+        CU_ASSERT_EQUAL(dm_simnet_route(net, 0, 1, d), DM_SIMNET_LOST);
+    }
+    dm_simnet_set_cut(net, 2, 0, true);
+    CU_ASSERT_EQUAL(dm_simnet_route_stream(net, 0, 2, 3, d), DM_SIMNET_CUT);
+    CU_ASSERT_EQUAL(dm_simnet_route_stream(net, 2, 0, 1, d), DM_SIMNET_CUT);
+    CU_ASSERT_EQUAL(dm_simnet_route_stream(net, 0, 1, 3, d), 1);
+    dm_simnet_free(net);
+}
+
 static const CU_TestInfo tests[] = {
     { "config and queries", test_config },
     { "precedence table", test_precedence },
@@ -1374,6 +1825,15 @@ static const CU_TestInfo tests[] = {
     { "determinism", test_determinism },
     { "checkers can fail", test_checkers },
     { "load per member", test_load },
+    { "K = suspicion_mult - 2; n = 2 DEAD after min", test_k_and_two_members },
+    { "health deltas as memberlist", test_health_deltas },
+    { "health scales the period, not the timeout", test_interval_scaling },
+    { "lifeguard = false: classic SWIM", test_lifeguard_off },
+    { "gossip loop, idle when nothing is pending", test_gossip },
+    { "gossip to the recently dead only", test_gossip_to_dead },
+    { "push/pull scale and partner", test_push_pull_scale },
+    { "stream (TCP fallback) ping", test_stream_ping },
+    { "simulator routes stream messages", test_stream_route },
     CU_TEST_INFO_NULL,
 };
 

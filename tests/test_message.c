@@ -8,12 +8,12 @@
 
 /* The type families, restated from message.h rather than derived from the
  * table under test: membership (SWIM) messages are exactly PING..SYNC and
- * carry updates; recovery messages (RECOVER, FLOOR) and reconfiguration
+ * GOSSIP and carry updates; recovery messages (RECOVER, FLOOR) and reconfiguration
  * messages (SEAL..STALE) carry neither a name nor updates; every other type,
  * RECOVERING included, is a lock message. */
 static bool is_swim(int t)
 {
-    return t >= DM_MSG_PING && t <= DM_MSG_SYNC;
+    return (t >= DM_MSG_PING && t <= DM_MSG_SYNC) || t == DM_MSG_GOSSIP;
 }
 
 static bool is_recovery(int t)
@@ -75,7 +75,7 @@ static void test_type_names(void)
         [DM_MSG_SEAL] = "SEAL",       [DM_MSG_SEALED] = "SEALED",   [DM_MSG_ACCEPT] = "ACCEPT",
         [DM_MSG_ACCEPTED] = "ACCEPTED", [DM_MSG_REFUSED] = "REFUSED",
         [DM_MSG_INSTALL] = "INSTALL", [DM_MSG_INSTALLED] = "INSTALLED", [DM_MSG_NEWER] = "NEWER",
-        [DM_MSG_STALE] = "STALE",
+        [DM_MSG_STALE] = "STALE",     [DM_MSG_GOSSIP] = "GOSSIP",
     };
     CU_ASSERT_EQUAL(G_N_ELEMENTS(want), DM_MSG_TYPE_END);
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
@@ -126,6 +126,7 @@ static const struct {
     [DM_MSG_INSTALLED] = {E, E},
     [DM_MSG_NEWER] = {E | M | G | V, E | M},
     [DM_MSG_STALE] = {E, E},
+    [DM_MSG_GOSSIP] = {U, 0},
 };
 
 static void test_field_masks(void)
@@ -182,7 +183,7 @@ static void test_is_membership(void)
     int lock = 0, swim = 0, recovery = 0, reconfig = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         bool want = t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK ||
-                    t == DM_MSG_NACK || t == DM_MSG_SYNC;
+                    t == DM_MSG_NACK || t == DM_MSG_SYNC || t == DM_MSG_GOSSIP;
         CU_ASSERT_EQUAL(dm_msg_is_membership(t), want);
         CU_ASSERT_EQUAL(is_swim(t), want);
         CU_ASSERT_EQUAL(dm_msg_is_reconfig(t), is_reconfig(t));
@@ -199,7 +200,7 @@ static void test_is_membership(void)
         reconfig += is_reconfig(t);
     }
     CU_ASSERT_EQUAL(lock, 10);
-    CU_ASSERT_EQUAL(swim, 5);
+    CU_ASSERT_EQUAL(swim, 6);
     CU_ASSERT_EQUAL(recovery, 2);
     CU_ASSERT_EQUAL(reconfig, 9);
     CU_ASSERT(is_lock(DM_MSG_RECOVERING));
@@ -347,7 +348,7 @@ static void test_validate_name(void)
         m.name[1] = 'x'; /* past the (empty) name's terminator: not looked at */
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
     }
-    CU_ASSERT_EQUAL(nameless, 5 + 2 + 9);
+    CU_ASSERT_EQUAL(nameless, 6 + 2 + 9);
 }
 
 static void test_validate_unused_fields(void)
@@ -386,9 +387,10 @@ static void test_validate_unused_fields(void)
      * both, RECOVER's attempt, grant, round and ballot2; reconfiguration:
      * attempt, round, target and updates by all 9, and of grant, value,
      * ballot, ballot2 and members SEAL 4, ACCEPTED 2, SEALED 0, ACCEPT 3,
-     * REFUSED 3, INSTALL/NEWER 2 each, INSTALLED/STALE 5 each. */
+     * REFUSED 3, INSTALL/NEWER 2 each, INSTALLED/STALE 5 each; GOSSIP all 9
+     * fixed fields. */
     CU_ASSERT_EQUAL(want, 10 * 5 + 2 + 3 * 2 + 1 + 2 * 3 + 2 + 5 * 7 + 2 + 2 * 4 + 4 + 9 * 4 +
-                              4 + 2 + 0 + 3 + 3 + 2 * 2 + 5 * 2);
+                              4 + 2 + 0 + 3 + 3 + 2 * 2 + 5 * 2 + 9);
 }
 
 /* A used field above what its type allows is as malformed as an unused one

@@ -1317,7 +1317,7 @@ static void test_stale_accusations_are_not_false(void)
     /* Old news is common here (the liveness phase restarts every crashed
      * node while others still hold its last life SUSPECT or DEAD); the few
      * accusations of a running life that remain are SWIM's own. */
-    CU_ASSERT_TRUE(stale >= 50);
+    CU_ASSERT_TRUE(stale >= 20);    /* 28 since gossip spreads a new life faster */
     CU_ASSERT_TRUE(false_pos <= stale / 10);
 }
 
