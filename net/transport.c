@@ -570,7 +570,8 @@ static bool peer_send(peer *p, const uint8_t *buf, size_t len)
 
 /* ------------------------------------------------------------ core driver */
 
-/* Probes are datagrams, except SWIM's fallback ping (dm_msg_is_stream,
+/* Probes and gossip are datagrams, as in memberlist (push/pull's SYNC goes
+ * over TCP), except SWIM's fallback ping (dm_msg_is_stream,
  * memberlist's sendPingAndWaitForAck): for a member whose UDP path is
  * broken while TCP works, the core also pings it over a stream when a probe
  * goes indirect. Here it goes over the per-peer connection the lock
@@ -586,7 +587,8 @@ static bool peer_send(peer *p, const uint8_t *buf, size_t len)
 static bool over_udp(const dm_msg *msg)
 {
     dm_msg_type t = msg->type;
-    return (t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK || t == DM_MSG_NACK) &&
+    return (t == DM_MSG_PING || t == DM_MSG_PING_REQ || t == DM_MSG_ACK || t == DM_MSG_NACK ||
+            t == DM_MSG_GOSSIP) &&
            !dm_msg_is_stream(msg);
 }
 
