@@ -1104,6 +1104,9 @@ static void test_slow_delays_reads(void)
 {
     static const char *const s[] = { "sim.nodes=3", "sim.duration=12", "workload.interarrival=0",
                                      "network.jitter=0", "network.link_spread=0",
+                                     /* one latency for every message: the
+                                      * fallback ping's stream takes more legs */
+                                     "swim.tcp_fallback=false",
                                      "faults.schedule=at=2 slow=0 delay=1.5 for=4", NULL };
     dm_sim_config c;
     make_config(&c, 1, s);
