@@ -2037,7 +2037,10 @@ static void epoch_consider(dm_node *n, int64_t now)
         n->epoch_check_at = min64(n->epoch_check_at, n->next_proposal_at);
         return;
     }
-    int64_t deadline = now + MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us);
+    /* Time for a few ballots and the backoffs between them, even when a
+     * slow member makes each take seconds. */
+    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
+                                 16 * dm_reconfig_round_trip(n->rc));
     int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, n->in_view, deadline);
     if (rc == 0) {
         n->stats.proposals++;

@@ -91,6 +91,11 @@ typedef struct proposal {
     uint64_t max_round_seen;
     uint32_t retries;
     int64_t start_at, resend_at, deadline;
+    /* The phases of this proposal's latest ballots and when each began, so
+     * that a late answer to one still measures a round trip. */
+    uint64_t sent_ballot[4];
+    enum phase sent_phase[4];
+    int64_t sent_at[4];
     uint8_t *answered;           /* per id: answered the current phase */
 } proposal;
 
@@ -104,6 +109,9 @@ struct dm_reconfig {
     uint8_t *unusable;           /* scratch, per id */
     proposal prop;
     GQueue local;                /* messages to self, handled after the call that sent them */
+    int64_t rtt_us;              /* the slowest recent answer to a phase of ours: a ballot
+                                    takes two of them, and backing off for less only
+                                    pre-empts the ballot that would have won */
     dm_reconfig_stats stats;
 };
 
@@ -476,9 +484,32 @@ static void send_phase(dm_reconfig *r, bool resend)
 
 static void enter(dm_reconfig *r, int64_t now, enum phase phase)
 {
-    r->prop.phase = phase;
-    r->prop.resend_at = now + r->p.rto_us;
-    memset(r->prop.answered, 0, r->p.universe);
+    proposal *pr = &r->prop;
+    pr->phase = phase;
+    pr->resend_at = now + r->p.rto_us;
+    memset(pr->answered, 0, r->p.universe);
+    if (phase == PHASE_SEAL || phase == PHASE_ACCEPT) {
+        size_t k = (size_t)(DM_RECONFIG_BALLOT_ROUND(pr->ballot) % G_N_ELEMENTS(pr->sent_at));
+        pr->sent_ballot[k] = pr->ballot;
+        pr->sent_phase[k] = phase;
+        pr->sent_at[k] = now;
+    }
+}
+
+/* An answer (SEALED, ACCEPTED or NACK) to a phase of one of our recent
+ * ballots, current or not: how long it took. The estimate follows a slower
+ * answer at once and a faster one by an eighth of the difference, so one
+ * slow member sets the pace of backing off while it lasts. */
+static void measure(dm_reconfig *r, int64_t now, const dm_reconfig_msg *m, enum phase phase)
+{
+    proposal *pr = &r->prop;
+    size_t k = (size_t)(DM_RECONFIG_BALLOT_ROUND(m->ballot) % G_N_ELEMENTS(pr->sent_at));
+    if (m->from == r->p.self || DM_RECONFIG_BALLOT_ID(m->ballot) != r->p.self ||
+        pr->sent_ballot[k] != m->ballot ||
+        (phase != PHASE_IDLE && pr->sent_phase[k] != phase) || m->epoch != pr->epoch)
+        return;
+    int64_t sample = now - pr->sent_at[k];
+    r->rtt_us = sample >= r->rtt_us ? sample : r->rtt_us - (r->rtt_us - sample) / 8;
 }
 
 /* A new ballot above everything seen, persisted before its SEALs leave. */
@@ -513,7 +544,8 @@ static void back_off(dm_reconfig *r, int64_t now)
     uint32_t shift = MIN(pr->retries, 3u);
     pr->retries++;
     pr->phase = PHASE_WAIT;
-    pr->start_at = now + 1 + (int64_t)dm_prng_below(&r->prng, (uint64_t)r->p.backoff_us << shift);
+    uint64_t base = (uint64_t)MAX(r->p.backoff_us, 2 * r->rtt_us);
+    pr->start_at = now + 1 + (int64_t)dm_prng_below(&r->prng, base << shift);
 }
 
 /* An answer to the current ballot's current phase, from a member not yet
@@ -533,6 +565,7 @@ static bool fresh_answer(dm_reconfig *r, const dm_reconfig_msg *m, enum phase ph
 static void on_sealed(dm_reconfig *r, int64_t now, const dm_reconfig_msg *m)
 {
     proposal *pr = &r->prop;
+    measure(r, now, m, PHASE_SEAL);
     if (!fresh_answer(r, m, PHASE_SEAL))
         return;
     pr->tokens = MAX(pr->tokens, m->tokens);
@@ -555,6 +588,7 @@ static void install(dm_reconfig *r, int64_t now, const dm_epoch_config *c, uint6
 static void on_accepted(dm_reconfig *r, int64_t now, const dm_reconfig_msg *m)
 {
     proposal *pr = &r->prop;
+    measure(r, now, m, PHASE_ACCEPT);
     if (!fresh_answer(r, m, PHASE_ACCEPT))
         return;
     pr->tokens = MAX(pr->tokens, m->tokens);
@@ -573,6 +607,7 @@ static void on_accepted(dm_reconfig *r, int64_t now, const dm_reconfig_msg *m)
 static void on_nack(dm_reconfig *r, int64_t now, const dm_reconfig_msg *m)
 {
     proposal *pr = &r->prop;
+    measure(r, now, m, PHASE_IDLE);   /* either phase */
     if (pr->phase != PHASE_SEAL && pr->phase != PHASE_ACCEPT) {
         r->stats.stale++;
         return;
@@ -956,6 +991,11 @@ bool dm_reconfig_sealed(const dm_reconfig *r)
 bool dm_reconfig_proposing(const dm_reconfig *r)
 {
     return r->prop.phase != PHASE_IDLE && r->prop.phase != PHASE_INSTALL;
+}
+
+int64_t dm_reconfig_round_trip(const dm_reconfig *r)
+{
+    return r->rtt_us;
 }
 
 const dm_epoch_config *dm_reconfig_current(const dm_reconfig *r)

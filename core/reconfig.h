@@ -158,7 +158,8 @@ typedef struct dm_reconfig_params {
                                     persisted (a member that never ran) */
     int64_t rto_us;              /* retransmission of unanswered messages; default 200 ms */
     int64_t backoff_us;          /* after a NACK, retry after a uniform delay below
-                                    backoff_us x 2^min(retries, 3); default 100 ms */
+                                    max(backoff_us, 2 x dm_reconfig_round_trip) x
+                                    2^min(retries, 3); default 100 ms */
     int64_t fallback_us;         /* a proposer that is not the preferred one starts this
                                     much later; default 1 s */
     uint32_t mutation;           /* DM_RECONFIG_MUTATION_*: tests of the model checker only */
@@ -231,6 +232,9 @@ int dm_reconfig_cancel(dm_reconfig *r, int64_t now);
  * and acknowledge nothing in the current epoch. */
 bool dm_reconfig_sealed(const dm_reconfig *r);
 bool dm_reconfig_proposing(const dm_reconfig *r);
+/* The slowest recent answer to a phase this member proposed (0: none yet):
+ * a ballot takes two; callers size a proposal's deadline by it. */
+int64_t dm_reconfig_round_trip(const dm_reconfig *r);
 const dm_epoch_config *dm_reconfig_current(const dm_reconfig *r);
 const dm_reconfig_state *dm_reconfig_get_state(const dm_reconfig *r);
 const dm_reconfig_stats *dm_reconfig_get_stats(const dm_reconfig *r);

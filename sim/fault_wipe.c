@@ -12,7 +12,9 @@
 /* Some node lost its persisted state and has not yet learnt its token floor:
  * down since a wipe (or a crash during recovery), or up and recovering; or,
  * under the epoch policy, it did and still abstains in its epoch (it may
- * not vote there until a successor is installed). */
+ * not vote there until a successor is installed), up or down (node_crash
+ * records it: a second non-voter can leave a sealed epoch without a Paxos
+ * quorum for good, docs/PROTOCOL.md). */
 static bool amnesiac_node(const dm_world *w)
 {
     for (uint32_t i = 0; i < w->n; i++) {

@@ -306,8 +306,10 @@ void node_crash(dm_world *w, sim_node *nd)
     TRACE(w, nd->id, "crash%s", nd->state == NODE_PAUSED ? " (while paused)" : "");
     w->stats.crashes++;
     /* A crash before the floor is known keeps the node amnesiac: its
-     * persisted state says it still has to recover. */
-    nd->amnesiac = nd->core && dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR;
+     * persisted state says it still has to recover -- or, under the epoch
+     * policy, that it still abstains in its epoch (fault_wipe.c). */
+    nd->amnesiac = nd->core && (dm_node_recovery(nd->core, NULL) == DM_RECOVERY_FLOOR ||
+                                dm_node_abstaining(nd->core));
     for (uint32_t l = 0; l < w->cfg->locks; l++) {
         sim_client *cl = &nd->clients[l];
         if (cl->state != CL_IDLE)

@@ -109,7 +109,7 @@ typedef struct sim_node {
                                  then a recovery, not a bootstrap */
     bool wiped;               /* down, and what it persisted is lost */
     bool amnesiac;            /* down without a known token floor (wiped, or crashed while
-                                 recovering one) */
+                                 recovering one), or abstaining in its epoch (epoch policy) */
     uint64_t arbiter_msgs;    /* lock messages delivered to it as arbiter, over all lives
                                  (observe_load.c) */
     bool recoverable;         /* a quorum without it exists: after a wipe it can learn a
