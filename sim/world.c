@@ -606,6 +606,8 @@ static void process(dm_world *w, dm_heap_entry *e)
         tl_until(w, e->at, false);   /* never when there is no timeline */
     w->now = e->at;
     w->stats.events++;
+    w->stats.popped++;
+    w->stats.queued_sum += dm_heap_len(&w->heap);
     fold(w, (uint64_t)w->now);
     fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
     handle(w, ev);

@@ -68,6 +68,9 @@ typedef struct dm_world dm_world;
 
 typedef struct dm_world_stats {
     uint64_t events;            /* events processed (heap events and buffered deliveries) */
+    uint64_t queued_sum;        /* events left in the heap, summed over the heap events popped
+                                   (bench_sim's bare-heap baseline runs at its mean) */
+    uint64_t popped;            /* heap events popped */
     int64_t sim_us;             /* global time at the end */
     int64_t liveness_start_us;
     /* network */
