@@ -130,7 +130,7 @@ bool dm_msg_to_arbiter(int type)
 
 /* memcpy rather than a cast keeps one code path for both widths without
  * type-punning the struct. */
-uint64_t dm_msg_field_get(const dm_msg *m, const dm_msg_field *f)
+static inline uint64_t field_get(const dm_msg *m, const dm_msg_field *f)
 {
     const char *p = (const char *)m + f->offset;
     if (f->width == sizeof(uint32_t)) {
@@ -141,6 +141,11 @@ uint64_t dm_msg_field_get(const dm_msg *m, const dm_msg_field *f)
     uint64_t v;
     memcpy(&v, p, sizeof v);
     return v;
+}
+
+uint64_t dm_msg_field_get(const dm_msg *m, const dm_msg_field *f)
+{
+    return field_get(m, f);
 }
 
 void dm_msg_field_set(dm_msg *m, const dm_msg_field *f, uint64_t v)
@@ -154,14 +159,30 @@ void dm_msg_field_set(dm_msg *m, const dm_msg_field *f, uint64_t v)
     memcpy(p, &v, sizeof v);
 }
 
+/* The fields whose maximum is below their width's: one (type, field) each. */
+static const struct {
+    dm_msg_type type;
+    unsigned flag;
+    uint64_t max;
+} caps[] = {
+    {DM_MSG_INQUIRE, DM_FIELD_VALUE, DM_INQUIRE_PROBE},
+    {DM_MSG_SYNC, DM_FIELD_VALUE, DM_SYNC_FLAGS},
+    {DM_MSG_FLOOR, DM_FIELD_ROUND, 1},
+};
+
+static const dm_msg_field *field_of(unsigned flag)
+{
+    for (size_t i = 0; i < DM_FIELD_COUNT; i++)
+        if (dm_msg_field_table[i].flag == flag)
+            return &dm_msg_field_table[i];
+    g_assert_not_reached();
+}
+
 uint64_t dm_msg_field_max(int type, const dm_msg_field *f)
 {
-    if (type == DM_MSG_INQUIRE && f->flag == DM_FIELD_VALUE)
-        return DM_INQUIRE_PROBE;
-    if (type == DM_MSG_SYNC && f->flag == DM_FIELD_VALUE)
-        return DM_SYNC_FLAGS;
-    if (type == DM_MSG_FLOOR && f->flag == DM_FIELD_ROUND)
-        return 1;
+    for (size_t i = 0; i < G_N_ELEMENTS(caps); i++)
+        if (type == (int)caps[i].type && f->flag == caps[i].flag)
+            return caps[i].max;
     return f->width == sizeof(uint32_t) ? UINT32_MAX : UINT64_MAX;
 }
 
@@ -194,11 +215,16 @@ int dm_msg_set_name(dm_msg *m, const char *name)
     return 0;
 }
 
+/* Every message the core receives passes here, so it reads each field once:
+ * a mask of the fields that are not 0 settles "unused fields are 0" and
+ * "required fields are not" in one test each (the minimum is 0 or 1), the
+ * few capped fields are looked up by type, and the member checks run only
+ * for the types that carry a member field. */
 int dm_msg_validate(const dm_msg *m, uint32_t n_members)
 {
     if (!dm_msg_type_valid((int)m->type))
         return -DM_ETYPE;
-    unsigned used = dm_msg_fields((int)m->type);
+    unsigned used = types[m->type].fields;
     if (used & DM_FIELD_NAME) {
         if (m->name_len == 0 || m->name[m->name_len] != '\0' ||
             memchr(m->name, '\0', m->name_len) != NULL)
@@ -206,14 +232,20 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
     } else if (m->name_len != 0 || m->name[0] != '\0') {
         return -DM_EBADNAME;
     }
+    unsigned nonzero = 0, peer_fields = 0;
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
-        uint64_t v = dm_msg_field_get(m, f);
-        if (!(used & f->flag) ? v != 0
-                              : v < dm_msg_field_min((int)m->type, f) ||
-                                    v > dm_msg_field_max((int)m->type, f))
-            return -DM_EMALFORMED;
+        if (field_get(m, f) != 0)
+            nonzero |= f->flag;
+        if (f->member || f->member_set)
+            peer_fields |= f->flag;
     }
+    if ((nonzero & ~used) != 0 || (types[m->type].required & ~nonzero) != 0)
+        return -DM_EMALFORMED;
+    for (size_t i = 0; i < G_N_ELEMENTS(caps); i++)
+        if (m->type == caps[i].type && (used & caps[i].flag) &&
+            field_get(m, field_of(caps[i].flag)) > caps[i].max)
+            return -DM_EMALFORMED;
     if (m->n_updates > ((used & DM_FIELD_UPDATES) ? DM_MSG_MAX_UPDATES : 0))
         return -DM_EMALFORMED;
     for (size_t i = 0; i < m->n_updates; i++)
@@ -222,11 +254,11 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
 
     if (m->from >= n_members || m->to >= n_members || m->from == m->to)
         return -DM_EPEER;
-    for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
+    for (size_t i = 0; (used & peer_fields) && i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         if (!(used & f->flag) || !(f->member || f->member_set))
             continue;
-        uint64_t v = dm_msg_field_get(m, f);
+        uint64_t v = field_get(m, f);
         if (f->member_set ? n_members < 64 && v >> n_members != 0
                           : v >= n_members ||
                                 (types[m->type].third_party && (v == m->from || v == m->to)))
