@@ -117,6 +117,21 @@ bool dm_msg_is_membership(int type)
     return (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
 }
 
+_Static_assert(offsetof(dm_msg, name) < offsetof(dm_msg, n_updates) &&
+                   offsetof(dm_msg, n_updates) < offsetof(dm_msg, updates) &&
+                   offsetof(dm_msg, updates) + sizeof(((dm_msg *)0)->updates) + 8 > sizeof(dm_msg),
+               "dm_msg_copy assumes dm_msg ends with name, n_updates, updates");
+_Static_assert(DM_NAME_MAX >= UINT8_MAX, "name_len must not overrun name");
+
+void dm_msg_copy(dm_msg *dst, const dm_msg *src)
+{
+    memcpy(dst, src, offsetof(dm_msg, name) + src->name_len);
+    dst->name[src->name_len] = '\0';
+    uint8_t n = src->n_updates <= DM_MSG_MAX_UPDATES ? src->n_updates : DM_MSG_MAX_UPDATES;
+    dst->n_updates = src->n_updates;
+    memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
+}
+
 bool dm_msg_is_reconfig(int type)
 {
     return type >= DM_MSG_SEAL && type <= DM_MSG_STALE;

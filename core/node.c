@@ -185,7 +185,9 @@ struct dm_node {
     GHashTable *locks;          /* name -> lock_state */
     GPtrArray *held;            /* lock_state in PHASE_HELD */
     dm_heap deadlines;
-    GQueue local;               /* dm_msg* addressed to self */
+    GPtrArray *local;           /* dm_msg* addressed to self, handled from local_next on */
+    guint local_next;
+    GPtrArray *local_spare;     /* handled ones, for reuse: no malloc per message */
     GArray *events;             /* pending_event */
     bool flushing;
     int64_t now;                /* time of the latest input */
@@ -367,7 +369,11 @@ static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
     memcpy(m.name, ls->name, (size_t)m.name_len + 1);
     if (to == n->cfg.self) {
         n->stats.local++;
-        g_queue_push_tail(&n->local, g_memdup2(&m, sizeof m));
+        dm_msg *copy = n->local_spare->len ? g_ptr_array_steal_index_fast(
+                                                 n->local_spare, n->local_spare->len - 1)
+                                           : g_new(dm_msg, 1);
+        dm_msg_copy(copy, &m);
+        g_ptr_array_add(n->local, copy);
         return;
     }
     n->stats.sent[type]++;
@@ -1746,11 +1752,14 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
 
 static void drain_local(dm_node *n, int64_t now)
 {
-    dm_msg *m;
-    while ((m = g_queue_pop_head(&n->local)) != NULL) {
+    /* Handling one may queue more, behind it. */
+    while (n->local_next < n->local->len) {
+        dm_msg *m = g_ptr_array_index(n->local, n->local_next++);
         handle_message(n, m, now);
-        g_free(m);
+        g_ptr_array_add(n->local_spare, m);
     }
+    g_ptr_array_set_size(n->local, 0);
+    n->local_next = 0;
 }
 
 static void run_due(dm_node *n, int64_t now)
@@ -2306,7 +2315,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->locks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lock_free);
     n->held = g_ptr_array_new();
     dm_heap_init(&n->deadlines);
-    g_queue_init(&n->local);
+    n->local = g_ptr_array_new();   /* owns local_next..len (drain_local moves them) */
+    n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
     n->suspected_until = g_new0(int64_t, cfg->n_members);
     n->unusable = g_new0(uint8_t, cfg->n_members);
@@ -2381,7 +2391,10 @@ void dm_node_free(dm_node *n)
     dm_heap_clear(&n->deadlines);
     g_hash_table_destroy(n->locks);
     g_ptr_array_free(n->held, TRUE);
-    g_queue_clear_full(&n->local, g_free);
+    for (guint i = n->local_next; i < n->local->len; i++)
+        g_free(g_ptr_array_index(n->local, i));
+    g_ptr_array_free(n->local, TRUE);
+    g_ptr_array_free(n->local_spare, TRUE);
     g_array_free(n->events, TRUE);
     dm_quorum_free(n->quorum);
     dm_membership_free(n->members);
@@ -2593,7 +2606,7 @@ void dm_node_leave(dm_node *n, int64_t now)
 
 int64_t dm_node_next_deadline(const dm_node *n)
 {
-    if (n->events->len > 0 || n->local.length > 0)
+    if (n->events->len > 0 || n->local->len > n->local_next)
         return n->now;   /* events wait for the next tick */
     const dm_heap_entry *top = dm_heap_peek(&n->deadlines);
     int64_t due = top ? top->at : DM_NEVER;

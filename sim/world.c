@@ -57,22 +57,6 @@ static void msg_free(dm_world *w, sim_msg *m)
     w->free_msgs = m;
 }
 
-/* The used part of a message: the fixed fields, the name and the updates
- * actually carried (a full dm_msg is over a kilobyte, mostly unused). */
-_Static_assert(offsetof(dm_msg, name) < offsetof(dm_msg, n_updates) &&
-               offsetof(dm_msg, n_updates) < offsetof(dm_msg, updates) &&
-               offsetof(dm_msg, updates) + sizeof(((dm_msg *)0)->updates) + 8 > sizeof(dm_msg),
-               "msg_copy assumes dm_msg ends with name, n_updates, updates");
-
-static void msg_copy(dm_msg *dst, const dm_msg *src)
-{
-    memcpy(dst, src, offsetof(dm_msg, name) + src->name_len);
-    dst->name[src->name_len] = '\0';
-    uint8_t n = src->n_updates <= DM_MSG_MAX_UPDATES ? src->n_updates : DM_MSG_MAX_UPDATES;
-    dst->n_updates = src->n_updates;
-    memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
-}
-
 static void fold_msg(dm_world *w, const dm_msg *m)
 {
     fold(w, (uint64_t)m->type | (uint64_t)m->from << 8 | (uint64_t)m->to << 24 |
@@ -116,7 +100,7 @@ static void drv_send(void *user, const dm_msg *m)
     }
     dm_msg tapped;
     if (nd->tap && nd->tap->send) {
-        msg_copy(&tapped, m);
+        dm_msg_copy(&tapped, m);
         if (!nd->tap->send(nd->tap_user, nd->id, &tapped)) {
             w->stats.dropped_tap++;
             return;
@@ -164,7 +148,7 @@ static void drv_send(void *user, const dm_msg *m)
     for (int i = 0; i < copies; i++) {
         sim_msg *sm = msg_alloc(w);
         event_init(&sm->ev, EV_DELIVER, m->to, i);
-        msg_copy(&sm->msg, src);
+        dm_msg_copy(&sm->msg, src);
         schedule(w, &sm->ev, w->now + delay[i]);
     }
 }
