@@ -182,7 +182,10 @@ struct dm_node {
     uint32_t rec_size;          /* 0: no quorum formed yet */
     uint64_t rec_floor;
     uint64_t rec_attempt;
-    GHashTable *locks;          /* name -> lock_state */
+    GHashTable *locks;          /* name -> lock_state: owns them, and its order is the order
+                                   they are visited in (which the hashes pin) */
+    lock_state **by_key;        /* the same, open addressing by ls->key: lookups (lock_find) */
+    uint32_t by_key_cap;        /* a power of two, at least twice the locks; 0 before any */
     GPtrArray *held;            /* lock_state in PHASE_HELD */
     dm_heap deadlines;
     GPtrArray *local;           /* dm_msg* addressed to self, handled from local_next on */
@@ -457,25 +460,90 @@ static int absorb_token(dm_node *n, uint64_t t)
 
 /* ---------------------------------------------------------------- lock state */
 
-static lock_state *lock_find(dm_node *n, const char *name)
+/* Lookups hash a name once (dm_hash_str, which also places the name) and
+ * find it in by_key, open addressing with linear probing: no hash-table
+ * callbacks and one string comparison per hit. */
+static lock_state *lock_find_key(const dm_node *n, const char *name, uint64_t key)
 {
-    return g_hash_table_lookup(n->locks, name);
+    if (n->by_key_cap == 0)
+        return NULL;
+    uint32_t mask = n->by_key_cap - 1;
+    for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
+        lock_state *ls = n->by_key[i];
+        if (!ls || (ls->key == key && strcmp(ls->name, name) == 0))
+            return ls;
+    }
 }
 
-static lock_state *lock_get(dm_node *n, const char *name)
+static lock_state *lock_find(const dm_node *n, const char *name)
 {
-    lock_state *ls = lock_find(n, name);
+    return lock_find_key(n, name, dm_hash_str(name));
+}
+
+static void by_key_put(lock_state **slots, uint32_t cap, lock_state *ls)
+{
+    uint32_t i = (uint32_t)ls->key & (cap - 1);
+    while (slots[i])
+        i = (i + 1) & (cap - 1);
+    slots[i] = ls;
+}
+
+static void by_key_insert(dm_node *n, lock_state *ls)
+{
+    uint32_t count = g_hash_table_size(n->locks);   /* ls included */
+    if (2 * count > n->by_key_cap) {
+        uint32_t cap = n->by_key_cap ? 2 * n->by_key_cap : 16;
+        lock_state **slots = g_new0(lock_state *, cap);
+        for (uint32_t i = 0; i < n->by_key_cap; i++)
+            if (n->by_key[i])
+                by_key_put(slots, cap, n->by_key[i]);
+        g_free(n->by_key);
+        n->by_key = slots;
+        n->by_key_cap = cap;
+    }
+    by_key_put(n->by_key, n->by_key_cap, ls);
+}
+
+/* Backward-shift deletion: the entries after the hole that probed past it
+ * move up, so that no lookup stops early. */
+static void by_key_remove(dm_node *n, const lock_state *ls)
+{
+    uint32_t mask = n->by_key_cap - 1;
+    uint32_t hole = (uint32_t)ls->key & mask;
+    while (n->by_key[hole] != ls)
+        hole = (hole + 1) & mask;
+    for (uint32_t i = (hole + 1) & mask; n->by_key[i]; i = (i + 1) & mask) {
+        uint32_t home = (uint32_t)n->by_key[i]->key & mask;
+        /* Movable when its home is not within (hole, i], cyclically. */
+        if (((i - home) & mask) >= ((i - hole) & mask)) {
+            n->by_key[hole] = n->by_key[i];
+            hole = i;
+        }
+    }
+    n->by_key[hole] = NULL;
+}
+
+static lock_state *lock_get_key(dm_node *n, const char *name, uint64_t key)
+{
+    lock_state *ls = lock_find_key(n, name, key);
     if (ls)
         return ls;
     ls = g_new0(lock_state, 1);
     dm_heap_entry_init(&ls->due);
     ls->name = g_strdup(name);
-    ls->key = dm_hash_str(name);
+    ls->key = key;
     ls->arb.queue = g_array_new(FALSE, FALSE, sizeof(request_id));
     ls->arb.inquire_at = DM_NEVER;
     ls->idle_since = DM_NEVER;
     g_hash_table_insert(n->locks, ls->name, ls);
+    by_key_insert(n, ls);
     return ls;
+}
+
+static void lock_remove(dm_node *n, lock_state *ls)
+{
+    by_key_remove(n, ls);
+    g_hash_table_remove(n->locks, ls->name);
 }
 
 static void attempt_clear(attempt *a)
@@ -1693,7 +1761,7 @@ static void service(dm_node *n, lock_state *ls, int64_t now)
     arb_service(n, ls, now);
     if (lock_idle(ls) && ls->idle_since != DM_NEVER && ls->idle_since + 2 * n->cfg.lease_us <= now) {
         dm_heap_remove(&n->deadlines, &ls->due);
-        g_hash_table_remove(n->locks, ls->name);
+        lock_remove(n, ls);
         return;
     }
     reschedule(n, ls, now);
@@ -1735,7 +1803,8 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
      * creates it just long enough to be answered, then is collected. */
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
                    m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
-    lock_state *ls = answers ? lock_get(n, m->name) : lock_find(n, m->name);
+    uint64_t key = dm_hash_str(m->name);
+    lock_state *ls = answers ? lock_get_key(n, m->name, key) : lock_find_key(n, m->name, key);
     if (!ls) {
         n->stats.stale++;
         return;
@@ -2390,6 +2459,7 @@ void dm_node_free(dm_node *n)
         return;
     dm_heap_clear(&n->deadlines);
     g_hash_table_destroy(n->locks);
+    g_free(n->by_key);
     g_ptr_array_free(n->held, TRUE);
     for (guint i = n->local_next; i < n->local->len; i++)
         g_free(g_ptr_array_index(n->local, i));
@@ -2431,12 +2501,13 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     if (n->leaving)
         return -DM_ESHUTDOWN;
     begin(n, now);
-    lock_state *ls = lock_find(n, name);
+    uint64_t key = dm_hash_str(name);
+    lock_state *ls = lock_find_key(n, name, key);
     if (ls && ls->req.phase != PHASE_IDLE)
         return -DM_EBUSY;
     if (n->floor_pending)
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
-    ls = lock_get(n, name);
+    ls = ls ? ls : lock_get_key(n, name, key);
     attempt *a = &ls->req;
     a->entries = g_array_new(FALSE, FALSE, sizeof(arbiter_entry));
     int size = form_quorum(n, placement_of(n, ls->key), a, now);
@@ -2677,13 +2748,13 @@ bool dm_node_holds(const dm_node *n, const char *name)
 {
     if (dm_lock_name_check(name) < 0)
         return false;
-    const lock_state *ls = g_hash_table_lookup(n->locks, name);
+    const lock_state *ls = lock_find(n, name);
     return ls && ls->req.phase == PHASE_HELD;
 }
 
 uint64_t dm_node_token(const dm_node *n, const char *name)
 {
-    return dm_node_holds(n, name) ? ((const lock_state *)g_hash_table_lookup(n->locks, name))->req.token : 0;
+    return dm_node_holds(n, name) ? (lock_find(n, name))->req.token : 0;
 }
 
 int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, void *user),
@@ -2701,7 +2772,7 @@ int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, v
 
 uint64_t dm_node_held_attempt(const dm_node *n, const char *name)
 {
-    return dm_node_holds(n, name) ? ((const lock_state *)g_hash_table_lookup(n->locks, name))->req.id : 0;
+    return dm_node_holds(n, name) ? (lock_find(n, name))->req.id : 0;
 }
 
 bool dm_node_arbiter_info(const dm_node *n, const char *name, dm_arbiter_info *out)
@@ -2709,7 +2780,7 @@ bool dm_node_arbiter_info(const dm_node *n, const char *name, dm_arbiter_info *o
     memset(out, 0, sizeof *out);
     if (dm_lock_name_check(name) < 0)
         return false;
-    const lock_state *ls = g_hash_table_lookup(n->locks, name);
+    const lock_state *ls = lock_find(n, name);
     if (!ls)
         return false;
     out->granted = ls->arb.granted;
