@@ -1822,6 +1822,8 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
 static void drain_local(dm_node *n, int64_t now)
 {
     /* Handling one may queue more, behind it. */
+    if (n->local->len == 0)
+        return;
     while (n->local_next < n->local->len) {
         dm_msg *m = g_ptr_array_index(n->local, n->local_next++);
         handle_message(n, m, now);
@@ -2509,8 +2511,10 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
     ls = ls ? ls : lock_get_key(n, name, key);
     attempt *a = &ls->req;
-    a->entries = g_array_new(FALSE, FALSE, sizeof(arbiter_entry));
     int size = form_quorum(n, placement_of(n, ls->key), a, now);
+    /* Sized for the quorum: arbiter entries are large, and growing the
+     * array one doubling at a time copied them over and over. */
+    a->entries = g_array_sized_new(FALSE, FALSE, sizeof(arbiter_entry), size > 0 ? (guint)size : 0);
     if (size < 0) {
         attempt_clear(a);
         reschedule(n, ls, now);

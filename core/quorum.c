@@ -185,14 +185,15 @@ static uint32_t shift_of(const dm_quorum *q, uint32_t placement)
 static dm_quorum_hint relabel(const dm_quorum *q, uint32_t shift, const dm_quorum_hint *hint)
 {
     dm_quorum_hint inner = { NULL, NULL };
+    /* Position p reads position p + shift, wrapped without a division (shift < count). */
     if (hint && hint->unusable) {
-        for (uint32_t p = 0; p < q->count; p++)
-            q->unusable[q->ids[p]] = hint->unusable[q->ids[(p + shift) % q->count]];
+        for (uint32_t p = 0, from = shift; p < q->count; p++, from = from + 1 < q->count ? from + 1 : 0)
+            q->unusable[q->ids[p]] = hint->unusable[q->ids[from]];
         inner.unusable = q->unusable;
     }
     if (hint && hint->preference) {
-        for (uint32_t p = 0; p < q->count; p++)
-            q->preference[q->ids[p]] = hint->preference[q->ids[(p + shift) % q->count]];
+        for (uint32_t p = 0, from = shift; p < q->count; p++, from = from + 1 < q->count ? from + 1 : 0)
+            q->preference[q->ids[p]] = hint->preference[q->ids[from]];
         inner.preference = q->preference;
     }
     return inner;
@@ -210,8 +211,10 @@ int dm_quorum_form_at(const dm_quorum *q, uint32_t placement, const dm_quorum_hi
         return -DM_EINVAL;
     dm_quorum_hint inner = relabel(q, shift, hint);
     int size = q->ops->form(q->state, &inner, out, cap);
-    for (int i = 0; i < size; i++)
-        out[i] = q->ids[(q->pos[out[i]] + shift) % q->count];
+    for (int i = 0; i < size; i++) {
+        uint32_t from = q->pos[out[i]] + shift;
+        out[i] = q->ids[from < q->count ? from : from - q->count];
+    }
     return size;
 }
 
