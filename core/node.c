@@ -1836,8 +1836,9 @@ static void drain_local(dm_node *n, int64_t now)
 static void run_due(dm_node *n, int64_t now)
 {
     dm_heap_entry *top;
+    /* The entry stays queued while its lock is served: service() ends by
+     * rescheduling it (or collecting it), one sift instead of two. */
     while ((top = dm_heap_peek(&n->deadlines)) != NULL && top->at <= now) {
-        dm_heap_remove(&n->deadlines, top);
         service(n, lock_of_entry(top), now);
         drain_local(n, now);
     }
