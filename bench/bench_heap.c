@@ -8,7 +8,8 @@
  * would be in the simulator.
  *
  * Prints one line per K: pending=K ops=... reps=... median_events_per_s=...
- * (min and max too). Exit status 1 if the heap misbehaved. */
+ * (min and max too), per second of CPU time (bench/common.h). Exit status 1
+ * if the heap misbehaved. */
 #include <glib.h>
 #include <stdio.h>
 
