@@ -131,12 +131,15 @@ typedef struct releasing {
 
 typedef struct lock_state {
     dm_heap_entry due;
-    char *name;
-    uint64_t key;         /* dm_hash_str(name): selects the name's placement */
     arbiter arb;
     attempt req;
     GArray *releasing;    /* releasing, NULL when none */
     int64_t idle_since;
+    /* Last and together: a lookup reads the key, the length and the name
+     * from one place rather than chasing a separate string. */
+    uint64_t key;         /* dm_hash_str(name): selects the name's placement */
+    uint8_t name_len;
+    char name[];          /* NUL-terminated, allocated with the state */
 } lock_state;
 
 typedef struct pending_event {
@@ -368,7 +371,7 @@ static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
 {
     dm_msg m;
     msg_init(n, &m, type, to, attempt, grant, value, round);
-    m.name_len = (uint8_t)strlen(ls->name);
+    m.name_len = ls->name_len;
     memcpy(m.name, ls->name, (size_t)m.name_len + 1);
     if (to == n->cfg.self) {
         n->stats.local++;
@@ -463,21 +466,21 @@ static int absorb_token(dm_node *n, uint64_t t)
 /* Lookups hash a name once (dm_hash_str, which also places the name) and
  * find it in by_key, open addressing with linear probing: no hash-table
  * callbacks and one string comparison per hit. */
-static lock_state *lock_find_key(const dm_node *n, const char *name, uint64_t key)
+static lock_state *lock_find_key(const dm_node *n, const char *name, size_t len, uint64_t key)
 {
     if (n->by_key_cap == 0)
         return NULL;
     uint32_t mask = n->by_key_cap - 1;
     for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
         lock_state *ls = n->by_key[i];
-        if (!ls || (ls->key == key && strcmp(ls->name, name) == 0))
+        if (!ls || (ls->key == key && ls->name_len == len && memcmp(ls->name, name, len) == 0))
             return ls;
     }
 }
 
 static lock_state *lock_find(const dm_node *n, const char *name)
 {
-    return lock_find_key(n, name, dm_hash_str(name));
+    return lock_find_key(n, name, strlen(name), dm_hash_str(name));
 }
 
 static void by_key_put(lock_state **slots, uint32_t cap, lock_state *ls)
@@ -523,14 +526,15 @@ static void by_key_remove(dm_node *n, const lock_state *ls)
     n->by_key[hole] = NULL;
 }
 
-static lock_state *lock_get_key(dm_node *n, const char *name, uint64_t key)
+static lock_state *lock_get_key(dm_node *n, const char *name, size_t len, uint64_t key)
 {
-    lock_state *ls = lock_find_key(n, name, key);
+    lock_state *ls = lock_find_key(n, name, len, key);
     if (ls)
         return ls;
-    ls = g_new0(lock_state, 1);
+    ls = g_malloc0(sizeof *ls + len + 1);
     dm_heap_entry_init(&ls->due);
-    ls->name = g_strdup(name);
+    memcpy(ls->name, name, len);
+    ls->name_len = (uint8_t)len;
     ls->key = key;
     ls->arb.queue = g_array_new(FALSE, FALSE, sizeof(request_id));
     ls->arb.inquire_at = DM_NEVER;
@@ -561,7 +565,6 @@ static void lock_free(gpointer p)
         g_array_free(ls->releasing, TRUE);
     g_array_free(ls->arb.queue, TRUE);
     g_free(ls->arb.finished);
-    g_free(ls->name);
     g_free(ls);
 }
 
@@ -1804,7 +1807,8 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
                    m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
     uint64_t key = dm_hash_str(m->name);
-    lock_state *ls = answers ? lock_get_key(n, m->name, key) : lock_find_key(n, m->name, key);
+    lock_state *ls = answers ? lock_get_key(n, m->name, m->name_len, key)
+                             : lock_find_key(n, m->name, m->name_len, key);
     if (!ls) {
         n->stats.stale++;
         return;
@@ -2505,12 +2509,12 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
         return -DM_ESHUTDOWN;
     begin(n, now);
     uint64_t key = dm_hash_str(name);
-    lock_state *ls = lock_find_key(n, name, key);
+    lock_state *ls = lock_find_key(n, name, (size_t)len, key);
     if (ls && ls->req.phase != PHASE_IDLE)
         return -DM_EBUSY;
     if (n->floor_pending)
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
-    ls = ls ? ls : lock_get_key(n, name, key);
+    ls = ls ? ls : lock_get_key(n, name, (size_t)len, key);
     attempt *a = &ls->req;
     int size = form_quorum(n, placement_of(n, ls->key), a, now);
     /* Sized for the quorum: arbiter entries are large, and growing the
