@@ -60,27 +60,29 @@ typedef struct keep_sent {
     int64_t at;
 } keep_sent;
 
-/* Requester side: what this attempt knows of one arbiter it contacted. */
+/* Requester side: what this attempt knows of one arbiter it contacted.
+ * The fields every reschedule reads (req_next_due) come first, in one
+ * cache line; the KEEP history and the grant's bookkeeping follow. */
 typedef struct arbiter_entry {
     uint32_t node;
     bool in_quorum;       /* false: contacted before a re-formation dropped it */
     bool granted;
     bool heard;           /* any answer from it during this attempt */
+    bool keep_pending;    /* a KEEP series awaits its acknowledgement */
+    int64_t retry_at;     /* next REQUEST retransmission while not granted */
+    int64_t renew_from;   /* schedules the next KEEP (not a safety basis) */
+    int64_t keep_last_sent;
+    uint32_t requests;    /* REQUESTs sent since it last answered (back-off) */
+    uint32_t keep_tx;     /* transmissions in the pending series */
+    bool contended;       /* it INQUIREd about the current grant: others wait there */
     uint64_t grant;       /* current grant id when granted */
     uint64_t floor;       /* grants <= floor were yielded or revoked */
     uint64_t inquired;    /* INQUIRE that overtook its GRANT */
-    bool contended;       /* it INQUIREd about the current grant: others wait there */
-    int64_t retry_at;     /* next REQUEST retransmission while not granted */
-    uint32_t requests;    /* REQUESTs sent since it last answered (back-off) */
-    int64_t renew_from;   /* schedules the next KEEP (not a safety basis) */
-    bool keep_pending;    /* a KEEP series awaits its acknowledgement */
-    uint32_t keep_tx;     /* transmissions in the pending series */
-    int64_t keep_last_sent;
-    keep_sent sent[KEEP_HISTORY];   /* recent KEEP transmissions, by round */
     uint64_t acked_token; /* the current token, once this arbiter acknowledged it
                              for the current grant; 0 before */
     int64_t basis;        /* send time of the latest acknowledged KEEP of the
                              current grant (DM_NEVER: none): the lease basis */
+    keep_sent sent[KEEP_HISTORY];   /* recent KEEP transmissions, by round */
 } arbiter_entry;
 
 typedef enum phase {
