@@ -573,7 +573,7 @@ static void lock_free(gpointer p)
 static bool lock_idle(const lock_state *ls)
 {
     return ls->req.phase == PHASE_IDLE && !ls->arb.granted && ls->arb.queue->len == 0 &&
-           (!ls->releasing || ls->releasing->len == 0);
+           !ls->releasing;
 }
 
 static uint64_t finished_get(const lock_state *ls, uint32_t node)
@@ -1022,13 +1022,24 @@ static void release_all(dm_node *n, lock_state *ls)
     }
 }
 
+/* The last one gone, the array goes too: every reschedule asks whether the
+ * name has any, and a NULL answers without a read of the array. */
+static void release_drop(lock_state *ls, guint i)
+{
+    g_array_remove_index_fast(ls->releasing, i);
+    if (ls->releasing->len == 0) {
+        g_array_free(ls->releasing, TRUE);
+        ls->releasing = NULL;
+    }
+}
+
 /* The arbiter acknowledged a RELEASE (with REVOKED). */
 static bool release_acked(lock_state *ls, const dm_msg *m)
 {
     for (guint i = 0; ls->releasing && i < ls->releasing->len; i++) {
         const releasing *r = &g_array_index(ls->releasing, releasing, i);
         if (r->node == m->from && r->attempt == m->attempt) {
-            g_array_remove_index_fast(ls->releasing, i);
+            release_drop(ls, i);
             return true;
         }
     }
@@ -1042,7 +1053,7 @@ static void release_service(dm_node *n, lock_state *ls, int64_t now)
         if (r->retry_at > now)
             continue;
         if (r->tx >= RELEASE_TRANSMISSIONS) {
-            g_array_remove_index_fast(ls->releasing, i);
+            release_drop(ls, i);
             continue;
         }
         dm_rtt_timeout(&n->rtt[r->node]);
