@@ -68,12 +68,9 @@ static void fold_msg(dm_world *w, const dm_msg *m)
 /* ---------------------------------------------------------------- node clock and deadline */
 
 /* Keep the node's tick event at the global instant its clock reaches the
- * core's next deadline. */
-void node_sync(dm_world *w, sim_node *nd)
+ * core's next deadline, dl (a running node's). */
+static void tick_at(dm_world *w, sim_node *nd, int64_t dl)
 {
-    if (nd->state != NODE_UP)
-        return;
-    int64_t dl = dm_node_next_deadline(nd->core);
     if (dl == DM_NEVER) {
         cancel(w, &nd->tick);
         return;
@@ -83,6 +80,12 @@ void node_sync(dm_world *w, sim_node *nd)
     int64_t g = dm_simclock_global(&nd->clock, dl);
     nd->tick_local = dl;
     schedule(w, &nd->tick, g < w->now ? w->now : g);
+}
+
+void node_sync(dm_world *w, sim_node *nd)
+{
+    if (nd->state == NODE_UP)
+        tick_at(w, nd, dm_node_next_deadline(nd->core));
 }
 
 /* ---------------------------------------------------------------- driver callbacks */
@@ -521,7 +524,8 @@ void handle(dm_world *w, sim_event *ev)
     case EV_TICK: {
         int64_t now = local_now(nd);
         dm_node_tick(nd->core, now);
-        if (dm_node_next_deadline(nd->core) <= now) {
+        int64_t dl = dm_node_next_deadline(nd->core);
+        if (dl <= now) {
             /* Everything due by `now` was just handled: a deadline still
              * due is a core that would spin. Count it and move on. */
             w->stats.stuck_ticks++;
@@ -530,7 +534,8 @@ void handle(dm_world *w, sim_event *ev)
             nd->tick_local = now + 1;
             return;
         }
-        node_sync(w, nd);
+        if (nd->state == NODE_UP)   /* as node_sync: a tap may have paused it */
+            tick_at(w, nd, dl);
         return;
     }
     case EV_ARRIVAL:
