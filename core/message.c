@@ -129,7 +129,8 @@ void dm_msg_copy(dm_msg *dst, const dm_msg *src)
     dst->name[src->name_len] = '\0';
     uint8_t n = src->n_updates <= DM_MSG_MAX_UPDATES ? src->n_updates : DM_MSG_MAX_UPDATES;
     dst->n_updates = src->n_updates;
-    memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
+    if (n > 0)   /* lock messages carry none: no call for nothing */
+        memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
 }
 
 bool dm_msg_is_reconfig(int type)
