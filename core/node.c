@@ -139,6 +139,17 @@ typedef struct lock_state {
     int64_t idle_since;
 } lock_state;
 
+/* What recovery (recovery_run) knows of one member: allocated, for every
+ * member, when a node starts without its state, and freed once the token
+ * floor is persisted, so that the nodes that are not recovering -- nearly
+ * all of them -- hold nothing per member for it. */
+typedef struct rec_member {
+    int64_t sent_at;      /* first RECOVER to it */
+    int64_t last_sent;
+    uint32_t tx;
+    uint8_t state;        /* REC_* */
+} rec_member;
+
 typedef struct pending_event {
     dm_event ev;
     char name[DM_NAME_MAX + 1];
@@ -174,11 +185,8 @@ struct dm_node {
     bool floor_warned;
     uint64_t rec_round;
     int64_t rec_next;           /* next time recovery_run has work */
-    uint8_t *rec_state;         /* per member: REC_* */
-    uint32_t *rec_tx;
-    int64_t *rec_sent_at;       /* first RECOVER to it */
-    int64_t *rec_last_sent;
-    uint32_t *rec_quorum;
+    rec_member *rec;            /* per member, only while floor_pending */
+    uint32_t *rec_quorum;       /* the same */
     uint32_t rec_size;          /* 0: no quorum formed yet */
     uint64_t rec_floor;
     uint64_t rec_attempt;
@@ -1506,12 +1514,12 @@ static int rec_form_at(dm_node *n, uint32_t placement, const uint8_t *chosen, in
     uint32_t N = n->cfg.n_members;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < N; i++) {
-            bool out = i == n->cfg.self || n->rec_state[i] == REC_UNUSABLE;
+            bool out = i == n->cfg.self || n->rec[i].state == REC_UNUSABLE;
             if (!out)
                 out = pass == 0 ? suspected(n, i, now)
                                 : n->members && !dm_membership_in_view(n->members, i);
             n->unusable[i] = out;
-            n->preference[i] = (n->rec_state[i] == REC_USABLE ? 1 : 0) + chosen[i];
+            n->preference[i] = (n->rec[i].state == REC_USABLE ? 1 : 0) + chosen[i];
         }
         dm_quorum_hint hint = { n->unusable, n->preference };
         int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
@@ -1545,16 +1553,22 @@ static int rec_form(dm_node *n, int64_t now)
 
 static void rec_ask(dm_node *n, uint32_t member, int64_t now)
 {
-    if (n->rec_state[member] == REC_NONE) {
-        n->rec_state[member] = REC_ASKED;
-        n->rec_sent_at[member] = now;
+    if (n->rec[member].state == REC_NONE) {
+        n->rec[member].state = REC_ASKED;
+        n->rec[member].sent_at = now;
     }
-    n->rec_tx[member]++;
-    n->rec_last_sent[member] = now;
+    n->rec[member].tx++;
+    n->rec[member].last_sent = now;
     send_node_msg(n, DM_MSG_RECOVER, member, 0, 0, n->rec_round, 0);
 }
 
 static void grant_waiting(dm_node *n, int64_t now);
+
+static void rec_end(dm_node *n)
+{
+    g_clear_pointer(&n->rec, g_free);
+    g_clear_pointer(&n->rec_quorum, g_free);
+}
 
 static void rec_complete(dm_node *n, int64_t now)
 {
@@ -1581,6 +1595,7 @@ static void rec_complete(dm_node *n, int64_t now)
         return;
     }
     n->highest_token = floor;
+    rec_end(n);
     g_info("node %u: recovered token floor %" G_GUINT64_FORMAT " and attempt epoch %u from %u "
            "members", n->cfg.self, floor, n->epoch, n->rec_size);
     grant_waiting(n, now);
@@ -1595,11 +1610,11 @@ static void recovery_run(dm_node *n, int64_t now)
     bool reform = n->rec_size == 0;
     for (uint32_t q = 0; q < n->rec_size; q++) {
         uint32_t id = n->rec_quorum[q];
-        if (n->rec_state[id] == REC_UNUSABLE) {
+        if (n->rec[id].state == REC_UNUSABLE) {
             reform = true;
-        } else if (n->rec_state[id] == REC_ASKED && n->rec_last_sent[id] + rto_of(n, id) <= now) {
+        } else if (n->rec[id].state == REC_ASKED && n->rec[id].last_sent + rto_of(n, id) <= now) {
             dm_rtt_timeout(&n->rtt[id]);
-            if (n->rec_tx[id] >= SUSPECT_TRANSMISSIONS)
+            if (n->rec[id].tx >= SUSPECT_TRANSMISSIONS)
                 reform |= suspect(n, id, now);
             n->stats.retransmits++;
             rec_ask(n, id, now);
@@ -1612,9 +1627,9 @@ static void recovery_run(dm_node *n, int64_t now)
             /* Ask the recovering ones again later: they may be done then,
              * or restarted with their disk back. */
             for (uint32_t i = 0; i < n->cfg.n_members; i++) {
-                if (n->rec_state[i] == REC_UNUSABLE) {
-                    n->rec_state[i] = REC_NONE;
-                    n->rec_tx[i] = 0;
+                if (n->rec[i].state == REC_UNUSABLE) {
+                    n->rec[i].state = REC_NONE;
+                    n->rec[i].tx = 0;
                 }
             }
             if (!n->floor_warned) {
@@ -1633,13 +1648,13 @@ static void recovery_run(dm_node *n, int64_t now)
     int64_t next = DM_NEVER;
     for (uint32_t q = 0; q < n->rec_size; q++) {
         uint32_t id = n->rec_quorum[q];
-        if (n->rec_state[id] == REC_USABLE)
+        if (n->rec[id].state == REC_USABLE)
             continue;
         done = false;
         /* New to the quorum, or back in it after an earlier timeout. */
-        if (n->rec_state[id] == REC_NONE || n->rec_last_sent[id] + rto_of(n, id) <= now)
+        if (n->rec[id].state == REC_NONE || n->rec[id].last_sent + rto_of(n, id) <= now)
             rec_ask(n, id, now);
-        next = min64(next, n->rec_last_sent[id] + rto_of(n, id));
+        next = min64(next, n->rec[id].last_sent + rto_of(n, id));
     }
     if (done) {
         rec_complete(n, now);
@@ -1700,29 +1715,29 @@ static bool floor_settles_epoch(dm_node *n, const dm_msg *m, int64_t now)
         epoch_send_stale(n, m->from);
     }
     n->rec_floor = MAX(n->rec_floor, m->grant);
-    n->rec_tx[m->from] = 0;
-    n->rec_last_sent[m->from] = now;
+    n->rec[m->from].tx = 0;
+    n->rec[m->from].last_sent = now;
     return false;
 }
 
 static void handle_floor(dm_node *n, const dm_msg *m, int64_t now)
 {
     uint32_t id = m->from;
-    if (!n->floor_pending || m->value != n->rec_round || n->rec_state[id] != REC_ASKED) {
+    if (!n->floor_pending || m->value != n->rec_round || n->rec[id].state != REC_ASKED) {
         n->stats.stale++;
         return;
     }
-    if (n->rec_tx[id] == 1)
-        rtt_sample(n, id, now - n->rec_sent_at[id]);   /* unambiguous: asked once */
+    if (n->rec[id].tx == 1)
+        rtt_sample(n, id, now - n->rec[id].sent_at);   /* unambiguous: asked once */
     if (!m->round && !floor_settles_epoch(n, m, now)) {
         n->rec_next = now;
         recovery_run(n, now);
         return;
     }
     if (m->round) {
-        n->rec_state[id] = REC_UNUSABLE;
+        n->rec[id].state = REC_UNUSABLE;
     } else {
-        n->rec_state[id] = REC_USABLE;
+        n->rec[id].state = REC_USABLE;
         n->rec_floor = MAX(n->rec_floor, m->grant);
         n->rec_attempt = MAX(n->rec_attempt, m->attempt);
     }
@@ -2413,13 +2428,11 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
                                 : now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
                                                        1000000 - cfg->drift_ppm, true);
     n->floor_pending = (stateless && !cfg->bootstrap) || (flags & PERSIST_RECOVERING);
-    n->rec_state = g_new0(uint8_t, cfg->n_members);
-    n->rec_tx = g_new0(uint32_t, cfg->n_members);
-    n->rec_sent_at = g_new0(int64_t, cfg->n_members);
-    n->rec_last_sent = g_new0(int64_t, cfg->n_members);
-    n->rec_quorum = g_new0(uint32_t, cfg->n_members);
-    if (n->floor_pending)
+    if (n->floor_pending) {
+        n->rec = g_new0(rec_member, cfg->n_members);
+        n->rec_quorum = g_new0(uint32_t, cfg->n_members);
         n->rec_round = dm_prng_next(&n->prng) | 1;
+    }
     n->rec_next = now;
     n->now = now;
     n->epoch = epoch + 1;
@@ -2479,11 +2492,7 @@ void dm_node_free(dm_node *n)
     g_free(n->rtt);
     g_free(n->ping_at);
     g_free(n->ping_seq);
-    g_free(n->rec_state);
-    g_free(n->rec_tx);
-    g_free(n->rec_sent_at);
-    g_free(n->rec_last_sent);
-    g_free(n->rec_quorum);
+    rec_end(n);
     dm_reconfig_free(n->rc);
     g_free(n->rc_blob);
     if (n->rc_events)
