@@ -22,6 +22,7 @@
 #include "prng.h"
 #include "reconfig.h"
 #include "reconfig_wire.h"
+#include "peermap.h"
 #include "rtt.h"
 
 #define PERSIST_MAGIC_V2 0x444d5032u   /* "DMP2": no flags, read for compatibility */
@@ -150,6 +151,26 @@ typedef struct rec_member {
     uint8_t state;        /* REC_* */
 } rec_member;
 
+/* The per-peer entries (core/peermap.h: the id first). A peer without an
+ * entry has the all-zero value: no sample and no back-off, no PING
+ * outstanding, suspected_until = avoid_until = 0. */
+typedef struct peer_rtt {
+    uint32_t id;
+    dm_rtt rtt;
+} peer_rtt;
+
+typedef struct peer_ping {
+    uint32_t id;
+    int64_t at;           /* when our last direct SWIM PING to it left */
+    uint64_t seq;         /* its probe sequence, which the ACK echoes */
+} peer_ping;
+
+typedef struct peer_suspect {
+    uint32_t id;
+    int64_t suspected_until;   /* cleared by any message from it */
+    int64_t avoid_until;       /* said RECOVERING; not cleared by its traffic */
+} peer_suspect;
+
 typedef struct pending_event {
     dm_event ev;
     char name[DM_NAME_MAX + 1];
@@ -174,12 +195,14 @@ struct dm_node {
     uint64_t token_ceiling;
     int64_t quiet_until;
     int64_t holder_lease;
-    dm_rtt *rtt;                /* per member */
+    /* Per peer, only for the peers this node dealt with (core/peermap.h):
+     * a member of a big cluster talks to few of the others in a while. */
+    dm_rtt_limits rtt_limits;
+    dm_peermap rtt;             /* peer_rtt: measured, or timed out since heard */
     dm_rtt rtt_all;             /* every sample: the estimate for paths never measured */
-    int64_t *ping_at;           /* per member: when our last direct SWIM PING left, or 0 */
-    uint64_t *ping_seq;
+    dm_peermap pings;           /* peer_ping: our direct SWIM PINGs not yet answered */
+    dm_peermap suspects;        /* peer_suspect: timed out, or said RECOVERING */
     bool rtt_warned;
-    int64_t *avoid_until;       /* per member: said RECOVERING; not cleared by its traffic */
     /* Recovery after a start without persisted state (recovery_run). */
     bool floor_pending;
     bool floor_warned;
@@ -202,7 +225,6 @@ struct dm_node {
     GArray *events;             /* pending_event */
     bool flushing;
     int64_t now;                /* time of the latest input */
-    int64_t *suspected_until;
     uint8_t *unusable;          /* scratch for quorum formation */
     int32_t *preference;
     uint32_t *quorum_buf;
@@ -255,7 +277,28 @@ static int64_t renew_interval(const dm_node *n) { return n->holder_lease / 3; }
 /* The retransmission timeout towards `peer`. */
 static int64_t rto_of(const dm_node *n, uint32_t peer)
 {
-    return dm_rtt_rto_or(&n->rtt[peer], &n->rtt_all);
+    static const dm_rtt unmeasured;
+    const peer_rtt *p = dm_peermap_get(&n->rtt, peer);
+    return dm_rtt_rto_or(p ? &p->rtt : &unmeasured, &n->rtt_all, &n->rtt_limits);
+}
+
+/* A retransmission to `peer` timed out: its RTO doubles. */
+static void rtt_timeout(dm_node *n, uint32_t peer)
+{
+    peer_rtt *p = dm_peermap_put(&n->rtt, peer);
+    dm_rtt_timeout(&p->rtt);
+}
+
+/* `peer` was heard from: its back-off ends, and a peer never measured is
+ * then back to the value it has without an entry. */
+static void rtt_heard(dm_node *n, uint32_t peer)
+{
+    peer_rtt *p = dm_peermap_get(&n->rtt, peer);
+    if (!p)
+        return;
+    dm_rtt_heard(&p->rtt);
+    if (!dm_rtt_measured(&p->rtt))
+        dm_peermap_remove(&n->rtt, peer);
 }
 
 /* A round trip measured against the exact transmission it answers. A round
@@ -263,18 +306,18 @@ static int64_t rto_of(const dm_node *n, uint32_t peer)
  * say so once rather than fail without a word. */
 static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
 {
-    dm_rtt_sample(&n->rtt[peer], rtt);
-    dm_rtt_sample(&n->rtt_all, rtt);
+    dm_rtt *r = &((peer_rtt *)dm_peermap_put(&n->rtt, peer))->rtt;
+    dm_rtt_sample(r, &n->rtt_limits, rtt);
+    dm_rtt_sample(&n->rtt_all, &n->rtt_limits, rtt);
     n->stats.rtt_samples++;
     /* Judged on the smoothed value over a few samples: one slow answer is
      * more often a pause than a path. */
-    const dm_rtt *r = &n->rtt[peer];
     if (r->samples >= 4 && r->srtt > n->holder_lease / 4 && !n->rtt_warned) {
         n->rtt_warned = true;
         g_warning("node %u: round trip to member %u is %" G_GINT64_FORMAT
                   " us (smoothed), more than a quarter of the %" G_GINT64_FORMAT
                   " us a holder trusts its lease: acquisitions may fail; raise the lease",
-                  n->cfg.self, peer, r->srtt, n->holder_lease);
+                  n->cfg.self, peer, (gint64)r->srtt, n->holder_lease);
     }
 }
 
@@ -870,7 +913,8 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
 
 static bool suspected(const dm_node *n, uint32_t i, int64_t now)
 {
-    return n->suspected_until[i] > now || n->avoid_until[i] > now ||
+    const peer_suspect *p = dm_peermap_get(&n->suspects, i);
+    return (p && (p->suspected_until > now || p->avoid_until > now)) ||
            (n->members && !dm_membership_is_alive(n->members, i));
 }
 
@@ -1048,7 +1092,7 @@ static void release_service(dm_node *n, lock_state *ls, int64_t now)
             g_array_remove_index_fast(ls->releasing, i);
             continue;
         }
-        dm_rtt_timeout(&n->rtt[r->node]);
+        rtt_timeout(n, r->node);
         r->tx++;
         r->retry_at = now + rto_of(n, r->node);
         n->stats.retransmits++;
@@ -1170,7 +1214,8 @@ static bool suspect(dm_node *n, uint32_t node, int64_t now)
 {
     if (node == n->cfg.self)
         return false;
-    n->suspected_until[node] = now + n->cfg.suspect_us;
+    peer_suspect *p = dm_peermap_put(&n->suspects, node);
+    p->suspected_until = now + n->cfg.suspect_us;
     return true;
 }
 
@@ -1323,7 +1368,8 @@ static void req_recovering(dm_node *n, lock_state *ls, arbiter_entry *e, const d
     int64_t wait = (int64_t)MIN(m->value, (uint64_t)n->cfg.lease_us * 2);
     if (e->node == n->cfg.self || e->granted)
         return;
-    n->avoid_until[e->node] = now + wait;
+    peer_suspect *p = dm_peermap_put(&n->suspects, e->node);
+    p->avoid_until = now + wait;
     if (ls->req.phase == PHASE_ACQUIRING && e->in_quorum)
         reform_quorum(n, ls, now);
 }
@@ -1421,7 +1467,7 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
             if (!e->heard) {
                 /* One timeout may be a slow path; a second is suspicious
                  * enough to route around it. */
-                dm_rtt_timeout(&n->rtt[e->node]);
+                rtt_timeout(n, e->node);
                 if (e->requests >= SUSPECT_TRANSMISSIONS)
                     reform |= suspect(n, e->node, now);
             }
@@ -1430,7 +1476,7 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
         } else if (e->keep_pending) {
             if (e->keep_last_sent + rto_of(n, e->node) > now)
                 continue;
-            dm_rtt_timeout(&n->rtt[e->node]);
+            rtt_timeout(n, e->node);
             /* A granted arbiter that stops answering while we fence would
              * stall the attempt until its timeout: route around it. */
             if (a->phase == PHASE_FENCING && e->keep_tx >= FENCE_TRANSMISSIONS)
@@ -1613,7 +1659,7 @@ static void recovery_run(dm_node *n, int64_t now)
         if (n->rec[id].state == REC_UNUSABLE) {
             reform = true;
         } else if (n->rec[id].state == REC_ASKED && n->rec[id].last_sent + rto_of(n, id) <= now) {
-            dm_rtt_timeout(&n->rtt[id]);
+            rtt_timeout(n, id);
             if (n->rec[id].tx >= SUSPECT_TRANSMISSIONS)
                 reform |= suspect(n, id, now);
             n->stats.retransmits++;
@@ -2224,8 +2270,9 @@ static void member_send(void *user, dm_msg *msg)
      * an arbiter measures nothing of its own, and SWIM pings every member.
      * Not the stream (TCP) ping: its round trip includes a handshake. */
     if (msg->type == DM_MSG_PING && !dm_msg_is_stream(msg)) {
-        n->ping_at[msg->to] = n->now;
-        n->ping_seq[msg->to] = msg->value;
+        peer_ping *p = dm_peermap_put(&n->pings, msg->to);
+        p->at = n->now;
+        p->seq = msg->value;
     }
     msg->from = (uint16_t)n->cfg.self;
     msg->clock = ++n->clock;
@@ -2405,21 +2452,18 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->local = g_ptr_array_new();   /* owns local_next..len (drain_local moves them) */
     n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
-    n->suspected_until = g_new0(int64_t, cfg->n_members);
     n->unusable = g_new0(uint8_t, cfg->n_members);
     n->preference = g_new0(int32_t, cfg->n_members);
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
-    n->avoid_until = g_new0(int64_t, cfg->n_members);
     n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
                                      1000000 + cfg->drift_ppm, false);
     /* No slower retransmission could renew a lease in time. */
     int64_t rto_max = MAX(renew_interval(n), cfg->rto_min_us);
-    n->rtt = g_new(dm_rtt, cfg->n_members);
-    for (uint32_t i = 0; i < cfg->n_members; i++)
-        dm_rtt_init(&n->rtt[i], cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
-    dm_rtt_init(&n->rtt_all, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
-    n->ping_at = g_new0(int64_t, cfg->n_members);
-    n->ping_seq = g_new0(uint64_t, cfg->n_members);
+    dm_rtt_limits_init(&n->rtt_limits, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
+    dm_rtt_init(&n->rtt_all);
+    dm_peermap_init(&n->rtt, sizeof(peer_rtt), cfg->n_members);
+    dm_peermap_init(&n->pings, sizeof(peer_ping), cfg->n_members);
+    dm_peermap_init(&n->suspects, sizeof(peer_suspect), cfg->n_members);
     /* A previous life may have granted leases we no longer remember: wait
      * until every one of them has expired, measured by our own clock. Only
      * the caller's word that there was no previous life skips this. */
@@ -2484,14 +2528,12 @@ void dm_node_free(dm_node *n)
     g_array_free(n->events, TRUE);
     dm_quorum_free(n->quorum);
     dm_membership_free(n->members);
-    g_free(n->suspected_until);
     g_free(n->unusable);
     g_free(n->preference);
     g_free(n->quorum_buf);
-    g_free(n->avoid_until);
-    g_free(n->rtt);
-    g_free(n->ping_at);
-    g_free(n->ping_seq);
+    dm_peermap_clear(&n->rtt);
+    dm_peermap_clear(&n->pings);
+    dm_peermap_clear(&n->suspects);
     rec_end(n);
     dm_reconfig_free(n->rc);
     g_free(n->rc_blob);
@@ -2620,19 +2662,27 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
     }
     begin(n, now);
     n->stats.received[msg->type]++;
-    n->suspected_until[msg->from] = 0;
+    peer_suspect *sp = dm_peermap_get(&n->suspects, msg->from);
+    if (sp) {
+        sp->suspected_until = 0;
+        if (sp->avoid_until == 0)
+            dm_peermap_remove(&n->suspects, msg->from);
+    }
     /* Back-off is for a path that may be dead; this one is not. Without
      * this a peer's timeout stayed doubled up to its cap until the next
      * KEEP round trip, and every loss towards it then cost the cap. */
-    dm_rtt_heard(&n->rtt[msg->from]);
+    rtt_heard(n, msg->from);
     if (membership) {
         if (msg->clock > n->clock)
             n->clock = msg->clock;
         n->clock++;
-        if (msg->type == DM_MSG_ACK && msg->target == msg->from && n->ping_at[msg->from] &&
-            n->ping_seq[msg->from] == msg->value) {
-            rtt_sample(n, msg->from, now - n->ping_at[msg->from]);
-            n->ping_at[msg->from] = 0;
+        const peer_ping *p = msg->type == DM_MSG_ACK && msg->target == msg->from
+                                 ? dm_peermap_get(&n->pings, msg->from)
+                                 : NULL;
+        if (p && p->at && p->seq == msg->value) {
+            int64_t at = p->at;
+            dm_peermap_remove(&n->pings, msg->from);
+            rtt_sample(n, msg->from, now - at);
         }
         dm_membership_receive(n->members, now, msg);
         after_membership(n, now);
@@ -2730,7 +2780,8 @@ int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }
 
 int64_t dm_node_srtt(const dm_node *n, uint32_t member)
 {
-    return member < n->cfg.n_members ? n->rtt[member].srtt : 0;
+    const peer_rtt *p = member < n->cfg.n_members ? dm_peermap_get(&n->rtt, member) : NULL;
+    return p ? p->rtt.srtt : 0;
 }
 
 int64_t dm_node_rto(const dm_node *n, uint32_t member)
