@@ -225,9 +225,7 @@ struct dm_node {
     GArray *events;             /* pending_event */
     bool flushing;
     int64_t now;                /* time of the latest input */
-    uint8_t *unusable;          /* scratch for quorum formation */
-    int32_t *preference;
-    uint32_t *quorum_buf;
+    uint32_t *quorum_buf;       /* a quorum formed, a view's members: scratch */
     /* The epoch policy ("epochs" below); rc is NULL under other policies. */
     dm_reconfig *rc;
     uint8_t *rc_blob;           /* its state as last persisted, persisted with ours */
@@ -931,6 +929,25 @@ static uint32_t placement_of(const dm_node *n, uint64_t key)
     return n->cfg.spread ? dm_quorum_placement(n->quorum, key) : 0;
 }
 
+/* The hint of one quorum formation. It lives for the formation only: kept
+ * per node it would be 5 bytes per member, 5 N^2 across a simulated
+ * cluster, for something a node needs now and then for microseconds. */
+typedef struct hint_buf {
+    int32_t *preference;
+    uint8_t *unusable;
+} hint_buf;
+
+static hint_buf hint_new(uint32_t N)
+{
+    int32_t *block = g_malloc((size_t)N * (sizeof(int32_t) + 1));
+    return (hint_buf){ block, (uint8_t *)(block + N) };
+}
+
+static void hint_free(hint_buf *h)
+{
+    g_free(h->preference);
+}
+
 /* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
  * or death, arbiters that said RECOVERING) and this node itself while it may
  * not grant; when none exists, settle for one that avoids only the members
@@ -940,29 +957,34 @@ static uint32_t placement_of(const dm_node *n, uint64_t key)
 static int form_quorum(dm_node *n, uint32_t placement, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
+    hint_buf h = hint_new(N);
     for (uint32_t i = 0; i < N; i++) {
-        n->unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
-        n->preference[i] = 0;
+        h.unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
+        h.preference[i] = 0;
     }
-    n->preference[n->cfg.self] = SELF_PREFERENCE;
+    h.preference[n->cfg.self] = SELF_PREFERENCE;
     if (a->entries) {
         for (guint i = 0; i < a->entries->len; i++) {
             arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
             if (e->granted)
-                n->preference[e->node] += 1;
+                h.preference[e->node] += 1;
         }
     }
-    dm_quorum_hint hint = { n->unusable, n->preference };
+    dm_quorum_hint hint = { h.unusable, h.preference };
     int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
-    if (size != -DM_ENOQUORUM)
+    if (size != -DM_ENOQUORUM) {
+        hint_free(&h);
         return size;
-    for (uint32_t i = 0; i < N; i++) {
-        if (!n->unusable[i])
-            continue;
-        n->unusable[i] = n->members && !dm_membership_in_view(n->members, i);
-        n->preference[i] -= 1;
     }
-    return dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
+    for (uint32_t i = 0; i < N; i++) {
+        if (!h.unusable[i])
+            continue;
+        h.unusable[i] = n->members && !dm_membership_in_view(n->members, i);
+        h.preference[i] -= 1;
+    }
+    size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
+    hint_free(&h);
+    return size;
 }
 
 /* A silent arbiter is asked again after one timeout. One that answered has
@@ -1558,21 +1580,24 @@ static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t at
 static int rec_form_at(dm_node *n, uint32_t placement, const uint8_t *chosen, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
+    hint_buf h = hint_new(N);
+    int size = -DM_ENOQUORUM;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < N; i++) {
             bool out = i == n->cfg.self || n->rec[i].state == REC_UNUSABLE;
             if (!out)
                 out = pass == 0 ? suspected(n, i, now)
                                 : n->members && !dm_membership_in_view(n->members, i);
-            n->unusable[i] = out;
-            n->preference[i] = (n->rec[i].state == REC_USABLE ? 1 : 0) + chosen[i];
+            h.unusable[i] = out;
+            h.preference[i] = (n->rec[i].state == REC_USABLE ? 1 : 0) + chosen[i];
         }
-        dm_quorum_hint hint = { n->unusable, n->preference };
-        int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
+        dm_quorum_hint hint = { h.unusable, h.preference };
+        size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
         if (size != -DM_ENOQUORUM)
-            return size;
+            break;
     }
-    return -DM_ENOQUORUM;
+    hint_free(&h);
+    return size;
 }
 
 /* The recovery set: the union of one recovery quorum per placement, into
@@ -2452,8 +2477,6 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->local = g_ptr_array_new();   /* owns local_next..len (drain_local moves them) */
     n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
-    n->unusable = g_new0(uint8_t, cfg->n_members);
-    n->preference = g_new0(int32_t, cfg->n_members);
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
     n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
                                      1000000 + cfg->drift_ppm, false);
@@ -2528,8 +2551,6 @@ void dm_node_free(dm_node *n)
     g_array_free(n->events, TRUE);
     dm_quorum_free(n->quorum);
     dm_membership_free(n->members);
-    g_free(n->unusable);
-    g_free(n->preference);
     g_free(n->quorum_buf);
     dm_peermap_clear(&n->rtt);
     dm_peermap_clear(&n->pings);
