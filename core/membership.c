@@ -85,10 +85,17 @@
  * matched in O(1): our own probe (low part 0) or the relay we run for
  * requester r (low part SEQ_RELAY + r). DM_SEQ_STREAM, the top bit, marks
  * the stream ping of our own probe; SEQ_STRIDE divides it, so the low part
- * is the same with or without it. */
-#define SEQ_RELAY ((uint64_t)DM_MAX_MEMBERS)
-#define SEQ_STRIDE (2 * (uint64_t)DM_MAX_MEMBERS)
-_Static_assert(DM_SEQ_STREAM % SEQ_STRIDE == 0, "the stream bit must lie above the low part");
+ * is the same with or without it. SEQ_RELAY is the power of two that holds
+ * every requester id, but at least 4,096 (DM_MAX_MEMBERS until issue 12) so
+ * that the numbers of clusters up to that size -- which traces and the
+ * golden hashes see -- stay what they were. Only this member reads its own
+ * numbers back (an ACK echoes them), so members need not agree on it. Both
+ * use `m`, the dm_membership in scope. */
+#define SEQ_RELAY ((uint64_t)1 << MAX(12u, g_bit_storage(m->cfg.n_members - 1)))
+#define SEQ_STRIDE (2 * SEQ_RELAY)
+_Static_assert(DM_SEQ_STREAM % (2 * (uint64_t)DM_MAX_MEMBERS) == 0 &&
+                   (DM_MAX_MEMBERS & (DM_MAX_MEMBERS - 1)) == 0,
+               "the stream bit must lie above the low part of every stride");
 
 /* memberlist's pushPullScaleThreshold: push/pull slows down beyond it. */
 #define PUSH_PULL_SCALE_THRESHOLD 32

@@ -22,6 +22,7 @@
 #include "prng.h"
 #include "reconfig.h"
 #include "reconfig_wire.h"
+#include "peermap.h"
 #include "rtt.h"
 
 #define PERSIST_MAGIC_V2 0x444d5032u   /* "DMP2": no flags, read for compatibility */
@@ -144,6 +145,37 @@ typedef struct lock_state {
     char name[];          /* NUL-terminated, allocated with the state */
 } lock_state;
 
+/* What recovery (recovery_run) knows of one member: allocated, for every
+ * member, when a node starts without its state, and freed once the token
+ * floor is persisted, so that the nodes that are not recovering -- nearly
+ * all of them -- hold nothing per member for it. */
+typedef struct rec_member {
+    int64_t sent_at;      /* first RECOVER to it */
+    int64_t last_sent;
+    uint32_t tx;
+    uint8_t state;        /* REC_* */
+} rec_member;
+
+/* The per-peer entries (core/peermap.h: the id first). A peer without an
+ * entry has the all-zero value: no sample and no back-off, no PING
+ * outstanding, suspected_until = avoid_until = 0. */
+typedef struct peer_rtt {
+    uint32_t id;
+    dm_rtt rtt;
+} peer_rtt;
+
+typedef struct peer_ping {
+    uint32_t id;
+    int64_t at;           /* when our last direct SWIM PING to it left */
+    uint64_t seq;         /* its probe sequence, which the ACK echoes */
+} peer_ping;
+
+typedef struct peer_suspect {
+    uint32_t id;
+    int64_t suspected_until;   /* cleared by any message from it */
+    int64_t avoid_until;       /* said RECOVERING; not cleared by its traffic */
+} peer_suspect;
+
 typedef struct pending_event {
     dm_event ev;
     char name[DM_NAME_MAX + 1];
@@ -168,22 +200,21 @@ struct dm_node {
     uint64_t token_ceiling;
     int64_t quiet_until;
     int64_t holder_lease;
-    dm_rtt *rtt;                /* per member */
+    /* Per peer, only for the peers this node dealt with (core/peermap.h):
+     * a member of a big cluster talks to few of the others in a while. */
+    dm_rtt_limits rtt_limits;
+    dm_peermap rtt;             /* peer_rtt: measured, or timed out since heard */
     dm_rtt rtt_all;             /* every sample: the estimate for paths never measured */
-    int64_t *ping_at;           /* per member: when our last direct SWIM PING left, or 0 */
-    uint64_t *ping_seq;
+    dm_peermap pings;           /* peer_ping: our direct SWIM PINGs not yet answered */
+    dm_peermap suspects;        /* peer_suspect: timed out, or said RECOVERING */
     bool rtt_warned;
-    int64_t *avoid_until;       /* per member: said RECOVERING; not cleared by its traffic */
     /* Recovery after a start without persisted state (recovery_run). */
     bool floor_pending;
     bool floor_warned;
     uint64_t rec_round;
     int64_t rec_next;           /* next time recovery_run has work */
-    uint8_t *rec_state;         /* per member: REC_* */
-    uint32_t *rec_tx;
-    int64_t *rec_sent_at;       /* first RECOVER to it */
-    int64_t *rec_last_sent;
-    uint32_t *rec_quorum;
+    rec_member *rec;            /* per member, only while floor_pending */
+    uint32_t *rec_quorum;       /* the same */
     uint32_t rec_size;          /* 0: no quorum formed yet */
     uint64_t rec_floor;
     uint64_t rec_attempt;
@@ -199,10 +230,7 @@ struct dm_node {
     GArray *events;             /* pending_event */
     bool flushing;
     int64_t now;                /* time of the latest input */
-    int64_t *suspected_until;
-    uint8_t *unusable;          /* scratch for quorum formation */
-    int32_t *preference;
-    uint32_t *quorum_buf;
+    uint32_t *quorum_buf;       /* a quorum formed, a view's members: scratch */
     /* The epoch policy ("epochs" below); rc is NULL under other policies. */
     dm_reconfig *rc;
     uint8_t *rc_blob;           /* its state as last persisted, persisted with ours */
@@ -252,7 +280,28 @@ static int64_t renew_interval(const dm_node *n) { return n->holder_lease / 3; }
 /* The retransmission timeout towards `peer`. */
 static int64_t rto_of(const dm_node *n, uint32_t peer)
 {
-    return dm_rtt_rto_or(&n->rtt[peer], &n->rtt_all);
+    static const dm_rtt unmeasured;
+    const peer_rtt *p = dm_peermap_get(&n->rtt, peer);
+    return dm_rtt_rto_or(p ? &p->rtt : &unmeasured, &n->rtt_all, &n->rtt_limits);
+}
+
+/* A retransmission to `peer` timed out: its RTO doubles. */
+static void rtt_timeout(dm_node *n, uint32_t peer)
+{
+    peer_rtt *p = dm_peermap_put(&n->rtt, peer);
+    dm_rtt_timeout(&p->rtt);
+}
+
+/* `peer` was heard from: its back-off ends, and a peer never measured is
+ * then back to the value it has without an entry. */
+static void rtt_heard(dm_node *n, uint32_t peer)
+{
+    peer_rtt *p = dm_peermap_get(&n->rtt, peer);
+    if (!p)
+        return;
+    dm_rtt_heard(&p->rtt);
+    if (!dm_rtt_measured(&p->rtt))
+        dm_peermap_remove(&n->rtt, peer);
 }
 
 /* A round trip measured against the exact transmission it answers. A round
@@ -260,18 +309,18 @@ static int64_t rto_of(const dm_node *n, uint32_t peer)
  * say so once rather than fail without a word. */
 static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
 {
-    dm_rtt_sample(&n->rtt[peer], rtt);
-    dm_rtt_sample(&n->rtt_all, rtt);
+    dm_rtt *r = &((peer_rtt *)dm_peermap_put(&n->rtt, peer))->rtt;
+    dm_rtt_sample(r, &n->rtt_limits, rtt);
+    dm_rtt_sample(&n->rtt_all, &n->rtt_limits, rtt);
     n->stats.rtt_samples++;
     /* Judged on the smoothed value over a few samples: one slow answer is
      * more often a pause than a path. */
-    const dm_rtt *r = &n->rtt[peer];
     if (r->samples >= 4 && r->srtt > n->holder_lease / 4 && !n->rtt_warned) {
         n->rtt_warned = true;
         g_warning("node %u: round trip to member %u is %" G_GINT64_FORMAT
                   " us (smoothed), more than a quarter of the %" G_GINT64_FORMAT
                   " us a holder trusts its lease: acquisitions may fail; raise the lease",
-                  n->cfg.self, peer, r->srtt, n->holder_lease);
+                  n->cfg.self, peer, (gint64)r->srtt, n->holder_lease);
     }
 }
 
@@ -867,7 +916,8 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
 
 static bool suspected(const dm_node *n, uint32_t i, int64_t now)
 {
-    return n->suspected_until[i] > now || n->avoid_until[i] > now ||
+    const peer_suspect *p = dm_peermap_get(&n->suspects, i);
+    return (p && (p->suspected_until > now || p->avoid_until > now)) ||
            (n->members && !dm_membership_is_alive(n->members, i));
 }
 
@@ -884,6 +934,25 @@ static uint32_t placement_of(const dm_node *n, uint64_t key)
     return n->cfg.spread ? dm_quorum_placement(n->quorum, key) : 0;
 }
 
+/* The hint of one quorum formation. It lives for the formation only: kept
+ * per node it would be 5 bytes per member, 5 N^2 across a simulated
+ * cluster, for something a node needs now and then for microseconds. */
+typedef struct hint_buf {
+    int32_t *preference;
+    uint8_t *unusable;
+} hint_buf;
+
+static hint_buf hint_new(uint32_t N)
+{
+    int32_t *block = g_malloc((size_t)N * (sizeof(int32_t) + 1));
+    return (hint_buf){ block, (uint8_t *)(block + N) };
+}
+
+static void hint_free(hint_buf *h)
+{
+    g_free(h->preference);
+}
+
 /* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
  * or death, arbiters that said RECOVERING) and this node itself while it may
  * not grant; when none exists, settle for one that avoids only the members
@@ -893,29 +962,34 @@ static uint32_t placement_of(const dm_node *n, uint64_t key)
 static int form_quorum(dm_node *n, uint32_t placement, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
+    hint_buf h = hint_new(N);
     for (uint32_t i = 0; i < N; i++) {
-        n->unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
-        n->preference[i] = 0;
+        h.unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
+        h.preference[i] = 0;
     }
-    n->preference[n->cfg.self] = SELF_PREFERENCE;
+    h.preference[n->cfg.self] = SELF_PREFERENCE;
     if (a->entries) {
         for (guint i = 0; i < a->entries->len; i++) {
             arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
             if (e->granted)
-                n->preference[e->node] += 1;
+                h.preference[e->node] += 1;
         }
     }
-    dm_quorum_hint hint = { n->unusable, n->preference };
+    dm_quorum_hint hint = { h.unusable, h.preference };
     int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
-    if (size != -DM_ENOQUORUM)
+    if (size != -DM_ENOQUORUM) {
+        hint_free(&h);
         return size;
-    for (uint32_t i = 0; i < N; i++) {
-        if (!n->unusable[i])
-            continue;
-        n->unusable[i] = n->members && !dm_membership_in_view(n->members, i);
-        n->preference[i] -= 1;
     }
-    return dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
+    for (uint32_t i = 0; i < N; i++) {
+        if (!h.unusable[i])
+            continue;
+        h.unusable[i] = n->members && !dm_membership_in_view(n->members, i);
+        h.preference[i] -= 1;
+    }
+    size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
+    hint_free(&h);
+    return size;
 }
 
 /* A silent arbiter is asked again after one timeout. One that answered has
@@ -1056,7 +1130,7 @@ static void release_service(dm_node *n, lock_state *ls, int64_t now)
             release_drop(ls, i);
             continue;
         }
-        dm_rtt_timeout(&n->rtt[r->node]);
+        rtt_timeout(n, r->node);
         r->tx++;
         r->retry_at = now + rto_of(n, r->node);
         n->stats.retransmits++;
@@ -1178,7 +1252,8 @@ static bool suspect(dm_node *n, uint32_t node, int64_t now)
 {
     if (node == n->cfg.self)
         return false;
-    n->suspected_until[node] = now + n->cfg.suspect_us;
+    peer_suspect *p = dm_peermap_put(&n->suspects, node);
+    p->suspected_until = now + n->cfg.suspect_us;
     return true;
 }
 
@@ -1331,7 +1406,8 @@ static void req_recovering(dm_node *n, lock_state *ls, arbiter_entry *e, const d
     int64_t wait = (int64_t)MIN(m->value, (uint64_t)n->cfg.lease_us * 2);
     if (e->node == n->cfg.self || e->granted)
         return;
-    n->avoid_until[e->node] = now + wait;
+    peer_suspect *p = dm_peermap_put(&n->suspects, e->node);
+    p->avoid_until = now + wait;
     if (ls->req.phase == PHASE_ACQUIRING && e->in_quorum)
         reform_quorum(n, ls, now);
 }
@@ -1429,7 +1505,7 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
             if (!e->heard) {
                 /* One timeout may be a slow path; a second is suspicious
                  * enough to route around it. */
-                dm_rtt_timeout(&n->rtt[e->node]);
+                rtt_timeout(n, e->node);
                 if (e->requests >= SUSPECT_TRANSMISSIONS)
                     reform |= suspect(n, e->node, now);
             }
@@ -1438,7 +1514,7 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
         } else if (e->keep_pending) {
             if (e->keep_last_sent + rto_of(n, e->node) > now)
                 continue;
-            dm_rtt_timeout(&n->rtt[e->node]);
+            rtt_timeout(n, e->node);
             /* A granted arbiter that stops answering while we fence would
              * stall the attempt until its timeout: route around it. */
             if (a->phase == PHASE_FENCING && e->keep_tx >= FENCE_TRANSMISSIONS)
@@ -1520,21 +1596,24 @@ static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t at
 static int rec_form_at(dm_node *n, uint32_t placement, const uint8_t *chosen, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
+    hint_buf h = hint_new(N);
+    int size = -DM_ENOQUORUM;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < N; i++) {
-            bool out = i == n->cfg.self || n->rec_state[i] == REC_UNUSABLE;
+            bool out = i == n->cfg.self || n->rec[i].state == REC_UNUSABLE;
             if (!out)
                 out = pass == 0 ? suspected(n, i, now)
                                 : n->members && !dm_membership_in_view(n->members, i);
-            n->unusable[i] = out;
-            n->preference[i] = (n->rec_state[i] == REC_USABLE ? 1 : 0) + chosen[i];
+            h.unusable[i] = out;
+            h.preference[i] = (n->rec[i].state == REC_USABLE ? 1 : 0) + chosen[i];
         }
-        dm_quorum_hint hint = { n->unusable, n->preference };
-        int size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
+        dm_quorum_hint hint = { h.unusable, h.preference };
+        size = dm_quorum_form_at(n->quorum, placement, &hint, n->quorum_buf, N);
         if (size != -DM_ENOQUORUM)
-            return size;
+            break;
     }
-    return -DM_ENOQUORUM;
+    hint_free(&h);
+    return size;
 }
 
 /* The recovery set: the union of one recovery quorum per placement, into
@@ -1561,16 +1640,22 @@ static int rec_form(dm_node *n, int64_t now)
 
 static void rec_ask(dm_node *n, uint32_t member, int64_t now)
 {
-    if (n->rec_state[member] == REC_NONE) {
-        n->rec_state[member] = REC_ASKED;
-        n->rec_sent_at[member] = now;
+    if (n->rec[member].state == REC_NONE) {
+        n->rec[member].state = REC_ASKED;
+        n->rec[member].sent_at = now;
     }
-    n->rec_tx[member]++;
-    n->rec_last_sent[member] = now;
+    n->rec[member].tx++;
+    n->rec[member].last_sent = now;
     send_node_msg(n, DM_MSG_RECOVER, member, 0, 0, n->rec_round, 0);
 }
 
 static void grant_waiting(dm_node *n, int64_t now);
+
+static void rec_end(dm_node *n)
+{
+    g_clear_pointer(&n->rec, g_free);
+    g_clear_pointer(&n->rec_quorum, g_free);
+}
 
 static void rec_complete(dm_node *n, int64_t now)
 {
@@ -1597,6 +1682,7 @@ static void rec_complete(dm_node *n, int64_t now)
         return;
     }
     n->highest_token = floor;
+    rec_end(n);
     g_info("node %u: recovered token floor %" G_GUINT64_FORMAT " and attempt epoch %u from %u "
            "members", n->cfg.self, floor, n->epoch, n->rec_size);
     grant_waiting(n, now);
@@ -1611,11 +1697,11 @@ static void recovery_run(dm_node *n, int64_t now)
     bool reform = n->rec_size == 0;
     for (uint32_t q = 0; q < n->rec_size; q++) {
         uint32_t id = n->rec_quorum[q];
-        if (n->rec_state[id] == REC_UNUSABLE) {
+        if (n->rec[id].state == REC_UNUSABLE) {
             reform = true;
-        } else if (n->rec_state[id] == REC_ASKED && n->rec_last_sent[id] + rto_of(n, id) <= now) {
-            dm_rtt_timeout(&n->rtt[id]);
-            if (n->rec_tx[id] >= SUSPECT_TRANSMISSIONS)
+        } else if (n->rec[id].state == REC_ASKED && n->rec[id].last_sent + rto_of(n, id) <= now) {
+            rtt_timeout(n, id);
+            if (n->rec[id].tx >= SUSPECT_TRANSMISSIONS)
                 reform |= suspect(n, id, now);
             n->stats.retransmits++;
             rec_ask(n, id, now);
@@ -1628,9 +1714,9 @@ static void recovery_run(dm_node *n, int64_t now)
             /* Ask the recovering ones again later: they may be done then,
              * or restarted with their disk back. */
             for (uint32_t i = 0; i < n->cfg.n_members; i++) {
-                if (n->rec_state[i] == REC_UNUSABLE) {
-                    n->rec_state[i] = REC_NONE;
-                    n->rec_tx[i] = 0;
+                if (n->rec[i].state == REC_UNUSABLE) {
+                    n->rec[i].state = REC_NONE;
+                    n->rec[i].tx = 0;
                 }
             }
             if (!n->floor_warned) {
@@ -1649,13 +1735,13 @@ static void recovery_run(dm_node *n, int64_t now)
     int64_t next = DM_NEVER;
     for (uint32_t q = 0; q < n->rec_size; q++) {
         uint32_t id = n->rec_quorum[q];
-        if (n->rec_state[id] == REC_USABLE)
+        if (n->rec[id].state == REC_USABLE)
             continue;
         done = false;
         /* New to the quorum, or back in it after an earlier timeout. */
-        if (n->rec_state[id] == REC_NONE || n->rec_last_sent[id] + rto_of(n, id) <= now)
+        if (n->rec[id].state == REC_NONE || n->rec[id].last_sent + rto_of(n, id) <= now)
             rec_ask(n, id, now);
-        next = min64(next, n->rec_last_sent[id] + rto_of(n, id));
+        next = min64(next, n->rec[id].last_sent + rto_of(n, id));
     }
     if (done) {
         rec_complete(n, now);
@@ -1716,29 +1802,29 @@ static bool floor_settles_epoch(dm_node *n, const dm_msg *m, int64_t now)
         epoch_send_stale(n, m->from);
     }
     n->rec_floor = MAX(n->rec_floor, m->grant);
-    n->rec_tx[m->from] = 0;
-    n->rec_last_sent[m->from] = now;
+    n->rec[m->from].tx = 0;
+    n->rec[m->from].last_sent = now;
     return false;
 }
 
 static void handle_floor(dm_node *n, const dm_msg *m, int64_t now)
 {
     uint32_t id = m->from;
-    if (!n->floor_pending || m->value != n->rec_round || n->rec_state[id] != REC_ASKED) {
+    if (!n->floor_pending || m->value != n->rec_round || n->rec[id].state != REC_ASKED) {
         n->stats.stale++;
         return;
     }
-    if (n->rec_tx[id] == 1)
-        rtt_sample(n, id, now - n->rec_sent_at[id]);   /* unambiguous: asked once */
+    if (n->rec[id].tx == 1)
+        rtt_sample(n, id, now - n->rec[id].sent_at);   /* unambiguous: asked once */
     if (!m->round && !floor_settles_epoch(n, m, now)) {
         n->rec_next = now;
         recovery_run(n, now);
         return;
     }
     if (m->round) {
-        n->rec_state[id] = REC_UNUSABLE;
+        n->rec[id].state = REC_UNUSABLE;
     } else {
-        n->rec_state[id] = REC_USABLE;
+        n->rec[id].state = REC_USABLE;
         n->rec_floor = MAX(n->rec_floor, m->grant);
         n->rec_attempt = MAX(n->rec_attempt, m->attempt);
     }
@@ -2226,8 +2312,9 @@ static void member_send(void *user, dm_msg *msg)
      * an arbiter measures nothing of its own, and SWIM pings every member.
      * Not the stream (TCP) ping: its round trip includes a handshake. */
     if (msg->type == DM_MSG_PING && !dm_msg_is_stream(msg)) {
-        n->ping_at[msg->to] = n->now;
-        n->ping_seq[msg->to] = msg->value;
+        peer_ping *p = dm_peermap_put(&n->pings, msg->to);
+        p->at = n->now;
+        p->seq = msg->value;
     }
     msg->from = (uint16_t)n->cfg.self;
     msg->clock = ++n->clock;
@@ -2407,21 +2494,16 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->local = g_ptr_array_new();   /* owns local_next..len (drain_local moves them) */
     n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
-    n->suspected_until = g_new0(int64_t, cfg->n_members);
-    n->unusable = g_new0(uint8_t, cfg->n_members);
-    n->preference = g_new0(int32_t, cfg->n_members);
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
-    n->avoid_until = g_new0(int64_t, cfg->n_members);
     n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
                                      1000000 + cfg->drift_ppm, false);
     /* No slower retransmission could renew a lease in time. */
     int64_t rto_max = MAX(renew_interval(n), cfg->rto_min_us);
-    n->rtt = g_new(dm_rtt, cfg->n_members);
-    for (uint32_t i = 0; i < cfg->n_members; i++)
-        dm_rtt_init(&n->rtt[i], cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
-    dm_rtt_init(&n->rtt_all, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
-    n->ping_at = g_new0(int64_t, cfg->n_members);
-    n->ping_seq = g_new0(uint64_t, cfg->n_members);
+    dm_rtt_limits_init(&n->rtt_limits, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
+    dm_rtt_init(&n->rtt_all);
+    dm_peermap_init(&n->rtt, sizeof(peer_rtt), cfg->n_members);
+    dm_peermap_init(&n->pings, sizeof(peer_ping), cfg->n_members);
+    dm_peermap_init(&n->suspects, sizeof(peer_suspect), cfg->n_members);
     /* A previous life may have granted leases we no longer remember: wait
      * until every one of them has expired, measured by our own clock. Only
      * the caller's word that there was no previous life skips this. */
@@ -2430,13 +2512,11 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
                                 : now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
                                                        1000000 - cfg->drift_ppm, true);
     n->floor_pending = (stateless && !cfg->bootstrap) || (flags & PERSIST_RECOVERING);
-    n->rec_state = g_new0(uint8_t, cfg->n_members);
-    n->rec_tx = g_new0(uint32_t, cfg->n_members);
-    n->rec_sent_at = g_new0(int64_t, cfg->n_members);
-    n->rec_last_sent = g_new0(int64_t, cfg->n_members);
-    n->rec_quorum = g_new0(uint32_t, cfg->n_members);
-    if (n->floor_pending)
+    if (n->floor_pending) {
+        n->rec = g_new0(rec_member, cfg->n_members);
+        n->rec_quorum = g_new0(uint32_t, cfg->n_members);
         n->rec_round = dm_prng_next(&n->prng) | 1;
+    }
     n->rec_next = now;
     n->now = now;
     n->epoch = epoch + 1;
@@ -2488,19 +2568,11 @@ void dm_node_free(dm_node *n)
     g_array_free(n->events, TRUE);
     dm_quorum_free(n->quorum);
     dm_membership_free(n->members);
-    g_free(n->suspected_until);
-    g_free(n->unusable);
-    g_free(n->preference);
     g_free(n->quorum_buf);
-    g_free(n->avoid_until);
-    g_free(n->rtt);
-    g_free(n->ping_at);
-    g_free(n->ping_seq);
-    g_free(n->rec_state);
-    g_free(n->rec_tx);
-    g_free(n->rec_sent_at);
-    g_free(n->rec_last_sent);
-    g_free(n->rec_quorum);
+    dm_peermap_clear(&n->rtt);
+    dm_peermap_clear(&n->pings);
+    dm_peermap_clear(&n->suspects);
+    rec_end(n);
     dm_reconfig_free(n->rc);
     g_free(n->rc_blob);
     if (n->rc_events)
@@ -2628,19 +2700,27 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
     }
     begin(n, now);
     n->stats.received[msg->type]++;
-    n->suspected_until[msg->from] = 0;
+    peer_suspect *sp = dm_peermap_get(&n->suspects, msg->from);
+    if (sp) {
+        sp->suspected_until = 0;
+        if (sp->avoid_until == 0)
+            dm_peermap_remove(&n->suspects, msg->from);
+    }
     /* Back-off is for a path that may be dead; this one is not. Without
      * this a peer's timeout stayed doubled up to its cap until the next
      * KEEP round trip, and every loss towards it then cost the cap. */
-    dm_rtt_heard(&n->rtt[msg->from]);
+    rtt_heard(n, msg->from);
     if (membership) {
         if (msg->clock > n->clock)
             n->clock = msg->clock;
         n->clock++;
-        if (msg->type == DM_MSG_ACK && msg->target == msg->from && n->ping_at[msg->from] &&
-            n->ping_seq[msg->from] == msg->value) {
-            rtt_sample(n, msg->from, now - n->ping_at[msg->from]);
-            n->ping_at[msg->from] = 0;
+        const peer_ping *p = msg->type == DM_MSG_ACK && msg->target == msg->from
+                                 ? dm_peermap_get(&n->pings, msg->from)
+                                 : NULL;
+        if (p && p->at && p->seq == msg->value) {
+            int64_t at = p->at;
+            dm_peermap_remove(&n->pings, msg->from);
+            rtt_sample(n, msg->from, now - at);
         }
         dm_membership_receive(n->members, now, msg);
         after_membership(n, now);
@@ -2738,7 +2818,8 @@ int64_t dm_node_holder_lease(const dm_node *n) { return n->holder_lease; }
 
 int64_t dm_node_srtt(const dm_node *n, uint32_t member)
 {
-    return member < n->cfg.n_members ? n->rtt[member].srtt : 0;
+    const peer_rtt *p = member < n->cfg.n_members ? dm_peermap_get(&n->rtt, member) : NULL;
+    return p ? p->rtt.srtt : 0;
 }
 
 int64_t dm_node_rto(const dm_node *n, uint32_t member)

@@ -6,31 +6,32 @@ static int64_t clamp(int64_t v, int64_t lo, int64_t hi)
     return v < lo ? lo : v > hi ? hi : v;
 }
 
-void dm_rtt_init(dm_rtt *r, int64_t initial, int64_t min, int64_t max)
+void dm_rtt_limits_init(dm_rtt_limits *l, int64_t initial, int64_t min, int64_t max)
 {
-    r->srtt = 0;
-    r->rttvar = 0;
-    r->min = min;
-    r->max = max < min ? min : max;
-    r->initial = clamp(initial, r->min, r->max);
-    r->backoff = 0;
-    r->samples = 0;
+    l->min = min < INT32_MAX ? min : INT32_MAX;
+    l->max = clamp(max, l->min, INT32_MAX);
+    l->initial = clamp(initial, l->min, l->max);
 }
 
-void dm_rtt_sample(dm_rtt *r, int64_t rtt)
+void dm_rtt_init(dm_rtt *r)
 {
-    rtt = clamp(rtt, 0, r->max);
-    if (r->samples < UINT32_MAX)
+    *r = (dm_rtt){ 0 };
+}
+
+void dm_rtt_sample(dm_rtt *r, const dm_rtt_limits *l, int64_t rtt)
+{
+    rtt = clamp(rtt, 0, l->max);
+    if (r->samples < UINT8_MAX)
         r->samples++;
     if (r->srtt == 0) {
         /* RFC 6298 2.2; a zero sample still counts as measured. */
-        r->srtt = rtt > 0 ? rtt : 1;
-        r->rttvar = rtt / 2;
+        r->srtt = rtt > 0 ? (int32_t)rtt : 1;
+        r->rttvar = (int32_t)(rtt / 2);
     } else {
-        /* alpha = 1/8, beta = 1/4, in integers. */
+        /* alpha = 1/8, beta = 1/4, in integers; both stay within [0, max]. */
         int64_t err = rtt - r->srtt;
-        r->rttvar += ((err < 0 ? -err : err) - r->rttvar) / 4;
-        r->srtt += err / 8;
+        r->rttvar = (int32_t)(r->rttvar + ((err < 0 ? -err : err) - r->rttvar) / 4);
+        r->srtt = (int32_t)(r->srtt + err / 8);
         if (r->srtt <= 0)
             r->srtt = 1;
     }
@@ -54,21 +55,26 @@ bool dm_rtt_measured(const dm_rtt *r)
     return r->srtt != 0;
 }
 
-static int64_t backed_off(const dm_rtt *r, int64_t base)
+static int64_t backed_off(const dm_rtt *r, const dm_rtt_limits *l, int64_t base)
 {
-    for (uint32_t i = 0; i < r->backoff && base < r->max; i++)
+    for (uint32_t i = 0; i < r->backoff && base < l->max; i++)
         base *= 2;
-    return clamp(base, r->min, r->max);
+    return clamp(base, l->min, l->max);
 }
 
-int64_t dm_rtt_rto(const dm_rtt *r)
+static int64_t estimate(const dm_rtt *r, const dm_rtt_limits *l)
 {
-    return backed_off(r, r->srtt ? clamp(r->srtt + 4 * r->rttvar, r->min, r->max) : r->initial);
+    return clamp((int64_t)r->srtt + 4 * (int64_t)r->rttvar, l->min, l->max);
 }
 
-int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback)
+int64_t dm_rtt_rto(const dm_rtt *r, const dm_rtt_limits *l)
+{
+    return backed_off(r, l, r->srtt ? estimate(r, l) : l->initial);
+}
+
+int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback, const dm_rtt_limits *l)
 {
     if (r->srtt || !fallback->srtt)
-        return dm_rtt_rto(r);
-    return backed_off(r, clamp(fallback->srtt + 4 * fallback->rttvar, r->min, r->max));
+        return dm_rtt_rto(r, l);
+    return backed_off(r, l, estimate(fallback, l));
 }

@@ -10,6 +10,15 @@
  * the configured initial value is used. Samples must be unambiguous (the
  * caller matches an answer to the exact transmission it answers); time is
  * whatever the caller passes, in microseconds.
+ *
+ * A node of a 10,000-member cluster keeps one estimator per peer it ever
+ * measured, so the estimator is 12 bytes: the clamps and initial value,
+ * which are the same for every peer of a node, live apart (dm_rtt_limits),
+ * and the estimates are 32-bit. That is exact: SRTT and RTTVAR never exceed
+ * max (a sample is clamped to it, and both are weighted means of samples
+ * and of values at most max), and max is at most INT32_MAX microseconds
+ * (about 36 minutes; a longer retransmission timeout, which only a lease
+ * above 1.8 hours would ask for, is cut to it).
  */
 #ifndef DMUTEX_CORE_RTT_H
 #define DMUTEX_CORE_RTT_H
@@ -17,34 +26,41 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef struct dm_rtt {
-    int64_t srtt;        /* 0 until the first sample */
-    int64_t rttvar;
+typedef struct dm_rtt_limits {
     int64_t initial;     /* RTO before any sample */
-    int64_t min, max;    /* clamps of the RTO */
-    uint32_t backoff;    /* timeouts since the last sample (the RTO doubles each) */
-    uint32_t samples;    /* taken so far (saturating) */
+    int64_t min, max;    /* clamps of the RTO; max <= INT32_MAX */
+} dm_rtt_limits;
+
+/* All zero: no sample yet (what dm_rtt_init sets). */
+typedef struct dm_rtt {
+    int32_t srtt;        /* 0 until the first sample */
+    int32_t rttvar;
+    uint8_t backoff;     /* timeouts since the last sample (the RTO doubles each) */
+    uint8_t samples;     /* taken so far (saturating) */
 } dm_rtt;
 
-/* Start with no sample. Requires 0 < min <= max; initial is clamped. */
-void dm_rtt_init(dm_rtt *r, int64_t initial, int64_t min, int64_t max);
-/* A measured round trip (>= 0). Clears the back-off. A sample above `max`
- * counts as `max`: the RTO cannot exceed it anyway, and such a sample is
- * more likely a paused process than a path (it would take a dozen samples
- * to forget). */
-void dm_rtt_sample(dm_rtt *r, int64_t rtt);
+/* Requires 0 < min; max is raised to min, both are cut to INT32_MAX, and
+ * initial is clamped to them. */
+void dm_rtt_limits_init(dm_rtt_limits *l, int64_t initial, int64_t min, int64_t max);
+/* Start with no sample. */
+void dm_rtt_init(dm_rtt *r);
+/* A measured round trip (>= 0). Clears the back-off. A sample above
+ * `l->max` counts as max: the RTO cannot exceed it anyway, and such a
+ * sample is more likely a paused process than a path (it would take a
+ * dozen samples to forget). */
+void dm_rtt_sample(dm_rtt *r, const dm_rtt_limits *l, int64_t rtt);
 /* A retransmission timer expired: the next RTO doubles (up to max). */
 void dm_rtt_timeout(dm_rtt *r);
 /* The peer was heard from: whatever timed out before, the path works, so
  * the back-off ends (the estimate itself waits for a sample). */
 void dm_rtt_heard(dm_rtt *r);
 /* The current retransmission timeout: in [min, max]. */
-int64_t dm_rtt_rto(const dm_rtt *r);
+int64_t dm_rtt_rto(const dm_rtt *r, const dm_rtt_limits *l);
 /* The RTO of `r`, or -- while `r` has no sample yet -- one computed from
  * `fallback`'s estimate with `r`'s own back-off: a path never measured is
  * probably like the others, and far more like them than the configured
  * initial value. */
-int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback);
+int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback, const dm_rtt_limits *l);
 /* True once a sample was taken. */
 bool dm_rtt_measured(const dm_rtt *r);
 

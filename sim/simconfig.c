@@ -958,6 +958,26 @@ static int step_cmp(gconstpointer a, gconstpointer b)
     return x->at < y->at ? -1 : x->at > y->at;
 }
 
+int64_t dm_sim_liveness_auto(const dm_sim_config *c)
+{
+    int64_t bound = 3 * c->core.lease_us + 10 * c->core.rpc_timeout_us + c->core.suspect_us;
+    /* Views must agree too: a member some still believe dead is looked
+     * at again after dead_probe_every periods, or by a push/pull. */
+    if (c->core.membership)
+        bound += MAX(c->core.swim.push_pull_interval_us,
+                     (int64_t)c->core.swim.dead_probe_every * c->core.swim.probe_interval_us);
+    /* Every node asks for every lock at once, and a lock is handed over
+     * one requester at a time (the locks in parallel): N requests take N
+     * handovers, each a few one-way delays (RELEASE, GRANT, the INQUIRE and
+     * YIELD of arbiters whose queues disagree; about 5 at the defaults,
+     * 7 with 100 ms links, where requests also time out and come back).
+     * Allow 16 each, beyond the 10 RPC timeouts above, which cover small
+     * clusters -- so their bound, and their runs, stay what they were. */
+    int64_t handovers = (int64_t)c->nodes * 16 * (c->net.latency_us + c->net.jitter_us);
+    bound += MAX(0, handovers - 10 * c->core.rpc_timeout_us);
+    return bound;
+}
+
 bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config *out, GError **err)
 {
     if (!validate(in, err))
@@ -999,16 +1019,8 @@ bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config
         out->interarrival_us = out->load > 0 ? (int64_t)((double)c * (double)out->hold_us / out->load)
                                              : 0;
     }
-    if (out->liveness_us < 0) {
-        out->liveness_us = 3 * out->core.lease_us + 10 * out->core.rpc_timeout_us +
-                           out->core.suspect_us;
-        /* Views must agree too: a member some still believe dead is looked
-         * at again after dead_probe_every periods, or by a push/pull. */
-        if (out->core.membership)
-            out->liveness_us += MAX(out->core.swim.push_pull_interval_us,
-                                    (int64_t)out->core.swim.dead_probe_every *
-                                        out->core.swim.probe_interval_us);
-    }
+    if (out->liveness_us < 0)
+        out->liveness_us = dm_sim_liveness_auto(out);
     if (!out->schedule) {
         out->schedule = g_array_new(FALSE, FALSE, sizeof(dm_fault_step));
         if (in->mode == DM_FAULTS_SCRIPTED && !parse_schedule(DEFAULT_SCHEDULE, out->schedule, NULL))

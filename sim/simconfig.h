@@ -162,6 +162,14 @@ bool dm_sim_config_load(dm_sim_config *cfg, const char *path, GError **err);
 bool dm_sim_config_load_data(dm_sim_config *cfg, const char *data, const char *origin, GError **err);
 bool dm_sim_config_set(dm_sim_config *cfg, const char *assignment, GError **err);
 
+/* The liveness bound `liveness.bound = auto` resolves to, for an otherwise
+ * resolved configuration: leases, RPC timeouts and suspicion to recover
+ * from the faults, SWIM's re-probe or push/pull for the views to agree, and
+ * a handover allowance per node (16 one-way delays, latency + jitter) for
+ * the N requests per lock the liveness phase queues, where it exceeds the
+ * 10 RPC timeouts (sim/README.md, "Runs"). */
+int64_t dm_sim_liveness_auto(const dm_sim_config *c);
+
 /* Fill every AUTO for `seed` (also stored in out->seed) and validate. */
 bool dm_sim_config_resolve(const dm_sim_config *in, uint64_t seed, dm_sim_config *out, GError **err);
 

@@ -1246,7 +1246,7 @@ static void test_fuzz_accusers(void)
             accuser = (uint16_t)rnd(&s);
             break;
         case 1:
-            accuser = (uint16_t)(DM_MAX_MEMBERS + rnd_below(&s, 2)) - 1; /* 4095, 4096 */
+            accuser = (uint16_t)(DM_MAX_MEMBERS + rnd_below(&s, 2)) - 1; /* the last id, the first beyond */
             break;
         case 2:
             accuser = (uint16_t)rnd_below(&s, 2); /* 0, 1 */

@@ -821,7 +821,7 @@ static void test_format_membership(void)
                                       .incarnation = UINT32_MAX};
     dm_msg_format(&m, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "ACK 3->0 clock=12 value=102 target=2 "
-                                "updates=[0:alive@0 1:suspect@1 2:dead@2 4095:left@4294967295]");
+                                "updates=[0:alive@0 1:suspect@1 2:dead@2 16383:left@4294967295]");
 
     m = make(DM_MSG_SYNC);
     m.value = DM_SYNC_REPLY | DM_SYNC_LAST;
@@ -870,10 +870,10 @@ static void test_format_accuser(void)
         {{.member = 0, .accuser = 0, .state = DM_MEMBER_SUSPECT, .incarnation = 0},
          "0:suspect@0"},
         {{.member = 0, .accuser = DM_MAX_MEMBERS - 1, .state = DM_MEMBER_SUSPECT, .incarnation = 1},
-         "0:suspect@1<4095"},
+         "0:suspect@1<16383"},
         {{.member = DM_MAX_MEMBERS - 1, .accuser = DM_MAX_MEMBERS - 1, .state = DM_MEMBER_LEFT,
           .incarnation = 9},
-         "4095:left@9"},
+         "16383:left@9"},
         /* an accuser out of range (an invalid message) is shown as it is */
         {{.member = 1, .accuser = UINT16_MAX, .state = DM_MEMBER_SUSPECT, .incarnation = 2},
          "1:suspect@2<65535"},
@@ -895,7 +895,7 @@ static void test_format_accuser(void)
     m.updates[2] = cases[5].u;
     dm_msg_format(&m, buf, sizeof buf);
     CU_ASSERT_STRING_EQUAL(buf, "PING 3->0 clock=12 value=7 "
-                                "updates=[2:alive@3 2:suspect@3<4 4095:left@9]");
+                                "updates=[2:alive@3 2:suspect@3<4 16383:left@9]");
     /* The longest update there is fits the snprintf contract. */
     m = make(DM_MSG_NACK);
     m.n_updates = DM_MSG_MAX_UPDATES;
@@ -908,8 +908,8 @@ static void test_format_accuser(void)
     char *big = g_malloc((size_t)n + 1);
     CU_ASSERT_EQUAL(dm_msg_format(&m, big, (size_t)n + 1), n);
     CU_ASSERT_EQUAL(strlen(big), (size_t)n);
-    CU_ASSERT_PTR_NOT_NULL(strstr(big, "updates=[4095:suspect@4294967295<4094 "));
-    CU_ASSERT_PTR_NOT_NULL(strstr(big, " 4095:suspect@4294967295<4094]"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(big, "updates=[16383:suspect@4294967295<16382 "));
+    CU_ASSERT_PTR_NOT_NULL(strstr(big, " 16383:suspect@4294967295<16382]"));
     g_free(big);
 }
 

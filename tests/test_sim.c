@@ -700,6 +700,38 @@ static void test_broken_resource_fence(void)
 
 /* ---------------------------------------------------------------- starts */
 
+/* The liveness phase queues one request per node on every lock, handed over
+ * one at a time: its bound grows with the cluster (dm_sim_liveness_auto).
+ * 128 nodes on 100 ms links need about 130 s to serve them all; the bound
+ * that ignored the queue gave 34 s, and most requests missed it. */
+static void test_liveness_bound_scales_with_queue(void)
+{
+    const char *const settings[] = { "sim.nodes=128", "sim.duration=5", "swim.enabled=false",
+                                     "core.lease=10", "network.latency=0.1", "network.jitter=0.05", NULL };
+    dm_sim_config cfg;
+    make_config(&cfg, 1, settings);
+    int64_t fixed = 3 * cfg.core.lease_us + 10 * cfg.core.rpc_timeout_us + cfg.core.suspect_us;
+    CU_ASSERT_EQUAL(cfg.liveness_us, dm_sim_liveness_auto(&cfg));
+    CU_ASSERT(cfg.liveness_us >= fixed + 128 * 16 * 150000 - 10 * cfg.core.rpc_timeout_us);
+    dm_world *w = dm_world_new(&cfg);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 0);
+    CU_ASSERT_EQUAL(st->liveness_granted, 128);
+    /* It needed the queue's allowance: the fixed bound would have failed. */
+    CU_ASSERT(st->liveness_max_us > fixed);
+    if (dm_world_failed(w))
+        print_violations(w);
+    dm_world_free(w);
+    dm_sim_config_clear(&cfg);
+    /* Small clusters keep the bound they had (and so their runs). */
+    const char *const small[] = { "sim.nodes=31", "swim.enabled=false", NULL };
+    make_config(&cfg, 1, small);
+    CU_ASSERT_EQUAL(cfg.liveness_us, 3 * cfg.core.lease_us + 10 * cfg.core.rpc_timeout_us +
+                                         cfg.core.suspect_us);
+    dm_sim_config_clear(&cfg);
+}
+
 /* Which starts vouch that the node never ran (cfg.bootstrap): each node's
  * first, and only that -- under churn too, where a node drawn down at time
  * 0 first starts later. A restart hands back what the node persisted; only
@@ -1881,6 +1913,7 @@ static CU_TestInfo run_tests[] = {
     { "outcomes matched by attempt (issue 9)", test_outcome_matched_by_attempt },
     { "latency 50 us .. lease/8, default timing (issue 9)", test_latency_sweep },
     { "bootstrap: first starts only; wipes recover", test_bootstrap_only_first_start },
+    { "liveness bound scales with the queue (issue 12)", test_liveness_bound_scales_with_queue },
     { "clean scenarios", test_clean_scenarios },
     CU_TEST_INFO_NULL,
 };
