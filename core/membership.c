@@ -4,7 +4,8 @@
  * member costs is what 10,000 nodes cost squared. The hot part -- state,
  * incarnation, accuser, when the state was taken -- is 16 bytes in one
  * array indexed by id (every lookup a message triggers is O(1)); with the
- * probe order, the ALIVE/DEAD sets and a set position, 28 bytes a member.
+ * probe order, the ALIVE/DEAD sets and a set position (2 bytes each), 22
+ * bytes a member.
  * The three per-member activities that need ordering (a suspicion timer, a
  * pending broadcast, a relayed probe) are intrusive entries of three
  * dm_heaps in a cold record that exists only while one of them is running,
@@ -106,7 +107,7 @@ _Static_assert(DM_SEQ_STREAM % (2 * (uint64_t)DM_MAX_MEMBERS) == 0 &&
 
 /* The hot part of a member, in one array indexed by id: what every message
  * and every query reads. 16 bytes, so that N members cost 28 bytes with the
- * probe order, the set position and the shared set array below. */
+ * probe order, the set position and the shared set array below (22 in all). */
 typedef struct member {
     int64_t state_since;
     uint32_t incarnation;
@@ -117,6 +118,12 @@ typedef struct member {
 
 #define JOINED 0x1              /* heard from at least once */
 #define COLD 0x2                /* has a record in m->cold */
+
+/* A member id in the per-member index arrays: ids are below DM_MAX_MEMBERS,
+ * which the wire already caps at 16 bits, so two bytes a slot instead of
+ * four: the three arrays cost 6 bytes a member, not 12. */
+typedef uint16_t mid;
+G_STATIC_ASSERT(DM_MAX_MEMBERS <= UINT16_MAX + 1);
 
 /* The cold part: what a member needs only while it is suspected, has a
  * pending broadcast, or is the requester of a probe we relay. Allocated when
@@ -160,13 +167,13 @@ struct dm_membership {
     int64_t nack_after;
     uint32_t transmit_limit;
 
-    uint32_t *order;            /* round-robin probe order, reshuffled per pass */
+    mid *order;                 /* round-robin probe order, reshuffled per pass */
     uint32_t order_len, order_pos;
     /* Two dense sets for O(1) random picks, sharing one array of n: the
      * others that are ALIVE from the front (sets[k] is the k-th), those that
      * are DEAD from the back (sets[n - 1 - k] is the k-th); set_pos[id] is
      * id's k in its set. */
-    uint32_t *sets, *set_pos;
+    mid *sets, *set_pos;
     uint32_t n_alive, n_dead;
 
     dm_heap suspicions, relays, bcasts;
@@ -318,12 +325,12 @@ static uint64_t new_seq(dm_membership *m, uint32_t relay_for)
 }
 
 /* The k-th member of the ALIVE set, or of the DEAD set. */
-static uint32_t *alive_at(const dm_membership *m, uint32_t k)
+static mid *alive_at(const dm_membership *m, uint32_t k)
 {
     return &m->sets[k];
 }
 
-static uint32_t *dead_at(const dm_membership *m, uint32_t k)
+static mid *dead_at(const dm_membership *m, uint32_t k)
 {
     return &m->sets[m->cfg.n_members - 1 - k];
 }
@@ -331,8 +338,8 @@ static uint32_t *dead_at(const dm_membership *m, uint32_t k)
 static void set_add(dm_membership *m, bool dead, uint32_t id)
 {
     uint32_t *len = dead ? &m->n_dead : &m->n_alive;
-    m->set_pos[id] = *len;
-    *(dead ? dead_at(m, *len) : alive_at(m, *len)) = id;
+    m->set_pos[id] = (mid)*len;
+    *(dead ? dead_at(m, *len) : alive_at(m, *len)) = (mid)id;
     ++*len;
 }
 
@@ -342,17 +349,17 @@ static void set_remove(dm_membership *m, bool dead, uint32_t id)
     uint32_t pos = m->set_pos[id];
     --*len;
     uint32_t last = *(dead ? dead_at(m, *len) : alive_at(m, *len));
-    *(dead ? dead_at(m, pos) : alive_at(m, pos)) = last;
-    m->set_pos[last] = pos;
+    *(dead ? dead_at(m, pos) : alive_at(m, pos)) = (mid)last;
+    m->set_pos[last] = (mid)pos;
 }
 
 static void alive_swap(dm_membership *m, uint32_t i, uint32_t j)
 {
-    uint32_t a = *alive_at(m, i), b = *alive_at(m, j);
+    mid a = *alive_at(m, i), b = *alive_at(m, j);
     *alive_at(m, i) = b;
     *alive_at(m, j) = a;
-    m->set_pos[b] = i;
-    m->set_pos[a] = j;
+    m->set_pos[b] = (mid)i;
+    m->set_pos[a] = (mid)j;
 }
 
 /* Move up to `want` random members of the ALIVE set other than `skip` to its
@@ -674,7 +681,7 @@ static uint32_t next_target(dm_membership *m, bool *dead_probe)
         return *dead_at(m, (uint32_t)dm_prng_below(&m->prng, m->n_dead));
     for (uint32_t scanned = 0; scanned < m->order_len; scanned++) {
         if (m->order_pos == m->order_len) {
-            dm_prng_shuffle_u32(&m->prng, m->order, m->order_len);
+            dm_prng_shuffle_u16(&m->prng, m->order, m->order_len);
             m->order_pos = 0;
         }
         uint32_t id = m->order[m->order_pos++];
@@ -928,9 +935,9 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
     uint32_t relay_cap = MAX(1u, MIN(cfg->indirect_checks + 1, n));
     m->mem = g_try_new0(member, n);
     m->cold = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
-    m->order = g_try_new(uint32_t, n);
-    m->sets = g_try_new(uint32_t, n);
-    m->set_pos = g_try_new(uint32_t, n);
+    m->order = g_try_new(mid, n);
+    m->sets = g_try_new(mid, n);
+    m->set_pos = g_try_new(mid, n);
     m->probe.relays = g_try_new(uint32_t, relay_cap);
     m->probe.nacked = g_try_new(bool, relay_cap);
     m->announce_to = g_try_new(uint32_t, relay_cap);
@@ -950,7 +957,7 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
             mb->flags = JOINED;
             continue;
         }
-        m->order[m->order_len++] = id;
+        m->order[m->order_len++] = (mid)id;
         set_add(m, false, id);
     }
     m->view_size = n;
@@ -965,7 +972,7 @@ int dm_membership_new(const dm_swim_config *cfg, const dm_membership_driver *drv
     m->transmit_limit = cfg->retransmit_mult * (uint32_t)ceil(log10((double)n + 1));
 
     /* Random phases, so that members do not probe and push in lockstep. */
-    dm_prng_shuffle_u32(&m->prng, m->order, m->order_len);
+    dm_prng_shuffle_u16(&m->prng, m->order, m->order_len);
     m->probe.phase = PROBE_IDLE;
     m->probe_at = now + (int64_t)dm_prng_below(&m->prng, (uint64_t)cfg->probe_interval_us);
     m->push_pull_every = dm_swim_push_pull_interval(cfg);

@@ -98,12 +98,22 @@ double dm_prng_exponential(dm_prng *p, double mean)
     return -log1p(-dm_prng_double(p)) * mean;
 }
 
+/* One Fisher-Yates for every element width, so that a u16 and a u32 array
+ * holding the same values come out in the same order from the same draws. */
+#define SHUFFLE(p, v, n, type)                          \
+    for (uint32_t i = (n); i > 1; i--) {                \
+        uint32_t j = (uint32_t)dm_prng_below((p), i);   \
+        type tmp = (v)[i - 1];                          \
+        (v)[i - 1] = (v)[j];                            \
+        (v)[j] = tmp;                                   \
+    }
+
 void dm_prng_shuffle_u32(dm_prng *p, uint32_t *v, uint32_t n)
 {
-    for (uint32_t i = n; i > 1; i--) {
-        uint32_t j = (uint32_t)dm_prng_below(p, i);
-        uint32_t tmp = v[i - 1];
-        v[i - 1] = v[j];
-        v[j] = tmp;
-    }
+    SHUFFLE(p, v, n, uint32_t)
+}
+
+void dm_prng_shuffle_u16(dm_prng *p, uint16_t *v, uint32_t n)
+{
+    SHUFFLE(p, v, n, uint16_t)
 }

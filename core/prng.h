@@ -31,8 +31,9 @@ double dm_prng_double(dm_prng *p);
 /* Exponentially distributed with the given mean (mean <= 0 returns 0). */
 double dm_prng_exponential(dm_prng *p, double mean);
 
-/* Fisher-Yates shuffle of n uint32 values. */
+/* Fisher-Yates shuffle of n values; both widths draw alike. */
 void dm_prng_shuffle_u32(dm_prng *p, uint32_t *v, uint32_t n);
+void dm_prng_shuffle_u16(dm_prng *p, uint16_t *v, uint32_t n);
 
 /* Hashes that every node and every version must compute alike (they place
  * members per lock name and digest views): FNV-1a, whose weak high bits

@@ -168,6 +168,31 @@ static void test_shuffle_permutation(void)
     dm_prng_shuffle_u32(&p, NULL, 0);
 }
 
+/* Membership keeps ids as u16 and must shuffle them exactly as the u32 it
+ * replaced did (the golden traces depend on it): same draws, same order. */
+static void test_shuffle_widths_agree(void)
+{
+    enum { N = 1000 };
+    uint32_t w[N];
+    uint16_t h[N];
+    for (uint32_t i = 0; i < N; i++) {
+        w[i] = i * 7 % N;
+        h[i] = (uint16_t)w[i];
+    }
+    dm_prng a, b;
+    dm_prng_seed(&a, 11);
+    dm_prng_seed(&b, 11);
+    for (int round = 0; round < 3; round++) {
+        dm_prng_shuffle_u32(&a, w, N);
+        dm_prng_shuffle_u16(&b, h, N);
+    }
+    uint32_t differ = 0;
+    for (uint32_t i = 0; i < N; i++)
+        differ += w[i] != h[i];
+    CU_ASSERT_EQUAL(differ, 0);
+    CU_ASSERT_EQUAL(dm_prng_next(&a), dm_prng_next(&b));
+}
+
 static void test_shuffle_uniform(void)
 {
     /* All 6 orders of 3 values, each about equally often. */
@@ -195,6 +220,7 @@ static const CU_TestInfo tests[] = {
     { "exponential mean", test_exponential },
     { "shuffle is a permutation", test_shuffle_permutation },
     { "shuffle is uniform", test_shuffle_uniform },
+    { "shuffle: u16 and u32 draw alike", test_shuffle_widths_agree },
     CU_TEST_INFO_NULL,
 };
 
