@@ -13,10 +13,7 @@
 # and delay the ratio off/on of each.
 #
 # Lifeguard off is `--set swim.lifeguard=false` (classic SWIM: no local
-# health, a fixed suspicion timeout, no NACKs). A simulator without that key
-# is compared with `--set swim.awareness_max=1 --set swim.suspicion_max_mult=1`
-# instead (local health off, the suspicion timeout fixed at its minimum; NACKs
-# still sent): a proxy, and the tables say so.
+# health, a fixed suspicion timeout, no NACKs).
 #
 # Usage: experiments/lifeguard.sh [quick]
 #   DM_SIM    the simulator (default: ./dmutex-sim, then dmutex-sim on PATH)
@@ -30,32 +27,11 @@
 # "quick" runs 2 seeds of 30 s.
 set -eu
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-sim=${DM_SIM:-}
-if [ -z "$sim" ]; then
-    if [ -x "$here/dmutex-sim" ]; then sim=$here/dmutex-sim; else sim=dmutex-sim; fi
-fi
+. "$(dirname "$0")/sim-env.sh"
 seeds=${SEEDS:-10} duration=${DURATION:-120} delays=${DELAYS:-1.5 4 8 16} slow=${SLOW:-1}
 if [ "${1:-}" = quick ]; then seeds=2 duration=30; fi
-if [ -n "${OUT:-}" ]; then
-    out=$OUT
-    mkdir -p "$out"
-else
-    out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-fi
 
-# Lifeguard's switch, or the proxy when the simulator lacks it (exit 2: a
-# usage error such as an unknown key).
-if "$sim" --nodes 2 --duration 1 --faults none --set swim.lifeguard=false >/dev/null 2>&1; then
-    on="--set swim.lifeguard=true" off="--set swim.lifeguard=false" what=lifeguard
-else
-    on="" off="--set swim.awareness_max=1 --set swim.suspicion_max_mult=1"
-    what="PROXY (no swim.lifeguard here): awareness_max=1 suspicion_max_mult=1"
-fi
-
-# key KEY FILE: a key's value in the summary (the file's last line)
-key() { tail -n 1 "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
+on="--set swim.lifeguard=true" off="--set swim.lifeguard=false"
 
 # run NAME ARGS...: one point over the seeds; exit status 1 (a violation:
 # memberlist may break mutual exclusion when it declares a slow holder dead)
@@ -72,7 +48,7 @@ run() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else if (a > 0) print "inf"; else print "-" }'; }
 
 echo "# false accusations of healthy members, $slow slow member(s) from 5 s, policy memberlist"
-echo "# off = $what; seeds 1.., ${duration} s each"
+echo "# on/off: swim.lifeguard=true/false; seeds 1.., ${duration} s each"
 printf '%-5s %-6s %-6s %-4s %-12s %-12s %-10s %-10s %-8s\n' n delay seeds set suspicions deaths all_susp all_deaths mutex
 for n in 32 128; do
     s=$seeds

@@ -30,18 +30,7 @@ seeds=${1:-1000}
 first=${2:-1}
 nodes=${NODES:-5}
 duration=${DURATION:-60}
-here=$(cd "$(dirname "$0")/.." && pwd)
-sim=${DM_SIM:-}
-if [ -z "$sim" ]; then
-    if [ -x "$here/dmutex-sim" ]; then sim=$here/dmutex-sim; else sim=dmutex-sim; fi
-fi
-if [ -n "${OUT:-}" ]; then
-    out=$OUT
-    mkdir -p "$out"
-else
-    out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-fi
+. "$(dirname "$0")/sim-env.sh"
 
 run() {   # run POLICY: one sweep, its runs CSV in $out/POLICY.csv
     "$sim" --policy "$1" --faults crash,partition --nodes "$nodes" --duration "$duration" \

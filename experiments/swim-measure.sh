@@ -21,23 +21,10 @@
 # "quick" runs a tenth of the seeds and a tenth of the hour.
 set -eu
 
-here=$(cd "$(dirname "$0")/.." && pwd)
-sim=${DM_SIM:-}
-if [ -z "$sim" ]; then
-    if [ -x "$here/dmutex-sim" ]; then sim=$here/dmutex-sim; else sim=dmutex-sim; fi
-fi
+. "$(dirname "$0")/sim-env.sh"
 quick=${1:-}
-if [ -n "${OUT:-}" ]; then
-    out=$OUT
-    mkdir -p "$out"
-else
-    out=$(mktemp -d)
-    trap 'rm -rf "$out"' EXIT
-fi
 scale() { if [ "$quick" = quick ]; then echo $(( ($1 + 9) / 10 )); else echo "$1"; fi; }
 
-# key KEY FILE: a key's value in the summary (the file's last line)
-key() { tail -n 1 "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # sim NAME ARGS...: run, keep stdout in $out/NAME.out; exit status 1 (a
 # violation) is reported but does not stop the measurement.

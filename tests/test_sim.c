@@ -1173,32 +1173,42 @@ static void test_slow_delays_reads(void)
     dm_sim_config_clear(&c);
 }
 
-/* A member 8 s slow past a fixed 4 s suspicion timeout (suspicion_max_mult
- * = 1, local health off: classic SWIM) declares healthy members dead before
- * it reads their refutations: false deaths of healthy members, although
- * each refuted (an incarnation of their running life: not old news). With
- * the timeout starting at six times that for a lone accuser (Lifeguard's
- * dynamic suspicion) none. */
+/* A member 8 s slow past a fixed 4 s suspicion timeout declares healthy
+ * members dead before it reads their refutations: false deaths of healthy
+ * members, although each refuted (an incarnation of their running life: not
+ * old news). With the timeout starting at six times that for a lone accuser
+ * (Lifeguard's dynamic suspicion) none. Both with the dynamic timeout alone
+ * (local health off) and with the whole switch (swim.lifeguard: classic SWIM
+ * against Lifeguard). */
 static void test_slow_false_deaths_of_healthy(void)
 {
-    const char *s[] = { "sim.nodes=5", "sim.duration=20", "workload.interarrival=0",
-                        "swim.awareness_max=1", "faults.schedule=at=2 slow=0 delay=8", NULL, NULL };
-    uint64_t deaths[2];
-    for (int lifeguard = 0; lifeguard < 2; lifeguard++) {
-        s[5] = lifeguard ? "swim.suspicion_max_mult=6" : "swim.suspicion_max_mult=1";
-        dm_sim_config c;
-        make_config(&c, 1, s);
-        dm_world *w = dm_world_new(&c);
-        dm_world_run(w);
-        const dm_world_stats *st = dm_world_get_stats(w);
-        CU_ASSERT_FALSE(dm_world_failed(w));
-        CU_ASSERT_TRUE(st->false_suspicions_healthy > 0);
-        deaths[lifeguard] = st->false_deaths_healthy;
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+    static const char *const cases[][2][2] = {
+        /* { off, on }, each two settings */
+        { { "swim.awareness_max=1", "swim.suspicion_max_mult=1" },
+          { "swim.awareness_max=1", "swim.suspicion_max_mult=6" } },
+        { { "swim.lifeguard=false", "swim.lifeguard=false" },
+          { "swim.lifeguard=true", "swim.lifeguard=true" } },
+    };
+    for (size_t k = 0; k < G_N_ELEMENTS(cases); k++) {
+        uint64_t deaths[2];
+        for (int lifeguard = 0; lifeguard < 2; lifeguard++) {
+            const char *s[] = { "sim.nodes=5", "sim.duration=20", "workload.interarrival=0",
+                                "faults.schedule=at=2 slow=0 delay=8", cases[k][lifeguard][0],
+                                cases[k][lifeguard][1], NULL };
+            dm_sim_config c;
+            make_config(&c, 1, s);
+            dm_world *w = dm_world_new(&c);
+            dm_world_run(w);
+            const dm_world_stats *st = dm_world_get_stats(w);
+            CU_ASSERT_FALSE(dm_world_failed(w));
+            CU_ASSERT_TRUE(st->false_suspicions_healthy > 0);
+            deaths[lifeguard] = st->false_deaths_healthy;
+            dm_world_free(w);
+            dm_sim_config_clear(&c);
+        }
+        CU_ASSERT_TRUE(deaths[0] > 0);
+        CU_ASSERT_EQUAL(deaths[1], 0);
     }
-    CU_ASSERT_TRUE(deaths[0] > 0);
-    CU_ASSERT_EQUAL(deaths[1], 0);
 }
 
 /* Swarm with slow in every seed's mix: ae stays safe and live. */
