@@ -181,38 +181,61 @@ typedef struct pending_event {
     char name[DM_NAME_MAX + 1];
 } pending_event;
 
+/* Laid out by use: what every received message and tick reads comes first,
+ * in about four cache lines (then cfg, whose first line holds the ids and
+ * timings read as often); recovery, reconfiguration and the rest follow.
+ * A simulation switches between many nodes at every event, so each line a
+ * message touches is usually a miss. */
 struct dm_node {
-    dm_config cfg;
+    /* -- hot: every input */
     dm_driver drv;
     void *user;
-    dm_quorum *quorum;          /* over all members (AE) or the view (MEMBERLIST) */
-    uint64_t members_hash;      /* digest of the quorum system's member ids */
     dm_membership *members;     /* NULL without cfg.membership */
-    bool view_dirty;            /* a member entered or left the view */
-    uint64_t view_reported;     /* membership view hash last reported */
-    uint32_t incarnation_persisted;
-    bool leaving;
-    dm_prng prng;
+    dm_quorum *quorum;          /* over all members (AE) or the view (MEMBERLIST) */
+    int64_t now;                /* time of the latest input */
     uint64_t clock;
-    uint32_t epoch;
-    uint32_t attempt_seq;
-    uint64_t highest_token;
-    uint64_t token_ceiling;
-    int64_t quiet_until;
+    dm_heap deadlines;
+    GPtrArray *held;            /* lock_state in PHASE_HELD */
+    GPtrArray *local;           /* dm_msg* addressed to self, handled from local_next on */
+    guint local_next;
+    uint32_t by_key_cap;        /* a power of two, at least twice the locks; 0 before any */
+    lock_state **by_key;        /* the locks, open addressing by ls->key: lookups (lock_find) */
+    GArray *events;             /* pending_event */
+    GPtrArray *local_spare;     /* handled ones, for reuse: no malloc per message */
+    /* The epoch policy ("epochs" below); rc is NULL under other policies. */
+    dm_reconfig *rc;
     int64_t holder_lease;
+    int64_t quiet_until;
+    int64_t epoch_quiet_until;  /* leases of the previous epoch may be in force until then */
+    bool flushing;
+    bool floor_pending;         /* recovery after a start without persisted state (recovery_run) */
+    bool epoch_dirty;           /* look at the trigger again after this input */
+    bool leaving;
+    uint32_t attempt_seq;
     /* Per peer, only for the peers this node dealt with (core/peermap.h):
      * a member of a big cluster talks to few of the others in a while. */
-    dm_rtt_limits rtt_limits;
     dm_peermap rtt;             /* peer_rtt: measured, or timed out since heard */
-    dm_rtt rtt_all;             /* every sample: the estimate for paths never measured */
-    dm_peermap pings;           /* peer_ping: our direct SWIM PINGs not yet answered */
     dm_peermap suspects;        /* peer_suspect: timed out, or said RECOVERING */
-    bool rtt_warned;
-    /* Recovery after a start without persisted state (recovery_run). */
-    bool floor_pending;
-    bool floor_warned;
-    uint64_t rec_round;
+    dm_rtt rtt_all;             /* every sample: the estimate for paths never measured */
+    dm_rtt_limits rtt_limits;
+    uint32_t *quorum_buf;       /* a quorum formed, a view's members: scratch */
     int64_t rec_next;           /* next time recovery_run has work */
+    /* -- then the configuration, on a line of its own: its first line (ids,
+     * lease, timeouts) is hot too */
+    _Alignas(64) dm_config cfg;
+    /* -- the rest */
+    dm_peermap pings;           /* peer_ping: our direct SWIM PINGs not yet answered */
+    uint64_t highest_token;
+    uint64_t token_ceiling;
+    uint32_t epoch;
+    uint64_t members_hash;      /* digest of the quorum system's member ids */
+    bool view_dirty;            /* a member entered or left the view */
+    bool rtt_warned;
+    bool floor_warned;
+    uint64_t view_reported;     /* membership view hash last reported */
+    uint32_t incarnation_persisted;
+    dm_prng prng;
+    uint64_t rec_round;
     rec_member *rec;            /* per member, only while floor_pending */
     uint32_t *rec_quorum;       /* the same */
     uint32_t rec_size;          /* 0: no quorum formed yet */
@@ -220,28 +243,13 @@ struct dm_node {
     uint64_t rec_attempt;
     GHashTable *locks;          /* name -> lock_state: owns them, and its order is the order
                                    they are visited in (which the hashes pin) */
-    lock_state **by_key;        /* the same, open addressing by ls->key: lookups (lock_find) */
-    uint32_t by_key_cap;        /* a power of two, at least twice the locks; 0 before any */
-    GPtrArray *held;            /* lock_state in PHASE_HELD */
-    dm_heap deadlines;
-    GPtrArray *local;           /* dm_msg* addressed to self, handled from local_next on */
-    guint local_next;
-    GPtrArray *local_spare;     /* handled ones, for reuse: no malloc per message */
-    GArray *events;             /* pending_event */
-    bool flushing;
-    int64_t now;                /* time of the latest input */
-    uint32_t *quorum_buf;       /* a quorum formed, a view's members: scratch */
-    /* The epoch policy ("epochs" below); rc is NULL under other policies. */
-    dm_reconfig *rc;
     uint8_t *rc_blob;           /* its state as last persisted, persisted with ours */
     size_t rc_len;
     GArray *rc_events;          /* rc_event: reported during a call, handled after it */
-    int64_t epoch_quiet_until;  /* leases of the previous epoch may be in force until then */
     uint8_t *in_view;           /* per member: in SWIM's view (self always) */
     int64_t *view_since;        /* per member: since when in_view has its value */
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
-    bool epoch_dirty;           /* look at the trigger again after this input */
     uint64_t rec_newest;        /* recovering: the newest epoch an answer named */
     dm_node_stats stats;
 };
@@ -2472,7 +2480,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         if (flags & ~PERSIST_RECOVERING)
             return -DM_EBADSTATE;
     }
-    dm_node *n = g_new0(dm_node, 1);
+    /* Aligned, so that the hot fields above take as few lines as they can. */
+    dm_node *n = g_aligned_alloc0(1, sizeof *n, _Alignof(dm_node));
     n->cfg = *cfg;
     if (!n->cfg.policy)
         n->cfg.policy = &dm_policy_ae_ops;
@@ -2484,7 +2493,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     int rc = set_quorum(n, ids, cfg->n_members);
     g_free(ids);
     if (rc < 0) {
-        g_free(n);
+        g_aligned_free(n);
         return rc;
     }
     dm_prng_seed(&n->prng, cfg->seed);
@@ -2579,7 +2588,7 @@ void dm_node_free(dm_node *n)
         g_array_free(n->rc_events, TRUE);
     g_free(n->in_view);
     g_free(n->view_since);
-    g_free(n);
+    g_aligned_free(n);
 }
 
 int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,

@@ -44,7 +44,7 @@ static uint32_t find(const dm_peermap *m, uint32_t id)
     return s;
 }
 
-void *dm_peermap_get(const dm_peermap *m, uint32_t id)
+void *dm_peermap_find(const dm_peermap *m, uint32_t id)
 {
     if (m->count == 0)
         return NULL;

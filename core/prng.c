@@ -2,11 +2,6 @@
 
 #include <math.h>
 
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 /* splitmix64 (Steele, Lea, Flood): its outputs for consecutive states are
  * well spread even when the seeds are 0, 1, 2, ..., which xoshiro's own
  * state would not tolerate. */
@@ -53,22 +48,6 @@ void dm_prng_derive(dm_prng *out, uint64_t master, const char *label, uint64_t i
     dm_prng_seed(out, splitmix64(&x));
 }
 
-/* xoshiro256** (Blackman, Vigna). */
-uint64_t dm_prng_next(dm_prng *p)
-{
-    uint64_t *s = p->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
 uint64_t dm_prng_below(dm_prng *p, uint64_t bound)
 {
     if (bound == 0)
@@ -81,12 +60,6 @@ uint64_t dm_prng_below(dm_prng *p, uint64_t bound)
         if (r >= threshold)
             return r % bound;
     }
-}
-
-double dm_prng_double(dm_prng *p)
-{
-    /* The top 53 bits fill a double's mantissa exactly. */
-    return (double)(dm_prng_next(p) >> 11) * 0x1.0p-53;
 }
 
 double dm_prng_exponential(dm_prng *p, double mean)

@@ -20,13 +20,37 @@ void dm_prng_seed(dm_prng *p, uint64_t seed);
  * index): e.g. ("network", 0), ("node", 17). */
 void dm_prng_derive(dm_prng *out, uint64_t master, const char *label, uint64_t index);
 
-uint64_t dm_prng_next(dm_prng *p);
+/* xoshiro256** (Blackman, Vigna). Inline, with dm_prng_double: the
+ * simulator draws several per event (latency, loss, duplication, order). */
+static inline uint64_t dm_prng_rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static inline uint64_t dm_prng_next(dm_prng *p)
+{
+    uint64_t *s = p->s;
+    uint64_t result = dm_prng_rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = dm_prng_rotl(s[3], 45);
+    return result;
+}
 
 /* Uniform in [0, bound), without modulo bias. bound == 0 returns 0. */
 uint64_t dm_prng_below(dm_prng *p, uint64_t bound);
 
 /* Uniform double in [0, 1). */
-double dm_prng_double(dm_prng *p);
+static inline double dm_prng_double(dm_prng *p)
+{
+    /* The top 53 bits fill a double's mantissa exactly. */
+    return (double)(dm_prng_next(p) >> 11) * 0x1.0p-53;
+}
 
 /* Exponentially distributed with the given mean (mean <= 0 returns 0). */
 double dm_prng_exponential(dm_prng *p, double mean);
