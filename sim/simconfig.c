@@ -60,6 +60,8 @@ void dm_sim_config_defaults(dm_sim_config *cfg)
     cfg->hold_us = DM_AUTO;
     cfg->hold_dist = DM_HOLD_EXPONENTIAL;
     cfg->timeout_us = 5 * USEC;
+    cfg->loop = DM_LOOP_CLOSED;
+    cfg->queue = 16;
 
     cfg->mode = DM_FAULTS_SCRIPTED;
     for (int k = 0; k < DM_FAULT_MAX; k++)
@@ -125,6 +127,7 @@ bool dm_sim_config_is_client(const dm_sim_config *cfg, uint32_t id)
 static const char *const mode_names[] = { "none", "scripted", "swarm", "list", NULL };
 static const char *const jitter_names[] = { "exponential", "lognormal", NULL };
 static const char *const hold_names[] = { "exponential", "fixed", NULL };
+static const char *const loop_names[] = { "closed", "open", NULL };
 static int name_index(const char *const *names, int count, const char *s)
 {
     for (int i = 0; i < count && names[i]; i++)
@@ -422,6 +425,8 @@ static const key_info keys[] = {
     { "workload", "hold", K_SECONDS, F(hold_us), true, NULL },
     { "workload", "hold_dist", K_ENUM, F(hold_dist), false, hold_names },
     { "workload", "timeout", K_SECONDS, F(timeout_us), false, NULL },
+    { "workload", "loop", K_ENUM, F(loop), false, loop_names },
+    { "workload", "queue", K_U32, F(queue), false, NULL },
     { "faults", "mode", K_ENUM, F(mode), false, mode_names },
     { "faults", "kinds", K_KINDS, F(kinds), false, NULL },
     /* Stands for every fault kind's rate key, in kind order (key_list). */
@@ -925,6 +930,8 @@ static bool validate(const dm_sim_config *c, GError **err)
         return fail(err, "[workload] locks: %u is out of range 1..100000", c->locks);
     if (c->timeout_us <= 0)
         return fail(err, "[workload] timeout: must be > 0");
+    if (c->queue > 100000)
+        return fail(err, "[workload] queue: %u is above 100000", c->queue);
     if (c->mode == DM_FAULTS_LIST && c->kinds == 0)
         return fail(err, "[faults] mode = list needs kinds");
     if (c->crash_count > 0 && c->mode != DM_FAULTS_SWARM &&

@@ -76,6 +76,13 @@ typedef enum dm_hold_dist {
     DM_HOLD_FIXED,
 } dm_hold_dist;
 
+/* How a client meets a request that arrives while its previous one is still
+ * outstanding (sim/README.md, Clients). */
+typedef enum dm_workload_loop {
+    DM_LOOP_CLOSED = 0,      /* lock() is called anyway: the core refuses it, -DM_EBUSY */
+    DM_LOOP_OPEN,            /* it waits in the client's queue, its latency running */
+} dm_workload_loop;
+
 /* One scripted fault: "at=SECONDS VERB[=ARG] [node=N] [for=SECONDS] [rate=PPM] [delay=SECONDS]";
  * the verbs and what they take come from the fault kinds (fault.h). */
 struct dm_fault_verb;
@@ -126,6 +133,8 @@ typedef struct dm_sim_config {
     int64_t hold_us;             /* mean; AUTO: 100 ms, or drawn in swarm/list */
     dm_hold_dist hold_dist;
     int64_t timeout_us;          /* acquisition timeout */
+    dm_workload_loop loop;
+    uint32_t queue;              /* open loop: requests a client keeps waiting, beyond its own */
     /* [faults] */
     dm_fault_mode mode;
     uint32_t kinds;              /* LIST: the kinds; once resolved: those in force */

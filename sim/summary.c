@@ -61,10 +61,11 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-typedef enum stat_kind { STAT_MEAN, STAT_P50, STAT_MAX } stat_kind;
+typedef enum stat_kind { STAT_MEAN, STAT_P50, STAT_P99, STAT_MAX } stat_kind;
 
-/* Seconds with 3 decimals, or "na" without samples. The median is the lower
- * one (nearest rank) for an even count. */
+/* Seconds with 3 decimals, or "na" without samples. Percentiles are nearest
+ * rank: the median is the lower one for an even count, the 99th the
+ * ceil(0.99 n)-th smallest. */
 static void put_stat(GString *out, GArray *a, stat_kind kind)
 {
     if (a->len == 0) {
@@ -78,7 +79,10 @@ static void put_stat(GString *out, GArray *a, stat_kind kind)
         v /= a->len;
     } else {
         g_array_sort(a, cmp_double);
-        v = g_array_index(a, double, kind == STAT_MAX ? a->len - 1 : (a->len - 1) / 2);
+        guint rank = kind == STAT_MAX   ? a->len - 1
+                     : kind == STAT_P99 ? (guint)(((guint64)a->len * 99 + 99) / 100) - 1
+                                        : (a->len - 1) / 2;
+        v = g_array_index(a, double, rank);
     }
     g_string_append_printf(out, "%.3f", v);
 }
@@ -132,6 +136,8 @@ PUT(put_converge_p50) { UNUSED_CSV; put_stat(out, s->converge, STAT_P50); }
 PUT(put_converge_max) { UNUSED_CSV; put_stat(out, s->converge, STAT_MAX); }
 PUT(put_dead_first_mean) { UNUSED_CSV; put_stat(out, s->dead_first, STAT_MEAN); }
 PUT(put_dead_spread_p50) { UNUSED_CSV; put_stat(out, s->dead_spread, STAT_P50); }
+PUT(put_latency_p50) { UNUSED_CSV; put_stat(out, s->latency, STAT_P50); }
+PUT(put_latency_p99) { UNUSED_CSV; put_stat(out, s->latency, STAT_P99); }
 /* Per member per second of process uptime. */
 PUT(put_member_msgs_per_s)
 {
@@ -215,7 +221,7 @@ static const metric metrics[] = {
     { "lost", COUNT(lost) },
     { "renewals", COUNT(renewals) },
     { "attempts", COUNT(attempts) },
-    { "ebusy", COUNT(ebusy) },
+    { "ebusy", 62, COUNT(ebusy) },   /* a column since the open loop (issue 13) */
     { "crashes", 14, COUNT(crashes) },
     { "restarts", 15, COUNT(restarts) },
     { "wipes", 16, COUNT(wipes) },
@@ -267,6 +273,15 @@ static const metric metrics[] = {
     { "false_suspicions_healthy", 54, COUNT(false_suspicions_healthy) },
     { "false_deaths_healthy", 55, COUNT(false_deaths_healthy) },
     { "first_failed_seed", .put = put_first_failed_seed },
+    /* The workload's requests (sim/README.md, Clients): arrivals, and how
+     * those not granted ended besides ebusy and failed_acquisitions; the
+     * latency of those granted, from arrival (closed loop: from lock()). */
+    { "arrivals", 56, COUNT(arrivals) },
+    { "timeouts", 57, COUNT(timeouts) },
+    { "queue_dropped", 58, COUNT(queue_dropped) },
+    { "queue_abandoned", 59, COUNT(queue_abandoned) },
+    { "latency_s_p50", 60, .put = put_latency_p50 },
+    { "latency_s_p99", 61, .put = put_latency_p99 },
     /* --csv-runs only. */
     { NULL, 12, "start_failures", COUNT(start_failures) },
     { NULL, 13, "stuck_ticks", COUNT(stuck_ticks) },
@@ -354,6 +369,7 @@ void dm_summary_init(dm_summary *s, const dm_sim_config *first, const char *faul
     s->converge = g_array_new(FALSE, FALSE, sizeof(double));
     s->dead_first = g_array_new(FALSE, FALSE, sizeof(double));
     s->dead_spread = g_array_new(FALSE, FALSE, sizeof(double));
+    s->latency = g_array_new(FALSE, FALSE, sizeof(double));
 }
 
 void dm_summary_clear(dm_summary *s)
@@ -363,6 +379,7 @@ void dm_summary_clear(dm_summary *s)
     g_array_free(s->converge, TRUE);
     g_array_free(s->dead_first, TRUE);
     g_array_free(s->dead_spread, TRUE);
+    g_array_free(s->latency, TRUE);
 }
 
 static void sample_add(GArray *a, int64_t us)
@@ -398,6 +415,9 @@ void dm_summary_add(dm_summary *s, dm_world *w, uint64_t seed, int64_t wall_us)
             sample_add(s->dead_spread, d->dead_all_us - d->first_dead_us);
         sample_add(s->converge, d->converge_us);
     }
+    uint32_t nlat;
+    const double *lat = dm_world_latencies(w, &nlat);
+    g_array_append_vals(s->latency, lat, nlat);
     s->hash = s->runs == 1 ? dm_world_hash(w) : dm_trace_combine(s->hash, dm_world_hash(w));
     if (dm_world_failed(w)) {
         s->failed_runs++;

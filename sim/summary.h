@@ -33,6 +33,7 @@ typedef struct dm_summary {
     dm_checker_counts checks;
     GArray *suspect, *dead, *converge;   /* detection times in seconds (double) */
     GArray *dead_first, *dead_spread;    /* first DEAD anywhere; first-to-last DEAD */
+    GArray *latency;                     /* seconds, every granted workload request */
     uint64_t detections;
 } dm_summary;
 

@@ -5,6 +5,14 @@
  * unlocking and after a pause, and matches every outcome the core reports
  * to the attempt it belongs to (sim_client in world_internal.h). In the
  * liveness phase every client asks once more and must be granted.
+ *
+ * Arrivals never wait for completions. What becomes of one that finds the
+ * client's previous request still pending or held is workload.loop: the
+ * closed loop calls lock() anyway and the core refuses it (-DM_EBUSY, the
+ * request is lost), so latency is that of a client with one request
+ * outstanding; the open loop queues it, calls lock() when the client is
+ * free with what is left of its timeout, and measures latency from the
+ * arrival, time in the queue included.
  */
 #include "observer.h"
 
@@ -23,6 +31,23 @@ static sim_client *client_of(dm_world *w, sim_node *nd, const char *name, uint32
 uint64_t live_id(const dm_world *w, uint32_t node, uint32_t lock)
 {
     return (uint64_t)node * w->cfg->locks + lock;
+}
+
+static bool open_loop(const dm_world *w)
+{
+    return w->cfg->loop == DM_LOOP_OPEN;
+}
+
+static guint waiting_len(const sim_client *cl)
+{
+    return cl->waiting ? cl->waiting->len : 0;
+}
+
+/* FAILED at the attempt's deadline: the core says ETIMEDOUT, or why it could
+ * not form a quorum meanwhile (core/node.c, req_service). */
+static bool ran_out(int reason)
+{
+    return reason == -DM_ETIMEDOUT || reason == -DM_ENOQUORUM;
 }
 
 static int64_t sample_hold(dm_world *w)
@@ -68,6 +93,8 @@ static void client_idle(dm_world *w, sim_client *cl, int64_t retry_after)
     cl->live_attempt = false;
     if (cl->live_wanted)
         client_action(w, cl, ACT_REQUEST, w->now + retry_after);
+    else if (waiting_len(cl) > 0)
+        client_action(w, cl, ACT_REQUEST, w->now);   /* the next queued request, at once */
     else if (cl->action_kind == ACT_RELEASE)
         cancel(w, &cl->action);
 }
@@ -96,11 +123,15 @@ static void client_supersede(dm_world *w, sim_node *nd, sim_client *cl, const ch
         cancel(w, &cl->action);   /* that hold is over */
 }
 
-static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live)
+/* A request that arrived at `arrived` (global) asks the core, with what is
+ * left of its timeout (> 0). */
+static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool live,
+                        int64_t arrived)
 {
     const char *name = w->lock_names[lock];
     uint64_t attempt = 0;
-    int rc = dm_node_lock(nd->core, local_now(nd), name, w->cfg->timeout_us, &attempt);
+    int64_t timeout = w->cfg->timeout_us - (w->now - arrived);
+    int rc = dm_node_lock(nd->core, local_now(nd), name, timeout, &attempt);
     fold(w, (uint64_t)(uint32_t)rc << 8 | lock);
     if (tracing(w)) {
         char started[48];
@@ -119,7 +150,7 @@ static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl
         cl->attempt = attempt;
         cl->state = CL_PENDING;
         cl->live_attempt = live;
-        cl->requested_at = w->now;
+        cl->requested_at = arrived;
         cl->messages = 0;
     } else if (rc == -DM_EBUSY) {
         w->stats.ebusy++;
@@ -127,7 +158,7 @@ static void client_lock(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl
             client_action(w, cl, ACT_REQUEST, w->now + w->cfg->core.rpc_timeout_us);
     } else {
         w->stats.failed++;
-        cl->requested_at = w->now;
+        cl->requested_at = arrived;
         cl->messages = 0;
         csv_row(w, nd, lock, cl, w->now, reason_name(rc));
         if (live)
@@ -154,6 +185,55 @@ static void client_release(dm_world *w, sim_node *nd, uint32_t lock, sim_client 
     node_sync(w, nd);
 }
 
+/* Open loop: a request arrives while the client is busy (or others wait). */
+static void client_enqueue(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl)
+{
+    if (waiting_len(cl) >= w->cfg->queue) {
+        w->stats.queue_dropped++;
+        TRACE(w, nd->id, "request for %s dropped: %u waiting", w->lock_names[lock], waiting_len(cl));
+        return;
+    }
+    if (!cl->waiting)
+        cl->waiting = g_array_sized_new(FALSE, FALSE, sizeof(int64_t), MIN(w->cfg->queue, 16));
+    g_array_append_val(cl->waiting, w->now);
+}
+
+/* A queued request that waited its whole timeout: it ends without asking. */
+static void client_expire(dm_world *w, sim_node *nd, uint32_t lock, int64_t arrived)
+{
+    w->stats.timeouts++;
+    TRACE(w, nd->id, "request for %s timed out in the queue", w->lock_names[lock]);
+    csv_attempt(w, nd, lock, arrived, -1, w->now, reason_name(-DM_ETIMEDOUT), 0);
+}
+
+/* The client is free: the oldest queued request still within its timeout
+ * asks; those past it time out. A lock() that fails at once leaves the
+ * client free for the next. */
+static void client_dequeue(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl)
+{
+    while (cl->state == CL_IDLE && waiting_len(cl) > 0) {
+        int64_t arrived = g_array_index(cl->waiting, int64_t, 0);
+        g_array_remove_index(cl->waiting, 0);
+        if (w->now - arrived >= w->cfg->timeout_us)
+            client_expire(w, nd, lock, arrived);
+        else
+            client_lock(w, nd, lock, cl, false, arrived);
+    }
+}
+
+void client_drop_waiting(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl)
+{
+    for (guint i = 0; i < waiting_len(cl); i++) {
+        int64_t arrived = g_array_index(cl->waiting, int64_t, i);
+        if (w->now - arrived >= w->cfg->timeout_us)
+            client_expire(w, nd, lock, arrived);
+        else
+            w->stats.queue_abandoned++;
+    }
+    if (cl->waiting)
+        g_array_set_size(cl->waiting, 0);
+}
+
 void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool arrival)
 {
     if (nd->state == NODE_PAUSED) {
@@ -167,13 +247,19 @@ void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool
     if (arrival) {
         if (w->phase != PHASE_FAULTS)
             return;
-        client_lock(w, nd, lock, cl, false);
+        w->stats.arrivals++;
+        if (open_loop(w) && (cl->state != CL_IDLE || waiting_len(cl) > 0))
+            client_enqueue(w, nd, lock, cl);
+        else
+            client_lock(w, nd, lock, cl, false, w->now);
         if (w->cfg->interarrival_us > 0)
             schedule(w, &cl->arrival, w->now + next_arrival(w));
     } else if (cl->action_kind == ACT_RELEASE) {
         client_release(w, nd, lock, cl);
     } else if (cl->state == CL_IDLE && cl->live_wanted) {
-        client_lock(w, nd, lock, cl, true);
+        client_lock(w, nd, lock, cl, true, w->now);
+    } else if (w->phase == PHASE_FAULTS) {
+        client_dequeue(w, nd, lock, cl);
     }
 }
 
@@ -218,6 +304,10 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
         cl->token = ev->token;
         cl->lease_until = ev->lease_until;
         cl->granted_at = w->now;
+        if (!cl->live_attempt) {
+            double waited = (double)(w->now - cl->requested_at) / 1e6;
+            g_array_append_val(w->latencies, waited);
+        }
         observe_grant(w, nd, ev->name, ev->token, lease_global);
         client_write(w, nd, lock, cl, "granted");
         if (cl->live_attempt) {
@@ -244,6 +334,8 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
         break;
     case DM_EV_FAILED:
         w->stats.failed++;
+        if (ran_out(ev->reason) && ((current && !cl->live_attempt) || owed))
+            w->stats.timeouts++;
         if (current && cl->state == CL_PENDING) {
             csv_row(w, nd, lock, cl, w->now, reason_name(ev->reason));
             client_idle(w, cl, w->cfg->core.rpc_timeout_us);

@@ -310,6 +310,7 @@ void node_crash(dm_world *w, sim_node *nd)
         cl->arrival_deferred = cl->action_deferred = false;
         cancel(w, &cl->arrival);
         cancel(w, &cl->action);
+        client_drop_waiting(w, nd, l, cl);
     }
     while (nd->inbox) {
         sim_msg *m = nd->inbox;
@@ -467,6 +468,7 @@ static void start_liveness(dm_world *w)
         for (uint32_t l = 0; l < c->locks; l++) {
             sim_client *cl = &nd->clients[l];
             cancel(w, &cl->arrival);
+            client_drop_waiting(w, nd, l, cl);
             cl->live_wanted = true;
             dm_checker_expect(w->checker, live_id(w, i, l), i, w->lock_names[l], w->live_deadline);
             w->stats.liveness_requests++;
@@ -654,6 +656,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     w->slabs = g_ptr_array_new_with_free_func(g_free);
     w->checker = dm_checker_new(w->n);
     w->detections = g_array_new(FALSE, FALSE, sizeof(dm_world_detection));
+    w->latencies = g_array_new(FALSE, FALSE, sizeof(double));
     w->census = g_array_new(FALSE, FALSE, sizeof(view_count));
     w->dirty = g_new(uint32_t, cfg->nodes);
     w->cur_shape = -1;
@@ -757,12 +760,16 @@ void dm_world_free(dm_world *w)
         g_byte_array_unref(w->nodes[i].persisted);
     }
     g_free(w->nodes);
+    for (gsize i = 0; i < (gsize)w->n * w->cfg->locks; i++)
+        if (w->clients[i].waiting)
+            g_array_free(w->clients[i].waiting, TRUE);
     g_free(w->clients);
     g_free(w->steps);
     g_hash_table_destroy(w->lock_index);
     g_strfreev(w->lock_names);
     dm_checker_free(w->checker);
     g_array_free(w->detections, TRUE);
+    g_array_free(w->latencies, TRUE);
     g_array_free(w->census, TRUE);
     g_free(w->dirty);
     dm_quorum_free(w->full_quorum);
@@ -808,6 +815,12 @@ const dm_world_detection *dm_world_detection_get(const dm_world *w, uint32_t i)
 {
     g_return_val_if_fail(i < w->detections->len, NULL);
     return &g_array_index(w->detections, dm_world_detection, i);
+}
+
+const double *dm_world_latencies(const dm_world *w, uint32_t *count)
+{
+    *count = w->latencies->len;
+    return (const double *)(void *)w->latencies->data;
 }
 
 bool dm_world_views_agree(const dm_world *w)

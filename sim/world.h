@@ -92,6 +92,12 @@ typedef struct dm_world_stats {
     uint64_t lost;              /* LOST */
     uint64_t renewals;          /* RENEWED */
     uint64_t ebusy;             /* lock() while this client had one outstanding: -DM_EBUSY */
+    uint64_t arrivals;          /* requests the clients made in the fault phase */
+    uint64_t timeouts;          /* requests whose acquisition timeout ran out: FAILED at the
+                                   deadline, or (open loop) expired in the queue */
+    uint64_t queue_dropped;     /* open loop: arrived to a full queue */
+    uint64_t queue_abandoned;   /* open loop: still queued, within their timeout, when the
+                                   client's node crashed or the fault phase ended */
     uint64_t superseded;        /* lock() started an attempt in the instant the previous one
                                    ended, before that one's outcome was delivered */
     uint64_t unlock_notheld;    /* unlock() found the lock already gone */
@@ -202,6 +208,9 @@ dm_checker *dm_world_checker(const dm_world *w);
 /* Crash detection records, in crash order. */
 uint32_t dm_world_detection_count(const dm_world *w);
 const dm_world_detection *dm_world_detection_get(const dm_world *w, uint32_t i);
+/* Seconds from each granted workload request's arrival (closed loop: its
+ * lock() call) to its GRANTED, in grant order; *count of them. */
+const double *dm_world_latencies(const dm_world *w, uint32_t *count);
 /* Whether the live members agree on one view and tree right now. */
 bool dm_world_views_agree(const dm_world *w);
 

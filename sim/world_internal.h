@@ -91,6 +91,8 @@ typedef struct sim_client {
     int64_t superseded_requested_at;   /* ... its lock() call, global */
     int64_t superseded_granted_at;     /* ... its grant, global; -1 if it did not hold */
     uint32_t superseded_messages;
+    GArray *waiting;          /* open loop: int64 global arrival times, oldest first; NULL
+                                 until the first request has to wait */
 } sim_client;
 
 typedef struct sim_node {
@@ -191,6 +193,8 @@ struct dm_world {
     GArray *census;           /* view_count: the distinct views of live nodes */
     bool views_agree;         /* live members agree on one view and tree */
     GArray *detections;       /* dm_world_detection */
+    GArray *latencies;        /* double seconds, arrival (or lock()) to GRANTED, per grant of
+                                 a workload request */
     uint32_t open_detections;
     uint32_t violations_seen;
     /* availability (world.h): the full tree, who is down, accounted up to */
@@ -341,6 +345,9 @@ void client_write(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, cons
 void client_action(dm_world *w, sim_client *cl, action_kind what, int64_t at);
 void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool arrival);
 void client_start_arrivals(dm_world *w, sim_node *nd);
+/* The client's process crashed or the fault phase ended: the requests still
+ * in its queue are never made (open loop). */
+void client_drop_waiting(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl);
 /* A GRANTED, RENEWED, FAILED or LOST event reached node `nd`'s application. */
 void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_global);
 
