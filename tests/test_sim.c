@@ -238,6 +238,9 @@ static void test_config_errors(void)
     CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[network]\nloss = 1.5\n", "t.ini", &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "loss"));
     g_clear_error(&err);
+    CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[workload]\nloop = sideways\n", "t.ini", &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "loop"));
+    g_clear_error(&err);
     CU_ASSERT_FALSE(dm_sim_config_load_data(&c, "[faults]\nschedule = at=1 explode=2\n", "t.ini", &err));
     CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "explode"));
     g_clear_error(&err);
@@ -1901,6 +1904,131 @@ static void test_swarm_sizes(void)
     }
 }
 
+/* ---------------------------------------------------------------- open loop */
+
+typedef struct loop_run {
+    dm_world_stats st;
+    uint64_t rows;          /* --csv rows of requests that arrived in the fault phase */
+    uint64_t api_errors;
+    bool failed;
+    double latency_p50;     /* seconds; the lower median */
+    double latency_max;
+} loop_run;
+
+static int cmp_seconds(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One run of `settings` plus workload.loop=`loop`, seed 1, with what the
+ * open-loop tests read from it. */
+static loop_run run_loop(const char *const *settings, const char *loop)
+{
+    const char *all[24];
+    size_t n = 0;
+    for (; settings[n] && n < G_N_ELEMENTS(all) - 2; n++)
+        all[n] = settings[n];
+    char *set = g_strdup_printf("workload.loop=%s", loop);
+    all[n++] = set;
+    all[n] = NULL;
+    dm_sim_config c;
+    make_config(&c, 1, all);
+    FILE *csv = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    dm_world *w = dm_world_new(&c);
+    dm_world_set_csv(w, csv);
+    dm_world_run(w);
+    loop_run r = { .st = *dm_world_get_stats(w), .failed = dm_world_failed(w) };
+    char *text = slurp(csv);
+    gchar **lines = g_strsplit(text, "\n", -1);
+    double fault_end = (double)c.duration_us / 1e6;
+    for (gchar **l = lines; *l; l++) {
+        gchar **f = g_strsplit(*l, ",", -1);
+        if (g_strv_length(f) == 8 && strcmp(f[0], "seed") != 0 && g_ascii_strtod(f[3], NULL) < fault_end)
+            r.rows++;
+        g_strfreev(f);
+    }
+    uint32_t count;
+    const double *lat = dm_world_latencies(w, &count);
+    double *sorted = g_memdup2(lat, count * sizeof *lat);
+    qsort(sorted, count, sizeof *sorted, cmp_seconds);
+    r.latency_p50 = count ? sorted[(count - 1) / 2] : -1;
+    r.latency_max = count ? sorted[count - 1] : -1;
+    g_free(sorted);
+    g_strfreev(lines);
+    g_free(text);
+    fclose(csv);
+    dm_world_free(w);
+    dm_sim_config_clear(&c);
+    g_free(set);
+    return r;
+}
+
+/* Every arrival is accounted for exactly once: refused by the core, dropped
+ * at a full queue, abandoned in it, or a --csv row (an attempt, a lock()
+ * refused outright, or a request that expired in the queue). */
+static void check_accounting(const loop_run *r)
+{
+    CU_ASSERT_EQUAL(r->st.arrivals, r->st.ebusy + r->st.queue_dropped + r->st.queue_abandoned + r->rows);
+    CU_ASSERT_EQUAL(r->st.api_errors, 0);
+    CU_ASSERT_FALSE(r->failed);
+}
+
+/* Two clients (nodes 1 and 2) asking every 0.1 s for a lock held 100 s at a
+ * time; the holder's node pauses from 5 s to 10 s, and its lease runs out
+ * meanwhile, so the other client gets the lock and keeps it. Arrivals do
+ * not depend on completions, so both loops see the same ones: 200 from the
+ * running client, 150 from the paused one (its application is frozen too). */
+static void test_open_loop_holder_blocks(void)
+{
+    static const char *const s[] = {
+        "sim.nodes=3", "sim.duration=20", "swim.enabled=false", "clock.drift_ppm=0",
+        "workload.clients=1,2", "workload.interarrival=0.1", "workload.interarrival_dist=fixed",
+        "workload.hold=100", "workload.hold_dist=fixed", "workload.timeout=1", "workload.queue=4",
+        "faults.schedule=at=5 pause=holder for=5", NULL };
+    loop_run closed = run_loop(s, "closed"), open = run_loop(s, "open");
+    CU_ASSERT_EQUAL(closed.st.pauses, 1);
+    CU_ASSERT_EQUAL(open.st.arrivals, closed.st.arrivals);
+    CU_ASSERT_TRUE(open.st.arrivals >= 345 && open.st.arrivals <= 351);
+    check_accounting(&closed);
+    check_accounting(&open);
+    /* closed: the blocked client's extra arrivals are refused by the core */
+    CU_ASSERT_TRUE(closed.st.ebusy >= 250);
+    CU_ASSERT_EQUAL(closed.st.queue_dropped + closed.st.queue_abandoned, 0);
+    /* open: they wait (4 at most), the rest are dropped, the waiting time out */
+    CU_ASSERT_EQUAL(open.st.ebusy, 0);
+    CU_ASSERT_TRUE(open.st.queue_dropped >= 200);
+    CU_ASSERT_TRUE(open.st.timeouts >= 15);
+    CU_ASSERT_TRUE(open.st.timeouts > closed.st.timeouts);
+    /* A request asks with what is left of its timeout: none is granted later. */
+    CU_ASSERT_TRUE(open.latency_max > 0.5 && open.latency_max <= 1.0);
+}
+
+/* One client asking every 0.1 s for a lock it holds 0.25 s: offered 2.5
+ * times what it can be served. Closed, latency is the uncontended
+ * acquisition; open, it includes the time in the queue, up to the 2 s
+ * timeout, and the overflow is dropped. */
+static void test_open_loop_latency_from_arrival(void)
+{
+    static const char *const s[] = {
+        "sim.nodes=3", "sim.duration=20", "swim.enabled=false", "clock.drift_ppm=0",
+        "faults.mode=none", "workload.clients=1", "workload.interarrival=0.1",
+        "workload.interarrival_dist=fixed", "workload.hold=0.25", "workload.hold_dist=fixed",
+        "workload.timeout=2", NULL };
+    loop_run closed = run_loop(s, "closed"), open = run_loop(s, "open");
+    check_accounting(&closed);
+    check_accounting(&open);
+    CU_ASSERT_EQUAL(open.st.arrivals, closed.st.arrivals);
+    CU_ASSERT_TRUE(closed.latency_p50 >= 0 && closed.latency_p50 < 0.05);
+    CU_ASSERT_TRUE(open.latency_p50 > 1.0 && open.latency_max <= 2.0);
+    CU_ASSERT_EQUAL(closed.st.timeouts, 0);
+    CU_ASSERT_TRUE(open.st.timeouts > 0 && open.st.queue_dropped > 0);
+    /* More requests served than one at a time allows (0.25 s apiece)? No:
+     * the same lock, the same holds -- the open loop only queues them. */
+    CU_ASSERT_TRUE(open.st.acquisitions <= 20 / 0.25 + 3 + 1);
+}
+
 /* ---------------------------------------------------------------- main */
 
 static CU_TestInfo unit_tests[] = {
@@ -1924,6 +2052,8 @@ static CU_TestInfo run_tests[] = {
     { "latency 50 us .. lease/8, default timing (issue 9)", test_latency_sweep },
     { "bootstrap: first starts only; wipes recover", test_bootstrap_only_first_start },
     { "liveness bound scales with the queue (issue 12)", test_liveness_bound_scales_with_queue },
+    { "open loop: arrivals keep their rate while the holder blocks", test_open_loop_holder_blocks },
+    { "open loop: latency from arrival, timeouts and drops counted", test_open_loop_latency_from_arrival },
     { "clean scenarios", test_clean_scenarios },
     CU_TEST_INFO_NULL,
 };
