@@ -787,6 +787,31 @@ static void test_bootstrap_only_first_start(void)
  * outcome must reach its own attempt: each CSV row fails exactly one
  * timeout after its request, one row per attempt, and the client never
  * sees a second lock() accepted while it waits (an API error). */
+/* Runs `w` writing --csv and returns its attempt rows, each split into its
+ * 8 fields (free with g_ptr_array_unref). */
+static GPtrArray *run_csv_rows(dm_world *w)
+{
+    FILE *csv = tmpfile();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
+    dm_world_set_csv(w, csv);
+    dm_world_run(w);
+    dm_world_set_csv(w, NULL);
+    char *text = slurp(csv);
+    gchar **lines = g_strsplit(text, "\n", -1);
+    GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)g_strfreev);
+    for (gchar **l = lines; *l; l++) {
+        gchar **f = g_strsplit(*l, ",", -1);
+        if (g_strv_length(f) == 8 && strcmp(f[0], "seed") != 0)
+            g_ptr_array_add(rows, f);
+        else
+            g_strfreev(f);
+    }
+    g_strfreev(lines);
+    g_free(text);
+    fclose(csv);
+    return rows;
+}
+
 static void test_outcome_matched_by_attempt(void)
 {
     static const char *const s[] = {
@@ -795,38 +820,27 @@ static void test_outcome_matched_by_attempt(void)
         "workload.timeout=1", "faults.schedule=at=0 partition=isolate node=0", NULL };
     dm_sim_config c;
     make_config(&c, 1, s);
-    FILE *csv = tmpfile();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     dm_world *w = dm_world_new(&c);
-    dm_world_set_csv(w, csv);
-    dm_world_run(w);
+    GPtrArray *rows = run_csv_rows(w);
     const dm_world_stats *st = dm_world_get_stats(w);
     /* The situation arose, again and again. */
     CU_ASSERT_TRUE(st->superseded >= 10);
     CU_ASSERT_EQUAL(st->api_errors, 0);
     CU_ASSERT_FALSE(dm_world_failed(w));
-    char *text = slurp(csv);
-    gchar **lines = g_strsplit(text, "\n", -1);
-    uint64_t rows = 0, timeouts = 0, misattributed = 0;
-    for (gchar **l = lines; *l; l++) {
-        gchar **f = g_strsplit(*l, ",", -1);
-        if (g_strv_length(f) == 8 && strcmp(f[0], "seed") != 0) {
-            rows++;
-            if (strcmp(f[6], "timeout") == 0) {
-                timeouts++;
-                double waited = g_ascii_strtod(f[5], NULL) - g_ascii_strtod(f[3], NULL);
-                misattributed += fabs(waited - 1.0) > 1e-6;
-            }
+    uint64_t timeouts = 0, misattributed = 0;
+    for (guint i = 0; i < rows->len; i++) {
+        gchar **f = g_ptr_array_index(rows, i);
+        if (strcmp(f[6], "timeout") == 0) {
+            timeouts++;
+            double waited = g_ascii_strtod(f[5], NULL) - g_ascii_strtod(f[3], NULL);
+            misattributed += fabs(waited - 1.0) > 1e-6;
         }
-        g_strfreev(f);
     }
     CU_ASSERT_TRUE(timeouts >= st->superseded);
     CU_ASSERT_EQUAL(misattributed, 0);
     /* One row per attempt (those still in progress at the end included). */
-    CU_ASSERT_EQUAL(rows, st->attempts);
-    g_strfreev(lines);
-    g_free(text);
-    fclose(csv);
+    CU_ASSERT_EQUAL(rows->len, st->attempts);
+    g_ptr_array_unref(rows);
     dm_world_free(w);
     dm_sim_config_clear(&c);
 
@@ -1909,7 +1923,6 @@ static void test_swarm_sizes(void)
 typedef struct loop_run {
     dm_world_stats st;
     uint64_t rows;          /* --csv rows of requests that arrived in the fault phase */
-    uint64_t api_errors;
     bool failed;
     double latency_p50;     /* seconds; the lower median */
     double latency_max;
@@ -1934,21 +1947,13 @@ static loop_run run_loop(const char *const *settings, const char *loop)
     all[n] = NULL;
     dm_sim_config c;
     make_config(&c, 1, all);
-    FILE *csv = tmpfile();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(csv);
     dm_world *w = dm_world_new(&c);
-    dm_world_set_csv(w, csv);
-    dm_world_run(w);
+    GPtrArray *rows = run_csv_rows(w);
     loop_run r = { .st = *dm_world_get_stats(w), .failed = dm_world_failed(w) };
-    char *text = slurp(csv);
-    gchar **lines = g_strsplit(text, "\n", -1);
     double fault_end = (double)c.duration_us / 1e6;
-    for (gchar **l = lines; *l; l++) {
-        gchar **f = g_strsplit(*l, ",", -1);
-        if (g_strv_length(f) == 8 && strcmp(f[0], "seed") != 0 && g_ascii_strtod(f[3], NULL) < fault_end)
-            r.rows++;
-        g_strfreev(f);
-    }
+    for (guint i = 0; i < rows->len; i++)
+        r.rows += g_ascii_strtod(((gchar **)g_ptr_array_index(rows, i))[3], NULL) < fault_end;
+    g_ptr_array_unref(rows);
     uint32_t count;
     const double *lat = dm_world_latencies(w, &count);
     double *sorted = g_memdup2(lat, count * sizeof *lat);
@@ -1956,9 +1961,6 @@ static loop_run run_loop(const char *const *settings, const char *loop)
     r.latency_p50 = count ? sorted[(count - 1) / 2] : -1;
     r.latency_max = count ? sorted[count - 1] : -1;
     g_free(sorted);
-    g_strfreev(lines);
-    g_free(text);
-    fclose(csv);
     dm_world_free(w);
     dm_sim_config_clear(&c);
     g_free(set);
