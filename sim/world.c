@@ -207,6 +207,15 @@ static void drv_notify(void *user, const dm_event *event)
               ev.type <= DM_EV_RENEWED ? names[ev.type] : "?", ev.name, ev.attempt, ev.token,
               fmt_time(t, sizeof t, lease_global), ev.reason ? dm_error_name(ev.reason) : "-",
               ev.messages);
+        /* A holder that is an arbiter of its own quorum grants itself with
+         * no message, so the trace names that grant here: with the GRANTs
+         * and KEPTs it received, a reader (experiments/explain.sh) has the
+         * whole quorum. Read-only, and text only: the hash is unchanged. */
+        dm_arbiter_info ai;
+        if (ev.type == DM_EV_GRANTED && nd->core && dm_node_arbiter_info(nd->core, ev.name, &ai) &&
+            ai.granted && ai.grantee == nd->id && ai.grantee_attempt == ev.attempt)
+            TRACE(w, nd->id, "SELF-GRANT %s attempt=%" PRIx64 " grant=%" PRIu64, ev.name, ev.attempt,
+                  ai.grant);
     }
     client_event(w, nd, &ev, lease_global);
 }
