@@ -11,8 +11,10 @@
 # loss: the CSV's network rows) shade every lane orange; green is the liveness phase; the dashed
 # line is the violation.
 # noenhanced: the title holds the command line, whose _ and {} are not markup.
-set title figtitle . "\nlabels in each lane: v = members in its view, t = size of the quorum system it forms quorums from" . \
-    (maxepoch > 0 ? ", e = configuration epoch" : "") . ", - = crashed (where they change)" noenhanced
+# Short lines: the title centres over the plot, left of the key, and a
+# line wider than the plot is cut at the canvas edge.
+set title figtitle . "\nlane labels where they change: v = view size, t = quorum-system size" . \
+    (maxepoch > 0 ? ", e = epoch" : "") . ", - = crashed" noenhanced
 set xrange [t0:t1]
 set yrange [nn - 0.5:-0.5]
 set ytics 1 scale 0
