@@ -15,7 +15,7 @@ set key top left
 set offsets 0, 0, graph 0.45, 0
 first = 1
 do for [m in 'suspect_s_mean dead_s_p50 dead_spread_s_p50'] {
-    set title (m eq 'suspect_s_mean' ? 'first suspicion' : m eq 'dead_s_p50' ? "dead at every live member = one agreed view\n(median)" : "spread: first to last member declaring it dead\n(median)")
+    set title (m eq 'suspect_s_mean' ? 'first suspicion' : m eq 'dead_s_p50' ? "dead everywhere = views agree\n(median)" : "spread of the death, first to last\n(median)")
     set ylabel (m eq 'dead_spread_s_p50' ? 'time after the first "dead" (s)' : 'time after the crash (s)')
     if (!first) { unset key; set offsets 0, 0, graph 0.05, 0 }
     first = 0
