@@ -13,9 +13,14 @@ do for [p in vals_p] {
     plot \
         for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,p=%s,delays=sim,metric=served', pol, n, p)) \
             using (column('up_mean') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, ni(n+0)) lc rgb shade(pol, ni(n+0)) \
-            title sprintf('%s, N = %s', pol, n), \
+            title sprintf('%s, N = %s', plabel(pol), n), \
+        for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,p=%s,delays=sim,metric=served', pol, n, p)) \
+            using (column('up_mean') * xoff(pol)):(unsafe(column('mean'))) @UNSAFE notitle, \
         for [n in vals_n] sel(sprintf('policy=epoch,n=%s,p=%s,delays=core,metric=served', n, p)) \
             using (column('up_mean') * 1.03):'mean':'ci_low':'ci_high' with yerrorlines dt 4 pt ptype('epoch', ni(n+0) + 2) lc rgb shade('epoch', ni(n+0) + 2) \
-            title sprintf('epoch, core delays, N = %s', n)
+            title sprintf('epoch, core delays, N = %s', n), \
+        for [n in vals_n] sel(sprintf('policy=epoch,n=%s,p=%s,delays=core,metric=served', n, p)) \
+            using (column('up_mean') * 1.03):(unsafe(column('mean'))) @UNSAFE notitle, \
+        keyentry @UNSAFE title unsafe_title
 }
 unset multiplot

@@ -6,7 +6,9 @@
 # NAME.gp sees these gnuplot variables and functions:
 #   dir, name, csv (DIR/NAME.csv), here (analysis/), ext ("png" or "svg")
 #   nlabel      "n = 30 seeds per point" (from the runs column; a range if it varies)
-#   cilabel     "mean ± 95% CI (Student t)"
+#   cilabel     the intervals the CSV's metrics carry, from its interval column,
+#               e.g. "mean, 95% interval: percentile bootstrap (1000 resamples)"
+#               (the safety metrics every experiment carries aside)
 #   out(fig)    the output file for figure fig: "DIR/fig.ext"
 #   sel(where)  a data source: the rows of NAME.csv matching where, e.g.
 #               sel("policy=ae,metric=msgs_per_acq"); columns by name
@@ -29,6 +31,10 @@ nlabel=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "runs") c = i; n
     c && $c > 0 { if (min == "" || $c < min) min = $c; if ($c > max) max = $c }
     END { if (min == "") print "no runs"; else if (min == max) printf "n = %d seeds per point\n", min;
           else printf "n = %d–%d seeds per point\n", min, max }' "$csv")
+cilabel=$(awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "interval") c = i; if ($i == "metric") m = i }; next }
+    c && $m != "violated" && $m != "viol_per_hour" && !($c in s) { s[$c] = 1; l = l (l == "" ? "" : "; ") \
+        ($c == "wilson" ? "Wilson score (proportions)" : $c == "bootstrap" ? "percentile bootstrap, 1000 resamples" : "Student t") }
+    END { printf "mean, 95%% interval: %s\n", l == "" ? "Wilson score (proportions)" : l }' "$csv")
 # The distinct values of each swept parameter, in order: vals_<param> = "v1 v2 ...".
 vals=$(awk -F, 'NR == 1 { for (i = 1; i <= NF && $i != "metric"; i++) h[np = i] = $i; next }
     { for (i = 1; i <= np; i++) if (!((i, $i) in s)) { s[i, $i] = 1; v[i] = v[i] (v[i] == "" ? "" : " ") $i } }
@@ -46,7 +52,7 @@ for ext in png svg; do
     esac
     gnuplot -e "$term" \
         -e "dir='$dir'; name='$name'; csv='$csv'; here='$here'; ext='$ext'" \
-        -e "nlabel='$nlabel'; cilabel='mean ± 95% CI (Student t)'" \
+        -e "nlabel='$nlabel'; cilabel='$cilabel'" \
         -e "out(f) = sprintf('%s/%s.%s', dir, f, ext)" \
         -e "selfile(file, where) = sprintf(\"< awk -f '%s/select.awk' -v where='%s' '%s'\", here, where, file)" \
         -e "sel(where) = selfile(csv, where)" \

@@ -17,6 +17,9 @@ do for [m in 'liveness_view_max_seconds liveness_max_seconds'] {
     first = 0
     plot for [pol in vals_policy] for [p in vals_probe] sel(sprintf('policy=%s,probe=%s,metric=%s', pol, p, m)) \
         using (column('n') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines dt pdash(pol) pt ptype(pol, pi(p)) lc rgb shade(pol, pi(p)) \
-        title sprintf('%s, probe %s s', pol, p)
+        title sprintf('%s, probe %s s', plabel(pol), p), \
+ for [pol in vals_policy] for [p in vals_probe] sel(sprintf('policy=%s,probe=%s,metric=%s', pol, p, m)) \
+        using (column('n') * xoff(pol)):(unsafe(column('mean'))) @UNSAFE notitle, \
+ keyentry @UNSAFE title unsafe_title
 }
 unset multiplot

@@ -2,7 +2,7 @@
 # (run by figures.sh, which defines dir, csv, out(), sel(), nlabel, vals_*).
 theory = dir . '/messages-theory.csv'
 set output out('messages')
-set title "Messages per lock acquisition vs cluster size (no faults)\n" . subtitle(cilabel . ', ' . nlabel . '; lines: analytic costs')
+set title "Messages per lock acquisition vs cluster size (no faults)\n" . subtitle(cilabel . ', ' . nlabel . '; lines: analytic costs') . "\n" . subtitle(anynote . '; ' . unsafenote)
 set xlabel 'cluster size N (nodes, log scale)'
 set ylabel 'messages per granted acquisition (count, log scale)'
 set logscale xy 2
@@ -21,4 +21,8 @@ plot \
         sel(sprintf('mode=%s,policy=%s,metric=msgs_per_acq', mode, pol)) \
         using (column('n') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines \
         dt pdash(pol) pt ptype(pol, mi(mode)) lc rgb shade(pol, mi(mode)) \
-        title sprintf('%s, %s', pol, mode)
+        title sprintf('%s, %s', plabel(pol), mode), \
+    for [mode in vals_mode] for [pol in vals_policy] \
+        sel(sprintf('mode=%s,policy=%s,metric=msgs_per_acq', mode, pol)) \
+        using (column('n') * xoff(pol)):(unsafe(column('mean'))) @UNSAFE notitle, \
+    keyentry @UNSAFE title unsafe_title

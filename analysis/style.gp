@@ -21,7 +21,8 @@ pshades(k) = k == 1 ? '#1f77b4 #17becf #2ca02c #9467bd #08306b' : \
              k == 4 ? '#9467bd #807dba #54278f #bcbddc #3f007d' : \
              k == 5 ? '#ff7f0e #fdae6b #d94801 #fdd0a2 #7f2704' : \
                       '#8c564b #c49c94 #5d3a32 #e7cbc4 #3b1f1a'
-shade(pol, i) = word(pshades((pk(pol) - 1) % 6 + 1), i)
+shade(pol, i) = pol eq 'any' ? word('#000000 #7f7f7f #555555 #bbbbbb #222222', i) : \
+                word(pshades((pk(pol) - 1) % 6 + 1), i)
 # Point shapes: each policy its own sequence (1st filled circle, square,
 # triangles...; 2nd the same open; 3rd filled triangles first; 4th open
 # triangles first; then again), so that no two policies share a point type.
@@ -30,7 +31,20 @@ pshapes(k) = k == 1 ? '7 5 9 11 13' : k == 2 ? '6 4 8 10 12' : k == 3 ? '9 11 13
 ptype(pol, i) = word(pshapes((pk(pol) - 1) % 4 + 1), i) + 0
 # Spread the policies' points a little so that their error bars show:
 # a factor for log axes, an offset (in units of `step`) for linear ones.
-pcentre(pol) = pk(pol) - (words(policies) + 1) / 2.0
+pcentre(pol) = pol eq 'any' ? 0 : pk(pol) - (words(policies) + 1) / 2.0
 xoff(pol) = 1 + 0.03 * pcentre(pol)
 xshift(pol, step) = 0.16 * step * pcentre(pol)
 subtitle(s) = sprintf("{/*0.8 %s}", s)
+unsafenote = 'red ring: at least one run of the point had a safety violation'
+# Safety next to every metric: a point any of whose runs had a safety
+# violation (aggregate.awk's unsafe_runs > 0) gets a red ring around its
+# marker. A figure plots each series again as
+#   ... using X:(unsafe(column('mean'))) @UNSAFE notitle
+# and explains the ring once with  keyentry @UNSAFE title unsafe_title
+unsafe(y) = column('unsafe_runs') > 0 ? y : NaN
+UNSAFE = "with points pt 6 ps 2.4 lw 1.5 lc rgb '#d62728'"
+unsafe_title = 'ringed: unsafe runs'
+# A point where the policy cannot matter is run once as policy "any"
+# (experiments/common.sh, policy_free).
+plabel(pol) = pol eq 'any' ? 'any policy' : pol
+anynote = 'any policy: no membership change, so every policy runs identically (same hash): run once'

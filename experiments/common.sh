@@ -10,7 +10,16 @@ DM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Names a swept parameter may not take: the runner's own variables.
 DM_RESERVED="name title question params seeds batch first_seed record derive metrics needs order
   seed seed0 count status rc out tmp sim scale exp seq outdir args extra derived summary events
-  mv fe lm acq row need_csv need_trace use_lock_messages missing partial path"
+  mv fe lm acq row rowpfx need_csv need_trace use_lock_messages missing partial path"
+
+# Derived for every experiment (job.sh): whether a run had a safety violation
+# (0/1: the summary's violations > 0, mutual exclusion, token or fence) and its
+# violations per simulated hour.
+DM_SAFETY_METRICS="violated viol_per_hour"
+
+# The value a swept policy takes at points where the policy cannot matter
+# (the definition's policy_free, see dm_points): run once, labelled so.
+DM_ANY_POLICY=any
 
 dm_die() { echo "${DM_PROG:-experiments}: $*" >&2; exit 2; }
 dm_note() { echo "${DM_PROG:-experiments}: $*" >&2; }
@@ -59,6 +68,10 @@ dm_load() {
         [[ $q =~ ^[a-z][a-z0-9_]*$ ]] || dm_die "$path: bad parameter name '$q'"
     done
     record=${record:-} derive=${derive:-}
+    # Every experiment records safety next to its own metrics (issue 13).
+    for q in $DM_SAFETY_METRICS; do
+        case " $derive " in *" $q "*) ;; *) derive="${derive:+$derive }$q" ;; esac
+    done
     metrics="$record $derive"
 }
 
@@ -98,11 +111,24 @@ dm_points() {
         lines=("${next[@]}")
     done
     # A definition may leave out impossible combinations with point_ok
-    # (called with the point's parameters set, in a subshell).
+    # (called with the point's parameters set, in a subshell). Where its
+    # policy_free says every policy behaves identically by construction (no
+    # fault that changes membership), the point runs once, as policy "any"
+    # (job.sh runs the first policy of the sweep; tests/experiments-quick.sh
+    # checks the claim on the simulator's run hashes).
+    local first_policy=
+    case " $params " in *" policy "*) first_policy=$(dm_values policy | cut -d' ' -f1) ;; esac
     for l in "${lines[@]}"; do
         [ -n "$l" ] || continue
         if declare -F point_ok >/dev/null; then
             ( for v in $l; do printf -v "${v%%=*}" '%s' "${v#*=}"; done; point_ok ) || continue
+        fi
+        if [ -n "$first_policy" ] && declare -F policy_free >/dev/null &&
+            ( for v in $l; do printf -v "${v%%=*}" '%s' "${v#*=}"; done; policy_free ); then
+            case " $l " in
+                *" policy=$first_policy "*) l=$(printf '%s\n' " $l " | sed "s/ policy=$first_policy / policy=$DM_ANY_POLICY /; s/^ //; s/ \$//") ;;
+                *) continue ;;
+            esac
         fi
         printf '%s\n' "$l"
     done

@@ -65,7 +65,7 @@ for _m in $derive; do
         lat_p50_ms | lat_p99_ms | lat_mean_ms | throughput | served | requests) need_csv=1 ;;
         msgs_per_acq)
             if dm_feature "$sim" lock-messages; then use_lock_messages=1; else need_trace=1; fi ;;
-        viol_per_1000 | fault_events) ;;
+        violated | viol_per_hour) ;;
         *) dm_die "$exp: unknown derived metric '$_m'" ;;
     esac
 done
@@ -131,6 +131,14 @@ trace_metrics() {
         }'
 }
 
+# The row names the point as swept ("any" where the policy cannot matter);
+# the simulator then runs the sweep's first policy.
+rowpfx=$exp
+for _p in $params; do rowpfx="$rowpfx,${!_p}"; done
+if [ "${policy:-}" = "$DM_ANY_POLICY" ]; then
+    policy=$(dm_values policy | cut -d' ' -f1)
+fi
+
 status=0
 for ((seed = seed0; seed < seed0 + count; seed++)); do
     args=()
@@ -160,15 +168,12 @@ for ((seed = seed0; seed < seed0 + count; seed++)); do
         lm=$(key "$summary" lock_messages) acq=$(key "$summary" acquisitions)
         derived="$derived msgs_per_acq=$(awk -v m="$lm" -v a="$acq" 'BEGIN { if (a > 0) printf "%.3f", m / a }')"
     fi
-    fe=$(awk -v s="$summary" 'BEGIN {
+    derived="$derived $(awk -v s="$summary" 'BEGIN {
         n = split(s, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }
-        printf "%d %s", v["crashes"] + v["restarts"] + v["pauses"] + v["partitions"] + v["skews"], v["mutex_violations"] }')
-    events=${fe% *} mv=${fe#* }
-    derived="$derived fault_events=$events viol_per_1000=$(awk -v e="$events" -v m="$mv" 'BEGIN { if (e > 0) printf "%.4f", 1000 * m / e }')"
+        printf "violated=%d", (v["violations"] > 0)
+        if (v["sim_seconds"] > 0) printf " viol_per_hour=%.4f", 3600 * v["violations"] / v["sim_seconds"] }')"
 
-    row="$exp"
-    for _p in $params; do row="$row,${!_p}"; done
-    row="$row,$seed,$rc"
+    row="$rowpfx,$seed,$rc"
     for _m in $record; do row="$row,$(key "$summary" "$_m")"; done
     for _m in $derive; do row="$row,$(key "$derived" "$_m")"; done
     printf '%s\n' "$row"

@@ -21,7 +21,8 @@
 #   NAME-raw.csv      one row per run: experiment, the swept parameters, seed,
 #                     exit (dmutex-sim's status: 1 = a violation was found),
 #                     the recorded summary keys and derived metrics
-#   NAME.csv          per point and metric: mean, sd, runs, 95% CI (Student t)
+#   NAME.csv          per point and metric: mean, sd, runs, 95% interval (by the
+#                     metric's kind: analysis/metric-kinds.txt), unsafe runs
 #   NAME*.png/.svg    the figures (when gnuplot is installed)
 #   NAME.PENDING      instead of the above, when dmutex-sim lacks a feature the
 #                     experiment needs (what is missing); NAME.PARTIAL when

@@ -75,6 +75,9 @@ if [ -z "$from" ]; then
         [ -n "$policy" ] && printf ', policy %s' "$policy")$(
         [ -n "$seed" ] && printf ', seed %s' "$seed")"
     [ "$rc" -eq 0 ] || echo "timeline.sh: note: the run found a violation or liveness failure (see $out.log)" >&2
+    # Safety next to the figure: a run with violations says so in its title.
+    nviol=$(tail -n 1 "$out.log" | tr ' ' '\n' | sed -n 's/^violations=//p')
+    [ "${nviol:-0}" -eq 0 ] || title="$title -- UNSAFE: $nviol safety violation(s) in this run"
 else
     [ "$from" = "$csv" ] || cp "$from" "$csv"
     [ -n "$title" ] || title="Quorum-convergence timeline: $(basename "$from")"

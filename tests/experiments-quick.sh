@@ -4,9 +4,14 @@
 # into results/quick, then checks what each leaves behind:
 #   - NAME-raw.csv: header experiment,<params>,seed,exit,<metrics>, one row per
 #     point and seed;
-#   - NAME.csv: header <params>,metric,mean,sd,runs,ci_low,ci_high (and, for
-#     availability, the columns policy,n,p,mean,ci_low,ci_high,runs), one row
-#     per point and metric, every point measured, ci_low <= mean <= ci_high;
+#   - NAME.csv: header <params>,metric,mean,sd,runs,ci_low,ci_high,interval,
+#     unsafe_runs (and, for availability, analytic), one row per point and
+#     metric (the safety metrics violated and viol_per_hour among them), every
+#     point measured, ci_low <= mean <= ci_high, no interval outside its
+#     metric's range (Wilson inside [0, 1], none below 0);
+#   - where a definition says the policy cannot matter (policy_free), the
+#     point ran once as policy "any", and every policy's run of it has the
+#     same hash;
 #   - a few results that must hold at any size: ae never violates mutual
 #     exclusion (safety), an uncontended ae acquisition costs 5(K-1)
 #     messages, +2% at most for spurious re-sends (messages), ae serves everything with one node down (sustained);
@@ -115,7 +120,7 @@ for e in $(dm_all_experiments); do
         [ "$(head -n 1 "$raw" 2>/dev/null)" = "$want_raw" ] || fail "$e-raw.csv header is not $want_raw"
         rows=$(($(wc -l <"$raw") - 1))
         [ "$rows" -eq $((npoints * seeds)) ] || fail "$e-raw.csv: $rows runs, wanted $npoints points x $seeds seeds"
-        want_agg="$(echo $params | tr ' ' ','),metric,mean,sd,runs,ci_low,ci_high"
+        want_agg="$(echo $params | tr ' ' ','),metric,mean,sd,runs,ci_low,ci_high,interval,unsafe_runs"
         case $(head -n 1 "$agg" 2>/dev/null) in
             "$want_agg"*) ;;
             *) fail "$e.csv header does not start $want_agg" ;;
@@ -126,7 +131,28 @@ for e in $(dm_all_experiments); do
             $(c["runs"]) < 1 { printf "no run measured %s at %s\n", $(c["metric"]), $0; bad = 1 }
             $(c["ci_low"]) != "" && ($(c["ci_low"]) > $(c["mean"]) + 1e-9 || $(c["ci_high"]) < $(c["mean"]) - 1e-9) {
                 printf "mean outside its CI: %s\n", $0; bad = 1 }
-            END { exit bad }' "$agg" || fail "$e.csv: unmeasured points or broken intervals"
+            $(c["ci_low"]) != "" && ($(c["ci_low"]) < 0 || ($(c["interval"]) == "wilson" && $(c["ci_high"]) > 1)) {
+                printf "interval outside the metric'"'"'s range: %s\n", $0; bad = 1 }
+            $(c["metric"]) == "violated" { nv++ } $(c["metric"]) == "viol_per_hour" { nh++ }
+            END { if (!nv || !nh) { print "no safety metrics (violated, viol_per_hour)"; bad = 1 }; exit bad }' "$agg" ||
+            fail "$e.csv: unmeasured points, broken intervals or no safety"
+        if declare -F policy_free >/dev/null; then
+            # The claim that every policy runs the point identically: the
+            # first policy-free point, seed 1, every policy, same hash.
+            pt=$(dm_points | grep -m 1 "policy=$DM_ANY_POLICY")
+            if [ -z "$pt" ]; then
+                fail "$e: policy_free, but no point ran as policy $DM_ANY_POLICY"
+            else
+                hashes=$(for v in $pt; do printf -v "${v%%=*}" '%s' "${v#*=}"; done
+                    for policy in $(dm_values policy); do
+                        sim_args
+                        "$sim" "${args[@]}" --seed 1 2>/dev/null | tail -n 1 | tr ' ' '\n' | sed -n 's/^hash=//p'
+                    done | sort -u)
+                [ "$(printf '%s\n' "$hashes" | grep -c .)" -eq 1 ] &&
+                    ok "$e: at $pt every policy's run has hash $hashes" ||
+                    fail "$e: at $pt the policies' runs differ (hashes $(echo $hashes)): policy_free is wrong"
+            fi
+        fi
         [ "$fails" -eq 0 ] && ok "$e: $npoints points x $seeds seeds x $nmetrics metrics"
         check_figure "$out/$e"
         case $e in
@@ -134,13 +160,13 @@ for e in $(dm_all_experiments); do
                 header_has "$agg" policy n p mean ci_low ci_high runs analytic ||
                     fail "availability.csv lacks policy,n,p,mean,ci_low,ci_high,runs,analytic" ;;
             safety)
-                v=$(awk -f "$top/analysis/select.awk" -v where=policy=ae,metric=mutex_violations "$agg" |
+                v=$(awk -f "$top/analysis/select.awk" -v where=policy=ae,metric=violated "$agg" |
                     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "mean") k = i; next } { s += $k } END { print s + 0 }')
                 [ "$v" = 0 ] && ok "safety: ae has no mutual-exclusion violation" ||
-                    fail "safety: ae violated mutual exclusion ($v on average over points)" ;;
+                    fail "safety: ae violated safety (fraction of runs summed over points: $v)" ;;
             messages)
                 for n in $(dm_values n); do
-                    got=$(value "$agg" "mode=uncontended,policy=ae,n=$n,metric=msgs_per_acq" mean)
+                    got=$(value "$agg" "mode=uncontended,policy=$DM_ANY_POLICY,n=$n,metric=msgs_per_acq" mean)
                     want=$(awk -F, -v n="$n" '$1 == n { print $3 }' "$out/messages-theory.csv")
                     # At least 5(K-1), and at most 2% above: the adaptive
                     # timeout re-sends now and then when a round trip lands in
