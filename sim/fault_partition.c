@@ -8,10 +8,32 @@
  */
 #include "world_internal.h"
 
+/* The partition just made, as a step: the pivot drawn for isolate (the
+ * node cut from all) and bridge (the node cut from none) is read back from
+ * the cuts, so the step strikes the same sides; other shapes' sides are
+ * drawn again. */
+static void record_partition(dm_world *w, dm_shape shape, uint32_t pivot)
+{
+    dm_fault_step s = { .shape = shape, .node = DM_TARGET_NONE };
+    if (pivot < w->n)
+        s.node = (int32_t)pivot;
+    for (uint32_t i = 0; s.node < 0 && i < w->n &&
+                         (shape == DM_SHAPE_ISOLATE || shape == DM_SHAPE_BRIDGE); i++) {
+        uint32_t cut = 0;
+        for (uint32_t j = 0; j < w->n; j++)
+            cut += j != i && dm_simnet_is_cut(w->net, i, j);
+        if (cut == (shape == DM_SHAPE_ISOLATE ? w->n - 1 : 0))
+            s.node = (int32_t)i;
+    }
+    record_fault(w, "partition", NULL, &s);
+}
+
 void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
 {
     GString *desc = tracing(w) || w->timeline ? g_string_new(NULL) : NULL;
     dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
+    if (w->record)
+        record_partition(w, shape, pivot);
     if (w->timeline) {
         /* The new cuts replace the old. */
         if (w->tl_part_at >= 0)
@@ -46,6 +68,7 @@ void heal(dm_world *w)
     if (dm_simnet_cut_count(w->net) == 0)
         return;
     TRACE(w, -1, "heal");
+    record_fault(w, "heal", NULL, NULL);
     w->stats.heals++;
     w->cur_shape = -1;
     dm_simnet_heal(w->net);

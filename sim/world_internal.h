@@ -174,6 +174,7 @@ struct dm_world {
     dm_prng fault_prng, work_prng;
     sim_event gen[DM_FAULT_MAX];
     sim_step *steps;
+    GArray *record;           /* dm_fault_step: faults struck, or NULL (dm_world_record_faults) */
     sim_event heal, phase_ev;
     uint32_t down;
     sim_msg *free_msgs;
@@ -316,6 +317,10 @@ void gen_next(dm_world *w, int kind);
 void faults_stop(dm_world *w);
 void run_step(dm_world *w, uint32_t i);
 void undo_step(dm_world *w, uint32_t i);
+/* Recording (dm_world_record_faults): the step that strikes `verb` at
+ * node `nd` (may be NULL) again now; `proto` (may be NULL) gives its
+ * other fields. A no-op unless recording in the fault phase. */
+void record_fault(dm_world *w, const char *verb, const sim_node *nd, const dm_fault_step *proto);
 /* Kinds with their own events: crash_count's next crash, a churn flip. */
 void crash_count_fire(dm_world *w);
 void churn_flip(dm_world *w, sim_node *nd);
