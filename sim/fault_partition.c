@@ -3,37 +3,34 @@
  * At its rate the network splits into one of Jepsen's shapes (simnet.h),
  * drawn uniformly, for 1 ms plus an exponential time of mean [faults]
  * partition_mean; a new partition replaces the one in force. Scripted:
- * partition=SHAPE [node=N] [for=S] (N: the node isolated, the bridge, or
- * the muted one), heal.
+ * partition=SHAPE [node=N] [order=I,J,...] [for=S] (N: the node isolated,
+ * the bridge, or the muted one; order: the sides, not drawn), heal.
  */
 #include "world_internal.h"
 
-/* The partition just made, as a step: the pivot drawn for isolate (the
- * node cut from all) and bridge (the node cut from none) is read back from
- * the cuts, so the step strikes the same sides; other shapes' sides are
- * drawn again. */
-static void record_partition(dm_world *w, dm_shape shape, uint32_t pivot)
+/* The partition just made, as a step that strikes the same sides: the
+ * isolated node of isolate, else the order the sides were cut from (but
+ * for halves, whose order is fixed). */
+static void record_partition(dm_world *w, dm_shape shape, uint32_t pivot, const uint32_t *order)
 {
     dm_fault_step s = { .shape = shape, .node = DM_TARGET_NONE };
-    if (pivot < w->n)
+    if (shape == DM_SHAPE_ISOLATE)
+        s.node = (int32_t)order[0];
+    else if (pivot < w->n)
         s.node = (int32_t)pivot;
-    for (uint32_t i = 0; s.node < 0 && i < w->n &&
-                         (shape == DM_SHAPE_ISOLATE || shape == DM_SHAPE_BRIDGE); i++) {
-        uint32_t cut = 0;
-        for (uint32_t j = 0; j < w->n; j++)
-            cut += j != i && dm_simnet_is_cut(w->net, i, j);
-        if (cut == (shape == DM_SHAPE_ISOLATE ? w->n - 1 : 0))
-            s.node = (int32_t)i;
-    }
+    if (shape != DM_SHAPE_ISOLATE && shape != DM_SHAPE_HALVES)
+        s.order = dm_fault_order_intern(order, w->n);
     record_fault(w, "partition", NULL, &s);
 }
 
-void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
+void partition(dm_world *w, dm_shape shape, uint32_t pivot, const uint32_t *order, int64_t dur)
 {
     GString *desc = tracing(w) || w->timeline ? g_string_new(NULL) : NULL;
-    dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
-    if (w->record)
-        record_partition(w, shape, pivot);
+    uint32_t *used = w->record ? g_new(uint32_t, w->n) : NULL;
+    dm_simnet_partition_order(w->net, shape, pivot, order, &w->fault_prng, desc, used);
+    if (used)
+        record_partition(w, shape, pivot, used);
+    g_free(used);
     if (w->timeline) {
         /* The new cuts replace the old. */
         if (w->tl_part_at >= 0)
@@ -77,7 +74,7 @@ void heal(dm_world *w)
 static void partition_fire(dm_world *w)
 {
     dm_shape shape = (dm_shape)dm_prng_below(&w->fault_prng, DM_SHAPE_COUNT);
-    partition(w, shape, DM_SIMNET_ANY, 1000 + sample_exp(&w->fault_prng, w->cfg->partition_us));
+    partition(w, shape, DM_SIMNET_ANY, NULL, 1000 + sample_exp(&w->fault_prng, w->cfg->partition_us));
 }
 
 static void partition_draw(dm_prng *p, const dm_sim_config *in, dm_sim_config *drawn, int stage)
@@ -97,7 +94,12 @@ static void partition_resolve(dm_sim_config *out, const dm_sim_config *drawn, bo
 static void partition_apply(dm_world *w, const dm_fault_step *s, sim_step *rt, sim_node *nd)
 {
     (void)rt;
-    partition(w, (dm_shape)s->shape, nd ? nd->id : DM_SIMNET_ANY, s->dur_us);
+    /* validate() made sure an order= names every node once. */
+    uint32_t *order = s->order ? g_new(uint32_t, w->n) : NULL;
+    if (order && !dm_fault_step_order(s, w->n, order))
+        g_clear_pointer(&order, g_free);
+    partition(w, (dm_shape)s->shape, nd ? nd->id : DM_SIMNET_ANY, order, s->dur_us);
+    g_free(order);
 }
 
 static void heal_apply(dm_world *w, const dm_fault_step *s, sim_step *rt, sim_node *nd)

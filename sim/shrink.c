@@ -205,8 +205,8 @@ static void join_ends(GArray *steps)
     }
 }
 
-/* `c` without node k: the steps that name it go, higher ids (in steps,
- * clients and clock rates) move down. False when no client would be left. */
+/* `c` without node k: the steps that name it go, it leaves partition
+ * orders, higher ids (in steps, orders, clients and clock rates) move down. False when no client would be left. */
 static bool without_node(const dm_sim_config *c, uint32_t k, bool auto_liveness, dm_sim_config *out)
 {
     dm_sim_config_copy(out, c);
@@ -216,10 +216,21 @@ static bool without_node(const dm_sim_config *c, uint32_t k, bool auto_liveness,
     GArray *st = out->schedule;
     for (guint i = st->len; i-- > 0;) {
         dm_fault_step *s = &g_array_index(st, dm_fault_step, i);
-        if (s->node == (int32_t)k)
+        if (s->node == (int32_t)k) {
             g_array_remove_index(st, i);
-        else if (s->node > (int32_t)k)
+            continue;
+        }
+        if (s->node > (int32_t)k)
             s->node--;
+        uint32_t *order = s->order ? g_new(uint32_t, c->nodes) : NULL;
+        if (order && dm_fault_step_order(s, c->nodes, order)) {
+            uint32_t m = 0;
+            for (uint32_t j = 0; j < c->nodes; j++)
+                if (order[j] != k)
+                    order[m++] = order[j] - (order[j] > k);
+            s->order = dm_fault_order_intern(order, m);
+        }
+        g_free(order);
     }
     if (out->clock_rates && k < out->clock_rates->len)
         g_array_remove_index(out->clock_rates, k);

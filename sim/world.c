@@ -997,7 +997,7 @@ int dm_world_isolate(dm_world *w, uint32_t i)
 {
     if (i >= w->n)
         return -DM_EINVAL;
-    partition(w, DM_SHAPE_ISOLATE, i, 0);
+    partition(w, DM_SHAPE_ISOLATE, i, NULL, 0);
     return 0;
 }
 

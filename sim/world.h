@@ -195,10 +195,10 @@ void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void 
 /* Append to `steps` (dm_fault_step, the caller's) every fault the fault
  * phase strikes -- drawn, churned, counted or scripted -- as the scripted
  * step that strikes it again: crash, wipe, restart, pause, resume, skew,
- * partition (its shape; the pivot of isolate and bridge), heal, slow (its
- * for=) and the network steps. A partition's random sides, a churned
- * node's bootstrap and what the random draws decide after are not kept
- * (sim/shrink.c turns it into a scenario). Call before dm_world_run. */
+ * partition (its shape and sides: the isolated node, or order=), heal,
+ * slow (its for=) and the network steps. A churned node's bootstrap and
+ * what the random draws decide after are not kept (sim/shrink.c turns
+ * the steps into a scenario). Call before dm_world_run. */
 void dm_world_record_faults(dm_world *w, GArray *steps);
 
 /* Run both phases to the end. */

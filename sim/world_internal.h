@@ -336,7 +336,8 @@ bool slow_read(dm_world *w, sim_node *nd, sim_msg *sm);
 void slow_crash(dm_world *w, sim_node *nd);
 /* The network kinds' probabilities; partitions (the partition kind). */
 void set_rates(dm_world *w, double loss, double dup, double reorder);
-void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur);
+/* `order` (n ids, may be NULL: drawn): dm_simnet_partition_order. */
+void partition(dm_world *w, dm_shape shape, uint32_t pivot, const uint32_t *order, int64_t dur);
 void heal(dm_world *w);
 
 /* ---------------------------------------------------------------- workload.c */

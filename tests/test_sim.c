@@ -312,6 +312,7 @@ static void test_steps_roundtrip(void)
         "at=4 pause=1 for=15", "at=1.5 partition=isolate node=holder for=4",
         "at=7 skew=0 rate=-20000 for=2", "at=8 loss=0.25 for=1", "at=9 resume=random",
         "at=3 wipe=1 for=0.5", "at=4 wipe=holder",
+        "at=2 partition=majorities-ring order=3,1,0,2,4 for=1",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
         dm_fault_step s;
@@ -328,6 +329,22 @@ static void test_steps_roundtrip(void)
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 heal crash=1", &s, NULL)); /* two actions */
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=triangle", &s, NULL));
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 wipe", &s, NULL));          /* no node */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 crash=1 order=0,1", &s, NULL)); /* not a shape */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=bridge order=a,b", &s, NULL));
+    /* An order= must name every node once: checked against nodes. */
+    const char *bad[] = { "0,1,2,3", "0,1,2,3,3", "0,1,2,3,5", "0,1,2,3,4,5" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        dm_sim_config c, out;
+        GError *err = NULL;
+        char *set = g_strdup_printf("faults.schedule=at=1 partition=random-halves order=%s", bad[i]);
+        dm_sim_config_defaults(&c);
+        CU_ASSERT_TRUE_FATAL(dm_sim_config_set(&c, set, NULL));
+        CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &out, &err));
+        CU_ASSERT_TRUE(err && strstr(err->message, "order="));
+        g_clear_error(&err);
+        dm_sim_config_clear(&c);
+        g_free(set);
+    }
 }
 
 /* The fault-kind registry: the built-in enum names its positions, names and
@@ -1983,6 +2000,30 @@ static void test_shrink_drawn_faults(void)
     dm_sim_config_clear(&base);
 }
 
+/* A partition struck with the order another one used (order=) cuts the
+ * same links, for every shape and pivot, whatever the stream would draw. */
+static void test_partition_order_replays_sides(void)
+{
+    dm_prng a, b;
+    dm_prng_seed(&a, 5);
+    dm_prng_seed(&b, 6);
+    for (uint32_t n = 3; n <= 9; n++)
+        for (int shape = 0; shape < DM_SHAPE_COUNT; shape++)
+            for (uint32_t pivot = 0; pivot <= n; pivot++) {
+                uint32_t p = pivot == n ? DM_SIMNET_ANY : pivot;
+                dm_simnet *drawn = make_net(n), *given = make_net(n);
+                uint32_t *order = g_new(uint32_t, n);
+                dm_simnet_partition_order(drawn, shape, p, NULL, &a, NULL, order);
+                dm_simnet_partition_order(given, shape, p, order, &b, NULL, NULL);
+                for (uint32_t i = 0; i < n; i++)
+                    for (uint32_t j = 0; j < n; j++)
+                        CU_ASSERT_EQUAL(dm_simnet_is_cut(drawn, i, j), dm_simnet_is_cut(given, i, j));
+                g_free(order);
+                dm_simnet_free(drawn);
+                dm_simnet_free(given);
+            }
+}
+
 /* A run that does not fail has nothing to shrink: an error, no result. */
 static void test_shrink_clean_run(void)
 {
@@ -2002,6 +2043,7 @@ static CU_TestInfo shrink_tests[] = {
     { "shrink: memberlist hazard -> 1 step, fewer nodes, mutex", test_shrink_memberlist_hazard },
     { "shrink: drawn crashes and partitions -> <= 5 steps, token", test_shrink_drawn_faults },
     { "shrink: a clean run is an error", test_shrink_clean_run },
+    { "partition order= strikes the same sides", test_partition_order_replays_sides },
     CU_TEST_INFO_NULL,
 };
 
