@@ -3,15 +3,34 @@
  * At its rate the network splits into one of Jepsen's shapes (simnet.h),
  * drawn uniformly, for 1 ms plus an exponential time of mean [faults]
  * partition_mean; a new partition replaces the one in force. Scripted:
- * partition=SHAPE [node=N] [for=S] (N: the node isolated, the bridge, or
- * the muted one), heal.
+ * partition=SHAPE [node=N] [order=I,J,...] [for=S] (N: the node isolated,
+ * the bridge, or the muted one; order: the sides, not drawn), heal.
  */
 #include "world_internal.h"
 
-void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur)
+/* The partition just made, as a step that strikes the same sides: the
+ * isolated node of isolate, else the order the sides were cut from (but
+ * for halves, whose order is fixed). */
+static void record_partition(dm_world *w, dm_shape shape, uint32_t pivot, const uint32_t *order)
+{
+    dm_fault_step s = { .shape = shape, .node = DM_TARGET_NONE };
+    if (shape == DM_SHAPE_ISOLATE)
+        s.node = (int32_t)order[0];
+    else if (pivot < w->n)
+        s.node = (int32_t)pivot;
+    if (shape != DM_SHAPE_ISOLATE && shape != DM_SHAPE_HALVES)
+        s.order = dm_fault_order_intern(order, w->n);
+    record_fault(w, "partition", NULL, &s);
+}
+
+void partition(dm_world *w, dm_shape shape, uint32_t pivot, const uint32_t *order, int64_t dur)
 {
     GString *desc = tracing(w) || w->timeline ? g_string_new(NULL) : NULL;
-    dm_simnet_partition(w->net, shape, pivot, &w->fault_prng, desc);
+    uint32_t *used = w->record ? g_new(uint32_t, w->n) : NULL;
+    dm_simnet_partition_order(w->net, shape, pivot, order, &w->fault_prng, desc, used);
+    if (used)
+        record_partition(w, shape, pivot, used);
+    g_free(used);
     if (w->timeline) {
         /* The new cuts replace the old. */
         if (w->tl_part_at >= 0)
@@ -46,6 +65,7 @@ void heal(dm_world *w)
     if (dm_simnet_cut_count(w->net) == 0)
         return;
     TRACE(w, -1, "heal");
+    record_fault(w, "heal", NULL, NULL);
     w->stats.heals++;
     w->cur_shape = -1;
     dm_simnet_heal(w->net);
@@ -54,7 +74,7 @@ void heal(dm_world *w)
 static void partition_fire(dm_world *w)
 {
     dm_shape shape = (dm_shape)dm_prng_below(&w->fault_prng, DM_SHAPE_COUNT);
-    partition(w, shape, DM_SIMNET_ANY, 1000 + sample_exp(&w->fault_prng, w->cfg->partition_us));
+    partition(w, shape, DM_SIMNET_ANY, NULL, 1000 + sample_exp(&w->fault_prng, w->cfg->partition_us));
 }
 
 static void partition_draw(dm_prng *p, const dm_sim_config *in, dm_sim_config *drawn, int stage)
@@ -74,7 +94,12 @@ static void partition_resolve(dm_sim_config *out, const dm_sim_config *drawn, bo
 static void partition_apply(dm_world *w, const dm_fault_step *s, sim_step *rt, sim_node *nd)
 {
     (void)rt;
-    partition(w, (dm_shape)s->shape, nd ? nd->id : DM_SIMNET_ANY, s->dur_us);
+    /* validate() made sure an order= names every node once. */
+    uint32_t *order = s->order ? g_new(uint32_t, w->n) : NULL;
+    if (order && !dm_fault_step_order(s, w->n, order))
+        g_clear_pointer(&order, g_free);
+    partition(w, (dm_shape)s->shape, nd ? nd->id : DM_SIMNET_ANY, order, s->dur_us);
+    g_free(order);
 }
 
 static void heal_apply(dm_world *w, const dm_fault_step *s, sim_step *rt, sim_node *nd)

@@ -48,6 +48,7 @@ void node_slow(dm_world *w, sim_node *nd, int64_t delay, int64_t dur)
     TRACE(w, nd->id, "slow: reads messages %s s late, for %s s", fmt_time(t1, sizeof t1, delay),
           dur > 0 ? fmt_time(t2, sizeof t2, dur) : "ever");
     w->stats.slows++;
+    record_fault(w, "slow", nd, &(dm_fault_step){ .delay_us = delay, .dur_us = dur });
     nd->slow_us = delay;
     if (w->timeline)
         nd->tl_slow_at = w->now;

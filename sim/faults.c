@@ -125,6 +125,9 @@ void run_step(dm_world *w, uint32_t i)
         return;
     if (nd)
         rt->node = (int32_t)nd->id;
+    /* The network steps strike no node: record them as they stand. */
+    if (v->arg == DM_VERB_PROB)
+        record_fault(w, v->name, NULL, s);
     v->apply(w, s, rt, nd);
     if (!v->undo)
         return;
@@ -144,4 +147,24 @@ void undo_step(dm_world *w, uint32_t i)
         s->verb->undo(w, s, &w->steps[i]);
     if (w->timeline)
         tl_step_close(w, i);
+}
+
+void record_fault(dm_world *w, const char *verb, const sim_node *nd, const dm_fault_step *proto)
+{
+    if (!w->record || w->phase != PHASE_FAULTS)
+        return;
+    dm_fault_step s = proto ? *proto : (dm_fault_step){ .node = DM_TARGET_NONE };
+    s.at = w->now;
+    s.verb = dm_fault_verb_lookup(verb);
+    if (nd)
+        s.node = (int32_t)nd->id;
+    /* A wipe is a crash (node_crash recorded it) that also loses the disk. */
+    GArray *r = w->record;
+    dm_fault_step *last = r->len ? &g_array_index(r, dm_fault_step, r->len - 1) : NULL;
+    if (strcmp(verb, "wipe") == 0 && last && last->at == s.at && last->node == s.node &&
+        strcmp(last->verb->name, "crash") == 0) {
+        last->verb = s.verb;
+        return;
+    }
+    g_array_append_val(r, s);
 }

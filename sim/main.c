@@ -17,6 +17,7 @@
 #include "checker.h"
 #include "fault.h"
 #include "summary.h"
+#include "shrink.h"
 #include "simconfig.h"
 #include "trace.h"
 #include "world.h"
@@ -27,15 +28,16 @@
 
 typedef struct options {
     char *config, *nodes, *policy, *quorum, *seed, *runs, *faults, *duration, *trace, *csv;
-    char *csv_members, *csv_runs, *timeline, *list;
+    char *csv_members, *csv_runs, *timeline, *list, *shrink_out, *shrink_trials;
     char **set;
+    gboolean shrink;
 } options;
 
 static void options_clear(options *o)
 {
     char **strings[] = { &o->config, &o->nodes, &o->policy, &o->quorum, &o->seed, &o->runs,
                          &o->faults, &o->duration, &o->trace, &o->csv, &o->csv_members,
-                         &o->csv_runs, &o->timeline, &o->list };
+                         &o->csv_runs, &o->timeline, &o->list, &o->shrink_out, &o->shrink_trials };
     for (size_t i = 0; i < G_N_ELEMENTS(strings); i++)
         g_clear_pointer(strings[i], g_free);
     g_clear_pointer(&o->set, g_strfreev);
@@ -262,6 +264,38 @@ static void print_human(const dm_summary *t, const dm_sim_config *base, const dm
            up > 0 ? (double)t->stats.member_msgs / up : 0, up > 0 ? (double)t->stats.member_bytes / up : 0);
 }
 
+/* --shrink: the first failing seed's faults as a scenario, minimised
+ * (sim/shrink.h); progress on stderr, the scenario to --shrink-out or
+ * stdout, then its replay command. */
+static int shrink(const options *o, const dm_sim_config *base, uint64_t seed0, uint64_t runs)
+{
+    dm_shrink_opts so = { .progress = stderr };
+    if (o->shrink_trials)
+        so.max_trials = (uint32_t)parse_u64("--shrink-trials", o->shrink_trials, 1, 1000000);
+    dm_shrink_result r;
+    GError *err = NULL;
+    if (!dm_shrink(base, seed0, runs, &so, &r, &err)) {
+        fprintf(stderr, PROG ": %s\n", err->message);
+        g_error_free(err);
+        return 2;
+    }
+    FILE *f = o->shrink_out ? open_output("--shrink-out", o->shrink_out) : stdout;
+    char *ini = dm_shrink_to_ini(&r, f == stdout ? NULL : o->shrink_out);
+    fputs(ini, f);
+    g_free(ini);
+    if (f != stdout)
+        fclose(f);
+    printf("shrunk: seed %" PRIu64 ", %s violation: %u -> %u steps, %u -> %u nodes, %u trials%s\n",
+           r.seed, r.kind, r.steps_recorded, r.steps, r.nodes_before, r.nodes, r.trials,
+           r.budget_hit ? " (budget reached)" : "");
+    GString *cmd = g_string_new(PROG);
+    append_arg(cmd, "--config", f == stdout ? "FILE" : o->shrink_out);
+    printf("replay: %s\n", cmd->str);
+    g_string_free(cmd, TRUE);
+    dm_shrink_result_clear(&r);
+    return 0;
+}
+
 /* The last line: every summary key of the metrics registry (summary.c). */
 static void print_summary(dm_summary *t)
 {
@@ -295,6 +329,10 @@ int main(int argc, char **argv)
         { "timeline", 0, 0, G_OPTION_ARG_FILENAME, &o.timeline,
           "Write every node's state every [timeline] interval, and the fault intervals, to FILE", "FILE" },
         { "set", 0, 0, G_OPTION_ARG_STRING_ARRAY, &o.set, "Set any scenario key, e.g. --set network.loss=0.1 (repeatable)", "GROUP.KEY=VALUE" },
+        { "shrink", 0, 0, G_OPTION_ARG_NONE, &o.shrink,
+          "Shrink the first failing run to a small scenario that fails the same checker (sim/README.md)", NULL },
+        { "shrink-out", 0, 0, G_OPTION_ARG_FILENAME, &o.shrink_out, "--shrink: write the scenario to FILE (default stdout)", "FILE" },
+        { "shrink-trials", 0, 0, G_OPTION_ARG_STRING, &o.shrink_trials, "--shrink: at most N simulator runs (default 300)", "N" },
         { "list", 0, 0, G_OPTION_ARG_STRING, &o.list, "Print the names of the policies, quorum systems or fault kinds, one per line", "policies|quorums|faults" },
         G_OPTION_ENTRY_NULL
     };
@@ -332,6 +370,15 @@ int main(int argc, char **argv)
     dm_sim_config first;
     if (!dm_sim_config_resolve(&base, seed0, &first, &err))
         usage_error("%s", err->message);
+
+    if (o.shrink) {
+        dm_sim_config_clear(&first);
+        int rc = shrink(&o, &base, seed0, runs);
+        dm_sim_config_clear(&base);
+        options_clear(&o);
+        g_free(faults_help);
+        return rc;
+    }
 
     FILE *trace = open_output("--trace", o.trace);
     FILE *csv = open_output("--csv", o.csv);

@@ -281,6 +281,8 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         } else if (strcmp(key, "rate") == 0 && val) {
             ok = parse_double(val, &out->value) && fabs(out->value) < DM_SIMCLOCK_MAX_PPM;
             have_rate = true;
+        } else if (strcmp(key, "order") == 0 && val) {
+            out->order = g_intern_string(val);
         } else if (strcmp(key, "delay") == 0 && val) {
             ok = parse_seconds(val, &out->delay_us) && out->delay_us > 0;
             have_delay = true;
@@ -327,7 +329,42 @@ bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err)
         return false;
     if (out->verb->arg == DM_VERB_NODE && out->node == DM_TARGET_NONE)
         return fail(err, "fault step '%s': missing node", text);
+    if (out->order && out->verb->arg != DM_VERB_SHAPE)
+        return fail(err, "fault step '%s': order= does not go with %s", text, out->verb->name);
+    if (out->order && (!*out->order || out->order[strspn(out->order, "0123456789,")]))
+        return fail(err, "fault step '%s': order= takes node ids separated by ','", text);
     return true;
+}
+
+bool dm_fault_step_order(const dm_fault_step *s, uint32_t n, uint32_t *out)
+{
+    if (!s->order)
+        return false;
+    gchar **ids = g_strsplit(s->order, ",", -1);
+    bool ok = g_strv_length(ids) == n;
+    uint8_t *seen = g_new0(uint8_t, n ? n : 1);
+    for (uint32_t i = 0; ok && i < n; i++) {
+        guint64 v;
+        ok = g_ascii_string_to_unsigned(ids[i], 10, 0, n ? n - 1 : 0, &v, NULL) && !seen[v];
+        if (ok) {
+            seen[v] = 1;
+            if (out)
+                out[i] = (uint32_t)v;
+        }
+    }
+    g_free(seen);
+    g_strfreev(ids);
+    return ok;
+}
+
+const char *dm_fault_order_intern(const uint32_t *order, uint32_t n)
+{
+    GString *t = g_string_new(NULL);
+    for (uint32_t i = 0; i < n; i++)
+        g_string_append_printf(t, i ? ",%u" : "%u", order[i]);
+    const char *r = g_intern_string(t->str);
+    g_string_free(t, TRUE);
+    return r;
 }
 
 static void format_target(GString *out, int32_t node)
@@ -354,6 +391,8 @@ void dm_fault_step_format(const dm_fault_step *s, GString *out)
             g_string_append(out, " node=");
             format_target(out, s->node);
         }
+        if (s->order)
+            g_string_append_printf(out, " order=%s", s->order);
         break;
     case DM_VERB_PROB:
         g_string_append_c(out, '=');
@@ -947,12 +986,17 @@ static bool validate(const dm_sim_config *c, GError **err)
         return fail(err, "[timeline] interval: must be > 0");
     for (guint i = 0; c->schedule && i < c->schedule->len; i++) {
         const dm_fault_step *s = &g_array_index(c->schedule, dm_fault_step, i);
-        if (s->node >= 0 && (uint32_t)s->node >= c->nodes) {
+        char *why = s->node >= 0 && (uint32_t)s->node >= c->nodes
+                        ? g_strdup_printf("names node %d, but nodes = %u", s->node, c->nodes)
+                    : s->order && !dm_fault_step_order(s, c->nodes, NULL)
+                        ? g_strdup_printf("has an order= that is not one of the %u nodes", c->nodes)
+                        : NULL;
+        if (why) {
             GString *t = g_string_new(NULL);
             dm_fault_step_format(s, t);
-            bool r = fail(err, "[faults] schedule: '%s' names node %d, but nodes = %u", t->str,
-                          s->node, c->nodes);
+            bool r = fail(err, "[faults] schedule: '%s' %s", t->str, why);
             g_string_free(t, TRUE);
+            g_free(why);
             return r;
         }
     }

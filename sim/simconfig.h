@@ -99,11 +99,20 @@ typedef struct dm_fault_step {
     int64_t dur_us;          /* for=: undo after this long; 0: not undone */
     double value;            /* rate=PPM (skew), or a PROB verb's probability (loss, dup, reorder) */
     int64_t delay_us;        /* delay=SECONDS (slow) */
+    /* order=I,J,...: a SHAPE verb's order of the nodes (simnet.h,
+     * dm_simnet_partition_order), so that its sides are not drawn; an
+     * interned string (never freed, so steps copy as values), or NULL. */
+    const char *order;
 } dm_fault_step;
 
 /* Parse one step; format one step back (the same grammar). */
 bool dm_fault_step_parse(const char *text, dm_fault_step *out, GError **err);
 void dm_fault_step_format(const dm_fault_step *s, GString *out);
+/* A step's order= as `n` node ids into `out`; false when it is not a
+ * permutation of 0 .. n-1 (or the step has none). */
+bool dm_fault_step_order(const dm_fault_step *s, uint32_t n, uint32_t *out);
+/* `order` (n ids) as an interned order= value. */
+const char *dm_fault_order_intern(const uint32_t *order, uint32_t n);
 
 /* Sentinel of "auto" fields. */
 #define DM_AUTO (-1)

@@ -214,13 +214,15 @@ static void describe_sides(GString *desc, const uint8_t *side, uint32_t n, uint8
     }
 }
 
-/* Nodes in an order that puts `pivot` (when given) at position `at`. */
-static uint32_t *ordering(uint32_t n, bool shuffle, uint32_t pivot, uint32_t at, dm_prng *prng)
+/* Nodes in an order that puts `pivot` (when given) at position `at`;
+ * `given` (may be NULL) replaces the identity and the shuffle. */
+static uint32_t *ordering(uint32_t n, bool shuffle, uint32_t pivot, uint32_t at, dm_prng *prng,
+                          const uint32_t *given)
 {
     uint32_t *order = g_new(uint32_t, n);
     for (uint32_t i = 0; i < n; i++)
-        order[i] = i;
-    if (shuffle)
+        order[i] = given ? given[i] : i;
+    if (shuffle && !given)
         dm_prng_shuffle_u32(prng, order, n);
     if (pivot < n) {
         for (uint32_t i = 0; i < n; i++)
@@ -233,10 +235,10 @@ static uint32_t *ordering(uint32_t n, bool shuffle, uint32_t pivot, uint32_t at,
     return order;
 }
 
-static void ring(dm_simnet *net, dm_prng *prng, GString *desc)
+static uint32_t *ring(dm_simnet *net, dm_prng *prng, const uint32_t *given, GString *desc)
 {
     uint32_t n = net->n;
-    uint32_t *order = ordering(n, true, DM_SIMNET_ANY, 0, prng);
+    uint32_t *order = ordering(n, true, DM_SIMNET_ANY, 0, prng, given);
     uint32_t *pos = g_new(uint32_t, n);
     for (uint32_t i = 0; i < n; i++)
         pos[order[i]] = i;
@@ -257,36 +259,47 @@ static void ring(dm_simnet *net, dm_prng *prng, GString *desc)
             g_string_append_printf(desc, i ? "-%u" : " %u", order[i]);
     }
     g_free(pos);
-    g_free(order);
+    return order;
 }
 
 void dm_simnet_partition(dm_simnet *net, dm_shape shape, uint32_t pivot, dm_prng *prng,
                          GString *desc)
 {
+    dm_simnet_partition_order(net, shape, pivot, NULL, prng, desc, NULL);
+}
+
+void dm_simnet_partition_order(dm_simnet *net, dm_shape shape, uint32_t pivot,
+                               const uint32_t *given, dm_prng *prng, GString *desc,
+                               uint32_t *order_out)
+{
     uint32_t n = net->n;
     if (desc)
         g_string_append(desc, dm_shape_name(shape));
     if (shape == DM_SHAPE_MAJORITIES_RING) {
-        ring(net, prng, desc);
+        uint32_t *order = ring(net, prng, given, desc);
+        if (order_out)
+            memcpy(order_out, order, n * sizeof *order);
+        g_free(order);
         return;
     }
-    if (pivot >= n && (shape == DM_SHAPE_ISOLATE || shape == DM_SHAPE_BRIDGE))
+    /* A given order has its pivot in place already. */
+    if (pivot >= n && !given && (shape == DM_SHAPE_ISOLATE || shape == DM_SHAPE_BRIDGE))
         pivot = (uint32_t)dm_prng_below(prng, n);
     uint8_t *side = g_new0(uint8_t, n);
     uint8_t nsides = 2;
     uint32_t *order;
     switch (shape) {
     case DM_SHAPE_HALVES:
-        order = ordering(n, false, DM_SIMNET_ANY, 0, prng);
+        order = ordering(n, false, DM_SIMNET_ANY, 0, prng, given);
         break;
     case DM_SHAPE_ISOLATE:
-        order = ordering(n, false, pivot, 0, prng);
+        order = ordering(n, false, pivot, 0, prng, given);
         break;
     case DM_SHAPE_BRIDGE:
-        order = ordering(n, true, pivot, n / 2, prng);
+        order = ordering(n, true, pivot, n / 2, prng, given);
         break;
     default:   /* RANDOM_HALVES, ONE_WAY */
-        order = ordering(n, true, pivot, 0, prng);
+        order = ordering(n, true, pivot, 0, prng, given);
         break;
     }
     /* Side 0 is the first part of the order: the smaller half, the isolated
@@ -301,6 +314,8 @@ void dm_simnet_partition(dm_simnet *net, dm_shape shape, uint32_t pivot, dm_prng
     cut_sides(net, side, shape == DM_SHAPE_ONE_WAY);
     if (desc)
         describe_sides(desc, side, n, nsides);
+    if (order_out)
+        memcpy(order_out, order, n * sizeof *order);
     g_free(side);
     g_free(order);
 }

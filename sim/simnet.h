@@ -91,6 +91,16 @@ uint64_t dm_simnet_cut_count(const dm_simnet *net);
  * sides to `desc` when it is not NULL. */
 void dm_simnet_partition(dm_simnet *net, dm_shape shape, uint32_t pivot, dm_prng *prng,
                          GString *desc);
+/* The same, with the order of the nodes every shape is cut from given:
+ * `order` (n ids, a permutation; NULL: drawn from `prng` as above) --
+ * halves and random halves are its first n/2 against the rest, isolate
+ * its first node, the bridge its node n/2, one-way's muted side its first
+ * n/2 (or its first node, the pivot), the ring its sequence. The order
+ * used goes to `order_out` (n ids) when not NULL: a partition recorded so
+ * strikes the same sides again (sim/shrink.c). */
+void dm_simnet_partition_order(dm_simnet *net, dm_shape shape, uint32_t pivot,
+                               const uint32_t *order, dm_prng *prng, GString *desc,
+                               uint32_t *order_out);
 
 const dm_simnet_stats *dm_simnet_get_stats(const dm_simnet *net);
 

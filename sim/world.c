@@ -300,6 +300,7 @@ void node_crash(dm_world *w, sim_node *nd)
     if (nd->state == NODE_DOWN)
         return;
     TRACE(w, nd->id, "crash%s", nd->state == NODE_PAUSED ? " (while paused)" : "");
+    record_fault(w, "crash", nd, NULL);
     w->stats.crashes++;
     /* A crash before the floor is known keeps the node amnesiac: its
      * persisted state says it still has to recover -- or, under the epoch
@@ -353,6 +354,7 @@ void node_wipe(dm_world *w, sim_node *nd)
     if (nd->state == NODE_DOWN)
         return;
     node_crash(w, nd);
+    record_fault(w, "wipe", nd, NULL);
     TRACE(w, nd->id, "wipe: %u persisted bytes lost", nd->persisted->len);
     w->stats.wipes++;
     g_byte_array_set_size(nd->persisted, 0);
@@ -366,6 +368,7 @@ void node_restart(dm_world *w, sim_node *nd)
     if (nd->state != NODE_DOWN)
         return;
     TRACE(w, nd->id, "%s", nd->ran ? "restart" : "first start");
+    record_fault(w, "restart", nd, NULL);
     observe_restart(w, nd);
     if (!node_start(w, nd))
         return;
@@ -379,6 +382,7 @@ void node_pause(dm_world *w, sim_node *nd, int64_t dur)
         return;
     char t[32];
     TRACE(w, nd->id, "pause for %s s", dur > 0 ? fmt_time(t, sizeof t, dur) : "ever");
+    record_fault(w, "pause", nd, NULL);
     w->stats.pauses++;
     nd->state = NODE_PAUSED;
     if (w->timeline)
@@ -394,6 +398,7 @@ void node_resume(dm_world *w, sim_node *nd)
     if (nd->state != NODE_PAUSED)
         return;
     TRACE(w, nd->id, "resume (%u buffered messages)", nd->inbox_len);
+    record_fault(w, "resume", nd, NULL);
     w->stats.resumes++;
     nd->state = NODE_UP;
     if (nd->tl_paused_at >= 0) {
@@ -433,6 +438,7 @@ void node_resume(dm_world *w, sim_node *nd)
 void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm)
 {
     TRACE(w, nd->id, "skew %+" PRId64 " ppm (was %+" PRId64 ")", rate_ppm, nd->clock.rate_ppm);
+    record_fault(w, "skew", nd, &(dm_fault_step){ .value = (double)rate_ppm });
     w->stats.skews++;
     dm_simclock_set_rate(&nd->clock, w->now, rate_ppm);
     if (w->timeline) {
@@ -844,6 +850,11 @@ void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void 
     w->nodes[node].tap_user = user;
 }
 
+void dm_world_record_faults(dm_world *w, GArray *steps)
+{
+    w->record = steps;
+}
+
 uint64_t dm_world_hash(const dm_world *w)
 {
     return w->trace.hash;
@@ -1008,7 +1019,7 @@ int dm_world_isolate(dm_world *w, uint32_t i)
 {
     if (i >= w->n)
         return -DM_EINVAL;
-    partition(w, DM_SHAPE_ISOLATE, i, 0);
+    partition(w, DM_SHAPE_ISOLATE, i, NULL, 0);
     return 0;
 }
 

@@ -198,6 +198,14 @@ void dm_world_csv_members_header(FILE *out);
 void dm_world_set_timeline(dm_world *w, FILE *out);
 void dm_world_timeline_header(FILE *out);
 void dm_world_set_tap(dm_world *w, uint32_t node, const dm_world_tap *tap, void *user);
+/* Append to `steps` (dm_fault_step, the caller's) every fault the fault
+ * phase strikes -- drawn, churned, counted or scripted -- as the scripted
+ * step that strikes it again: crash, wipe, restart, pause, resume, skew,
+ * partition (its shape and sides: the isolated node, or order=), heal,
+ * slow (its for=) and the network steps. A churned node's bootstrap and
+ * what the random draws decide after are not kept (sim/shrink.c turns
+ * the steps into a scenario). Call before dm_world_run. */
+void dm_world_record_faults(dm_world *w, GArray *steps);
 
 /* Run both phases to the end. */
 void dm_world_run(dm_world *w);

@@ -176,6 +176,7 @@ struct dm_world {
     dm_prng fault_prng, work_prng;
     sim_event gen[DM_FAULT_MAX];
     sim_step *steps;
+    GArray *record;           /* dm_fault_step: faults struck, or NULL (dm_world_record_faults) */
     sim_event heal, phase_ev;
     uint32_t down;
     sim_msg *free_msgs;
@@ -320,6 +321,10 @@ void gen_next(dm_world *w, int kind);
 void faults_stop(dm_world *w);
 void run_step(dm_world *w, uint32_t i);
 void undo_step(dm_world *w, uint32_t i);
+/* Recording (dm_world_record_faults): the step that strikes `verb` at
+ * node `nd` (may be NULL) again now; `proto` (may be NULL) gives its
+ * other fields. A no-op unless recording in the fault phase. */
+void record_fault(dm_world *w, const char *verb, const sim_node *nd, const dm_fault_step *proto);
 /* Kinds with their own events: crash_count's next crash, a churn flip. */
 void crash_count_fire(dm_world *w);
 void churn_flip(dm_world *w, sim_node *nd);
@@ -335,7 +340,8 @@ bool slow_read(dm_world *w, sim_node *nd, sim_msg *sm);
 void slow_crash(dm_world *w, sim_node *nd);
 /* The network kinds' probabilities; partitions (the partition kind). */
 void set_rates(dm_world *w, double loss, double dup, double reorder);
-void partition(dm_world *w, dm_shape shape, uint32_t pivot, int64_t dur);
+/* `order` (n ids, may be NULL: drawn): dm_simnet_partition_order. */
+void partition(dm_world *w, dm_shape shape, uint32_t pivot, const uint32_t *order, int64_t dur);
 void heal(dm_world *w);
 
 /* ---------------------------------------------------------------- workload.c */

@@ -116,6 +116,18 @@ expect 0
 expect 2 --timeline "$tl" --set timeline.interval=0
 rm -f "$tl"
 
+# --shrink: the hazard shrinks to a scenario file that fails again; a
+# clean run has nothing to shrink (exit 2, said on stderr).
+shrunk=$(mktemp) || exit 99
+expect 0 --config "$scen/memberlist-hazard.ini" --shrink --shrink-out "$shrunk"
+grep -q '^replay: .*--config' "$out" || fail "--shrink: no replay command: $(cat "$out")"
+grep -q '^shrink: ddmin' "$err" || fail "--shrink: no progress on stderr"
+expect 1 --config "$shrunk"
+grep -q 'mutex' "$out" || fail "--shrink: the shrunk scenario does not break mutual exclusion"
+rm -f "$shrunk"
+expect 2 --shrink --runs 2
+grep -q 'no failing run' "$err" || fail "--shrink of a clean run: $(cat "$err")"
+
 # Same seed, same hash; another seed, another hash.
 h1=$("$sim" --seed 7 --faults swarm --duration 10 | tail -n 1 | sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p')
 h2=$("$sim" --seed 7 --faults swarm --duration 10 | tail -n 1 | sed -n 's/.*hash=\([0-9a-f]*\).*/\1/p')

@@ -19,6 +19,7 @@
 #include "prng.h"
 #include "simclock.h"
 #include "simconfig.h"
+#include "shrink.h"
 #include "simnet.h"
 #include "testlib.h"
 #include "tree.h"
@@ -58,20 +59,27 @@ static char *scenario_path(const char *name)
     return g_build_filename(".", "sim", "scenarios", name, NULL);
 }
 
+/* Defaults overlaid with scenario `name`, unresolved. */
+static void load_scenario_base(dm_sim_config *base, const char *name)
+{
+    GError *err = NULL;
+    char *path = scenario_path(name);
+    dm_sim_config_defaults(base);
+    bool ok = dm_sim_config_load(base, path, &err);
+    if (!ok)
+        fprintf(stderr, "%s: %s\n", path, err->message);
+    CU_ASSERT_TRUE_FATAL(ok);
+    g_free(path);
+}
+
 static void load_scenario(dm_sim_config *out, const char *name)
 {
     dm_sim_config base;
     GError *err = NULL;
-    char *path = scenario_path(name);
-    dm_sim_config_defaults(&base);
-    bool ok = dm_sim_config_load(&base, path, &err);
-    if (!ok)
-        fprintf(stderr, "%s: %s\n", path, err->message);
-    CU_ASSERT_TRUE_FATAL(ok);
-    ok = dm_sim_config_resolve(&base, base.seed, out, &err);
+    load_scenario_base(&base, name);
+    bool ok = dm_sim_config_resolve(&base, base.seed, out, &err);
     CU_ASSERT_TRUE_FATAL(ok);
     dm_sim_config_clear(&base);
-    g_free(path);
 }
 
 static uint64_t violations_of(dm_world *w, dm_violation_kind kind)
@@ -307,6 +315,7 @@ static void test_steps_roundtrip(void)
         "at=4 pause=1 for=15", "at=1.5 partition=isolate node=holder for=4",
         "at=7 skew=0 rate=-20000 for=2", "at=8 loss=0.25 for=1", "at=9 resume=random",
         "at=3 wipe=1 for=0.5", "at=4 wipe=holder",
+        "at=2 partition=majorities-ring order=3,1,0,2,4 for=1",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(steps); i++) {
         dm_fault_step s;
@@ -323,6 +332,22 @@ static void test_steps_roundtrip(void)
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 heal crash=1", &s, NULL)); /* two actions */
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=triangle", &s, NULL));
     CU_ASSERT_FALSE(dm_fault_step_parse("at=1 wipe", &s, NULL));          /* no node */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 crash=1 order=0,1", &s, NULL)); /* not a shape */
+    CU_ASSERT_FALSE(dm_fault_step_parse("at=1 partition=bridge order=a,b", &s, NULL));
+    /* An order= must name every node once: checked against nodes. */
+    const char *bad[] = { "0,1,2,3", "0,1,2,3,3", "0,1,2,3,5", "0,1,2,3,4,5" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        dm_sim_config c, out;
+        GError *err = NULL;
+        char *set = g_strdup_printf("faults.schedule=at=1 partition=random-halves order=%s", bad[i]);
+        dm_sim_config_defaults(&c);
+        CU_ASSERT_TRUE_FATAL(dm_sim_config_set(&c, set, NULL));
+        CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &out, &err));
+        CU_ASSERT_TRUE(err && strstr(err->message, "order="));
+        g_clear_error(&err);
+        dm_sim_config_clear(&c);
+        g_free(set);
+    }
 }
 
 /* The fault-kind registry: the built-in enum names its positions, names and
@@ -2031,6 +2056,128 @@ static void test_open_loop_latency_from_arrival(void)
     CU_ASSERT_TRUE(open.st.acquisitions <= 20 / 0.25 + 3 + 1);
 }
 
+
+/* ---------------------------------------------------------------- shrinking */
+
+/* The failure kinds (dm_shrink_failures) of the scenario a shrink wrote,
+ * read back from its key file as `dmutex-sim --config FILE` would. */
+static uint32_t replay_shrunk(const dm_shrink_result *r)
+{
+    char *ini = dm_shrink_to_ini(r, "shrunk.ini");
+    dm_sim_config base, run;
+    GError *err = NULL;
+    dm_sim_config_defaults(&base);
+    bool ok = dm_sim_config_load_data(&base, ini, "shrunk.ini", &err);
+    if (!ok)
+        fprintf(stderr, "shrunk.ini: %s\n%s", err->message, ini);
+    CU_ASSERT_TRUE_FATAL(ok);
+    CU_ASSERT_EQUAL(base.mode, DM_FAULTS_SCRIPTED);
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_resolve(&base, base.seed, &run, NULL));
+    dm_world *w = dm_world_new(&run);
+    dm_world_run(w);
+    uint32_t failures = dm_shrink_failures(w);
+    dm_world_free(w);
+    dm_sim_config_clear(&run);
+    dm_sim_config_clear(&base);
+    g_free(ini);
+    return failures;
+}
+
+/* The scripted hazard: its one step (the holder isolated) survives, the
+ * cluster and the fault phase shrink, and the file replays to a mutex
+ * violation. */
+static void test_shrink_memberlist_hazard(void)
+{
+    dm_sim_config base;
+    load_scenario_base(&base, "memberlist-hazard.ini");
+    dm_shrink_opts o = { .max_trials = 100 };
+    dm_shrink_result r;
+    GError *err = NULL;
+    bool ok = dm_shrink(&base, base.seed, 1, &o, &r, &err);
+    CU_ASSERT_TRUE_FATAL(ok);
+    CU_ASSERT_STRING_EQUAL(r.kind, "mutex");
+    CU_ASSERT_TRUE(r.replay_same_hash);   /* already scripted: only node=holder became a number */
+    CU_ASSERT_EQUAL(r.steps, 1);
+    CU_ASSERT(r.nodes < 5);
+    CU_ASSERT(r.config.duration_us < base.duration_us);
+    CU_ASSERT(r.trials <= 100);
+    CU_ASSERT_TRUE(replay_shrunk(&r) & 1u << 0);   /* mutex */
+    dm_shrink_result_clear(&r);
+    dm_sim_config_clear(&base);
+}
+
+/* Drawn faults: seed 11 of memberlist under crashes and partitions breaks
+ * token order with 14 faults drawn; the recorded schedule replays to the
+ * same kind, and a handful of steps remain that still do. */
+static void test_shrink_drawn_faults(void)
+{
+    dm_sim_config base;
+    GError *err = NULL;
+    dm_sim_config_defaults(&base);
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_set(&base, "core.policy=memberlist", &err));
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_set(&base, "faults.mode=list", &err));
+    CU_ASSERT_TRUE_FATAL(dm_sim_config_set(&base, "faults.kinds=crash,partition", &err));
+    dm_shrink_opts o = { .max_trials = 100 };
+    dm_shrink_result r;
+    bool ok = dm_shrink(&base, 11, 1, &o, &r, &err);
+    if (!ok)
+        fprintf(stderr, "%s\n", err->message);
+    CU_ASSERT_TRUE_FATAL(ok);
+    CU_ASSERT_STRING_EQUAL(r.kind, "token");
+    CU_ASSERT(r.steps_recorded > 5);
+    CU_ASSERT(r.steps >= 1 && r.steps <= 5);
+    CU_ASSERT_TRUE(replay_shrunk(&r) & 1u << 1);   /* token */
+    dm_shrink_result_clear(&r);
+    dm_sim_config_clear(&base);
+}
+
+/* A partition struck with the order another one used (order=) cuts the
+ * same links, for every shape and pivot, whatever the stream would draw. */
+static void test_partition_order_replays_sides(void)
+{
+    dm_prng a, b;
+    dm_prng_seed(&a, 5);
+    dm_prng_seed(&b, 6);
+    for (uint32_t n = 3; n <= 9; n++)
+        for (int shape = 0; shape < DM_SHAPE_COUNT; shape++)
+            for (uint32_t pivot = 0; pivot <= n; pivot++) {
+                uint32_t p = pivot == n ? DM_SIMNET_ANY : pivot;
+                dm_simnet *drawn = make_net(n), *given = make_net(n);
+                uint32_t *order = g_new(uint32_t, n);
+                dm_simnet_partition_order(drawn, shape, p, NULL, &a, NULL, order);
+                dm_simnet_partition_order(given, shape, p, order, &b, NULL, NULL);
+                for (uint32_t i = 0; i < n; i++)
+                    for (uint32_t j = 0; j < n; j++)
+                        CU_ASSERT_EQUAL(dm_simnet_is_cut(drawn, i, j), dm_simnet_is_cut(given, i, j));
+                g_free(order);
+                dm_simnet_free(drawn);
+                dm_simnet_free(given);
+            }
+}
+
+/* A run that does not fail has nothing to shrink: an error, no result. */
+static void test_shrink_clean_run(void)
+{
+    dm_sim_config base;
+    dm_sim_config_defaults(&base);
+    dm_shrink_opts o = { .max_trials = 10 };
+    dm_shrink_result r;
+    GError *err = NULL;
+    CU_ASSERT_FALSE(dm_shrink(&base, 1, 2, &o, &r, &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "no failing run"));
+    g_error_free(err);
+    dm_sim_config_clear(&base);
+}
+
+static CU_TestInfo shrink_tests[] = {
+    { "shrink: memberlist hazard -> 1 step, fewer nodes, mutex", test_shrink_memberlist_hazard },
+    { "shrink: drawn crashes and partitions -> <= 5 steps, token", test_shrink_drawn_faults },
+    { "shrink: a clean run is an error", test_shrink_clean_run },
+    { "partition order= strikes the same sides", test_partition_order_replays_sides },
+    CU_TEST_INFO_NULL,
+};
+
 /* ---------------------------------------------------------------- main */
 
 static CU_TestInfo unit_tests[] = {
@@ -2110,6 +2257,7 @@ static CU_SuiteInfo suites[] = {
     { "sim-membership", NULL, NULL, NULL, NULL, membership_tests },
     { "sim-churn-timeline", NULL, NULL, NULL, NULL, churn_tests },
     { "sim-swarm", NULL, NULL, NULL, NULL, swarm_tests },
+    { "sim-shrink", NULL, NULL, NULL, NULL, shrink_tests },
     CU_SUITE_INFO_NULL,
 };
 
