@@ -2453,7 +2453,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
         (cfg->policy && cfg->policy->needs_membership && !cfg->membership) ||
-        (cfg->policy && cfg->policy->epochs && cfg->n_members > DM_RECONFIG_MAX_MEMBERS))
+        cfg->n_members > dm_policy_max_members(cfg->policy))
         return -DM_EINVAL;
     uint32_t epoch = 0, incarnation = 0, flags = 0;
     uint64_t ceiling = 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "reconfig.h"
 #include "registry.h"
 
 static const dm_policy_ops *const builtin[] = {
@@ -77,4 +78,9 @@ uint32_t dm_policy_members_in_view(const dm_membership *m, uint32_t n_members, u
         if (dm_membership_in_view(m, i))
             ids[count++] = i;
     return count;
+}
+
+uint32_t dm_policy_max_members(const dm_policy_ops *p)
+{
+    return p && p->epochs ? DM_RECONFIG_MAX_MEMBERS : DM_MAX_MEMBERS;
 }

@@ -54,6 +54,11 @@ const dm_policy_ops *dm_policy_builtin(size_t i);          /* NULL past the end 
 char *dm_policy_names(const char *sep);
 /* p's name; the default's for NULL. */
 const char *dm_policy_name(const dm_policy_ops *p);
+/* The most members a cluster under p may have (NULL: the default's): every
+ * node's dm_node_new, the simulator's configuration and dmutexd's check
+ * this one rule. An epoch policy's configurations travel as a member set of
+ * DM_RECONFIG_MAX_MEMBERS bits; the others are bounded by DM_MAX_MEMBERS. */
+uint32_t dm_policy_max_members(const dm_policy_ops *p);
 /* Look a name up: 0 and *out set, or -DM_EINVAL. */
 int dm_policy_parse(const char *name, const dm_policy_ops **out);
 

@@ -328,8 +328,10 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
         g_set_error(err, DMN_CONFIG_ERROR, 0, "no members (--members HOST:PORT,...)");
         return FALSE;
     }
-    if (c->members->len > DM_MAX_MEMBERS) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "too many members (at most %d)", DM_MAX_MEMBERS);
+    if (c->members->len > dm_policy_max_members(c->core.policy)) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "too many members: %u, policy %s allows at most %u",
+                    c->members->len, dm_policy_name(c->core.policy),
+                    dm_policy_max_members(c->core.policy));
         return FALSE;
     }
     g_ptr_array_sort(c->members, cmp_str);

@@ -957,6 +957,9 @@ static bool validate(const dm_sim_config *c, GError **err)
     }
     if (c->nodes < 1 || c->nodes > DM_MAX_MEMBERS)
         return fail(err, "[sim] nodes: %u is out of range 1..%u", c->nodes, DM_MAX_MEMBERS);
+    if (c->nodes > dm_policy_max_members(c->core.policy))
+        return fail(err, "[sim] nodes: %u, but policy %s allows at most %u members", c->nodes,
+                    dm_policy_name(c->core.policy), dm_policy_max_members(c->core.policy));
     if (c->duration_us <= 0)
         return fail(err, "[sim] duration: must be > 0");
     if (c->clock_rates && c->clock_rates->len > c->nodes)

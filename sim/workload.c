@@ -236,6 +236,10 @@ void client_drop_waiting(dm_world *w, sim_node *nd, uint32_t lock, sim_client *c
 
 void client_timer(dm_world *w, sim_node *nd, uint32_t lock, sim_client *cl, bool arrival)
 {
+    /* A node whose start failed has no core to ask; the failure is counted
+     * (start_failures) and fails the run, the world goes on without it. */
+    if (!nd->core)
+        return;
     if (nd->state == NODE_PAUSED) {
         /* The application is frozen with its process: it acts on resume. */
         if (arrival)

@@ -204,6 +204,27 @@ static void test_legacy_keys(void)
     dmn_config_clear(&c);
 }
 
+/* Too many members for the policy is a configuration error naming both,
+ * found by the same rule dm_node_new applies (dm_policy_max_members). */
+static void test_member_limit(void)
+{
+    dmn_config c;
+    GError *err = NULL;
+    dmn_config_init(&c);
+    GString *csv = g_string_new(NULL);
+    for (int i = 0; i < 65; i++)
+        g_string_append_printf(csv, "%s127.0.0.1:%d", i ? "," : "", 20000 + i);
+    CU_ASSERT_TRUE(dmn_config_set_members_csv(&c, csv->str, &err));
+    c.self = g_strdup("127.0.0.1:20000");
+    CU_ASSERT_TRUE(dmn_config_set(&c, "policy", "epoch", "test", &err));
+    CU_ASSERT_FALSE(dmn_config_finish(&c, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "65") && strstr(err->message, "epoch") &&
+                           strstr(err->message, "at most 64"));
+    g_clear_error(&err);
+    dmn_config_clear(&c);
+    g_string_free(csv, TRUE);
+}
+
 static void test_addresses(void)
 {
     char *h = NULL;
@@ -862,6 +883,7 @@ static CU_TestInfo store_tests[] = {
 };
 static CU_TestInfo config_tests[] = {
     { "legacy keys", test_legacy_keys },
+    { "too many members for the policy", test_member_limit },
     { "addresses", test_addresses },
     { "key file", test_config },
     CU_TEST_INFO_NULL,

@@ -280,6 +280,19 @@ static void test_config_errors(void)
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "probe_timeout"));
     g_clear_error(&err);
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.probe_timeout=0.5", NULL));
+    /* An epoch configuration is a 64-bit member set: 65 nodes is a
+     * configuration error, not a node that fails to start (which crashed
+     * the simulator once the workload asked it for a lock). */
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=epoch", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.nodes=65", NULL));
+    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "allows at most 64"));
+    g_clear_error(&err);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.nodes=64", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_resolve(&c, 1, &r, &err));
+    dm_sim_config_clear(&r);
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=ae", NULL));
+    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.nodes=5", NULL));
     /* a crash count needs crashes */
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.crash_count=3", NULL));
     CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
