@@ -232,6 +232,32 @@ static void test_loss_and_dup_rates(void)
 
 /* ---------------------------------------------------------------- configuration */
 
+/* Setting `setting` (NULL: none) leaves c unresolvable, with an error that
+ * names `needle`. */
+static void resolve_fails(dm_sim_config *c, const char *setting, const char *needle)
+{
+    dm_sim_config r;
+    GError *err = NULL;
+    if (setting)
+        CU_ASSERT_TRUE(dm_sim_config_set(c, setting, NULL));
+    CU_ASSERT_FALSE(dm_sim_config_resolve(c, 1, &r, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, needle));
+    g_clear_error(&err);
+}
+
+static void resolve_ok(dm_sim_config *c)
+{
+    dm_sim_config r;
+    GError *err = NULL;
+    if (dm_sim_config_resolve(c, 1, &r, &err)) {
+        dm_sim_config_clear(&r);
+    } else {
+        CU_FAIL("the configuration should resolve");
+        fprintf(stderr, "resolve: %s\n", err ? err->message : "?");
+        g_clear_error(&err);
+    }
+}
+
 static void test_config_errors(void)
 {
     dm_sim_config c;
@@ -259,45 +285,27 @@ static void test_config_errors(void)
     g_clear_error(&err);
 
     /* Valid syntax that cannot run: found when resolving. */
-    dm_sim_config r;
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.schedule=at=1 crash=9", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err->message, "node 9"));
-    g_clear_error(&err);
+    resolve_fails(&c, "faults.schedule=at=1 crash=9", "node 9");
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.schedule=at=1 crash=2", NULL));
     /* memberlist needs membership; ae runs without it */
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=memberlist", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.enabled=false", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "swim.enabled"));
-    g_clear_error(&err);
+    resolve_fails(&c, "swim.enabled=false", "swim.enabled");
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=ae", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_resolve(&c, 1, &r, &err));
-    dm_sim_config_clear(&r);
+    resolve_ok(&c);
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.enabled=true", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.probe_timeout=1", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "probe_timeout"));
-    g_clear_error(&err);
+    resolve_fails(&c, "swim.probe_timeout=1", "probe_timeout");
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "swim.probe_timeout=0.5", NULL));
     /* An epoch configuration is a 64-bit member set: 65 nodes is a
      * configuration error, not a node that fails to start (which crashed
      * the simulator once the workload asked it for a lock). */
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=epoch", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.nodes=65", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "allows at most 64"));
-    g_clear_error(&err);
+    resolve_fails(&c, "sim.nodes=65", "allows at most 64");
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.nodes=64", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_resolve(&c, 1, &r, &err));
-    dm_sim_config_clear(&r);
+    resolve_ok(&c);
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "core.policy=ae", NULL));
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "sim.nodes=5", NULL));
     /* a crash count needs crashes */
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.crash_count=3", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "crash_count"));
-    g_clear_error(&err);
+    resolve_fails(&c, "faults.crash_count=3", "crash_count");
     CU_ASSERT_FALSE(dm_sim_config_set(&c, "swim.probe_intervall=1", &err));
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "probe_intervall"));
     g_clear_error(&err);
@@ -306,18 +314,11 @@ static void test_config_errors(void)
     CU_ASSERT_FALSE(dm_sim_config_set(&c, "faults.churn_p=1.5", &err));
     CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "churn_p"));
     g_clear_error(&err);
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.churn_up_mean=0", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "churn_up_mean"));
-    g_clear_error(&err);
+    resolve_fails(&c, "faults.churn_up_mean=0", "churn_up_mean");
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "faults.churn_up_mean=10", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_set(&c, "timeline.interval=0", NULL));
-    CU_ASSERT_FALSE(dm_sim_config_resolve(&c, 1, &r, &err));
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "[timeline] interval"));
-    g_clear_error(&err);
+    resolve_fails(&c, "timeline.interval=0", "[timeline] interval");
     CU_ASSERT_TRUE(dm_sim_config_set(&c, "timeline.interval=0.25", NULL));
-    CU_ASSERT_TRUE(dm_sim_config_resolve(&c, 1, &r, &err));
-    dm_sim_config_clear(&r);
+    resolve_ok(&c);
     dm_sim_config_clear(&c);
 }
 
