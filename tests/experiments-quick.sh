@@ -159,11 +159,11 @@ for e in $(dm_all_experiments); do
             availability)
                 header_has "$agg" policy n p mean ci_low ci_high runs analytic ||
                     fail "availability.csv lacks policy,n,p,mean,ci_low,ci_high,runs,analytic" ;;
-            safety)
+            safety | frontier)
                 v=$(awk -f "$top/analysis/select.awk" -v where=policy=ae,metric=violated "$agg" |
                     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "mean") k = i; next } { s += $k } END { print s + 0 }')
-                [ "$v" = 0 ] && ok "safety: ae has no mutual-exclusion violation" ||
-                    fail "safety: ae violated safety (fraction of runs summed over points: $v)" ;;
+                [ "$v" = 0 ] && ok "$e: ae has no mutual-exclusion violation" ||
+                    fail "$e: ae violated safety (fraction of runs summed over points: $v)" ;;
             messages)
                 for n in $(dm_values n); do
                     got=$(value "$agg" "mode=uncontended,policy=$DM_ANY_POLICY,n=$n,metric=msgs_per_acq" mean)
