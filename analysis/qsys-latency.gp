@@ -16,7 +16,7 @@ do for [load in vals_load] {
     set logscale y
     set ytics (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
     set yrange [(ylo > 0 ? ylo / 2 : 0.5):yhi * 2]
-    set key top left
+    set key center right font ',9' samplen 2
     plot \
         for [q in vals_quorum] sel(sprintf('load=%s,quorum=%s,metric=lat_p50_ms', load, q)) \
             using (column('n') + qoff(q)):'mean':'ci_low':'ci_high' with yerrorlines dt 1 pt qshape(q) lc rgb qcolour(q) title sprintf('%s p50', q), \
@@ -28,6 +28,7 @@ do for [load in vals_load] {
 do for [load in vals_load] {
     set title sprintf('offered load %s', load)
     unset logscale y
+    set ytics autofreq
     set ylabel 'throughput (grants per second)'
     set yrange [0:21]
     set key bottom left

@@ -3,13 +3,14 @@
 load here . '/qsys-style.gp'
 theory = dir . '/qsys-messages-theory.csv'
 set output out('qsys-messages')
-set title "Messages per lock acquisition vs cluster size, per quorum system (policy ae, no faults)\n" . subtitle(cilabel . ', ' . nlabel . '; dashed: 5(K−1), K = failure-free quorum of the member at tree position 0 (the client need not sit there)') . "\n" . subtitle(unsafenote)
+set title "Messages per lock acquisition vs cluster size, per quorum system (policy ae, no faults)\n" . subtitle(cilabel . ', ' . nlabel . '; dashed: 5(K−1), K = failure-free quorum at position 0') . "\n" . subtitle(unsafenote)
 set xlabel 'cluster size N (nodes)'
 set ylabel 'messages per granted acquisition (count, log scale)'
 set logscale y 2
 set xrange [6:52]
+set yrange [4:1024]
 set xtics (9, 16, 25, 36, 49)
-set key bottom right
+set key top left font ',9' samplen 2 maxrows 5
 mshape(q, mode) = mode eq 'uncontended' ? qshape(q) : qshape(q) - 1
 plot \
     for [q in vals_quorum] selfile(theory, sprintf('quorum=%s', q)) using 'n':'uncontended' with lines dt 2 lc rgb qcolour(q) \
