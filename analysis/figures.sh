@@ -1,7 +1,10 @@
 #!/bin/sh
-# analysis/figures.sh NAME DIR -- draw experiment NAME's figures from
-# DIR/NAME.csv with analysis/NAME.gp, each as DIR/<figure>.png (pngcairo) and
-# DIR/<figure>.svg. Without gnuplot it says so and succeeds: the CSVs stand.
+# analysis/figures.sh NAME DIR [DEFDIR] -- draw experiment NAME's figures from
+# DIR/NAME.csv with NAME.gp, each as DIR/<figure>.png (pngcairo) and
+# DIR/<figure>.svg. NAME.gp is looked up in DEFDIR (the directory of the
+# experiment's definition: a user's own experiment keeps its figure next to
+# it), then in analysis/; with neither there is no figure. Without gnuplot it
+# says so and succeeds: the CSVs stand.
 #
 # NAME.gp sees these gnuplot variables and functions:
 #   dir, name, csv (DIR/NAME.csv), here (analysis/), ext ("png" or "svg")
@@ -16,10 +19,11 @@
 #   vals_<param> the distinct values of each swept parameter, e.g. vals_policy = "ae memberlist"
 #   policies    the simulator's policies in registry order (style.gp styles by it)
 set -u
-name=${1:?usage: figures.sh NAME DIR} dir=${2:?usage: figures.sh NAME DIR}
+name=${1:?usage: figures.sh NAME DIR [DEFDIR]} dir=${2:?usage: figures.sh NAME DIR [DEFDIR]}
 here=$(cd "$(dirname "$0")" && pwd)
 csv=$dir/$name.csv
-script=$here/$name.gp
+script=${3:+$3/$name.gp}
+[ -n "$script" ] && [ -f "$script" ] || script=$here/$name.gp
 [ -f "$script" ] || exit 0
 if [ -n "${DM_NO_GNUPLOT:-}" ] || ! command -v gnuplot >/dev/null 2>&1; then
     echo "figures.sh: gnuplot not found: skipping the $name figures (the data is in $csv;" \

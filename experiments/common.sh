@@ -8,7 +8,7 @@
 DM_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 # Names a swept parameter may not take: the runner's own variables.
-DM_RESERVED="name title question params seeds batch first_seed record derive metrics needs order
+DM_RESERVED="name dm_def title question params seeds batch first_seed record derive metrics needs order
   seed seed0 count status rc out tmp sim scale exp seq outdir args extra derived summary events
   mv fe lm acq row rowpfx need_csv need_trace use_lock_messages missing partial path"
 
@@ -37,27 +37,46 @@ dm_all_experiments() {
     done | sort -n | cut -d' ' -f2
 }
 
+# dm_def_path EXP: the definition's file. EXP is a built-in experiment's
+# name, or the path of a user's own definition (anything with a "/" or
+# ending in .exp: /path/to/mine.exp, ./mine.exp), made absolute so that
+# job.sh and Slurm tasks find it from any directory.
 dm_def_path() {
-    local p=$DM_ROOT/experiments/$1.exp
-    [ -f "$p" ] || dm_die "no experiment '$1' (have: $(dm_all_experiments | tr '\n' ' '))"
+    local p
+    case $1 in
+        */* | *.exp)
+            p=$1
+            [ -f "$p" ] || dm_die "no experiment definition $p"
+            case $p in /*) ;; *) p=$(cd "$(dirname "$p")" && pwd)/$(basename "$p") ;; esac ;;
+        *)
+            p=$DM_ROOT/experiments/$1.exp
+            [ -f "$p" ] || dm_die "no experiment '$1' (have: $(dm_all_experiments | tr '\n' ' '); or give the path of your own .exp)" ;;
+    esac
     printf '%s\n' "$p"
 }
 
-# dm_load NAME SCALE: source the definition into this shell (call it in a
-# subshell when loading several), then let quick_* variables override their
-# full-size namesakes when SCALE is quick.
+# dm_load EXP SCALE: source the definition (a name or a path, see
+# dm_def_path) into this shell (call it in a subshell when loading several),
+# then let quick_* variables override their full-size namesakes when SCALE
+# is quick. Sets dm_def to the definition's absolute path.
 dm_load() {
-    local path v
+    local path v base
     path=$(dm_def_path "$1") || exit 2
+    name=
     # shellcheck source=/dev/null
     . "$path"
-    [ "$name" = "$1" ] || dm_die "$path: name=$name, expected $1"
+    base=$(basename "$path" .exp)
+    [ "$name" = "$base" ] || dm_die "$path: name=$name, expected $base (the file's name)"
+    [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || dm_die "$path: bad experiment name '$name'"
+    dm_def=$path
     if [ "$2" = quick ]; then
         for v in $(compgen -v quick_); do
             printf -v "${v#quick_}" '%s' "${!v}"
         done
     fi
     : "${seeds:?$path: seeds not set}" "${params:?$path: params not set}"
+    declare -F sim_args >/dev/null || declare -F custom_run >/dev/null ||
+        dm_die "$path: no sim_args function (it sets args=(...), the simulator's arguments at one point)"
     batch=${batch:-1}
     first_seed=${first_seed:-1}
     local q

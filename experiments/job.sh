@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # experiments/job.sh -- one job of a sweep: one point, a block of seeds.
 #
-#   job.sh [--sim PATH] --scale quick|full --exp NAME SEED0 COUNT [PARAM=VALUE ...]
+#   job.sh [--sim PATH] --scale quick|full --exp NAME|PATH.exp SEED0 COUNT [PARAM=VALUE ...]
 #
 # Runs dmutex-sim once per seed SEED0..SEED0+COUNT-1 (one process per seed,
 # so that every seed gets its own summary) and prints one CSV row per run:
@@ -133,7 +133,7 @@ trace_metrics() {
 
 # The row names the point as swept ("any" where the policy cannot matter);
 # the simulator then runs the sweep's first policy.
-rowpfx=$exp
+rowpfx=$name
 for _p in $params; do rowpfx="$rowpfx,${!_p}"; done
 if [ "${policy:-}" = "$DM_ANY_POLICY" ]; then
     policy=$(dm_values policy | cut -d' ' -f1)

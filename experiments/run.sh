@@ -3,6 +3,10 @@
 #
 #   experiments/run.sh [OPTIONS] [EXPERIMENT ...]      (default: every experiment)
 #
+# An EXPERIMENT is a built-in name (experiments/NAME.exp) or the path of your
+# own definition, e.g. ~/mine.exp; its figure script is mine.gp next to it,
+# else analysis/mine.gp (experiments/README.md, "Your own experiment").
+#
 #   --quick               reduced sizes (quick_* values of each definition);
 #                         output in results/quick instead of results/full
 #   --out DIR             output directory
@@ -107,12 +111,12 @@ run_jobs() {
         [ -t 2 ] && popts+=(--bar)
         [ -n "$jobs" ] && popts+=(-j "$jobs")
         [ -n "$sshloginfile" ] && popts+=(--sshloginfile "$sshloginfile")
-        parallel "${popts[@]}" "$job" --sim "$sim" --scale "$scale" --exp "$name" \
+        parallel "${popts[@]}" "$job" --sim "$sim" --scale "$scale" --exp "$dm_def" \
             :::: "$work/jobs.txt" >/dev/null
         rc=$?
     else
         awk '{ print "--seq", NR, $0 }' "$work/jobs.txt" |
-            xargs -P "${jobs:-$ncores}" -L 1 "$job" --sim "$sim" --scale "$scale" --exp "$name" \
+            xargs -P "${jobs:-$ncores}" -L 1 "$job" --sim "$sim" --scale "$scale" --exp "$dm_def" \
                 --outdir "$work/out"
         rc=$?
     fi
@@ -175,7 +179,7 @@ for e in "${exps[@]}"; do
         dm_jobs >"$work/jobs.txt.new"
         # What the results depend on: the job list, the simulator binary, the
         # definition and the job script. Change any, and the sweep starts afresh.
-        sig=$(cat "$work/jobs.txt.new" "$sim" "$DM_ROOT/experiments/$name.exp" \
+        sig=$(cat "$work/jobs.txt.new" "$sim" "$dm_def" \
             "$DM_ROOT/experiments/job.sh" "$DM_ROOT/experiments/common.sh" | cksum)
         if [ "$mode" = collect ]; then
             rm -f "$work/jobs.txt.new"
@@ -194,14 +198,14 @@ for e in "${exps[@]}"; do
             rm -f "$work/jobs.txt.new"
         fi
         # For experiments/slurm.sbatch: how to run this list.
-        printf 'sim=%q\nscale=%q\nexp=%q\n' "$sim" "$scale" "$name" >"$work/env"
+        printf 'sim=%q\nscale=%q\nexp=%q\n' "$sim" "$scale" "$dm_def" >"$work/env"
         njobs=$(grep -c . "$work/jobs.txt")
         header="experiment,$(echo $params | tr ' ' ','),seed,exit,$(echo $metrics | tr ' ' ',')"
         if [ "$mode" = plan ]; then
             echo "$name: $njobs jobs ($npoints points x $seeds seeds, $batch per job) in $work/jobs.txt"
             echo "  sbatch --array=0-$(( (njobs + 9) / 10 - 1 ))%50 $DM_ROOT/experiments/slurm.sbatch $work 10"
             qflag=; [ "$scale" = quick ] && qflag=" --quick"
-            echo "  then: $0 --collect$qflag --out $out $name"
+            echo "  then: $0 --collect$qflag --out $out $e"
             exit 0
         fi
         rc=0
@@ -223,7 +227,7 @@ for e in "${exps[@]}"; do
         fi
         "$DM_ROOT/analysis/aggregate.sh" "$name" "$out" || rc=1
         if [ "$figures" -eq 1 ]; then
-            "$DM_ROOT/analysis/figures.sh" "$name" "$out" || rc=1
+            "$DM_ROOT/analysis/figures.sh" "$name" "$out" "$(dirname "$dm_def")" || rc=1
         fi
         exit "$rc"
     ) || failed=$((failed + 1))
