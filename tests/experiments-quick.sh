@@ -15,6 +15,8 @@
 #   - a few results that must hold at any size: ae never violates mutual
 #     exclusion (safety), an uncontended ae acquisition costs 5(K-1)
 #     messages, +2% at most for spurious re-sends (messages), ae serves everything with one node down (sustained);
+#   - a user's own experiment, written to a temp dir (run.sh PATH/NAME.exp,
+#     NAME.gp next to it): its CSVs and figures appear;
 #   - with gnuplot (and DM_NO_GNUPLOT unset): the PNG and SVG figures exist
 #     and are PNG / SVG; without: the run says it skipped them and still
 #     leaves every CSV.
@@ -186,6 +188,44 @@ for e in $(dm_all_experiments); do
         [ "$fails" -eq 0 ]
     ) || fails=$((fails + 1))
 done
+
+# A user's own experiment, outside the tree (experiments/README.md, "Your own
+# experiment"): the definition by its path, its figure script next to it
+# (there is no analysis/userexp.gp), style.gp's helpers available to it.
+own=$(mktemp -d) || exit 99
+cat >"$own/userexp.exp" <<'EOF_EXP'
+name=userexp
+params="n"
+param_n="3 5"
+seeds=2
+duration=2
+record="acquisitions"
+sim_args() { args=(--nodes "$n" --faults none --duration "$duration"); }
+EOF_EXP
+cat >"$own/userexp.gp" <<'EOF_GP'
+set output out('userexp')
+set title "acquisitions vs N\n" . subtitle(nlabel)
+plot sel('metric=acquisitions') using 'n':'mean':'ci_low':'ci_high' with yerrorlines \
+        pt ptype(plabel('ae'), 1) lc rgb shade('ae', 1) title 'mine', \
+     sel('metric=acquisitions') using 'n':(unsafe(column('mean'))) @UNSAFE notitle
+EOF_GP
+abssim=$(cd "$(dirname "$sim")" && pwd)/$(basename "$sim")
+(cd "$own" && "$top/experiments/run.sh" --quick --fresh --sim "$abssim" --out "$own/out" ./userexp.exp) \
+    >"$own/log" 2>&1
+rc=$?
+sed 's/^/  | /' "$own/log"
+if [ "$rc" -ne 0 ]; then
+    fail "run.sh on an out-of-tree .exp exited $rc"
+else
+    raw=$own/out/userexp-raw.csv
+    [ "$(head -n 1 "$raw" 2>/dev/null)" = "experiment,n,seed,exit,acquisitions,violated,viol_per_hour" ] &&
+        [ "$(grep -c '^userexp,[35],[12],[01],[0-9]' "$raw")" -eq 4 ] &&
+        [ "$(grep -c '^[35],acquisitions,' "$own/out/userexp.csv" 2>/dev/null)" -eq 2 ] &&
+        ok "out-of-tree experiment: userexp-raw.csv and userexp.csv" ||
+        fail "out-of-tree experiment: $raw or userexp.csv wrong (4 runs, 2 points wanted)"
+    check_figure "$own/out/userexp"
+fi
+rm -rf "$own"
 
 [ "$fails" -eq 0 ] || { echo "experiments-quick: $fails failure(s)"; exit 1; }
 if [ "$skips" -gt 0 ]; then
