@@ -65,8 +65,9 @@ if [ "$mode" = list ]; then
     for e in "${exps[@]}"; do
         (
             dm_load "$e" full
-            printf '%s (%s)\n' "$name" "$title"
-            printf '%s\n' "$question" | sed 's/^/    /'
+            # title and question are optional in a user's own definition.
+            printf '%s (%s)\n' "$name" "${title:-$dm_def}"
+            [ -z "${question:-}" ] || printf '%s\n' "$question" | sed 's/^/    /'
         )
     done
     exit 0
