@@ -68,6 +68,7 @@ dm_load() {
     base=$(basename "$path" .exp)
     [ "$name" = "$base" ] || dm_die "$path: name=$name, expected $base (the file's name)"
     [[ $name =~ ^[A-Za-z0-9][A-Za-z0-9_.-]*$ ]] || dm_die "$path: bad experiment name '$name'"
+    # shellcheck disable=SC2034  # used by run.sh
     dm_def=$path
     if [ "$2" = quick ]; then
         for v in $(compgen -v quick_); do
