@@ -161,7 +161,7 @@ for e in $(dm_all_experiments); do
             availability)
                 header_has "$agg" policy n p mean ci_low ci_high runs analytic ||
                     fail "availability.csv lacks policy,n,p,mean,ci_low,ci_high,runs,analytic" ;;
-            safety | frontier)
+            safety | frontier | correlated)
                 v=$(awk -f "$top/analysis/select.awk" -v where=policy=ae,metric=violated "$agg" |
                     awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "mean") k = i; next } { s += $k } END { print s + 0 }')
                 [ "$v" = 0 ] && ok "$e: ae has no mutual-exclusion violation" ||
