@@ -46,6 +46,22 @@ static void make_config(dm_sim_config *out, uint64_t seed, const char *const *se
     dm_sim_config_clear(&base);
 }
 
+/* The world of `settings` at `seed`, run to its end; c holds its
+ * configuration, which the world points into (end_world frees both). */
+static dm_world *run_world(dm_sim_config *c, uint64_t seed, const char *const *settings)
+{
+    make_config(c, seed, settings);
+    dm_world *w = dm_world_new(c);
+    dm_world_run(w);
+    return w;
+}
+
+static void end_world(dm_world *w, dm_sim_config *c)
+{
+    dm_world_free(w);
+    dm_sim_config_clear(c);
+}
+
 static char *scenario_path(const char *name)
 {
     const char *srcdir = g_getenv("srcdir");
@@ -606,8 +622,7 @@ static void test_sabotage_mutex(void)
         names_node_1 |= v->kind == DM_VIOLATION_MUTEX && (v->node == 1 || v->other == 1);
     }
     CU_ASSERT_TRUE(names_node_1);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* Reports every grant with the first token it was ever given. */
@@ -638,8 +653,7 @@ static void test_sabotage_token(void)
     /* ...and the fenced resource turned the stale token's writes away. */
     CU_ASSERT_TRUE(dm_checker_get_counts(dm_world_checker(w))->writes_rejected >= 1);
     CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_MUTEX), 0);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* Hears nothing at all. */
@@ -672,8 +686,7 @@ static void test_sabotage_liveness(void)
     CU_ASSERT_TRUE(st->liveness_granted < st->liveness_requests);
     /* The bound is enforced: the run ends when it passes. */
     CU_ASSERT_EQUAL(st->sim_us, st->liveness_start_us + c.liveness_us);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* Drops every membership message from node 2: the others never hear its
@@ -722,8 +735,7 @@ static void test_sabotage_views(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "{0,1,3,4} see 4 members"));
     /* The run went to the bound. */
     CU_ASSERT_EQUAL(st->sim_us, st->liveness_start_us + c.liveness_us);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* A resource that accepts any token lets the paused holder's stale write
@@ -736,8 +748,7 @@ static void test_broken_resource_fence(void)
     dm_checker_set_resource_broken(dm_world_checker(w), true);
     dm_world_run(w);
     CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_FENCE) >= 1);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* ---------------------------------------------------------------- starts */
@@ -806,8 +817,7 @@ static void test_bootstrap_only_first_start(void)
              * start is a bootstrap, later than time 0. */
             CU_ASSERT_PTR_NOT_NULL(strstr(dm_world_trace_text(w), "first start"));
         }
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -880,8 +890,7 @@ static void test_outcome_matched_by_attempt(void)
     /* One row per attempt (those still in progress at the end included). */
     CU_ASSERT_EQUAL(rows->len, st->attempts);
     g_ptr_array_unref(rows);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 
     /* The replay from the issue, and its neighbours: whatever the core's
      * timing does to them, no outcome goes astray. */
@@ -894,8 +903,7 @@ static void test_outcome_matched_by_attempt(void)
         if (dm_world_get_stats(w)->api_errors)
             fprintf(stderr, "\nseed %" G_GUINT64_FORMAT ": API errors\n", seed);
         CU_ASSERT_EQUAL(dm_world_get_stats(w)->api_errors, 0);
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -908,8 +916,7 @@ static void test_drift_beyond_bound(void)
     dm_world *w = dm_world_new(&c);
     dm_world_run(w);
     CU_ASSERT_TRUE(violations_of(w, DM_VIOLATION_MUTEX) >= 1);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 static void test_pause_past_lease(void)
@@ -928,8 +935,7 @@ static void test_pause_past_lease(void)
     const char *t = dm_world_trace_text(w);
     const char *rej = strstr(t, "(after pause): REJECTED");
     CU_ASSERT_PTR_NOT_NULL(rej);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 static void test_clean_scenarios(void)
@@ -948,8 +954,7 @@ static void test_clean_scenarios(void)
         CU_ASSERT_FALSE(dm_world_failed(w));
         CU_ASSERT_TRUE(st->acquisitions > 10);
         CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -957,9 +962,7 @@ static void test_clean_scenarios(void)
 static void test_default_run(void)
 {
     dm_sim_config c;
-    make_config(&c, 1, NULL);
-    dm_world *w = dm_world_new(&c);
-    dm_world_run(w);
+    dm_world *w = run_world(&c, 1, NULL);
     const dm_world_stats *st = dm_world_get_stats(w);
     CU_ASSERT_EQUAL(st->crashes, 1);
     CU_ASSERT_EQUAL(st->restarts, 1);
@@ -969,8 +972,7 @@ static void test_default_run(void)
     CU_ASSERT_EQUAL(st->liveness_requests, 5);
     CU_ASSERT_EQUAL(st->liveness_granted, 5);
     CU_ASSERT_FALSE(dm_world_failed(w));
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* Issue 9's disk loss (sim/scenarios/wipe-arbiter.ini): node 3 holds lock0
@@ -1003,8 +1005,7 @@ static void test_wipe_arbiter(void)
             CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
             CU_ASSERT_TRUE(st->acquisitions >= 3);
         }
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -1032,16 +1033,13 @@ static void test_latency_sweep(void)
                 const char *s[] = { "sim.nodes=5", "faults.mode=none", "workload.load=0.2",
                                     "sim.duration=120", lat, jitters[j] ? jit : NULL, NULL };
                 dm_sim_config c;
-                make_config(&c, seed, s);
-                dm_world *w = dm_world_new(&c);
-                dm_world_run(w);
+                dm_world *w = run_world(&c, seed, s);
                 const dm_world_stats *st = dm_world_get_stats(w);
                 granted += st->acquisitions;
                 ended += st->acquisitions + st->failed;
                 liveness += violations_of(w, DM_VIOLATION_LIVENESS);
                 CU_ASSERT_FALSE(dm_world_failed(w));
-                dm_world_free(w);
-                dm_sim_config_clear(&c);
+                end_world(w, &c);
             }
             bool ok = liveness == 0 && ended > 100 && (double)granted >= 0.95 * (double)ended;
             if (!ok)
@@ -1095,8 +1093,7 @@ static void test_crash_detection(void)
     /* The crashed nodes were up until they crashed, then down until the
      * liveness phase restarted them. */
     CU_ASSERT_TRUE(st->node_up_us < 5 * st->sim_us && st->node_up_us > 4 * st->sim_us);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* A pause outlives the suspicion timeout: the paused node is declared dead
@@ -1107,9 +1104,7 @@ static void test_false_deaths_of_paused_node(void)
     static const char *const s[] = { "faults.schedule=at=5 pause=3 for=20", "sim.duration=40",
                                      "workload.interarrival=0", NULL };
     dm_sim_config c;
-    make_config(&c, 1, s);
-    dm_world *w = dm_world_new(&c);
-    dm_world_run(w);
+    dm_world *w = run_world(&c, 1, s);
     const dm_world_stats *st = dm_world_get_stats(w);
     CU_ASSERT_FALSE(dm_world_failed(w));
     CU_ASSERT_EQUAL(dm_world_detection_count(w), 0);   /* no crash */
@@ -1118,8 +1113,7 @@ static void test_false_deaths_of_paused_node(void)
     CU_ASSERT_EQUAL(st->false_suspicions_connected, 0);
     CU_ASSERT_EQUAL(st->false_deaths_connected, 0);
     CU_ASSERT_TRUE(dm_world_views_agree(w));
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* ---------------------------------------------------------------- slow */
@@ -1225,8 +1219,7 @@ static void test_slow_delays_reads(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "6.000000 n0 slow over"));
     for (uint32_t i = 0; i < 3; i++)
         g_array_free(p.sent[i], TRUE);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* A member 8 s slow past a fixed 4 s suspicion timeout declares healthy
@@ -1252,15 +1245,12 @@ static void test_slow_false_deaths_of_healthy(void)
                                 "faults.schedule=at=2 slow=0 delay=8", cases[k][lifeguard][0],
                                 cases[k][lifeguard][1], NULL };
             dm_sim_config c;
-            make_config(&c, 1, s);
-            dm_world *w = dm_world_new(&c);
-            dm_world_run(w);
+            dm_world *w = run_world(&c, 1, s);
             const dm_world_stats *st = dm_world_get_stats(w);
             CU_ASSERT_FALSE(dm_world_failed(w));
             CU_ASSERT_TRUE(st->false_suspicions_healthy > 0);
             deaths[lifeguard] = st->false_deaths_healthy;
-            dm_world_free(w);
-            dm_sim_config_clear(&c);
+            end_world(w, &c);
         }
         CU_ASSERT_TRUE(deaths[0] > 0);
         CU_ASSERT_EQUAL(deaths[1], 0);
@@ -1275,9 +1265,7 @@ static void test_swarm_slow_ae(void)
     uint64_t slows = 0, slowed = 0, healthy = 0;
     for (uint64_t seed = 1; seed <= 150; seed++) {
         dm_sim_config c;
-        make_config(&c, seed, s);
-        dm_world *w = dm_world_new(&c);
-        dm_world_run(w);
+        dm_world *w = run_world(&c, seed, s);
         if (dm_world_failed(w)) {
             fprintf(stderr, "\nseed %" G_GUINT64_FORMAT " failed\n", seed);
             print_violations(w);
@@ -1287,8 +1275,7 @@ static void test_swarm_slow_ae(void)
         slows += st->slows;
         slowed += st->slowed_msgs;
         healthy += st->false_suspicions_healthy;
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
     CU_ASSERT_TRUE(slows > 150);
     CU_ASSERT_TRUE(slowed > 1000);
@@ -1301,17 +1288,14 @@ static void test_membership_off(void)
 {
     static const char *const s[] = { "swim.enabled=false", NULL };
     dm_sim_config c;
-    make_config(&c, 1, s);
-    dm_world *w = dm_world_new(&c);
-    dm_world_run(w);
+    dm_world *w = run_world(&c, 1, s);
     const dm_world_stats *st = dm_world_get_stats(w);
     CU_ASSERT_FALSE(dm_world_failed(w));
     CU_ASSERT_EQUAL(st->member_msgs, 0);
     CU_ASSERT_EQUAL(st->member_events, 0);
     CU_ASSERT_EQUAL(dm_world_detection_count(w), 0);
     CU_ASSERT_TRUE(st->acquisitions > 100);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 /* Without faults, memberlist is as safe and live as ae. */
@@ -1321,15 +1305,12 @@ static void test_memberlist_without_faults(void)
         static const char *const s[] = { "core.policy=memberlist", "faults.mode=none",
                                          "sim.duration=20", "workload.load=1", NULL };
         dm_sim_config c;
-        make_config(&c, seed, s);
-        dm_world *w = dm_world_new(&c);
-        dm_world_run(w);
+        dm_world *w = run_world(&c, seed, s);
         if (dm_world_failed(w))
             print_violations(w);
         CU_ASSERT_FALSE(dm_world_failed(w));
         CU_ASSERT_TRUE(dm_world_get_stats(w)->acquisitions > 50);
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -1384,8 +1365,7 @@ static void test_users_own_policy(void)
     CU_ASSERT(toy.calls > 0);                       /* view changes reached it */
     CU_ASSERT(dm_world_get_stats(w)->acquisitions > 0);
     CU_ASSERT_STRING_EQUAL(dm_policy_name(c.core.policy), "toy");
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
     /* A policy that needs SWIM is refused without it. */
     dm_config core;
     dm_config_defaults(&core);
@@ -1410,14 +1390,11 @@ static void test_stale_accusations_are_not_false(void)
     uint64_t stale = 0, false_pos = 0;
     for (uint64_t seed = 31337; seed < 31337 + 10; seed++) {
         dm_sim_config c;
-        make_config(&c, seed, s);
-        dm_world *w = dm_world_new(&c);
-        dm_world_run(w);
+        dm_world *w = run_world(&c, seed, s);
         const dm_world_stats *st = dm_world_get_stats(w);
         stale += st->stale_accusations;
         false_pos += st->false_suspicions + st->false_deaths;
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
     /* Old news is common here (the liveness phase restarts every crashed
      * node while others still hold its last life SUSPECT or DEAD); the few
@@ -1437,16 +1414,13 @@ static void test_epoch_restarted_sealed_member_proposes(void)
     static const char *const s[] = { "faults.mode=swarm", "sim.nodes=5", "core.policy=epoch",
                                      NULL };
     dm_sim_config c;
-    make_config(&c, 20973, s);
-    dm_world *w = dm_world_new(&c);
-    dm_world_run(w);
+    dm_world *w = run_world(&c, 20973, s);
     const dm_world_stats *st = dm_world_get_stats(w);
     CU_ASSERT_TRUE(st->wipes > 0);
     CU_ASSERT_TRUE(st->epoch_installs > 0);
     CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 0);
     CU_ASSERT_FALSE(dm_world_failed(w));
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
 }
 
 static bool abstains_1(dm_cluster *c, void *user)
@@ -1533,8 +1507,7 @@ static void test_memberlist_hazard(void)
         }
         CU_ASSERT_EQUAL(violations_of(w, DM_VIOLATION_LIVENESS), 0);
         CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -1618,16 +1591,13 @@ static void test_churn_extremes(void)
         const char *s[] = { "faults.mode=list", "faults.kinds=churn", k ? "faults.churn_p=0" : "faults.churn_p=1",
                             "sim.duration=30", NULL };
         dm_sim_config c;
-        make_config(&c, 1, s);
-        dm_world *w = dm_world_new(&c);
-        dm_world_run(w);
+        dm_world *w = run_world(&c, 1, s);
         const dm_world_stats *st = dm_world_get_stats(w);
         CU_ASSERT_EQUAL(st->crashes, k ? c.nodes : 0);
         CU_ASSERT_EQUAL(st->quorum_us, k ? 0 : c.duration_us);
         CU_ASSERT_EQUAL(st->quorum_views_us, st->quorum_us);
         CU_ASSERT_FALSE(dm_world_failed(w));   /* everyone restarts for the liveness phase */
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -1892,8 +1862,7 @@ static void swarm_sweep(const char *policy)
         member_events += st->member_events;
         view_waits += st->liveness_view_us > 0;
         rejected += dm_checker_get_counts(dm_world_checker(w))->writes_rejected;
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
     /* The sweep covered what it claims to: every fault kind, every
      * partition shape, clock skew within the bound, renewals, lost leases and
@@ -1943,17 +1912,14 @@ static void test_swarm_sizes(void)
         g_snprintf(nodes, sizeof nodes, "sim.nodes=%u", (unsigned)(1 + seed % 12));
         const char *s[] = { "faults.mode=swarm", "sim.duration=15", "sim.codec=true", nodes, NULL };
         dm_sim_config c;
-        make_config(&c, seed, s);
-        dm_world *w = dm_world_new(&c);
-        dm_world_run(w);
+        dm_world *w = run_world(&c, seed, s);
         if (dm_world_failed(w)) {
             fprintf(stderr, "\nseed %" G_GUINT64_FORMAT " %s failed\n", seed, nodes);
             print_violations(w);
         }
         CU_ASSERT_FALSE(dm_world_failed(w));
         CU_ASSERT_EQUAL(dm_world_get_stats(w)->codec_errors, 0);
-        dm_world_free(w);
-        dm_sim_config_clear(&c);
+        end_world(w, &c);
     }
 }
 
@@ -2000,8 +1966,7 @@ static loop_run run_loop(const char *const *settings, const char *loop)
     r.latency_p50 = count ? sorted[(count - 1) / 2] : -1;
     r.latency_max = count ? sorted[count - 1] : -1;
     g_free(sorted);
-    dm_world_free(w);
-    dm_sim_config_clear(&c);
+    end_world(w, &c);
     g_free(set);
     return r;
 }
