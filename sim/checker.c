@@ -359,3 +359,12 @@ const dm_violation *dm_checker_violation(const dm_checker *c, uint32_t i)
 {
     return i < c->violations->len ? g_ptr_array_index(c->violations, i) : NULL;
 }
+
+const char *dm_violation_kind_name(int kind)
+{
+    static const char *const names[] = {
+        [DM_VIOLATION_MUTEX] = "mutex", [DM_VIOLATION_TOKEN] = "token",
+        [DM_VIOLATION_FENCE] = "fence", [DM_VIOLATION_LIVENESS] = "liveness",
+    };
+    return kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_LIVENESS ? names[kind] : "?";
+}

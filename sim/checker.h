@@ -36,6 +36,10 @@ typedef enum dm_violation_kind {
     DM_VIOLATION_LIVENESS,       /* a pending request missed its deadline */
 } dm_violation_kind;
 
+/* "mutex", "token", "fence", "liveness"; "?" for anything else. The one
+ * spelling the summary, the shrinker and the CSVs share. */
+const char *dm_violation_kind_name(int kind);
+
 typedef struct dm_violation {
     dm_violation_kind kind;
     int64_t at;

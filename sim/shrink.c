@@ -23,12 +23,19 @@
 /* Duration bisection stops when the bracket is this narrow. */
 #define DURATION_STEP_US 100000
 
-static const char *const kind_names[] = { "mutex", "token", "fence", "liveness",
-                                          "codec", "api", "start", "stuck" };
+/* Bits 0-3 are the checker's violation kinds, MUTEX .. LIVENESS (named by
+ * the checker); bits 4-7 the run's contract counters. */
+#define N_VIOLATION_KINDS (DM_VIOLATION_LIVENESS - DM_VIOLATION_MUTEX + 1)
+static const char *const counter_names[] = { "codec", "api", "start", "stuck" };
+#define N_KINDS (N_VIOLATION_KINDS + (int)G_N_ELEMENTS(counter_names))
 
 const char *dm_shrink_kind_name(int bit)
 {
-    return bit >= 0 && bit < (int)G_N_ELEMENTS(kind_names) ? kind_names[bit] : "unknown";
+    if (bit >= 0 && bit < N_VIOLATION_KINDS)
+        return dm_violation_kind_name(DM_VIOLATION_MUTEX + bit);
+    if (bit >= N_VIOLATION_KINDS && bit < N_KINDS)
+        return counter_names[bit - N_VIOLATION_KINDS];
+    return "unknown";
 }
 
 uint32_t dm_shrink_failures(const dm_world *w)
@@ -38,7 +45,7 @@ uint32_t dm_shrink_failures(const dm_world *w)
     const uint64_t count[] = { k->violations[DM_VIOLATION_MUTEX], k->violations[DM_VIOLATION_TOKEN],
                                k->violations[DM_VIOLATION_FENCE], k->violations[DM_VIOLATION_LIVENESS],
                                st->codec_errors, st->api_errors, st->start_failures, st->stuck_ticks };
-    G_STATIC_ASSERT(G_N_ELEMENTS(count) == G_N_ELEMENTS(kind_names));
+    G_STATIC_ASSERT(G_N_ELEMENTS(count) == N_KINDS);
     uint32_t mask = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(count); i++)
         mask |= (count[i] > 0) << i;

@@ -184,10 +184,8 @@ PUT(put_violation_at) { UNUSED_CSV; if (violated(s)) g_string_append_printf(out,
 PUT(put_violation_kind)
 {
     UNUSED_CSV;
-    static const char *const names[] = { "-", "mutex", "token", "fence", "liveness" };
-    int k = s->stats.violation_kind;
     if (violated(s))
-        g_string_append(out, k >= 0 && k < (int)G_N_ELEMENTS(names) ? names[k] : "?");
+        g_string_append(out, dm_violation_kind_name(s->stats.violation_kind));
 }
 PUT(put_violation_shape)
 {
