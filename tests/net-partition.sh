@@ -212,7 +212,7 @@ lines() { wc -l < "$T/cs.log" | tr -d ' '; }
 sleep 2
 STEPS=0
 while read -r shape arg hold gap; do
-    before=$(lines)
+    before=$(lines); t0=$(date +%s%N)
     a=$(echo "${arg%%[|>]*}" | tr ',' ' '); b=$(echo "${arg#*[|>]}" | tr ',' ' ')
     case $shape in
         halves|bridge) cut "$a" "$b" ;;
@@ -222,6 +222,7 @@ while read -r shape arg hold gap; do
         stop) eval "p=\$PID$arg"; kill -STOP "$p" ;;
     esac
     msleep "$hold"
+    t1=$(date +%s%N)
     case $shape in
         kill9) start_node "$arg" --key-file "$T/key" ;;
         stop) kill -CONT "$p" ;;
@@ -229,7 +230,9 @@ while read -r shape arg hold gap; do
     esac
     msleep "$gap"
     STEPS=$((STEPS + 1))
-    echo "step $STEPS: $shape $arg for ${hold} ms, then ${gap} ms healed: $(( ($(lines) - before) / 2 )) sections"
+    echo "step $STEPS: $shape $arg for ${hold} ms (sections by node 1-5:$(awk -v a="$t0" -v b="$t1" '
+        $1 == "start" && $3 + 0 >= a + 0 && $3 + 0 < b + 0 { c[$4]++ }
+        END { for (i = 1; i <= 5; i++) printf " %d", c[i] }' "$T/cs.log")), then ${gap} ms healed: $(( ($(lines) - before) / 2 )) sections in all"
 done < "$T/schedule"
 heal
 
