@@ -259,7 +259,8 @@ for i in 1 2 3 4 5; do
     ctl $i status > /dev/null || fail "dmutexd of node $i does not answer STATUS"
 done
 ok "all five daemons run and answer"
-summary=$(check_cs_log "$T/cs.log") || { echo "$summary" | tail -n 20; fail "critical sections overlap or tokens do not increase (seed $SEED)"; }
+summary=$(check_cs_log "$T/cs.log") || { echo "$summary" | tail -n 20
+    fail "$(echo "$summary" | grep -c '^overlap') overlaps, $(echo "$summary" | grep -c '^token') tokens not increasing (seed $SEED)"; }
 n=$(echo "$summary" | tail -n 1 | awk '{ print $1 }')
 [ "$n" -ge 20 ] || fail "only $n critical sections: the clients did not get the lock"
 ok "$summary, none overlapping, tokens strictly increasing; per node:$(for i in 1 2 3 4 5; do
