@@ -10,13 +10,15 @@
 #  - pkg-config --define-variable=prefix=Q moves dmutex's directories;
 #  - make install DESTDIR=D puts everything under D with the configured
 #    prefix inside the files, and make uninstall removes it all again.
-# Environment: DM_NET_BIN (build tree), DM_TOP_SRCDIR (source tree).
+# Environment: DM_NET_BIN (build tree), DM_TOP_SRCDIR (source tree), DM_CC
+# (compiler and flags, default $CC or cc).
 set -u
 BUILD=${DM_NET_BIN:-.}
 SRC=${DM_TOP_SRCDIR:-.}
 [ -f "$BUILD/Makefile" ] || { echo "SKIP: no Makefile in $BUILD"; exit 77; }
 command -v pkg-config >/dev/null 2>&1 || { echo "SKIP: pkg-config needed"; exit 77; }
-CC=${CC:-cc}
+# The configured compiler and flags (a sanitizer build's library needs them).
+CC=${DM_CC:-${CC:-cc}}
 I=$(mktemp -d "${TMPDIR:-/tmp}/dminst.XXXXXX")
 trap 'rm -rf "$I"' EXIT
 die() { echo "FAIL: $*"; FAILED=1; exit 1; }
