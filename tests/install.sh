@@ -40,6 +40,14 @@ grep -q "^ExecStart=$P/bin/dmutexd --config $P/etc/dmutex/dmutex.conf" "$P/lib/s
     die "the unit does not start $P/bin/dmutexd with $P/etc/dmutex/dmutex.conf: $(grep ExecStart "$P/lib/systemd/system/dmutexd.service")"
 grep -q '^Type=notify' "$P/lib/systemd/system/dmutexd.service" || die "the unit is not Type=notify"
 grep -q '^RuntimeDirectory=dmutex$' "$P/lib/systemd/system/dmutexd.service" || die "the unit has no /run/dmutex"
+if command -v systemd-analyze >/dev/null 2>&1; then
+    v=$(systemd-analyze verify --man=no "$P/lib/systemd/system/dmutexd.service" 2>&1) ||
+        die "systemd-analyze verify: $v"
+    [ -z "$v" ] || die "systemd-analyze verify warns: $v"
+    echo "ok: systemd-analyze verify accepts the unit"
+else
+    echo "note: no systemd-analyze: the unit's syntax not checked"
+fi
 grep -q '^control = /run/dmutex/control.sock$' "$P/etc/dmutex/dmutex.conf" || die "the sample config's control socket is not dmutexctl's default"
 grep -q '/run/dmutex/control.sock' "$P/share/man/man1/dmutexctl.1" || die "dmutexctl(1) does not name its default socket"
 
