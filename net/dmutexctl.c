@@ -2,8 +2,9 @@
  *
  *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]
  *   dmutexctl [--control PATH] unlock NAME
- *   dmutexctl [--control PATH] status
- *   dmutexctl [--control PATH] members
+ *   dmutexctl [--control PATH] status [--json] [NAME]
+ *   dmutexctl [--control PATH] members [--json]
+ *   dmutexctl [--control PATH] metrics
  *
  * lock with a command runs it while holding the lock, with
  * DMUTEX_FENCING_TOKEN and DMUTEX_LOCK_NAME in its environment, releases the
@@ -62,8 +63,9 @@ static int usage(const char *msg)
             "Usage: dmutexctl [--control PATH] COMMAND\n"
             "  lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]\n"
             "  unlock NAME\n"
-            "  status [NAME]   (with NAME: the quorum line is that lock's)\n"
-            "  members\n"
+            "  status [--json] [NAME]   (with NAME: the quorum line is that lock's)\n"
+            "  members [--json]\n"
+            "  metrics         (Prometheus text format)\n"
             "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
             "Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,\n"
             "3 cannot reach the daemon, else the command's status.\n");
@@ -426,16 +428,27 @@ int main(int argc, char **argv)
     if (i >= argc)
         return usage("no command");
     const char *cmd = argv[i++];
-    if (strcmp(cmd, "status") == 0 && argc - i == 1) {
-        if (strpbrk(argv[i], " \t\r\n"))
+    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
+        bool status = strcmp(cmd, "status") == 0, json = false;
+        const char *name = NULL;
+        for (; i < argc; i++) {
+            if (strcmp(argv[i], "--json") == 0)
+                json = true;
+            else if (status && !name && argv[i][0] != '-')
+                name = argv[i];
+            else
+                return usage("status takes --json and at most one NAME, members --json");
+        }
+        if (name && strpbrk(name, " \t\r\n"))
             return usage("lock names may not contain whitespace");
-        g_autofree char *line = g_strdup_printf("STATUS %s\n", argv[i]);
+        g_autofree char *line = g_strdup_printf("%s%s%s%s\n", json ? "JSON " : "", status ? "STATUS" : "MEMBERS",
+                                                name ? " " : "", name ? name : "");
         return simple_command(path, line, true);
     }
-    if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
+    if (strcmp(cmd, "metrics") == 0) {
         if (i != argc)
-            return usage("status takes at most one NAME, members none");
-        return simple_command(path, strcmp(cmd, "status") == 0 ? "STATUS\n" : "MEMBERS\n", true);
+            return usage("metrics takes no arguments");
+        return simple_command(path, "METRICS\n", true);
     }
     if (strcmp(cmd, "unlock") == 0) {
         if (argc - i != 1)

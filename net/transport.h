@@ -106,4 +106,12 @@ const char *dmn_member_state_name(int state);
 void dmn_node_format_status(dmn_node *n, const char *name, GString *out);
 void dmn_node_format_members(dmn_node *n, GString *out);
 
+/* The same as JSON members of an open object (STATUS JSON: every line's
+ * fact under the line's first word; MEMBERS JSON: "members"), and the
+ * node's metric families in the Prometheus text format. */
+struct dmn_json;
+void dmn_node_status_json(dmn_node *n, const char *name, struct dmn_json *w);
+void dmn_node_members_json(dmn_node *n, struct dmn_json *w);
+void dmn_node_format_metrics(dmn_node *n, GString *out);
+
 #endif
