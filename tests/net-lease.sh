@@ -20,12 +20,13 @@ LOG=$T/shared.log
 
 # A command that logs "start", then a "tick" every 50 ms; on SIGTERM it logs
 # "end" and exits (TRAP=exit) or carries on (TRAP=ignore).
+# Lines are "WHAT TOKEN NANOSECONDS WHO".
 TICKER='tok=$DMUTEX_FENCING_TOKEN
-if [ "$TRAP" = ignore ]; then trap "" TERM; else trap "echo end $tok $WHO >> \"$LOG\"; exit 0" TERM; fi
-echo "start $tok $WHO" >> "$LOG"
-n=0; while [ $n -lt 600 ]; do echo "tick $tok $WHO" >> "$LOG"; sleep 0.05; n=$((n + 1)); done'
+if [ "$TRAP" = ignore ]; then trap "" TERM; else trap "echo end $tok \$(date +%s%N) $WHO >> \"$LOG\"; exit 0" TERM; fi
+echo "start $tok $(date +%s%N) $WHO" >> "$LOG"
+n=0; while [ $n -lt 600 ]; do echo "tick $tok $(date +%s%N) $WHO" >> "$LOG"; sleep 0.05; n=$((n + 1)); done'
 # The second holder: start, one line, end.
-SHORT='echo "start $DMUTEX_FENCING_TOKEN $WHO" >> "$LOG"; echo "end $DMUTEX_FENCING_TOKEN $WHO" >> "$LOG"'
+SHORT='echo "start $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$LOG"; echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$LOG"'
 export LOG
 
 # check_log: every line names a token; a token's lines are contiguous (none
@@ -38,6 +39,12 @@ check_log() {
                            cur = $2; n++ }
           if (done[$2]) { print "written after the next holder started: " $0; bad = 1 } }
         END { print n " holders"; exit bad }' "$LOG"
+}
+
+# gap HOLDER OTHER: ms from HOLDER's last line to OTHER's first (informational).
+gap() {
+    awk -v h="n$1" -v o="n$2" '$4 == h { last = $3 } $4 == o && !first { first = $3 }
+        END { printf "%.0f", (first - last) / 1e6 }' "$LOG"
 }
 
 # phase TRAP HOLDER OTHER: HOLDER runs the ticker, its daemon is stopped,
@@ -68,11 +75,11 @@ phase() {
 
 phase exit 3 1
 grep -q "^end .* n3\$" "$LOG" || fail "the command did not log its end on SIGTERM"
-ok "SIGTERM: node 3's command ended (its last line written) before node 1's first line"
+ok "SIGTERM: node 3's command ended (its last line written) $(gap 3 1) ms before node 1's first line"
 
 phase ignore 2 4
 grep -q "SIGKILL" "$T/ctl2.ignore" || { cat "$T/ctl2.ignore"; fail "no SIGKILL for a command that ignores SIGTERM"; }
-ok "SIGKILL: node 2's command, which ignores SIGTERM, was killed before node 4's first line"
+ok "SIGKILL: node 2's command, which ignores SIGTERM, was killed $(gap 2 4) ms before node 4's first line"
 
 # The renewals reach the client: a short hold sees at least one RENEWED.
 python3 - "$T/c5.sock" <<'PY' || fail "no ! RENEWED on the control protocol"
