@@ -504,6 +504,37 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, double
     return result;
 }
 
+/* `OPT SECONDS` or `OPT=SECONDS` at argv[*i] (which moves past it): 0 when
+ * it is not OPT, 1 when *out is set, -1 on a bad value (usage printed).
+ * Seconds in (0, max], or [0, max] with zero_ok. */
+static int seconds_option(int argc, char **argv, int *i, const char *opt, bool zero_ok, double max,
+                          double *out)
+{
+    size_t len = strlen(opt);
+    const char *v;
+    if (strcmp(argv[*i], opt) == 0) {
+        if (++*i >= argc) {
+            g_autofree char *m = g_strdup_printf("%s needs SECONDS", opt);
+            usage(m);
+            return -1;
+        }
+        v = argv[*i];
+    } else if (strncmp(argv[*i], opt, len) == 0 && argv[*i][len] == '=') {
+        v = argv[*i] + len + 1;
+    } else {
+        return 0;
+    }
+    char *end = NULL;
+    double x = g_ascii_strtod(v, &end);
+    if (end == v || *end || !(zero_ok ? x >= 0 : x > 0) || x > max) {
+        g_autofree char *m = g_strdup_printf("%s wants SECONDS in %c0, %g]", opt, zero_ok ? '[' : '(', max);
+        usage(m);
+        return -1;
+    }
+    *out = x;
+    return 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *path = g_getenv("DMUTEX_CONTROL");
@@ -560,36 +591,13 @@ int main(int argc, char **argv)
                     return usage("nothing after --");
                 break;
             }
-            const char *tv = NULL;
-            if (strcmp(argv[i], "--timeout") == 0) {
-                if (++i >= argc)
-                    return usage("--timeout needs SECONDS");
-                tv = argv[i];
-            } else if (g_str_has_prefix(argv[i], "--timeout=")) {
-                tv = argv[i] + strlen("--timeout=");
-            }
-            if (tv) {
-                char *end = NULL;
-                timeout = g_ascii_strtod(tv, &end);
-                if (end == tv || *end || !(timeout > 0) || timeout > 86400)
-                    return usage("--timeout wants SECONDS in (0, 86400]");
+            int r = seconds_option(argc, argv, &i, "--timeout", false, 86400, &timeout);
+            if (r == 0)
+                r = seconds_option(argc, argv, &i, "--kill-after", true, 3600, &kill_after);
+            if (r < 0)
+                return EX_USAGE_;
+            if (r > 0)
                 continue;
-            }
-            const char *kv = NULL;
-            if (strcmp(argv[i], "--kill-after") == 0) {
-                if (++i >= argc)
-                    return usage("--kill-after needs SECONDS");
-                kv = argv[i];
-            } else if (g_str_has_prefix(argv[i], "--kill-after=")) {
-                kv = argv[i] + strlen("--kill-after=");
-            }
-            if (kv) {
-                char *end = NULL;
-                kill_after = g_ascii_strtod(kv, &end);
-                if (end == kv || *end || !(kill_after >= 0) || kill_after > 3600)
-                    return usage("--kill-after wants SECONDS in [0, 3600]");
-                continue;
-            }
             if (argv[i][0] == '-' && argv[i][1]) {
                 g_autofree char *m = g_strdup_printf("unknown lock option %s", argv[i]);
                 return usage(m);
