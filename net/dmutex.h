@@ -18,7 +18,8 @@
  *   dmutex_free(d);
  *
  * Like the original, dmutex_lock does not block when this process already
- * holds or is acquiring the name: it fails at once with DMUTEX_ERROR_BUSY.
+ * holds or is acquiring the name: it fails at once with DMUTEX_ERROR_BUSY
+ * (also for lost_margin after the name was lost: net/README.md).
  * Names: 1..255 bytes, no NUL. Held locks are leases: if the node cannot
  * renew one (a pause, a partition), it is lost, reported to subscribers as
  * DMUTEX_EVENT_LOST, and dmutex_token() returns 0 for it.
