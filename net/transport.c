@@ -242,6 +242,18 @@ static void deliver_events(dmn_node *n)
         case DM_EV_EPOCH:
             g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
                       ev->view_size);
+            if (!dm_node_is_config_member(n->core))
+                g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT
+                          ": granting nothing until a configuration that holds %s is installed",
+                          ev->epoch, n->cfg->self);
+            break;
+        case DM_EV_RECONFIG:
+            if (ev->reason == 0)
+                g_message("membership change installed: epoch %" G_GUINT64_FORMAT ", %u members",
+                          ev->epoch, ev->view_size);
+            else
+                g_warning("membership change failed in epoch %" G_GUINT64_FORMAT ": %s", ev->epoch,
+                          dm_error_name(ev->reason));
             break;
         }
         if (n->event_cb)
@@ -1061,6 +1073,19 @@ int dmn_node_unlock(dmn_node *n, const char *name)
     return rc;
 }
 
+int dmn_node_change_members(dmn_node *n, const char *address, bool add)
+{
+    if (n->closing)
+        return -DM_ESHUTDOWN;
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (strcmp(n->peers[i].address, address) == 0) {
+            int rc = dm_node_change_members(n->core, now_us(), i, add);
+            settle(n);
+            return rc;
+        }
+    return -DM_EPEER;
+}
+
 int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
 {
     /* The core's own record (an event about this attempt may still be on
@@ -1203,6 +1228,18 @@ static int append_held(const dm_held_lock *h, void *user)
     return 0;
 }
 
+/* "configuration A B C": the installed configuration's member addresses. */
+static void append_config(dmn_node *n, GString *out)
+{
+    uint32_t *ids = g_new(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    g_string_append(out, "configuration");
+    for (uint32_t i = 0; i < k; i++)
+        g_string_append_printf(out, " %s", n->peers[ids[i]].address);
+    g_string_append_c(out, '\n');
+    g_free(ids);
+}
+
 void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
 {
     const dmn_config *cfg = n->cfg;
@@ -1212,12 +1249,15 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            dm_policy_name(cfg->core.policy),
                            dm_quorum_name(dm_node_quorum_system(n->core)),
                            cfg->core.spread ? "on" : "off");
-    if (cfg->core.policy && cfg->core.policy->epochs)
-        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s\n",
+    if (cfg->core.policy && cfg->core.policy->epochs) {
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s%s\n",
                                dm_node_config_epoch(n->core),
                                dm_quorum_count(dm_node_quorum_system(n->core)),
                                dm_node_sealed(n->core) ? " sealed" : "",
-                               dm_node_abstaining(n->core) ? " abstaining" : "");
+                               dm_node_abstaining(n->core) ? " abstaining" : "",
+                               dm_node_is_config_member(n->core) ? "" : " not-a-member");
+        append_config(n, out);
+    }
     g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
                            cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
                            m ? dm_membership_health(m) : 0);
@@ -1271,15 +1311,30 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            st->rejected, st->stale, st->persists);
 }
 
+/* One line per address: SWIM state and incarnation; under the epoch policy
+ * also whether the installed configuration holds it ("in-config" or
+ * "out-of-config"), after an "epoch E quorum_system Q" line. */
 void dmn_node_format_members(dmn_node *n, GString *out)
 {
     const dm_membership *m = dm_node_membership(n->core);
+    bool epochs = n->cfg->core.policy && n->cfg->core.policy->epochs;
+    uint32_t *ids = g_new0(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    if (epochs)
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " quorum_system %s\n",
+                               dm_node_config_epoch(n->core),
+                               dm_quorum_name(dm_node_quorum_system(n->core)));
     for (uint32_t i = 0; i < n->n_peers; i++) {
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
             dm_membership_info(m, i, &info);
-        g_string_append_printf(out, "%s %s %u\n", n->peers[i].address, dmn_member_state_name((int)info.state),
-                               info.incarnation);
+        bool in = false;
+        for (uint32_t j = 0; j < k; j++)
+            in = in || ids[j] == i;
+        g_string_append_printf(out, "%s %s %u%s\n", n->peers[i].address,
+                               dmn_member_state_name((int)info.state), info.incarnation,
+                               !epochs ? "" : in ? " in-config" : " out-of-config");
     }
+    g_free(ids);
 }
