@@ -2897,12 +2897,7 @@ int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
     }
     if (add && member > c->ids[c->count - 1])
         n->quorum_buf[count++] = member;
-    epoch_track_view(n, now);
-    /* The hysteresis of the automatic changes counts from the operator's:
-     * a running member removed by hand is taken back (rejoin_delay) only
-     * if it keeps running that long, one added before it runs is removed
-     * (reconfig_delay) only if it does not come up that soon. */
-    n->view_since[member] = now;
+    epoch_track_view(n, now);   /* the view epoch_mark_config compares with at the install */
     /* The operator asked here: this node proposes at once rather than wait
      * for the preferred proposer, which has nothing to propose. To the
      * module, nobody else counts as alive. */
