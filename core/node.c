@@ -2912,6 +2912,23 @@ int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
     return rc;
 }
 
+int dm_node_epoch_catch_up(dm_node *n, int64_t now)
+{
+    if (!n->rc)
+        return -DM_EINVAL;
+    begin(n, now);
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    int asked = 0;
+    for (uint32_t i = 0; i < c->count; i++)
+        if (c->ids[i] != n->cfg.self) {
+            epoch_send_stale(n, c->ids[i]);
+            asked++;
+        }
+    drain_local(n, now);
+    flush_events(n);
+    return asked;
+}
+
 bool dm_node_abstaining(const dm_node *n) { return n->rc && dm_reconfig_abstaining(n->rc); }
 bool dm_node_sealed(const dm_node *n) { return sealed(n); }
 

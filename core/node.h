@@ -258,6 +258,12 @@ bool dm_node_is_config_member(const dm_node *n);
  * would remain; -DM_ESHUTDOWN: leaving; -DM_ERECOVERING: this node is still
  * recovering its token floor. */
 int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add);
+/* Epoch policy: ask every other member of the installed configuration for a
+ * newer one (STALE; a member that knows one answers NEWER). Lock traffic
+ * does this by itself; a node that has none -- removed, or restarted into
+ * an old configuration nobody sends to -- calls it now and then. Returns the
+ * number of members asked, or -DM_EINVAL under other policies. */
+int dm_node_epoch_catch_up(dm_node *n, int64_t now);
 /* Epoch policy: this node lost its state in its current epoch and may not
  * vote in it (it proposes a successor so that it can vote again). */
 bool dm_node_abstaining(const dm_node *n);

@@ -88,6 +88,7 @@ struct dmn_node {
     void *event_user;
     uv_timer_t timer;
     uv_timer_t shutdown_timer;
+    uv_timer_t catch_up_timer;  /* epoch policy: a node that is no member asks for news */
     uv_udp_t udp;
     uv_tcp_t listener;
     bool udp_open, listener_open, timers_open;
@@ -195,6 +196,19 @@ static void on_timer(uv_timer_t *t)
 }
 
 static void peer_flush(peer *p);
+
+/* Epoch policy: nobody sends lock traffic to a node outside the installed
+ * configuration, so it would never hear of later ones by itself (a removed
+ * member, or one restarted into an old configuration): it asks, once a
+ * second. Members hear of them from their traffic. */
+static void on_catch_up(uv_timer_t *t)
+{
+    dmn_node *n = t->data;
+    if (n->closing || dm_node_is_config_member(n->core))
+        return;
+    dm_node_epoch_catch_up(n->core, now_us());
+    settle(n);
+}
 
 static void deliver_events(dmn_node *n)
 {
@@ -972,6 +986,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->timer.data = n;
     uv_timer_init(loop, &n->shutdown_timer);
     n->shutdown_timer.data = n;
+    uv_timer_init(loop, &n->catch_up_timer);
+    n->catch_up_timer.data = n;
     for (uint32_t i = 0; i < n->n_peers; i++) {
         uv_timer_init(loop, &n->peers[i].timer);
         n->peers[i].timer.data = &n->peers[i];
@@ -1022,6 +1038,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
               n->n_peers, dm_policy_name(cfg->core.policy), cfg->self,
               slen ? ", restarted from saved state" : "", n->auth ? ", frames authenticated" : "");
     log_start(n, slen > 0);
+    if (cfg->core.policy && cfg->core.policy->epochs)
+        uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
     settle(n);
     return n;
 
@@ -1163,6 +1181,7 @@ void dmn_node_close(dmn_node *n)
     if (n->timers_open) {
         uv_close((uv_handle_t *)&n->timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->catch_up_timer, on_closed_nop);
         for (uint32_t i = 0; i < n->n_peers; i++)
             uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
     }
