@@ -252,6 +252,8 @@ struct dm_node {
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
     bool op_proposal;           /* the running proposal is an operator's (DM_EV_RECONFIG) */
+    bool stayed_out;            /* out of SWIM's view until a configuration holds us
+                                   (dm_node_stay_out) */
     uint64_t rec_newest;        /* recovering: the newest epoch an answer named */
     dm_node_stats stats;
 };
@@ -2138,6 +2140,10 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
     }
     n->stats.epochs++;
     epoch_mark_config(n, c, now);
+    if (n->stayed_out && dm_epoch_config_has(c, n->cfg.self)) {
+        n->stayed_out = false;   /* taken back by an operator: back in the view */
+        dm_membership_rejoin(n->members, now);
+    }
     if (e->ev.token_floor > n->highest_token && absorb_token(n, e->ev.token_floor) < 0)
         g_warning("node %u: cannot persist the token floor of epoch %" G_GUINT64_FORMAT,
                   n->cfg.self, c->epoch);
@@ -2268,7 +2274,7 @@ static void epoch_consider(dm_node *n, int64_t now)
 {
     n->epoch_dirty = false;
     n->epoch_check_at = DM_NEVER;   /* a proposal's end or recovery's marks us dirty again */
-    if (!n->rc || !n->members || n->floor_pending || n->leaving ||
+    if (!n->rc || !n->members || n->floor_pending || n->leaving || n->stayed_out ||
         dm_reconfig_proposing(n->rc))
         return;
     epoch_track_view(n, now);
@@ -2927,6 +2933,19 @@ int dm_node_epoch_catch_up(dm_node *n, int64_t now)
     drain_local(n, now);
     flush_events(n);
     return asked;
+}
+
+int dm_node_stay_out(dm_node *n, int64_t now)
+{
+    if (!n->rc || !n->members || in_config(n))
+        return -DM_EINVAL;
+    begin(n, now);
+    n->stayed_out = true;
+    dm_membership_leave(n->members, now);
+    after_membership(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return 0;
 }
 
 bool dm_node_abstaining(const dm_node *n) { return n->rc && dm_reconfig_abstaining(n->rc); }

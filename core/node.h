@@ -264,6 +264,13 @@ int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add);
  * an old configuration nobody sends to -- calls it now and then. Returns the
  * number of members asked, or -DM_EINVAL under other policies. */
 int dm_node_epoch_catch_up(dm_node *n, int64_t now);
+/* Epoch policy: this node is not in its installed configuration and must
+ * not be taken back by the automatic trigger (it was removed, and started
+ * again with its data): it leaves SWIM's view (LEFT) and proposes nothing
+ * until a configuration that holds it is installed (an operator's add);
+ * then it rejoins the view. 0, or -DM_EINVAL (not the epoch policy, no
+ * SWIM, or a member of the configuration). */
+int dm_node_stay_out(dm_node *n, int64_t now);
 /* Epoch policy: this node lost its state in its current epoch and may not
  * vote in it (it proposes a successor so that it can vote again). */
 bool dm_node_abstaining(const dm_node *n);

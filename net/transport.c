@@ -1038,6 +1038,12 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
               n->n_peers, dm_policy_name(cfg->core.policy), cfg->self,
               slen ? ", restarted from saved state" : "", n->auth ? ", frames authenticated" : "");
     log_start(n, slen > 0);
+    /* Removed, and started again with its data: an operator's add takes
+     * it back, SWIM's view does not. */
+    if (slen > 0 && dm_node_stay_out(n->core, now_us()) == 0)
+        g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT " (removed): staying "
+                  "out of the cluster's view until an operator adds %s back (dmutexctl members add)",
+                  dm_node_config_epoch(n->core), cfg->self);
     if (cfg->core.policy && cfg->core.policy->epochs)
         uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
     settle(n);

@@ -9,7 +9,8 @@
 #      operator adds it (`dmutexctl members add`);
 #   4. node 4 is killed -9 and restarted at once with its data;
 #   5. node 3 is killed -9, SWIM removes it, it restarts and SWIM adds it back;
-#   6. node 5 restarts with its data, epochs later: it catches up, no member.
+#   6. node 5 restarts with its data, epochs later: it catches up, stays out
+#      of the view (SWIM does not take it back), and an operator adds it.
 # Then every live node must agree on one epoch with members 1, 2, 3, 4, 6, be
 # granted again, and the shared critical-section log must show no overlap and
 # strictly increasing tokens. Bounded: every wait has a limit, every client
@@ -134,8 +135,9 @@ check_cs_log "$CS_LOG" || fail "critical sections overlap or tokens out of order
 ok "$(grep -c '^start' "$CS_LOG") critical sections ($(cat "$T"/granted.* | wc -l) by the clients), none overlapping, tokens increasing"
 
 # 6. Node 5, removed in epoch 3, restarts with its data several epochs later:
-# it catches up from its peers and knows it is no member (SWIM would take it
-# back after rejoin_delay: an operator stops a removed machine for good).
+# it catches up from its peers, knows it is no member and stays out of the
+# view, so SWIM does not take it back (rejoin_delay passes); an operator's
+# add does, and then it serves.
 start_node 5
 k=0
 until [ "$(epoch_of 5 | cut -d' ' -f1)" = "${E% *}" ]; do
@@ -143,5 +145,14 @@ until [ "$(epoch_of 5 | cut -d' ' -f1)" = "${E% *}" ]; do
     sleep 0.1
 done
 ctl 5 status | grep -q '^epoch .* not-a-member' || fail "node 5 restarted: does not say it is no member"
-ok "node 5, removed in epoch 3, restarted with its data and caught up to epoch ${E% *}: no member"
+grep -q "staying out of the cluster's view" "$T/log.5" || fail "node 5 did not log that it stays out"
+ok "node 5, removed in epoch 3, restarted with its data, caught up to epoch ${E% *}: no member"
+sleep 4   # > rejoin_delay
+[ "$(epoch_of 1)" = "$E" ] || fail "node 5 was taken back without an operator: $(epoch_of 1)"
+out=$(ctl 3 members add "$ADDR5") || fail "members add $ADDR5 (removed, restarted): $out"
+for i in 1 2 3 4 5 6; do wait_config $i 1 2 3 4 5 6; done
+wait_alive 1 6
+WHO=n5 ctl 5 lock L --timeout 10 -- sh -c "$CS_OPS" || fail "node 5 not granted after it was added back"
+check_cs_log "$CS_LOG" || fail "critical sections overlap or tokens out of order at the end"
+ok "not taken back by SWIM in 4 s; members add: $out; node 5 back in the view and granted"
 echo "net-epoch-ops: 1 passed, 0 failed"
