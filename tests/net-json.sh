@@ -16,7 +16,9 @@ SRC=$(cd "$(dirname "$0")" && pwd)
 python3 "$SRC/promcheck.py" --selftest > "$T/selftest" || { cat "$T/selftest"; fail "promcheck accepts bad input"; }
 ok "promcheck refuses known-bad input"
 
-cluster_init 3
+# Policy epoch: its STATUS and MEMBERS have the most lines (epoch,
+# configuration, in-config), which the JSON must all cover.
+cluster_init 3 "policy = epoch"
 start_node 1
 start_node 2
 start_node 3
@@ -63,7 +65,10 @@ typed(st, "schema_version", int, "status"); need(st.get("schema_version") == 1, 
 typed(st, "policy", dict, "status")
 for k in ("policy", "quorum_system"): typed(st["policy"], k, str, "policy")
 typed(st["policy"], "spread", bool, "policy")
-need("epoch" in st, "no epoch member (null without the epoch policy)")
+typed(st, "epoch", dict, "status (policy epoch)")
+for k in ("epoch", "members"): typed(st["epoch"], k, int, "epoch")
+for k in ("sealed", "abstaining", "member"): typed(st["epoch"], k, bool, "epoch")
+need(isinstance(st.get("configuration"), list) and len(st["configuration"]) == 3, "configuration: %r" % st.get("configuration"))
 typed(st, "self", dict, "status")
 typed(st["self"], "address", str, "self"); need(st["self"]["address"] == self_addr, "self.address")
 for k in ("id", "members", "incarnation", "health"): typed(st["self"], k, int, "self")
@@ -95,11 +100,13 @@ need(sn["quorum"]["name"] == "plain1", "status --json NAME: quorum.name is %r" %
 
 mj = json.load(open(d + "/members.json"))
 need(mj.get("schema_version") == 1, "members: schema_version")
-text = [l.split() for l in open(d + "/members.txt") if l.strip() and l.strip() != "OK"]
+text = [l.split() for l in open(d + "/members.txt") if l.strip() and l.strip() != "OK" and not l.startswith("epoch ")]
+need(isinstance(mj.get("epoch"), dict) and isinstance(mj["epoch"].get("epoch"), int), "members: epoch %r" % mj.get("epoch"))
 need(len(mj["members"]) == len(text) == 3, "members: %d in JSON, %d in text" % (len(mj["members"]), len(text)))
 for m, t in zip(mj["members"], text):
     need(m["address"] == t[0] and m["state"] == t[1] and m["incarnation"] == int(t[2]), "member %r vs text %r" % (m, t))
     typed(m, "id", int, "member"); typed(m, "self", bool, "member")
+    need(m.get("in_config") is (t[3] == "in-config"), "member %r: in_config vs text %r" % (m, t))
     need(m["state"] in ("alive", "suspect", "dead", "left"), "member state %r" % m["state"])
 need(sum(m["self"] for m in mj["members"]) == 1, "not exactly one member is self")
 for b in bad:

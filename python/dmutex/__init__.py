@@ -22,17 +22,21 @@ connection closes. This package speaks it::
 ``python3 -m dmutex lock NAME [--timeout S] -- CMD`` behaves as ``dmutexctl
 lock`` (same environment, signals and exit statuses); see ``__main__``.
 
-A lease ends the lock even when nobody says so: when the daemon reports
-``! LOST`` (or ``! UNLOCKED``: another session released it), or the daemon
-goes away, ``on_lost`` is called once and ``lost`` becomes true. The fencing
-token is the only real defence against a holder that was paused: pass it to
-the resource you protect.
+A lease ends the lock even when nobody says so. The client keeps the lease
+deadline the daemon gave (``deadline_us`` of ``OK``, an absolute
+CLOCK_MONOTONIC time, moved on by every ``! RENEWED``) on its own clock, as
+dmutexctl does: when the daemon reports ``! LOST`` (or ``! UNLOCKED``:
+another session released it), goes away, or that deadline passes with no
+renewal (the daemon paused, stuck or cut off), ``on_lost`` is called once
+and ``lost`` becomes true. The fencing token is the only real defence
+against a holder that was paused: pass it to the resource you protect.
 """
 
 import json
 import os
 import socket
 import threading
+import time
 
 __all__ = ["Lock", "Session", "DmutexError", "LockError", "LockTimeout", "Unreachable",
            "status", "members", "metrics", "default_path"]
@@ -65,6 +69,11 @@ class LockTimeout(LockError, TimeoutError):
 
 class Unreachable(OSError):
     """The daemon's control socket cannot be reached, or it went away."""
+
+
+def _monotonic_us():
+    """CLOCK_MONOTONIC in µs: the daemon's clock for deadline_us (net/README.md)."""
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
 
 
 def _check_name(name):
@@ -175,8 +184,11 @@ class Lock:
     ``timeout`` (seconds) bounds the wait for the grant; ``on_lost(lock,
     reason)`` is called once, on the reader thread, when the lock is lost
     while held: reason is the daemon's code ("ELEASE", "ESHUTDOWN", ...),
-    "UNLOCKED" (another session released it) or "DISCONNECTED" (the daemon
-    went away). After that ``lost`` is true and the lock must not be trusted.
+    "UNLOCKED" (another session released it), "DISCONNECTED" (the daemon
+    went away) or "DEADLINE" (the lease deadline passed by this process's
+    clock with no renewal). After that ``lost`` is true and the lock must
+    not be trusted. ``deadline`` is the lease's end in CLOCK_MONOTONIC
+    seconds (``time.monotonic()`` on Linux), ``remaining()`` what is left.
     """
 
     def __init__(self, name, timeout=30.0, on_lost=None, path=None):
@@ -190,6 +202,9 @@ class Lock:
         self.token = None
         self.lease_ms = None
         self.lost_reason = None
+        self.margin_ms = None
+        self._deadline_us = None
+        self._clock = threading.Condition()
         self._lost = threading.Event()
         self._held = False
         self._session = None
@@ -200,7 +215,38 @@ class Lock:
 
     @property
     def held(self):
-        return self._held and not self.lost
+        return self._held and not self.lost and self.remaining() > 0
+
+    @property
+    def deadline(self):
+        """The lease's end (CLOCK_MONOTONIC seconds), or None when not held."""
+        d = self._deadline_us
+        return None if d is None else d / 1e6
+
+    def remaining(self):
+        """Seconds of lease left by this process's clock (0 when not held)."""
+        d = self._deadline_us
+        return 0.0 if d is None or not self._held else max(0.0, (d - _monotonic_us()) / 1e6)
+
+    @staticmethod
+    def _parse_deadline(lease_ms, deadline_us):
+        # deadline_us is absolute (right however late the line was read);
+        # a daemon without it gave lease_ms only, relative to now.
+        if deadline_us is not None:
+            return int(deadline_us)
+        return _monotonic_us() + int(lease_ms) * 1000
+
+    def _watch(self):
+        """The lease clock: ends the lock when the last deadline heard passes."""
+        with self._clock:
+            while self._held and not self._lost.is_set():
+                left = (self._deadline_us - _monotonic_us()) / 1e6
+                if left <= 0:
+                    break
+                self._clock.wait(left)
+            else:
+                return
+        self._mark_lost("DEADLINE")
 
     def wait_lost(self, timeout=None):
         """Block until the lock is lost (True) or timeout passes (False)."""
@@ -216,6 +262,14 @@ class Lock:
             self._mark_lost(words[3] if len(words) > 3 else "LOST")
         elif words[0] == "UNLOCKED":
             self._mark_lost("UNLOCKED")
+        elif words[0] == "RENEWED" and len(words) >= 4:
+            try:
+                d = self._parse_deadline(words[3], words[4] if len(words) > 4 else None)
+            except ValueError:
+                return
+            with self._clock:
+                self._deadline_us = d
+                self._clock.notify_all()
 
     def _mark_lost(self, reason):
         if not self._held or self._lost.is_set():
@@ -234,14 +288,18 @@ class Lock:
         ms = max(1, int(self.timeout * 1000 + 0.5))
         try:
             rest, _ = self._session.command("LOCK %s %d" % (self.name, ms))
-            words = rest.split()
+            words = rest.split()     # token lease_ms [deadline_us margin_ms]
             self.token = int(words[0])
-            self.lease_ms = int(words[1]) if len(words) > 1 else None
+            self.lease_ms = int(words[1])
+            self.margin_ms = int(words[3]) if len(words) > 3 else None
+            with self._clock:
+                self._deadline_us = self._parse_deadline(words[1], words[2] if len(words) > 2 else None)
         except BaseException:
             self._session.close()
             self._session = None
             raise
         self._held = True
+        threading.Thread(target=self._watch, name="dmutex-lease", daemon=True).start()
         return self.token
 
     def release(self):
@@ -257,7 +315,9 @@ class Lock:
             ok = False
         finally:
             was_lost = self.lost
-            self._held = False
+            with self._clock:
+                self._held = False
+                self._clock.notify_all()
             self._session.close()
             self._session = None
         return ok and not was_lost

@@ -1,6 +1,6 @@
 """python3 -m dmutex -- dmutexctl's commands in Python (standard library only).
 
-  python3 -m dmutex [--control PATH] lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]
+  python3 -m dmutex [--control PATH] lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
   python3 -m dmutex [--control PATH] unlock NAME
   python3 -m dmutex [--control PATH] status [--json] [NAME]
   python3 -m dmutex [--control PATH] members [--json]
@@ -9,8 +9,10 @@
 ``lock`` has dmutexctl's semantics: with a command it runs it holding the
 lock, with DMUTEX_FENCING_TOKEN and DMUTEX_LOCK_NAME in its environment,
 passes SIGINT/SIGTERM/SIGHUP on, releases the lock when it exits and exits
-with its status; if the lock is lost meanwhile the command gets SIGTERM and
-the exit status is 1. Without a command it prints the token and holds the
+with its status. It keeps the lease deadline on its own clock (dmutex.Lock);
+if the lock is lost meanwhile (``! LOST``, the daemon gone, or the deadline
+passed with no renewal) the command gets SIGTERM, then SIGKILL --kill-after
+seconds later (default 1) if it has not ended, and the exit status is 1. Without a command it prints the token and holds the
 lock until SIGINT/SIGTERM (exit 0) or until it is lost (exit 1).
 
 Exit status: 0 ok; 1 lock failed, timed out, not held or lost; 2 usage;
@@ -29,10 +31,13 @@ from . import (DmutexError, Lock, Session, Unreachable, default_path)
 
 EX_OK, EX_FAIL, EX_USAGE, EX_UNREACHABLE = 0, 1, 2, 3
 USAGE = """Usage: python3 -m dmutex [--control PATH] COMMAND
-  lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]
+  lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
+     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default 1)
   unlock NAME
   status [--json] [NAME]   (with NAME: the quorum line is that lock's)
   members [--json]
+  members add|remove HOST:PORT   (epoch policy: change the configuration;
+                                  prints the epoch it installed)
   metrics         (Prometheus text format)
 PATH defaults to $DMUTEX_CONTROL, else /run/dmutex/control.sock.
 Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,
@@ -76,7 +81,18 @@ def wait_status(proc):
     return 128 - rc if rc < 0 else rc
 
 
-def cmd_lock(path, name, timeout, command):
+def stop_command(proc, name, kill_after):
+    """SIGTERM, then SIGKILL after kill_after seconds unless it ended."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=kill_after)
+    except subprocess.TimeoutExpired:
+        err("lock %s: the command did not stop on SIGTERM: SIGKILL" % name)
+        proc.kill()
+        proc.wait()
+
+
+def cmd_lock(path, name, timeout, kill_after, command):
     signals = []
     wake = threading.Event()
 
@@ -116,6 +132,10 @@ def cmd_lock(path, name, timeout, command):
     if e is not None:
         raise e
     token = outcome["token"]
+    if command and lk.margin_ms and lk.margin_ms / 1000 <= kill_after:
+        err("lock %s: warning: the daemon's lost_margin (%d ms) is not above --kill-after (%.3f s): a command "
+            "that ignores SIGTERM may still run when another node is granted the lock"
+            % (name, lk.margin_ms, kill_after))
     proc = None
     if command:
         env = dict(os.environ, DMUTEX_FENCING_TOKEN=str(token), DMUTEX_LOCK_NAME=name)
@@ -134,11 +154,13 @@ def cmd_lock(path, name, timeout, command):
     result = EX_OK
     while True:
         if lk.lost:
-            err("lock %s LOST (%s)" % (name, lk.lost_reason) if lk.lost_reason != "UNLOCKED"
-                else "lock %s was released by another client" % name)
+            err({"UNLOCKED": "lock %s was released by another client" % name,
+                 "DEADLINE": "lock %s LOST: its lease ran out by our clock with no renewal "
+                             "(dmutexd paused, stuck or cut off?)" % name,
+                 "DISCONNECTED": "lock %s LOST: dmutexd went away" % name}.get(
+                lk.lost_reason, "lock %s LOST (another holder may have it now): %s" % (name, lk.lost_reason)))
             if proc:
-                proc.terminate()
-                proc.wait()
+                stop_command(proc, name, kill_after)
             lk.release()
             return EX_FAIL
         while signals:
@@ -183,6 +205,12 @@ def main(argv=None):
     if cmd in ("status", "members"):
         as_json = "--json" in argv
         rest = [a for a in argv if a != "--json"]
+        if cmd == "members" and len(rest) == 2 and not as_json:
+            if rest[0] not in ("add", "remove"):
+                return usage("members takes add HOST:PORT or remove HOST:PORT")
+            if bad_name(rest[1]):
+                return usage("addresses may not contain whitespace")
+            return simple(path, "MEMBERS %s %s" % (rest[0], rest[1]), True)
         if len(rest) > (1 if cmd == "status" else 0) or any(a.startswith("-") for a in rest):
             return usage("status takes --json and at most one NAME, members --json")
         if rest and bad_name(rest[0]):
@@ -198,7 +226,7 @@ def main(argv=None):
             return usage("lock names may not contain whitespace")
         return simple(path, "UNLOCK " + argv[0], False)
     if cmd == "lock":
-        name, timeout, command = None, 30.0, None
+        name, timeout, kill_after, command = None, 30.0, 1.0, None
         while argv:
             a = argv.pop(0)
             if a == "--":
@@ -206,14 +234,20 @@ def main(argv=None):
                 if not command:
                     return usage("nothing after --")
                 break
-            if a == "--timeout" or a.startswith("--timeout="):
-                v = a[len("--timeout="):] if "=" in a else (argv.pop(0) if argv else None)
+            opt = a.split("=", 1)[0]
+            if opt in ("--timeout", "--kill-after"):
+                v = a.split("=", 1)[1] if "=" in a else (argv.pop(0) if argv else None)
+                zero_ok, top = (False, 86400) if opt == "--timeout" else (True, 3600)
                 try:
-                    timeout = float(v)
-                    if not 0 < timeout <= 86400:
+                    x = float(v)
+                    if not ((0 <= x if zero_ok else 0 < x) and x <= top):
                         raise ValueError
                 except (TypeError, ValueError):
-                    return usage("--timeout takes SECONDS (0 < s <= 86400)")
+                    return usage("%s wants SECONDS in %s0, %d]" % (opt, "[" if zero_ok else "(", top))
+                if opt == "--timeout":
+                    timeout = x
+                else:
+                    kill_after = x
             elif a.startswith("-") or name is not None:
                 return usage("unexpected %s" % a)
             else:
@@ -222,7 +256,7 @@ def main(argv=None):
             return usage("lock needs a NAME")
         if bad_name(name):
             return usage("lock names may not contain whitespace")
-        return cmd_lock(path, name, timeout, command)
+        return cmd_lock(path, name, timeout, kill_after, command)
     return usage("unknown command %s" % cmd)
 
 

@@ -74,9 +74,45 @@ class TestLock(unittest.TestCase):
                     os.kill(p, signal.SIGCONT)
             self.assertTrue(lk.lost)
             self.assertFalse(lk.held)
-            self.assertTrue(reasons and reasons[0].startswith("E"), reasons)
+            # The daemon's LOST and the client's clock end it at the same
+            # moment (deadline_us is when the daemon reports LOST): either.
+            self.assertTrue(len(reasons) == 1 and (reasons[0] == "DEADLINE" or reasons[0].startswith("E")), reasons)
         finally:
             self.assertFalse(lk.release(), "release after a loss must say so")
+
+    def test_renewals_move_the_deadline(self):
+        # Lease 1 s (tests/net-lib.sh): held for 2.5 s, renewals keep it.
+        with dmutex.Lock("py-renew", timeout=5, path=SOCKS[0]) as lk:
+            first = lk.deadline
+            self.assertIsNotNone(first)
+            self.assertGreater(lk.remaining(), 0)
+            self.assertLessEqual(lk.remaining(), 1.0)
+            self.assertFalse(lk.wait_lost(2.5), "lost (%s) although the daemon renews" % lk.lost_reason)
+            self.assertGreater(lk.deadline, first + 1.0)
+            self.assertTrue(lk.held)
+
+    def test_own_clock_ends_the_lease_when_the_daemon_is_paused(self):
+        # SIGSTOP the holder's own daemon: no LOST can come from it, the
+        # client's lease clock must end the lock by the deadline it heard.
+        got = threading.Event()
+        reasons = []
+        lk = dmutex.Lock("py-pause", timeout=5, path=SOCKS[0], on_lost=lambda l, r: (reasons.append(r), got.set()))
+        lk.acquire()
+        deadline = None
+        try:
+            os.kill(PIDS[0], signal.SIGSTOP)
+            try:
+                deadline = lk.deadline
+                self.assertTrue(got.wait(5), "the lease clock did not end the lock")
+                ended = time.monotonic()
+            finally:
+                os.kill(PIDS[0], signal.SIGCONT)
+            self.assertEqual(reasons, ["DEADLINE"])
+            self.assertGreaterEqual(ended, lk.deadline)
+            self.assertLess(ended - lk.deadline, 0.5, "ended %.3f s after the deadline" % (ended - lk.deadline))
+            self.assertGreaterEqual(lk.deadline, deadline)
+        finally:
+            lk.release()
 
     def test_errors(self):
         with self.assertRaises(ValueError):
@@ -116,6 +152,8 @@ class TestCli(unittest.TestCase):
 
     def test_exit_statuses(self):
         self.assertEqual(cli("lock", "py-cli2", "--", "/nonexistent/cmd").returncode, 127)
+        self.assertEqual(cli("lock", "x", "--kill-after", "-1", "--", "true").returncode, 2)
+        self.assertEqual(cli("members", "frob", "x").returncode, 2)
         self.assertEqual(cli("lock").returncode, 2)
         self.assertEqual(cli("lock", "x", "--timeout", "-1").returncode, 2)
         self.assertEqual(cli("frob").returncode, 2)
