@@ -447,12 +447,11 @@ static void cmd_json(session *s, char **argv, int argc)
     g_string_free(out, TRUE);
 }
 
-/* METRICS: the Prometheus text format's lines, then OK. */
-static void cmd_metrics(session *s)
+void dmn_control_format_metrics(dmn_node *n, dmn_control *c, GString *out)
 {
-    dmn_control *c = s->ctl;
-    GString *out = g_string_new(NULL);
-    dmn_node_format_metrics(c->node, out);
+    dmn_node_format_metrics(n, out);
+    if (!c)
+        return;
     guint names, waiting;
     control_counts(c, &names, &waiting);
     dmn_prom_gauge(out, "dmutex_control_sessions", "Control sessions open.", c->sessions.length);
@@ -461,6 +460,13 @@ static void cmd_metrics(session *s)
                    waiting);
     dmn_histogram_write(&c->latency, out, "dmutex_lock_acquire_seconds",
                         "Time from a LOCK command to its grant (granted requests only).");
+}
+
+/* METRICS: the Prometheus text format's lines, then OK. */
+static void cmd_metrics(session *s)
+{
+    GString *out = g_string_new(NULL);
+    dmn_control_format_metrics(s->ctl->node, s->ctl, out);
     g_string_append(out, "OK\n");
     session_write(s, out->str, out->len);
     g_string_free(out, TRUE);

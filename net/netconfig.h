@@ -30,6 +30,7 @@ typedef struct dmn_config {
     dm_config core;             /* n_members and self filled by finish */
     char *data_dir;             /* NULL: persisted state kept in memory only */
     char *control;              /* Unix socket of the control protocol (dmutexd) */
+    char *metrics_listen;       /* HOST:PORT of GET /metrics (dmutexd); NULL: none */
     char *key_file;
     GBytes *key;                /* read from key_file by finish; NULL: no auth */
     char *log_level;

@@ -119,7 +119,7 @@ struct dmn_node {
 
 static const char *const bad_names[DMN_BAD_COUNT] = {
     "garbage", "truncated", "oversize", "version", "auth", "replay", "rejected", "conn_limit",
-    "control",
+    "control", "http",
 };
 
 const char *dmn_bad_kind_name(dmn_bad_kind k)

@@ -46,6 +46,7 @@ typedef enum dmn_bad_kind {
     DMN_BAD_REJECTED,      /* well-formed but refused by the core (e.g. not for us) */
     DMN_BAD_CONN_LIMIT,    /* inbound connection refused: too many */
     DMN_BAD_CONTROL,       /* malformed control-protocol command */
+    DMN_BAD_HTTP,          /* metrics_listen: bad, oversized, slow or one-too-many request */
     DMN_BAD_COUNT
 } dmn_bad_kind;
 

@@ -9,7 +9,10 @@
 #  - `dmutexctl metrics` is valid Prometheus text format (tests/promcheck.py,
 #    which first proves it refuses known-bad input) with the documented
 #    families; the latency histogram counted the grants; bad control input
-#    shows up in dmutex_bad_input_total{kind="control"}.
+#    shows up in dmutex_bad_input_total{kind="control"};
+#  - metrics_listen: GET /metrics over HTTP answers the same families (and
+#    closes the connection); other paths, methods, garbage, an oversized
+#    head get 404/405/400/431 and are counted as bad input of kind http.
 . "$(dirname "$0")/net-lib.sh"
 SRC=$(cd "$(dirname "$0")" && pwd)
 
@@ -21,7 +24,8 @@ ok "promcheck refuses known-bad input"
 cluster_init 3 "policy = epoch"
 start_node 1
 start_node 2
-start_node 3
+HTTP_PORT=$(free_ports 1)
+start_node 3 --set "metrics_listen=127.0.0.1:$HTTP_PORT"
 for i in 1 2 3; do wait_alive $i 3; done
 
 # A name with a quote, a backslash, a slash, UTF-8 and one byte that is not.
@@ -164,6 +168,45 @@ for b in bad:
 sys.exit(1 if bad else 0)
 PY
 ok "metrics: text format, families, latency histogram, bad input counted"
+
+python3 - "$HTTP_PORT" "$T" <<'PY' || fail "metrics over HTTP"
+import socket, sys
+port, d = int(sys.argv[1]), sys.argv[2]
+def ask(raw):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(raw)
+    out = b""
+    while True:                       # the server closes after one answer
+        # (an oversized head is sent at exactly the 4096-byte limit, all of
+        # which the server reads: unread bytes would make its close a reset)
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+    s.close()
+    head, _, body = out.partition(b"\r\n\r\n")
+    return head.decode().split("\r\n"), body.decode()
+bad = []
+head, body = ask(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n")
+if head[0] != "HTTP/1.1 200 OK" or "Content-Type: text/plain; version=0.0.4; charset=utf-8" not in head:
+    bad.append("GET /metrics: %r" % head)
+if "Content-Length: %d" % len(body.encode()) not in head:
+    bad.append("Content-Length does not match the body")
+open(d + "/metrics.http", "w").write(body)
+for raw, want in [(b"GET / HTTP/1.1\r\n\r\n", "404"), (b"POST /metrics HTTP/1.1\r\n\r\n", "405"),
+                  (b"\x00\x01garbage\r\n\r\n", "400"), (b"GET /metrics HTTP/1.1\r\nX: " + b"a" * (4096 - 26), "431")]:
+    h, _ = ask(raw)
+    if not h[0].startswith("HTTP/1.1 " + want):
+        bad.append("%r: answered %r, want %s" % (raw[:30], h[0], want))
+for b in bad:
+    print("FAIL: " + b)
+sys.exit(1 if bad else 0)
+PY
+python3 "$SRC/promcheck.py" "$T/metrics.http" || fail "GET /metrics is not valid text format"
+grep -q '^dmutex_lock_acquire_seconds_count ' "$T/metrics.http" || fail "GET /metrics lacks the control socket's families"
+n=$(ctl 3 metrics | sed -n 's/^dmutex_bad_input_total{kind="http"} //p')
+[ "${n:-0}" -ge 4 ] || fail "bad HTTP requests counted $n times, want 4"
+ok "metrics_listen: GET /metrics (200, same format), 404/405/400/431 counted as bad input ($n)"
 
 kill "$HOLDER" 2>/dev/null
 wait "$HOLDER" 2>/dev/null
