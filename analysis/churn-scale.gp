@@ -4,6 +4,8 @@
 # p. The detection time of each N is the measured point up_mean=detect
 # (time to DEAD at every live member after one crash, dead_s_p50); the
 # dotted line at 1 marks it.
+if (ext eq 'png') { set terminal pngcairo size 1400,900 enhanced font 'sans,11' linewidth 1.5 } \
+else { set terminal svg size 1400,900 dynamic enhanced font 'sans,11' linewidth 1.5 background rgb 'white' }
 ni(n) = n == 7 ? 1 : 2
 array td[2]
 do for [n in vals_n] {
@@ -22,8 +24,9 @@ do for [row = 1:2] {
     metric = row == 1 ? 'served' : 'violated'
     set ylabel row == 1 ? 'requests granted (fraction)' : 'runs with a violation (Wilson)'
     set xlabel row == 2 ? 'mean up period / detection time (log scale)' : ''
-    if (row == 1) { set key bottom left; set yrange [*:1.002] } else { set key top left; set yrange [-0.02:1.05] }
+    if (row == 1) { set yrange [0:1.02] } else { set yrange [-0.02:1.05] }
     do for [p in vals_p] {
+        if (row == 1 && p eq word(vals_p, words(vals_p))) { set key bottom right font ',9' samplen 2 } else { set key off }
         set title sprintf('p = %s (mean down = up x %.3f)', p, (1 - p) / p)
         plot \
             for [pol in vals_policy] for [n in vals_n] sel(sprintf('policy=%s,n=%s,p=%s,metric=%s', pol, n, p, metric)) \
