@@ -272,10 +272,13 @@ class Lock:
                 self._clock.notify_all()
 
     def _mark_lost(self, reason):
-        if not self._held or self._lost.is_set():
-            return
-        self.lost_reason = reason
-        self._lost.set()
+        # The reader thread and the lease clock may both get here: once only.
+        with self._clock:
+            if not self._held or self._lost.is_set():
+                return
+            self.lost_reason = reason
+            self._lost.set()
+            self._clock.notify_all()
         if self.on_lost:
             self.on_lost(self, reason)
 
@@ -284,6 +287,8 @@ class Lock:
         LockError (e.g. EBUSY, ENOQUORUM) or Unreachable."""
         if self._session:
             raise LockError("EBUSY", "this Lock object is already held")
+        self._lost.clear()
+        self.lost_reason = None
         self._session = Session(self.path, self._notice)
         ms = max(1, int(self.timeout * 1000 + 0.5))
         try:
