@@ -138,6 +138,19 @@ class TestQueries(unittest.TestCase):
         self.assertIn("# TYPE dmutex_grants_total counter", dmutex.metrics(path=SOCKS[0]))
 
 
+def hold_with_command(name, **popen):
+    """python3 -m dmutex lock NAME -- sleep 20, returned once NAME is held."""
+    env = dict(os.environ, PYTHONPATH=PYDIR)
+    p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", name, "--", "sleep", "20"],
+                         env=env, **popen)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if any(h["name"] == name for h in dmutex.status(path=SOCKS[0])["held"]):
+            break
+        time.sleep(0.05)
+    return p
+
+
 @unittest.skipUnless(len(SOCKS) == 3, "needs DMUTEX_TEST_SOCKETS (tests/net-python.sh)")
 class TestCli(unittest.TestCase):
     """python3 -m dmutex: dmutexctl's semantics and exit statuses."""
@@ -175,15 +188,8 @@ class TestCli(unittest.TestCase):
         self.assertEqual(len(json.loads(r.stdout)["members"]), 3)
 
     def test_lost_while_the_command_runs(self):
-        env = dict(os.environ, PYTHONPATH=PYDIR)
-        p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", "py-lose", "--",
-                              "sleep", "20"], env=env, stderr=subprocess.PIPE, text=True)
+        p = hold_with_command("py-lose", stderr=subprocess.PIPE, text=True)
         try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if any(h["name"] == "py-lose" for h in dmutex.status(path=SOCKS[0])["held"]):
-                    break
-                time.sleep(0.05)
             with dmutex.Session(SOCKS[0]) as admin:
                 admin.command("UNLOCK py-lose")
             self.assertEqual(p.wait(timeout=10), 1)
@@ -195,15 +201,8 @@ class TestCli(unittest.TestCase):
             p.stderr.close()
 
     def test_signal_is_passed_to_the_command(self):
-        env = dict(os.environ, PYTHONPATH=PYDIR)
-        p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", "py-sig", "--",
-                              "sleep", "20"], env=env)
+        p = hold_with_command("py-sig")
         try:
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                if any(h["name"] == "py-sig" for h in dmutex.status(path=SOCKS[0])["held"]):
-                    break
-                time.sleep(0.05)
             p.send_signal(signal.SIGTERM)
             self.assertEqual(p.wait(timeout=10), 128 + signal.SIGTERM)
         finally:
