@@ -16,7 +16,8 @@ set -euo pipefail
 MAIN_JOB="scripts/main-job.sh"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
-          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3)
+          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3
+          libgnutls28-dev gnutls-bin)
 
 usage() {
     sed -n '2,12s/^# \{0,1\}//p' "$0"
