@@ -5,6 +5,9 @@
  *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
  *   dmutexd --print-config-keys
  *
+ * SIGHUP re-reads the key file(s) and the TLS CAs, certificate and key
+ * (dmn_node_reload): keys and certificates rotate without a restart.
+ *
  * Exit status: 0 after SIGTERM/SIGINT (the node left the cluster: locks
  * released, LEFT announced, queued frames flushed), 1 when it cannot start
  * (address in use, unreadable or corrupt state, ...), 2 for bad options.
@@ -27,7 +30,7 @@ typedef struct daemon_state {
     dmn_config cfg;
     dmn_node *node;
     dmn_control *control;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     bool stopping;
 } daemon_state;
 
@@ -50,6 +53,19 @@ static void on_left(void *user)
     dmn_node_close(d->node);
     uv_close((uv_handle_t *)&d->sigterm, on_closed);
     uv_close((uv_handle_t *)&d->sigint, on_closed);
+    uv_close((uv_handle_t *)&d->sighup, on_closed);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    daemon_state *d = s->data;
+    GError *err = NULL;
+    g_message("SIGHUP: re-reading keys and TLS credentials");
+    if (!dmn_node_reload(d->node, &err)) {
+        g_warning("reload failed, keeping what is in use: %s", err->message);
+        g_error_free(err);
+    }
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -200,6 +216,9 @@ int main(int argc, char **argv)
     d.sigterm.data = d.sigint.data = &d;
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+    uv_signal_init(d.loop, &d.sighup);
+    d.sighup.data = &d;
+    uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 
     uv_run(d.loop, UV_RUN_DEFAULT);
 

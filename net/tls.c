@@ -133,7 +133,7 @@ static int verify_cb(gnutls_session_t s)
         gnutls_datum_t txt = { NULL, 0 };
         gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0);
         fail(t, "the peer's certificate is not trusted: %s (check tls_ca here and tls_cert there)",
-             txt.data ? (const char *)txt.data : "?");
+             txt.data ? g_strstrip((char *)txt.data) : "?");
         gnutls_free(txt.data);
         return -1;
     }

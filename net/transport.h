@@ -75,6 +75,12 @@ int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt);
  * (-DM_ECANCELED) follows. */
 int dmn_node_cancel(dmn_node *n, const char *name);
 
+/* Re-read the keyring (key_file) and the TLS credentials (tls_ca,
+ * tls_cert, tls_key) named at start, without downtime: new keys take
+ * effect at once, new credentials for connections made from now on. On an
+ * error (logged by the caller) everything in use stays as it was. */
+gboolean dmn_node_reload(dmn_node *n, GError **err);
+
 /* Leave gracefully (dm_node_leave), then wait until every queued outgoing
  * byte is written (at most 1 s) and call done. */
 void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user);
