@@ -396,8 +396,13 @@ dmn_tls *dmn_tls_new(dmn_tls_ctx *ctx, bool server, int expect_member)
     gnutls_session_set_ptr(t->s, t);
     gnutls_priority_set(t->s, ctx->prio);
     gnutls_credentials_set(t->s, GNUTLS_CRD_CERTIFICATE, t->creds->cred);
-    if (server)
+    if (server) {
         gnutls_certificate_server_set_request(t->s, GNUTLS_CERT_REQUIRE);
+        /* Without the list of our CAs in the request, a client sends its
+         * certificate even when we do not trust its issuer, so we can say
+         * "not trusted" rather than "no certificate". */
+        gnutls_certificate_send_x509_rdn_sequence(t->s, 1);
+    }
     gnutls_transport_set_ptr(t->s, t);
     gnutls_transport_set_push_function(t->s, push_cb);
     gnutls_transport_set_pull_function(t->s, pull_cb);
