@@ -105,7 +105,7 @@ int main(int argc, char **argv)
         { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &control, "Unix socket of the control protocol", "PATH" },
-        { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key: authenticate every frame (HMAC-SHA256)", "FILE" },
+        { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key(s), one per line, first sends: authenticate every frame (HMAC-SHA256)", "FILE[,FILE...]" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Key file with the same settings and timings ([dmutex] group)", "FILE" },
         { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level, "error, critical, warning, message (default), info, debug", "LEVEL" },
         { "bootstrap", 0, 0, G_OPTION_ARG_NONE, &bootstrap,
