@@ -793,6 +793,19 @@ static void auth_frame_failure(dmn_node *n, const uint8_t *buf, size_t len, cons
                  other ? ", sent from " : "", other ? src : "");
 }
 
+/* Count a frame authentication refused; a failure of the key (not a
+ * replay) is also said per peer. Returns false, for process_frame. */
+static bool auth_refused(dmn_node *n, dmn_auth_result r, const uint8_t *buf, size_t len,
+                         const char *via, const char *src)
+{
+    dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
+                   : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
+    dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via, dmn_auth_result_name(r));
+    if (k == DMN_BAD_AUTH)
+        auth_frame_failure(n, buf, len, src, r);
+    return false;
+}
+
 /* buf[0..len) holds exactly one frame, plus its trailer when keyed (or is
  * an encrypted datagram); src is the address it came from. Returns false
  * when the input was bad (a stream carrying it must be closed). */
@@ -802,15 +815,8 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
     if (n->auth && dmn_auth_is_encrypted(buf, len)) {
         size_t plain = 0;
         dmn_auth_result r = dmn_auth_open_datagram(n->auth, buf, len, &plain, g_get_real_time());
-        if (r != DMN_AUTH_OK) {
-            dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
-                           : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
-            dmn_node_count_bad(n, k, "%s: datagram refused by authentication: %s", via,
-                               dmn_auth_result_name(r));
-            if (k == DMN_BAD_AUTH)
-                auth_frame_failure(n, buf, len, src, r);
-            return false;
-        }
+        if (r != DMN_AUTH_OK)
+            return auth_refused(n, r, buf, len, via, src);
         len = plain;
         opened = true;
     }
@@ -825,15 +831,8 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
     }
     if (n->auth && !opened) {
         dmn_auth_result r = dmn_auth_open(n->auth, buf, len, (size_t)fl, g_get_real_time());
-        if (r != DMN_AUTH_OK) {
-            dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
-                           : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
-            dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via,
-                               dmn_auth_result_name(r));
-            if (k == DMN_BAD_AUTH)
-                auth_frame_failure(n, buf, len, src, r);
-            return false;
-        }
+        if (r != DMN_AUTH_OK)
+            return auth_refused(n, r, buf, len, via, src);
     } else if ((size_t)fl != len) {
         dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: %zu bytes after a %d-byte frame%s", via,
                            len - (size_t)fl, fl,

@@ -153,29 +153,30 @@ static int suite_cleanup(void)
 
 /* ------------------------------------------------------------ sessions */
 
+/* Hand what `from` wrote to `to`. False if `to` failed on it. */
+static bool deliver(dmn_tls *from, dmn_tls *to)
+{
+    GByteArray *out = dmn_tls_out(from);
+    if (out->len == 0)
+        return true;
+    GByteArray *copy = g_byte_array_new();
+    g_byte_array_append(copy, out->data, out->len);
+    g_byte_array_set_size(out, 0);
+    bool ok = dmn_tls_feed(to, copy->data, copy->len) == 0;
+    g_byte_array_unref(copy);
+    return ok;
+}
+
 /* Move ciphertext between the two until neither has anything to say (a
  * bounded number of rounds). Returns false if a side failed. */
 static bool pump(dmn_tls *a, dmn_tls *b)
 {
     bool ok = true;
     for (int round = 0; round < 16; round++) {
-        GByteArray *ao = dmn_tls_out(a), *bo = dmn_tls_out(b);
-        if (ao->len == 0 && bo->len == 0)
+        if (dmn_tls_out(a)->len == 0 && dmn_tls_out(b)->len == 0)
             break;
-        if (ao->len) {
-            GByteArray *copy = g_byte_array_new();
-            g_byte_array_append(copy, ao->data, ao->len);
-            g_byte_array_set_size(ao, 0);
-            ok = dmn_tls_feed(b, copy->data, copy->len) == 0 && ok;
-            g_byte_array_unref(copy);
-        }
-        if (bo->len) {
-            GByteArray *copy = g_byte_array_new();
-            g_byte_array_append(copy, bo->data, bo->len);
-            g_byte_array_set_size(bo, 0);
-            ok = dmn_tls_feed(a, copy->data, copy->len) == 0 && ok;
-            g_byte_array_unref(copy);
-        }
+        ok = deliver(a, b) && ok;
+        ok = deliver(b, a) && ok;
     }
     return ok;
 }
