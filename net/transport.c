@@ -819,6 +819,10 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
             return auth_refused(n, r, buf, len, via, src);
         len = plain;
         opened = true;
+    } else if (!n->auth && dmn_auth_is_encrypted(buf, len)) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: an encrypted datagram from %s, but no key_file here",
+                           via, src);
+        return false;
     }
     int fl = dm_codec_frame_length(buf, len);
     if (fl < 0) {
