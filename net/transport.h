@@ -20,6 +20,12 @@
  *  - a lock the core refuses with -DM_ERECOVERING (no token floor yet) is
  *    kept and started once the floor is in, or failed with -DM_ETIMEDOUT at
  *    its deadline: owners never see that transient code;
+ *  - with tls_cert/tls_key/tls_ca, every TCP connection runs TLS 1.3 with
+ *    mutual certificates (net/tls.h): ciphertext goes through the session on
+ *    both the outgoing and the inbound path, and an inbound frame is taken
+ *    only when its `from` is the member the client's certificate names;
+ *    with udp_encrypt, datagrams are AES-GCM encrypted (net/auth.h);
+ *    dmn_node_reload re-reads keys and certificates (dmutexd: SIGHUP);
  *  - bad input of any kind is counted (dmn_bad_kind), logged at most once
  *    per second per kind, and dropped; a TCP connection with a framing error
  *    is closed; inbound connections are capped (max_inbound).
