@@ -601,10 +601,16 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         nread = (ssize_t)dmn_tls_plain(c->tls)->len;
     }
     if (nread > 0) {
-        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection",
-                           c->peer->address, nread);
+        /* A TLS alert record (0x15, version 3.x): the peer wants TLS, we do not speak it. */
+        bool alert = !c->tls && nread >= 2 && buf->base[0] == 0x15 && buf->base[1] == 0x03;
+        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection%s",
+                           c->peer->address, nread,
+                           alert ? " (a TLS alert: TLS is configured there, not here)" : "");
         nread = UV_EPROTO;
     }
+    if (c->tls && !dmn_tls_established(c->tls) && nread == UV_EOF)
+        auth_failure(c->node, c->peer->address, "TLS session with %s: closed by the peer during "
+                     "the handshake (is TLS configured there?)", c->peer->address);
     conn_fail(c, (int)nread);
 }
 
@@ -992,7 +998,13 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         int fl = dm_codec_frame_length(c->acc, c->fill);
         if (fl < 0) {
-            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s", dm_strerror(fl));
+            /* A TLS record header (handshake, version 3.x) from a member
+             * configured with TLS while this node is not: say so. */
+            bool tls_hello = !c->tls && !c->proven && c->acc[0] == 0x16 && c->acc[1] == 0x03;
+            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s%s%s%s",
+                               dm_strerror(fl), tls_hello ? " (a TLS handshake from " : "",
+                               tls_hello ? c->remote : "",
+                               tls_hello ? ": TLS is configured there, not here)" : "");
             in_close(c);
             goto out;
         }

@@ -4,7 +4,9 @@
 # here with certtool (gnutls-bin), never committed.
 #   1. a 4-member cluster with TLS, a keyring and udp_encrypt grants locks
 #      from every node (shared log: no overlap, tokens increasing);
-#   2. node 4 with a certificate from a CA nobody trusts: refused, with the
+#   2. half a TLS configuration does not start; node 4 without TLS is
+#      refused (both sides say TLS is configured on one side only);
+#      node 4 with a certificate from a CA nobody trusts: refused, with the
 #      reason on both sides; node 4 given node 1's certificate refuses to
 #      start; a TLS client holding node 4's genuine certificate whose
 #      frames claim to come from node 2 is refused ("its certificate
@@ -71,6 +73,21 @@ done
 ok "TLS + encrypted datagrams: 8 sections from 4 nodes, no overlap, tokens increasing"
 
 # ---------------------------------------------------------------- 2
+kill -TERM "$PID4"; wait "$PID4"
+# No silent downgrade: half a TLS configuration does not start, and a node
+# without TLS is refused by the others, each side saying why.
+"$DMUTEXD" --id "$ADDR4" --members "$MEMBERS" --config "$CONF" > "$T/half.out" 2>&1
+[ $? -eq 2 ] && grep -q "TLS needs all of tls_ca, tls_cert and tls_key (given: tls_ca)" "$T/half.out" ||
+    { cat "$T/half.out"; fail "half a TLS configuration was not refused"; }
+grep -v '^tls_ca' "$CONF" > "$T/plain.conf"
+start_node 4 --config "$T/plain.conf"
+ctl 4 lock L --timeout 2 -- true 2>/dev/null && fail "node 4 without TLS got a lock"
+k=0
+until grep -q "is TLS configured there?" "$T/log.1" "$T/log.2" "$T/log.3" &&
+      grep -q "TLS is configured there, not here" "$T/log.4"; do
+    k=$((k + 1)); [ $k -lt 50 ] || fail "a node without TLS was not refused clearly"; sleep 0.1
+done
+ok "node 4 without TLS refused: $(grep -h -m1 "is TLS configured there?" "$T"/log.[123] | sed 's/.*WARNING dmutex-net: //' | cut -c1-100)..."
 kill -TERM "$PID4"; wait "$PID4"
 start_node 4 --set tls_cert="$T/bad4.pem" --set tls_key="$T/bad4.key" --set tls_ca="$T/ca1.pem,$T/rogue.pem"
 ctl 4 lock L --timeout 2 -- true 2>/dev/null && fail "node 4 with an untrusted certificate got a lock"

@@ -4,7 +4,8 @@
  * a good pair establishes and carries frames both ways; an untrusted
  * certificate, a certificate naming another member than the one dialled,
  * one naming no member, and a tampered record are refused, each side with
- * its reason; a node's own certificate must name it; a reload switches
+ * its reason; a peer without TLS is refused (no downgrade); a node's own
+ * certificate must name it; a reload switches
  * new sessions to the new certificate while an open one goes on; several
  * CAs are trusted at once. */
 #include <string.h>
@@ -270,6 +271,15 @@ static void test_refusals(void)
     refused(out, 1, c2, true, "127.0.0.1:9999, which is not a member");
     dmn_tls_ctx_free(out);
     g_ptr_array_unref(wide);
+    /* a plain (non-TLS) peer: no silent downgrade, and a reason that says so */
+    dmn_tls *sv = dmn_tls_new(c2, true, -1);
+    static const uint8_t plain_frame[28] = { 0, 0, 0, 28, 2, 1, 0, 0, 0, 1 };
+    CU_ASSERT(dmn_tls_feed(sv, plain_frame, sizeof plain_frame) < 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(dmn_tls_error(sv), "is TLS configured there?"));
+    if (!strstr(dmn_tls_error(sv), "is TLS configured"))
+        fprintf(stderr, "plain peer: %s\n", dmn_tls_error(sv));
+    CU_ASSERT_EQUAL(dmn_tls_plain(sv)->len, 0);
+    dmn_tls_free(sv);
     g_free(cert);
     g_free(key);
     g_free(ca);
