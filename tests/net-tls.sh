@@ -37,6 +37,19 @@ gen_cert() {
         --load-ca-privkey "$T/$2.key" --template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 ||
         fail "certtool: certificate $1"
 }
+# refused_both WHY PEERS-PATTERN NODE4-PATTERN: within 5 s, one of nodes 1-3
+# logs the first and node 4 the second (each side says why).
+refused_both() {
+    k=0
+    until grep -q "$2" "$T/log.1" "$T/log.2" "$T/log.3" && grep -q "$3" "$T/log.4"; do
+        k=$((k + 1)); [ $k -lt 50 ] || fail "$1"; sleep 0.1
+    done
+}
+# logged FILE PATTERN WHY: within 5 s, FILE has PATTERN.
+logged() {
+    k=0
+    until grep -q "$2" "$1"; do k=$((k + 1)); [ $k -lt 50 ] || fail "$3"; sleep 0.1; done
+}
 newkey() { head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n'; echo; }
 
 KEY1=$(newkey); KEY2=$(newkey)
@@ -82,20 +95,14 @@ kill -TERM "$PID4"; wait "$PID4"
 grep -v '^tls_ca' "$CONF" > "$T/plain.conf"
 start_node 4 --config "$T/plain.conf"
 ctl 4 lock L --timeout 2 -- true 2>/dev/null && fail "node 4 without TLS got a lock"
-k=0
-until grep -q "is TLS configured there?" "$T/log.1" "$T/log.2" "$T/log.3" &&
-      grep -q "TLS is configured there, not here" "$T/log.4"; do
-    k=$((k + 1)); [ $k -lt 50 ] || fail "a node without TLS was not refused clearly"; sleep 0.1
-done
+refused_both "a node without TLS was not refused clearly" \
+    "is TLS configured there?" "TLS is configured there, not here"
 ok "node 4 without TLS refused: $(grep -h -m1 "is TLS configured there?" "$T"/log.[123] | sed 's/.*WARNING dmutex-net: //' | cut -c1-100)..."
 kill -TERM "$PID4"; wait "$PID4"
 start_node 4 --set tls_cert="$T/bad4.pem" --set tls_key="$T/bad4.key" --set tls_ca="$T/ca1.pem,$T/rogue.pem"
 ctl 4 lock L --timeout 2 -- true 2>/dev/null && fail "node 4 with an untrusted certificate got a lock"
-k=0
-until grep -q "refused: the peer's certificate is not trusted" "$T/log.1" "$T/log.2" "$T/log.3" &&
-      grep -q "the peer refused the TLS session" "$T/log.4"; do
-    k=$((k + 1)); [ $k -lt 50 ] || fail "no refusal of the untrusted certificate in the logs"; sleep 0.1
-done
+refused_both "no refusal of the untrusted certificate in the logs" \
+    "refused: the peer's certificate is not trusted" "the peer refused the TLS session"
 ok "untrusted certificate: $(grep -h -m1 "not trusted" "$T"/log.[123] | sed 's/.*WARNING dmutex-net: //')"
 ok "  and on node 4: $(grep -m1 "the peer refused" "$T/log.4" | sed 's/.*WARNING dmutex-net: //' | cut -c1-100)..."
 kill -TERM "$PID4"; wait "$PID4"
@@ -127,18 +134,14 @@ try:
 except (OSError, ssl.SSLError):
     pass
 PY
-k=0
-until grep -q "frames from $ADDR4 fail authentication: its certificate names $ADDR4 but its frames claim to come from $ADDR2" "$T/log.1"; do
-    k=$((k + 1)); [ $k -lt 30 ] || fail "frames claiming another member were not refused"; sleep 0.1
-done
+logged "$T/log.1" "frames from $ADDR4 fail authentication: its certificate names $ADDR4 but its frames claim to come from $ADDR2" \
+    "frames claiming another member were not refused"
 ok "a frame claiming node 2 on node 4's certificate is refused"
 
 # ---------------------------------------------------------------- 3
 start_node 4 $(tls 4) --key-file "$T/old.key"
-k=0
-until grep -q "frames from $ADDR4 fail authentication: check the key file" "$T/log.1"; do
-    k=$((k + 1)); [ $k -lt 50 ] || fail "no 'fail authentication' line for the node with the old key"; sleep 0.1
-done
+logged "$T/log.1" "frames from $ADDR4 fail authentication: check the key file" \
+    "no 'fail authentication' line for the node with the old key"
 sleep 2
 ctl 1 status | grep "^auth_failures" | grep -q "last=$ADDR4 .*$ADDR4=" || { ctl 1 status; fail "status does not name node 4"; }
 lines=$(grep -c "frames from $ADDR4 fail authentication: check the key file" "$T/log.1")
