@@ -9,6 +9,13 @@
  * the answer of UNLOCK. Prints, last, one line:
  *   cycles=... failed=... clients=... seconds=... cycles_per_s=... p50_us=... p99_us=...
  * --latencies writes every cycle's latency (us), one per line.
+ *
+ *   dmutex-bench --rtt N
+ *
+ * measures the floor instead: N one-byte ping-pongs over loopback TCP
+ * (TCP_NODELAY, blocking sockets) between this process and a forked echo
+ * process -- two processes, as between dmutexd and its peers -- and prints
+ *   rtt_samples=... rtt_p50_us=... rtt_min_us=...
  * Exit status: 0, 1 if any cycle failed, 2 usage, 3 cannot reach the daemon.
  */
 #include <errno.h>
@@ -16,11 +23,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
+
+#include "cycles.h"
 
 typedef struct shared {
     const char *path;
@@ -136,16 +148,67 @@ static gpointer run_client(gpointer user)
     return NULL;
 }
 
-static gint cmp_i64(gconstpointer a, gconstpointer b)
+static int nodelay_socket(void)
 {
-    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-    return x < y ? -1 : x > y;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* The loopback TCP round trip, the unit the lock's latency is judged in. */
+static int measure_rtt(int samples)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sa;
+    int lfd = nodelay_socket();
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 1) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) < 0) {
+        fprintf(stderr, "dmutex-bench: cannot listen on loopback: %s\n", g_strerror(errno));
+        return 3;
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        fprintf(stderr, "dmutex-bench: fork: %s\n", g_strerror(errno));
+        return 3;
+    }
+    if (child == 0) {
+        int c = accept(lfd, NULL, NULL);
+        char b;
+        while (c >= 0 && recv(c, &b, 1, 0) == 1 && send(c, &b, 1, MSG_NOSIGNAL) == 1)
+            ;
+        _exit(0);
+    }
+    close(lfd);
+    int fd = nodelay_socket();
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "dmutex-bench: cannot connect on loopback: %s\n", g_strerror(errno));
+        return 3;
+    }
+    GArray *rtt = g_array_sized_new(FALSE, FALSE, sizeof(gint64), (guint)samples);
+    char b = 'x';
+    for (int i = 0; i < samples; i++) {
+        gint64 t0 = g_get_monotonic_time();
+        if (send(fd, &b, 1, MSG_NOSIGNAL) != 1 || recv(fd, &b, 1, 0) != 1)
+            break;
+        gint64 dt = g_get_monotonic_time() - t0;
+        g_array_append_val(rtt, dt);
+    }
+    close(fd);
+    waitpid(child, NULL, 0);
+    guint n = rtt->len;
+    g_array_sort(rtt, dm_cycles_cmp_i64);
+    printf("rtt_samples=%u rtt_p50_us=%" G_GINT64_FORMAT " rtt_min_us=%" G_GINT64_FORMAT "\n", n,
+           n ? g_array_index(rtt, gint64, (n - 1) / 2) : 0, n ? g_array_index(rtt, gint64, 0) : 0);
+    g_array_unref(rtt);
+    return n == (guint)samples ? 0 : 3;
 }
 
 int main(int argc, char **argv)
 {
     char *path = NULL, *name = NULL, *lat_file = NULL;
-    gint cycles = 0, clients = 1, timeout_ms = 10000;
+    gint cycles = 0, clients = 1, timeout_ms = 10000, rtt_samples = 0;
     GOptionEntry entries[] = {
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &path, "dmutexd's control socket", "PATH" },
         { "cycles", 0, 0, G_OPTION_ARG_INT, &cycles, "lock+unlock cycles in all", "N" },
@@ -153,13 +216,18 @@ int main(int argc, char **argv)
         { "lock", 0, 0, G_OPTION_ARG_STRING, &name, "lock name (default bench)", "NAME" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_ms, "LOCK timeout (default 10000)", "MS" },
         { "latencies", 0, 0, G_OPTION_ARG_FILENAME, &lat_file, "write every cycle's latency (us) here", "FILE" },
+        { "rtt", 0, 0, G_OPTION_ARG_INT, &rtt_samples, "measure the loopback TCP round trip instead", "N" },
         G_OPTION_ENTRY_NULL,
     };
     GOptionContext *ctx = g_option_context_new("- lock+unlock cycles against a local dmutexd");
     g_option_context_add_main_entries(ctx, entries, NULL);
     GError *err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1 || !path || cycles <= 0 ||
-        clients <= 0 || clients > 1024 || timeout_ms <= 0) {
+    if (g_option_context_parse(ctx, &argc, &argv, &err) && argc == 1 && rtt_samples > 0) {
+        g_option_context_free(ctx);
+        return measure_rtt(rtt_samples);
+    }
+    if (err == NULL && (argc > 1 || !path || cycles <= 0 ||
+        clients <= 0 || clients > 1024 || timeout_ms <= 0)) {
         fprintf(stderr, "dmutex-bench: %s\n",
                 err ? err->message : "--control PATH and --cycles N (> 0) are required; 1 <= C <= 1024");
         return 2;
@@ -177,31 +245,20 @@ int main(int argc, char **argv)
     for (int i = 0; i < clients; i++)
         g_thread_join(th[i]);
     double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
-    GArray *all = g_array_new(FALSE, FALSE, sizeof(gint64));
-    for (int i = 0; i < clients; i++) {
-        g_array_append_vals(all, cl[i].lat->data, cl[i].lat->len);
-        g_array_unref(cl[i].lat);
-    }
-    g_array_sort(all, cmp_i64);
-    guint n = all->len;
-    if (lat_file) {
-        FILE *f = fopen(lat_file, "w");
-        if (!f) {
-            fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
-            return 2;
-        }
-        for (guint i = 0; i < n; i++)
-            fprintf(f, "%" G_GINT64_FORMAT "\n", g_array_index(all, gint64, i));
-        fclose(f);
-    }
-    gint64 p50 = n ? g_array_index(all, gint64, (n - 1) / 2) : 0;
-    gint64 p99 = n ? g_array_index(all, gint64, (guint)((n - 1) * 0.99)) : 0;
     if (sh.unreachable)
         fprintf(stderr, "dmutex-bench: lost or could not open %d control connection(s)\n", sh.unreachable);
-    printf("cycles=%u failed=%d clients=%d seconds=%.3f cycles_per_s=%.1f p50_us=%" G_GINT64_FORMAT
-           " p99_us=%" G_GINT64_FORMAT "\n",
-           n, sh.failed, clients, secs, secs > 0 ? n / secs : 0.0, p50, p99);
-    g_array_unref(all);
+    guint n = 0;
+    GArray **lat = g_new(GArray *, clients);
+    for (int i = 0; i < clients; i++) {
+        n += cl[i].lat->len;
+        lat[i] = cl[i].lat;
+    }
+    gboolean written = dm_cycles_report(lat, clients, secs, sh.failed, lat_file);
+    g_free(lat);
+    if (!written) {
+        fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
+        return 2;
+    }
     g_free(cl);
     g_free(th);
     if (sh.unreachable && n == 0)
