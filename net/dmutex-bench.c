@@ -10,6 +10,13 @@
  *   cycles=... failed=... clients=... seconds=... cycles_per_s=... p50_us=... p99_us=...
  * --latencies writes every cycle's latency (us), one per line.
  *
+ *   dmutex-bench --embed ADDR --members ADDR,... [--config FILE] --cycles N
+ *
+ * measures the library path instead: this process is the cluster member
+ * ADDR (libdmutex, no control socket and no daemon of its own; FILE as
+ * dmutex_new_full's, e.g. with data_dir) and runs the N cycles with
+ * dmutex_lock/dmutex_unlock from one thread; same last line.
+ *
  *   dmutex-bench --rtt N
  *
  * measures the floor instead: N one-byte ping-pongs over loopback TCP
@@ -33,6 +40,7 @@
 #include <glib.h>
 
 #include "cycles.h"
+#include "dmutex.h"
 
 typedef struct shared {
     const char *path;
@@ -205,9 +213,46 @@ static int measure_rtt(int samples)
     return n == (guint)samples ? 0 : 3;
 }
 
+/* The library path: cycles through an embedded member, no control socket. */
+static int run_embedded(const char *self, const char *members, const char *config, const char *name,
+                        int cycles, int timeout_ms, const char *lat_file)
+{
+    gchar **list = g_strsplit(members, ",", -1);
+    GError *err = NULL;
+    dmutex *d = dmutex_new_full(self, (const char *const *)list, g_strv_length(list), (unsigned)timeout_ms,
+                                config, &err);
+    g_strfreev(list);
+    if (!d) {
+        fprintf(stderr, "dmutex-bench: %s\n", err->message);
+        g_error_free(err);
+        return 3;
+    }
+    int failed = 0;
+    GArray *lat = g_array_new(FALSE, FALSE, sizeof(gint64));
+    gint64 start = g_get_monotonic_time();
+    for (int i = 0; i < cycles; i++) {
+        gint64 t0 = g_get_monotonic_time();
+        if (!dmutex_lock(d, name, NULL, &err) || !dmutex_unlock(d, name, &err)) {
+            if (failed++ == 0)
+                fprintf(stderr, "dmutex-bench: %s\n", err->message);
+            g_clear_error(&err);
+            continue;
+        }
+        gint64 dt = g_get_monotonic_time() - t0;
+        g_array_append_val(lat, dt);
+    }
+    double secs = (double)(g_get_monotonic_time() - start) / 1e6;
+    dmutex_free(d);
+    if (!dm_cycles_report(&lat, 1, secs, failed, lat_file)) {
+        fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
+        return 2;
+    }
+    return failed ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
-    char *path = NULL, *name = NULL, *lat_file = NULL;
+    char *path = NULL, *name = NULL, *lat_file = NULL, *embed = NULL, *members = NULL, *config = NULL;
     gint cycles = 0, clients = 1, timeout_ms = 10000, rtt_samples = 0;
     GOptionEntry entries[] = {
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &path, "dmutexd's control socket", "PATH" },
@@ -217,6 +262,9 @@ int main(int argc, char **argv)
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_ms, "LOCK timeout (default 10000)", "MS" },
         { "latencies", 0, 0, G_OPTION_ARG_FILENAME, &lat_file, "write every cycle's latency (us) here", "FILE" },
         { "rtt", 0, 0, G_OPTION_ARG_INT, &rtt_samples, "measure the loopback TCP round trip instead", "N" },
+        { "embed", 0, 0, G_OPTION_ARG_STRING, &embed, "be the member ADDR (libdmutex) instead", "ADDR" },
+        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "with --embed: the member list", "ADDR,..." },
+        { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "with --embed: key file for dmutex_new_full", "FILE" },
         G_OPTION_ENTRY_NULL,
     };
     GOptionContext *ctx = g_option_context_new("- lock+unlock cycles against a local dmutexd");
@@ -225,6 +273,10 @@ int main(int argc, char **argv)
     if (g_option_context_parse(ctx, &argc, &argv, &err) && argc == 1 && rtt_samples > 0) {
         g_option_context_free(ctx);
         return measure_rtt(rtt_samples);
+    }
+    if (err == NULL && argc == 1 && embed && members && cycles > 0 && timeout_ms > 0) {
+        g_option_context_free(ctx);
+        return run_embedded(embed, members, config, name ? name : "bench", cycles, timeout_ms, lat_file);
     }
     if (err == NULL && (argc > 1 || !path || cycles <= 0 ||
         clients <= 0 || clients > 1024 || timeout_ms <= 0)) {
