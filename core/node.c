@@ -138,6 +138,8 @@ typedef struct lock_state {
     attempt req;
     GArray *releasing;    /* releasing, NULL when none */
     int64_t idle_since;
+    int64_t margin_until; /* the lost margin of a hold that ran out: until then
+                             nothing tells its arbiters to let it go early */
     /* Last and together: a lookup reads the key, the length and the name
      * from one place rather than chasing a separate string. */
     uint64_t key;         /* dm_hash_str(name): selects the name's placement */
@@ -330,6 +332,20 @@ static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
                   " us a holder trusts its lease: acquisitions may fail; raise the lease",
                   n->cfg.self, peer, (gint64)r->srtt, n->holder_lease);
     }
+}
+
+/* The lease the holder may count on by its own clock: its clock may run
+ * fast and the arbiters' slow, each by the drift bound. */
+static int64_t drift_lease(const dm_config *cfg)
+{
+    return scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm, 1000000 + cfg->drift_ppm, false);
+}
+
+int64_t dm_config_lost_margin_max(const dm_config *cfg)
+{
+    /* Half the lease is left to renew in: a larger margin leaves the holder
+     * too little of its lease to renew before it gives up. */
+    return cfg->lease_us > 0 && cfg->drift_ppm < 500000 ? drift_lease(cfg) / 2 : 0;
 }
 
 void dm_config_defaults(dm_config *cfg)
@@ -1087,9 +1103,19 @@ static void yield_entry(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t no
     schedule_retry(n, e, now);
 }
 
+/* During the lost margin of a hold that ran out its arbiters must keep the
+ * grant to the end of their own leases: a RELEASE now would let another
+ * node in while the application may still be stopping. */
+static bool in_lost_margin(const dm_node *n, const lock_state *ls)
+{
+    return n->now < ls->margin_until;
+}
+
 static void release_all(dm_node *n, lock_state *ls)
 {
     attempt *a = &ls->req;
+    if (in_lost_margin(n, ls))
+        return;
     for (guint i = 0; i < a->entries->len; i++) {
         const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
         send_msg(n, ls, DM_MSG_RELEASE, e->node, a->id, 0, 0, 0);
@@ -1307,6 +1333,11 @@ static void lose(dm_node *n, lock_state *ls, int reason)
 {
     g_debug("node %u: lost %s (token %" G_GUINT64_FORMAT "): %s", n->cfg.self, ls->name,
             ls->req.token, dm_strerror(reason));
+    /* Run out by our own clock, the arbiters still hold the grant for at
+     * least the margin, which is the application's time to stop; where one
+     * arbiter revoked it (a restart, say), the others still do. */
+    if (n->cfg.lost_margin_us > 0)
+        ls->margin_until = n->now + n->cfg.lost_margin_us;
     finish_attempt(n, ls, DM_EV_LOST, reason);
 }
 
@@ -1475,7 +1506,7 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         return;
     if (!current) {
         /* An arbiter holds a grant for an attempt of ours that is over. */
-        if (m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE)
+        if ((m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE) && !in_lost_margin(n, ls))
             send_msg(n, ls, DM_MSG_RELEASE, m->from, m->attempt, 0, 0, 0);
         n->stats.stale++;
         return;
@@ -2473,6 +2504,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
         cfg->suspect_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
+        cfg->lost_margin_us < 0 || cfg->lost_margin_us > dm_config_lost_margin_max(cfg) ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
         (cfg->policy && cfg->policy->needs_membership && !cfg->membership) ||
         cfg->n_members > dm_policy_max_members(cfg->policy))
@@ -2526,8 +2558,10 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
-    n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
-                                     1000000 + cfg->drift_ppm, false);
+    /* The margin comes off the holder's side only: arbiters keep granting
+     * for the whole lease, so LOST falls that much before anyone else can
+     * be granted, and renewals (a third of this) come that much sooner. */
+    n->holder_lease = drift_lease(cfg) - cfg->lost_margin_us;
     /* No slower retransmission could renew a lease in time. */
     int64_t rto_max = MAX(renew_interval(n), cfg->rto_min_us);
     dm_rtt_limits_init(&n->rtt_limits, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
@@ -2627,6 +2661,10 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     uint64_t key = dm_hash_str(name);
     lock_state *ls = lock_find_key(n, name, (size_t)len, key);
     if (ls && ls->req.phase != PHASE_IDLE)
+        return -DM_EBUSY;
+    /* A new attempt's REQUEST would supersede the lost grant at its
+     * arbiters, and they could hand it to another node within the margin. */
+    if (ls && in_lost_margin(n, ls))
         return -DM_EBUSY;
     if (n->floor_pending)
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */

@@ -68,7 +68,9 @@ typedef struct dm_event {
     const char *name;        /* lock name, valid during the callback */
     uint64_t attempt;
     uint64_t token;          /* GRANTED, RENEWED, LOST: the fencing token */
-    int64_t lease_until;     /* GRANTED, RENEWED: node-local time the lease ends */
+    int64_t lease_until;     /* GRANTED, RENEWED: node-local time the holder's lease ends
+                                (drift bound and lost_margin already taken off: LOST is
+                                reported then, at the latest) */
     int reason;              /* FAILED, LOST: negative error code */
     int64_t requested_at;    /* node-local time of the lock() call */
     uint32_t messages;       /* network messages sent and received for this attempt */
@@ -100,6 +102,10 @@ typedef struct dm_config {
                                     from dm_quorum_lookup(), or a user's own ops */
     int64_t lease_us;            /* arbiter lease; default 10 s */
     uint32_t drift_ppm;          /* bound on clock rate error, parts per million; default 10000 */
+    int64_t lost_margin_us;      /* the holder reports DM_EV_LOST at least this long (by its own
+                                    clock, bound by the drift) before any other node can be
+                                    granted the lock, so that what it protects has time to stop.
+                                    At most half the drift-shortened lease; default 0 */
     int64_t rpc_timeout_us;      /* initial retransmission timeout, used until a round trip to
                                     the peer was measured (core/rtt.h); default 1 s */
     int64_t rto_min_us;          /* lower clamp of the adaptive timeout; default 2 ms. The upper
@@ -136,6 +142,9 @@ typedef struct dm_config {
 
 /* Fill every field with its default (n_members and self stay 0). */
 void dm_config_defaults(dm_config *cfg);
+/* The largest lost_margin_us cfg's lease and drift bound allow: half the
+ * lease shortened by the drift bound (0 when those are invalid). */
+int64_t dm_config_lost_margin_max(const dm_config *cfg);
 
 typedef struct dm_node_stats {
     uint64_t sent[DM_MSG_TYPE_COUNT];       /* network messages, by type */
@@ -267,7 +276,8 @@ const char *dm_recovery_name(dm_recovery r);
  * retransmission timeout towards it, microseconds. */
 int64_t dm_node_srtt(const dm_node *n, uint32_t member);
 int64_t dm_node_rto(const dm_node *n, uint32_t member);
-/* The lease length a holder may trust: lease_us shortened by the drift bound. */
+/* The lease length a holder may trust: lease_us shortened by the drift bound,
+ * less lost_margin_us. */
 int64_t dm_node_holder_lease(const dm_node *n);
 /* This node's arbiter view of `name`. Returns false (and zeroes *out) when
  * it keeps no state for that name. */

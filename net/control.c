@@ -224,12 +224,15 @@ static void on_waiter_timeout(uv_timer_t *t)
 
 void dmn_control_event(dmn_control *c, const dm_event *ev)
 {
-    if (!ev->name || (ev->type != DM_EV_GRANTED && ev->type != DM_EV_FAILED && ev->type != DM_EV_LOST))
+    if (!ev->name || (ev->type != DM_EV_GRANTED && ev->type != DM_EV_FAILED && ev->type != DM_EV_LOST &&
+                      ev->type != DM_EV_RENEWED))
         return;
     /* By attempt, not by name: an earlier attempt's FAILED can be delivered
      * after the name's next attempt started (issue 9). */
     lockent *le = g_hash_table_lookup(c->locks, ev->name);
     if (!le || le->attempt != ev->attempt) {
+        if (ev->type == DM_EV_RENEWED)
+            return;
         if (ev->type == DM_EV_GRANTED)
             dmn_node_unlock_attempt(c->node, ev->name, ev->attempt);   /* nobody asked for it (any more) */
         else
@@ -246,8 +249,18 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
         }
         le->state = LE_HELD;
         le->token = ev->token;
-        reply(le->owner, "OK %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT, ev->token,
-              MAX(0, (ev->lease_until - dmn_node_now(c->node)) / 1000));
+        /* lease_ms for older clients; deadline_us (CLOCK_MONOTONIC, which
+         * the node's clock is) is what a client should enforce: it stays
+         * right however late this line is written or read. */
+        reply(le->owner, "OK %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
+              ev->token, MAX(0, (ev->lease_until - dmn_node_now(c->node)) / 1000), ev->lease_until,
+              dm_node_config(dmn_node_core(c->node))->lost_margin_us / 1000);
+        return;
+    case DM_EV_RENEWED:
+        if (le->owner && le->state == LE_HELD)
+            reply(le->owner, "! RENEWED %s %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
+                  ev->name, ev->token, MAX(0, (ev->lease_until - dmn_node_now(c->node)) / 1000),
+                  ev->lease_until);
         return;
     case DM_EV_FAILED:
         if (le->owner)

@@ -27,6 +27,7 @@ typedef struct call {
     bool done;
     uint64_t attempt;        /* LOCK: the core attempt its outcome must carry */
     uint64_t token;
+    int64_t deadline;        /* LOCK: the lease end granted */
     dmutex_member *members;
     size_t n_members;
 } call;
@@ -91,9 +92,17 @@ static void on_event(void *user, const dm_event *ev)
         }
         g_hash_table_remove(d->pending, ev->name);
         c->token = ev->token;
+        c->deadline = ev->lease_until;   /* the node's clock is CLOCK_MONOTONIC, in us */
         complete(d, c, ev->type == DM_EV_GRANTED ? 0 : ev->reason);
         return;
     }
+    case DM_EV_RENEWED:
+        out.type = DMUTEX_EVENT_RENEWED;
+        out.lock_name = ev->name;
+        out.token = ev->token;
+        out.deadline_us = ev->lease_until;
+        publish(d, &out);
+        return;
     case DM_EV_LOST:
         out.type = DMUTEX_EVENT_LOST;
         out.lock_name = ev->name;
@@ -317,6 +326,12 @@ dmutex *dmutex_new(const char *self_addr, const char *const *members, size_t n_m
 
 gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
 {
+    return dmutex_lock_lease(d, name, token, NULL, err);
+}
+
+gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t *deadline_us,
+                           GError **err)
+{
     if (in_loop_thread(d, err))
         return FALSE;
     if (dm_lock_name_check(name) < 0)
@@ -327,6 +342,8 @@ gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
         return set_core_error(err, c.rc);
     if (token)
         *token = c.token;
+    if (deadline_us)
+        *deadline_us = c.deadline;
     return TRUE;
 }
 

@@ -5,6 +5,10 @@
  *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
  *   dmutexd --print-config-keys
  *
+ * Under a service manager (Type=notify) it sends READY=1 once it serves its
+ * control socket, STATUS= while it recovers, and STOPPING=1 on SIGTERM
+ * (sdnotify.h).
+ *
  * Exit status: 0 after SIGTERM/SIGINT (the node left the cluster: locks
  * released, LEFT announced, queued frames flushed), 1 when it cannot start
  * (address in use, unreadable or corrupt state, ...), 2 for bad options.
@@ -20,6 +24,7 @@
 #include "control.h"
 #include "netconfig.h"
 #include "netlog.h"
+#include "sdnotify.h"
 #include "transport.h"
 
 typedef struct daemon_state {
@@ -28,8 +33,41 @@ typedef struct daemon_state {
     dmn_node *node;
     dmn_control *control;
     uv_signal_t sigterm, sigint;
+    uv_timer_t status_timer;    /* STATUS= for the service manager while recovering */
+    int last_recovery;          /* -1: nothing reported yet */
     bool stopping;
 } daemon_state;
+
+static void notify(const char *state)
+{
+    int rc = dmn_sd_notify(state);
+    if (rc < 0)
+        g_warning("NOTIFY_SOCKET: cannot notify the service manager: %s", g_strerror(-rc));
+}
+
+/* The service manager shows STATUS=; recovery is the one state an operator
+ * must know about (locks are refused until it ends), so report its changes. */
+static void report_status(daemon_state *d, bool ready)
+{
+    int64_t until = 0;
+    dm_recovery r = dm_node_recovery(dmn_node_core(d->node), &until);
+    if (!ready && (int)r == d->last_recovery)
+        return;
+    d->last_recovery = (int)r;
+    const char *what = r == DM_RECOVERY_NONE ? "serving: may grant locks"
+                       : r == DM_RECOVERY_FLOOR
+                           ? "recovering: learning a token floor from a quorum (no grants yet)"
+                           : "recovering: waiting out leases of an earlier life (no grants yet)";
+    g_autofree char *msg = g_strdup_printf("%sSTATUS=%s", ready ? "READY=1\n" : "", what);
+    notify(msg);
+    if (r == DM_RECOVERY_NONE)
+        uv_timer_stop(&d->status_timer);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    report_status(t->data, false);
+}
 
 static void on_event(void *user, const dm_event *ev)
 {
@@ -50,6 +88,7 @@ static void on_left(void *user)
     dmn_node_close(d->node);
     uv_close((uv_handle_t *)&d->sigterm, on_closed);
     uv_close((uv_handle_t *)&d->sigint, on_closed);
+    uv_close((uv_handle_t *)&d->status_timer, on_closed);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -61,6 +100,8 @@ static void on_signal(uv_signal_t *s, int signum)
     }
     d->stopping = true;
     g_message("signal %d: leaving the cluster", signum);
+    notify("STOPPING=1\nSTATUS=leaving the cluster");
+    uv_timer_stop(&d->status_timer);
     if (d->control)
         dmn_control_close(d->control);
     dmn_node_shutdown(d->node, on_left, d);
@@ -200,6 +241,14 @@ int main(int argc, char **argv)
     d.sigterm.data = d.sigint.data = &d;
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+
+    /* Ready: the transport is bound and the control socket (when there is
+     * one) accepts sessions, so dmutexctl works from now on (sdnotify.h). */
+    uv_timer_init(d.loop, &d.status_timer);
+    d.status_timer.data = &d;
+    d.last_recovery = -1;
+    uv_timer_start(&d.status_timer, on_status_timer, 1000, 1000);
+    report_status(&d, true);
 
     uv_run(d.loop, UV_RUN_DEFAULT);
 

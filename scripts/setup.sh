@@ -2,24 +2,27 @@
 # scripts/setup.sh -- set dmutex up on a fresh Debian 12 (bookworm) machine:
 # install the build dependencies that are missing, build, run the main job.
 #
-#   sudo scripts/setup.sh              deps, autoreconf (if needed), configure, make, main job
-#   sudo scripts/setup.sh --deps-only  only install the missing dependencies
+#   scripts/setup.sh              deps, autoreconf (if needed), configure, make, main job
+#   scripts/setup.sh --deps-only  only install the missing dependencies
 #
-# As root, missing packages are installed with apt-get (apt is skipped entirely
-# when nothing is missing). As another user, if anything is missing the exact
-# apt-get command to run as root is printed and the script exits 1. Under
-# sudo, the build and the main job run as the invoking user ($SUDO_USER).
-# Environment: CONFIGURE_FLAGS (extra ./configure arguments).
+# Missing packages are installed with apt-get (apt is skipped entirely when
+# nothing is missing): directly as root, through sudo otherwise (asking for
+# a password if sudo does). Without root and without sudo, the exact
+# apt-get command to run as root is printed and the script exits 1. Run as
+# `sudo scripts/setup.sh`, the build and the main job run as the invoking
+# user ($SUDO_USER). Environment: CONFIGURE_FLAGS (extra ./configure arguments).
 set -euo pipefail
 
 # The main job, run after a successful build: the default simulation.
 MAIN_JOB="scripts/main-job.sh"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
-          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3)
+          libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3
+          groff-base
+          iproute2)   # ip netns, veth, bridge, routes: tests/net-partition.sh
 
 usage() {
-    sed -n '2,12s/^# \{0,1\}//p' "$0"
+    sed -n '2,13s/^# \{0,1\}//p' "$0"
 }
 
 deps_only=0
@@ -51,16 +54,22 @@ install_deps() {
         return 0
     fi
     local cmd="apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${missing[*]}"
+    # Root needs nothing more; another user goes through sudo when there is
+    # one (a fresh Debian has no sudo when root's password was set at install).
+    local as_root=()
     if [ "$(id -u)" -ne 0 ]; then
-        echo "setup.sh: missing packages: ${missing[*]}" >&2
-        echo "Run as root:" >&2
-        echo "  sudo sh -c '$cmd'" >&2
-        echo "(or: sudo scripts/setup.sh --deps-only)" >&2
-        exit 1
+        if ! command -v sudo >/dev/null 2>&1; then
+            echo "setup.sh: missing packages: ${missing[*]}" >&2
+            echo "There is no sudo here: run as root (e.g. after su -):" >&2
+            echo "  $cmd" >&2
+            echo "(or, as root: scripts/setup.sh --deps-only)" >&2
+            exit 1
+        fi
+        as_root=(sudo env DEBIAN_FRONTEND=noninteractive)
     fi
-    echo "setup.sh: installing ${missing[*]}"
-    apt-get update
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+    echo "setup.sh: installing ${missing[*]}${as_root[*]:+ (through sudo)}"
+    "${as_root[@]}" apt-get update
+    DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 install_deps

@@ -84,7 +84,7 @@ static void manual_outcome(dm_cluster *c, uint32_t node, const dm_cluster_event 
         dm_checker_hold_extend(chk, e->at, node, e->name, e->lease_until);
         break;
     case DM_EV_LOST:
-        dm_checker_hold_end(chk, e->at, node, e->name, "lost");
+        dm_checker_hold_lost(chk, e->at, node, e->name);
         break;
     default:
         break;
