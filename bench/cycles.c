@@ -38,3 +38,32 @@ gboolean dm_cycles_report(GArray **lat, int clients, double secs, int failed, co
     g_array_unref(all);
     return ok;
 }
+
+int dm_cycles_run(GThreadFunc fn, void *base, size_t stride, int clients, const gint *failed,
+                  const char *lat_file, const char *prog, guint *cycles)
+{
+    GThread **th = g_new0(GThread *, clients);
+    GArray **lat = g_new(GArray *, clients);
+    gint64 t0 = g_get_monotonic_time();
+    for (int i = 0; i < clients; i++) {
+        GArray **slot = (GArray **)((char *)base + (size_t)i * stride);
+        *slot = g_array_new(FALSE, FALSE, sizeof(gint64));
+        th[i] = g_thread_new("client", fn, slot);
+    }
+    for (int i = 0; i < clients; i++)
+        g_thread_join(th[i]);
+    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    *cycles = 0;
+    for (int i = 0; i < clients; i++) {
+        lat[i] = *(GArray **)((char *)base + (size_t)i * stride);
+        *cycles += lat[i]->len;
+    }
+    gboolean written = dm_cycles_report(lat, clients, secs, g_atomic_int_get(failed), lat_file);
+    g_free(lat);
+    g_free(th);
+    if (!written) {
+        fprintf(stderr, "%s: cannot write %s\n", prog, lat_file);
+        return 2;
+    }
+    return 0;
+}

@@ -15,4 +15,12 @@ gint dm_cycles_cmp_i64(gconstpointer a, gconstpointer b);
  * Returns false if `lat_file` cannot be written. */
 gboolean dm_cycles_report(GArray **lat, int clients, double seconds, int failed, const char *lat_file);
 
+/* Runs `fn` on `clients` threads, thread i given base + i * stride: a
+ * struct whose first member is a GArray * of gint64 latencies (us), which
+ * this creates. After all joined, reports as dm_cycles_report, with
+ * *failed read then. Returns 0, or 2 (said on stderr, as `prog`) when
+ * `lat_file` cannot be written; *cycles is the number of cycles reported. */
+int dm_cycles_run(GThreadFunc fn, void *base, size_t stride, int clients, const gint *failed,
+                  const char *lat_file, const char *prog, guint *cycles);
+
 #endif

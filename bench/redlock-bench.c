@@ -47,9 +47,9 @@ typedef struct shared {
 } shared;
 
 typedef struct client {
+    GArray *lat;             /* first (dm_cycles_run): gint64 us per successful cycle */
     shared *sh;
     int id;
-    GArray *lat;
 } client;
 
 /* Write every instance's buffered command, then collect the answers: the
@@ -218,34 +218,18 @@ int main(int argc, char **argv)
     sh.ttl_ms = ttl_ms;
     sh.remaining = cycles;
     client *cl = g_new0(client, clients);
-    GThread **th = g_new0(GThread *, clients);
-    gint64 t0 = g_get_monotonic_time();
     for (int i = 0; i < clients; i++) {
         cl[i].sh = &sh;
         cl[i].id = i;
-        cl[i].lat = g_array_new(FALSE, FALSE, sizeof(gint64));
-        th[i] = g_thread_new("client", run_client, &cl[i]);
     }
-    for (int i = 0; i < clients; i++)
-        g_thread_join(th[i]);
-    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+    guint n;
+    int rc = dm_cycles_run(run_client, cl, sizeof *cl, clients, &sh.failed, lat_file, "redlock-bench", &n);
     if (sh.unreachable)
         fprintf(stderr, "redlock-bench: lost or could not open %d client's connections\n", sh.unreachable);
-    printf("retries=%d\n", sh.retries);
-    guint n = 0;
-    GArray **lat = g_new(GArray *, clients);
-    for (int i = 0; i < clients; i++) {
-        n += cl[i].lat->len;
-        lat[i] = cl[i].lat;
-    }
-    gboolean written = dm_cycles_report(lat, clients, secs, sh.failed, lat_file);
-    g_free(lat);
-    if (!written) {
-        fprintf(stderr, "redlock-bench: cannot write %s\n", lat_file);
-        return 2;
-    }
+    fprintf(stderr, "redlock-bench: %d acquisition(s) retried (no majority within the validity time)\n", sh.retries);
     g_free(cl);
-    g_free(th);
+    if (rc != 0)
+        return rc;
     for (int i = 0; i < sh.n; i++)
         g_free(sh.hosts[i]);
     if (sh.unreachable && n == 0)

@@ -52,8 +52,8 @@ typedef struct shared {
 } shared;
 
 typedef struct client {
+    GArray *lat;             /* first (dm_cycles_run): gint64 us per successful cycle */
     shared *sh;
-    GArray *lat;             /* gint64 us per successful cycle */
 } client;
 
 static int connect_control(const char *path)
@@ -287,32 +287,15 @@ int main(int argc, char **argv)
     g_option_context_free(ctx);
     shared sh = { .path = path, .name = name ? name : "bench", .timeout_ms = timeout_ms, .remaining = cycles };
     client *cl = g_new0(client, clients);
-    GThread **th = g_new0(GThread *, clients);
-    gint64 t0 = g_get_monotonic_time();
-    for (int i = 0; i < clients; i++) {
-        cl[i].sh = &sh;
-        cl[i].lat = g_array_new(FALSE, FALSE, sizeof(gint64));
-        th[i] = g_thread_new("client", run_client, &cl[i]);
-    }
     for (int i = 0; i < clients; i++)
-        g_thread_join(th[i]);
-    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
+        cl[i].sh = &sh;
+    guint n;
+    int rc = dm_cycles_run(run_client, cl, sizeof *cl, clients, &sh.failed, lat_file, "dmutex-bench", &n);
     if (sh.unreachable)
         fprintf(stderr, "dmutex-bench: lost or could not open %d control connection(s)\n", sh.unreachable);
-    guint n = 0;
-    GArray **lat = g_new(GArray *, clients);
-    for (int i = 0; i < clients; i++) {
-        n += cl[i].lat->len;
-        lat[i] = cl[i].lat;
-    }
-    gboolean written = dm_cycles_report(lat, clients, secs, sh.failed, lat_file);
-    g_free(lat);
-    if (!written) {
-        fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
-        return 2;
-    }
     g_free(cl);
-    g_free(th);
+    if (rc != 0)
+        return rc;
     if (sh.unreachable && n == 0)
         return 3;
     return sh.failed || sh.unreachable ? 1 : 0;
