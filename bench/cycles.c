@@ -35,6 +35,7 @@ gboolean dm_cycles_report(GArray **lat, int clients, double secs, int failed, co
     printf("cycles=%u failed=%d clients=%d seconds=%.3f cycles_per_s=%.1f p50_us=%" G_GINT64_FORMAT
            " p99_us=%" G_GINT64_FORMAT "\n",
            n, failed, clients, secs, secs > 0 ? n / secs : 0.0, p50, p99);
+    fflush(stdout);
     g_array_unref(all);
     return ok;
 }

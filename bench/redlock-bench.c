@@ -228,10 +228,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "redlock-bench: lost or could not open %d client's connections\n", sh.unreachable);
     fprintf(stderr, "redlock-bench: %d acquisition(s) retried (no majority within the validity time)\n", sh.retries);
     g_free(cl);
-    if (rc != 0)
-        return rc;
     for (int i = 0; i < sh.n; i++)
         g_free(sh.hosts[i]);
+    g_free(servers);
+    g_free(name);
+    g_free(lat_file);
+    if (rc != 0)
+        return rc;
     if (sh.unreachable && n == 0)
         return 3;
     return sh.failed || sh.unreachable ? 1 : 0;

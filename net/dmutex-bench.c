@@ -276,7 +276,13 @@ int main(int argc, char **argv)
     }
     if (err == NULL && argc == 1 && embed && members && cycles > 0 && timeout_ms > 0) {
         g_option_context_free(ctx);
-        return run_embedded(embed, members, config, name ? name : "bench", cycles, timeout_ms, lat_file);
+        int rc = run_embedded(embed, members, config, name ? name : "bench", cycles, timeout_ms, lat_file);
+        g_free(embed);
+        g_free(members);
+        g_free(config);
+        g_free(name);
+        g_free(lat_file);
+        return rc;
     }
     if (err == NULL && (argc > 1 || !path || cycles <= 0 ||
         clients <= 0 || clients > 1024 || timeout_ms <= 0)) {
@@ -294,6 +300,9 @@ int main(int argc, char **argv)
     if (sh.unreachable)
         fprintf(stderr, "dmutex-bench: lost or could not open %d control connection(s)\n", sh.unreachable);
     g_free(cl);
+    g_free(path);
+    g_free(name);
+    g_free(lat_file);
     if (rc != 0)
         return rc;
     if (sh.unreachable && n == 0)
