@@ -211,6 +211,13 @@ int main(int argc, char **argv)
                 err ? err->message
                     : "--servers HOST:PORT,... (at most 16) and --cycles N (> 0) are required; "
                       "1 <= C <= 1024; --ttl above 10 ms");
+        g_clear_error(&err);
+        g_option_context_free(ctx);
+        for (int i = 0; i < sh.n; i++)
+            g_free(sh.hosts[i]);
+        g_free(servers);
+        g_free(name);
+        g_free(lat_file);
         return 2;
     }
     g_option_context_free(ctx);
