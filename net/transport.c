@@ -94,6 +94,7 @@ struct dmn_node {
     uv_timer_t timer;
     uv_timer_t shutdown_timer;
     uv_timer_t catch_up_timer;  /* epoch policy: a node that is no member asks for news */
+    uv_idle_t flusher;       /* writes the dirty peers' queues; see settle */
     uv_udp_t udp;
     uv_tcp_t listener;
     bool udp_open, listener_open, timers_open;
@@ -441,6 +442,18 @@ static void note_recovery(dmn_node *n, int64_t now)
     n->recovery_seen = r;
 }
 
+static void on_flush(uv_idle_t *h)
+{
+    dmn_node *n = h->data;
+    uv_idle_stop(h);
+    for (guint i = 0; i < n->dirty->len; i++) {
+        peer *p = g_ptr_array_index(n->dirty, i);
+        p->dirty = false;
+        peer_flush(p);
+    }
+    g_ptr_array_set_size(n->dirty, 0);
+}
+
 static void settle(dmn_node *n)
 {
     if (n->settling) {
@@ -461,12 +474,14 @@ static void settle(dmn_node *n)
         if (!n->resettle && n->events->len == 0)
             break;
     }
-    for (guint i = 0; i < n->dirty->len; i++) {
-        peer *p = g_ptr_array_index(n->dirty, i);
-        p->dirty = false;
-        peer_flush(p);
-    }
-    g_ptr_array_set_size(n->dirty, 0);
+    /* Peer messages go out from the idle phase, which runs before the loop
+     * next waits for I/O: a control reply written in this callback (the OK
+     * of an UNLOCK whose RELEASEs these are) reaches its client first --
+     * each loopback TCP write costs the receiver's whole delivery path --
+     * and whatever else this loop iteration queues for a peer joins the
+     * same write. */
+    if (n->dirty->len > 0 && !uv_is_active((uv_handle_t *)&n->flusher))
+        uv_idle_start(&n->flusher, on_flush);
     note_recovery(n, now_us());
     arm_timer(n);
     n->settling = false;
@@ -1305,6 +1320,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->shutdown_timer.data = n;
     uv_timer_init(loop, &n->catch_up_timer);
     n->catch_up_timer.data = n;
+    uv_idle_init(loop, &n->flusher);
+    n->flusher.data = n;
     for (uint32_t i = 0; i < n->n_peers; i++) {
         uv_timer_init(loop, &n->peers[i].timer);
         n->peers[i].timer.data = &n->peers[i];
@@ -1505,6 +1522,7 @@ void dmn_node_close(dmn_node *n)
         uv_close((uv_handle_t *)&n->timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->catch_up_timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->flusher, on_closed_nop);
         for (uint32_t i = 0; i < n->n_peers; i++)
             uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
     }
