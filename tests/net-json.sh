@@ -19,9 +19,10 @@ SRC=$(cd "$(dirname "$0")" && pwd)
 python3 "$SRC/promcheck.py" --selftest > "$T/selftest" || { cat "$T/selftest"; fail "promcheck accepts bad input"; }
 ok "promcheck refuses known-bad input"
 
-# Policy epoch: its STATUS and MEMBERS have the most lines (epoch,
-# configuration, in-config), which the JSON must all cover.
-cluster_init 3 "policy = epoch"
+# Policy epoch and a cluster key: its STATUS and MEMBERS have the most
+# lines (epoch, configuration, in-config, auth), which the JSON must all cover.
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$T/cluster.key"
+cluster_init 3 "policy = epoch" "key_file = $T/cluster.key"
 start_node 1
 start_node 2
 HTTP_PORT=$(free_ports 1)
@@ -99,6 +100,11 @@ for line in open(d + "/status.txt", errors="replace"):
         if "=" in kv and w[0] in ("counters", "traffic", "locks", "control"):
             k, v = kv.split("=", 1)
             need(isinstance(st.get(w[0], {}).get(k), int), "%s.%s missing or not an integer" % (w[0], k))
+typed(st, "auth", dict, "status (with a key)")
+typed(st["auth"], "keys", int, "auth"); typed(st["auth"], "sending", str, "auth"); typed(st["auth"], "tls", bool, "auth")
+need(st["auth"]["udp"] in ("encrypted", "authenticated"), "auth.udp %r" % st["auth"].get("udp"))
+typed(st, "auth_failures", dict, "status")
+typed(st["auth_failures"], "total", int, "auth_failures"); typed(st["auth_failures"], "peers", dict, "auth_failures")
 sn = json.load(open(d + "/status-name.json"))
 need(sn["quorum"]["name"] == "plain1", "status --json NAME: quorum.name is %r" % sn["quorum"]["name"])
 
