@@ -61,7 +61,19 @@ typedef enum dm_event_type {
     DM_EV_VIEW,          /* the set of members in view changed: view_size, view_hash */
     DM_EV_EPOCH,         /* epoch policy: a configuration was installed: epoch, view_size
                             (its member count), view_hash (digest of its members) */
+    DM_EV_ARBITER,       /* arbiter role, reported only while cfg.lock_delay_us > 0 (they
+                            exist for the lock-delay checker; without it the event stream
+                            is what it always was): arbiter_action on `name` for requester
+                            `member`, its `attempt`, grant id in `token` */
 } dm_event_type;
+
+typedef enum dm_arbiter_action {
+    DM_ARB_GRANTED = 1,  /* a grant issued */
+    DM_ARB_LAPSED,       /* a grant ended without a release (reason -DM_ELEASE: its lease ran
+                            out; -DM_EREVOKED: revoked): no grant of the name until
+                            lease_until (node-local) */
+    DM_ARB_RELEASED,     /* the lapsed grantee's RELEASE came: the delay ended early */
+} dm_arbiter_action;
 
 typedef struct dm_event {
     dm_event_type type;
@@ -79,6 +91,7 @@ typedef struct dm_event {
     uint32_t view_size;      /* VIEW, EPOCH */
     uint64_t view_hash;
     uint64_t epoch;          /* EPOCH: the configuration epoch installed */
+    dm_arbiter_action arbiter_action;   /* ARBITER */
 } dm_event;
 
 typedef struct dm_driver {
@@ -123,6 +136,11 @@ typedef struct dm_config {
                                     Default true. Like `quorum`, every member must have
                                     the same value: quorums of one name must come from
                                     one placement */
+    int64_t lock_delay_us;       /* Chubby's lock-delay: after a grant ended without a release
+                                    (its lease ran out, or it was revoked), the arbiter grants
+                                    the name to nobody for this long; a RELEASE from that
+                                    grantee ends it at once. Every member must have the same
+                                    value. Default 0: off */
     /* The epoch policy (dm_policy_ops.epochs) only: */
     int64_t reconfig_delay_us;   /* a member out of SWIM's view this long is removed from the
                                     configuration; default 10 s */

@@ -243,6 +243,12 @@ static void deliver_events(dmn_node *n)
             g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
                       ev->view_size);
             break;
+        case DM_EV_ARBITER:
+            if (ev->arbiter_action == DM_ARB_LAPSED)
+                g_info("lock %s: the grant to %s %s; no grant of it for lock_delay", ev->name,
+                       dmn_node_address(n, ev->member),
+                       ev->reason == -DM_ELEASE ? "ran out (no release)" : "was revoked");
+            break;
         }
         if (n->event_cb)
             n->event_cb(n->event_user, ev);

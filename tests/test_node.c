@@ -609,6 +609,55 @@ static void test_crashed_holder_lease_bounds_wait(void)
     dm_cluster_free(c);
 }
 
+/* lock_delay: a crashed holder's lock is withheld for lease + lock_delay
+ * (the arbiters its quorum shares with the next requester's lapse it, then
+ * wait the delay); without the delay, the crashed-holder test above shows
+ * about one lease. */
+static void test_lock_delay_after_crashed_holder(void)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 3, 10);
+    cfg.core.lock_delay_us = 3 * SEC;
+    dm_cluster *c = start(&cfg);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "c", 5 * SEC));
+    int64_t crashed_at = now(c);
+    dm_cluster_crash(c, 0);
+    CU_ASSERT_EQUAL(lock_(c, 2, "c", 30 * SEC, NULL), 0);
+    int64_t at = granted_at(c, 2, "c", now(c) + 20 * SEC);
+    CU_ASSERT_FATAL(at >= 0);
+    int64_t wait = sc->core.lease_us + sc->core.lock_delay_us;
+    CU_ASSERT(at >= crashed_at + wait - 200 * MS);
+    CU_ASSERT(at <= crashed_at + wait + 2 * sc->core.rpc_timeout_us + 50 * MS);
+    CU_ASSERT(dm_cluster_ok(c));
+    CU_ASSERT_EQUAL(dm_cluster_violations(c, DM_VIOLATION_DELAY), 0);
+    dm_cluster_free(c);
+}
+
+/* A lapsed holder's RELEASE ends the delay at once: paused past its lease,
+ * it reports LOST on resuming and releases, and the waiter gets the lock
+ * long before the delay is over. */
+static void test_lock_delay_ended_by_release(void)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 3, 11);
+    cfg.core.lock_delay_us = 30 * SEC;
+    dm_cluster *c = start(&cfg);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "p", 5 * SEC));
+    dm_cluster_pause(c, 0);
+    CU_ASSERT_EQUAL(lock_(c, 2, "p", 60 * SEC, NULL), 0);
+    run_for(c, sc->core.lease_us + 2 * SEC);
+    CU_ASSERT_FALSE(holds(c, 2, "p"));   /* lapsed: withheld */
+    int64_t resumed_at = now(c);
+    dm_cluster_resume(c, 0);
+    int64_t at = granted_at(c, 2, "p", now(c) + 10 * SEC);
+    CU_ASSERT_FATAL(at >= 0);
+    CU_ASSERT(at - resumed_at < 2 * SEC);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
 static bool pred_new_event(dm_cluster *c, void *user)
 {
     const uint32_t *at = user;   /* { node, events before } */
@@ -1452,6 +1501,8 @@ static const CU_TestInfo tests[] = {
     { "contention across view changes", test_contention_across_view_changes },
     { "incarnation survives restart", test_incarnation_survives_restart },
     { "leave", test_leave },
+    { "lock delay after a crashed holder", test_lock_delay_after_crashed_holder },
+    { "lock delay ended by a release", test_lock_delay_ended_by_release },
     { "membership off rejects SWIM traffic", test_membership_off_rejects_swim },
     CU_TEST_INFO_NULL,
 };
