@@ -106,6 +106,7 @@ typedef struct attempt {
     int64_t lease_end;
     uint32_t messages;
     int last_error;       /* why quorum formation last failed, for the FAILED reason */
+    bool try_once;        /* dm_node_try_lock: REQUESTs say so; HELD ends the attempt */
 } attempt;
 
 typedef struct arbiter {
@@ -827,7 +828,7 @@ static void drop_superseded(dm_node *n, lock_state *ls, uint32_t node, uint64_t 
 static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
-    request_id r = { m->from, m->attempt, m->value };
+    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_TRY };
     uint64_t finished = finished_get(ls, m->from);
     if (m->attempt <= finished) {
         n->stats.stale++;
@@ -850,6 +851,15 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     }
     if (a->granted && a->grantee.node == m->from && a->grantee.attempt > m->attempt) {
         n->stats.stale++;
+        return;
+    }
+    /* A try-lock's request: held by another (its grantee announced its
+     * token: it holds, or is about to) or withheld is the answer at once,
+     * and it is not queued. A grantee still acquiring is contention, which
+     * the try goes through like any request. */
+    if ((m->value & DM_REQUEST_TRY) &&
+        ((a->granted && a->grantee.node != m->from && a->fenced) || now < a->delay_until)) {
+        send_msg(n, ls, DM_MSG_HELD, m->from, m->attempt, a->granted ? a->grant : 0, 0, 0);
         return;
     }
     drop_superseded(n, ls, m->from, m->attempt);
@@ -1061,7 +1071,8 @@ static void send_request(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t n
 {
     e->requests++;
     schedule_retry(n, e, now);
-    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0, ls->req.ts, 0);
+    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0,
+             ls->req.ts | (ls->req.try_once ? DM_REQUEST_TRY : 0), 0);
 }
 
 /* Adopt a freshly formed quorum: keep what was collected, contact the new
@@ -1524,6 +1535,14 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     case DM_MSG_KEPT:       req_kept(n, ls, e, m, now); break;
     case DM_MSG_REVOKED:    req_revoked(n, ls, e, m, now); break;
     case DM_MSG_RECOVERING: req_recovering(n, ls, e, m, now); break;
+    case DM_MSG_HELD:
+        /* Ends at the next tick (never from inside lock()), within the
+         * acquisition only: a try that got every grant holds. */
+        if (a->try_once && a->phase == PHASE_ACQUIRING) {
+            a->last_error = -DM_EHELD;
+            a->deadline = now;
+        }
+        break;
     default: break;
     }
 }
@@ -2638,8 +2657,8 @@ void dm_node_free(dm_node *n)
     g_aligned_free(n);
 }
 
-int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
-                 uint64_t *attempt_out)
+static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                      bool try_once, uint64_t *attempt_out)
 {
     int len = dm_lock_name_check(name);
     if (len < 0)
@@ -2681,12 +2700,25 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     a->ts = ++n->clock;
     a->requested_at = now;
     a->deadline = now + timeout_us;
+    a->try_once = try_once;
     adopt_quorum(n, ls, (uint32_t)size, now);
     if (attempt_out)
         *attempt_out = a->id;
     drain_local(n, now);
     reschedule(n, ls, now);
     return 0;
+}
+
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                 uint64_t *attempt_out)
+{
+    return lock_start(n, now, name, timeout_us, false, attempt_out);
+}
+
+int dm_node_try_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                     uint64_t *attempt_out)
+{
+    return lock_start(n, now, name, timeout_us, true, attempt_out);
 }
 
 /* The application ended `attempt`: a renewal that ran in this very call (or

@@ -194,6 +194,14 @@ void dm_node_free(dm_node *n);
  * 0 or -DM_EBADNAME / -DM_ENOTHELD. */
 int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
                  uint64_t *attempt);
+/* A try-lock: as lock(), but an arbiter of the quorum that finds the lock
+ * held by another -- granted to a requester that announced its token, or
+ * withheld by lock_delay -- answers HELD at once, and the attempt ends with
+ * DM_EV_FAILED (-DM_EHELD) at the next tick, its grants released. Mere
+ * contention (others acquiring, nobody holding) is resolved as for lock(),
+ * within timeout_us. */
+int dm_node_try_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                     uint64_t *attempt);
 int dm_node_unlock(dm_node *n, int64_t now, const char *name);
 /* Abandon an acquisition in progress: every grant it collected is released
  * and it ends with DM_EV_FAILED (-DM_ECANCELED) at the next tick. Returns 0,

@@ -289,6 +289,17 @@ int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout
     return rc;
 }
 
+int dm_cluster_try_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+                        uint64_t *attempt)
+{
+    dm_node *core = app_core(c, i);
+    if (!core || (name && workload_lock(c, name)))
+        return -DM_EINVAL;
+    int rc = dm_node_try_lock(core, dm_world_local_now(c->w, i), name, timeout_us, attempt);
+    dm_world_sync(c->w, i);
+    return rc;
+}
+
 int dm_cluster_unlock(dm_cluster *c, uint32_t i, const char *name)
 {
     dm_node *core = app_core(c, i);
@@ -505,7 +516,7 @@ dm_event_type dm_cluster_outcome(const dm_cluster *c, uint32_t i, uint64_t attem
     dm_event_type last = 0;
     ev_iter it = { 0 };
     for (const dm_cluster_event *e; (e = next_event(c, i, &it));)
-        if (e->type != DM_EV_MEMBER && e->type != DM_EV_VIEW && e->attempt == attempt)
+        if (e->type >= DM_EV_GRANTED && e->type <= DM_EV_RENEWED && e->attempt == attempt)
             last = e->type;
     return last;
 }
