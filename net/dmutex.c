@@ -17,6 +17,7 @@ G_STATIC_ASSERT((int)DMUTEX_ERROR_BUSY == (int)DM_EBUSY);
 G_STATIC_ASSERT((int)DMUTEX_ERROR_TIMEDOUT == (int)DM_ETIMEDOUT);
 G_STATIC_ASSERT((int)DMUTEX_ERROR_PERSIST == (int)DM_EPERSIST);
 G_STATIC_ASSERT((int)DMUTEX_ERROR_CANCELED == (int)DM_ECANCELED);
+G_STATIC_ASSERT((int)DMUTEX_ERROR_HELD == (int)DM_EHELD);
 G_STATIC_ASSERT((int)DMUTEX_MEMBER_LEFT == (int)DM_MEMBER_LEFT);
 
 typedef enum { CALL_LOCK, CALL_UNLOCK, CALL_CANCEL, CALL_TOKEN, CALL_MEMBERS, CALL_STOP } call_kind;
@@ -28,6 +29,7 @@ typedef struct call {
     bool done;
     uint64_t attempt;        /* LOCK: the core attempt its outcome must carry */
     int64_t timeout_us;      /* LOCK */
+    bool try_once;           /* LOCK: dmutex_trylock */
     uint64_t token;
     dmutex_member *members;
     size_t n_members;
@@ -180,7 +182,8 @@ static void on_async(uv_async_t *a)
             /* Registered first: the outcome may come from inside the call
              * (the attempt id is stored before it is delivered). */
             g_hash_table_insert(d->pending, (char *)c->name, c);
-            int rc = dmn_node_lock(d->node, c->name, c->timeout_us, &c->attempt);
+            int rc = c->try_once ? dmn_node_try_lock(d->node, c->name, c->timeout_us, &c->attempt)
+                                 : dmn_node_lock(d->node, c->name, c->timeout_us, &c->attempt);
             if (rc < 0 && g_hash_table_lookup(d->pending, c->name) == c) {
                 g_hash_table_remove(d->pending, c->name);
                 complete(d, c, rc);
@@ -347,13 +350,14 @@ dmutex *dmutex_new_with_dir(const char *self_addr, const char *const *members, s
     return new_handle(self_addr, members, n_members, timeout_ms, NULL, data_dir, err);
 }
 
-static gboolean lock_for(dmutex *d, const char *name, int64_t timeout_us, uint64_t *token, GError **err)
+static gboolean lock_for(dmutex *d, const char *name, int64_t timeout_us, bool try_once, uint64_t *token,
+                         GError **err)
 {
     if (in_loop_thread(d, err))
         return FALSE;
     if (dm_lock_name_check(name) < 0)
         return set_core_error(err, -DM_EBADNAME);
-    call c = { .kind = CALL_LOCK, .name = name, .timeout_us = timeout_us };
+    call c = { .kind = CALL_LOCK, .name = name, .timeout_us = timeout_us, .try_once = try_once };
     run_call(d, &c);
     if (c.rc < 0)
         return set_core_error(err, c.rc);
@@ -364,7 +368,14 @@ static gboolean lock_for(dmutex *d, const char *name, int64_t timeout_us, uint64
 
 gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
 {
-    return lock_for(d, name, d->cfg.lock_timeout_us, token, err);
+    return lock_for(d, name, d->cfg.lock_timeout_us, false, token, err);
+}
+
+gboolean dmutex_trylock(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
+                        GError **err)
+{
+    int64_t timeout_us = timeout_ms > 0 ? (int64_t)timeout_ms * 1000 : d->cfg.lock_timeout_us;
+    return lock_for(d, name, timeout_us, true, token, err);
 }
 
 gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
@@ -372,7 +383,7 @@ gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, u
 {
     if (timeout_ms == 0)
         return set_core_error(err, -DM_EINVAL);
-    return lock_for(d, name, (int64_t)timeout_ms * 1000, token, err);
+    return lock_for(d, name, (int64_t)timeout_ms * 1000, false, token, err);
 }
 
 gboolean dmutex_cancel(dmutex *d, const char *name, GError **err)

@@ -51,6 +51,7 @@ typedef enum dmutex_error {
     DMUTEX_ERROR_SHUTDOWN = 10,  /* the node is leaving */
     DMUTEX_ERROR_PERSIST = 11,   /* the state could not be written */
     DMUTEX_ERROR_CANCELED = 19,  /* dmutex_cancel ended the acquisition */
+    DMUTEX_ERROR_HELD = 22,      /* dmutex_trylock: another holder has the lock */
     DMUTEX_ERROR_SETUP = 100,    /* dmutex_new: bad configuration, cannot bind, ... */
     DMUTEX_ERROR_WOULDBLOCK = 101, /* a blocking call from a dmutex callback */
 } dmutex_error;
@@ -105,6 +106,17 @@ gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
 gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
                              GError **err);
 
+/* Acquire `name` unless another holder has it: fails with
+ * DMUTEX_ERROR_HELD after about one round trip when an arbiter of the
+ * quorum has granted it to a holder (or withholds it: lock_delay), instead
+ * of waiting for it. Mere contention (others acquiring at the same moment,
+ * nobody holding) is resolved as for dmutex_lock, within timeout_ms (0:
+ * the handle's timeout). A HELD may be stale by the time it returns (the
+ * holder just released): try again. BUSY when this process holds or is
+ * acquiring it, as for dmutex_lock. */
+gboolean dmutex_trylock(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
+                        GError **err);
+
 /* Abandon this process's acquisition of `name` in progress, from any
  * thread (also from a callback): the waiting dmutex_lock returns FALSE with
  * DMUTEX_ERROR_CANCELED, every grant it collected is given back. Fails with
@@ -142,7 +154,7 @@ typedef struct dmutex_event {
 /* Called on the library's thread, which runs the node: while it runs,
  * nothing else happens (no message is read, no lease renewed), so keep it
  * short. The rule: a call that waits for the node is refused there --
- * dmutex_lock, dmutex_lock_timeout and dmutex_unlock fail with
+ * dmutex_lock, dmutex_lock_timeout, dmutex_trylock and dmutex_unlock fail with
  * DMUTEX_ERROR_WOULDBLOCK, dmutex_token returns 0, dmutex_members NULL,
  * dmutex_free is ignored with a g_critical -- because the node cannot
  * answer while its thread waits for it. Calls that do not wait are

@@ -12,9 +12,10 @@
  * messages (the loud "no data directory" warning among them: CONFIG has
  * none); from a callback, dmutex_lock is refused (WOULDBLOCK) and
  * dmutex_cancel allowed; dmutex_lock_timeout takes a timeout of its own.
- * With HELD, a name another member holds throughout: a lock with a short
+ * With HELD, a name another member holds throughout: a try-lock fails
+ * with DMUTEX_ERROR_HELD well within its timeout, a lock with a short
  * timeout of its own times out, and a lock waiting on another thread is
- * cancelled. Exit 0 when all hold, 1 otherwise.
+ * cancelled. A try-lock of a free name acquires it. Exit 0 when all hold, 1 otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,6 +120,14 @@ static gpointer wait_lock(gpointer user)
 static void check_held_elsewhere(dmutex *d, const char *held)
 {
     GError *err = NULL;
+    gint64 t0 = g_get_monotonic_time();
+    CHECK(!dmutex_trylock(d, held, 20000, NULL, &err) && g_error_matches(err, DMUTEX_ERROR, DMUTEX_ERROR_HELD),
+          "trylock of %s not HELD: %s", held, err ? err->message : "acquired");
+    g_clear_error(&err);
+    /* "At once": one round trip on loopback, far below the 20 s timeout (a
+     * bound, not a speed figure). */
+    CHECK(g_get_monotonic_time() - t0 < 10 * G_USEC_PER_SEC, "trylock of %s waited %" G_GINT64_FORMAT " us", held,
+          g_get_monotonic_time() - t0);
     CHECK(!dmutex_lock_timeout(d, held, 300, NULL, &err) &&
           g_error_matches(err, DMUTEX_ERROR, DMUTEX_ERROR_TIMEDOUT), "lock of %s with 300 ms not TIMEDOUT: %s",
           held, err ? err->message : "acquired");
@@ -210,6 +219,10 @@ int main(int argc, char **argv)
           "cancel of a held lock not BUSY");
     g_clear_error(&err);
     CHECK(dmutex_unlock(d, "api-t", NULL), "unlock api-t");
+    CHECK(dmutex_trylock(d, "api-try", 0, &token, &err) && token > 0, "trylock of a free name: %s",
+          err ? err->message : "no token");
+    g_clear_error(&err);
+    CHECK(dmutex_unlock(d, "api-try", NULL), "unlock api-try");
     CHECK(!dmutex_lock_timeout(d, "api-t", 0, NULL, &err) && g_error_matches(err, DMUTEX_ERROR, DMUTEX_ERROR_INVAL),
           "lock_timeout 0 not INVAL");
     g_clear_error(&err);
