@@ -33,6 +33,8 @@ static const dm_confkey keys[] = {
       "how long an unresponsive arbiter is avoided" },
     { "core", "drift_ppm", DM_CONFKEY_PPM, CORE(drift_ppm), 0, 499999, 0,
       "bound on clock rate error the core assumes" },
+    { "core", "lost_margin", DM_CONFKEY_DURATION, CORE(lost_margin_us), 0, DM_DURATION_MAX_US, 0,
+      "the holder reports LOST at least this long before another node can be granted (at most half the lease)" },
     { "core", "token_stride", DM_CONFKEY_UINT, CORE(token_stride), 1, UINT32_MAX, 0,
       "fencing tokens reserved per persist" },
     { "core", "spread", DM_CONFKEY_BOOL, CORE(spread), 0, 1, 0,
@@ -47,6 +49,8 @@ static const dm_confkey keys[] = {
       "epoch policy: no change leaves fewer members" },
     { "core", "reconfig_interval", DM_CONFKEY_DURATION, CORE(reconfig_interval_us), 0,
       DM_DURATION_MAX_US, 0, "epoch policy: a node starts at most one change per this" },
+    { "core", "reconfig_auto", DM_CONFKEY_BOOL, CORE(reconfig_auto), 0, 1, 0,
+      "epoch policy: SWIM's view changes the configuration; false: only operators do" },
     { "core", "bootstrap", DM_CONFKEY_BOOL, CORE(bootstrap), 0, 1, DM_CONFKEY_PER_NODE,
       "this node never ran before (a new cluster's first start): grant at once" },
     { "swim", "enabled", DM_CONFKEY_BOOL, CORE(membership), 0, 1, 0,
@@ -448,6 +452,21 @@ int dm_confkeys_check(const dm_config *cfg, char **msg)
                                    t->str, p->str);
             g_string_free(t, TRUE);
             g_string_free(p, TRUE);
+        }
+        return -DM_EINVAL;
+    }
+    if (cfg->lost_margin_us > dm_config_lost_margin_max(cfg)) {
+        if (msg) {
+            GString *m = g_string_new(NULL), *l = g_string_new(NULL), *x = g_string_new(NULL);
+            dm_duration_format(cfg->lost_margin_us, m);
+            dm_duration_format(cfg->lease_us, l);
+            dm_duration_format(dm_config_lost_margin_max(cfg), x);
+            *msg = g_strdup_printf("core.lost_margin (%s) must be at most half the lease the holder trusts "
+                                   "(core.lease %s shortened by core.drift_ppm): at most %s",
+                                   m->str, l->str, x->str);
+            g_string_free(m, TRUE);
+            g_string_free(l, TRUE);
+            g_string_free(x, TRUE);
         }
         return -DM_EINVAL;
     }

@@ -141,6 +141,8 @@ typedef struct lock_state {
     attempt req;
     GArray *releasing;    /* releasing, NULL when none */
     int64_t idle_since;
+    int64_t margin_until; /* the lost margin of a hold that ran out: until then
+                             nothing tells its arbiters to let it go early */
     /* Last and together: a lookup reads the key, the length and the name
      * from one place rather than chasing a separate string. */
     uint64_t key;         /* dm_hash_str(name): selects the name's placement */
@@ -250,9 +252,13 @@ struct dm_node {
     size_t rc_len;
     GArray *rc_events;          /* rc_event: reported during a call, handled after it */
     uint8_t *in_view;           /* per member: in SWIM's view (self always) */
+    uint8_t *in_conf;           /* per member: in the installed configuration */
     int64_t *view_since;        /* per member: since when in_view has its value */
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
+    bool op_proposal;           /* the running proposal is an operator's (DM_EV_RECONFIG) */
+    bool stayed_out;            /* out of SWIM's view until a configuration holds us
+                                   (dm_node_stay_out) */
     uint64_t rec_newest;        /* recovering: the newest epoch an answer named */
     dm_node_stats stats;
 };
@@ -335,6 +341,20 @@ static void rtt_sample(dm_node *n, uint32_t peer, int64_t rtt)
     }
 }
 
+/* The lease the holder may count on by its own clock: its clock may run
+ * fast and the arbiters' slow, each by the drift bound. */
+static int64_t drift_lease(const dm_config *cfg)
+{
+    return scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm, 1000000 + cfg->drift_ppm, false);
+}
+
+int64_t dm_config_lost_margin_max(const dm_config *cfg)
+{
+    /* Half the lease is left to renew in: a larger margin leaves the holder
+     * too little of its lease to renew before it gives up. */
+    return cfg->lease_us > 0 && cfg->drift_ppm < 500000 ? drift_lease(cfg) / 2 : 0;
+}
+
 void dm_config_defaults(dm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -352,6 +372,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->rejoin_delay_us = 30 * G_USEC_PER_SEC;
     cfg->reconfig_min_size = 3;
     cfg->reconfig_interval_us = 5 * G_USEC_PER_SEC;
+    cfg->reconfig_auto = true;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -1140,9 +1161,19 @@ static void yield_entry(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t no
     schedule_retry(n, e, now);
 }
 
+/* During the lost margin of a hold that ran out its arbiters must keep the
+ * grant to the end of their own leases: a RELEASE now would let another
+ * node in while the application may still be stopping. */
+static bool in_lost_margin(const dm_node *n, const lock_state *ls)
+{
+    return n->now < ls->margin_until;
+}
+
 static void release_all(dm_node *n, lock_state *ls)
 {
     attempt *a = &ls->req;
+    if (in_lost_margin(n, ls))
+        return;
     for (guint i = 0; i < a->entries->len; i++) {
         const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
         send_msg(n, ls, DM_MSG_RELEASE, e->node, a->id, 0, 0, 0);
@@ -1344,6 +1375,11 @@ static void lose(dm_node *n, lock_state *ls, int reason)
 {
     g_debug("node %u: lost %s (token %" G_GUINT64_FORMAT "): %s", n->cfg.self, ls->name,
             ls->req.token, dm_strerror(reason));
+    /* Run out by our own clock, the arbiters still hold the grant for at
+     * least the margin, which is the application's time to stop; where one
+     * arbiter revoked it (a restart, say), the others still do. */
+    if (n->cfg.lost_margin_us > 0)
+        ls->margin_until = n->now + n->cfg.lost_margin_us;
     finish_attempt(n, ls, DM_EV_LOST, reason);
 }
 
@@ -1506,7 +1542,7 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         return;
     if (!current) {
         /* An arbiter holds a grant for an attempt of ours that is over. */
-        if (m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE)
+        if ((m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE) && !in_lost_margin(n, ls))
             send_msg(n, ls, DM_MSG_RELEASE, m->from, m->attempt, 0, 0, 0);
         n->stats.stale++;
         return;
@@ -2172,6 +2208,23 @@ static bool epoch_admit(dm_node *n, const dm_msg *m)
 
 static int set_quorum(dm_node *n, const uint32_t *ids, uint32_t count);
 
+/* An operator's change may go against the view (a running member removed,
+ * one that does not run yet added). The hysteresis of the automatic changes
+ * then counts from the install, at every member alike, so that the change
+ * is not undone at once: a removed member that keeps running is taken back
+ * after rejoin_delay, an added one that does not come up is removed after
+ * reconfig_delay. Automatic changes never go against the view as it was
+ * tracked. */
+static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
+{
+    for (uint32_t i = 0; i < n->cfg.n_members; i++) {
+        uint8_t m = dm_epoch_config_has(c, i);
+        if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
+            n->view_since[i] = now;
+        n->in_conf[i] = m;
+    }
+}
+
 /* C_{e+1} is in force here. */
 static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
 {
@@ -2182,6 +2235,11 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
         return;
     }
     n->stats.epochs++;
+    epoch_mark_config(n, c, now);
+    if (n->stayed_out && dm_epoch_config_has(c, n->cfg.self)) {
+        n->stayed_out = false;   /* taken back by an operator: back in the view */
+        dm_membership_rejoin(n->members, now);
+    }
     if (e->ev.token_floor > n->highest_token && absorb_token(n, e->ev.token_floor) < 0)
         g_warning("node %u: cannot persist the token floor of epoch %" G_GUINT64_FORMAT,
                   n->cfg.self, c->epoch);
@@ -2223,6 +2281,17 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
     n->epoch_dirty = true;
 }
 
+/* An operator's change ended: say how. Another configuration winning the
+ * epoch is "busy": the operator looks at it and asks again. */
+static void epoch_operator_done(dm_node *n, const rc_event *e)
+{
+    n->op_proposal = false;
+    dm_event *ev = new_event(n, DM_EV_RECONFIG, NULL);
+    ev->reason = e->ev.reason < 0 ? e->ev.reason : e->ev.own ? 0 : -DM_EBUSY;
+    ev->epoch = e->ev.reason == 0 ? e->conf.epoch : config_epoch(n);
+    ev->view_size = e->ev.reason == 0 ? e->conf.count : dm_reconfig_current(n->rc)->count;
+}
+
 static void epoch_events(dm_node *n, int64_t now)
 {
     for (guint i = 0; i < n->rc_events->len; i++) {
@@ -2231,6 +2300,8 @@ static void epoch_events(dm_node *n, int64_t now)
             epoch_installed(n, e, now);
         else if (e->ev.type == DM_RECONFIG_EV_DONE || e->ev.type == DM_RECONFIG_EV_SEALED)
             n->epoch_dirty = true;
+        if (e->ev.type == DM_RECONFIG_EV_DONE && n->op_proposal)
+            epoch_operator_done(n, e);
     }
     g_array_set_size(n->rc_events, 0);
 }
@@ -2256,6 +2327,10 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
     uint32_t count = 0;
     *ripe_at = DM_NEVER;
+    if (!n->cfg.reconfig_auto) {   /* operators only: the view asks for nothing */
+        memcpy(ids, c->ids, c->count * sizeof *ids);
+        return c->count;
+    }
     for (uint32_t i = 0; i < n->cfg.n_members && count < DM_RECONFIG_MAX_MEMBERS; i++) {
         bool member = dm_epoch_config_has(c, i);
         int64_t delay = member ? n->cfg.reconfig_delay_us : n->cfg.rejoin_delay_us;
@@ -2273,13 +2348,29 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     return count;
 }
 
+/* Propose the first `count` ids of quorum_buf as the next configuration;
+ * `alive` as dm_reconfig_propose's. */
+static int epoch_propose(dm_node *n, int64_t now, uint32_t count, const uint8_t *alive)
+{
+    /* Time for a few ballots and the backoffs between them, even when a
+     * slow member makes each take seconds. */
+    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
+                                 16 * dm_reconfig_round_trip(n->rc));
+    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, alive, deadline);
+    if (rc == 0) {
+        n->stats.proposals++;
+        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
+    }
+    return rc;
+}
+
 /* Start a change when the view asks for one (or when this member is sealed
  * and nobody is finishing the change), at most once per reconfig_interval. */
 static void epoch_consider(dm_node *n, int64_t now)
 {
     n->epoch_dirty = false;
     n->epoch_check_at = DM_NEVER;   /* a proposal's end or recovery's marks us dirty again */
-    if (!n->rc || !n->members || n->floor_pending || n->leaving ||
+    if (!n->rc || !n->members || n->floor_pending || n->leaving || n->stayed_out ||
         dm_reconfig_proposing(n->rc))
         return;
     epoch_track_view(n, now);
@@ -2294,15 +2385,7 @@ static void epoch_consider(dm_node *n, int64_t now)
         n->epoch_check_at = min64(n->epoch_check_at, n->next_proposal_at);
         return;
     }
-    /* Time for a few ballots and the backoffs between them, even when a
-     * slow member makes each take seconds. */
-    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
-                                 16 * dm_reconfig_round_trip(n->rc));
-    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, n->in_view, deadline);
-    if (rc == 0) {
-        n->stats.proposals++;
-        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
-    }
+    epoch_propose(n, now, count, n->in_view);
 }
 
 /* After any input: handle what the module reported, then the trigger. */
@@ -2336,6 +2419,7 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     p.rto_us = n->cfg.rpc_timeout_us;
     n->rc_events = g_array_new(FALSE, FALSE, sizeof(rc_event));
     n->in_view = g_new(uint8_t, N);
+    n->in_conf = g_new0(uint8_t, N);
     memset(n->in_view, 1, N);
     n->view_since = g_new0(int64_t, N);
     for (uint32_t i = 0; i < N; i++)
@@ -2354,6 +2438,8 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
      * nothing else may wake it (members joining its view are no change). */
     n->epoch_dirty = true;
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    for (uint32_t i = 0; i < c->count; i++)
+        n->in_conf[c->ids[i]] = 1;
     return set_quorum(n, c->ids, c->count);
 }
 
@@ -2516,6 +2602,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
         cfg->suspect_us < 0 || cfg->lock_delay_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
+        cfg->lost_margin_us < 0 || cfg->lost_margin_us > dm_config_lost_margin_max(cfg) ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
         (cfg->policy && cfg->policy->needs_membership && !cfg->membership) ||
         cfg->n_members > dm_policy_max_members(cfg->policy))
@@ -2569,8 +2656,10 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
-    n->holder_lease = scale_duration(cfg->lease_us, 1000000 - cfg->drift_ppm,
-                                     1000000 + cfg->drift_ppm, false);
+    /* The margin comes off the holder's side only: arbiters keep granting
+     * for the whole lease, so LOST falls that much before anyone else can
+     * be granted, and renewals (a third of this) come that much sooner. */
+    n->holder_lease = drift_lease(cfg) - cfg->lost_margin_us;
     /* No slower retransmission could renew a lease in time. */
     int64_t rto_max = MAX(renew_interval(n), cfg->rto_min_us);
     dm_rtt_limits_init(&n->rtt_limits, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);
@@ -2653,6 +2742,7 @@ void dm_node_free(dm_node *n)
     if (n->rc_events)
         g_array_free(n->rc_events, TRUE);
     g_free(n->in_view);
+    g_free(n->in_conf);
     g_free(n->view_since);
     g_aligned_free(n);
 }
@@ -2671,6 +2761,10 @@ static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout
     uint64_t key = dm_hash_str(name);
     lock_state *ls = lock_find_key(n, name, (size_t)len, key);
     if (ls && ls->req.phase != PHASE_IDLE)
+        return -DM_EBUSY;
+    /* A new attempt's REQUEST would supersede the lost grant at its
+     * arbiters, and they could hand it to another node within the margin. */
+    if (ls && in_lost_margin(n, ls))
         return -DM_EBUSY;
     if (n->floor_pending)
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
@@ -2886,6 +2980,91 @@ uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
 const dm_quorum *dm_node_quorum_system(const dm_node *n) { return n->quorum; }
 uint64_t dm_node_config_epoch(const dm_node *n) { return config_epoch(n); }
+uint32_t dm_node_config_members(const dm_node *n, uint32_t *out, uint32_t cap)
+{
+    if (!n->rc)
+        return 0;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    uint32_t k = MIN(cap, c->count);
+    memcpy(out, c->ids, k * sizeof *out);
+    return k;
+}
+
+bool dm_node_is_config_member(const dm_node *n)
+{
+    return in_config(n);
+}
+
+int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
+{
+    if (!n->rc || member >= n->cfg.n_members)
+        return -DM_EINVAL;
+    if (n->leaving)
+        return -DM_ESHUTDOWN;
+    if (n->floor_pending)
+        return -DM_ERECOVERING;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    if (dm_epoch_config_has(c, member) == add)
+        return -DM_EINVAL;
+    if (dm_reconfig_proposing(n->rc) || sealed(n))
+        return -DM_EBUSY;
+    if (!add && c->count - 1 < n->cfg.reconfig_min_size)
+        return -DM_ETOOFEW;
+    begin(n, now);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (add && member < c->ids[i] && (i == 0 || member > c->ids[i - 1]))
+            n->quorum_buf[count++] = member;
+        if (add || c->ids[i] != member)
+            n->quorum_buf[count++] = c->ids[i];
+    }
+    if (add && member > c->ids[c->count - 1])
+        n->quorum_buf[count++] = member;
+    epoch_track_view(n, now);   /* the view epoch_mark_config compares with at the install */
+    /* The operator asked here: this node proposes at once rather than wait
+     * for the preferred proposer, which has nothing to propose. To the
+     * module, nobody else counts as alive. */
+    uint8_t *nobody = g_new0(uint8_t, n->cfg.n_members);
+    int rc = epoch_propose(n, now, count, nobody);
+    g_free(nobody);
+    if (rc == 0)
+        n->op_proposal = true;
+    epoch_after(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return rc;
+}
+
+int dm_node_epoch_catch_up(dm_node *n, int64_t now)
+{
+    if (!n->rc)
+        return -DM_EINVAL;
+    begin(n, now);
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    int asked = 0;
+    for (uint32_t i = 0; i < c->count; i++)
+        if (c->ids[i] != n->cfg.self) {
+            epoch_send_stale(n, c->ids[i]);
+            asked++;
+        }
+    drain_local(n, now);
+    flush_events(n);
+    return asked;
+}
+
+int dm_node_stay_out(dm_node *n, int64_t now)
+{
+    if (!n->rc || !n->members || in_config(n))
+        return -DM_EINVAL;
+    begin(n, now);
+    n->stayed_out = true;
+    dm_membership_leave(n->members, now);
+    after_membership(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return 0;
+}
+
 bool dm_node_abstaining(const dm_node *n) { return n->rc && dm_reconfig_abstaining(n->rc); }
 bool dm_node_sealed(const dm_node *n) { return sealed(n); }
 

@@ -61,6 +61,11 @@ typedef enum dm_event_type {
     DM_EV_VIEW,          /* the set of members in view changed: view_size, view_hash */
     DM_EV_EPOCH,         /* epoch policy: a configuration was installed: epoch, view_size
                             (its member count), view_hash (digest of its members) */
+    DM_EV_RECONFIG,      /* epoch policy: a change asked for with dm_node_change_members
+                            ended: reason 0 with epoch and view_size of the configuration
+                            installed, or -DM_ETIMEDOUT (no quorum of the current
+                            configuration answered in time), -DM_EBUSY (another change won
+                            the epoch: look again and retry) */
     DM_EV_ARBITER,       /* arbiter role, reported only while cfg.lock_delay_us > 0 (they
                             exist for the lock-delay checker; without it the event stream
                             is what it always was): arbiter_action on `name` for requester
@@ -80,7 +85,9 @@ typedef struct dm_event {
     const char *name;        /* lock name, valid during the callback */
     uint64_t attempt;
     uint64_t token;          /* GRANTED, RENEWED, LOST: the fencing token */
-    int64_t lease_until;     /* GRANTED, RENEWED: node-local time the lease ends */
+    int64_t lease_until;     /* GRANTED, RENEWED: node-local time the holder's lease ends
+                                (drift bound and lost_margin already taken off: LOST is
+                                reported then, at the latest) */
     int reason;              /* FAILED, LOST: negative error code */
     int64_t requested_at;    /* node-local time of the lock() call */
     uint32_t messages;       /* network messages sent and received for this attempt */
@@ -113,6 +120,10 @@ typedef struct dm_config {
                                     from dm_quorum_lookup(), or a user's own ops */
     int64_t lease_us;            /* arbiter lease; default 10 s */
     uint32_t drift_ppm;          /* bound on clock rate error, parts per million; default 10000 */
+    int64_t lost_margin_us;      /* the holder reports DM_EV_LOST at least this long (by its own
+                                    clock, bound by the drift) before any other node can be
+                                    granted the lock, so that what it protects has time to stop.
+                                    At most half the drift-shortened lease; default 0 */
     int64_t rpc_timeout_us;      /* initial retransmission timeout, used until a round trip to
                                     the peer was measured (core/rtt.h); default 1 s */
     int64_t rto_min_us;          /* lower clamp of the adaptive timeout; default 2 ms. The upper
@@ -148,12 +159,18 @@ typedef struct dm_config {
     uint32_t reconfig_min_size;  /* a change never leaves fewer members; default 3 */
     int64_t reconfig_interval_us; /* a node starts at most one change per this (the rate limit
                                     against flapping); default 5 s */
+    bool reconfig_auto;          /* SWIM's view changes the configuration (reconfig_delay,
+                                    rejoin_delay); false: only dm_node_change_members does,
+                                    and an interrupted change is still finished. Default true */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
 
 /* Fill every field with its default (n_members and self stay 0). */
 void dm_config_defaults(dm_config *cfg);
+/* The largest lost_margin_us cfg's lease and drift bound allow: half the
+ * lease shortened by the drift bound (0 when those are invalid). */
+int64_t dm_config_lost_margin_max(const dm_config *cfg);
 
 typedef struct dm_node_stats {
     uint64_t sent[DM_MSG_TYPE_COUNT];       /* network messages, by type */
@@ -260,6 +277,35 @@ uint64_t dm_node_held_attempt(const dm_node *n, const char *name);
  * and renews nothing until the next one is installed). */
 uint64_t dm_node_config_epoch(const dm_node *n);
 bool dm_node_sealed(const dm_node *n);
+/* Epoch policy: the installed configuration's member ids, ascending, into
+ * out (cap >= dm_node_members()); returns the count, or 0 under other
+ * policies. */
+uint32_t dm_node_config_members(const dm_node *n, uint32_t *out, uint32_t cap);
+/* False when the epoch policy's installed configuration does not hold this
+ * node (it grants nothing then); true otherwise. */
+bool dm_node_is_config_member(const dm_node *n);
+/* Epoch policy: propose the installed configuration with `member` added
+ * (add) or removed, as an operator does. 0: the outcome comes as a
+ * DM_EV_RECONFIG event (never from inside this call). -DM_EINVAL: not the
+ * epoch policy, `member` is no member id, or already is / is not in the
+ * configuration; -DM_EBUSY: a change is being agreed (this node proposes
+ * one, or is sealed); -DM_ETOOFEW: fewer than reconfig_min_size members
+ * would remain; -DM_ESHUTDOWN: leaving; -DM_ERECOVERING: this node is still
+ * recovering its token floor. */
+int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add);
+/* Epoch policy: ask every other member of the installed configuration for a
+ * newer one (STALE; a member that knows one answers NEWER). Lock traffic
+ * does this by itself; a node that has none -- removed, or restarted into
+ * an old configuration nobody sends to -- calls it now and then. Returns the
+ * number of members asked, or -DM_EINVAL under other policies. */
+int dm_node_epoch_catch_up(dm_node *n, int64_t now);
+/* Epoch policy: this node is not in its installed configuration and must
+ * not be taken back by the automatic trigger (it was removed, and started
+ * again with its data): it leaves SWIM's view (LEFT) and proposes nothing
+ * until a configuration that holds it is installed (an operator's add);
+ * then it rejoins the view. 0, or -DM_EINVAL (not the epoch policy, no
+ * SWIM, or a member of the configuration). */
+int dm_node_stay_out(dm_node *n, int64_t now);
 /* Epoch policy: this node lost its state in its current epoch and may not
  * vote in it (it proposes a successor so that it can vote again). */
 bool dm_node_abstaining(const dm_node *n);
@@ -293,7 +339,8 @@ const char *dm_recovery_name(dm_recovery r);
  * retransmission timeout towards it, microseconds. */
 int64_t dm_node_srtt(const dm_node *n, uint32_t member);
 int64_t dm_node_rto(const dm_node *n, uint32_t member);
-/* The lease length a holder may trust: lease_us shortened by the drift bound. */
+/* The lease length a holder may trust: lease_us shortened by the drift bound,
+ * less lost_margin_us. */
 int64_t dm_node_holder_lease(const dm_node *n);
 /* This node's arbiter view of `name`. Returns false (and zeroes *out) when
  * it keeps no state for that name. */

@@ -136,6 +136,11 @@ typedef struct former {
     uint32_t *out;      /* written below cap only; len counts on regardless */
     uint32_t cap;
     uint32_t len;
+    /* Over positions [0, pos): the usable members' preference and the
+     * unusable members counted, so a weighing is two subtractions (or NULL:
+     * weigh by walking the range). */
+    int64_t *pref_sum;
+    uint32_t *unusable_sum;
 } former;
 
 static bool usable(const former *f, uint32_t pos)
@@ -150,6 +155,9 @@ typedef struct weight {
 
 static weight weigh(const former *f, range r)
 {
+    if (f->pref_sum)
+        return (weight){ f->pref_sum[r.end] - f->pref_sum[r.lo],
+                         f->unusable_sum[r.end] - f->unusable_sum[r.lo] };
     weight w = { 0, 0 };
     for (uint32_t pos = r.lo; pos < r.end; pos++) {
         if (!usable(f, pos))
@@ -201,9 +209,34 @@ static bool form(former *f, range r)
     return false;
 }
 
+/* Below this many members walking the ranges is cheaper than summing them
+ * up front. Above it the walks add up: each level of a formation weighs
+ * both halves of its subtree, and a formation that substitutes for unusable
+ * roots weighs the same ranges again and again -- at 1,024 members the
+ * walks were most of a formation's cost. */
+#define PREFIX_SUMS_FROM 64
+
 static int form_all(former *f)
 {
-    return form(f, whole(f->t)) ? (int)f->len : -DM_ENOQUORUM;
+    uint32_t n = f->t->n;
+    void *block = NULL;
+    if (n >= PREFIX_SUMS_FROM && (f->unusable || f->preference))
+        block = g_try_malloc((size_t)(n + 1) * (sizeof(int64_t) + sizeof(uint32_t)));
+    if (block) {
+        f->pref_sum = block;
+        f->unusable_sum = (uint32_t *)(f->pref_sum + n + 1);
+        f->pref_sum[0] = 0;
+        f->unusable_sum[0] = 0;
+        for (uint32_t pos = 0; pos < n; pos++) {
+            bool ok = usable(f, pos);
+            f->unusable_sum[pos + 1] = f->unusable_sum[pos] + !ok;
+            f->pref_sum[pos + 1] =
+                f->pref_sum[pos] + (ok && f->preference ? f->preference[f->t->ids[pos]] : 0);
+        }
+    }
+    int rc = form(f, whole(f->t)) ? (int)f->len : -DM_ENOQUORUM;
+    g_free(block);
+    return rc;
 }
 
 int dm_tree_form_quorum(const dm_tree *t, const dm_quorum_hint *hint, uint32_t *out, uint32_t cap)

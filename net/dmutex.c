@@ -31,6 +31,7 @@ typedef struct call {
     int64_t timeout_us;      /* LOCK */
     bool try_once;           /* LOCK: dmutex_trylock */
     uint64_t token;
+    int64_t deadline;        /* LOCK: the lease end granted */
     dmutex_member *members;
     size_t n_members;
 } call;
@@ -95,9 +96,17 @@ static void on_event(void *user, const dm_event *ev)
         }
         g_hash_table_remove(d->pending, ev->name);
         c->token = ev->token;
+        c->deadline = ev->lease_until;   /* the node's clock is CLOCK_MONOTONIC, in us */
         complete(d, c, ev->type == DM_EV_GRANTED ? 0 : ev->reason);
         return;
     }
+    case DM_EV_RENEWED:
+        out.type = DMUTEX_EVENT_RENEWED;
+        out.lock_name = ev->name;
+        out.token = ev->token;
+        out.deadline_us = ev->lease_until;
+        publish(d, &out);
+        return;
     case DM_EV_LOST:
         out.type = DMUTEX_EVENT_LOST;
         out.lock_name = ev->name;
@@ -351,7 +360,7 @@ dmutex *dmutex_new_with_dir(const char *self_addr, const char *const *members, s
 }
 
 static gboolean lock_for(dmutex *d, const char *name, int64_t timeout_us, bool try_once, uint64_t *token,
-                         GError **err)
+                         int64_t *deadline_us, GError **err)
 {
     if (in_loop_thread(d, err))
         return FALSE;
@@ -363,19 +372,27 @@ static gboolean lock_for(dmutex *d, const char *name, int64_t timeout_us, bool t
         return set_core_error(err, c.rc);
     if (token)
         *token = c.token;
+    if (deadline_us)
+        *deadline_us = c.deadline;
     return TRUE;
 }
 
 gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
 {
-    return lock_for(d, name, d->cfg.lock_timeout_us, false, token, err);
+    return lock_for(d, name, d->cfg.lock_timeout_us, false, token, NULL, err);
+}
+
+gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t *deadline_us,
+                           GError **err)
+{
+    return lock_for(d, name, d->cfg.lock_timeout_us, false, token, deadline_us, err);
 }
 
 gboolean dmutex_trylock(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
                         GError **err)
 {
     int64_t timeout_us = timeout_ms > 0 ? (int64_t)timeout_ms * 1000 : d->cfg.lock_timeout_us;
-    return lock_for(d, name, timeout_us, true, token, err);
+    return lock_for(d, name, timeout_us, true, token, NULL, err);
 }
 
 gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
@@ -383,7 +400,7 @@ gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, u
 {
     if (timeout_ms == 0)
         return set_core_error(err, -DM_EINVAL);
-    return lock_for(d, name, (int64_t)timeout_ms * 1000, false, token, err);
+    return lock_for(d, name, (int64_t)timeout_ms * 1000, false, token, NULL, err);
 }
 
 gboolean dmutex_cancel(dmutex *d, const char *name, GError **err)

@@ -18,10 +18,19 @@
  *   dmutex_free(d);
  *
  * Like the original, dmutex_lock does not block when this process already
- * holds or is acquiring the name: it fails at once with DMUTEX_ERROR_BUSY.
+ * holds or is acquiring the name: it fails at once with DMUTEX_ERROR_BUSY
+ * (also for lost_margin after the name was lost: net/README.md).
  * Names: 1..255 bytes, no NUL. Held locks are leases: if the node cannot
  * renew one (a pause, a partition), it is lost, reported to subscribers as
  * DMUTEX_EVENT_LOST, and dmutex_token() returns 0 for it.
+ *
+ * The lease deadline: dmutex_lock_lease() also gives the time the lease
+ * ends (g_get_monotonic_time()'s clock, CLOCK_MONOTONIC; the drift bound
+ * and lost_margin already taken off), and every renewal moves it on
+ * (DMUTEX_EVENT_RENEWED). Stop using what the lock protects when that time
+ * passes without a renewal, whether or not LOST came: the library's thread
+ * may be as stopped as the rest of the process, but a watchdog thread or
+ * process that keeps the deadline stays right.
  */
 #ifndef DMUTEX_H
 #define DMUTEX_H
@@ -51,7 +60,7 @@ typedef enum dmutex_error {
     DMUTEX_ERROR_SHUTDOWN = 10,  /* the node is leaving */
     DMUTEX_ERROR_PERSIST = 11,   /* the state could not be written */
     DMUTEX_ERROR_CANCELED = 19,  /* dmutex_cancel ended the acquisition */
-    DMUTEX_ERROR_HELD = 22,      /* dmutex_trylock: another holder has the lock */
+    DMUTEX_ERROR_HELD = 23,      /* dmutex_trylock: another holder has the lock */
     DMUTEX_ERROR_SETUP = 100,    /* dmutex_new: bad configuration, cannot bind, ... */
     DMUTEX_ERROR_WOULDBLOCK = 101, /* a blocking call from a dmutex callback */
 } dmutex_error;
@@ -100,6 +109,9 @@ dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_
  * (net/README.md, "Starting"): a lock then waits for it, within the same
  * timeout. */
 gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err);
+/* The same, and *deadline_us (may be NULL) gets the lease deadline (above). */
+gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t *deadline_us,
+                           GError **err);
 
 /* dmutex_lock with a timeout of its own for this call (timeout_ms >= 1,
  * else DMUTEX_ERROR_INVAL); the handle's timeout is untouched. */
@@ -138,6 +150,7 @@ typedef enum dmutex_event_type {
     DMUTEX_EVENT_MEMBER = 1,     /* a member joined or changed state */
     DMUTEX_EVENT_VIEW,           /* the set of members in view changed */
     DMUTEX_EVENT_LOST,           /* a held lock was lost (lease could not be kept) */
+    DMUTEX_EVENT_RENEWED,        /* a held lock's lease was renewed: its new deadline_us */
 } dmutex_event_type;
 
 typedef struct dmutex_event {
@@ -147,14 +160,16 @@ typedef struct dmutex_event {
     uint32_t incarnation;        /* MEMBER */
     gboolean joined;             /* MEMBER: first time heard from */
     uint32_t view_size;          /* VIEW */
-    const char *lock_name;       /* LOST */
-    uint64_t token;              /* LOST */
+    const char *lock_name;       /* LOST, RENEWED */
+    uint64_t token;              /* LOST, RENEWED */
+    int64_t deadline_us;         /* RENEWED: the lease now ends then (dmutex_lock_lease) */
 } dmutex_event;
 
 /* Called on the library's thread, which runs the node: while it runs,
  * nothing else happens (no message is read, no lease renewed), so keep it
  * short. The rule: a call that waits for the node is refused there --
- * dmutex_lock, dmutex_lock_timeout, dmutex_trylock and dmutex_unlock fail with
+ * dmutex_lock, dmutex_lock_timeout, dmutex_trylock, dmutex_lock_lease and
+ * dmutex_unlock fail with
  * DMUTEX_ERROR_WOULDBLOCK, dmutex_token returns 0, dmutex_members NULL,
  * dmutex_free is ignored with a g_critical -- because the node cannot
  * answer while its thread waits for it. Calls that do not wait are

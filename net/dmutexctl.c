@@ -1,18 +1,26 @@
 /* dmutexctl: talk to a local dmutexd over its control socket.
  *
- *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]
+ *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
  *   dmutexctl [--control PATH] unlock NAME
  *   dmutexctl [--control PATH] status
  *   dmutexctl [--control PATH] members
+ *   dmutexctl [--control PATH] members add|remove HOST:PORT
  *
  * lock with a command runs it while holding the lock, with
  * DMUTEX_FENCING_TOKEN and DMUTEX_LOCK_NAME in its environment, releases the
  * lock when it exits and exits with its status. If the lock is lost while
- * the command runs (the daemon reports it, or goes away), the command gets
- * SIGTERM and dmutexctl exits 1. Without a command it prints the token and
- * holds the lock until SIGINT/SIGTERM.
+ * the command runs (the daemon reports it, goes away, or -- by dmutexctl's
+ * own clock -- the lease deadline it last heard of passes), the command gets
+ * SIGTERM, SIGKILL --kill-after seconds later, and dmutexctl exits 1. The
+ * deadline is the daemon's (OK and ! RENEWED carry it as CLOCK_MONOTONIC
+ * microseconds), so a paused or dead daemon cannot keep the command running
+ * past its lease. Without a command it prints the token and holds the lock
+ * until SIGINT/SIGTERM, or until it is lost.
  *
- * Exit status: 0 ok; 1 lock failed, timed out, not held or lost; 2 usage;
+ * members add/remove waits until the change is installed and prints
+ * "epoch E members N", or fails (exit 1) naming why.
+ *
+ * Exit status: 0 ok; 1 lock failed, timed out, not held or lost, change failed; 2 usage;
  * 3 cannot reach the daemon; otherwise the command's own status (126/127
  * when it cannot be run, 128+N when killed by signal N).
  */
@@ -27,6 +35,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -35,6 +44,7 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE_ = 2, EX_UNREACHABLE = 3 };
 
 #define DEFAULT_CONTROL "/run/dmutex/control.sock"
 #define DEFAULT_TIMEOUT_S 30.0
+#define DEFAULT_KILL_AFTER_S 1.0
 
 static int sigpipe_fds[2] = { -1, -1 };
 
@@ -60,10 +70,13 @@ static int usage(const char *msg)
         fprintf(stderr, "dmutexctl: %s\n", msg);
     fprintf(stderr,
             "Usage: dmutexctl [--control PATH] COMMAND\n"
-            "  lock NAME [--timeout SECONDS] [-- COMMAND ARGS...]\n"
+            "  lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]\n"
+            "     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default 1)\n"
             "  unlock NAME\n"
             "  status [NAME]   (with NAME: the quorum line is that lock's)\n"
             "  members\n"
+            "  members add|remove HOST:PORT   (epoch policy: change the configuration;\n"
+            "                                  prints the epoch it installed)\n"
             "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
             "Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,\n"
             "3 cannot reach the daemon, else the command's status.\n");
@@ -165,6 +178,8 @@ static int simple_command(const char *path, const char *line, bool print_data)
             return EX_UNREACHABLE;
         }
         if (g_str_has_prefix(l, "OK")) {
+            if (print_data && l[2] == ' ')   /* MEMBERS ADD/REMOVE: "OK epoch E members N" */
+                printf("%s\n", l + 3);
             g_free(l);
             close(c.fd);
             return EX_OK;
@@ -215,6 +230,67 @@ static void install_signals(void)
     sigaction(SIGCHLD, &sa, NULL);
 }
 
+/* CLOCK_MONOTONIC in microseconds: the clock dmutexd's node runs on
+ * (uv_hrtime), so the deadlines it sends compare with it directly. */
+static int64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* The deadline in "lease_ms deadline_us" (the words of an OK or RENEWED
+ * after the token): deadline_us when the daemon sends it, else lease_ms
+ * from now (an older daemon; late by however long the line took). */
+static bool parse_deadline(const char *lease_ms, const char *deadline_us, int64_t *out)
+{
+    char *end = NULL;
+    if (deadline_us) {
+        errno = 0;
+        long long d = strtoll(deadline_us, &end, 10);
+        if (end != deadline_us && !*end && !errno && d >= 0) {
+            *out = d;
+            return true;
+        }
+        return false;
+    }
+    if (!lease_ms)
+        return false;
+    errno = 0;
+    long long ms = strtoll(lease_ms, &end, 10);
+    if (end == lease_ms || *end || errno || ms < 0)
+        return false;
+    *out = mono_us() + ms * 1000;
+    return true;
+}
+
+/* Stop the command of a lost lock: SIGTERM, then SIGKILL after
+ * kill_after_us unless it ended; waits for it. */
+static void stop_command(pid_t child, const char *name, int64_t kill_after_us)
+{
+    kill(child, SIGTERM);
+    int64_t kill_at = mono_us() + kill_after_us;
+    int ws;
+    for (;;) {
+        pid_t r = waitpid(child, &ws, WNOHANG);
+        if (r == child || (r < 0 && errno != EINTR))
+            return;
+        int64_t left = kill_at - mono_us();
+        if (left <= 0)
+            break;
+        struct pollfd pf = { sigpipe_fds[0], POLLIN, 0 };
+        if (poll(&pf, 1, (int)MIN(left / 1000 + 1, 50)) > 0) {
+            unsigned char sig;
+            while (read(sigpipe_fds[0], &sig, 1) == 1)
+                ;   /* SIGCHLD, or a signal we no longer pass on: the command is being stopped */
+        }
+    }
+    fprintf(stderr, "dmutexctl: lock %s: the command did not stop on SIGTERM: SIGKILL\n", name);
+    kill(child, SIGKILL);
+    while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
+        ;
+}
+
 static int status_of(int ws)
 {
     if (WIFEXITED(ws))
@@ -224,7 +300,8 @@ static int status_of(int ws)
     return EX_FAIL;
 }
 
-static int cmd_lock(const char *path, const char *name, double timeout_s, char **command)
+static int cmd_lock(const char *path, const char *name, double timeout_s, double kill_after_s,
+                    char **command)
 {
     if (strpbrk(name, " \t\r\n")) {
         fprintf(stderr, "dmutexctl: lock names may not contain whitespace\n");
@@ -279,13 +356,28 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
         return EX_FAIL;
     }
     /* The answer to our LOCK: the first final line of this session, "OK
-     * token lease_ms". Anything else is not an answer we can act on. */
+     * token lease_ms [deadline_us margin_ms]". Anything else is not an
+     * answer we can act on. */
     char token[32] = "";
-    if (sscanf(l + 3, "%31s", token) != 1 || strspn(token, "0123456789") != strlen(token)) {
+    int64_t deadline = 0, kill_after = (int64_t)(kill_after_s * 1e6);
+    g_auto(GStrv) w = g_strsplit(l, " ", 6);
+    guint nw = g_strv_length(w);
+    if (nw < 3 || strlen(w[1]) >= sizeof token || strspn(w[1], "0123456789") != strlen(w[1]) ||
+        !parse_deadline(w[2], nw >= 4 ? w[3] : NULL, &deadline)) {
         fprintf(stderr, "dmutexctl: lock %s: unexpected answer '%s'\n", name, l);
         g_free(l);
         close(c.fd);
         return EX_FAIL;
+    }
+    g_strlcpy(token, w[1], sizeof token);
+    if (nw >= 5 && command && command[0]) {
+        long long margin_ms = g_ascii_strtoll(w[4], NULL, 10);
+        /* Without a margin (0, the default) the operator has not asked for
+         * one: the README says what that means, every lock need not. */
+        if (margin_ms > 0 && margin_ms * 1000 <= kill_after)
+            fprintf(stderr, "dmutexctl: lock %s: warning: the daemon's lost_margin (%lld ms) is not above "
+                    "--kill-after (%.3f s): a command that ignores SIGTERM may still run when another "
+                    "node is granted the lock\n", name, margin_ms, kill_after_s);
     }
     g_free(l);
 
@@ -313,7 +405,9 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
         fflush(stdout);
     }
 
-    /* Hold: until the command ends, a signal (no command), or the lock is lost. */
+    /* Hold: until the command ends, a signal (no command), or the lock is
+     * lost -- by the daemon's word, its going away, or the deadline it last
+     * gave passing on our own clock (it may be paused: SIGSTOP, swapping). */
     bool lost = false, done = false;
     int result = EX_OK;
     while (!done) {
@@ -325,21 +419,30 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
                 if (gone)
                     fprintf(stderr, "dmutexctl: %s\n", l + 2);
                 lost = true;
+            } else if (notice_is_ours(l, "RENEWED", name, token)) {
+                g_auto(GStrv) rw = g_strsplit(l, " ", 7);
+                guint n = g_strv_length(rw);
+                int64_t d;
+                if (n >= 5 && parse_deadline(rw[4], n >= 6 ? rw[5] : NULL, &d))
+                    deadline = d;
             }
             g_free(l);
         }
+        if (!lost && mono_us() >= deadline) {
+            fprintf(stderr, "dmutexctl: lock %s LOST: its lease ran out by our clock with no renewal "
+                    "(dmutexd paused, stuck or cut off?)\n", name);
+            lost = true;
+        }
         if (lost) {
-            if (child > 0) {
-                kill(child, SIGTERM);
-                int ws;
-                while (waitpid(child, &ws, 0) < 0 && errno == EINTR)
-                    ;
-            }
+            if (child > 0)
+                stop_command(child, name, kill_after);
             close(c.fd);
             return EX_FAIL;
         }
+        int64_t left_ms = (deadline - mono_us() + 999) / 1000;
+        int wait_ms = (int)MIN(MAX(left_ms, 0), child > 0 ? 200 : G_MAXINT);
         struct pollfd pf[2] = { { c.fd, POLLIN, 0 }, { sigpipe_fds[0], POLLIN, 0 } };
-        if (poll(pf, 2, child > 0 ? 200 : -1) < 0 && errno != EINTR)
+        if (poll(pf, 2, wait_ms) < 0 && errno != EINTR)
             break;
         if (pf[1].revents & POLLIN) {
             unsigned char sig;
@@ -373,8 +476,17 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
         close(c.fd);
         return child > 0 ? result : EX_FAIL;
     }
+    /* The answer is waited for no longer than the lease: a paused daemon
+     * must not keep us; closing the session releases the lock anyway. */
     for (;;) {
-        l = conn_read_line(&c);
+        l = NULL;
+        while (!conn_take_line(&c, &l)) {
+            int64_t left_ms = (deadline - mono_us() + 999) / 1000;
+            struct pollfd pf = { c.fd, POLLIN, 0 };
+            if (left_ms <= 0 || (poll(&pf, 1, (int)MIN(left_ms, G_MAXINT)) == 0) ||
+                ((pf.revents & (POLLIN | POLLHUP | POLLERR)) && !conn_fill(&c)))
+                break;
+        }
         if (!l)
             break;
         if (l[0] == '!') {
@@ -398,6 +510,37 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, char *
     }
     close(c.fd);
     return result;
+}
+
+/* `OPT SECONDS` or `OPT=SECONDS` at argv[*i] (which moves past it): 0 when
+ * it is not OPT, 1 when *out is set, -1 on a bad value (usage printed).
+ * Seconds in (0, max], or [0, max] with zero_ok. */
+static int seconds_option(int argc, char **argv, int *i, const char *opt, bool zero_ok, double max,
+                          double *out)
+{
+    size_t len = strlen(opt);
+    const char *v;
+    if (strcmp(argv[*i], opt) == 0) {
+        if (++*i >= argc) {
+            g_autofree char *m = g_strdup_printf("%s needs SECONDS", opt);
+            usage(m);
+            return -1;
+        }
+        v = argv[*i];
+    } else if (strncmp(argv[*i], opt, len) == 0 && argv[*i][len] == '=') {
+        v = argv[*i] + len + 1;
+    } else {
+        return 0;
+    }
+    char *end = NULL;
+    double x = g_ascii_strtod(v, &end);
+    if (end == v || *end || !(zero_ok ? x >= 0 : x > 0) || x > max) {
+        g_autofree char *m = g_strdup_printf("%s wants SECONDS in %c0, %g]", opt, zero_ok ? '[' : '(', max);
+        usage(m);
+        return -1;
+    }
+    *out = x;
+    return 1;
 }
 
 int main(int argc, char **argv)
@@ -432,6 +575,14 @@ int main(int argc, char **argv)
         g_autofree char *line = g_strdup_printf("STATUS %s\n", argv[i]);
         return simple_command(path, line, true);
     }
+    if (strcmp(cmd, "members") == 0 && argc - i == 2) {
+        if (strcmp(argv[i], "add") != 0 && strcmp(argv[i], "remove") != 0)
+            return usage("members takes add HOST:PORT or remove HOST:PORT");
+        if (strpbrk(argv[i + 1], " \t\r\n"))
+            return usage("addresses may not contain whitespace");
+        g_autofree char *line = g_strdup_printf("MEMBERS %s %s\n", argv[i], argv[i + 1]);
+        return simple_command(path, line, true);
+    }
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
         if (i != argc)
             return usage("status takes at most one NAME, members none");
@@ -447,7 +598,7 @@ int main(int argc, char **argv)
     }
     if (strcmp(cmd, "lock") == 0) {
         const char *name = NULL;
-        double timeout = DEFAULT_TIMEOUT_S;
+        double timeout = DEFAULT_TIMEOUT_S, kill_after = DEFAULT_KILL_AFTER_S;
         char **command = NULL;
         for (; i < argc; i++) {
             if (strcmp(argv[i], "--") == 0) {
@@ -456,21 +607,13 @@ int main(int argc, char **argv)
                     return usage("nothing after --");
                 break;
             }
-            const char *tv = NULL;
-            if (strcmp(argv[i], "--timeout") == 0) {
-                if (++i >= argc)
-                    return usage("--timeout needs SECONDS");
-                tv = argv[i];
-            } else if (g_str_has_prefix(argv[i], "--timeout=")) {
-                tv = argv[i] + strlen("--timeout=");
-            }
-            if (tv) {
-                char *end = NULL;
-                timeout = g_ascii_strtod(tv, &end);
-                if (end == tv || *end || !(timeout > 0) || timeout > 86400)
-                    return usage("--timeout wants SECONDS in (0, 86400]");
+            int r = seconds_option(argc, argv, &i, "--timeout", false, 86400, &timeout);
+            if (r == 0)
+                r = seconds_option(argc, argv, &i, "--kill-after", true, 3600, &kill_after);
+            if (r < 0)
+                return EX_USAGE_;
+            if (r > 0)
                 continue;
-            }
             if (argv[i][0] == '-' && argv[i][1]) {
                 g_autofree char *m = g_strdup_printf("unknown lock option %s", argv[i]);
                 return usage(m);
@@ -481,7 +624,7 @@ int main(int argc, char **argv)
         }
         if (!name || !*name)
             return usage("lock needs a NAME");
-        return cmd_lock(path, name, timeout, command);
+        return cmd_lock(path, name, timeout, kill_after, command);
     }
     g_autofree char *m = g_strdup_printf("unknown command '%s'", cmd);
     return usage(m);

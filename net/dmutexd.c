@@ -126,7 +126,7 @@ int main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
-        { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default) or memberlist", "POLICY" },
+        { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default), memberlist or epoch", "POLICY" },
         { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &control, "Unix socket of the control protocol", "PATH" },

@@ -89,6 +89,7 @@ struct dmn_node {
     void *event_user;
     uv_timer_t timer;
     uv_timer_t shutdown_timer;
+    uv_timer_t catch_up_timer;  /* epoch policy: a node that is no member asks for news */
     uv_udp_t udp;
     uv_tcp_t listener;
     bool udp_open, listener_open, timers_open;
@@ -197,6 +198,19 @@ static void on_timer(uv_timer_t *t)
 
 static void peer_flush(peer *p);
 
+/* Epoch policy: nobody sends lock traffic to a node outside the installed
+ * configuration, so it would never hear of later ones by itself (a removed
+ * member, or one restarted into an old configuration): it asks, once a
+ * second. Members hear of them from their traffic. */
+static void on_catch_up(uv_timer_t *t)
+{
+    dmn_node *n = t->data;
+    if (n->closing || dm_node_is_config_member(n->core))
+        return;
+    dm_node_epoch_catch_up(n->core, now_us());
+    settle(n);
+}
+
 static void deliver_events(dmn_node *n)
 {
     while (n->events->len > 0) {
@@ -243,6 +257,18 @@ static void deliver_events(dmn_node *n)
         case DM_EV_EPOCH:
             g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
                       ev->view_size);
+            if (!dm_node_is_config_member(n->core))
+                g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT
+                          ": granting nothing until a configuration that holds %s is installed",
+                          ev->epoch, n->cfg->self);
+            break;
+        case DM_EV_RECONFIG:
+            if (ev->reason == 0)
+                g_message("membership change installed: epoch %" G_GUINT64_FORMAT ", %u members",
+                          ev->epoch, ev->view_size);
+            else
+                g_warning("membership change failed in epoch %" G_GUINT64_FORMAT ": %s", ev->epoch,
+                          dm_error_name(ev->reason));
             break;
         case DM_EV_ARBITER:
             if (ev->arbiter_action == DM_ARB_LAPSED)
@@ -968,6 +994,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->timer.data = n;
     uv_timer_init(loop, &n->shutdown_timer);
     n->shutdown_timer.data = n;
+    uv_timer_init(loop, &n->catch_up_timer);
+    n->catch_up_timer.data = n;
     for (uint32_t i = 0; i < n->n_peers; i++) {
         uv_timer_init(loop, &n->peers[i].timer);
         n->peers[i].timer.data = &n->peers[i];
@@ -1018,6 +1046,14 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
               n->n_peers, dm_policy_name(cfg->core.policy), cfg->self,
               slen ? ", restarted from saved state" : "", n->auth ? ", frames authenticated" : "");
     log_start(n, slen > 0);
+    /* Removed, and started again with its data: an operator's add takes
+     * it back, SWIM's view does not. */
+    if (slen > 0 && dm_node_stay_out(n->core, now_us()) == 0)
+        g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT " (removed): staying "
+                  "out of the cluster's view until an operator adds %s back (dmutexctl members add)",
+                  dm_node_config_epoch(n->core), cfg->self);
+    if (cfg->core.policy && cfg->core.policy->epochs)
+        uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
     settle(n);
     return n;
 
@@ -1080,6 +1116,19 @@ int dmn_node_unlock(dmn_node *n, const char *name)
         g_hash_table_remove(n->aliases, name);
     settle(n);
     return rc;
+}
+
+int dmn_node_change_members(dmn_node *n, const char *address, bool add)
+{
+    if (n->closing)
+        return -DM_ESHUTDOWN;
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (strcmp(n->peers[i].address, address) == 0) {
+            int rc = dm_node_change_members(n->core, now_us(), i, add);
+            settle(n);
+            return rc;
+        }
+    return -DM_EPEER;
 }
 
 int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
@@ -1159,6 +1208,7 @@ void dmn_node_close(dmn_node *n)
     if (n->timers_open) {
         uv_close((uv_handle_t *)&n->timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->catch_up_timer, on_closed_nop);
         for (uint32_t i = 0; i < n->n_peers; i++)
             uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
     }
@@ -1224,6 +1274,18 @@ static int append_held(const dm_held_lock *h, void *user)
     return 0;
 }
 
+/* "configuration A B C": the installed configuration's member addresses. */
+static void append_config(dmn_node *n, GString *out)
+{
+    uint32_t *ids = g_new(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    g_string_append(out, "configuration");
+    for (uint32_t i = 0; i < k; i++)
+        g_string_append_printf(out, " %s", n->peers[ids[i]].address);
+    g_string_append_c(out, '\n');
+    g_free(ids);
+}
+
 void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
 {
     const dmn_config *cfg = n->cfg;
@@ -1233,12 +1295,15 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            dm_policy_name(cfg->core.policy),
                            dm_quorum_name(dm_node_quorum_system(n->core)),
                            cfg->core.spread ? "on" : "off");
-    if (cfg->core.policy && cfg->core.policy->epochs)
-        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s\n",
+    if (cfg->core.policy && cfg->core.policy->epochs) {
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s%s\n",
                                dm_node_config_epoch(n->core),
                                dm_quorum_count(dm_node_quorum_system(n->core)),
                                dm_node_sealed(n->core) ? " sealed" : "",
-                               dm_node_abstaining(n->core) ? " abstaining" : "");
+                               dm_node_abstaining(n->core) ? " abstaining" : "",
+                               dm_node_is_config_member(n->core) ? "" : " not-a-member");
+        append_config(n, out);
+    }
     g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
                            cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
                            m ? dm_membership_health(m) : 0);
@@ -1292,15 +1357,30 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            st->rejected, st->stale, st->persists);
 }
 
+/* One line per address: SWIM state and incarnation; under the epoch policy
+ * also whether the installed configuration holds it ("in-config" or
+ * "out-of-config"), after an "epoch E quorum_system Q" line. */
 void dmn_node_format_members(dmn_node *n, GString *out)
 {
     const dm_membership *m = dm_node_membership(n->core);
+    bool epochs = n->cfg->core.policy && n->cfg->core.policy->epochs;
+    uint32_t *ids = g_new0(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    if (epochs)
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " quorum_system %s\n",
+                               dm_node_config_epoch(n->core),
+                               dm_quorum_name(dm_node_quorum_system(n->core)));
     for (uint32_t i = 0; i < n->n_peers; i++) {
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
             dm_membership_info(m, i, &info);
-        g_string_append_printf(out, "%s %s %u\n", n->peers[i].address, dmn_member_state_name((int)info.state),
-                               info.incarnation);
+        bool in = false;
+        for (uint32_t j = 0; j < k; j++)
+            in = in || ids[j] == i;
+        g_string_append_printf(out, "%s %s %u%s\n", n->peers[i].address,
+                               dmn_member_state_name((int)info.state), info.incarnation,
+                               !epochs ? "" : in ? " in-config" : " out-of-config");
     }
+    g_free(ids);
 }

@@ -85,6 +85,12 @@ void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user);
 void dmn_node_close(dmn_node *n);
 void dmn_node_free(dmn_node *n);
 
+/* Epoch policy: propose the installed configuration with the member at
+ * `address` (one of the configured members) added or removed; the outcome
+ * is a DM_EV_RECONFIG event. 0, -DM_EPEER (no such member), or the codes
+ * of dm_node_change_members. */
+int dmn_node_change_members(dmn_node *n, const char *address, bool add);
+
 /* Queries. */
 dm_node *dmn_node_core(dmn_node *n);
 int64_t dmn_node_now(dmn_node *n);

@@ -18,7 +18,8 @@ MAIN_JOB="scripts/main-job.sh"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
           libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3
-          groff-base)
+          groff-base
+          iproute2)   # ip netns, veth, bridge, routes: tests/net-partition.sh
 
 usage() {
     sed -n '2,13s/^# \{0,1\}//p' "$0"

@@ -27,7 +27,9 @@ typedef struct hold {
     lock_state *lock;
     uint32_t node;
     uint64_t token;
-    int64_t end;        /* the lease end: an explicit end drops the hold */
+    int64_t end;        /* the lease end: an explicit end drops the hold; a lost one
+                         * moves it to MIN(end, t) and marks it closed */
+    bool closed;        /* lost: kept for the margin check alone */
     GList node_link;    /* in holds_by_node[node]; data points back here */
 } hold;
 
@@ -50,6 +52,7 @@ struct dm_checker {
                                  * check_deadlines is called after every event */
     uint64_t next_seq;
     bool resource_broken;
+    int64_t margin;             /* lost margin, us: holds that ran out stay this long */
     GPtrArray *violations;
     dm_checker_counts counts;
     GHashTable *delays;         /* "arbiter/lock" -> delay */
@@ -120,6 +123,11 @@ void dm_checker_free(dm_checker *c)
     g_hash_table_destroy(c->locks);
     g_ptr_array_free(c->violations, TRUE);
     g_free(c);
+}
+
+void dm_checker_set_margin(dm_checker *c, int64_t margin_us)
+{
+    c->margin = MAX(0, margin_us);
 }
 
 void dm_checker_set_resource_broken(dm_checker *c, bool broken)
@@ -200,6 +208,12 @@ void dm_checker_hold_begin(dm_checker *c, int64_t t, uint32_t node, const char *
     /* Downwards, so a swap-remove only moves an already visited hold. */
     for (guint i = ls->holds->len; i-- > 0;) {
         const hold *h = g_ptr_array_index(ls->holds, i);
+        if (h->end <= t && h->end + c->margin > t && h->node != node)
+            report(c, DM_VIOLATION_MARGIN, t, lock, node, h->node,
+                   "margin lock=%s: node %" PRIu32 " granted at t=%" PRId64
+                   " only %" PRId64 " us after node %" PRIu32 "'s hold ran out at t=%" PRId64
+                   " (lost margin %" PRId64 " us; token %" PRIu64 " vs %" PRIu64 ")",
+                   lock, node, t, t - h->end, h->node, h->end, c->margin, token, h->token);
         if (h->end <= t || h->node == node)
             hold_drop(c, ls, i);
         else
@@ -228,7 +242,7 @@ void dm_checker_hold_extend(dm_checker *c, int64_t t, uint32_t node, const char 
     if (!ls || !hold_find(ls, node, &i))
         return;
     hold *h = g_ptr_array_index(ls->holds, i);
-    if (h->end <= t)
+    if (h->end <= t || h->closed)
         hold_drop(c, ls, i);    /* expired: a late renewal must not revive it */
     else
         h->end = lease_end;
@@ -246,6 +260,21 @@ void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lo
     guint i;
     if (ls && hold_find(ls, node, &i))
         hold_drop(c, ls, i);
+}
+
+void dm_checker_hold_lost(dm_checker *c, int64_t t, uint32_t node, const char *lock)
+{
+    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    guint i;
+    if (!ls || !hold_find(ls, node, &i))
+        return;
+    hold *h = g_ptr_array_index(ls->holds, i);
+    if (c->margin == 0) {
+        hold_drop(c, ls, i);    /* nothing left to check: as an explicit end */
+        return;
+    }
+    h->end = MIN(h->end, t);
+    h->closed = true;
 }
 
 void dm_checker_node_down(dm_checker *c, int64_t t, uint32_t node, const char *why)
@@ -268,7 +297,7 @@ bool dm_checker_holds(const dm_checker *c, int64_t t, uint32_t node, const char 
     if (!ls || !hold_find(ls, node, &i))
         return false;
     const hold *h = g_ptr_array_index(ls->holds, i);
-    return t < h->end;
+    return !h->closed && t < h->end;
 }
 
 bool dm_checker_write(dm_checker *c, int64_t t, uint32_t node, const char *lock, uint64_t token)
@@ -414,7 +443,7 @@ const char *dm_violation_kind_name(int kind)
     static const char *const names[] = {
         [DM_VIOLATION_MUTEX] = "mutex", [DM_VIOLATION_TOKEN] = "token",
         [DM_VIOLATION_FENCE] = "fence", [DM_VIOLATION_LIVENESS] = "liveness",
-        [DM_VIOLATION_DELAY] = "delay",
+        [DM_VIOLATION_MARGIN] = "margin", [DM_VIOLATION_DELAY] = "delay",
     };
     return kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_DELAY ? names[kind] : "?";
 }

@@ -38,10 +38,14 @@ typedef enum dm_violation_kind {
     DM_VIOLATION_TOKEN,          /* token not greater than the previous holder's */
     DM_VIOLATION_FENCE,          /* resource accepted a token below one it accepted */
     DM_VIOLATION_LIVENESS,       /* a pending request missed its deadline */
+    DM_VIOLATION_MARGIN,         /* a holder whose hold ran out (lost or expired, not
+                                    released) held it within the lost margin of a later
+                                    grant to another node */
     DM_VIOLATION_DELAY,          /* a grant inside a lock_delay that no release ended */
 } dm_violation_kind;
 
-/* "mutex", "token", "fence", "liveness", "delay"; "?" for anything else. The one
+/* "mutex", "token", "fence", "liveness", "margin",
+ * "delay"; "?" for anything else. The one
  * spelling the summary, the shrinker and the CSVs share. */
 const char *dm_violation_kind_name(int kind);
 
@@ -69,6 +73,14 @@ void dm_checker_hold_extend(dm_checker *c, int64_t t, uint32_t node, const char 
                             int64_t lease_end);
 void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lock,
                          const char *why);
+/* The lost margin (core lost_margin_us, default 0): a hold that ends by
+ * running out -- "lost", or its lease end passing -- rather than by a
+ * release or a crash must end at least `margin_us` before another node's
+ * grant (a MARGIN violation otherwise; an overlap stays a MUTEX one). A
+ * release or a crash stopped the holder itself, so neither is held to it.
+ * hold_lost closes a hold for that reason at MIN(lease end, t). */
+void dm_checker_set_margin(dm_checker *c, int64_t margin_us);
+void dm_checker_hold_lost(dm_checker *c, int64_t t, uint32_t node, const char *lock);
 /* End every hold of a node (crash). */
 void dm_checker_node_down(dm_checker *c, int64_t t, uint32_t node, const char *why);
 
@@ -115,7 +127,7 @@ typedef struct dm_checker_counts {
     uint64_t writes_accepted;
     uint64_t writes_rejected;        /* stale writes the resource refused */
     uint64_t stale_writes_accepted;  /* from an ended interval, but no newer token seen yet */
-    uint64_t violations[6];          /* indexed by dm_violation_kind */
+    uint64_t violations[DM_VIOLATION_DELAY + 1];    /* indexed by dm_violation_kind */
 } dm_checker_counts;
 
 const dm_checker_counts *dm_checker_get_counts(const dm_checker *c);

@@ -84,7 +84,7 @@ static void manual_outcome(dm_cluster *c, uint32_t node, const dm_cluster_event 
         dm_checker_hold_extend(chk, e->at, node, e->name, e->lease_until);
         break;
     case DM_EV_LOST:
-        dm_checker_hold_end(chk, e->at, node, e->name, "lost");
+        dm_checker_hold_lost(chk, e->at, node, e->name);
         break;
     default:
         break;
@@ -98,7 +98,7 @@ static bool tap_notify(void *user, uint32_t node, dm_event *ev)
     /* An arbiter's account is no application's: it goes on to the world's
      * lock-delay check whatever the lock. */
     bool lock_event = ev->type != DM_EV_MEMBER && ev->type != DM_EV_VIEW && ev->type != DM_EV_EPOCH &&
-                      ev->type != DM_EV_ARBITER;
+                      ev->type != DM_EV_RECONFIG && ev->type != DM_EV_ARBITER;
     dm_cluster_event e = {
         .at = dm_world_now(c->w),
         .type = ev->type,

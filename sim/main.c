@@ -167,10 +167,11 @@ static void print_failure(const options *o, const dm_sim_config *base, const dm_
     const dm_world_stats *st = dm_world_get_stats(w);
     const dm_checker_counts *k = dm_checker_get_counts(c);
     printf("FAILED seed=%" PRIu64 ": %" PRIu64 " mutex, %" PRIu64 " token, %" PRIu64
-           " fence violations, %" PRIu64 " liveness failures, %" PRIu64 " codec errors, %" PRIu64
-           " API errors, %" PRIu64 " start failures, %" PRIu64 " stuck ticks\n",
+           " fence, %" PRIu64 " margin violations, %" PRIu64 " liveness failures, %" PRIu64
+           " codec errors, %" PRIu64 " API errors, %" PRIu64 " start failures, %" PRIu64 " stuck ticks\n",
            run->seed, k->violations[DM_VIOLATION_MUTEX], k->violations[DM_VIOLATION_TOKEN],
-           k->violations[DM_VIOLATION_FENCE], k->violations[DM_VIOLATION_LIVENESS],
+           k->violations[DM_VIOLATION_FENCE], k->violations[DM_VIOLATION_MARGIN],
+           k->violations[DM_VIOLATION_LIVENESS],
            st->codec_errors, st->api_errors, st->start_failures, st->stuck_ticks);
     char *cmd = replay_command(o, base, run->seed);
     printf("replay: %s\n", cmd);

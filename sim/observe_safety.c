@@ -7,6 +7,8 @@
  */
 #include "observer.h"
 
+#include <string.h>
+
 static void safety_grant(dm_world *w, const sim_node *nd, const char *lock, uint64_t token,
                          int64_t lease_end)
 {
@@ -20,7 +22,11 @@ static void safety_renew(dm_world *w, const sim_node *nd, const char *lock, int6
 
 static void safety_release(dm_world *w, const sim_node *nd, const char *lock, const char *why)
 {
-    dm_checker_hold_end(w->checker, w->now, nd->id, lock, why);
+    /* A hold that ran out is held to the lost margin; a release is not. */
+    if (strcmp(why, "lost") == 0)
+        dm_checker_hold_lost(w->checker, w->now, nd->id, lock);
+    else
+        dm_checker_hold_end(w->checker, w->now, nd->id, lock, why);
 }
 
 static void safety_crash(dm_world *w, sim_node *nd)

@@ -47,20 +47,29 @@ typedef struct hot_hooks {
     size_t n_deliver, n_event;
 } hot_hooks;
 
-static const hot_hooks *hot(void)
+static hot_hooks hooks;
+static gsize hooks_ready;
+
+static G_GNUC_NO_INLINE void hot_init(void)
 {
-    static hot_hooks h;
-    static gsize ready;
-    if (g_once_init_enter(&ready)) {
+    if (g_once_init_enter(&hooks_ready)) {
         for (size_t i = 0; i < G_N_ELEMENTS(observers); i++) {
             if (observers[i]->deliver)
-                h.deliver[h.n_deliver++] = observers[i]->deliver;
+                hooks.deliver[hooks.n_deliver++] = observers[i]->deliver;
             if (observers[i]->event)
-                h.event[h.n_event++] = observers[i]->event;
+                hooks.event[hooks.n_event++] = observers[i]->event;
         }
-        g_once_init_leave(&ready, 1);
+        g_once_init_leave(&hooks_ready, 1);
     }
-    return &h;
+}
+
+/* Called for every event: the check stays inline (one acquire load, a plain
+ * load on x86) and the rare first call goes out of line. */
+static inline const hot_hooks *hot(void)
+{
+    if (G_UNLIKELY(g_atomic_pointer_get(&hooks_ready) == 0))
+        hot_init();
+    return &hooks;
 }
 
 void observe_deliver(dm_world *w, const sim_node *to, const dm_msg *m)

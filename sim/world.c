@@ -227,6 +227,13 @@ static void drv_notify(void *user, const dm_event *event)
               ev.view_hash);
         return;
     }
+    if (ev.type == DM_EV_RECONFIG) {
+        /* An operator's change (the `operator` fault kind) ended here. */
+        fold(w, ev.epoch << 16 ^ ev.view_size ^ (uint64_t)(uint32_t)ev.reason << 32);
+        TRACE(w, nd->id, "operator: change done epoch=%" PRIu64 " members=%u reason=%s", ev.epoch,
+              ev.view_size, ev.reason ? dm_error_name(ev.reason) : "-");
+        return;
+    }
     if (tracing(w)) {
         static const char *const names[] = { "?", "GRANTED", "FAILED", "LOST", "RENEWED" };
         char t[32];
@@ -697,6 +704,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     dm_trace_init(&w->trace);
     w->slabs = g_ptr_array_new_with_free_func(g_free);
     w->checker = dm_checker_new(w->n);
+    dm_checker_set_margin(w->checker, cfg->core.lost_margin_us);
     w->detections = g_array_new(FALSE, FALSE, sizeof(dm_world_detection));
     w->latencies = g_array_new(FALSE, FALSE, sizeof(double));
     w->census = g_array_new(FALSE, FALSE, sizeof(view_count));

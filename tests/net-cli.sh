@@ -31,6 +31,9 @@ expect 2 "dmutexd unknown config key" "$DMUTEXD" --id 127.0.0.1:1 --members 127.
 printf 'short' > "$T/short.key"
 expect 2 "dmutexd short key" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 --key-file "$T/short.key"
 grep -q "at least 16 bytes" "$T/err" || fail "no clear message for a short key"
+expect 2 "dmutexd lost_margin above half the lease" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 \
+    --set lease=1s --set lost_margin=600ms
+grep -q "core.lost_margin (600ms) must be at most half" "$T/err" || fail "no clear message for a lost_margin too large"
 
 # dmutexctl without a daemon, and usage errors.
 expect 3 "dmutexctl, no daemon" "$DMUTEXCTL" --control "$T/none.sock" status
@@ -38,6 +41,7 @@ expect 3 "dmutexctl lock, no daemon" "$DMUTEXCTL" --control "$T/none.sock" lock 
 expect 2 "dmutexctl no command" "$DMUTEXCTL" --control "$T/none.sock"
 expect 2 "dmutexctl unknown command" "$DMUTEXCTL" --control "$T/none.sock" frob
 expect 2 "dmutexctl lock without name" "$DMUTEXCTL" --control "$T/none.sock" lock
+expect 2 "dmutexctl bad --kill-after" "$DMUTEXCTL" --control "$T/none.sock" lock x --kill-after -1 -- true
 expect 2 "dmutexctl bad timeout" "$DMUTEXCTL" --control "$T/none.sock" lock x --timeout -1
 expect 2 "dmutexctl nothing after --" "$DMUTEXCTL" --control "$T/none.sock" lock x --
 

@@ -65,12 +65,14 @@ cluster_init() {
     STARTED=" "
     # Sorted as strings, as dmutexd sorts members: node i has member id i-1
     # (ephemeral ports have five digits, so this is also numeric order).
-    PORTS=$(free_ports "$N" | tr ' ' '\n' | sort | tr '\n' ' ')
+    # NET_ADDRS, if set, lists the N addresses instead (sorted; e.g. one per
+    # network namespace, tests/net-partition.sh).
+    ADDRS=${NET_ADDRS:-$(free_ports "$N" | tr ' ' '\n' | sort | sed 's/^/127.0.0.1:/')}
     MEMBERS=""
     i=1
-    for p in $PORTS; do
-        eval "ADDR$i=127.0.0.1:$p"
-        MEMBERS="${MEMBERS:+$MEMBERS,}127.0.0.1:$p"
+    for a in $ADDRS; do
+        eval "ADDR$i=$a"
+        MEMBERS="${MEMBERS:+$MEMBERS,}$a"
         i=$((i + 1))
     done
     CONF=$T/dmutex.conf
@@ -98,7 +100,9 @@ start_node() {
         *" $i "*) ;;
         *) STARTED="$STARTED$i "; set -- --bootstrap "$@" ;;
     esac
-    "$DMUTEXD" --id "$addr" --members "$MEMBERS" --config "$CONF" --data-dir "$T/data$i" \
+    # WRAPi: a command prefix for node I (e.g. "ip netns exec NS"; it must exec).
+    eval "wrap=\${WRAP$i:-}"
+    $wrap "$DMUTEXD" --id "$addr" --members "$MEMBERS" --config "$CONF" --data-dir "$T/data$i" \
         --control "$T/c$i.sock" --log-level info "$@" >> "$T/log.$i" 2>&1 &
     eval "PID$i=$!"
     PIDS="$PIDS $!"
@@ -132,13 +136,16 @@ counter() {
 
 # Check a critical-section log of "start TOKEN TIME WHO" / "end TOKEN TIME WHO"
 # lines (appended with O_APPEND, so file order is real-time order): sections
-# never overlap and tokens strictly increase.
+# never overlap and tokens strictly increase. TIME (CLOCK_REALTIME, which
+# network namespaces share) is checked too: a start is timed after the
+# previous end was written, so it cannot be earlier.
 check_cs_log() {
     awk '
         $1 == "start" { if (open) { print "overlap: " $0 " inside token " cur; bad = 1 }
                         if ($2 + 0 <= last + 0) { print "token not increasing: " $2 " after " last; bad = 1 }
+                        if ($3 + 0 < lastend + 0) { print "overlap by the clock: " $0 " before the end of " last; bad = 1 }
                         open = 1; cur = $2; last = $2; n++ }
-        $1 == "end"   { if (!open || $2 != cur) { print "unmatched end: " $0; bad = 1 } open = 0 }
+        $1 == "end"   { if (!open || $2 != cur) { print "unmatched end: " $0; bad = 1 } open = 0; lastend = $3 }
         END { if (open) { print "section never ended: " cur; bad = 1 }
               print n " sections"; exit bad }' "$1"
 }

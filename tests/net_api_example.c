@@ -7,7 +7,8 @@
  * config file for short timings), then checks: members() and subscribe();
  * lock gives a token; a second lock of the same name fails at once with
  * DMUTEX_ERROR_BUSY (also from another thread); token(); unlock; unlock
- * again is NOTHELD; 4 threads lock and unlock names concurrently. Writes the
+ * again is NOTHELD; lock_lease gives a deadline ahead that a RENEWED event
+ * moves on; 4 threads lock and unlock names concurrently. Writes the
  * first token to TOKEN_FILE. Also: the log hook takes the library's
  * messages (the loud "no data directory" warning among them: CONFIG has
  * none); from a callback, dmutex_lock is refused (WOULDBLOCK) and
@@ -15,7 +16,8 @@
  * With HELD, a name another member holds throughout: a try-lock fails
  * with DMUTEX_ERROR_HELD well within its timeout, a lock with a short
  * timeout of its own times out, and a lock waiting on another thread is
- * cancelled. A try-lock of a free name acquires it. Exit 0 when all hold, 1 otherwise.
+ * cancelled. A try-lock of a free name acquires it. Exit 0 when all hold,
+ * 1 otherwise.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,17 @@ static void on_log(GLogLevelFlags level, const char *domain, const char *message
     printf("log %s: %s\n", domain, message);
 }
 
+static GMutex renewed_mu;
+static gint64 renewed_deadline;   /* the latest RENEWED deadline of "lease", under renewed_mu */
+
+static gint64 renewed(void)
+{
+    g_mutex_lock(&renewed_mu);
+    gint64 v = renewed_deadline;
+    g_mutex_unlock(&renewed_mu);
+    return v;
+}
+
 static void on_event(const dmutex_event *ev, void *user)
 {
     dmutex *d = user;
@@ -60,6 +73,10 @@ static void on_event(const dmutex_event *ev, void *user)
         g_atomic_int_inc(&member_events);
         printf("event: member %s state %d incarnation %u%s\n", ev->address, ev->state, ev->incarnation,
                ev->joined ? " (joined)" : "");
+    } else if (ev->type == DMUTEX_EVENT_RENEWED && strcmp(ev->lock_name, "lease") == 0) {
+        g_mutex_lock(&renewed_mu);
+        renewed_deadline = ev->deadline_us;
+        g_mutex_unlock(&renewed_mu);
     } else if (ev->type == DMUTEX_EVENT_LOST) {
         printf("event: lost %s token %" G_GUINT64_FORMAT "\n", ev->lock_name, ev->token);
     }
@@ -231,6 +248,17 @@ int main(int argc, char **argv)
     CHECK(!dmutex_lock(d, "", NULL, &err) && g_error_matches(err, DMUTEX_ERROR, DMUTEX_ERROR_BADNAME),
           "empty name accepted");
     g_clear_error(&err);
+
+    /* The lease deadline: in the future on g_get_monotonic_time()'s clock,
+     * and moved on by a renewal (bounded wait: 3 s, several renewals). */
+    int64_t deadline = 0;
+    CHECK(dmutex_lock_lease(d, "lease", &token, &deadline, &err), "lock_lease: %s", err ? err->message : "?");
+    g_clear_error(&err);
+    CHECK(deadline > g_get_monotonic_time(), "lease deadline %" G_GINT64_FORMAT " not ahead", deadline);
+    for (int i = 0; i < 30 && renewed() <= deadline; i++)
+        g_usleep(100000);
+    CHECK(renewed() > deadline, "no RENEWED event moved the deadline on");
+    CHECK(dmutex_unlock(d, "lease", NULL), "unlock lease");
 
     worker w[4];
     GThread *th[4];

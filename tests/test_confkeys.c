@@ -223,6 +223,9 @@ static void slow_probe(dm_config *c) { c->swim.probe_timeout_us = c->swim.probe_
 static void lonely_memberlist(dm_config *c) { c->policy = &dm_policy_memberlist_ops; c->membership = false; }
 static void no_lease(dm_config *c) { c->lease_us = 0; }
 static void deaf(dm_config *c) { c->swim.awareness_max = 65; }
+/* 10 s shortened by 1 % drift each way leaves 9.802 s; half of it is the most. */
+static void late_warning(dm_config *c) { c->lost_margin_us = 4901 * 1000; }
+static void early_enough(dm_config *c) { c->lost_margin_us = 4900 * 1000; }
 
 static void test_check(void)
 {
@@ -230,6 +233,11 @@ static void test_check(void)
     expect_check(lonely_memberlist, "swim.enabled");
     expect_check(no_lease, "core.lease: bad value '0s'");
     expect_check(deaf, "swim.awareness_max: bad value '65'");
+    expect_check(late_warning, "core.lost_margin (4901ms) must be at most half");
+    dm_config c;
+    dm_config_defaults(&c);
+    early_enough(&c);
+    CU_ASSERT_EQUAL(dm_confkeys_check(&c, NULL), 0);
 }
 
 /* ---------------------------------------------------------------- docs */

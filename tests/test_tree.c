@@ -544,6 +544,91 @@ static void test_bad_input(void)
     dm_tree_free(t);
 }
 
+/* The formation rule written out the slow way -- every weighing walks its
+ * range -- to hold large trees, where dm_tree_form_quorum weighs by prefix
+ * sums, to the same quorums. ids are 0..n-1. */
+typedef struct ref_former {
+    const uint8_t *unusable;
+    const int32_t *preference;
+    uint32_t *out;
+    uint32_t len;
+} ref_former;
+
+static void ref_weigh(const ref_former *f, uint32_t lo, uint32_t end, int64_t *pref, uint32_t *down)
+{
+    *pref = 0;
+    *down = 0;
+    for (uint32_t i = lo; i < end; i++) {
+        if (f->unusable[i])
+            (*down)++;
+        else
+            *pref += f->preference[i];
+    }
+}
+
+static bool ref_form(ref_former *f, uint32_t lo, uint32_t end)
+{
+    uint32_t mark = f->len, root = lo + (end - 1 - lo) / 2;
+    uint32_t l[2] = { lo, root }, r[2] = { root + 1, end };
+    if (!f->unusable[root]) {
+        f->out[f->len++] = root;
+        int64_t pl, pr;
+        uint32_t dl, dr;
+        ref_weigh(f, l[0], l[1], &pl, &dl);
+        ref_weigh(f, r[0], r[1], &pr, &dr);
+        bool left_first = pl != pr ? pl > pr : dl <= dr;
+        const uint32_t *first = left_first ? l : r, *second = left_first ? r : l;
+        if (first[0] == first[1] || ref_form(f, first[0], first[1]))
+            return true;
+        if (second[0] == second[1] || ref_form(f, second[0], second[1]))
+            return true;
+    } else if (l[0] != l[1] && r[0] != r[1]) {
+        if (ref_form(f, l[0], l[1]) && ref_form(f, r[0], r[1]))
+            return true;
+    }
+    f->len = mark;
+    return false;
+}
+
+static void test_formation_large_matches_reference(void)
+{
+    static const uint32_t sizes[] = { 64, 65, 100, 255, 1024 };
+    dm_prng p;
+    dm_prng_derive(&p, 12, "tree-large", 0);
+    for (size_t s = 0; s < G_N_ELEMENTS(sizes); s++) {
+        uint32_t n = sizes[s];
+        uint32_t *ids = g_new(uint32_t, n);
+        for (uint32_t i = 0; i < n; i++)
+            ids[i] = i;
+        dm_tree *t = build(ids, n);
+        g_free(ids);
+        uint8_t *unusable = g_new0(uint8_t, n);
+        int32_t *preference = g_new0(int32_t, n);
+        uint32_t *got = g_new(uint32_t, n), *want = g_new(uint32_t, n);
+        for (int round = 0; round < 200; round++) {
+            /* From none down to most down, with a few members preferred. */
+            uint64_t per_mille = dm_prng_below(&p, 900);
+            for (uint32_t i = 0; i < n; i++) {
+                unusable[i] = dm_prng_below(&p, 1000) < per_mille;
+                preference[i] = dm_prng_below(&p, 10) == 0 ? (int32_t)dm_prng_below(&p, 5) : 0;
+            }
+            dm_quorum_hint hint = { unusable, preference };
+            ref_former f = { unusable, preference, want, 0 };
+            int expect = ref_form(&f, 0, n) ? (int)f.len : -DM_ENOQUORUM;
+            int size = dm_tree_form_quorum(t, &hint, got, n);
+            CU_ASSERT_EQUAL_FATAL(size, expect);
+            for (int i = 0; i < size; i++)
+                CU_ASSERT_EQUAL_FATAL(got[i], want[i]);
+            CU_ASSERT_EQUAL(dm_tree_quorum_exists(t, unusable), expect > 0);
+        }
+        g_free(unusable);
+        g_free(preference);
+        g_free(got);
+        g_free(want);
+        dm_tree_free(t);
+    }
+}
+
 static const CU_TestInfo tests[] = {
     { "shape follows (lo + hi) / 2", test_shape },
     { "intersection checker catches a disjoint pair", test_checker_catches_disjoint },
@@ -558,6 +643,7 @@ static const CU_TestInfo tests[] = {
     { "minimum quorum size", test_min_quorum_size },
     { "sparse member ids", test_sparse_ids },
     { "bad input", test_bad_input },
+    { "large trees form the reference quorum", test_formation_large_matches_reference },
     CU_TEST_INFO_NULL,
 };
 
