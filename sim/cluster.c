@@ -278,26 +278,29 @@ static dm_node *app_core(const dm_cluster *c, uint32_t i)
     return dm_world_node_paused(c->w, i) ? NULL : dm_world_node(c->w, i);
 }
 
-int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+static int app_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us, bool try_once,
                     uint64_t *attempt)
 {
     dm_node *core = app_core(c, i);
     if (!core || (name && workload_lock(c, name)))
         return -DM_EINVAL;
-    int rc = dm_node_lock(core, dm_world_local_now(c->w, i), name, timeout_us, attempt);
+    int64_t now = dm_world_local_now(c->w, i);
+    int rc = try_once ? dm_node_try_lock(core, now, name, timeout_us, attempt)
+                      : dm_node_lock(core, now, name, timeout_us, attempt);
     dm_world_sync(c->w, i);
     return rc;
+}
+
+int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+                    uint64_t *attempt)
+{
+    return app_lock(c, i, name, timeout_us, false, attempt);
 }
 
 int dm_cluster_try_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
                         uint64_t *attempt)
 {
-    dm_node *core = app_core(c, i);
-    if (!core || (name && workload_lock(c, name)))
-        return -DM_EINVAL;
-    int rc = dm_node_try_lock(core, dm_world_local_now(c->w, i), name, timeout_us, attempt);
-    dm_world_sync(c->w, i);
-    return rc;
+    return app_lock(c, i, name, timeout_us, true, attempt);
 }
 
 int dm_cluster_unlock(dm_cluster *c, uint32_t i, const char *name)

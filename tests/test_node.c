@@ -590,6 +590,15 @@ static void test_holder_crash_frees_after_one_lease(void)
     dm_cluster_free(c);
 }
 
+/* Node 0 takes `name` and crashes holding it: when it crashed. */
+static int64_t holder_crashes(dm_cluster *c, const char *name)
+{
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, name, 5 * SEC));
+    int64_t at = now(c);
+    dm_cluster_crash(c, 0);
+    return at;
+}
+
 static void test_crashed_holder_lease_bounds_wait(void)
 {
     /* The second node's quorum shares arbiters with the crashed holder, so
@@ -597,9 +606,7 @@ static void test_crashed_holder_lease_bounds_wait(void)
      * retry slack. */
     dm_cluster *c = cluster(3, 10);
     const dm_sim_config *cfg = dm_cluster_cfg(c);
-    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "c", 5 * SEC));
-    int64_t crashed_at = now(c);
-    dm_cluster_crash(c, 0);
+    int64_t crashed_at = holder_crashes(c, "c");
     CU_ASSERT_EQUAL(lock_(c, 2, "c", 20 * SEC, NULL), 0);
     int64_t at = granted_at(c, 2, "c", now(c) + 10 * SEC);
     CU_ASSERT(at >= 0);
@@ -609,20 +616,24 @@ static void test_crashed_holder_lease_bounds_wait(void)
     dm_cluster_free(c);
 }
 
+/* Three nodes with lock_delay on. */
+static dm_cluster *delay_cluster(uint64_t seed, int64_t delay_us)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 3, seed);
+    cfg.core.lock_delay_us = delay_us;
+    return start(&cfg);
+}
+
 /* lock_delay: a crashed holder's lock is withheld for lease + lock_delay
  * (the arbiters its quorum shares with the next requester's lapse it, then
  * wait the delay); without the delay, the crashed-holder test above shows
  * about one lease. */
 static void test_lock_delay_after_crashed_holder(void)
 {
-    dm_sim_config cfg;
-    base_config(&cfg, 3, 10);
-    cfg.core.lock_delay_us = 3 * SEC;
-    dm_cluster *c = start(&cfg);
+    dm_cluster *c = delay_cluster(10, 3 * SEC);
     const dm_sim_config *sc = dm_cluster_cfg(c);
-    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "c", 5 * SEC));
-    int64_t crashed_at = now(c);
-    dm_cluster_crash(c, 0);
+    int64_t crashed_at = holder_crashes(c, "c");
     CU_ASSERT_EQUAL(lock_(c, 2, "c", 30 * SEC, NULL), 0);
     int64_t at = granted_at(c, 2, "c", now(c) + 20 * SEC);
     CU_ASSERT_FATAL(at >= 0);
@@ -639,10 +650,7 @@ static void test_lock_delay_after_crashed_holder(void)
  * long before the delay is over. */
 static void test_lock_delay_ended_by_release(void)
 {
-    dm_sim_config cfg;
-    base_config(&cfg, 3, 11);
-    cfg.core.lock_delay_us = 30 * SEC;
-    dm_cluster *c = start(&cfg);
+    dm_cluster *c = delay_cluster(11, 30 * SEC);
     const dm_sim_config *sc = dm_cluster_cfg(c);
     CU_ASSERT_TRUE_FATAL(acquire(c, 0, "p", 5 * SEC));
     dm_cluster_pause(c, 0);
@@ -714,14 +722,9 @@ static void test_try_lock(void)
  * delay too (the arbiter withholds it), and free after it. */
 static void test_try_lock_during_lock_delay(void)
 {
-    dm_sim_config cfg;
-    base_config(&cfg, 3, 13);
-    cfg.core.lock_delay_us = 5 * SEC;
-    dm_cluster *c = start(&cfg);
+    dm_cluster *c = delay_cluster(13, 5 * SEC);
     const dm_sim_config *sc = dm_cluster_cfg(c);
-    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "d", 5 * SEC));
-    int64_t crashed_at = now(c);
-    dm_cluster_crash(c, 0);
+    int64_t crashed_at = holder_crashes(c, "d");
     run_for(c, sc->core.lease_us + SEC);
     uint64_t id = 0;
     CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, 2, "d", 20 * SEC, &id), 0);
