@@ -176,6 +176,8 @@ typedef struct dm_msg {
     uint64_t ballot;      /* reconfiguration: the ballot */
     uint64_t ballot2;     /* SEALED: the accepted ballot; REFUSED: the promised one */
     uint64_t members;     /* reconfiguration: a member set, bit i = member id i */
+    uint64_t name_key;    /* in-process only, never on the wire: dm_hash_str(name) as the
+                             sending core set it (0: none); only dm_node_receive_own reads it */
     uint8_t name_len;     /* lock messages 1..DM_NAME_MAX; membership 0 */
     char name[DM_NAME_MAX + 1];   /* NUL-terminated copy for convenience */
     uint8_t n_updates;    /* membership messages: 0..DM_MSG_MAX_UPDATES */
