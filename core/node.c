@@ -106,6 +106,7 @@ typedef struct attempt {
     int64_t lease_end;
     uint32_t messages;
     int last_error;       /* why quorum formation last failed, for the FAILED reason */
+    bool try_once;        /* dm_node_try_lock: REQUESTs say so; HELD ends the attempt */
 } attempt;
 
 typedef struct arbiter {
@@ -120,6 +121,8 @@ typedef struct arbiter {
     uint32_t yield_asks;  /* INQUIREs asking this grant to yield */
     GArray *queue;        /* request_id, highest priority first */
     uint64_t *finished;   /* per requester: highest attempt that ended here */
+    int64_t delay_until;  /* lock_delay: no grant before this (0: none) */
+    request_id lapsed;    /* ... after this grantee's grant lapsed; its RELEASE ends it */
 } arbiter;
 
 /* A RELEASE of a grant, re-sent until the arbiter acknowledges it: a lost
@@ -249,9 +252,13 @@ struct dm_node {
     size_t rc_len;
     GArray *rc_events;          /* rc_event: reported during a call, handled after it */
     uint8_t *in_view;           /* per member: in SWIM's view (self always) */
+    uint8_t *in_conf;           /* per member: in the installed configuration */
     int64_t *view_since;        /* per member: since when in_view has its value */
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
+    bool op_proposal;           /* the running proposal is an operator's (DM_EV_RECONFIG) */
+    bool stayed_out;            /* out of SWIM's view until a configuration holds us
+                                   (dm_node_stay_out) */
     uint64_t rec_newest;        /* recovering: the newest epoch an answer named */
     dm_node_stats stats;
 };
@@ -365,6 +372,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->rejoin_delay_us = 30 * G_USEC_PER_SEC;
     cfg->reconfig_min_size = 3;
     cfg->reconfig_interval_us = 5 * G_USEC_PER_SEC;
+    cfg->reconfig_auto = true;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -647,7 +655,7 @@ static void lock_free(gpointer p)
 static bool lock_idle(const lock_state *ls)
 {
     return ls->req.phase == PHASE_IDLE && !ls->arb.granted && ls->arb.queue->len == 0 &&
-           !ls->releasing;
+           !ls->releasing && ls->arb.delay_until == 0;
 }
 
 static uint64_t finished_get(const lock_state *ls, uint32_t node)
@@ -691,6 +699,37 @@ static void queue_insert(arbiter *a, const request_id *r)
     while (i < a->queue->len && prio_cmp(&g_array_index(a->queue, request_id, i), r) < 0)
         i++;
     g_array_insert_val(a->queue, i, *r);
+}
+
+static void arbiter_event(dm_node *n, const lock_state *ls, dm_arbiter_action action,
+                          const request_id *who, int reason)
+{
+    dm_event *ev = new_event(n, DM_EV_ARBITER, ls->name);
+    ev->arbiter_action = action;
+    ev->member = who->node;
+    ev->attempt = who->attempt;
+    ev->token = ls->arb.grant;
+    ev->reason = reason;
+    ev->lease_until = ls->arb.delay_until;
+}
+
+static void end_grant(lock_state *ls);
+
+/* A grant that ended without a release (its lease ran out, or it was
+ * revoked) may have a holder that is still acting on it -- paused, cut
+ * off, unaware -- and a resource that does not check fencing tokens cannot
+ * tell. With lock_delay (Chubby's lock-delay) the name is then granted to
+ * nobody here for that long; the grantee's RELEASE, which says it is done,
+ * ends the wait. Any quorum meets the lapsed holder's at some arbiter that
+ * saw the same lapse, so the wait holds cluster-wide. */
+static void lapse_grant(dm_node *n, lock_state *ls, int64_t now, int reason)
+{
+    if (n->cfg.lock_delay_us > 0) {
+        ls->arb.delay_until = now + n->cfg.lock_delay_us;
+        ls->arb.lapsed = ls->arb.grantee;
+        arbiter_event(n, ls, DM_ARB_LAPSED, &ls->arb.lapsed, reason);
+    }
+    end_grant(ls);
 }
 
 static void end_grant(lock_state *ls)
@@ -772,7 +811,7 @@ static int64_t grant_wait(const dm_node *n, int64_t now)
 static void grant_next(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
-    if (a->granted || a->queue->len == 0 || !may_grant(n, now))
+    if (a->granted || a->queue->len == 0 || !may_grant(n, now) || now < a->delay_until)
         return;
     uint64_t token;
     if (next_token(n, &token) < 0)
@@ -787,6 +826,8 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     a->inquiries = 0;
     a->yield_asks = 0;
     n->stats.grants++;
+    if (n->cfg.lock_delay_us > 0)
+        arbiter_event(n, ls, DM_ARB_GRANTED, &a->grantee, 0);
     send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, token, 0, 0);
     inquire_if_wanted(n, ls, now);
 }
@@ -809,7 +850,7 @@ static void drop_superseded(dm_node *n, lock_state *ls, uint32_t node, uint64_t 
 static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
-    request_id r = { m->from, m->attempt, m->value };
+    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_TRY };
     uint64_t finished = finished_get(ls, m->from);
     if (m->attempt <= finished) {
         n->stats.stale++;
@@ -834,6 +875,15 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         n->stats.stale++;
         return;
     }
+    /* A try-lock's request: held by another (its grantee announced its
+     * token: it holds, or is about to) or withheld is the answer at once,
+     * and it is not queued. A grantee still acquiring is contention, which
+     * the try goes through like any request. */
+    if ((m->value & DM_REQUEST_TRY) &&
+        ((a->granted && a->grantee.node != m->from && a->fenced) || now < a->delay_until)) {
+        send_msg(n, ls, DM_MSG_HELD, m->from, m->attempt, a->granted ? a->grant : 0, 0, 0);
+        return;
+    }
     drop_superseded(n, ls, m->from, m->attempt);
     queue_insert(a, &r);
     if (!may_grant(n, now)) {
@@ -841,7 +891,7 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         send_msg(n, ls, DM_MSG_RECOVERING, m->from, m->attempt, 0, (uint64_t)grant_wait(n, now), 0);
         return;
     }
-    if (!a->granted) {
+    if (!a->granted && now >= a->delay_until) {
         grant_next(n, ls, now);
         return;
     }
@@ -867,6 +917,11 @@ static void arb_release(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
      * lease, and the next request's INQUIRE finds out within one timeout. */
     bool again = m->attempt <= finished_get(ls, m->from);
     finished_set(n, ls, m->from, m->attempt);
+    if (a->delay_until > now && a->lapsed.node == m->from && a->lapsed.attempt == m->attempt) {
+        a->delay_until = 0;
+        arbiter_event(n, ls, DM_ARB_RELEASED, &a->lapsed, 0);
+        grant_next(n, ls, now);
+    }
     if ((is_grantee(a, m) && a->queue->len > 0) || again)
         send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, is_grantee(a, m) ? a->grant : 0, 0, 0);
     if (is_grantee(a, m)) {
@@ -899,7 +954,7 @@ static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
         /* Sealed: nothing renews in this epoch, so its holders' leases run
          * out within one lease of the seal; tell this one at once. */
         send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, m->grant, 0, 0);
-        end_grant(ls);
+        lapse_grant(n, ls, now, -DM_EREVOKED);
         return;
     }
     if (!is_grantee(a, m) || a->grant != m->grant) {
@@ -926,8 +981,10 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
     arbiter *a = &ls->arb;
     if (a->granted && a->lease_until <= now) {
         n->stats.lease_expiries++;
-        end_grant(ls);
+        lapse_grant(n, ls, now, -DM_ELEASE);
     }
+    if (a->delay_until != 0 && a->delay_until <= now)
+        a->delay_until = 0;   /* over: the name may be forgotten when idle */
     grant_next(n, ls, now);
     if (a->granted && a->inquire_at <= now) {
         if (a->queue->len > 0)
@@ -1036,7 +1093,8 @@ static void send_request(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t n
 {
     e->requests++;
     schedule_retry(n, e, now);
-    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0, ls->req.ts, 0);
+    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0,
+             ls->req.ts | (ls->req.try_once ? DM_REQUEST_TRY : 0), 0);
 }
 
 /* Adopt a freshly formed quorum: keep what was collected, contact the new
@@ -1274,11 +1332,27 @@ static void start_fence(dm_node *n, lock_state *ls, int64_t now)
     a->token = token;
     a->phase = PHASE_FENCING;
     /* Members that already acknowledged this very token for their current
-     * grant (before a re-formation, say) need not be asked again. */
+     * grant (before a re-formation, say) need not be asked again, nor need
+     * the member whose own grant id is the token: it issued that id from its
+     * counter, so the counter is already that high, which is all a KEEP's
+     * acknowledgement of the token would make it (docs/PROTOCOL.md, "Fencing
+     * tokens"). Its grant's lease then rests on the attempt's start: the
+     * arbiter granted after a REQUEST of this attempt arrived, so after that.
+     * Only while that basis leaves most of a lease (the usual fast grant);
+     * a grant that came late is fenced with a KEEP as before. */
     for (guint i = 0; i < a->entries->len; i++) {
         arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
-        if (e->in_quorum && e->acked_token != token)
-            send_keep(n, ls, e, now);
+        if (!e->in_quorum || e->acked_token == token)
+            continue;
+        if (e->grant == token && a->requested_at + renew_interval(n) > now) {
+            e->acked_token = token;
+            e->keep_pending = false;
+            if (e->basis == DM_NEVER || e->basis < a->requested_at)
+                e->basis = a->requested_at;
+            e->renew_from = MIN(e->renew_from, e->basis);
+            continue;
+        }
+        send_keep(n, ls, e, now);
     }
     fence_check(n, ls, now);
 }
@@ -1363,6 +1437,12 @@ static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
         e->contended = true;
         if (!probe && (ls->req.phase == PHASE_ACQUIRING || !e->in_quorum))
             yield_entry(n, ls, e, now);
+        else if (!probe && ls->req.token != 0 && !e->keep_pending)
+            /* Asked to yield a grant we will not give back: its arbiter
+             * has not heard the token (the fence round skips the member
+             * whose grant id is the token). A KEEP tells it, so it probes
+             * from now on instead of asking again. */
+            send_keep(n, ls, e, now);
     } else if (!e->granted && m->grant > e->floor) {
         /* An INQUIRE names the grant it concerns: the arbiter granted this
          * attempt, and the GRANT was lost or is late. Take the grant from
@@ -1514,6 +1594,14 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     case DM_MSG_KEPT:       req_kept(n, ls, e, m, now); break;
     case DM_MSG_REVOKED:    req_revoked(n, ls, e, m, now); break;
     case DM_MSG_RECOVERING: req_recovering(n, ls, e, m, now); break;
+    case DM_MSG_HELD:
+        /* Ends at the next tick (never from inside lock()), within the
+         * acquisition only: a try that got every grant holds. */
+        if (a->try_once && a->phase == PHASE_ACQUIRING) {
+            a->last_error = -DM_EHELD;
+            a->deadline = now;
+        }
+        break;
     default: break;
     }
 }
@@ -1597,8 +1685,12 @@ static int64_t arb_next_due(const dm_node *n, const arbiter *a, int64_t now)
     /* Waiting out recovery (grant_waiting() serves the queue the moment
      * the floor is known; this is the fallback), or a failed persist. Never
      * DM_NEVER: reschedule() would take a name with waiters for idle. */
+    if (a->queue->len > 0 && a->delay_until > now)
+        return MAX(a->delay_until, n->quiet_until);
     if (a->queue->len > 0)
         return n->quiet_until > now ? n->quiet_until : now + n->cfg.rpc_timeout_us;
+    if (a->delay_until != 0)
+        return a->delay_until;   /* to end it (lock_idle) */
     return DM_NEVER;
 }
 
@@ -2141,6 +2233,23 @@ static bool epoch_admit(dm_node *n, const dm_msg *m)
 
 static int set_quorum(dm_node *n, const uint32_t *ids, uint32_t count);
 
+/* An operator's change may go against the view (a running member removed,
+ * one that does not run yet added). The hysteresis of the automatic changes
+ * then counts from the install, at every member alike, so that the change
+ * is not undone at once: a removed member that keeps running is taken back
+ * after rejoin_delay, an added one that does not come up is removed after
+ * reconfig_delay. Automatic changes never go against the view as it was
+ * tracked. */
+static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
+{
+    for (uint32_t i = 0; i < n->cfg.n_members; i++) {
+        uint8_t m = dm_epoch_config_has(c, i);
+        if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
+            n->view_since[i] = now;
+        n->in_conf[i] = m;
+    }
+}
+
 /* C_{e+1} is in force here. */
 static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
 {
@@ -2151,6 +2260,11 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
         return;
     }
     n->stats.epochs++;
+    epoch_mark_config(n, c, now);
+    if (n->stayed_out && dm_epoch_config_has(c, n->cfg.self)) {
+        n->stayed_out = false;   /* taken back by an operator: back in the view */
+        dm_membership_rejoin(n->members, now);
+    }
     if (e->ev.token_floor > n->highest_token && absorb_token(n, e->ev.token_floor) < 0)
         g_warning("node %u: cannot persist the token floor of epoch %" G_GUINT64_FORMAT,
                   n->cfg.self, c->epoch);
@@ -2164,7 +2278,7 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
         lock_state *ls = p;
         /* Grants and queued requests of the old epoch are void here. */
         if (ls->arb.granted)
-            end_grant(ls);
+            lapse_grant(n, ls, now, -DM_EREVOKED);
         g_array_set_size(ls->arb.queue, 0);
         attempt *a = &ls->req;
         if (a->phase == PHASE_HELD) {
@@ -2192,6 +2306,17 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
     n->epoch_dirty = true;
 }
 
+/* An operator's change ended: say how. Another configuration winning the
+ * epoch is "busy": the operator looks at it and asks again. */
+static void epoch_operator_done(dm_node *n, const rc_event *e)
+{
+    n->op_proposal = false;
+    dm_event *ev = new_event(n, DM_EV_RECONFIG, NULL);
+    ev->reason = e->ev.reason < 0 ? e->ev.reason : e->ev.own ? 0 : -DM_EBUSY;
+    ev->epoch = e->ev.reason == 0 ? e->conf.epoch : config_epoch(n);
+    ev->view_size = e->ev.reason == 0 ? e->conf.count : dm_reconfig_current(n->rc)->count;
+}
+
 static void epoch_events(dm_node *n, int64_t now)
 {
     for (guint i = 0; i < n->rc_events->len; i++) {
@@ -2200,6 +2325,8 @@ static void epoch_events(dm_node *n, int64_t now)
             epoch_installed(n, e, now);
         else if (e->ev.type == DM_RECONFIG_EV_DONE || e->ev.type == DM_RECONFIG_EV_SEALED)
             n->epoch_dirty = true;
+        if (e->ev.type == DM_RECONFIG_EV_DONE && n->op_proposal)
+            epoch_operator_done(n, e);
     }
     g_array_set_size(n->rc_events, 0);
 }
@@ -2225,6 +2352,10 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
     uint32_t count = 0;
     *ripe_at = DM_NEVER;
+    if (!n->cfg.reconfig_auto) {   /* operators only: the view asks for nothing */
+        memcpy(ids, c->ids, c->count * sizeof *ids);
+        return c->count;
+    }
     for (uint32_t i = 0; i < n->cfg.n_members && count < DM_RECONFIG_MAX_MEMBERS; i++) {
         bool member = dm_epoch_config_has(c, i);
         int64_t delay = member ? n->cfg.reconfig_delay_us : n->cfg.rejoin_delay_us;
@@ -2242,13 +2373,29 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     return count;
 }
 
+/* Propose the first `count` ids of quorum_buf as the next configuration;
+ * `alive` as dm_reconfig_propose's. */
+static int epoch_propose(dm_node *n, int64_t now, uint32_t count, const uint8_t *alive)
+{
+    /* Time for a few ballots and the backoffs between them, even when a
+     * slow member makes each take seconds. */
+    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
+                                 16 * dm_reconfig_round_trip(n->rc));
+    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, alive, deadline);
+    if (rc == 0) {
+        n->stats.proposals++;
+        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
+    }
+    return rc;
+}
+
 /* Start a change when the view asks for one (or when this member is sealed
  * and nobody is finishing the change), at most once per reconfig_interval. */
 static void epoch_consider(dm_node *n, int64_t now)
 {
     n->epoch_dirty = false;
     n->epoch_check_at = DM_NEVER;   /* a proposal's end or recovery's marks us dirty again */
-    if (!n->rc || !n->members || n->floor_pending || n->leaving ||
+    if (!n->rc || !n->members || n->floor_pending || n->leaving || n->stayed_out ||
         dm_reconfig_proposing(n->rc))
         return;
     epoch_track_view(n, now);
@@ -2263,15 +2410,7 @@ static void epoch_consider(dm_node *n, int64_t now)
         n->epoch_check_at = min64(n->epoch_check_at, n->next_proposal_at);
         return;
     }
-    /* Time for a few ballots and the backoffs between them, even when a
-     * slow member makes each take seconds. */
-    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
-                                 16 * dm_reconfig_round_trip(n->rc));
-    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, n->in_view, deadline);
-    if (rc == 0) {
-        n->stats.proposals++;
-        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
-    }
+    epoch_propose(n, now, count, n->in_view);
 }
 
 /* After any input: handle what the module reported, then the trigger. */
@@ -2305,6 +2444,7 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     p.rto_us = n->cfg.rpc_timeout_us;
     n->rc_events = g_array_new(FALSE, FALSE, sizeof(rc_event));
     n->in_view = g_new(uint8_t, N);
+    n->in_conf = g_new0(uint8_t, N);
     memset(n->in_view, 1, N);
     n->view_since = g_new0(int64_t, N);
     for (uint32_t i = 0; i < N; i++)
@@ -2323,6 +2463,8 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
      * nothing else may wake it (members joining its view are no change). */
     n->epoch_dirty = true;
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    for (uint32_t i = 0; i < c->count; i++)
+        n->in_conf[c->ids[i]] = 1;
     return set_quorum(n, c->ids, c->count);
 }
 
@@ -2409,7 +2551,7 @@ static void purge_departed(dm_node *n, lock_state *ls, int64_t now)
         if (!dm_membership_in_view(n->members, g_array_index(a->queue, request_id, i).node))
             g_array_remove_index(a->queue, i);
     if (a->granted && !dm_membership_in_view(n->members, a->grantee.node))
-        end_grant(ls);
+        lapse_grant(n, ls, now, -DM_EREVOKED);
     grant_next(n, ls, now);
 }
 
@@ -2483,7 +2625,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         return -DM_EINVAL;
     if (cfg->n_members == 0 || cfg->n_members > DM_MAX_MEMBERS || cfg->self >= cfg->n_members ||
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
-        cfg->suspect_us < 0 ||
+        cfg->suspect_us < 0 || cfg->lock_delay_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
         cfg->lost_margin_us < 0 || cfg->lost_margin_us > dm_config_lost_margin_max(cfg) ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
@@ -2556,7 +2698,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     bool first_life = stateless && cfg->bootstrap;
     n->quiet_until = first_life ? now
                                 : now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
-                                                       1000000 - cfg->drift_ppm, true);
+                                                       1000000 - cfg->drift_ppm, true) +
+                                      cfg->lock_delay_us;   /* and any lapse it forgot */
     n->floor_pending = (stateless && !cfg->bootstrap) || (flags & PERSIST_RECOVERING);
     if (n->floor_pending) {
         n->rec = g_new0(rec_member, cfg->n_members);
@@ -2624,12 +2767,13 @@ void dm_node_free(dm_node *n)
     if (n->rc_events)
         g_array_free(n->rc_events, TRUE);
     g_free(n->in_view);
+    g_free(n->in_conf);
     g_free(n->view_since);
     g_aligned_free(n);
 }
 
-int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
-                 uint64_t *attempt_out)
+static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                      bool try_once, uint64_t *attempt_out)
 {
     int len = dm_lock_name_check(name);
     if (len < 0)
@@ -2675,12 +2819,25 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     a->ts = ++n->clock;
     a->requested_at = now;
     a->deadline = now + timeout_us;
+    a->try_once = try_once;
     adopt_quorum(n, ls, (uint32_t)size, now);
     if (attempt_out)
         *attempt_out = a->id;
     drain_local(n, now);
     reschedule(n, ls, now);
     return 0;
+}
+
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                 uint64_t *attempt_out)
+{
+    return lock_start(n, now, name, timeout_us, false, attempt_out);
+}
+
+int dm_node_try_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                     uint64_t *attempt_out)
+{
+    return lock_start(n, now, name, timeout_us, true, attempt_out);
 }
 
 /* The application ended `attempt`: a renewal that ran in this very call (or
@@ -2858,6 +3015,91 @@ uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
 const dm_quorum *dm_node_quorum_system(const dm_node *n) { return n->quorum; }
 uint64_t dm_node_config_epoch(const dm_node *n) { return config_epoch(n); }
+uint32_t dm_node_config_members(const dm_node *n, uint32_t *out, uint32_t cap)
+{
+    if (!n->rc)
+        return 0;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    uint32_t k = MIN(cap, c->count);
+    memcpy(out, c->ids, k * sizeof *out);
+    return k;
+}
+
+bool dm_node_is_config_member(const dm_node *n)
+{
+    return in_config(n);
+}
+
+int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
+{
+    if (!n->rc || member >= n->cfg.n_members)
+        return -DM_EINVAL;
+    if (n->leaving)
+        return -DM_ESHUTDOWN;
+    if (n->floor_pending)
+        return -DM_ERECOVERING;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    if (dm_epoch_config_has(c, member) == add)
+        return -DM_EINVAL;
+    if (dm_reconfig_proposing(n->rc) || sealed(n))
+        return -DM_EBUSY;
+    if (!add && c->count - 1 < n->cfg.reconfig_min_size)
+        return -DM_ETOOFEW;
+    begin(n, now);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (add && member < c->ids[i] && (i == 0 || member > c->ids[i - 1]))
+            n->quorum_buf[count++] = member;
+        if (add || c->ids[i] != member)
+            n->quorum_buf[count++] = c->ids[i];
+    }
+    if (add && member > c->ids[c->count - 1])
+        n->quorum_buf[count++] = member;
+    epoch_track_view(n, now);   /* the view epoch_mark_config compares with at the install */
+    /* The operator asked here: this node proposes at once rather than wait
+     * for the preferred proposer, which has nothing to propose. To the
+     * module, nobody else counts as alive. */
+    uint8_t *nobody = g_new0(uint8_t, n->cfg.n_members);
+    int rc = epoch_propose(n, now, count, nobody);
+    g_free(nobody);
+    if (rc == 0)
+        n->op_proposal = true;
+    epoch_after(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return rc;
+}
+
+int dm_node_epoch_catch_up(dm_node *n, int64_t now)
+{
+    if (!n->rc)
+        return -DM_EINVAL;
+    begin(n, now);
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    int asked = 0;
+    for (uint32_t i = 0; i < c->count; i++)
+        if (c->ids[i] != n->cfg.self) {
+            epoch_send_stale(n, c->ids[i]);
+            asked++;
+        }
+    drain_local(n, now);
+    flush_events(n);
+    return asked;
+}
+
+int dm_node_stay_out(dm_node *n, int64_t now)
+{
+    if (!n->rc || !n->members || in_config(n))
+        return -DM_EINVAL;
+    begin(n, now);
+    n->stayed_out = true;
+    dm_membership_leave(n->members, now);
+    after_membership(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return 0;
+}
+
 bool dm_node_abstaining(const dm_node *n) { return n->rc && dm_reconfig_abstaining(n->rc); }
 bool dm_node_sealed(const dm_node *n) { return sealed(n); }
 

@@ -61,7 +61,24 @@ typedef enum dm_event_type {
     DM_EV_VIEW,          /* the set of members in view changed: view_size, view_hash */
     DM_EV_EPOCH,         /* epoch policy: a configuration was installed: epoch, view_size
                             (its member count), view_hash (digest of its members) */
+    DM_EV_RECONFIG,      /* epoch policy: a change asked for with dm_node_change_members
+                            ended: reason 0 with epoch and view_size of the configuration
+                            installed, or -DM_ETIMEDOUT (no quorum of the current
+                            configuration answered in time), -DM_EBUSY (another change won
+                            the epoch: look again and retry) */
+    DM_EV_ARBITER,       /* arbiter role, reported only while cfg.lock_delay_us > 0 (they
+                            exist for the lock-delay checker; without it the event stream
+                            is what it always was): arbiter_action on `name` for requester
+                            `member`, its `attempt`, grant id in `token` */
 } dm_event_type;
+
+typedef enum dm_arbiter_action {
+    DM_ARB_GRANTED = 1,  /* a grant issued */
+    DM_ARB_LAPSED,       /* a grant ended without a release (reason -DM_ELEASE: its lease ran
+                            out; -DM_EREVOKED: revoked): no grant of the name until
+                            lease_until (node-local) */
+    DM_ARB_RELEASED,     /* the lapsed grantee's RELEASE came: the delay ended early */
+} dm_arbiter_action;
 
 typedef struct dm_event {
     dm_event_type type;
@@ -81,6 +98,7 @@ typedef struct dm_event {
     uint32_t view_size;      /* VIEW, EPOCH */
     uint64_t view_hash;
     uint64_t epoch;          /* EPOCH: the configuration epoch installed */
+    dm_arbiter_action arbiter_action;   /* ARBITER */
 } dm_event;
 
 typedef struct dm_driver {
@@ -129,6 +147,11 @@ typedef struct dm_config {
                                     Default true. Like `quorum`, every member must have
                                     the same value: quorums of one name must come from
                                     one placement */
+    int64_t lock_delay_us;       /* Chubby's lock-delay: after a grant ended without a release
+                                    (its lease ran out, or it was revoked), the arbiter grants
+                                    the name to nobody for this long; a RELEASE from that
+                                    grantee ends it at once. Every member must have the same
+                                    value. Default 0: off */
     /* The epoch policy (dm_policy_ops.epochs) only: */
     int64_t reconfig_delay_us;   /* a member out of SWIM's view this long is removed from the
                                     configuration; default 10 s */
@@ -136,6 +159,9 @@ typedef struct dm_config {
     uint32_t reconfig_min_size;  /* a change never leaves fewer members; default 3 */
     int64_t reconfig_interval_us; /* a node starts at most one change per this (the rate limit
                                     against flapping); default 5 s */
+    bool reconfig_auto;          /* SWIM's view changes the configuration (reconfig_delay,
+                                    rejoin_delay); false: only dm_node_change_members does,
+                                    and an interrupted change is still finished. Default true */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
@@ -185,6 +211,14 @@ void dm_node_free(dm_node *n);
  * 0 or -DM_EBADNAME / -DM_ENOTHELD. */
 int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
                  uint64_t *attempt);
+/* A try-lock: as lock(), but an arbiter of the quorum that finds the lock
+ * held by another -- granted to a requester that announced its token, or
+ * withheld by lock_delay -- answers HELD at once, and the attempt ends with
+ * DM_EV_FAILED (-DM_EHELD) at the next tick, its grants released. Mere
+ * contention (others acquiring, nobody holding) is resolved as for lock(),
+ * within timeout_us. */
+int dm_node_try_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                     uint64_t *attempt);
 int dm_node_unlock(dm_node *n, int64_t now, const char *name);
 /* Abandon an acquisition in progress: every grant it collected is released
  * and it ends with DM_EV_FAILED (-DM_ECANCELED) at the next tick. Returns 0,
@@ -251,6 +285,35 @@ uint64_t dm_node_held_attempt(const dm_node *n, const char *name);
  * and renews nothing until the next one is installed). */
 uint64_t dm_node_config_epoch(const dm_node *n);
 bool dm_node_sealed(const dm_node *n);
+/* Epoch policy: the installed configuration's member ids, ascending, into
+ * out (cap >= dm_node_members()); returns the count, or 0 under other
+ * policies. */
+uint32_t dm_node_config_members(const dm_node *n, uint32_t *out, uint32_t cap);
+/* False when the epoch policy's installed configuration does not hold this
+ * node (it grants nothing then); true otherwise. */
+bool dm_node_is_config_member(const dm_node *n);
+/* Epoch policy: propose the installed configuration with `member` added
+ * (add) or removed, as an operator does. 0: the outcome comes as a
+ * DM_EV_RECONFIG event (never from inside this call). -DM_EINVAL: not the
+ * epoch policy, `member` is no member id, or already is / is not in the
+ * configuration; -DM_EBUSY: a change is being agreed (this node proposes
+ * one, or is sealed); -DM_ETOOFEW: fewer than reconfig_min_size members
+ * would remain; -DM_ESHUTDOWN: leaving; -DM_ERECOVERING: this node is still
+ * recovering its token floor. */
+int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add);
+/* Epoch policy: ask every other member of the installed configuration for a
+ * newer one (STALE; a member that knows one answers NEWER). Lock traffic
+ * does this by itself; a node that has none -- removed, or restarted into
+ * an old configuration nobody sends to -- calls it now and then. Returns the
+ * number of members asked, or -DM_EINVAL under other policies. */
+int dm_node_epoch_catch_up(dm_node *n, int64_t now);
+/* Epoch policy: this node is not in its installed configuration and must
+ * not be taken back by the automatic trigger (it was removed, and started
+ * again with its data): it leaves SWIM's view (LEFT) and proposes nothing
+ * until a configuration that holds it is installed (an operator's add);
+ * then it rejoins the view. 0, or -DM_EINVAL (not the epoch policy, no
+ * SWIM, or a member of the configuration). */
+int dm_node_stay_out(dm_node *n, int64_t now);
 /* Epoch policy: this node lost its state in its current epoch and may not
  * vote in it (it proposes a successor so that it can vote again). */
 bool dm_node_abstaining(const dm_node *n);

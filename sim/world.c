@@ -170,6 +170,29 @@ static const char *member_event_name(dm_member_event_type t)
     return (unsigned)t < G_N_ELEMENTS(names) ? names[t] : "?";
 }
 
+/* The arbiter's own account (only with lock_delay on) for the lock-delay
+ * check; the delay's end is the configured value on the arbiter's clock,
+ * not the core's figure. */
+static void observe_arbiter(dm_world *w, sim_node *nd, const dm_event *ev)
+{
+    int64_t local = local_now(nd);
+    switch (ev->arbiter_action) {
+    case DM_ARB_LAPSED: {
+        int64_t until = dm_simclock_global(&nd->clock, local + dm_node_config(nd->core)->lock_delay_us);
+        TRACE(w, nd->id, "LAPSED %s grantee=%u attempt=%" PRIx64 " reason=%s", ev->name, ev->member,
+              ev->attempt, dm_error_name(ev->reason));
+        dm_checker_arb_lapse(w->checker, w->now, nd->id, ev->name, ev->member, ev->attempt, until);
+        return;
+    }
+    case DM_ARB_RELEASED:
+        dm_checker_arb_release(w->checker, w->now, nd->id, ev->name, ev->member, ev->attempt);
+        return;
+    case DM_ARB_GRANTED:
+        dm_checker_arb_grant(w->checker, w->now, nd->id, ev->name, ev->member);
+        return;
+    }
+}
+
 static void drv_notify(void *user, const dm_event *event)
 {
     sim_node *nd = user;
@@ -183,6 +206,10 @@ static void drv_notify(void *user, const dm_event *event)
         return;
     fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
     fold(w, ev.token ^ (uint64_t)ev.lease_until << 7);
+    if (ev.type == DM_EV_ARBITER) {
+        observe_arbiter(w, nd, &ev);
+        return;
+    }
     int64_t lease_global = ev.type == DM_EV_GRANTED || ev.type == DM_EV_RENEWED
                                ? dm_simclock_global(&nd->clock, ev.lease_until)
                                : 0;
@@ -206,6 +233,13 @@ static void drv_notify(void *user, const dm_event *event)
         w->stats.epoch_installs++;
         TRACE(w, nd->id, "EPOCH %" PRIu64 " members=%u hash=%016" PRIx64, ev.epoch, ev.view_size,
               ev.view_hash);
+        return;
+    }
+    if (ev.type == DM_EV_RECONFIG) {
+        /* An operator's change (the `operator` fault kind) ended here. */
+        fold(w, ev.epoch << 16 ^ ev.view_size ^ (uint64_t)(uint32_t)ev.reason << 32);
+        TRACE(w, nd->id, "operator: change done epoch=%" PRIu64 " members=%u reason=%s", ev.epoch,
+              ev.view_size, ev.reason ? dm_error_name(ev.reason) : "-");
         return;
     }
     if (tracing(w)) {
