@@ -678,15 +678,10 @@ static void test_foreign_messages_checked(void)
     dm_sim_config c;
     make_config(&c, 1, s);
     dm_world *w = dm_world_new(&c);
-    dm_msg bad;
-    memset(&bad, 0, sizeof bad);
-    bad.type = DM_MSG_REQUEST;
-    bad.from = 1;
-    bad.to = 2;
-    bad.attempt = 1;
+    /* REQUEST has no target: malformed; and a wrong key must not matter. */
+    dm_msg bad = { .type = DM_MSG_REQUEST, .from = 1, .to = 2, .attempt = 1, .target = 1,
+                   .name_key = 1 };
     CU_ASSERT_EQUAL_FATAL(dm_msg_set_name(&bad, "lock-0"), 0);
-    bad.name_key = 1;   /* a wrong key must not matter either */
-    bad.target = 1;     /* REQUEST has no target: malformed */
     CU_ASSERT_EQUAL(dm_world_send(w, &bad), 0);
     int garbled = 0;
     static const dm_world_tap tap = { .receive = garble_name };
