@@ -98,11 +98,6 @@ static const char *const state_names[] = {
 _Static_assert(G_N_ELEMENTS(state_names) == DM_MEMBER_STATE_MAX + 1,
                "state_names[] must name every dm_member_state");
 
-bool dm_msg_type_valid(int type)
-{
-    return type >= DM_MSG_REQUEST && type < DM_MSG_TYPE_END;
-}
-
 const char *dm_msg_type_name(int type)
 {
     return dm_msg_type_valid(type) ? types[type].name : "UNKNOWN";
@@ -111,11 +106,6 @@ const char *dm_msg_type_name(int type)
 unsigned dm_msg_fields(int type)
 {
     return dm_msg_type_valid(type) ? types[type].fields : 0;
-}
-
-bool dm_msg_is_membership(int type)
-{
-    return (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
 }
 
 _Static_assert(offsetof(dm_msg, name) < offsetof(dm_msg, n_updates) &&
@@ -132,17 +122,6 @@ void dm_msg_copy(dm_msg *dst, const dm_msg *src)
     dst->n_updates = src->n_updates;
     if (n > 0)   /* lock messages carry none: no call for nothing */
         memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
-}
-
-bool dm_msg_is_reconfig(int type)
-{
-    return type >= DM_MSG_SEAL && type <= DM_MSG_STALE;
-}
-
-bool dm_msg_to_arbiter(int type)
-{
-    return type == DM_MSG_REQUEST || type == DM_MSG_YIELD || type == DM_MSG_RELEASE ||
-           type == DM_MSG_KEEP;
 }
 
 /* memcpy rather than a cast keeps one code path for both widths without

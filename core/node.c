@@ -457,6 +457,7 @@ static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
     msg_init(n, &m, type, to, attempt, grant, value, round);
     m.name_len = ls->name_len;
     memcpy(m.name, ls->name, (size_t)m.name_len + 1);
+    m.name_key = ls->key;
     if (to == n->cfg.self) {
         n->stats.local++;
         dm_msg *copy = n->local_spare->len ? g_ptr_array_steal_index_fast(
@@ -2050,7 +2051,9 @@ static void grant_waiting(dm_node *n, int64_t now)
     }
 }
 
-static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
+/* own: m was built by a core (this one, or via dm_node_receive_own), so its
+ * name_key, when set, is the name's hash. */
+static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
 {
     if (m->clock > n->clock)
         n->clock = m->clock;
@@ -2071,7 +2074,7 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
      * creates it just long enough to be answered, then is collected. */
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
                    m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
-    uint64_t key = dm_hash_str(m->name);
+    uint64_t key = own && m->name_key ? m->name_key : dm_hash_str(m->name);
     lock_state *ls = answers ? lock_get_key(n, m->name, m->name_len, key)
                              : lock_find_key(n, m->name, m->name_len, key);
     if (!ls) {
@@ -2095,7 +2098,7 @@ static void drain_local(dm_node *n, int64_t now)
         return;
     while (n->local_next < n->local->len) {
         dm_msg *m = g_ptr_array_index(n->local, n->local_next++);
-        handle_message(n, m, now);
+        handle_message(n, m, now, true);
         g_ptr_array_add(n->local_spare, m);
     }
     g_ptr_array_set_size(n->local, 0);
@@ -2919,9 +2922,9 @@ int dm_node_cancel(dm_node *n, int64_t now, const char *name)
     return 0;
 }
 
-int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
+static int receive(dm_node *n, int64_t now, const dm_msg *msg, bool own)
 {
-    int rc = dm_msg_validate(msg, n->cfg.n_members);
+    int rc = own ? 0 : dm_msg_validate(msg, n->cfg.n_members);
     if (rc == 0 && msg->to != n->cfg.self)
         rc = -DM_EPEER;
     if (rc < 0) {
@@ -2968,12 +2971,22 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
     } else {
         if (n->members)
             dm_membership_heard(n->members, now, msg->from);
-        handle_message(n, msg, now);
+        handle_message(n, msg, now, own);
     }
     epoch_after(n, now);
     drain_local(n, now);
     flush_events(n);
     return 0;
+}
+
+int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
+{
+    return receive(n, now, msg, false);
+}
+
+int dm_node_receive_own(dm_node *n, int64_t now, const dm_msg *msg)
+{
+    return receive(n, now, msg, true);
 }
 
 void dm_node_tick(dm_node *n, int64_t now)

@@ -656,6 +656,43 @@ static void test_sabotage_token(void)
     end_world(w, &c);
 }
 
+/* Breaks the lock messages node 0 receives after they left the sender's core:
+ * the name loses its terminator, which only dm_msg_validate notices. */
+static bool garble_name(void *user, uint32_t node, dm_msg *msg)
+{
+    (void)node;
+    int *garbled = user;
+    if (msg->name_len > 0) {
+        msg->name[msg->name_len] = 'x';
+        (*garbled)++;
+    }
+    return true;
+}
+
+/* The simulator hands its own deliveries to dm_node_receive_own, which does
+ * not check fields; what a test injects or a tap changed must still be
+ * checked as the network's messages are. */
+static void test_foreign_messages_checked(void)
+{
+    static const char *const s[] = { "faults.mode=none", "sim.duration=5", "sim.nodes=3", NULL };
+    dm_sim_config c;
+    make_config(&c, 1, s);
+    dm_world *w = dm_world_new(&c);
+    /* REQUEST has no target: malformed; and a wrong key must not matter. */
+    dm_msg bad = { .type = DM_MSG_REQUEST, .from = 1, .to = 2, .attempt = 1, .target = 1,
+                   .name_key = 1 };
+    CU_ASSERT_EQUAL_FATAL(dm_msg_set_name(&bad, "lock-0"), 0);
+    CU_ASSERT_EQUAL(dm_world_send(w, &bad), 0);
+    int garbled = 0;
+    static const dm_world_tap tap = { .receive = garble_name };
+    dm_world_set_tap(w, 0, &tap, &garbled);
+    dm_world_run(w);
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_TRUE(garbled > 0);
+    CU_ASSERT_EQUAL(st->rejected, (uint64_t)garbled + 1);
+    end_world(w, &c);
+}
+
 /* Hears nothing at all. */
 static bool deaf(void *user, uint32_t node, dm_msg *msg)
 {
@@ -2250,6 +2287,7 @@ static void test_lost_margin_kept(void)
 static CU_TestInfo checker_tests[] = {
     { "lost margin kept under the swarm", test_lost_margin_kept },
     { "sabotage: GRANTED while not holding -> mutex", test_sabotage_mutex },
+    { "injected and tapped messages are still checked", test_foreign_messages_checked },
     { "sabotage: old token reused -> token", test_sabotage_token },
     { "sabotage: deaf node -> liveness", test_sabotage_liveness },
     { "broken resource accepts stale write -> fence", test_broken_resource_fence },
