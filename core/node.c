@@ -250,6 +250,9 @@ struct dm_node {
     GArray *rc_events;          /* rc_event: reported during a call, handled after it */
     uint8_t *in_view;           /* per member: in SWIM's view (self always) */
     uint8_t *in_conf;           /* per member: in the installed configuration */
+    uint8_t *known;             /* per member: in C_1, or in a configuration installed since
+                                   the start; the others are spare ids, never added by the
+                                   automatic trigger and kept out of SWIM's view */
     int64_t *view_since;        /* per member: since when in_view has its value */
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
@@ -2157,6 +2160,7 @@ static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
         if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
             n->view_since[i] = now;
         n->in_conf[i] = m;
+        n->known[i] |= m;
     }
 }
 
@@ -2269,7 +2273,7 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     for (uint32_t i = 0; i < n->cfg.n_members && count < DM_RECONFIG_MAX_MEMBERS; i++) {
         bool member = dm_epoch_config_has(c, i);
         int64_t delay = member ? n->cfg.reconfig_delay_us : n->cfg.rejoin_delay_us;
-        bool wants_change = member ? !n->in_view[i] : n->in_view[i];
+        bool wants_change = member ? !n->in_view[i] : n->in_view[i] && n->known[i];
         bool ripe = wants_change && now - n->view_since[i] >= delay;
         if (wants_change && !ripe)
             *ripe_at = min64(*ripe_at, n->view_since[i] + delay);
@@ -2357,6 +2361,9 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     n->rc_events = g_array_new(FALSE, FALSE, sizeof(rc_event));
     n->in_view = g_new(uint8_t, N);
     n->in_conf = g_new0(uint8_t, N);
+    n->known = g_new0(uint8_t, N);
+    for (uint32_t i = 0; i < p.initial.count; i++)
+        n->known[i] = 1;
     memset(n->in_view, 1, N);
     n->view_since = g_new0(int64_t, N);
     for (uint32_t i = 0; i < N; i++)
@@ -2376,7 +2383,7 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     n->epoch_dirty = true;
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
     for (uint32_t i = 0; i < c->count; i++)
-        n->in_conf[c->ids[i]] = 1;
+        n->in_conf[c->ids[i]] = n->known[c->ids[i]] = 1;
     return set_quorum(n, c->ids, c->count);
 }
 
@@ -2643,6 +2650,9 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
             dm_node_free(n);
             return rc;
         }
+        for (uint32_t i = 0; n->known && i < cfg->n_members; i++)
+            if (!n->known[i])
+                dm_membership_forget(n->members, now, i);
         n->view_reported = dm_membership_view_hash(n->members);
     }
     rc = persist_state(n, ceiling + cfg->token_stride);
@@ -2680,6 +2690,7 @@ void dm_node_free(dm_node *n)
         g_array_free(n->rc_events, TRUE);
     g_free(n->in_view);
     g_free(n->in_conf);
+    g_free(n->known);
     g_free(n->view_since);
     g_aligned_free(n);
 }
