@@ -723,6 +723,32 @@ static void test_state_codec(void)
         buf[k] ^= 0x5a;
     }
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, (size_t)len, 4, &out), 0);
+    /* A version 2 state (written before bindings existed) is read, unbound:
+     * the same bytes without the two bind lengths (both configurations are
+     * unbound in st), with its version, length and checksum. */
+    uint8_t v2[DM_RECONFIG_STATE_MAX];
+    size_t cur_end = 12 + 8 + 4 + 4 * st.current.count;
+    size_t acc_end = cur_end + 2 + 4 * 8 + 8 + 4 + 4 * st.accepted.count;
+    size_t v2len = 0;
+    memcpy(v2, buf, cur_end);
+    v2len = cur_end;
+    memcpy(v2 + v2len, buf + cur_end + 2, acc_end - cur_end - 2);
+    v2len += acc_end - cur_end - 2;
+    memcpy(v2 + v2len, buf + acc_end + 2, (size_t)len - 8 - acc_end - 2);
+    v2len += (size_t)len - 8 - acc_end - 2;
+    v2[7] = 2;
+    v2[11] = (uint8_t)(v2len - 12);
+    uint64_t h = DM_FNV_BASIS;
+    for (size_t k = 0; k < v2len; k++)
+        h = dm_fnv1a_byte(h, v2[k]);
+    h = dm_mix64(h);
+    for (int k = 0; k < 8; k++)
+        v2[v2len + (size_t)k] = (uint8_t)(h >> (56 - 8 * k));
+    v2len += 8;
+    CU_ASSERT_EQUAL(dm_reconfig_state_decode(v2, v2len, 4, &out), 0);
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&out.current, &st.current));
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&out.accepted, &st.accepted));
+    CU_ASSERT_EQUAL(out.abstain_upto, st.abstain_upto);
     buf[7] = 4;   /* a version from the future */
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, (size_t)len, 4, &out), -DM_EVERSION);
     /* well-formed bytes holding a state this module never writes */
