@@ -1281,11 +1281,27 @@ static void start_fence(dm_node *n, lock_state *ls, int64_t now)
     a->token = token;
     a->phase = PHASE_FENCING;
     /* Members that already acknowledged this very token for their current
-     * grant (before a re-formation, say) need not be asked again. */
+     * grant (before a re-formation, say) need not be asked again, nor need
+     * the member whose own grant id is the token: it issued that id from its
+     * counter, so the counter is already that high, which is all a KEEP's
+     * acknowledgement of the token would make it (docs/PROTOCOL.md, "Fencing
+     * tokens"). Its grant's lease then rests on the attempt's start: the
+     * arbiter granted after a REQUEST of this attempt arrived, so after that.
+     * Only while that basis leaves most of a lease (the usual fast grant);
+     * a grant that came late is fenced with a KEEP as before. */
     for (guint i = 0; i < a->entries->len; i++) {
         arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
-        if (e->in_quorum && e->acked_token != token)
-            send_keep(n, ls, e, now);
+        if (!e->in_quorum || e->acked_token == token)
+            continue;
+        if (e->grant == token && a->requested_at + renew_interval(n) > now) {
+            e->acked_token = token;
+            e->keep_pending = false;
+            if (e->basis == DM_NEVER || e->basis < a->requested_at)
+                e->basis = a->requested_at;
+            e->renew_from = MIN(e->renew_from, e->basis);
+            continue;
+        }
+        send_keep(n, ls, e, now);
     }
     fence_check(n, ls, now);
 }
@@ -1370,6 +1386,12 @@ static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
         e->contended = true;
         if (!probe && (ls->req.phase == PHASE_ACQUIRING || !e->in_quorum))
             yield_entry(n, ls, e, now);
+        else if (!probe && ls->req.token != 0 && !e->keep_pending)
+            /* Asked to yield a grant we will not give back: its arbiter
+             * has not heard the token (the fence round skips the member
+             * whose grant id is the token). A KEEP tells it, so it probes
+             * from now on instead of asking again. */
+            send_keep(n, ls, e, now);
     } else if (!e->granted && m->grant > e->floor) {
         /* An INQUIRE names the grant it concerns: the arbiter granted this
          * attempt, and the GRANT was lost or is late. Take the grant from
