@@ -958,6 +958,36 @@ static void test_clean_scenarios(void)
     }
 }
 
+/* A scenario with operator steps, traced and run to its end: the checkers
+ * found nothing, every final request was granted, and it did some work. */
+static dm_world *run_operator_world(dm_sim_config *c)
+{
+    dm_world *w = dm_world_new(c);
+    dm_world_set_trace(w, NULL);
+    dm_world_run(w);
+    if (dm_world_failed(w))
+        print_violations(w);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    const dm_world_stats *st = dm_world_get_stats(w);
+    CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
+    CU_ASSERT_TRUE(st->acquisitions > 100);
+    return w;
+}
+
+/* Every node ends in `epoch` with `count` members, nodes below `members`
+ * among them and the others not. */
+static void assert_configs(dm_world *w, const dm_sim_config *c, uint64_t epoch, uint32_t count,
+                           uint32_t members)
+{
+    for (uint32_t i = 0; i < c->nodes; i++) {
+        const dm_node *n = dm_world_node(w, i);
+        uint32_t ids[8];
+        CU_ASSERT_EQUAL(dm_node_config_epoch(n), epoch);
+        CU_ASSERT_EQUAL(dm_node_config_members(n, ids, 8), count);
+        CU_ASSERT_EQUAL(dm_node_is_config_member(n), i < members);
+    }
+}
+
 /* sim/scenarios/epoch-operator.ini: an operator's removals and additions
  * (the `operator` fault kind, dm_node_change_members, as dmutexctl members
  * add|remove) under load, checked by the checkers; each change is installed
@@ -971,25 +1001,11 @@ static void test_epoch_operator(void)
         load_scenario(&c, "epoch-operator.ini");
         if (!epoch)
             c.core.policy = dm_policy_lookup("ae");
-        dm_world *w = dm_world_new(&c);
-        dm_world_set_trace(w, NULL);
-        dm_world_run(w);
-        if (dm_world_failed(w))
-            print_violations(w);
-        CU_ASSERT_FALSE(dm_world_failed(w));
-        const dm_world_stats *st = dm_world_get_stats(w);
-        CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
-        CU_ASSERT_TRUE(st->acquisitions > 100);
+        dm_world *w = run_operator_world(&c);
         const char *t = dm_world_trace_text(w);
         CU_ASSERT_EQUAL(strstr(t, "members remove 3 -> DM_EBUSY") != NULL, epoch);
         CU_ASSERT_EQUAL(strstr(t, "members remove 5 -> DM_EINVAL") != NULL, !epoch);
-        for (uint32_t i = 0; i < c.nodes; i++) {
-            const dm_node *n = dm_world_node(w, i);
-            uint32_t ids[8];
-            CU_ASSERT_EQUAL(dm_node_config_epoch(n), epoch ? 11u : 0u);
-            CU_ASSERT_EQUAL(dm_node_config_members(n, ids, 8), epoch ? 6u : 0u);
-            CU_ASSERT_TRUE(dm_node_is_config_member(n));
-        }
+        assert_configs(w, &c, epoch ? 11u : 0u, epoch ? 6u : 0u, c.nodes);
         end_world(w, &c);
     }
 }
@@ -1003,28 +1019,14 @@ static void test_epoch_grow(void)
 {
     dm_sim_config c;
     load_scenario(&c, "epoch-grow.ini");
-    dm_world *w = dm_world_new(&c);
-    dm_world_set_trace(w, NULL);
-    dm_world_run(w);
-    if (dm_world_failed(w))
-        print_violations(w);
-    CU_ASSERT_FALSE(dm_world_failed(w));
-    const dm_world_stats *st = dm_world_get_stats(w);
-    CU_ASSERT_EQUAL(st->liveness_granted, st->liveness_requests);
-    CU_ASSERT_TRUE(st->acquisitions > 100);
+    dm_world *w = run_operator_world(&c);
     const char *t = dm_world_trace_text(w);
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "members add 5 -> proposed"));
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "members add 6 -> proposed"));   /* nothing added 6 before */
     CU_ASSERT_PTR_NOT_NULL(strstr(t, "bind=5=sim:5"));
     uint64_t e = dm_node_config_epoch(dm_world_node(w, 0));
     CU_ASSERT_TRUE(e >= 5);
-    for (uint32_t i = 0; i < c.nodes; i++) {
-        const dm_node *n = dm_world_node(w, i);
-        uint32_t ids[8];
-        CU_ASSERT_EQUAL(dm_node_config_epoch(n), e);
-        CU_ASSERT_EQUAL(dm_node_config_members(n, ids, 8), 7u);
-        CU_ASSERT_TRUE(dm_node_is_config_member(n));
-    }
+    assert_configs(w, &c, e, 7, c.nodes);
     end_world(w, &c);
 
     /* Without an operator the spare ids stay out for good, though they run
@@ -1037,13 +1039,9 @@ static void test_epoch_grow(void)
                                   "faults.schedule=at=1 crash=1; at=10 restart=1", NULL };
     w = run_world(&c, 1, spare);
     CU_ASSERT_FALSE(dm_world_failed(w));
-    for (uint32_t i = 0; i < c.nodes; i++) {
-        const dm_node *n = dm_world_node(w, i);
-        uint32_t ids[8];
-        CU_ASSERT_TRUE(dm_node_config_epoch(n) >= 3);   /* 1 removed, then back */
-        CU_ASSERT_EQUAL(dm_node_config_members(n, ids, 8), 5u);
-        CU_ASSERT_EQUAL(dm_node_is_config_member(n), i < 5);
-    }
+    e = dm_node_config_epoch(dm_world_node(w, 0));
+    CU_ASSERT_TRUE(e >= 3);   /* 1 removed, then back */
+    assert_configs(w, &c, e, 5, 5);
     end_world(w, &c);
 
     /* The key's bounds: no more members than nodes, and only under epoch. */
