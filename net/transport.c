@@ -76,6 +76,7 @@ typedef struct deferred_lock {
     uint64_t id;
     int64_t requested_at;
     int64_t deadline;
+    bool try_once;           /* dmn_node_try_lock */
 } deferred_lock;
 
 typedef struct lock_alias {
@@ -331,6 +332,12 @@ static void deliver_events(dmn_node *n)
                 g_warning("membership change failed in epoch %" G_GUINT64_FORMAT ": %s", ev->epoch,
                           dm_error_name(ev->reason));
             break;
+        case DM_EV_ARBITER:
+            if (ev->arbiter_action == DM_ARB_LAPSED)
+                g_info("lock %s: the grant to %s %s; no grant of it for lock_delay", ev->name,
+                       dmn_node_address(n, ev->member),
+                       ev->reason == -DM_ELEASE ? "ran out (no release)" : "was revoked");
+            break;
         }
         if (n->event_cb)
             n->event_cb(n->event_user, ev);
@@ -396,7 +403,8 @@ static void run_deferred(dmn_node *n, int64_t now)
             deferred_fail(n, d, -DM_ETIMEDOUT);
         } else if (!floor) {
             uint64_t core = 0;
-            int rc = dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
+            int rc = d->try_once ? dm_node_try_lock(n->core, now, d->name, d->deadline - now, &core)
+                                 : dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
             if (rc == -DM_ERECOVERING) {
                 floor = true;
             } else {
@@ -1395,7 +1403,8 @@ fail:
     return NULL;
 }
 
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+static int lock_start(dmn_node *n, const char *name, int64_t timeout_us, bool try_once,
+                      uint64_t *attempt)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
@@ -1403,13 +1412,15 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *a
         return -DM_EBUSY;
     /* *attempt is stored before settle() delivers any event. */
     int64_t now = now_us();
-    int rc = dm_node_lock(n->core, now, name, timeout_us, attempt);
+    int rc = try_once ? dm_node_try_lock(n->core, now, name, timeout_us, attempt)
+                      : dm_node_lock(n->core, now, name, timeout_us, attempt);
     if (rc == -DM_ERECOVERING && timeout_us > 0) {
         deferred_lock *d = g_new0(deferred_lock, 1);
         d->name = g_strdup(name);
         d->id = ++n->next_deferred;
         d->requested_at = now;
         d->deadline = now + timeout_us;
+        d->try_once = try_once;
         g_queue_push_tail(&n->deferred, d);
         if (attempt)
             *attempt = d->id;
@@ -1418,6 +1429,16 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *a
     }
     settle(n);
     return rc;
+}
+
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+{
+    return lock_start(n, name, timeout_us, false, attempt);
+}
+
+int dmn_node_try_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+{
+    return lock_start(n, name, timeout_us, true, attempt);
 }
 
 int dmn_node_unlock(dmn_node *n, const char *name)

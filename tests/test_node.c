@@ -592,6 +592,15 @@ static void test_holder_crash_frees_after_one_lease(void)
     dm_cluster_free(c);
 }
 
+/* Node 0 takes `name` and crashes holding it: when it crashed. */
+static int64_t holder_crashes(dm_cluster *c, const char *name)
+{
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, name, 5 * SEC));
+    int64_t at = now(c);
+    dm_cluster_crash(c, 0);
+    return at;
+}
+
 static void test_crashed_holder_lease_bounds_wait(void)
 {
     /* The second node's quorum shares arbiters with the crashed holder, so
@@ -599,14 +608,133 @@ static void test_crashed_holder_lease_bounds_wait(void)
      * retry slack. */
     dm_cluster *c = cluster(3, 10);
     const dm_sim_config *cfg = dm_cluster_cfg(c);
-    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "c", 5 * SEC));
-    int64_t crashed_at = now(c);
-    dm_cluster_crash(c, 0);
+    int64_t crashed_at = holder_crashes(c, "c");
     CU_ASSERT_EQUAL(lock_(c, 2, "c", 20 * SEC, NULL), 0);
     int64_t at = granted_at(c, 2, "c", now(c) + 10 * SEC);
     CU_ASSERT(at >= 0);
     CU_ASSERT(at >= crashed_at + cfg->core.lease_us - 200 * MS);
     CU_ASSERT(at <= crashed_at + cfg->core.lease_us + 2 * cfg->core.rpc_timeout_us + 50 * MS);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* Three nodes with lock_delay on. */
+static dm_cluster *delay_cluster(uint64_t seed, int64_t delay_us)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 3, seed);
+    cfg.core.lock_delay_us = delay_us;
+    return start(&cfg);
+}
+
+/* lock_delay: a crashed holder's lock is withheld for lease + lock_delay
+ * (the arbiters its quorum shares with the next requester's lapse it, then
+ * wait the delay); without the delay, the crashed-holder test above shows
+ * about one lease. */
+static void test_lock_delay_after_crashed_holder(void)
+{
+    dm_cluster *c = delay_cluster(10, 3 * SEC);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    int64_t crashed_at = holder_crashes(c, "c");
+    CU_ASSERT_EQUAL(lock_(c, 2, "c", 30 * SEC, NULL), 0);
+    int64_t at = granted_at(c, 2, "c", now(c) + 20 * SEC);
+    CU_ASSERT_FATAL(at >= 0);
+    int64_t wait = sc->core.lease_us + sc->core.lock_delay_us;
+    CU_ASSERT(at >= crashed_at + wait - 200 * MS);
+    CU_ASSERT(at <= crashed_at + wait + 2 * sc->core.rpc_timeout_us + 50 * MS);
+    CU_ASSERT(dm_cluster_ok(c));
+    CU_ASSERT_EQUAL(dm_cluster_violations(c, DM_VIOLATION_DELAY), 0);
+    dm_cluster_free(c);
+}
+
+/* A lapsed holder's RELEASE ends the delay at once: paused past its lease,
+ * it reports LOST on resuming and releases, and the waiter gets the lock
+ * long before the delay is over. */
+static void test_lock_delay_ended_by_release(void)
+{
+    dm_cluster *c = delay_cluster(11, 30 * SEC);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "p", 5 * SEC));
+    dm_cluster_pause(c, 0);
+    CU_ASSERT_EQUAL(lock_(c, 2, "p", 60 * SEC, NULL), 0);
+    run_for(c, sc->core.lease_us + 2 * SEC);
+    CU_ASSERT_FALSE(holds(c, 2, "p"));   /* lapsed: withheld */
+    int64_t resumed_at = now(c);
+    dm_cluster_resume(c, 0);
+    int64_t at = granted_at(c, 2, "p", now(c) + 10 * SEC);
+    CU_ASSERT_FATAL(at >= 0);
+    CU_ASSERT(at - resumed_at < 2 * SEC);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+struct outcome_wait {
+    uint32_t node;
+    uint64_t attempt;
+};
+
+static bool pred_outcome_of(dm_cluster *c, void *user)
+{
+    const struct outcome_wait *w = user;
+    return dm_cluster_outcome(c, w->node, w->attempt) != 0;
+}
+
+/* The reason of the FAILED node i reported for `attempt`, 0: none. */
+static int failed_reason(const dm_cluster *c, uint32_t i, uint64_t attempt)
+{
+    for (uint32_t k = dm_cluster_event_count(c, i); k-- > 0;) {
+        const dm_cluster_event *e = dm_cluster_event_get(c, i, k);
+        if (e->type == DM_EV_FAILED && e->attempt == attempt)
+            return e->reason;
+    }
+    return 0;
+}
+
+/* A try-lock fails at once (one round trip, not its timeout) with
+ * -DM_EHELD while another holds the lock, gives back what it collected (the
+ * holder keeps it, the next try after the unlock acquires), and acquires
+ * when nobody holds. */
+static void test_try_lock(void)
+{
+    dm_cluster *c = cluster(5, 12);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    uint64_t id = 0;
+    CU_ASSERT_EQUAL(dm_cluster_try_lock(c, 1, "t", 5 * SEC, &id), 0);
+    CU_ASSERT(granted_at(c, 1, "t", now(c) + 5 * SEC) >= 0);   /* uncontended */
+    for (uint32_t i = 0; i < 5; i++) {
+        if (i == 1)
+            continue;
+        int64_t asked = now(c);
+        CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, i, "t", 20 * SEC, &id), 0);
+        dm_cluster_step_until(c, pred_outcome_of, &(struct outcome_wait){ i, id }, now(c) + 20 * SEC, 0);
+        CU_ASSERT_EQUAL(dm_cluster_outcome(c, i, id), DM_EV_FAILED);
+        CU_ASSERT_EQUAL(failed_reason(c, i, id), -DM_EHELD);
+        CU_ASSERT(now(c) - asked < 2 * sc->core.rpc_timeout_us);
+    }
+    CU_ASSERT_TRUE(holds(c, 1, "t"));
+    CU_ASSERT_EQUAL(unlock(c, 1, "t"), 0);
+    run_for(c, 100 * MS);
+    CU_ASSERT_EQUAL(dm_cluster_try_lock(c, 3, "t", 5 * SEC, &id), 0);
+    CU_ASSERT(granted_at(c, 3, "t", now(c) + 5 * SEC) >= 0);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* With lock_delay, a crashed holder's lock is HELD to a try-lock during the
+ * delay too (the arbiter withholds it), and free after it. */
+static void test_try_lock_during_lock_delay(void)
+{
+    dm_cluster *c = delay_cluster(13, 5 * SEC);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    int64_t crashed_at = holder_crashes(c, "d");
+    run_for(c, sc->core.lease_us + SEC);
+    uint64_t id = 0;
+    CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, 2, "d", 20 * SEC, &id), 0);
+    dm_cluster_step_until(c, pred_outcome_of, &(struct outcome_wait){ 2, id }, now(c) + 20 * SEC, 0);
+    CU_ASSERT_EQUAL(failed_reason(c, 2, id), -DM_EHELD);
+    dm_cluster_run_until(c, crashed_at + sc->core.lease_us + sc->core.lock_delay_us + SEC);
+    CU_ASSERT_EQUAL(dm_cluster_try_lock(c, 2, "d", 5 * SEC, &id), 0);
+    CU_ASSERT(granted_at(c, 2, "d", now(c) + 5 * SEC) >= 0);
     CU_ASSERT(dm_cluster_ok(c));
     dm_cluster_free(c);
 }
@@ -1474,6 +1602,10 @@ static const CU_TestInfo tests[] = {
     { "contention across view changes", test_contention_across_view_changes },
     { "incarnation survives restart", test_incarnation_survives_restart },
     { "leave", test_leave },
+    { "lock delay after a crashed holder", test_lock_delay_after_crashed_holder },
+    { "lock delay ended by a release", test_lock_delay_ended_by_release },
+    { "try-lock", test_try_lock },
+    { "try-lock during lock delay", test_try_lock_during_lock_delay },
     { "membership off rejects SWIM traffic", test_membership_off_rejects_swim },
     CU_TEST_INFO_NULL,
 };
