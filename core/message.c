@@ -21,9 +21,9 @@ const dm_msg_field dm_msg_field_table[DM_FIELD_COUNT] = {
 };
 
 #define TABLE_FIELDS ((1u << DM_FIELD_COUNT) - 1)
-#define ALL_FIELDS (TABLE_FIELDS | DM_FIELD_NAME | DM_FIELD_UPDATES)
+#define ALL_FIELDS (TABLE_FIELDS | DM_FIELD_NAME | DM_FIELD_UPDATES | DM_FIELD_BIND)
 
-_Static_assert(((DM_FIELD_NAME | DM_FIELD_UPDATES) & TABLE_FIELDS) == 0,
+_Static_assert(((DM_FIELD_NAME | DM_FIELD_UPDATES | DM_FIELD_BIND) & TABLE_FIELDS) == 0,
                "NAME and UPDATES must not collide with the table's flags");
 /* SYNC's flags are checked as a maximum (dm_msg_field_max), which is the
  * same as "no other bit" only while the flags are the low bits. */
@@ -37,7 +37,7 @@ _Static_assert((DM_SYNC_FLAGS & (DM_SYNC_FLAGS + 1)) == 0, "DM_SYNC_FLAGS must b
 #define EPOCH DM_FIELD_EPOCH
 #define BALLOT DM_FIELD_BALLOT
 #define BALLOT2 DM_FIELD_BALLOT2
-#define MEMBERS DM_FIELD_MEMBERS
+#define MEMBERS (DM_FIELD_MEMBERS | DM_FIELD_BIND)
 #define REPORT (DM_FIELD_GRANT | DM_FIELD_VALUE)   /* token counter or floor, lease or quiet us */
 
 static const struct {
@@ -74,13 +74,14 @@ static const struct {
     [DM_MSG_SEAL] = {"SEAL", EPOCH | BALLOT, EPOCH | BALLOT, false},
     [DM_MSG_SEALED] = {"SEALED", EPOCH | BALLOT | BALLOT2 | MEMBERS | REPORT, EPOCH | BALLOT,
                        false},
-    [DM_MSG_ACCEPT] = {"ACCEPT", EPOCH | BALLOT | MEMBERS, EPOCH | BALLOT | MEMBERS, false},
+    [DM_MSG_ACCEPT] = {"ACCEPT", EPOCH | BALLOT | MEMBERS, EPOCH | BALLOT | DM_FIELD_MEMBERS,
+                       false},
     [DM_MSG_ACCEPTED] = {"ACCEPTED", EPOCH | BALLOT | DM_FIELD_GRANT | DM_FIELD_VALUE,
                          EPOCH | BALLOT, false},
     [DM_MSG_REFUSED] = {"REFUSED", EPOCH | BALLOT | BALLOT2, EPOCH | BALLOT | BALLOT2, false},
-    [DM_MSG_INSTALL] = {"INSTALL", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
+    [DM_MSG_INSTALL] = {"INSTALL", EPOCH | MEMBERS | REPORT, EPOCH | DM_FIELD_MEMBERS, false},
     [DM_MSG_INSTALLED] = {"INSTALLED", EPOCH, EPOCH, false},
-    [DM_MSG_NEWER] = {"NEWER", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
+    [DM_MSG_NEWER] = {"NEWER", EPOCH | MEMBERS | REPORT, EPOCH | DM_FIELD_MEMBERS, false},
     [DM_MSG_STALE] = {"STALE", EPOCH, EPOCH, false},
     [DM_MSG_GOSSIP] = {"GOSSIP", SWIM, 0, false},
     [DM_MSG_HELD] = {"HELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
@@ -225,6 +226,9 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
         if (m->name_len == 0 || m->name[m->name_len] != '\0' ||
             memchr(m->name, '\0', m->name_len) != NULL)
             return -DM_EBADNAME;
+    } else if (used & DM_FIELD_BIND) {
+        if (m->name[m->name_len] != '\0' || memchr(m->name, '\0', m->name_len) != NULL)
+            return -DM_EBADNAME;
     } else if (m->name_len != 0 || m->name[0] != '\0') {
         return -DM_EBADNAME;
     }
@@ -288,9 +292,9 @@ static void out_printf(out *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-static void out_name(out *o, const dm_msg *m)
+static void out_name(out *o, const dm_msg *m, const char *key)
 {
-    out_printf(o, " lock=");
+    out_printf(o, " %s=", key);
     /* Names are arbitrary bytes; escaping keeps the line one line and its
      * space-separated tokens unambiguous. */
     for (size_t i = 0; i < m->name_len; i++) {
@@ -331,7 +335,9 @@ int dm_msg_format(const dm_msg *m, char *buf, size_t cap)
     out_printf(&o, "%s %u->%u clock=%" PRIu64, dm_msg_type_name((int)m->type), (unsigned)m->from,
                (unsigned)m->to, m->clock);
     if (used & DM_FIELD_NAME)
-        out_name(&o, m);
+        out_name(&o, m, "lock");
+    else if ((used & DM_FIELD_BIND) && m->name_len)
+        out_name(&o, m, "bind");
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         if (used & f->flag)

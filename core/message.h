@@ -244,6 +244,11 @@ static inline bool dm_msg_to_arbiter(int type)
 #define DM_FIELD_COUNT   9
 #define DM_FIELD_NAME    0x200u
 #define DM_FIELD_UPDATES 0x400u
+/* The configuration's binding (dm_epoch_config.bind) of the reconfiguration
+ * messages that carry a configuration, in the name bytes: 0..DM_NAME_MAX
+ * bytes, no NUL, empty when nothing is bound (so such messages are as they
+ * were before bindings existed). */
+#define DM_FIELD_BIND    0x800u
 
 /* One per-type field. dm_msg_field_table lists them in wire order, and
  * validation, formatting and the codec all walk it, so that which fields

@@ -301,6 +301,7 @@ bool node_start(dm_world *w, sim_node *nd)
 {
     dm_config c = w->cfg->core;
     c.n_members = w->n;
+    c.initial_members = w->cfg->members;
     c.self = nd->id;
     c.seed = dm_prng_next(&nd->prng);
     /* Only a node's very first start may vouch that it never ran; after a
