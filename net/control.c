@@ -504,6 +504,9 @@ static void cmd_change_members(session *s, const char *op, const char *address)
         reply(s, "ERR ETOOFEW removing %s would leave fewer than reconfig_min_size members",
               address);
         break;
+    case DM_ENOMEM:
+        reply(s, "ERR ENOMEM no spare member id is left for %s (max_members)", address);
+        break;
     default:
         reply_err(s, rc);
     }

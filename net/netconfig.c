@@ -136,6 +136,7 @@ static const key_desc keys[] = {
     { "tls_ca", K_STR, OFF(tls_ca) },
     { "tls_cert", K_STR, OFF(tls_cert) },
     { "tls_key", K_STR, OFF(tls_key) },
+    { "max_members", K_UINT, OFF(max_members) },
 };
 #undef OFF
 
@@ -431,6 +432,26 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
     }
     c->core.n_members = c->members->len;
     c->core.self = c->self_id;
+    /* Under epoch, ids past --members are spare: `members add` binds them
+     * to new addresses. Few by default, since SWIM scales its suspicion
+     * timeout and retransmissions with log10 of the ids. */
+    bool epochs = c->core.policy && c->core.policy->epochs;
+    if (epochs) {
+        uint32_t want = c->max_members ? c->max_members
+                                       : MIN(c->members->len + 4, dm_policy_max_members(c->core.policy));
+        if (want < c->members->len || want > dm_policy_max_members(c->core.policy)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "max_members %u: want %u..%u (the --members count "
+                        "up to what policy %s allows)", want, c->members->len,
+                        dm_policy_max_members(c->core.policy), dm_policy_name(c->core.policy));
+            return FALSE;
+        }
+        c->core.n_members = want;
+        c->core.initial_members = want > c->members->len ? c->members->len : 0;
+    } else if (c->max_members && c->max_members != c->members->len) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "max_members is for policy epoch only "
+                    "(other policies have exactly the --members)");
+        return FALSE;
+    }
     g_autofree char *msg = NULL;
     if (dm_confkeys_check(&c->core, &msg) < 0) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "%s", msg);

@@ -36,7 +36,9 @@ typedef struct outconn {
 struct peer {
     dmn_node *node;
     uint32_t id;
-    const char *address;
+    const char *address;    /* a --members entry, or `owned` */
+    char *owned;            /* a spare id's: its binding's address, or a placeholder */
+    bool bound;             /* has an address (a --members entry, or an installed binding) */
     struct sockaddr_storage addr;
     outconn *conn;
     bool backoff;           /* reconnecting later: drop what is sent meanwhile */
@@ -87,6 +89,14 @@ typedef struct lock_alias {
 } lock_alias;
 
 #define DEFERRED_ID_BASE (UINT64_C(1) << 63)
+
+/* Under the epoch policy the ids past --members are spare. A configuration
+ * that adds one for the first time carries its binding (the core's
+ * dm_epoch_config.bind, chosen with it): "ID=HOST:PORT". This node keeps
+ * the bindings it installed in DIR/bindings, one such line each, so that
+ * it can address those members after a restart. */
+#define BINDINGS_FILE "bindings"
+static void install_binding(dmn_node *n);
 
 struct dmn_node {
     uv_loop_t *loop;
@@ -319,6 +329,7 @@ static void deliver_events(dmn_node *n)
             g_info("view: %u members, hash %016" G_GINT64_MODIFIER "x", ev->view_size, ev->view_hash);
             break;
         case DM_EV_EPOCH:
+            install_binding(n);
             g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
                       ev->view_size);
             if (!dm_node_is_config_member(n->core))
@@ -761,7 +772,7 @@ static bool over_udp(const dm_msg *msg)
 static void drv_send(void *user, const dm_msg *msg)
 {
     dmn_node *n = user;
-    if (msg->to >= n->n_peers || msg->to == n->cfg->self_id)
+    if (msg->to >= n->n_peers || msg->to == n->cfg->self_id || !n->peers[msg->to].bound)
         return;
     uint8_t buf[FRAME_CAP];
     int len = dm_codec_encode(msg, buf, DM_FRAME_MAX);
@@ -1264,6 +1275,140 @@ gboolean dmn_node_reload(dmn_node *n, GError **err)
     return TRUE;
 }
 
+/* Parse "ID=HOST:PORT" (len bytes, no NUL needed) into *id and a new
+ * string; false for anything else. */
+static bool parse_binding(const char *text, size_t len, uint32_t *id, char **address)
+{
+    g_autofree char *s = g_strndup(text, len);
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s)
+        return false;
+    *eq = '\0';
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+    if (*end != '\0' || !g_ascii_isdigit(s[0]) || v >= DM_MAX_MEMBERS || !dmn_split_address(eq + 1, NULL, NULL))
+        return false;
+    *id = (uint32_t)v;
+    *address = g_strdup(eq + 1);
+    return true;
+}
+
+/* Give spare id `id` the address `address` (taken). False, with a
+ * message, when it cannot: no spare id, bound to something else already,
+ * an address another id has, or one that does not resolve. */
+static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err)
+{
+    if (id < n->cfg->members->len || id >= n->n_peers) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "binding %u=%s: id %u is no spare id (%u..%u)", id,
+                    address, id, n->cfg->members->len, n->n_peers - 1);
+        g_free(address);
+        return false;
+    }
+    peer *p = &n->peers[id];
+    if (p->bound) {
+        bool same = strcmp(p->address, address) == 0;
+        if (!same)
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "binding %u=%s: id %u is bound to %s already", id,
+                        address, id, p->address);
+        g_free(address);
+        return same;
+    }
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].bound && strcmp(n->peers[i].address, address) == 0) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "binding %u=%s: id %u has that address", id,
+                        address, i);
+            g_free(address);
+            return false;
+        }
+    if (!resolve(n->loop, address, &p->addr, err)) {
+        g_free(address);
+        return false;
+    }
+    g_free(p->owned);
+    p->owned = address;
+    p->address = address;
+    p->bound = true;
+    return true;
+}
+
+static bool save_bindings(dmn_node *n)
+{
+    if (!n->cfg->data_dir)
+        return true;
+    GString *out = g_string_new(NULL);
+    for (uint32_t i = n->cfg->members->len; i < n->n_peers; i++)
+        if (n->peers[i].bound)
+            g_string_append_printf(out, "%u=%s\n", i, n->peers[i].address);
+    GError *err = NULL;
+    bool ok = dmn_store_save_file(n->cfg->data_dir, BINDINGS_FILE, out->str, out->len, &err);
+    if (!ok) {
+        g_warning("persisting the bindings of added members: %s", err->message);
+        g_error_free(err);
+    }
+    g_string_free(out, TRUE);
+    return ok;
+}
+
+static gboolean load_bindings(dmn_node *n, GError **err)
+{
+    GBytes *b = NULL;
+    if (!n->cfg->data_dir || !dmn_store_load_file(n->cfg->data_dir, BINDINGS_FILE, &b, err))
+        return n->cfg->data_dir == NULL;
+    if (!b)
+        return TRUE;
+    gsize len = 0;
+    const char *data = g_bytes_get_data(b, &len);
+    g_autofree char *text = g_strndup(data, len);
+    g_bytes_unref(b);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++) {
+        if (!**l)
+            continue;
+        uint32_t id;
+        char *address;
+        if (!parse_binding(*l, strlen(*l), &id, &address)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s: bad line '%s' (want ID=HOST:PORT)",
+                        n->cfg->data_dir, BINDINGS_FILE, *l);
+            return FALSE;
+        }
+        if (!bind_id(n, id, address, err)) {
+            g_prefix_error(err, "%s/%s: ", n->cfg->data_dir, BINDINGS_FILE);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* A configuration was installed: take the binding it carries. */
+static void install_binding(dmn_node *n)
+{
+    size_t len = 0;
+    const uint8_t *bind = dm_node_config_bind(n->core, &len);
+    if (!bind || len == 0)
+        return;
+    uint32_t id;
+    char *address;
+    if (!parse_binding((const char *)bind, len, &id, &address)) {
+        g_warning("configuration epoch %" G_GUINT64_FORMAT " carries a binding that is not "
+                  "ID=HOST:PORT: ignored", dm_node_config_epoch(n->core));
+        return;
+    }
+    if (id < n->n_peers && n->peers[id].bound && strcmp(n->peers[id].address, address) == 0) {
+        g_free(address);
+        return;
+    }
+    GError *err = NULL;
+    if (!bind_id(n, id, address, &err)) {
+        g_warning("configuration epoch %" G_GUINT64_FORMAT ": %s", dm_node_config_epoch(n->core),
+                  err->message);
+        g_error_free(err);
+        return;
+    }
+    g_message("configuration epoch %" G_GUINT64_FORMAT ": id %u is %s", dm_node_config_epoch(n->core),
+              id, n->peers[id].address);
+    save_bindings(n);
+}
+
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err)
 {
@@ -1284,9 +1429,15 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         peer *p = &n->peers[i];
         p->node = n;
         p->id = i;
-        p->address = g_ptr_array_index(cfg->members, i);
         p->out = g_byte_array_new();
         p->backoff_us = cfg->backoff_min_us;
+        if (i >= cfg->members->len) {
+            p->owned = g_strdup_printf("(spare id %u)", i);
+            p->address = p->owned;
+            continue;
+        }
+        p->address = g_ptr_array_index(cfg->members, i);
+        p->bound = true;
         if (!resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
@@ -1320,7 +1471,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
 
     GBytes *state = NULL;
     if (cfg->data_dir &&
-        (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err)))
+        (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err) ||
+         !load_bindings(n, err)))
         goto fail;
 
     const struct sockaddr *self = (const struct sockaddr *)&n->peers[cfg->self_id].addr;
@@ -1458,13 +1610,28 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
-    for (uint32_t i = 0; i < n->n_peers; i++)
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
+        top = i;
         if (strcmp(n->peers[i].address, address) == 0) {
             int rc = dm_node_change_members(n->core, now_us(), i, add);
             settle(n);
             return rc;
         }
-    return -DM_EPEER;
+    }
+    /* A new address gets the id above the highest bound one, never a
+     * retired id (a stale message from that is no new member's). */
+    if (!add || !n->cfg->core.policy || !n->cfg->core.policy->epochs ||
+        !dmn_split_address(address, NULL, NULL))
+        return -DM_EPEER;
+    if (top + 1 >= n->n_peers)
+        return -DM_ENOMEM;
+    g_autofree char *bind = g_strdup_printf("%u=%s", top + 1, address);
+    int rc = dm_node_change_members_bind(n->core, now_us(), top + 1, true, bind, strlen(bind));
+    settle(n);
+    return rc;
 }
 
 int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
@@ -1565,9 +1732,11 @@ void dmn_node_free(dmn_node *n)
     if (!n)
         return;
     dm_node_free(n->core);
-    for (uint32_t i = 0; i < n->n_peers; i++)
+    for (uint32_t i = 0; i < n->n_peers; i++) {
         if (n->peers[i].out)
             g_byte_array_unref(n->peers[i].out);
+        g_free(n->peers[i].owned);
+    }
     g_free(n->peers);
     dmn_auth_free(n->auth);
     if (n->keys)
@@ -1723,6 +1892,8 @@ void dmn_node_format_members(dmn_node *n, GString *out)
                                dm_node_config_epoch(n->core),
                                dm_quorum_name(dm_node_quorum_system(n->core)));
     for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
@@ -1893,6 +2064,8 @@ void dmn_node_members_json(dmn_node *n, dmn_json *w)
     }
     dmn_json_begin_array(w, "members");
     for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
@@ -1954,6 +2127,8 @@ void dmn_node_format_metrics(dmn_node *n, GString *out)
     for (uint32_t i = 0; i < n->n_peers; i++) {
         dm_member_info info;
         memset(&info, 0, sizeof info);
+        if (!n->peers[i].bound)
+            continue;
         if (m)
             dm_membership_info(m, i, &info);
         if ((unsigned)info.state <= DM_MEMBER_STATE_MAX)
