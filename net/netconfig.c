@@ -41,6 +41,8 @@ void dmn_config_clear(dmn_config *c)
     g_free(c->tls_cert);
     g_free(c->tls_key);
     g_free(c->log_level);
+    if (c->bindings)
+        g_ptr_array_unref(c->bindings);
     memset(c, 0, sizeof *c);
 }
 
@@ -425,12 +427,18 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
         if (strcmp(m, c->self) == 0)
             c->self_id = i;
     }
+    /* A joiner's id is the spare id its binding names. */
+    for (guint i = 0; c->self_id == UINT32_MAX && c->bindings && i < c->bindings->len; i++) {
+        const char *b = g_ptr_array_index(c->bindings, i), *eq = strchr(b, '=');
+        if (eq && strcmp(eq + 1, c->self) == 0)
+            c->self_id = (uint32_t)g_ascii_strtoull(b, NULL, 10);
+    }
     if (c->self_id == UINT32_MAX) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "this node's address '%s' is not in the member list",
                     c->self);
         return FALSE;
     }
-    c->core.n_members = c->members->len;
+    c->core.n_members = MAX(c->members->len, c->self_id + 1);
     c->core.self = c->self_id;
     /* Under epoch, ids past --members are spare: `members add` binds them
      * to new addresses. Few by default, since SWIM scales its suspicion
@@ -447,6 +455,14 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
         }
         c->core.n_members = want;
         c->core.initial_members = want > c->members->len ? c->members->len : 0;
+        if (c->self_id >= want) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "this node's id %u is past max_members %u",
+                        c->self_id, want);
+            return FALSE;
+        }
+    } else if (c->self_id >= c->members->len) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "a joined node (--join) needs policy epoch");
+        return FALSE;
     } else if (c->max_members && c->max_members != c->members->len) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "max_members is for policy epoch only "
                     "(other policies have exactly the --members)");

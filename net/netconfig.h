@@ -49,6 +49,8 @@ typedef struct dmn_config {
     uint32_t max_members;       /* policy epoch: member ids in all (--members are the first;
                                    the rest are bound by `members add`); 0 = members + 4.
                                    The same on every member */
+    GPtrArray *bindings;        /* char* "ID=HOST:PORT": spare ids a --join learnt, self's
+                                   among them (then self need not be in members) */
 } dmn_config;
 
 void dmn_config_init(dmn_config *c);

@@ -11,6 +11,7 @@
 #include "error.h"
 #include "store.h"
 #include "tls.h"
+#include "join.h"
 
 #define FRAME_CAP (DM_FRAME_MAX + DMN_AUTH_TRAILER)
 #define LOG_INTERVAL_US G_USEC_PER_SEC
@@ -97,6 +98,8 @@ typedef struct lock_alias {
  * it can address those members after a restart. */
 #define BINDINGS_FILE "bindings"
 static void install_binding(dmn_node *n);
+static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err);
+static bool save_bindings(dmn_node *n);
 
 struct dmn_node {
     uv_loop_t *loop;
@@ -276,10 +279,15 @@ static void peer_flush(peer *p);
  * configuration, so it would never hear of later ones by itself (a removed
  * member, or one restarted into an old configuration): it asks, once a
  * second. Members hear of them from their traffic. */
+static void ask_bindings(dmn_node *n);
+
 static void on_catch_up(uv_timer_t *t)
 {
     dmn_node *n = t->data;
-    if (n->closing || dm_node_is_config_member(n->core))
+    if (n->closing)
+        return;
+    ask_bindings(n);
+    if (dm_node_is_config_member(n->core))
         return;
     dm_node_epoch_catch_up(n->core, now_us());
     settle(n);
@@ -927,6 +935,91 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
     return true;
 }
 
+/* The installed configuration holds an id this node has no address for (it
+ * skipped the epoch that bound it): ask the members it can address. */
+static void ask_bindings(dmn_node *n)
+{
+    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs || n->auth)
+        return;
+    uint32_t ids[DM_MAX_MEMBERS];
+    uint32_t k = dm_node_config_members(n->core, ids, DM_MAX_MEMBERS);
+    bool missing = false;
+    for (uint32_t i = 0; i < k; i++)
+        missing = missing || (ids[i] < n->n_peers && !n->peers[ids[i]].bound);
+    if (!missing)
+        return;
+    uint8_t buf[DMN_JOIN_HEADER];
+    size_t len = dmn_join_encode_request(buf);
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound || i == n->cfg->self_id)
+            continue;
+        uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+        if (uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&n->peers[i].addr) < 0)
+            n->udp_dropped++;
+        else
+            n->udp_sent++;
+    }
+}
+
+/* A JOIN (answered with this node's table, one entry per addressable id)
+ * or an entry answering this node's own JOIN (taken for a spare id of the
+ * installed configuration that has no address yet). Refused with key_file:
+ * these frames carry no sender to authenticate. */
+static void handle_join(dmn_node *n, const uint8_t *buf, size_t len, const struct sockaddr *addr,
+                        const char *src)
+{
+    int type = 0;
+    dmn_join_entry e;
+    const char *bad = dmn_join_parse(buf, len, &type, &e);
+    if (bad) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "udp: %s from %s", bad, src);
+        return;
+    }
+    if (n->auth || !n->cfg->core.policy || !n->cfg->core.policy->epochs) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: a join frame from %s refused (%s)", src,
+                           n->auth ? "key_file is set: join frames cannot be authenticated"
+                                   : "the policy is not epoch");
+        return;
+    }
+    n->frames_received++;
+    if (type == DMN_JOIN_TYPE) {
+        for (uint32_t i = 0; i < n->n_peers; i++) {
+            if (!n->peers[i].bound)
+                continue;
+            uint8_t out[DMN_JOIN_ENTRY_MAX];
+            size_t olen = dmn_join_encode_entry(out, n->n_peers, n->cfg->members->len, i,
+                                                n->peers[i].address);
+            uv_buf_t b = uv_buf_init((char *)out, (unsigned)olen);
+            if (uv_udp_try_send(&n->udp, &b, 1, addr) < 0)
+                n->udp_dropped++;
+            else
+                n->udp_sent++;
+        }
+        return;
+    }
+    if (e.max_members != n->n_peers || e.members != n->cfg->members->len) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: a join entry from %s for %u ids of which %u "
+                           "--members; here %u and %u", src, e.max_members, e.members, n->n_peers,
+                           n->cfg->members->len);
+        return;
+    }
+    uint32_t ids[DM_MAX_MEMBERS];
+    uint32_t k = dm_node_config_members(n->core, ids, DM_MAX_MEMBERS);
+    bool wanted = false;
+    for (uint32_t i = 0; i < k; i++)
+        wanted = wanted || ids[i] == e.id;
+    if (!wanted || n->peers[e.id].bound)
+        return;
+    GError *err = NULL;
+    if (!bind_id(n, e.id, g_strdup(e.address), &err)) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: join entry from %s: %s", src, err->message);
+        g_error_free(err);
+        return;
+    }
+    g_message("learnt from %s: id %u is %s", src, e.id, e.address);
+    save_bindings(n);
+}
+
 static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                    unsigned flags)
 {
@@ -943,7 +1036,10 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
     }
     char src[64];
     sockaddr_text(addr, src, sizeof src);
-    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp", src);
+    if (dmn_join_is_frame((const uint8_t *)buf->base, (size_t)nread))
+        handle_join(n, (const uint8_t *)buf->base, (size_t)nread, addr, src);
+    else
+        process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp", src);
     settle(n);
 }
 
@@ -1164,8 +1260,8 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ------------------------------------------------------------ setup */
 
-static gboolean resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
-                        GError **err)
+gboolean dmn_resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
+                     GError **err)
 {
     char *host = NULL;
     int port = 0;
@@ -1320,7 +1416,7 @@ static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err)
             g_free(address);
             return false;
         }
-    if (!resolve(n->loop, address, &p->addr, err)) {
+    if (!dmn_resolve(n->loop, address, &p->addr, err)) {
         g_free(address);
         return false;
     }
@@ -1349,33 +1445,43 @@ static bool save_bindings(dmn_node *n)
     return ok;
 }
 
+/* DIR/bindings, then what --join learnt (the joiner's own id among it). */
 static gboolean load_bindings(dmn_node *n, GError **err)
 {
     GBytes *b = NULL;
-    if (!n->cfg->data_dir || !dmn_store_load_file(n->cfg->data_dir, BINDINGS_FILE, &b, err))
-        return n->cfg->data_dir == NULL;
-    if (!b)
-        return TRUE;
+    if (n->cfg->data_dir && !dmn_store_load_file(n->cfg->data_dir, BINDINGS_FILE, &b, err))
+        return FALSE;
     gsize len = 0;
-    const char *data = g_bytes_get_data(b, &len);
+    const char *data = b ? g_bytes_get_data(b, &len) : "";
     g_autofree char *text = g_strndup(data, len);
-    g_bytes_unref(b);
-    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
-    for (char **l = lines; *l; l++) {
-        if (!**l)
+    if (b)
+        g_bytes_unref(b);
+    g_auto(GStrv) file = g_strsplit(text, "\n", -1);
+    g_autoptr(GPtrArray) lines = g_ptr_array_new();
+    for (char **l = file; *l; l++)
+        g_ptr_array_add(lines, *l);
+    guint from_file = lines->len;
+    for (guint i = 0; n->cfg->bindings && i < n->cfg->bindings->len; i++)
+        g_ptr_array_add(lines, g_ptr_array_index(n->cfg->bindings, i));
+    for (guint i = 0; i < lines->len; i++) {
+        const char *line = g_ptr_array_index(lines, i);
+        const char *origin = i < from_file ? BINDINGS_FILE : "--join";
+        if (!*line)
             continue;
         uint32_t id;
         char *address;
-        if (!parse_binding(*l, strlen(*l), &id, &address)) {
-            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s: bad line '%s' (want ID=HOST:PORT)",
-                        n->cfg->data_dir, BINDINGS_FILE, *l);
+        if (!parse_binding(line, strlen(line), &id, &address)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: bad binding '%s' (want ID=HOST:PORT)", origin,
+                        line);
             return FALSE;
         }
         if (!bind_id(n, id, address, err)) {
-            g_prefix_error(err, "%s/%s: ", n->cfg->data_dir, BINDINGS_FILE);
+            g_prefix_error(err, "%s: ", origin);
             return FALSE;
         }
     }
+    if (n->cfg->bindings && n->cfg->bindings->len)
+        save_bindings(n);
     return TRUE;
 }
 
@@ -1438,7 +1544,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         }
         p->address = g_ptr_array_index(cfg->members, i);
         p->bound = true;
-        if (!resolve(loop, p->address, &p->addr, err))
+        if (!dmn_resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
     n->authlog = dmn_authlog_new();
@@ -1470,10 +1576,13 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     }
 
     GBytes *state = NULL;
-    if (cfg->data_dir &&
-        (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err) ||
-         !load_bindings(n, err)))
+    if ((cfg->data_dir &&
+         (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err))) ||
+        !load_bindings(n, err)) {
+        if (state)
+            g_bytes_unref(state);
         goto fail;
+    }
 
     const struct sockaddr *self = (const struct sockaddr *)&n->peers[cfg->self_id].addr;
     uv_timer_init(loop, &n->timer);

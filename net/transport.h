@@ -135,4 +135,8 @@ void dmn_node_status_json(dmn_node *n, const char *name, struct dmn_json *w);
 void dmn_node_members_json(dmn_node *n, struct dmn_json *w);
 void dmn_node_format_metrics(dmn_node *n, GString *out);
 
+/* Resolve HOST:PORT (blocking, through loop's thread pool) into *out. */
+gboolean dmn_resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
+                     GError **err);
+
 #endif
