@@ -491,7 +491,8 @@ static void cmd_change_members(session *s, const char *op, const char *address)
         c->changer = s;
         break;
     case DM_EPEER:
-        reply(s, "ERR EPEER %s is not one of the configured members (--members)", address);
+        reply(s, "ERR EPEER %s is no member this node knows (--members or added); only policy "
+              "epoch without TLS adds new addresses", address);
         break;
     case DM_EINVAL:
         reply(s, "ERR EINVAL %s %s in the configuration, or the policy is not epoch", address,

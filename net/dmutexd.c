@@ -148,6 +148,11 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs policy epoch (--policy epoch)");
         return FALSE;
     }
+    if (cfg->tls_cert) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join does not work with TLS (members' certificates "
+                    "are checked against --members only): give --members with every address");
+        return FALSE;
+    }
     if (cfg->key_file) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join does not work with key_file (its frames carry "
                     "no sender to authenticate): give --members with every address instead");
