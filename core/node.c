@@ -2282,7 +2282,9 @@ static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
 {
     for (uint32_t i = 0; i < n->cfg.n_members; i++) {
         uint8_t m = dm_epoch_config_has(c, i);
-        if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
+        /* Self too: removed while running, it counts rejoin_delay from
+         * here, as its peers do, not from its start. */
+        if (m != n->in_conf[i] && m != n->in_view[i])
             n->view_since[i] = now;
         n->in_conf[i] = m;
         n->known[i] |= m;

@@ -1096,6 +1096,26 @@ static void test_epoch_grow(void)
     dm_sim_config_clear(&base);
 }
 
+/* A member an operator removed keeps running: the automatic trigger takes
+ * it back after rejoin_delay (5 s), counted from the removal (at 8 s, so
+ * that the end at 12 s is before it), at every node --
+ * the removed one too (it once proposed itself back after only
+ * reconfig_interval, its own view_since never reset). */
+static void test_epoch_removed_waits_rejoin_delay(void)
+{
+    const char *const s[] = { "sim.nodes=5", "core.policy=epoch", "core.rejoin_delay=5s",
+                              "core.reconfig_interval=1s", "sim.duration=12",
+                              "faults.mode=scripted", "faults.schedule=at=8 remove=4", NULL };
+    dm_sim_config c;
+    dm_world *w = run_world(&c, 1, s);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t ids[8];
+        CU_ASSERT_EQUAL(dm_node_config_members(dm_world_node(w, i), ids, 8), 4);
+    }
+    end_world(w, &c);
+}
+
 /* The default run: a crash of the holder and a partition, recovered from. */
 static void test_default_run(void)
 {
@@ -2327,6 +2347,7 @@ static CU_TestInfo run_tests[] = {
     { "clean scenarios", test_clean_scenarios },
     { "epoch: an operator's removals and additions (epoch-operator.ini)", test_epoch_operator },
     { "epoch: members beyond C_1, bound when added (epoch-grow.ini)", test_epoch_grow },
+    { "epoch: a removed member that keeps running waits rejoin_delay", test_epoch_removed_waits_rejoin_delay },
     CU_TEST_INFO_NULL,
 };
 
