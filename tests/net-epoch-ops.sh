@@ -12,7 +12,8 @@
 #      binds it to the next spare id), then recovers and serves;
 #   4. node 4 is killed -9 and restarted at once with its data;
 #   5. node 3 is killed -9, SWIM removes it, it restarts and SWIM adds it back;
-#   6. node 5 restarts with its data, epochs later: it catches up, stays out
+#   6. node 5 restarts with its data, epochs later: it catches up (and learns
+#      node 7's address, added while it was down, from its peers), stays out
 #      of the view (SWIM does not take it back), and an operator adds it.
 # Then every live node must agree on one epoch with members 1, 2, 3, 4, 6, 7, be
 # granted again, and the shared critical-section log must show no overlap and
@@ -129,6 +130,22 @@ done
 grep -q "joined: $ADDR7 is id 6 of 10" "$T/log.7" || fail "node 7 did not log its id: $(grep joined "$T/log.7")"
 start_client 7
 for i in 1 2 6 7; do wait_config $i 1 2 3 4 6 7; done
+# JOIN frames are input like any other: a malformed one is counted and logged.
+garbage() { ctl 1 metrics | sed -n 's/^dmutex_bad_input_total{kind="garbage"} //p'; }
+[ "$(garbage)" = 0 ] || fail "node 1 counted garbage before any was sent: $(garbage)"
+python3 - "${ADDR1#*:}" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.sendto(struct.pack(">IBB", 20, 2, 0xd1) + b"\x05\x09\x01127.0.0.1:1", ("127.0.0.1", int(sys.argv[1])))  # members > max
+s.sendto(struct.pack(">IBB", 7, 2, 0xd0) + b"x", ("127.0.0.1", int(sys.argv[1])))              # JOIN with a body
+PY
+k=0
+until [ "$(garbage)" = 2 ]; do
+    k=$((k + 1)); [ $k -lt 50 ] || fail "node 1 counted $(garbage) garbage frames, not the 2 bad join frames"
+    sleep 0.1
+done
+grep -q 'bad input (garbage): udp: JOIN_ENTRY with ids out of range' "$T/log.1" ||
+    fail "node 1 did not log the malformed join entry"
 ok "members add $ADDR7 (a new address, node started with --join): $out; node 7 installed it"
 
 # 4. kill -9 node 4 and restart it at once with its data.
@@ -183,5 +200,7 @@ for i in 1 2 3 4 5 6 7; do wait_config $i 1 2 3 4 5 6 7; done
 wait_alive 1 7
 WHO=n5 ctl 5 lock L --timeout 10 -- sh -c "$CS_OPS" || fail "node 5 not granted after it was added back"
 check_cs_log "$CS_LOG" || fail "critical sections overlap or tokens out of order at the end"
-ok "not taken back by SWIM in 4 s; members add: $out; node 5 back in the view and granted"
+grep -q "learnt from .*: id 6 is $ADDR7" "$T/log.5" ||
+    fail "node 5 (down when node 7 was added) did not learn node 7's address"
+ok "not taken back by SWIM in 4 s; members add: $out; node 5 back in the view and granted (it learnt node 7's address from its peers)"
 echo "net-epoch-ops: 1 passed, 0 failed"
