@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "error.h"
 #include "store.h"
+#include "tls.h"
 
 #define FRAME_CAP (DM_FRAME_MAX + DMN_AUTH_TRAILER)
 #define LOG_INTERVAL_US G_USEC_PER_SEC
@@ -27,6 +28,7 @@ typedef struct outconn {
     bool writing;
     int64_t connected_at;
     GByteArray *inflight;
+    dmn_tls *tls;           /* with TLS: the client session */
 } outconn;
 
 struct peer {
@@ -50,6 +52,9 @@ typedef struct inconn {
     GList *link;            /* in node->inbound */
     bool proven;            /* delivered at least one valid frame */
     bool closing;
+    dmn_tls *tls;           /* with TLS: the server session */
+    char remote[64];        /* IP:PORT of the other end, for the log */
+    char remote_host[64];   /* IP alone: failures are counted per host (ports change) */
     size_t fill;
     uint8_t acc[FRAME_CAP];
 } inconn;
@@ -71,6 +76,7 @@ typedef struct deferred_lock {
     uint64_t id;
     int64_t requested_at;
     int64_t deadline;
+    bool try_once;           /* dmn_node_try_lock */
 } deferred_lock;
 
 typedef struct lock_alias {
@@ -89,6 +95,7 @@ struct dmn_node {
     uv_timer_t timer;
     uv_timer_t shutdown_timer;
     uv_timer_t catch_up_timer;  /* epoch policy: a node that is no member asks for news */
+    uv_idle_t flusher;       /* writes the dirty peers' queues; see settle */
     uv_udp_t udp;
     uv_tcp_t listener;
     bool udp_open, listener_open, timers_open;
@@ -96,6 +103,9 @@ struct dmn_node {
     uint32_t n_peers;
     GQueue inbound;
     dmn_auth *auth;
+    GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
+    dmn_tls_ctx *tls;         /* NULL: plain TCP */
+    dmn_authlog *authlog;     /* authentication failures per peer */
     GArray *events;
     GPtrArray *dirty;
     bool settling, resettle, closing;
@@ -176,6 +186,39 @@ void dmn_node_count_bad(dmn_node *n, dmn_bad_kind kind, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Authentication failures (a bad MAC, a datagram no key opens, a refused
+ * TLS session, a frame whose sender is not the member its certificate
+ * names): counted per peer for STATUS, and said in words an operator can
+ * act on, at most once per second per peer (net/auth.h, dmn_authlog). */
+static void auth_failure(dmn_node *n, const char *peer, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void auth_failure(dmn_node *n, const char *peer, const char *fmt, ...)
+{
+    uint64_t suppressed = 0;
+    if (!dmn_authlog_note(n->authlog, peer, now_us(), &suppressed))
+        return;
+    char msg[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        g_warning("%s [and %" G_GUINT64_FORMAT " more from it since the last report]", msg, suppressed);
+    else
+        g_warning("%s", msg);
+}
+
+/* Best effort: put a session's last words (a TLS alert) on the wire
+ * before the connection is closed, which would cancel a queued write. */
+static void tls_last_words(uv_stream_t *s, dmn_tls *t)
+{
+    GByteArray *out = dmn_tls_out(t);
+    if (out->len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)out->data, out->len);
+    uv_try_write(s, &b, 1);
+    g_byte_array_set_size(out, 0);
+}
+
 static dmn_bad_kind kind_of_codec_error(int rc)
 {
     switch (-rc) {
@@ -183,6 +226,26 @@ static dmn_bad_kind kind_of_codec_error(int rc)
     case DM_EOVERSIZE: return DMN_BAD_OVERSIZE;
     case DM_EVERSION: return DMN_BAD_VERSION;
     default: return DMN_BAD_GARBAGE;
+    }
+}
+
+/* "IP:PORT" ("[v6]:PORT") of a socket address, for the log. */
+static void sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uv_ip4_name(in, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+        g_snprintf(out, cap, "%s:%d", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(in6, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+        g_snprintf(out, cap, "[%s]:%d", ip, port);
+    } else {
+        g_strlcpy(out, "?", cap);
     }
 }
 
@@ -269,6 +332,12 @@ static void deliver_events(dmn_node *n)
                 g_warning("membership change failed in epoch %" G_GUINT64_FORMAT ": %s", ev->epoch,
                           dm_error_name(ev->reason));
             break;
+        case DM_EV_ARBITER:
+            if (ev->arbiter_action == DM_ARB_LAPSED)
+                g_info("lock %s: the grant to %s %s; no grant of it for lock_delay", ev->name,
+                       dmn_node_address(n, ev->member),
+                       ev->reason == -DM_ELEASE ? "ran out (no release)" : "was revoked");
+            break;
         }
         if (n->event_cb)
             n->event_cb(n->event_user, ev);
@@ -334,7 +403,8 @@ static void run_deferred(dmn_node *n, int64_t now)
             deferred_fail(n, d, -DM_ETIMEDOUT);
         } else if (!floor) {
             uint64_t core = 0;
-            int rc = dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
+            int rc = d->try_once ? dm_node_try_lock(n->core, now, d->name, d->deadline - now, &core)
+                                 : dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
             if (rc == -DM_ERECOVERING) {
                 floor = true;
             } else {
@@ -380,6 +450,18 @@ static void note_recovery(dmn_node *n, int64_t now)
     n->recovery_seen = r;
 }
 
+static void on_flush(uv_idle_t *h)
+{
+    dmn_node *n = h->data;
+    uv_idle_stop(h);
+    for (guint i = 0; i < n->dirty->len; i++) {
+        peer *p = g_ptr_array_index(n->dirty, i);
+        p->dirty = false;
+        peer_flush(p);
+    }
+    g_ptr_array_set_size(n->dirty, 0);
+}
+
 static void settle(dmn_node *n)
 {
     if (n->settling) {
@@ -400,12 +482,14 @@ static void settle(dmn_node *n)
         if (!n->resettle && n->events->len == 0)
             break;
     }
-    for (guint i = 0; i < n->dirty->len; i++) {
-        peer *p = g_ptr_array_index(n->dirty, i);
-        p->dirty = false;
-        peer_flush(p);
-    }
-    g_ptr_array_set_size(n->dirty, 0);
+    /* Peer messages go out from the idle phase, which runs before the loop
+     * next waits for I/O: a control reply written in this callback (the OK
+     * of an UNLOCK whose RELEASEs these are) reaches its client first --
+     * each loopback TCP write costs the receiver's whole delivery path --
+     * and whatever else this loop iteration queues for a peer joins the
+     * same write. */
+    if (n->dirty->len > 0 && !uv_is_active((uv_handle_t *)&n->flusher))
+        uv_idle_start(&n->flusher, on_flush);
     note_recovery(n, now_us());
     arm_timer(n);
     n->settling = false;
@@ -417,6 +501,7 @@ static void on_out_closed(uv_handle_t *h)
 {
     outconn *c = h->data;
     g_byte_array_unref(c->inflight);
+    dmn_tls_free(c->tls);
     g_free(c);
 }
 
@@ -475,9 +560,27 @@ static void on_write(uv_write_t *req, int status)
 static void peer_flush(peer *p)
 {
     outconn *c = p->conn;
-    if (!c || !c->connected || c->writing || p->out->len == 0)
+    if (!c || !c->connected || c->writing)
         return;
-    uv_buf_t b = uv_buf_init((char *)p->out->data, p->out->len);
+    /* With TLS, what goes on the wire is the session's ciphertext: the
+     * handshake until it is done, then the queued frames as records. */
+    GByteArray *src = p->out;
+    if (c->tls) {
+        if (dmn_tls_established(c->tls) && p->out->len > 0) {
+            int rc = dmn_tls_send(c->tls, p->out->data, p->out->len);
+            g_byte_array_set_size(p->out, 0);
+            if (rc < 0) {
+                auth_failure(p->node, p->address, "TLS session with %s failed: %s", p->address,
+                             dmn_tls_error(c->tls));
+                conn_fail(c, UV_EPROTO);
+                return;
+            }
+        }
+        src = dmn_tls_out(c->tls);
+    }
+    if (src->len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)src->data, src->len);
     int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (w == UV_EAGAIN)
         w = 0;
@@ -485,13 +588,13 @@ static void peer_flush(peer *p)
         conn_fail(c, w);
         return;
     }
-    if ((guint)w == p->out->len) {
-        g_byte_array_set_size(p->out, 0);
+    if ((guint)w == src->len) {
+        g_byte_array_set_size(src, 0);
         return;
     }
     g_byte_array_set_size(c->inflight, 0);
-    g_byte_array_append(c->inflight, p->out->data + w, p->out->len - (guint)w);
-    g_byte_array_set_size(p->out, 0);
+    g_byte_array_append(c->inflight, src->data + w, src->len - (guint)w);
+    g_byte_array_set_size(src, 0);
     b = uv_buf_init((char *)c->inflight->data, c->inflight->len);
     c->write.data = c;
     int rc = uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -522,15 +625,41 @@ static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
  * peer closing (it crashed or restarted), and refuses anything else. */
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-    (void)buf;
     outconn *c = s->data;
     if (nread == 0 || !c->peer)
         return;
+    if (nread > 0 && c->tls) {
+        /* The server's handshake flights and alerts: the session may fail
+         * here, or (TLS 1.3) only after our last flight, when the server
+         * refuses our certificate. */
+        peer *p = c->peer;
+        bool was = dmn_tls_established(c->tls);
+        if (dmn_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+            auth_failure(c->node, p->address, "TLS session with %s refused: %s", p->address,
+                         dmn_tls_error(c->tls));
+            tls_last_words(s, c->tls);
+            conn_fail(c, UV_EPROTO);
+            return;
+        }
+        if (dmn_tls_plain(c->tls)->len == 0) {
+            if (!was && dmn_tls_established(c->tls))
+                g_debug("TLS session with %s established", p->address);
+            peer_flush(p);
+            return;
+        }
+        nread = (ssize_t)dmn_tls_plain(c->tls)->len;
+    }
     if (nread > 0) {
-        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection",
-                           c->peer->address, nread);
+        /* A TLS alert record (0x15, version 3.x): the peer wants TLS, we do not speak it. */
+        bool alert = !c->tls && nread >= 2 && buf->base[0] == 0x15 && buf->base[1] == 0x03;
+        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection%s",
+                           c->peer->address, nread,
+                           alert ? " (a TLS alert: TLS is configured there, not here)" : "");
         nread = UV_EPROTO;
     }
+    if (c->tls && !dmn_tls_established(c->tls) && nread == UV_EOF)
+        auth_failure(c->node, c->peer->address, "TLS session with %s: closed by the peer during "
+                     "the handshake (is TLS configured there?)", c->peer->address);
     conn_fail(c, (int)nread);
 }
 
@@ -547,6 +676,15 @@ static void on_connect(uv_connect_t *req, int status)
     c->connected = true;
     c->connected_at = now_us();
     uv_tcp_nodelay(&c->tcp, 1);
+    if (p->node->tls) {
+        c->tls = dmn_tls_new(p->node->tls, false, (int)p->id);
+        if (dmn_tls_error(c->tls)[0]) {
+            auth_failure(p->node, p->address, "TLS session with %s failed: %s", p->address,
+                         dmn_tls_error(c->tls));
+            conn_fail(c, UV_EPROTO);
+            return;
+        }
+    }
     uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read);
     g_debug("connected to %s", p->address);
     peer_flush(p);
@@ -629,10 +767,21 @@ static void drv_send(void *user, const dm_msg *msg)
         g_warning("cannot encode a %s: %s", dm_msg_type_name((int)msg->type), dm_strerror(len));
         return;
     }
+    peer *p = &n->peers[msg->to];
+    if (over_udp(msg) && n->auth && n->cfg->udp_encrypt) {
+        uint8_t enc[DM_FRAME_MAX + DMN_AUTH_ENC_OVERHEAD];
+        size_t elen = dmn_auth_seal_datagram(n->auth, buf, (size_t)len, enc, g_get_real_time());
+        uv_buf_t b = uv_buf_init((char *)enc, (unsigned)elen);
+        int rc = elen ? uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&p->addr) : -1;
+        if (rc < 0)
+            n->udp_dropped++;
+        else
+            n->udp_sent++;
+        return;
+    }
     size_t total = (size_t)len;
     if (n->auth)
         total = dmn_auth_seal(n->auth, buf, (size_t)len, g_get_real_time());
-    peer *p = &n->peers[msg->to];
     if (over_udp(msg)) {
         uv_buf_t b = uv_buf_init((char *)buf, (unsigned)total);
         int rc = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&p->addr);
@@ -683,10 +832,53 @@ static const dm_driver driver = { drv_send, drv_notify, drv_persist };
 
 /* ------------------------------------------------------------ receiving */
 
-/* buf[0..len) holds exactly one frame, plus its trailer when keyed. Returns
- * false when the input was bad (a stream carrying it must be closed). */
-static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via)
+/* Say which peer's frames fail authentication: the member the frame
+ * claims to come from when that is a member (what the operator's key
+ * files are organised by), else the address it came from. */
+static void auth_frame_failure(dmn_node *n, const uint8_t *buf, size_t len, const char *src,
+                               dmn_auth_result r)
 {
+    uint32_t from = len >= 8 && !dmn_auth_is_encrypted(buf, len) ? (uint32_t)buf[6] << 8 | buf[7]
+                                                                   : UINT32_MAX;
+    const char *peer = from < n->n_peers ? n->peers[from].address : src;
+    bool other = strcmp(peer, src) != 0;
+    auth_failure(n, peer, "frames from %s fail authentication: check the key file (%s%s%s)", peer,
+                 r == DMN_AUTH_MISSING ? "no authentication trailer: no key_file there?"
+                 : r == DMN_AUTH_DECRYPT ? "encrypted with no key of ours" : "MAC under no key of ours",
+                 other ? ", sent from " : "", other ? src : "");
+}
+
+/* Count a frame authentication refused; a failure of the key (not a
+ * replay) is also said per peer. Returns false, for process_frame. */
+static bool auth_refused(dmn_node *n, dmn_auth_result r, const uint8_t *buf, size_t len,
+                         const char *via, const char *src)
+{
+    dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
+                   : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
+    dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via, dmn_auth_result_name(r));
+    if (k == DMN_BAD_AUTH)
+        auth_frame_failure(n, buf, len, src, r);
+    return false;
+}
+
+/* buf[0..len) holds exactly one frame, plus its trailer when keyed (or is
+ * an encrypted datagram); src is the address it came from. Returns false
+ * when the input was bad (a stream carrying it must be closed). */
+static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via, const char *src)
+{
+    bool opened = false;
+    if (n->auth && dmn_auth_is_encrypted(buf, len)) {
+        size_t plain = 0;
+        dmn_auth_result r = dmn_auth_open_datagram(n->auth, buf, len, &plain, g_get_real_time());
+        if (r != DMN_AUTH_OK)
+            return auth_refused(n, r, buf, len, via, src);
+        len = plain;
+        opened = true;
+    } else if (!n->auth && dmn_auth_is_encrypted(buf, len)) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: an encrypted datagram from %s, but no key_file here",
+                           via, src);
+        return false;
+    }
     int fl = dm_codec_frame_length(buf, len);
     if (fl < 0) {
         dmn_node_count_bad(n, kind_of_codec_error(fl), "%s: %s", via, dm_strerror(fl));
@@ -696,15 +888,10 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
         dmn_node_count_bad(n, DMN_BAD_TRUNCATED, "%s: %zu bytes of a %d-byte frame", via, len, fl);
         return false;
     }
-    if (n->auth) {
+    if (n->auth && !opened) {
         dmn_auth_result r = dmn_auth_open(n->auth, buf, len, (size_t)fl, g_get_real_time());
-        if (r != DMN_AUTH_OK) {
-            dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
-                           : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
-            dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via,
-                               dmn_auth_result_name(r));
-            return false;
-        }
+        if (r != DMN_AUTH_OK)
+            return auth_refused(n, r, buf, len, via, src);
     } else if ((size_t)fl != len) {
         dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: %zu bytes after a %d-byte frame%s", via,
                            len - (size_t)fl, fl,
@@ -741,7 +928,9 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
         dmn_node_count_bad(n, DMN_BAD_OVERSIZE, "udp: datagram larger than %zu bytes", sizeof n->rbuf);
         return;
     }
-    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp");
+    char src[64];
+    sockaddr_text(addr, src, sizeof src);
+    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp", src);
     settle(n);
 }
 
@@ -749,7 +938,60 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
 
 static void on_in_closed(uv_handle_t *h)
 {
-    g_free(h->data);
+    inconn *c = h->data;
+    dmn_tls_free(c->tls);
+    g_free(c);
+}
+
+/* A server session's handshake flights, on the inbound connection (which
+ * carries nothing else towards the peer). */
+typedef struct in_write {
+    uv_write_t req;
+    uint8_t data[];
+} in_write;
+
+static void on_in_written(uv_write_t *req, int status)
+{
+    (void)status;
+    g_free(req->data);
+}
+
+static void in_write_tls(inconn *c)
+{
+    GByteArray *out = dmn_tls_out(c->tls);
+    if (out->len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)out->data, out->len);
+    int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (w == UV_EAGAIN)
+        w = 0;
+    if (w >= 0 && (guint)w < out->len) {
+        in_write *wr = g_malloc(sizeof *wr + out->len - (guint)w);
+        memcpy(wr->data, out->data + w, out->len - (guint)w);
+        wr->req.data = wr;
+        b = uv_buf_init((char *)wr->data, out->len - (guint)w);
+        if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_in_written) < 0)
+            g_free(wr);
+    }
+    g_byte_array_set_size(out, 0);
+}
+
+/* With TLS, a frame is taken only from the member the peer's certificate
+ * names: that is what makes a frame prove its sender. */
+static bool in_sender_ok(inconn *c, const uint8_t *frame)
+{
+    int member = dmn_tls_peer_member(c->tls);
+    uint32_t from = (uint32_t)frame[6] << 8 | frame[7];
+    if (member >= 0 && from == (uint32_t)member)
+        return true;
+    dmn_node *n = c->node;
+    const char *cert = member >= 0 ? n->peers[member].address : "?";
+    dmn_node_count_bad(n, DMN_BAD_AUTH, "tcp from %s: a frame from member %u on a connection "
+                       "certified for %s", c->remote, from, cert);
+    auth_failure(n, cert, "frames from %s fail authentication: its certificate names %s but its "
+                 "frames claim to come from %s (sent from %s)", cert, cert,
+                 from < n->n_peers ? n->peers[from].address : "no member", c->remote);
+    return false;
 }
 
 static void in_close(inconn *c)
@@ -777,6 +1019,20 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t rem = (size_t)nread;
+    if (c->tls) {
+        int rc = dmn_tls_feed(c->tls, p, rem);
+        in_write_tls(c);
+        if (rc < 0) {
+            auth_failure(n, c->remote_host, "TLS session with %s refused: %s", c->remote,
+                         dmn_tls_error(c->tls));
+            in_close(c);
+            return;
+        }
+        /* Consumed below into c->acc, and emptied at the end. */
+        GByteArray *plain = dmn_tls_plain(c->tls);
+        p = plain->data;
+        rem = plain->len;
+    }
     size_t trailer = n->auth ? DMN_AUTH_TRAILER : 0;
     bool any = false;
     while (rem > 0) {
@@ -791,7 +1047,13 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         int fl = dm_codec_frame_length(c->acc, c->fill);
         if (fl < 0) {
-            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s", dm_strerror(fl));
+            /* A TLS record header (handshake, version 3.x) from a member
+             * configured with TLS while this node is not: say so. */
+            bool tls_hello = !c->tls && !c->proven && c->acc[0] == 0x16 && c->acc[1] == 0x03;
+            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s%s%s%s",
+                               dm_strerror(fl), tls_hello ? " (a TLS handshake from " : "",
+                               tls_hello ? c->remote : "",
+                               tls_hello ? ": TLS is configured there, not here)" : "");
             in_close(c);
             goto out;
         }
@@ -805,13 +1067,19 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         c->fill = 0;
         any = true;
-        if (!process_frame(n, c->acc, need, "tcp")) {
+        if (c->tls && !in_sender_ok(c, c->acc)) {
+            in_close(c);
+            goto out;
+        }
+        if (!process_frame(n, c->acc, need, "tcp", c->remote)) {
             in_close(c);
             goto out;
         }
         c->proven = true;
     }
 out:
+    if (c->tls)
+        g_byte_array_set_size(dmn_tls_plain(c->tls), 0);
     if (any)
         settle(n);
 }
@@ -866,6 +1134,18 @@ static void on_connection(uv_stream_t *server, int status)
     g_queue_push_tail(&n->inbound, c);
     c->link = n->inbound.tail;
     uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
+        sockaddr_text((const struct sockaddr *)&ss, c->remote, sizeof c->remote);
+    else
+        g_strlcpy(c->remote, "?", sizeof c->remote);
+    g_strlcpy(c->remote_host, c->remote, sizeof c->remote_host);
+    char *colon = strrchr(c->remote_host, ':');
+    if (colon)
+        *colon = '\0';
+    if (n->tls)
+        c->tls = dmn_tls_new(n->tls, true, -1);
     uv_read_start((uv_stream_t *)&c->tcp, on_in_alloc, on_in_read);
 }
 
@@ -940,6 +1220,48 @@ static void log_start(dmn_node *n, bool had_state)
               quiet_ms, "a brand-new cluster skips this with --bootstrap on its first start");
 }
 
+/* A key's public name: the first 8 hex digits of its SHA-256, so that an
+ * operator can tell which key a node sends with without printing it. */
+static char *key_id(GBytes *key)
+{
+    char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, key);
+    sum[8] = '\0';
+    return sum;
+}
+
+gboolean dmn_node_reload(dmn_node *n, GError **err)
+{
+    const dmn_config *cfg = n->cfg;
+    GPtrArray *keys = NULL;
+    if (n->auth) {
+        keys = dmn_config_read_keys(cfg->key_file, err);
+        if (!keys)
+            return FALSE;
+    }
+    /* TLS first: if it fails, nothing has changed. */
+    if (n->tls && !dmn_tls_ctx_reload(n->tls, err)) {
+        if (keys)
+            g_ptr_array_unref(keys);
+        return FALSE;
+    }
+    if (keys) {
+        if (!dmn_auth_set_keys(n->auth, (GBytes *const *)keys->pdata, keys->len)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "key_file %s: unusable keys", cfg->key_file);
+            g_ptr_array_unref(keys);
+            return FALSE;
+        }
+        g_ptr_array_unref(n->keys);
+        n->keys = keys;
+        g_autofree char *id = key_id(g_ptr_array_index(keys, 0));
+        g_message("reloaded key_file: %u key(s) accepted, sending with %s", keys->len, id);
+    }
+    if (n->tls)
+        g_message("reloaded TLS credentials for new connections: %s", dmn_tls_ctx_describe(n->tls));
+    if (!n->auth && !n->tls)
+        g_message("reload: no key_file and no TLS: nothing to re-read");
+    return TRUE;
+}
+
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err)
 {
@@ -966,14 +1288,32 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         if (!resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
-    if (cfg->key) {
-        gsize klen;
-        const void *k = g_bytes_get_data(cfg->key, &klen);
-        n->auth = dmn_auth_new(k, klen, n->n_peers, cfg->auth_max_age_us, g_get_real_time());
+    n->authlog = dmn_authlog_new();
+    if (cfg->keys) {
+        n->keys = g_ptr_array_ref(cfg->keys);
+    } else if (cfg->key) {
+        n->keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        g_ptr_array_add(n->keys, g_bytes_ref(cfg->key));
+    }
+    if (n->keys) {
+        n->auth = dmn_auth_new_ring((GBytes *const *)n->keys->pdata, n->keys->len, n->n_peers,
+                                    cfg->auth_max_age_us, g_get_real_time());
         if (!n->auth) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "bad authentication key");
             goto fail;
         }
+    }
+    if (cfg->tls_cert) {
+        g_auto(GStrv) cas = g_strsplit(cfg->tls_ca, ",", -1);
+        for (char **c = cas; *c; c++)
+            g_strstrip(*c);
+        n->tls = dmn_tls_ctx_new((const char *const *)cas, cfg->tls_cert, cfg->tls_key, cfg->members,
+                                 cfg->self, err);
+        if (!n->tls)
+            goto fail;
+        g_message("TLS 1.3 on every stream: %s", dmn_tls_ctx_describe(n->tls));
+        if (!n->auth)
+            g_warning("TLS without key_file: membership datagrams (UDP) are not authenticated");
     }
 
     GBytes *state = NULL;
@@ -988,6 +1328,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->shutdown_timer.data = n;
     uv_timer_init(loop, &n->catch_up_timer);
     n->catch_up_timer.data = n;
+    uv_idle_init(loop, &n->flusher);
+    n->flusher.data = n;
     for (uint32_t i = 0; i < n->n_peers; i++) {
         uv_timer_init(loop, &n->peers[i].timer);
         n->peers[i].timer.data = &n->peers[i];
@@ -1061,7 +1403,8 @@ fail:
     return NULL;
 }
 
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+static int lock_start(dmn_node *n, const char *name, int64_t timeout_us, bool try_once,
+                      uint64_t *attempt)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
@@ -1069,13 +1412,15 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *a
         return -DM_EBUSY;
     /* *attempt is stored before settle() delivers any event. */
     int64_t now = now_us();
-    int rc = dm_node_lock(n->core, now, name, timeout_us, attempt);
+    int rc = try_once ? dm_node_try_lock(n->core, now, name, timeout_us, attempt)
+                      : dm_node_lock(n->core, now, name, timeout_us, attempt);
     if (rc == -DM_ERECOVERING && timeout_us > 0) {
         deferred_lock *d = g_new0(deferred_lock, 1);
         d->name = g_strdup(name);
         d->id = ++n->next_deferred;
         d->requested_at = now;
         d->deadline = now + timeout_us;
+        d->try_once = try_once;
         g_queue_push_tail(&n->deferred, d);
         if (attempt)
             *attempt = d->id;
@@ -1084,6 +1429,16 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *a
     }
     settle(n);
     return rc;
+}
+
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+{
+    return lock_start(n, name, timeout_us, false, attempt);
+}
+
+int dmn_node_try_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+{
+    return lock_start(n, name, timeout_us, true, attempt);
 }
 
 int dmn_node_unlock(dmn_node *n, const char *name)
@@ -1188,6 +1543,7 @@ void dmn_node_close(dmn_node *n)
         uv_close((uv_handle_t *)&n->timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->catch_up_timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->flusher, on_closed_nop);
         for (uint32_t i = 0; i < n->n_peers; i++)
             uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
     }
@@ -1212,6 +1568,10 @@ void dmn_node_free(dmn_node *n)
             g_byte_array_unref(n->peers[i].out);
     g_free(n->peers);
     dmn_auth_free(n->auth);
+    if (n->keys)
+        g_ptr_array_unref(n->keys);
+    dmn_tls_ctx_free(n->tls);
+    dmn_authlog_free(n->authlog);
     g_array_unref(n->events);
     g_ptr_array_unref(n->dirty);
     g_hash_table_destroy(n->aliases);
@@ -1308,6 +1668,17 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                                n->deferred.length);
     held_status hs = { out, now };
     dm_node_foreach_held(n->core, append_held, &hs);
+    if (n->auth || n->tls) {
+        g_string_append(out, "auth");
+        if (n->auth) {
+            g_autofree char *id = key_id(g_ptr_array_index(n->keys, 0));
+            g_string_append_printf(out, " keys %u sending %s udp %s", n->keys->len, id,
+                                   n->cfg->udp_encrypt ? "encrypted" : "authenticated");
+        }
+        g_string_append_printf(out, " tls %s\n", n->tls ? "on" : "off");
+    }
+    dmn_authlog_format(n->authlog, out);
+    g_string_append_c(out, '\n');
     g_string_append(out, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
         g_string_append_printf(out, " %s=%" G_GUINT64_FORMAT, bad_names[i], n->bad[i]);

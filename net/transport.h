@@ -20,6 +20,12 @@
  *  - a lock the core refuses with -DM_ERECOVERING (no token floor yet) is
  *    kept and started once the floor is in, or failed with -DM_ETIMEDOUT at
  *    its deadline: owners never see that transient code;
+ *  - with tls_cert/tls_key/tls_ca, every TCP connection runs TLS 1.3 with
+ *    mutual certificates (net/tls.h): ciphertext goes through the session on
+ *    both the outgoing and the inbound path, and an inbound frame is taken
+ *    only when its `from` is the member the client's certificate names;
+ *    with udp_encrypt, datagrams are AES-GCM encrypted (net/auth.h);
+ *    dmn_node_reload re-reads keys and certificates (dmutexd: SIGHUP);
  *  - bad input of any kind is counted (dmn_bad_kind), logged at most once
  *    per second per kind, and dropped; a TCP connection with a framing error
  *    is closed; inbound connections are capped (max_inbound).
@@ -66,6 +72,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
  * outcomes with: every GRANTED, FAILED, LOST and RENEWED event about the
  * attempt carries that id; never match outcomes by name alone. */
 int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt);
+/* dm_node_try_lock's: fails with -DM_EHELD when another holder has it. */
+int dmn_node_try_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt);
 int dmn_node_unlock(dmn_node *n, const char *name);
 /* Unlock `name` only if `attempt` is what this node holds it by (an owner
  * refusing a grant nobody waits for must not release a newer attempt's).
@@ -74,6 +82,12 @@ int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt);
 /* Abandon an acquisition in progress (dm_node_cancel): its FAILED event
  * (-DM_ECANCELED) follows. */
 int dmn_node_cancel(dmn_node *n, const char *name);
+
+/* Re-read the keyring (key_file) and the TLS credentials (tls_ca,
+ * tls_cert, tls_key) named at start, without downtime: new keys take
+ * effect at once, new credentials for connections made from now on. On an
+ * error (logged by the caller) everything in use stays as it was. */
+gboolean dmn_node_reload(dmn_node *n, GError **err);
 
 /* Leave gracefully (dm_node_leave), then wait until every queued outgoing
  * byte is written (at most 1 s) and call done. */
