@@ -94,7 +94,7 @@ BEGIN {
     while ((r = getline line < kinds) > 0) {
         if (line ~ /^#/ || line !~ /[^ \t]/) continue
         split(line, f, " ")
-        if (f[2] !~ /^(proportion|count|heavy|mean)$/) {
+        if (f[2] !~ /^(proportion|fraction|count|heavy|mean)$/) {
             print "aggregate.awk: " kinds ": metric " f[1] ": unknown kind '" f[2] "'" > "/dev/stderr"; bad = 1; exit 2
         }
         KIND[f[1]] = f[2]
@@ -157,7 +157,7 @@ END {
             k = order[p] SUBSEP j
             c = cnt[k] + 0
             kind = KIND[metric[j]]
-            how = kind == "proportion" ? "wilson" : kind == "mean" ? "t" : "bootstrap"
+            how = kind == "proportion" || kind == "fraction" ? "wilson" : kind == "mean" ? "t" : "bootstrap"
             if (c == 0) {
                 printf "%s%s,,,0,,,%s,%s\n", order[p], metric[j], how, us
                 continue
@@ -179,7 +179,11 @@ END {
                     printf "aggregate.awk: %s at %s: mean %g is not a proportion\n", metric[j], order[p], m > "/dev/stderr"
                     bad = 1; exit 2
                 }
-                if (!(k in frac)) wilson(m, c)
+                # A fraction of time or of requests is never a Bernoulli
+                # trial, even where every run measured 0 or 1 (a side cut off
+                # from every quorum, a quorum that never went away): treating
+                # ten such runs as ten trials drew bars from 1 down to 0.72.
+                if (!(k in frac) && kind != "fraction") wilson(m, c)
                 else if (sd == 0) { LO = HI = m }
                 else wilson(m, m * (1 - m) * c / (sd * sd))
             } else if (how == "bootstrap") {

@@ -20,8 +20,10 @@ do for [row = 1:2] {
     side = row == 1 ? 'a' : 'b'
     set ylabel sprintf('side %s: requests granted', side)
     do for [s in vals_shape] {
-        set title stitle(s) font ',10'
-        if (row == 2 && s eq word(vals_shape, 1)) { set key bottom left font ',9' } else { set key off }
+        set title stitle(s) font ',10' noenhanced   # the braces are sets, not grouping
+        # The key sits where no point is: side a of the second shape, whose
+        # values are all 0 or 1 under every policy.
+        if (row == 1 && s eq word(vals_shape, 2)) { set key at graph 0.5, graph 0.75 center center font ',9' } else { set key off }
         plot for [pol in vals_policy] sel(sprintf('shape=%s,policy=%s,metric=served_%s', s, pol, side)) \
                 using (qi(strcol('quorum')) + xshift(pol, 1.2)):'mean':'ci_low':'ci_high' with yerrorbars \
                 pt ptype(pol, 1) ps 1.3 lc rgb pcolour(pol) title plabel(pol), \

@@ -1,6 +1,9 @@
 # analysis/qsys-latency.gp -- latency (p50, p99) and throughput vs N per
 # quorum system, one column of panels per offered load (run by figures.sh).
 load here . '/qsys-style.gp'
+# A canvas of its own: at the default size the y labels ran into the title.
+if (ext eq 'png') { set terminal pngcairo size 1300,950 enhanced font 'sans,11' linewidth 1.5 } \
+else { set terminal svg size 1300,950 dynamic enhanced font 'sans,11' linewidth 1.5 background rgb 'white' }
 set output out('qsys-latency')
 set multiplot layout 2, words(vals_load) title "Latency and throughput vs cluster size, per quorum system (policy ae, every node a client, 50 ms holds, no faults)\n" . subtitle(cilabel . ', ' . nlabel . '; solid: p50, dotted: p99') . "\n" . subtitle(unsafenote)
 set xlabel 'cluster size N (nodes, log scale)'
@@ -16,8 +19,10 @@ do for [load in vals_load] {
     set ylabel 'latency, requested → granted (ms, log scale)'
     set logscale y
     set ytics (5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
-    set yrange [(ylo > 0 ? ylo / 2 : 0.5):yhi * 2]
-    set key center right font ',9' samplen 2
+    # Room above the data for the key (two columns, p50 and p99): at the
+    # right it hid the p99 points of N = 100 and 256.
+    set yrange [(ylo > 0 ? ylo / 2 : 0.5):yhi * 30]
+    set key top left font ',9' samplen 2 maxrows 3
     plot \
         for [q in vals_quorum] sel(sprintf('load=%s,quorum=%s,metric=lat_p50_ms', load, q)) \
             using (column('n') * qmul(q)):'mean':'ci_low':'ci_high' with yerrorlines dt 1 pt qshape(q) lc rgb qcolour(q) title sprintf('%s p50', q), \
@@ -32,7 +37,7 @@ do for [load in vals_load] {
     set ytics autofreq
     set ylabel 'throughput (grants per second)'
     set yrange [0:21]
-    set key bottom left
+    set key bottom left maxrows auto
     plot \
         for [q in vals_quorum] sel(sprintf('load=%s,quorum=%s,metric=throughput', load, q)) \
             using (column('n') * qmul(q)):'mean':'ci_low':'ci_high' with yerrorlines dt 1 pt qshape(q) lc rgb qcolour(q) title q, \

@@ -157,7 +157,7 @@ for ((seed = seed0; seed < seed0 + count; seed++)); do
     sim_args
     extra=()
     [ "$need_csv" -eq 1 ] && extra+=(--csv "$tmp/attempts.csv")
-    [ "$use_lock_messages" -eq 1 ] && extra+=(--set liveness.enabled=false)
+    [ "$use_lock_messages" -eq 1 ] && extra+=(--set measure.from=0)
     if [ "$need_trace" -eq 1 ]; then
         "$sim" "${args[@]}" "${extra[@]}" --seed "$seed" --trace - 2>"$tmp/err" | trace_metrics >"$tmp/out"
         rc=${PIPESTATUS[0]}
@@ -176,9 +176,11 @@ for ((seed = seed0; seed < seed0 + count; seed++)); do
         break
     fi
     [ "$need_csv" -eq 1 ] && derived="$derived $(csv_metrics "$tmp/attempts.csv")"
+    # The window's messages over its grants; "na" (no grant) stays empty.
     if [ "$use_lock_messages" -eq 1 ]; then
-        lm=$(key "$summary" lock_messages) acq=$(key "$summary" acquisitions)
-        derived="$derived msgs_per_acq=$(awk -v m="$lm" -v a="$acq" 'BEGIN { if (a > 0) printf "%.3f", m / a }')"
+        lm=$(key "$summary" window_msgs_per_grant)
+        [ "$lm" = na ] && lm=
+        derived="$derived msgs_per_acq=$lm"
     fi
     derived="$derived $(awk -v s="$summary" 'BEGIN {
         n = split(s, kv, " "); for (i = 1; i <= n; i++) { split(kv[i], p, "="); v[p[1]] = p[2] }

@@ -85,7 +85,9 @@ out=$(cd "$out" && pwd)
 if [ -z "$sshloginfile" ] && [ "$mode" != list ]; then
     snap=$out/.work/bin/dmutex-sim-$(cksum <"$sim" | cut -d' ' -f1)
     if [ ! -x "$snap" ]; then
-        mkdir -p "$out/.work/bin" && cp "$sim" "$snap.tmp" && mv -f "$snap.tmp" "$snap" ||
+        # A temporary name of this run's own: two runs started at once into
+        # one output directory shared "$snap.tmp", and one failed its mv.
+        mkdir -p "$out/.work/bin" && cp "$sim" "$snap.tmp.$$" && mv -f "$snap.tmp.$$" "$snap" ||
             dm_die "cannot copy $sim to $out/.work/bin"
     fi
     sim=$snap
