@@ -1875,6 +1875,11 @@ const char *dmn_node_address(const dmn_node *n, uint32_t id)
     return id < n->n_peers ? n->peers[id].address : "?";
 }
 
+bool dmn_node_id_bound(const dmn_node *n, uint32_t id)
+{
+    return id < n->n_peers && n->peers[id].bound;
+}
+
 /* The core's own rule (with its fall-back), so that status shows the quorum
  * the node would really use. */
 int dmn_node_current_quorum(dmn_node *n, const char *name, uint32_t *out, uint32_t cap)

@@ -108,6 +108,9 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add);
 dm_node *dmn_node_core(dmn_node *n);
 int64_t dmn_node_now(dmn_node *n);
 const char *dmn_node_address(const dmn_node *n, uint32_t id);
+/* Whether id has an address (--members, or a binding installed under the
+ * epoch policy); a spare id without one is nobody yet. */
+bool dmn_node_id_bound(const dmn_node *n, uint32_t id);
 uint32_t dmn_node_n_members(const dmn_node *n);
 const dmn_config *dmn_node_config(const dmn_node *n);
 const uint64_t *dmn_node_bad_counts(const dmn_node *n);   /* DMN_BAD_COUNT entries */
