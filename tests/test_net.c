@@ -22,6 +22,7 @@
 #include "codec.h"
 #include "control.h"
 #include "error.h"
+#include "join.h"
 #include "netconfig.h"
 #include "store.h"
 #include "testlib.h"
@@ -324,6 +325,35 @@ static void test_key_files(void)
 }
 
 /* ------------------------------------------------------------ store */
+
+/* JOIN frames: an entry round-trips; every malformed shape is named. */
+static void test_join_frames(void)
+{
+    uint8_t buf[DMN_JOIN_ENTRY_MAX];
+    int type = 0;
+    dmn_join_entry e;
+    size_t len = dmn_join_encode_request(buf);
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_EQUAL(type, DMN_JOIN_TYPE);
+    len = dmn_join_encode_entry(buf, 10, 6, 7, "127.0.0.1:7001");
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_EQUAL(type, DMN_JOIN_ENTRY_TYPE);
+    CU_ASSERT_EQUAL(e.max_members, 10);
+    CU_ASSERT_EQUAL(e.members, 6);
+    CU_ASSERT_EQUAL(e.id, 7);
+    CU_ASSERT_STRING_EQUAL(e.address, "127.0.0.1:7001");
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len - 1, &type, &e));   /* length prefix */
+    buf[8] = 10;                                                          /* id >= max */
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    len = dmn_join_encode_entry(buf, 10, 6, 7, "no-port");
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    len = dmn_join_encode_entry(buf, 10, 6, 7, "a:1");
+    buf[9] = '\0';                                                        /* NUL in the address */
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    buf[5] = 0x01;                                                        /* a lock message type */
+    CU_ASSERT_FALSE(dmn_join_is_frame(buf, len));
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+}
 
 static void test_store(void)
 {
@@ -1072,6 +1102,7 @@ static CU_TestInfo keyring_tests[] = {
 };
 static CU_TestInfo store_tests[] = {
     { "save and load", test_store },
+    { "join frames", test_join_frames },
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo config_tests[] = {
