@@ -367,6 +367,10 @@ void dm_config_defaults(dm_config *cfg)
     cfg->rto_min_us = 5000;
     cfg->suspect_us = 10 * G_USEC_PER_SEC;
     cfg->token_stride = 1024;
+    /* A share of the lease, so that it scales with it: with the drift
+     * bound alone, LOST comes only about 2 drift bounds of the lease before
+     * another node can be granted, too late for anything to stop. */
+    cfg->lost_margin_us = DM_LOST_MARGIN_RELATIVE;
     cfg->lost_margin_ppm = 100000;
     cfg->spread = true;
     cfg->reconfig_delay_us = 10 * G_USEC_PER_SEC;
