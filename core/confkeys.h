@@ -48,6 +48,9 @@ typedef enum dm_confkey_type {
  * that configures a whole cluster (the simulator) sets it per node and
  * does not offer it. */
 #define DM_CONFKEY_PER_NODE 0x1u
+/* A key every member must set alike: drivers compare it with each peer's
+ * (core/confagree.h) and refuse a peer that differs. */
+#define DM_CONFKEY_AGREE 0x2u
 
 typedef struct dm_confkey {
     const char *group;         /* "core" or "swim" */

@@ -129,6 +129,26 @@ dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t fram
     return DMN_AUTH_OK;
 }
 
+dmn_auth_result dmn_auth_verify(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                                int64_t now_real)
+{
+    if (frame_len < 12 || len != frame_len + DMN_AUTH_TRAILER ||
+        buf[DMN_AUTH_FLAGS_OFFSET] != DMN_AUTH_FLAG)
+        return DMN_AUTH_MISSING;
+    uint8_t mac[DMN_AUTH_MAC];
+    compute_mac(a, buf, frame_len + 16, mac);
+    uint8_t diff = 0;
+    for (size_t i = 0; i < DMN_AUTH_MAC; i++)
+        diff |= mac[i] ^ buf[frame_len + 16 + i];
+    if (diff != 0)
+        return DMN_AUTH_BADMAC;
+    int64_t age = now_real - (int64_t)get_be64(buf + frame_len + 8);
+    if (age > a->max_age_us || age < -a->max_age_us)
+        return DMN_AUTH_STALE;
+    buf[DMN_AUTH_FLAGS_OFFSET] = 0;
+    return DMN_AUTH_OK;
+}
+
 const char *dmn_auth_result_name(dmn_auth_result r)
 {
     switch (r) {

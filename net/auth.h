@@ -62,6 +62,14 @@ size_t dmn_auth_seal(dmn_auth *a, uint8_t *buf, size_t frame_len, int64_t now_re
 dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
                               int64_t now_real);
 
+/* As dmn_auth_open, but without the replay window: for a HELLO
+ * (net/agree.h), whose `from` is the sender's id in its own member list,
+ * which need not be ours -- taking it into the window of the member that
+ * has that id here would refuse that member's own frames as replays. A
+ * replayed HELLO only restates a peer's settings. */
+dmn_auth_result dmn_auth_verify(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                                int64_t now_real);
+
 const char *dmn_auth_result_name(dmn_auth_result r);
 
 #endif

@@ -665,13 +665,14 @@ static void test_paused_holder_lost_before_message(void)
  * holder's (drift-shortened) lease but not the arbiters' full one: the
  * buffered acknowledgement vouches for a lease the holder can no longer
  * trust, so no GRANTED may come of it (the simulator found this). The rpc
- * timeout outlasts the pause, so that no retransmission or suspicion runs
- * first on resume: the buffered KEPT is what the node sees. */
+ * timeout is as long as the rules allow (lease >= 4 x rpc_timeout), so that
+ * no retransmission or suspicion runs first on resume: the buffered KEPT is
+ * what the node sees. */
 static void test_pause_during_fence_round(void)
 {
     dm_sim_config cfg;
     base_config(&cfg, 3, 17);
-    cfg.core.rpc_timeout_us = 10 * SEC;
+    cfg.core.rpc_timeout_us = cfg.core.lease_us / 4;
     dm_cluster *c = start(&cfg);
     int64_t lease = dm_cluster_cfg(c)->core.lease_us;
     CU_ASSERT_EQUAL(lock_(c, 0, "f", 20 * SEC, NULL), 0);
