@@ -5,3 +5,5 @@ qcolour(q) = q eq 'tree' ? '#1f77b4' : q eq 'majority' ? '#d62728' : q eq 'grid'
 qshape(q) = q eq 'tree' ? 7 : q eq 'majority' ? 5 : q eq 'grid' ? 9 : 13
 # Spread the systems' points a little along x so their bars do not overlap.
 qoff(q) = q eq 'tree' ? -0.5 : q eq 'grid' ? 0.5 : 0
+# The same on a log axis (N from 9 to 256): a factor.
+qmul(q) = q eq 'tree' ? 0.97 : q eq 'grid' ? 1.03 : 1

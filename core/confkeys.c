@@ -47,6 +47,8 @@ static const dm_confkey keys[] = {
       "epoch policy: no change leaves fewer members" },
     { "core", "reconfig_interval", DM_CONFKEY_DURATION, CORE(reconfig_interval_us), 0,
       DM_DURATION_MAX_US, 0, "epoch policy: a node starts at most one change per this" },
+    { "core", "reconfig_auto", DM_CONFKEY_BOOL, CORE(reconfig_auto), 0, 1, 0,
+      "epoch policy: SWIM's view changes the configuration; false: only operators do" },
     { "core", "bootstrap", DM_CONFKEY_BOOL, CORE(bootstrap), 0, 1, DM_CONFKEY_PER_NODE,
       "this node never ran before (a new cluster's first start): grant at once" },
     { "swim", "enabled", DM_CONFKEY_BOOL, CORE(membership), 0, 1, DM_CONFKEY_AGREE,

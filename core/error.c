@@ -32,6 +32,8 @@ static const struct {
                         "The node started without persisted state and is still recovering it "
                         "from a quorum; try again shortly."},
     [DM_EEXIST] = {"DM_EEXIST", "A registry already has an entry of that name."},
+    [DM_ETOOFEW] = {"DM_ETOOFEW",
+                    "The configuration change would leave fewer members than reconfig_min_size."},
 };
 
 /* A code added to the enum without an entry here fails the build; a gap

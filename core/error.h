@@ -29,6 +29,7 @@ enum dm_error {
     DM_ECANCELED,      /* the application abandoned the acquisition */
     DM_ERECOVERING,    /* started without persisted state: still recovering it */
     DM_EEXIST,         /* a registry already has an entry of that name */
+    DM_ETOOFEW,        /* a configuration change would leave fewer members than the minimum */
     DM_ERROR_COUNT
 };
 

@@ -1210,6 +1210,21 @@ void dm_membership_leave(dm_membership *m, int64_t now)
     announce(m, NONE);
 }
 
+void dm_membership_rejoin(dm_membership *m, int64_t now)
+{
+    if (!m->leaving)
+        return;
+    uint32_t self = m->cfg.self;
+    m->leaving = false;
+    set_state(m, now, self, DM_MEMBER_ALIVE, m->mem[self].incarnation + 1);
+    broadcast(m, now, self);
+    m->probe.phase = PROBE_IDLE;
+    m->probe_at = now;
+    /* What changed while we were away comes with a push/pull, now. */
+    m->push_pull_at = m->cfg.push_pull_interval_us > 0 ? now : NEVER;
+    announce(m, NONE);
+}
+
 void dm_membership_info(const dm_membership *m, uint32_t member_id, dm_member_info *out)
 {
     memset(out, 0, sizeof *out);

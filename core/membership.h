@@ -182,6 +182,10 @@ void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member);
 /* Graceful leave: announce LEFT about ourselves (at a higher incarnation)
  * to up to indirect_checks + 1 members at once, and stop probing. */
 void dm_membership_leave(dm_membership *m, int64_t now);
+/* Come back after dm_membership_leave: announce ALIVE at a higher
+ * incarnation (which overrides our LEFT everywhere) and probe and push/pull
+ * again, at once. Nothing when not leaving. */
+void dm_membership_rejoin(dm_membership *m, int64_t now);
 
 /* Queries. */
 void dm_membership_info(const dm_membership *m, uint32_t member, dm_member_info *out);

@@ -249,9 +249,13 @@ struct dm_node {
     size_t rc_len;
     GArray *rc_events;          /* rc_event: reported during a call, handled after it */
     uint8_t *in_view;           /* per member: in SWIM's view (self always) */
+    uint8_t *in_conf;           /* per member: in the installed configuration */
     int64_t *view_since;        /* per member: since when in_view has its value */
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
+    bool op_proposal;           /* the running proposal is an operator's (DM_EV_RECONFIG) */
+    bool stayed_out;            /* out of SWIM's view until a configuration holds us
+                                   (dm_node_stay_out) */
     uint64_t rec_newest;        /* recovering: the newest epoch an answer named */
     dm_node_stats stats;
 };
@@ -377,6 +381,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->rejoin_delay_us = 30 * G_USEC_PER_SEC;
     cfg->reconfig_min_size = 3;
     cfg->reconfig_interval_us = 5 * G_USEC_PER_SEC;
+    cfg->reconfig_auto = true;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -2150,6 +2155,23 @@ static bool epoch_admit(dm_node *n, const dm_msg *m)
 
 static int set_quorum(dm_node *n, const uint32_t *ids, uint32_t count);
 
+/* An operator's change may go against the view (a running member removed,
+ * one that does not run yet added). The hysteresis of the automatic changes
+ * then counts from the install, at every member alike, so that the change
+ * is not undone at once: a removed member that keeps running is taken back
+ * after rejoin_delay, an added one that does not come up is removed after
+ * reconfig_delay. Automatic changes never go against the view as it was
+ * tracked. */
+static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
+{
+    for (uint32_t i = 0; i < n->cfg.n_members; i++) {
+        uint8_t m = dm_epoch_config_has(c, i);
+        if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
+            n->view_since[i] = now;
+        n->in_conf[i] = m;
+    }
+}
+
 /* C_{e+1} is in force here. */
 static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
 {
@@ -2160,6 +2182,11 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
         return;
     }
     n->stats.epochs++;
+    epoch_mark_config(n, c, now);
+    if (n->stayed_out && dm_epoch_config_has(c, n->cfg.self)) {
+        n->stayed_out = false;   /* taken back by an operator: back in the view */
+        dm_membership_rejoin(n->members, now);
+    }
     if (e->ev.token_floor > n->highest_token && absorb_token(n, e->ev.token_floor) < 0)
         g_warning("node %u: cannot persist the token floor of epoch %" G_GUINT64_FORMAT,
                   n->cfg.self, c->epoch);
@@ -2201,6 +2228,17 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
     n->epoch_dirty = true;
 }
 
+/* An operator's change ended: say how. Another configuration winning the
+ * epoch is "busy": the operator looks at it and asks again. */
+static void epoch_operator_done(dm_node *n, const rc_event *e)
+{
+    n->op_proposal = false;
+    dm_event *ev = new_event(n, DM_EV_RECONFIG, NULL);
+    ev->reason = e->ev.reason < 0 ? e->ev.reason : e->ev.own ? 0 : -DM_EBUSY;
+    ev->epoch = e->ev.reason == 0 ? e->conf.epoch : config_epoch(n);
+    ev->view_size = e->ev.reason == 0 ? e->conf.count : dm_reconfig_current(n->rc)->count;
+}
+
 static void epoch_events(dm_node *n, int64_t now)
 {
     for (guint i = 0; i < n->rc_events->len; i++) {
@@ -2209,6 +2247,8 @@ static void epoch_events(dm_node *n, int64_t now)
             epoch_installed(n, e, now);
         else if (e->ev.type == DM_RECONFIG_EV_DONE || e->ev.type == DM_RECONFIG_EV_SEALED)
             n->epoch_dirty = true;
+        if (e->ev.type == DM_RECONFIG_EV_DONE && n->op_proposal)
+            epoch_operator_done(n, e);
     }
     g_array_set_size(n->rc_events, 0);
 }
@@ -2234,6 +2274,10 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
     uint32_t count = 0;
     *ripe_at = DM_NEVER;
+    if (!n->cfg.reconfig_auto) {   /* operators only: the view asks for nothing */
+        memcpy(ids, c->ids, c->count * sizeof *ids);
+        return c->count;
+    }
     for (uint32_t i = 0; i < n->cfg.n_members && count < DM_RECONFIG_MAX_MEMBERS; i++) {
         bool member = dm_epoch_config_has(c, i);
         int64_t delay = member ? n->cfg.reconfig_delay_us : n->cfg.rejoin_delay_us;
@@ -2251,13 +2295,29 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     return count;
 }
 
+/* Propose the first `count` ids of quorum_buf as the next configuration;
+ * `alive` as dm_reconfig_propose's. */
+static int epoch_propose(dm_node *n, int64_t now, uint32_t count, const uint8_t *alive)
+{
+    /* Time for a few ballots and the backoffs between them, even when a
+     * slow member makes each take seconds. */
+    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
+                                 16 * dm_reconfig_round_trip(n->rc));
+    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, alive, deadline);
+    if (rc == 0) {
+        n->stats.proposals++;
+        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
+    }
+    return rc;
+}
+
 /* Start a change when the view asks for one (or when this member is sealed
  * and nobody is finishing the change), at most once per reconfig_interval. */
 static void epoch_consider(dm_node *n, int64_t now)
 {
     n->epoch_dirty = false;
     n->epoch_check_at = DM_NEVER;   /* a proposal's end or recovery's marks us dirty again */
-    if (!n->rc || !n->members || n->floor_pending || n->leaving ||
+    if (!n->rc || !n->members || n->floor_pending || n->leaving || n->stayed_out ||
         dm_reconfig_proposing(n->rc))
         return;
     epoch_track_view(n, now);
@@ -2272,15 +2332,7 @@ static void epoch_consider(dm_node *n, int64_t now)
         n->epoch_check_at = min64(n->epoch_check_at, n->next_proposal_at);
         return;
     }
-    /* Time for a few ballots and the backoffs between them, even when a
-     * slow member makes each take seconds. */
-    int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
-                                 16 * dm_reconfig_round_trip(n->rc));
-    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, n->in_view, deadline);
-    if (rc == 0) {
-        n->stats.proposals++;
-        n->next_proposal_at = now + n->cfg.reconfig_interval_us;
-    }
+    epoch_propose(n, now, count, n->in_view);
 }
 
 /* After any input: handle what the module reported, then the trigger. */
@@ -2314,6 +2366,7 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     p.rto_us = n->cfg.rpc_timeout_us;
     n->rc_events = g_array_new(FALSE, FALSE, sizeof(rc_event));
     n->in_view = g_new(uint8_t, N);
+    n->in_conf = g_new0(uint8_t, N);
     memset(n->in_view, 1, N);
     n->view_since = g_new0(int64_t, N);
     for (uint32_t i = 0; i < N; i++)
@@ -2332,6 +2385,8 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
      * nothing else may wake it (members joining its view are no change). */
     n->epoch_dirty = true;
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    for (uint32_t i = 0; i < c->count; i++)
+        n->in_conf[c->ids[i]] = 1;
     return set_quorum(n, c->ids, c->count);
 }
 
@@ -2633,6 +2688,7 @@ void dm_node_free(dm_node *n)
     if (n->rc_events)
         g_array_free(n->rc_events, TRUE);
     g_free(n->in_view);
+    g_free(n->in_conf);
     g_free(n->view_since);
     g_aligned_free(n);
 }
@@ -2857,6 +2913,91 @@ uint32_t dm_node_members(const dm_node *n) { return n->cfg.n_members; }
 const dm_config *dm_node_config(const dm_node *n) { return &n->cfg; }
 const dm_quorum *dm_node_quorum_system(const dm_node *n) { return n->quorum; }
 uint64_t dm_node_config_epoch(const dm_node *n) { return config_epoch(n); }
+uint32_t dm_node_config_members(const dm_node *n, uint32_t *out, uint32_t cap)
+{
+    if (!n->rc)
+        return 0;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    uint32_t k = MIN(cap, c->count);
+    memcpy(out, c->ids, k * sizeof *out);
+    return k;
+}
+
+bool dm_node_is_config_member(const dm_node *n)
+{
+    return in_config(n);
+}
+
+int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
+{
+    if (!n->rc || member >= n->cfg.n_members)
+        return -DM_EINVAL;
+    if (n->leaving)
+        return -DM_ESHUTDOWN;
+    if (n->floor_pending)
+        return -DM_ERECOVERING;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    if (dm_epoch_config_has(c, member) == add)
+        return -DM_EINVAL;
+    if (dm_reconfig_proposing(n->rc) || sealed(n))
+        return -DM_EBUSY;
+    if (!add && c->count - 1 < n->cfg.reconfig_min_size)
+        return -DM_ETOOFEW;
+    begin(n, now);
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < c->count; i++) {
+        if (add && member < c->ids[i] && (i == 0 || member > c->ids[i - 1]))
+            n->quorum_buf[count++] = member;
+        if (add || c->ids[i] != member)
+            n->quorum_buf[count++] = c->ids[i];
+    }
+    if (add && member > c->ids[c->count - 1])
+        n->quorum_buf[count++] = member;
+    epoch_track_view(n, now);   /* the view epoch_mark_config compares with at the install */
+    /* The operator asked here: this node proposes at once rather than wait
+     * for the preferred proposer, which has nothing to propose. To the
+     * module, nobody else counts as alive. */
+    uint8_t *nobody = g_new0(uint8_t, n->cfg.n_members);
+    int rc = epoch_propose(n, now, count, nobody);
+    g_free(nobody);
+    if (rc == 0)
+        n->op_proposal = true;
+    epoch_after(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return rc;
+}
+
+int dm_node_epoch_catch_up(dm_node *n, int64_t now)
+{
+    if (!n->rc)
+        return -DM_EINVAL;
+    begin(n, now);
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    int asked = 0;
+    for (uint32_t i = 0; i < c->count; i++)
+        if (c->ids[i] != n->cfg.self) {
+            epoch_send_stale(n, c->ids[i]);
+            asked++;
+        }
+    drain_local(n, now);
+    flush_events(n);
+    return asked;
+}
+
+int dm_node_stay_out(dm_node *n, int64_t now)
+{
+    if (!n->rc || !n->members || in_config(n))
+        return -DM_EINVAL;
+    begin(n, now);
+    n->stayed_out = true;
+    dm_membership_leave(n->members, now);
+    after_membership(n, now);
+    drain_local(n, now);
+    flush_events(n);
+    return 0;
+}
+
 bool dm_node_abstaining(const dm_node *n) { return n->rc && dm_reconfig_abstaining(n->rc); }
 bool dm_node_sealed(const dm_node *n) { return sealed(n); }
 

@@ -61,6 +61,11 @@ typedef enum dm_event_type {
     DM_EV_VIEW,          /* the set of members in view changed: view_size, view_hash */
     DM_EV_EPOCH,         /* epoch policy: a configuration was installed: epoch, view_size
                             (its member count), view_hash (digest of its members) */
+    DM_EV_RECONFIG,      /* epoch policy: a change asked for with dm_node_change_members
+                            ended: reason 0 with epoch and view_size of the configuration
+                            installed, or -DM_ETIMEDOUT (no quorum of the current
+                            configuration answered in time), -DM_EBUSY (another change won
+                            the epoch: look again and retry) */
 } dm_event_type;
 
 typedef struct dm_event {
@@ -141,6 +146,9 @@ typedef struct dm_config {
     uint32_t reconfig_min_size;  /* a change never leaves fewer members; default 3 */
     int64_t reconfig_interval_us; /* a node starts at most one change per this (the rate limit
                                     against flapping); default 5 s */
+    bool reconfig_auto;          /* SWIM's view changes the configuration (reconfig_delay,
+                                    rejoin_delay); false: only dm_node_change_members does,
+                                    and an interrupted change is still finished. Default true */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
@@ -253,6 +261,35 @@ uint64_t dm_node_held_attempt(const dm_node *n, const char *name);
  * and renews nothing until the next one is installed). */
 uint64_t dm_node_config_epoch(const dm_node *n);
 bool dm_node_sealed(const dm_node *n);
+/* Epoch policy: the installed configuration's member ids, ascending, into
+ * out (cap >= dm_node_members()); returns the count, or 0 under other
+ * policies. */
+uint32_t dm_node_config_members(const dm_node *n, uint32_t *out, uint32_t cap);
+/* False when the epoch policy's installed configuration does not hold this
+ * node (it grants nothing then); true otherwise. */
+bool dm_node_is_config_member(const dm_node *n);
+/* Epoch policy: propose the installed configuration with `member` added
+ * (add) or removed, as an operator does. 0: the outcome comes as a
+ * DM_EV_RECONFIG event (never from inside this call). -DM_EINVAL: not the
+ * epoch policy, `member` is no member id, or already is / is not in the
+ * configuration; -DM_EBUSY: a change is being agreed (this node proposes
+ * one, or is sealed); -DM_ETOOFEW: fewer than reconfig_min_size members
+ * would remain; -DM_ESHUTDOWN: leaving; -DM_ERECOVERING: this node is still
+ * recovering its token floor. */
+int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add);
+/* Epoch policy: ask every other member of the installed configuration for a
+ * newer one (STALE; a member that knows one answers NEWER). Lock traffic
+ * does this by itself; a node that has none -- removed, or restarted into
+ * an old configuration nobody sends to -- calls it now and then. Returns the
+ * number of members asked, or -DM_EINVAL under other policies. */
+int dm_node_epoch_catch_up(dm_node *n, int64_t now);
+/* Epoch policy: this node is not in its installed configuration and must
+ * not be taken back by the automatic trigger (it was removed, and started
+ * again with its data): it leaves SWIM's view (LEFT) and proposes nothing
+ * until a configuration that holds it is installed (an operator's add);
+ * then it rejoins the view. 0, or -DM_EINVAL (not the epoch policy, no
+ * SWIM, or a member of the configuration). */
+int dm_node_stay_out(dm_node *n, int64_t now);
 /* Epoch policy: this node lost its state in its current epoch and may not
  * vote in it (it proposes a successor so that it can vote again). */
 bool dm_node_abstaining(const dm_node *n);

@@ -63,6 +63,7 @@ need_csv=0 need_trace=0 use_lock_messages=0
 for _m in $derive; do
     case $_m in
         lat_p50_ms | lat_p99_ms | lat_mean_ms | throughput | served | requests) need_csv=1 ;;
+        served_a | served_b) need_csv=1 ;;
         msgs_per_acq)
             if dm_feature "$sim" lock-messages; then use_lock_messages=1; else need_trace=1; fi ;;
         violated | viol_per_hour) ;;
@@ -78,12 +79,21 @@ key() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1; }
 
 # Metrics from the per-attempt CSV (seed,node,lock,requested_at,granted_at,
 # failed_at,outcome,messages): only attempts that started in the fault phase.
+# served_a / served_b split served by the requester: the nodes listed in the
+# definition's side_a (e.g. one side of a scripted partition), and the rest;
+# these count a grant only when it came before served_upto (the cut's end),
+# so that the heal gets no credit for a side that was cut off.
 csv_metrics() {
-    awk -F, -v dur="$duration" -v from="${served_from:-0}" -v upto="${served_upto:-$duration}" '
+    awk -F, -v dur="$duration" -v from="${served_from:-0}" -v upto="${served_upto:-$duration}" \
+        -v side="${side_a:-}" '
+        BEGIN { ns = split(side, s, /[ ,]+/); for (i = 1; i <= ns; i++) if (s[i] != "") ina[s[i]] = 1 }
         NR == 1 { next }
         $7 == "granted" && $4 < dur { lat[++n] = ($5 - $4) * 1000; sum += lat[n] }
         $7 == "granted" && $5 != "" && $5 < dur { thr++ }
-        $4 >= from && $4 < upto && $7 != "pending" { req++; if ($7 == "granted") ok++ }
+        $4 >= from && $4 < upto && $7 != "pending" {
+            req++; if ($7 == "granted") ok++
+            k = ($2 in ina) ? "a" : "b"; sreq[k]++; if ($7 == "granted" && $5 < upto) sok[k]++
+        }
         function pct(q,   i, j, t, k) {
             if (n == 0) return ""
             for (i = 2; i <= n; i++) { t = lat[i]; for (j = i - 1; j >= 1 && lat[j] > t; j--) lat[j + 1] = lat[j]; lat[j + 1] = t }
@@ -95,6 +105,8 @@ csv_metrics() {
             printf "lat_p50_ms=%s lat_p99_ms=%s lat_mean_ms=%s throughput=%.4f served=%s requests=%d\n",
                 p50, p99, n ? sprintf("%.3f", sum / n) : "", thr / dur,
                 req ? sprintf("%.5f", ok / req) : "", req
+            printf "served_a=%s served_b=%s\n", sreq["a"] ? sprintf("%.5f", sok["a"] / sreq["a"]) : "",
+                sreq["b"] ? sprintf("%.5f", sok["b"] / sreq["b"]) : ""
         }' "$1"
 }
 

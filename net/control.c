@@ -60,6 +60,7 @@ struct dmn_control {
     uint32_t max_sessions;
     GQueue sessions;
     GHashTable *locks;       /* name -> lockent */
+    session *changer;        /* waits for the outcome of its MEMBERS ADD/REMOVE */
 };
 
 typedef struct write_req {
@@ -224,6 +225,21 @@ static void on_waiter_timeout(uv_timer_t *t)
 
 void dmn_control_event(dmn_control *c, const dm_event *ev)
 {
+    if (ev->type == DM_EV_RECONFIG) {
+        session *s = c->changer;
+        c->changer = NULL;
+        if (s && ev->reason == 0)
+            reply(s, "OK epoch %" G_GUINT64_FORMAT " members %u", ev->epoch, ev->view_size);
+        else if (s && ev->reason == -DM_ETIMEDOUT)
+            reply(s, "ERR ETIMEDOUT no quorum of the configuration of epoch %" G_GUINT64_FORMAT
+                  " agreed in time (too few of its members reachable)", ev->epoch);
+        else if (s && ev->reason == -DM_EBUSY)
+            reply(s, "ERR EBUSY another change took epoch %" G_GUINT64_FORMAT
+                  " first: look at `members` and ask again", ev->epoch);
+        else if (s)
+            reply_err(s, ev->reason);
+        return;
+    }
     if (!ev->name || (ev->type != DM_EV_GRANTED && ev->type != DM_EV_FAILED && ev->type != DM_EV_LOST &&
                       ev->type != DM_EV_RENEWED))
         return;
@@ -376,6 +392,43 @@ static void cmd_status(session *s, const char *name)
     g_string_free(out, TRUE);
 }
 
+/* MEMBERS ADD|REMOVE HOST:PORT: answered when the change ends. */
+static void cmd_change_members(session *s, const char *op, const char *address)
+{
+    dmn_control *c = s->ctl;
+    bool add = g_ascii_strcasecmp(op, "ADD") == 0;
+    if (!add && g_ascii_strcasecmp(op, "REMOVE") != 0) {
+        reply(s, "ERR EPROTO MEMBERS takes ADD or REMOVE, not %s", op);
+        return;
+    }
+    if (c->changer) {
+        reply(s, "ERR EBUSY a change asked for here is in progress");
+        return;
+    }
+    int rc = dmn_node_change_members(c->node, address, add);
+    switch (-rc) {
+    case 0:
+        c->changer = s;
+        break;
+    case DM_EPEER:
+        reply(s, "ERR EPEER %s is not one of the configured members (--members)", address);
+        break;
+    case DM_EINVAL:
+        reply(s, "ERR EINVAL %s %s in the configuration, or the policy is not epoch", address,
+              add ? "is already" : "is not");
+        break;
+    case DM_EBUSY:
+        reply(s, "ERR EBUSY a change of configuration is in progress: try again shortly");
+        break;
+    case DM_ETOOFEW:
+        reply(s, "ERR ETOOFEW removing %s would leave fewer than reconfig_min_size members",
+              address);
+        break;
+    default:
+        reply_err(s, rc);
+    }
+}
+
 static void cmd_members(session *s)
 {
     GString *out = g_string_new(NULL);
@@ -418,9 +471,11 @@ static void handle_line(session *s, char *line)
         cmd_status(s, argv[1]);
     else if (strcmp(cmd, "MEMBERS") == 0 && argc == 1)
         cmd_members(s);
+    else if (strcmp(cmd, "MEMBERS") == 0 && argc == 3)
+        cmd_change_members(s, argv[1], argv[2]);
     else {
         dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: unknown command");
-        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | MEMBERS)");
+        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | MEMBERS [ADD|REMOVE HOST:PORT])");
     }
     g_free(cmd);
     g_strfreev(argv);
@@ -484,6 +539,8 @@ static void session_close(session *s)
     if (s->closing)
         return;
     session_release(s);
+    if (s->ctl->changer == s)
+        s->ctl->changer = NULL;   /* the change goes on; nobody waits for its outcome */
     s->closing = true;
     g_queue_delete_link(&s->ctl->sessions, s->link);
     uv_close((uv_handle_t *)&s->pipe, on_session_closed);

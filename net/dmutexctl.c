@@ -4,6 +4,7 @@
  *   dmutexctl [--control PATH] unlock NAME
  *   dmutexctl [--control PATH] status
  *   dmutexctl [--control PATH] members
+ *   dmutexctl [--control PATH] members add|remove HOST:PORT
  *
  * lock with a command runs it while holding the lock, with
  * DMUTEX_FENCING_TOKEN and DMUTEX_LOCK_NAME in its environment, releases the
@@ -16,7 +17,10 @@
  * past its lease. Without a command it prints the token and holds the lock
  * until SIGINT/SIGTERM, or until it is lost.
  *
- * Exit status: 0 ok; 1 lock failed, timed out, not held or lost; 2 usage;
+ * members add/remove waits until the change is installed and prints
+ * "epoch E members N", or fails (exit 1) naming why.
+ *
+ * Exit status: 0 ok; 1 lock failed, timed out, not held or lost, change failed; 2 usage;
  * 3 cannot reach the daemon; otherwise the command's own status (126/127
  * when it cannot be run, 128+N when killed by signal N).
  */
@@ -77,6 +81,8 @@ static int usage(const char *msg)
             "  unlock NAME\n"
             "  status [NAME]   (with NAME: the quorum line is that lock's)\n"
             "  members\n"
+            "  members add|remove HOST:PORT   (epoch policy: change the configuration;\n"
+            "                                  prints the epoch it installed)\n"
             "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
             "Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,\n"
             "3 cannot reach the daemon, else the command's status.\n");
@@ -178,6 +184,8 @@ static int simple_command(const char *path, const char *line, bool print_data)
             return EX_UNREACHABLE;
         }
         if (g_str_has_prefix(l, "OK")) {
+            if (print_data && l[2] == ' ')   /* MEMBERS ADD/REMOVE: "OK epoch E members N" */
+                printf("%s\n", l + 3);
             g_free(l);
             close(c.fd);
             return EX_OK;
@@ -575,6 +583,14 @@ int main(int argc, char **argv)
         if (strpbrk(argv[i], " \t\r\n"))
             return usage("lock names may not contain whitespace");
         g_autofree char *line = g_strdup_printf("STATUS %s\n", argv[i]);
+        return simple_command(path, line, true);
+    }
+    if (strcmp(cmd, "members") == 0 && argc - i == 2) {
+        if (strcmp(argv[i], "add") != 0 && strcmp(argv[i], "remove") != 0)
+            return usage("members takes add HOST:PORT or remove HOST:PORT");
+        if (strpbrk(argv[i + 1], " \t\r\n"))
+            return usage("addresses may not contain whitespace");
+        g_autofree char *line = g_strdup_printf("MEMBERS %s %s\n", argv[i], argv[i + 1]);
         return simple_command(path, line, true);
     }
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {

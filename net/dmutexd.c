@@ -5,6 +5,9 @@
  *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
  *   dmutexd --print-config-keys
  *
+ * SIGHUP re-reads the key file(s) and the TLS CAs, certificate and key
+ * (dmn_node_reload): keys and certificates rotate without a restart.
+ *
  * Under a service manager (Type=notify) it sends READY=1 once it serves its
  * control socket, STATUS= while it recovers, and STOPPING=1 on SIGTERM
  * (sdnotify.h).
@@ -32,7 +35,7 @@ typedef struct daemon_state {
     dmn_config cfg;
     dmn_node *node;
     dmn_control *control;
-    uv_signal_t sigterm, sigint;
+    uv_signal_t sigterm, sigint, sighup;
     uv_timer_t status_timer;    /* STATUS= for the service manager while recovering */
     int last_recovery;          /* -1: nothing reported yet */
     bool stopping;
@@ -88,7 +91,20 @@ static void on_left(void *user)
     dmn_node_close(d->node);
     uv_close((uv_handle_t *)&d->sigterm, on_closed);
     uv_close((uv_handle_t *)&d->sigint, on_closed);
+    uv_close((uv_handle_t *)&d->sighup, on_closed);
     uv_close((uv_handle_t *)&d->status_timer, on_closed);
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    (void)signum;
+    daemon_state *d = s->data;
+    GError *err = NULL;
+    g_message("SIGHUP: re-reading keys and TLS credentials");
+    if (!dmn_node_reload(d->node, &err)) {
+        g_warning("reload failed, keeping what is in use: %s", err->message);
+        g_error_free(err);
+    }
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -126,11 +142,11 @@ int main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
-        { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default) or memberlist", "POLICY" },
+        { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default), memberlist or epoch", "POLICY" },
         { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &control, "Unix socket of the control protocol", "PATH" },
-        { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key: authenticate every frame (HMAC-SHA256)", "FILE" },
+        { "key-file", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Cluster key(s), one per line, first sends: authenticate every frame (HMAC-SHA256)", "FILE[,FILE...]" },
         { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "Key file with the same settings and timings ([dmutex] group)", "FILE" },
         { "log-level", 0, 0, G_OPTION_ARG_STRING, &log_level, "error, critical, warning, message (default), info, debug", "LEVEL" },
         { "bootstrap", 0, 0, G_OPTION_ARG_NONE, &bootstrap,
@@ -241,6 +257,9 @@ int main(int argc, char **argv)
     d.sigterm.data = d.sigint.data = &d;
     uv_signal_start(&d.sigterm, on_signal, SIGTERM);
     uv_signal_start(&d.sigint, on_signal, SIGINT);
+    uv_signal_init(d.loop, &d.sighup);
+    d.sighup.data = &d;
+    uv_signal_start(&d.sighup, on_sighup, SIGHUP);
 
     /* Ready: the transport is bound and the control socket (when there is
      * one) accepts sessions, so dmutexctl works from now on (sdnotify.h). */

@@ -34,6 +34,11 @@ void dmn_config_clear(dmn_config *c)
     g_free(c->key_file);
     if (c->key)
         g_bytes_unref(c->key);
+    if (c->keys)
+        g_ptr_array_unref(c->keys);
+    g_free(c->tls_ca);
+    g_free(c->tls_cert);
+    g_free(c->tls_key);
     g_free(c->log_level);
     memset(c, 0, sizeof *c);
 }
@@ -102,7 +107,7 @@ gboolean dmn_config_set_members_csv(dmn_config *c, const char *csv, GError **err
 }
 
 /* The daemon's own keys; every other key is the core's (core/confkeys.h). */
-typedef enum { K_STR, K_DURATION, K_UINT, K_SIZE, K_MEMBERS } key_kind;
+typedef enum { K_STR, K_DURATION, K_UINT, K_SIZE, K_MEMBERS, K_BOOL } key_kind;
 
 typedef struct key_desc {
     const char *name;
@@ -125,6 +130,10 @@ static const key_desc keys[] = {
     { "backoff_min", K_DURATION, OFF(backoff_min_us) },
     { "backoff_max", K_DURATION, OFF(backoff_max_us) },
     { "out_queue_max", K_SIZE, OFF(out_queue_max) },
+    { "udp_encrypt", K_BOOL, OFF(udp_encrypt) },
+    { "tls_ca", K_STR, OFF(tls_ca) },
+    { "tls_cert", K_STR, OFF(tls_cert) },
+    { "tls_key", K_STR, OFF(tls_key) },
 };
 #undef OFF
 
@@ -195,6 +204,17 @@ gboolean dmn_config_set(dmn_config *c, const char *key, const char *value, const
         if (dm_duration_parse(text, &us) < 0)
             return bad_value(err, origin, key, v, "a duration such as 1s, 250ms or 500us");
         *(int64_t *)field = us;
+        break;
+    }
+    case K_BOOL: {
+        bool b;
+        if (g_ascii_strcasecmp(v, "true") == 0 || g_ascii_strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
+            b = true;
+        else if (g_ascii_strcasecmp(v, "false") == 0 || g_ascii_strcasecmp(v, "no") == 0 || strcmp(v, "0") == 0)
+            b = false;
+        else
+            return bad_value(err, origin, key, v, "true or false");
+        *(bool *)field = b;
         break;
     }
     case K_UINT:
@@ -297,25 +317,78 @@ static gint cmp_str(gconstpointer a, gconstpointer b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static gboolean read_key(dmn_config *c, GError **err)
+/* One key file's keys appended to out. */
+static gboolean read_key_file(const char *path, GPtrArray *out, GError **err)
 {
     char *data = NULL;
     gsize len = 0;
     GError *e = NULL;
-    if (!g_file_get_contents(c->key_file, &data, &len, &e)) {
+    if (!g_file_get_contents(path, &data, &len, &e)) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot read key file: %s", e->message);
         g_error_free(e);
         return FALSE;
     }
-    while (len > 0 && g_ascii_isspace(data[len - 1]))
-        len--;
-    if (len < DMN_AUTH_KEY_MIN) {
-        g_free(data);
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "key file %s: the key must have at least %d bytes",
-                    c->key_file, DMN_AUTH_KEY_MIN);
+    bool text = true;
+    for (gsize i = 0; i < len && text; i++)
+        text = g_ascii_isprint(data[i]) || g_ascii_isspace(data[i]);
+    guint before = out->len;
+    if (text) {
+        g_auto(GStrv) lines = g_strsplit(data, "\n", -1);
+        for (char **l = lines; *l; l++) {
+            char *k = g_strstrip(*l);
+            if (!*k || *k == '#')
+                continue;
+            if (strlen(k) < DMN_AUTH_KEY_MIN) {
+                g_set_error(err, DMN_CONFIG_ERROR, 0,
+                            "key file %s, line %d: a key must have at least %d bytes", path,
+                            (int)(l - lines) + 1, DMN_AUTH_KEY_MIN);
+                g_free(data);
+                return FALSE;
+            }
+            g_ptr_array_add(out, g_bytes_new(k, strlen(k)));
+        }
+    } else {
+        /* A binary key, as older versions read every key file. */
+        while (len > 0 && g_ascii_isspace(data[len - 1]))
+            len--;
+        if (len >= DMN_AUTH_KEY_MIN)
+            g_ptr_array_add(out, g_bytes_new(data, len));
+    }
+    g_free(data);
+    if (out->len == before) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "key file %s: no key (a key must have at least %d bytes)",
+                    path, DMN_AUTH_KEY_MIN);
         return FALSE;
     }
-    c->key = g_bytes_new_take(data, len);
+    return TRUE;
+}
+
+GPtrArray *dmn_config_read_keys(const char *key_file, GError **err)
+{
+    GPtrArray *keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+    g_auto(GStrv) files = g_strsplit(key_file, ",", -1);
+    for (char **f = files; *f; f++) {
+        char *path = g_strstrip(*f);
+        if (*path && !read_key_file(path, keys, err)) {
+            g_ptr_array_unref(keys);
+            return NULL;
+        }
+    }
+    if (keys->len == 0 || keys->len > DMN_AUTH_MAX_KEYS) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "key_file %s: %u keys (want 1 to %d)", key_file,
+                    keys->len, DMN_AUTH_MAX_KEYS);
+        g_ptr_array_unref(keys);
+        return NULL;
+    }
+    return keys;
+}
+
+static gboolean read_key(dmn_config *c, GError **err)
+{
+    c->keys = dmn_config_read_keys(c->key_file, err);
+    if (!c->keys)
+        return FALSE;
+    c->key = g_bytes_ref(g_ptr_array_index(c->keys, 0));
     return TRUE;
 }
 
@@ -376,5 +449,17 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
         c->max_inbound = 4 * c->core.n_members + 32;
     if (c->key_file && !c->key && !read_key(c, err))
         return FALSE;
+    if (c->udp_encrypt && !c->key_file) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "udp_encrypt needs key_file (the keys it encrypts with)");
+        return FALSE;
+    }
+    /* TLS is all or nothing: a half-configured node must not quietly fall
+     * back to plain TCP. */
+    if ((c->tls_ca || c->tls_cert || c->tls_key) && !(c->tls_ca && c->tls_cert && c->tls_key)) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "TLS needs all of tls_ca, tls_cert and tls_key "
+                    "(given:%s%s%s)", c->tls_ca ? " tls_ca" : "", c->tls_cert ? " tls_cert" : "",
+                    c->tls_key ? " tls_key" : "");
+        return FALSE;
+    }
     return TRUE;
 }

@@ -30,8 +30,13 @@ typedef struct dmn_config {
     dm_config core;             /* n_members and self filled by finish */
     char *data_dir;             /* NULL: persisted state kept in memory only */
     char *control;              /* Unix socket of the control protocol (dmutexd) */
-    char *key_file;
-    GBytes *key;                /* read from key_file by finish; NULL: no auth */
+    char *key_file;             /* FILE[,FILE...]: the keyring, in order */
+    GBytes *key;                /* the sending key (keys[0]); NULL: no auth */
+    GPtrArray *keys;            /* GBytes*: every key of key_file, read by finish */
+    bool udp_encrypt;           /* send membership datagrams AES-256-GCM encrypted */
+    char *tls_ca;               /* FILE[,FILE...]: CAs trusted for members' certificates */
+    char *tls_cert;             /* this member's certificate (names dmutex://SELF) */
+    char *tls_key;              /* its private key; with the two above: TCP over TLS 1.3 */
     char *log_level;
     int64_t auth_max_age_us;    /* frames older/newer than this are refused: 30 s */
     uint32_t max_inbound;       /* concurrent inbound TCP connections: 0 = 4n + 32 */
@@ -68,6 +73,13 @@ char *dmn_config_keys_doc(void);
 /* Sort and check the members, find self, fill core.n_members/self, read the
  * key file. Call once, after every source was applied. */
 gboolean dmn_config_finish(dmn_config *c, GError **err);
+
+/* Read the keyring: key_file is FILE[,FILE...]; a text file holds one key
+ * per line (blank lines and lines starting with '#' skipped, surrounding
+ * whitespace trimmed), a file with other bytes is one binary key (trailing
+ * whitespace ignored). The first key sends. Returns a new GPtrArray of
+ * GBytes, or NULL with err naming the file and what is wrong. */
+GPtrArray *dmn_config_read_keys(const char *key_file, GError **err);
 
 /* Split "host:port" / "[v6]:port". Returns FALSE if malformed. */
 gboolean dmn_split_address(const char *addr, char **host, int *port);

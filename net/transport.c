@@ -9,6 +9,7 @@
 #include "codec.h"
 #include "error.h"
 #include "store.h"
+#include "tls.h"
 
 #define FRAME_CAP (DM_FRAME_MAX + DMN_AUTH_TRAILER)
 #define LOG_INTERVAL_US G_USEC_PER_SEC
@@ -28,6 +29,7 @@ typedef struct outconn {
     bool writing;
     int64_t connected_at;
     GByteArray *inflight;
+    dmn_tls *tls;           /* with TLS: the client session */
     size_t fill;            /* the peer's HELLO answer, being read */
     uint8_t acc[FRAME_CAP];
 } outconn;
@@ -53,6 +55,9 @@ typedef struct inconn {
     GList *link;            /* in node->inbound */
     bool proven;            /* delivered at least one valid frame */
     bool closing;
+    dmn_tls *tls;           /* with TLS: the server session */
+    char remote[64];        /* IP:PORT of the other end, for the log */
+    char remote_host[64];   /* IP alone: failures are counted per host (ports change) */
     bool hello;             /* its HELLO came (nothing else is taken before) */
     bool refused;           /* and said the peer's settings differ: frames dropped */
     char *peer;             /* the address its HELLO names */
@@ -94,6 +99,7 @@ struct dmn_node {
     void *event_user;
     uv_timer_t timer;
     uv_timer_t shutdown_timer;
+    uv_timer_t catch_up_timer;  /* epoch policy: a node that is no member asks for news */
     uv_udp_t udp;
     uv_tcp_t listener;
     bool udp_open, listener_open, timers_open;
@@ -101,6 +107,9 @@ struct dmn_node {
     uint32_t n_peers;
     GQueue inbound;
     dmn_auth *auth;
+    GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
+    dmn_tls_ctx *tls;         /* NULL: plain TCP */
+    dmn_authlog *authlog;     /* authentication failures per peer */
     dmn_agreebook *agree;     /* peers whose settings differ (net/agree.h) */
     GArray *events;
     GPtrArray *dirty;
@@ -182,6 +191,39 @@ void dmn_node_count_bad(dmn_node *n, dmn_bad_kind kind, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Authentication failures (a bad MAC, a datagram no key opens, a refused
+ * TLS session, a frame whose sender is not the member its certificate
+ * names): counted per peer for STATUS, and said in words an operator can
+ * act on, at most once per second per peer (net/auth.h, dmn_authlog). */
+static void auth_failure(dmn_node *n, const char *peer, const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static void auth_failure(dmn_node *n, const char *peer, const char *fmt, ...)
+{
+    uint64_t suppressed = 0;
+    if (!dmn_authlog_note(n->authlog, peer, now_us(), &suppressed))
+        return;
+    char msg[640];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (suppressed)
+        g_warning("%s [and %" G_GUINT64_FORMAT " more from it since the last report]", msg, suppressed);
+    else
+        g_warning("%s", msg);
+}
+
+/* Best effort: put a session's last words (a TLS alert) on the wire
+ * before the connection is closed, which would cancel a queued write. */
+static void tls_last_words(uv_stream_t *s, dmn_tls *t)
+{
+    GByteArray *out = dmn_tls_out(t);
+    if (out->len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)out->data, out->len);
+    uv_try_write(s, &b, 1);
+    g_byte_array_set_size(out, 0);
+}
+
 static dmn_bad_kind kind_of_codec_error(int rc)
 {
     switch (-rc) {
@@ -189,6 +231,26 @@ static dmn_bad_kind kind_of_codec_error(int rc)
     case DM_EOVERSIZE: return DMN_BAD_OVERSIZE;
     case DM_EVERSION: return DMN_BAD_VERSION;
     default: return DMN_BAD_GARBAGE;
+    }
+}
+
+/* "IP:PORT" ("[v6]:PORT") of a socket address, for the log. */
+static void sockaddr_text(const struct sockaddr *sa, char *out, size_t cap)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    int port = 0;
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        uv_ip4_name(in, ip, sizeof ip);
+        port = ntohs(in->sin_port);
+        g_snprintf(out, cap, "%s:%d", ip, port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        uv_ip6_name(in6, ip, sizeof ip);
+        port = ntohs(in6->sin6_port);
+        g_snprintf(out, cap, "[%s]:%d", ip, port);
+    } else {
+        g_strlcpy(out, "?", cap);
     }
 }
 
@@ -202,6 +264,19 @@ static void on_timer(uv_timer_t *t)
 }
 
 static void peer_flush(peer *p);
+
+/* Epoch policy: nobody sends lock traffic to a node outside the installed
+ * configuration, so it would never hear of later ones by itself (a removed
+ * member, or one restarted into an old configuration): it asks, once a
+ * second. Members hear of them from their traffic. */
+static void on_catch_up(uv_timer_t *t)
+{
+    dmn_node *n = t->data;
+    if (n->closing || dm_node_is_config_member(n->core))
+        return;
+    dm_node_epoch_catch_up(n->core, now_us());
+    settle(n);
+}
 
 static void deliver_events(dmn_node *n)
 {
@@ -249,6 +324,18 @@ static void deliver_events(dmn_node *n)
         case DM_EV_EPOCH:
             g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
                       ev->view_size);
+            if (!dm_node_is_config_member(n->core))
+                g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT
+                          ": granting nothing until a configuration that holds %s is installed",
+                          ev->epoch, n->cfg->self);
+            break;
+        case DM_EV_RECONFIG:
+            if (ev->reason == 0)
+                g_message("membership change installed: epoch %" G_GUINT64_FORMAT ", %u members",
+                          ev->epoch, ev->view_size);
+            else
+                g_warning("membership change failed in epoch %" G_GUINT64_FORMAT ": %s", ev->epoch,
+                          dm_error_name(ev->reason));
             break;
         }
         if (n->event_cb)
@@ -428,10 +515,11 @@ static void hello_udp_addr(const char *address, const struct sockaddr_storage *r
 }
 
 /* A HELLO that arrived on a stream, in buf[0..len) (plus its trailer when
- * keyed); udp: the peer's member address (NULL: derive it from the HELLO
- * and `remote`). Returns -1 when it is bad input (the stream must be
- * closed), 0 when the peer's settings differ, 1 when they agree. */
-static int take_hello(dmn_node *n, uint8_t *buf, size_t len, const char *via,
+ * keyed); must_be: the address it must name (the member a TLS certificate
+ * names; NULL: any); udp: the peer's member address (NULL: derive it from
+ * the HELLO and `remote`). Returns -1 when it is bad input (the stream must
+ * be closed), 0 when the peer's settings differ, 1 when they agree. */
+static int take_hello(dmn_node *n, uint8_t *buf, size_t len, const char *via, const char *must_be,
                       const struct sockaddr_storage *udp, const struct sockaddr_storage *remote,
                       dm_agree *theirs)
 {
@@ -458,6 +546,13 @@ static int take_hello(dmn_node *n, uint8_t *buf, size_t len, const char *via,
         dmn_node_count_bad(n, kind_of_codec_error(rc), "%s: HELLO: %s", via, dm_strerror(rc));
         return -1;
     }
+    if (must_be && strcmp(must_be, theirs->address) != 0) {
+        dmn_node_count_bad(n, DMN_BAD_AUTH, "%s: a HELLO naming %s on a stream certified for %s", via,
+                           theirs->address, must_be);
+        auth_failure(n, must_be, "frames from %s fail authentication: its certificate names %s but "
+                     "its HELLO names %s", must_be, must_be, theirs->address);
+        return -1;
+    }
     struct sockaddr_storage derived;
     if (!udp) {
         hello_udp_addr(theirs->address, remote, &derived);
@@ -472,6 +567,7 @@ static void on_out_closed(uv_handle_t *h)
 {
     outconn *c = h->data;
     g_byte_array_unref(c->inflight);
+    dmn_tls_free(c->tls);
     g_free(c);
 }
 
@@ -530,9 +626,27 @@ static void on_write(uv_write_t *req, int status)
 static void peer_flush(peer *p)
 {
     outconn *c = p->conn;
-    if (!c || !c->connected || c->writing || p->out->len == 0)
+    if (!c || !c->connected || c->writing)
         return;
-    uv_buf_t b = uv_buf_init((char *)p->out->data, p->out->len);
+    /* With TLS, what goes on the wire is the session's ciphertext: the
+     * handshake until it is done, then the queued frames as records. */
+    GByteArray *src = p->out;
+    if (c->tls) {
+        if (dmn_tls_established(c->tls) && p->out->len > 0) {
+            int rc = dmn_tls_send(c->tls, p->out->data, p->out->len);
+            g_byte_array_set_size(p->out, 0);
+            if (rc < 0) {
+                auth_failure(p->node, p->address, "TLS session with %s failed: %s", p->address,
+                             dmn_tls_error(c->tls));
+                conn_fail(c, UV_EPROTO);
+                return;
+            }
+        }
+        src = dmn_tls_out(c->tls);
+    }
+    if (src->len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)src->data, src->len);
     int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (w == UV_EAGAIN)
         w = 0;
@@ -540,13 +654,13 @@ static void peer_flush(peer *p)
         conn_fail(c, w);
         return;
     }
-    if ((guint)w == p->out->len) {
-        g_byte_array_set_size(p->out, 0);
+    if ((guint)w == src->len) {
+        g_byte_array_set_size(src, 0);
         return;
     }
     g_byte_array_set_size(c->inflight, 0);
-    g_byte_array_append(c->inflight, p->out->data + w, p->out->len - (guint)w);
-    g_byte_array_set_size(p->out, 0);
+    g_byte_array_append(c->inflight, src->data + w, src->len - (guint)w);
+    g_byte_array_set_size(src, 0);
     b = uv_buf_init((char *)c->inflight->data, c->inflight->len);
     c->write.data = c;
     int rc = uv_write(&c->write, (uv_stream_t *)&c->tcp, &b, 1, on_write);
@@ -599,7 +713,7 @@ static bool out_read_hellos(outconn *c, const uint8_t *p, size_t rem)
         c->fill = 0;
         dm_agree theirs;
         g_autofree char *via = g_strdup_printf("tcp to %s", c->peer->address);
-        if (take_hello(n, c->acc, need, via, &c->peer->addr, NULL, &theirs) < 0)
+        if (take_hello(n, c->acc, need, via, NULL, &c->peer->addr, NULL, &theirs) < 0)
             return false;
     }
     return true;
@@ -610,13 +724,46 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     outconn *c = s->data;
     if (nread == 0 || !c->peer)
         return;
-    if (nread > 0 && out_read_hellos(c, (const uint8_t *)buf->base, (size_t)nread))
+    if (nread > 0 && c->tls) {
+        /* The server's handshake flights and alerts: the session may fail
+         * here, or (TLS 1.3) only after our last flight, when the server
+         * refuses our certificate. */
+        peer *p = c->peer;
+        bool was = dmn_tls_established(c->tls);
+        if (dmn_tls_feed(c->tls, (const uint8_t *)buf->base, (size_t)nread) < 0) {
+            auth_failure(c->node, p->address, "TLS session with %s refused: %s", p->address,
+                         dmn_tls_error(c->tls));
+            tls_last_words(s, c->tls);
+            conn_fail(c, UV_EPROTO);
+            return;
+        }
+        GByteArray *plain = dmn_tls_plain(c->tls);
+        if (plain->len == 0) {
+            if (!was && dmn_tls_established(c->tls))
+                g_debug("TLS session with %s established", p->address);
+            peer_flush(p);
+            return;
+        }
+        /* The peer's HELLO answer, in records like the rest. */
+        bool hellos = out_read_hellos(c, plain->data, plain->len);
+        nread = (ssize_t)plain->len;
+        g_byte_array_set_size(plain, 0);
+        if (hellos)
+            return;
+    } else if (nread > 0 && out_read_hellos(c, (const uint8_t *)buf->base, (size_t)nread)) {
         return;
+    }
     if (nread > 0) {
-        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection",
-                           c->peer->address, nread);
+        /* A TLS alert record (0x15, version 3.x): the peer wants TLS, we do not speak it. */
+        bool alert = !c->tls && nread >= 2 && buf->base[0] == 0x15 && buf->base[1] == 0x03;
+        dmn_node_count_bad(c->node, DMN_BAD_GARBAGE, "tcp: %s wrote %zd bytes on our outgoing connection%s",
+                           c->peer->address, nread,
+                           alert ? " (a TLS alert: TLS is configured there, not here)" : "");
         nread = UV_EPROTO;
     }
+    if (c->tls && !dmn_tls_established(c->tls) && nread == UV_EOF)
+        auth_failure(c->node, c->peer->address, "TLS session with %s: closed by the peer during "
+                     "the handshake (is TLS configured there?)", c->peer->address);
     conn_fail(c, (int)nread);
 }
 
@@ -633,6 +780,15 @@ static void on_connect(uv_connect_t *req, int status)
     c->connected = true;
     c->connected_at = now_us();
     uv_tcp_nodelay(&c->tcp, 1);
+    if (p->node->tls) {
+        c->tls = dmn_tls_new(p->node->tls, false, (int)p->id);
+        if (dmn_tls_error(c->tls)[0]) {
+            auth_failure(p->node, p->address, "TLS session with %s failed: %s", p->address,
+                         dmn_tls_error(c->tls));
+            conn_fail(c, UV_EPROTO);
+            return;
+        }
+    }
     uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read);
     g_debug("connected to %s", p->address);
     /* Every stream opens with our HELLO: the peer takes nothing else first. */
@@ -719,10 +875,21 @@ static void drv_send(void *user, const dm_msg *msg)
         g_warning("cannot encode a %s: %s", dm_msg_type_name((int)msg->type), dm_strerror(len));
         return;
     }
+    peer *p = &n->peers[msg->to];
+    if (over_udp(msg) && n->auth && n->cfg->udp_encrypt) {
+        uint8_t enc[DM_FRAME_MAX + DMN_AUTH_ENC_OVERHEAD];
+        size_t elen = dmn_auth_seal_datagram(n->auth, buf, (size_t)len, enc, g_get_real_time());
+        uv_buf_t b = uv_buf_init((char *)enc, (unsigned)elen);
+        int rc = elen ? uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&p->addr) : -1;
+        if (rc < 0)
+            n->udp_dropped++;
+        else
+            n->udp_sent++;
+        return;
+    }
     size_t total = (size_t)len;
     if (n->auth)
         total = dmn_auth_seal(n->auth, buf, (size_t)len, g_get_real_time());
-    peer *p = &n->peers[msg->to];
     if (over_udp(msg)) {
         uv_buf_t b = uv_buf_init((char *)buf, (unsigned)total);
         int rc = uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&p->addr);
@@ -773,10 +940,53 @@ static const dm_driver driver = { drv_send, drv_notify, drv_persist };
 
 /* ------------------------------------------------------------ receiving */
 
-/* buf[0..len) holds exactly one frame, plus its trailer when keyed. Returns
- * false when the input was bad (a stream carrying it must be closed). */
-static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via)
+/* Say which peer's frames fail authentication: the member the frame
+ * claims to come from when that is a member (what the operator's key
+ * files are organised by), else the address it came from. */
+static void auth_frame_failure(dmn_node *n, const uint8_t *buf, size_t len, const char *src,
+                               dmn_auth_result r)
 {
+    uint32_t from = len >= 8 && !dmn_auth_is_encrypted(buf, len) ? (uint32_t)buf[6] << 8 | buf[7]
+                                                                   : UINT32_MAX;
+    const char *peer = from < n->n_peers ? n->peers[from].address : src;
+    bool other = strcmp(peer, src) != 0;
+    auth_failure(n, peer, "frames from %s fail authentication: check the key file (%s%s%s)", peer,
+                 r == DMN_AUTH_MISSING ? "no authentication trailer: no key_file there?"
+                 : r == DMN_AUTH_DECRYPT ? "encrypted with no key of ours" : "MAC under no key of ours",
+                 other ? ", sent from " : "", other ? src : "");
+}
+
+/* Count a frame authentication refused; a failure of the key (not a
+ * replay) is also said per peer. Returns false, for process_frame. */
+static bool auth_refused(dmn_node *n, dmn_auth_result r, const uint8_t *buf, size_t len,
+                         const char *via, const char *src)
+{
+    dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
+                   : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
+    dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via, dmn_auth_result_name(r));
+    if (k == DMN_BAD_AUTH)
+        auth_frame_failure(n, buf, len, src, r);
+    return false;
+}
+
+/* buf[0..len) holds exactly one frame, plus its trailer when keyed (or is
+ * an encrypted datagram); src is the address it came from. Returns false
+ * when the input was bad (a stream carrying it must be closed). */
+static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via, const char *src)
+{
+    bool opened = false;
+    if (n->auth && dmn_auth_is_encrypted(buf, len)) {
+        size_t plain = 0;
+        dmn_auth_result r = dmn_auth_open_datagram(n->auth, buf, len, &plain, g_get_real_time());
+        if (r != DMN_AUTH_OK)
+            return auth_refused(n, r, buf, len, via, src);
+        len = plain;
+        opened = true;
+    } else if (!n->auth && dmn_auth_is_encrypted(buf, len)) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: an encrypted datagram from %s, but no key_file here",
+                           via, src);
+        return false;
+    }
     int fl = dm_codec_frame_length(buf, len);
     if (fl < 0) {
         dmn_node_count_bad(n, kind_of_codec_error(fl), "%s: %s", via, dm_strerror(fl));
@@ -786,15 +996,10 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
         dmn_node_count_bad(n, DMN_BAD_TRUNCATED, "%s: %zu bytes of a %d-byte frame", via, len, fl);
         return false;
     }
-    if (n->auth) {
+    if (n->auth && !opened) {
         dmn_auth_result r = dmn_auth_open(n->auth, buf, len, (size_t)fl, g_get_real_time());
-        if (r != DMN_AUTH_OK) {
-            dmn_bad_kind k = r == DMN_AUTH_STALE || r == DMN_AUTH_REPLAY ? DMN_BAD_REPLAY
-                           : r == DMN_AUTH_PEER ? DMN_BAD_GARBAGE : DMN_BAD_AUTH;
-            dmn_node_count_bad(n, k, "%s: frame refused by authentication: %s", via,
-                               dmn_auth_result_name(r));
-            return false;
-        }
+        if (r != DMN_AUTH_OK)
+            return auth_refused(n, r, buf, len, via, src);
     } else if ((size_t)fl != len) {
         dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: %zu bytes after a %d-byte frame%s", via,
                            len - (size_t)fl, fl,
@@ -836,7 +1041,9 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
         dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "udp from %s: its settings differ from ours", refused);
         return;
     }
-    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp");
+    char src[64];
+    sockaddr_text(addr, src, sizeof src);
+    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp", src);
     settle(n);
 }
 
@@ -845,6 +1052,7 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
 static void on_in_closed(uv_handle_t *h)
 {
     inconn *c = h->data;
+    dmn_tls_free(c->tls);
     g_free(c->peer);
     g_free(c);
 }
@@ -860,24 +1068,62 @@ static void on_in_written(uv_write_t *req, int status)
     g_free(req->data);
 }
 
+/* Write data[0..len) on an inbound connection: at once as far as the
+ * socket takes it, the rest queued. */
+static void in_write_bytes(inconn *c, const uint8_t *data, size_t len)
+{
+    if (len == 0)
+        return;
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
+    int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (w == UV_EAGAIN)
+        w = 0;
+    if (w >= 0 && (size_t)w < len) {
+        in_write *wr = g_malloc(sizeof *wr + len - (size_t)w);
+        memcpy(wr->data, data + w, len - (size_t)w);
+        wr->req.data = wr;
+        b = uv_buf_init((char *)wr->data, (unsigned)(len - (size_t)w));
+        if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_in_written) < 0)
+            g_free(wr);
+    }
+}
+
+static void in_write_tls(inconn *c)
+{
+    GByteArray *out = dmn_tls_out(c->tls);
+    in_write_bytes(c, out->data, out->len);
+    g_byte_array_set_size(out, 0);
+}
+
+/* With TLS, a frame is taken only from the member the peer's certificate
+ * names: that is what makes a frame prove its sender. */
+static bool in_sender_ok(inconn *c, const uint8_t *frame)
+{
+    int member = dmn_tls_peer_member(c->tls);
+    uint32_t from = (uint32_t)frame[6] << 8 | frame[7];
+    if (member >= 0 && from == (uint32_t)member)
+        return true;
+    dmn_node *n = c->node;
+    const char *cert = member >= 0 ? n->peers[member].address : "?";
+    dmn_node_count_bad(n, DMN_BAD_AUTH, "tcp from %s: a frame from member %u on a connection "
+                       "certified for %s", c->remote, from, cert);
+    auth_failure(n, cert, "frames from %s fail authentication: its certificate names %s but its "
+                 "frames claim to come from %s (sent from %s)", cert, cert,
+                 from < n->n_peers ? n->peers[from].address : "no member", c->remote);
+    return false;
+}
+
 /* Our HELLO, the answer to the peer's: the one thing an inbound stream
  * carries towards the peer. */
 static void in_answer_hello(inconn *c)
 {
     uint8_t hello[FRAME_CAP];
     size_t len = make_hello(c->node, true, hello);
-    uv_buf_t b = uv_buf_init((char *)hello, (unsigned)len);
-    int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (w == UV_EAGAIN)
-        w = 0;
-    if (w < 0 || (size_t)w == len)
-        return;
-    in_write *wr = g_malloc(sizeof *wr + len - (size_t)w);
-    memcpy(wr->data, hello + w, len - (size_t)w);
-    wr->req.data = wr;
-    b = uv_buf_init((char *)wr->data, (unsigned)(len - (size_t)w));
-    if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_in_written) < 0)
-        g_free(wr);
+    if (!c->tls) {
+        in_write_bytes(c, hello, len);
+    } else if (dmn_tls_send(c->tls, hello, len) == 0) {
+        in_write_tls(c);
+    }
 }
 
 /* The HELLO gate of an inbound stream, for the frame in c->acc[0..len):
@@ -902,12 +1148,16 @@ static bool in_gate(inconn *c, size_t len, bool *taken)
     memset(&remote, 0, sizeof remote);
     uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&remote, &rlen);
     if (!dm_agree_is_hello(c->acc, len)) {
-        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "tcp: a stream that does not open with a "
-                           "HELLO (a peer of an older version?)");
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "tcp from %s: a stream that does not open "
+                           "with a HELLO (a peer of an older version?)", c->remote);
         return false;
     }
     dm_agree theirs;
-    int rc = take_hello(n, c->acc, len, "tcp", NULL, &remote, &theirs);
+    /* With TLS the HELLO must name the member the certificate names (its
+     * `from` is in the sender's numbering, so in_sender_ok does not apply). */
+    int member = c->tls ? dmn_tls_peer_member(c->tls) : -1;
+    const char *certified = c->tls ? (member >= 0 ? n->peers[member].address : "?") : NULL;
+    int rc = take_hello(n, c->acc, len, "tcp", certified, NULL, &remote, &theirs);
     if (rc < 0)
         return false;
     c->hello = true;
@@ -942,6 +1192,20 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     const uint8_t *p = (const uint8_t *)buf->base;
     size_t rem = (size_t)nread;
+    if (c->tls) {
+        int rc = dmn_tls_feed(c->tls, p, rem);
+        in_write_tls(c);
+        if (rc < 0) {
+            auth_failure(n, c->remote_host, "TLS session with %s refused: %s", c->remote,
+                         dmn_tls_error(c->tls));
+            in_close(c);
+            return;
+        }
+        /* Consumed below into c->acc, and emptied at the end. */
+        GByteArray *plain = dmn_tls_plain(c->tls);
+        p = plain->data;
+        rem = plain->len;
+    }
     size_t trailer = n->auth ? DMN_AUTH_TRAILER : 0;
     bool any = false;
     while (rem > 0) {
@@ -956,7 +1220,13 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
         int fl = dm_codec_frame_length(c->acc, c->fill);
         if (fl < 0) {
-            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s", dm_strerror(fl));
+            /* A TLS record header (handshake, version 3.x) from a member
+             * configured with TLS while this node is not: say so. */
+            bool tls_hello = !c->tls && !c->proven && c->acc[0] == 0x16 && c->acc[1] == 0x03;
+            dmn_node_count_bad(n, kind_of_codec_error(fl), "tcp: bad length prefix: %s%s%s%s",
+                               dm_strerror(fl), tls_hello ? " (a TLS handshake from " : "",
+                               tls_hello ? c->remote : "",
+                               tls_hello ? ": TLS is configured there, not here)" : "");
             in_close(c);
             goto out;
         }
@@ -979,13 +1249,19 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             c->proven = true;
             continue;
         }
-        if (!process_frame(n, c->acc, need, "tcp")) {
+        if (c->tls && !in_sender_ok(c, c->acc)) {
+            in_close(c);
+            goto out;
+        }
+        if (!process_frame(n, c->acc, need, "tcp", c->remote)) {
             in_close(c);
             goto out;
         }
         c->proven = true;
     }
 out:
+    if (c->tls)
+        g_byte_array_set_size(dmn_tls_plain(c->tls), 0);
     if (any)
         settle(n);
 }
@@ -1040,6 +1316,18 @@ static void on_connection(uv_stream_t *server, int status)
     g_queue_push_tail(&n->inbound, c);
     c->link = n->inbound.tail;
     uv_tcp_nodelay(&c->tcp, 1);
+    struct sockaddr_storage ss;
+    int sslen = sizeof ss;
+    if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &sslen) == 0)
+        sockaddr_text((const struct sockaddr *)&ss, c->remote, sizeof c->remote);
+    else
+        g_strlcpy(c->remote, "?", sizeof c->remote);
+    g_strlcpy(c->remote_host, c->remote, sizeof c->remote_host);
+    char *colon = strrchr(c->remote_host, ':');
+    if (colon)
+        *colon = '\0';
+    if (n->tls)
+        c->tls = dmn_tls_new(n->tls, true, -1);
     uv_read_start((uv_stream_t *)&c->tcp, on_in_alloc, on_in_read);
 }
 
@@ -1114,6 +1402,48 @@ static void log_start(dmn_node *n, bool had_state)
               quiet_ms, "a brand-new cluster skips this with --bootstrap on its first start");
 }
 
+/* A key's public name: the first 8 hex digits of its SHA-256, so that an
+ * operator can tell which key a node sends with without printing it. */
+static char *key_id(GBytes *key)
+{
+    char *sum = g_compute_checksum_for_bytes(G_CHECKSUM_SHA256, key);
+    sum[8] = '\0';
+    return sum;
+}
+
+gboolean dmn_node_reload(dmn_node *n, GError **err)
+{
+    const dmn_config *cfg = n->cfg;
+    GPtrArray *keys = NULL;
+    if (n->auth) {
+        keys = dmn_config_read_keys(cfg->key_file, err);
+        if (!keys)
+            return FALSE;
+    }
+    /* TLS first: if it fails, nothing has changed. */
+    if (n->tls && !dmn_tls_ctx_reload(n->tls, err)) {
+        if (keys)
+            g_ptr_array_unref(keys);
+        return FALSE;
+    }
+    if (keys) {
+        if (!dmn_auth_set_keys(n->auth, (GBytes *const *)keys->pdata, keys->len)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "key_file %s: unusable keys", cfg->key_file);
+            g_ptr_array_unref(keys);
+            return FALSE;
+        }
+        g_ptr_array_unref(n->keys);
+        n->keys = keys;
+        g_autofree char *id = key_id(g_ptr_array_index(keys, 0));
+        g_message("reloaded key_file: %u key(s) accepted, sending with %s", keys->len, id);
+    }
+    if (n->tls)
+        g_message("reloaded TLS credentials for new connections: %s", dmn_tls_ctx_describe(n->tls));
+    if (!n->auth && !n->tls)
+        g_message("reload: no key_file and no TLS: nothing to re-read");
+    return TRUE;
+}
+
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err)
 {
@@ -1140,14 +1470,32 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         if (!resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
-    if (cfg->key) {
-        gsize klen;
-        const void *k = g_bytes_get_data(cfg->key, &klen);
-        n->auth = dmn_auth_new(k, klen, n->n_peers, cfg->auth_max_age_us, g_get_real_time());
+    n->authlog = dmn_authlog_new();
+    if (cfg->keys) {
+        n->keys = g_ptr_array_ref(cfg->keys);
+    } else if (cfg->key) {
+        n->keys = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+        g_ptr_array_add(n->keys, g_bytes_ref(cfg->key));
+    }
+    if (n->keys) {
+        n->auth = dmn_auth_new_ring((GBytes *const *)n->keys->pdata, n->keys->len, n->n_peers,
+                                    cfg->auth_max_age_us, g_get_real_time());
         if (!n->auth) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "bad authentication key");
             goto fail;
         }
+    }
+    if (cfg->tls_cert) {
+        g_auto(GStrv) cas = g_strsplit(cfg->tls_ca, ",", -1);
+        for (char **c = cas; *c; c++)
+            g_strstrip(*c);
+        n->tls = dmn_tls_ctx_new((const char *const *)cas, cfg->tls_cert, cfg->tls_key, cfg->members,
+                                 cfg->self, err);
+        if (!n->tls)
+            goto fail;
+        g_message("TLS 1.3 on every stream: %s", dmn_tls_ctx_describe(n->tls));
+        if (!n->auth)
+            g_warning("TLS without key_file: membership datagrams (UDP) are not authenticated");
     }
 
     n->agree = dmn_agreebook_new(cfg);
@@ -1162,6 +1510,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->timer.data = n;
     uv_timer_init(loop, &n->shutdown_timer);
     n->shutdown_timer.data = n;
+    uv_timer_init(loop, &n->catch_up_timer);
+    n->catch_up_timer.data = n;
     for (uint32_t i = 0; i < n->n_peers; i++) {
         uv_timer_init(loop, &n->peers[i].timer);
         n->peers[i].timer.data = &n->peers[i];
@@ -1212,6 +1562,14 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
               n->n_peers, dm_policy_name(cfg->core.policy), cfg->self,
               slen ? ", restarted from saved state" : "", n->auth ? ", frames authenticated" : "");
     log_start(n, slen > 0);
+    /* Removed, and started again with its data: an operator's add takes
+     * it back, SWIM's view does not. */
+    if (slen > 0 && dm_node_stay_out(n->core, now_us()) == 0)
+        g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT " (removed): staying "
+                  "out of the cluster's view until an operator adds %s back (dmutexctl members add)",
+                  dm_node_config_epoch(n->core), cfg->self);
+    if (cfg->core.policy && cfg->core.policy->epochs)
+        uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
     /* Dial every member now, so that each learns at once whether our
      * settings agree (every stream opens with a HELLO), not at the first
      * lock message. */
@@ -1267,6 +1625,19 @@ int dmn_node_unlock(dmn_node *n, const char *name)
         g_hash_table_remove(n->aliases, name);
     settle(n);
     return rc;
+}
+
+int dmn_node_change_members(dmn_node *n, const char *address, bool add)
+{
+    if (n->closing)
+        return -DM_ESHUTDOWN;
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (strcmp(n->peers[i].address, address) == 0) {
+            int rc = dm_node_change_members(n->core, now_us(), i, add);
+            settle(n);
+            return rc;
+        }
+    return -DM_EPEER;
 }
 
 int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
@@ -1346,6 +1717,7 @@ void dmn_node_close(dmn_node *n)
     if (n->timers_open) {
         uv_close((uv_handle_t *)&n->timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->catch_up_timer, on_closed_nop);
         for (uint32_t i = 0; i < n->n_peers; i++)
             uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
     }
@@ -1370,6 +1742,10 @@ void dmn_node_free(dmn_node *n)
             g_byte_array_unref(n->peers[i].out);
     g_free(n->peers);
     dmn_auth_free(n->auth);
+    if (n->keys)
+        g_ptr_array_unref(n->keys);
+    dmn_tls_ctx_free(n->tls);
+    dmn_authlog_free(n->authlog);
     dmn_agreebook_free(n->agree);
     g_array_unref(n->events);
     g_ptr_array_unref(n->dirty);
@@ -1412,6 +1788,18 @@ static int append_held(const dm_held_lock *h, void *user)
     return 0;
 }
 
+/* "configuration A B C": the installed configuration's member addresses. */
+static void append_config(dmn_node *n, GString *out)
+{
+    uint32_t *ids = g_new(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    g_string_append(out, "configuration");
+    for (uint32_t i = 0; i < k; i++)
+        g_string_append_printf(out, " %s", n->peers[ids[i]].address);
+    g_string_append_c(out, '\n');
+    g_free(ids);
+}
+
 void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
 {
     const dmn_config *cfg = n->cfg;
@@ -1421,12 +1809,15 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            dm_policy_name(cfg->core.policy),
                            dm_quorum_name(dm_node_quorum_system(n->core)),
                            cfg->core.spread ? "on" : "off");
-    if (cfg->core.policy && cfg->core.policy->epochs)
-        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s\n",
+    if (cfg->core.policy && cfg->core.policy->epochs) {
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s%s\n",
                                dm_node_config_epoch(n->core),
                                dm_quorum_count(dm_node_quorum_system(n->core)),
                                dm_node_sealed(n->core) ? " sealed" : "",
-                               dm_node_abstaining(n->core) ? " abstaining" : "");
+                               dm_node_abstaining(n->core) ? " abstaining" : "",
+                               dm_node_is_config_member(n->core) ? "" : " not-a-member");
+        append_config(n, out);
+    }
     g_string_append_printf(out, "self %s id %u members %u incarnation %u health %u\n", cfg->self,
                            cfg->self_id, n->n_peers, m ? dm_membership_incarnation(m) : 0,
                            m ? dm_membership_health(m) : 0);
@@ -1452,6 +1843,17 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                                n->deferred.length);
     held_status hs = { out, now };
     dm_node_foreach_held(n->core, append_held, &hs);
+    if (n->auth || n->tls) {
+        g_string_append(out, "auth");
+        if (n->auth) {
+            g_autofree char *id = key_id(g_ptr_array_index(n->keys, 0));
+            g_string_append_printf(out, " keys %u sending %s udp %s", n->keys->len, id,
+                                   n->cfg->udp_encrypt ? "encrypted" : "authenticated");
+        }
+        g_string_append_printf(out, " tls %s\n", n->tls ? "on" : "off");
+    }
+    dmn_authlog_format(n->authlog, out);
+    g_string_append_c(out, '\n');
     dmn_agreebook_format(n->agree, out);
     g_string_append_c(out, '\n');
     g_string_append(out, "counters");
@@ -1482,15 +1884,30 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            st->rejected, st->stale, st->persists);
 }
 
+/* One line per address: SWIM state and incarnation; under the epoch policy
+ * also whether the installed configuration holds it ("in-config" or
+ * "out-of-config"), after an "epoch E quorum_system Q" line. */
 void dmn_node_format_members(dmn_node *n, GString *out)
 {
     const dm_membership *m = dm_node_membership(n->core);
+    bool epochs = n->cfg->core.policy && n->cfg->core.policy->epochs;
+    uint32_t *ids = g_new0(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    if (epochs)
+        g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " quorum_system %s\n",
+                               dm_node_config_epoch(n->core),
+                               dm_quorum_name(dm_node_quorum_system(n->core)));
     for (uint32_t i = 0; i < n->n_peers; i++) {
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
             dm_membership_info(m, i, &info);
-        g_string_append_printf(out, "%s %s %u\n", n->peers[i].address, dmn_member_state_name((int)info.state),
-                               info.incarnation);
+        bool in = false;
+        for (uint32_t j = 0; j < k; j++)
+            in = in || ids[j] == i;
+        g_string_append_printf(out, "%s %s %u%s\n", n->peers[i].address,
+                               dmn_member_state_name((int)info.state), info.incarnation,
+                               !epochs ? "" : in ? " in-config" : " out-of-config");
     }
+    g_free(ids);
 }

@@ -20,6 +20,12 @@
  *  - a lock the core refuses with -DM_ERECOVERING (no token floor yet) is
  *    kept and started once the floor is in, or failed with -DM_ETIMEDOUT at
  *    its deadline: owners never see that transient code;
+ *  - with tls_cert/tls_key/tls_ca, every TCP connection runs TLS 1.3 with
+ *    mutual certificates (net/tls.h): ciphertext goes through the session on
+ *    both the outgoing and the inbound path, and an inbound frame is taken
+ *    only when its `from` is the member the client's certificate names;
+ *    with udp_encrypt, datagrams are AES-GCM encrypted (net/auth.h);
+ *    dmn_node_reload re-reads keys and certificates (dmutexd: SIGHUP);
  *  - bad input of any kind is counted (dmn_bad_kind), logged at most once
  *    per second per kind, and dropped; a TCP connection with a framing error
  *    is closed; inbound connections are capped (max_inbound).
@@ -77,6 +83,12 @@ int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt);
  * (-DM_ECANCELED) follows. */
 int dmn_node_cancel(dmn_node *n, const char *name);
 
+/* Re-read the keyring (key_file) and the TLS credentials (tls_ca,
+ * tls_cert, tls_key) named at start, without downtime: new keys take
+ * effect at once, new credentials for connections made from now on. On an
+ * error (logged by the caller) everything in use stays as it was. */
+gboolean dmn_node_reload(dmn_node *n, GError **err);
+
 /* Leave gracefully (dm_node_leave), then wait until every queued outgoing
  * byte is written (at most 1 s) and call done. */
 void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user);
@@ -84,6 +96,12 @@ void dmn_node_shutdown(dmn_node *n, void (*done)(void *), void *user);
 /* Close every handle; once the loop has run them down, dmn_node_free. */
 void dmn_node_close(dmn_node *n);
 void dmn_node_free(dmn_node *n);
+
+/* Epoch policy: propose the installed configuration with the member at
+ * `address` (one of the configured members) added or removed; the outcome
+ * is a DM_EV_RECONFIG event. 0, -DM_EPEER (no such member), or the codes
+ * of dm_node_change_members. */
+int dmn_node_change_members(dmn_node *n, const char *address, bool add);
 
 /* Queries. */
 dm_node *dmn_node_core(dmn_node *n);

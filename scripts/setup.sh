@@ -18,7 +18,7 @@ MAIN_JOB="scripts/main-job.sh"
 
 PACKAGES=(build-essential autoconf automake libtool pkg-config
           libglib2.0-dev libuv1-dev libcunit1-dev gnuplot-nox parallel python3
-          groff-base
+          groff-base libgnutls28-dev gnutls-bin
           iproute2)   # ip netns, veth, bridge, routes: tests/net-partition.sh
 
 usage() {

@@ -95,7 +95,8 @@ static bool tap_notify(void *user, uint32_t node, dm_event *ev)
 {
     cl_node *cn = user;
     dm_cluster *c = cn->c;
-    bool lock_event = ev->type != DM_EV_MEMBER && ev->type != DM_EV_VIEW && ev->type != DM_EV_EPOCH;
+    bool lock_event = ev->type != DM_EV_MEMBER && ev->type != DM_EV_VIEW && ev->type != DM_EV_EPOCH &&
+                      ev->type != DM_EV_RECONFIG;
     dm_cluster_event e = {
         .at = dm_world_now(c->w),
         .type = ev->type,

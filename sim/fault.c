@@ -16,7 +16,7 @@
 static const dm_fault_ops *const builtin[] = {
     &dm_fault_crash_ops, &dm_fault_restart_ops, &dm_fault_pause_ops, &dm_fault_partition_ops,
     &dm_fault_loss_ops,  &dm_fault_dup_ops,     &dm_fault_reorder_ops, &dm_fault_skew_ops,
-    &dm_fault_churn_ops, &dm_fault_wipe_ops, &dm_fault_slow_ops,
+    &dm_fault_churn_ops, &dm_fault_wipe_ops, &dm_fault_slow_ops, &dm_fault_operator_ops,
 };
 
 _Static_assert(G_N_ELEMENTS(builtin) <= DM_FAULT_MAX, "a kind mask has 32 bits");

@@ -81,7 +81,8 @@ typedef struct dm_fault_ops {
 
 extern const dm_fault_ops dm_fault_crash_ops, dm_fault_restart_ops, dm_fault_pause_ops,
     dm_fault_partition_ops, dm_fault_loss_ops, dm_fault_dup_ops, dm_fault_reorder_ops,
-    dm_fault_skew_ops, dm_fault_churn_ops, dm_fault_wipe_ops, dm_fault_slow_ops;
+    dm_fault_skew_ops, dm_fault_churn_ops, dm_fault_wipe_ops, dm_fault_slow_ops,
+    dm_fault_operator_ops;
 
 /* The registry, in index order. */
 int dm_fault_count(void);

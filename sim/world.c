@@ -200,6 +200,13 @@ static void drv_notify(void *user, const dm_event *event)
               ev.view_hash);
         return;
     }
+    if (ev.type == DM_EV_RECONFIG) {
+        /* An operator's change (the `operator` fault kind) ended here. */
+        fold(w, ev.epoch << 16 ^ ev.view_size ^ (uint64_t)(uint32_t)ev.reason << 32);
+        TRACE(w, nd->id, "operator: change done epoch=%" PRIu64 " members=%u reason=%s", ev.epoch,
+              ev.view_size, ev.reason ? dm_error_name(ev.reason) : "-");
+        return;
+    }
     if (tracing(w)) {
         static const char *const names[] = { "?", "GRANTED", "FAILED", "LOST", "RENEWED" };
         char t[32];

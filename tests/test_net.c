@@ -1,5 +1,6 @@
 /* tests/test_net.c -- CUnit suites for net/: frame authentication and the
- * replay window (auth), the state file (store), configuration parsing
+ * replay window (auth), keyrings, encrypted datagrams, the failure book and
+ * key files (keyring), the state file (store), configuration parsing
  * (netconfig), the transport on loopback (three nodes on one libuv loop
  * acquire a lock, and a frame written to a node's TCP port one byte at a
  * time is reassembled by the stream framing while garbage is counted), and
@@ -136,6 +137,191 @@ static void test_auth_window(void)
     }
     dmn_auth_free(tx);
     dmn_auth_free(rx);
+}
+
+static const char KEY2[] = "a second key, for the rotations.";
+
+static GBytes *b(const char *k) { return g_bytes_new_static(k, strlen(k)); }
+
+/* A keyring seals with its first key and opens with any: the three steps
+ * of a rotation (add, switch, remove) each keep every pair talking. */
+static void test_auth_keyring(void)
+{
+    GBytes *k1 = b(KEY), *k2 = b(KEY2);
+    GBytes *old_only[] = { k1 }, *added[] = { k1, k2 }, *switched[] = { k2, k1 }, *new_only[] = { k2 };
+    dmn_auth *tx = dmn_auth_new_ring(old_only, 1, 3, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *rx = dmn_auth_new_ring(added, 2, 3, 30 * G_USEC_PER_SEC, NOW);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tx);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rx);
+    CU_ASSERT_EQUAL(dmn_auth_n_keys(rx), 2);
+    uint8_t buf[DM_FRAME_MAX + DMN_AUTH_TRAILER];
+    size_t fl = sample_frame(buf, 0, 1);
+    size_t total = dmn_auth_seal(tx, buf, fl, NOW);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_OK);   /* added: old still opens */
+    CU_ASSERT_TRUE(dmn_auth_set_keys(tx, switched, 2));
+    fl = sample_frame(buf, 0, 1);
+    total = dmn_auth_seal(tx, buf, fl, NOW);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_OK);   /* switched: new opens */
+    /* the old-key-only receiver refuses what the switched sender seals */
+    dmn_auth *old_rx = dmn_auth_new_ring(old_only, 1, 3, 30 * G_USEC_PER_SEC, NOW);
+    fl = sample_frame(buf, 0, 1);
+    total = dmn_auth_seal(tx, buf, fl, NOW);
+    CU_ASSERT_EQUAL(dmn_auth_open(old_rx, buf, total, fl, NOW), DMN_AUTH_BADMAC);
+    /* removed: a node still on the old key is refused */
+    CU_ASSERT_TRUE(dmn_auth_set_keys(rx, new_only, 1));
+    dmn_auth *stale = dmn_auth_new_ring(old_only, 1, 3, 30 * G_USEC_PER_SEC, NOW + 1);
+    fl = sample_frame(buf, 2, 1);
+    total = dmn_auth_seal(stale, buf, fl, NOW);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_BADMAC);
+    /* a replacement ring keeps the replay state: the frame accepted above
+     * (from 0) is still a replay */
+    fl = sample_frame(buf, 0, 1);
+    total = dmn_auth_seal(tx, buf, fl, NOW);
+    uint8_t copy[sizeof buf];
+    memcpy(copy, buf, total);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, buf, total, fl, NOW), DMN_AUTH_OK);
+    CU_ASSERT_EQUAL(dmn_auth_open(rx, copy, total, fl, NOW), DMN_AUTH_REPLAY);
+    /* unusable rings are refused and leave the old one in place */
+    GBytes *shortk = b("short"), *bad[] = { k2, shortk };
+    CU_ASSERT_FALSE(dmn_auth_set_keys(rx, bad, 2));
+    CU_ASSERT_FALSE(dmn_auth_set_keys(rx, new_only, 0));
+    CU_ASSERT_EQUAL(dmn_auth_n_keys(rx), 1);
+    CU_ASSERT_PTR_NULL(dmn_auth_new_ring(bad, 2, 3, 1, NOW));
+    dmn_auth_free(tx);
+    dmn_auth_free(rx);
+    dmn_auth_free(old_rx);
+    dmn_auth_free(stale);
+    g_bytes_unref(k1);
+    g_bytes_unref(k2);
+    g_bytes_unref(shortk);
+}
+
+/* AES-256-GCM datagrams: a round trip; every tampered byte, a wrong key, a
+ * replay and a stale time refused; the first byte tells the forms apart. */
+static void test_auth_encrypted(void)
+{
+    GBytes *k1 = b(KEY), *k2 = b(KEY2);
+    GBytes *one[] = { k1 }, *other[] = { k2 }, *both[] = { k2, k1 };
+    dmn_auth *tx = dmn_auth_new_ring(one, 1, 3, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *rx = dmn_auth_new_ring(both, 2, 3, 30 * G_USEC_PER_SEC, NOW);
+    dmn_auth *wrong = dmn_auth_new_ring(other, 1, 3, 30 * G_USEC_PER_SEC, NOW);
+    uint8_t frame[DM_FRAME_MAX], plain[DM_FRAME_MAX];
+    uint8_t dgram[DM_FRAME_MAX + DMN_AUTH_ENC_OVERHEAD], work[sizeof dgram];
+    size_t fl = sample_frame(frame, 0, 1);
+    memcpy(plain, frame, fl);
+    size_t len = dmn_auth_seal_datagram(tx, frame, fl, dgram, NOW);
+    CU_ASSERT_EQUAL_FATAL(len, fl + DMN_AUTH_ENC_OVERHEAD);
+    CU_ASSERT_TRUE(dmn_auth_is_encrypted(dgram, len));
+    CU_ASSERT_FALSE(dmn_auth_is_encrypted(frame, fl));
+    /* the frame is not readable on the wire: its name does not appear */
+    CU_ASSERT_PTR_NULL(memmem(dgram, len, "lock", 4));
+    /* tamper with every byte in turn: never accepted */
+    for (size_t i = 0; i < len; i++) {
+        memcpy(work, dgram, len);
+        work[i] ^= 0x40;
+        size_t out = 0;
+        CU_ASSERT_NOT_EQUAL(dmn_auth_open_datagram(rx, work, len, &out, NOW), DMN_AUTH_OK);
+    }
+    /* truncated */
+    memcpy(work, dgram, len);
+    size_t out = 0;
+    CU_ASSERT_NOT_EQUAL(dmn_auth_open_datagram(rx, work, len - 1, &out, NOW), DMN_AUTH_OK);
+    /* wrong key */
+    memcpy(work, dgram, len);
+    CU_ASSERT_EQUAL(dmn_auth_open_datagram(wrong, work, len, &out, NOW), DMN_AUTH_DECRYPT);
+    /* the right key, second in the ring: the frame comes back, flag clear */
+    memcpy(work, dgram, len);
+    CU_ASSERT_EQUAL(dmn_auth_open_datagram(rx, work, len, &out, NOW), DMN_AUTH_OK);
+    CU_ASSERT_EQUAL(out, fl);
+    CU_ASSERT_EQUAL(memcmp(work, plain, fl), 0);
+    dm_msg m;
+    CU_ASSERT_EQUAL(dm_codec_decode(work, out, &m), (int)fl);
+    /* replay */
+    memcpy(work, dgram, len);
+    CU_ASSERT_EQUAL(dmn_auth_open_datagram(rx, work, len, &out, NOW), DMN_AUTH_REPLAY);
+    /* stale */
+    len = dmn_auth_seal_datagram(tx, frame, fl, dgram, NOW - 31 * G_USEC_PER_SEC);
+    CU_ASSERT_EQUAL(dmn_auth_open_datagram(rx, dgram, len, &out, NOW), DMN_AUTH_STALE);
+    /* two seals of one frame differ (fresh nonce) */
+    uint8_t again[sizeof dgram];
+    size_t l1 = dmn_auth_seal_datagram(tx, frame, fl, dgram, NOW);
+    size_t l2 = dmn_auth_seal_datagram(tx, frame, fl, again, NOW);
+    CU_ASSERT_EQUAL(l1, l2);
+    CU_ASSERT_NOT_EQUAL(memcmp(dgram + 1, again + 1, DMN_AUTH_NONCE), 0);
+    dmn_auth_free(tx);
+    dmn_auth_free(rx);
+    dmn_auth_free(wrong);
+    g_bytes_unref(k1);
+    g_bytes_unref(k2);
+}
+
+/* The failure book: the first failure of a peer is logged, then at most
+ * one a second, with the count of those not logged. */
+static void test_authlog(void)
+{
+    dmn_authlog *l = dmn_authlog_new();
+    uint64_t sup = 99;
+    CU_ASSERT_TRUE(dmn_authlog_note(l, "10.0.0.1:7000", NOW, &sup));
+    CU_ASSERT_EQUAL(sup, 0);
+    CU_ASSERT_FALSE(dmn_authlog_note(l, "10.0.0.1:7000", NOW + 1000, &sup));
+    CU_ASSERT_FALSE(dmn_authlog_note(l, "10.0.0.1:7000", NOW + 999999, &sup));
+    CU_ASSERT_TRUE(dmn_authlog_note(l, "10.0.0.2:7000", NOW + 2000, &sup));   /* another peer */
+    CU_ASSERT_TRUE(dmn_authlog_note(l, "10.0.0.1:7000", NOW + G_USEC_PER_SEC, &sup));
+    CU_ASSERT_EQUAL(sup, 2);
+    /* forged sources cannot grow the book without bound */
+    for (int i = 0; i < 200; i++) {
+        char a[32];
+        g_snprintf(a, sizeof a, "192.0.2.%d:1", i);
+        dmn_authlog_note(l, a, NOW, &sup);
+    }
+    GString *s = g_string_new(NULL);
+    dmn_authlog_format(l, s);
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, "auth_failures total=205 last=other"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, " 10.0.0.1:7000=4"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(s->str, " 10.0.0.2:7000=1"));
+    CU_ASSERT(strlen(s->str) < 64 * 40);
+    g_string_free(s, TRUE);
+    dmn_authlog_free(l);
+}
+
+/* Key files: one key per line (comments, blank lines), several files in
+ * order, a binary file as one key; short keys and empty files refused. */
+static void test_key_files(void)
+{
+    char *dir = g_dir_make_tmp("dmkeys.XXXXXX", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(dir);
+    char *f1 = g_build_filename(dir, "k1", NULL), *f2 = g_build_filename(dir, "k2", NULL);
+    char *f3 = g_build_filename(dir, "k3", NULL);
+    CU_ASSERT_TRUE(g_file_set_contents(f1, "# ring\n  new key, sixteen+ bytes  \n\nold key, sixteen+ bytes\n", -1, NULL));
+    static const char binary[20] = { 1, 2, 3, 0, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, '\n', ' ' };
+    CU_ASSERT_TRUE(g_file_set_contents(f2, binary, sizeof binary, NULL));
+    char *list = g_strdup_printf("%s, %s", f1, f2);
+    GError *err = NULL;
+    GPtrArray *keys = dmn_config_read_keys(list, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(keys);
+    CU_ASSERT_EQUAL(keys->len, 3);
+    gsize n;
+    const char *k0 = g_bytes_get_data(g_ptr_array_index(keys, 0), &n);
+    CU_ASSERT(n == strlen("new key, sixteen+ bytes") && memcmp(k0, "new key, sixteen+ bytes", n) == 0);
+    CU_ASSERT_EQUAL(g_bytes_get_size(g_ptr_array_index(keys, 2)), 18);
+    g_ptr_array_unref(keys);
+    CU_ASSERT_TRUE(g_file_set_contents(f3, "good key, sixteen+ bytes\ntoo short\n", -1, NULL));
+    CU_ASSERT_PTR_NULL(dmn_config_read_keys(f3, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "line 2"));
+    g_clear_error(&err);
+    CU_ASSERT_TRUE(g_file_set_contents(f3, "# nothing\n\n", -1, NULL));
+    CU_ASSERT_PTR_NULL(dmn_config_read_keys(f3, &err));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->message, "no key"));
+    g_clear_error(&err);
+    g_unlink(f1);
+    g_unlink(f2);
+    g_unlink(f3);
+    g_rmdir(dir);
+    g_free(f1);
+    g_free(f2);
+    g_free(f3);
+    g_free(list);
+    g_free(dir);
 }
 
 /* ------------------------------------------------------------ store */
@@ -888,6 +1074,13 @@ static CU_TestInfo auth_tests[] = {
     { "replay window", test_auth_window },
     CU_TEST_INFO_NULL,
 };
+static CU_TestInfo keyring_tests[] = {
+    { "keyring rotation", test_auth_keyring },
+    { "encrypted datagrams", test_auth_encrypted },
+    { "failure book", test_authlog },
+    { "key files", test_key_files },
+    CU_TEST_INFO_NULL,
+};
 static CU_TestInfo store_tests[] = {
     { "save and load", test_store },
     CU_TEST_INFO_NULL,
@@ -912,6 +1105,7 @@ static CU_TestInfo control_tests[] = {
 
 static CU_SuiteInfo suites[] = {
     { "net-auth", NULL, NULL, NULL, NULL, auth_tests },
+    { "net-keyring", NULL, NULL, NULL, NULL, keyring_tests },
     { "net-store", NULL, NULL, NULL, NULL, store_tests },
     { "net-config", NULL, NULL, NULL, NULL, config_tests },
     { "net-transport", NULL, NULL, NULL, NULL, transport_tests },
