@@ -10,19 +10,9 @@
 #include "error.h"
 #include "policy.h"
 
-/* The HELLO's place in the codec header (core/codec.h). */
-enum {
-    OFF_LENGTH = 0,
-    OFF_VERSION = 4,
-    OFF_TYPE = 5,
-    OFF_FROM = 6,
-    OFF_TO = 8,
-    OFF_NAME_LEN = 10,
-    OFF_FLAGS = 11,
-    OFF_CLOCK = 12,
-};
-
 #define HELLO_REPLY 0x01u
+#define OFF_VERSION 4      /* in the codec header (core/codec.h) */
+#define OFF_NAME_LEN 10
 
 static void add_item(dm_agree *a, const char *name, const char *value)
 {
@@ -74,12 +64,6 @@ void dm_agree_describe(const dm_config *cfg, const char *self, const char *const
     add_item(out, "members", v);
 }
 
-static void put_be(uint8_t *p, uint64_t v, size_t width)
-{
-    for (size_t i = width; i-- > 0; v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
 static bool put_text(uint8_t *buf, size_t cap, size_t *at, const char *s, size_t max, bool empty_ok)
 {
     size_t n = strlen(s);
@@ -96,11 +80,6 @@ int dm_agree_encode(const dm_agree *a, uint32_t from, uint8_t *buf, size_t cap)
     cap = MIN(cap, (size_t)DM_FRAME_MAX);
     if (cap < DM_FRAME_HEADER + 4 || a->n_items > DM_AGREE_MAX_ITEMS || from > UINT16_MAX)
         return -DM_EINVAL;
-    memset(buf, 0, DM_FRAME_HEADER);
-    buf[OFF_VERSION] = DM_WIRE_VERSION;
-    buf[OFF_TYPE] = DM_AGREE_WIRE_TYPE;
-    put_be(buf + OFF_FROM, from, 2);
-    put_be(buf + OFF_TO, 0xffff, 2);
     size_t at = DM_FRAME_HEADER;
     buf[at++] = DM_AGREE_VERSION;
     buf[at++] = a->reply ? HELLO_REPLY : 0;
@@ -111,13 +90,13 @@ int dm_agree_encode(const dm_agree *a, uint32_t from, uint8_t *buf, size_t cap)
         if (!put_text(buf, cap, &at, a->items[i].name, DM_AGREE_NAME_MAX, false) ||
             !put_text(buf, cap, &at, a->items[i].value, DM_AGREE_VALUE_MAX, true))
             return -DM_EINVAL;
-    put_be(buf + OFF_LENGTH, at, 4);
+    dm_codec_put_header(buf, DM_AGREE_WIRE_TYPE, (uint16_t)from, 0xffff, (uint32_t)at);
     return (int)at;
 }
 
 bool dm_agree_is_hello(const uint8_t *buf, size_t len)
 {
-    return len > OFF_TYPE && buf[OFF_TYPE] == DM_AGREE_WIRE_TYPE;
+    return dm_codec_frame_type(buf, len) == DM_AGREE_WIRE_TYPE;
 }
 
 /* The text at buf[*at], of at most max bytes, into out (NUL-terminated). */
@@ -143,7 +122,7 @@ int dm_agree_decode(const uint8_t *buf, size_t len, dm_agree *out)
         return -DM_ETRUNC;
     if (buf[OFF_VERSION] != DM_WIRE_VERSION)
         return -DM_EVERSION;
-    if (buf[OFF_TYPE] != DM_AGREE_WIRE_TYPE)
+    if (!dm_agree_is_hello(buf, len))
         return -DM_ETYPE;
     size_t end = (size_t)fl, at = DM_FRAME_HEADER;
     memset(out, 0, sizeof *out);
