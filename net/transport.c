@@ -1240,18 +1240,16 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         c->fill = 0;
         any = true;
-        bool taken;
-        if (!in_gate(c, need, &taken)) {
+        /* With TLS the certificate is checked first, for every frame but
+         * the HELLO (whose `from` is in the sender's numbering). */
+        bool taken, hello = !c->hello && dm_agree_is_hello(c->acc, need);
+        if ((c->tls && !hello && !in_sender_ok(c, c->acc)) || !in_gate(c, need, &taken)) {
             in_close(c);
             goto out;
         }
         if (taken) {
             c->proven = true;
             continue;
-        }
-        if (c->tls && !in_sender_ok(c, c->acc)) {
-            in_close(c);
-            goto out;
         }
         if (!process_frame(n, c->acc, need, "tcp", c->remote)) {
             in_close(c);
