@@ -15,7 +15,8 @@
 # kind: violation (the first safety violation; node = the second holder,
 # peer = the first), request (an attempt's wait, role first/second), hold
 # (every grant of the run, role first/second for the two holders, other for
-# the rest; quorum = the arbiters whose KEPT it had when GRANTED, and itself
+# the rest; quorum = the arbiters whose KEPT it had when GRANTED or whose
+# grant id is its token (the fence round skips those), and itself
 # when the trace's SELF-GRANT line says it was its own arbiter), quorum
 # (one row per arbiter of the two holders: node = the arbiter, peer = the
 # holder, t_start = when its KEPT arrived, token = its grant id), view (a
@@ -76,7 +77,12 @@ file == 1 {
         split($5, ends, "->")
         key = k SUBSEP field("lock") SUBSEP hexid(field("attempt"))
         j = ends[1]
-        if ($4 == "GRANT") { grantt[key, j] = t; next }
+        if ($4 == "GRANT") {
+            grantt[key, j] = t
+            if (!((key, j) in grantid)) grantlist[key] = list_add(grantlist[key], j)
+            grantid[key, j] = field("grant")
+            next
+        }
         if (!((key, j) in kept)) {
             kept[key, j] = t
             keptgrant[key, j] = field("grant")
@@ -93,6 +99,15 @@ file == 1 {
         n = split(keptlist[key], q, " ")
         gq[g] = ""
         for (i = 1; i <= n; i++) gq[g] = sorted_add(gq[g], q[i])
+        # ... and every arbiter whose grant id is the token: the fence round
+        # sends it no KEEP (its counter is that high already).
+        n = split(grantlist[key], q, " ")
+        for (i = 1; i <= n; i++)
+            if (!((key, q[i]) in kept) && grantid[key, q[i]] == gtok[g]) {
+                kept[key, q[i]] = grantt[key, q[i]]; keptgrant[key, q[i]] = gtok[g]
+                keptlist[key] = list_add(keptlist[key], q[i])
+                gq[g] = sorted_add(gq[g], q[i])
+            }
         gkey[g] = key
         open[k, $4] = g
     } else if (what == "SELF-GRANT") {

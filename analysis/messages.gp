@@ -16,7 +16,7 @@ plot \
     theory using 'n':'majority' with lines dt 3 lw 1.2 lc rgb '#555555' title 'majority quorum 3(⌊N/2⌋+1)', \
     theory using 'n':'maekawa_high' with lines dt 2 lc rgb '#2ca02c' title 'Maekawa 5√N (heavy load)', \
     theory using 'n':'maekawa_low' with lines dt 4 lc rgb '#2ca02c' title 'Maekawa 3√N (light load)', \
-    theory using 'n':'ours_uncontended' with steps lc rgb '#7f7f7f' lw 1 title 'ours uncontended 5(K−1), K = quorum of member 0', \
+    theory using 'n':'ours_uncontended' with steps lc rgb '#7f7f7f' lw 1 title 'ours uncontended 3(K−1), K = quorum of member 0', \
     for [mode in vals_mode] for [pol in vals_policy] \
         sel(sprintf('mode=%s,policy=%s,metric=msgs_per_acq', mode, pol)) \
         using (column('n') * xoff(pol)):'mean':'ci_low':'ci_high' with yerrorlines \

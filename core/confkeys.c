@@ -39,6 +39,8 @@ static const dm_confkey keys[] = {
       "fencing tokens reserved per persist" },
     { "core", "spread", DM_CONFKEY_BOOL, CORE(spread), 0, 1, DM_CONFKEY_AGREE,
       "place the quorum system's members per lock name, so that arbiters' load spreads (the same on every member)" },
+    { "core", "lock_delay", DM_CONFKEY_DURATION, CORE(lock_delay_us), 0, DM_DURATION_MAX_US, 0,
+      "after a holder's grant ended without a release (lease ran out, revoked), no grant of that lock for this long (0: off)" },
     { "core", "reconfig_delay", DM_CONFKEY_DURATION, CORE(reconfig_delay_us), 0, DM_DURATION_MAX_US, 0,
       "epoch policy: a member out of view this long leaves the configuration" },
     { "core", "rejoin_delay", DM_CONFKEY_DURATION, CORE(rejoin_delay_us), 0, DM_DURATION_MAX_US, 0,

@@ -34,6 +34,7 @@ static const struct {
     [DM_EEXIST] = {"DM_EEXIST", "A registry already has an entry of that name."},
     [DM_ETOOFEW] = {"DM_ETOOFEW",
                     "The configuration change would leave fewer members than reconfig_min_size."},
+    [DM_EHELD] = {"DM_EHELD", "Another holder has the lock (try-lock)."},
 };
 
 /* A code added to the enum without an entry here fails the build; a gap

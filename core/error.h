@@ -30,6 +30,7 @@ enum dm_error {
     DM_ERECOVERING,    /* started without persisted state: still recovering it */
     DM_EEXIST,         /* a registry already has an entry of that name */
     DM_ETOOFEW,        /* a configuration change would leave fewer members than the minimum */
+    DM_EHELD,          /* try-lock: another holder has the lock (or lock_delay withholds it) */
     DM_ERROR_COUNT
 };
 

@@ -83,6 +83,7 @@ static const struct {
     [DM_MSG_NEWER] = {"NEWER", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
     [DM_MSG_STALE] = {"STALE", EPOCH, EPOCH, false},
     [DM_MSG_GOSSIP] = {"GOSSIP", SWIM, 0, false},
+    [DM_MSG_HELD] = {"HELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
 };
 
 _Static_assert(G_N_ELEMENTS(types) == DM_MSG_TYPE_END, "types[] must describe every dm_msg_type");

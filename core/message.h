@@ -12,7 +12,8 @@
  * arbiter's token for it), so stale and duplicated messages are recognised.
  *
  * Which fields a type uses (all others are zero and are not on the wire):
- *   REQUEST  attempt, value = request priority timestamp (Lamport)
+ *   REQUEST  attempt, value = request priority timestamp (Lamport), with
+ *            DM_REQUEST_TRY set for a try-lock's request
  *   GRANT    attempt, grant
  *   FAILED   attempt
  *   INQUIRE  attempt, grant, value = DM_INQUIRE_YIELD or DM_INQUIRE_PROBE
@@ -24,6 +25,9 @@
  *   RECOVERING attempt, value = microseconds until it may grant at the most:
  *            answers a REQUEST while the arbiter recovers from a start
  *            without persisted state ("go around me")
+ *   HELD     attempt, grant = the holder's grant (0: withheld by lock_delay):
+ *            answers a try REQUEST when the lock is held by another (its
+ *            grantee announced its token) or withheld; not queued
  * Every lock message carries from, to, the sender's Lamport clock, the
  * lock name and `epoch`, the configuration epoch it was sent in (the epoch
  * policy's; 0 under policies without epochs).
@@ -91,6 +95,12 @@
  * grantee has not finished acquiring: Maekawa), or only whether the grantee
  * is still on it while others wait: a grantee whose attempt is over answers
  * RELEASE, one that is still on it ignores the probe. */
+/* A try-lock's REQUEST: the top bit of its priority timestamp (a Lamport
+ * clock never reaches it), so the wire keeps its layout. An arbiter that
+ * finds the lock held by another answers HELD instead of queuing it; one
+ * that predates it reads a very late timestamp and queues it, so the try
+ * merely runs to its timeout. */
+#define DM_REQUEST_TRY ((uint64_t)1 << 63)
 #define DM_INQUIRE_YIELD 0
 #define DM_INQUIRE_PROBE 1
 /* Member ids travel as 16 bits (from, to, an update's member and accuser), so
@@ -128,6 +138,7 @@ typedef enum dm_msg_type {
     DM_MSG_NEWER,
     DM_MSG_STALE,
     DM_MSG_GOSSIP,      /* membership: after STALE so older wire numbers stay */
+    DM_MSG_HELD,        /* a try REQUEST's answer: held by another (after GOSSIP, same reason) */
     DM_MSG_TYPE_END     /* one past the last valid type */
 } dm_msg_type;
 

@@ -106,6 +106,7 @@ typedef struct attempt {
     int64_t lease_end;
     uint32_t messages;
     int last_error;       /* why quorum formation last failed, for the FAILED reason */
+    bool try_once;        /* dm_node_try_lock: REQUESTs say so; HELD ends the attempt */
 } attempt;
 
 typedef struct arbiter {
@@ -120,6 +121,8 @@ typedef struct arbiter {
     uint32_t yield_asks;  /* INQUIREs asking this grant to yield */
     GArray *queue;        /* request_id, highest priority first */
     uint64_t *finished;   /* per requester: highest attempt that ended here */
+    int64_t delay_until;  /* lock_delay: no grant before this (0: none) */
+    request_id lapsed;    /* ... after this grantee's grant lapsed; its RELEASE ends it */
 } arbiter;
 
 /* A RELEASE of a grant, re-sent until the arbiter acknowledges it: a lost
@@ -663,7 +666,7 @@ static void lock_free(gpointer p)
 static bool lock_idle(const lock_state *ls)
 {
     return ls->req.phase == PHASE_IDLE && !ls->arb.granted && ls->arb.queue->len == 0 &&
-           !ls->releasing;
+           !ls->releasing && ls->arb.delay_until == 0;
 }
 
 static uint64_t finished_get(const lock_state *ls, uint32_t node)
@@ -707,6 +710,37 @@ static void queue_insert(arbiter *a, const request_id *r)
     while (i < a->queue->len && prio_cmp(&g_array_index(a->queue, request_id, i), r) < 0)
         i++;
     g_array_insert_val(a->queue, i, *r);
+}
+
+static void arbiter_event(dm_node *n, const lock_state *ls, dm_arbiter_action action,
+                          const request_id *who, int reason)
+{
+    dm_event *ev = new_event(n, DM_EV_ARBITER, ls->name);
+    ev->arbiter_action = action;
+    ev->member = who->node;
+    ev->attempt = who->attempt;
+    ev->token = ls->arb.grant;
+    ev->reason = reason;
+    ev->lease_until = ls->arb.delay_until;
+}
+
+static void end_grant(lock_state *ls);
+
+/* A grant that ended without a release (its lease ran out, or it was
+ * revoked) may have a holder that is still acting on it -- paused, cut
+ * off, unaware -- and a resource that does not check fencing tokens cannot
+ * tell. With lock_delay (Chubby's lock-delay) the name is then granted to
+ * nobody here for that long; the grantee's RELEASE, which says it is done,
+ * ends the wait. Any quorum meets the lapsed holder's at some arbiter that
+ * saw the same lapse, so the wait holds cluster-wide. */
+static void lapse_grant(dm_node *n, lock_state *ls, int64_t now, int reason)
+{
+    if (n->cfg.lock_delay_us > 0) {
+        ls->arb.delay_until = now + n->cfg.lock_delay_us;
+        ls->arb.lapsed = ls->arb.grantee;
+        arbiter_event(n, ls, DM_ARB_LAPSED, &ls->arb.lapsed, reason);
+    }
+    end_grant(ls);
 }
 
 static void end_grant(lock_state *ls)
@@ -788,7 +822,7 @@ static int64_t grant_wait(const dm_node *n, int64_t now)
 static void grant_next(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
-    if (a->granted || a->queue->len == 0 || !may_grant(n, now))
+    if (a->granted || a->queue->len == 0 || !may_grant(n, now) || now < a->delay_until)
         return;
     uint64_t token;
     if (next_token(n, &token) < 0)
@@ -803,6 +837,8 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     a->inquiries = 0;
     a->yield_asks = 0;
     n->stats.grants++;
+    if (n->cfg.lock_delay_us > 0)
+        arbiter_event(n, ls, DM_ARB_GRANTED, &a->grantee, 0);
     send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, token, 0, 0);
     inquire_if_wanted(n, ls, now);
 }
@@ -825,7 +861,7 @@ static void drop_superseded(dm_node *n, lock_state *ls, uint32_t node, uint64_t 
 static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
-    request_id r = { m->from, m->attempt, m->value };
+    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_TRY };
     uint64_t finished = finished_get(ls, m->from);
     if (m->attempt <= finished) {
         n->stats.stale++;
@@ -850,6 +886,15 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         n->stats.stale++;
         return;
     }
+    /* A try-lock's request: held by another (its grantee announced its
+     * token: it holds, or is about to) or withheld is the answer at once,
+     * and it is not queued. A grantee still acquiring is contention, which
+     * the try goes through like any request. */
+    if ((m->value & DM_REQUEST_TRY) &&
+        ((a->granted && a->grantee.node != m->from && a->fenced) || now < a->delay_until)) {
+        send_msg(n, ls, DM_MSG_HELD, m->from, m->attempt, a->granted ? a->grant : 0, 0, 0);
+        return;
+    }
     drop_superseded(n, ls, m->from, m->attempt);
     queue_insert(a, &r);
     if (!may_grant(n, now)) {
@@ -857,7 +902,7 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         send_msg(n, ls, DM_MSG_RECOVERING, m->from, m->attempt, 0, (uint64_t)grant_wait(n, now), 0);
         return;
     }
-    if (!a->granted) {
+    if (!a->granted && now >= a->delay_until) {
         grant_next(n, ls, now);
         return;
     }
@@ -883,6 +928,11 @@ static void arb_release(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
      * lease, and the next request's INQUIRE finds out within one timeout. */
     bool again = m->attempt <= finished_get(ls, m->from);
     finished_set(n, ls, m->from, m->attempt);
+    if (a->delay_until > now && a->lapsed.node == m->from && a->lapsed.attempt == m->attempt) {
+        a->delay_until = 0;
+        arbiter_event(n, ls, DM_ARB_RELEASED, &a->lapsed, 0);
+        grant_next(n, ls, now);
+    }
     if ((is_grantee(a, m) && a->queue->len > 0) || again)
         send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, is_grantee(a, m) ? a->grant : 0, 0, 0);
     if (is_grantee(a, m)) {
@@ -915,7 +965,7 @@ static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
         /* Sealed: nothing renews in this epoch, so its holders' leases run
          * out within one lease of the seal; tell this one at once. */
         send_msg(n, ls, DM_MSG_REVOKED, m->from, m->attempt, m->grant, 0, 0);
-        end_grant(ls);
+        lapse_grant(n, ls, now, -DM_EREVOKED);
         return;
     }
     if (!is_grantee(a, m) || a->grant != m->grant) {
@@ -942,8 +992,10 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
     arbiter *a = &ls->arb;
     if (a->granted && a->lease_until <= now) {
         n->stats.lease_expiries++;
-        end_grant(ls);
+        lapse_grant(n, ls, now, -DM_ELEASE);
     }
+    if (a->delay_until != 0 && a->delay_until <= now)
+        a->delay_until = 0;   /* over: the name may be forgotten when idle */
     grant_next(n, ls, now);
     if (a->granted && a->inquire_at <= now) {
         if (a->queue->len > 0)
@@ -1052,7 +1104,8 @@ static void send_request(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t n
 {
     e->requests++;
     schedule_retry(n, e, now);
-    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0, ls->req.ts, 0);
+    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0,
+             ls->req.ts | (ls->req.try_once ? DM_REQUEST_TRY : 0), 0);
 }
 
 /* Adopt a freshly formed quorum: keep what was collected, contact the new
@@ -1290,11 +1343,27 @@ static void start_fence(dm_node *n, lock_state *ls, int64_t now)
     a->token = token;
     a->phase = PHASE_FENCING;
     /* Members that already acknowledged this very token for their current
-     * grant (before a re-formation, say) need not be asked again. */
+     * grant (before a re-formation, say) need not be asked again, nor need
+     * the member whose own grant id is the token: it issued that id from its
+     * counter, so the counter is already that high, which is all a KEEP's
+     * acknowledgement of the token would make it (docs/PROTOCOL.md, "Fencing
+     * tokens"). Its grant's lease then rests on the attempt's start: the
+     * arbiter granted after a REQUEST of this attempt arrived, so after that.
+     * Only while that basis leaves most of a lease (the usual fast grant);
+     * a grant that came late is fenced with a KEEP as before. */
     for (guint i = 0; i < a->entries->len; i++) {
         arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
-        if (e->in_quorum && e->acked_token != token)
-            send_keep(n, ls, e, now);
+        if (!e->in_quorum || e->acked_token == token)
+            continue;
+        if (e->grant == token && a->requested_at + renew_interval(n) > now) {
+            e->acked_token = token;
+            e->keep_pending = false;
+            if (e->basis == DM_NEVER || e->basis < a->requested_at)
+                e->basis = a->requested_at;
+            e->renew_from = MIN(e->renew_from, e->basis);
+            continue;
+        }
+        send_keep(n, ls, e, now);
     }
     fence_check(n, ls, now);
 }
@@ -1379,6 +1448,12 @@ static void req_inquire(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_m
         e->contended = true;
         if (!probe && (ls->req.phase == PHASE_ACQUIRING || !e->in_quorum))
             yield_entry(n, ls, e, now);
+        else if (!probe && ls->req.token != 0 && !e->keep_pending)
+            /* Asked to yield a grant we will not give back: its arbiter
+             * has not heard the token (the fence round skips the member
+             * whose grant id is the token). A KEEP tells it, so it probes
+             * from now on instead of asking again. */
+            send_keep(n, ls, e, now);
     } else if (!e->granted && m->grant > e->floor) {
         /* An INQUIRE names the grant it concerns: the arbiter granted this
          * attempt, and the GRANT was lost or is late. Take the grant from
@@ -1530,6 +1605,14 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     case DM_MSG_KEPT:       req_kept(n, ls, e, m, now); break;
     case DM_MSG_REVOKED:    req_revoked(n, ls, e, m, now); break;
     case DM_MSG_RECOVERING: req_recovering(n, ls, e, m, now); break;
+    case DM_MSG_HELD:
+        /* Ends at the next tick (never from inside lock()), within the
+         * acquisition only: a try that got every grant holds. */
+        if (a->try_once && a->phase == PHASE_ACQUIRING) {
+            a->last_error = -DM_EHELD;
+            a->deadline = now;
+        }
+        break;
     default: break;
     }
 }
@@ -1613,8 +1696,12 @@ static int64_t arb_next_due(const dm_node *n, const arbiter *a, int64_t now)
     /* Waiting out recovery (grant_waiting() serves the queue the moment
      * the floor is known; this is the fallback), or a failed persist. Never
      * DM_NEVER: reschedule() would take a name with waiters for idle. */
+    if (a->queue->len > 0 && a->delay_until > now)
+        return MAX(a->delay_until, n->quiet_until);
     if (a->queue->len > 0)
         return n->quiet_until > now ? n->quiet_until : now + n->cfg.rpc_timeout_us;
+    if (a->delay_until != 0)
+        return a->delay_until;   /* to end it (lock_idle) */
     return DM_NEVER;
 }
 
@@ -2200,7 +2287,7 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
         lock_state *ls = p;
         /* Grants and queued requests of the old epoch are void here. */
         if (ls->arb.granted)
-            end_grant(ls);
+            lapse_grant(n, ls, now, -DM_EREVOKED);
         g_array_set_size(ls->arb.queue, 0);
         attempt *a = &ls->req;
         if (a->phase == PHASE_HELD) {
@@ -2473,7 +2560,7 @@ static void purge_departed(dm_node *n, lock_state *ls, int64_t now)
         if (!dm_membership_in_view(n->members, g_array_index(a->queue, request_id, i).node))
             g_array_remove_index(a->queue, i);
     if (a->granted && !dm_membership_in_view(n->members, a->grantee.node))
-        end_grant(ls);
+        lapse_grant(n, ls, now, -DM_EREVOKED);
     grant_next(n, ls, now);
 }
 
@@ -2547,7 +2634,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         return -DM_EINVAL;
     if (cfg->n_members == 0 || cfg->n_members > DM_MAX_MEMBERS || cfg->self >= cfg->n_members ||
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
-        cfg->suspect_us < 0 ||
+        cfg->suspect_us < 0 || cfg->lock_delay_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
         dm_config_lost_margin(cfg) < 0 || dm_config_lost_margin(cfg) > dm_config_lost_margin_max(cfg) ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
@@ -2620,7 +2707,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     bool first_life = stateless && cfg->bootstrap;
     n->quiet_until = first_life ? now
                                 : now + scale_duration(cfg->lease_us, 1000000 + cfg->drift_ppm,
-                                                       1000000 - cfg->drift_ppm, true);
+                                                       1000000 - cfg->drift_ppm, true) +
+                                      cfg->lock_delay_us;   /* and any lapse it forgot */
     n->floor_pending = (stateless && !cfg->bootstrap) || (flags & PERSIST_RECOVERING);
     if (n->floor_pending) {
         n->rec = g_new0(rec_member, cfg->n_members);
@@ -2693,8 +2781,8 @@ void dm_node_free(dm_node *n)
     g_aligned_free(n);
 }
 
-int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
-                 uint64_t *attempt_out)
+static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                      bool try_once, uint64_t *attempt_out)
 {
     int len = dm_lock_name_check(name);
     if (len < 0)
@@ -2740,12 +2828,25 @@ int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
     a->ts = ++n->clock;
     a->requested_at = now;
     a->deadline = now + timeout_us;
+    a->try_once = try_once;
     adopt_quorum(n, ls, (uint32_t)size, now);
     if (attempt_out)
         *attempt_out = a->id;
     drain_local(n, now);
     reschedule(n, ls, now);
     return 0;
+}
+
+int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                 uint64_t *attempt_out)
+{
+    return lock_start(n, now, name, timeout_us, false, attempt_out);
+}
+
+int dm_node_try_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                     uint64_t *attempt_out)
+{
+    return lock_start(n, now, name, timeout_us, true, attempt_out);
 }
 
 /* The application ended `attempt`: a renewal that ran in this very call (or

@@ -66,7 +66,19 @@ typedef enum dm_event_type {
                             installed, or -DM_ETIMEDOUT (no quorum of the current
                             configuration answered in time), -DM_EBUSY (another change won
                             the epoch: look again and retry) */
+    DM_EV_ARBITER,       /* arbiter role, reported only while cfg.lock_delay_us > 0 (they
+                            exist for the lock-delay checker; without it the event stream
+                            is what it always was): arbiter_action on `name` for requester
+                            `member`, its `attempt`, grant id in `token` */
 } dm_event_type;
+
+typedef enum dm_arbiter_action {
+    DM_ARB_GRANTED = 1,  /* a grant issued */
+    DM_ARB_LAPSED,       /* a grant ended without a release (reason -DM_ELEASE: its lease ran
+                            out; -DM_EREVOKED: revoked): no grant of the name until
+                            lease_until (node-local) */
+    DM_ARB_RELEASED,     /* the lapsed grantee's RELEASE came: the delay ended early */
+} dm_arbiter_action;
 
 typedef struct dm_event {
     dm_event_type type;
@@ -86,6 +98,7 @@ typedef struct dm_event {
     uint32_t view_size;      /* VIEW, EPOCH */
     uint64_t view_hash;
     uint64_t epoch;          /* EPOCH: the configuration epoch installed */
+    dm_arbiter_action arbiter_action;   /* ARBITER */
 } dm_event;
 
 typedef struct dm_driver {
@@ -139,6 +152,11 @@ typedef struct dm_config {
                                     Default true. Like `quorum`, every member must have
                                     the same value: quorums of one name must come from
                                     one placement */
+    int64_t lock_delay_us;       /* Chubby's lock-delay: after a grant ended without a release
+                                    (its lease ran out, or it was revoked), the arbiter grants
+                                    the name to nobody for this long; a RELEASE from that
+                                    grantee ends it at once. Every member must have the same
+                                    value. Default 0: off */
     /* The epoch policy (dm_policy_ops.epochs) only: */
     int64_t reconfig_delay_us;   /* a member out of SWIM's view this long is removed from the
                                     configuration; default 10 s */
@@ -203,6 +221,14 @@ void dm_node_free(dm_node *n);
  * 0 or -DM_EBADNAME / -DM_ENOTHELD. */
 int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
                  uint64_t *attempt);
+/* A try-lock: as lock(), but an arbiter of the quorum that finds the lock
+ * held by another -- granted to a requester that announced its token, or
+ * withheld by lock_delay -- answers HELD at once, and the attempt ends with
+ * DM_EV_FAILED (-DM_EHELD) at the next tick, its grants released. Mere
+ * contention (others acquiring, nobody holding) is resolved as for lock(),
+ * within timeout_us. */
+int dm_node_try_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
+                     uint64_t *attempt);
 int dm_node_unlock(dm_node *n, int64_t now, const char *name);
 /* Abandon an acquisition in progress: every grant it collected is released
  * and it ends with DM_EV_FAILED (-DM_ECANCELED) at the next tick. Returns 0,

@@ -9,6 +9,20 @@
  * the answer of UNLOCK. Prints, last, one line:
  *   cycles=... failed=... clients=... seconds=... cycles_per_s=... p50_us=... p99_us=...
  * --latencies writes every cycle's latency (us), one per line.
+ *
+ *   dmutex-bench --embed ADDR --members ADDR,... [--config FILE] --cycles N
+ *
+ * measures the library path instead: this process is the cluster member
+ * ADDR (libdmutex, no control socket and no daemon of its own; FILE as
+ * dmutex_new_full's, e.g. with data_dir) and runs the N cycles with
+ * dmutex_lock/dmutex_unlock from one thread; same last line.
+ *
+ *   dmutex-bench --rtt N
+ *
+ * measures the floor instead: N one-byte ping-pongs over loopback TCP
+ * (TCP_NODELAY, blocking sockets) between this process and a forked echo
+ * process -- two processes, as between dmutexd and its peers -- and prints
+ *   rtt_samples=... rtt_p50_us=... rtt_min_us=...
  * Exit status: 0, 1 if any cycle failed, 2 usage, 3 cannot reach the daemon.
  */
 #include <errno.h>
@@ -16,11 +30,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib.h>
+
+#include "cycles.h"
+#include "dmutex.h"
 
 typedef struct shared {
     const char *path;
@@ -32,8 +52,8 @@ typedef struct shared {
 } shared;
 
 typedef struct client {
+    GArray *lat;             /* first (dm_cycles_run): gint64 us per successful cycle */
     shared *sh;
-    GArray *lat;             /* gint64 us per successful cycle */
 } client;
 
 static int connect_control(const char *path)
@@ -136,16 +156,104 @@ static gpointer run_client(gpointer user)
     return NULL;
 }
 
-static gint cmp_i64(gconstpointer a, gconstpointer b)
+static int nodelay_socket(void)
 {
-    gint64 x = *(const gint64 *)a, y = *(const gint64 *)b;
-    return x < y ? -1 : x > y;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    if (fd >= 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+/* The loopback TCP round trip, the unit the lock's latency is judged in. */
+static int measure_rtt(int samples)
+{
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t len = sizeof sa;
+    int lfd = nodelay_socket();
+    if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(lfd, 1) < 0 ||
+        getsockname(lfd, (struct sockaddr *)&sa, &len) < 0) {
+        fprintf(stderr, "dmutex-bench: cannot listen on loopback: %s\n", g_strerror(errno));
+        return 3;
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        fprintf(stderr, "dmutex-bench: fork: %s\n", g_strerror(errno));
+        return 3;
+    }
+    if (child == 0) {
+        int c = accept(lfd, NULL, NULL);
+        char b;
+        while (c >= 0 && recv(c, &b, 1, 0) == 1 && send(c, &b, 1, MSG_NOSIGNAL) == 1)
+            ;
+        _exit(0);
+    }
+    close(lfd);
+    int fd = nodelay_socket();
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+        fprintf(stderr, "dmutex-bench: cannot connect on loopback: %s\n", g_strerror(errno));
+        return 3;
+    }
+    GArray *rtt = g_array_sized_new(FALSE, FALSE, sizeof(gint64), (guint)samples);
+    char b = 'x';
+    for (int i = 0; i < samples; i++) {
+        gint64 t0 = g_get_monotonic_time();
+        if (send(fd, &b, 1, MSG_NOSIGNAL) != 1 || recv(fd, &b, 1, 0) != 1)
+            break;
+        gint64 dt = g_get_monotonic_time() - t0;
+        g_array_append_val(rtt, dt);
+    }
+    close(fd);
+    waitpid(child, NULL, 0);
+    guint n = rtt->len;
+    g_array_sort(rtt, dm_cycles_cmp_i64);
+    printf("rtt_samples=%u rtt_p50_us=%" G_GINT64_FORMAT " rtt_min_us=%" G_GINT64_FORMAT "\n", n,
+           n ? g_array_index(rtt, gint64, (n - 1) / 2) : 0, n ? g_array_index(rtt, gint64, 0) : 0);
+    g_array_unref(rtt);
+    return n == (guint)samples ? 0 : 3;
+}
+
+/* The library path: cycles through an embedded member, no control socket. */
+static int run_embedded(const char *self, const char *members, const char *config, const char *name,
+                        int cycles, int timeout_ms, const char *lat_file)
+{
+    gchar **list = g_strsplit(members, ",", -1);
+    GError *err = NULL;
+    dmutex *d = dmutex_new_full(self, (const char *const *)list, g_strv_length(list), (unsigned)timeout_ms,
+                                config, &err);
+    g_strfreev(list);
+    if (!d) {
+        fprintf(stderr, "dmutex-bench: %s\n", err->message);
+        g_error_free(err);
+        return 3;
+    }
+    int failed = 0;
+    GArray *lat = g_array_new(FALSE, FALSE, sizeof(gint64));
+    gint64 start = g_get_monotonic_time();
+    for (int i = 0; i < cycles; i++) {
+        gint64 t0 = g_get_monotonic_time();
+        if (!dmutex_lock(d, name, NULL, &err) || !dmutex_unlock(d, name, &err)) {
+            if (failed++ == 0)
+                fprintf(stderr, "dmutex-bench: %s\n", err->message);
+            g_clear_error(&err);
+            continue;
+        }
+        gint64 dt = g_get_monotonic_time() - t0;
+        g_array_append_val(lat, dt);
+    }
+    double secs = (double)(g_get_monotonic_time() - start) / 1e6;
+    dmutex_free(d);
+    if (!dm_cycles_report(&lat, 1, secs, failed, lat_file)) {
+        fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
+        return 2;
+    }
+    return failed ? 1 : 0;
 }
 
 int main(int argc, char **argv)
 {
-    char *path = NULL, *name = NULL, *lat_file = NULL;
-    gint cycles = 0, clients = 1, timeout_ms = 10000;
+    char *path = NULL, *name = NULL, *lat_file = NULL, *embed = NULL, *members = NULL, *config = NULL;
+    gint cycles = 0, clients = 1, timeout_ms = 10000, rtt_samples = 0;
     GOptionEntry entries[] = {
         { "control", 0, 0, G_OPTION_ARG_FILENAME, &path, "dmutexd's control socket", "PATH" },
         { "cycles", 0, 0, G_OPTION_ARG_INT, &cycles, "lock+unlock cycles in all", "N" },
@@ -153,13 +261,31 @@ int main(int argc, char **argv)
         { "lock", 0, 0, G_OPTION_ARG_STRING, &name, "lock name (default bench)", "NAME" },
         { "timeout", 0, 0, G_OPTION_ARG_INT, &timeout_ms, "LOCK timeout (default 10000)", "MS" },
         { "latencies", 0, 0, G_OPTION_ARG_FILENAME, &lat_file, "write every cycle's latency (us) here", "FILE" },
+        { "rtt", 0, 0, G_OPTION_ARG_INT, &rtt_samples, "measure the loopback TCP round trip instead", "N" },
+        { "embed", 0, 0, G_OPTION_ARG_STRING, &embed, "be the member ADDR (libdmutex) instead", "ADDR" },
+        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "with --embed: the member list", "ADDR,..." },
+        { "config", 0, 0, G_OPTION_ARG_FILENAME, &config, "with --embed: key file for dmutex_new_full", "FILE" },
         G_OPTION_ENTRY_NULL,
     };
     GOptionContext *ctx = g_option_context_new("- lock+unlock cycles against a local dmutexd");
     g_option_context_add_main_entries(ctx, entries, NULL);
     GError *err = NULL;
-    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1 || !path || cycles <= 0 ||
-        clients <= 0 || clients > 1024 || timeout_ms <= 0) {
+    if (g_option_context_parse(ctx, &argc, &argv, &err) && argc == 1 && rtt_samples > 0) {
+        g_option_context_free(ctx);
+        return measure_rtt(rtt_samples);
+    }
+    if (err == NULL && argc == 1 && embed && members && cycles > 0 && timeout_ms > 0) {
+        g_option_context_free(ctx);
+        int rc = run_embedded(embed, members, config, name ? name : "bench", cycles, timeout_ms, lat_file);
+        g_free(embed);
+        g_free(members);
+        g_free(config);
+        g_free(name);
+        g_free(lat_file);
+        return rc;
+    }
+    if (err == NULL && (argc > 1 || !path || cycles <= 0 ||
+        clients <= 0 || clients > 1024 || timeout_ms <= 0)) {
         fprintf(stderr, "dmutex-bench: %s\n",
                 err ? err->message : "--control PATH and --cycles N (> 0) are required; 1 <= C <= 1024");
         return 2;
@@ -167,43 +293,18 @@ int main(int argc, char **argv)
     g_option_context_free(ctx);
     shared sh = { .path = path, .name = name ? name : "bench", .timeout_ms = timeout_ms, .remaining = cycles };
     client *cl = g_new0(client, clients);
-    GThread **th = g_new0(GThread *, clients);
-    gint64 t0 = g_get_monotonic_time();
-    for (int i = 0; i < clients; i++) {
-        cl[i].sh = &sh;
-        cl[i].lat = g_array_new(FALSE, FALSE, sizeof(gint64));
-        th[i] = g_thread_new("client", run_client, &cl[i]);
-    }
     for (int i = 0; i < clients; i++)
-        g_thread_join(th[i]);
-    double secs = (double)(g_get_monotonic_time() - t0) / 1e6;
-    GArray *all = g_array_new(FALSE, FALSE, sizeof(gint64));
-    for (int i = 0; i < clients; i++) {
-        g_array_append_vals(all, cl[i].lat->data, cl[i].lat->len);
-        g_array_unref(cl[i].lat);
-    }
-    g_array_sort(all, cmp_i64);
-    guint n = all->len;
-    if (lat_file) {
-        FILE *f = fopen(lat_file, "w");
-        if (!f) {
-            fprintf(stderr, "dmutex-bench: cannot write %s\n", lat_file);
-            return 2;
-        }
-        for (guint i = 0; i < n; i++)
-            fprintf(f, "%" G_GINT64_FORMAT "\n", g_array_index(all, gint64, i));
-        fclose(f);
-    }
-    gint64 p50 = n ? g_array_index(all, gint64, (n - 1) / 2) : 0;
-    gint64 p99 = n ? g_array_index(all, gint64, (guint)((n - 1) * 0.99)) : 0;
+        cl[i].sh = &sh;
+    guint n;
+    int rc = dm_cycles_run(run_client, cl, sizeof *cl, clients, &sh.failed, lat_file, "dmutex-bench", &n);
     if (sh.unreachable)
         fprintf(stderr, "dmutex-bench: lost or could not open %d control connection(s)\n", sh.unreachable);
-    printf("cycles=%u failed=%d clients=%d seconds=%.3f cycles_per_s=%.1f p50_us=%" G_GINT64_FORMAT
-           " p99_us=%" G_GINT64_FORMAT "\n",
-           n, sh.failed, clients, secs, secs > 0 ? n / secs : 0.0, p50, p99);
-    g_array_unref(all);
     g_free(cl);
-    g_free(th);
+    g_free(path);
+    g_free(name);
+    g_free(lat_file);
+    if (rc != 0)
+        return rc;
     if (sh.unreachable && n == 0)
         return 3;
     return sh.failed || sh.unreachable ? 1 : 0;

@@ -16,9 +16,11 @@ G_DEFINE_QUARK(dmutex-error-quark, dmutex_error)
 G_STATIC_ASSERT((int)DMUTEX_ERROR_BUSY == (int)DM_EBUSY);
 G_STATIC_ASSERT((int)DMUTEX_ERROR_TIMEDOUT == (int)DM_ETIMEDOUT);
 G_STATIC_ASSERT((int)DMUTEX_ERROR_PERSIST == (int)DM_EPERSIST);
+G_STATIC_ASSERT((int)DMUTEX_ERROR_CANCELED == (int)DM_ECANCELED);
+G_STATIC_ASSERT((int)DMUTEX_ERROR_HELD == (int)DM_EHELD);
 G_STATIC_ASSERT((int)DMUTEX_MEMBER_LEFT == (int)DM_MEMBER_LEFT);
 
-typedef enum { CALL_LOCK, CALL_UNLOCK, CALL_TOKEN, CALL_MEMBERS, CALL_STOP } call_kind;
+typedef enum { CALL_LOCK, CALL_UNLOCK, CALL_CANCEL, CALL_TOKEN, CALL_MEMBERS, CALL_STOP } call_kind;
 
 typedef struct call {
     call_kind kind;
@@ -26,6 +28,8 @@ typedef struct call {
     int rc;
     bool done;
     uint64_t attempt;        /* LOCK: the core attempt its outcome must carry */
+    int64_t timeout_us;      /* LOCK */
+    bool try_once;           /* LOCK: dmutex_trylock */
     uint64_t token;
     int64_t deadline;        /* LOCK: the lease end granted */
     dmutex_member *members;
@@ -187,7 +191,8 @@ static void on_async(uv_async_t *a)
             /* Registered first: the outcome may come from inside the call
              * (the attempt id is stored before it is delivered). */
             g_hash_table_insert(d->pending, (char *)c->name, c);
-            int rc = dmn_node_lock(d->node, c->name, d->cfg.lock_timeout_us, &c->attempt);
+            int rc = c->try_once ? dmn_node_try_lock(d->node, c->name, c->timeout_us, &c->attempt)
+                                 : dmn_node_lock(d->node, c->name, c->timeout_us, &c->attempt);
             if (rc < 0 && g_hash_table_lookup(d->pending, c->name) == c) {
                 g_hash_table_remove(d->pending, c->name);
                 complete(d, c, rc);
@@ -196,6 +201,9 @@ static void on_async(uv_async_t *a)
         }
         case CALL_UNLOCK:
             complete(d, c, dmn_node_unlock(d->node, c->name));
+            break;
+        case CALL_CANCEL:
+            complete(d, c, dmn_node_cancel(d->node, c->name));
             break;
         case CALL_TOKEN:
             c->token = dm_node_token(dmn_node_core(d->node), c->name);
@@ -266,8 +274,9 @@ static void handle_free(dmutex *d)
     g_free(d);
 }
 
-dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_t n_members,
-                        unsigned timeout_ms, const char *config_file, GError **err)
+static dmutex *new_handle(const char *self_addr, const char *const *members, size_t n_members,
+                          unsigned timeout_ms, const char *config_file, const char *data_dir,
+                          GError **err)
 {
     dmutex *d = g_new0(dmutex, 1);
     dmn_config_init(&d->cfg);
@@ -280,10 +289,19 @@ dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_
         }
         if (members && n_members > 0)
             dmn_config_set_members(&d->cfg, members, n_members);
+        if (data_dir) {
+            g_free(d->cfg.data_dir);
+            d->cfg.data_dir = g_strdup(data_dir);
+        }
         if (timeout_ms > 0)
             d->cfg.lock_timeout_us = (int64_t)timeout_ms * 1000;
         ok = dmn_config_finish(&d->cfg, &e);
     }
+    if (ok && !d->cfg.data_dir)
+        g_warning("dmutex: no data directory: this member keeps its state in memory only, so every "
+                  "start is a start without persisted state (it grants nothing for a lease and until "
+                  "it has recovered a token floor from the others; a member no quorum can do "
+                  "without never grants again). Use dmutex_new_with_dir or data_dir in the key file");
     if (ok && uv_loop_init(&d->loop) < 0) {
         g_set_error(&e, DMUTEX_ERROR, DMUTEX_ERROR_SETUP, "cannot create an event loop");
         ok = FALSE;
@@ -314,6 +332,12 @@ dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_
     return d;
 }
 
+dmutex *dmutex_new_full(const char *self_addr, const char *const *members, size_t n_members,
+                        unsigned timeout_ms, const char *config_file, GError **err)
+{
+    return new_handle(self_addr, members, n_members, timeout_ms, config_file, NULL, err);
+}
+
 dmutex *dmutex_new(const char *self_addr, const char *const *members, size_t n_members,
                    unsigned timeout_ms, GError **err)
 {
@@ -324,19 +348,25 @@ dmutex *dmutex_new(const char *self_addr, const char *const *members, size_t n_m
     return dmutex_new_full(self_addr, members, n_members, timeout_ms, NULL, err);
 }
 
-gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
+dmutex *dmutex_new_with_dir(const char *self_addr, const char *const *members, size_t n_members,
+                            unsigned timeout_ms, const char *data_dir, GError **err)
 {
-    return dmutex_lock_lease(d, name, token, NULL, err);
+    if (!self_addr || !members || n_members == 0 || !data_dir || !*data_dir) {
+        g_set_error(err, DMUTEX_ERROR, DMUTEX_ERROR_SETUP,
+                    "dmutex: an address, a member list and a data directory are needed");
+        return NULL;
+    }
+    return new_handle(self_addr, members, n_members, timeout_ms, NULL, data_dir, err);
 }
 
-gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t *deadline_us,
-                           GError **err)
+static gboolean lock_for(dmutex *d, const char *name, int64_t timeout_us, bool try_once, uint64_t *token,
+                         int64_t *deadline_us, GError **err)
 {
     if (in_loop_thread(d, err))
         return FALSE;
     if (dm_lock_name_check(name) < 0)
         return set_core_error(err, -DM_EBADNAME);
-    call c = { .kind = CALL_LOCK, .name = name };
+    call c = { .kind = CALL_LOCK, .name = name, .timeout_us = timeout_us, .try_once = try_once };
     run_call(d, &c);
     if (c.rc < 0)
         return set_core_error(err, c.rc);
@@ -345,6 +375,47 @@ gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t
     if (deadline_us)
         *deadline_us = c.deadline;
     return TRUE;
+}
+
+gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
+{
+    return lock_for(d, name, d->cfg.lock_timeout_us, false, token, NULL, err);
+}
+
+gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t *deadline_us,
+                           GError **err)
+{
+    return lock_for(d, name, d->cfg.lock_timeout_us, false, token, deadline_us, err);
+}
+
+gboolean dmutex_trylock(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
+                        GError **err)
+{
+    int64_t timeout_us = timeout_ms > 0 ? (int64_t)timeout_ms * 1000 : d->cfg.lock_timeout_us;
+    return lock_for(d, name, timeout_us, true, token, NULL, err);
+}
+
+gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
+                             GError **err)
+{
+    if (timeout_ms == 0)
+        return set_core_error(err, -DM_EINVAL);
+    return lock_for(d, name, (int64_t)timeout_ms * 1000, false, token, NULL, err);
+}
+
+gboolean dmutex_cancel(dmutex *d, const char *name, GError **err)
+{
+    if (dm_lock_name_check(name) < 0)
+        return set_core_error(err, -DM_EBADNAME);
+    if (g_thread_self() == d->thread) {
+        /* Allowed from a callback: nothing waits for the loop, which is
+         * this thread; the pending lock's FAILED comes after the callback. */
+        int rc = dmn_node_cancel(d->node, name);
+        return rc < 0 ? set_core_error(err, rc) : TRUE;
+    }
+    call c = { .kind = CALL_CANCEL, .name = name };
+    run_call(d, &c);
+    return c.rc < 0 ? set_core_error(err, c.rc) : TRUE;
 }
 
 gboolean dmutex_unlock(dmutex *d, const char *name, GError **err)
@@ -403,6 +474,48 @@ void dmutex_unsubscribe(dmutex *d, unsigned id)
             break;
         }
     g_mutex_unlock(&d->mu);
+}
+
+/* The log hook: one GLib handler per library domain, installed at the
+ * first call, dispatching to whatever was set last. */
+static GMutex log_mu;
+static dmutex_log_func log_fn;
+static void *log_user;
+static GLogLevelFlags log_level = G_LOG_LEVEL_DEBUG;
+
+static void log_dispatch(const gchar *domain, GLogLevelFlags level, const gchar *message, gpointer unused)
+{
+    (void)unused;
+    g_mutex_lock(&log_mu);
+    dmutex_log_func fn = log_fn;
+    void *user = log_user;
+    GLogLevelFlags max = log_level;
+    g_mutex_unlock(&log_mu);
+    /* GLib's levels: a lower bit is more severe. */
+    if ((level & G_LOG_LEVEL_MASK) > max && !(level & G_LOG_FLAG_FATAL))
+        return;
+    if (fn)
+        fn(level, domain, message, user);
+    else
+        g_log_default_handler(domain, level, message, NULL);
+}
+
+void dmutex_set_log_handler(dmutex_log_func fn, GLogLevelFlags level, void *user)
+{
+    static gsize installed;
+    g_mutex_lock(&log_mu);
+    log_fn = fn;
+    log_user = user;
+    GLogLevelFlags l = level & G_LOG_LEVEL_MASK;
+    /* The most severe bit named, so that a mask (ERROR|WARNING) reads as its worst level. */
+    log_level = l ? (GLogLevelFlags)(l & -l) : G_LOG_LEVEL_DEBUG;
+    g_mutex_unlock(&log_mu);
+    if (g_once_init_enter(&installed)) {
+        GLogLevelFlags all = G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION;
+        g_log_set_handler("dmutex-net", all, log_dispatch, NULL);
+        g_log_set_handler("dmutex-core", all, log_dispatch, NULL);
+        g_once_init_leave(&installed, 1);
+    }
 }
 
 void dmutex_free(dmutex *d)

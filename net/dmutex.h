@@ -59,6 +59,8 @@ typedef enum dmutex_error {
     DMUTEX_ERROR_REVOKED = 9,
     DMUTEX_ERROR_SHUTDOWN = 10,  /* the node is leaving */
     DMUTEX_ERROR_PERSIST = 11,   /* the state could not be written */
+    DMUTEX_ERROR_CANCELED = 19,  /* dmutex_cancel ended the acquisition */
+    DMUTEX_ERROR_HELD = 23,      /* dmutex_trylock: another holder has the lock */
     DMUTEX_ERROR_SETUP = 100,    /* dmutex_new: bad configuration, cannot bind, ... */
     DMUTEX_ERROR_WOULDBLOCK = 101, /* a blocking call from a dmutex callback */
 } dmutex_error;
@@ -84,6 +86,16 @@ typedef struct dmutex_member {
 dmutex *dmutex_new(const char *self_addr, const char *const *members, size_t n_members,
                    unsigned timeout_ms, GError **err);
 
+/* dmutex_new with a data directory (created if missing) where the node
+ * keeps its token counter and attempt epoch: a restart then resumes at
+ * once. Without one (dmutex_new, or a key file without data_dir) every
+ * start is a start without persisted state -- the node grants nothing for
+ * a lease and until it has recovered a token floor from the others, and a
+ * node no quorum can do without (a one-member cluster) never grants again;
+ * the library says so with a g_warning. */
+dmutex *dmutex_new_with_dir(const char *self_addr, const char *const *members, size_t n_members,
+                            unsigned timeout_ms, const char *data_dir, GError **err);
+
 /* The same, with settings from a key file ([dmutex] group, the keys of
  * dmutexd's --config: data_dir, key_file, policy, lease, rpc_timeout,
  * swim.*, ...). config_file may be NULL; self_addr and members may then be
@@ -100,6 +112,29 @@ gboolean dmutex_lock(dmutex *d, const char *name, uint64_t *token, GError **err)
 /* The same, and *deadline_us (may be NULL) gets the lease deadline (above). */
 gboolean dmutex_lock_lease(dmutex *d, const char *name, uint64_t *token, int64_t *deadline_us,
                            GError **err);
+
+/* dmutex_lock with a timeout of its own for this call (timeout_ms >= 1,
+ * else DMUTEX_ERROR_INVAL); the handle's timeout is untouched. */
+gboolean dmutex_lock_timeout(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
+                             GError **err);
+
+/* Acquire `name` unless another holder has it: fails with
+ * DMUTEX_ERROR_HELD after about one round trip when an arbiter of the
+ * quorum has granted it to a holder (or withholds it: lock_delay), instead
+ * of waiting for it. Mere contention (others acquiring at the same moment,
+ * nobody holding) is resolved as for dmutex_lock, within timeout_ms (0:
+ * the handle's timeout). A HELD may be stale by the time it returns (the
+ * holder just released): try again. BUSY when this process holds or is
+ * acquiring it, as for dmutex_lock. */
+gboolean dmutex_trylock(dmutex *d, const char *name, unsigned timeout_ms, uint64_t *token,
+                        GError **err);
+
+/* Abandon this process's acquisition of `name` in progress, from any
+ * thread (also from a callback): the waiting dmutex_lock returns FALSE with
+ * DMUTEX_ERROR_CANCELED, every grant it collected is given back. Fails with
+ * DMUTEX_ERROR_NOTHELD when nothing is being acquired, DMUTEX_ERROR_BUSY
+ * when the lock is already held (unlock it instead). */
+gboolean dmutex_cancel(dmutex *d, const char *name, GError **err);
 
 gboolean dmutex_unlock(dmutex *d, const char *name, GError **err);
 
@@ -130,13 +165,34 @@ typedef struct dmutex_event {
     int64_t deadline_us;         /* RENEWED: the lease now ends then (dmutex_lock_lease) */
 } dmutex_event;
 
-/* Called on the library's thread; it must not call dmutex_lock/unlock/
- * members/token (they fail with DMUTEX_ERROR_WOULDBLOCK there). */
+/* Called on the library's thread, which runs the node: while it runs,
+ * nothing else happens (no message is read, no lease renewed), so keep it
+ * short. The rule: a call that waits for the node is refused there --
+ * dmutex_lock, dmutex_lock_timeout, dmutex_trylock, dmutex_lock_lease and
+ * dmutex_unlock fail with
+ * DMUTEX_ERROR_WOULDBLOCK, dmutex_token returns 0, dmutex_members NULL,
+ * dmutex_free is ignored with a g_critical -- because the node cannot
+ * answer while its thread waits for it. Calls that do not wait are
+ * allowed: dmutex_cancel, dmutex_subscribe, dmutex_unsubscribe,
+ * dmutex_set_log_handler. To lock from an event, hand the work to a thread
+ * of the application's. */
 typedef void (*dmutex_callback)(const dmutex_event *ev, void *user);
 
 /* Returns an id for dmutex_unsubscribe (> 0). */
 unsigned dmutex_subscribe(dmutex *d, dmutex_callback cb, void *user);
 void dmutex_unsubscribe(dmutex *d, unsigned id);
+
+/* Where the library's log messages go (process-wide: the GLib log domains
+ * "dmutex-net" and "dmutex-core"). Messages less severe than `level`
+ * (G_LOG_LEVEL_ERROR .. G_LOG_LEVEL_DEBUG: a message is kept when its level
+ * is `level` or more severe) are dropped; the rest go to `fn`, or, with fn
+ * NULL, to GLib's default handler (stderr; info and debug only with
+ * G_MESSAGES_DEBUG). With a handler installed the library writes nothing to
+ * stderr. `fn` may be called from any thread, the library's included. Until
+ * the first call every message goes to GLib's default handling. */
+typedef void (*dmutex_log_func)(GLogLevelFlags level, const char *domain, const char *message,
+                                void *user);
+void dmutex_set_log_handler(dmutex_log_func fn, GLogLevelFlags level, void *user);
 
 /* Leave the cluster (locks released, LEFT announced), stop the thread, free. */
 void dmutex_free(dmutex *d);

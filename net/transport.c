@@ -82,6 +82,7 @@ typedef struct deferred_lock {
     uint64_t id;
     int64_t requested_at;
     int64_t deadline;
+    bool try_once;           /* dmn_node_try_lock */
 } deferred_lock;
 
 typedef struct lock_alias {
@@ -100,6 +101,7 @@ struct dmn_node {
     uv_timer_t timer;
     uv_timer_t shutdown_timer;
     uv_timer_t catch_up_timer;  /* epoch policy: a node that is no member asks for news */
+    uv_idle_t flusher;       /* writes the dirty peers' queues; see settle */
     uv_udp_t udp;
     uv_tcp_t listener;
     bool udp_open, listener_open, timers_open;
@@ -337,6 +339,12 @@ static void deliver_events(dmn_node *n)
                 g_warning("membership change failed in epoch %" G_GUINT64_FORMAT ": %s", ev->epoch,
                           dm_error_name(ev->reason));
             break;
+        case DM_EV_ARBITER:
+            if (ev->arbiter_action == DM_ARB_LAPSED)
+                g_info("lock %s: the grant to %s %s; no grant of it for lock_delay", ev->name,
+                       dmn_node_address(n, ev->member),
+                       ev->reason == -DM_ELEASE ? "ran out (no release)" : "was revoked");
+            break;
         }
         if (n->event_cb)
             n->event_cb(n->event_user, ev);
@@ -402,7 +410,8 @@ static void run_deferred(dmn_node *n, int64_t now)
             deferred_fail(n, d, -DM_ETIMEDOUT);
         } else if (!floor) {
             uint64_t core = 0;
-            int rc = dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
+            int rc = d->try_once ? dm_node_try_lock(n->core, now, d->name, d->deadline - now, &core)
+                                 : dm_node_lock(n->core, now, d->name, d->deadline - now, &core);
             if (rc == -DM_ERECOVERING) {
                 floor = true;
             } else {
@@ -448,6 +457,18 @@ static void note_recovery(dmn_node *n, int64_t now)
     n->recovery_seen = r;
 }
 
+static void on_flush(uv_idle_t *h)
+{
+    dmn_node *n = h->data;
+    uv_idle_stop(h);
+    for (guint i = 0; i < n->dirty->len; i++) {
+        peer *p = g_ptr_array_index(n->dirty, i);
+        p->dirty = false;
+        peer_flush(p);
+    }
+    g_ptr_array_set_size(n->dirty, 0);
+}
+
 static void settle(dmn_node *n)
 {
     if (n->settling) {
@@ -468,12 +489,14 @@ static void settle(dmn_node *n)
         if (!n->resettle && n->events->len == 0)
             break;
     }
-    for (guint i = 0; i < n->dirty->len; i++) {
-        peer *p = g_ptr_array_index(n->dirty, i);
-        p->dirty = false;
-        peer_flush(p);
-    }
-    g_ptr_array_set_size(n->dirty, 0);
+    /* Peer messages go out from the idle phase, which runs before the loop
+     * next waits for I/O: a control reply written in this callback (the OK
+     * of an UNLOCK whose RELEASEs these are) reaches its client first --
+     * each loopback TCP write costs the receiver's whole delivery path --
+     * and whatever else this loop iteration queues for a peer joins the
+     * same write. */
+    if (n->dirty->len > 0 && !uv_is_active((uv_handle_t *)&n->flusher))
+        uv_idle_start(&n->flusher, on_flush);
     note_recovery(n, now_us());
     arm_timer(n);
     n->settling = false;
@@ -1510,6 +1533,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->shutdown_timer.data = n;
     uv_timer_init(loop, &n->catch_up_timer);
     n->catch_up_timer.data = n;
+    uv_idle_init(loop, &n->flusher);
+    n->flusher.data = n;
     for (uint32_t i = 0; i < n->n_peers; i++) {
         uv_timer_init(loop, &n->peers[i].timer);
         n->peers[i].timer.data = &n->peers[i];
@@ -1589,7 +1614,8 @@ fail:
     return NULL;
 }
 
-int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+static int lock_start(dmn_node *n, const char *name, int64_t timeout_us, bool try_once,
+                      uint64_t *attempt)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
@@ -1597,13 +1623,15 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *a
         return -DM_EBUSY;
     /* *attempt is stored before settle() delivers any event. */
     int64_t now = now_us();
-    int rc = dm_node_lock(n->core, now, name, timeout_us, attempt);
+    int rc = try_once ? dm_node_try_lock(n->core, now, name, timeout_us, attempt)
+                      : dm_node_lock(n->core, now, name, timeout_us, attempt);
     if (rc == -DM_ERECOVERING && timeout_us > 0) {
         deferred_lock *d = g_new0(deferred_lock, 1);
         d->name = g_strdup(name);
         d->id = ++n->next_deferred;
         d->requested_at = now;
         d->deadline = now + timeout_us;
+        d->try_once = try_once;
         g_queue_push_tail(&n->deferred, d);
         if (attempt)
             *attempt = d->id;
@@ -1612,6 +1640,16 @@ int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *a
     }
     settle(n);
     return rc;
+}
+
+int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+{
+    return lock_start(n, name, timeout_us, false, attempt);
+}
+
+int dmn_node_try_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt)
+{
+    return lock_start(n, name, timeout_us, true, attempt);
 }
 
 int dmn_node_unlock(dmn_node *n, const char *name)
@@ -1716,6 +1754,7 @@ void dmn_node_close(dmn_node *n)
         uv_close((uv_handle_t *)&n->timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->shutdown_timer, on_closed_nop);
         uv_close((uv_handle_t *)&n->catch_up_timer, on_closed_nop);
+        uv_close((uv_handle_t *)&n->flusher, on_closed_nop);
         for (uint32_t i = 0; i < n->n_peers; i++)
             uv_close((uv_handle_t *)&n->peers[i].timer, on_closed_nop);
     }

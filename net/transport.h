@@ -74,6 +74,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
  * outcomes with: every GRANTED, FAILED, LOST and RENEWED event about the
  * attempt carries that id; never match outcomes by name alone. */
 int dmn_node_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt);
+/* dm_node_try_lock's: fails with -DM_EHELD when another holder has it. */
+int dmn_node_try_lock(dmn_node *n, const char *name, int64_t timeout_us, uint64_t *attempt);
 int dmn_node_unlock(dmn_node *n, const char *name);
 /* Unlock `name` only if `attempt` is what this node holds it by (an owner
  * refusing a grant nobody waits for must not release a newer attempt's).

@@ -55,7 +55,16 @@ struct dm_checker {
     int64_t margin;             /* lost margin, us: holds that ran out stay this long */
     GPtrArray *violations;
     dm_checker_counts counts;
+    GHashTable *delays;         /* "arbiter/lock" -> delay */
 };
+
+/* The last lapse of one lock at one arbiter. */
+typedef struct delay {
+    int64_t lapsed_at, until;
+    uint32_t grantee;
+    uint64_t attempt;
+    bool released;
+} delay;
 
 static void lock_state_free(gpointer p)
 {
@@ -93,6 +102,7 @@ dm_checker *dm_checker_new(uint32_t n_nodes)
     c->by_deadline = g_tree_new(request_cmp);
     c->next_due = INT64_MAX;
     c->violations = g_ptr_array_new_with_free_func(violation_free);
+    c->delays = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     return c;
 }
 
@@ -107,6 +117,7 @@ void dm_checker_free(dm_checker *c)
             g_free(l->data);
     }
     g_free(c->holds_by_node);
+    g_hash_table_destroy(c->delays);
     g_tree_destroy(c->by_deadline);
     g_hash_table_destroy(c->requests);
     g_hash_table_destroy(c->locks);
@@ -365,8 +376,46 @@ void dm_checker_check_deadlines(dm_checker *c, int64_t t)
 void dm_checker_add_violation(dm_checker *c, dm_violation_kind kind, int64_t t, const char *lock,
                               uint32_t node, const char *text)
 {
-    g_return_if_fail(kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_MARGIN);
+    g_return_if_fail(kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_DELAY);
     report(c, kind, t, lock, node, UINT32_MAX, "%s", text);
+}
+
+static delay *delay_of(dm_checker *c, uint32_t arbiter, const char *lock, bool create)
+{
+    g_autofree char *key = g_strdup_printf("%u/%s", arbiter, lock);
+    delay *d = g_hash_table_lookup(c->delays, key);
+    if (!d && create) {
+        d = g_new0(delay, 1);
+        g_hash_table_insert(c->delays, g_steal_pointer(&key), d);
+    }
+    return d;
+}
+
+void dm_checker_arb_lapse(dm_checker *c, int64_t t, uint32_t arbiter, const char *lock,
+                          uint32_t grantee, uint64_t attempt, int64_t until)
+{
+    *delay_of(c, arbiter, lock, true) = (delay){ t, until, grantee, attempt, false };
+}
+
+void dm_checker_arb_release(dm_checker *c, int64_t t, uint32_t arbiter, const char *lock,
+                            uint32_t grantee, uint64_t attempt)
+{
+    (void)t;
+    delay *d = delay_of(c, arbiter, lock, false);
+    if (d && d->grantee == grantee && d->attempt == attempt)
+        d->released = true;
+}
+
+void dm_checker_arb_grant(dm_checker *c, int64_t t, uint32_t arbiter, const char *lock,
+                          uint32_t grantee)
+{
+    const delay *d = delay_of(c, arbiter, lock, false);
+    if (d && !d->released && t < d->until)
+        report(c, DM_VIOLATION_DELAY, t, lock, grantee, d->grantee,
+               "lock %s: arbiter %u granted it to node %u at t=%" PRId64 ", %" PRId64
+               " us after the grant to node %u lapsed (t=%" PRId64 ") with no release; lock_delay "
+               "lasts until t=%" PRId64,
+               lock, arbiter, grantee, t, t - d->lapsed_at, d->grantee, d->lapsed_at, d->until);
 }
 
 uint32_t dm_checker_pending(const dm_checker *c)
@@ -394,7 +443,7 @@ const char *dm_violation_kind_name(int kind)
     static const char *const names[] = {
         [DM_VIOLATION_MUTEX] = "mutex", [DM_VIOLATION_TOKEN] = "token",
         [DM_VIOLATION_FENCE] = "fence", [DM_VIOLATION_LIVENESS] = "liveness",
-        [DM_VIOLATION_MARGIN] = "margin",
+        [DM_VIOLATION_MARGIN] = "margin", [DM_VIOLATION_DELAY] = "delay",
     };
-    return kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_MARGIN ? names[kind] : "?";
+    return kind >= DM_VIOLATION_MUTEX && kind <= DM_VIOLATION_DELAY ? names[kind] : "?";
 }

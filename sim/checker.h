@@ -13,7 +13,11 @@
  *    counted, and an accepted stale write after a newer token was accepted
  *    is a violation (it cannot happen with a correct resource, which is the
  *    point of having the check);
- *  - liveness: requests registered as pending must resolve before a deadline.
+ *  - liveness: requests registered as pending must resolve before a deadline;
+ *  - lock delay, per arbiter and lock name: after a grant lapsed there (its
+ *    lease ran out or it was revoked, not released), the arbiter grants the
+ *    name to nobody until the delay is over, unless the lapsed grantee's
+ *    release came first.
  *
  * Every violation is recorded with a one-line description; the caller
  * decides what to print. Times are global microseconds, and calls come in
@@ -37,9 +41,11 @@ typedef enum dm_violation_kind {
     DM_VIOLATION_MARGIN,         /* a holder whose hold ran out (lost or expired, not
                                     released) held it within the lost margin of a later
                                     grant to another node */
+    DM_VIOLATION_DELAY,          /* a grant inside a lock_delay that no release ended */
 } dm_violation_kind;
 
-/* "mutex", "token", "fence", "liveness", "margin"; "?" for anything else. The one
+/* "mutex", "token", "fence", "liveness", "margin",
+ * "delay"; "?" for anything else. The one
  * spelling the summary, the shrinker and the CSVs share. */
 const char *dm_violation_kind_name(int kind);
 
@@ -103,12 +109,25 @@ uint32_t dm_checker_pending(const dm_checker *c);
 void dm_checker_add_violation(dm_checker *c, dm_violation_kind kind, int64_t t, const char *lock,
                               uint32_t node, const char *text);
 
+/* Lock delay, as arbiter `arbiter` of `lock` saw it (the core's
+ * DM_EV_ARBITER): the grant to (grantee, attempt) lapsed at t, so nothing
+ * may be granted before `until` (global: the caller converts the arbiter's
+ * own clock plus the configured lock_delay); the release of that attempt
+ * ends the delay; a grant at t inside a delay not so ended is a violation.
+ * A later lapse replaces an earlier one. */
+void dm_checker_arb_lapse(dm_checker *c, int64_t t, uint32_t arbiter, const char *lock,
+                          uint32_t grantee, uint64_t attempt, int64_t until);
+void dm_checker_arb_release(dm_checker *c, int64_t t, uint32_t arbiter, const char *lock,
+                            uint32_t grantee, uint64_t attempt);
+void dm_checker_arb_grant(dm_checker *c, int64_t t, uint32_t arbiter, const char *lock,
+                          uint32_t grantee);
+
 typedef struct dm_checker_counts {
     uint64_t holds;
     uint64_t writes_accepted;
     uint64_t writes_rejected;        /* stale writes the resource refused */
     uint64_t stale_writes_accepted;  /* from an ended interval, but no newer token seen yet */
-    uint64_t violations[DM_VIOLATION_MARGIN + 1];   /* indexed by dm_violation_kind */
+    uint64_t violations[DM_VIOLATION_DELAY + 1];    /* indexed by dm_violation_kind */
 } dm_checker_counts;
 
 const dm_checker_counts *dm_checker_get_counts(const dm_checker *c);

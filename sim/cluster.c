@@ -95,8 +95,10 @@ static bool tap_notify(void *user, uint32_t node, dm_event *ev)
 {
     cl_node *cn = user;
     dm_cluster *c = cn->c;
+    /* An arbiter's account is no application's: it goes on to the world's
+     * lock-delay check whatever the lock. */
     bool lock_event = ev->type != DM_EV_MEMBER && ev->type != DM_EV_VIEW && ev->type != DM_EV_EPOCH &&
-                      ev->type != DM_EV_RECONFIG;
+                      ev->type != DM_EV_RECONFIG && ev->type != DM_EV_ARBITER;
     dm_cluster_event e = {
         .at = dm_world_now(c->w),
         .type = ev->type,
@@ -276,15 +278,29 @@ static dm_node *app_core(const dm_cluster *c, uint32_t i)
     return dm_world_node_paused(c->w, i) ? NULL : dm_world_node(c->w, i);
 }
 
-int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+static int app_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us, bool try_once,
                     uint64_t *attempt)
 {
     dm_node *core = app_core(c, i);
     if (!core || (name && workload_lock(c, name)))
         return -DM_EINVAL;
-    int rc = dm_node_lock(core, dm_world_local_now(c->w, i), name, timeout_us, attempt);
+    int64_t now = dm_world_local_now(c->w, i);
+    int rc = try_once ? dm_node_try_lock(core, now, name, timeout_us, attempt)
+                      : dm_node_lock(core, now, name, timeout_us, attempt);
     dm_world_sync(c->w, i);
     return rc;
+}
+
+int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+                    uint64_t *attempt)
+{
+    return app_lock(c, i, name, timeout_us, false, attempt);
+}
+
+int dm_cluster_try_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+                        uint64_t *attempt)
+{
+    return app_lock(c, i, name, timeout_us, true, attempt);
 }
 
 int dm_cluster_unlock(dm_cluster *c, uint32_t i, const char *name)
@@ -503,7 +519,7 @@ dm_event_type dm_cluster_outcome(const dm_cluster *c, uint32_t i, uint64_t attem
     dm_event_type last = 0;
     ev_iter it = { 0 };
     for (const dm_cluster_event *e; (e = next_event(c, i, &it));)
-        if (e->type != DM_EV_MEMBER && e->type != DM_EV_VIEW && e->attempt == attempt)
+        if (e->type >= DM_EV_GRANTED && e->type <= DM_EV_RENEWED && e->attempt == attempt)
             last = e->type;
     return last;
 }

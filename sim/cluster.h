@@ -98,6 +98,8 @@ bool dm_cluster_is_up(const dm_cluster *c, uint32_t i);   /* running or paused *
  * for a node that is down or paused, or a lock of the world's workload). */
 int dm_cluster_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
                     uint64_t *attempt);
+int dm_cluster_try_lock(dm_cluster *c, uint32_t i, const char *name, int64_t timeout_us,
+                        uint64_t *attempt);
 int dm_cluster_unlock(dm_cluster *c, uint32_t i, const char *name);
 int dm_cluster_cancel(dm_cluster *c, uint32_t i, const char *name);
 bool dm_cluster_holds(const dm_cluster *c, uint32_t i, const char *name);

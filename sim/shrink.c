@@ -23,9 +23,9 @@
 /* Duration bisection stops when the bracket is this narrow. */
 #define DURATION_STEP_US 100000
 
-/* Bits 0-4 are the checker's violation kinds, MUTEX .. MARGIN (named by
- * the checker); bits 5-8 the run's contract counters. */
-#define N_VIOLATION_KINDS (DM_VIOLATION_MARGIN - DM_VIOLATION_MUTEX + 1)
+/* Bits 0-5 are the checker's violation kinds, MUTEX .. DELAY (named by
+ * the checker); bits 6-9 the run's contract counters. */
+#define N_VIOLATION_KINDS (DM_VIOLATION_DELAY - DM_VIOLATION_MUTEX + 1)
 static const char *const counter_names[] = { "codec", "api", "start", "stuck" };
 #define N_KINDS (N_VIOLATION_KINDS + (int)G_N_ELEMENTS(counter_names))
 
@@ -44,7 +44,7 @@ uint32_t dm_shrink_failures(const dm_world *w)
     const dm_world_stats *st = dm_world_get_stats(w);
     const uint64_t count[] = { k->violations[DM_VIOLATION_MUTEX], k->violations[DM_VIOLATION_TOKEN],
                                k->violations[DM_VIOLATION_FENCE], k->violations[DM_VIOLATION_LIVENESS],
-                               k->violations[DM_VIOLATION_MARGIN],
+                               k->violations[DM_VIOLATION_MARGIN], k->violations[DM_VIOLATION_DELAY],
                                st->codec_errors, st->api_errors, st->start_failures, st->stuck_ticks };
     G_STATIC_ASSERT(G_N_ELEMENTS(count) == N_KINDS);
     uint32_t mask = 0;

@@ -356,6 +356,7 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
     case DM_EV_VIEW:
     case DM_EV_EPOCH:
     case DM_EV_RECONFIG:   /* the simulator makes no operator changes */
+    case DM_EV_ARBITER:
         break;   /* handled above */
     case DM_EV_LOST:
         w->stats.lost++;

@@ -162,6 +162,29 @@ static const char *member_event_name(dm_member_event_type t)
     return (unsigned)t < G_N_ELEMENTS(names) ? names[t] : "?";
 }
 
+/* The arbiter's own account (only with lock_delay on) for the lock-delay
+ * check; the delay's end is the configured value on the arbiter's clock,
+ * not the core's figure. */
+static void observe_arbiter(dm_world *w, sim_node *nd, const dm_event *ev)
+{
+    int64_t local = local_now(nd);
+    switch (ev->arbiter_action) {
+    case DM_ARB_LAPSED: {
+        int64_t until = dm_simclock_global(&nd->clock, local + dm_node_config(nd->core)->lock_delay_us);
+        TRACE(w, nd->id, "LAPSED %s grantee=%u attempt=%" PRIx64 " reason=%s", ev->name, ev->member,
+              ev->attempt, dm_error_name(ev->reason));
+        dm_checker_arb_lapse(w->checker, w->now, nd->id, ev->name, ev->member, ev->attempt, until);
+        return;
+    }
+    case DM_ARB_RELEASED:
+        dm_checker_arb_release(w->checker, w->now, nd->id, ev->name, ev->member, ev->attempt);
+        return;
+    case DM_ARB_GRANTED:
+        dm_checker_arb_grant(w->checker, w->now, nd->id, ev->name, ev->member);
+        return;
+    }
+}
+
 static void drv_notify(void *user, const dm_event *event)
 {
     sim_node *nd = user;
@@ -175,6 +198,10 @@ static void drv_notify(void *user, const dm_event *event)
         return;
     fold(w, (uint64_t)ev.type << 56 ^ (uint64_t)(uint32_t)ev.reason << 24 ^ ev.attempt);
     fold(w, ev.token ^ (uint64_t)ev.lease_until << 7);
+    if (ev.type == DM_EV_ARBITER) {
+        observe_arbiter(w, nd, &ev);
+        return;
+    }
     int64_t lease_global = ev.type == DM_EV_GRANTED || ev.type == DM_EV_RENEWED
                                ? dm_simclock_global(&nd->clock, ev.lease_until)
                                : 0;

@@ -13,7 +13,7 @@
 #     point ran once as policy "any", and every policy's run of it has the
 #     same hash;
 #   - a few results that must hold at any size: ae never violates mutual
-#     exclusion (safety), an uncontended ae acquisition costs 5(K-1)
+#     exclusion (safety), an uncontended ae acquisition costs 3(K-1) to 5(K-1)
 #     messages, +2% at most for spurious re-sends (messages), ae serves everything with one node down (sustained);
 #   - a user's own experiment, written to a temp dir (run.sh PATH/NAME.exp,
 #     NAME.gp next to it): its CSVs and figures appear;
@@ -173,14 +173,17 @@ for e in $(dm_all_experiments); do
                 for n in $(dm_values n); do
                     got=$(value "$agg" "mode=uncontended,policy=$DM_ANY_POLICY,n=$n,metric=msgs_per_acq" mean)
                     want=$(awk -F, -v n="$n" '$1 == n { print $3 }' "$out/messages-theory.csv")
-                    # At least 5(K-1), and at most 2% above: the adaptive
-                    # timeout re-sends now and then when a round trip lands in
-                    # the latency jitter's tail (exactness without jitter is
-                    # pinned by test_node).
-                    if [ -n "$got" ] && awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= w && g <= 1.02 * w) }'; then
-                        ok "messages: N=$n uncontended ae costs $got, 5(K-1) = $want (+2% at most)"
+                    # Maekawa's 3(K-1) (REQUEST, GRANT, RELEASE; the fence
+                    # round's KEEP and KEPT go only to members whose grant id
+                    # is below the token, none where the counters are alike),
+                    # up to 5(K-1) and 2% above where they are not, or where
+                    # the adaptive timeout re-sends when a round trip lands
+                    # in the latency jitter's tail (exactness without jitter
+                    # is pinned by test_node).
+                    if [ -n "$got" ] && awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= w && g <= 1.02 * 5 / 3 * w) }'; then
+                        ok "messages: N=$n uncontended ae costs $got, between 3(K-1) = $want and 5(K-1) (+2% at most)"
                     else
-                        fail "messages: N=$n uncontended ae costs $got, not 5(K-1) = $want (+2% at most)"
+                        fail "messages: N=$n uncontended ae costs $got, not between 3(K-1) = $want and 5(K-1) (+2% at most)"
                     fi
                 done ;;
             partition-sides)
@@ -198,9 +201,9 @@ for e in $(dm_all_experiments); do
                     got=$(value "$agg" "mode=uncontended,quorum=$q,n=$n,metric=msgs_per_acq" mean)
                     want=$(awk -F, -v q="$q" -v n="$n" '$1 == q && $2 == n { print $4 }' "$out/qsys-messages-theory.csv")
                     if [ -n "$got" ] && awk -v g="$got" -v w="$want" 'BEGIN { exit !(g >= w && g <= 1.02 * w) }'; then
-                        ok "qsys-messages: $q N=$n uncontended costs $got, 5(K-1) = $want"
+                        ok "qsys-messages: $q N=$n uncontended costs $got, 3(K-1) = $want"
                     else
-                        fail "qsys-messages: $q N=$n uncontended costs $got, not 5(K-1) = $want (+2% at most)"
+                        fail "qsys-messages: $q N=$n uncontended costs $got, not 3(K-1) = $want (+2% at most)"
                     fi
                 done; done ;;
             sustained)

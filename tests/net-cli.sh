@@ -143,9 +143,18 @@ ok "holder told of the admin unlock (exit 1)"
 # The library: a third member in this process.
 EX=${DM_NET_API_EXAMPLE:-$BIN/tests/net_api_example}
 if [ -x "$EX" ]; then
-    timeout 60 "$EX" "$ADDR3" "$MEMBERS" "$CONF" "$T/api.token" > "$T/api.out" 2>&1; rc=$?
-    cat "$T/api.out"
+    # A name another member holds throughout: the example's own timeout
+    # and its cancel from another thread need a lock that does not come.
+    "$DMUTEXCTL" --control "$T/c2.sock" lock api-held > "$T/hold4.out" 2>&1 &
+    HOLD=$!
+    k=0; while [ ! -s "$T/hold4.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); done
+    timeout 60 "$EX" "$ADDR3" "$MEMBERS" "$CONF" "$T/api.token" api-held > "$T/api.out" 2> "$T/api.err"; rc=$?
+    kill -TERM "$HOLD"; wait "$HOLD"
+    cat "$T/api.out" "$T/api.err"
     [ "$rc" -eq 0 ] || fail "net_api_example exit $rc"
+    # Its log handler takes the library's messages: nothing of the
+    # library's reaches stderr.
+    ! grep -q "dmutex-net\|dmutex-core" "$T/api.err" || fail "libdmutex wrote to stderr despite a log handler"
     TOKL=$(cat "$T/api.token")
     expect 0 "dmutexctl lock after the library's" $C lock api -- sh -c 'echo $DMUTEX_FENCING_TOKEN'
     [ "$(cat "$T/out")" -gt "$TOKL" ] || fail "token after the library's not larger"

@@ -449,6 +449,39 @@ static void test_random_serial_history(void)
     g_rand_free(r);
 }
 
+/* lock_delay: a grant inside the delay after a lapse is caught; the lapsed
+ * grantee's release ends the delay; a grant after it, or at another
+ * arbiter, or of another lock, is fine. */
+static void test_lock_delay(void)
+{
+    dm_checker *c = dm_checker_new(3);
+    dm_checker_arb_lapse(c, 1000, 0, "a", 1, 0x100000001, 3000);
+    dm_checker_arb_grant(c, 1500, 1, "a", 2);     /* another arbiter */
+    dm_checker_arb_grant(c, 1500, 0, "b", 2);     /* another lock */
+    CU_ASSERT_EQUAL(dm_checker_violation_count(c), 0);
+    dm_checker_arb_grant(c, 2999, 0, "a", 2);     /* inside: the known violation */
+    CU_ASSERT_EQUAL_FATAL(dm_checker_violation_count(c), 1);
+    const dm_violation *v = dm_checker_violation(c, 0);
+    CU_ASSERT_EQUAL(v->kind, DM_VIOLATION_DELAY);
+    CU_ASSERT_STRING_EQUAL(dm_violation_kind_name(v->kind), "delay");
+    CU_ASSERT_EQUAL(v->node, 2);
+    CU_ASSERT_EQUAL(v->other, 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(v->text, "lapsed"));
+    dm_checker_arb_grant(c, 3000, 0, "a", 2);     /* over */
+    CU_ASSERT_EQUAL(dm_checker_violation_count(c), 1);
+
+    dm_checker_arb_lapse(c, 4000, 0, "a", 2, 7, 9000);
+    dm_checker_arb_release(c, 4100, 0, "a", 2, 6);   /* an older attempt: no */
+    dm_checker_arb_grant(c, 4200, 0, "a", 1);
+    CU_ASSERT_EQUAL(dm_checker_violation_count(c), 2);
+    dm_checker_arb_lapse(c, 5000, 0, "a", 1, 8, 9000);
+    dm_checker_arb_release(c, 5100, 0, "a", 1, 8);   /* the lapsed one: ends it */
+    dm_checker_arb_grant(c, 5200, 0, "a", 2);
+    CU_ASSERT_EQUAL(dm_checker_violation_count(c), 2);
+    CU_ASSERT_EQUAL(dm_checker_get_counts(c)->violations[DM_VIOLATION_DELAY], 2);
+    dm_checker_free(c);
+}
+
 /* A holder that lost its lock 30 us before another node's grant, with a
  * 50 us margin: the margin check must catch it (and name both nodes); the
  * same history with the margin kept, or with a release instead, is clean. */
@@ -518,6 +551,7 @@ static const CU_TestInfo tests[] = {
     { "liveness deadline order", test_liveness_deadline_order },
     { "liveness resolved in time", test_liveness_resolved_in_time },
     { "random serial history", test_random_serial_history },
+    { "lock delay", test_lock_delay },
     CU_TEST_INFO_NULL,
 };
 

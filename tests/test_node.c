@@ -264,14 +264,16 @@ static void test_lone_requester_cost(void)
             run_for(c, 500 * MS);
             CU_ASSERT(k > 0);
             uint64_t remote = (uint64_t)k - 1;
-            /* REQUEST, GRANT, KEEP (the fence), KEPT, RELEASE per remote
-             * quorum member: Maekawa's 3(K-1) plus the fence round. */
+            /* REQUEST, GRANT, RELEASE per remote quorum member: Maekawa's
+             * 3(K-1). In a new cluster every counter is alike, so every
+             * member's grant id is the token and the fence round sends no
+             * KEEP (a member whose id is lower would get KEEP and KEPT). */
             CU_ASSERT_EQUAL(sent(c, DM_MSG_REQUEST), remote);
             CU_ASSERT_EQUAL(sent(c, DM_MSG_GRANT), remote);
-            CU_ASSERT_EQUAL(sent(c, DM_MSG_KEEP), remote);
-            CU_ASSERT_EQUAL(sent(c, DM_MSG_KEPT), remote);
+            CU_ASSERT_EQUAL(sent(c, DM_MSG_KEEP), 0);
+            CU_ASSERT_EQUAL(sent(c, DM_MSG_KEPT), 0);
             CU_ASSERT_EQUAL(sent(c, DM_MSG_RELEASE), remote);
-            CU_ASSERT_EQUAL(dm_cluster_sent_all(c), 5 * remote);
+            CU_ASSERT_EQUAL(dm_cluster_sent_all(c), 3 * remote);
             /* Every arbiter is free again. */
             for (uint32_t i = 0; i < n; i++) {
                 dm_arbiter_info info;
@@ -590,6 +592,15 @@ static void test_holder_crash_frees_after_one_lease(void)
     dm_cluster_free(c);
 }
 
+/* Node 0 takes `name` and crashes holding it: when it crashed. */
+static int64_t holder_crashes(dm_cluster *c, const char *name)
+{
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, name, 5 * SEC));
+    int64_t at = now(c);
+    dm_cluster_crash(c, 0);
+    return at;
+}
+
 static void test_crashed_holder_lease_bounds_wait(void)
 {
     /* The second node's quorum shares arbiters with the crashed holder, so
@@ -597,14 +608,133 @@ static void test_crashed_holder_lease_bounds_wait(void)
      * retry slack. */
     dm_cluster *c = cluster(3, 10);
     const dm_sim_config *cfg = dm_cluster_cfg(c);
-    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "c", 5 * SEC));
-    int64_t crashed_at = now(c);
-    dm_cluster_crash(c, 0);
+    int64_t crashed_at = holder_crashes(c, "c");
     CU_ASSERT_EQUAL(lock_(c, 2, "c", 20 * SEC, NULL), 0);
     int64_t at = granted_at(c, 2, "c", now(c) + 10 * SEC);
     CU_ASSERT(at >= 0);
     CU_ASSERT(at >= crashed_at + cfg->core.lease_us - 200 * MS);
     CU_ASSERT(at <= crashed_at + cfg->core.lease_us + 2 * cfg->core.rpc_timeout_us + 50 * MS);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* Three nodes with lock_delay on. */
+static dm_cluster *delay_cluster(uint64_t seed, int64_t delay_us)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 3, seed);
+    cfg.core.lock_delay_us = delay_us;
+    return start(&cfg);
+}
+
+/* lock_delay: a crashed holder's lock is withheld for lease + lock_delay
+ * (the arbiters its quorum shares with the next requester's lapse it, then
+ * wait the delay); without the delay, the crashed-holder test above shows
+ * about one lease. */
+static void test_lock_delay_after_crashed_holder(void)
+{
+    dm_cluster *c = delay_cluster(10, 3 * SEC);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    int64_t crashed_at = holder_crashes(c, "c");
+    CU_ASSERT_EQUAL(lock_(c, 2, "c", 30 * SEC, NULL), 0);
+    int64_t at = granted_at(c, 2, "c", now(c) + 20 * SEC);
+    CU_ASSERT_FATAL(at >= 0);
+    int64_t wait = sc->core.lease_us + sc->core.lock_delay_us;
+    CU_ASSERT(at >= crashed_at + wait - 200 * MS);
+    CU_ASSERT(at <= crashed_at + wait + 2 * sc->core.rpc_timeout_us + 50 * MS);
+    CU_ASSERT(dm_cluster_ok(c));
+    CU_ASSERT_EQUAL(dm_cluster_violations(c, DM_VIOLATION_DELAY), 0);
+    dm_cluster_free(c);
+}
+
+/* A lapsed holder's RELEASE ends the delay at once: paused past its lease,
+ * it reports LOST on resuming and releases, and the waiter gets the lock
+ * long before the delay is over. */
+static void test_lock_delay_ended_by_release(void)
+{
+    dm_cluster *c = delay_cluster(11, 30 * SEC);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "p", 5 * SEC));
+    dm_cluster_pause(c, 0);
+    CU_ASSERT_EQUAL(lock_(c, 2, "p", 60 * SEC, NULL), 0);
+    run_for(c, sc->core.lease_us + 2 * SEC);
+    CU_ASSERT_FALSE(holds(c, 2, "p"));   /* lapsed: withheld */
+    int64_t resumed_at = now(c);
+    dm_cluster_resume(c, 0);
+    int64_t at = granted_at(c, 2, "p", now(c) + 10 * SEC);
+    CU_ASSERT_FATAL(at >= 0);
+    CU_ASSERT(at - resumed_at < 2 * SEC);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+struct outcome_wait {
+    uint32_t node;
+    uint64_t attempt;
+};
+
+static bool pred_outcome_of(dm_cluster *c, void *user)
+{
+    const struct outcome_wait *w = user;
+    return dm_cluster_outcome(c, w->node, w->attempt) != 0;
+}
+
+/* The reason of the FAILED node i reported for `attempt`, 0: none. */
+static int failed_reason(const dm_cluster *c, uint32_t i, uint64_t attempt)
+{
+    for (uint32_t k = dm_cluster_event_count(c, i); k-- > 0;) {
+        const dm_cluster_event *e = dm_cluster_event_get(c, i, k);
+        if (e->type == DM_EV_FAILED && e->attempt == attempt)
+            return e->reason;
+    }
+    return 0;
+}
+
+/* A try-lock fails at once (one round trip, not its timeout) with
+ * -DM_EHELD while another holds the lock, gives back what it collected (the
+ * holder keeps it, the next try after the unlock acquires), and acquires
+ * when nobody holds. */
+static void test_try_lock(void)
+{
+    dm_cluster *c = cluster(5, 12);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    uint64_t id = 0;
+    CU_ASSERT_EQUAL(dm_cluster_try_lock(c, 1, "t", 5 * SEC, &id), 0);
+    CU_ASSERT(granted_at(c, 1, "t", now(c) + 5 * SEC) >= 0);   /* uncontended */
+    for (uint32_t i = 0; i < 5; i++) {
+        if (i == 1)
+            continue;
+        int64_t asked = now(c);
+        CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, i, "t", 20 * SEC, &id), 0);
+        dm_cluster_step_until(c, pred_outcome_of, &(struct outcome_wait){ i, id }, now(c) + 20 * SEC, 0);
+        CU_ASSERT_EQUAL(dm_cluster_outcome(c, i, id), DM_EV_FAILED);
+        CU_ASSERT_EQUAL(failed_reason(c, i, id), -DM_EHELD);
+        CU_ASSERT(now(c) - asked < 2 * sc->core.rpc_timeout_us);
+    }
+    CU_ASSERT_TRUE(holds(c, 1, "t"));
+    CU_ASSERT_EQUAL(unlock(c, 1, "t"), 0);
+    run_for(c, 100 * MS);
+    CU_ASSERT_EQUAL(dm_cluster_try_lock(c, 3, "t", 5 * SEC, &id), 0);
+    CU_ASSERT(granted_at(c, 3, "t", now(c) + 5 * SEC) >= 0);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* With lock_delay, a crashed holder's lock is HELD to a try-lock during the
+ * delay too (the arbiter withholds it), and free after it. */
+static void test_try_lock_during_lock_delay(void)
+{
+    dm_cluster *c = delay_cluster(13, 5 * SEC);
+    const dm_sim_config *sc = dm_cluster_cfg(c);
+    int64_t crashed_at = holder_crashes(c, "d");
+    run_for(c, sc->core.lease_us + SEC);
+    uint64_t id = 0;
+    CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, 2, "d", 20 * SEC, &id), 0);
+    dm_cluster_step_until(c, pred_outcome_of, &(struct outcome_wait){ 2, id }, now(c) + 20 * SEC, 0);
+    CU_ASSERT_EQUAL(failed_reason(c, 2, id), -DM_EHELD);
+    dm_cluster_run_until(c, crashed_at + sc->core.lease_us + sc->core.lock_delay_us + SEC);
+    CU_ASSERT_EQUAL(dm_cluster_try_lock(c, 2, "d", 5 * SEC, &id), 0);
+    CU_ASSERT(granted_at(c, 2, "d", now(c) + 5 * SEC) >= 0);
     CU_ASSERT(dm_cluster_ok(c));
     dm_cluster_free(c);
 }
@@ -675,9 +805,29 @@ static void test_pause_during_fence_round(void)
     cfg.core.rpc_timeout_us = cfg.core.lease_us / 4;
     dm_cluster *c = start(&cfg);
     int64_t lease = dm_cluster_cfg(c)->core.lease_us;
-    CU_ASSERT_EQUAL(lock_(c, 0, "f", 20 * SEC, NULL), 0);
-    while (dm_cluster_sent(c, 0, DM_CLUSTER_ALL, DM_MSG_KEEP) == 0)
-        CU_ASSERT_FATAL(dm_cluster_step(c) && now(c) < SEC);
+    /* A fence round sends no KEEP to a member whose grant id is the token,
+     * so while node 0's quorum members have alike counters it holds at
+     * once: locks of other names through other members raise some
+     * counters until its grant ids differ and the round needs a KEEP. */
+    bool fencing = false;
+    for (int round = 0; round < 8 && !fencing; round++) {
+        char other[8];
+        snprintf(other, sizeof other, "g%d", round);
+        CU_ASSERT_TRUE_FATAL(acquire(c, 1 + (uint32_t)round % 2, other, 5 * SEC));
+        CU_ASSERT_EQUAL(unlock(c, 1 + (uint32_t)round % 2, other), 0);
+        run_for(c, 100 * MS);
+        uint64_t keeps = dm_cluster_sent(c, 0, DM_CLUSTER_ALL, DM_MSG_KEEP);
+        CU_ASSERT_EQUAL(lock_(c, 0, "f", 20 * SEC, NULL), 0);
+        int64_t until = now(c) + SEC;
+        while (!holds(c, 0, "f") && dm_cluster_sent(c, 0, DM_CLUSTER_ALL, DM_MSG_KEEP) == keeps)
+            CU_ASSERT_FATAL(dm_cluster_step(c) && now(c) < until);
+        fencing = !holds(c, 0, "f");
+        if (!fencing) {
+            CU_ASSERT_EQUAL(unlock(c, 0, "f"), 0);
+            run_for(c, 100 * MS);
+        }
+    }
+    CU_ASSERT_TRUE_FATAL(fencing);
     int64_t holder_lease = dm_node_holder_lease(node(c, 0));
     CU_ASSERT_FATAL(holder_lease < lease);
     dm_cluster_pause(c, 0);
@@ -1416,7 +1566,7 @@ static void test_no_renewal_after_unlock(void)
 
 static const CU_TestInfo tests[] = {
     { "no renewal reported after unlock", test_no_renewal_after_unlock },
-    { "lone requester costs 5(K-1) messages", test_lone_requester_cost },
+    { "lone requester costs 3(K-1) messages", test_lone_requester_cost },
     { "contention FIFO and random order", test_contention_fifo_and_random },
     { "no starvation", test_no_starvation },
     { "contention with loss", test_contention_with_loss },
@@ -1453,6 +1603,10 @@ static const CU_TestInfo tests[] = {
     { "contention across view changes", test_contention_across_view_changes },
     { "incarnation survives restart", test_incarnation_survives_restart },
     { "leave", test_leave },
+    { "lock delay after a crashed holder", test_lock_delay_after_crashed_holder },
+    { "lock delay ended by a release", test_lock_delay_ended_by_release },
+    { "try-lock", test_try_lock },
+    { "try-lock during lock delay", test_try_lock_during_lock_delay },
     { "membership off rejects SWIM traffic", test_membership_off_rejects_swim },
     CU_TEST_INFO_NULL,
 };

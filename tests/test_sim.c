@@ -1434,7 +1434,11 @@ static void test_stale_accusations_are_not_false(void)
                                      "sim.duration=300", "core.policy=memberlist",
                                      "core.lost_margin=0s", NULL };
     uint64_t stale = 0, false_pos = 0;
-    for (uint64_t seed = 31337; seed < 31337 + 10; seed++) {
+    /* Thirty seeds: old news needs a restart while some member still holds
+     * the old life accused, which only a few seeds' trajectories produce
+     * (one of the first ten did until the fence round's shortcut moved
+     * them; seeds 31347..31366 have five such). */
+    for (uint64_t seed = 31337; seed < 31337 + 30; seed++) {
         dm_sim_config c;
         dm_world *w = run_world(&c, seed, s);
         const dm_world_stats *st = dm_world_get_stats(w);
@@ -1445,7 +1449,7 @@ static void test_stale_accusations_are_not_false(void)
     /* Old news is common here (the liveness phase restarts every crashed
      * node while others still hold its last life SUSPECT or DEAD); the few
      * accusations of a running life that remain are SWIM's own. */
-    CU_ASSERT_TRUE(stale >= 20);    /* 28 since gossip spreads a new life faster */
+    CU_ASSERT_TRUE(stale >= 20);    /* 85 with the fence round's shortcut */
     CU_ASSERT_TRUE(false_pos <= stale / 10);
 }
 
