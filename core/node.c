@@ -53,6 +53,7 @@ typedef struct request_id {
     uint32_t node;
     uint64_t attempt;
     uint64_t ts;
+    bool try_once;        /* a try-lock's: answered HELD once the grantee is fenced */
 } request_id;
 
 typedef struct keep_sent {
@@ -758,9 +759,38 @@ static void end_grant(lock_state *ls)
  * its token (Maekawa), otherwise only probed -- it ignores the probe while it
  * is on it and answers RELEASE once its attempt is over, so a lost RELEASE or
  * a GRANT to an abandoned attempt costs a timeout, not a lease. */
+static bool queue_has_try(const arbiter *a)
+{
+    for (guint i = 0; i < a->queue->len; i++)
+        if (g_array_index(a->queue, request_id, i).try_once)
+            return true;
+    return false;
+}
+
+/* A try-lock waiting behind a grantee that has not announced a token asks
+ * it to yield too: one still acquiring gives the grant back, and a holder
+ * the fence round skipped (its grant id is the token) answers with a KEEP,
+ * after which the try is answered HELD (arb_keep). */
 static bool yield_wanted(const arbiter *a)
 {
-    return !a->fenced && prio_cmp(&g_array_index(a->queue, request_id, 0), &a->grantee) < 0;
+    return !a->fenced &&
+           (prio_cmp(&g_array_index(a->queue, request_id, 0), &a->grantee) < 0 || queue_has_try(a));
+}
+
+/* The grantee announced its token: every try-lock queued behind it is
+ * answered at once, as one that arrived now would be. */
+static void answer_tries(dm_node *n, lock_state *ls)
+{
+    arbiter *a = &ls->arb;
+    for (guint i = 0; i < a->queue->len;) {
+        request_id *r = &g_array_index(a->queue, request_id, i);
+        if (!r->try_once) {
+            i++;
+            continue;
+        }
+        send_msg(n, ls, DM_MSG_HELD, r->node, r->attempt, a->grant, 0, 0);
+        g_array_remove_index(a->queue, i);
+    }
 }
 
 /* Grants are held for any length of time, so probing backs off: from two
@@ -861,7 +891,7 @@ static void drop_superseded(dm_node *n, lock_state *ls, uint32_t node, uint64_t 
 static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
-    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_TRY };
+    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_TRY, (m->value & DM_REQUEST_TRY) != 0 };
     uint64_t finished = finished_get(ls, m->from);
     if (m->attempt <= finished) {
         n->stats.stale++;
@@ -888,8 +918,11 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     }
     /* A try-lock's request: held by another (its grantee announced its
      * token: it holds, or is about to) or withheld is the answer at once,
-     * and it is not queued. A grantee still acquiring is contention, which
-     * the try goes through like any request. */
+     * and it is not queued. Otherwise it is queued, and the grantee is
+     * asked to yield (yield_wanted): one still acquiring gives the grant
+     * back (contention, which the try goes through like any request), a
+     * holder the fence round skipped announces its token and the try is
+     * answered HELD then (answer_tries). */
     if ((m->value & DM_REQUEST_TRY) &&
         ((a->granted && a->grantee.node != m->from && a->fenced) || now < a->delay_until)) {
         send_msg(n, ls, DM_MSG_HELD, m->from, m->attempt, a->granted ? a->grant : 0, 0, 0);
@@ -984,6 +1017,8 @@ static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
      * alive with token 0 and must then yield when asked. */
     a->fenced = m->value != 0;
     send_msg(n, ls, DM_MSG_KEPT, m->from, m->attempt, m->grant, m->value, m->round);
+    if (a->fenced)
+        answer_tries(n, ls);
     inquire_if_wanted(n, ls, now);
 }
 

@@ -232,7 +232,9 @@ while read -r shape arg hold gap; do
     STEPS=$((STEPS + 1))
     echo "step $STEPS: $shape $arg for ${hold} ms (sections by node 1-5:$(awk -v a="$t0" -v b="$t1" '
         $1 == "start" && $3 + 0 >= a + 0 && $3 + 0 < b + 0 { c[$4]++ }
-        END { for (i = 1; i <= 5; i++) printf " %d", c[i] }' "$T/cs.log")), then ${gap} ms healed: $(( ($(lines) - before) / 2 )) sections in all"
+        END { for (i = 1; i <= 5; i++) printf " %d", c[i] }' "$T/cs.log"); longest without one $(awk -v a="$t0" -v b="$t1" '
+        BEGIN { p = a } $1 == "start" && $3 + 0 >= a + 0 && $3 + 0 < b + 0 { if ($3 - p > g) g = $3 - p; p = $3 }
+        END { if (b - p > g) g = b - p; printf "%d", g / 1e6 }' "$T/cs.log") ms), then ${gap} ms healed: $(( ($(lines) - before) / 2 )) sections in all"
 done < "$T/schedule"
 heal
 
