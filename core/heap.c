@@ -105,6 +105,11 @@ int dm_heap_schedule(dm_heap *h, dm_heap_entry *e, int64_t at)
 {
     if (!dm_heap_entry_queued(e))
         return dm_heap_push(h, e, at);
+    /* Already the newest entry, due at the same time: a fresh seq would
+     * leave it exactly where it is, after everything else due then. (The
+     * core re-arms a lock's deadline after every message, mostly unchanged.) */
+    if (e->at == at && e->seq + 1 == h->next_seq)
+        return 0;
     e->at = at;
     e->seq = h->next_seq++;
     fix(h, e->index);

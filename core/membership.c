@@ -1225,6 +1225,13 @@ void dm_membership_rejoin(dm_membership *m, int64_t now)
     announce(m, NONE);
 }
 
+void dm_membership_forget(dm_membership *m, int64_t now, uint32_t member_id)
+{
+    if (member_id >= m->cfg.n_members || member_id == m->cfg.self)
+        return;
+    set_state(m, now, member_id, DM_MEMBER_LEFT, m->mem[member_id].incarnation);
+}
+
 void dm_membership_info(const dm_membership *m, uint32_t member_id, dm_member_info *out)
 {
     memset(out, 0, sizeof *out);

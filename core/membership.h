@@ -187,6 +187,13 @@ void dm_membership_leave(dm_membership *m, int64_t now);
  * again, at once. Nothing when not leaving. */
 void dm_membership_rejoin(dm_membership *m, int64_t now);
 
+/* Hold `member` LEFT at its current incarnation, locally and silently (no
+ * broadcast): an id that has no member behind it yet (the epoch policy's
+ * spare ids) is neither probed nor gossiped to nor in the view. A member
+ * that does run behind it refutes the verdict when it hears it (it rides on
+ * every answer to that member), as any member held LEFT does. Not self. */
+void dm_membership_forget(dm_membership *m, int64_t now, uint32_t member);
+
 /* Queries. */
 void dm_membership_info(const dm_membership *m, uint32_t member, dm_member_info *out);
 bool dm_membership_is_alive(const dm_membership *m, uint32_t member);   /* ALIVE */

@@ -21,9 +21,9 @@ const dm_msg_field dm_msg_field_table[DM_FIELD_COUNT] = {
 };
 
 #define TABLE_FIELDS ((1u << DM_FIELD_COUNT) - 1)
-#define ALL_FIELDS (TABLE_FIELDS | DM_FIELD_NAME | DM_FIELD_UPDATES)
+#define ALL_FIELDS (TABLE_FIELDS | DM_FIELD_NAME | DM_FIELD_UPDATES | DM_FIELD_BIND)
 
-_Static_assert(((DM_FIELD_NAME | DM_FIELD_UPDATES) & TABLE_FIELDS) == 0,
+_Static_assert(((DM_FIELD_NAME | DM_FIELD_UPDATES | DM_FIELD_BIND) & TABLE_FIELDS) == 0,
                "NAME and UPDATES must not collide with the table's flags");
 /* SYNC's flags are checked as a maximum (dm_msg_field_max), which is the
  * same as "no other bit" only while the flags are the low bits. */
@@ -37,7 +37,7 @@ _Static_assert((DM_SYNC_FLAGS & (DM_SYNC_FLAGS + 1)) == 0, "DM_SYNC_FLAGS must b
 #define EPOCH DM_FIELD_EPOCH
 #define BALLOT DM_FIELD_BALLOT
 #define BALLOT2 DM_FIELD_BALLOT2
-#define MEMBERS DM_FIELD_MEMBERS
+#define MEMBERS (DM_FIELD_MEMBERS | DM_FIELD_BIND)
 #define REPORT (DM_FIELD_GRANT | DM_FIELD_VALUE)   /* token counter or floor, lease or quiet us */
 
 static const struct {
@@ -74,13 +74,14 @@ static const struct {
     [DM_MSG_SEAL] = {"SEAL", EPOCH | BALLOT, EPOCH | BALLOT, false},
     [DM_MSG_SEALED] = {"SEALED", EPOCH | BALLOT | BALLOT2 | MEMBERS | REPORT, EPOCH | BALLOT,
                        false},
-    [DM_MSG_ACCEPT] = {"ACCEPT", EPOCH | BALLOT | MEMBERS, EPOCH | BALLOT | MEMBERS, false},
+    [DM_MSG_ACCEPT] = {"ACCEPT", EPOCH | BALLOT | MEMBERS, EPOCH | BALLOT | DM_FIELD_MEMBERS,
+                       false},
     [DM_MSG_ACCEPTED] = {"ACCEPTED", EPOCH | BALLOT | DM_FIELD_GRANT | DM_FIELD_VALUE,
                          EPOCH | BALLOT, false},
     [DM_MSG_REFUSED] = {"REFUSED", EPOCH | BALLOT | BALLOT2, EPOCH | BALLOT | BALLOT2, false},
-    [DM_MSG_INSTALL] = {"INSTALL", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
+    [DM_MSG_INSTALL] = {"INSTALL", EPOCH | MEMBERS | REPORT, EPOCH | DM_FIELD_MEMBERS, false},
     [DM_MSG_INSTALLED] = {"INSTALLED", EPOCH, EPOCH, false},
-    [DM_MSG_NEWER] = {"NEWER", EPOCH | MEMBERS | REPORT, EPOCH | MEMBERS, false},
+    [DM_MSG_NEWER] = {"NEWER", EPOCH | MEMBERS | REPORT, EPOCH | DM_FIELD_MEMBERS, false},
     [DM_MSG_STALE] = {"STALE", EPOCH, EPOCH, false},
     [DM_MSG_GOSSIP] = {"GOSSIP", SWIM, 0, false},
     [DM_MSG_HELD] = {"HELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
@@ -98,11 +99,6 @@ static const char *const state_names[] = {
 _Static_assert(G_N_ELEMENTS(state_names) == DM_MEMBER_STATE_MAX + 1,
                "state_names[] must name every dm_member_state");
 
-bool dm_msg_type_valid(int type)
-{
-    return type >= DM_MSG_REQUEST && type < DM_MSG_TYPE_END;
-}
-
 const char *dm_msg_type_name(int type)
 {
     return dm_msg_type_valid(type) ? types[type].name : "UNKNOWN";
@@ -111,11 +107,6 @@ const char *dm_msg_type_name(int type)
 unsigned dm_msg_fields(int type)
 {
     return dm_msg_type_valid(type) ? types[type].fields : 0;
-}
-
-bool dm_msg_is_membership(int type)
-{
-    return (dm_msg_fields(type) & DM_FIELD_UPDATES) != 0;
 }
 
 _Static_assert(offsetof(dm_msg, name) < offsetof(dm_msg, n_updates) &&
@@ -132,17 +123,6 @@ void dm_msg_copy(dm_msg *dst, const dm_msg *src)
     dst->n_updates = src->n_updates;
     if (n > 0)   /* lock messages carry none: no call for nothing */
         memcpy(dst->updates, src->updates, n * sizeof src->updates[0]);
-}
-
-bool dm_msg_is_reconfig(int type)
-{
-    return type >= DM_MSG_SEAL && type <= DM_MSG_STALE;
-}
-
-bool dm_msg_to_arbiter(int type)
-{
-    return type == DM_MSG_REQUEST || type == DM_MSG_YIELD || type == DM_MSG_RELEASE ||
-           type == DM_MSG_KEEP;
 }
 
 /* memcpy rather than a cast keeps one code path for both widths without
@@ -246,6 +226,9 @@ int dm_msg_validate(const dm_msg *m, uint32_t n_members)
         if (m->name_len == 0 || m->name[m->name_len] != '\0' ||
             memchr(m->name, '\0', m->name_len) != NULL)
             return -DM_EBADNAME;
+    } else if (used & DM_FIELD_BIND) {
+        if (m->name[m->name_len] != '\0' || memchr(m->name, '\0', m->name_len) != NULL)
+            return -DM_EBADNAME;
     } else if (m->name_len != 0 || m->name[0] != '\0') {
         return -DM_EBADNAME;
     }
@@ -309,9 +292,9 @@ static void out_printf(out *o, const char *fmt, ...)
         o->len += (size_t)n;
 }
 
-static void out_name(out *o, const dm_msg *m)
+static void out_name(out *o, const dm_msg *m, const char *key)
 {
-    out_printf(o, " lock=");
+    out_printf(o, " %s=", key);
     /* Names are arbitrary bytes; escaping keeps the line one line and its
      * space-separated tokens unambiguous. */
     for (size_t i = 0; i < m->name_len; i++) {
@@ -352,7 +335,9 @@ int dm_msg_format(const dm_msg *m, char *buf, size_t cap)
     out_printf(&o, "%s %u->%u clock=%" PRIu64, dm_msg_type_name((int)m->type), (unsigned)m->from,
                (unsigned)m->to, m->clock);
     if (used & DM_FIELD_NAME)
-        out_name(&o, m);
+        out_name(&o, m, "lock");
+    else if ((used & DM_FIELD_BIND) && m->name_len)
+        out_name(&o, m, "bind");
     for (size_t i = 0; i < DM_FIELD_COUNT; i++) {
         const dm_msg_field *f = &dm_msg_field_table[i];
         if (used & f->flag)

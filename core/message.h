@@ -187,14 +187,23 @@ typedef struct dm_msg {
     uint64_t ballot;      /* reconfiguration: the ballot */
     uint64_t ballot2;     /* SEALED: the accepted ballot; REFUSED: the promised one */
     uint64_t members;     /* reconfiguration: a member set, bit i = member id i */
+    uint64_t name_key;    /* in-process only, never on the wire: dm_hash_str(name) as the
+                             sending core set it (0: none); only dm_node_receive_own reads it */
     uint8_t name_len;     /* lock messages 1..DM_NAME_MAX; membership 0 */
     char name[DM_NAME_MAX + 1];   /* NUL-terminated copy for convenience */
     uint8_t n_updates;    /* membership messages: 0..DM_MSG_MAX_UPDATES */
     dm_member_update updates[DM_MSG_MAX_UPDATES];
 } dm_msg;
 
+/* The type tests below run on every message's path (send, receive, the
+ * simulator's observers), so they are inline; test_message holds them to
+ * the type table of message.c (the fields each type carries). */
+
 /* True for PING, PING_REQ, ACK, NACK, SYNC and GOSSIP. */
-bool dm_msg_is_membership(int type);
+static inline bool dm_msg_is_membership(int type)
+{
+    return (type >= DM_MSG_PING && type <= DM_MSG_SYNC) || type == DM_MSG_GOSSIP;
+}
 /* A PING or ACK of the TCP fallback ping: goes over a reliable stream. */
 static inline bool dm_msg_is_stream(const dm_msg *m)
 {
@@ -206,10 +215,17 @@ static inline bool dm_msg_is_stream(const dm_msg *m)
  * clamped to the array. */
 void dm_msg_copy(dm_msg *dst, const dm_msg *src);
 /* True for SEAL .. STALE (the epoch policy's reconfiguration messages). */
-bool dm_msg_is_reconfig(int type);
+static inline bool dm_msg_is_reconfig(int type)
+{
+    return type >= DM_MSG_SEAL && type <= DM_MSG_STALE;
+}
 /* True for the lock messages a requester sends an arbiter (REQUEST, YIELD,
  * RELEASE, KEEP): what an arbiter's load is counted in. */
-bool dm_msg_to_arbiter(int type);
+static inline bool dm_msg_to_arbiter(int type)
+{
+    return type == DM_MSG_REQUEST || type == DM_MSG_YIELD || type == DM_MSG_RELEASE ||
+           type == DM_MSG_KEEP;
+}
 
 /* The per-type fields as flag bits; dm_msg_fields() gives the mask a type
  * uses, i.e. the table at the top of this file. The first DM_FIELD_COUNT
@@ -228,6 +244,11 @@ bool dm_msg_to_arbiter(int type);
 #define DM_FIELD_COUNT   9
 #define DM_FIELD_NAME    0x200u
 #define DM_FIELD_UPDATES 0x400u
+/* The configuration's binding (dm_epoch_config.bind) of the reconfiguration
+ * messages that carry a configuration, in the name bytes: 0..DM_NAME_MAX
+ * bytes, no NUL, empty when nothing is bound (so such messages are as they
+ * were before bindings existed). */
+#define DM_FIELD_BIND    0x800u
 
 /* One per-type field. dm_msg_field_table lists them in wire order, and
  * validation, formatting and the codec all walk it, so that which fields
@@ -265,7 +286,10 @@ uint64_t dm_msg_field_min(int type, const dm_msg_field *f);
 /* "REQUEST", "GRANT", ...; "UNKNOWN" for anything else. */
 const char *dm_msg_type_name(int type);
 
-bool dm_msg_type_valid(int type);
+static inline bool dm_msg_type_valid(int type)
+{
+    return type >= DM_MSG_REQUEST && type < DM_MSG_TYPE_END;
+}
 
 /* Validate a lock name: 1..255 bytes, no NUL inside. Returns its length or
  * -DM_EBADNAME. `name` may be NULL (rejected). */

@@ -254,6 +254,9 @@ struct dm_node {
     GArray *rc_events;          /* rc_event: reported during a call, handled after it */
     uint8_t *in_view;           /* per member: in SWIM's view (self always) */
     uint8_t *in_conf;           /* per member: in the installed configuration */
+    uint8_t *known;             /* per member: in C_1, or in a configuration installed since
+                                   the start; the others are spare ids, never added by the
+                                   automatic trigger and kept out of SWIM's view */
     int64_t *view_since;        /* per member: since when in_view has its value */
     int64_t epoch_check_at;     /* the next instant a hysteresis delay ripens */
     int64_t next_proposal_at;   /* the rate limit */
@@ -469,6 +472,7 @@ static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
     msg_init(n, &m, type, to, attempt, grant, value, round);
     m.name_len = ls->name_len;
     memcpy(m.name, ls->name, (size_t)m.name_len + 1);
+    m.name_key = ls->key;
     if (to == n->cfg.self) {
         n->stats.local++;
         dm_msg *copy = n->local_spare->len ? g_ptr_array_steal_index_fast(
@@ -2062,7 +2066,9 @@ static void grant_waiting(dm_node *n, int64_t now)
     }
 }
 
-static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
+/* own: m was built by a core (this one, or via dm_node_receive_own), so its
+ * name_key, when set, is the name's hash. */
+static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
 {
     if (m->clock > n->clock)
         n->clock = m->clock;
@@ -2083,7 +2089,7 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now)
      * creates it just long enough to be answered, then is collected. */
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
                    m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
-    uint64_t key = dm_hash_str(m->name);
+    uint64_t key = own && m->name_key ? m->name_key : dm_hash_str(m->name);
     lock_state *ls = answers ? lock_get_key(n, m->name, m->name_len, key)
                              : lock_find_key(n, m->name, m->name_len, key);
     if (!ls) {
@@ -2107,7 +2113,7 @@ static void drain_local(dm_node *n, int64_t now)
         return;
     while (n->local_next < n->local->len) {
         dm_msg *m = g_ptr_array_index(n->local, n->local_next++);
-        handle_message(n, m, now);
+        handle_message(n, m, now, true);
         g_ptr_array_add(n->local_spare, m);
     }
     g_ptr_array_set_size(n->local, 0);
@@ -2291,6 +2297,7 @@ static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
         if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
             n->view_since[i] = now;
         n->in_conf[i] = m;
+        n->known[i] |= m;
     }
 }
 
@@ -2403,7 +2410,7 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
     for (uint32_t i = 0; i < n->cfg.n_members && count < DM_RECONFIG_MAX_MEMBERS; i++) {
         bool member = dm_epoch_config_has(c, i);
         int64_t delay = member ? n->cfg.reconfig_delay_us : n->cfg.rejoin_delay_us;
-        bool wants_change = member ? !n->in_view[i] : n->in_view[i];
+        bool wants_change = member ? !n->in_view[i] : n->in_view[i] && n->known[i];
         bool ripe = wants_change && now - n->view_since[i] >= delay;
         if (wants_change && !ripe)
             *ripe_at = min64(*ripe_at, n->view_since[i] + delay);
@@ -2419,13 +2426,15 @@ static uint32_t epoch_desired(dm_node *n, int64_t now, uint32_t *ids, int64_t *r
 
 /* Propose the first `count` ids of quorum_buf as the next configuration;
  * `alive` as dm_reconfig_propose's. */
-static int epoch_propose(dm_node *n, int64_t now, uint32_t count, const uint8_t *alive)
+static int epoch_propose(dm_node *n, int64_t now, uint32_t count, const void *bind,
+                         size_t bind_len, const uint8_t *alive)
 {
     /* Time for a few ballots and the backoffs between them, even when a
      * slow member makes each take seconds. */
     int64_t deadline = now + MAX(MAX(n->cfg.lease_us, 10 * n->cfg.rpc_timeout_us),
                                  16 * dm_reconfig_round_trip(n->rc));
-    int rc = dm_reconfig_propose(n->rc, now, n->quorum_buf, count, alive, deadline);
+    int rc = dm_reconfig_propose_bound(n->rc, now, n->quorum_buf, count, bind, bind_len, alive,
+                                       deadline);
     if (rc == 0) {
         n->stats.proposals++;
         n->next_proposal_at = now + n->cfg.reconfig_interval_us;
@@ -2454,7 +2463,7 @@ static void epoch_consider(dm_node *n, int64_t now)
         n->epoch_check_at = min64(n->epoch_check_at, n->next_proposal_at);
         return;
     }
-    epoch_propose(n, now, count, n->in_view);
+    epoch_propose(n, now, count, NULL, 0, n->in_view);
 }
 
 /* After any input: handle what the module reported, then the trigger. */
@@ -2482,13 +2491,16 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     p.spread = n->cfg.spread;
     p.seed = n->cfg.seed ^ 0x45504f4348454e43ull;   /* a stream of its own */
     p.initial.epoch = 1;
-    p.initial.count = N;
-    for (uint32_t i = 0; i < N; i++)
+    p.initial.count = n->cfg.initial_members ? n->cfg.initial_members : N;
+    for (uint32_t i = 0; i < p.initial.count; i++)
         p.initial.ids[i] = i;
     p.rto_us = n->cfg.rpc_timeout_us;
     n->rc_events = g_array_new(FALSE, FALSE, sizeof(rc_event));
     n->in_view = g_new(uint8_t, N);
     n->in_conf = g_new0(uint8_t, N);
+    n->known = g_new0(uint8_t, N);
+    for (uint32_t i = 0; i < p.initial.count; i++)
+        n->known[i] = 1;
     memset(n->in_view, 1, N);
     n->view_since = g_new0(int64_t, N);
     for (uint32_t i = 0; i < N; i++)
@@ -2508,7 +2520,7 @@ static int epoch_start(dm_node *n, int64_t now, const uint8_t *blob, size_t len)
     n->epoch_dirty = true;
     const dm_epoch_config *c = dm_reconfig_current(n->rc);
     for (uint32_t i = 0; i < c->count; i++)
-        n->in_conf[c->ids[i]] = 1;
+        n->in_conf[c->ids[i]] = n->known[c->ids[i]] = 1;
     return set_quorum(n, c->ids, c->count);
 }
 
@@ -2674,7 +2686,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         dm_config_lost_margin(cfg) < 0 || dm_config_lost_margin(cfg) > dm_config_lost_margin_max(cfg) ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
         (cfg->policy && cfg->policy->needs_membership && !cfg->membership) ||
-        cfg->n_members > dm_policy_max_members(cfg->policy))
+        cfg->n_members > dm_policy_max_members(cfg->policy) ||
+        cfg->initial_members > cfg->n_members)
         return -DM_EINVAL;
     uint32_t epoch = 0, incarnation = 0, flags = 0;
     uint64_t ceiling = 0;
@@ -2775,6 +2788,9 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
             dm_node_free(n);
             return rc;
         }
+        for (uint32_t i = 0; n->known && i < cfg->n_members; i++)
+            if (!n->known[i])
+                dm_membership_forget(n->members, now, i);
         n->view_reported = dm_membership_view_hash(n->members);
     }
     rc = persist_state(n, ceiling + cfg->token_stride);
@@ -2812,6 +2828,7 @@ void dm_node_free(dm_node *n)
         g_array_free(n->rc_events, TRUE);
     g_free(n->in_view);
     g_free(n->in_conf);
+    g_free(n->known);
     g_free(n->view_since);
     g_aligned_free(n);
 }
@@ -2931,9 +2948,9 @@ int dm_node_cancel(dm_node *n, int64_t now, const char *name)
     return 0;
 }
 
-int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
+static int receive(dm_node *n, int64_t now, const dm_msg *msg, bool own)
 {
-    int rc = dm_msg_validate(msg, n->cfg.n_members);
+    int rc = own ? 0 : dm_msg_validate(msg, n->cfg.n_members);
     if (rc == 0 && msg->to != n->cfg.self)
         rc = -DM_EPEER;
     if (rc < 0) {
@@ -2980,12 +2997,22 @@ int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
     } else {
         if (n->members)
             dm_membership_heard(n->members, now, msg->from);
-        handle_message(n, msg, now);
+        handle_message(n, msg, now, own);
     }
     epoch_after(n, now);
     drain_local(n, now);
     flush_events(n);
     return 0;
+}
+
+int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg)
+{
+    return receive(n, now, msg, false);
+}
+
+int dm_node_receive_own(dm_node *n, int64_t now, const dm_msg *msg)
+{
+    return receive(n, now, msg, true);
 }
 
 void dm_node_tick(dm_node *n, int64_t now)
@@ -3066,7 +3093,24 @@ bool dm_node_is_config_member(const dm_node *n)
 
 int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
 {
-    if (!n->rc || member >= n->cfg.n_members)
+    return dm_node_change_members_bind(n, now, member, add, NULL, 0);
+}
+
+const uint8_t *dm_node_config_bind(const dm_node *n, size_t *len)
+{
+    *len = 0;
+    if (!n->rc)
+        return NULL;
+    const dm_epoch_config *c = dm_reconfig_current(n->rc);
+    *len = c->bind_len;
+    return c->bind;
+}
+
+int dm_node_change_members_bind(dm_node *n, int64_t now, uint32_t member, bool add,
+                                const void *bind, size_t bind_len)
+{
+    if (!n->rc || member >= n->cfg.n_members || bind_len > DM_RECONFIG_BIND_MAX ||
+        (bind_len && (!bind || memchr(bind, '\0', bind_len))))
         return -DM_EINVAL;
     if (n->leaving)
         return -DM_ESHUTDOWN;
@@ -3094,7 +3138,7 @@ int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add)
      * for the preferred proposer, which has nothing to propose. To the
      * module, nobody else counts as alive. */
     uint8_t *nobody = g_new0(uint8_t, n->cfg.n_members);
-    int rc = epoch_propose(n, now, count, nobody);
+    int rc = epoch_propose(n, now, count, bind, bind_len, nobody);
     g_free(nobody);
     if (rc == 0)
         n->op_proposal = true;

@@ -167,6 +167,10 @@ typedef struct dm_config {
     bool reconfig_auto;          /* SWIM's view changes the configuration (reconfig_delay,
                                     rejoin_delay); false: only dm_node_change_members does,
                                     and an interrupted change is still finished. Default true */
+    uint32_t initial_members;    /* C_1 holds the ids below this (0: every member); the others
+                                    are spare ids, outside every configuration until an
+                                    operator adds them (dm_node_change_members_bind). The same
+                                    on every member. Default 0 */
     dm_swim_config swim;         /* SWIM timing; n_members, self, seed and
                                     incarnation are filled in by the node */
 } dm_config;
@@ -239,6 +243,14 @@ int dm_node_cancel(dm_node *n, int64_t now, const char *name);
 /* A message from the network. Returns 0, or a negative code when the
  * message was rejected (counted in stats.rejected; nothing else changes). */
 int dm_node_receive(dm_node *n, int64_t now, const dm_msg *msg);
+/* As dm_node_receive, for a message that a dm_node of the same cluster
+ * built and that reached this process unchanged (the simulator's own
+ * deliveries): the field-by-field check of dm_msg_validate is skipped, as
+ * the sending core made it, and its name_key spares hashing the name; what
+ * depends on the receiver (addressee, policy, epoch) is still checked.
+ * Whatever came from outside -- a network, a test, a tap that may have
+ * changed it -- goes to dm_node_receive. */
+int dm_node_receive_own(dm_node *n, int64_t now, const dm_msg *msg);
 
 /* Process everything due at or before `now`. Safe to call at any time. */
 void dm_node_tick(dm_node *n, int64_t now);
@@ -303,6 +315,16 @@ bool dm_node_is_config_member(const dm_node *n);
  * would remain; -DM_ESHUTDOWN: leaving; -DM_ERECOVERING: this node is still
  * recovering its token floor. */
 int dm_node_change_members(dm_node *n, int64_t now, uint32_t member, bool add);
+/* The same, the successor configuration carrying `bind` (opaque driver
+ * bytes, see dm_epoch_config.bind; the net driver's: the address of a new
+ * id), agreed with it. -DM_EINVAL also for a binding that is too long or
+ * holds a NUL. */
+int dm_node_change_members_bind(dm_node *n, int64_t now, uint32_t member, bool add,
+                                const void *bind, size_t bind_len);
+/* Epoch policy: the binding the installed configuration carries (set by
+ * the change that installed it; *len 0: none). Valid until the next call
+ * into the node. NULL under other policies. */
+const uint8_t *dm_node_config_bind(const dm_node *n, size_t *len);
 /* Epoch policy: ask every other member of the installed configuration for a
  * newer one (STALE; a member that knows one answers NEWER). Lock traffic
  * does this by itself; a node that has none -- removed, or restarted into

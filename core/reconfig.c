@@ -124,13 +124,16 @@ int dm_epoch_config_check(const dm_epoch_config *c, uint32_t universe)
     for (uint32_t i = 0; i < c->count; i++)
         if (c->ids[i] >= universe || (i > 0 && c->ids[i] <= c->ids[i - 1]))
             return -DM_EMALFORMED;
+    if (c->bind_len > DM_RECONFIG_BIND_MAX || memchr(c->bind, '\0', c->bind_len))
+        return -DM_EMALFORMED;
     return 0;
 }
 
 bool dm_epoch_config_equal(const dm_epoch_config *a, const dm_epoch_config *b)
 {
     return a->epoch == b->epoch && a->count == b->count &&
-           memcmp(a->ids, b->ids, a->count * sizeof a->ids[0]) == 0;
+           memcmp(a->ids, b->ids, a->count * sizeof a->ids[0]) == 0 &&
+           a->bind_len == b->bind_len && memcmp(a->bind, b->bind, a->bind_len) == 0;
 }
 
 bool dm_epoch_config_has(const dm_epoch_config *c, uint32_t id)
@@ -182,7 +185,7 @@ int dm_reconfig_msg_check(const dm_reconfig_msg *m, uint32_t universe)
         if (m->epoch == 0 || !ballot_ok(m->ballot, universe) || m->accepted_ballot > m->ballot)
             return -DM_EMALFORMED;
         if (m->accepted_ballot == 0)
-            return m->conf.count == 0 ? 0 : -DM_EMALFORMED;
+            return m->conf.count == 0 && m->conf.bind_len == 0 ? 0 : -DM_EMALFORMED;
         if (!ballot_ok(m->accepted_ballot, universe) ||
             dm_epoch_config_check(&m->conf, universe) < 0 || m->conf.epoch != m->epoch + 1)
             return -DM_EMALFORMED;
@@ -207,7 +210,7 @@ int dm_reconfig_msg_check(const dm_reconfig_msg *m, uint32_t universe)
 /* ---------------------------------------------------------------- persisted state */
 
 #define STATE_MAGIC UINT32_C(0x444d5243)   /* "DMRC" */
-#define STATE_VERSION 2u                   /* 2: abstain_upto */
+#define STATE_VERSION 3u                   /* 2: abstain_upto; 3: bindings */
 #define STATE_HEADER 12u                   /* magic, version, body length */
 
 typedef struct writer {
@@ -247,9 +250,13 @@ static void put_config(writer *w, const dm_epoch_config *c)
     put(w, c->count, 4);
     for (uint32_t i = 0; i < c->count; i++)
         put(w, c->ids[i], 4);
+    put(w, c->bind_len, 2);
+    for (uint32_t i = 0; i < c->bind_len; i++)
+        put(w, c->bind[i], 1);
 }
 
-static void get_config(reader *r, dm_epoch_config *c)
+/* Version 2 states have no binding (every configuration's is empty). */
+static void get_config(reader *r, dm_epoch_config *c, uint64_t version)
 {
     memset(c, 0, sizeof *c);
     c->epoch = get(r, 8);
@@ -260,6 +267,15 @@ static void get_config(reader *r, dm_epoch_config *c)
     }
     for (uint32_t i = 0; i < c->count; i++)
         c->ids[i] = (uint32_t)get(r, 4);
+    if (version < 3)
+        return;
+    c->bind_len = (uint32_t)get(r, 2);
+    if (c->bind_len > DM_RECONFIG_BIND_MAX) {
+        r->bad = true;
+        return;
+    }
+    for (uint32_t i = 0; i < c->bind_len; i++)
+        c->bind[i] = (uint8_t)get(r, 1);
 }
 
 static uint64_t checksum(const uint8_t *p, size_t len)
@@ -273,7 +289,8 @@ static uint64_t checksum(const uint8_t *p, size_t len)
 int dm_reconfig_state_encode(const dm_reconfig_state *s, uint8_t *buf, size_t cap)
 {
     if (!s || !buf || s->current.count > DM_RECONFIG_MAX_MEMBERS ||
-        s->accepted.count > DM_RECONFIG_MAX_MEMBERS)
+        s->accepted.count > DM_RECONFIG_MAX_MEMBERS || s->current.bind_len > DM_RECONFIG_BIND_MAX ||
+        s->accepted.bind_len > DM_RECONFIG_BIND_MAX)
         return -DM_EINVAL;
     writer w = { buf, 0, cap };
     put(&w, STATE_MAGIC, 4);
@@ -304,7 +321,8 @@ int dm_reconfig_state_decode(const uint8_t *buf, size_t len, uint32_t universe,
     reader r = { buf, len, 0, false };
     if (get(&r, 4) != STATE_MAGIC)
         return -DM_EBADSTATE;
-    if (get(&r, 4) != STATE_VERSION)
+    uint64_t version = get(&r, 4);
+    if (version != STATE_VERSION && version != 2)
         return -DM_EVERSION;
     uint64_t body = get(&r, 4);
     if (body != len - STATE_HEADER - 8)
@@ -315,12 +333,12 @@ int dm_reconfig_state_decode(const uint8_t *buf, size_t len, uint32_t universe,
         return -DM_EBADSTATE;
     dm_reconfig_state s;
     memset(&s, 0, sizeof s);
-    get_config(&r, &s.current);
+    get_config(&r, &s.current, version);
     s.token_floor = get(&r, 8);
     s.quiet_us = get(&r, 8);
     s.promised = get(&r, 8);
     s.accepted_ballot = get(&r, 8);
-    get_config(&r, &s.accepted);
+    get_config(&r, &s.accepted, version);
     s.round = get(&r, 8);
     s.abstain_upto = get(&r, 8);
     if (r.bad || r.off != r.len)
@@ -928,13 +946,24 @@ int64_t dm_reconfig_next_deadline(const dm_reconfig *r)
 int dm_reconfig_propose(dm_reconfig *r, int64_t now, const uint32_t *ids, uint32_t count,
                         const uint8_t *alive, int64_t deadline)
 {
+    return dm_reconfig_propose_bound(r, now, ids, count, NULL, 0, alive, deadline);
+}
+
+int dm_reconfig_propose_bound(dm_reconfig *r, int64_t now, const uint32_t *ids, uint32_t count,
+                              const void *bind, size_t bind_len, const uint8_t *alive,
+                              int64_t deadline)
+{
     proposal *pr = &r->prop;
     if (pr->phase != PHASE_IDLE && pr->phase != PHASE_INSTALL)
         return -DM_EBUSY;
-    if (!ids || count == 0 || count > DM_RECONFIG_MAX_MEMBERS)
+    if (!ids || count == 0 || count > DM_RECONFIG_MAX_MEMBERS || bind_len > DM_RECONFIG_BIND_MAX ||
+        (bind_len && !bind))
         return -DM_EMALFORMED;
     dm_epoch_config own = { .epoch = r->st.current.epoch + 1, .count = count };
     memcpy(own.ids, ids, count * sizeof ids[0]);
+    own.bind_len = (uint32_t)bind_len;
+    if (bind_len)
+        memcpy(own.bind, bind, bind_len);
     if (dm_epoch_config_check(&own, r->p.universe) < 0)
         return -DM_EMALFORMED;
     if (deadline <= now)

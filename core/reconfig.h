@@ -26,6 +26,8 @@
 
 #define DM_RECONFIG_MAX_MEMBERS 64u
 #define DM_RECONFIG_MAX_UNIVERSE 65536u
+/* A configuration's binding: opaque driver bytes (no NUL) chosen with it. */
+#define DM_RECONFIG_BIND_MAX 255u
 
 /* Ballots are (round << 16 | proposer id): totally ordered, unique per
  * proposer, 0 means "none". */
@@ -38,12 +40,21 @@ typedef struct dm_epoch_config {
     uint64_t epoch;                          /* >= 1 */
     uint32_t count;                          /* 0: no configuration */
     uint32_t ids[DM_RECONFIG_MAX_MEMBERS];   /* strictly ascending, < universe */
+    /* What the driver binds to the ids this configuration adds for the first
+     * time (the net driver: their addresses), opaque to the core: part of the
+     * Paxos value, so that two proposers can never bind one id two ways;
+     * persisted and replicated with the configuration. 0..DM_RECONFIG_BIND_MAX
+     * bytes, none of them NUL (they travel as the wire's name bytes). */
+    uint32_t bind_len;
+    uint8_t bind[DM_RECONFIG_BIND_MAX];
 } dm_epoch_config;
 
-/* 0, or -DM_EMALFORMED when epoch is 0, the set is empty or too large, or the
- * ids are not strictly ascending below `universe`. */
+/* 0, or -DM_EMALFORMED when epoch is 0, the set is empty or too large, the
+ * ids are not strictly ascending below `universe`, or the binding is too long
+ * or holds a NUL. */
 int dm_epoch_config_check(const dm_epoch_config *c, uint32_t universe);
-/* Same epoch and same members (ids past count are not looked at). */
+/* Same epoch, same members and same binding (ids past count and bytes past
+ * bind_len are not looked at). */
 bool dm_epoch_config_equal(const dm_epoch_config *a, const dm_epoch_config *b);
 bool dm_epoch_config_has(const dm_epoch_config *c, uint32_t id);
 
@@ -104,7 +115,8 @@ typedef struct dm_reconfig_state {
  * or -DM_EINVAL (cap too small: DM_RECONFIG_STATE_MAX always suffices);
  * decode returns 0, -DM_EVERSION, or -DM_EBADSTATE (truncated, trailing
  * bytes, checksum, or contents that break an invariant). */
-#define DM_RECONFIG_STATE_MAX (4 + 4 + 4 + 8 * 8 + 4 * 2 + 8 * DM_RECONFIG_MAX_MEMBERS + 8)
+#define DM_RECONFIG_STATE_MAX \
+    (4 + 4 + 4 + 8 * 8 + 4 * 2 + 8 * DM_RECONFIG_MAX_MEMBERS + 2 * (2 + DM_RECONFIG_BIND_MAX) + 8)
 int dm_reconfig_state_encode(const dm_reconfig_state *s, uint8_t *buf, size_t cap);
 int dm_reconfig_state_decode(const uint8_t *buf, size_t len, uint32_t universe,
                              dm_reconfig_state *out);
@@ -213,6 +225,11 @@ int64_t dm_reconfig_next_deadline(const dm_reconfig *r);   /* INT64_MAX: nothing
  * -DM_EMALFORMED (bad set), -DM_EINVAL (deadline <= now). */
 int dm_reconfig_propose(dm_reconfig *r, int64_t now, const uint32_t *ids, uint32_t count,
                         const uint8_t *alive, int64_t deadline);
+/* The same, the successor carrying `bind` (bind_len bytes, see
+ * dm_epoch_config; NULL/0: none). -DM_EMALFORMED also for a bad binding. */
+int dm_reconfig_propose_bound(dm_reconfig *r, int64_t now, const uint32_t *ids, uint32_t count,
+                              const void *bind, size_t bind_len, const uint8_t *alive,
+                              int64_t deadline);
 /* A member that lost its persisted state may have promised or accepted in
  * epochs up to `upto` before: it must never vote there again (an acceptor
  * that forgets a promise can let two configurations be chosen). From now on

@@ -40,6 +40,7 @@ _Static_assert(G_N_ELEMENTS(map) == DM_RECONFIG_TYPE_COUNT,
                "map[] must place every dm_reconfig_msg_type");
 _Static_assert(DM_MSG_STALE - DM_MSG_SEAL + 1 == DM_RECONFIG_TYPE_COUNT - DM_RECONFIG_SEAL,
                "one wire type per reconfiguration type");
+_Static_assert(DM_RECONFIG_BIND_MAX <= DM_NAME_MAX, "a binding must fit the name bytes");
 _Static_assert(DM_RECONFIG_WIRE_IDS <= DM_RECONFIG_MAX_MEMBERS,
                "a wire configuration must fit dm_epoch_config");
 
@@ -78,6 +79,12 @@ static void unpack(const dm_msg *in, dm_reconfig_msg_type type, dm_reconfig_msg 
             if (in->members >> id & 1)
                 out->conf.ids[out->conf.count++] = id;
     }
+    /* The binding is the name bytes (a configuration-less message with any
+     * is caught by dm_reconfig_msg_check: its conf is empty but bound). */
+    if (map[type].conf != CONF_NONE) {
+        out->conf.bind_len = in->name_len;
+        memcpy(out->conf.bind, in->name, in->name_len);
+    }
 }
 
 static bool same(const dm_reconfig_msg *a, const dm_reconfig_msg *b)
@@ -93,7 +100,8 @@ int dm_reconfig_msg_to_wire(const dm_reconfig_msg *in, dm_msg *out)
 {
     if (!reconfig_type_valid((int)in->type))
         return -DM_ETYPE;
-    if (in->conf.count > DM_RECONFIG_MAX_MEMBERS)
+    if (in->conf.count > DM_RECONFIG_MAX_MEMBERS || in->conf.bind_len > DM_RECONFIG_BIND_MAX ||
+        (in->conf.bind_len && (in->conf.count == 0 || memchr(in->conf.bind, '\0', in->conf.bind_len))))
         return -DM_EMALFORMED;
     uint64_t members = 0;
     for (uint32_t i = 0; i < in->conf.count; i++) {
@@ -116,6 +124,9 @@ int dm_reconfig_msg_to_wire(const dm_reconfig_msg *in, dm_msg *out)
     out->grant = in->tokens;
     out->value = in->lease_us;
     out->members = members;
+    out->name_len = (uint8_t)in->conf.bind_len;
+    memcpy(out->name, in->conf.bind, in->conf.bind_len);
+    out->name[out->name_len] = '\0';
     /* Fields the wire type does not carry must be 0 to come back equal;
      * mapping back (with the wire's own rule of zeroing them) tells. */
     unsigned used = dm_msg_fields((int)out->type);

@@ -1,4 +1,5 @@
 #include "auth.h"
+#include "json.h"
 
 #include <glib.h>
 #include <gnutls/crypto.h>
@@ -368,6 +369,27 @@ bool dmn_authlog_note(dmn_authlog *l, const char *peer, int64_t now_us, uint64_t
     e->suppressed = 0;
     e->logged_at = now_us;
     return true;
+}
+
+uint64_t dmn_authlog_total(const dmn_authlog *l)
+{
+    return l->total;
+}
+
+void dmn_authlog_json(const dmn_authlog *l, dmn_json *w)
+{
+    dmn_json_begin_object(w, "auth_failures");
+    dmn_json_uint(w, "total", l->total);
+    dmn_json_string(w, "last", l->last);
+    dmn_json_begin_object(w, "peers");
+    GList *keys = g_list_sort(g_hash_table_get_keys(l->peers), (GCompareFunc)strcmp);
+    for (GList *k = keys; k; k = k->next) {
+        const authlog_entry *e = g_hash_table_lookup(l->peers, k->data);
+        dmn_json_uint(w, k->data, e->count);
+    }
+    g_list_free(keys);
+    dmn_json_end_object(w);
+    dmn_json_end_object(w);
 }
 
 void dmn_authlog_format(const dmn_authlog *l, GString *out)

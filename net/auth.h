@@ -137,5 +137,9 @@ void dmn_authlog_free(dmn_authlog *l);
 bool dmn_authlog_note(dmn_authlog *l, const char *peer, int64_t now_us, uint64_t *suppressed);
 /* "auth_failures total=N last=PEER PEER=N ..." (no newline). */
 void dmn_authlog_format(const dmn_authlog *l, GString *out);
+/* The same as the JSON member "auth_failures" (STATUS JSON), and the total. */
+struct dmn_json;
+void dmn_authlog_json(const dmn_authlog *l, struct dmn_json *w);
+uint64_t dmn_authlog_total(const dmn_authlog *l);
 
 #endif

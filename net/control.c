@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "json.h"
 #include "message.h"
+#include "metrics.h"
 
 typedef struct session session;
 
@@ -21,6 +23,7 @@ typedef struct waiter {
     session *s;
     char *name;
     int64_t deadline;        /* node time */
+    int64_t asked_at;        /* node time of the LOCK command: acquisition latency */
 } waiter;
 
 typedef enum { LE_ACQUIRING, LE_HELD } le_state;
@@ -34,6 +37,7 @@ typedef struct lockent {
     le_state state;
     uint64_t attempt;        /* the core attempt: outcomes are matched by it */
     uint64_t token;
+    int64_t asked_at;        /* node time of the owner's LOCK command */
     GQueue waiters;          /* waiter*: local sessions queued for the name */
 } lockent;
 
@@ -60,6 +64,7 @@ struct dmn_control {
     uint32_t max_sessions;
     GQueue sessions;
     GHashTable *locks;       /* name -> lockent */
+    dmn_histogram latency;   /* LOCK command to OK, granted ones */
     session *changer;        /* waits for the outcome of its MEMBERS ADD/REMOVE */
 };
 
@@ -149,9 +154,10 @@ static void waiter_drop(waiter *w)
     uv_close((uv_handle_t *)&w->timer, on_waiter_closed);
 }
 
-static lockent *lockent_new(dmn_control *c, session *s, const char *name)
+static lockent *lockent_new(dmn_control *c, session *s, const char *name, int64_t asked_at)
 {
     lockent *le = g_new0(lockent, 1);
+    le->asked_at = asked_at;
     le->name = g_strdup(name);
     le->owner = s;
     le->state = LE_ACQUIRING;
@@ -163,9 +169,10 @@ static lockent *lockent_new(dmn_control *c, session *s, const char *name)
 /* Start the core's acquisition of `name` for s. The entry exists before the
  * call, since the outcome may be delivered from inside it; the attempt id
  * is stored in it before that. */
-static int start_lock(dmn_control *c, session *s, const char *name, int64_t timeout_us, GQueue *waiters)
+static int start_lock(dmn_control *c, session *s, const char *name, int64_t timeout_us, GQueue *waiters,
+                      int64_t asked_at)
 {
-    lockent *le = lockent_new(c, s, name);
+    lockent *le = lockent_new(c, s, name, asked_at);
     if (waiters) {
         le->waiters = *waiters;
         g_queue_init(waiters);
@@ -205,7 +212,7 @@ static void lockent_finish(dmn_control *c, lockent *le)
             reply_err(s, -DM_ETIMEDOUT);
             continue;
         }
-        int rc = start_lock(c, s, name, left, &waiters);
+        int rc = start_lock(c, s, name, left, &waiters, w->asked_at);
         if (rc == 0)
             break;
         reply_err(s, rc);
@@ -265,6 +272,7 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
         }
         le->state = LE_HELD;
         le->token = ev->token;
+        dmn_histogram_observe(&c->latency, dmn_node_now(c->node) - le->asked_at);
         /* lease_ms for older clients; deadline_us (CLOCK_MONOTONIC, which
          * the node's clock is) is what a client should enforce: it stays
          * right however late this line is written or read. */
@@ -333,13 +341,14 @@ static void cmd_lock(session *s, char **argv, int argc)
         w->ctl = c;
         w->s = s;
         w->name = g_strdup(name);
-        w->deadline = dmn_node_now(c->node) + ms * 1000;
+        w->asked_at = dmn_node_now(c->node);
+        w->deadline = w->asked_at + ms * 1000;
         uv_timer_init(c->loop, &w->timer);
         uv_timer_start(&w->timer, on_waiter_timeout, (uint64_t)ms, 0);
         g_queue_push_tail(&le->waiters, w);
         return;
     }
-    int rc = start_lock(c, s, name, ms * 1000, NULL);
+    int rc = start_lock(c, s, name, ms * 1000, NULL, dmn_node_now(c->node));
     if (rc < 0)
         reply_err(s, rc);
 }
@@ -374,20 +383,91 @@ static void cmd_unlock(session *s, char **argv, int argc)
         reply(s, "OK");
 }
 
+/* Sessions, names and queued waiters of the control socket. */
+static void control_counts(dmn_control *c, guint *names, guint *waiting)
+{
+    *waiting = 0;
+    GHashTableIter it;
+    gpointer v;
+    g_hash_table_iter_init(&it, c->locks);
+    while (g_hash_table_iter_next(&it, NULL, &v))
+        *waiting += ((lockent *)v)->waiters.length;
+    *names = g_hash_table_size(c->locks);
+}
+
 /* STATUS [name]: with a name, the `quorum` line is that name's. */
 static void cmd_status(session *s, const char *name)
 {
     dmn_control *c = s->ctl;
     GString *out = g_string_new(NULL);
     dmn_node_format_status(c->node, name, out);
-    guint waiting = 0;
-    GHashTableIter it;
-    gpointer v;
-    g_hash_table_iter_init(&it, c->locks);
-    while (g_hash_table_iter_next(&it, NULL, &v))
-        waiting += ((lockent *)v)->waiters.length;
-    g_string_append_printf(out, "control sessions=%u names=%u waiting=%u\nOK\n", c->sessions.length,
-                           g_hash_table_size(c->locks), waiting);
+    guint names, waiting;
+    control_counts(c, &names, &waiting);
+    g_string_append_printf(out, "control sessions=%u names=%u waiting=%u\nOK\n", c->sessions.length, names,
+                           waiting);
+    session_write(s, out->str, out->len);
+    g_string_free(out, TRUE);
+}
+
+/* JSON STATUS [name], JSON MEMBERS: the JSON document's lines, then OK. */
+#define JSON_SCHEMA_VERSION 1
+
+static void cmd_json(session *s, char **argv, int argc)
+{
+    dmn_control *c = s->ctl;
+    char *what = argc >= 2 ? g_ascii_strup(argv[1], -1) : g_strdup("");
+    bool status = strcmp(what, "STATUS") == 0 && argc <= 3;
+    bool members = strcmp(what, "MEMBERS") == 0 && argc == 2;
+    g_free(what);
+    if (!status && !members) {
+        dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: bad JSON arguments");
+        reply(s, "ERR EPROTO usage: JSON STATUS [name] | JSON MEMBERS");
+        return;
+    }
+    GString *out = g_string_new(NULL);
+    dmn_json w;
+    dmn_json_init(&w, out);
+    dmn_json_begin_object(&w, NULL);
+    dmn_json_uint(&w, "schema_version", JSON_SCHEMA_VERSION);
+    if (status) {
+        dmn_node_status_json(c->node, argv[2], &w);
+        guint names, waiting;
+        control_counts(c, &names, &waiting);
+        dmn_json_begin_object(&w, "control");
+        dmn_json_uint(&w, "sessions", c->sessions.length);
+        dmn_json_uint(&w, "names", names);
+        dmn_json_uint(&w, "waiting", waiting);
+        dmn_json_end_object(&w);
+    } else {
+        dmn_node_members_json(c->node, &w);
+    }
+    dmn_json_end_object(&w);
+    g_string_append(out, "\nOK\n");
+    session_write(s, out->str, out->len);
+    g_string_free(out, TRUE);
+}
+
+void dmn_control_format_metrics(dmn_node *n, dmn_control *c, GString *out)
+{
+    dmn_node_format_metrics(n, out);
+    if (!c)
+        return;
+    guint names, waiting;
+    control_counts(c, &names, &waiting);
+    dmn_prom_gauge(out, "dmutex_control_sessions", "Control sessions open.", c->sessions.length);
+    dmn_prom_gauge(out, "dmutex_control_names", "Lock names held or being acquired through the control socket.", names);
+    dmn_prom_gauge(out, "dmutex_control_waiting", "Control sessions queued behind another session of this daemon.",
+                   waiting);
+    dmn_histogram_write(&c->latency, out, "dmutex_lock_acquire_seconds",
+                        "Time from a LOCK command to its grant (granted requests only).");
+}
+
+/* METRICS: the Prometheus text format's lines, then OK. */
+static void cmd_metrics(session *s)
+{
+    GString *out = g_string_new(NULL);
+    dmn_control_format_metrics(s->ctl->node, s->ctl, out);
+    g_string_append(out, "OK\n");
     session_write(s, out->str, out->len);
     g_string_free(out, TRUE);
 }
@@ -473,9 +553,14 @@ static void handle_line(session *s, char *line)
         cmd_members(s);
     else if (strcmp(cmd, "MEMBERS") == 0 && argc == 3)
         cmd_change_members(s, argv[1], argv[2]);
+    else if (strcmp(cmd, "JSON") == 0)
+        cmd_json(s, argv, argc);
+    else if (strcmp(cmd, "METRICS") == 0 && argc == 1)
+        cmd_metrics(s);
     else {
         dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: unknown command");
-        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | MEMBERS [ADD|REMOVE HOST:PORT])");
+        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | "
+                 "MEMBERS [ADD|REMOVE HOST:PORT] | JSON STATUS [name] | JSON MEMBERS | METRICS)");
     }
     g_free(cmd);
     g_strfreev(argv);

@@ -32,6 +32,11 @@ void dmn_control_event(dmn_control *c, const dm_event *ev);
 /* Stop accepting, close every session (their locks are released), remove the
  * socket file. The loop must then run down the handles before _free. */
 void dmn_control_close(dmn_control *c);
+
+/* The METRICS text (Prometheus format): the node's families, then the
+ * control socket's (sessions, acquisition latency) when c is not NULL.
+ * Shared by METRICS and metrics_listen's GET /metrics. */
+void dmn_control_format_metrics(dmn_node *n, dmn_control *c, GString *out);
 void dmn_control_free(dmn_control *c);
 
 #endif

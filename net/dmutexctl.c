@@ -2,8 +2,9 @@
  *
  *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
  *   dmutexctl [--control PATH] unlock NAME
- *   dmutexctl [--control PATH] status
- *   dmutexctl [--control PATH] members
+ *   dmutexctl [--control PATH] status [--json] [NAME]
+ *   dmutexctl [--control PATH] members [--json]
+ *   dmutexctl [--control PATH] metrics
  *   dmutexctl [--control PATH] members add|remove HOST:PORT
  *
  * lock with a command runs it while holding the lock, with
@@ -79,8 +80,9 @@ static int usage(const char *msg)
             "     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default half\n"
             "      the daemon's lost_margin, 1 without one)\n"
             "  unlock NAME\n"
-            "  status [NAME]   (with NAME: the quorum line is that lock's)\n"
-            "  members\n"
+            "  status [--json] [NAME]   (with NAME: the quorum line is that lock's)\n"
+            "  members [--json]\n"
+            "  metrics         (Prometheus text format)\n"
             "  members add|remove HOST:PORT   (epoch policy: change the configuration;\n"
             "                                  prints the epoch it installed)\n"
             "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
@@ -579,12 +581,6 @@ int main(int argc, char **argv)
     if (i >= argc)
         return usage("no command");
     const char *cmd = argv[i++];
-    if (strcmp(cmd, "status") == 0 && argc - i == 1) {
-        if (strpbrk(argv[i], " \t\r\n"))
-            return usage("lock names may not contain whitespace");
-        g_autofree char *line = g_strdup_printf("STATUS %s\n", argv[i]);
-        return simple_command(path, line, true);
-    }
     if (strcmp(cmd, "members") == 0 && argc - i == 2) {
         if (strcmp(argv[i], "add") != 0 && strcmp(argv[i], "remove") != 0)
             return usage("members takes add HOST:PORT or remove HOST:PORT");
@@ -594,9 +590,26 @@ int main(int argc, char **argv)
         return simple_command(path, line, true);
     }
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
+        bool status = strcmp(cmd, "status") == 0, json = false;
+        const char *name = NULL;
+        for (; i < argc; i++) {
+            if (strcmp(argv[i], "--json") == 0)
+                json = true;
+            else if (status && !name && argv[i][0] != '-')
+                name = argv[i];
+            else
+                return usage("status takes --json and at most one NAME, members --json");
+        }
+        if (name && strpbrk(name, " \t\r\n"))
+            return usage("lock names may not contain whitespace");
+        g_autofree char *line = g_strdup_printf("%s%s%s%s\n", json ? "JSON " : "", status ? "STATUS" : "MEMBERS",
+                                                name ? " " : "", name ? name : "");
+        return simple_command(path, line, true);
+    }
+    if (strcmp(cmd, "metrics") == 0) {
         if (i != argc)
-            return usage("status takes at most one NAME, members none");
-        return simple_command(path, strcmp(cmd, "status") == 0 ? "STATUS\n" : "MEMBERS\n", true);
+            return usage("metrics takes no arguments");
+        return simple_command(path, "METRICS\n", true);
     }
     if (strcmp(cmd, "unlock") == 0) {
         if (argc - i != 1)

@@ -25,6 +25,7 @@
 #include <uv.h>
 
 #include "control.h"
+#include "httpmetrics.h"
 #include "netconfig.h"
 #include "netlog.h"
 #include "sdnotify.h"
@@ -35,6 +36,7 @@ typedef struct daemon_state {
     dmn_config cfg;
     dmn_node *node;
     dmn_control *control;
+    dmn_http *http;              /* metrics_listen, or NULL */
     uv_signal_t sigterm, sigint, sighup;
     uv_timer_t status_timer;    /* STATUS= for the service manager while recovering */
     int last_recovery;          /* -1: nothing reported yet */
@@ -120,6 +122,7 @@ static void on_signal(uv_signal_t *s, int signum)
     uv_timer_stop(&d->status_timer);
     if (d->control)
         dmn_control_close(d->control);
+    dmn_http_close(d->http);
     dmn_node_shutdown(d->node, on_left, d);
 }
 
@@ -252,6 +255,23 @@ int main(int argc, char **argv)
         }
         g_message("control socket %s", d.cfg.control);
     }
+    if (d.cfg.metrics_listen) {
+        d.http = dmn_http_new(d.loop, d.node, d.control, d.cfg.metrics_listen, &err);
+        if (!d.http) {
+            /* Stop what was started, as for the control socket above. */
+            fprintf(stderr, "dmutexd: %s\n", err->message);
+            g_error_free(err);
+            if (d.control)
+                dmn_control_close(d.control);
+            dmn_node_close(d.node);
+            uv_run(d.loop, UV_RUN_DEFAULT);
+            dmn_control_free(d.control);
+            dmn_node_free(d.node);
+            dmn_config_clear(&d.cfg);
+            return 1;
+        }
+        g_message("metrics on http://%s/metrics", d.cfg.metrics_listen);
+    }
     uv_signal_init(d.loop, &d.sigterm);
     uv_signal_init(d.loop, &d.sigint);
     d.sigterm.data = d.sigint.data = &d;
@@ -271,6 +291,7 @@ int main(int argc, char **argv)
 
     uv_run(d.loop, UV_RUN_DEFAULT);
 
+    dmn_http_free(d.http);
     dmn_control_free(d.control);
     dmn_node_free(d.node);
     uv_loop_close(d.loop);

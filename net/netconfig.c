@@ -31,6 +31,7 @@ void dmn_config_clear(dmn_config *c)
         g_ptr_array_unref(c->members);
     g_free(c->data_dir);
     g_free(c->control);
+    g_free(c->metrics_listen);
     g_free(c->key_file);
     if (c->key)
         g_bytes_unref(c->key);
@@ -121,6 +122,7 @@ static const key_desc keys[] = {
     { "members", K_MEMBERS, 0 },
     { "data_dir", K_STR, OFF(data_dir) },
     { "control", K_STR, OFF(control) },
+    { "metrics_listen", K_STR, OFF(metrics_listen) },
     { "key_file", K_STR, OFF(key_file) },
     { "log_level", K_STR, OFF(log_level) },
     { "lock_timeout", K_DURATION, OFF(lock_timeout_us) },

@@ -30,6 +30,7 @@ typedef struct dmn_config {
     dm_config core;             /* n_members and self filled by finish */
     char *data_dir;             /* NULL: persisted state kept in memory only */
     char *control;              /* Unix socket of the control protocol (dmutexd) */
+    char *metrics_listen;       /* HOST:PORT of GET /metrics (dmutexd); NULL: none */
     char *key_file;             /* FILE[,FILE...]: the keyring, in order */
     GBytes *key;                /* the sending key (keys[0]); NULL: no auth */
     GPtrArray *keys;            /* GBytes*: every key of key_file, read by finish */

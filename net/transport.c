@@ -6,6 +6,8 @@
 
 #include "agree.h"
 #include "auth.h"
+#include "json.h"
+#include "metrics.h"
 #include "codec.h"
 #include "error.h"
 #include "store.h"
@@ -134,7 +136,7 @@ struct dmn_node {
 
 static const char *const bad_names[DMN_BAD_COUNT] = {
     "garbage", "truncated", "oversize", "version", "auth", "replay", "rejected", "conn_limit",
-    "control", "config_mismatch",
+    "control", "http", "config_mismatch",
 };
 
 const char *dmn_bad_kind_name(dmn_bad_kind k)
@@ -1947,4 +1949,266 @@ void dmn_node_format_members(dmn_node *n, GString *out)
                                !epochs ? "" : in ? " in-config" : " out-of-config");
     }
     g_free(ids);
+}
+
+/* ------------------------------------------------------------ JSON and metrics */
+
+/* STATUS as JSON (net/README.md, "STATUS JSON"): the members of the open
+ * top-level object, the same facts as dmn_node_format_status's lines, one
+ * object per line there (keyed by the line's first word). tests/net-json.sh
+ * checks that every text line has its member here. */
+static int json_held(const dm_held_lock *h, void *user)
+{
+    void **a = user;
+    dmn_json *w = a[0];
+    int64_t now = *(int64_t *)a[1];
+    dmn_json_begin_object(w, NULL);
+    dmn_json_string(w, "name", h->name);
+    dmn_json_uint(w, "token", h->token);
+    dmn_json_int(w, "lease_ms", MAX(0, (h->lease_until - now) / 1000));
+    dmn_json_end_object(w);
+    return 0;
+}
+
+void dmn_node_status_json(dmn_node *n, const char *name, dmn_json *w)
+{
+    const dmn_config *cfg = n->cfg;
+    const dm_membership *m = dm_node_membership(n->core);
+    int64_t now = now_us();
+    dmn_json_begin_object(w, "policy");
+    dmn_json_string(w, "policy", dm_policy_name(cfg->core.policy));
+    dmn_json_string(w, "quorum_system", dm_quorum_name(dm_node_quorum_system(n->core)));
+    dmn_json_bool(w, "spread", cfg->core.spread);
+    dmn_json_end_object(w);
+    if (cfg->core.policy && cfg->core.policy->epochs) {
+        dmn_json_begin_object(w, "epoch");
+        dmn_json_uint(w, "epoch", dm_node_config_epoch(n->core));
+        dmn_json_uint(w, "members", dm_quorum_count(dm_node_quorum_system(n->core)));
+        dmn_json_bool(w, "sealed", dm_node_sealed(n->core));
+        dmn_json_bool(w, "abstaining", dm_node_abstaining(n->core));
+        dmn_json_bool(w, "member", dm_node_is_config_member(n->core));
+        dmn_json_end_object(w);
+        uint32_t *ids = g_new(uint32_t, n->n_peers);
+        uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+        dmn_json_begin_array(w, "configuration");
+        for (uint32_t i = 0; i < k; i++)
+            dmn_json_string(w, NULL, n->peers[ids[i]].address);
+        dmn_json_end_array(w);
+        g_free(ids);
+    } else {
+        dmn_json_null(w, "epoch");
+        dmn_json_null(w, "configuration");
+    }
+    dmn_json_begin_object(w, "self");
+    dmn_json_string(w, "address", cfg->self);
+    dmn_json_uint(w, "id", cfg->self_id);
+    dmn_json_uint(w, "members", n->n_peers);
+    dmn_json_uint(w, "incarnation", m ? dm_membership_incarnation(m) : 0);
+    dmn_json_uint(w, "health", m ? dm_membership_health(m) : 0);
+    dmn_json_end_object(w);
+    dmn_json_begin_object(w, "view");
+    dmn_json_uint(w, "size", m ? dm_membership_view_size(m) : n->n_peers);
+    char hash[17];
+    g_snprintf(hash, sizeof hash, "%016" G_GINT64_MODIFIER "x", dm_node_view_hash(n->core));
+    dmn_json_string(w, "hash", hash);
+    dmn_json_end_object(w);
+    dmn_json_begin_object(w, "quorum");
+    dmn_json_string(w, "name", name);
+    uint32_t *q = g_new0(uint32_t, n->n_peers);
+    int qs = dmn_node_current_quorum(n, name, q, n->n_peers);
+    if (qs < 0) {
+        dmn_json_null(w, "members");
+    } else {
+        dmn_json_begin_array(w, "members");
+        for (int i = 0; i < qs; i++)
+            dmn_json_string(w, NULL, n->peers[q[i]].address);
+        dmn_json_end_array(w);
+    }
+    g_free(q);
+    dmn_json_end_object(w);
+    int64_t until = now;
+    dm_recovery r = dm_node_recovery(n->core, &until);
+    bool ready = r == DM_RECOVERY_NONE || (r == DM_RECOVERY_QUIET && until <= now);
+    dmn_json_begin_object(w, "recovery");
+    dmn_json_bool(w, "ready", ready);
+    dmn_json_string(w, "stage", ready ? NULL : dm_recovery_name(r));
+    dmn_json_int(w, "quiet_left_ms", ready ? 0 : MAX(0, until - now) / 1000);
+    dmn_json_uint(w, "deferred_locks", n->deferred.length);
+    dmn_json_end_object(w);
+    dmn_json_begin_array(w, "held");
+    void *hs[2] = { w, &now };
+    dm_node_foreach_held(n->core, json_held, hs);
+    dmn_json_end_array(w);
+    if (n->auth || n->tls) {
+        dmn_json_begin_object(w, "auth");
+        if (n->auth) {
+            g_autofree char *id = key_id(g_ptr_array_index(n->keys, 0));
+            dmn_json_uint(w, "keys", n->keys->len);
+            dmn_json_string(w, "sending", id);
+            dmn_json_string(w, "udp", n->cfg->udp_encrypt ? "encrypted" : "authenticated");
+        } else {
+            dmn_json_uint(w, "keys", 0);
+            dmn_json_null(w, "sending");
+            dmn_json_null(w, "udp");
+        }
+        dmn_json_bool(w, "tls", n->tls != NULL);
+        dmn_json_end_object(w);
+    } else {
+        dmn_json_null(w, "auth");
+    }
+    dmn_authlog_json(n->authlog, w);
+    dmn_json_begin_object(w, "counters");
+    for (int i = 0; i < DMN_BAD_COUNT; i++)
+        dmn_json_uint(w, bad_names[i], n->bad[i]);
+    dmn_json_end_object(w);
+    const dm_node_stats *st = dm_node_get_stats(n->core);
+    uint64_t sent = 0, recv = 0;
+    for (int i = 0; i < DM_MSG_TYPE_COUNT; i++) {
+        sent += st->sent[i];
+        recv += st->received[i];
+    }
+    dmn_json_begin_object(w, "traffic");
+    dmn_json_uint(w, "sent", sent);
+    dmn_json_uint(w, "received", recv);
+    dmn_json_uint(w, "frames_in", n->frames_received);
+    dmn_json_uint(w, "udp_sent", n->udp_sent);
+    dmn_json_uint(w, "udp_dropped", n->udp_dropped);
+    dmn_json_uint(w, "tcp_sent", n->tcp_frames_sent);
+    dmn_json_uint(w, "tcp_dropped", n->tcp_dropped);
+    dmn_json_uint(w, "tcp_pings", n->tcp_pings);
+    dmn_json_uint(w, "tcp_acks", n->tcp_acks);
+    dmn_json_uint(w, "inbound", n->inbound.length);
+    dmn_json_end_object(w);
+    dmn_json_begin_object(w, "locks");
+    dmn_json_uint(w, "acquired", st->acquired);
+    dmn_json_uint(w, "failed", st->failed);
+    dmn_json_uint(w, "lost", st->lost);
+    dmn_json_uint(w, "grants", st->grants);
+    dmn_json_uint(w, "lease_expiries", st->lease_expiries);
+    dmn_json_uint(w, "core_rejected", st->rejected);
+    dmn_json_uint(w, "stale", st->stale);
+    dmn_json_uint(w, "persists", st->persists);
+    dmn_json_end_object(w);
+}
+
+void dmn_node_members_json(dmn_node *n, dmn_json *w)
+{
+    const dm_membership *m = dm_node_membership(n->core);
+    bool epochs = n->cfg->core.policy && n->cfg->core.policy->epochs;
+    uint32_t *ids = g_new0(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    if (epochs) {
+        dmn_json_begin_object(w, "epoch");
+        dmn_json_uint(w, "epoch", dm_node_config_epoch(n->core));
+        dmn_json_string(w, "quorum_system", dm_quorum_name(dm_node_quorum_system(n->core)));
+        dmn_json_end_object(w);
+    } else {
+        dmn_json_null(w, "epoch");
+    }
+    dmn_json_begin_array(w, "members");
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        dm_member_info info;
+        memset(&info, 0, sizeof info);
+        if (m)
+            dm_membership_info(m, i, &info);
+        dmn_json_begin_object(w, NULL);
+        dmn_json_string(w, "address", n->peers[i].address);
+        dmn_json_uint(w, "id", i);
+        dmn_json_string(w, "state", dmn_member_state_name((int)info.state));
+        dmn_json_uint(w, "incarnation", info.incarnation);
+        dmn_json_bool(w, "self", i == n->cfg->self_id);
+        bool in = false;
+        for (uint32_t j = 0; j < k; j++)
+            in = in || ids[j] == i;
+        if (epochs)
+            dmn_json_bool(w, "in_config", in);
+        else
+            dmn_json_null(w, "in_config");
+        dmn_json_end_object(w);
+    }
+    dmn_json_end_array(w);
+    g_free(ids);
+}
+
+/* The node's metric families (net/README.md, "Metrics"); the control
+ * socket adds its own (sessions, acquisition latency). */
+static int count_held(const dm_held_lock *h, void *user)
+{
+    (void)h;
+    (*(guint *)user)++;
+    return 0;
+}
+
+void dmn_node_format_metrics(dmn_node *n, GString *out)
+{
+    const dmn_config *cfg = n->cfg;
+    const dm_membership *m = dm_node_membership(n->core);
+    const dm_node_stats *st = dm_node_get_stats(n->core);
+    dmn_prom_counter(out, "dmutex_locks_acquired_total", "Locks this node acquired for its clients.", st->acquired);
+    dmn_prom_counter(out, "dmutex_locks_failed_total", "Lock attempts of this node that failed (timeout, no quorum, cancelled).",
+                     st->failed);
+    dmn_prom_counter(out, "dmutex_locks_lost_total", "Locks of this node lost while held (lease ran out, revoked, shutdown).",
+                     st->lost);
+    dmn_prom_counter(out, "dmutex_grants_total", "Grants this node gave as an arbiter.", st->grants);
+    dmn_prom_counter(out, "dmutex_lease_expiries_total", "Arbiter leases of this node that ran out unreleased.",
+                     st->lease_expiries);
+    dmn_prom_counter(out, "dmutex_core_rejected_total", "Messages the core refused.", st->rejected);
+    dmn_prom_counter(out, "dmutex_stale_total", "Stale lock messages the core ignored (an earlier attempt's).", st->stale);
+    dmn_prom_counter(out, "dmutex_persists_total", "Writes of the persisted state.", st->persists);
+    int64_t until = now_us(), now = until;
+    dm_recovery r = dm_node_recovery(n->core, &until);
+    bool ready = r == DM_RECOVERY_NONE || (r == DM_RECOVERY_QUIET && until <= now);
+    dmn_prom_gauge(out, "dmutex_recovering", "1 while the node grants nothing after a start (recovery), else 0.", !ready);
+    dmn_prom_gauge(out, "dmutex_deferred_locks", "Local lock requests waiting for the token floor.", n->deferred.length);
+    guint held = 0;
+    dm_node_foreach_held(n->core, count_held, &held);
+    dmn_prom_gauge(out, "dmutex_held_locks", "Locks this node holds now.", held);
+
+    uint64_t by_state[DM_MEMBER_STATE_MAX + 1] = { 0 };
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        dm_member_info info;
+        memset(&info, 0, sizeof info);
+        if (m)
+            dm_membership_info(m, i, &info);
+        if ((unsigned)info.state <= DM_MEMBER_STATE_MAX)
+            by_state[info.state]++;
+    }
+    dmn_prom_family(out, "dmutex_members", "gauge", "Configured members by the state this node sees them in.");
+    for (int s = 0; s <= DM_MEMBER_STATE_MAX; s++)
+        dmn_prom_sample(out, "dmutex_members", "state", dmn_member_state_name(s), by_state[s]);
+    dmn_prom_gauge(out, "dmutex_view_size", "Members in this node's view.", m ? dm_membership_view_size(m) : n->n_peers);
+    dmn_prom_gauge(out, "dmutex_incarnation", "This node's SWIM incarnation.", m ? dm_membership_incarnation(m) : 0);
+    dmn_prom_gauge(out, "dmutex_health", "Lifeguard local health (awareness; 0 is healthy).", m ? dm_membership_health(m) : 0);
+    if (cfg->core.policy && cfg->core.policy->epochs) {
+        dmn_prom_gauge(out, "dmutex_config_epoch", "Configuration epoch (policy epoch).", dm_node_config_epoch(n->core));
+        dmn_prom_gauge(out, "dmutex_config_members", "Members of the current configuration (policy epoch).",
+                       dm_quorum_count(dm_node_quorum_system(n->core)));
+    }
+
+    dmn_prom_family(out, "dmutex_bad_input_total", "counter",
+                    "Bad input dropped, by kind (auth and replay: authentication failures).");
+    for (int i = 0; i < DMN_BAD_COUNT; i++)
+        dmn_prom_sample(out, "dmutex_bad_input_total", "kind", bad_names[i], n->bad[i]);
+    dmn_prom_gauge(out, "dmutex_auth_enabled", "1 when frames are authenticated with a cluster key.", n->auth != NULL);
+    dmn_prom_gauge(out, "dmutex_tls_enabled", "1 when member streams use TLS.", n->tls != NULL);
+    dmn_prom_counter(out, "dmutex_auth_failures_total",
+                     "Authentication failures: frames failing the key (MAC, decryption) and refused TLS sessions "
+                     "(STATUS auth_failures total).",
+                     dmn_authlog_total(n->authlog));
+
+    uint64_t sent = 0, recv = 0;
+    for (int i = 0; i < DM_MSG_TYPE_COUNT; i++) {
+        sent += st->sent[i];
+        recv += st->received[i];
+    }
+    dmn_prom_counter(out, "dmutex_messages_sent_total", "Core messages sent.", sent);
+    dmn_prom_counter(out, "dmutex_messages_received_total", "Core messages received.", recv);
+    dmn_prom_counter(out, "dmutex_frames_received_total", "Frames received (UDP and TCP).", n->frames_received);
+    dmn_prom_counter(out, "dmutex_udp_sent_total", "Datagrams sent.", n->udp_sent);
+    dmn_prom_counter(out, "dmutex_udp_dropped_total", "Datagrams that could not be sent.", n->udp_dropped);
+    dmn_prom_counter(out, "dmutex_tcp_sent_total", "Frames written on TCP.", n->tcp_frames_sent);
+    dmn_prom_counter(out, "dmutex_tcp_dropped_total", "Frames dropped for a peer in back-off or a failed connection.",
+                     n->tcp_dropped);
+    dmn_prom_counter(out, "dmutex_tcp_pings_total", "SWIM fallback pings and acks sent over TCP.", n->tcp_pings + n->tcp_acks);
+    dmn_prom_gauge(out, "dmutex_inbound_connections", "Inbound TCP connections open.", n->inbound.length);
 }

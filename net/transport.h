@@ -52,6 +52,7 @@ typedef enum dmn_bad_kind {
     DMN_BAD_REJECTED,      /* well-formed but refused by the core (e.g. not for us) */
     DMN_BAD_CONN_LIMIT,    /* inbound connection refused: too many */
     DMN_BAD_CONTROL,       /* malformed control-protocol command */
+    DMN_BAD_HTTP,          /* metrics_listen: bad, oversized, slow or one-too-many request */
     DMN_BAD_CONFIG_MISMATCH, /* from a peer whose settings differ, or a stream without HELLO
                               (net/agree.h) */
     DMN_BAD_COUNT
@@ -127,5 +128,13 @@ const char *dmn_member_state_name(int state);
  * protocol and the library. */
 void dmn_node_format_status(dmn_node *n, const char *name, GString *out);
 void dmn_node_format_members(dmn_node *n, GString *out);
+
+/* The same as JSON members of an open object (STATUS JSON: every line's
+ * fact under the line's first word; MEMBERS JSON: "members"), and the
+ * node's metric families in the Prometheus text format. */
+struct dmn_json;
+void dmn_node_status_json(dmn_node *n, const char *name, struct dmn_json *w);
+void dmn_node_members_json(dmn_node *n, struct dmn_json *w);
+void dmn_node_format_metrics(dmn_node *n, GString *out);
 
 #endif

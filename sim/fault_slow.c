@@ -87,7 +87,7 @@ bool slow_read(dm_world *w, sim_node *nd, sim_msg *sm)
     nd->backlog--;
     if (nd->state == NODE_PAUSED)
         return inbox_push(w, nd, sm);
-    deliver_now(w, nd, &sm->msg);
+    deliver_now(w, nd, sm);
     return false;
 }
 

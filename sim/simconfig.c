@@ -438,6 +438,7 @@ typedef struct key_info {
 
 static const key_info keys[] = {
     { "sim", "nodes", K_U32, F(nodes), false, NULL },
+    { "sim", "members", K_U32, F(members), false, NULL },
     { "sim", "seed", K_U64, F(seed), false, NULL },
     { "sim", "duration", K_SECONDS, F(duration_us), false, NULL },
     { "sim", "codec", K_BOOL, F(codec), false, NULL },
@@ -960,6 +961,11 @@ static bool validate(const dm_sim_config *c, GError **err)
     if (c->nodes > dm_policy_max_members(c->core.policy))
         return fail(err, "[sim] nodes: %u, but policy %s allows at most %u members", c->nodes,
                     dm_policy_name(c->core.policy), dm_policy_max_members(c->core.policy));
+    if (c->members > c->nodes)
+        return fail(err, "[sim] members: %u, but there are only %u nodes", c->members, c->nodes);
+    if (c->members && !(c->core.policy && c->core.policy->epochs))
+        return fail(err, "[sim] members: policy %s has no configurations (only epoch has)",
+                    dm_policy_name(c->core.policy));
     if (c->duration_us <= 0)
         return fail(err, "[sim] duration: must be > 0");
     if (c->clock_rates && c->clock_rates->len > c->nodes)

@@ -120,6 +120,9 @@ const char *dm_fault_order_intern(const uint32_t *order, uint32_t n);
 typedef struct dm_sim_config {
     /* [sim] */
     uint32_t nodes;
+    uint32_t members;            /* epoch policy: nodes 0..members-1 form C_1, the others
+                                    start outside every configuration, as machines started
+                                    with --join (dm_config.initial_members); 0: every node */
     uint64_t seed;
     int64_t duration_us;         /* the fault phase */
     bool codec;                  /* round-trip every message through the codec */

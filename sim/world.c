@@ -90,10 +90,9 @@ void node_sync(dm_world *w, sim_node *nd)
 
 /* ---------------------------------------------------------------- driver callbacks */
 
-static void drv_send(void *user, const dm_msg *m)
+/* own: m is as the sending core built it (see sim_msg.own). */
+static void route(dm_world *w, sim_node *nd, const dm_msg *m, bool own)
 {
-    sim_node *nd = user;
-    dm_world *w = nd->w;
     w->stats.messages++;
     if (dm_msg_is_membership((int)m->type)) {
         /* Membership traffic: counted here, then treated like any message. */
@@ -109,6 +108,7 @@ static void drv_send(void *user, const dm_msg *m)
             return;
         }
         m = &tapped;
+        own = false;
     }
     if (m->to >= w->n || m->to == nd->id) {
         w->stats.api_errors++;
@@ -147,13 +147,21 @@ static void drv_send(void *user, const dm_msg *m)
             return;
         }
         src = &copy;
+        own = false;   /* what the decoder made is checked as the network's would be */
     }
     for (int i = 0; i < copies; i++) {
         sim_msg *sm = msg_alloc(w);
         event_init(&sm->ev, EV_DELIVER, m->to, i);
+        sm->own = own;
         dm_msg_copy(&sm->msg, src);
         schedule(w, &sm->ev, w->now + delay[i]);
     }
+}
+
+static void drv_send(void *user, const dm_msg *m)
+{
+    sim_node *nd = user;
+    route(nd->w, nd, m, true);
 }
 
 static const char *member_event_name(dm_member_event_type t)
@@ -266,11 +274,16 @@ static const dm_driver driver = { drv_send, drv_notify, drv_persist };
 
 /* ---------------------------------------------------------------- processes */
 
-void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
+void deliver_now(dm_world *w, sim_node *nd, sim_msg *sm)
 {
-    if (nd->tap && nd->tap->receive && !nd->tap->receive(nd->tap_user, nd->id, m)) {
-        w->stats.dropped_tap++;
-        return;
+    dm_msg *m = &sm->msg;
+    bool own = sm->own;
+    if (nd->tap && nd->tap->receive) {
+        own = false;   /* the tap may change it */
+        if (!nd->tap->receive(nd->tap_user, nd->id, m)) {
+            w->stats.dropped_tap++;
+            return;
+        }
     }
     w->stats.delivered++;
     observe_deliver(w, nd, m);
@@ -279,7 +292,7 @@ void deliver_now(dm_world *w, sim_node *nd, dm_msg *m)
         dm_msg_format(m, buf, sizeof buf);
         TRACE(w, nd->id, "recv %s", buf);
     }
-    if (dm_node_receive(nd->core, local_now(nd), m) < 0)
+    if ((own ? dm_node_receive_own : dm_node_receive)(nd->core, local_now(nd), m) < 0)
         w->stats.rejected++;
     node_sync(w, nd);
 }
@@ -288,6 +301,7 @@ bool node_start(dm_world *w, sim_node *nd)
 {
     dm_config c = w->cfg->core;
     c.n_members = w->n;
+    c.initial_members = w->cfg->members;
     c.self = nd->id;
     c.seed = dm_prng_next(&nd->prng);
     /* Only a node's very first start may vouch that it never ran; after a
@@ -453,7 +467,7 @@ void node_resume(dm_world *w, sim_node *nd)
         w->stats.events++;
         fold_msg(w, &m->msg);
         if (nd->state == NODE_UP)
-            deliver_now(w, nd, &m->msg);
+            deliver_now(w, nd, m);
         msg_free(w, m);
         m = next;
     }
@@ -567,7 +581,7 @@ void handle(dm_world *w, sim_event *ev)
             if (inbox_push(w, nd, sm))
                 return;
         } else {
-            deliver_now(w, nd, &sm->msg);
+            deliver_now(w, nd, sm);
         }
         msg_free(w, sm);
         return;
@@ -1083,6 +1097,6 @@ int dm_world_send(dm_world *w, const dm_msg *m)
 {
     if (!m || m->from >= w->n || m->to >= w->n || m->from == m->to)
         return -DM_EINVAL;
-    drv_send(&w->nodes[m->from], m);
+    route(w, &w->nodes[m->from], m, false);   /* a test's message: checked on arrival */
     return 0;
 }

@@ -54,6 +54,7 @@ typedef struct sim_event {
 typedef struct sim_msg {
     sim_event ev;
     struct sim_msg *next;     /* free list, or a paused node's inbox */
+    bool own;                 /* as a core sent it, untouched: dm_node_receive_own */
     dm_msg msg;
 } sim_msg;
 
@@ -300,7 +301,7 @@ void node_resume(dm_world *w, sim_node *nd);
 void node_skew(dm_world *w, sim_node *nd, int64_t rate_ppm);
 void handle(dm_world *w, sim_event *ev);
 /* A message reaches the core now (taps, counts, trace, then the core). */
-void deliver_now(dm_world *w, sim_node *nd, dm_msg *m);
+void deliver_now(dm_world *w, sim_node *nd, sim_msg *sm);
 /* A message arrives at a paused node: kept in its socket buffer (true),
  * or not when that is full (false: the caller frees it). */
 bool inbox_push(dm_world *w, sim_node *nd, sim_msg *sm);

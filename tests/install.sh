@@ -35,6 +35,17 @@ for f in bin/dmutexd bin/dmutexctl bin/dmutex-sim lib/libdmutex.a include/dmutex
     [ -e "$P/$f" ] || die "make install prefix=$P did not install $f"
 done
 echo "ok: make install prefix=... installed binaries, library, header, dmutex.pc, man pages, unit, config"
+# The Python client, when configure found a python (AM_PATH_PYTHON): under
+# the prefix's site-packages, and runnable from there.
+if grep -q '^PYTHON = :$' "$BUILD/Makefile"; then
+    echo "note: configured without python: the Python client is not installed"
+else
+    pyinit=$(find "$P" -path '*/site-packages/dmutex/__init__.py' | head -n 1)
+    [ -n "$pyinit" ] || die "make install prefix=$P did not install the Python client (site-packages/dmutex)"
+    PYTHONPATH=$(dirname "$(dirname "$pyinit")") python3 -m dmutex --help > "$I/py.help" 2>&1 ||
+        { cat "$I/py.help"; die "the installed Python client does not run: PYTHONPATH=... python3 -m dmutex --help"; }
+    echo "ok: the Python client installed in ${pyinit%/dmutex/__init__.py} and runs"
+fi
 
 grep -q "^ExecStart=$P/bin/dmutexd --config $P/etc/dmutex/dmutex.conf" "$P/lib/systemd/system/dmutexd.service" ||
     die "the unit does not start $P/bin/dmutexd with $P/etc/dmutex/dmutex.conf: $(grep ExecStart "$P/lib/systemd/system/dmutexd.service")"

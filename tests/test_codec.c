@@ -1032,6 +1032,25 @@ static void put_u64(uint8_t *p, uint64_t v)
     put_u32(p + 4, (uint32_t)v);
 }
 
+/* A frame of a type that carries a configuration's binding in its name
+ * bytes: taken with one, and refused when it holds a NUL. */
+static void assert_bound_frames(int type)
+{
+    uint8_t buf[DM_FRAME_MAX];
+    dm_msg out;
+    dm_msg m = sample(type, 1, 0, 1, 2, 0);
+    memcpy(m.name, "10.0.0.9:7946", 13);
+    m.name_len = 13;
+    m.name[13] = '\0';
+    int size = dm_codec_encode(&m, buf, sizeof buf);
+    CU_ASSERT_EQUAL_FATAL(size, dm_codec_size(&m));
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), size);
+    CU_ASSERT_EQUAL(out.name_len, 13);
+    CU_ASSERT_EQUAL(memcmp(out.name, "10.0.0.9:7946", 13), 0);
+    buf[DM_FRAME_HEADER + 4] = '\0';
+    CU_ASSERT_EQUAL(decode_exact(buf, (size_t)size, &out), -DM_EBADNAME);
+}
+
 /* SEAL..STALE: no name and no update list, as RECOVER and FLOOR; a field the
  * type requires written 0 is refused, an optional one taken; a member set
  * may name any wire member (the universe is the reconfiguration module's to
@@ -1042,7 +1061,10 @@ static void test_reconfig_frames(void)
     dm_msg out;
     int size, zeroed = 0, optional = 0;
     for (int t = DM_MSG_SEAL; t <= DM_MSG_STALE; t++) {
-        assert_nameless_frames(t);
+        if (dm_msg_fields(t) & DM_FIELD_BIND)
+            assert_bound_frames(t);
+        else
+            assert_nameless_frames(t);
         const dm_msg m = sample(t, 0x0102030405060708ULL, 0, 1, 2, 0);
         size = dm_codec_size(&m);
         /* Each field in turn written 0 (all are 8 bytes wide here). */

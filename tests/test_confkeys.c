@@ -407,6 +407,49 @@ static void test_net_readme(void)
     g_free(data);
 }
 
+/* The whole list between the markers, not only the defaults: it is
+ * `dmutexd --print-config-keys`, byte for byte (ranges, types and help
+ * drifted once while the defaults agreed). */
+static void test_net_readme_whole(void)
+{
+    char *data = read_source("net/README.md");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+    const char *begin = strstr(data, "<!-- confkeys begin -->\n");
+    const char *end = begin ? strstr(begin, "<!-- confkeys end -->") : NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(end);
+    begin += strlen("<!-- confkeys begin -->\n");
+    char *doc = g_strndup(begin, (gsize)(end - begin));
+    char *argv[] = { DM_TOP_BUILDDIR "/dmutexd", "--print-config-keys", NULL };
+    char *out = NULL;
+    gint status = -1;
+    GError *err = NULL;
+    if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDERR_TO_DEV_NULL, NULL, NULL, &out, NULL, &status, &err)) {
+        fprintf(stderr, "cannot run %s: %s\n", argv[0], err->message);
+        g_error_free(err);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(out);
+    CU_ASSERT_TRUE(g_spawn_check_wait_status(status, NULL));
+    if (strcmp(out, doc) != 0) {
+        gchar **want = g_strsplit(out, "\n", -1), **have = g_strsplit(doc, "\n", -1);
+        for (guint i = 0; want[i] || have[i]; i++) {
+            if (want[i] && have[i] && strcmp(want[i], have[i]) == 0)
+                continue;
+            fprintf(stderr, "net/README.md's key list line %u:\n  is:        %s\n  generated: %s\n", i + 1,
+                    have[i] ? have[i] : "(none)", want[i] ? want[i] : "(none)");
+            if (!want[i] || !have[i])
+                break;
+        }
+        fprintf(stderr, "replace the lines between the confkeys markers in net/README.md with the output of "
+                        "./dmutexd --print-config-keys\n");
+        g_strfreev(want);
+        g_strfreev(have);
+    }
+    CU_ASSERT_STRING_EQUAL(out, doc);
+    g_free(out);
+    g_free(doc);
+    g_free(data);
+}
+
 static CU_TestInfo schema_tests[] = {
     { "defaults read back", test_defaults_read_back },
     { "bad values name the key", test_rejects },
@@ -420,6 +463,7 @@ static CU_TestInfo schema_tests[] = {
 static CU_TestInfo doc_tests[] = {
     { "default.ini [core] [swim]", test_default_ini },
     { "net/README.md key list", test_net_readme },
+    { "net/README.md key list, whole (dmutexd --print-config-keys)", test_net_readme_whole },
     CU_TEST_INFO_NULL,
 };
 

@@ -760,6 +760,32 @@ static void test_confirm_per_accuser(void)
 
 /* Silent members: our own probes fail, go indirect, and end in suspicion
  * and, with nobody confirming, death after the maximal timeout. */
+/* A forgotten id (a spare id with nobody behind it) is out of the view,
+ * never probed, gossiped to or announced, and silently so; a member running
+ * behind it comes in by refuting the LEFT it hears. */
+static void test_forget(void)
+{
+    dm_swim_config cfg = default_cfg(4);
+    solo s;
+    solo_init(&s, &cfg, true);
+    dm_membership_forget(s.m, s.now, 3);
+    dm_membership_forget(s.m, s.now, 0);   /* self: no effect */
+    CU_ASSERT_EQUAL(s.sent->len, 0);
+    CU_ASSERT_EQUAL(dm_membership_view_size(s.m), 3);
+    CU_ASSERT_FALSE(dm_membership_in_view(s.m, 3));
+    solo_run(&s, s.now + 60 * SEC);
+    for (guint i = 0; i < s.sent->len; i++)
+        CU_ASSERT_NOT_EQUAL(g_array_index(s.sent, dm_msg, i).to, 3);
+    CU_ASSERT_EQUAL(dm_membership_get_stats(s.m)->suspicions, 0);
+    /* Its own ALIVE at the same incarnation does not override LEFT; the
+     * refutation at the next one does. */
+    solo_update(&s, 3, 3, DM_MEMBER_ALIVE, 0);
+    CU_ASSERT_FALSE(dm_membership_in_view(s.m, 3));
+    solo_update(&s, 3, 3, DM_MEMBER_ALIVE, 1);
+    CU_ASSERT_TRUE(dm_membership_in_view(s.m, 3));
+    solo_free(&s);
+}
+
 static void test_own_probe(void)
 {
     dm_swim_config cfg = default_cfg(5);
@@ -1811,6 +1837,7 @@ static const CU_TestInfo tests[] = {
     { "suspicion timer", test_suspicion_timer },
     { "confirmations count accusers, not relays", test_confirm_per_accuser },
     { "own probe, indirect probe, relay", test_own_probe },
+    { "a forgotten id is out of the view, silently", test_forget },
     { "push/pull merge and reply", test_sync },
     { "transmit-limited queue", test_queue },
     { "all alive: no suspicion, JOIN for all", test_quiet },

@@ -95,7 +95,7 @@ static void test_type_names(void)
 enum {
     A = DM_FIELD_ATTEMPT, G = DM_FIELD_GRANT, V = DM_FIELD_VALUE, R = DM_FIELD_ROUND,
     T = DM_FIELD_TARGET, E = DM_FIELD_EPOCH, B = DM_FIELD_BALLOT, B2 = DM_FIELD_BALLOT2,
-    M = DM_FIELD_MEMBERS, N = DM_FIELD_NAME, U = DM_FIELD_UPDATES,
+    M = DM_FIELD_MEMBERS, N = DM_FIELD_NAME, U = DM_FIELD_UPDATES, BI = DM_FIELD_BIND,
 };
 static const struct {
     unsigned fields, required;
@@ -118,13 +118,13 @@ static const struct {
     [DM_MSG_FLOOR] = {A | G | V | R | E | B2, 0},
     [DM_MSG_RECOVERING] = {N | A | V | E, 0},
     [DM_MSG_SEAL] = {E | B, E | B},
-    [DM_MSG_SEALED] = {E | B | B2 | M | G | V, E | B},
-    [DM_MSG_ACCEPT] = {E | B | M, E | B | M},
+    [DM_MSG_SEALED] = {E | B | B2 | M | BI | G | V, E | B},
+    [DM_MSG_ACCEPT] = {E | B | M | BI, E | B | M},
     [DM_MSG_ACCEPTED] = {E | B | G | V, E | B},
     [DM_MSG_REFUSED] = {E | B | B2, E | B | B2},
-    [DM_MSG_INSTALL] = {E | M | G | V, E | M},
+    [DM_MSG_INSTALL] = {E | M | BI | G | V, E | M},
     [DM_MSG_INSTALLED] = {E, E},
-    [DM_MSG_NEWER] = {E | M | G | V, E | M},
+    [DM_MSG_NEWER] = {E | M | BI | G | V, E | M},
     [DM_MSG_STALE] = {E, E},
     [DM_MSG_GOSSIP] = {U, 0},
     [DM_MSG_HELD] = {N | A | G | E, 0},
@@ -329,7 +329,8 @@ static void test_validate_name(void)
     CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
 
     /* Membership, recovery and reconfiguration messages carry no name, not
-     * even a stray byte of one. */
+     * even a stray byte of one; those with a configuration may carry its
+     * binding there (any bytes but NUL, or none). */
     int nameless = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
         if (is_lock(t))
@@ -338,7 +339,8 @@ static void test_validate_name(void)
         m = make(t);
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), 0);
         CU_ASSERT_EQUAL(dm_msg_set_name(&m, "alpha"), 0);
-        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
+        CU_ASSERT_EQUAL(dm_msg_validate(&m, 4),
+                        (dm_msg_fields(t) & DM_FIELD_BIND) ? 0 : -DM_EBADNAME);
         m = make(t);
         m.name[0] = 'x';
         CU_ASSERT_EQUAL(dm_msg_validate(&m, 4), -DM_EBADNAME);
@@ -377,7 +379,7 @@ static void test_validate_unused_fields(void)
      * which), and the updates unless it has them. */
     int want = 0;
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++)
-        want += DM_FIELD_COUNT - __builtin_popcount(want_fields[t].fields & ~(N | U)) +
+        want += DM_FIELD_COUNT - __builtin_popcount(want_fields[t].fields & ~(N | U | BI)) +
                 !(want_fields[t].fields & U);
     CU_ASSERT_EQUAL(checked, want);
     /* Lock messages: target, ballot, ballot2, members and updates unused by

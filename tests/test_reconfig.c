@@ -488,6 +488,46 @@ static void test_proposer_adopts_highest(void)
     solo_stop(&s);
 }
 
+/* The binding is part of the value: a proposer adopts an accepted
+ * configuration's binding with its ids (the same ids bound otherwise are
+ * another value, not its own), installs and persists it. */
+static void test_binding_is_the_value(void)
+{
+    solo s;
+    solo_start(&s, 5, 3, 3);
+    g_array_set_size(s.log, 0);
+    const uint8_t nobody[5] = { 0 };
+    const uint32_t ids0123[] = { 0, 1, 2, 3 };
+    CU_ASSERT_EQUAL(dm_reconfig_propose_bound(s.r, 0, ids0123, 4, "3=a:1", 6, nobody, 10 * 1000 * MS),
+                    -DM_EMALFORMED);   /* holds a NUL */
+    CU_ASSERT_EQUAL(dm_reconfig_propose_bound(s.r, 0, ids0123, 4, "3=a:1", 5, nobody, 10 * 1000 * MS),
+                    0);
+    uint64_t b = sent_to(&s, DM_RECONFIG_SEAL, 0)->ballot;
+    dm_epoch_config other = conf_of(2, ids0123, 4);
+    other.bind_len = 5;
+    memcpy(other.bind, "3=b:2", 5);
+    dm_reconfig_msg s0 = { .type = DM_RECONFIG_SEALED, .from = 0, .epoch = 1, .ballot = b,
+                           .accepted_ballot = B(1, 2), .conf = other };
+    dm_reconfig_msg s1 = { .type = DM_RECONFIG_SEALED, .from = 1, .epoch = 1, .ballot = b };
+    CU_ASSERT_EQUAL(feed_msg(&s, 1, s0), 0);
+    CU_ASSERT_EQUAL(feed_msg(&s, 1, s1), 0);
+    const dm_reconfig_msg *acc = sent_to(&s, DM_RECONFIG_ACCEPT, 2);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(acc);
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&acc->conf, &other));
+    CU_ASSERT_EQUAL(feed(&s, 1, DM_RECONFIG_ACCEPTED, 0, 1, b), 0);
+    CU_ASSERT_EQUAL(feed(&s, 1, DM_RECONFIG_ACCEPTED, 1, 1, b), 0);
+    CU_ASSERT_TRUE(dm_epoch_config_equal(dm_reconfig_current(s.r), &other));
+    const dm_reconfig_msg *in = sent_to(&s, DM_RECONFIG_INSTALL, 3 - 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(in);
+    CU_ASSERT_EQUAL(in->conf.bind_len, 5);
+    for (guint i = 0; i < s.log->len; i++)
+        if (at(&s, i)->kind == LOG_EVENT && at(&s, i)->ev.type == DM_RECONFIG_EV_DONE)
+            CU_ASSERT_FALSE(at(&s, i)->ev.own);   /* same ids, another binding */
+    solo_restart(&s);
+    CU_ASSERT_TRUE(dm_epoch_config_equal(dm_reconfig_current(s.r), &other));
+    solo_stop(&s);
+}
+
 static void test_preferred_and_deadline(void)
 {
     solo s;
@@ -664,8 +704,13 @@ static void test_state_codec(void)
                               .accepted = { .epoch = 2, .count = DM_RECONFIG_MAX_MEMBERS } };
     for (uint32_t i = 0; i < DM_RECONFIG_MAX_MEMBERS; i++)
         big.current.ids[i] = big.accepted.ids[i] = i;
+    big.current.bind_len = big.accepted.bind_len = DM_RECONFIG_BIND_MAX;
+    memset(big.current.bind, 'a', DM_RECONFIG_BIND_MAX);
+    memset(big.accepted.bind, 'b', DM_RECONFIG_BIND_MAX);
     CU_ASSERT_EQUAL(dm_reconfig_state_encode(&big, buf, sizeof buf), (int)DM_RECONFIG_STATE_MAX);
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, DM_RECONFIG_STATE_MAX, 64, &out), 0);
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&out.current, &big.current));
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&out.accepted, &big.accepted));
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, DM_RECONFIG_STATE_MAX, 63, &out), -DM_EBADSTATE);
     /* every truncation, every extension and every flipped byte is refused */
     len = dm_reconfig_state_encode(&st, buf, sizeof buf);
@@ -678,7 +723,33 @@ static void test_state_codec(void)
         buf[k] ^= 0x5a;
     }
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, (size_t)len, 4, &out), 0);
-    buf[7] = 3;   /* a version from the future */
+    /* A version 2 state (written before bindings existed) is read, unbound:
+     * the same bytes without the two bind lengths (both configurations are
+     * unbound in st), with its version, length and checksum. */
+    uint8_t v2[DM_RECONFIG_STATE_MAX];
+    size_t cur_end = 12 + 8 + 4 + 4 * st.current.count;
+    size_t acc_end = cur_end + 2 + 4 * 8 + 8 + 4 + 4 * st.accepted.count;
+    size_t v2len = 0;
+    memcpy(v2, buf, cur_end);
+    v2len = cur_end;
+    memcpy(v2 + v2len, buf + cur_end + 2, acc_end - cur_end - 2);
+    v2len += acc_end - cur_end - 2;
+    memcpy(v2 + v2len, buf + acc_end + 2, (size_t)len - 8 - acc_end - 2);
+    v2len += (size_t)len - 8 - acc_end - 2;
+    v2[7] = 2;
+    v2[11] = (uint8_t)(v2len - 12);
+    uint64_t h = DM_FNV_BASIS;
+    for (size_t k = 0; k < v2len; k++)
+        h = dm_fnv1a_byte(h, v2[k]);
+    h = dm_mix64(h);
+    for (int k = 0; k < 8; k++)
+        v2[v2len + (size_t)k] = (uint8_t)(h >> (56 - 8 * k));
+    v2len += 8;
+    CU_ASSERT_EQUAL(dm_reconfig_state_decode(v2, v2len, 4, &out), 0);
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&out.current, &st.current));
+    CU_ASSERT_TRUE(dm_epoch_config_equal(&out.accepted, &st.accepted));
+    CU_ASSERT_EQUAL(out.abstain_upto, st.abstain_upto);
+    buf[7] = 4;   /* a version from the future */
     CU_ASSERT_EQUAL(dm_reconfig_state_decode(buf, (size_t)len, 4, &out), -DM_EVERSION);
     /* well-formed bytes holding a state this module never writes */
     dm_reconfig_state broken[4] = { st, st, st, st };
@@ -708,6 +779,7 @@ static const CU_TestInfo unit_tests[] = {
     { "failed persist: no answer, no change", test_failed_persist_sends_nothing },
     { "newer configurations only", test_install_newer_only },
     { "proposer adopts the highest accepted", test_proposer_adopts_highest },
+    { "a binding is part of the value", test_binding_is_the_value },
     { "preferred proposer, fall-back, deadline", test_preferred_and_deadline },
     { "backoff follows the measured round trip", test_backoff_follows_round_trip },
     { "bad messages counted and ignored", test_bad_messages },

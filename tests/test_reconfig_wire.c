@@ -320,6 +320,32 @@ static void test_from_wire_refuses(void)
     w.ballot2 = B(2, 0);
     CU_ASSERT_EQUAL(dm_reconfig_msg_from_wire(&w, 3, &out), -DM_EMALFORMED);
 
+    /* A binding rides the name bytes of the types with a configuration, and
+     * nowhere else. */
+    dm_reconfig_msg bound = msg(DM_RECONFIG_INSTALL, 1, 0, 2, 0);
+    set_conf(&bound, 2, ids, 2);
+    bound.conf.bind_len = 11;
+    memcpy(bound.conf.bind, "5=h.b:7946,", 11);
+    w = wire_of(&bound);
+    CU_ASSERT_EQUAL(w.name_len, 11);
+    CU_ASSERT_EQUAL(dm_reconfig_msg_from_wire(&w, 3, &out), 0);
+    assert_same(&out, &bound);
+    CU_ASSERT_TRUE(survives(&bound, 3, 9));
+    dm_msg dummy;
+    dm_reconfig_msg unbound = sealed;    /* accepted nothing: a binding has no place */
+    unbound.conf.bind_len = 1;
+    unbound.conf.bind[0] = 'x';
+    CU_ASSERT_EQUAL(dm_reconfig_msg_to_wire(&unbound, &dummy), -DM_EMALFORMED);
+    w = wire_of(&sealed);
+    dm_msg_set_name(&w, "x");
+    CU_ASSERT_EQUAL(dm_reconfig_msg_from_wire(&w, 3, &out), -DM_EMALFORMED);
+    dm_reconfig_msg stale = msg(DM_RECONFIG_STALE, 1, 0, 2, 0);
+    w = wire_of(&stale);
+    dm_msg_set_name(&w, "x");
+    CU_ASSERT_EQUAL(dm_reconfig_msg_from_wire(&w, 3, &out), -DM_EBADNAME);
+    bound.conf.bind[3] = '\0';
+    CU_ASSERT_EQUAL(dm_reconfig_msg_to_wire(&bound, &dummy), -DM_EMALFORMED);
+
     /* INSTALL of epoch 1: C_1 is never installed by a message. */
     dm_reconfig_msg inst = msg(DM_RECONFIG_INSTALL, 1, 0, 2, 0);
     set_conf(&inst, 2, ids, 2);
