@@ -7,6 +7,8 @@
 #include <netinet/in.h>
 #include <string.h>
 
+#include "json.h"
+
 typedef struct mismatch {
     char address[DM_AGREE_ADDR_MAX + 1];
     struct sockaddr_storage udp;
@@ -149,4 +151,14 @@ void dmn_agreebook_format(const dmn_agreebook *b, GString *out)
         const mismatch *m = g_ptr_array_index(b->peers, i);
         g_string_append_printf(out, " %s=%s", m->address, m->names);
     }
+}
+
+void dmn_agreebook_json(const dmn_agreebook *b, dmn_json *w)
+{
+    dmn_json_begin_object(w, "config_mismatch");
+    for (guint i = 0; i < b->peers->len; i++) {
+        const mismatch *m = g_ptr_array_index(b->peers, i);
+        dmn_json_string(w, m->address, m->names);
+    }
+    dmn_json_end_object(w);
 }

@@ -52,5 +52,9 @@ const char *dmn_agreebook_refused(const dmn_agreebook *b, const struct sockaddr 
 /* "config_mismatch PEER=SETTING,... PEER=..." or "config_mismatch none" (no
  * newline). */
 void dmn_agreebook_format(const dmn_agreebook *b, GString *out);
+/* The same as the JSON member "config_mismatch" (STATUS JSON): an object
+ * PEER -> "SETTING,SETTING", empty when none. */
+struct dmn_json;
+void dmn_agreebook_json(const dmn_agreebook *b, struct dmn_json *w);
 
 #endif

@@ -2057,6 +2057,7 @@ void dmn_node_status_json(dmn_node *n, const char *name, dmn_json *w)
         dmn_json_null(w, "auth");
     }
     dmn_authlog_json(n->authlog, w);
+    dmn_agreebook_json(n->agree, w);
     dmn_json_begin_object(w, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
         dmn_json_uint(w, bad_names[i], n->bad[i]);
