@@ -205,8 +205,9 @@ static dmn_auth_result accept_seq(dmn_auth *a, uint8_t *frame, size_t frame_len,
     return DMN_AUTH_OK;
 }
 
-dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
-                              int64_t now_real)
+/* Whether buf[0..len) is a sealed frame of frame_len whose trailer's MAC
+ * verifies under one of the ring's keys (constant-time compare per key). */
+static dmn_auth_result mac_verifies(dmn_auth *a, const uint8_t *buf, size_t len, size_t frame_len)
 {
     if (frame_len < 12 || len != frame_len + DMN_AUTH_TRAILER ||
         buf[DMN_AUTH_FLAGS_OFFSET] != DMN_AUTH_FLAG)
@@ -220,9 +221,27 @@ dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t fram
             diff |= mac[i] ^ buf[frame_len + 16 + i];
         verified = diff == 0;
     }
-    if (!verified)
-        return DMN_AUTH_BADMAC;
-    return accept_seq(a, buf, frame_len, now_real);
+    return verified ? DMN_AUTH_OK : DMN_AUTH_BADMAC;
+}
+
+dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                              int64_t now_real)
+{
+    dmn_auth_result r = mac_verifies(a, buf, len, frame_len);
+    return r == DMN_AUTH_OK ? accept_seq(a, buf, frame_len, now_real) : r;
+}
+
+dmn_auth_result dmn_auth_verify(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                                int64_t now_real)
+{
+    dmn_auth_result r = mac_verifies(a, buf, len, frame_len);
+    if (r != DMN_AUTH_OK)
+        return r;
+    int64_t age = now_real - (int64_t)get_be64(buf + frame_len + 8);
+    if (age > a->max_age_us || age < -a->max_age_us)
+        return DMN_AUTH_STALE;
+    buf[DMN_AUTH_FLAGS_OFFSET] = 0;
+    return DMN_AUTH_OK;
 }
 
 size_t dmn_auth_seal_datagram(dmn_auth *a, const uint8_t *buf, size_t frame_len, uint8_t *out,

@@ -278,7 +278,7 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
          * right however late this line is written or read. */
         reply(le->owner, "OK %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
               ev->token, MAX(0, (ev->lease_until - dmn_node_now(c->node)) / 1000), ev->lease_until,
-              dm_node_config(dmn_node_core(c->node))->lost_margin_us / 1000);
+              dm_config_lost_margin(dm_node_config(dmn_node_core(c->node))) / 1000);
         return;
     case DM_EV_RENEWED:
         if (le->owner && le->state == LE_HELD)

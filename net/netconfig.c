@@ -179,8 +179,8 @@ gboolean dmn_config_set(dmn_config *c, const char *key, const char *value, const
         g_autofree char *flat = dm_confkey_flat_name(k);
         if (deprecated)
             g_warning("%s: key '%s' is deprecated: write '%s'", origin, key, flat);
-        g_autofree char *text = k->type == DM_CONFKEY_DURATION ? legacy_duration(origin, key, v)
-                                                               : g_strdup(v);
+        bool dur = k->type == DM_CONFKEY_DURATION || k->type == DM_CONFKEY_MARGIN;
+        g_autofree char *text = dur ? legacy_duration(origin, key, v) : g_strdup(v);
         g_autofree char *msg = NULL;
         if (dm_confkey_set(k, &c->core, text, &msg) < 0) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: %s", origin, msg);
@@ -285,6 +285,11 @@ char *dmn_config_keys_doc(void)
         g_autofree char *flat = dm_confkey_flat_name(k), *def = dm_confkey_default(k);
         g_string_append_printf(s, "| `%s` | %s | `%s` | ", flat, dm_confkey_type_name(k->type), def);
         if (k->type == DM_CONFKEY_DURATION) {
+            dm_duration_format(k->min, s);
+            g_string_append(s, "..");
+            dm_duration_format(k->max, s);
+        } else if (k->type == DM_CONFKEY_MARGIN) {
+            g_string_append(s, "0%..50%, or ");
             dm_duration_format(k->min, s);
             g_string_append(s, "..");
             dm_duration_format(k->max, s);

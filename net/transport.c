@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agree.h"
 #include "auth.h"
 #include "json.h"
 #include "metrics.h"
@@ -32,6 +33,8 @@ typedef struct outconn {
     int64_t connected_at;
     GByteArray *inflight;
     dmn_tls *tls;           /* with TLS: the client session */
+    size_t fill;            /* the peer's HELLO answer, being read */
+    uint8_t acc[FRAME_CAP];
 } outconn;
 
 struct peer {
@@ -60,6 +63,9 @@ typedef struct inconn {
     dmn_tls *tls;           /* with TLS: the server session */
     char remote[64];        /* IP:PORT of the other end, for the log */
     char remote_host[64];   /* IP alone: failures are counted per host (ports change) */
+    bool hello;             /* its HELLO came (nothing else is taken before) */
+    bool refused;           /* and said the peer's settings differ: frames dropped */
+    char *peer;             /* the address its HELLO names */
     size_t fill;
     uint8_t acc[FRAME_CAP];
 } inconn;
@@ -121,6 +127,7 @@ struct dmn_node {
     GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
     dmn_tls_ctx *tls;         /* NULL: plain TCP */
     dmn_authlog *authlog;     /* authentication failures per peer */
+    dmn_agreebook *agree;     /* peers whose settings differ (net/agree.h) */
     GArray *events;
     GPtrArray *dirty;
     bool settling, resettle, closing;
@@ -142,7 +149,7 @@ struct dmn_node {
 
 static const char *const bad_names[DMN_BAD_COUNT] = {
     "garbage", "truncated", "oversize", "version", "auth", "replay", "rejected", "conn_limit",
-    "control", "http",
+    "control", "http", "config_mismatch",
 };
 
 const char *dmn_bad_kind_name(dmn_bad_kind k)
@@ -516,6 +523,88 @@ static void settle(dmn_node *n)
     n->settling = false;
 }
 
+/* ------------------------------------------------------------ HELLO */
+
+/* This node's HELLO, sealed when keyed, into buf (FRAME_CAP bytes): its
+ * length, 0 if it cannot be made. */
+static size_t make_hello(dmn_node *n, bool reply, uint8_t *buf)
+{
+    int len = dmn_agree_hello(n->cfg, reply, buf, DM_FRAME_MAX);
+    if (len < 0) {
+        g_warning("cannot encode our HELLO: %s", dm_strerror(len));
+        return 0;
+    }
+    return n->auth ? dmn_auth_seal(n->auth, buf, (size_t)len, g_get_real_time()) : (size_t)len;
+}
+
+/* The peer's member address as a socket address, for matching its
+ * datagrams: the HELLO's HOST:PORT when HOST is numeric, else the stream's
+ * remote IP with that port. */
+static void hello_udp_addr(const char *address, const struct sockaddr_storage *remote,
+                           struct sockaddr_storage *out)
+{
+    g_autofree char *host = NULL;
+    int port = 0;
+    memset(out, 0, sizeof *out);
+    if (!dmn_split_address(address, &host, &port))
+        return;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0 ||
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
+        return;
+    memcpy(out, remote, sizeof *out);
+    if (out->ss_family == AF_INET)
+        ((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port);
+    else if (out->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)out)->sin6_port = htons((uint16_t)port);
+}
+
+/* A HELLO that arrived on a stream, in buf[0..len) (plus its trailer when
+ * keyed); must_be: the address it must name (the member a TLS certificate
+ * names; NULL: any); udp: the peer's member address (NULL: derive it from
+ * the HELLO and `remote`). Returns -1 when it is bad input (the stream must
+ * be closed), 0 when the peer's settings differ, 1 when they agree. */
+static int take_hello(dmn_node *n, uint8_t *buf, size_t len, const char *via, const char *must_be,
+                      const struct sockaddr_storage *udp, const struct sockaddr_storage *remote,
+                      dm_agree *theirs)
+{
+    int fl = dm_codec_frame_length(buf, len);
+    if (fl < 0 || (size_t)fl > len) {
+        dmn_node_count_bad(n, fl < 0 ? kind_of_codec_error(fl) : DMN_BAD_TRUNCATED, "%s: HELLO: %s", via,
+                           dm_strerror(fl < 0 ? fl : -DM_ETRUNC));
+        return -1;
+    }
+    if (n->auth) {
+        dmn_auth_result r = dmn_auth_verify(n->auth, buf, len, (size_t)fl, g_get_real_time());
+        if (r != DMN_AUTH_OK) {
+            dmn_node_count_bad(n, r == DMN_AUTH_STALE ? DMN_BAD_REPLAY : DMN_BAD_AUTH,
+                               "%s: HELLO refused by authentication: %s", via, dmn_auth_result_name(r));
+            return -1;
+        }
+    } else if ((size_t)fl != len) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: %zu bytes after a HELLO%s", via, len - (size_t)fl,
+                           buf[DMN_AUTH_FLAGS_OFFSET] & DMN_AUTH_FLAG ? " (authenticated, but no key here)" : "");
+        return -1;
+    }
+    int rc = dm_agree_decode(buf, (size_t)fl, theirs);
+    if (rc < 0) {
+        dmn_node_count_bad(n, kind_of_codec_error(rc), "%s: HELLO: %s", via, dm_strerror(rc));
+        return -1;
+    }
+    if (must_be && strcmp(must_be, theirs->address) != 0) {
+        dmn_node_count_bad(n, DMN_BAD_AUTH, "%s: a HELLO naming %s on a stream certified for %s", via,
+                           theirs->address, must_be);
+        auth_failure(n, must_be, "frames from %s fail authentication: its certificate names %s but "
+                     "its HELLO names %s", must_be, must_be, theirs->address);
+        return -1;
+    }
+    struct sockaddr_storage derived;
+    if (!udp) {
+        hello_udp_addr(theirs->address, remote, &derived);
+        udp = &derived;
+    }
+    return dmn_agreebook_hello(n->agree, theirs, (const struct sockaddr *)udp, now_us()) ? 1 : 0;
+}
+
 /* ------------------------------------------------------------ outgoing TCP */
 
 static void on_out_closed(uv_handle_t *h)
@@ -642,8 +731,38 @@ static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof c->node->rbuf;
 }
 
-/* Outgoing connections carry nothing towards us: reading only notices the
- * peer closing (it crashed or restarted), and refuses anything else. */
+/* Outgoing connections carry nothing towards us but the peer's HELLO, its
+ * answer to ours: reading takes that, notices the peer closing (it crashed
+ * or restarted), and refuses anything else. */
+static bool out_read_hellos(outconn *c, const uint8_t *p, size_t rem)
+{
+    dmn_node *n = c->node;
+    size_t trailer = n->auth ? DMN_AUTH_TRAILER : 0;
+    while (rem > 0) {
+        /* Length prefix and type first: anything but a HELLO is refused. */
+        size_t need = 6;
+        if (c->fill >= need) {
+            int fl = dm_codec_frame_length(c->acc, c->fill);
+            if (fl < 0 || !dm_agree_is_hello(c->acc, c->fill))
+                return false;
+            need = (size_t)fl + trailer;
+        }
+        size_t take = MIN(need - c->fill, rem);
+        memcpy(c->acc + c->fill, p, take);
+        c->fill += take;
+        p += take;
+        rem -= take;
+        if (c->fill < need || need == 6)
+            continue;
+        c->fill = 0;
+        dm_agree theirs;
+        g_autofree char *via = g_strdup_printf("tcp to %s", c->peer->address);
+        if (take_hello(n, c->acc, need, via, NULL, &c->peer->addr, NULL, &theirs) < 0)
+            return false;
+    }
+    return true;
+}
+
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     outconn *c = s->data;
@@ -662,13 +781,21 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             conn_fail(c, UV_EPROTO);
             return;
         }
-        if (dmn_tls_plain(c->tls)->len == 0) {
+        GByteArray *plain = dmn_tls_plain(c->tls);
+        if (plain->len == 0) {
             if (!was && dmn_tls_established(c->tls))
                 g_debug("TLS session with %s established", p->address);
             peer_flush(p);
             return;
         }
-        nread = (ssize_t)dmn_tls_plain(c->tls)->len;
+        /* The peer's HELLO answer, in records like the rest. */
+        bool hellos = out_read_hellos(c, plain->data, plain->len);
+        nread = (ssize_t)plain->len;
+        g_byte_array_set_size(plain, 0);
+        if (hellos)
+            return;
+    } else if (nread > 0 && out_read_hellos(c, (const uint8_t *)buf->base, (size_t)nread)) {
+        return;
     }
     if (nread > 0) {
         /* A TLS alert record (0x15, version 3.x): the peer wants TLS, we do not speak it. */
@@ -708,6 +835,10 @@ static void on_connect(uv_connect_t *req, int status)
     }
     uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read);
     g_debug("connected to %s", p->address);
+    /* Every stream opens with our HELLO: the peer takes nothing else first. */
+    uint8_t hello[FRAME_CAP];
+    size_t hl = make_hello(p->node, false, hello);
+    g_byte_array_prepend(p->out, hello, (guint)hl);
     peer_flush(p);
 }
 
@@ -1034,6 +1165,11 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
         dmn_node_count_bad(n, DMN_BAD_OVERSIZE, "udp: datagram larger than %zu bytes", sizeof n->rbuf);
         return;
     }
+    const char *refused = dmn_agreebook_refused(n->agree, addr);
+    if (refused) {
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "udp from %s: its settings differ from ours", refused);
+        return;
+    }
     char src[64];
     sockaddr_text(addr, src, sizeof src);
     if (dmn_join_is_frame((const uint8_t *)buf->base, (size_t)nread))
@@ -1049,11 +1185,10 @@ static void on_in_closed(uv_handle_t *h)
 {
     inconn *c = h->data;
     dmn_tls_free(c->tls);
+    g_free(c->peer);
     g_free(c);
 }
 
-/* A server session's handshake flights, on the inbound connection (which
- * carries nothing else towards the peer). */
 typedef struct in_write {
     uv_write_t req;
     uint8_t data[];
@@ -1065,23 +1200,30 @@ static void on_in_written(uv_write_t *req, int status)
     g_free(req->data);
 }
 
-static void in_write_tls(inconn *c)
+/* Write data[0..len) on an inbound connection: at once as far as the
+ * socket takes it, the rest queued. */
+static void in_write_bytes(inconn *c, const uint8_t *data, size_t len)
 {
-    GByteArray *out = dmn_tls_out(c->tls);
-    if (out->len == 0)
+    if (len == 0)
         return;
-    uv_buf_t b = uv_buf_init((char *)out->data, out->len);
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (w == UV_EAGAIN)
         w = 0;
-    if (w >= 0 && (guint)w < out->len) {
-        in_write *wr = g_malloc(sizeof *wr + out->len - (guint)w);
-        memcpy(wr->data, out->data + w, out->len - (guint)w);
+    if (w >= 0 && (size_t)w < len) {
+        in_write *wr = g_malloc(sizeof *wr + len - (size_t)w);
+        memcpy(wr->data, data + w, len - (size_t)w);
         wr->req.data = wr;
-        b = uv_buf_init((char *)wr->data, out->len - (guint)w);
+        b = uv_buf_init((char *)wr->data, (unsigned)(len - (size_t)w));
         if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_in_written) < 0)
             g_free(wr);
     }
+}
+
+static void in_write_tls(inconn *c)
+{
+    GByteArray *out = dmn_tls_out(c->tls);
+    in_write_bytes(c, out->data, out->len);
     g_byte_array_set_size(out, 0);
 }
 
@@ -1101,6 +1243,60 @@ static bool in_sender_ok(inconn *c, const uint8_t *frame)
                  "frames claim to come from %s (sent from %s)", cert, cert,
                  from < n->n_peers ? n->peers[from].address : "no member", c->remote);
     return false;
+}
+
+/* Our HELLO, the answer to the peer's: the one thing an inbound stream
+ * carries towards the peer. */
+static void in_answer_hello(inconn *c)
+{
+    uint8_t hello[FRAME_CAP];
+    size_t len = make_hello(c->node, true, hello);
+    if (!c->tls) {
+        in_write_bytes(c, hello, len);
+    } else if (dmn_tls_send(c->tls, hello, len) == 0) {
+        in_write_tls(c);
+    }
+}
+
+/* The HELLO gate of an inbound stream, for the frame in c->acc[0..len):
+ * the first must be a HELLO (answered with ours), and the frames of a
+ * peer whose settings differ are dropped. False: close the stream. True:
+ * the frame was taken here (*taken) or is for process_frame. */
+static bool in_gate(inconn *c, size_t len, bool *taken)
+{
+    dmn_node *n = c->node;
+    *taken = true;
+    if (c->hello && !c->refused) {
+        *taken = false;
+        return true;
+    }
+    if (c->hello) {
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "tcp from %s: its settings differ from ours",
+                           c->peer);
+        return true;
+    }
+    struct sockaddr_storage remote;
+    int rlen = sizeof remote;
+    memset(&remote, 0, sizeof remote);
+    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&remote, &rlen);
+    if (!dm_agree_is_hello(c->acc, len)) {
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "tcp from %s: a stream that does not open "
+                           "with a HELLO (a peer of an older version?)", c->remote);
+        return false;
+    }
+    dm_agree theirs;
+    /* With TLS the HELLO must name the member the certificate names (its
+     * `from` is in the sender's numbering, so in_sender_ok does not apply). */
+    int member = c->tls ? dmn_tls_peer_member(c->tls) : -1;
+    const char *certified = c->tls ? (member >= 0 ? n->peers[member].address : "?") : NULL;
+    int rc = take_hello(n, c->acc, len, "tcp", certified, NULL, &remote, &theirs);
+    if (rc < 0)
+        return false;
+    c->hello = true;
+    c->refused = rc == 0;
+    c->peer = g_strdup(theirs.address);
+    in_answer_hello(c);
+    return true;
 }
 
 static void in_close(inconn *c)
@@ -1176,9 +1372,16 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         c->fill = 0;
         any = true;
-        if (c->tls && !in_sender_ok(c, c->acc)) {
+        /* With TLS the certificate is checked first, for every frame but
+         * the HELLO (whose `from` is in the sender's numbering). */
+        bool taken, hello = !c->hello && dm_agree_is_hello(c->acc, need);
+        if ((c->tls && !hello && !in_sender_ok(c, c->acc)) || !in_gate(c, need, &taken)) {
             in_close(c);
             goto out;
+        }
+        if (taken) {
+            c->proven = true;
+            continue;
         }
         if (!process_frame(n, c->acc, need, "tcp", c->remote)) {
             in_close(c);
@@ -1575,6 +1778,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
             g_warning("TLS without key_file: membership datagrams (UDP) are not authenticated");
     }
 
+    n->agree = dmn_agreebook_new(cfg);
+
     GBytes *state = NULL;
     if ((cfg->data_dir &&
          (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err))) ||
@@ -1651,6 +1856,12 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
                   dm_node_config_epoch(n->core), cfg->self);
     if (cfg->core.policy && cfg->core.policy->epochs)
         uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
+    /* Dial every member now, so that each learns at once whether our
+     * settings agree (every stream opens with a HELLO), not at the first
+     * lock message. */
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (i != cfg->self_id && !n->peers[i].conn)
+            peer_connect(&n->peers[i]);
     settle(n);
     return n;
 
@@ -1854,6 +2065,7 @@ void dmn_node_free(dmn_node *n)
         g_ptr_array_unref(n->keys);
     dmn_tls_ctx_free(n->tls);
     dmn_authlog_free(n->authlog);
+    dmn_agreebook_free(n->agree);
     g_array_unref(n->events);
     g_ptr_array_unref(n->dirty);
     g_hash_table_destroy(n->aliases);
@@ -1965,6 +2177,8 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
         g_string_append_printf(out, " tls %s\n", n->tls ? "on" : "off");
     }
     dmn_authlog_format(n->authlog, out);
+    g_string_append_c(out, '\n');
+    dmn_agreebook_format(n->agree, out);
     g_string_append_c(out, '\n');
     g_string_append(out, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
@@ -2130,6 +2344,7 @@ void dmn_node_status_json(dmn_node *n, const char *name, dmn_json *w)
         dmn_json_null(w, "auth");
     }
     dmn_authlog_json(n->authlog, w);
+    dmn_agreebook_json(n->agree, w);
     dmn_json_begin_object(w, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
         dmn_json_uint(w, bad_names[i], n->bad[i]);

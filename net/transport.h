@@ -53,6 +53,8 @@ typedef enum dmn_bad_kind {
     DMN_BAD_CONN_LIMIT,    /* inbound connection refused: too many */
     DMN_BAD_CONTROL,       /* malformed control-protocol command */
     DMN_BAD_HTTP,          /* metrics_listen: bad, oversized, slow or one-too-many request */
+    DMN_BAD_CONFIG_MISMATCH, /* from a peer whose settings differ, or a stream without HELLO
+                              (net/agree.h) */
     DMN_BAD_COUNT
 } dmn_bad_kind;
 

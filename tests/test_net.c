@@ -18,6 +18,7 @@
 #include <glib/gstdio.h>
 #include <uv.h>
 
+#include "agree.h"
 #include "auth.h"
 #include "codec.h"
 #include "control.h"
@@ -476,7 +477,7 @@ static void test_config(void)
     GError *err = NULL;
     char *key = write_tmp("a cluster key of enough bytes\n");
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
-                                 "lease = 2s\nswim.probe_interval = 300ms\nswim.probe_timeout = 100ms\n"
+                                 "lease = 2s\nrpc_timeout = 250ms\nswim.probe_interval = 300ms\nswim.probe_timeout = 100ms\n"
                                  "swim.indirect_checks = 2\n"
                                  "drift_ppm = 500\nkey_file = %s\nswim.enabled = true\nbootstrap = yes\n"
                                  "rto_min = 2ms\nquorum = tree\n", key);
@@ -636,7 +637,7 @@ static bool has_failed(cluster *c) { return c->failed > 0; }
 
 static int raw_fd = -1;
 static size_t raw_sent;
-static uint8_t raw_frame[DM_FRAME_MAX];
+static uint8_t raw_frame[2 * DM_FRAME_MAX];
 static size_t raw_len;
 
 static bool raw_received(cluster *c)
@@ -768,7 +769,11 @@ static void test_transport_cluster(void)
     /* A frame dribbled into node 0's TCP port one byte at a time is
      * reassembled; then an oversized length prefix is counted. */
     uint32_t self0 = c.cfg[0].self_id;
-    raw_len = sample_frame(raw_frame, (uint16_t)((self0 + 1) % 3), (uint16_t)self0);
+    /* A stream opens with a HELLO with the node's settings (net/agree.h). */
+    int hl = dmn_agree_hello(&c.cfg[1], false, raw_frame, sizeof raw_frame);
+    CU_ASSERT_FATAL(hl > 0);
+    raw_len = (size_t)hl;
+    raw_len += sample_frame(raw_frame + raw_len, (uint16_t)((self0 + 1) % 3), (uint16_t)self0);
     static const uint8_t oversize[] = { 0x00, 0x10, 0x00, 0x00 };
     memcpy(raw_frame + raw_len, oversize, sizeof oversize);
     raw_len += sizeof oversize;
@@ -861,19 +866,25 @@ static void test_transport_stream_ping(void)
     cluster_config(&c, 1)->core.bootstrap = true;
     GError *err = NULL;
     CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[1], &err));
+    /* The fake listens before the node starts: the node dials every member
+     * at start, and a refused dial would put addr[0] in back-off. */
+    memset(&fake, 0, sizeof fake);
+    int port0 = 0;
+    dmn_split_address(c.addr[0], NULL, &port0);
+    fake.udp = fake_socket(SOCK_DGRAM, port0);
+    fake.listener = fake_socket(SOCK_STREAM, port0);
     c.node[1] = dmn_node_new(&c.loop, &c.cfg[1], on_event, &c, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c.node[1]);
     uint32_t self = c.cfg[1].self_id, fake_id = 0;
     while (fake_id < 3 && strcmp(dmn_node_address(c.node[1], fake_id), c.addr[0]) != 0)
         fake_id++;
     CU_ASSERT_FATAL(fake_id < 3);
-
-    memset(&fake, 0, sizeof fake);
-    int port0 = 0;
-    dmn_split_address(c.addr[0], NULL, &port0);
-    fake.udp = fake_socket(SOCK_DGRAM, port0);
-    fake.listener = fake_socket(SOCK_STREAM, port0);
     int out = connect_member(c.addr[1]);
+    /* The stream opens with a HELLO with node 1's settings (net/agree.h). */
+    uint8_t hello[DM_FRAME_MAX];
+    int hl = dmn_agree_hello(&c.cfg[1], false, hello, sizeof hello);
+    CU_ASSERT_FATAL(hl > 0);
+    CU_ASSERT_EQUAL(send(out, hello, (size_t)hl, MSG_NOSIGNAL), hl);
     uv_timer_t tick;
     uv_timer_init(&c.loop, &tick);
     uv_timer_start(&tick, on_any_timer, 1, 1);
