@@ -153,17 +153,29 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
                     "are checked against --members only): give --members with every address");
         return FALSE;
     }
-    if (cfg->key_file) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join does not work with key_file (its frames carry "
-                    "no sender to authenticate): give --members with every address instead");
-        return FALSE;
-    }
     if (!cfg->self || !dmn_split_address(cfg->self, NULL, NULL)) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs this node's address (--id HOST:PORT)");
         return FALSE;
     }
+    /* With key_file the JOIN exchange is sealed with the cluster keyring
+     * (net/join.h); the ids only size replay windows, which it does not use. */
+    dmn_auth *auth = NULL;
+    if (cfg->key_file) {
+        g_autoptr(GPtrArray) keys = dmn_config_read_keys(cfg->key_file, err);
+        if (!keys)
+            return FALSE;
+        auth = dmn_auth_new_ring((GBytes *const *)keys->pdata, keys->len, 1, cfg->auth_max_age_us,
+                                 g_get_real_time());
+        if (!auth) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "key_file %s: a bad key", cfg->key_file);
+            return FALSE;
+        }
+    }
     dmn_join_result r;
-    if (!dmn_join_run(uv_default_loop(), cfg->self, peers, 0, &r, err))
+    gboolean joined = dmn_join_run(uv_default_loop(), cfg->self, peers, 0, auth, &r, err);
+    if (auth)
+        dmn_auth_free(auth);
+    if (!joined)
         return FALSE;
     dmn_config_set_members(cfg, (const char *const *)r.members->pdata, r.members->len);
     cfg->max_members = r.max_members;

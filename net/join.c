@@ -4,6 +4,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include <gnutls/crypto.h>
+
 #include "codec.h"
 #include "netconfig.h"
 #include "transport.h"
@@ -45,13 +47,21 @@ size_t dmn_join_encode_entry(uint8_t *buf, uint32_t max_members, uint32_t member
     return len;
 }
 
-const char *dmn_join_parse(const uint8_t *buf, size_t len, int *type, dmn_join_entry *e)
+static uint32_t frame_len(const uint8_t *buf)
+{
+    return (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
+}
+
+const char *dmn_join_parse(const uint8_t *buf, size_t len, int *type, bool *sealed,
+                           dmn_join_entry *e)
 {
     if (!dmn_join_is_frame(buf, len))
         return "not a join frame";
-    uint32_t flen = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 | (uint32_t)buf[2] << 8 | buf[3];
-    if (flen != len)
-        return "length prefix differs from the datagram's";
+    uint32_t flen = frame_len(buf);
+    *sealed = len > DMN_JOIN_TRAILER && flen == len - DMN_JOIN_TRAILER;
+    if (flen != len && !*sealed)
+        return "length prefix differs from the datagram's (with or without a seal)";
+    len = flen;
     *type = buf[5];
     if (*type == DMN_JOIN_TYPE)
         return len == DMN_JOIN_HEADER ? NULL : "JOIN with a body";
@@ -70,6 +80,43 @@ const char *dmn_join_parse(const uint8_t *buf, size_t len, int *type, dmn_join_e
     return NULL;
 }
 
+size_t dmn_join_seal(dmn_auth *a, uint8_t *buf, size_t len, const uint8_t nonce[DMN_JOIN_NONCE],
+                     int64_t now_real)
+{
+    memcpy(buf + len, nonce, DMN_JOIN_NONCE);
+    put_be32(buf + len + DMN_JOIN_NONCE, (uint32_t)((uint64_t)now_real >> 32));
+    put_be32(buf + len + DMN_JOIN_NONCE + 4, (uint32_t)now_real);
+    dmn_auth_mac(a, buf, len + DMN_JOIN_NONCE + 8, buf + len + DMN_JOIN_NONCE + 8);
+    return len + DMN_JOIN_TRAILER;
+}
+
+dmn_auth_result dmn_join_open(dmn_auth *a, const uint8_t *buf, size_t len, int64_t now_real,
+                              uint8_t nonce[DMN_JOIN_NONCE])
+{
+    if (len < DMN_JOIN_HEADER + DMN_JOIN_TRAILER || frame_len(buf) != len - DMN_JOIN_TRAILER)
+        return DMN_AUTH_MISSING;
+    size_t body = len - DMN_JOIN_TRAILER;
+    if (!dmn_auth_mac_verifies(a, buf, body + DMN_JOIN_NONCE + 8, buf + body + DMN_JOIN_NONCE + 8))
+        return DMN_AUTH_BADMAC;
+    int64_t sent = (int64_t)((uint64_t)frame_len(buf + body + DMN_JOIN_NONCE) << 32 |
+                             frame_len(buf + body + DMN_JOIN_NONCE + 4));
+    if (!dmn_auth_fresh(a, sent, now_real))
+        return DMN_AUTH_STALE;
+    memcpy(nonce, buf + body, DMN_JOIN_NONCE);
+    return DMN_AUTH_OK;
+}
+
+void dmn_join_nonce(uint8_t nonce[DMN_JOIN_NONCE])
+{
+    /* Unpredictable is not needed (the MAC makes answers unforgeable), only
+     * distinct across runs and nodes: the random source does that. */
+    if (gnutls_rnd(GNUTLS_RND_NONCE, nonce, DMN_JOIN_NONCE) < 0)
+        for (int i = 0; i < DMN_JOIN_NONCE; i += 4) {
+            uint32_t r = g_random_int();
+            memcpy(nonce + i, &r, 4);
+        }
+}
+
 /* ------------------------------------------------------------ the joiner */
 
 typedef struct joiner {
@@ -78,6 +125,10 @@ typedef struct joiner {
     uv_timer_t timer, deadline;
     uv_signal_t sigint, sigterm;
     const char *self;
+    dmn_auth *auth;            /* NULL: no key_file */
+    uint8_t nonce[DMN_JOIN_NONCE];
+    bool told_auth;            /* said once that answers fail authentication */
+    unsigned rounds, answers;  /* JOIN rounds sent, answers taken (to say when none come) */
     GPtrArray *peers;          /* struct sockaddr_storage* */
     uint32_t max_members, members;
     char *by_id[DM_MAX_MEMBERS];
@@ -89,8 +140,16 @@ typedef struct joiner {
 static void send_requests(uv_timer_t *t)
 {
     joiner *j = t->data;
-    uint8_t buf[DMN_JOIN_HEADER];
+    uint8_t buf[DMN_JOIN_HEADER + DMN_JOIN_TRAILER];
     size_t len = dmn_join_encode_request(buf);
+    if (j->auth)
+        len = dmn_join_seal(j->auth, buf, len, j->nonce, g_get_real_time());
+    /* Members answer even before the joiner's address is added; silence
+     * after 5 s means they are down or refuse its JOINs (with key_file: a
+     * wrong key, which they log as an authentication failure). */
+    if (++j->rounds == 10 && !j->answers)
+        g_warning("join: no member has answered in 5 s: are the members given up%s?",
+                  j->auth ? ", and is this node's key_file the cluster's" : "");
     for (guint i = 0; i < j->peers->len; i++) {
         uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
         uv_udp_try_send(&j->udp, &b, 1, g_ptr_array_index(j->peers, i));
@@ -136,10 +195,30 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
     if (nread <= 0 || !addr)
         return;
     int type = 0;
+    bool sealed = false;
     dmn_join_entry e;
-    const char *bad = dmn_join_parse((const uint8_t *)buf->base, (size_t)nread, &type, &e);
+    const char *bad = dmn_join_parse((const uint8_t *)buf->base, (size_t)nread, &type, &sealed, &e);
     if (bad || type != DMN_JOIN_ENTRY_TYPE) {
         g_info("join: ignored a datagram: %s", bad ? bad : "not an answer");
+        return;
+    }
+    if (j->auth) {
+        uint8_t nonce[DMN_JOIN_NONCE];
+        dmn_auth_result r = dmn_join_open(j->auth, (const uint8_t *)buf->base, (size_t)nread,
+                                          g_get_real_time(), nonce);
+        if (r == DMN_AUTH_OK && memcmp(nonce, j->nonce, DMN_JOIN_NONCE) != 0) {
+            g_info("join: ignored an answer to another JOIN (a replay, or a late one)");
+            return;
+        }
+        if (r != DMN_AUTH_OK) {
+            if (!j->told_auth)
+                g_warning("join: answers fail authentication (%s): check the key file",
+                          dmn_auth_result_name(r));
+            j->told_auth = true;
+            return;
+        }
+    } else if (sealed) {
+        g_info("join: ignored a sealed answer (no key_file here)");
         return;
     }
     if (j->members && (e.members != j->members || e.max_members != j->max_members)) {
@@ -147,6 +226,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
                   "ignored", e.members, e.max_members, j->members, j->max_members);
         return;
     }
+    j->answers++;
     j->members = e.members;
     j->max_members = e.max_members;
     if (!j->by_id[e.id])
@@ -176,12 +256,14 @@ static void on_signal(uv_signal_t *s, int signum)
 static void on_closed(uv_handle_t *h) { (void)h; }
 
 gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, int64_t timeout_us,
-                      dmn_join_result *out, GError **err)
+                      dmn_auth *auth, dmn_join_result *out, GError **err)
 {
     memset(out, 0, sizeof *out);
     joiner *j = g_new0(joiner, 1);
     j->loop = loop;
     j->self = self;
+    j->auth = auth;
+    dmn_join_nonce(j->nonce);
     j->peers = g_ptr_array_new_with_free_func(g_free);
     gboolean ok = TRUE;
     g_auto(GStrv) parts = g_strsplit(peers_csv, ",", -1);

@@ -127,6 +127,7 @@ struct dmn_node {
     GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
     dmn_tls_ctx *tls;         /* NULL: plain TCP */
     dmn_authlog *authlog;     /* authentication failures per peer */
+    uint8_t join_nonce[DMN_JOIN_NONCE];   /* of this node's JOINs (ask_bindings), under a key */
     dmn_agreebook *agree;     /* peers whose settings differ (net/agree.h) */
     GArray *events;
     GPtrArray *dirty;
@@ -1070,7 +1071,7 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
  * skipped the epoch that bound it): ask the members it can address. */
 static void ask_bindings(dmn_node *n)
 {
-    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs || n->auth)
+    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs)
         return;
     uint32_t ids[DM_MAX_MEMBERS];
     uint32_t k = dm_node_config_members(n->core, ids, DM_MAX_MEMBERS);
@@ -1079,8 +1080,10 @@ static void ask_bindings(dmn_node *n)
         missing = missing || (ids[i] < n->n_peers && !n->peers[ids[i]].bound);
     if (!missing)
         return;
-    uint8_t buf[DMN_JOIN_HEADER];
+    uint8_t buf[DMN_JOIN_HEADER + DMN_JOIN_TRAILER];
     size_t len = dmn_join_encode_request(buf);
+    if (n->auth)
+        len = dmn_join_seal(n->auth, buf, len, n->join_nonce, g_get_real_time());
     for (uint32_t i = 0; i < n->n_peers; i++) {
         if (!n->peers[i].bound || i == n->cfg->self_id)
             continue;
@@ -1094,23 +1097,45 @@ static void ask_bindings(dmn_node *n)
 
 /* A JOIN (answered with this node's table, one entry per addressable id)
  * or an entry answering this node's own JOIN (taken for a spare id of the
- * installed configuration that has no address yet). Refused with key_file:
- * these frames carry no sender to authenticate. */
+ * installed configuration that has no address yet). With key_file both are
+ * sealed (net/join.h): a JOIN that fails authentication is counted and
+ * logged as any frame that does; an answer echoes the JOIN's nonce, and an
+ * entry is taken only if it echoes this node's. */
 static void handle_join(dmn_node *n, const uint8_t *buf, size_t len, const struct sockaddr *addr,
                         const char *src)
 {
     int type = 0;
+    bool sealed = false;
     dmn_join_entry e;
-    const char *bad = dmn_join_parse(buf, len, &type, &e);
+    const char *bad = dmn_join_parse(buf, len, &type, &sealed, &e);
     if (bad) {
         dmn_node_count_bad(n, DMN_BAD_GARBAGE, "udp: %s from %s", bad, src);
         return;
     }
-    if (n->auth || !n->cfg->core.policy || !n->cfg->core.policy->epochs) {
+    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs || (sealed && !n->auth)) {
         dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: a join frame from %s refused (%s)", src,
-                           n->auth ? "key_file is set: join frames cannot be authenticated"
-                                   : "the policy is not epoch");
+                           sealed ? "it is sealed, but no key_file is set here"
+                                  : "the policy is not epoch");
         return;
+    }
+    uint8_t nonce[DMN_JOIN_NONCE];
+    if (n->auth) {
+        dmn_auth_result r = dmn_join_open(n->auth, buf, len, g_get_real_time(), nonce);
+        if (r != DMN_AUTH_OK) {
+            dmn_node_count_bad(n, r == DMN_AUTH_STALE ? DMN_BAD_REPLAY : DMN_BAD_AUTH,
+                               "udp: a join frame from %s refused by authentication: %s", src,
+                               dmn_auth_result_name(r));
+            if (r != DMN_AUTH_STALE)
+                auth_failure(n, src, "frames from %s fail authentication: check the key file (%s)",
+                             src, r == DMN_AUTH_MISSING ? "an unsealed join frame: no key_file there?"
+                                                        : "a join frame with a MAC under no key of ours");
+            return;
+        }
+        if (type == DMN_JOIN_ENTRY_TYPE && memcmp(nonce, n->join_nonce, DMN_JOIN_NONCE) != 0) {
+            dmn_node_count_bad(n, DMN_BAD_REPLAY, "udp: a join entry from %s answers no JOIN of "
+                               "ours (a replay, or a late answer)", src);
+            return;
+        }
     }
     n->frames_received++;
     if (type == DMN_JOIN_TYPE) {
@@ -1120,6 +1145,8 @@ static void handle_join(dmn_node *n, const uint8_t *buf, size_t len, const struc
             uint8_t out[DMN_JOIN_ENTRY_MAX];
             size_t olen = dmn_join_encode_entry(out, n->n_peers, n->cfg->members->len, i,
                                                 n->peers[i].address);
+            if (n->auth)
+                olen = dmn_join_seal(n->auth, out, olen, nonce, g_get_real_time());
             uv_buf_t b = uv_buf_init((char *)out, (unsigned)olen);
             if (uv_udp_try_send(&n->udp, &b, 1, addr) < 0)
                 n->udp_dropped++;
@@ -1764,6 +1791,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
             g_set_error(err, DMN_CONFIG_ERROR, 0, "bad authentication key");
             goto fail;
         }
+        dmn_join_nonce(n->join_nonce);
     }
     if (cfg->tls_cert) {
         g_auto(GStrv) cas = g_strsplit(cfg->tls_ca, ",", -1);

@@ -332,28 +332,64 @@ static void test_join_frames(void)
 {
     uint8_t buf[DMN_JOIN_ENTRY_MAX];
     int type = 0;
+    bool sealed = true;
     dmn_join_entry e;
     size_t len = dmn_join_encode_request(buf);
-    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
     CU_ASSERT_EQUAL(type, DMN_JOIN_TYPE);
+    CU_ASSERT_FALSE(sealed);
     len = dmn_join_encode_entry(buf, 10, 6, 7, "127.0.0.1:7001");
-    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
     CU_ASSERT_EQUAL(type, DMN_JOIN_ENTRY_TYPE);
     CU_ASSERT_EQUAL(e.max_members, 10);
     CU_ASSERT_EQUAL(e.members, 6);
     CU_ASSERT_EQUAL(e.id, 7);
     CU_ASSERT_STRING_EQUAL(e.address, "127.0.0.1:7001");
-    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len - 1, &type, &e));   /* length prefix */
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len - 1, &type, &sealed, &e));   /* length prefix */
     buf[8] = 10;                                                          /* id >= max */
-    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
     len = dmn_join_encode_entry(buf, 10, 6, 7, "no-port");
-    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
     len = dmn_join_encode_entry(buf, 10, 6, 7, "a:1");
     buf[9] = '\0';                                                        /* NUL in the address */
-    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
     buf[5] = 0x01;                                                        /* a lock message type */
     CU_ASSERT_FALSE(dmn_join_is_frame(buf, len));
-    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &e));
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+}
+
+/* Sealed JOIN frames (key_file): a frame sealed with a key of the ring
+ * opens and gives its nonce back; a wrong key, a flipped bit, an unsealed
+ * frame and an old one are refused, each for its reason. */
+static void test_join_sealed(void)
+{
+    const int64_t now = INT64_C(1700000000) * G_USEC_PER_SEC;
+    dmn_auth *a = dmn_auth_new("0123456789abcdef-cluster", 24, 1, 30 * G_USEC_PER_SEC, now);
+    dmn_auth *other = dmn_auth_new("0123456789abcdef-another", 24, 1, 30 * G_USEC_PER_SEC, now);
+    uint8_t buf[DMN_JOIN_ENTRY_MAX], nonce[DMN_JOIN_NONCE], got[DMN_JOIN_NONCE];
+    dmn_join_nonce(nonce);
+    int type = 0;
+    bool sealed = false;
+    dmn_join_entry e;
+    size_t len = dmn_join_encode_entry(buf, 10, 6, 7, "127.0.0.1:7001");
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now, got), DMN_AUTH_MISSING);
+    len = dmn_join_seal(a, buf, len, nonce, now);
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    CU_ASSERT_TRUE(sealed);
+    CU_ASSERT_STRING_EQUAL(e.address, "127.0.0.1:7001");
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now + G_USEC_PER_SEC, got), DMN_AUTH_OK);
+    CU_ASSERT_EQUAL(memcmp(got, nonce, DMN_JOIN_NONCE), 0);
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now + 31 * G_USEC_PER_SEC, got), DMN_AUTH_STALE);
+    CU_ASSERT_EQUAL(dmn_join_open(other, buf, len, now, got), DMN_AUTH_BADMAC);
+    buf[len - DMN_JOIN_TRAILER] ^= 1;   /* the nonce: covered by the MAC */
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now, got), DMN_AUTH_BADMAC);
+    len = dmn_join_encode_request(buf);
+    len = dmn_join_seal(other, buf, len, nonce, now);
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    CU_ASSERT_EQUAL(type, DMN_JOIN_TYPE);
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now, got), DMN_AUTH_BADMAC);
+    dmn_auth_free(a);
+    dmn_auth_free(other);
 }
 
 static void test_store(void)
@@ -1114,6 +1150,7 @@ static CU_TestInfo keyring_tests[] = {
 static CU_TestInfo store_tests[] = {
     { "save and load", test_store },
     { "join frames", test_join_frames },
+    { "join frames sealed", test_join_sealed },
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo config_tests[] = {
