@@ -16,7 +16,8 @@
  * With key_file, every join frame is sealed with a trailer the length
  * prefix does not count:
  *
- *   u8  nonce[16]   JOIN: fresh random per joiner run (or per member's ask);
+ *   u8  nonce[16]   JOIN: fresh random per joiner run (per daemon run for a
+ *                   member asking for a binding it lacks);
  *                   JOIN_ENTRY: the nonce of the JOIN it answers
  *   u64 time_us     the sender's wall clock (us since the epoch)
  *   u8  mac[32]     HMAC-SHA256(key, frame || nonce || time_us), the
