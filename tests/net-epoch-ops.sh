@@ -101,12 +101,8 @@ k=0
 until ctl 6 status | grep -q '^recovery ready'; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 6 did not finish its recovery"; sleep 0.1
 done
-out=""
-for try in 1 2 3 4 5; do   # its recovery may bump the epoch once: EBUSY, then again
-    out=$(ctl 1 members add "$ADDR6" 2>&1) && break
-    sleep 0.5
-done
-case $out in "epoch "*" members 5") ;; *) fail "members add $ADDR6: '$out'" ;; esac
+members_add 1 "$ADDR6" 5   # its recovery may bump the epoch once: EBUSY, then again
+out=$OUT
 wait_config 6 1 2 3 4 6
 ok "members add $ADDR6: $out, and node 6 installed it"
 
@@ -121,12 +117,8 @@ until grep -q "joining: asking" "$T/log.7"; do
 done
 sleep 0.6   # it asks, is answered, and is bound to nothing yet
 [ -S "$T/c7.sock" ] && fail "node 7 serves before any configuration binds it"
-out=""
-for try in 1 2 3 4 5; do
-    out=$(ctl 1 members add "$ADDR7" 2>&1) && break
-    sleep 0.5
-done
-case $out in "epoch "*" members 6") ;; *) fail "members add $ADDR7 (new address): '$out'" ;; esac
+members_add 1 "$ADDR7" 6
+out=$OUT
 k=0
 until ctl 7 status >/dev/null 2>&1; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 7 did not start after it was bound"; sleep 0.1
