@@ -2236,34 +2236,63 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            st->rejected, st->stale, st->persists);
 }
 
+/* What MEMBERS shows of one address, in the text and the JSON form alike. */
+typedef struct member_row {
+    const char *address;
+    uint32_t id;
+    dm_member_info info;
+    bool in_config;       /* meaningful under the epoch policy only */
+} member_row;
+
+/* Calls fn for every bound address, in id order; the one walk behind both
+ * forms of MEMBERS, so that they cannot disagree. */
+static void foreach_member_row(dmn_node *n, void (*fn)(const member_row *row, void *user), void *user)
+{
+    const dm_membership *m = dm_node_membership(n->core);
+    uint32_t *ids = g_new0(uint32_t, n->n_peers);
+    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
+        member_row row = { .address = n->peers[i].address, .id = i };
+        if (m)
+            dm_membership_info(m, i, &row.info);
+        for (uint32_t j = 0; j < k; j++)
+            row.in_config = row.in_config || ids[j] == i;
+        fn(&row, user);
+    }
+    g_free(ids);
+}
+
+static bool epochs_of(const dmn_node *n)
+{
+    return n->cfg->core.policy && n->cfg->core.policy->epochs;
+}
+
+typedef struct text_rows {
+    GString *out;
+    bool epochs;
+} text_rows;
+
+static void member_line(const member_row *row, void *user)
+{
+    text_rows *t = user;
+    g_string_append_printf(t->out, "%s %s %u%s\n", row->address, dmn_member_state_name((int)row->info.state),
+                           row->info.incarnation,
+                           !t->epochs ? "" : row->in_config ? " in-config" : " out-of-config");
+}
+
 /* One line per address: SWIM state and incarnation; under the epoch policy
  * also whether the installed configuration holds it ("in-config" or
  * "out-of-config"), after an "epoch E quorum_system Q" line. */
 void dmn_node_format_members(dmn_node *n, GString *out)
 {
-    const dm_membership *m = dm_node_membership(n->core);
-    bool epochs = n->cfg->core.policy && n->cfg->core.policy->epochs;
-    uint32_t *ids = g_new0(uint32_t, n->n_peers);
-    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
-    if (epochs)
+    text_rows t = { out, epochs_of(n) };
+    if (t.epochs)
         g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " quorum_system %s\n",
                                dm_node_config_epoch(n->core),
                                dm_quorum_name(dm_node_quorum_system(n->core)));
-    for (uint32_t i = 0; i < n->n_peers; i++) {
-        if (!n->peers[i].bound)
-            continue;
-        dm_member_info info;
-        memset(&info, 0, sizeof info);
-        if (m)
-            dm_membership_info(m, i, &info);
-        bool in = false;
-        for (uint32_t j = 0; j < k; j++)
-            in = in || ids[j] == i;
-        g_string_append_printf(out, "%s %s %u%s\n", n->peers[i].address,
-                               dmn_member_state_name((int)info.state), info.incarnation,
-                               !epochs ? "" : in ? " in-config" : " out-of-config");
-    }
-    g_free(ids);
+    foreach_member_row(n, member_line, &t);
 }
 
 /* ------------------------------------------------------------ JSON and metrics */
@@ -2407,13 +2436,32 @@ void dmn_node_status_json(dmn_node *n, const char *name, dmn_json *w)
     dmn_json_end_object(w);
 }
 
+typedef struct json_rows {
+    dmn_json *w;
+    bool epochs;
+    uint32_t self;
+} json_rows;
+
+static void member_object(const member_row *row, void *user)
+{
+    json_rows *j = user;
+    dmn_json_begin_object(j->w, NULL);
+    dmn_json_string(j->w, "address", row->address);
+    dmn_json_uint(j->w, "id", row->id);
+    dmn_json_string(j->w, "state", dmn_member_state_name((int)row->info.state));
+    dmn_json_uint(j->w, "incarnation", row->info.incarnation);
+    dmn_json_bool(j->w, "self", row->id == j->self);
+    if (j->epochs)
+        dmn_json_bool(j->w, "in_config", row->in_config);
+    else
+        dmn_json_null(j->w, "in_config");
+    dmn_json_end_object(j->w);
+}
+
 void dmn_node_members_json(dmn_node *n, dmn_json *w)
 {
-    const dm_membership *m = dm_node_membership(n->core);
-    bool epochs = n->cfg->core.policy && n->cfg->core.policy->epochs;
-    uint32_t *ids = g_new0(uint32_t, n->n_peers);
-    uint32_t k = dm_node_config_members(n->core, ids, n->n_peers);
-    if (epochs) {
+    json_rows j = { w, epochs_of(n), n->cfg->self_id };
+    if (j.epochs) {
         dmn_json_begin_object(w, "epoch");
         dmn_json_uint(w, "epoch", dm_node_config_epoch(n->core));
         dmn_json_string(w, "quorum_system", dm_quorum_name(dm_node_quorum_system(n->core)));
@@ -2422,30 +2470,8 @@ void dmn_node_members_json(dmn_node *n, dmn_json *w)
         dmn_json_null(w, "epoch");
     }
     dmn_json_begin_array(w, "members");
-    for (uint32_t i = 0; i < n->n_peers; i++) {
-        if (!n->peers[i].bound)
-            continue;
-        dm_member_info info;
-        memset(&info, 0, sizeof info);
-        if (m)
-            dm_membership_info(m, i, &info);
-        dmn_json_begin_object(w, NULL);
-        dmn_json_string(w, "address", n->peers[i].address);
-        dmn_json_uint(w, "id", i);
-        dmn_json_string(w, "state", dmn_member_state_name((int)info.state));
-        dmn_json_uint(w, "incarnation", info.incarnation);
-        dmn_json_bool(w, "self", i == n->cfg->self_id);
-        bool in = false;
-        for (uint32_t j = 0; j < k; j++)
-            in = in || ids[j] == i;
-        if (epochs)
-            dmn_json_bool(w, "in_config", in);
-        else
-            dmn_json_null(w, "in_config");
-        dmn_json_end_object(w);
-    }
+    foreach_member_row(n, member_object, &j);
     dmn_json_end_array(w);
-    g_free(ids);
 }
 
 /* The node's metric families (net/README.md, "Metrics"); the control
