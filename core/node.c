@@ -236,6 +236,7 @@ struct dm_node {
     uint32_t epoch;
     uint64_t members_hash;      /* digest of the quorum system's member ids */
     bool view_dirty;            /* a member entered or left the view */
+    bool alive_lost;            /* SWIM saw a member stop being ALIVE */
     bool rtt_warned;
     bool floor_warned;
     uint64_t view_reported;     /* membership view hash last reported */
@@ -1674,6 +1675,10 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
                 rtt_timeout(n, e->node);
                 if (e->requests >= SUSPECT_TRANSMISSIONS)
                     reform |= suspect(n, e->node, now);
+            } else if (suspected(n, e->node, now)) {
+                /* It queued us and went quiet since: its GRANT may never
+                 * come, and what we collected waits with us. */
+                reform = true;
             }
             n->stats.retransmits++;
             send_request(n, ls, e, now);
@@ -1693,6 +1698,23 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
     }
     if (reform)
         reform_quorum(n, ls, now);
+}
+
+/* True when an attempt waits for the grant of an arbiter now suspected.
+ * Only formation avoids suspects; one that answered (queued us) and is then
+ * lost would otherwise be waited for until the attempt's deadline, holding
+ * every grant collected meanwhile, and an attempt that outranks all others
+ * is never asked to yield them. */
+static bool waits_on_suspect(const dm_node *n, const attempt *a, int64_t now)
+{
+    if (a->phase != PHASE_ACQUIRING)
+        return false;
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->in_quorum && !e->granted && e->node != n->cfg.self && suspected(n, e->node, now))
+            return true;
+    }
+    return false;
 }
 
 static int64_t req_next_due(const dm_node *n, const attempt *a)
@@ -2559,6 +2581,8 @@ static void member_event(void *user, const dm_member_event *mev)
     ev->incarnation = mev->incarnation;
     if (mev->type != DM_MEMBER_EV_JOIN)
         n->view_dirty = true;
+    if (mev->type != DM_MEMBER_EV_JOIN && mev->type != DM_MEMBER_EV_ALIVE)
+        n->alive_lost = true;
 }
 
 static uint64_t hash_ids(const uint32_t *ids, uint32_t count)
@@ -2655,6 +2679,29 @@ static void after_membership(dm_node *n, int64_t now)
         view_changed(n, now);
         drain_local(n, now);
         run_due(n, now);
+    }
+    if (n->alive_lost) {
+        /* Route attempts in flight around a member SWIM no longer sees
+         * ALIVE now, under every policy: waiting for the back-off's next
+         * retry can take up to a lease. Any quorum of the system in use is
+         * safe, so substituting members keeps quorums intersecting. */
+        n->alive_lost = false;
+        bool rerouted = false;
+        GHashTableIter it;
+        gpointer p;
+        g_hash_table_iter_init(&it, n->locks);
+        while (g_hash_table_iter_next(&it, NULL, &p)) {
+            lock_state *ls = p;
+            if (waits_on_suspect(n, &ls->req, now)) {
+                reform_quorum(n, ls, now);
+                reschedule(n, ls, now);
+                rerouted = true;
+            }
+        }
+        if (rerouted) {
+            drain_local(n, now);
+            run_due(n, now);
+        }
     }
     if (current_incarnation(n) > n->incarnation_persisted)
         persist_state(n, n->token_ceiling);
