@@ -10,7 +10,7 @@ else { set terminal svg size 1400,1050 dynamic enhanced font 'sans,11' linewidth
 set output out('faults-latency')
 fi(f) = f eq 'crash' ? 1 : f eq 'partition' ? 2 : 3
 ftitle(f) = f eq 'crash' ? 'crashes (restart after 10 s on average)' : \
-            f eq 'partition' ? 'partitions (random shapes, mean 10 s)' : 'message loss (no view changes: run once, every policy alike)'
+            f eq 'partition' ? 'partitions (random shapes, mean 10 s)' : 'message loss (no view changes: run once for every policy)'
 fxlabel(f) = f eq 'crash' ? 'crashes per second' : f eq 'partition' ? 'partitions per second' : 'loss probability'
 frates(f) = f eq 'crash' ? '0 0.01 0.03 0.1' : f eq 'partition' ? '0 0.01 0.03 0.1' : '0 0.01 0.05 0.2'
 # Level 0 (no fault) ran once, under the first fault kind's name.
