@@ -72,6 +72,21 @@ static size_t frame_size(int type, size_t name_len, size_t n_updates)
     return w;
 }
 
+void dm_codec_put_header(uint8_t *buf, uint8_t type, uint16_t from, uint16_t to, uint32_t length)
+{
+    memset(buf, 0, DM_FRAME_HEADER);
+    put_be(buf + OFF_LENGTH, length, 4);
+    buf[OFF_VERSION] = DM_WIRE_VERSION;
+    buf[OFF_TYPE] = type;
+    put_be(buf + OFF_FROM, from, 2);
+    put_be(buf + OFF_TO, to, 2);
+}
+
+int dm_codec_frame_type(const uint8_t *buf, size_t len)
+{
+    return len > OFF_TYPE ? buf[OFF_TYPE] : -1;
+}
+
 int dm_codec_size(const dm_msg *m)
 {
     int rc = dm_msg_validate(m, DM_MAX_MEMBERS);

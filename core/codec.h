@@ -57,6 +57,13 @@ int dm_codec_size(const dm_msg *m);
  * small, or the error of dm_msg_validate(m, DM_MAX_MEMBERS). */
 int dm_codec_encode(const dm_msg *m, uint8_t *buf, size_t cap);
 
+/* For frames that are not a dm_msg but share the header, framing and
+ * authentication (core/confagree.h's HELLO): write the header of a frame
+ * of `type` and `length` bytes (name_len, flags and clock 0), and read a
+ * frame's type byte (-1 when buf is shorter than that). */
+void dm_codec_put_header(uint8_t *buf, uint8_t type, uint16_t from, uint16_t to, uint32_t length);
+int dm_codec_frame_type(const uint8_t *buf, size_t len);
+
 /* Length of the frame starting at buf once at least 4 bytes are present:
  * returns the length, -DM_ETRUNC (fewer than 4 bytes), -DM_EOVERSIZE or
  * -DM_EMALFORMED (shorter than a header). For stream framing. */

@@ -19,11 +19,11 @@
 #define SWIM(field) offsetof(dm_config, swim.field)
 
 static const dm_confkey keys[] = {
-    { "core", "policy", DM_CONFKEY_POLICY, CORE(policy), 0, 0, 0,
+    { "core", "policy", DM_CONFKEY_POLICY, CORE(policy), 0, 0, DM_CONFKEY_AGREE,
       "what a view change does to the quorums (core/policy.h)" },
-    { "core", "quorum", DM_CONFKEY_QUORUM, CORE(quorum), 0, 0, 0,
+    { "core", "quorum", DM_CONFKEY_QUORUM, CORE(quorum), 0, 0, DM_CONFKEY_AGREE,
       "the quorum system (core/quorum.h)" },
-    { "core", "lease", DM_CONFKEY_DURATION, CORE(lease_us), 1, DM_DURATION_MAX_US, 0,
+    { "core", "lease", DM_CONFKEY_DURATION, CORE(lease_us), 1, DM_DURATION_MAX_US, DM_CONFKEY_AGREE,
       "arbiter lease" },
     { "core", "rpc_timeout", DM_CONFKEY_DURATION, CORE(rpc_timeout_us), 1, DM_DURATION_MAX_US, 0,
       "initial retransmission timeout, until a round trip to the peer is measured" },
@@ -31,13 +31,13 @@ static const dm_confkey keys[] = {
       "lower clamp of the adaptive timeout (the upper is a third of the lease)" },
     { "core", "suspect", DM_CONFKEY_DURATION, CORE(suspect_us), 0, DM_DURATION_MAX_US, 0,
       "how long an unresponsive arbiter is avoided" },
-    { "core", "drift_ppm", DM_CONFKEY_PPM, CORE(drift_ppm), 0, 499999, 0,
+    { "core", "drift_ppm", DM_CONFKEY_PPM, CORE(drift_ppm), 0, 499999, DM_CONFKEY_AGREE,
       "bound on clock rate error the core assumes" },
-    { "core", "lost_margin", DM_CONFKEY_DURATION, CORE(lost_margin_us), 0, DM_DURATION_MAX_US, 0,
-      "the holder reports LOST at least this long before another node can be granted (at most half the lease)" },
+    { "core", "lost_margin", DM_CONFKEY_MARGIN, CORE(lost_margin_us), 0, DM_DURATION_MAX_US, 0,
+      "the holder reports LOST at least this long before another node can be granted: a duration, or a percentage of the lease (at most half the lease)" },
     { "core", "token_stride", DM_CONFKEY_UINT, CORE(token_stride), 1, UINT32_MAX, 0,
       "fencing tokens reserved per persist" },
-    { "core", "spread", DM_CONFKEY_BOOL, CORE(spread), 0, 1, 0,
+    { "core", "spread", DM_CONFKEY_BOOL, CORE(spread), 0, 1, DM_CONFKEY_AGREE,
       "place the quorum system's members per lock name, so that arbiters' load spreads (the same on every member)" },
     { "core", "lock_delay", DM_CONFKEY_DURATION, CORE(lock_delay_us), 0, DM_DURATION_MAX_US, 0,
       "after a holder's grant ended without a release (lease ran out, revoked), no grant of that lock for this long (0: off)" },
@@ -53,7 +53,7 @@ static const dm_confkey keys[] = {
       "epoch policy: SWIM's view changes the configuration; false: only operators do" },
     { "core", "bootstrap", DM_CONFKEY_BOOL, CORE(bootstrap), 0, 1, DM_CONFKEY_PER_NODE,
       "this node never ran before (a new cluster's first start): grant at once" },
-    { "swim", "enabled", DM_CONFKEY_BOOL, CORE(membership), 0, 1, 0,
+    { "swim", "enabled", DM_CONFKEY_BOOL, CORE(membership), 0, 1, DM_CONFKEY_AGREE,
       "run SWIM membership (required by policies that rebuild on view changes)" },
     { "swim", "probe_interval", DM_CONFKEY_DURATION, SWIM(probe_interval_us), 1, 3600 * US_PER_S, 0,
       "protocol period: one member probed per period" },
@@ -183,7 +183,8 @@ char *dm_confkey_flat_name(const dm_confkey *k)
 
 const char *dm_confkey_type_name(dm_confkey_type t)
 {
-    static const char *const names[] = { "duration", "uint", "ppm", "bool", "policy", "quorum" };
+    static const char *const names[] = { "duration", "uint", "ppm", "bool", "policy", "quorum",
+                                         "margin" };
     return (size_t)t < G_N_ELEMENTS(names) ? names[t] : "?";
 }
 
@@ -283,7 +284,7 @@ static const void *cfield(const dm_confkey *k, const dm_config *cfg)
 
 static void format_number(const dm_confkey *k, int64_t v, GString *out)
 {
-    if (k->type == DM_CONFKEY_DURATION)
+    if (k->type == DM_CONFKEY_DURATION || k->type == DM_CONFKEY_MARGIN)
         dm_duration_format(v, out);
     else
         g_string_append_printf(out, "%" PRId64, v);
@@ -295,6 +296,9 @@ char *dm_confkey_expected(const dm_confkey *k)
     switch (k->type) {
     case DM_CONFKEY_DURATION:
         g_string_append(s, "a duration such as 10s, 250ms or 500us (bare: seconds) in ");
+        break;
+    case DM_CONFKEY_MARGIN:
+        g_string_append(s, "a percentage of the lease (0%..50%) or a duration in ");
         break;
     case DM_CONFKEY_UINT:
         g_string_append(s, "an integer in ");
@@ -332,6 +336,8 @@ static int bad_value(const dm_confkey *k, const char *text, char **msg)
 static int64_t get_number(const dm_confkey *k, const dm_config *cfg)
 {
     const void *p = cfield(k, cfg);
+    if (k->type == DM_CONFKEY_MARGIN)
+        return dm_config_lost_margin(cfg);
     return k->type == DM_CONFKEY_DURATION ? *(const int64_t *)p : (int64_t) * (const uint32_t *)p;
 }
 
@@ -341,7 +347,28 @@ int dm_confkey_set(const dm_confkey *k, dm_config *cfg, const char *text, char *
     int rc = 0;
     int64_t v = 0;
     guint64 u;
+    size_t len = strlen(s);
     switch (k->type) {
+    case DM_CONFKEY_MARGIN:
+        if (len > 0 && s[len - 1] == '%') {
+            /* A share of the lease, kept as such: it follows the lease
+             * wherever that is set. */
+            double pct;
+            s[len - 1] = '\0';
+            const char *end = number_end(g_strchomp(s), &pct);
+            bool number = end && *end == '\0';
+            s[len - 1] = '%';
+            if (!number || pct > 50) {
+                rc = -DM_EINVAL;
+                break;
+            }
+            cfg->lost_margin_us = DM_LOST_MARGIN_RELATIVE;
+            cfg->lost_margin_ppm = (uint32_t)llround(pct * 1e4);
+            g_free(s);
+            return 0;
+        }
+        rc = dm_duration_parse(s, &v);
+        break;
     case DM_CONFKEY_DURATION:
         rc = dm_duration_parse(s, &v);
         break;
@@ -381,7 +408,7 @@ int dm_confkey_set(const dm_confkey *k, dm_config *cfg, const char *text, char *
     if (rc == 0 && k->type != DM_CONFKEY_POLICY && k->type != DM_CONFKEY_QUORUM) {
         if (v < k->min || v > k->max)
             rc = -DM_EINVAL;
-        else if (k->type == DM_CONFKEY_DURATION)
+        else if (k->type == DM_CONFKEY_DURATION || k->type == DM_CONFKEY_MARGIN)
             *(int64_t *)field(k, cfg) = v;
         else if (k->type == DM_CONFKEY_BOOL)
             *(bool *)field(k, cfg) = v != 0;
@@ -398,6 +425,15 @@ void dm_confkey_format(const dm_confkey *k, const dm_config *cfg, GString *out)
 {
     const void *p = cfield(k, cfg);
     switch (k->type) {
+    case DM_CONFKEY_MARGIN:
+        if (cfg->lost_margin_us == DM_LOST_MARGIN_RELATIVE) {
+            char num[G_ASCII_DTOSTR_BUF_SIZE];
+            g_ascii_formatd(num, sizeof num, "%g", cfg->lost_margin_ppm / 1e4);
+            g_string_append_printf(out, "%s%%", num);
+            return;
+        }
+        format_number(k, cfg->lost_margin_us, out);
+        return;
     case DM_CONFKEY_DURATION:
     case DM_CONFKEY_UINT:
     case DM_CONFKEY_PPM:
@@ -426,6 +462,75 @@ char *dm_confkey_default(const dm_confkey *k)
     return g_string_free(s, FALSE);
 }
 
+/* ---------------------------------------------------------------- rules */
+
+static char *dur(int64_t us)
+{
+    GString *s = g_string_new(NULL);
+    dm_duration_format(us, s);
+    return g_string_free(s, FALSE);
+}
+
+/* Each rule returns NULL when cfg keeps it, else what is wrong (newly
+ * allocated), which dm_confkeys_check follows with the rule's name. */
+static char *rule_probe(const dm_config *cfg)
+{
+    const dm_swim_config *sw = &cfg->swim;
+    if (sw->probe_timeout_us < sw->probe_interval_us)
+        return NULL;
+    g_autofree char *t = dur(sw->probe_timeout_us), *p = dur(sw->probe_interval_us);
+    return g_strdup_printf("swim.probe_timeout (%s) must be below swim.probe_interval (%s)", t, p);
+}
+
+static char *rule_margin(const dm_config *cfg)
+{
+    if (dm_config_lost_margin(cfg) <= dm_config_lost_margin_max(cfg))
+        return NULL;
+    g_autofree char *m = dur(dm_config_lost_margin(cfg)), *l = dur(cfg->lease_us),
+                    *x = dur(dm_config_lost_margin_max(cfg));
+    return g_strdup_printf("core.lost_margin (%s) must be at most half the lease the holder trusts "
+                           "(core.lease %s shortened by core.drift_ppm): at most %s", m, l, x);
+}
+
+static char *rule_rpc(const dm_config *cfg)
+{
+    if (cfg->rpc_timeout_us <= cfg->lease_us / 4)
+        return NULL;
+    g_autofree char *l = dur(cfg->lease_us), *r = dur(cfg->rpc_timeout_us);
+    return g_strdup_printf("core.lease (%s) is too short for core.rpc_timeout (%s): a holder renews "
+                           "every third of its lease and re-sends a lost renewal after rpc_timeout",
+                           l, r);
+}
+
+static char *rule_rto_min(const dm_config *cfg)
+{
+    if (cfg->rto_min_us <= cfg->lease_us / 4)
+        return NULL;
+    g_autofree char *l = dur(cfg->lease_us), *r = dur(cfg->rto_min_us);
+    return g_strdup_printf("core.lease (%s) is too short for core.rto_min (%s): no retransmission "
+                           "could renew a lease in time", l, r);
+}
+
+static char *rule_membership(const dm_config *cfg)
+{
+    if (!cfg->policy || !cfg->policy->needs_membership || cfg->membership)
+        return NULL;
+    return g_strdup_printf("core.policy = %s needs swim.enabled = true (membership)", cfg->policy->name);
+}
+
+static const dm_confrule rules[] = {
+    { "probe_timeout < probe_interval", rule_probe },
+    { "lost_margin <= lease/2", rule_margin },
+    { "lease >= 4 x rpc_timeout", rule_rpc },
+    { "lease >= 4 x rto_min", rule_rto_min },
+    { "policy needs swim", rule_membership },
+};
+
+const dm_confrule *dm_confrule_at(size_t i)
+{
+    return i < G_N_ELEMENTS(rules) ? &rules[i] : NULL;
+}
+
 int dm_confkeys_check(const dm_config *cfg, char **msg)
 {
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
@@ -442,38 +547,13 @@ int dm_confkeys_check(const dm_config *cfg, char **msg)
             return rc;
         }
     }
-    const dm_swim_config *sw = &cfg->swim;
-    if (sw->probe_timeout_us >= sw->probe_interval_us) {
-        if (msg) {
-            GString *t = g_string_new(NULL), *p = g_string_new(NULL);
-            dm_duration_format(sw->probe_timeout_us, t);
-            dm_duration_format(sw->probe_interval_us, p);
-            *msg = g_strdup_printf("swim.probe_timeout (%s) must be below swim.probe_interval (%s)",
-                                   t->str, p->str);
-            g_string_free(t, TRUE);
-            g_string_free(p, TRUE);
-        }
-        return -DM_EINVAL;
-    }
-    if (cfg->lost_margin_us > dm_config_lost_margin_max(cfg)) {
-        if (msg) {
-            GString *m = g_string_new(NULL), *l = g_string_new(NULL), *x = g_string_new(NULL);
-            dm_duration_format(cfg->lost_margin_us, m);
-            dm_duration_format(cfg->lease_us, l);
-            dm_duration_format(dm_config_lost_margin_max(cfg), x);
-            *msg = g_strdup_printf("core.lost_margin (%s) must be at most half the lease the holder trusts "
-                                   "(core.lease %s shortened by core.drift_ppm): at most %s",
-                                   m->str, l->str, x->str);
-            g_string_free(m, TRUE);
-            g_string_free(l, TRUE);
-            g_string_free(x, TRUE);
-        }
-        return -DM_EINVAL;
-    }
-    if (cfg->policy && cfg->policy->needs_membership && !cfg->membership) {
+    for (size_t i = 0; i < G_N_ELEMENTS(rules); i++) {
+        char *why = rules[i].check(cfg);
+        if (!why)
+            continue;
         if (msg)
-            *msg = g_strdup_printf("core.policy = %s needs swim.enabled = true (membership)",
-                                   cfg->policy->name);
+            *msg = g_strdup_printf("%s (rule '%s')", why, rules[i].name);
+        g_free(why);
         return -DM_EINVAL;
     }
     return 0;

@@ -17,7 +17,8 @@
  * Values. Durations take a unit: "10s", "250ms", "1.5s", "500us", "2m",
  * "1h"; a bare number is seconds. Unsigned integers are decimal; booleans
  * true/false (also yes/no, 1/0); policies and quorum systems are names from
- * their registries (core/policy.h, core/quorum.h).
+ * their registries (core/policy.h, core/quorum.h). lost_margin is a
+ * duration or a percentage of the lease ("10%").
  *
  * Nothing here does I/O: errors come back as -DM_EINVAL with a message
  * (newly allocated, g_free) naming the key and the bad value.
@@ -39,12 +40,17 @@ typedef enum dm_confkey_type {
     DM_CONFKEY_BOOL,           /* bool */
     DM_CONFKEY_POLICY,         /* const dm_policy_ops *, by registry name */
     DM_CONFKEY_QUORUM,         /* const dm_quorum_ops *, by registry name */
+    DM_CONFKEY_MARGIN,         /* lost_margin: a duration (int64_t us) or "N%" of the lease
+                                  (DM_LOST_MARGIN_RELATIVE and dm_config.lost_margin_ppm) */
 } dm_confkey_type;
 
 /* A key that describes one node's start rather than the cluster: a driver
  * that configures a whole cluster (the simulator) sets it per node and
  * does not offer it. */
 #define DM_CONFKEY_PER_NODE 0x1u
+/* A key every member must set alike: drivers compare it with each peer's
+ * (core/confagree.h) and refuse a peer that differs. */
+#define DM_CONFKEY_AGREE 0x2u
 
 typedef struct dm_confkey {
     const char *group;         /* "core" or "swim" */
@@ -88,14 +94,24 @@ char *dm_confkey_default(const dm_confkey *k);
 /* What k accepts: "a duration in 1us..1000000000s", "one of ae, memberlist".
  * Newly allocated (g_free). */
 char *dm_confkey_expected(const dm_confkey *k);
-/* "duration", "uint", "ppm", "bool", "policy", "quorum". */
+/* "duration", "uint", "ppm", "bool", "policy", "quorum", "margin". */
 const char *dm_confkey_type_name(dm_confkey_type t);
 
-/* Every key in its range, and the rules between keys (the probe timeout
- * below the probe interval; a policy that needs membership has it).
- * n_members, self and seed are the driver's and not looked at. Returns 0 or
- * -DM_EINVAL and *msg. */
+/* Every key in its range, and the rules between keys (dm_confrule_at):
+ * settings that cannot work together. n_members, self and seed are the
+ * driver's and not looked at. Returns 0 or -DM_EINVAL and *msg, which says
+ * the values and ends with the rule's name: "... (rule 'lease >= 4 x
+ * rpc_timeout')". */
 int dm_confkeys_check(const dm_config *cfg, char **msg);
+
+/* The rules between keys, in the order they are checked: a name as the
+ * error and net/README.md spell it, and the check (NULL when cfg keeps the
+ * rule, else what is wrong, newly allocated). */
+typedef struct dm_confrule {
+    const char *name;
+    char *(*check)(const dm_config *cfg);
+} dm_confrule;
+const dm_confrule *dm_confrule_at(size_t i);     /* NULL past the end */
 
 /* A duration: a non-negative number with an optional unit (us, ms, s, m,
  * min, h; none: seconds), at most DM_DURATION_MAX_US. Surrounding blanks

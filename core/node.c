@@ -360,6 +360,13 @@ int64_t dm_config_lost_margin_max(const dm_config *cfg)
     return cfg->lease_us > 0 && cfg->drift_ppm < 500000 ? drift_lease(cfg) / 2 : 0;
 }
 
+int64_t dm_config_lost_margin(const dm_config *cfg)
+{
+    if (cfg->lost_margin_us != DM_LOST_MARGIN_RELATIVE)
+        return cfg->lost_margin_us;
+    return scale_duration(cfg->lease_us, cfg->lost_margin_ppm, 1000000, false);
+}
+
 void dm_config_defaults(dm_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -372,6 +379,11 @@ void dm_config_defaults(dm_config *cfg)
     cfg->rto_min_us = 5000;
     cfg->suspect_us = 10 * G_USEC_PER_SEC;
     cfg->token_stride = 1024;
+    /* A share of the lease, so that it scales with it: with the drift
+     * bound alone, LOST comes only about 2 drift bounds of the lease before
+     * another node can be granted, too late for anything to stop. */
+    cfg->lost_margin_us = DM_LOST_MARGIN_RELATIVE;
+    cfg->lost_margin_ppm = 100000;
     cfg->spread = true;
     cfg->reconfig_delay_us = 10 * G_USEC_PER_SEC;
     cfg->rejoin_delay_us = 30 * G_USEC_PER_SEC;
@@ -1434,8 +1446,8 @@ static void lose(dm_node *n, lock_state *ls, int reason)
     /* Run out by our own clock, the arbiters still hold the grant for at
      * least the margin, which is the application's time to stop; where one
      * arbiter revoked it (a restart, say), the others still do. */
-    if (n->cfg.lost_margin_us > 0)
-        ls->margin_until = n->now + n->cfg.lost_margin_us;
+    if (dm_config_lost_margin(&n->cfg) > 0)
+        ls->margin_until = n->now + dm_config_lost_margin(&n->cfg);
     finish_attempt(n, ls, DM_EV_LOST, reason);
 }
 
@@ -2304,7 +2316,9 @@ static void epoch_mark_config(dm_node *n, const dm_epoch_config *c, int64_t now)
 {
     for (uint32_t i = 0; i < n->cfg.n_members; i++) {
         uint8_t m = dm_epoch_config_has(c, i);
-        if (m != n->in_conf[i] && m != n->in_view[i] && i != n->cfg.self)
+        /* Self too: removed while running, it counts rejoin_delay from
+         * here, as its peers do, not from its start. */
+        if (m != n->in_conf[i] && m != n->in_view[i])
             n->view_since[i] = now;
         n->in_conf[i] = m;
         n->known[i] |= m;
@@ -2718,7 +2732,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
         cfg->lease_us <= 0 || cfg->rpc_timeout_us <= 0 || cfg->rto_min_us <= 0 ||
         cfg->suspect_us < 0 || cfg->lock_delay_us < 0 ||
         cfg->drift_ppm >= 500000 || cfg->token_stride == 0 ||
-        cfg->lost_margin_us < 0 || cfg->lost_margin_us > dm_config_lost_margin_max(cfg) ||
+        dm_config_lost_margin(cfg) < 0 || dm_config_lost_margin(cfg) > dm_config_lost_margin_max(cfg) ||
         (cfg->policy && (!cfg->policy->members || !cfg->policy->name)) ||
         (cfg->policy && cfg->policy->needs_membership && !cfg->membership) ||
         cfg->n_members > dm_policy_max_members(cfg->policy) ||
@@ -2776,7 +2790,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     /* The margin comes off the holder's side only: arbiters keep granting
      * for the whole lease, so LOST falls that much before anyone else can
      * be granted, and renewals (a third of this) come that much sooner. */
-    n->holder_lease = drift_lease(cfg) - cfg->lost_margin_us;
+    n->holder_lease = drift_lease(cfg) - dm_config_lost_margin(cfg);
     /* No slower retransmission could renew a lease in time. */
     int64_t rto_max = MAX(renew_interval(n), cfg->rto_min_us);
     dm_rtt_limits_init(&n->rtt_limits, cfg->rpc_timeout_us, cfg->rto_min_us, rto_max);

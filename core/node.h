@@ -123,7 +123,12 @@ typedef struct dm_config {
     int64_t lost_margin_us;      /* the holder reports DM_EV_LOST at least this long (by its own
                                     clock, bound by the drift) before any other node can be
                                     granted the lock, so that what it protects has time to stop.
-                                    At most half the drift-shortened lease; default 0 */
+                                    At most half the drift-shortened lease.
+                                    DM_LOST_MARGIN_RELATIVE (the default): lost_margin_ppm of
+                                    the lease; read it with dm_config_lost_margin() */
+    uint32_t lost_margin_ppm;    /* the margin as a fraction of lease_us, parts per million, when
+                                    lost_margin_us is DM_LOST_MARGIN_RELATIVE; default 100000
+                                    (10 %) */
     int64_t rpc_timeout_us;      /* initial retransmission timeout, used until a round trip to
                                     the peer was measured (core/rtt.h); default 1 s */
     int64_t rto_min_us;          /* lower clamp of the adaptive timeout; default 2 ms. The upper
@@ -170,11 +175,16 @@ typedef struct dm_config {
                                     incarnation are filled in by the node */
 } dm_config;
 
+#define DM_LOST_MARGIN_RELATIVE (-1)
+
 /* Fill every field with its default (n_members and self stay 0). */
 void dm_config_defaults(dm_config *cfg);
 /* The largest lost_margin_us cfg's lease and drift bound allow: half the
  * lease shortened by the drift bound (0 when those are invalid). */
 int64_t dm_config_lost_margin_max(const dm_config *cfg);
+/* The lost margin in force, in us: lost_margin_us, or lost_margin_ppm of
+ * the lease when that is DM_LOST_MARGIN_RELATIVE. */
+int64_t dm_config_lost_margin(const dm_config *cfg);
 
 typedef struct dm_node_stats {
     uint64_t sent[DM_MSG_TYPE_COUNT];       /* network messages, by type */

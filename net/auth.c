@@ -188,9 +188,7 @@ static dmn_auth_result accept_seq(dmn_auth *a, uint8_t *frame, size_t frame_len,
     if (from >= a->n_members)
         return DMN_AUTH_PEER;
     uint64_t seq = get_be64(frame + frame_len);
-    int64_t sent = (int64_t)get_be64(frame + frame_len + 8);
-    int64_t age = now_real - sent;
-    if (age > a->max_age_us || age < -a->max_age_us)
+    if (!dmn_auth_fresh(a, (int64_t)get_be64(frame + frame_len + 8), now_real))
         return DMN_AUTH_STALE;
     replay_state *r = &a->peers[from];
     if (!r->seen || seq > r->highest) {
@@ -205,24 +203,59 @@ static dmn_auth_result accept_seq(dmn_auth *a, uint8_t *frame, size_t frame_len,
     return DMN_AUTH_OK;
 }
 
-dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
-                              int64_t now_real)
+void dmn_auth_mac(dmn_auth *a, const uint8_t *data, size_t len, uint8_t mac[DMN_AUTH_MAC])
+{
+    compute_mac(&a->keys[0], data, len, mac);
+}
+
+bool dmn_auth_mac_verifies(dmn_auth *a, const uint8_t *data, size_t len, const uint8_t mac[DMN_AUTH_MAC])
+{
+    bool verified = false;
+    for (size_t k = 0; k < a->n_keys && !verified; k++) {
+        uint8_t want[DMN_AUTH_MAC];
+        compute_mac(&a->keys[k], data, len, want);
+        uint8_t diff = 0;
+        for (size_t i = 0; i < DMN_AUTH_MAC; i++)
+            diff |= want[i] ^ mac[i];
+        verified = diff == 0;
+    }
+    return verified;
+}
+
+bool dmn_auth_fresh(const dmn_auth *a, int64_t sent_real, int64_t now_real)
+{
+    int64_t age = now_real - sent_real;
+    return age <= a->max_age_us && age >= -a->max_age_us;
+}
+
+/* Whether buf[0..len) is a sealed frame of frame_len whose trailer's MAC
+ * verifies under one of the ring's keys (constant-time compare per key). */
+static dmn_auth_result mac_verifies(dmn_auth *a, const uint8_t *buf, size_t len, size_t frame_len)
 {
     if (frame_len < 12 || len != frame_len + DMN_AUTH_TRAILER ||
         buf[DMN_AUTH_FLAGS_OFFSET] != DMN_AUTH_FLAG)
         return DMN_AUTH_MISSING;
-    bool verified = false;
-    for (size_t k = 0; k < a->n_keys && !verified; k++) {
-        uint8_t mac[DMN_AUTH_MAC];
-        compute_mac(&a->keys[k], buf, frame_len + 16, mac);
-        uint8_t diff = 0;
-        for (size_t i = 0; i < DMN_AUTH_MAC; i++)
-            diff |= mac[i] ^ buf[frame_len + 16 + i];
-        verified = diff == 0;
-    }
-    if (!verified)
-        return DMN_AUTH_BADMAC;
-    return accept_seq(a, buf, frame_len, now_real);
+    return dmn_auth_mac_verifies(a, buf, frame_len + 16, buf + frame_len + 16) ? DMN_AUTH_OK
+                                                                              : DMN_AUTH_BADMAC;
+}
+
+dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                              int64_t now_real)
+{
+    dmn_auth_result r = mac_verifies(a, buf, len, frame_len);
+    return r == DMN_AUTH_OK ? accept_seq(a, buf, frame_len, now_real) : r;
+}
+
+dmn_auth_result dmn_auth_verify(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                                int64_t now_real)
+{
+    dmn_auth_result r = mac_verifies(a, buf, len, frame_len);
+    if (r != DMN_AUTH_OK)
+        return r;
+    if (!dmn_auth_fresh(a, (int64_t)get_be64(buf + frame_len + 8), now_real))
+        return DMN_AUTH_STALE;
+    buf[DMN_AUTH_FLAGS_OFFSET] = 0;
+    return DMN_AUTH_OK;
 }
 
 size_t dmn_auth_seal_datagram(dmn_auth *a, const uint8_t *buf, size_t frame_len, uint8_t *out,

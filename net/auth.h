@@ -104,6 +104,23 @@ size_t dmn_auth_seal(dmn_auth *a, uint8_t *buf, size_t frame_len, int64_t now_re
 dmn_auth_result dmn_auth_open(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
                               int64_t now_real);
 
+/* As dmn_auth_open, but without the replay window: for a HELLO
+ * (net/agree.h), whose `from` is the sender's id in its own member list,
+ * which need not be ours -- taking it into the window of the member that
+ * has that id here would refuse that member's own frames as replays. A
+ * replayed HELLO only restates a peer's settings. */
+dmn_auth_result dmn_auth_verify(dmn_auth *a, uint8_t *buf, size_t len, size_t frame_len,
+                                int64_t now_real);
+
+/* For frames of another layout (net/join.h's JOIN exchange): the MAC of
+ * data under the sealing key; whether mac verifies under any key of the
+ * ring (constant-time per key); whether a time stamped sent_real is within
+ * max_age of now_real. */
+void dmn_auth_mac(dmn_auth *a, const uint8_t *data, size_t len, uint8_t mac[DMN_AUTH_MAC]);
+bool dmn_auth_mac_verifies(dmn_auth *a, const uint8_t *data, size_t len,
+                           const uint8_t mac[DMN_AUTH_MAC]);
+bool dmn_auth_fresh(const dmn_auth *a, int64_t sent_real, int64_t now_real);
+
 /* Encrypt the frame buf[0..frame_len) (flag set, seq and time appended
  * inside) into out, which must hold frame_len + DMN_AUTH_ENC_OVERHEAD
  * bytes, with the first key. Returns the datagram's length, 0 on failure. */

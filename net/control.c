@@ -278,7 +278,7 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
          * right however late this line is written or read. */
         reply(le->owner, "OK %" G_GUINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT " %" G_GINT64_FORMAT,
               ev->token, MAX(0, (ev->lease_until - dmn_node_now(c->node)) / 1000), ev->lease_until,
-              dm_node_config(dmn_node_core(c->node))->lost_margin_us / 1000);
+              dm_config_lost_margin(dm_node_config(dmn_node_core(c->node))) / 1000);
         return;
     case DM_EV_RENEWED:
         if (le->owner && le->state == LE_HELD)
@@ -491,7 +491,8 @@ static void cmd_change_members(session *s, const char *op, const char *address)
         c->changer = s;
         break;
     case DM_EPEER:
-        reply(s, "ERR EPEER %s is not one of the configured members (--members)", address);
+        reply(s, "ERR EPEER %s is no member this node knows (--members or added); only policy "
+              "epoch without TLS adds new addresses", address);
         break;
     case DM_EINVAL:
         reply(s, "ERR EINVAL %s %s in the configuration, or the policy is not epoch", address,
@@ -503,6 +504,9 @@ static void cmd_change_members(session *s, const char *op, const char *address)
     case DM_ETOOFEW:
         reply(s, "ERR ETOOFEW removing %s would leave fewer than reconfig_min_size members",
               address);
+        break;
+    case DM_ENOMEM:
+        reply(s, "ERR ENOMEM no spare member id is left for %s (max_members)", address);
         break;
     default:
         reply_err(s, rc);

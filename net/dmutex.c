@@ -143,17 +143,21 @@ static dmutex_member *list_members(dmutex *d, size_t *n)
     const dm_membership *m = dm_node_membership(core);
     uint32_t count = dmn_node_n_members(d->node);
     dmutex_member *out = g_new0(dmutex_member, count);
+    size_t k = 0;
     for (uint32_t i = 0; i < count; i++) {
+        if (!dmn_node_id_bound(d->node, i))   /* a spare id nobody was added under */
+            continue;
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
             dm_membership_info(m, i, &info);
-        out[i].address = g_strdup(dmn_node_address(d->node, i));
-        out[i].state = (dmutex_member_state)info.state;
-        out[i].incarnation = i == dm_node_self(core) && m ? dm_membership_incarnation(m) : info.incarnation;
-        out[i].self = i == dm_node_self(core);
+        out[k].address = g_strdup(dmn_node_address(d->node, i));
+        out[k].state = (dmutex_member_state)info.state;
+        out[k].incarnation = i == dm_node_self(core) && m ? dm_membership_incarnation(m) : info.incarnation;
+        out[k].self = i == dm_node_self(core);
+        k++;
     }
-    *n = count;
+    *n = k;
     return out;
 }
 

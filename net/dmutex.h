@@ -178,7 +178,9 @@ typedef struct dmutex_event {
  * of the application's. */
 typedef void (*dmutex_callback)(const dmutex_event *ev, void *user);
 
-/* Returns an id for dmutex_unsubscribe (> 0). */
+/* Returns an id for dmutex_unsubscribe (> 0). Events are delivered from
+ * the subscription on, never replayed: members may have joined before it,
+ * so read the current state with dmutex_members() after subscribing. */
 unsigned dmutex_subscribe(dmutex *d, dmutex_callback cb, void *user);
 void dmutex_unsubscribe(dmutex *d, unsigned id);
 

@@ -45,7 +45,12 @@ enum { EX_OK = 0, EX_FAIL = 1, EX_USAGE_ = 2, EX_UNREACHABLE = 3 };
 
 #define DEFAULT_CONTROL "/run/dmutex/control.sock"
 #define DEFAULT_TIMEOUT_S 30.0
-#define DEFAULT_KILL_AFTER_S 1.0
+/* Without --kill-after: half the daemon's lost_margin, so that a command
+ * that ignores SIGTERM is killed with half the margin still left for it to
+ * die in before another node can be granted; 1 s when the daemon has no
+ * margin (nothing is safe then, and the command gets some grace). */
+#define DEFAULT_KILL_AFTER_S (-1.0)
+#define KILL_AFTER_WITHOUT_MARGIN_S 1.0
 
 static int sigpipe_fds[2] = { -1, -1 };
 
@@ -72,7 +77,8 @@ static int usage(const char *msg)
     fprintf(stderr,
             "Usage: dmutexctl [--control PATH] COMMAND\n"
             "  lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]\n"
-            "     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default 1)\n"
+            "     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default half\n"
+            "      the daemon's lost_margin, 1 without one)\n"
             "  unlock NAME\n"
             "  status [--json] [NAME]   (with NAME: the quorum line is that lock's)\n"
             "  members [--json]\n"
@@ -372,9 +378,13 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, double
         return EX_FAIL;
     }
     g_strlcpy(token, w[1], sizeof token);
+    long long margin_ms = nw >= 5 ? g_ascii_strtoll(w[4], NULL, 10) : 0;
+    if (kill_after < 0) {
+        kill_after = margin_ms > 0 ? margin_ms * 500 : (int64_t)(KILL_AFTER_WITHOUT_MARGIN_S * 1e6);
+        kill_after_s = (double)kill_after / 1e6;
+    }
     if (nw >= 5 && command && command[0]) {
-        long long margin_ms = g_ascii_strtoll(w[4], NULL, 10);
-        /* Without a margin (0, the default) the operator has not asked for
+        /* Without a margin (0) the operator has not asked for
          * one: the README says what that means, every lock need not. */
         if (margin_ms > 0 && margin_ms * 1000 <= kill_after)
             fprintf(stderr, "dmutexctl: lock %s: warning: the daemon's lost_margin (%lld ms) is not above "

@@ -3,6 +3,7 @@
  *   dmutexd --id HOST:PORT --members HOST:PORT,... [--policy ae|memberlist]
  *           [--data-dir DIR] [--control PATH] [--key-file FILE]
  *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
+ *   dmutexd --id HOST:PORT --join HOST:PORT,... --policy epoch [...]
  *   dmutexd --print-config-keys
  *
  * SIGHUP re-reads the key file(s) and the TLS CAs, certificate and key
@@ -26,6 +27,7 @@
 
 #include "control.h"
 #include "httpmetrics.h"
+#include "join.h"
 #include "netconfig.h"
 #include "netlog.h"
 #include "sdnotify.h"
@@ -135,9 +137,58 @@ static int usage_error(GOptionContext *ctx, const char *msg)
     return 2;
 }
 
+/* --join: learn the members and this node's id from the peers given. */
+static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
+{
+    if (cfg->members->len > 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join replaces --members: give one of them");
+        return FALSE;
+    }
+    if (!cfg->core.policy || !cfg->core.policy->epochs) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs policy epoch (--policy epoch)");
+        return FALSE;
+    }
+    if (cfg->tls_cert) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join does not work with TLS (members' certificates "
+                    "are checked against --members only): give --members with every address");
+        return FALSE;
+    }
+    if (!cfg->self || !dmn_split_address(cfg->self, NULL, NULL)) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs this node's address (--id HOST:PORT)");
+        return FALSE;
+    }
+    /* With key_file the JOIN exchange is sealed with the cluster keyring
+     * (net/join.h); the ids only size replay windows, which it does not use. */
+    dmn_auth *auth = NULL;
+    if (cfg->key_file) {
+        g_autoptr(GPtrArray) keys = dmn_config_read_keys(cfg->key_file, err);
+        if (!keys)
+            return FALSE;
+        auth = dmn_auth_new_ring((GBytes *const *)keys->pdata, keys->len, 1, cfg->auth_max_age_us,
+                                 g_get_real_time());
+        if (!auth) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "key_file %s: a bad key", cfg->key_file);
+            return FALSE;
+        }
+    }
+    dmn_join_result r;
+    gboolean joined = dmn_join_run(uv_default_loop(), cfg->self, peers, 0, auth, &r, err);
+    if (auth)
+        dmn_auth_free(auth);
+    if (!joined)
+        return FALSE;
+    dmn_config_set_members(cfg, (const char *const *)r.members->pdata, r.members->len);
+    cfg->max_members = r.max_members;
+    if (cfg->bindings)
+        g_ptr_array_unref(cfg->bindings);
+    cfg->bindings = g_ptr_array_ref(r.bindings);
+    dmn_join_result_clear(&r);
+    return TRUE;
+}
+
 int main(int argc, char **argv)
 {
-    g_autofree char *id = NULL, *members = NULL, *policy = NULL, *quorum = NULL, *data_dir = NULL,
+    g_autofree char *id = NULL, *members = NULL, *join = NULL, *policy = NULL, *quorum = NULL, *data_dir = NULL,
                     *control = NULL;
     g_autofree char *key_file = NULL, *config = NULL, *log_level = NULL;
     g_auto(GStrv) sets = NULL;
@@ -145,6 +196,9 @@ int main(int argc, char **argv)
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
         { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
+        { "join", 0, 0, G_OPTION_ARG_STRING, &join,
+          "Instead of --members (policy epoch): ask these members for the configuration, and start "
+          "once one binds --id (an operator's `dmutexctl members add`)", "HOST:PORT,..." },
         { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default), memberlist or epoch", "POLICY" },
         { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
@@ -222,7 +276,10 @@ int main(int argc, char **argv)
         OVERRIDE(control, control);
         OVERRIDE(key_file, key_file);
         OVERRIDE(log_level, log_level);
-        ok = dmn_config_finish(&d.cfg, &err);
+        if (join)
+            ok = join_cluster(&d.cfg, join, &err);
+        if (ok)
+            ok = dmn_config_finish(&d.cfg, &err);
     }
     if (ok)
         ok = dmn_log_setup(d.cfg.log_level, "dmutexd", &err);

@@ -41,6 +41,8 @@ void dmn_config_clear(dmn_config *c)
     g_free(c->tls_cert);
     g_free(c->tls_key);
     g_free(c->log_level);
+    if (c->bindings)
+        g_ptr_array_unref(c->bindings);
     memset(c, 0, sizeof *c);
 }
 
@@ -136,6 +138,7 @@ static const key_desc keys[] = {
     { "tls_ca", K_STR, OFF(tls_ca) },
     { "tls_cert", K_STR, OFF(tls_cert) },
     { "tls_key", K_STR, OFF(tls_key) },
+    { "max_members", K_UINT, OFF(max_members) },
 };
 #undef OFF
 
@@ -176,8 +179,8 @@ gboolean dmn_config_set(dmn_config *c, const char *key, const char *value, const
         g_autofree char *flat = dm_confkey_flat_name(k);
         if (deprecated)
             g_warning("%s: key '%s' is deprecated: write '%s'", origin, key, flat);
-        g_autofree char *text = k->type == DM_CONFKEY_DURATION ? legacy_duration(origin, key, v)
-                                                               : g_strdup(v);
+        bool dur = k->type == DM_CONFKEY_DURATION || k->type == DM_CONFKEY_MARGIN;
+        g_autofree char *text = dur ? legacy_duration(origin, key, v) : g_strdup(v);
         g_autofree char *msg = NULL;
         if (dm_confkey_set(k, &c->core, text, &msg) < 0) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: %s", origin, msg);
@@ -282,6 +285,11 @@ char *dmn_config_keys_doc(void)
         g_autofree char *flat = dm_confkey_flat_name(k), *def = dm_confkey_default(k);
         g_string_append_printf(s, "| `%s` | %s | `%s` | ", flat, dm_confkey_type_name(k->type), def);
         if (k->type == DM_CONFKEY_DURATION) {
+            dm_duration_format(k->min, s);
+            g_string_append(s, "..");
+            dm_duration_format(k->max, s);
+        } else if (k->type == DM_CONFKEY_MARGIN) {
+            g_string_append(s, "0%..50%, or ");
             dm_duration_format(k->min, s);
             g_string_append(s, "..");
             dm_duration_format(k->max, s);
@@ -424,13 +432,47 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
         if (strcmp(m, c->self) == 0)
             c->self_id = i;
     }
+    /* A joiner's id is the spare id its binding names. */
+    for (guint i = 0; c->self_id == UINT32_MAX && c->bindings && i < c->bindings->len; i++) {
+        const char *b = g_ptr_array_index(c->bindings, i), *eq = strchr(b, '=');
+        if (eq && strcmp(eq + 1, c->self) == 0)
+            c->self_id = (uint32_t)g_ascii_strtoull(b, NULL, 10);
+    }
     if (c->self_id == UINT32_MAX) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "this node's address '%s' is not in the member list",
                     c->self);
         return FALSE;
     }
-    c->core.n_members = c->members->len;
+    c->core.n_members = MAX(c->members->len, c->self_id + 1);
     c->core.self = c->self_id;
+    /* Under epoch, ids past --members are spare: `members add` binds them
+     * to new addresses. Few by default, since SWIM scales its suspicion
+     * timeout and retransmissions with log10 of the ids. */
+    bool epochs = c->core.policy && c->core.policy->epochs;
+    if (epochs) {
+        uint32_t want = c->max_members ? c->max_members
+                                       : MIN(c->members->len + 4, dm_policy_max_members(c->core.policy));
+        if (want < c->members->len || want > dm_policy_max_members(c->core.policy)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "max_members %u: want %u..%u (the --members count "
+                        "up to what policy %s allows)", want, c->members->len,
+                        dm_policy_max_members(c->core.policy), dm_policy_name(c->core.policy));
+            return FALSE;
+        }
+        c->core.n_members = want;
+        c->core.initial_members = want > c->members->len ? c->members->len : 0;
+        if (c->self_id >= want) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "this node's id %u is past max_members %u",
+                        c->self_id, want);
+            return FALSE;
+        }
+    } else if (c->self_id >= c->members->len) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "a joined node (--join) needs policy epoch");
+        return FALSE;
+    } else if (c->max_members && c->max_members != c->members->len) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "max_members is for policy epoch only "
+                    "(other policies have exactly the --members)");
+        return FALSE;
+    }
     g_autofree char *msg = NULL;
     if (dm_confkeys_check(&c->core, &msg) < 0) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "%s", msg);

@@ -46,6 +46,11 @@ typedef struct dmn_config {
     int64_t backoff_max_us;     /* ... up to 2 s */
     size_t out_queue_max;       /* bytes queued per peer before dropping: 1 MiB */
     int64_t lock_timeout_us;    /* libdmutex: dmutex_lock's timeout; 10 s */
+    uint32_t max_members;       /* policy epoch: member ids in all (--members are the first;
+                                   the rest are bound by `members add`); 0 = members + 4.
+                                   The same on every member */
+    GPtrArray *bindings;        /* char* "ID=HOST:PORT": spare ids a --join learnt, self's
+                                   among them (then self need not be in members) */
 } dmn_config;
 
 void dmn_config_init(dmn_config *c);

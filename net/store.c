@@ -23,8 +23,13 @@ gboolean dmn_store_prepare(const char *dir, GError **err)
 
 gboolean dmn_store_load(const char *dir, GBytes **out, GError **err)
 {
+    return dmn_store_load_file(dir, DMN_STORE_FILE, out, err);
+}
+
+gboolean dmn_store_load_file(const char *dir, const char *name, GBytes **out, GError **err)
+{
     *out = NULL;
-    g_autofree char *path = g_build_filename(dir, DMN_STORE_FILE, NULL);
+    g_autofree char *path = g_build_filename(dir, name, NULL);
     char *data = NULL;
     gsize len = 0;
     GError *e = NULL;
@@ -58,7 +63,13 @@ static gboolean write_all(int fd, const void *bytes, size_t len)
 
 gboolean dmn_store_save(const char *dir, const void *bytes, size_t len, GError **err)
 {
-    g_autofree char *path = g_build_filename(dir, DMN_STORE_FILE, NULL);
+    return dmn_store_save_file(dir, DMN_STORE_FILE, bytes, len, err);
+}
+
+gboolean dmn_store_save_file(const char *dir, const char *name, const void *bytes, size_t len,
+                             GError **err)
+{
+    g_autofree char *path = g_build_filename(dir, name, NULL);
     g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0)

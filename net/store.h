@@ -21,4 +21,10 @@ gboolean dmn_store_load(const char *dir, GBytes **out, GError **err);
 
 gboolean dmn_store_save(const char *dir, const void *bytes, size_t len, GError **err);
 
+/* The same for another file of DIR (DIR/name, written through
+ * DIR/name.tmp): the net driver's own tables kept next to the state. */
+gboolean dmn_store_load_file(const char *dir, const char *name, GBytes **out, GError **err);
+gboolean dmn_store_save_file(const char *dir, const char *name, const void *bytes, size_t len,
+                             GError **err);
+
 #endif

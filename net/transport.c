@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agree.h"
 #include "auth.h"
 #include "json.h"
 #include "metrics.h"
@@ -11,6 +12,7 @@
 #include "error.h"
 #include "store.h"
 #include "tls.h"
+#include "join.h"
 
 #define FRAME_CAP (DM_FRAME_MAX + DMN_AUTH_TRAILER)
 #define LOG_INTERVAL_US G_USEC_PER_SEC
@@ -31,12 +33,16 @@ typedef struct outconn {
     int64_t connected_at;
     GByteArray *inflight;
     dmn_tls *tls;           /* with TLS: the client session */
+    size_t fill;            /* the peer's HELLO answer, being read */
+    uint8_t acc[FRAME_CAP];
 } outconn;
 
 struct peer {
     dmn_node *node;
     uint32_t id;
-    const char *address;
+    const char *address;    /* a --members entry, or `owned` */
+    char *owned;            /* a spare id's: its binding's address, or a placeholder */
+    bool bound;             /* has an address (a --members entry, or an installed binding) */
     struct sockaddr_storage addr;
     outconn *conn;
     bool backoff;           /* reconnecting later: drop what is sent meanwhile */
@@ -57,6 +63,9 @@ typedef struct inconn {
     dmn_tls *tls;           /* with TLS: the server session */
     char remote[64];        /* IP:PORT of the other end, for the log */
     char remote_host[64];   /* IP alone: failures are counted per host (ports change) */
+    bool hello;             /* its HELLO came (nothing else is taken before) */
+    bool refused;           /* and said the peer's settings differ: frames dropped */
+    char *peer;             /* the address its HELLO names */
     size_t fill;
     uint8_t acc[FRAME_CAP];
 } inconn;
@@ -88,6 +97,16 @@ typedef struct lock_alias {
 
 #define DEFERRED_ID_BASE (UINT64_C(1) << 63)
 
+/* Under the epoch policy the ids past --members are spare. A configuration
+ * that adds one for the first time carries its binding (the core's
+ * dm_epoch_config.bind, chosen with it): "ID=HOST:PORT". This node keeps
+ * the bindings it installed in DIR/bindings, one such line each, so that
+ * it can address those members after a restart. */
+#define BINDINGS_FILE "bindings"
+static void install_binding(dmn_node *n);
+static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err);
+static bool save_bindings(dmn_node *n);
+
 struct dmn_node {
     uv_loop_t *loop;
     const dmn_config *cfg;
@@ -108,6 +127,8 @@ struct dmn_node {
     GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
     dmn_tls_ctx *tls;         /* NULL: plain TCP */
     dmn_authlog *authlog;     /* authentication failures per peer */
+    uint8_t join_nonce[DMN_JOIN_NONCE];   /* of this node's JOINs (ask_bindings), under a key */
+    dmn_agreebook *agree;     /* peers whose settings differ (net/agree.h) */
     GArray *events;
     GPtrArray *dirty;
     bool settling, resettle, closing;
@@ -129,7 +150,7 @@ struct dmn_node {
 
 static const char *const bad_names[DMN_BAD_COUNT] = {
     "garbage", "truncated", "oversize", "version", "auth", "replay", "rejected", "conn_limit",
-    "control", "http",
+    "control", "http", "config_mismatch",
 };
 
 const char *dmn_bad_kind_name(dmn_bad_kind k)
@@ -266,10 +287,15 @@ static void peer_flush(peer *p);
  * configuration, so it would never hear of later ones by itself (a removed
  * member, or one restarted into an old configuration): it asks, once a
  * second. Members hear of them from their traffic. */
+static void ask_bindings(dmn_node *n);
+
 static void on_catch_up(uv_timer_t *t)
 {
     dmn_node *n = t->data;
-    if (n->closing || dm_node_is_config_member(n->core))
+    if (n->closing)
+        return;
+    ask_bindings(n);
+    if (dm_node_is_config_member(n->core))
         return;
     dm_node_epoch_catch_up(n->core, now_us());
     settle(n);
@@ -319,6 +345,7 @@ static void deliver_events(dmn_node *n)
             g_info("view: %u members, hash %016" G_GINT64_MODIFIER "x", ev->view_size, ev->view_hash);
             break;
         case DM_EV_EPOCH:
+            install_binding(n);
             g_message("configuration epoch %" G_GUINT64_FORMAT ": %u members", ev->epoch,
                       ev->view_size);
             if (!dm_node_is_config_member(n->core))
@@ -497,6 +524,88 @@ static void settle(dmn_node *n)
     n->settling = false;
 }
 
+/* ------------------------------------------------------------ HELLO */
+
+/* This node's HELLO, sealed when keyed, into buf (FRAME_CAP bytes): its
+ * length, 0 if it cannot be made. */
+static size_t make_hello(dmn_node *n, bool reply, uint8_t *buf)
+{
+    int len = dmn_agree_hello(n->cfg, reply, buf, DM_FRAME_MAX);
+    if (len < 0) {
+        g_warning("cannot encode our HELLO: %s", dm_strerror(len));
+        return 0;
+    }
+    return n->auth ? dmn_auth_seal(n->auth, buf, (size_t)len, g_get_real_time()) : (size_t)len;
+}
+
+/* The peer's member address as a socket address, for matching its
+ * datagrams: the HELLO's HOST:PORT when HOST is numeric, else the stream's
+ * remote IP with that port. */
+static void hello_udp_addr(const char *address, const struct sockaddr_storage *remote,
+                           struct sockaddr_storage *out)
+{
+    g_autofree char *host = NULL;
+    int port = 0;
+    memset(out, 0, sizeof *out);
+    if (!dmn_split_address(address, &host, &port))
+        return;
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0 ||
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)out) == 0)
+        return;
+    memcpy(out, remote, sizeof *out);
+    if (out->ss_family == AF_INET)
+        ((struct sockaddr_in *)out)->sin_port = htons((uint16_t)port);
+    else if (out->ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)out)->sin6_port = htons((uint16_t)port);
+}
+
+/* A HELLO that arrived on a stream, in buf[0..len) (plus its trailer when
+ * keyed); must_be: the address it must name (the member a TLS certificate
+ * names; NULL: any); udp: the peer's member address (NULL: derive it from
+ * the HELLO and `remote`). Returns -1 when it is bad input (the stream must
+ * be closed), 0 when the peer's settings differ, 1 when they agree. */
+static int take_hello(dmn_node *n, uint8_t *buf, size_t len, const char *via, const char *must_be,
+                      const struct sockaddr_storage *udp, const struct sockaddr_storage *remote,
+                      dm_agree *theirs)
+{
+    int fl = dm_codec_frame_length(buf, len);
+    if (fl < 0 || (size_t)fl > len) {
+        dmn_node_count_bad(n, fl < 0 ? kind_of_codec_error(fl) : DMN_BAD_TRUNCATED, "%s: HELLO: %s", via,
+                           dm_strerror(fl < 0 ? fl : -DM_ETRUNC));
+        return -1;
+    }
+    if (n->auth) {
+        dmn_auth_result r = dmn_auth_verify(n->auth, buf, len, (size_t)fl, g_get_real_time());
+        if (r != DMN_AUTH_OK) {
+            dmn_node_count_bad(n, r == DMN_AUTH_STALE ? DMN_BAD_REPLAY : DMN_BAD_AUTH,
+                               "%s: HELLO refused by authentication: %s", via, dmn_auth_result_name(r));
+            return -1;
+        }
+    } else if ((size_t)fl != len) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "%s: %zu bytes after a HELLO%s", via, len - (size_t)fl,
+                           buf[DMN_AUTH_FLAGS_OFFSET] & DMN_AUTH_FLAG ? " (authenticated, but no key here)" : "");
+        return -1;
+    }
+    int rc = dm_agree_decode(buf, (size_t)fl, theirs);
+    if (rc < 0) {
+        dmn_node_count_bad(n, kind_of_codec_error(rc), "%s: HELLO: %s", via, dm_strerror(rc));
+        return -1;
+    }
+    if (must_be && strcmp(must_be, theirs->address) != 0) {
+        dmn_node_count_bad(n, DMN_BAD_AUTH, "%s: a HELLO naming %s on a stream certified for %s", via,
+                           theirs->address, must_be);
+        auth_failure(n, must_be, "frames from %s fail authentication: its certificate names %s but "
+                     "its HELLO names %s", must_be, must_be, theirs->address);
+        return -1;
+    }
+    struct sockaddr_storage derived;
+    if (!udp) {
+        hello_udp_addr(theirs->address, remote, &derived);
+        udp = &derived;
+    }
+    return dmn_agreebook_hello(n->agree, theirs, (const struct sockaddr *)udp, now_us()) ? 1 : 0;
+}
+
 /* ------------------------------------------------------------ outgoing TCP */
 
 static void on_out_closed(uv_handle_t *h)
@@ -623,8 +732,38 @@ static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
     buf->len = sizeof c->node->rbuf;
 }
 
-/* Outgoing connections carry nothing towards us: reading only notices the
- * peer closing (it crashed or restarted), and refuses anything else. */
+/* Outgoing connections carry nothing towards us but the peer's HELLO, its
+ * answer to ours: reading takes that, notices the peer closing (it crashed
+ * or restarted), and refuses anything else. */
+static bool out_read_hellos(outconn *c, const uint8_t *p, size_t rem)
+{
+    dmn_node *n = c->node;
+    size_t trailer = n->auth ? DMN_AUTH_TRAILER : 0;
+    while (rem > 0) {
+        /* Length prefix and type first: anything but a HELLO is refused. */
+        size_t need = 6;
+        if (c->fill >= need) {
+            int fl = dm_codec_frame_length(c->acc, c->fill);
+            if (fl < 0 || !dm_agree_is_hello(c->acc, c->fill))
+                return false;
+            need = (size_t)fl + trailer;
+        }
+        size_t take = MIN(need - c->fill, rem);
+        memcpy(c->acc + c->fill, p, take);
+        c->fill += take;
+        p += take;
+        rem -= take;
+        if (c->fill < need || need == 6)
+            continue;
+        c->fill = 0;
+        dm_agree theirs;
+        g_autofree char *via = g_strdup_printf("tcp to %s", c->peer->address);
+        if (take_hello(n, c->acc, need, via, NULL, &c->peer->addr, NULL, &theirs) < 0)
+            return false;
+    }
+    return true;
+}
+
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
     outconn *c = s->data;
@@ -643,13 +782,21 @@ static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             conn_fail(c, UV_EPROTO);
             return;
         }
-        if (dmn_tls_plain(c->tls)->len == 0) {
+        GByteArray *plain = dmn_tls_plain(c->tls);
+        if (plain->len == 0) {
             if (!was && dmn_tls_established(c->tls))
                 g_debug("TLS session with %s established", p->address);
             peer_flush(p);
             return;
         }
-        nread = (ssize_t)dmn_tls_plain(c->tls)->len;
+        /* The peer's HELLO answer, in records like the rest. */
+        bool hellos = out_read_hellos(c, plain->data, plain->len);
+        nread = (ssize_t)plain->len;
+        g_byte_array_set_size(plain, 0);
+        if (hellos)
+            return;
+    } else if (nread > 0 && out_read_hellos(c, (const uint8_t *)buf->base, (size_t)nread)) {
+        return;
     }
     if (nread > 0) {
         /* A TLS alert record (0x15, version 3.x): the peer wants TLS, we do not speak it. */
@@ -689,6 +836,10 @@ static void on_connect(uv_connect_t *req, int status)
     }
     uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read);
     g_debug("connected to %s", p->address);
+    /* Every stream opens with our HELLO: the peer takes nothing else first. */
+    uint8_t hello[FRAME_CAP];
+    size_t hl = make_hello(p->node, false, hello);
+    g_byte_array_prepend(p->out, hello, (guint)hl);
     peer_flush(p);
 }
 
@@ -761,7 +912,7 @@ static bool over_udp(const dm_msg *msg)
 static void drv_send(void *user, const dm_msg *msg)
 {
     dmn_node *n = user;
-    if (msg->to >= n->n_peers || msg->to == n->cfg->self_id)
+    if (msg->to >= n->n_peers || msg->to == n->cfg->self_id || !n->peers[msg->to].bound)
         return;
     uint8_t buf[FRAME_CAP];
     int len = dm_codec_encode(msg, buf, DM_FRAME_MAX);
@@ -916,6 +1067,117 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
     return true;
 }
 
+/* The installed configuration holds an id this node has no address for (it
+ * skipped the epoch that bound it): ask the members it can address. */
+static void ask_bindings(dmn_node *n)
+{
+    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs)
+        return;
+    uint32_t ids[DM_MAX_MEMBERS];
+    uint32_t k = dm_node_config_members(n->core, ids, DM_MAX_MEMBERS);
+    bool missing = false;
+    for (uint32_t i = 0; i < k; i++)
+        missing = missing || (ids[i] < n->n_peers && !n->peers[ids[i]].bound);
+    if (!missing)
+        return;
+    uint8_t buf[DMN_JOIN_HEADER + DMN_JOIN_TRAILER];
+    size_t len = dmn_join_encode_request(buf);
+    if (n->auth)
+        len = dmn_join_seal(n->auth, buf, len, n->join_nonce, g_get_real_time());
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound || i == n->cfg->self_id)
+            continue;
+        uv_buf_t b = uv_buf_init((char *)buf, (unsigned)len);
+        if (uv_udp_try_send(&n->udp, &b, 1, (const struct sockaddr *)&n->peers[i].addr) < 0)
+            n->udp_dropped++;
+        else
+            n->udp_sent++;
+    }
+}
+
+/* A JOIN (answered with this node's table, one entry per addressable id)
+ * or an entry answering this node's own JOIN (taken for a spare id of the
+ * installed configuration that has no address yet). With key_file both are
+ * sealed (net/join.h): a JOIN that fails authentication is counted and
+ * logged as any frame that does; an answer echoes the JOIN's nonce, and an
+ * entry is taken only if it echoes this node's. */
+static void handle_join(dmn_node *n, const uint8_t *buf, size_t len, const struct sockaddr *addr,
+                        const char *src)
+{
+    int type = 0;
+    bool sealed = false;
+    dmn_join_entry e;
+    const char *bad = dmn_join_parse(buf, len, &type, &sealed, &e);
+    if (bad) {
+        dmn_node_count_bad(n, DMN_BAD_GARBAGE, "udp: %s from %s", bad, src);
+        return;
+    }
+    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs || (sealed && !n->auth)) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: a join frame from %s refused (%s)", src,
+                           sealed ? "it is sealed, but no key_file is set here"
+                                  : "the policy is not epoch");
+        return;
+    }
+    uint8_t nonce[DMN_JOIN_NONCE];
+    if (n->auth) {
+        dmn_auth_result r = dmn_join_open(n->auth, buf, len, g_get_real_time(), nonce);
+        if (r != DMN_AUTH_OK) {
+            dmn_node_count_bad(n, r == DMN_AUTH_STALE ? DMN_BAD_REPLAY : DMN_BAD_AUTH,
+                               "udp: a join frame from %s refused by authentication: %s", src,
+                               dmn_auth_result_name(r));
+            if (r != DMN_AUTH_STALE)
+                auth_failure(n, src, "frames from %s fail authentication: check the key file (%s)",
+                             src, r == DMN_AUTH_MISSING ? "an unsealed join frame: no key_file there?"
+                                                        : "a join frame with a MAC under no key of ours");
+            return;
+        }
+        if (type == DMN_JOIN_ENTRY_TYPE && memcmp(nonce, n->join_nonce, DMN_JOIN_NONCE) != 0) {
+            dmn_node_count_bad(n, DMN_BAD_REPLAY, "udp: a join entry from %s answers no JOIN of "
+                               "ours (a replay, or a late answer)", src);
+            return;
+        }
+    }
+    n->frames_received++;
+    if (type == DMN_JOIN_TYPE) {
+        for (uint32_t i = 0; i < n->n_peers; i++) {
+            if (!n->peers[i].bound)
+                continue;
+            uint8_t out[DMN_JOIN_ENTRY_MAX];
+            size_t olen = dmn_join_encode_entry(out, n->n_peers, n->cfg->members->len, i,
+                                                n->peers[i].address);
+            if (n->auth)
+                olen = dmn_join_seal(n->auth, out, olen, nonce, g_get_real_time());
+            uv_buf_t b = uv_buf_init((char *)out, (unsigned)olen);
+            if (uv_udp_try_send(&n->udp, &b, 1, addr) < 0)
+                n->udp_dropped++;
+            else
+                n->udp_sent++;
+        }
+        return;
+    }
+    if (e.max_members != n->n_peers || e.members != n->cfg->members->len) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: a join entry from %s for %u ids of which %u "
+                           "--members; here %u and %u", src, e.max_members, e.members, n->n_peers,
+                           n->cfg->members->len);
+        return;
+    }
+    uint32_t ids[DM_MAX_MEMBERS];
+    uint32_t k = dm_node_config_members(n->core, ids, DM_MAX_MEMBERS);
+    bool wanted = false;
+    for (uint32_t i = 0; i < k; i++)
+        wanted = wanted || ids[i] == e.id;
+    if (!wanted || n->peers[e.id].bound)
+        return;
+    GError *err = NULL;
+    if (!bind_id(n, e.id, g_strdup(e.address), &err)) {
+        dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: join entry from %s: %s", src, err->message);
+        g_error_free(err);
+        return;
+    }
+    g_message("learnt from %s: id %u is %s", src, e.id, e.address);
+    save_bindings(n);
+}
+
 static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
                    unsigned flags)
 {
@@ -930,9 +1192,17 @@ static void on_udp(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct
         dmn_node_count_bad(n, DMN_BAD_OVERSIZE, "udp: datagram larger than %zu bytes", sizeof n->rbuf);
         return;
     }
+    const char *refused = dmn_agreebook_refused(n->agree, addr);
+    if (refused) {
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "udp from %s: its settings differ from ours", refused);
+        return;
+    }
     char src[64];
     sockaddr_text(addr, src, sizeof src);
-    process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp", src);
+    if (dmn_join_is_frame((const uint8_t *)buf->base, (size_t)nread))
+        handle_join(n, (const uint8_t *)buf->base, (size_t)nread, addr, src);
+    else
+        process_frame(n, (uint8_t *)buf->base, (size_t)nread, "udp", src);
     settle(n);
 }
 
@@ -942,11 +1212,10 @@ static void on_in_closed(uv_handle_t *h)
 {
     inconn *c = h->data;
     dmn_tls_free(c->tls);
+    g_free(c->peer);
     g_free(c);
 }
 
-/* A server session's handshake flights, on the inbound connection (which
- * carries nothing else towards the peer). */
 typedef struct in_write {
     uv_write_t req;
     uint8_t data[];
@@ -958,23 +1227,30 @@ static void on_in_written(uv_write_t *req, int status)
     g_free(req->data);
 }
 
-static void in_write_tls(inconn *c)
+/* Write data[0..len) on an inbound connection: at once as far as the
+ * socket takes it, the rest queued. */
+static void in_write_bytes(inconn *c, const uint8_t *data, size_t len)
 {
-    GByteArray *out = dmn_tls_out(c->tls);
-    if (out->len == 0)
+    if (len == 0)
         return;
-    uv_buf_t b = uv_buf_init((char *)out->data, out->len);
+    uv_buf_t b = uv_buf_init((char *)data, (unsigned)len);
     int w = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
     if (w == UV_EAGAIN)
         w = 0;
-    if (w >= 0 && (guint)w < out->len) {
-        in_write *wr = g_malloc(sizeof *wr + out->len - (guint)w);
-        memcpy(wr->data, out->data + w, out->len - (guint)w);
+    if (w >= 0 && (size_t)w < len) {
+        in_write *wr = g_malloc(sizeof *wr + len - (size_t)w);
+        memcpy(wr->data, data + w, len - (size_t)w);
         wr->req.data = wr;
-        b = uv_buf_init((char *)wr->data, out->len - (guint)w);
+        b = uv_buf_init((char *)wr->data, (unsigned)(len - (size_t)w));
         if (uv_write(&wr->req, (uv_stream_t *)&c->tcp, &b, 1, on_in_written) < 0)
             g_free(wr);
     }
+}
+
+static void in_write_tls(inconn *c)
+{
+    GByteArray *out = dmn_tls_out(c->tls);
+    in_write_bytes(c, out->data, out->len);
     g_byte_array_set_size(out, 0);
 }
 
@@ -994,6 +1270,60 @@ static bool in_sender_ok(inconn *c, const uint8_t *frame)
                  "frames claim to come from %s (sent from %s)", cert, cert,
                  from < n->n_peers ? n->peers[from].address : "no member", c->remote);
     return false;
+}
+
+/* Our HELLO, the answer to the peer's: the one thing an inbound stream
+ * carries towards the peer. */
+static void in_answer_hello(inconn *c)
+{
+    uint8_t hello[FRAME_CAP];
+    size_t len = make_hello(c->node, true, hello);
+    if (!c->tls) {
+        in_write_bytes(c, hello, len);
+    } else if (dmn_tls_send(c->tls, hello, len) == 0) {
+        in_write_tls(c);
+    }
+}
+
+/* The HELLO gate of an inbound stream, for the frame in c->acc[0..len):
+ * the first must be a HELLO (answered with ours), and the frames of a
+ * peer whose settings differ are dropped. False: close the stream. True:
+ * the frame was taken here (*taken) or is for process_frame. */
+static bool in_gate(inconn *c, size_t len, bool *taken)
+{
+    dmn_node *n = c->node;
+    *taken = true;
+    if (c->hello && !c->refused) {
+        *taken = false;
+        return true;
+    }
+    if (c->hello) {
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "tcp from %s: its settings differ from ours",
+                           c->peer);
+        return true;
+    }
+    struct sockaddr_storage remote;
+    int rlen = sizeof remote;
+    memset(&remote, 0, sizeof remote);
+    uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&remote, &rlen);
+    if (!dm_agree_is_hello(c->acc, len)) {
+        dmn_node_count_bad(n, DMN_BAD_CONFIG_MISMATCH, "tcp from %s: a stream that does not open "
+                           "with a HELLO (a peer of an older version?)", c->remote);
+        return false;
+    }
+    dm_agree theirs;
+    /* With TLS the HELLO must name the member the certificate names (its
+     * `from` is in the sender's numbering, so in_sender_ok does not apply). */
+    int member = c->tls ? dmn_tls_peer_member(c->tls) : -1;
+    const char *certified = c->tls ? (member >= 0 ? n->peers[member].address : "?") : NULL;
+    int rc = take_hello(n, c->acc, len, "tcp", certified, NULL, &remote, &theirs);
+    if (rc < 0)
+        return false;
+    c->hello = true;
+    c->refused = rc == 0;
+    c->peer = g_strdup(theirs.address);
+    in_answer_hello(c);
+    return true;
 }
 
 static void in_close(inconn *c)
@@ -1069,9 +1399,16 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
             break;
         c->fill = 0;
         any = true;
-        if (c->tls && !in_sender_ok(c, c->acc)) {
+        /* With TLS the certificate is checked first, for every frame but
+         * the HELLO (whose `from` is in the sender's numbering). */
+        bool taken, hello = !c->hello && dm_agree_is_hello(c->acc, need);
+        if ((c->tls && !hello && !in_sender_ok(c, c->acc)) || !in_gate(c, need, &taken)) {
             in_close(c);
             goto out;
+        }
+        if (taken) {
+            c->proven = true;
+            continue;
         }
         if (!process_frame(n, c->acc, need, "tcp", c->remote)) {
             in_close(c);
@@ -1153,8 +1490,8 @@ static void on_connection(uv_stream_t *server, int status)
 
 /* ------------------------------------------------------------ setup */
 
-static gboolean resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
-                        GError **err)
+gboolean dmn_resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
+                     GError **err)
 {
     char *host = NULL;
     int port = 0;
@@ -1264,6 +1601,150 @@ gboolean dmn_node_reload(dmn_node *n, GError **err)
     return TRUE;
 }
 
+/* Parse "ID=HOST:PORT" (len bytes, no NUL needed) into *id and a new
+ * string; false for anything else. */
+static bool parse_binding(const char *text, size_t len, uint32_t *id, char **address)
+{
+    g_autofree char *s = g_strndup(text, len);
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s)
+        return false;
+    *eq = '\0';
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+    if (*end != '\0' || !g_ascii_isdigit(s[0]) || v >= DM_MAX_MEMBERS || !dmn_split_address(eq + 1, NULL, NULL))
+        return false;
+    *id = (uint32_t)v;
+    *address = g_strdup(eq + 1);
+    return true;
+}
+
+/* Give spare id `id` the address `address` (taken). False, with a
+ * message, when it cannot: no spare id, bound to something else already,
+ * an address another id has, or one that does not resolve. */
+static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err)
+{
+    if (id < n->cfg->members->len || id >= n->n_peers) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "binding %u=%s: id %u is no spare id (%u..%u)", id,
+                    address, id, n->cfg->members->len, n->n_peers - 1);
+        g_free(address);
+        return false;
+    }
+    peer *p = &n->peers[id];
+    if (p->bound) {
+        bool same = strcmp(p->address, address) == 0;
+        if (!same)
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "binding %u=%s: id %u is bound to %s already", id,
+                        address, id, p->address);
+        g_free(address);
+        return same;
+    }
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (n->peers[i].bound && strcmp(n->peers[i].address, address) == 0) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "binding %u=%s: id %u has that address", id,
+                        address, i);
+            g_free(address);
+            return false;
+        }
+    if (!dmn_resolve(n->loop, address, &p->addr, err)) {
+        g_free(address);
+        return false;
+    }
+    g_free(p->owned);
+    p->owned = address;
+    p->address = address;
+    p->bound = true;
+    return true;
+}
+
+static bool save_bindings(dmn_node *n)
+{
+    if (!n->cfg->data_dir)
+        return true;
+    GString *out = g_string_new(NULL);
+    for (uint32_t i = n->cfg->members->len; i < n->n_peers; i++)
+        if (n->peers[i].bound)
+            g_string_append_printf(out, "%u=%s\n", i, n->peers[i].address);
+    GError *err = NULL;
+    bool ok = dmn_store_save_file(n->cfg->data_dir, BINDINGS_FILE, out->str, out->len, &err);
+    if (!ok) {
+        g_warning("persisting the bindings of added members: %s", err->message);
+        g_error_free(err);
+    }
+    g_string_free(out, TRUE);
+    return ok;
+}
+
+/* DIR/bindings, then what --join learnt (the joiner's own id among it). */
+static gboolean load_bindings(dmn_node *n, GError **err)
+{
+    GBytes *b = NULL;
+    if (n->cfg->data_dir && !dmn_store_load_file(n->cfg->data_dir, BINDINGS_FILE, &b, err))
+        return FALSE;
+    gsize len = 0;
+    const char *data = b ? g_bytes_get_data(b, &len) : "";
+    g_autofree char *text = g_strndup(data, len);
+    if (b)
+        g_bytes_unref(b);
+    g_auto(GStrv) file = g_strsplit(text, "\n", -1);
+    g_autoptr(GPtrArray) lines = g_ptr_array_new();
+    for (char **l = file; *l; l++)
+        g_ptr_array_add(lines, *l);
+    guint from_file = lines->len;
+    for (guint i = 0; n->cfg->bindings && i < n->cfg->bindings->len; i++)
+        g_ptr_array_add(lines, g_ptr_array_index(n->cfg->bindings, i));
+    for (guint i = 0; i < lines->len; i++) {
+        const char *line = g_ptr_array_index(lines, i);
+        const char *origin = i < from_file ? BINDINGS_FILE : "--join";
+        if (!*line)
+            continue;
+        uint32_t id;
+        char *address;
+        if (!parse_binding(line, strlen(line), &id, &address)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: bad binding '%s' (want ID=HOST:PORT)", origin,
+                        line);
+            return FALSE;
+        }
+        if (!bind_id(n, id, address, err)) {
+            g_prefix_error(err, "%s: ", origin);
+            return FALSE;
+        }
+    }
+    if (n->cfg->bindings && n->cfg->bindings->len)
+        save_bindings(n);
+    return TRUE;
+}
+
+/* A configuration was installed: take the binding it carries. */
+static void install_binding(dmn_node *n)
+{
+    size_t len = 0;
+    const uint8_t *bind = dm_node_config_bind(n->core, &len);
+    if (!bind || len == 0)
+        return;
+    uint32_t id;
+    char *address;
+    if (!parse_binding((const char *)bind, len, &id, &address)) {
+        g_warning("configuration epoch %" G_GUINT64_FORMAT " carries a binding that is not "
+                  "ID=HOST:PORT: ignored", dm_node_config_epoch(n->core));
+        return;
+    }
+    if (id < n->n_peers && n->peers[id].bound && strcmp(n->peers[id].address, address) == 0) {
+        g_free(address);
+        return;
+    }
+    GError *err = NULL;
+    if (!bind_id(n, id, address, &err)) {
+        g_warning("configuration epoch %" G_GUINT64_FORMAT ": %s", dm_node_config_epoch(n->core),
+                  err->message);
+        g_error_free(err);
+        return;
+    }
+    g_message("configuration epoch %" G_GUINT64_FORMAT ": id %u is %s", dm_node_config_epoch(n->core),
+              id, n->peers[id].address);
+    save_bindings(n);
+}
+
 dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn event, void *user,
                        GError **err)
 {
@@ -1284,10 +1765,16 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         peer *p = &n->peers[i];
         p->node = n;
         p->id = i;
-        p->address = g_ptr_array_index(cfg->members, i);
         p->out = g_byte_array_new();
         p->backoff_us = cfg->backoff_min_us;
-        if (!resolve(loop, p->address, &p->addr, err))
+        if (i >= cfg->members->len) {
+            p->owned = g_strdup_printf("(spare id %u)", i);
+            p->address = p->owned;
+            continue;
+        }
+        p->address = g_ptr_array_index(cfg->members, i);
+        p->bound = true;
+        if (!dmn_resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
     n->authlog = dmn_authlog_new();
@@ -1304,6 +1791,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
             g_set_error(err, DMN_CONFIG_ERROR, 0, "bad authentication key");
             goto fail;
         }
+        dmn_join_nonce(n->join_nonce);
     }
     if (cfg->tls_cert) {
         g_auto(GStrv) cas = g_strsplit(cfg->tls_ca, ",", -1);
@@ -1318,10 +1806,16 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
             g_warning("TLS without key_file: membership datagrams (UDP) are not authenticated");
     }
 
+    n->agree = dmn_agreebook_new(cfg);
+
     GBytes *state = NULL;
-    if (cfg->data_dir &&
-        (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err)))
+    if ((cfg->data_dir &&
+         (!dmn_store_prepare(cfg->data_dir, err) || !dmn_store_load(cfg->data_dir, &state, err))) ||
+        !load_bindings(n, err)) {
+        if (state)
+            g_bytes_unref(state);
         goto fail;
+    }
 
     const struct sockaddr *self = (const struct sockaddr *)&n->peers[cfg->self_id].addr;
     uv_timer_init(loop, &n->timer);
@@ -1390,6 +1884,12 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
                   dm_node_config_epoch(n->core), cfg->self);
     if (cfg->core.policy && cfg->core.policy->epochs)
         uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
+    /* Dial every member now, so that each learns at once whether our
+     * settings agree (every stream opens with a HELLO), not at the first
+     * lock message. */
+    for (uint32_t i = 0; i < n->n_peers; i++)
+        if (i != cfg->self_id && !n->peers[i].conn)
+            peer_connect(&n->peers[i]);
     settle(n);
     return n;
 
@@ -1458,13 +1958,30 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add)
 {
     if (n->closing)
         return -DM_ESHUTDOWN;
-    for (uint32_t i = 0; i < n->n_peers; i++)
+    uint32_t top = 0;
+    for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
+        top = i;
         if (strcmp(n->peers[i].address, address) == 0) {
             int rc = dm_node_change_members(n->core, now_us(), i, add);
             settle(n);
             return rc;
         }
-    return -DM_EPEER;
+    }
+    /* A new address gets the id above the highest bound one, never a
+     * retired id (a stale message from that is no new member's). */
+    /* With TLS a member's certificate is checked against --members only
+     * (net/tls.c), so a new address could never connect: refused. */
+    if (!add || !n->cfg->core.policy || !n->cfg->core.policy->epochs || n->tls ||
+        !dmn_split_address(address, NULL, NULL))
+        return -DM_EPEER;
+    if (top + 1 >= n->n_peers)
+        return -DM_ENOMEM;
+    g_autofree char *bind = g_strdup_printf("%u=%s", top + 1, address);
+    int rc = dm_node_change_members_bind(n->core, now_us(), top + 1, true, bind, strlen(bind));
+    settle(n);
+    return rc;
 }
 
 int dmn_node_unlock_attempt(dmn_node *n, const char *name, uint64_t attempt)
@@ -1565,15 +2082,18 @@ void dmn_node_free(dmn_node *n)
     if (!n)
         return;
     dm_node_free(n->core);
-    for (uint32_t i = 0; i < n->n_peers; i++)
+    for (uint32_t i = 0; i < n->n_peers; i++) {
         if (n->peers[i].out)
             g_byte_array_unref(n->peers[i].out);
+        g_free(n->peers[i].owned);
+    }
     g_free(n->peers);
     dmn_auth_free(n->auth);
     if (n->keys)
         g_ptr_array_unref(n->keys);
     dmn_tls_ctx_free(n->tls);
     dmn_authlog_free(n->authlog);
+    dmn_agreebook_free(n->agree);
     g_array_unref(n->events);
     g_ptr_array_unref(n->dirty);
     g_hash_table_destroy(n->aliases);
@@ -1593,6 +2113,11 @@ const uint64_t *dmn_node_bad_counts(const dmn_node *n) { return n->bad; }
 const char *dmn_node_address(const dmn_node *n, uint32_t id)
 {
     return id < n->n_peers ? n->peers[id].address : "?";
+}
+
+bool dmn_node_id_bound(const dmn_node *n, uint32_t id)
+{
+    return id < n->n_peers && n->peers[id].bound;
 }
 
 /* The core's own rule (with its fall-back), so that status shows the quorum
@@ -1681,6 +2206,8 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
     }
     dmn_authlog_format(n->authlog, out);
     g_string_append_c(out, '\n');
+    dmn_agreebook_format(n->agree, out);
+    g_string_append_c(out, '\n');
     g_string_append(out, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
         g_string_append_printf(out, " %s=%" G_GUINT64_FORMAT, bad_names[i], n->bad[i]);
@@ -1723,6 +2250,8 @@ void dmn_node_format_members(dmn_node *n, GString *out)
                                dm_node_config_epoch(n->core),
                                dm_quorum_name(dm_node_quorum_system(n->core)));
     for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
@@ -1843,6 +2372,7 @@ void dmn_node_status_json(dmn_node *n, const char *name, dmn_json *w)
         dmn_json_null(w, "auth");
     }
     dmn_authlog_json(n->authlog, w);
+    dmn_agreebook_json(n->agree, w);
     dmn_json_begin_object(w, "counters");
     for (int i = 0; i < DMN_BAD_COUNT; i++)
         dmn_json_uint(w, bad_names[i], n->bad[i]);
@@ -1893,6 +2423,8 @@ void dmn_node_members_json(dmn_node *n, dmn_json *w)
     }
     dmn_json_begin_array(w, "members");
     for (uint32_t i = 0; i < n->n_peers; i++) {
+        if (!n->peers[i].bound)
+            continue;
         dm_member_info info;
         memset(&info, 0, sizeof info);
         if (m)
@@ -1954,6 +2486,8 @@ void dmn_node_format_metrics(dmn_node *n, GString *out)
     for (uint32_t i = 0; i < n->n_peers; i++) {
         dm_member_info info;
         memset(&info, 0, sizeof info);
+        if (!n->peers[i].bound)
+            continue;
         if (m)
             dm_membership_info(m, i, &info);
         if ((unsigned)info.state <= DM_MEMBER_STATE_MAX)

@@ -53,6 +53,8 @@ typedef enum dmn_bad_kind {
     DMN_BAD_CONN_LIMIT,    /* inbound connection refused: too many */
     DMN_BAD_CONTROL,       /* malformed control-protocol command */
     DMN_BAD_HTTP,          /* metrics_listen: bad, oversized, slow or one-too-many request */
+    DMN_BAD_CONFIG_MISMATCH, /* from a peer whose settings differ, or a stream without HELLO
+                              (net/agree.h) */
     DMN_BAD_COUNT
 } dmn_bad_kind;
 
@@ -108,6 +110,9 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add);
 dm_node *dmn_node_core(dmn_node *n);
 int64_t dmn_node_now(dmn_node *n);
 const char *dmn_node_address(const dmn_node *n, uint32_t id);
+/* Whether id has an address (--members, or a binding installed under the
+ * epoch policy); a spare id without one is nobody yet. */
+bool dmn_node_id_bound(const dmn_node *n, uint32_t id);
 uint32_t dmn_node_n_members(const dmn_node *n);
 const dmn_config *dmn_node_config(const dmn_node *n);
 const uint64_t *dmn_node_bad_counts(const dmn_node *n);   /* DMN_BAD_COUNT entries */
@@ -134,5 +139,9 @@ struct dmn_json;
 void dmn_node_status_json(dmn_node *n, const char *name, struct dmn_json *w);
 void dmn_node_members_json(dmn_node *n, struct dmn_json *w);
 void dmn_node_format_metrics(dmn_node *n, GString *out);
+
+/* Resolve HOST:PORT (blocking, through loop's thread pool) into *out. */
+gboolean dmn_resolve(uv_loop_t *loop, const char *address, struct sockaddr_storage *out,
+                     GError **err);
 
 #endif

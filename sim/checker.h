@@ -73,7 +73,7 @@ void dm_checker_hold_extend(dm_checker *c, int64_t t, uint32_t node, const char 
                             int64_t lease_end);
 void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lock,
                          const char *why);
-/* The lost margin (core lost_margin_us, default 0): a hold that ends by
+/* The lost margin (core lost_margin, default 10 % of the lease): a hold that ends by
  * running out -- "lost", or its lease end passing -- rather than by a
  * release or a crash must end at least `margin_us` before another node's
  * grant (a MARGIN violation otherwise; an overlap stays a MUTEX one). A

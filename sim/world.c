@@ -718,7 +718,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     dm_trace_init(&w->trace);
     w->slabs = g_ptr_array_new_with_free_func(g_free);
     w->checker = dm_checker_new(w->n);
-    dm_checker_set_margin(w->checker, cfg->core.lost_margin_us);
+    dm_checker_set_margin(w->checker, dm_config_lost_margin(&cfg->core));
     w->detections = g_array_new(FALSE, FALSE, sizeof(dm_world_detection));
     w->latencies = g_array_new(FALSE, FALSE, sizeof(double));
     w->census = g_array_new(FALSE, FALSE, sizeof(view_count));

@@ -34,6 +34,17 @@ grep -q "at least 16 bytes" "$T/err" || fail "no clear message for a short key"
 expect 2 "dmutexd lost_margin above half the lease" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 \
     --set lease=1s --set lost_margin=600ms
 grep -q "core.lost_margin (600ms) must be at most half" "$T/err" || fail "no clear message for a lost_margin too large"
+# Each rule between timing keys refuses its bad setting by name (core/confkeys.c).
+bad_rule() {
+    rule=$1; shift
+    expect 2 "dmutexd breaking '$rule'" "$DMUTEXD" --id 127.0.0.1:1 --members 127.0.0.1:1 "$@"
+    grep -qF "(rule '$rule')" "$T/err" || { cat "$T/err"; fail "no rule '$rule' in the error"; }
+}
+bad_rule "lost_margin <= lease/2" --set lease=1s --set rpc_timeout=100ms --set lost_margin=50%
+bad_rule "lease >= 4 x rpc_timeout" --set lease=100ms --set rpc_timeout=5s
+bad_rule "lease >= 4 x rto_min" --set lease=1s --set rpc_timeout=100ms --set rto_min=300ms
+bad_rule "probe_timeout < probe_interval" --set swim.probe_timeout=1s
+bad_rule "policy needs swim" --policy memberlist --set swim.enabled=false
 
 # dmutexctl without a daemon, and usage errors.
 expect 3 "dmutexctl, no daemon" "$DMUTEXCTL" --control "$T/none.sock" status

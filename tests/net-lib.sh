@@ -117,6 +117,18 @@ start_node() {
 
 ctl() { i=$1; shift; timeout 30 "$DMUTEXCTL" --control "$T/c$i.sock" "$@"; }
 
+# members_add I ADDRESS COUNT: `members add ADDRESS` at node I, tried up to 5
+# times (a change in progress answers EBUSY), must print "epoch E members
+# COUNT"; sets OUT to what it printed.
+members_add() {
+    OUT=""
+    for try in 1 2 3 4 5; do
+        OUT=$(ctl "$1" members add "$2" 2>&1) && break
+        sleep 0.5
+    done
+    case $OUT in "epoch "*" members $3") ;; *) fail "members add $2 at node $1: '$OUT'" ;; esac
+}
+
 # wait_alive I COUNT [SECONDS]: node I sees COUNT members alive.
 wait_alive() {
     k=0; lim=$(( ${3:-10} * 10 ))

@@ -79,10 +79,10 @@ A=127.0.0.1:$1 B=127.0.0.1:$2 C=127.0.0.1:$3
 run_case path-bootstrap "$T/notify.sock" serving - \
     --config "$SRC/dist/dmutex.conf" --id "$A" --members "$A,$B,$C" --data-dir "$T/d1" --bootstrap
 run_case abstract-recovering "@dmutex-notify-test-$$" recovering - \
-    --id "$A" --members "$A,$B,$C" --data-dir "$T/d2" --set lease=2s
+    --id "$A" --members "$A,$B,$C" --data-dir "$T/d2" --set lease=2s --set rpc_timeout=250ms
 # A restart with its state waits out one lease, then says it serves.
 run_case restart-quiet "$T/notify2.sock" "recovering: waiting" serving \
-    --id "$A" --members "$A,$B,$C" --data-dir "$T/d1" --set lease=1s
+    --id "$A" --members "$A,$B,$C" --data-dir "$T/d1" --set lease=1s --set rpc_timeout=250ms
 
 # A NOTIFY_SOCKET nobody listens on: a warning, not a failure to start.
 NOTIFY_SOCKET=$T/nobody.sock "$DMUTEXD" --id "$A" --members "$A" --control "$T/n.sock" \

@@ -159,8 +159,11 @@ chmod +x "$T/cs.sh"
 STOP_BY=$(( $(date +%s) + DURATION + 120 ))
 client() {
     while [ ! -e "$T/stop" ] && kill -0 $$ 2>/dev/null && [ "$(date +%s)" -lt $STOP_BY ]; do
+        # --kill-after 1: cs.sh writes its "end" deaf to SIGTERM, and the
+        # default grace (half the lost margin, 50 ms at the 1 s lease) could
+        # SIGKILL it first, leaving a section the log check takes for open.
         WHO=$1 CS_LOG=$T/cs.log timeout 20 "$DMUTEXCTL" --control "$T/c$1.sock" lock P --timeout 3 \
-            -- "$T/cs.sh" >> "$T/client.$1" 2>&1
+            --kill-after 1 -- "$T/cs.sh" >> "$T/client.$1" 2>&1
         echo "exit $?" >> "$T/client.$1"
         sleep 0.02
     done

@@ -202,6 +202,31 @@ static void test_values(void)
     CU_ASSERT_EQUAL(dm_confkey_set(dm_confkey_lookup_flat("bootstrap", NULL), &c, "yes", NULL), 0);
     CU_ASSERT_TRUE(c.bootstrap);
     CU_ASSERT_TRUE(dm_confkey_lookup_flat("bootstrap", NULL)->flags & DM_CONFKEY_PER_NODE);
+    const dm_confkey *m = dm_confkey_lookup_flat("lost_margin", NULL);
+    c.lease_us = 10 * G_USEC_PER_SEC;
+    CU_ASSERT_EQUAL(dm_confkey_set(m, &c, "10%", NULL), 0);
+    CU_ASSERT_EQUAL(c.lost_margin_us, DM_LOST_MARGIN_RELATIVE);
+    CU_ASSERT_EQUAL(dm_config_lost_margin(&c), G_USEC_PER_SEC);
+    c.lease_us = 3 * G_USEC_PER_SEC;           /* the share follows the lease */
+    CU_ASSERT_EQUAL(dm_config_lost_margin(&c), 300000);
+    GString *f = g_string_new(NULL);
+    dm_confkey_format(m, &c, f);
+    CU_ASSERT_STRING_EQUAL(f->str, "10%");
+    CU_ASSERT_EQUAL(dm_confkey_set(m, &c, " 2.5 % ", NULL), 0);
+    CU_ASSERT_EQUAL(dm_config_lost_margin(&c), 75000);
+    CU_ASSERT_EQUAL(dm_confkey_set(m, &c, "750ms", NULL), 0);
+    CU_ASSERT_EQUAL(dm_config_lost_margin(&c), 750000);
+    g_string_truncate(f, 0);
+    dm_confkey_format(m, &c, f);
+    CU_ASSERT_STRING_EQUAL(f->str, "750ms");
+    g_string_free(f, TRUE);
+    char *bad = NULL;
+    CU_ASSERT_EQUAL(dm_confkey_set(m, &c, "51%", &bad), -DM_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(bad ? strstr(bad, "percentage of the lease") : NULL);
+    g_free(bad);
+    CU_ASSERT_EQUAL(dm_confkey_set(m, &c, "-1%", NULL), -DM_EINVAL);
+    CU_ASSERT_EQUAL(dm_confkey_set(m, &c, "%", NULL), -DM_EINVAL);
+    CU_ASSERT_EQUAL(dm_config_lost_margin(&c), 750000);
     char *e = dm_confkey_expected(dm_confkey_lookup_flat("policy", NULL));
     CU_ASSERT_PTR_NOT_NULL(strstr(e, "ae, memberlist"));
     g_free(e);
@@ -227,10 +252,33 @@ static void deaf(dm_config *c) { c->swim.awareness_max = 65; }
 static void late_warning(dm_config *c) { c->lost_margin_us = 4901 * 1000; }
 static void early_enough(dm_config *c) { c->lost_margin_us = 4900 * 1000; }
 
+static void slow_rpc(dm_config *c) { c->lease_us = 100000; c->rpc_timeout_us = 5000000; }
+static void rpc_just_over(dm_config *c) { c->rpc_timeout_us = c->lease_us / 4 + 1; }
+static void slow_rto(dm_config *c) { c->lease_us = 400000; c->rpc_timeout_us = 100000; c->rto_min_us = 100001; }
+static void big_share(dm_config *c) { c->lost_margin_us = DM_LOST_MARGIN_RELATIVE; c->lost_margin_ppm = 499000; }
+
 static void test_check(void)
 {
     expect_check(slow_probe, "swim.probe_timeout");
+    expect_check(slow_probe, "(rule 'probe_timeout < probe_interval')");
     expect_check(lonely_memberlist, "swim.enabled");
+    expect_check(lonely_memberlist, "(rule 'policy needs swim')");
+    expect_check(slow_rpc, "core.lease (100ms) is too short for core.rpc_timeout (5s)");
+    expect_check(slow_rpc, "(rule 'lease >= 4 x rpc_timeout')");
+    expect_check(rpc_just_over, "(rule 'lease >= 4 x rpc_timeout')");
+    expect_check(slow_rto, "(rule 'lease >= 4 x rto_min')");
+    expect_check(big_share, "(rule 'lost_margin <= lease/2')");
+    /* Every rule has a name, and the README says each. */
+    char *path = g_build_filename(DM_TOP_SRCDIR, "net/README.md", NULL), *readme = NULL;
+    CU_ASSERT_TRUE(g_file_get_contents(path, &readme, NULL, NULL));
+    for (size_t i = 0; dm_confrule_at(i); i++) {
+        g_autofree char *quoted = g_strdup_printf("`%s`", dm_confrule_at(i)->name);
+        if (readme && !strstr(readme, quoted))
+            fprintf(stderr, "net/README.md does not name the rule %s\n", quoted);
+        CU_ASSERT_PTR_NOT_NULL(readme ? strstr(readme, quoted) : NULL);
+    }
+    g_free(readme);
+    g_free(path);
     expect_check(no_lease, "core.lease: bad value '0s'");
     expect_check(deaf, "swim.awareness_max: bad value '65'");
     expect_check(late_warning, "core.lost_margin (4901ms) must be at most half");

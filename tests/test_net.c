@@ -18,10 +18,12 @@
 #include <glib/gstdio.h>
 #include <uv.h>
 
+#include "agree.h"
 #include "auth.h"
 #include "codec.h"
 #include "control.h"
 #include "error.h"
+#include "join.h"
 #include "netconfig.h"
 #include "store.h"
 #include "testlib.h"
@@ -325,6 +327,71 @@ static void test_key_files(void)
 
 /* ------------------------------------------------------------ store */
 
+/* JOIN frames: an entry round-trips; every malformed shape is named. */
+static void test_join_frames(void)
+{
+    uint8_t buf[DMN_JOIN_ENTRY_MAX];
+    int type = 0;
+    bool sealed = true;
+    dmn_join_entry e;
+    size_t len = dmn_join_encode_request(buf);
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    CU_ASSERT_EQUAL(type, DMN_JOIN_TYPE);
+    CU_ASSERT_FALSE(sealed);
+    len = dmn_join_encode_entry(buf, 10, 6, 7, "127.0.0.1:7001");
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    CU_ASSERT_EQUAL(type, DMN_JOIN_ENTRY_TYPE);
+    CU_ASSERT_EQUAL(e.max_members, 10);
+    CU_ASSERT_EQUAL(e.members, 6);
+    CU_ASSERT_EQUAL(e.id, 7);
+    CU_ASSERT_STRING_EQUAL(e.address, "127.0.0.1:7001");
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len - 1, &type, &sealed, &e));   /* length prefix */
+    buf[8] = 10;                                                          /* id >= max */
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    len = dmn_join_encode_entry(buf, 10, 6, 7, "no-port");
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    len = dmn_join_encode_entry(buf, 10, 6, 7, "a:1");
+    buf[9] = '\0';                                                        /* NUL in the address */
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    buf[5] = 0x01;                                                        /* a lock message type */
+    CU_ASSERT_FALSE(dmn_join_is_frame(buf, len));
+    CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+}
+
+/* Sealed JOIN frames (key_file): a frame sealed with a key of the ring
+ * opens and gives its nonce back; a wrong key, a flipped bit, an unsealed
+ * frame and an old one are refused, each for its reason. */
+static void test_join_sealed(void)
+{
+    const int64_t now = INT64_C(1700000000) * G_USEC_PER_SEC;
+    dmn_auth *a = dmn_auth_new("0123456789abcdef-cluster", 24, 1, 30 * G_USEC_PER_SEC, now);
+    dmn_auth *other = dmn_auth_new("0123456789abcdef-another", 24, 1, 30 * G_USEC_PER_SEC, now);
+    uint8_t buf[DMN_JOIN_ENTRY_MAX], nonce[DMN_JOIN_NONCE], got[DMN_JOIN_NONCE];
+    dmn_join_nonce(nonce);
+    int type = 0;
+    bool sealed = false;
+    dmn_join_entry e;
+    size_t len = dmn_join_encode_entry(buf, 10, 6, 7, "127.0.0.1:7001");
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now, got), DMN_AUTH_MISSING);
+    len = dmn_join_seal(a, buf, len, nonce, now);
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    CU_ASSERT_TRUE(sealed);
+    CU_ASSERT_STRING_EQUAL(e.address, "127.0.0.1:7001");
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now + G_USEC_PER_SEC, got), DMN_AUTH_OK);
+    CU_ASSERT_EQUAL(memcmp(got, nonce, DMN_JOIN_NONCE), 0);
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now + 31 * G_USEC_PER_SEC, got), DMN_AUTH_STALE);
+    CU_ASSERT_EQUAL(dmn_join_open(other, buf, len, now, got), DMN_AUTH_BADMAC);
+    buf[len - DMN_JOIN_TRAILER] ^= 1;   /* the nonce: covered by the MAC */
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now, got), DMN_AUTH_BADMAC);
+    len = dmn_join_encode_request(buf);
+    len = dmn_join_seal(other, buf, len, nonce, now);
+    CU_ASSERT_PTR_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
+    CU_ASSERT_EQUAL(type, DMN_JOIN_TYPE);
+    CU_ASSERT_EQUAL(dmn_join_open(a, buf, len, now, got), DMN_AUTH_BADMAC);
+    dmn_auth_free(a);
+    dmn_auth_free(other);
+}
+
 static void test_store(void)
 {
     char *dir = g_dir_make_tmp("dmstore.XXXXXX", NULL);
@@ -446,7 +513,7 @@ static void test_config(void)
     GError *err = NULL;
     char *key = write_tmp("a cluster key of enough bytes\n");
     char *conf = g_strdup_printf("[dmutex]\nmembers = b:2, a:1 ,c:3\nid = c:3\npolicy = memberlist\n"
-                                 "lease = 2s\nswim.probe_interval = 300ms\nswim.probe_timeout = 100ms\n"
+                                 "lease = 2s\nrpc_timeout = 250ms\nswim.probe_interval = 300ms\nswim.probe_timeout = 100ms\n"
                                  "swim.indirect_checks = 2\n"
                                  "drift_ppm = 500\nkey_file = %s\nswim.enabled = true\nbootstrap = yes\n"
                                  "rto_min = 2ms\nquorum = tree\n", key);
@@ -606,7 +673,7 @@ static bool has_failed(cluster *c) { return c->failed > 0; }
 
 static int raw_fd = -1;
 static size_t raw_sent;
-static uint8_t raw_frame[DM_FRAME_MAX];
+static uint8_t raw_frame[2 * DM_FRAME_MAX];
 static size_t raw_len;
 
 static bool raw_received(cluster *c)
@@ -738,7 +805,11 @@ static void test_transport_cluster(void)
     /* A frame dribbled into node 0's TCP port one byte at a time is
      * reassembled; then an oversized length prefix is counted. */
     uint32_t self0 = c.cfg[0].self_id;
-    raw_len = sample_frame(raw_frame, (uint16_t)((self0 + 1) % 3), (uint16_t)self0);
+    /* A stream opens with a HELLO with the node's settings (net/agree.h). */
+    int hl = dmn_agree_hello(&c.cfg[1], false, raw_frame, sizeof raw_frame);
+    CU_ASSERT_FATAL(hl > 0);
+    raw_len = (size_t)hl;
+    raw_len += sample_frame(raw_frame + raw_len, (uint16_t)((self0 + 1) % 3), (uint16_t)self0);
     static const uint8_t oversize[] = { 0x00, 0x10, 0x00, 0x00 };
     memcpy(raw_frame + raw_len, oversize, sizeof oversize);
     raw_len += sizeof oversize;
@@ -831,19 +902,25 @@ static void test_transport_stream_ping(void)
     cluster_config(&c, 1)->core.bootstrap = true;
     GError *err = NULL;
     CU_ASSERT_TRUE_FATAL(dmn_config_finish(&c.cfg[1], &err));
+    /* The fake listens before the node starts: the node dials every member
+     * at start, and a refused dial would put addr[0] in back-off. */
+    memset(&fake, 0, sizeof fake);
+    int port0 = 0;
+    dmn_split_address(c.addr[0], NULL, &port0);
+    fake.udp = fake_socket(SOCK_DGRAM, port0);
+    fake.listener = fake_socket(SOCK_STREAM, port0);
     c.node[1] = dmn_node_new(&c.loop, &c.cfg[1], on_event, &c, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c.node[1]);
     uint32_t self = c.cfg[1].self_id, fake_id = 0;
     while (fake_id < 3 && strcmp(dmn_node_address(c.node[1], fake_id), c.addr[0]) != 0)
         fake_id++;
     CU_ASSERT_FATAL(fake_id < 3);
-
-    memset(&fake, 0, sizeof fake);
-    int port0 = 0;
-    dmn_split_address(c.addr[0], NULL, &port0);
-    fake.udp = fake_socket(SOCK_DGRAM, port0);
-    fake.listener = fake_socket(SOCK_STREAM, port0);
     int out = connect_member(c.addr[1]);
+    /* The stream opens with a HELLO with node 1's settings (net/agree.h). */
+    uint8_t hello[DM_FRAME_MAX];
+    int hl = dmn_agree_hello(&c.cfg[1], false, hello, sizeof hello);
+    CU_ASSERT_FATAL(hl > 0);
+    CU_ASSERT_EQUAL(send(out, hello, (size_t)hl, MSG_NOSIGNAL), hl);
     uv_timer_t tick;
     uv_timer_init(&c.loop, &tick);
     uv_timer_start(&tick, on_any_timer, 1, 1);
@@ -1072,6 +1149,8 @@ static CU_TestInfo keyring_tests[] = {
 };
 static CU_TestInfo store_tests[] = {
     { "save and load", test_store },
+    { "join frames", test_join_frames },
+    { "join frames sealed", test_join_sealed },
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo config_tests[] = {

@@ -619,12 +619,18 @@ static void test_crashed_holder_lease_bounds_wait(void)
 }
 
 /* Three nodes with lock_delay on. */
-static dm_cluster *delay_cluster(uint64_t seed, int64_t delay_us)
+static dm_cluster *delay_cluster_margin(uint64_t seed, int64_t delay_us, int64_t margin_us)
 {
     dm_sim_config cfg;
     base_config(&cfg, 3, seed);
     cfg.core.lock_delay_us = delay_us;
+    cfg.core.lost_margin_us = margin_us;
     return start(&cfg);
+}
+
+static dm_cluster *delay_cluster(uint64_t seed, int64_t delay_us)
+{
+    return delay_cluster_margin(seed, delay_us, DM_LOST_MARGIN_RELATIVE);
 }
 
 /* lock_delay: a crashed holder's lock is withheld for lease + lock_delay
@@ -649,23 +655,32 @@ static void test_lock_delay_after_crashed_holder(void)
 
 /* A lapsed holder's RELEASE ends the delay at once: paused past its lease,
  * it reports LOST on resuming and releases, and the waiter gets the lock
- * long before the delay is over. */
+ * long before the delay is over -- without a lost margin. With one (the
+ * default, 10 % of the lease) the holder sends no RELEASE after its LOST
+ * (that is the margin's rule: the application may still be stopping), so
+ * the delay runs its course. */
 static void test_lock_delay_ended_by_release(void)
 {
-    dm_cluster *c = delay_cluster(11, 30 * SEC);
-    const dm_sim_config *sc = dm_cluster_cfg(c);
-    CU_ASSERT_TRUE_FATAL(acquire(c, 0, "p", 5 * SEC));
-    dm_cluster_pause(c, 0);
-    CU_ASSERT_EQUAL(lock_(c, 2, "p", 60 * SEC, NULL), 0);
-    run_for(c, sc->core.lease_us + 2 * SEC);
-    CU_ASSERT_FALSE(holds(c, 2, "p"));   /* lapsed: withheld */
-    int64_t resumed_at = now(c);
-    dm_cluster_resume(c, 0);
-    int64_t at = granted_at(c, 2, "p", now(c) + 10 * SEC);
-    CU_ASSERT_FATAL(at >= 0);
-    CU_ASSERT(at - resumed_at < 2 * SEC);
-    CU_ASSERT(dm_cluster_ok(c));
-    dm_cluster_free(c);
+    for (int margin = 0; margin < 2; margin++) {
+        dm_cluster *c = delay_cluster_margin(11, 30 * SEC, margin ? DM_LOST_MARGIN_RELATIVE : 0);
+        const dm_sim_config *sc = dm_cluster_cfg(c);
+        CU_ASSERT_TRUE_FATAL(acquire(c, 0, "p", 5 * SEC));
+        dm_cluster_pause(c, 0);
+        CU_ASSERT_EQUAL(lock_(c, 2, "p", 60 * SEC, NULL), 0);
+        run_for(c, sc->core.lease_us + 2 * SEC);
+        CU_ASSERT_FALSE(holds(c, 2, "p"));   /* lapsed: withheld */
+        int64_t resumed_at = now(c);
+        dm_cluster_resume(c, 0);
+        int64_t at = granted_at(c, 2, "p", now(c) + 10 * SEC);
+        if (margin) {
+            CU_ASSERT(at < 0);
+        } else {
+            CU_ASSERT_FATAL(at >= 0);
+            CU_ASSERT(at - resumed_at < 2 * SEC);
+        }
+        CU_ASSERT(dm_cluster_ok(c));
+        dm_cluster_free(c);
+    }
 }
 
 struct outcome_wait {
@@ -795,13 +810,14 @@ static void test_paused_holder_lost_before_message(void)
  * holder's (drift-shortened) lease but not the arbiters' full one: the
  * buffered acknowledgement vouches for a lease the holder can no longer
  * trust, so no GRANTED may come of it (the simulator found this). The rpc
- * timeout outlasts the pause, so that no retransmission or suspicion runs
- * first on resume: the buffered KEPT is what the node sees. */
+ * timeout is as long as the rules allow (lease >= 4 x rpc_timeout), so that
+ * no retransmission or suspicion runs first on resume: the buffered KEPT is
+ * what the node sees. */
 static void test_pause_during_fence_round(void)
 {
     dm_sim_config cfg;
     base_config(&cfg, 3, 17);
-    cfg.core.rpc_timeout_us = 10 * SEC;
+    cfg.core.rpc_timeout_us = cfg.core.lease_us / 4;
     dm_cluster *c = start(&cfg);
     int64_t lease = dm_cluster_cfg(c)->core.lease_us;
     /* A fence round sends no KEEP to a member whose grant id is the token,

@@ -930,8 +930,11 @@ static void test_outcome_matched_by_attempt(void)
     end_world(w, &c);
 
     /* The replay from the issue, and its neighbours: whatever the core's
-     * timing does to them, no outcome goes astray. */
-    static const char *const r[] = { "faults.mode=swarm", "core.lease=0.3", "core.rpc_timeout=0.2",
+     * timing does to them, no outcome goes astray. (The issue's
+     * rpc_timeout, 0.2 s, breaks the rule lease >= 4 x rpc_timeout and is
+     * refused now; the core clamped it to a third of the holder's lease,
+     * 0.096 s, anyway.) */
+    static const char *const r[] = { "faults.mode=swarm", "core.lease=0.3", "core.rpc_timeout=0.075",
                                      "workload.locks=2", "sim.nodes=7", "sim.duration=120", NULL };
     for (uint64_t seed = 6610160; seed < 6610165; seed++) {
         make_config(&c, seed, r);
@@ -1096,6 +1099,26 @@ static void test_epoch_grow(void)
     dm_sim_config_clear(&base);
 }
 
+/* A member an operator removed keeps running: the automatic trigger takes
+ * it back after rejoin_delay (5 s), counted from the removal (at 8 s, so
+ * that the end at 12 s is before it), at every node --
+ * the removed one too (it once proposed itself back after only
+ * reconfig_interval, its own view_since never reset). */
+static void test_epoch_removed_waits_rejoin_delay(void)
+{
+    const char *const s[] = { "sim.nodes=5", "core.policy=epoch", "core.rejoin_delay=5s",
+                              "core.reconfig_interval=1s", "sim.duration=12",
+                              "faults.mode=scripted", "faults.schedule=at=8 remove=4", NULL };
+    dm_sim_config c;
+    dm_world *w = run_world(&c, 1, s);
+    CU_ASSERT_FALSE(dm_world_failed(w));
+    for (uint32_t i = 0; i < 5; i++) {
+        uint32_t ids[8];
+        CU_ASSERT_EQUAL(dm_node_config_members(dm_world_node(w, i), ids, 8), 4);
+    }
+    end_world(w, &c);
+}
+
 /* The default run: a crash of the holder and a partition, recovered from. */
 static void test_default_run(void)
 {
@@ -1190,12 +1213,14 @@ static void test_wipe_arbiter(void)
  * 0.2 s), acquisitions must complete at any one-way latency from 50 us up to
  * lease/8 = 250 ms, with no jitter and with the default jitter: no liveness
  * failure, and at least 95 % of the attempts that ended were granted, at
- * load 0.2 without faults -- pooled over three seeds of 120 s (about 350
+ * load 0.2 without faults -- pooled over six seeds of 120 s (about 700
  * attempts at 250 ms, where queueing behind a 1 s hand-over makes a few
  * time out: one 30 s run of ~35 attempts would judge 95 % by one attempt).
  * Before the adaptive timeouts, 250 ms -- a round trip above 2 x
  * rpc_timeout -- granted nothing. */
-#define SWEEP_SEEDS 3
+#define SWEEP_SEEDS 6   /* 3 judged 95 % by two attempts: with the 10 % lost margin seeds
+                           1..3 gave 94.8 % at 250 ms (seeds 4..9: 700 granted with or
+                           without the margin), 1..6 give 96.2 % */
 static void test_latency_sweep(void)
 {
     static const char *const latencies[] = { "0.00005", "0.001", "0.01", "0.05", "0.1", "0.25" };
@@ -1562,8 +1587,13 @@ static void test_users_own_policy(void)
  * old news). */
 static void test_stale_accusations_are_not_false(void)
 {
+    /* lost_margin 0: the trajectories the threshold below was measured on.
+     * Any margin (1 ms will do) moves the lock traffic and so SWIM's draws,
+     * and these seeds then see 0..4 accusations of old news, too few to
+     * test anything. */
     static const char *const s[] = { "faults.mode=list", "faults.kinds=crash", "sim.nodes=32",
-                                     "sim.duration=300", "core.policy=memberlist", NULL };
+                                     "sim.duration=300", "core.policy=memberlist",
+                                     "core.lost_margin=0s", NULL };
     uint64_t stale = 0, false_pos = 0;
     /* Thirty seeds: old news needs a restart while some member still holds
      * the old life accused, which only a few seeds' trajectories produce
@@ -2173,7 +2203,11 @@ static void test_open_loop_holder_blocks(void)
         "sim.nodes=3", "sim.duration=20", "swim.enabled=false", "clock.drift_ppm=0",
         "workload.clients=1,2", "workload.interarrival=0.1", "workload.interarrival_dist=fixed",
         "workload.hold=100", "workload.hold_dist=fixed", "workload.timeout=1", "workload.queue=4",
-        "faults.schedule=at=5 pause=holder for=5", NULL };
+        "faults.schedule=at=5 pause=holder for=5",
+        /* no lost margin: after its LOST the paused node would refuse
+         * (EBUSY) a new lock of the name for the margin, which is not the
+         * queueing this test counts */
+        "core.lost_margin=0s", NULL };
     loop_run closed = run_loop(s, "closed"), open = run_loop(s, "open");
     CU_ASSERT_EQUAL(closed.st.pauses, 1);
     CU_ASSERT_EQUAL(open.st.arrivals, closed.st.arrivals);
@@ -2366,6 +2400,7 @@ static CU_TestInfo run_tests[] = {
     { "clean scenarios", test_clean_scenarios },
     { "epoch: an operator's removals and additions (epoch-operator.ini)", test_epoch_operator },
     { "epoch: members beyond C_1, bound when added (epoch-grow.ini)", test_epoch_grow },
+    { "epoch: a removed member that keeps running waits rejoin_delay", test_epoch_removed_waits_rejoin_delay },
     CU_TEST_INFO_NULL,
 };
 
