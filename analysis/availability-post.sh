@@ -40,7 +40,7 @@ END {
 AWK
 # Say how the ae points fare against the exact curve.
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) c[$i] = i; next }
-    $(c["policy"]) != "ae" { next }
+    $(c["policy"]) != "ae" || $(c["metric"]) != "quorum_available_views" { next }
     $(c["in_ci"]) == "" { deg++; next }
     { n++; z2 += $(c["z"]) * $(c["z"])
       if ($(c["in_ci"]) == 1) ok++; else miss = miss sprintf(" N=%s,p=%s(z=%s)", $(c["n"]), $(c["p"]), $(c["z"])) }

@@ -1,6 +1,7 @@
 # analysis/faults-latency.gp -- latency and throughput under faults with the
 # open-loop workload: one column per fault kind (crashes, partitions, message
-# loss), its rate on x (level 0: no fault, run once as "any policy");
+# loss), its rate on x (level 0, no fault, and every loss level: run once as
+# "any policy", drawn in black);
 # rows: latency from arrival p50 (filled) and p99 (open, dashed) on a log
 # axis, throughput, and requests that timed out or found the client's queue
 # full, per run. Ringed red: some run of the point was unsafe.
@@ -9,7 +10,7 @@ else { set terminal svg size 1400,1050 dynamic enhanced font 'sans,11' linewidth
 set output out('faults-latency')
 fi(f) = f eq 'crash' ? 1 : f eq 'partition' ? 2 : 3
 ftitle(f) = f eq 'crash' ? 'crashes (restart after 10 s on average)' : \
-            f eq 'partition' ? 'partitions (random shapes, mean 10 s)' : 'message loss'
+            f eq 'partition' ? 'partitions (random shapes, mean 10 s)' : 'message loss (no view changes: run once for every policy)'
 fxlabel(f) = f eq 'crash' ? 'crashes per second' : f eq 'partition' ? 'partitions per second' : 'loss probability'
 frates(f) = f eq 'crash' ? '0 0.01 0.03 0.1' : f eq 'partition' ? '0 0.01 0.03 0.1' : '0 0.01 0.05 0.2'
 # Level 0 (no fault) ran once, under the first fault kind's name.
@@ -43,6 +44,10 @@ do for [row = 1:3] {
                     dt 2 pt ptype(pol, 2) lc rgb pcolour(pol) title plabel(pol) . ' p99', \
                  sel(sprintf('fault=%s,policy=any,metric=lat_p50_ms', f0)) using 'level':'mean':'ci_low':'ci_high' \
                     with yerrorbars pt 7 lc rgb '#000000' title 'no fault, p50', \
+                 for [g in (f ne f0 ? f : '')] sel(sprintf('fault=%s,policy=any,metric=lat_p50_ms', g)) \
+                    using 'level':'mean':'ci_low':'ci_high' with yerrorlines dt 1 pt 7 lc rgb '#000000' notitle, \
+                 for [g in (f ne f0 ? f : '')] sel(sprintf('fault=%s,policy=any,metric=lat_p99_ms', g)) \
+                    using 'level':'mean':'ci_low':'ci_high' with yerrorlines dt 2 pt 6 lc rgb '#000000' notitle, \
                  sel(sprintf('fault=%s,policy=any,metric=lat_p99_ms', f0)) using 'level':'mean':'ci_low':'ci_high' \
                     with yerrorbars pt 6 lc rgb '#000000' title 'no fault, p99', \
                  for [m in 'lat_p50_ms lat_p99_ms'] for [pol in pols] sel(sprintf('fault=%s,policy=%s,metric=%s', f, pol, m)) \
@@ -57,6 +62,8 @@ do for [row = 1:3] {
                     dt pdash(pol) pt ptype(pol, 1) lc rgb pcolour(pol) title plabel(pol), \
                  sel(sprintf('fault=%s,policy=any,metric=throughput', f0)) using 'level':'mean':'ci_low':'ci_high' \
                     with yerrorbars pt 7 lc rgb '#000000' title 'no fault', \
+                 for [g in (f ne f0 ? f : '')] sel(sprintf('fault=%s,policy=any,metric=throughput', g)) \
+                    using 'level':'mean':'ci_low':'ci_high' with yerrorlines pt 7 lc rgb '#000000' notitle, \
                  for [pol in pols] sel(sprintf('fault=%s,policy=%s,metric=throughput', f, pol)) \
                     using (column('level') + xshift(pol, 1)):(unsafe(column('mean'))) @UNSAFE notitle
         }
@@ -68,6 +75,10 @@ do for [row = 1:3] {
                  for [pol in pols] sel(sprintf('fault=%s,policy=%s,metric=queue_dropped', f, pol)) \
                     using (column('level') + xshift(pol, 1)):'mean':'ci_low':'ci_high' with yerrorlines \
                     dt 2 pt ptype(pol, 2) lc rgb pcolour(pol) title plabel(pol) . ' queue full', \
+                 for [g in (f ne f0 ? f : '')] sel(sprintf('fault=%s,policy=any,metric=timeouts', g)) \
+                    using 'level':'mean':'ci_low':'ci_high' with yerrorlines dt 1 pt 7 lc rgb '#000000' notitle, \
+                 for [g in (f ne f0 ? f : '')] sel(sprintf('fault=%s,policy=any,metric=queue_dropped', g)) \
+                    using 'level':'mean':'ci_low':'ci_high' with yerrorlines dt 2 pt 6 lc rgb '#000000' notitle, \
                  for [m in 'timeouts queue_dropped'] for [pol in pols] sel(sprintf('fault=%s,policy=%s,metric=%s', f, pol, m)) \
                     using (column('level') + xshift(pol, 1)):(unsafe(column('mean'))) @UNSAFE notitle
         }
