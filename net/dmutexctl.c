@@ -2,7 +2,7 @@
  *
  *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
  *   dmutexctl [--control PATH] unlock NAME
- *   dmutexctl [--control PATH] status [--json] [NAME]
+ *   dmutexctl [--control PATH] status [--json] [[--] NAME]
  *   dmutexctl [--control PATH] members [--json]
  *   dmutexctl [--control PATH] metrics
  *   dmutexctl [--control PATH] members add|remove HOST:PORT
@@ -80,7 +80,8 @@ static int usage(const char *msg)
             "     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default half\n"
             "      the daemon's lost_margin, 1 without one)\n"
             "  unlock NAME\n"
-            "  status [--json] [NAME]   (with NAME: the quorum line is that lock's)\n"
+            "  status [--json] [[--] NAME]   (with NAME: the quorum line is that lock's;\n"
+            "                           -- before a NAME that starts with -)\n"
             "  members [--json]\n"
             "  metrics         (Prometheus text format)\n"
             "  members add|remove HOST:PORT   (epoch policy: change the configuration;\n"
@@ -592,10 +593,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "status") == 0 || strcmp(cmd, "members") == 0) {
         bool status = strcmp(cmd, "status") == 0, json = false;
         const char *name = NULL;
+        bool names_only = false;   /* after "--": a name may start with '-' */
         for (; i < argc; i++) {
-            if (strcmp(argv[i], "--json") == 0)
+            if (!names_only && strcmp(argv[i], "--") == 0)
+                names_only = true;
+            else if (!names_only && strcmp(argv[i], "--json") == 0)
                 json = true;
-            else if (status && !name && argv[i][0] != '-')
+            else if (status && !name && (names_only || argv[i][0] != '-'))
                 name = argv[i];
             else
                 return usage("status takes --json and at most one NAME, members --json");

@@ -75,6 +75,9 @@ C="$DMUTEXCTL --control $T/c1.sock"
 
 expect 0 "status" $C status
 grep -q '^policy ae' "$T/out" && grep -q '^counters ' "$T/out" || fail "status output"
+expect 2 "status of a name starting with - without --" $C status -dash
+expect 0 "status -- NAME starting with -" $C status -- -dash
+grep -q '^quorum ' "$T/out" || fail "status -- -dash: no quorum line"
 expect 0 "members" $C members
 [ "$(wc -l < "$T/out")" -eq 3 ] || fail "members: want 3 lines"
 expect 0 "lock -- true" $C lock x -- true
