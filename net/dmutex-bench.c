@@ -270,12 +270,18 @@ int main(int argc, char **argv)
     GOptionContext *ctx = g_option_context_new("- lock+unlock cycles against a local dmutexd");
     g_option_context_add_main_entries(ctx, entries, NULL);
     GError *err = NULL;
-    if (g_option_context_parse(ctx, &argc, &argv, &err) && argc == 1 && rtt_samples > 0) {
+    /* One parse, one verdict: a bad option is a usage error (exit 2)
+     * whatever mode the other options asked for. */
+    if (!g_option_context_parse(ctx, &argc, &argv, &err) || argc > 1) {
+        fprintf(stderr, "dmutex-bench: %s\n", err ? err->message : "unexpected arguments");
+        g_clear_error(&err);
         g_option_context_free(ctx);
-        return measure_rtt(rtt_samples);
+        return 2;
     }
-    if (err == NULL && argc == 1 && embed && members && cycles > 0 && timeout_ms > 0) {
-        g_option_context_free(ctx);
+    g_option_context_free(ctx);
+    if (rtt_samples > 0)
+        return measure_rtt(rtt_samples);
+    if (embed && members && cycles > 0 && timeout_ms > 0) {
         int rc = run_embedded(embed, members, config, name ? name : "bench", cycles, timeout_ms, lat_file);
         g_free(embed);
         g_free(members);
@@ -284,13 +290,10 @@ int main(int argc, char **argv)
         g_free(lat_file);
         return rc;
     }
-    if (err == NULL && (argc > 1 || !path || cycles <= 0 ||
-        clients <= 0 || clients > 1024 || timeout_ms <= 0)) {
-        fprintf(stderr, "dmutex-bench: %s\n",
-                err ? err->message : "--control PATH and --cycles N (> 0) are required; 1 <= C <= 1024");
+    if (!path || cycles <= 0 || clients <= 0 || clients > 1024 || timeout_ms <= 0) {
+        fprintf(stderr, "dmutex-bench: --control PATH and --cycles N (> 0) are required; 1 <= C <= 1024\n");
         return 2;
     }
-    g_option_context_free(ctx);
     shared sh = { .path = path, .name = name ? name : "bench", .timeout_ms = timeout_ms, .remaining = cycles };
     client *cl = g_new0(client, clients);
     for (int i = 0; i < clients; i++)

@@ -50,6 +50,11 @@ bad_rule "policy needs swim" --policy memberlist --set swim.enabled=false
 expect 3 "dmutexctl, no daemon" "$DMUTEXCTL" --control "$T/none.sock" status
 expect 3 "dmutexctl lock, no daemon" "$DMUTEXCTL" --control "$T/none.sock" lock x -- true
 expect 2 "dmutexctl no command" "$DMUTEXCTL" --control "$T/none.sock"
+# dmutex-bench: a bad option is a usage error in every mode (it once ran
+# the benchmark with no control path).
+expect 2 "dmutex-bench unknown option" "$BIN/dmutex-bench" --bogus
+expect 2 "dmutex-bench bad number" "$BIN/dmutex-bench" --cycles x
+expect 2 "dmutex-bench without --control" "$BIN/dmutex-bench" --cycles 5
 expect 2 "dmutexctl unknown command" "$DMUTEXCTL" --control "$T/none.sock" frob
 expect 2 "dmutexctl lock without name" "$DMUTEXCTL" --control "$T/none.sock" lock
 expect 2 "dmutexctl bad --kill-after" "$DMUTEXCTL" --control "$T/none.sock" lock x --kill-after -1 -- true
