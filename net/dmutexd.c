@@ -144,7 +144,7 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join replaces --members: give one of them");
         return FALSE;
     }
-    if (!cfg->core.policy || !cfg->core.policy->epochs) {
+    if (!dmn_config_epochs(cfg)) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs policy epoch (--policy epoch)");
         return FALSE;
     }

@@ -448,7 +448,7 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
     /* Under epoch, ids past --members are spare: `members add` binds them
      * to new addresses. Few by default, since SWIM scales its suspicion
      * timeout and retransmissions with log10 of the ids. */
-    bool epochs = c->core.policy && c->core.policy->epochs;
+    bool epochs = dmn_config_epochs(c);
     if (epochs) {
         uint32_t want = c->max_members ? c->max_members
                                        : MIN(c->members->len + 4, dm_policy_max_members(c->core.policy));
@@ -501,4 +501,9 @@ gboolean dmn_config_finish(dmn_config *c, GError **err)
         return FALSE;
     }
     return TRUE;
+}
+
+bool dmn_config_epochs(const dmn_config *c)
+{
+    return c->core.policy && c->core.policy->epochs;
 }

@@ -53,6 +53,10 @@ typedef struct dmn_config {
                                    among them (then self need not be in members) */
 } dmn_config;
 
+/* Whether the configured policy runs configurations with epochs (epoch):
+ * the daemon then has spare ids, MEMBERS ADD/REMOVE, JOIN and catch-up. */
+bool dmn_config_epochs(const dmn_config *c);
+
 void dmn_config_init(dmn_config *c);
 void dmn_config_clear(dmn_config *c);
 

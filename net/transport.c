@@ -1071,7 +1071,7 @@ static bool process_frame(dmn_node *n, uint8_t *buf, size_t len, const char *via
  * skipped the epoch that bound it): ask the members it can address. */
 static void ask_bindings(dmn_node *n)
 {
-    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs)
+    if (!dmn_config_epochs(n->cfg))
         return;
     uint32_t ids[DM_MAX_MEMBERS];
     uint32_t k = dm_node_config_members(n->core, ids, DM_MAX_MEMBERS);
@@ -1112,7 +1112,7 @@ static void handle_join(dmn_node *n, const uint8_t *buf, size_t len, const struc
         dmn_node_count_bad(n, DMN_BAD_GARBAGE, "udp: %s from %s", bad, src);
         return;
     }
-    if (!n->cfg->core.policy || !n->cfg->core.policy->epochs || (sealed && !n->auth)) {
+    if (!dmn_config_epochs(n->cfg) || (sealed && !n->auth)) {
         dmn_node_count_bad(n, DMN_BAD_REJECTED, "udp: a join frame from %s refused (%s)", src,
                            sealed ? "it is sealed, but no key_file is set here"
                                   : "the policy is not epoch");
@@ -1882,7 +1882,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         g_warning("not a member of configuration epoch %" G_GUINT64_FORMAT " (removed): staying "
                   "out of the cluster's view until an operator adds %s back (dmutexctl members add)",
                   dm_node_config_epoch(n->core), cfg->self);
-    if (cfg->core.policy && cfg->core.policy->epochs)
+    if (dmn_config_epochs(cfg))
         uv_timer_start(&n->catch_up_timer, on_catch_up, 100, 1000);
     /* Dial every member now, so that each learns at once whether our
      * settings agree (every stream opens with a HELLO), not at the first
@@ -1973,7 +1973,7 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add)
      * retired id (a stale message from that is no new member's). */
     /* With TLS a member's certificate is checked against --members only
      * (net/tls.c), so a new address could never connect: refused. */
-    if (!add || !n->cfg->core.policy || !n->cfg->core.policy->epochs || n->tls ||
+    if (!add || !dmn_config_epochs(n->cfg) || n->tls ||
         !dmn_split_address(address, NULL, NULL))
         return -DM_EPEER;
     if (top + 1 >= n->n_peers)
@@ -2161,7 +2161,7 @@ void dmn_node_format_status(dmn_node *n, const char *name, GString *out)
                            dm_policy_name(cfg->core.policy),
                            dm_quorum_name(dm_node_quorum_system(n->core)),
                            cfg->core.spread ? "on" : "off");
-    if (cfg->core.policy && cfg->core.policy->epochs) {
+    if (dmn_config_epochs(cfg)) {
         g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " members %u%s%s%s\n",
                                dm_node_config_epoch(n->core),
                                dm_quorum_count(dm_node_quorum_system(n->core)),
@@ -2264,11 +2264,6 @@ static void foreach_member_row(dmn_node *n, void (*fn)(const member_row *row, vo
     g_free(ids);
 }
 
-static bool epochs_of(const dmn_node *n)
-{
-    return n->cfg->core.policy && n->cfg->core.policy->epochs;
-}
-
 typedef struct text_rows {
     GString *out;
     bool epochs;
@@ -2287,7 +2282,7 @@ static void member_line(const member_row *row, void *user)
  * "out-of-config"), after an "epoch E quorum_system Q" line. */
 void dmn_node_format_members(dmn_node *n, GString *out)
 {
-    text_rows t = { out, epochs_of(n) };
+    text_rows t = { out, dmn_config_epochs(n->cfg) };
     if (t.epochs)
         g_string_append_printf(out, "epoch %" G_GUINT64_FORMAT " quorum_system %s\n",
                                dm_node_config_epoch(n->core),
@@ -2324,7 +2319,7 @@ void dmn_node_status_json(dmn_node *n, const char *name, dmn_json *w)
     dmn_json_string(w, "quorum_system", dm_quorum_name(dm_node_quorum_system(n->core)));
     dmn_json_bool(w, "spread", cfg->core.spread);
     dmn_json_end_object(w);
-    if (cfg->core.policy && cfg->core.policy->epochs) {
+    if (dmn_config_epochs(cfg)) {
         dmn_json_begin_object(w, "epoch");
         dmn_json_uint(w, "epoch", dm_node_config_epoch(n->core));
         dmn_json_uint(w, "members", dm_quorum_count(dm_node_quorum_system(n->core)));
@@ -2460,7 +2455,7 @@ static void member_object(const member_row *row, void *user)
 
 void dmn_node_members_json(dmn_node *n, dmn_json *w)
 {
-    json_rows j = { w, epochs_of(n), n->cfg->self_id };
+    json_rows j = { w, dmn_config_epochs(n->cfg), n->cfg->self_id };
     if (j.epochs) {
         dmn_json_begin_object(w, "epoch");
         dmn_json_uint(w, "epoch", dm_node_config_epoch(n->core));
@@ -2525,7 +2520,7 @@ void dmn_node_format_metrics(dmn_node *n, GString *out)
     dmn_prom_gauge(out, "dmutex_view_size", "Members in this node's view.", m ? dm_membership_view_size(m) : n->n_peers);
     dmn_prom_gauge(out, "dmutex_incarnation", "This node's SWIM incarnation.", m ? dm_membership_incarnation(m) : 0);
     dmn_prom_gauge(out, "dmutex_health", "Lifeguard local health (awareness; 0 is healthy).", m ? dm_membership_health(m) : 0);
-    if (cfg->core.policy && cfg->core.policy->epochs) {
+    if (dmn_config_epochs(cfg)) {
         dmn_prom_gauge(out, "dmutex_config_epoch", "Configuration epoch (policy epoch).", dm_node_config_epoch(n->core));
         dmn_prom_gauge(out, "dmutex_config_members", "Members of the current configuration (policy epoch).",
                        dm_quorum_count(dm_node_quorum_system(n->core)));
