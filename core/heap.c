@@ -48,32 +48,35 @@ static void sift_up(dm_heap *h, uint32_t i, dm_heap_slot s)
     place(items, i, s);
 }
 
-/* The position of the earliest child of i, or 0 if i has none. */
-static inline uint32_t min_child(const dm_heap_slot *items, uint64_t len, uint32_t i)
-{
-    /* 64-bit so that DM_HEAP_ARITY * i + 1 cannot wrap near the top of uint32. */
-    uint64_t c = DM_HEAP_ARITY * (uint64_t)i + 1;
-    if (c + DM_HEAP_ARITY <= len) {
-        /* All four children: a two-round tournament, the two first-round
-         * comparisons independent of each other. */
-        uint64_t a = c + before(&items[c + 1], &items[c]);
-        uint64_t b = c + 2 + before(&items[c + 3], &items[c + 2]);
-        return (uint32_t)(before(&items[b], &items[a]) ? b : a);
-    }
-    if (c >= len)
-        return 0;
-    uint64_t best = c;
-    for (uint64_t k = c + 1; k < len; k++)
-        if (before(&items[k], &items[best]))
-            best = k;
-    return (uint32_t)best;
-}
-
 static void sift_down(dm_heap *h, uint32_t i, dm_heap_slot s)
 {
     dm_heap_slot *items = h->items;
-    for (uint32_t c; (c = min_child(items, h->len, i)) != 0 && before(&items[c], &s); i = c)
-        place(items, i, items[c]);
+    uint64_t len = h->len;
+    /* While i has all four children (64-bit: 4 * i + 4 cannot wrap). */
+    while (DM_HEAP_ARITY * (uint64_t)i + DM_HEAP_ARITY < len) {
+        /* A two-round tournament, the first round's comparisons independent. */
+        const dm_heap_slot *c = &items[DM_HEAP_ARITY * (uint64_t)i + 1];
+        const dm_heap_slot *a = before(&c[1], &c[0]) ? &c[1] : &c[0];
+        const dm_heap_slot *b = before(&c[3], &c[2]) ? &c[3] : &c[2];
+        const dm_heap_slot *m = before(b, a) ? b : a;
+        if (!before(m, &s))
+            goto done;
+        place(items, i, *m);
+        i = (uint32_t)(m - items);
+    }
+    /* One to three children: i is the last parent, and they are leaves. */
+    uint64_t first = DM_HEAP_ARITY * (uint64_t)i + 1;
+    if (first < len) {
+        const dm_heap_slot *m = &items[first];
+        for (uint64_t k = first + 1; k < len; k++)
+            if (before(&items[k], m))
+                m = &items[k];
+        if (before(m, &s)) {
+            place(items, i, *m);
+            i = (uint32_t)(m - items);
+        }
+    }
+done:
     place(items, i, s);
 }
 
