@@ -133,11 +133,18 @@ int dm_heap_schedule(dm_heap *h, dm_heap_entry *e, int64_t at)
     bool later = at >= e->at;
     e->at = at;
     e->seq = h->next_seq++;
+    uint32_t i = e->index;
+    if (later && DM_HEAP_ARITY * (uint64_t)i + 1 >= h->len) {
+        /* A leaf has nothing to sink below: most of a small heap's entries
+         * (the core's deadlines, one per lock name) are leaves. */
+        h->items[i].at = at;
+        return 0;
+    }
     dm_heap_slot s = { at, e };
     if (later)
-        sift_down(h, e->index, s);
+        sift_down(h, i, s);
     else
-        sift_up(h, e->index, s);
+        sift_up(h, i, s);
     return 0;
 }
 
