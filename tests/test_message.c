@@ -76,6 +76,7 @@ static void test_type_names(void)
         [DM_MSG_ACCEPTED] = "ACCEPTED", [DM_MSG_REFUSED] = "REFUSED",
         [DM_MSG_INSTALL] = "INSTALL", [DM_MSG_INSTALLED] = "INSTALLED", [DM_MSG_NEWER] = "NEWER",
         [DM_MSG_STALE] = "STALE",     [DM_MSG_GOSSIP] = "GOSSIP", [DM_MSG_HELD] = "HELD",
+        [DM_MSG_GRANT_RESERVED] = "GRANT_RESERVED",
     };
     CU_ASSERT_EQUAL(G_N_ELEMENTS(want), DM_MSG_TYPE_END);
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
@@ -128,6 +129,7 @@ static const struct {
     [DM_MSG_STALE] = {E, E},
     [DM_MSG_GOSSIP] = {U, 0},
     [DM_MSG_HELD] = {N | A | G | E, 0},
+    [DM_MSG_GRANT_RESERVED] = {N | A | G | V | E, 0},
 };
 
 static void test_field_masks(void)
