@@ -89,6 +89,9 @@ typedef struct arbiter_entry {
                              for the current grant; 0 before */
     uint64_t reserved;    /* GRANT_RESERVED: its counter covers every token up to
                              this for the current grant; 0: no reservation */
+    uint64_t reserve_span;   /* ... reserved - grant at the grant: the arbiter keeps
+                                its counter that far above every token a KEEP of
+                                the grant announces (arb_keep) */
     int64_t basis;        /* send time of the latest acknowledged KEEP of the
                              current grant (DM_NEVER: none): the lease basis */
     keep_sent sent[KEEP_HISTORY];   /* recent KEEP transmissions, by round */
@@ -140,6 +143,7 @@ typedef struct arbiter {
     int64_t delay_until;  /* lock_delay: no grant before this (0: none) */
     request_id lapsed;    /* ... after this grantee's grant lapsed; its RELEASE ends it */
     uint64_t reserved;    /* the counter reserved for the current grant's re-uses (0: none) */
+    uint64_t reserve_span;   /* ... reserved - grant at the grant (arb_keep) */
 } arbiter;
 
 /* A RELEASE of a grant, re-sent until the arbiter acknowledges it: a lost
@@ -914,6 +918,7 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     a->granted = true;
     a->grant = token;
     a->reserved = a->grantee.reserve ? reserve_reuses(n, token) : 0;
+    a->reserve_span = a->reserved ? a->reserved - token : 0;
     a->lease_until = now + n->cfg.lease_us;
     a->fenced = false;
     a->inquire_at = DM_NEVER;
@@ -1067,8 +1072,16 @@ static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
             n->stats.stale++;
         return;
     }
-    if (m->value != 0 && absorb_token(n, m->value) < 0)
+    /* A grant with a reservation keeps it above every token announced for
+     * it (sticky grants): the holder infers the new ceiling from the KEPT
+     * by the same rule, as only an arbiter that sent GRANT_RESERVED keeps it. */
+    uint64_t upto = m->value;
+    if (m->value != 0 && a->reserved && m->value <= UINT64_MAX - a->reserve_span)
+        upto = m->value + a->reserve_span;
+    if (m->value != 0 && absorb_token(n, upto) < 0)
         return;   /* not acknowledged: the holder retransmits */
+    if (a->reserved && upto > a->reserved)
+        a->reserved = upto;
     int64_t until = now + n->cfg.lease_us;
     if (until > a->lease_until)
         a->lease_until = until;
@@ -1625,6 +1638,7 @@ static void req_grant(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg
     e->heard = true;
     e->grant = m->grant;
     e->reserved = m->type == DM_MSG_GRANT_RESERVED && m->value > m->grant ? m->value : 0;
+    e->reserve_span = e->reserved ? e->reserved - m->grant : 0;
     e->renew_from = now;
     if (replaced && a->phase == PHASE_FENCING)
         back_to_acquiring(a);   /* the token may change: fence again */
@@ -1693,6 +1707,8 @@ static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg 
         e->acked_token = m->value;
         e->keep_pending = false;
     }
+    if (e->reserved && m->value != 0 && m->value <= UINT64_MAX - e->reserve_span)
+        e->reserved = MAX(e->reserved, m->value + e->reserve_span);   /* arb_keep's rule */
     int64_t end;
     if (a->phase == PHASE_FENCING) {
         fence_check(n, ls, now);
