@@ -24,6 +24,7 @@ typedef struct waiter {
     char *name;
     int64_t deadline;        /* node time */
     int64_t asked_at;        /* node time of the LOCK command: acquisition latency */
+    bool try_once;           /* TRYLOCK: refused (EHELD) once another session holds the name */
 } waiter;
 
 typedef enum { LE_ACQUIRING, LE_HELD } le_state;
@@ -170,14 +171,15 @@ static lockent *lockent_new(dmn_control *c, session *s, const char *name, int64_
  * call, since the outcome may be delivered from inside it; the attempt id
  * is stored in it before that. */
 static int start_lock(dmn_control *c, session *s, const char *name, int64_t timeout_us, GQueue *waiters,
-                      int64_t asked_at)
+                      int64_t asked_at, bool try_once)
 {
     lockent *le = lockent_new(c, s, name, asked_at);
     if (waiters) {
         le->waiters = *waiters;
         g_queue_init(waiters);
     }
-    int rc = dmn_node_lock(c->node, name, timeout_us, &le->attempt);
+    int rc = try_once ? dmn_node_try_lock(c->node, name, timeout_us, &le->attempt)
+                      : dmn_node_lock(c->node, name, timeout_us, &le->attempt);
     if (rc < 0) {
         le = g_hash_table_lookup(c->locks, name);
         if (le && waiters) {
@@ -212,12 +214,29 @@ static void lockent_finish(dmn_control *c, lockent *le)
             reply_err(s, -DM_ETIMEDOUT);
             continue;
         }
-        int rc = start_lock(c, s, name, left, &waiters, w->asked_at);
+        int rc = start_lock(c, s, name, left, &waiters, w->asked_at, w->try_once);
         if (rc == 0)
             break;
         reply_err(s, rc);
     }
     g_free(name);
+}
+
+/* The name is now held by another session of this daemon: a TRYLOCK queued
+ * behind the acquisition gets the answer the cluster would give it. */
+static void refuse_try_waiters(lockent *le)
+{
+    for (GList *l = le->waiters.head; l;) {
+        GList *next = l->next;
+        waiter *w = l->data;
+        if (w->try_once) {
+            g_queue_delete_link(&le->waiters, l);
+            uv_timer_stop(&w->timer);
+            reply_err(w->s, -DM_EHELD);
+            waiter_drop(w);
+        }
+        l = next;
+    }
 }
 
 static void on_waiter_timeout(uv_timer_t *t)
@@ -272,6 +291,7 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
         }
         le->state = LE_HELD;
         le->token = ev->token;
+        refuse_try_waiters(le);
         dmn_histogram_observe(&c->latency, dmn_node_now(c->node) - le->asked_at);
         /* lease_ms for older clients; deadline_us (CLOCK_MONOTONIC, which
          * the node's clock is) is what a client should enforce: it stays
@@ -314,13 +334,17 @@ static bool parse_timeout(const char *s, int64_t *ms)
     return true;
 }
 
-static void cmd_lock(session *s, char **argv, int argc)
+/* LOCK, and TRYLOCK (try_once): the same path but for who answers EHELD --
+ * the core when a holder elsewhere has the name, this function or
+ * refuse_try_waiters when another session here holds it. */
+static void cmd_lock(session *s, char **argv, int argc, bool try_once)
 {
     dmn_control *c = s->ctl;
+    const char *cmd = try_once ? "TRYLOCK" : "LOCK";
     int64_t ms;
     if (argc != 3 || !parse_timeout(argv[2], &ms)) {
-        dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: bad LOCK arguments");
-        reply(s, "ERR EPROTO usage: LOCK name timeout_ms (1..%lld)", DMN_CONTROL_TIMEOUT_MAX_MS);
+        dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: bad %s arguments", cmd);
+        reply(s, "ERR EPROTO usage: %s name timeout_ms (1..%lld)", cmd, DMN_CONTROL_TIMEOUT_MAX_MS);
         return;
     }
     const char *name = argv[1];
@@ -337,18 +361,23 @@ static void cmd_lock(session *s, char **argv, int argc)
             reply(s, "ERR EBUSY this session already holds or is acquiring %s", name);
             return;
         }
+        if (try_once && le->state == LE_HELD) {
+            reply_err(s, -DM_EHELD);
+            return;
+        }
         waiter *w = g_new0(waiter, 1);
         w->ctl = c;
         w->s = s;
         w->name = g_strdup(name);
         w->asked_at = dmn_node_now(c->node);
         w->deadline = w->asked_at + ms * 1000;
+        w->try_once = try_once;
         uv_timer_init(c->loop, &w->timer);
         uv_timer_start(&w->timer, on_waiter_timeout, (uint64_t)ms, 0);
         g_queue_push_tail(&le->waiters, w);
         return;
     }
-    int rc = start_lock(c, s, name, ms * 1000, NULL, dmn_node_now(c->node));
+    int rc = start_lock(c, s, name, ms * 1000, NULL, dmn_node_now(c->node), try_once);
     if (rc < 0)
         reply_err(s, rc);
 }
@@ -459,7 +488,7 @@ void dmn_control_format_metrics(dmn_node *n, dmn_control *c, GString *out)
     dmn_prom_gauge(out, "dmutex_control_waiting", "Control sessions queued behind another session of this daemon.",
                    waiting);
     dmn_histogram_write(&c->latency, out, "dmutex_lock_acquire_seconds",
-                        "Time from a LOCK command to its grant (granted requests only).");
+                        "Time from a LOCK or TRYLOCK command to its grant (granted requests only).");
 }
 
 /* METRICS: the Prometheus text format's lines, then OK. */
@@ -548,7 +577,9 @@ static void handle_line(session *s, char *line)
     }
     char *cmd = g_ascii_strup(argv[0], -1);
     if (strcmp(cmd, "LOCK") == 0)
-        cmd_lock(s, argv, argc);
+        cmd_lock(s, argv, argc, false);
+    else if (strcmp(cmd, "TRYLOCK") == 0)
+        cmd_lock(s, argv, argc, true);
     else if (strcmp(cmd, "UNLOCK") == 0)
         cmd_unlock(s, argv, argc);
     else if (strcmp(cmd, "STATUS") == 0 && argc <= 2)
@@ -563,7 +594,7 @@ static void handle_line(session *s, char *line)
         cmd_metrics(s);
     else {
         dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: unknown command");
-        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | "
+        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | TRYLOCK name timeout_ms | UNLOCK name | STATUS [name] | "
                  "MEMBERS [ADD|REMOVE HOST:PORT] | JSON STATUS [name] | JSON MEMBERS | METRICS)");
     }
     g_free(cmd);
