@@ -24,7 +24,6 @@ typedef struct waiter {
     char *name;
     int64_t deadline;        /* node time */
     int64_t asked_at;        /* node time of the LOCK command: acquisition latency */
-    bool try_once;           /* TRYLOCK: refused (EHELD) once another session holds the name */
 } waiter;
 
 typedef enum { LE_ACQUIRING, LE_HELD } le_state;
@@ -214,29 +213,12 @@ static void lockent_finish(dmn_control *c, lockent *le)
             reply_err(s, -DM_ETIMEDOUT);
             continue;
         }
-        int rc = start_lock(c, s, name, left, &waiters, w->asked_at, w->try_once);
+        int rc = start_lock(c, s, name, left, &waiters, w->asked_at, false);
         if (rc == 0)
             break;
         reply_err(s, rc);
     }
     g_free(name);
-}
-
-/* The name is now held by another session of this daemon: a TRYLOCK queued
- * behind the acquisition gets the answer the cluster would give it. */
-static void refuse_try_waiters(lockent *le)
-{
-    for (GList *l = le->waiters.head; l;) {
-        GList *next = l->next;
-        waiter *w = l->data;
-        if (w->try_once) {
-            g_queue_delete_link(&le->waiters, l);
-            uv_timer_stop(&w->timer);
-            reply_err(w->s, -DM_EHELD);
-            waiter_drop(w);
-        }
-        l = next;
-    }
 }
 
 static void on_waiter_timeout(uv_timer_t *t)
@@ -291,7 +273,6 @@ void dmn_control_event(dmn_control *c, const dm_event *ev)
         }
         le->state = LE_HELD;
         le->token = ev->token;
-        refuse_try_waiters(le);
         dmn_histogram_observe(&c->latency, dmn_node_now(c->node) - le->asked_at);
         /* lease_ms for older clients; deadline_us (CLOCK_MONOTONIC, which
          * the node's clock is) is what a client should enforce: it stays
@@ -334,9 +315,11 @@ static bool parse_timeout(const char *s, int64_t *ms)
     return true;
 }
 
-/* LOCK, and TRYLOCK (try_once): the same path but for who answers EHELD --
- * the core when a holder elsewhere has the name, this function or
- * refuse_try_waiters when another session here holds it. */
+/* LOCK, and TRYLOCK (try_once): the same path but for EHELD, which the core
+ * answers when a holder elsewhere has the name, and this function when
+ * another session here holds or acquires it. A try does not join the local
+ * queue: all it could get there is a wait for that session's whole hold
+ * (or its timeout, when a holder elsewhere keeps it waiting). */
 static void cmd_lock(session *s, char **argv, int argc, bool try_once)
 {
     dmn_control *c = s->ctl;
@@ -361,8 +344,9 @@ static void cmd_lock(session *s, char **argv, int argc, bool try_once)
             reply(s, "ERR EBUSY this session already holds or is acquiring %s", name);
             return;
         }
-        if (try_once && le->state == LE_HELD) {
-            reply_err(s, -DM_EHELD);
+        if (try_once) {
+            reply(s, "ERR EHELD %s is %s by another session of this daemon", name,
+                  le->state == LE_HELD ? "held" : "being acquired");
             return;
         }
         waiter *w = g_new0(waiter, 1);
@@ -371,7 +355,6 @@ static void cmd_lock(session *s, char **argv, int argc, bool try_once)
         w->name = g_strdup(name);
         w->asked_at = dmn_node_now(c->node);
         w->deadline = w->asked_at + ms * 1000;
-        w->try_once = try_once;
         uv_timer_init(c->loop, &w->timer);
         uv_timer_start(&w->timer, on_waiter_timeout, (uint64_t)ms, 0);
         g_queue_push_tail(&le->waiters, w);

@@ -120,6 +120,17 @@ expect 1 "lock --try while another session of the same daemon holds it" \
     "$DMUTEXCTL" --control "$T/c2.sock" lock x --try --timeout 10 -- true
 t1=$(ms)
 [ $((t1 - t0)) -lt 5000 ] || fail "lock --try at the holder's daemon took $((t1 - t0)) ms"
+# ... and while another session of node 1 waits for it: a try does not
+# queue behind that wait (it would last until the waiter's 20 s timeout).
+"$DMUTEXCTL" --control "$T/c1.sock" lock x --timeout 20 > /dev/null 2>&1 &
+WAIT=$!
+k=0; while ! ctl 1 status | grep -q '^control .* names=1 '; do [ $k -lt 50 ] || fail "no waiter at node 1"; sleep 0.1; k=$((k + 1)); done
+t0=$(ms)
+expect 1 "lock --try while another session of the same daemon waits for it" $C lock x --try --timeout 10 -- true
+t1=$(ms)
+grep -q "held by another holder" "$T/err" || { cat "$T/err"; fail "lock --try behind a local waiter: no 'held' message"; }
+[ $((t1 - t0)) -lt 5000 ] || fail "lock --try behind a local waiter took $((t1 - t0)) ms"
+kill -INT "$WAIT"; wait "$WAIT"
 # TRYLOCK with bad arguments: ERR EPROTO, counted as control bad input.
 bad0=$(counter 1 control)
 python3 - "$T/c1.sock" > "$T/trylock.out" <<'PY' || fail "TRYLOCK bad arguments: no answers"

@@ -307,9 +307,9 @@ class Lock:
     def try_acquire(self):
         """Take the lock unless another holder has it (TRYLOCK): as
         acquire(), but raises LockHeld after about one round trip when a
-        holder -- on any node, or another session of this daemon -- has it.
-        Contention (others acquiring, nobody holding) is resolved as for
-        acquire(), within the timeout."""
+        holder on any node has it, or another session of this daemon holds
+        or acquires it. Contention between nodes (others acquiring, nobody
+        holding) is resolved as for acquire(), within the timeout."""
         return self._take("TRYLOCK")
 
     def _take(self, verb):
