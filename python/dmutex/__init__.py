@@ -225,6 +225,7 @@ class Lock:
         self._lost = threading.Event()
         self._held = False
         self._session = None
+        self._taken_for_with = False
 
     @property
     def lost(self):
@@ -353,10 +354,13 @@ class Lock:
                 self._clock.notify_all()
             self._session.close()
             self._session = None
+            self._taken_for_with = False
         return ok and not was_lost
 
     def __enter__(self):
-        if not self._session:        # try_lock() took it already
+        if self._taken_for_with:     # try_lock() took it for this with
+            self._taken_for_with = False
+        else:
             self.acquire()
         return self
 
@@ -370,6 +374,7 @@ def try_lock(name, timeout=30.0, on_lost=None, path=None):
     another holder has it; use it in a ``with`` or release() it."""
     lk = Lock(name, timeout=timeout, on_lost=on_lost, path=path)
     lk.try_acquire()
+    lk._taken_for_with = True
     return lk
 
 
