@@ -694,15 +694,23 @@ static bool pred_outcome_of(dm_cluster *c, void *user)
     return dm_cluster_outcome(c, w->node, w->attempt) != 0;
 }
 
-/* The reason of the FAILED node i reported for `attempt`, 0: none. */
-static int failed_reason(const dm_cluster *c, uint32_t i, uint64_t attempt)
+/* Node i's latest event of `type` for `attempt`, NULL: none. */
+static const dm_cluster_event *event_for(const dm_cluster *c, uint32_t i, dm_event_type type,
+                                         uint64_t attempt)
 {
     for (uint32_t k = dm_cluster_event_count(c, i); k-- > 0;) {
         const dm_cluster_event *e = dm_cluster_event_get(c, i, k);
-        if (e->type == DM_EV_FAILED && e->attempt == attempt)
-            return e->reason;
+        if (e->type == type && e->attempt == attempt)
+            return e;
     }
-    return 0;
+    return NULL;
+}
+
+/* The reason of the FAILED node i reported for `attempt`, 0: none. */
+static int failed_reason(const dm_cluster *c, uint32_t i, uint64_t attempt)
+{
+    const dm_cluster_event *e = event_for(c, i, DM_EV_FAILED, attempt);
+    return e ? e->reason : 0;
 }
 
 /* A try-lock fails at once (one round trip, not its timeout) with
@@ -1594,12 +1602,8 @@ static dm_cluster *cache_cluster(uint32_t n, uint64_t seed)
 /* The token of node i's latest GRANTED for `attempt`, 0: none. */
 static uint64_t granted_token(const dm_cluster *c, uint32_t i, uint64_t attempt)
 {
-    for (uint32_t k = dm_cluster_event_count(c, i); k-- > 0;) {
-        const dm_cluster_event *e = dm_cluster_event_get(c, i, k);
-        if (e->type == DM_EV_GRANTED && e->attempt == attempt)
-            return e->token;
-    }
-    return 0;
+    const dm_cluster_event *e = event_for(c, i, DM_EV_GRANTED, attempt);
+    return e ? e->token : 0;
 }
 
 /* A re-lock while the grants are kept costs no message at all, is reported
