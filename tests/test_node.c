@@ -1739,6 +1739,44 @@ static void test_grant_cache_crash_keeps_tokens_increasing(void)
     }
 }
 
+/* A try-lock against kept grants: the keeper is no holder, so the try
+ * gets the lock -- at once where the shared arbiter asks the keeper to
+ * yield, or after one HELD where the keeper had announced its token there
+ * (the arbiter probes it, and it releases): at the latest the second try. */
+static void test_grant_cache_try_lock(void)
+{
+    uint64_t held = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        dm_cluster *c = cache_cluster(5, seed);
+        uint64_t id = 0;
+        /* Other names first: unlike counters, so that the fence round
+         * KEEPs some member, which then answers a try HELD. */
+        for (uint32_t i = 0; i < 5; i++) {
+            char other[8];
+            g_snprintf(other, sizeof other, "w%u", i);
+            CU_ASSERT_TRUE_FATAL(acquire(c, i, other, 5 * SEC));
+            CU_ASSERT_EQUAL(unlock(c, i, other), 0);
+        }
+        run_for(c, dm_cluster_cfg(c)->core.grant_cache_idle_us + 50 * MS);
+        CU_ASSERT_TRUE_FATAL(acquire(c, 1, "t", 5 * SEC));
+        CU_ASSERT_EQUAL(unlock(c, 1, "t"), 0);
+        run_for(c, 5 * MS);
+        bool got = false;
+        for (int k = 0; k < 2 && !got; k++) {
+            CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, 3, "t", 5 * SEC, &id), 0);
+            dm_cluster_step_until(c, pred_outcome_of, &(struct outcome_wait){ 3, id },
+                                  now(c) + 5 * SEC, 0);
+            got = dm_cluster_outcome(c, 3, id) == DM_EV_GRANTED;
+            CU_ASSERT(got || failed_reason(c, 3, id) == -DM_EHELD);
+        }
+        CU_ASSERT_TRUE(got && holds(c, 3, "t"));
+        held += sent(c, DM_MSG_HELD);
+        CU_ASSERT(dm_cluster_ok(c));
+        dm_cluster_free(c);
+    }
+    CU_ASSERT(held > 0);   /* the second way was taken */
+}
+
 /* Contention with the cache on: every node wants the name all the time
  * (the workload's clients), with jitter and duplicates; mutual exclusion,
  * token order and progress as without it. */
@@ -1803,6 +1841,7 @@ static const CU_TestInfo tests[] = {
     { "grant cache: a re-lock costs no message", test_grant_cache_relock_is_free },
     { "grant cache: another's request releases at once", test_grant_cache_inquire_releases },
     { "grant cache: tokens increase across a crash", test_grant_cache_crash_keeps_tokens_increasing },
+    { "grant cache: a try-lock gets kept grants", test_grant_cache_try_lock },
     { "grant cache: contention", test_grant_cache_contention },
     CU_TEST_INFO_NULL,
 };
