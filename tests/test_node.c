@@ -1777,6 +1777,41 @@ static void test_grant_cache_try_lock(void)
     CU_ASSERT(held > 0);   /* the second way was taken */
 }
 
+/* A holder re-uses kept grants and crashes, and the one arbiter its quorum
+ * shares with another node's loses its disk and restarts: the floor it
+ * recovers from a quorum without itself is above every re-used token (the
+ * members' counters hold the reservations), so the other node's token is
+ * too. Fails without the reservation (the checker's token violation). */
+static void test_grant_cache_wiped_arbiter_floor(void)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 5, 41);
+    cfg.core.grant_cache = true;
+    dm_cluster *c = start(&cfg);
+    uint32_t root = common_arbiter(c, "L"), first = 0, other = 0;
+    CU_ASSERT_FATAL(root < 5);
+    CU_ASSERT_FATAL(pair_through(c, "L", root, &first, &other));
+    uint64_t id = 0, last = 0;
+    CU_ASSERT_TRUE_FATAL(acquire(c, first, "L", 5 * SEC));
+    for (int r = 0; r < 3; r++) {
+        CU_ASSERT_EQUAL(unlock(c, first, "L"), 0);
+        run_for(c, 2 * MS);
+        CU_ASSERT_EQUAL_FATAL(lock_(c, first, "L", 5 * SEC, &id), 0);
+        run_for(c, 1 * MS);
+        last = granted_token(c, first, id);
+    }
+    CU_ASSERT_EQUAL(dm_node_get_stats(node(c, first))->cache_reuses, 3);
+    dm_cluster_crash(c, first);
+    dm_cluster_wipe(c, root);
+    dm_cluster_restart(c, root);
+    CU_ASSERT_EQUAL_FATAL(lock_(c, other, "L", 20 * SEC, &id), 0);
+    run_for(c, 8 * SEC);
+    CU_ASSERT(granted_token(c, other, id) > last);
+    CU_ASSERT(dm_cluster_sent(c, root, DM_CLUSTER_ALL, DM_MSG_RECOVER) >= 1);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
 /* Contention with the cache on: every node wants the name all the time
  * (the workload's clients), with jitter and duplicates; mutual exclusion,
  * token order and progress as without it. */
@@ -1842,6 +1877,7 @@ static const CU_TestInfo tests[] = {
     { "grant cache: another's request releases at once", test_grant_cache_inquire_releases },
     { "grant cache: tokens increase across a crash", test_grant_cache_crash_keeps_tokens_increasing },
     { "grant cache: a try-lock gets kept grants", test_grant_cache_try_lock },
+    { "grant cache: a wiped arbiter's floor", test_grant_cache_wiped_arbiter_floor },
     { "grant cache: contention", test_grant_cache_contention },
     CU_TEST_INFO_NULL,
 };
