@@ -137,6 +137,73 @@ static int usage_error(GOptionContext *ctx, const char *msg)
     return 2;
 }
 
+/* What a JOIN exchange or DIR/bindings says (r, cleared here) becomes the
+ * member list (when none is given), max_members (from a JOIN, or when the
+ * config file does not set it) and the bindings, this node's among them. */
+static void take_table(dmn_config *cfg, dmn_join_result *r, gboolean joined)
+{
+    if (cfg->members->len == 0)
+        dmn_config_set_members(cfg, (const char *const *)r->members->pdata, r->members->len);
+    if (joined || !cfg->max_members)
+        cfg->max_members = r->max_members;
+    if (cfg->bindings)
+        g_ptr_array_unref(cfg->bindings);
+    cfg->bindings = g_ptr_array_ref(r->bindings);
+    dmn_join_result_clear(r);
+}
+
+/* A restart of a member: DIR/bindings (net/join.h) names this node's
+ * address, so the table it keeps says who the members are and which id is
+ * ours -- --members and --join may both be left out (a joined node's unit
+ * keeps working after its first start). *restored: it did; otherwise the
+ * caller joins (--join), or --members must name self. */
+static gboolean restore_table(dmn_config *cfg, const char *join, gboolean *restored, GError **err)
+{
+    *restored = FALSE;
+    if (!cfg->data_dir || !cfg->self)
+        return TRUE;
+    dmn_join_result t;
+    if (!dmn_table_load(cfg->data_dir, cfg->self, &t, err))
+        return FALSE;
+    gboolean ok = TRUE;
+    if (!t.members || t.self_id == UINT32_MAX) {
+        /* No file, or one that does not know this address: a first start. */
+    } else if (t.members->len == 0 && cfg->members->len == 0) {
+        if (!join) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s binds %s to id %u but, written by an older "
+                        "dmutexd, does not list the members: start once with --join HOST:PORT,... "
+                        "(running members; it rewrites the file), or give --members with the "
+                        "cluster's list", cfg->data_dir, DMN_TABLE_FILE, cfg->self, t.self_id);
+            ok = FALSE;
+        }
+    } else if (join && cfg->members->len > 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join replaces --members: give one of them");
+        ok = FALSE;
+    } else {
+        if (join || (cfg->members->len == 0 && t.self_id >= t.members->len))
+            g_message("restarting from %s/%s: %s is id %u%s", cfg->data_dir, DMN_TABLE_FILE,
+                      cfg->self, t.self_id, join ? "; --join not needed, not asked" : "");
+        take_table(cfg, &t, FALSE);
+        *restored = TRUE;
+    }
+    dmn_join_result_clear(&t);
+    return ok;
+}
+
+/* Neither --members nor --join, and no table names this node: say what
+ * each kind of node needs. */
+static gboolean no_members(const dmn_config *cfg, GError **err)
+{
+    g_set_error(err, DMN_CONFIG_ERROR, 0, "no members: give --members HOST:PORT,... (every member's "
+                "address, the same list everywhere), or, for a node at a new address under policy "
+                "epoch, --join HOST:PORT,... (running members) and run `dmutexctl members add %s` at "
+                "one of them; %s", cfg->self ? cfg->self : "HOST:PORT",
+                cfg->data_dir ? "its data directory names no member list for this address yet (a "
+                "node restarts without either once it has run: DATA_DIR/bindings)"
+                : "a node restarts without either only from its --data-dir (DIR/bindings)");
+    return FALSE;
+}
+
 /* --join: learn the members and this node's id from the peers given. */
 static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
 {
@@ -177,12 +244,7 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
         dmn_auth_free(auth);
     if (!joined)
         return FALSE;
-    dmn_config_set_members(cfg, (const char *const *)r.members->pdata, r.members->len);
-    cfg->max_members = r.max_members;
-    if (cfg->bindings)
-        g_ptr_array_unref(cfg->bindings);
-    cfg->bindings = g_ptr_array_ref(r.bindings);
-    dmn_join_result_clear(&r);
+    take_table(cfg, &r, TRUE);
     return TRUE;
 }
 
@@ -276,8 +338,12 @@ int main(int argc, char **argv)
         OVERRIDE(control, control);
         OVERRIDE(key_file, key_file);
         OVERRIDE(log_level, log_level);
-        if (join)
+        gboolean restored = FALSE;
+        ok = restore_table(&d.cfg, join, &restored, &err);
+        if (ok && join && !restored)
             ok = join_cluster(&d.cfg, join, &err);
+        if (ok && !join && !restored && d.cfg.members->len == 0 && d.cfg.self)
+            ok = no_members(&d.cfg, &err);
         if (ok)
             ok = dmn_config_finish(&d.cfg, &err);
     }

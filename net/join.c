@@ -8,6 +8,7 @@
 
 #include "codec.h"
 #include "netconfig.h"
+#include "store.h"
 #include "transport.h"
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -355,4 +356,114 @@ void dmn_join_result_clear(dmn_join_result *r)
     if (r->bindings)
         g_ptr_array_unref(r->bindings);
     memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------ the address table */
+
+bool dmn_table_parse_binding(const char *text, size_t len, uint32_t *id, char **address)
+{
+    g_autofree char *s = g_strndup(text, len);
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s)
+        return false;
+    *eq = '\0';
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+    if (*end != '\0' || !g_ascii_isdigit(s[0]) || v >= DM_MAX_MEMBERS ||
+        !dmn_split_address(eq + 1, NULL, NULL))
+        return false;
+    *id = (uint32_t)v;
+    *address = g_strdup(eq + 1);
+    return true;
+}
+
+char *dmn_table_format(uint32_t members, const char *const *by_id, uint32_t n_ids)
+{
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "max_members=%u\nmembers=%u\n", n_ids, members);
+    for (uint32_t i = 0; i < n_ids; i++)
+        if (by_id[i])
+            g_string_append_printf(out, "%u=%s\n", i, by_id[i]);
+    return g_string_free(out, FALSE);
+}
+
+/* "KEY=N" with KEY one of the header words: *v, true. */
+static bool header_value(const char *line, const char *key, uint32_t *v)
+{
+    size_t kl = strlen(key);
+    if (strncmp(line, key, kl) != 0 || line[kl] != '=' || !g_ascii_isdigit(line[kl + 1]))
+        return false;
+    char *end = NULL;
+    guint64 x = g_ascii_strtoull(line + kl + 1, &end, 10);
+    if (*end != '\0' || x == 0 || x > DM_MAX_MEMBERS)
+        return false;
+    *v = (uint32_t)x;
+    return true;
+}
+
+gboolean dmn_table_load(const char *data_dir, const char *self, dmn_join_result *out, GError **err)
+{
+    memset(out, 0, sizeof *out);
+    out->self_id = UINT32_MAX;
+    GBytes *b = NULL;
+    if (!dmn_store_load_file(data_dir, DMN_TABLE_FILE, &b, err))
+        return FALSE;
+    if (!b)
+        return TRUE;
+    gsize len = 0;
+    const char *data = g_bytes_get_data(b, &len);
+    g_autofree char *text = g_strndup(data, len);
+    g_bytes_unref(b);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    char *by_id[DM_MAX_MEMBERS] = { 0 };
+    uint32_t members = 0;
+    const char *bad = NULL, *bad_line = NULL;
+    for (char **l = lines; *l && !bad; l++) {
+        uint32_t id = 0;
+        char *address = NULL;
+        if (!**l || header_value(*l, "max_members", &out->max_members) ||
+            header_value(*l, "members", &members))
+            continue;
+        if (!dmn_table_parse_binding(*l, strlen(*l), &id, &address))
+            bad = "want ID=HOST:PORT, members=K or max_members=M";
+        else if (by_id[id] && strcmp(by_id[id], address) != 0)
+            bad = "a second address for an id";
+        else if (out->max_members && id >= out->max_members)
+            bad = "an id past max_members";
+        if (bad) {
+            bad_line = *l;
+            g_free(address);
+        } else if (!by_id[id]) {
+            by_id[id] = address;
+        } else {
+            g_free(address);
+        }
+    }
+    for (uint32_t i = 0; i < members && !bad; i++)
+        if (!by_id[i])
+            bad = "members=K but an id below K has no address";
+    if (!bad && out->max_members && members > out->max_members)
+        bad = "members=K past max_members";
+    if (!bad) {
+        out->members = g_ptr_array_new_with_free_func(g_free);
+        out->bindings = g_ptr_array_new_with_free_func(g_free);
+        for (uint32_t i = 0; i < DM_MAX_MEMBERS; i++) {
+            if (!by_id[i])
+                continue;
+            if (i < members)
+                g_ptr_array_add(out->members, g_strdup(by_id[i]));
+            else
+                g_ptr_array_add(out->bindings, g_strdup_printf("%u=%s", i, by_id[i]));
+            if (self && strcmp(by_id[i], self) == 0)
+                out->self_id = i;
+        }
+    }
+    for (uint32_t i = 0; i < DM_MAX_MEMBERS; i++)
+        g_free(by_id[i]);
+    if (bad) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s%s%s%s: %s", data_dir, DMN_TABLE_FILE,
+                    bad_line ? ": line '" : "", bad_line ? bad_line : "", bad_line ? "'" : "", bad);
+        return FALSE;
+    }
+    return TRUE;
 }

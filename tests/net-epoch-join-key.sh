@@ -11,8 +11,12 @@
 #      ordinary authenticated frames (and HELLOs) under that id are taken:
 #      it is granted the lock, and every member agrees on the configuration;
 #   3. node 4, down while the joiner's address was added, restarts, catches
-#      up (learning that address) and is granted among the five.
-# Bounded: every wait has a limit; about 10 s.
+#      up (learning that address) and is granted among the five;
+#   4. the joined node restarts as its service unit would after the first
+#      start, without --join (and without --members): its DIR/bindings names
+#      the members and its id, so it serves and is granted; a node whose data
+#      directory names nothing is told to give --members or --join.
+# Bounded: every wait has a limit; about 12 s.
 . "$(dirname "$0")/net-lib.sh"
 
 KEY=$T/cluster.key
@@ -111,4 +115,26 @@ for i in 1 2 3 4 5; do
     [ "$(auth_bad $i)" = 0 ] || [ $i -le 3 ] || fail "node $i counted auth failures: $(auth_bad $i)"
 done
 ok "node 4 restarted, caught up, knows $ADDR5 (id 4) and is granted"
+
+# 4. The joined node restarts without --join: the address table in its data
+# directory says who the members are and that it is id 4.
+kill "$PID5"; wait "$PID5" 2>/dev/null
+grep -qx "members=4" "$T/data5/bindings" || fail "node 5's table lists no members: $(cat "$T/data5/bindings")"
+"$DMUTEXD" --id "$ADDR5" --config "$CONF" --data-dir "$T/data5" --control "$T/c5.sock" \
+    --log-level info >> "$T/log.5" 2>&1 &
+PID5=$!; PIDS="$PIDS $!"
+k=0
+until ctl 5 status >/dev/null 2>&1; do
+    k=$((k + 1)); [ $k -lt 50 ] || fail "node 5 did not restart without --join: $(tail -3 "$T/log.5")"
+    sleep 0.1
+done
+grep -q "restarting from $T/data5/bindings: $ADDR5 is id 4" "$T/log.5" ||
+    fail "node 5 did not say it restarted from its table"
+ctl 5 lock L --timeout 10 -- true || fail "node 5, restarted without --join, not granted"
+for i in 1 2 3 4; do ctl $i lock L --timeout 10 -- true || fail "node $i not granted after node 5's restart"; done
+"$DMUTEXD" --id "$ADDR5" --config "$CONF" --data-dir "$T/data-none" --control "$T/c6.sock" 2>"$T/err" &&
+    fail "a node with neither --members, --join nor a table started"
+grep -q -- "--join HOST:PORT,... (running members) and run \`dmutexctl members add $ADDR5\`" "$T/err" ||
+    fail "no members: the error does not say what to do: $(cat "$T/err")"
+ok "node 5 restarted without --join (its table: $(grep -c = "$T/data5/bindings") lines), granted; without a table: told to give --members or --join"
 echo "net-epoch-join-key: 1 passed, 0 failed"
