@@ -4,6 +4,7 @@
  *           [--data-dir DIR] [--control PATH] [--key-file FILE]
  *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
  *   dmutexd --id HOST:PORT --join HOST:PORT,... --policy epoch [...]
+ *   dmutexd --id HOST:PORT --data-dir DIR [...]   (DIR/bindings names the members)
  *   dmutexd --print-config-keys
  *
  * SIGHUP re-reads the key file(s) and the TLS CAs, certificate and key
@@ -239,7 +240,8 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
         }
     }
     dmn_join_result r;
-    gboolean joined = dmn_join_run(uv_default_loop(), cfg->self, peers, 0, auth, &r, err);
+    gboolean joined = dmn_join_run(uv_default_loop(), cfg->self, peers, 0, auth, cfg->control, &r,
+                                   err);
     if (auth)
         dmn_auth_free(auth);
     if (!joined)
@@ -303,6 +305,9 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* A control client that hangs up early must not kill the daemon: from
+     * here on, since a joiner answers on its control socket already. */
+    signal(SIGPIPE, SIG_IGN);
     daemon_state d;
     memset(&d, 0, sizeof d);
     dmn_config_init(&d.cfg);
@@ -356,7 +361,6 @@ int main(int argc, char **argv)
         return rc;
     }
 
-    signal(SIGPIPE, SIG_IGN);
     d.loop = uv_default_loop();
     d.node = dmn_node_new(d.loop, &d.cfg, on_event, &d, &err);
     if (!d.node) {

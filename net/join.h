@@ -91,10 +91,13 @@ typedef struct dmn_join_result {
 /* Ask the peers of peers_csv from self's address, every 500 ms, until an
  * answer binds self (true, *out filled) or timeout_us passes, or SIGINT or
  * SIGTERM arrives (false, *err says which); timeout_us <= 0: no deadline.
- * auth: the cluster keyring (frames sealed and checked), or NULL. Runs
- * loop meanwhile. */
+ * auth: the cluster keyring (frames sealed and checked), or NULL. control:
+ * a control socket path, or NULL; meanwhile it answers STATUS and JSON
+ * STATUS with the join's state (`joining ADDRESS state=...`) and any other
+ * command ERR ENOTMEMBER, and it is removed before this returns. Runs loop
+ * meanwhile. */
 gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, int64_t timeout_us,
-                      dmn_auth *auth, dmn_join_result *out, GError **err);
+                      dmn_auth *auth, const char *control, dmn_join_result *out, GError **err);
 void dmn_join_result_clear(dmn_join_result *r);
 
 /* ------------------------------------------------ the address table

@@ -54,10 +54,19 @@ until grep -q "join: no member has answered in 5 s: .*key_file" "$T/log.5"; do
     sleep 0.1
 done
 grep -q "joined:" "$T/log.5" && fail "the joiner with a wrong key was bound: $(grep joined: "$T/log.5")"
-[ -S "$T/c5.sock" ] && fail "the joiner with a wrong key serves"
+# Its control socket says it is joining and unanswered, and refuses locks.
+ctl 5 status > "$T/st5" || fail "the joiner's control socket does not answer STATUS"
+grep -q "^joining $ADDR5 state=unanswered asking=$ADDR1,$ADDR2 " "$T/st5" ||
+    fail "the joiner's STATUS: $(cat "$T/st5")"
+grep -q "^hint no member has answered yet: .*key_file" "$T/st5" || fail "no hint: $(cat "$T/st5")"
+grep -q '^self ' "$T/st5" && fail "the joiner with a wrong key serves"
+ctl 5 status --json | grep -q '"state": "unanswered"' || fail "the joiner's JSON STATUS: $(ctl 5 status --json)"
+ctl 5 lock L --timeout 1 -- true 2>"$T/err" && fail "the joiner granted a lock"
+grep -q "ENOTMEMBER $ADDR5 is not a member yet" "$T/err" || fail "the joiner's lock refusal: $(cat "$T/err")"
 kill "$PID5"; wait "$PID5" 2>/dev/null
 grep -q "stopped by signal" "$T/log.5" || fail "the joiner did not say why it stopped"
-ok "a joiner with a wrong key: refused ($(auth_bad 1) auth failures at node 1, logged), never bound even after members add ($out)"
+[ -e "$T/c5.sock" ] && fail "the joiner left its control socket behind"
+ok "a joiner with a wrong key: refused ($(auth_bad 1) auth failures at node 1, logged), never bound even after members add ($out); its STATUS: $(head -n 1 "$T/st5" | cut -d' ' -f3)"
 
 # An unsealed JOIN (as from a joiner without key_file) is refused the same way.
 before=$(auth_bad 3)
@@ -76,7 +85,7 @@ ok "an unsealed JOIN refused, counted under auth and logged"
 # 2. The right key, same address: bound to the id the add gave it.
 joiner "$KEY"
 k=0
-until ctl 5 status >/dev/null 2>&1; do
+until ctl 5 status 2>/dev/null | grep -q '^self '; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 5 did not start with the right key: $(tail -3 "$T/log.5")"
     sleep 0.1
 done
@@ -124,7 +133,7 @@ grep -qx "members=4" "$T/data5/bindings" || fail "node 5's table lists no member
     --log-level info >> "$T/log.5" 2>&1 &
 PID5=$!; PIDS="$PIDS $!"
 k=0
-until ctl 5 status >/dev/null 2>&1; do
+until ctl 5 status 2>/dev/null | grep -q '^self '; do
     k=$((k + 1)); [ $k -lt 50 ] || fail "node 5 did not restart without --join: $(tail -3 "$T/log.5")"
     sleep 0.1
 done
