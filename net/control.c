@@ -492,7 +492,7 @@ static void cmd_change_members(session *s, const char *op, const char *address)
         break;
     case DM_EPEER:
         reply(s, "ERR EPEER %s is no member this node knows (--members or added); only policy "
-              "epoch without TLS adds new addresses", address);
+              "epoch adds new addresses", address);
         break;
     case DM_EINVAL:
         reply(s, "ERR EINVAL %s %s in the configuration, or the policy is not epoch", address,

@@ -126,6 +126,8 @@ struct dmn_node {
     dmn_auth *auth;
     GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
     dmn_tls_ctx *tls;         /* NULL: plain TCP */
+    GPtrArray *table;         /* the address table by id (const char*, NULL: unbound), which
+                                 TLS checks certificates against; entries point at peers' */
     dmn_authlog *authlog;     /* authentication failures per peer */
     uint8_t join_nonce[DMN_JOIN_NONCE];   /* of this node's JOINs (ask_bindings), under a key */
     dmn_agreebook *agree;     /* peers whose settings differ (net/agree.h) */
@@ -1636,6 +1638,7 @@ static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err)
     p->owned = address;
     p->address = address;
     p->bound = true;
+    g_ptr_array_index(n->table, id) = address;
     return true;
 }
 
@@ -1748,6 +1751,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->event_user = user;
     n->n_peers = cfg->core.n_members;
     n->peers = g_new0(peer, n->n_peers);
+    n->table = g_ptr_array_new();
+    g_ptr_array_set_size(n->table, n->n_peers);
     n->events = g_array_new(FALSE, FALSE, sizeof(queued_event));
     n->dirty = g_ptr_array_new();
     n->aliases = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -1767,6 +1772,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         }
         p->address = g_ptr_array_index(cfg->members, i);
         p->bound = true;
+        g_ptr_array_index(n->table, i) = (gpointer)p->address;
         if (!dmn_resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
@@ -1790,7 +1796,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         g_auto(GStrv) cas = g_strsplit(cfg->tls_ca, ",", -1);
         for (char **c = cas; *c; c++)
             g_strstrip(*c);
-        n->tls = dmn_tls_ctx_new((const char *const *)cas, cfg->tls_cert, cfg->tls_key, cfg->members,
+        n->tls = dmn_tls_ctx_new((const char *const *)cas, cfg->tls_cert, cfg->tls_key, n->table,
                                  cfg->self, err);
         if (!n->tls)
             goto fail;
@@ -1964,9 +1970,7 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add)
     }
     /* A new address gets the id above the highest bound one, never a
      * retired id (a stale message from that is no new member's). */
-    /* With TLS a member's certificate is checked against --members only
-     * (net/tls.c), so a new address could never connect: refused. */
-    if (!add || !dmn_config_epochs(n->cfg) || n->tls ||
+    if (!add || !dmn_config_epochs(n->cfg) ||
         !dmn_split_address(address, NULL, NULL))
         return -DM_EPEER;
     if (top + 1 >= n->n_peers)
@@ -2085,6 +2089,7 @@ void dmn_node_free(dmn_node *n)
     if (n->keys)
         g_ptr_array_unref(n->keys);
     dmn_tls_ctx_free(n->tls);
+    g_ptr_array_unref(n->table);
     dmn_authlog_free(n->authlog);
     dmn_agreebook_free(n->agree);
     g_array_unref(n->events);

@@ -163,3 +163,21 @@ check_cs_log() {
 }
 
 CS_CMD='echo "start $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$CS_LOG"; sleep 0.02; echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$CS_LOG"'
+
+# Certificates for the TLS tests, made with certtool (gnutls-bin) in $T, never
+# committed. gen_ca NAME: a CA $T/NAME.pem (key $T/NAME.key).
+gen_ca() {
+    printf 'cn = "dmutex test CA %s"\nca\ncert_signing_key\nexpiration_days = 2\n' "$1" > "$T/$1.tmpl"
+    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
+    certtool --generate-self-signed --load-privkey "$T/$1.key" --template "$T/$1.tmpl" \
+        --outfile "$T/$1.pem" >/dev/null 2>&1 || fail "certtool: CA $1"
+}
+# gen_cert NAME CA MEMBER-ADDRESS
+gen_cert() {
+    printf 'cn = "dmutex member"\nuri = "dmutex://%s"\ntls_www_server\ntls_www_client\nsigning_key\nexpiration_days = 2\n' \
+        "$3" > "$T/$1.tmpl"
+    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
+    certtool --generate-certificate --load-privkey "$T/$1.key" --load-ca-certificate "$T/$2.pem" \
+        --load-ca-privkey "$T/$2.key" --template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 ||
+        fail "certtool: certificate $1"
+}

@@ -22,21 +22,6 @@
 
 command -v certtool >/dev/null 2>&1 || { echo "SKIP: certtool (gnutls-bin) needed"; exit 77; }
 
-gen_ca() {
-    printf 'cn = "dmutex test CA %s"\nca\ncert_signing_key\nexpiration_days = 2\n' "$1" > "$T/$1.tmpl"
-    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
-    certtool --generate-self-signed --load-privkey "$T/$1.key" --template "$T/$1.tmpl" \
-        --outfile "$T/$1.pem" >/dev/null 2>&1 || fail "certtool: CA $1"
-}
-# gen_cert NAME CA MEMBER-ADDRESS
-gen_cert() {
-    printf 'cn = "dmutex member"\nuri = "dmutex://%s"\ntls_www_server\ntls_www_client\nsigning_key\nexpiration_days = 2\n' \
-        "$3" > "$T/$1.tmpl"
-    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
-    certtool --generate-certificate --load-privkey "$T/$1.key" --load-ca-certificate "$T/$2.pem" \
-        --load-ca-privkey "$T/$2.key" --template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 ||
-        fail "certtool: certificate $1"
-}
 # refused_both WHY PEERS-PATTERN NODE4-PATTERN: within 5 s, one of nodes 1-3
 # logs the first and node 4 the second (each side says why).
 refused_both() {
