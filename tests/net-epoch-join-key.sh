@@ -29,7 +29,6 @@ for i in 1 2 3 4; do wait_alive $i 4; done
 kill "$PID4"; wait "$PID4" 2>/dev/null
 grep -q "frames authenticated" "$T/log.1" || fail "key not in use"
 
-config_of() { ctl "$1" status 2>/dev/null | sed -n 's/^configuration //p'; }
 auth_bad() { ctl "$1" metrics | sed -n 's/^dmutex_bad_input_total{kind="auth"} //p'; }
 [ "$(auth_bad 1)" = 0 ] || fail "node 1 counted authentication failures before any: $(auth_bad 1)"
 ADDR5=127.0.0.1:$(free_ports 1)
@@ -91,12 +90,7 @@ until ctl 5 status 2>/dev/null | grep -q '^self '; do
 done
 grep -q "joined: $ADDR5 is id 4 of 8" "$T/log.5" || fail "node 5's id: $(grep joined "$T/log.5")"
 want="$ADDR1 $ADDR2 $ADDR3 $ADDR4 $ADDR5"
-for i in 1 2 3 5; do
-    k=0
-    until [ "$(config_of $i)" = "$want" ]; do
-        k=$((k + 1)); [ $k -lt 100 ] || fail "node $i: configuration '$(config_of $i)'"; sleep 0.1
-    done
-done
+for i in 1 2 3 5; do wait_config_is $i "$want"; done
 ctl 5 lock L --timeout 10 -- true || fail "node 5 (joined with the key) not granted"
 for i in 1 2 3; do ctl $i lock L --timeout 10 -- true || fail "node $i not granted after the join"; done
 grep -q "fail authentication" "$T/log.5" && fail "node 5's frames fail authentication somewhere"
@@ -114,10 +108,7 @@ k=0
 until grep -q "id 4 is $ADDR5" "$T/log.4"; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 4 did not learn node 5's address"; sleep 0.1
 done
-k=0
-until [ "$(config_of 4)" = "$want" ]; do
-    k=$((k + 1)); [ $k -lt 100 ] || fail "node 4: configuration '$(config_of 4)'"; sleep 0.1
-done
+wait_config_is 4 "$want"
 ctl 4 lock L --timeout 10 -- true || fail "node 4 not granted after its restart"
 for i in 1 2 3 4 5; do
     # nodes 1 and 2 counted the wrong-key JOINs, node 3 the unsealed one

@@ -29,7 +29,6 @@ CS_LOG=$T/cs.log; export CS_LOG
 : > "$CS_LOG"
 
 epoch_of() { ctl "$1" status 2>/dev/null | sed -n 's/^epoch \([0-9]*\) members \([0-9]*\).*/\1 \2/p'; }
-config_of() { ctl "$1" status 2>/dev/null | sed -n 's/^configuration //p'; }
 want_config() {   # the addresses of the node numbers given, in id order
     for j in "$@"; do eval "printf '%s ' \"\$ADDR$j\""; done | sed 's/ $//'
 }
