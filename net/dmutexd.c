@@ -157,15 +157,20 @@ static void take_table(dmn_config *cfg, dmn_join_result *r, gboolean joined)
  * address, so the table it keeps says who the members are and which id is
  * ours -- --members and --join may both be left out (a joined node's unit
  * keeps working after its first start). *restored: it did; otherwise the
- * caller joins (--join), or --members must name self. */
-static gboolean restore_table(dmn_config *cfg, const char *join, gboolean *restored, GError **err)
+ * caller joins (--join), or --members must name self. *corrupt: the file
+ * cannot be read (the node cannot start, as for a corrupt DIR/state). */
+static gboolean restore_table(dmn_config *cfg, const char *join, gboolean *restored,
+                              gboolean *corrupt, GError **err)
 {
     *restored = FALSE;
+    *corrupt = FALSE;
     if (!cfg->data_dir || !cfg->self)
         return TRUE;
     dmn_join_result t;
-    if (!dmn_table_load(cfg->data_dir, cfg->self, &t, err))
+    if (!dmn_table_load(cfg->data_dir, cfg->self, &t, err)) {
+        *corrupt = TRUE;
         return FALSE;
+    }
     gboolean ok = TRUE;
     if (!t.members || t.self_id == UINT32_MAX) {
         /* No file, or one that does not know this address: a first start. */
@@ -314,7 +319,7 @@ int main(int argc, char **argv)
     daemon_state d;
     memset(&d, 0, sizeof d);
     dmn_config_init(&d.cfg);
-    gboolean ok = TRUE;
+    gboolean ok = TRUE, corrupt = FALSE;
     if (config)
         ok = dmn_config_load_file(&d.cfg, config, &err);
     if (ok && id) {
@@ -347,7 +352,7 @@ int main(int argc, char **argv)
         OVERRIDE(key_file, key_file);
         OVERRIDE(log_level, log_level);
         gboolean restored = FALSE;
-        ok = restore_table(&d.cfg, join, &restored, &err);
+        ok = restore_table(&d.cfg, join, &restored, &corrupt, &err);
         if (ok && join && !restored)
             ok = join_cluster(&d.cfg, join, &err);
         if (ok && !join && !restored && d.cfg.members->len == 0 && d.cfg.self)
@@ -357,6 +362,12 @@ int main(int argc, char **argv)
     }
     if (ok)
         ok = dmn_log_setup(d.cfg.log_level, "dmutexd", &err);
+    if (!ok && corrupt) {
+        fprintf(stderr, "dmutexd: %s\n", err->message);
+        g_error_free(err);
+        dmn_config_clear(&d.cfg);
+        return 1;
+    }
     if (!ok) {
         int rc = usage_error(NULL, err->message);
         g_error_free(err);
