@@ -267,10 +267,10 @@ int main(int argc, char **argv)
     gboolean bootstrap = FALSE, print_keys = FALSE;
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
-        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
+        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated (a restart may leave it out: DIR/bindings of --data-dir keeps it)", "HOST:PORT,..." },
         { "join", 0, 0, G_OPTION_ARG_STRING, &join,
           "Instead of --members (policy epoch): ask these members for the configuration, and start "
-          "once one binds --id (an operator's `dmutexctl members add`)", "HOST:PORT,..." },
+          "once one binds --id (an operator's `dmutexctl members add`); later starts need no --join", "HOST:PORT,..." },
         { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default), memberlist or epoch", "POLICY" },
         { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
