@@ -2482,7 +2482,7 @@ void dmn_node_format_metrics(dmn_node *n, GString *out)
     const dm_membership *m = dm_node_membership(n->core);
     const dm_node_stats *st = dm_node_get_stats(n->core);
     dmn_prom_counter(out, "dmutex_locks_acquired_total", "Locks this node acquired for its clients.", st->acquired);
-    dmn_prom_counter(out, "dmutex_locks_failed_total", "Lock attempts of this node that failed (timeout, no quorum, cancelled).",
+    dmn_prom_counter(out, "dmutex_locks_failed_total", "Lock attempts of this node that failed (timeout, no quorum, cancelled, held: a try-lock).",
                      st->failed);
     dmn_prom_counter(out, "dmutex_locks_lost_total", "Locks of this node lost while held (lease ran out, revoked, shutdown).",
                      st->lost);
