@@ -504,7 +504,7 @@ static void cmd_change_members(session *s, const char *op, const char *address)
         break;
     case DM_EPEER:
         reply(s, "ERR EPEER %s is no member this node knows (--members or added); only policy "
-              "epoch without TLS adds new addresses", address);
+              "epoch adds new addresses", address);
         break;
     case DM_EINVAL:
         reply(s, "ERR EINVAL %s %s in the configuration, or the policy is not epoch", address,
@@ -761,27 +761,42 @@ static void on_failed_server_closed(uv_handle_t *h)
     dmn_control_free(h->data);
 }
 
-dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
-                             GError **err)
+gboolean dmn_control_listen(uv_pipe_t *server, const char *path, uv_connection_cb on_connection,
+                            GError **err)
 {
     struct sockaddr_un sa;
     if (strlen(path) >= sizeof sa.sun_path) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "control socket path too long (at most %zu bytes): %s",
                     sizeof sa.sun_path - 1, path);
-        return NULL;
+        return FALSE;
     }
     struct stat st;
     if (stat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "%s exists and is not a socket", path);
-            return NULL;
+            return FALSE;
         }
         if (socket_in_use(path)) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: another daemon is listening there", path);
-            return NULL;
+            return FALSE;
         }
         unlink(path);
     }
+    mode_t old = umask(0077);
+    int rc = uv_pipe_bind(server, path);
+    umask(old);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)server, 64, on_connection);
+    if (rc < 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on control socket %s: %s", path, uv_strerror(rc));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
+                             GError **err)
+{
     dmn_control *c = g_new0(dmn_control, 1);
     c->loop = loop;
     c->node = node;
@@ -794,13 +809,9 @@ dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, 
     c->server_open = true;
     uv_idle_init(loop, &c->reaper);
     c->reaper.data = c;
-    mode_t old = umask(0077);
-    int rc = uv_pipe_bind(&c->server, path);
-    umask(old);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&c->server, 64, on_control_connection);
-    if (rc < 0) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on control socket %s: %s", path, uv_strerror(rc));
+    if (!dmn_control_listen(&c->server, path, on_control_connection, err)) {
+        /* Not ours to remove: another daemon's, or nothing we bound. */
+        c->path[0] = '\0';
         c->closing = true;
         uv_close((uv_handle_t *)&c->reaper, NULL);
         uv_close((uv_handle_t *)&c->server, on_failed_server_closed);

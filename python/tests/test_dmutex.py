@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -165,16 +166,22 @@ class TestQueries(unittest.TestCase):
         self.assertIn("# TYPE dmutex_grants_total counter", dmutex.metrics(path=SOCKS[0]))
 
 
+MARKS = tempfile.TemporaryDirectory(prefix="dmutex-py-")   # removed at exit
+
+
 def hold_with_command(name, **popen):
-    """python3 -m dmutex lock NAME -- sleep 20, returned once NAME is held."""
+    """python3 -m dmutex lock NAME -- sleep 20, returned once the command runs.
+
+    Waiting for the daemon to report NAME held is not enough: the CLI may not
+    have read its OK yet, and a signal in that gap interrupts the wait (exit 1)
+    instead of reaching the command. The command marks a file when it starts."""
     env = dict(os.environ, PYTHONPATH=PYDIR)
-    p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", name, "--", "sleep", "20"],
-                         env=env, **popen)
+    mark = os.path.join(MARKS.name, name)
+    p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", name, "--",
+                          "sh", "-c", 'touch "$0" && exec sleep 20', mark], env=env, **popen)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if any(h["name"] == name for h in dmutex.status(path=SOCKS[0])["held"]):
-            break
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not os.path.exists(mark):
+        time.sleep(0.02)
     return p
 
 
