@@ -23,8 +23,8 @@ double dm_bench_cpu_seconds(void)
 /* The baseline's queue (common.h says why it is not core/heap.h): a binary
  * heap of pointers to the entries, compared through them, each entry told
  * its position -- core/heap.c as it was up to b6cb3e0, statement for
- * statement, so that the yardstick measures what it always did. It reuses
- * dm_heap_entry's fields only. */
+ * statement (error codes aside), so that the yardstick measures what it
+ * always did. It reuses dm_heap_entry's fields only. */
 typedef struct bare_heap {
     dm_heap_entry **items;
     uint32_t len;
