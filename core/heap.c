@@ -35,7 +35,7 @@ static inline void place(dm_heap_slot *items, uint32_t i, dm_heap_slot s)
 
 /* Both sifts carry the moving slot in hand and shift the others over the
  * hole, one store per level instead of a swap. */
-static void sift_up(dm_heap *h, uint32_t i, dm_heap_slot s)
+static G_ALWAYS_INLINE inline void sift_up(dm_heap *h, uint32_t i, dm_heap_slot s)
 {
     dm_heap_slot *items = h->items;
     while (i > 0) {
