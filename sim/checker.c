@@ -56,6 +56,8 @@ struct dm_checker {
     GPtrArray *violations;
     dm_checker_counts counts;
     GHashTable *delays;         /* "arbiter/lock" -> delay */
+    void (*on_violation)(void *user);
+    void *on_violation_user;
 };
 
 /* The last lapse of one lock at one arbiter. */
@@ -163,6 +165,8 @@ static void report(dm_checker *c, dm_violation_kind kind, int64_t at, const char
     va_end(ap);
     g_ptr_array_add(c->violations, v);
     c->counts.violations[kind]++;
+    if (c->on_violation)
+        c->on_violation(c->on_violation_user);
 }
 
 /* Frees a hold already taken out of its lock's array. */
@@ -431,6 +435,12 @@ const dm_checker_counts *dm_checker_get_counts(const dm_checker *c)
 uint32_t dm_checker_violation_count(const dm_checker *c)
 {
     return c->violations->len;
+}
+
+void dm_checker_on_violation(dm_checker *c, void (*fn)(void *user), void *user)
+{
+    c->on_violation = fn;
+    c->on_violation_user = user;
 }
 
 const dm_violation *dm_checker_violation(const dm_checker *c, uint32_t i)
