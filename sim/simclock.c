@@ -16,7 +16,7 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 static int64_t local_at(const dm_simclock *c, int64_t d)
 {
-    return c->offset + d + floor_div(d * c->rate_ppm, PPM);
+    return dm_simclock_after_epoch(c, d);
 }
 
 void dm_simclock_init(dm_simclock *c, int64_t global_now, int64_t local_now, int64_t rate_ppm)
@@ -24,11 +24,6 @@ void dm_simclock_init(dm_simclock *c, int64_t global_now, int64_t local_now, int
     c->epoch = global_now;
     c->offset = local_now;
     c->rate_ppm = rate_ppm;
-}
-
-int64_t dm_simclock_local(const dm_simclock *c, int64_t g)
-{
-    return local_at(c, g - c->epoch);
 }
 
 /* Within this many microseconds of the segment's start (about 19 hours)

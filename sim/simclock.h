@@ -25,8 +25,23 @@ typedef struct dm_simclock {
 
 void dm_simclock_init(dm_simclock *c, int64_t global_now, int64_t local_now, int64_t rate_ppm);
 
-/* Local reading at global time g (g >= c->epoch). */
-int64_t dm_simclock_local(const dm_simclock *c, int64_t g);
+/* The reading d microseconds after the segment's start; C's division
+ * truncates toward zero, so the floor of d * rate / 1e6 corrects it. */
+static inline int64_t dm_simclock_after_epoch(const dm_simclock *c, int64_t d)
+{
+    int64_t p = d * c->rate_ppm;
+    int64_t q = p / 1000000;
+    if (p % 1000000 != 0 && p < 0)
+        q--;
+    return c->offset + d + q;
+}
+
+/* Local reading at global time g (g >= c->epoch). Inline: the simulator
+ * reads a node's clock for every message and timer. */
+static inline int64_t dm_simclock_local(const dm_simclock *c, int64_t g)
+{
+    return dm_simclock_after_epoch(c, g - c->epoch);
+}
 
 /* The first global instant at which the local clock reads >= local, or
  * INT64_MAX when that is INT64_MAX or too far away to matter. */
