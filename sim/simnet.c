@@ -4,12 +4,11 @@
 #include <string.h>
 
 struct dm_simnet {
-    uint32_t n;
+    dm_simnet_cuts cuts;        /* first: dm_simnet_is_cut reads it */
     dm_simnet_params p;
     double lognormal_mu;        /* chosen so that the jitter mean is p.jitter_us */
     dm_prng prng;
     uint64_t link_seed;
-    uint64_t *cut;              /* n * n bits, row `from`, column `to` */
     uint64_t n_cut;
     dm_simnet_stats stats;
 };
@@ -39,7 +38,7 @@ int dm_shape_parse(const char *name)
 dm_simnet *dm_simnet_new(uint32_t n, const dm_simnet_params *p, const dm_prng *prng)
 {
     dm_simnet *net = g_new0(dm_simnet, 1);
-    net->n = n;
+    net->cuts.n = n;
     net->p = *p;
     net->prng = *prng;
     /* The link bases are a pure function of (link_seed, from, to): no n*n
@@ -48,7 +47,7 @@ dm_simnet *dm_simnet_new(uint32_t n, const dm_simnet_params *p, const dm_prng *p
     net->link_seed = dm_prng_next(&net->prng);
     double s = p->jitter_sigma;
     net->lognormal_mu = p->jitter_us > 0 ? log((double)p->jitter_us) - s * s / 2 : 0;
-    net->cut = g_new0(uint64_t, ((uint64_t)n * n + 63) / 64);
+    net->cuts.bits = g_new0(uint64_t, ((uint64_t)n * n + 63) / 64);
     return net;
 }
 
@@ -56,7 +55,7 @@ void dm_simnet_free(dm_simnet *net)
 {
     if (!net)
         return;
-    g_free(net->cut);
+    g_free(net->cuts.bits);
     g_free(net);
 }
 
@@ -152,18 +151,12 @@ int dm_simnet_route_stream(dm_simnet *net, uint32_t from, uint32_t to, int legs,
     return 1;
 }
 
-bool dm_simnet_is_cut(const dm_simnet *net, uint32_t from, uint32_t to)
-{
-    uint64_t bit = (uint64_t)from * net->n + to;
-    return (net->cut[bit / 64] >> (bit % 64)) & 1;
-}
-
 void dm_simnet_set_cut(dm_simnet *net, uint32_t from, uint32_t to, bool cut)
 {
     if (from == to || dm_simnet_is_cut(net, from, to) == cut)
         return;
-    uint64_t bit = (uint64_t)from * net->n + to;
-    net->cut[bit / 64] ^= (uint64_t)1 << (bit % 64);
+    uint64_t bit = (uint64_t)from * net->cuts.n + to;
+    net->cuts.bits[bit / 64] ^= (uint64_t)1 << (bit % 64);
     if (cut)
         net->n_cut++;
     else
@@ -172,7 +165,7 @@ void dm_simnet_set_cut(dm_simnet *net, uint32_t from, uint32_t to, bool cut)
 
 void dm_simnet_heal(dm_simnet *net)
 {
-    memset(net->cut, 0, ((uint64_t)net->n * net->n + 63) / 64 * sizeof(uint64_t));
+    memset(net->cuts.bits, 0, ((uint64_t)net->cuts.n * net->cuts.n + 63) / 64 * sizeof(uint64_t));
     net->n_cut = 0;
 }
 
@@ -193,8 +186,8 @@ const dm_simnet_stats *dm_simnet_get_stats(const dm_simnet *net)
  * connected to everyone. */
 static void cut_sides(dm_simnet *net, const uint8_t *side, bool one_way)
 {
-    for (uint32_t i = 0; i < net->n; i++)
-        for (uint32_t j = 0; j < net->n; j++) {
+    for (uint32_t i = 0; i < net->cuts.n; i++)
+        for (uint32_t j = 0; j < net->cuts.n; j++) {
             bool across = side[i] != side[j] && side[i] != 2 && side[j] != 2;
             dm_simnet_set_cut(net, i, j, across && (!one_way || side[i] == 0));
         }
@@ -237,7 +230,7 @@ static uint32_t *ordering(uint32_t n, bool shuffle, uint32_t pivot, uint32_t at,
 
 static uint32_t *ring(dm_simnet *net, dm_prng *prng, const uint32_t *given, GString *desc)
 {
-    uint32_t n = net->n;
+    uint32_t n = net->cuts.n;
     uint32_t *order = ordering(n, true, DM_SIMNET_ANY, 0, prng, given);
     uint32_t *pos = g_new(uint32_t, n);
     for (uint32_t i = 0; i < n; i++)
@@ -272,7 +265,7 @@ void dm_simnet_partition_order(dm_simnet *net, dm_shape shape, uint32_t pivot,
                                const uint32_t *given, dm_prng *prng, GString *desc,
                                uint32_t *order_out)
 {
-    uint32_t n = net->n;
+    uint32_t n = net->cuts.n;
     if (desc)
         g_string_append(desc, dm_shape_name(shape));
     if (shape == DM_SHAPE_MAJORITIES_RING) {
