@@ -9,6 +9,7 @@ struct dm_simnet {
     double lognormal_mu;        /* chosen so that the jitter mean is p.jitter_us */
     dm_prng prng;
     uint64_t link_seed;
+    double *bases;              /* [n * n] link_base of every link, or NULL (large n) */
     uint64_t n_cut;
     dm_simnet_stats stats;
 };
@@ -35,19 +36,53 @@ int dm_shape_parse(const char *name)
     return -1;
 }
 
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* One compiled copy, so that the table and a large cluster's calls get the
+ * same floating-point operations. */
+static G_GNUC_NO_INLINE double link_base_of(const dm_simnet *net, uint32_t from, uint32_t to)
+{
+    uint64_t h = mix64(net->link_seed ^ ((uint64_t)from << 32 | to));
+    double u = (double)(h >> 11) * 0x1.0p-53;
+    return (double)net->p.latency_us * (1 + net->p.link_spread * (2 * u - 1));
+}
+
+/* Links whose bases dm_simnet_new tabulates at most (8 KiB: n <= 32). */
+#define BASES_MAX 1024
+
+static inline double link_base(const dm_simnet *net, uint32_t from, uint32_t to)
+{
+    if (net->bases)
+        return net->bases[(size_t)from * net->cuts.n + to];
+    return link_base_of(net, from, to);
+}
+
 dm_simnet *dm_simnet_new(uint32_t n, const dm_simnet_params *p, const dm_prng *prng)
 {
     dm_simnet *net = g_new0(dm_simnet, 1);
     net->cuts.n = n;
     net->p = *p;
     net->prng = *prng;
-    /* The link bases are a pure function of (link_seed, from, to): no n*n
-     * table, and the message stream does not depend on the order links are
-     * first used. */
+    /* The link bases are a pure function of (link_seed, from, to): a large
+     * cluster needs no n*n table, and the message stream does not depend on
+     * the order links are first used. */
     net->link_seed = dm_prng_next(&net->prng);
     double s = p->jitter_sigma;
     net->lognormal_mu = p->jitter_us > 0 ? log((double)p->jitter_us) - s * s / 2 : 0;
     net->cuts.bits = g_new0(uint64_t, ((uint64_t)n * n + 63) / 64);
+    /* Every message asks for its link's base: for a small cluster, worked
+     * out once (the same values, kept small enough to stay in cache). */
+    if ((uint64_t)n * n <= BASES_MAX) {
+        net->bases = g_new(double, (gsize)n * n);
+        for (uint32_t from = 0; from < n; from++)
+            for (uint32_t to = 0; to < n; to++)
+                net->bases[(gsize)from * n + to] = link_base_of(net, from, to);
+    }
     return net;
 }
 
@@ -56,6 +91,7 @@ void dm_simnet_free(dm_simnet *net)
     if (!net)
         return;
     g_free(net->cuts.bits);
+    g_free(net->bases);
     g_free(net);
 }
 
@@ -64,20 +100,6 @@ void dm_simnet_set_rates(dm_simnet *net, double loss, double dup, double reorder
     net->p.loss = loss;
     net->p.dup = dup;
     net->p.reorder = reorder;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double link_base(const dm_simnet *net, uint32_t from, uint32_t to)
-{
-    uint64_t h = mix64(net->link_seed ^ ((uint64_t)from << 32 | to));
-    double u = (double)(h >> 11) * 0x1.0p-53;
-    return (double)net->p.latency_us * (1 + net->p.link_spread * (2 * u - 1));
 }
 
 /* A standard normal deviate (Box-Muller; one of the pair is enough here). */
