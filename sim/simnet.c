@@ -111,7 +111,7 @@ static double gaussian(dm_prng *prng)
 }
 
 /* One leg's latency: the link's base plus jitter. */
-static double leg_delay(dm_simnet *net, uint32_t from, uint32_t to)
+static inline double leg_delay(dm_simnet *net, uint32_t from, uint32_t to)
 {
     double d = link_base(net, from, to);
     if (net->p.jitter_us > 0) {
