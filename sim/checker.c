@@ -294,14 +294,18 @@ void dm_checker_node_down(dm_checker *c, int64_t t, uint32_t node, const char *w
     }
 }
 
-bool dm_checker_holds(const dm_checker *c, int64_t t, uint32_t node, const char *lock)
+static bool lock_held(const lock_state *ls, int64_t t, uint32_t node)
 {
-    const lock_state *ls = g_hash_table_lookup(c->locks, lock);
     guint i;
     if (!ls || !hold_find(ls, node, &i))
         return false;
     const hold *h = g_ptr_array_index(ls->holds, i);
     return !h->closed && t < h->end;
+}
+
+bool dm_checker_holds(const dm_checker *c, int64_t t, uint32_t node, const char *lock)
+{
+    return lock_held(g_hash_table_lookup(c->locks, lock), t, node);
 }
 
 bool dm_checker_write(dm_checker *c, int64_t t, uint32_t node, const char *lock, uint64_t token)
@@ -320,7 +324,7 @@ bool dm_checker_write(dm_checker *c, int64_t t, uint32_t node, const char *lock,
                "fence lock=%s: resource accepted token %" PRIu64 " from node %" PRIu32
                " at t=%" PRId64 " after accepting token %" PRIu64,
                lock, token, node, t, ls->highest_written);
-    else if (!dm_checker_holds(c, t, node, lock))
+    else if (!lock_held(ls, t, node))   /* ls found above: no second lookup */
         c->counts.stale_writes_accepted++;
     if (!ls->written || token > ls->highest_written)
         ls->highest_written = token;
