@@ -69,7 +69,7 @@ static inline void fold_msg(dm_world *w, const dm_msg *m)
 
 /* Keep the node's tick event at the global instant its clock reaches the
  * core's next deadline, dl (a running node's). */
-static void tick_at(dm_world *w, sim_node *nd, int64_t dl)
+static inline G_ALWAYS_INLINE void tick_at(dm_world *w, sim_node *nd, int64_t dl)
 {
     if (dl == DM_NEVER) {
         cancel(w, &nd->tick);
