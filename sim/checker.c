@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <string.h>
 
 typedef struct lock_state {
     char *name;
@@ -56,6 +57,10 @@ struct dm_checker {
     GPtrArray *violations;
     dm_checker_counts counts;
     GHashTable *delays;         /* "arbiter/lock" -> delay */
+    /* Lock states by the address of the name last asked for (lock_find):
+     * the simulator passes the same few strings for every write, grant and
+     * release, and a hit skips hashing the name. */
+    lock_state *lock_cache[64];
     void (*on_violation)(void *user);
     void *on_violation_user;
 };
@@ -137,9 +142,22 @@ void dm_checker_set_resource_broken(dm_checker *c, bool broken)
     c->resource_broken = broken;
 }
 
+/* The state of lock `name`, or NULL. A cached entry counts only when its
+ * name is the text asked for, so any string works, reused buffers too. */
+static lock_state *lock_find(dm_checker *c, const char *name)
+{
+    lock_state **slot = &c->lock_cache[((uintptr_t)name >> 3) % G_N_ELEMENTS(c->lock_cache)];
+    if (*slot && strcmp((*slot)->name, name) == 0)
+        return *slot;
+    lock_state *ls = g_hash_table_lookup(c->locks, name);
+    if (ls)
+        *slot = ls;
+    return ls;
+}
+
 static lock_state *lock_get(dm_checker *c, const char *name)
 {
-    lock_state *ls = g_hash_table_lookup(c->locks, name);
+    lock_state *ls = lock_find(c, name);
     if (!ls) {
         ls = g_new0(lock_state, 1);
         ls->name = g_strdup(name);
@@ -241,7 +259,7 @@ void dm_checker_hold_begin(dm_checker *c, int64_t t, uint32_t node, const char *
 void dm_checker_hold_extend(dm_checker *c, int64_t t, uint32_t node, const char *lock,
                             int64_t lease_end)
 {
-    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    lock_state *ls = lock_find(c, lock);
     guint i;
     if (!ls || !hold_find(ls, node, &i))
         return;
@@ -260,7 +278,7 @@ void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lo
      * violation to appear in. */
     (void)t;
     (void)why;
-    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    lock_state *ls = lock_find(c, lock);
     guint i;
     if (ls && hold_find(ls, node, &i))
         hold_drop(c, ls, i);
@@ -268,7 +286,7 @@ void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lo
 
 void dm_checker_hold_lost(dm_checker *c, int64_t t, uint32_t node, const char *lock)
 {
-    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    lock_state *ls = lock_find(c, lock);
     guint i;
     if (!ls || !hold_find(ls, node, &i))
         return;
