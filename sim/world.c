@@ -275,7 +275,7 @@ static const dm_driver driver = { drv_send, drv_notify, drv_persist };
 /* ---------------------------------------------------------------- processes */
 
 /* deliver_now, inline in the loop's EV_DELIVER. */
-static inline void deliver(dm_world *w, sim_node *nd, sim_msg *sm)
+static inline G_ALWAYS_INLINE void deliver(dm_world *w, sim_node *nd, sim_msg *sm)
 {
     dm_msg *m = &sm->msg;
     bool own = sm->own;
@@ -293,7 +293,8 @@ static inline void deliver(dm_world *w, sim_node *nd, sim_msg *sm)
         dm_msg_format(m, buf, sizeof buf);
         TRACE(w, nd->id, "recv %s", buf);
     }
-    if ((own ? dm_node_receive_own : dm_node_receive)(nd->core, local_now(nd), m) < 0)
+    int64_t now = local_now(nd);
+    if ((own ? dm_node_receive_own(nd->core, now, m) : dm_node_receive(nd->core, now, m)) < 0)
         w->stats.rejected++;
     node_sync(w, nd);
 }
