@@ -141,12 +141,18 @@ int dm_simnet_route(dm_simnet *net, uint32_t from, uint32_t to, int64_t delay[2]
         net->stats.cut++;
         return DM_SIMNET_CUT;
     }
-    if (net->p.loss > 0 && dm_prng_double(&net->prng) < net->p.loss) {
+    /* The two draws work on a copy of the stream's state, kept in registers
+     * between them rather than stored and loaded back. */
+    dm_prng prng = net->prng;
+    bool lost = net->p.loss > 0 && dm_prng_double(&prng) < net->p.loss;
+    bool dup = !lost && net->p.dup > 0 && dm_prng_double(&prng) < net->p.dup;
+    net->prng = prng;
+    if (lost) {
         net->stats.lost++;
         return DM_SIMNET_LOST;
     }
     int copies = 1;
-    if (net->p.dup > 0 && dm_prng_double(&net->prng) < net->p.dup) {
+    if (dup) {
         net->stats.duplicated++;
         copies = 2;
     }
