@@ -683,6 +683,23 @@ void handle(dm_world *w, sim_event *ev)
 
 /* One popped event, and what follows every event: the observers, the
  * liveness phase's end. dm_world_run and dm_world_step share it. */
+/* The heap whose top is the earliest event, NULL when both are empty. */
+static inline dm_heap *next_heap(const dm_world *w)
+{
+    const dm_heap_entry *a = dm_heap_peek(&w->heap), *b = dm_heap_peek(&w->far);
+    if (!b)
+        return a ? (dm_heap *)&w->heap : NULL;
+    if (!a || b->at < a->at || (b->at == a->at && b->seq < a->seq))
+        return (dm_heap *)&w->far;
+    return (dm_heap *)&w->heap;
+}
+
+static inline dm_heap_entry *next_event(dm_world *w)
+{
+    dm_heap *h = next_heap(w);
+    return h ? dm_heap_pop(h) : NULL;
+}
+
 static inline void process(dm_world *w, dm_heap_entry *e)
 {
     sim_event *ev = (sim_event *)e;
@@ -691,7 +708,7 @@ static inline void process(dm_world *w, dm_heap_entry *e)
     w->now = e->at;
     w->stats.events++;
     w->stats.popped++;
-    w->stats.queued_sum += dm_heap_len(&w->heap);
+    w->stats.queued_sum += dm_heap_len(&w->heap) + dm_heap_len(&w->far);
     fold(w, (uint64_t)w->now);
     fold(w, (uint64_t)ev->kind | (uint64_t)ev->node << 8 | (uint64_t)ev->arg << 40);
     handle(w, ev);
@@ -710,7 +727,7 @@ void dm_world_run(dm_world *w)
     if (w->phase == PHASE_DONE)
         return;
     dm_heap_entry *e;
-    while (w->phase != PHASE_DONE && (e = dm_heap_pop(&w->heap)) != NULL)
+    while (w->phase != PHASE_DONE && (e = next_event(w)) != NULL)
         process(w, e);
     w->phase = PHASE_DONE;
     observe_report(w);
@@ -745,6 +762,7 @@ dm_world *dm_world_new(const dm_sim_config *cfg)
     w->cfg = cfg;
     w->n = cfg->nodes;
     dm_heap_init(&w->heap);
+    dm_heap_init(&w->far);
     dm_trace_init(&w->trace);
     w->slabs = g_ptr_array_new_with_free_func(g_free);
     w->checker = dm_checker_new(w->n);
@@ -877,6 +895,7 @@ void dm_world_free(dm_world *w)
     dm_trace_clear(&w->trace);
     g_ptr_array_free(w->slabs, TRUE);
     dm_heap_clear(&w->heap);
+    dm_heap_clear(&w->far);
     g_free(w);
 }
 
@@ -968,13 +987,13 @@ int64_t dm_world_now(const dm_world *w)
 
 int64_t dm_world_next_at(const dm_world *w)
 {
-    const dm_heap_entry *e = dm_heap_peek(&w->heap);
-    return e ? e->at : INT64_MAX;
+    const dm_heap *h = next_heap(w);
+    return h ? dm_heap_peek(h)->at : INT64_MAX;
 }
 
 bool dm_world_step(dm_world *w)
 {
-    dm_heap_entry *e = dm_heap_pop(&w->heap);
+    dm_heap_entry *e = next_event(w);
     if (!e)
         return false;
     process(w, e);

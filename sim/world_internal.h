@@ -163,7 +163,16 @@ typedef enum phase { PHASE_FAULTS, PHASE_LIVENESS, PHASE_DONE } phase;
 
 struct dm_world {
     const dm_sim_config *cfg;
+    /* The event queue, in two heaps that share one order: (at, seq), with
+     * seq from one counter (`seq`). `heap` holds what each event makes
+     * (deliveries, node deadlines, slow reads); `far` the rest, nearly all
+     * of it the clients' timers, due seconds ahead and touched about once
+     * per lock attempt. Apart, the heap every message goes through is a
+     * tenth as deep (about 27 entries instead of 267 at N = 15, 16 locks).
+     * Which heap an event lives in depends on its kind only. */
     dm_heap heap;
+    dm_heap far;
+    uint64_t seq;
     int64_t now;
     phase phase;
     uint32_t n;
@@ -228,15 +237,23 @@ static inline void event_init(sim_event *e, ev_kind kind, uint32_t node, uint32_
     e->arg = arg;
 }
 
+static inline dm_heap *home_heap(dm_world *w, const sim_event *e)
+{
+    return e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_READ ? &w->heap : &w->far;
+}
+
 static inline void schedule(dm_world *w, sim_event *e, int64_t at)
 {
-    if (dm_heap_schedule(&w->heap, &e->he, at) < 0)
+    dm_heap *h = home_heap(w, e);
+    h->next_seq = w->seq;   /* one counter for both heaps: one total order */
+    if (dm_heap_schedule(h, &e->he, at) < 0)
         g_error("simulator event queue: out of memory");
+    w->seq = h->next_seq;
 }
 
 static inline void cancel(dm_world *w, sim_event *e)
 {
-    dm_heap_remove(&w->heap, &e->he);
+    dm_heap_remove(home_heap(w, e), &e->he);
 }
 
 static inline int64_t local_now(const sim_node *nd)
