@@ -422,7 +422,8 @@ static void queue_event(dm_node *n, dm_event_type type, const lock_state *ls, in
 
 static void flush_events(dm_node *n)
 {
-    if (n->flushing)
+    /* Nearly every input has none: that answer stays inline. */
+    if (n->flushing || n->events->len == 0)
         return;
     n->flushing = true;
     /* notify() may call lock()/unlock(), which append: pop from the front. */
@@ -2154,17 +2155,23 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
     reschedule(n, ls, now);
 }
 
-static void drain_local(dm_node *n, int64_t now)
+static void drain_local_all(dm_node *n, int64_t now)
 {
-    /* Handling one may queue more, behind it. */
-    if (n->local_len == 0)
-        return;
-    /* A message stays in its slot while handled: what it queues goes to
-     * slots after it, and the array may move but the messages do not. */
+    /* Handling one may queue more, behind it. A message stays in its slot
+     * while handled: what it queues goes to slots after it, and the array
+     * may move but the messages do not. */
     while (n->local_next < n->local_len)
         handle_message(n, n->local[n->local_next++], now, true);
     n->local_len = 0;
     n->local_next = 0;
+}
+
+/* Called after every input and every serviced lock, and usually with
+ * nothing queued: the test stays inline. */
+static inline void drain_local(dm_node *n, int64_t now)
+{
+    if (n->local_len > 0)
+        drain_local_all(n, now);
 }
 
 static void run_due(dm_node *n, int64_t now)
