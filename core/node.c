@@ -594,6 +594,34 @@ static int absorb_token(dm_node *n, uint64_t t)
 /* Lookups hash a name once (dm_hash_str, which also places the name) and
  * find it in by_key, open addressing with linear probing: no hash-table
  * callbacks and one string comparison per hit. */
+/* memcmp(a, b, len) == 0 inline: names are short (a few bytes), where the
+ * library call's entry cost more than the comparison. */
+static bool name_equal(const char *a, const char *b, size_t len)
+{
+    uint64_t x, y;
+    for (; len >= 8; a += 8, b += 8, len -= 8) {
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return false;
+    }
+    uint32_t u = 0, v = 0;
+    if (len & 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        a += 4;
+        b += 4;
+    }
+    uint16_t s = 0, t = 0;
+    if (len & 2) {
+        memcpy(&s, a, 2);
+        memcpy(&t, b, 2);
+        a += 2;
+        b += 2;
+    }
+    return u == v && s == t && (!(len & 1) || *a == *b);
+}
+
 static lock_state *lock_find_key(const dm_node *n, const char *name, size_t len, uint64_t key)
 {
     if (n->by_key_cap == 0)
@@ -601,7 +629,7 @@ static lock_state *lock_find_key(const dm_node *n, const char *name, size_t len,
     uint32_t mask = n->by_key_cap - 1;
     for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
         lock_state *ls = n->by_key[i];
-        if (!ls || (ls->key == key && ls->name_len == len && memcmp(ls->name, name, len) == 0))
+        if (!ls || (ls->key == key && ls->name_len == len && name_equal(ls->name, name, len)))
             return ls;
     }
 }
