@@ -1251,6 +1251,12 @@ bool dm_membership_is_alive(const dm_membership *m, uint32_t member_id)
     return member_id < m->cfg.n_members && m->mem[member_id].state == DM_MEMBER_ALIVE;
 }
 
+void dm_membership_not_alive(const dm_membership *m, uint8_t *out)
+{
+    for (uint32_t i = 0; i < m->cfg.n_members; i++)
+        out[i] = m->mem[i].state != DM_MEMBER_ALIVE;
+}
+
 bool dm_membership_in_view(const dm_membership *m, uint32_t member_id)
 {
     return member_id < m->cfg.n_members && in_view_state(m->mem[member_id].state);

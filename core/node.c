@@ -1102,11 +1102,16 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
 
 /* ---------------------------------------------------------------- requester role */
 
-static bool suspected(const dm_node *n, uint32_t i, int64_t now)
+/* Timed out, or said RECOVERING: what this node's own traffic found. */
+static bool peer_suspected(const dm_node *n, uint32_t i, int64_t now)
 {
     const peer_suspect *p = dm_peermap_get(&n->suspects, i);
-    return (p && (p->suspected_until > now || p->avoid_until > now)) ||
-           (n->members && !dm_membership_is_alive(n->members, i));
+    return p && (p->suspected_until > now || p->avoid_until > now);
+}
+
+static bool suspected(const dm_node *n, uint32_t i, int64_t now)
+{
+    return peer_suspected(n, i, now) || (n->members && !dm_membership_is_alive(n->members, i));
 }
 
 /* How many placements of the quorum system are in use (core/quorum.h), and
@@ -1124,21 +1129,26 @@ static uint32_t placement_of(const dm_node *n, uint64_t key)
 
 /* The hint of one quorum formation. It lives for the formation only: kept
  * per node it would be 5 bytes per member, 5 N^2 across a simulated
- * cluster, for something a node needs now and then for microseconds. */
+ * cluster, for something a node needs now and then for microseconds. Up to
+ * HINT_ON_STACK members it lives on the stack (no malloc per formation). */
+#define HINT_ON_STACK 256
+/* int32_t words of the caller's stack buffer: preferences, then the flags */
+#define HINT_STACK_WORDS (HINT_ON_STACK + (HINT_ON_STACK + 3) / 4)
 typedef struct hint_buf {
     int32_t *preference;
     uint8_t *unusable;
+    int32_t *heap;        /* the block when allocated, else NULL */
 } hint_buf;
 
-static hint_buf hint_new(uint32_t N)
+static hint_buf hint_new(uint32_t N, int32_t *stack)
 {
-    int32_t *block = g_malloc((size_t)N * (sizeof(int32_t) + 1));
-    return (hint_buf){ block, (uint8_t *)(block + N) };
+    int32_t *block = N <= HINT_ON_STACK ? stack : g_malloc((size_t)N * (sizeof(int32_t) + 1));
+    return (hint_buf){ block, (uint8_t *)(block + N), block != stack ? block : NULL };
 }
 
 static void hint_free(hint_buf *h)
 {
-    g_free(h->preference);
+    g_free(h->heap);
 }
 
 /* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
@@ -1150,11 +1160,19 @@ static void hint_free(hint_buf *h)
 static int form_quorum(dm_node *n, uint32_t placement, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
-    hint_buf h = hint_new(N);
+    int32_t stack[HINT_STACK_WORDS];
+    hint_buf h = hint_new(N, stack);
+    /* suspected(), for every member at once */
+    if (n->members)
+        dm_membership_not_alive(n->members, h.unusable);
+    else
+        memset(h.unusable, 0, N);
     for (uint32_t i = 0; i < N; i++) {
-        h.unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
+        if (!h.unusable[i])
+            h.unusable[i] = peer_suspected(n, i, now);
         h.preference[i] = 0;
     }
+    h.unusable[n->cfg.self] = !may_grant(n, now);
     h.preference[n->cfg.self] = SELF_PREFERENCE;
     if (a->entries) {
         for (guint i = 0; i < a->entries->len; i++) {
@@ -1855,7 +1873,8 @@ static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t at
 static int rec_form_at(dm_node *n, uint32_t placement, const uint8_t *chosen, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
-    hint_buf h = hint_new(N);
+    int32_t stack[HINT_STACK_WORDS];
+    hint_buf h = hint_new(N, stack);
     int size = -DM_ENOQUORUM;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < N; i++) {
