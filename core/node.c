@@ -682,12 +682,10 @@ static void by_key_remove(dm_node *n, const lock_state *ls)
     n->by_key[hole] = NULL;
 }
 
-static lock_state *lock_get_key(dm_node *n, const char *name, size_t len, uint64_t key)
+/* A new name's state (which lock_find_key did not find). */
+static lock_state *lock_new(dm_node *n, const char *name, size_t len, uint64_t key)
 {
-    lock_state *ls = lock_find_key(n, name, len, key);
-    if (ls)
-        return ls;
-    ls = g_malloc0(sizeof *ls + len + 1);
+    lock_state *ls = g_malloc0(sizeof *ls + len + 1);
     dm_heap_entry_init(&ls->due);
     memcpy(ls->name, name, len);
     ls->name_len = (uint8_t)len;
@@ -2186,8 +2184,9 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
                    m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
     uint64_t key = own && m->name_key ? m->name_key : dm_hash_str(m->name);
-    lock_state *ls = answers ? lock_get_key(n, m->name, m->name_len, key)
-                             : lock_find_key(n, m->name, m->name_len, key);
+    lock_state *ls = lock_find_key(n, m->name, m->name_len, key);
+    if (!ls && answers)
+        ls = lock_new(n, m->name, m->name_len, key);
     if (!ls) {
         n->stats.stale++;
         return;
@@ -2979,7 +2978,7 @@ static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout
         return -DM_EBUSY;
     if (n->floor_pending)
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
-    ls = ls ? ls : lock_get_key(n, name, (size_t)len, key);
+    ls = ls ? ls : lock_new(n, name, (size_t)len, key);
     attempt *a = &ls->req;
     int size = form_quorum(n, placement_of(n, ls->key), a, now);
     /* Sized for the quorum: arbiter entries are large, and growing the
