@@ -202,6 +202,8 @@ struct dm_node {
     uint64_t clock;
     dm_heap deadlines;
     GPtrArray *held;            /* lock_state in PHASE_HELD */
+    int64_t held_lease_min;     /* no lease in held ends before this (renewals only move
+                                   ends later): begin() looks at them only from then on */
     /* Messages addressed to self, handled from local_next up to local_len.
      * Every slot below local_alloc holds an allocated dm_msg, the ones from
      * local_len on being spares for reuse: no malloc and no GLib call per
@@ -1439,6 +1441,7 @@ static void fence_check(dm_node *n, lock_state *ls, int64_t now)
     a->lease_end = end;
     n->stats.acquired++;
     g_ptr_array_add(n->held, ls);
+    n->held_lease_min = min64(n->held_lease_min, end);
     queue_event(n, DM_EV_GRANTED, ls, 0);
 }
 
@@ -2235,12 +2238,19 @@ static void run_due(dm_node *n, int64_t now)
 static void begin(dm_node *n, int64_t now)
 {
     n->now = now;
-    for (guint i = n->held->len; i-- > 0;) {
-        lock_state *ls = g_ptr_array_index(n->held, i);
-        if (ls->req.lease_end <= now) {
-            lose(n, ls, -DM_ELEASE);
-            reschedule(n, ls, now);
+    if (now >= n->held_lease_min) {
+        int64_t min = DM_NEVER;
+        /* Removing entry i moves the last one, already seen, into it. */
+        for (guint i = n->held->len; i-- > 0;) {
+            lock_state *ls = g_ptr_array_index(n->held, i);
+            if (ls->req.lease_end <= now) {
+                lose(n, ls, -DM_ELEASE);
+                reschedule(n, ls, now);
+            } else {
+                min = min64(min, ls->req.lease_end);
+            }
         }
+        n->held_lease_min = min;
     }
     run_due(n, now);
     recovery_run(n, now);
@@ -2860,6 +2870,7 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     dm_prng_seed(&n->prng, cfg->seed);
     n->locks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lock_free);
     n->held = g_ptr_array_new();
+    n->held_lease_min = DM_NEVER;
     dm_heap_init(&n->deadlines);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
