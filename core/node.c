@@ -1808,17 +1808,20 @@ static int64_t req_next_due(const dm_node *n, const attempt *a)
     if (a->phase == PHASE_IDLE)
         return DM_NEVER;
     int64_t due = a->phase == PHASE_HELD ? a->lease_end : a->deadline;
-    for (guint i = 0; i < a->entries->len; i++) {
-        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+    /* Every reschedule runs this: the loop's invariants are read once. */
+    const bool acquiring = a->phase == PHASE_ACQUIRING;
+    const int64_t renew = renew_interval(n);
+    const arbiter_entry *e = (const arbiter_entry *)(const void *)a->entries->data;
+    for (const arbiter_entry *end = e + a->entries->len; e < end; e++) {
         if (!e->in_quorum)
             continue;
         if (!e->granted) {
-            if (a->phase == PHASE_ACQUIRING)
+            if (acquiring)
                 due = min64(due, e->retry_at);
         } else if (e->keep_pending) {
             due = min64(due, e->keep_last_sent + rto_of(n, e->node));
         } else {
-            due = min64(due, e->renew_from + renew_interval(n));
+            due = min64(due, e->renew_from + renew);
         }
     }
     return due;
