@@ -1748,12 +1748,16 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
         return;
     }
     bool reform = false;
-    for (guint i = 0; i < a->entries->len; i++) {
-        arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+    /* Nothing in the loop changes the phase or the entries array (a
+     * re-formation, which would, comes after it): read them once. */
+    const bool acquiring = a->phase == PHASE_ACQUIRING;
+    const int64_t renew = renew_interval(n);
+    arbiter_entry *e = (arbiter_entry *)(void *)a->entries->data;
+    for (arbiter_entry *end = e + a->entries->len; e < end; e++) {
         if (!e->in_quorum)
             continue;
         if (!e->granted) {
-            if (a->phase != PHASE_ACQUIRING || e->retry_at > now)
+            if (!acquiring || e->retry_at > now)
                 continue;
             if (!e->heard) {
                 /* One timeout may be a slow path; a second is suspicious
@@ -1778,7 +1782,7 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
                 reform |= suspect(n, e->node, now);
             n->stats.retransmits++;
             send_keep(n, ls, e, now);
-        } else if (e->renew_from + renew_interval(n) <= now) {
+        } else if (e->renew_from + renew <= now) {
             send_keep(n, ls, e, now);
         }
     }
