@@ -767,10 +767,15 @@ static int queue_find(const arbiter *a, uint32_t node)
 
 static void queue_insert(arbiter *a, const request_id *r)
 {
-    guint i = 0;
-    while (i < a->queue->len && prio_cmp(&g_array_index(a->queue, request_id, i), r) < 0)
-        i++;
-    g_array_insert_val(a->queue, i, *r);
+    /* Grown by one, then the lower priorities shift up a place as the
+     * insertion point is searched from the end (g_array_insert_val's
+     * general path cost more than the whole short queue). */
+    guint i = a->queue->len;
+    g_array_set_size(a->queue, i + 1);
+    request_id *q = (request_id *)(void *)a->queue->data;
+    for (; i > 0 && prio_cmp(&q[i - 1], r) >= 0; i--)
+        q[i] = q[i - 1];
+    q[i] = *r;
 }
 
 static void arbiter_event(dm_node *n, const lock_state *ls, dm_arbiter_action action,
@@ -1233,10 +1238,10 @@ static void adopt_quorum(dm_node *n, lock_state *ls, uint32_t size, int64_t now)
         uint32_t id = n->quorum_buf[q];
         arbiter_entry *e = entry_find(a, id);
         if (!e) {
-            arbiter_entry fresh = { .node = id, .basis = DM_NEVER };
-            g_array_append_val(a->entries, fresh);
+            /* Built in place: an entry is large. */
+            g_array_set_size(a->entries, a->entries->len + 1);
             e = &g_array_index(a->entries, arbiter_entry, a->entries->len - 1);
-            e->in_quorum = true;
+            *e = (arbiter_entry){ .node = id, .in_quorum = true, .basis = DM_NEVER };
             send_request(n, ls, e, now);
         } else {
             e->in_quorum = true;
@@ -1306,8 +1311,8 @@ static void release_all(dm_node *n, lock_state *ls)
          * costly, and only there does the arbiter acknowledge one. */
         if (!e->granted || !e->contended || e->node == n->cfg.self)
             continue;
-        if (!ls->releasing)
-            ls->releasing = g_array_new(FALSE, FALSE, sizeof(releasing));
+        if (!ls->releasing)   /* sized once: growing it realloc'd at every append */
+            ls->releasing = g_array_sized_new(FALSE, FALSE, sizeof(releasing), a->entries->len);
         releasing r = { e->node, a->id, 1, n->now + rto_of(n, e->node) };
         g_array_append_val(ls->releasing, r);
     }
