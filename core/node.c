@@ -2258,26 +2258,34 @@ static inline void run_due(dm_node *n, int64_t now)
         run_due_all(n, now);
 }
 
-/* Every input starts here: leases first, then whatever fell due. */
-static void begin(dm_node *n, int64_t now)
+/* The held leases that ran out are lost, before anything else happens. */
+static void lose_run_out(dm_node *n, int64_t now)
+{
+    int64_t min = DM_NEVER;
+    /* Removing entry i moves the last one, already seen, into it. */
+    for (guint i = n->held->len; i-- > 0;) {
+        lock_state *ls = g_ptr_array_index(n->held, i);
+        if (ls->req.lease_end <= now) {
+            lose(n, ls, -DM_ELEASE);
+            reschedule(n, ls, now);
+        } else {
+            min = min64(min, ls->req.lease_end);
+        }
+    }
+    n->held_lease_min = min;
+}
+
+/* Every input starts here: leases first, then whatever fell due. Each
+ * step is usually a test that finds nothing, so the tests are inlined into
+ * the entry points and the work is called. */
+static G_ALWAYS_INLINE inline void begin(dm_node *n, int64_t now)
 {
     n->now = now;
-    if (now >= n->held_lease_min) {
-        int64_t min = DM_NEVER;
-        /* Removing entry i moves the last one, already seen, into it. */
-        for (guint i = n->held->len; i-- > 0;) {
-            lock_state *ls = g_ptr_array_index(n->held, i);
-            if (ls->req.lease_end <= now) {
-                lose(n, ls, -DM_ELEASE);
-                reschedule(n, ls, now);
-            } else {
-                min = min64(min, ls->req.lease_end);
-            }
-        }
-        n->held_lease_min = min;
-    }
+    if (now >= n->held_lease_min)
+        lose_run_out(n, now);
     run_due(n, now);
-    recovery_run(n, now);
+    if (n->floor_pending)
+        recovery_run(n, now);
 }
 
 /* ---------------------------------------------------------------- epochs */
