@@ -96,7 +96,7 @@ static bool tap_notify(void *user, uint32_t node, dm_event *ev)
     return true;
 }
 
-static const dm_world_tap tap = {tap_receive, tap_notify};
+static const dm_world_tap tap = {tap_receive, tap_notify, NULL};
 
 static bool run_once(const dm_sim_config *base, uint64_t seed, double loss, figures *f)
 {

@@ -85,6 +85,8 @@ static const struct {
     [DM_MSG_STALE] = {"STALE", EPOCH, EPOCH, false},
     [DM_MSG_GOSSIP] = {"GOSSIP", SWIM, 0, false},
     [DM_MSG_HELD] = {"HELD", LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT, 0, false},
+    [DM_MSG_GRANT_RESERVED] = {"GRANT_RESERVED",
+                               LOCK | DM_FIELD_ATTEMPT | DM_FIELD_GRANT | DM_FIELD_VALUE, 0, false},
 };
 
 _Static_assert(G_N_ELEMENTS(types) == DM_MSG_TYPE_END, "types[] must describe every dm_msg_type");

@@ -28,6 +28,10 @@
  *   HELD     attempt, grant = the holder's grant (0: withheld by lock_delay):
  *            answers a try REQUEST when the lock is held by another (its
  *            grantee announced its token) or withheld; not queued
+ *   GRANT_RESERVED attempt, grant, value = the arbiter's token counter
+ *            after the grant (>= grant): every token up to it is reserved
+ *            for this grant's holder; the answer to a REQUEST with
+ *            DM_REQUEST_RESERVE, otherwise as GRANT
  * Every lock message carries from, to, the sender's Lamport clock, the
  * lock name and `epoch`, the configuration epoch it was sent in (the epoch
  * policy's; 0 under policies without epochs).
@@ -101,6 +105,13 @@
  * that predates it reads a very late timestamp and queues it, so the try
  * merely runs to its timeout. */
 #define DM_REQUEST_TRY ((uint64_t)1 << 63)
+/* A REQUEST of a requester that may keep its grants after an unlock
+ * (grant_cache, docs/PROTOCOL.md "Sticky grants"): the next bit of the
+ * timestamp, for the same reason. An arbiter that knows it reserves tokens
+ * above the grant and answers GRANT_RESERVED; one that predates it answers
+ * GRANT, and the requester then never re-uses that grant. */
+#define DM_REQUEST_RESERVE ((uint64_t)1 << 62)
+#define DM_REQUEST_FLAGS (DM_REQUEST_TRY | DM_REQUEST_RESERVE)
 #define DM_INQUIRE_YIELD 0
 #define DM_INQUIRE_PROBE 1
 /* Member ids travel as 16 bits (from, to, an update's member and accuser), so
@@ -139,6 +150,7 @@ typedef enum dm_msg_type {
     DM_MSG_STALE,
     DM_MSG_GOSSIP,      /* membership: after STALE so older wire numbers stay */
     DM_MSG_HELD,        /* a try REQUEST's answer: held by another (after GOSSIP, same reason) */
+    DM_MSG_GRANT_RESERVED,   /* GRANT with a token reservation (after HELD, same reason) */
     DM_MSG_TYPE_END     /* one past the last valid type */
 } dm_msg_type;
 

@@ -48,12 +48,17 @@
 /* A RELEASE of a grant is sent at most this often before the arbiter's
  * INQUIRE probe is left to find out. */
 #define RELEASE_TRANSMISSIONS 4
+/* Tokens an arbiter reserves per grant for a grant_cache holder's re-uses
+ * (at most token_stride: one persist covers a reservation). A holder that
+ * used them all releases and acquires anew. */
+#define GRANT_REUSES 64
 
 typedef struct request_id {
     uint32_t node;
     uint64_t attempt;
     uint64_t ts;
     bool try_once;        /* a try-lock's: answered HELD once the grantee is fenced */
+    bool reserve;         /* DM_REQUEST_RESERVE: reserve tokens for a cached re-use */
 } request_id;
 
 typedef struct keep_sent {
@@ -82,6 +87,11 @@ typedef struct arbiter_entry {
     uint64_t inquired;    /* INQUIRE that overtook its GRANT */
     uint64_t acked_token; /* the current token, once this arbiter acknowledged it
                              for the current grant; 0 before */
+    uint64_t reserved;    /* GRANT_RESERVED: its counter covers every token up to
+                             this for the current grant; 0: no reservation */
+    uint64_t reserve_span;   /* ... reserved - grant at the grant: the arbiter keeps
+                                its counter that far above every token a KEEP of
+                                the grant announces (arb_keep) */
     int64_t basis;        /* send time of the latest acknowledged KEEP of the
                              current grant (DM_NEVER: none): the lease basis */
     keep_sent sent[KEEP_HISTORY];   /* recent KEEP transmissions, by round */
@@ -92,6 +102,7 @@ typedef enum phase {
     PHASE_ACQUIRING,      /* collecting grants from the quorum */
     PHASE_FENCING,        /* all granted; waiting for the quorum to acknowledge the token */
     PHASE_HELD,
+    PHASE_CACHED,         /* grant_cache: unlocked, the grants kept for a re-use */
 } phase;
 
 typedef struct attempt {
@@ -108,6 +119,13 @@ typedef struct attempt {
     uint32_t messages;
     int last_error;       /* why quorum formation last failed, for the FAILED reason */
     bool try_once;        /* dm_node_try_lock: REQUESTs say so; HELD ends the attempt */
+    /* grant_cache: the id the application knows the hold by (id above is
+     * the arbiters'; a re-use of kept grants gets an id of its own, since
+     * consumers match outcomes by id), and while PHASE_CACHED the end of
+     * the wait for a re-use and the last token the quorum reserved. */
+    uint64_t app_id;
+    int64_t cache_until;
+    uint64_t cache_ceiling;
 } attempt;
 
 typedef struct arbiter {
@@ -124,6 +142,8 @@ typedef struct arbiter {
     uint64_t *finished;   /* per requester: highest attempt that ended here */
     int64_t delay_until;  /* lock_delay: no grant before this (0: none) */
     request_id lapsed;    /* ... after this grantee's grant lapsed; its RELEASE ends it */
+    uint64_t reserved;    /* the counter reserved for the current grant's re-uses (0: none) */
+    uint64_t reserve_span;   /* ... reserved - grant at the grant (arb_keep) */
 } arbiter;
 
 /* A RELEASE of a grant, re-sent until the arbiter acknowledges it: a lost
@@ -144,6 +164,8 @@ typedef struct lock_state {
     int64_t idle_since;
     int64_t margin_until; /* the lost margin of a hold that ran out: until then
                              nothing tells its arbiters to let it go early */
+    int64_t cache_off_until;   /* grant_cache: others wanted the name lately, so
+                                  grants are neither reserved nor kept until then */
     /* Last and together: a lookup reads the key, the length and the name
      * from one place rather than chasing a separate string. */
     uint64_t key;         /* dm_hash_str(name): selects the name's placement */
@@ -390,6 +412,7 @@ void dm_config_defaults(dm_config *cfg)
     cfg->lost_margin_us = DM_LOST_MARGIN_RELATIVE;
     cfg->lost_margin_ppm = 100000;
     cfg->spread = true;
+    cfg->grant_cache_idle_us = 100 * 1000;
     cfg->reconfig_delay_us = 10 * G_USEC_PER_SEC;
     cfg->rejoin_delay_us = 30 * G_USEC_PER_SEC;
     cfg->reconfig_min_size = 3;
@@ -413,7 +436,7 @@ static dm_event *new_event(dm_node *n, dm_event_type type, const char *name)
 static void queue_event(dm_node *n, dm_event_type type, const lock_state *ls, int reason)
 {
     dm_event *ev = new_event(n, type, ls->name);
-    ev->attempt = ls->req.id;
+    ev->attempt = ls->req.app_id;
     ev->token = ls->req.token;
     ev->lease_until = ls->req.lease_end;
     ev->reason = reason;
@@ -815,6 +838,7 @@ static void lapse_grant(dm_node *n, lock_state *ls, int64_t now, int reason)
 static void end_grant(lock_state *ls)
 {
     ls->arb.granted = false;
+    ls->arb.reserved = 0;
     ls->arb.fenced = false;
     ls->arb.inquire_at = DM_NEVER;
     ls->arb.asked_yield = false;
@@ -897,6 +921,12 @@ static void inquire_if_wanted(dm_node *n, lock_state *ls, int64_t now)
         a->inquire_at = DM_NEVER;
     else if (yield_wanted(a) && (a->inquire_at == DM_NEVER || !a->asked_yield))
         send_inquire(n, ls, now);
+    else if (a->reserved && a->inquiries == 0)
+        /* A grantee that reserved tokens may keep its grants after its
+         * unlock (grant_cache): asked at once, it gives them back at once
+         * if so, and a holder learns that others wait, and so releases at
+         * its unlock, for the cost of one message. */
+        send_inquire(n, ls, now);
     else if (a->inquire_at == DM_NEVER)
         a->inquire_at = now + inquire_interval(n, a, false);   /* the grantee usually finishes soon */
 }
@@ -917,6 +947,27 @@ static int64_t grant_wait(const dm_node *n, int64_t now)
     return n->floor_pending || sealed(n) ? MAX(quiet, n->cfg.rpc_timeout_us) : quiet;
 }
 
+/* Sticky grants (docs/PROTOCOL.md): the grantee of `token` asked for
+ * tokens to re-use its grants with. Raise the counter -- persisted first,
+ * as for any token -- so far that every one of them lies below any grant
+ * id this node hands out later; the GRANT_RESERVED says how far. 0 (no
+ * reservation, a plain GRANT) when nothing could be reserved. */
+static uint64_t reserve_reuses(dm_node *n, uint64_t token)
+{
+    uint64_t ceiling = token + MIN(n->cfg.token_stride, GRANT_REUSES) - 1;
+    return ceiling > token && absorb_token(n, ceiling) == 0 ? ceiling : 0;
+}
+
+static void send_grant(dm_node *n, lock_state *ls)
+{
+    const arbiter *a = &ls->arb;
+    if (a->reserved)
+        send_msg(n, ls, DM_MSG_GRANT_RESERVED, a->grantee.node, a->grantee.attempt, a->grant,
+                 a->reserved, 0);
+    else
+        send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, a->grant, 0, 0);
+}
+
 static void grant_next(dm_node *n, lock_state *ls, int64_t now)
 {
     arbiter *a = &ls->arb;
@@ -929,6 +980,8 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     g_array_remove_index(a->queue, 0);
     a->granted = true;
     a->grant = token;
+    a->reserved = a->grantee.reserve ? reserve_reuses(n, token) : 0;
+    a->reserve_span = a->reserved ? a->reserved - token : 0;
     a->lease_until = now + n->cfg.lease_us;
     a->fenced = false;
     a->inquire_at = DM_NEVER;
@@ -937,7 +990,7 @@ static void grant_next(dm_node *n, lock_state *ls, int64_t now)
     n->stats.grants++;
     if (n->cfg.lock_delay_us > 0)
         arbiter_event(n, ls, DM_ARB_GRANTED, &a->grantee, 0);
-    send_msg(n, ls, DM_MSG_GRANT, a->grantee.node, a->grantee.attempt, token, 0, 0);
+    send_grant(n, ls);
     inquire_if_wanted(n, ls, now);
 }
 
@@ -959,7 +1012,8 @@ static void drop_superseded(dm_node *n, lock_state *ls, uint32_t node, uint64_t 
 static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
 {
     arbiter *a = &ls->arb;
-    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_TRY, (m->value & DM_REQUEST_TRY) != 0 };
+    request_id r = { m->from, m->attempt, m->value & ~DM_REQUEST_FLAGS,
+                     (m->value & DM_REQUEST_TRY) != 0, (m->value & DM_REQUEST_RESERVE) != 0 };
     uint64_t finished = finished_get(ls, m->from);
     if (m->attempt <= finished) {
         n->stats.stale++;
@@ -972,7 +1026,7 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     }
     if (a->granted && a->grantee.node == m->from && a->grantee.attempt == m->attempt) {
         /* The GRANT may have been lost: repeat it (the lease is not extended). */
-        send_msg(n, ls, DM_MSG_GRANT, m->from, m->attempt, a->grant, 0, 0);
+        send_grant(n, ls);
         return;
     }
     int qi = queue_find(a, m->from);
@@ -994,6 +1048,11 @@ static void arb_request(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
     if ((m->value & DM_REQUEST_TRY) &&
         ((a->granted && a->grantee.node != m->from && a->fenced) || now < a->delay_until)) {
         send_msg(n, ls, DM_MSG_HELD, m->from, m->attempt, a->granted ? a->grant : 0, 0, 0);
+        /* A grantee that may only be keeping its grants (grant_cache)
+         * gives them back when asked, and the try's next round finds the
+         * lock free. */
+        if (a->granted && a->fenced && a->reserved && a->inquiries == 0)
+            send_inquire(n, ls, now);
         return;
     }
     drop_superseded(n, ls, m->from, m->attempt);
@@ -1076,8 +1135,16 @@ static void arb_keep(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now)
             n->stats.stale++;
         return;
     }
-    if (m->value != 0 && absorb_token(n, m->value) < 0)
+    /* A grant with a reservation keeps it above every token announced for
+     * it (sticky grants): the holder infers the new ceiling from the KEPT
+     * by the same rule, as only an arbiter that sent GRANT_RESERVED keeps it. */
+    uint64_t upto = m->value;
+    if (m->value != 0 && a->reserved && m->value <= UINT64_MAX - a->reserve_span)
+        upto = m->value + a->reserve_span;
+    if (m->value != 0 && absorb_token(n, upto) < 0)
         return;   /* not acknowledged: the holder retransmits */
+    if (a->reserved && upto > a->reserved)
+        a->reserved = upto;
     int64_t until = now + n->cfg.lease_us;
     if (until > a->lease_until)
         a->lease_until = until;
@@ -1225,8 +1292,10 @@ static void send_request(dm_node *n, lock_state *ls, arbiter_entry *e, int64_t n
 {
     e->requests++;
     schedule_retry(n, e, now);
-    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0,
-             ls->req.ts | (ls->req.try_once ? DM_REQUEST_TRY : 0), 0);
+    uint64_t flags = ls->req.try_once                                  ? DM_REQUEST_TRY
+                     : n->cfg.grant_cache && now >= ls->cache_off_until ? DM_REQUEST_RESERVE
+                                                                       : 0;
+    send_msg(n, ls, DM_MSG_REQUEST, e->node, ls->req.id, 0, ls->req.ts | flags, 0);
 }
 
 /* Adopt a freshly formed quorum: keep what was collected, contact the new
@@ -1282,6 +1351,7 @@ static void entry_ungrant(arbiter_entry *e)
     e->contended = false;
     e->keep_pending = false;
     e->acked_token = 0;
+    e->reserved = 0;
     e->basis = DM_NEVER;
     memset(e->sent, 0, sizeof e->sent);
 }
@@ -1387,6 +1457,103 @@ static void finish_attempt(dm_node *n, lock_state *ls, dm_event_type ev, int rea
     queue_event(n, ev, ls, reason);
     release_all(n, ls);
     attempt_clear(&ls->req);
+}
+
+/* ---- sticky grants (grant_cache; docs/PROTOCOL.md "Sticky grants") */
+
+/* Kept grants are given up: the RELEASE an unlock would have sent. */
+static void cache_end(dm_node *n, lock_state *ls)
+{
+    n->stats.cache_releases++;
+    release_all(n, ls);
+    attempt_clear(&ls->req);
+}
+
+/* Others want the name: keeping grants would cost them a round trip per
+ * hand-over (INQUIRE, RELEASE), and the keeper gains nothing, so the name
+ * is acquired as without the cache for a while (ten idle waits). */
+static void cache_contended(dm_node *n, lock_state *ls, int64_t now)
+{
+    ls->cache_off_until = now + 10 * n->cfg.grant_cache_idle_us;
+}
+
+/* A quorum member is suspected (timeouts, SWIM, RECOVERING): its grant
+ * may be gone for good, so the grants are not kept or re-used. */
+static bool cache_doubted(const dm_node *n, const attempt *a, int64_t now)
+{
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->node != n->cfg.self && suspected(n, e->node, now))
+            return true;
+    }
+    return false;
+}
+
+/* At an unlock: keep the grants (PHASE_CACHED) instead of releasing them,
+ * if the hold saw nobody else want the name, every quorum member reserved
+ * tokens beyond the current one, and no renewal is due before the wait
+ * would end (nothing is renewed while kept: a re-use starts with the
+ * lease that is left). False: release as usual. */
+static bool cache_keep(dm_node *n, lock_state *ls, int64_t now)
+{
+    attempt *a = &ls->req;
+    if (!n->cfg.grant_cache || a->try_once || n->leaving || sealed(n) || cache_doubted(n, a, now))
+        return false;
+    uint64_t ceiling = UINT64_MAX;
+    int64_t until = min64(now + n->cfg.grant_cache_idle_us, a->lease_end);
+    for (guint i = 0; i < a->entries->len; i++) {
+        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+        if (e->contended) {
+            cache_contended(n, ls, now);
+            return false;
+        }
+        if (!e->in_quorum || !e->granted || e->keep_pending || e->reserved == 0)
+            return false;
+        ceiling = MIN(ceiling, e->reserved);
+        until = min64(until, e->renew_from + renew_interval(n));
+    }
+    if (ceiling <= a->token || until <= now)
+        return false;
+    a->phase = PHASE_CACHED;
+    a->cache_until = until;
+    a->cache_ceiling = ceiling;
+    return true;
+}
+
+static int next_attempt_id(dm_node *n, uint64_t *id);
+
+/* lock() of a name whose grants are kept: hold again at once with the next
+ * reserved token, under a new attempt id for the application (the
+ * arbiters keep knowing the grants by the old one). 1: not re-usable (the
+ * grants were released; acquire as usual). */
+static int cache_reuse(dm_node *n, lock_state *ls, int64_t now, uint64_t *attempt_out)
+{
+    attempt *a = &ls->req;
+    if (a->token >= a->cache_ceiling || a->cache_until <= now || a->lease_end <= now ||
+        sealed(n) || cache_doubted(n, a, now)) {
+        cache_end(n, ls);
+        return 1;
+    }
+    uint64_t id;
+    int rc = next_attempt_id(n, &id);
+    if (rc < 0)
+        return rc;
+    a->app_id = id;
+    a->token++;
+    /* Every member's counter already covers it (reserved at the grant):
+     * all its acknowledgement of a KEEP would give (the token order). */
+    for (guint i = 0; i < a->entries->len; i++)
+        g_array_index(a->entries, arbiter_entry, i).acked_token = a->token;
+    a->phase = PHASE_HELD;
+    a->requested_at = now;
+    a->messages = 0;
+    n->stats.acquired++;
+    n->stats.cache_reuses++;
+    g_ptr_array_add(n->held, ls);
+    queue_event(n, DM_EV_GRANTED, ls, 0);
+    if (attempt_out)
+        *attempt_out = id;
+    return 0;
 }
 
 static bool quorum_granted(const attempt *a)
@@ -1552,6 +1719,8 @@ static void req_grant(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg
     e->granted = true;
     e->heard = true;
     e->grant = m->grant;
+    e->reserved = m->type == DM_MSG_GRANT_RESERVED && m->value > m->grant ? m->value : 0;
+    e->reserve_span = e->reserved ? e->reserved - m->grant : 0;
     e->renew_from = now;
     if (replaced && a->phase == PHASE_FENCING)
         back_to_acquiring(a);   /* the token may change: fence again */
@@ -1620,6 +1789,8 @@ static void req_kept(dm_node *n, lock_state *ls, arbiter_entry *e, const dm_msg 
         e->acked_token = m->value;
         e->keep_pending = false;
     }
+    if (e->reserved && m->value != 0 && m->value <= UINT64_MAX - e->reserve_span)
+        e->reserved = MAX(e->reserved, m->value + e->reserve_span);   /* arb_keep's rule */
     int64_t end;
     if (a->phase == PHASE_FENCING) {
         fence_check(n, ls, now);
@@ -1698,16 +1869,34 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
         return;
     if (!current) {
         /* An arbiter holds a grant for an attempt of ours that is over. */
-        if ((m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE) && !in_lost_margin(n, ls))
+        if ((m->type == DM_MSG_GRANT || m->type == DM_MSG_GRANT_RESERVED ||
+             m->type == DM_MSG_INQUIRE) && !in_lost_margin(n, ls))
             send_msg(n, ls, DM_MSG_RELEASE, m->from, m->attempt, 0, 0, 0);
         n->stats.stale++;
         return;
     }
     arbiter_entry *e = entry_find(a, m->from);
     if (!e) {
-        if (m->type == DM_MSG_GRANT || m->type == DM_MSG_INQUIRE)
+        if (m->type == DM_MSG_GRANT || m->type == DM_MSG_GRANT_RESERVED ||
+            m->type == DM_MSG_INQUIRE)
             send_msg(n, ls, DM_MSG_RELEASE, m->from, m->attempt, 0, 0, 0);
         n->stats.stale++;
+        return;
+    }
+    if (a->phase == PHASE_CACHED && m->type != DM_MSG_KEPT && m->type != DM_MSG_FAILED) {
+        /* Kept grants are given up at the first sign that anything is
+         * not as it was: others wait (INQUIRE), a grant is not in force
+         * (REVOKED) or was replaced (GRANT). */
+        bool grant = m->type == DM_MSG_GRANT || m->type == DM_MSG_GRANT_RESERVED;
+        if (grant && e->granted && m->grant <= e->grant) {
+            n->stats.stale++;   /* a duplicate of a kept grant */
+            return;
+        }
+        if (m->type == DM_MSG_INQUIRE && e->granted && e->grant == m->grant) {
+            e->contended = true;   /* others wait: the RELEASE is re-sent until acknowledged */
+            cache_contended(n, ls, now);
+        }
+        cache_end(n, ls);
         return;
     }
     if (m->from != n->cfg.self)
@@ -1721,7 +1910,8 @@ static void req_message(dm_node *n, lock_state *ls, const dm_msg *m, int64_t now
             schedule_retry(n, e, now);
     }
     switch (m->type) {
-    case DM_MSG_GRANT:      req_grant(n, ls, e, m, now); break;
+    case DM_MSG_GRANT:
+    case DM_MSG_GRANT_RESERVED: req_grant(n, ls, e, m, now); break;
     case DM_MSG_FAILED:     break;   /* queued behind a higher priority: it is alive */
     case DM_MSG_INQUIRE:    req_inquire(n, ls, e, m, now); break;
     case DM_MSG_KEPT:       req_kept(n, ls, e, m, now); break;
@@ -1745,6 +1935,11 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
     attempt *a = &ls->req;
     if (a->phase == PHASE_IDLE)
         return;
+    if (a->phase == PHASE_CACHED) {
+        if (a->cache_until <= now)
+            cache_end(n, ls);
+        return;
+    }
     if (a->phase == PHASE_HELD) {
         if (a->lease_end <= now) {
             lose(n, ls, -DM_ELEASE);
@@ -1819,6 +2014,8 @@ static int64_t req_next_due(const dm_node *n, const attempt *a)
 {
     if (a->phase == PHASE_IDLE)
         return DM_NEVER;
+    if (a->phase == PHASE_CACHED)
+        return a->cache_until;
     int64_t due = a->phase == PHASE_HELD ? a->lease_end : a->deadline;
     /* Every reschedule runs this: the loop's invariants are read once. */
     const bool acquiring = a->phase == PHASE_ACQUIRING;
@@ -2200,7 +2397,8 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
     /* Only a REQUEST creates arbiter state; a stray GRANT, INQUIRE or KEEP
      * creates it just long enough to be answered, then is collected. */
     bool answers = m->type == DM_MSG_REQUEST || m->type == DM_MSG_GRANT ||
-                   m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP;
+                   m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP ||
+                   m->type == DM_MSG_GRANT_RESERVED;
     uint64_t key = own && m->name_key ? m->name_key : dm_hash_str(m->name);
     lock_state *ls = lock_find_key(n, m->name, m->name_len, key);
     if (!ls && answers)
@@ -2478,6 +2676,10 @@ static void epoch_installed(dm_node *n, const rc_event *e, int64_t now)
         attempt *a = &ls->req;
         if (a->phase == PHASE_HELD) {
             lose(n, ls, -DM_EREVOKED);
+        } else if (a->phase == PHASE_CACHED) {
+            /* Void with the epoch, like the grants they were. */
+            n->stats.cache_releases++;
+            attempt_clear(a);
         } else if (a->phase == PHASE_ACQUIRING || a->phase == PHASE_FENCING) {
             /* Start over in the new epoch under the same attempt id: no
              * RELEASE (an arbiter of the new epoch would take it for the
@@ -2792,6 +2994,8 @@ static void view_changed(dm_node *n, int64_t now)
         /* Quorums of the old system are no longer the node's to form. */
         if (l->req.phase == PHASE_ACQUIRING || l->req.phase == PHASE_FENCING)
             reform_quorum(n, l, now);
+        else if (l->req.phase == PHASE_CACHED)
+            cache_end(n, l);
         reschedule(n, l, now);
     }
 }
@@ -2833,6 +3037,10 @@ static void after_membership(dm_node *n, int64_t now)
             lock_state *ls = p;
             if (waits_on_suspect(n, &ls->req, now)) {
                 reform_quorum(n, ls, now);
+                reschedule(n, ls, now);
+                rerouted = true;
+            } else if (ls->req.phase == PHASE_CACHED && cache_doubted(n, &ls->req, now)) {
+                cache_end(n, ls);
                 reschedule(n, ls, now);
                 rerouted = true;
             }
@@ -3005,6 +3213,19 @@ void dm_node_free(dm_node *n)
     g_aligned_free(n);
 }
 
+static int next_attempt_id(dm_node *n, uint64_t *id)
+{
+    if (++n->attempt_seq == 0) {
+        /* Attempt ids must keep increasing: move to a new epoch. */
+        n->epoch++;
+        n->attempt_seq = 1;
+        if (persist_state(n, n->token_ceiling) < 0)
+            return -DM_EPERSIST;
+    }
+    *id = (uint64_t)n->epoch << 32 | n->attempt_seq;
+    return 0;
+}
+
 static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
                       bool try_once, uint64_t *attempt_out)
 {
@@ -3018,6 +3239,13 @@ static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout
     begin(n, now);
     uint64_t key = dm_hash_str(name);
     lock_state *ls = lock_find_key(n, name, (size_t)len, key);
+    if (ls && ls->req.phase == PHASE_CACHED) {
+        int rc = cache_reuse(n, ls, now, attempt_out);
+        if (rc <= 0) {
+            reschedule(n, ls, now);
+            return rc;
+        }
+    }
     if (ls && ls->req.phase != PHASE_IDLE)
         return -DM_EBUSY;
     /* A new attempt's REQUEST would supersede the lost grant at its
@@ -3037,18 +3265,13 @@ static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout
         reschedule(n, ls, now);
         return size;
     }
-    if (++n->attempt_seq == 0) {
-        /* Attempt ids must keep increasing: move to a new epoch. */
-        n->epoch++;
-        n->attempt_seq = 1;
-        if (persist_state(n, n->token_ceiling) < 0) {
-            attempt_clear(a);
-            reschedule(n, ls, now);
-            return -DM_EPERSIST;
-        }
+    if (next_attempt_id(n, &a->id) < 0) {
+        attempt_clear(a);
+        reschedule(n, ls, now);
+        return -DM_EPERSIST;
     }
     a->phase = PHASE_ACQUIRING;
-    a->id = (uint64_t)n->epoch << 32 | n->attempt_seq;
+    a->app_id = a->id;
     a->ts = ++n->clock;
     a->requested_at = now;
     a->deadline = now + timeout_us;
@@ -3094,10 +3317,12 @@ int dm_node_unlock(dm_node *n, int64_t now, const char *name)
     lock_state *ls = lock_find(n, name);
     if (!ls || ls->req.phase != PHASE_HELD)
         return -DM_ENOTHELD;
-    drop_pending_renewals(n, ls->req.id);
+    drop_pending_renewals(n, ls->req.app_id);
     held_remove(n, ls);
-    release_all(n, ls);
-    attempt_clear(&ls->req);
+    if (!cache_keep(n, ls, now)) {
+        release_all(n, ls);
+        attempt_clear(&ls->req);
+    }
     drain_local(n, now);
     reschedule(n, ls, now);
     return 0;
@@ -3110,7 +3335,7 @@ int dm_node_cancel(dm_node *n, int64_t now, const char *name)
         return len;
     begin(n, now);
     lock_state *ls = lock_find(n, name);
-    if (!ls || ls->req.phase == PHASE_IDLE)
+    if (!ls || ls->req.phase == PHASE_IDLE || ls->req.phase == PHASE_CACHED)
         return -DM_ENOTHELD;
     if (ls->req.phase == PHASE_HELD)
         return -DM_EBUSY;
@@ -3217,6 +3442,8 @@ void dm_node_leave(dm_node *n, int64_t now)
             held_remove(n, ls);
             release_all(n, ls);
             attempt_clear(&ls->req);
+        } else if (ls->req.phase == PHASE_CACHED) {
+            cache_end(n, ls);
         } else if (ls->req.phase != PHASE_IDLE) {
             finish_attempt(n, ls, DM_EV_FAILED, -DM_ESHUTDOWN);
         }
@@ -3417,7 +3644,7 @@ int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, v
 {
     for (guint i = 0; i < n->held->len; i++) {
         const lock_state *ls = g_ptr_array_index(n->held, i);
-        dm_held_lock h = { ls->name, ls->req.id, ls->req.token, ls->req.lease_end };
+        dm_held_lock h = { ls->name, ls->req.app_id, ls->req.token, ls->req.lease_end };
         int rc = fn(&h, user);
         if (rc != 0)
             return rc;
@@ -3427,7 +3654,7 @@ int dm_node_foreach_held(const dm_node *n, int (*fn)(const dm_held_lock *lock, v
 
 uint64_t dm_node_held_attempt(const dm_node *n, const char *name)
 {
-    return dm_node_holds(n, name) ? (lock_find(n, name))->req.id : 0;
+    return dm_node_holds(n, name) ? (lock_find(n, name))->req.app_id : 0;
 }
 
 bool dm_node_arbiter_info(const dm_node *n, const char *name, dm_arbiter_info *out)

@@ -157,6 +157,14 @@ typedef struct dm_config {
                                     the name to nobody for this long; a RELEASE from that
                                     grantee ends it at once. Every member must have the same
                                     value. Default 0: off */
+    bool grant_cache;            /* sticky grants (docs/PROTOCOL.md "Sticky grants"): an unlock
+                                    of an uncontended hold keeps the quorum's grants, and a
+                                    lock() of the name soon after re-uses them with the next
+                                    token, without a network round. Per node; arbiters reserve
+                                    the tokens it needs when asked, whatever their own value.
+                                    Default false */
+    int64_t grant_cache_idle_us; /* how long at most kept grants wait for a re-use; never
+                                    past the next renewal either. Default 100 ms */
     /* The epoch policy (dm_policy_ops.epochs) only: */
     int64_t reconfig_delay_us;   /* a member out of SWIM's view this long is removed from the
                                     configuration; default 10 s */
@@ -202,6 +210,8 @@ typedef struct dm_node_stats {
     uint64_t proposals;                     /* ... changes this node proposed */
     uint64_t epoch_stale;                   /* ... lock messages of another epoch (answered
                                                with the newer configuration, or asked for it) */
+    uint64_t cache_reuses;                  /* grant_cache: holds that re-used kept grants */
+    uint64_t cache_releases;                /* ... kept grants given up without a re-use */
 } dm_node_stats;
 
 /* Create a node at driver time `now`. `persisted` is what the node last
@@ -222,7 +232,9 @@ void dm_node_free(dm_node *n);
  * (already held or being acquired here), -DM_ENOQUORUM, -DM_EINVAL
  * (timeout <= 0), -DM_ERECOVERING (started without persisted state, the
  * attempt epoch is not known yet: usually one round trip). unlock() returns
- * 0 or -DM_EBADNAME / -DM_ENOTHELD. */
+ * 0 or -DM_EBADNAME / -DM_ENOTHELD. With grant_cache an unlock may keep the
+ * grants, and a lock() of the name soon after is GRANTED at the next tick
+ * without a message; the name is not held meanwhile (dm_node_holds). */
 int dm_node_lock(dm_node *n, int64_t now, const char *name, int64_t timeout_us,
                  uint64_t *attempt);
 /* A try-lock: as lock(), but an arbiter of the quorum that finds the lock

@@ -15,6 +15,10 @@
 #      dmutexd; Redlock: each over all 5 instances; etcd: spread over its 3
 #      members); aggregate cycles/s = all cycles / wall time, latency
 #      percentiles over all.
+# dmutex runs twice, as two clusters: with its defaults (rows dmutex_*) and
+# with sticky grants, core.grant_cache (rows dmutex_cached_*: an uncontended
+# unlock keeps the quorum's grants, and the next lock of the name re-uses
+# them without a network round; docs/PROTOCOL.md "Sticky grants").
 # Each run also measures the loopback TCP round trip (dmutex-bench --rtt: a
 # one-byte ping-pong between two processes), the unit the p50s are judged in.
 # Each measurement is repeated RUNS times; medians are printed, then the
@@ -27,8 +31,8 @@
 #           found hiredis),
 #   CPUS    run every server and client under `taskset -c CPUS` (e.g. 0): on a
 #           small VM, wakeups across vCPUs cost more than the protocol's work,
-#   SYSTEMS comma-separated subset of dmutex,redlock,etcd (default: all three;
-#           one that is not installed is skipped with a note).
+#   SYSTEMS comma-separated subset of dmutex,dmutex_cached,redlock,etcd (default:
+#           all four; one that is not installed is skipped with a note).
 # Installing: redis-server and libhiredis-dev (then re-run configure), etcd-server.
 set -euo pipefail
 
@@ -36,7 +40,7 @@ CYCLES=2000
 RUNS=5
 BIN=.
 PIN=()
-SYSTEMS=dmutex,redlock,etcd
+SYSTEMS=dmutex,dmutex_cached,redlock,etcd
 while getopts "n:r:b:c:s:h" o; do
     case $o in
         n) CYCLES=$OPTARG ;;
@@ -44,7 +48,7 @@ while getopts "n:r:b:c:s:h" o; do
         b) BIN=$OPTARG ;;
         c) PIN=(taskset -c "$OPTARG") ;;
         s) SYSTEMS=$OPTARG ;;
-        *) sed -n '2,33p' "$0"; exit 2 ;;
+        *) sed -n '2,37p' "$0"; exit 2 ;;
     esac
 done
 for p in dmutexd dmutex-bench; do
@@ -52,6 +56,7 @@ for p in dmutexd dmutex-bench; do
 done
 want() { [[ ",$SYSTEMS," == *",$1,"* ]]; }
 USE=(dmutex)
+want dmutex_cached && USE+=(dmutex_cached)
 if want redlock; then
     if ! command -v redis-server >/dev/null 2>&1; then
         echo "lock-bench: redis-server not installed: Redlock skipped"
@@ -83,11 +88,11 @@ cleanup() {
 trap cleanup EXIT
 echo "work directory (tmpfs: $(stat -f -c %T "$W")): $W"
 
-# 5 dmutex (TCP+UDP), 6 etcd, 5 redis.
+# 5 dmutex (TCP+UDP), 6 etcd, 5 redis, 5 dmutex with grant_cache.
 PORTS=($(python3 - <<'PY'
 import socket
 out, keep = [], []
-while len(out) < 16:
+while len(out) < 21:
     t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try: u.bind(("127.0.0.1", p))
@@ -105,6 +110,17 @@ for i in 0 1 2 3 4; do
         --control "$W/dm$i.sock" --bootstrap --log-level warning 2> "$W/dm$i.log" &
     PIDS+=($!)
 done
+
+if has dmutex_cached; then
+    CMEMBERS=""
+    for i in 0 1 2 3 4; do CMEMBERS="${CMEMBERS:+$CMEMBERS,}127.0.0.1:${PORTS[$((16 + i))]}"; done
+    for i in 0 1 2 3 4; do
+        "${PIN[@]}" "$BIN/dmutexd" --id "127.0.0.1:${PORTS[$((16 + i))]}" --members "$CMEMBERS" \
+            --data-dir "$W/dmc$i" --control "$W/dmc$i.sock" --bootstrap --log-level warning \
+            --set grant_cache=true 2> "$W/dmc$i.log" &
+        PIDS+=($!)
+    done
+fi
 
 # ---------------------------------------------------------------- Redis instances
 REDIS=""
@@ -167,10 +183,14 @@ PY
 fi
 
 # Wait (bounded) for every server.
-for i in 0 1 2 3 4; do
-    for _ in $(seq 100); do
-        "$BIN/dmutex-bench" --control "$W/dm$i.sock" --cycles 1 --lock warmup --timeout 1000 >/dev/null 2>&1 && break
-        sleep 0.1
+DM_SOCKS=(dm)
+has dmutex_cached && DM_SOCKS+=(dmc)
+for d in "${DM_SOCKS[@]}"; do
+    for i in 0 1 2 3 4; do
+        for _ in $(seq 100); do
+            "$BIN/dmutex-bench" --control "$W/$d$i.sock" --cycles 1 --lock warmup --timeout 1000 >/dev/null 2>&1 && break
+            sleep 0.1
+        done
     done
 done
 if has redlock; then
@@ -194,6 +214,7 @@ PY
 done
 echo "cpus: ${PIN[*]:-any}"
 echo "dmutex: 5 x dmutexd ($MEMBERS)"
+has dmutex_cached && echo "dmutex_cached: 5 x dmutexd --set grant_cache=true ($CMEMBERS)"
 has redlock && echo "redlock: 5 x $(redis-server --version | awk '{print $1, $2, $3}') ($REDIS), ttl 10 s"
 has etcd && echo "etcd $(etcd --version | head -n1 | awk '{print $3}'): 3 members"
 
@@ -209,6 +230,9 @@ rtt() {
 }
 dmutex_one() {
     timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dm0.sock" --cycles "$CYCLES" --lock one | fields
+}
+dmutex_cached_one() {
+    timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dmc0.sock" --cycles "$CYCLES" --lock one | fields
 }
 redlock_one() {
     timeout 300 "${PIN[@]}" "$BIN/bench/redlock-bench" --servers "$REDIS" --cycles "$CYCLES" --lock one | fields
@@ -237,6 +261,9 @@ contended() {
 dmutex_client() {
     timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dm$1.sock" --cycles "$per" --lock shared --latencies "$W/c$1.lat"
 }
+dmutex_cached_client() {
+    timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dmc$1.sock" --cycles "$per" --lock shared --latencies "$W/c$1.lat"
+}
 redlock_client() {
     timeout 300 "${PIN[@]}" "$BIN/bench/redlock-bench" --servers "$REDIS" --cycles "$per" --lock shared --latencies "$W/c$1.lat"
 }
@@ -245,6 +272,7 @@ etcd_client() {
     sed -n 's/^lat_us=//p' "$W/ec$1.out" > "$W/c$1.lat"
 }
 dmutex_contended() { contended dmutex_client; }
+dmutex_cached_contended() { contended dmutex_cached_client; }
 redlock_contended() { contended redlock_client; }
 etcd_contended() { contended etcd_client; }
 
@@ -261,7 +289,7 @@ for r in $(seq "$RUNS"); do
     for m in "${MEAS[@]}"; do
         res=$($m)
         echo "$m $res" >> "$W/results"
-        printf 'run %d %-17s cycles_per_s=%s p50_us=%s p99_us=%s\n' "$r" "$m" $res
+        printf 'run %d %-24s cycles_per_s=%s p50_us=%s p99_us=%s\n' "$r" "$m" $res
     done
 done
 
@@ -275,14 +303,23 @@ for m in "${MEAS[@]}"; do
     p50=$(awk -v m=$m '$1==m{print $3}' "$W/results" | median)
     p99=$(awk -v m=$m '$1==m{print $4}' "$W/results" | median)
     CPS[$m]=$c; P50[$m]=$p50
-    printf '%-17s cycles_per_s=%s p50_us=%s p99_us=%s p50_rtts=%s\n' "$m" "$c" "$p50" "$p99" \
+    printf '%-24s cycles_per_s=%s p50_us=%s p99_us=%s p50_rtts=%s\n' "$m" "$c" "$p50" "$p99" \
         "$(awk -v p="$p50" -v r="$RTT" 'BEGIN{printf "%.1f", (r > 0 ? p / r : 0)}')"
 done
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", (b > 0 ? a / b : 0)}'; }
-for s in "${USE[@]}"; do
-    [ "$s" = dmutex ] && continue
-    echo "dmutex_over_${s}: one_client=$(ratio "${CPS[dmutex_one]}" "${CPS[${s}_one]}")" \
-         "contended=$(ratio "${CPS[dmutex_contended]}" "${CPS[${s}_contended]}") (cycles/s)"
+DMS=(dmutex)
+has dmutex_cached && DMS+=(dmutex_cached)
+for d in "${DMS[@]}"; do
+    for s in "${USE[@]}"; do
+        [[ "$s" == dmutex* ]] && continue
+        echo "${d}_over_${s}: one_client=$(ratio "${CPS[${d}_one]}" "${CPS[${s}_one]}")" \
+             "contended=$(ratio "${CPS[${d}_contended]}" "${CPS[${s}_contended]}") (cycles/s)"
+    done
+    echo "${d}_contended_over_one=$(ratio "${CPS[${d}_contended]}" "${CPS[${d}_one]}") (cycles/s)"
 done
-echo "dmutex_contended_over_one=$(ratio "${CPS[dmutex_contended]}" "${CPS[dmutex_one]}") (cycles/s)"
+if has dmutex_cached; then
+    echo "dmutex_cached_over_dmutex: one_client=$(ratio "${CPS[dmutex_cached_one]}" "${CPS[dmutex_one]}")" \
+         "contended=$(ratio "${CPS[dmutex_cached_contended]}" "${CPS[dmutex_contended]}") (cycles/s)"
+fi
 echo "goals (issue 17): dmutex_over_redlock one_client >= 2; dmutex_one p50_rtts <= 4; dmutex_contended no lower than before the change measured"
+echo "  (with sticky grants: the same goals for the dmutex_cached rows)"

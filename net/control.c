@@ -170,14 +170,15 @@ static lockent *lockent_new(dmn_control *c, session *s, const char *name, int64_
  * call, since the outcome may be delivered from inside it; the attempt id
  * is stored in it before that. */
 static int start_lock(dmn_control *c, session *s, const char *name, int64_t timeout_us, GQueue *waiters,
-                      int64_t asked_at)
+                      int64_t asked_at, bool try_once)
 {
     lockent *le = lockent_new(c, s, name, asked_at);
     if (waiters) {
         le->waiters = *waiters;
         g_queue_init(waiters);
     }
-    int rc = dmn_node_lock(c->node, name, timeout_us, &le->attempt);
+    int rc = try_once ? dmn_node_try_lock(c->node, name, timeout_us, &le->attempt)
+                      : dmn_node_lock(c->node, name, timeout_us, &le->attempt);
     if (rc < 0) {
         le = g_hash_table_lookup(c->locks, name);
         if (le && waiters) {
@@ -212,7 +213,7 @@ static void lockent_finish(dmn_control *c, lockent *le)
             reply_err(s, -DM_ETIMEDOUT);
             continue;
         }
-        int rc = start_lock(c, s, name, left, &waiters, w->asked_at);
+        int rc = start_lock(c, s, name, left, &waiters, w->asked_at, false);
         if (rc == 0)
             break;
         reply_err(s, rc);
@@ -314,13 +315,19 @@ static bool parse_timeout(const char *s, int64_t *ms)
     return true;
 }
 
-static void cmd_lock(session *s, char **argv, int argc)
+/* LOCK, and TRYLOCK (try_once): the same path but for EHELD, which the core
+ * answers when a holder elsewhere has the name, and this function when
+ * another session here holds or acquires it. A try does not join the local
+ * queue: all it could get there is a wait for that session's whole hold
+ * (or its timeout, when a holder elsewhere keeps it waiting). */
+static void cmd_lock(session *s, char **argv, int argc, bool try_once)
 {
     dmn_control *c = s->ctl;
+    const char *cmd = try_once ? "TRYLOCK" : "LOCK";
     int64_t ms;
     if (argc != 3 || !parse_timeout(argv[2], &ms)) {
-        dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: bad LOCK arguments");
-        reply(s, "ERR EPROTO usage: LOCK name timeout_ms (1..%lld)", DMN_CONTROL_TIMEOUT_MAX_MS);
+        dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: bad %s arguments", cmd);
+        reply(s, "ERR EPROTO usage: %s name timeout_ms (1..%lld)", cmd, DMN_CONTROL_TIMEOUT_MAX_MS);
         return;
     }
     const char *name = argv[1];
@@ -337,6 +344,11 @@ static void cmd_lock(session *s, char **argv, int argc)
             reply(s, "ERR EBUSY this session already holds or is acquiring %s", name);
             return;
         }
+        if (try_once) {
+            reply(s, "ERR EHELD %s is %s by another session of this daemon", name,
+                  le->state == LE_HELD ? "held" : "being acquired");
+            return;
+        }
         waiter *w = g_new0(waiter, 1);
         w->ctl = c;
         w->s = s;
@@ -348,7 +360,7 @@ static void cmd_lock(session *s, char **argv, int argc)
         g_queue_push_tail(&le->waiters, w);
         return;
     }
-    int rc = start_lock(c, s, name, ms * 1000, NULL, dmn_node_now(c->node));
+    int rc = start_lock(c, s, name, ms * 1000, NULL, dmn_node_now(c->node), try_once);
     if (rc < 0)
         reply_err(s, rc);
 }
@@ -459,7 +471,7 @@ void dmn_control_format_metrics(dmn_node *n, dmn_control *c, GString *out)
     dmn_prom_gauge(out, "dmutex_control_waiting", "Control sessions queued behind another session of this daemon.",
                    waiting);
     dmn_histogram_write(&c->latency, out, "dmutex_lock_acquire_seconds",
-                        "Time from a LOCK command to its grant (granted requests only).");
+                        "Time from a LOCK or TRYLOCK command to its grant (granted requests only).");
 }
 
 /* METRICS: the Prometheus text format's lines, then OK. */
@@ -492,7 +504,7 @@ static void cmd_change_members(session *s, const char *op, const char *address)
         break;
     case DM_EPEER:
         reply(s, "ERR EPEER %s is no member this node knows (--members or added); only policy "
-              "epoch without TLS adds new addresses", address);
+              "epoch adds new addresses", address);
         break;
     case DM_EINVAL:
         reply(s, "ERR EINVAL %s %s in the configuration, or the policy is not epoch", address,
@@ -548,7 +560,9 @@ static void handle_line(session *s, char *line)
     }
     char *cmd = g_ascii_strup(argv[0], -1);
     if (strcmp(cmd, "LOCK") == 0)
-        cmd_lock(s, argv, argc);
+        cmd_lock(s, argv, argc, false);
+    else if (strcmp(cmd, "TRYLOCK") == 0)
+        cmd_lock(s, argv, argc, true);
     else if (strcmp(cmd, "UNLOCK") == 0)
         cmd_unlock(s, argv, argc);
     else if (strcmp(cmd, "STATUS") == 0 && argc <= 2)
@@ -563,7 +577,7 @@ static void handle_line(session *s, char *line)
         cmd_metrics(s);
     else {
         dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: unknown command");
-        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | UNLOCK name | STATUS [name] | "
+        reply(s, "ERR EPROTO unknown command (LOCK name timeout_ms | TRYLOCK name timeout_ms | UNLOCK name | STATUS [name] | "
                  "MEMBERS [ADD|REMOVE HOST:PORT] | JSON STATUS [name] | JSON MEMBERS | METRICS)");
     }
     g_free(cmd);
@@ -747,27 +761,42 @@ static void on_failed_server_closed(uv_handle_t *h)
     dmn_control_free(h->data);
 }
 
-dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
-                             GError **err)
+gboolean dmn_control_listen(uv_pipe_t *server, const char *path, uv_connection_cb on_connection,
+                            GError **err)
 {
     struct sockaddr_un sa;
     if (strlen(path) >= sizeof sa.sun_path) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "control socket path too long (at most %zu bytes): %s",
                     sizeof sa.sun_path - 1, path);
-        return NULL;
+        return FALSE;
     }
     struct stat st;
     if (stat(path, &st) == 0) {
         if (!S_ISSOCK(st.st_mode)) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "%s exists and is not a socket", path);
-            return NULL;
+            return FALSE;
         }
         if (socket_in_use(path)) {
             g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: another daemon is listening there", path);
-            return NULL;
+            return FALSE;
         }
         unlink(path);
     }
+    mode_t old = umask(0077);
+    int rc = uv_pipe_bind(server, path);
+    umask(old);
+    if (rc == 0)
+        rc = uv_listen((uv_stream_t *)server, 64, on_connection);
+    if (rc < 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on control socket %s: %s", path, uv_strerror(rc));
+        return FALSE;
+    }
+    return TRUE;
+}
+
+dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
+                             GError **err)
+{
     dmn_control *c = g_new0(dmn_control, 1);
     c->loop = loop;
     c->node = node;
@@ -780,13 +809,9 @@ dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, 
     c->server_open = true;
     uv_idle_init(loop, &c->reaper);
     c->reaper.data = c;
-    mode_t old = umask(0077);
-    int rc = uv_pipe_bind(&c->server, path);
-    umask(old);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&c->server, 64, on_control_connection);
-    if (rc < 0) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on control socket %s: %s", path, uv_strerror(rc));
+    if (!dmn_control_listen(&c->server, path, on_control_connection, err)) {
+        /* Not ours to remove: another daemon's, or nothing we bound. */
+        c->path[0] = '\0';
         c->closing = true;
         uv_close((uv_handle_t *)&c->reaper, NULL);
         uv_close((uv_handle_t *)&c->server, on_failed_server_closed);

@@ -26,6 +26,13 @@ typedef struct dmn_control dmn_control;
 dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
                              GError **err);
 
+/* Listen with `server` (uv_pipe_init'ed by the caller, who closes it on
+ * failure) on the Unix socket `path`, mode 0600: a stale socket file there
+ * is replaced, one a live daemon answers on is refused. The control socket
+ * and a joiner's (net/join.h) both open theirs so. */
+gboolean dmn_control_listen(uv_pipe_t *server, const char *path, uv_connection_cb on_connection,
+                            GError **err);
+
 /* Route every node event here (dmutexd's event callback). */
 void dmn_control_event(dmn_control *c, const dm_event *ev);
 

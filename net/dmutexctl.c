@@ -1,6 +1,7 @@
 /* dmutexctl: talk to a local dmutexd over its control socket.
  *
- *   dmutexctl [--control PATH] lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
+ *   dmutexctl [--control PATH] lock NAME [--try [--held-exit N]] [--timeout SECONDS] [--kill-after SECONDS]
+ *             [-- COMMAND ARGS...]
  *   dmutexctl [--control PATH] unlock NAME
  *   dmutexctl [--control PATH] status [--json] [[--] NAME]
  *   dmutexctl [--control PATH] members [--json]
@@ -18,12 +19,19 @@
  * past its lease. Without a command it prints the token and holds the lock
  * until SIGINT/SIGTERM, or until it is lost.
  *
+ * lock --try (TRYLOCK) does not wait for a holder: when another holder has
+ * the lock it fails after about one round trip, with exit status 1 or
+ * --held-exit's N. Only the holder case is quick: contention (others
+ * acquiring, nobody holding) and no quorum take as long as for lock.
+ *
  * members add/remove waits until the change is installed and prints
  * "epoch E members N", or fails (exit 1) naming why.
  *
- * Exit status: 0 ok; 1 lock failed, timed out, not held or lost, change failed; 2 usage;
- * 3 cannot reach the daemon; otherwise the command's own status (126/127
- * when it cannot be run, 128+N when killed by signal N).
+ * Exit status: 0 ok; 1 lock failed, timed out, not held or lost, change failed, or (--try)
+ * held by another; 2 usage; 3 cannot reach the daemon; otherwise the command's own status
+ * (126/127 when it cannot be run, 128+N when killed by signal N). A script that must tell
+ * "held" from the rest picks a code no command of its own exits with: --held-exit N (as
+ * flock's -E: any fixed code would collide with some command's status).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -76,9 +84,12 @@ static int usage(const char *msg)
         fprintf(stderr, "dmutexctl: %s\n", msg);
     fprintf(stderr,
             "Usage: dmutexctl [--control PATH] COMMAND\n"
-            "  lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]\n"
+            "  lock NAME [--try [--held-exit N]] [--timeout SECONDS] [--kill-after SECONDS]\n"
+            "       [-- COMMAND ARGS...]\n"
             "     (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default half\n"
             "      the daemon's lost_margin, 1 without one)\n"
+            "     (--try: fail at once, in about one round trip, when another holder has NAME;\n"
+            "      exit 1 then, or N (0..255) with --held-exit N)\n"
             "  unlock NAME\n"
             "  status [--json] [[--] NAME]   (with NAME: the quorum line is that lock's;\n"
             "                           -- before a NAME that starts with -)\n"
@@ -87,7 +98,7 @@ static int usage(const char *msg)
             "  members add|remove HOST:PORT   (epoch policy: change the configuration;\n"
             "                                  prints the epoch it installed)\n"
             "PATH defaults to $DMUTEX_CONTROL, else " DEFAULT_CONTROL ".\n"
-            "Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,\n"
+            "Exit status: 0 ok, 1 lock failed/timed out/not held/lost/held (--try), 2 usage,\n"
             "3 cannot reach the daemon, else the command's status.\n");
     return EX_USAGE_;
 }
@@ -309,8 +320,10 @@ static int status_of(int ws)
     return EX_FAIL;
 }
 
+/* try_once: TRYLOCK, and held_exit is the exit status when another holder
+ * has the lock (ERR EHELD). */
 static int cmd_lock(const char *path, const char *name, double timeout_s, double kill_after_s,
-                    char **command)
+                    bool try_once, int held_exit, char **command)
 {
     if (strpbrk(name, " \t\r\n")) {
         fprintf(stderr, "dmutexctl: lock names may not contain whitespace\n");
@@ -323,7 +336,7 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, double
     long long ms = (long long)(timeout_s * 1000 + 0.5);
     if (ms < 1)
         ms = 1;
-    char *req = g_strdup_printf("LOCK %s %lld\n", name, ms);
+    char *req = g_strdup_printf("%s %s %lld\n", try_once ? "TRYLOCK" : "LOCK", name, ms);
     bool sent = conn_send(&c, req);
     g_free(req);
     if (!sent) {
@@ -357,6 +370,12 @@ static int cmd_lock(const char *path, const char *name, double timeout_s, double
             fprintf(stderr, "dmutexctl: dmutexd closed the connection\n");
             return EX_UNREACHABLE;
         }
+    }
+    if (try_once && (g_str_has_prefix(l, "ERR EHELD ") || strcmp(l, "ERR EHELD") == 0)) {
+        fprintf(stderr, "dmutexctl: lock %s is held by another holder: not waiting (--try)\n", name);
+        g_free(l);
+        close(c.fd);
+        return held_exit;
     }
     if (!g_str_has_prefix(l, "OK ")) {
         fprintf(stderr, "dmutexctl: lock %s: %s\n", name, g_str_has_prefix(l, "ERR ") ? l + 4 : l);
@@ -626,6 +645,8 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "lock") == 0) {
         const char *name = NULL;
         double timeout = DEFAULT_TIMEOUT_S, kill_after = DEFAULT_KILL_AFTER_S;
+        bool try_once = false;
+        int held_exit = -1;
         char **command = NULL;
         for (; i < argc; i++) {
             if (strcmp(argv[i], "--") == 0) {
@@ -641,6 +662,24 @@ int main(int argc, char **argv)
                 return EX_USAGE_;
             if (r > 0)
                 continue;
+            if (strcmp(argv[i], "--try") == 0) {
+                try_once = true;
+                continue;
+            }
+            const char *v = NULL;
+            if (strcmp(argv[i], "--held-exit") == 0)
+                v = ++i < argc ? argv[i] : "";
+            else if (g_str_has_prefix(argv[i], "--held-exit="))
+                v = argv[i] + strlen("--held-exit=");
+            if (v) {
+                char *end = NULL;
+                errno = 0;
+                long x = strtol(v, &end, 10);
+                if (end == v || *end || errno || x < 0 || x > 255)
+                    return usage("--held-exit wants an exit status N in 0..255");
+                held_exit = (int)x;
+                continue;
+            }
             if (argv[i][0] == '-' && argv[i][1]) {
                 g_autofree char *m = g_strdup_printf("unknown lock option %s", argv[i]);
                 return usage(m);
@@ -651,7 +690,10 @@ int main(int argc, char **argv)
         }
         if (!name || !*name)
             return usage("lock needs a NAME");
-        return cmd_lock(path, name, timeout, kill_after, command);
+        if (held_exit >= 0 && !try_once)
+            return usage("--held-exit goes with --try (a lock without it waits for the holder)");
+        return cmd_lock(path, name, timeout, kill_after, try_once, held_exit >= 0 ? held_exit : EX_FAIL,
+                        command);
     }
     g_autofree char *m = g_strdup_printf("unknown command '%s'", cmd);
     return usage(m);

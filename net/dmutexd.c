@@ -4,6 +4,7 @@
  *           [--data-dir DIR] [--control PATH] [--key-file FILE]
  *           [--config FILE] [--log-level LEVEL] [--bootstrap] [--set KEY=VALUE]
  *   dmutexd --id HOST:PORT --join HOST:PORT,... --policy epoch [...]
+ *   dmutexd --id HOST:PORT --data-dir DIR [...]   (DIR/bindings names the members)
  *   dmutexd --print-config-keys
  *
  * SIGHUP re-reads the key file(s) and the TLS CAs, certificate and key
@@ -137,6 +138,78 @@ static int usage_error(GOptionContext *ctx, const char *msg)
     return 2;
 }
 
+/* What a JOIN exchange or DIR/bindings says (r, cleared here) becomes the
+ * member list (when none is given), max_members (from a JOIN, or when the
+ * config file does not set it) and the bindings, this node's among them. */
+static void take_table(dmn_config *cfg, dmn_join_result *r, gboolean joined)
+{
+    if (cfg->members->len == 0)
+        dmn_config_set_members(cfg, (const char *const *)r->members->pdata, r->members->len);
+    if (joined || !cfg->max_members)
+        cfg->max_members = r->max_members;
+    if (cfg->bindings)
+        g_ptr_array_unref(cfg->bindings);
+    cfg->bindings = g_ptr_array_ref(r->bindings);
+    dmn_join_result_clear(r);
+}
+
+/* A restart of a member: DIR/bindings (net/join.h) names this node's
+ * address, so the table it keeps says who the members are and which id is
+ * ours -- --members and --join may both be left out (a joined node's unit
+ * keeps working after its first start). *restored: it did; otherwise the
+ * caller joins (--join), or --members must name self. *corrupt: the file
+ * cannot be read (the node cannot start, as for a corrupt DIR/state). */
+static gboolean restore_table(dmn_config *cfg, const char *join, gboolean *restored,
+                              gboolean *corrupt, GError **err)
+{
+    *restored = FALSE;
+    *corrupt = FALSE;
+    if (!cfg->data_dir || !cfg->self)
+        return TRUE;
+    dmn_join_result t;
+    if (!dmn_table_load(cfg->data_dir, cfg->self, &t, err)) {
+        *corrupt = TRUE;
+        return FALSE;
+    }
+    gboolean ok = TRUE;
+    if (!t.members || t.self_id == UINT32_MAX) {
+        /* No file, or one that does not know this address: a first start. */
+    } else if (t.members->len == 0 && cfg->members->len == 0) {
+        if (!join) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s binds %s to id %u but, written by an older "
+                        "dmutexd, does not list the members: start once with --join HOST:PORT,... "
+                        "(running members; it rewrites the file), or give --members with the "
+                        "cluster's list", cfg->data_dir, DMN_TABLE_FILE, cfg->self, t.self_id);
+            ok = FALSE;
+        }
+    } else if (join && cfg->members->len > 0) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join replaces --members: give one of them");
+        ok = FALSE;
+    } else {
+        if (join || (cfg->members->len == 0 && t.self_id >= t.members->len))
+            g_message("restarting from %s/%s: %s is id %u%s", cfg->data_dir, DMN_TABLE_FILE,
+                      cfg->self, t.self_id, join ? "; --join not needed, not asked" : "");
+        take_table(cfg, &t, FALSE);
+        *restored = TRUE;
+    }
+    dmn_join_result_clear(&t);
+    return ok;
+}
+
+/* Neither --members nor --join, and no table names this node: say what
+ * each kind of node needs. */
+static gboolean no_members(const dmn_config *cfg, GError **err)
+{
+    g_set_error(err, DMN_CONFIG_ERROR, 0, "no members: give --members HOST:PORT,... (every member's "
+                "address, the same list everywhere), or, for a node at a new address under policy "
+                "epoch, --join HOST:PORT,... (running members) and run `dmutexctl members add %s` at "
+                "one of them; %s", cfg->self ? cfg->self : "HOST:PORT",
+                cfg->data_dir ? "its data directory names no member list for this address yet (a "
+                "node restarts without either once it has run: DATA_DIR/bindings)"
+                : "a node restarts without either only from its --data-dir (DIR/bindings)");
+    return FALSE;
+}
+
 /* --join: learn the members and this node's id from the peers given. */
 static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
 {
@@ -148,11 +221,14 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs policy epoch (--policy epoch)");
         return FALSE;
     }
-    if (cfg->tls_cert) {
-        g_set_error(err, DMN_CONFIG_ERROR, 0, "--join does not work with TLS (members' certificates "
-                    "are checked against --members only): give --members with every address");
-        return FALSE;
-    }
+    /* With TLS the members check this node's certificate against their
+     * address table, which holds it once `members add` is installed, and it
+     * checks theirs against the table it learns: a forged answer can misdirect
+     * it (without key_file nothing authenticates the JOIN exchange) but
+     * cannot pass for a member without that member's certificate. */
+    if (cfg->tls_cert && !cfg->key_file)
+        g_warning("--join with TLS but no key_file: the JOIN exchange is not authenticated (the "
+                  "members' certificates are, once this node starts)");
     if (!cfg->self || !dmn_split_address(cfg->self, NULL, NULL)) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "--join needs this node's address (--id HOST:PORT)");
         return FALSE;
@@ -172,17 +248,13 @@ static gboolean join_cluster(dmn_config *cfg, const char *peers, GError **err)
         }
     }
     dmn_join_result r;
-    gboolean joined = dmn_join_run(uv_default_loop(), cfg->self, peers, 0, auth, &r, err);
+    gboolean joined = dmn_join_run(uv_default_loop(), cfg->self, peers, 0, auth, cfg->control, &r,
+                                   err);
     if (auth)
         dmn_auth_free(auth);
     if (!joined)
         return FALSE;
-    dmn_config_set_members(cfg, (const char *const *)r.members->pdata, r.members->len);
-    cfg->max_members = r.max_members;
-    if (cfg->bindings)
-        g_ptr_array_unref(cfg->bindings);
-    cfg->bindings = g_ptr_array_ref(r.bindings);
-    dmn_join_result_clear(&r);
+    take_table(cfg, &r, TRUE);
     return TRUE;
 }
 
@@ -195,10 +267,10 @@ int main(int argc, char **argv)
     gboolean bootstrap = FALSE, print_keys = FALSE;
     GOptionEntry entries[] = {
         { "id", 0, 0, G_OPTION_ARG_STRING, &id, "This node's address (also in --members)", "HOST:PORT" },
-        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated", "HOST:PORT,..." },
+        { "members", 0, 0, G_OPTION_ARG_STRING, &members, "Every member's address, comma-separated (a restart may leave it out: DIR/bindings of --data-dir keeps it)", "HOST:PORT,..." },
         { "join", 0, 0, G_OPTION_ARG_STRING, &join,
           "Instead of --members (policy epoch): ask these members for the configuration, and start "
-          "once one binds --id (an operator's `dmutexctl members add`)", "HOST:PORT,..." },
+          "once one binds --id (an operator's `dmutexctl members add`); later starts need no --join", "HOST:PORT,..." },
         { "policy", 0, 0, G_OPTION_ARG_STRING, &policy, "Quorum policy: ae (default), memberlist or epoch", "POLICY" },
         { "quorum", 0, 0, G_OPTION_ARG_STRING, &quorum, "Quorum system: tree (default), or another built-in", "NAME" },
         { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir, "Directory for the persisted state", "DIR" },
@@ -241,10 +313,13 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    /* A control client that hangs up early must not kill the daemon: from
+     * here on, since a joiner answers on its control socket already. */
+    signal(SIGPIPE, SIG_IGN);
     daemon_state d;
     memset(&d, 0, sizeof d);
     dmn_config_init(&d.cfg);
-    gboolean ok = TRUE;
+    gboolean ok = TRUE, corrupt = FALSE;
     if (config)
         ok = dmn_config_load_file(&d.cfg, config, &err);
     if (ok && id) {
@@ -276,13 +351,23 @@ int main(int argc, char **argv)
         OVERRIDE(control, control);
         OVERRIDE(key_file, key_file);
         OVERRIDE(log_level, log_level);
-        if (join)
+        gboolean restored = FALSE;
+        ok = restore_table(&d.cfg, join, &restored, &corrupt, &err);
+        if (ok && join && !restored)
             ok = join_cluster(&d.cfg, join, &err);
+        if (ok && !join && !restored && d.cfg.members->len == 0 && d.cfg.self)
+            ok = no_members(&d.cfg, &err);
         if (ok)
             ok = dmn_config_finish(&d.cfg, &err);
     }
     if (ok)
         ok = dmn_log_setup(d.cfg.log_level, "dmutexd", &err);
+    if (!ok && corrupt) {
+        fprintf(stderr, "dmutexd: %s\n", err->message);
+        g_error_free(err);
+        dmn_config_clear(&d.cfg);
+        return 1;
+    }
     if (!ok) {
         int rc = usage_error(NULL, err->message);
         g_error_free(err);
@@ -290,7 +375,6 @@ int main(int argc, char **argv)
         return rc;
     }
 
-    signal(SIGPIPE, SIG_IGN);
     d.loop = uv_default_loop();
     d.node = dmn_node_new(d.loop, &d.cfg, on_event, &d, &err);
     if (!d.node) {

@@ -7,7 +7,10 @@
 #include <gnutls/crypto.h>
 
 #include "codec.h"
+#include "control.h"
+#include "json.h"
 #include "netconfig.h"
+#include "store.h"
 #include "transport.h"
 
 static void put_be32(uint8_t *p, uint32_t v)
@@ -124,8 +127,12 @@ typedef struct joiner {
     uv_udp_t udp;
     uv_timer_t timer, deadline;
     uv_signal_t sigint, sigterm;
-    const char *self;
+    const char *self, *peers_csv;
     dmn_auth *auth;            /* NULL: no key_file */
+    unsigned auth_failures;    /* answers that failed authentication */
+    uv_pipe_t ctl;             /* the control socket while joining, or not open */
+    const char *ctl_path;      /* NULL: none (not asked for, or not bound) */
+    GPtrArray *sessions;       /* join_session* */
     uint8_t nonce[DMN_JOIN_NONCE];
     bool told_auth;            /* said once that answers fail authentication */
     unsigned rounds, answers;  /* JOIN rounds sent, answers taken (to say when none come) */
@@ -211,6 +218,7 @@ static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struc
             return;
         }
         if (r != DMN_AUTH_OK) {
+            j->auth_failures++;
             if (!j->told_auth)
                 g_warning("join: answers fail authentication (%s): check the key file",
                           dmn_auth_result_name(r));
@@ -255,13 +263,191 @@ static void on_signal(uv_signal_t *s, int signum)
 
 static void on_closed(uv_handle_t *h) { (void)h; }
 
+/* ------------------------------------------ the control socket meanwhile
+ *
+ * A joiner has no node yet, hence no dmn_control; but an operator, or a
+ * health check, asks `dmutexctl status` what it is doing. Until it starts,
+ * its control socket answers STATUS and JSON STATUS with the join's state
+ * and every other command ERR ENOTMEMBER; dmutexd's own control socket
+ * takes the path over once the node starts. */
+
+#define JOIN_SESSIONS_MAX 16
+
+typedef struct join_session {
+    uv_pipe_t pipe;
+    joiner *j;
+    size_t len;
+    bool overlong;
+    char line[DMN_CONTROL_LINE_MAX + 1];
+} join_session;
+
+static void on_session_closed(uv_handle_t *h)
+{
+    g_free(h->data);
+}
+
+static void session_close(join_session *s)
+{
+    g_ptr_array_remove_fast(s->j->sessions, s);
+    uv_close((uv_handle_t *)&s->pipe, on_session_closed);
+}
+
+/* The answers are a few short lines: written at once, or the session goes. */
+static bool session_write(join_session *s, const GString *out)
+{
+    uv_buf_t b = uv_buf_init(out->str, (unsigned)out->len);
+    if (uv_try_write((uv_stream_t *)&s->pipe, &b, 1) != (int)out->len) {
+        session_close(s);
+        return false;
+    }
+    return true;
+}
+
+static const char *join_state(const joiner *j)
+{
+    return j->answers ? "waiting-for-add" : "unanswered";
+}
+
+static char *join_hint(const joiner *j)
+{
+    if (j->answers)
+        return g_strdup_printf("run `dmutexctl members add %s` at a member: this node starts once "
+                               "a configuration binding it is installed", j->self);
+    return g_strdup_printf("no member has answered yet: are %s up%s?", j->peers_csv,
+                           j->auth ? ", and is this node's key_file the cluster's" : "");
+}
+
+static void status_text(const joiner *j, GString *out)
+{
+    g_autofree char *hint = join_hint(j);
+    g_string_append_printf(out, "joining %s state=%s asking=%s rounds=%u entries=%u "
+                           "auth_failures=%u\nhint %s\nOK\n", j->self, join_state(j), j->peers_csv,
+                           j->rounds, j->answers, j->auth_failures, hint);
+}
+
+static void status_json(const joiner *j, GString *out)
+{
+    g_autofree char *hint = join_hint(j);
+    dmn_json w;
+    dmn_json_init(&w, out);
+    dmn_json_begin_object(&w, NULL);
+    dmn_json_uint(&w, "schema_version", 1);
+    dmn_json_begin_object(&w, "joining");
+    dmn_json_string(&w, "address", j->self);
+    dmn_json_string(&w, "state", join_state(j));
+    g_auto(GStrv) peers = g_strsplit(j->peers_csv, ",", -1);
+    dmn_json_begin_array(&w, "asking");
+    for (char **p = peers; *p; p++)
+        if (*g_strstrip(*p))
+            dmn_json_string(&w, NULL, *p);
+    dmn_json_end_array(&w);
+    dmn_json_uint(&w, "rounds", j->rounds);
+    dmn_json_uint(&w, "entries", j->answers);
+    dmn_json_uint(&w, "auth_failures", j->auth_failures);
+    dmn_json_string(&w, "hint", hint);
+    dmn_json_end_object(&w);
+    dmn_json_end_object(&w);
+    g_string_append(out, "\nOK\n");
+}
+
+/* One command line; false when the session went. */
+static bool session_command(join_session *s, char *line)
+{
+    joiner *j = s->j;
+    g_auto(GStrv) argv = g_strsplit_set(g_strstrip(line), " \t", -1);
+    char *words[4] = { 0 };
+    int argc = 0;
+    for (char **a = argv; *a; a++)
+        if (**a && argc < 4)
+            words[argc++] = *a;
+    if (argc == 0)
+        return true;
+    for (int i = 0; i < argc && i < 2; i++)
+        for (char *c = words[i]; *c; c++)
+            *c = g_ascii_toupper(*c);
+    g_autoptr(GString) out = g_string_new(NULL);
+    if (s->overlong)
+        g_string_printf(out, "ERR EPROTO line longer than %d bytes\n", DMN_CONTROL_LINE_MAX);
+    else if (strcmp(words[0], "STATUS") == 0 && argc <= 2)
+        status_text(j, out);
+    else if (strcmp(words[0], "JSON") == 0 && argc >= 2 && argc <= 3 && strcmp(words[1], "STATUS") == 0)
+        status_json(j, out);
+    else
+        g_string_printf(out, "ERR ENOTMEMBER %s is not a member yet: it is joining, and waits until "
+                        "an operator runs `dmutexctl members add %s` at a member (STATUS says more)\n",
+                        j->self, j->self);
+    return session_write(s, out);
+}
+
+static void on_session_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)h;
+    (void)suggested;
+    static char rbuf[512];   /* one loop thread; each read is consumed at once */
+    *buf = uv_buf_init(rbuf, sizeof rbuf);
+}
+
+static void on_session_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+    join_session *s = st->data;
+    if (nread < 0) {
+        session_close(s);
+        return;
+    }
+    for (ssize_t i = 0; i < nread; i++) {
+        char c = buf->base[i];
+        if (c != '\n') {
+            if (s->len < DMN_CONTROL_LINE_MAX)
+                s->line[s->len++] = c;
+            else
+                s->overlong = true;
+            continue;
+        }
+        s->line[s->len] = '\0';
+        s->len = 0;
+        if (!session_command(s, s->line))
+            return;
+        s->overlong = false;
+    }
+}
+
+static void on_ctl_connection(uv_stream_t *server, int status)
+{
+    joiner *j = server->data;
+    if (status < 0)
+        return;
+    join_session *s = g_new0(join_session, 1);
+    s->j = j;
+    uv_pipe_init(j->loop, &s->pipe, 0);
+    s->pipe.data = s;
+    g_ptr_array_add(j->sessions, s);
+    if (uv_accept(server, (uv_stream_t *)&s->pipe) < 0 || j->sessions->len > JOIN_SESSIONS_MAX)
+        session_close(s);
+    else
+        uv_read_start((uv_stream_t *)&s->pipe, on_session_alloc, on_session_read);
+}
+
+static void close_ctl(joiner *j)
+{
+    while (j->sessions->len)
+        session_close(g_ptr_array_index(j->sessions, 0));
+    if (j->ctl_path) {
+        uv_close((uv_handle_t *)&j->ctl, on_closed);
+        unlink(j->ctl_path);
+        j->ctl_path = NULL;
+    }
+}
+
+
 gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, int64_t timeout_us,
-                      dmn_auth *auth, dmn_join_result *out, GError **err)
+                      dmn_auth *auth, const char *control, dmn_join_result *out, GError **err)
 {
     memset(out, 0, sizeof *out);
     joiner *j = g_new0(joiner, 1);
     j->loop = loop;
     j->self = self;
+    j->peers_csv = peers_csv;
+    j->sessions = g_ptr_array_new();
     j->auth = auth;
     dmn_join_nonce(j->nonce);
     j->peers = g_ptr_array_new_with_free_func(g_free);
@@ -284,6 +470,7 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
         ok = dmn_resolve(loop, self, &me, err);
     if (!ok) {
         g_ptr_array_unref(j->peers);
+        g_ptr_array_unref(j->sessions);
         g_free(j);
         return FALSE;
     }
@@ -297,11 +484,18 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
     j->sigint.data = j;
     uv_signal_init(loop, &j->sigterm);
     j->sigterm.data = j;
+    uv_pipe_init(loop, &j->ctl, 0);
+    j->ctl.data = j;
     int rc = uv_udp_bind(&j->udp, (const struct sockaddr *)&me, 0);
     if (rc < 0) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on %s: %s", self, uv_strerror(rc));
         ok = FALSE;
+    } else if (control && !dmn_control_listen(&j->ctl, control, on_ctl_connection, err)) {
+        ok = FALSE;
     } else {
+        j->ctl_path = control;
+        if (control)
+            g_message("control socket %s (while joining: STATUS only)", control);
         g_message("joining: asking %s for the configuration, waiting until it binds %s (an "
                   "operator runs `dmutexctl members add %s` at a member)", peers_csv, self, self);
         uv_udp_recv_start(&j->udp, on_alloc, on_recv);
@@ -334,6 +528,9 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
             ok = FALSE;
         }
     }
+    close_ctl(j);
+    if (!uv_is_closing((uv_handle_t *)&j->ctl))
+        uv_close((uv_handle_t *)&j->ctl, on_closed);
     uv_close((uv_handle_t *)&j->udp, on_closed);
     uv_close((uv_handle_t *)&j->timer, on_closed);
     uv_close((uv_handle_t *)&j->deadline, on_closed);
@@ -344,6 +541,7 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
         g_free(j->by_id[i]);
     g_free(j->why);
     g_ptr_array_unref(j->peers);
+    g_ptr_array_unref(j->sessions);
     g_free(j);
     return ok;
 }
@@ -355,4 +553,114 @@ void dmn_join_result_clear(dmn_join_result *r)
     if (r->bindings)
         g_ptr_array_unref(r->bindings);
     memset(r, 0, sizeof *r);
+}
+
+/* ------------------------------------------------------ the address table */
+
+bool dmn_table_parse_binding(const char *text, size_t len, uint32_t *id, char **address)
+{
+    g_autofree char *s = g_strndup(text, len);
+    char *eq = strchr(s, '=');
+    if (!eq || eq == s)
+        return false;
+    *eq = '\0';
+    char *end = NULL;
+    guint64 v = g_ascii_strtoull(s, &end, 10);
+    if (*end != '\0' || !g_ascii_isdigit(s[0]) || v >= DM_MAX_MEMBERS ||
+        !dmn_split_address(eq + 1, NULL, NULL))
+        return false;
+    *id = (uint32_t)v;
+    *address = g_strdup(eq + 1);
+    return true;
+}
+
+char *dmn_table_format(uint32_t members, const char *const *by_id, uint32_t n_ids)
+{
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "max_members=%u\nmembers=%u\n", n_ids, members);
+    for (uint32_t i = 0; i < n_ids; i++)
+        if (by_id[i])
+            g_string_append_printf(out, "%u=%s\n", i, by_id[i]);
+    return g_string_free(out, FALSE);
+}
+
+/* "KEY=N" with KEY one of the header words: *v, true. */
+static bool header_value(const char *line, const char *key, uint32_t *v)
+{
+    size_t kl = strlen(key);
+    if (strncmp(line, key, kl) != 0 || line[kl] != '=' || !g_ascii_isdigit(line[kl + 1]))
+        return false;
+    char *end = NULL;
+    guint64 x = g_ascii_strtoull(line + kl + 1, &end, 10);
+    if (*end != '\0' || x == 0 || x > DM_MAX_MEMBERS)
+        return false;
+    *v = (uint32_t)x;
+    return true;
+}
+
+gboolean dmn_table_load(const char *data_dir, const char *self, dmn_join_result *out, GError **err)
+{
+    memset(out, 0, sizeof *out);
+    out->self_id = UINT32_MAX;
+    GBytes *b = NULL;
+    if (!dmn_store_load_file(data_dir, DMN_TABLE_FILE, &b, err))
+        return FALSE;
+    if (!b)
+        return TRUE;
+    gsize len = 0;
+    const char *data = g_bytes_get_data(b, &len);
+    g_autofree char *text = g_strndup(data, len);
+    g_bytes_unref(b);
+    g_auto(GStrv) lines = g_strsplit(text, "\n", -1);
+    char *by_id[DM_MAX_MEMBERS] = { 0 };
+    uint32_t members = 0;
+    const char *bad = NULL, *bad_line = NULL;
+    for (char **l = lines; *l && !bad; l++) {
+        uint32_t id = 0;
+        char *address = NULL;
+        if (!**l || header_value(*l, "max_members", &out->max_members) ||
+            header_value(*l, "members", &members))
+            continue;
+        if (!dmn_table_parse_binding(*l, strlen(*l), &id, &address))
+            bad = "want ID=HOST:PORT, members=K or max_members=M";
+        else if (by_id[id] && strcmp(by_id[id], address) != 0)
+            bad = "a second address for an id";
+        else if (out->max_members && id >= out->max_members)
+            bad = "an id past max_members";
+        if (bad) {
+            bad_line = *l;
+            g_free(address);
+        } else if (!by_id[id]) {
+            by_id[id] = address;
+        } else {
+            g_free(address);
+        }
+    }
+    for (uint32_t i = 0; i < members && !bad; i++)
+        if (!by_id[i])
+            bad = "members=K but an id below K has no address";
+    if (!bad && out->max_members && members > out->max_members)
+        bad = "members=K past max_members";
+    if (!bad) {
+        out->members = g_ptr_array_new_with_free_func(g_free);
+        out->bindings = g_ptr_array_new_with_free_func(g_free);
+        for (uint32_t i = 0; i < DM_MAX_MEMBERS; i++) {
+            if (!by_id[i])
+                continue;
+            if (i < members)
+                g_ptr_array_add(out->members, g_strdup(by_id[i]));
+            else
+                g_ptr_array_add(out->bindings, g_strdup_printf("%u=%s", i, by_id[i]));
+            if (self && strcmp(by_id[i], self) == 0)
+                out->self_id = i;
+        }
+    }
+    for (uint32_t i = 0; i < DM_MAX_MEMBERS; i++)
+        g_free(by_id[i]);
+    if (bad) {
+        g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s%s%s%s: %s", data_dir, DMN_TABLE_FILE,
+                    bad_line ? ": line '" : "", bad_line ? bad_line : "", bad_line ? "'" : "", bad);
+        return FALSE;
+    }
+    return TRUE;
 }

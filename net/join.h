@@ -91,10 +91,42 @@ typedef struct dmn_join_result {
 /* Ask the peers of peers_csv from self's address, every 500 ms, until an
  * answer binds self (true, *out filled) or timeout_us passes, or SIGINT or
  * SIGTERM arrives (false, *err says which); timeout_us <= 0: no deadline.
- * auth: the cluster keyring (frames sealed and checked), or NULL. Runs
- * loop meanwhile. */
+ * auth: the cluster keyring (frames sealed and checked), or NULL. control:
+ * a control socket path, or NULL; meanwhile it answers STATUS and JSON
+ * STATUS with the join's state (`joining ADDRESS state=...`) and any other
+ * command ERR ENOTMEMBER, and it is removed before this returns. Runs loop
+ * meanwhile. */
 gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, int64_t timeout_us,
-                      dmn_auth *auth, dmn_join_result *out, GError **err);
+                      dmn_auth *auth, const char *control, dmn_join_result *out, GError **err);
 void dmn_join_result_clear(dmn_join_result *r);
+
+/* ------------------------------------------------ the address table
+ *
+ * DATA_DIR/bindings: who is who, as this node last knew it, rewritten
+ * (atomically, net/store.h) whenever it changes, so that a restart needs
+ * neither --members nor --join -- a joined node's service unit may drop
+ * --join after the first start:
+ *
+ *   max_members=M
+ *   members=K          ids 0..K-1 are the --members
+ *   ID=HOST:PORT       one line per addressable id: the --members, then the
+ *                      spare ids bound by installed configurations
+ *
+ * A file written before the member list was kept there holds only spare
+ * ids' lines: it still gives their bindings, but no member list. */
+#define DMN_TABLE_FILE "bindings"
+
+/* Parse "ID=HOST:PORT" (len bytes, no NUL needed) into *id and a new
+ * string; false for anything else (the core's configuration bindings are
+ * spelt the same). */
+bool dmn_table_parse_binding(const char *text, size_t len, uint32_t *id, char **address);
+/* The file's text for ids 0..n_ids-1 (by_id[i] NULL: unbound), the first
+ * `members` of them the --members. */
+char *dmn_table_format(uint32_t members, const char *const *by_id, uint32_t n_ids);
+/* Read DIR/bindings into *out: members (empty for an older file),
+ * max_members (0: not said), bindings (the spare ids'), self_id (self's id,
+ * UINT32_MAX when no line names self). No file: TRUE with out->members
+ * NULL. FALSE, with err naming the line, for a bad file. */
+gboolean dmn_table_load(const char *data_dir, const char *self, dmn_join_result *out, GError **err);
 
 #endif

@@ -48,11 +48,15 @@ static void creds_unref(creds *c)
     }
 }
 
+/* The id whose address is addr in the address table (NULL entries: ids
+ * with no address yet), or -1. */
 static int member_index(const GPtrArray *members, const char *addr)
 {
-    for (guint i = 0; i < members->len; i++)
-        if (strcmp(g_ptr_array_index(members, i), addr) == 0)
+    for (guint i = 0; i < members->len; i++) {
+        const char *m = g_ptr_array_index(members, i);
+        if (m && strcmp(m, addr) == 0)
             return (int)i;
+    }
     return -1;
 }
 
@@ -155,7 +159,10 @@ static int verify_cb(gnutls_session_t s)
             fail(t, "the peer's certificate names %s, which is not a member", m);
         else
             fail(t, "the peer's certificate names %s, not %s, the member dialled", m,
-                 (const char *)g_ptr_array_index(t->ctx->members, t->expect));
+                 t->expect >= 0 && (guint)t->expect < t->ctx->members->len &&
+                         g_ptr_array_index(t->ctx->members, t->expect)
+                     ? (const char *)g_ptr_array_index(t->ctx->members, t->expect)
+                     : "(no address)");
         g_free(m);
         return -1;
     }

@@ -9,8 +9,9 @@
  * touches the loop.
  *
  * Identity: a certificate is bound to a member by a URI subject alternative
- * name `dmutex://HOST:PORT`, spelt exactly as the member in the --members
- * list (DMN_TLS_URI_SCHEME). A client (our outgoing connection to member P)
+ * name `dmutex://HOST:PORT`, spelt exactly as the member in the address
+ * table (DMN_TLS_URI_SCHEME): the --members, and under policy epoch the
+ * addresses later bound to spare ids by `members add` (net/join.h). A client (our outgoing connection to member P)
  * accepts the server only if its chain verifies against the trusted CAs and
  * it names P; a server accepts a client whose chain verifies and which names
  * some member, and tells the transport which (dmn_tls_peer_member), so that
@@ -37,8 +38,10 @@
 typedef struct dmn_tls_ctx dmn_tls_ctx;
 typedef struct dmn_tls dmn_tls;
 
-/* ca_files: NULL-terminated, at least one. members: the sorted member list
- * (ids are indices), kept by reference: it must outlive the context. self:
+/* ca_files: NULL-terminated, at least one. members: the address table by
+ * id (entry i is id i's address; NULL: no address yet), kept by reference:
+ * it must outlive the context, and entries the caller fills later (a
+ * binding installed) count for the handshakes that follow. self:
  * this node's address; its certificate must name it (else an error: a
  * certificate of another member would make every peer refuse us). */
 dmn_tls_ctx *dmn_tls_ctx_new(const char *const *ca_files, const char *cert_file,

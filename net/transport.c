@@ -100,9 +100,9 @@ typedef struct lock_alias {
 /* Under the epoch policy the ids past --members are spare. A configuration
  * that adds one for the first time carries its binding (the core's
  * dm_epoch_config.bind, chosen with it): "ID=HOST:PORT". This node keeps
- * the bindings it installed in DIR/bindings, one such line each, so that
- * it can address those members after a restart. */
-#define BINDINGS_FILE "bindings"
+ * its address table -- the --members and the bindings it installed -- in
+ * DIR/bindings (net/join.h), so that it can address those members after a
+ * restart, and a joined node can restart without --join. */
 static void install_binding(dmn_node *n);
 static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err);
 static bool save_bindings(dmn_node *n);
@@ -126,6 +126,8 @@ struct dmn_node {
     dmn_auth *auth;
     GPtrArray *keys;          /* the keyring in use (GBytes*), first sends */
     dmn_tls_ctx *tls;         /* NULL: plain TCP */
+    GPtrArray *table;         /* the address table by id (const char*, NULL: unbound), which
+                                 TLS checks certificates against; entries point at peers' */
     dmn_authlog *authlog;     /* authentication failures per peer */
     uint8_t join_nonce[DMN_JOIN_NONCE];   /* of this node's JOINs (ask_bindings), under a key */
     dmn_agreebook *agree;     /* peers whose settings differ (net/agree.h) */
@@ -1601,24 +1603,6 @@ gboolean dmn_node_reload(dmn_node *n, GError **err)
     return TRUE;
 }
 
-/* Parse "ID=HOST:PORT" (len bytes, no NUL needed) into *id and a new
- * string; false for anything else. */
-static bool parse_binding(const char *text, size_t len, uint32_t *id, char **address)
-{
-    g_autofree char *s = g_strndup(text, len);
-    char *eq = strchr(s, '=');
-    if (!eq || eq == s)
-        return false;
-    *eq = '\0';
-    char *end = NULL;
-    guint64 v = g_ascii_strtoull(s, &end, 10);
-    if (*end != '\0' || !g_ascii_isdigit(s[0]) || v >= DM_MAX_MEMBERS || !dmn_split_address(eq + 1, NULL, NULL))
-        return false;
-    *id = (uint32_t)v;
-    *address = g_strdup(eq + 1);
-    return true;
-}
-
 /* Give spare id `id` the address `address` (taken). False, with a
  * message, when it cannot: no spare id, bound to something else already,
  * an address another id has, or one that does not resolve. */
@@ -1654,6 +1638,7 @@ static bool bind_id(dmn_node *n, uint32_t id, char *address, GError **err)
     p->owned = address;
     p->address = address;
     p->bound = true;
+    g_ptr_array_index(n->table, id) = address;
     return true;
 }
 
@@ -1661,58 +1646,69 @@ static bool save_bindings(dmn_node *n)
 {
     if (!n->cfg->data_dir)
         return true;
-    GString *out = g_string_new(NULL);
-    for (uint32_t i = n->cfg->members->len; i < n->n_peers; i++)
+    const char **by_id = g_new0(const char *, n->n_peers);
+    for (uint32_t i = 0; i < n->n_peers; i++)
         if (n->peers[i].bound)
-            g_string_append_printf(out, "%u=%s\n", i, n->peers[i].address);
+            by_id[i] = n->peers[i].address;
+    g_autofree char *text = dmn_table_format(n->cfg->members->len, by_id, n->n_peers);
+    g_free(by_id);
     GError *err = NULL;
-    bool ok = dmn_store_save_file(n->cfg->data_dir, BINDINGS_FILE, out->str, out->len, &err);
+    bool ok = dmn_store_save_file(n->cfg->data_dir, DMN_TABLE_FILE, text, strlen(text), &err);
     if (!ok) {
-        g_warning("persisting the bindings of added members: %s", err->message);
+        g_warning("persisting the address table (%s): %s", DMN_TABLE_FILE, err->message);
         g_error_free(err);
     }
-    g_string_free(out, TRUE);
     return ok;
 }
 
-/* DIR/bindings, then what --join learnt (the joiner's own id among it). */
+/* DIR/bindings, then what --join learnt (the joiner's own id among it).
+ * The file's member list must be --members: ids are indices into it, so
+ * another list would renumber the members under the configurations this
+ * node installed. */
 static gboolean load_bindings(dmn_node *n, GError **err)
 {
-    GBytes *b = NULL;
-    if (n->cfg->data_dir && !dmn_store_load_file(n->cfg->data_dir, BINDINGS_FILE, &b, err))
+    dmn_join_result t = { 0 };
+    if (n->cfg->data_dir && !dmn_table_load(n->cfg->data_dir, NULL, &t, err))
         return FALSE;
-    gsize len = 0;
-    const char *data = b ? g_bytes_get_data(b, &len) : "";
-    g_autofree char *text = g_strndup(data, len);
-    if (b)
-        g_bytes_unref(b);
-    g_auto(GStrv) file = g_strsplit(text, "\n", -1);
-    g_autoptr(GPtrArray) lines = g_ptr_array_new();
-    for (char **l = file; *l; l++)
-        g_ptr_array_add(lines, *l);
-    guint from_file = lines->len;
-    for (guint i = 0; n->cfg->bindings && i < n->cfg->bindings->len; i++)
-        g_ptr_array_add(lines, g_ptr_array_index(n->cfg->bindings, i));
-    for (guint i = 0; i < lines->len; i++) {
-        const char *line = g_ptr_array_index(lines, i);
-        const char *origin = i < from_file ? BINDINGS_FILE : "--join";
-        if (!*line)
-            continue;
-        uint32_t id;
-        char *address;
-        if (!parse_binding(line, strlen(line), &id, &address)) {
-            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: bad binding '%s' (want ID=HOST:PORT)", origin,
-                        line);
-            return FALSE;
-        }
-        if (!bind_id(n, id, address, err)) {
-            g_prefix_error(err, "%s: ", origin);
-            return FALSE;
+    gboolean ok = TRUE;
+    const GPtrArray *m = n->cfg->members;
+    for (guint i = 0; t.members && t.members->len && i < MAX(m->len, t.members->len) && ok; i++) {
+        const char *was = i < t.members->len ? g_ptr_array_index(t.members, i) : "(none)";
+        const char *now = i < m->len ? g_ptr_array_index(m, i) : "(none)";
+        if (strcmp(was, now) != 0) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s/%s: member id %u was %s, --members makes it %s: "
+                        "ids are indices into --members, so another list renumbers the members; give "
+                        "the list this node ran with (%u members), or no --members to take the file's",
+                        n->cfg->data_dir, DMN_TABLE_FILE, i, was, now, t.members->len);
+            ok = FALSE;
         }
     }
-    if (n->cfg->bindings && n->cfg->bindings->len)
+    /* A file without the member list (older), or none: write the table. */
+    bool save = n->cfg->data_dir && (!t.members || !t.members->len);
+    g_autoptr(GPtrArray) lines = g_ptr_array_new();
+    guint from_file = t.bindings ? t.bindings->len : 0;
+    for (guint i = 0; i < from_file; i++)
+        g_ptr_array_add(lines, g_ptr_array_index(t.bindings, i));
+    for (guint i = 0; n->cfg->bindings && i < n->cfg->bindings->len; i++)
+        g_ptr_array_add(lines, g_ptr_array_index(n->cfg->bindings, i));
+    for (guint i = 0; i < lines->len && ok; i++) {
+        const char *line = g_ptr_array_index(lines, i);
+        const char *origin = i < from_file ? DMN_TABLE_FILE : "--join";
+        uint32_t id;
+        char *address;
+        if (!dmn_table_parse_binding(line, strlen(line), &id, &address)) {
+            g_set_error(err, DMN_CONFIG_ERROR, 0, "%s: bad binding '%s' (want ID=HOST:PORT)", origin,
+                        line);
+            ok = FALSE;
+        } else if (!bind_id(n, id, address, err)) {
+            g_prefix_error(err, "%s: ", origin);
+            ok = FALSE;
+        }
+    }
+    dmn_join_result_clear(&t);
+    if (ok && (save || (n->cfg->bindings && n->cfg->bindings->len)))
         save_bindings(n);
-    return TRUE;
+    return ok;
 }
 
 /* A configuration was installed: take the binding it carries. */
@@ -1724,7 +1720,7 @@ static void install_binding(dmn_node *n)
         return;
     uint32_t id;
     char *address;
-    if (!parse_binding((const char *)bind, len, &id, &address)) {
+    if (!dmn_table_parse_binding((const char *)bind, len, &id, &address)) {
         g_warning("configuration epoch %" G_GUINT64_FORMAT " carries a binding that is not "
                   "ID=HOST:PORT: ignored", dm_node_config_epoch(n->core));
         return;
@@ -1755,6 +1751,8 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
     n->event_user = user;
     n->n_peers = cfg->core.n_members;
     n->peers = g_new0(peer, n->n_peers);
+    n->table = g_ptr_array_new();
+    g_ptr_array_set_size(n->table, n->n_peers);
     n->events = g_array_new(FALSE, FALSE, sizeof(queued_event));
     n->dirty = g_ptr_array_new();
     n->aliases = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
@@ -1774,6 +1772,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         }
         p->address = g_ptr_array_index(cfg->members, i);
         p->bound = true;
+        g_ptr_array_index(n->table, i) = (gpointer)p->address;
         if (!dmn_resolve(loop, p->address, &p->addr, err))
             goto fail;
     }
@@ -1797,7 +1796,7 @@ dmn_node *dmn_node_new(uv_loop_t *loop, const dmn_config *cfg, dmn_event_fn even
         g_auto(GStrv) cas = g_strsplit(cfg->tls_ca, ",", -1);
         for (char **c = cas; *c; c++)
             g_strstrip(*c);
-        n->tls = dmn_tls_ctx_new((const char *const *)cas, cfg->tls_cert, cfg->tls_key, cfg->members,
+        n->tls = dmn_tls_ctx_new((const char *const *)cas, cfg->tls_cert, cfg->tls_key, n->table,
                                  cfg->self, err);
         if (!n->tls)
             goto fail;
@@ -1971,9 +1970,7 @@ int dmn_node_change_members(dmn_node *n, const char *address, bool add)
     }
     /* A new address gets the id above the highest bound one, never a
      * retired id (a stale message from that is no new member's). */
-    /* With TLS a member's certificate is checked against --members only
-     * (net/tls.c), so a new address could never connect: refused. */
-    if (!add || !dmn_config_epochs(n->cfg) || n->tls ||
+    if (!add || !dmn_config_epochs(n->cfg) ||
         !dmn_split_address(address, NULL, NULL))
         return -DM_EPEER;
     if (top + 1 >= n->n_peers)
@@ -2092,6 +2089,7 @@ void dmn_node_free(dmn_node *n)
     if (n->keys)
         g_ptr_array_unref(n->keys);
     dmn_tls_ctx_free(n->tls);
+    g_ptr_array_unref(n->table);
     dmn_authlog_free(n->authlog);
     dmn_agreebook_free(n->agree);
     g_array_unref(n->events);
@@ -2484,7 +2482,7 @@ void dmn_node_format_metrics(dmn_node *n, GString *out)
     const dm_membership *m = dm_node_membership(n->core);
     const dm_node_stats *st = dm_node_get_stats(n->core);
     dmn_prom_counter(out, "dmutex_locks_acquired_total", "Locks this node acquired for its clients.", st->acquired);
-    dmn_prom_counter(out, "dmutex_locks_failed_total", "Lock attempts of this node that failed (timeout, no quorum, cancelled).",
+    dmn_prom_counter(out, "dmutex_locks_failed_total", "Lock attempts of this node that failed (timeout, no quorum, cancelled, held: a try-lock).",
                      st->failed);
     dmn_prom_counter(out, "dmutex_locks_lost_total", "Locks of this node lost while held (lease ran out, revoked, shutdown).",
                      st->lost);

@@ -280,6 +280,8 @@ static const metric metrics[] = {
     { "queue_abandoned", 59, COUNT(queue_abandoned) },
     { "latency_s_p50", 60, .put = put_latency_p50 },
     { "latency_s_p99", 61, .put = put_latency_p99 },
+    /* core.grant_cache: holds that re-used kept grants. */
+    { "cache_reuses", COUNT(cache_reuses) },
     /* --csv-runs only. */
     { NULL, 12, "start_failures", COUNT(start_failures) },
     { NULL, 13, "stuck_ticks", COUNT(stuck_ticks) },

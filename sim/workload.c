@@ -305,6 +305,8 @@ void client_event(dm_world *w, sim_node *nd, const dm_event *ev, int64_t lease_g
             break;
         }
         cl->state = CL_HOLDING;
+        if (ev->messages == 0 && ev->quorum_size > 1)
+            w->stats.cache_reuses++;   /* a fresh acquisition asks the other members */
         cl->token = ev->token;
         cl->lease_until = ev->lease_until;
         cl->granted_at = w->now;

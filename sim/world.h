@@ -91,6 +91,8 @@ typedef struct dm_world_stats {
     uint64_t failed;            /* FAILED, or lock() refused for another reason than busy */
     uint64_t lost;              /* LOST */
     uint64_t renewals;          /* RENEWED */
+    uint64_t cache_reuses;      /* GRANTED by a re-use of kept grants (core.grant_cache): no
+                                   message, though the quorum holds other members */
     uint64_t ebusy;             /* lock() while this client had one outstanding: -DM_EBUSY */
     uint64_t arrivals;          /* requests the clients made in the fault phase */
     uint64_t timeouts;          /* requests whose acquisition timeout ran out: FAILED at the

@@ -5,7 +5,11 @@
 #    2 usage, 3 daemon unreachable, the command's own status (127 when it
 #    cannot be found), DMUTEX_FENCING_TOKEN/DMUTEX_LOCK_NAME in its
 #    environment; a lock is released when its client goes away; local
-#    clients of one daemon queue for a name;
+#    clients of one daemon queue for a name; lock --try (TRYLOCK) fails
+#    with exit 1 (or --held-exit's) well within its timeout while another
+#    node's or this daemon's client holds the name, and succeeds once it is
+#    released; a TRYLOCK with bad arguments is ERR EPROTO, counted as
+#    `control` bad input;
 #  - dmutexd: bad options exit 2 with a message; a corrupt state file exits
 #    1 naming the file;
 #  - tests/net_api_example (libdmutex) joins two dmutexd as the third member.
@@ -60,6 +64,8 @@ expect 2 "dmutexctl lock without name" "$DMUTEXCTL" --control "$T/none.sock" loc
 expect 2 "dmutexctl bad --kill-after" "$DMUTEXCTL" --control "$T/none.sock" lock x --kill-after -1 -- true
 expect 2 "dmutexctl bad timeout" "$DMUTEXCTL" --control "$T/none.sock" lock x --timeout -1
 expect 2 "dmutexctl nothing after --" "$DMUTEXCTL" --control "$T/none.sock" lock x --
+expect 2 "dmutexctl --held-exit without --try" "$DMUTEXCTL" --control "$T/none.sock" lock x --held-exit 75
+expect 2 "dmutexctl bad --held-exit" "$DMUTEXCTL" --control "$T/none.sock" lock x --try --held-exit 256
 
 cluster_init 3
 start_node 1
@@ -99,10 +105,50 @@ k=0; while [ ! -s "$T/hold.out" ] && [ $k -lt 50 ]; do sleep 0.1; k=$((k + 1)); 
 TOKB=$(cat "$T/hold.out")
 [ "$TOKB" -gt "$TOKA" ] || fail "hold mode printed '$TOKB'"
 expect 1 "lock times out while held elsewhere" $C lock x --timeout 0.5 -- true
+# --try: answered in about one round trip, not at the end of its timeout
+# (10 s: "under half of it" is no timing test, a try that waits fails it).
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+t0=$(ms)
+expect 1 "lock --try while held on another node" $C lock x --try --timeout 10 -- true
+t1=$(ms)
+grep -q "held by another holder" "$T/err" || { cat "$T/err"; fail "lock --try: no 'held' message"; }
+[ $((t1 - t0)) -lt 5000 ] || fail "lock --try took $((t1 - t0)) ms of its 10 s timeout"
+ok "lock --try answered in $((t1 - t0)) ms (timeout 10 s)"
+expect 75 "lock --try --held-exit 75 while held" $C lock x --try --held-exit 75 --timeout 10 -- true
+t0=$(ms)
+expect 1 "lock --try while another session of the same daemon holds it" \
+    "$DMUTEXCTL" --control "$T/c2.sock" lock x --try --timeout 10 -- true
+t1=$(ms)
+[ $((t1 - t0)) -lt 5000 ] || fail "lock --try at the holder's daemon took $((t1 - t0)) ms"
+# ... and while another session of node 1 waits for it: a try does not
+# queue behind that wait (it would last until the waiter's 20 s timeout).
+"$DMUTEXCTL" --control "$T/c1.sock" lock x --timeout 20 > /dev/null 2>&1 &
+WAIT=$!
+k=0; while ! ctl 1 status | grep -q '^control .* names=1 '; do [ $k -lt 50 ] || fail "no waiter at node 1"; sleep 0.1; k=$((k + 1)); done
+t0=$(ms)
+expect 1 "lock --try while another session of the same daemon waits for it" $C lock x --try --timeout 10 -- true
+t1=$(ms)
+grep -q "held by another holder" "$T/err" || { cat "$T/err"; fail "lock --try behind a local waiter: no 'held' message"; }
+[ $((t1 - t0)) -lt 5000 ] || fail "lock --try behind a local waiter took $((t1 - t0)) ms"
+kill -INT "$WAIT"; wait "$WAIT"
+# TRYLOCK with bad arguments: ERR EPROTO, counted as control bad input.
+bad0=$(counter 1 control)
+python3 - "$T/c1.sock" > "$T/trylock.out" <<'PY' || fail "TRYLOCK bad arguments: no answers"
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(10); s.connect(sys.argv[1])
+f = s.makefile("rb")
+for line in (b"TRYLOCK x", b"TRYLOCK x 0", b"TRYLOCK x soon", b"trylock"):
+    s.sendall(line + b"\n"); print(f.readline().decode().strip())
+PY
+[ "$(grep -c '^ERR EPROTO usage: TRYLOCK name timeout_ms' "$T/trylock.out")" -eq 4 ] || { cat "$T/trylock.out"; fail "TRYLOCK with bad arguments not answered ERR EPROTO"; }
+bad1=$(counter 1 control)
+[ "$bad1" -eq $((${bad0:-0} + 4)) ] || fail "TRYLOCK bad arguments: control bad input went from ${bad0:-?} to ${bad1:-?}, want +4"
+ok "TRYLOCK with bad arguments: ERR EPROTO, counted as control bad input ($bad0 -> $bad1)"
 ctl 2 status | grep -q "^held x token $TOKB" || fail "node 2 STATUS does not show x held"
 kill -TERM "$HOLD"; wait "$HOLD"; rc=$?
 [ "$rc" -eq 0 ] || fail "hold mode exit $rc after SIGTERM"
 expect 0 "lock after the holder released" $C lock x --timeout 5 -- true
+expect 0 "lock --try after the holder released" $C lock x --try --timeout 10 -- true
 ok "hold mode: token printed, held until SIGTERM, exit 0"
 
 # Session-tied: a client killed while holding releases the lock.

@@ -11,8 +11,12 @@
 #      ordinary authenticated frames (and HELLOs) under that id are taken:
 #      it is granted the lock, and every member agrees on the configuration;
 #   3. node 4, down while the joiner's address was added, restarts, catches
-#      up (learning that address) and is granted among the five.
-# Bounded: every wait has a limit; about 10 s.
+#      up (learning that address) and is granted among the five;
+#   4. the joined node restarts as its service unit would after the first
+#      start, without --join (and without --members): its DIR/bindings names
+#      the members and its id, so it serves and is granted; a node whose data
+#      directory names nothing is told to give --members or --join.
+# Bounded: every wait has a limit; about 12 s.
 . "$(dirname "$0")/net-lib.sh"
 
 KEY=$T/cluster.key
@@ -25,7 +29,6 @@ for i in 1 2 3 4; do wait_alive $i 4; done
 kill "$PID4"; wait "$PID4" 2>/dev/null
 grep -q "frames authenticated" "$T/log.1" || fail "key not in use"
 
-config_of() { ctl "$1" status 2>/dev/null | sed -n 's/^configuration //p'; }
 auth_bad() { ctl "$1" metrics | sed -n 's/^dmutex_bad_input_total{kind="auth"} //p'; }
 [ "$(auth_bad 1)" = 0 ] || fail "node 1 counted authentication failures before any: $(auth_bad 1)"
 ADDR5=127.0.0.1:$(free_ports 1)
@@ -50,10 +53,19 @@ until grep -q "join: no member has answered in 5 s: .*key_file" "$T/log.5"; do
     sleep 0.1
 done
 grep -q "joined:" "$T/log.5" && fail "the joiner with a wrong key was bound: $(grep joined: "$T/log.5")"
-[ -S "$T/c5.sock" ] && fail "the joiner with a wrong key serves"
+# Its control socket says it is joining and unanswered, and refuses locks.
+ctl 5 status > "$T/st5" || fail "the joiner's control socket does not answer STATUS"
+grep -q "^joining $ADDR5 state=unanswered asking=$ADDR1,$ADDR2 " "$T/st5" ||
+    fail "the joiner's STATUS: $(cat "$T/st5")"
+grep -q "^hint no member has answered yet: .*key_file" "$T/st5" || fail "no hint: $(cat "$T/st5")"
+grep -q '^self ' "$T/st5" && fail "the joiner with a wrong key serves"
+ctl 5 status --json | grep -q '"state": "unanswered"' || fail "the joiner's JSON STATUS: $(ctl 5 status --json)"
+ctl 5 lock L --timeout 1 -- true 2>"$T/err" && fail "the joiner granted a lock"
+grep -q "ENOTMEMBER $ADDR5 is not a member yet" "$T/err" || fail "the joiner's lock refusal: $(cat "$T/err")"
 kill "$PID5"; wait "$PID5" 2>/dev/null
 grep -q "stopped by signal" "$T/log.5" || fail "the joiner did not say why it stopped"
-ok "a joiner with a wrong key: refused ($(auth_bad 1) auth failures at node 1, logged), never bound even after members add ($out)"
+[ -e "$T/c5.sock" ] && fail "the joiner left its control socket behind"
+ok "a joiner with a wrong key: refused ($(auth_bad 1) auth failures at node 1, logged), never bound even after members add ($out); its STATUS: $(head -n 1 "$T/st5" | cut -d' ' -f3)"
 
 # An unsealed JOIN (as from a joiner without key_file) is refused the same way.
 before=$(auth_bad 3)
@@ -72,18 +84,13 @@ ok "an unsealed JOIN refused, counted under auth and logged"
 # 2. The right key, same address: bound to the id the add gave it.
 joiner "$KEY"
 k=0
-until ctl 5 status >/dev/null 2>&1; do
+until ctl 5 status 2>/dev/null | grep -q '^self '; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 5 did not start with the right key: $(tail -3 "$T/log.5")"
     sleep 0.1
 done
 grep -q "joined: $ADDR5 is id 4 of 8" "$T/log.5" || fail "node 5's id: $(grep joined "$T/log.5")"
 want="$ADDR1 $ADDR2 $ADDR3 $ADDR4 $ADDR5"
-for i in 1 2 3 5; do
-    k=0
-    until [ "$(config_of $i)" = "$want" ]; do
-        k=$((k + 1)); [ $k -lt 100 ] || fail "node $i: configuration '$(config_of $i)'"; sleep 0.1
-    done
-done
+for i in 1 2 3 5; do wait_config_is $i "$want"; done
 ctl 5 lock L --timeout 10 -- true || fail "node 5 (joined with the key) not granted"
 for i in 1 2 3; do ctl $i lock L --timeout 10 -- true || fail "node $i not granted after the join"; done
 grep -q "fail authentication" "$T/log.5" && fail "node 5's frames fail authentication somewhere"
@@ -101,14 +108,33 @@ k=0
 until grep -q "id 4 is $ADDR5" "$T/log.4"; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 4 did not learn node 5's address"; sleep 0.1
 done
-k=0
-until [ "$(config_of 4)" = "$want" ]; do
-    k=$((k + 1)); [ $k -lt 100 ] || fail "node 4: configuration '$(config_of 4)'"; sleep 0.1
-done
+wait_config_is 4 "$want"
 ctl 4 lock L --timeout 10 -- true || fail "node 4 not granted after its restart"
 for i in 1 2 3 4 5; do
     # nodes 1 and 2 counted the wrong-key JOINs, node 3 the unsealed one
     [ "$(auth_bad $i)" = 0 ] || [ $i -le 3 ] || fail "node $i counted auth failures: $(auth_bad $i)"
 done
 ok "node 4 restarted, caught up, knows $ADDR5 (id 4) and is granted"
+
+# 4. The joined node restarts without --join: the address table in its data
+# directory says who the members are and that it is id 4.
+kill "$PID5"; wait "$PID5" 2>/dev/null
+grep -qx "members=4" "$T/data5/bindings" || fail "node 5's table lists no members: $(cat "$T/data5/bindings")"
+"$DMUTEXD" --id "$ADDR5" --config "$CONF" --data-dir "$T/data5" --control "$T/c5.sock" \
+    --log-level info >> "$T/log.5" 2>&1 &
+PID5=$!; PIDS="$PIDS $!"
+k=0
+until ctl 5 status 2>/dev/null | grep -q '^self '; do
+    k=$((k + 1)); [ $k -lt 50 ] || fail "node 5 did not restart without --join: $(tail -3 "$T/log.5")"
+    sleep 0.1
+done
+grep -q "restarting from $T/data5/bindings: $ADDR5 is id 4" "$T/log.5" ||
+    fail "node 5 did not say it restarted from its table"
+ctl 5 lock L --timeout 10 -- true || fail "node 5, restarted without --join, not granted"
+for i in 1 2 3 4; do ctl $i lock L --timeout 10 -- true || fail "node $i not granted after node 5's restart"; done
+"$DMUTEXD" --id "$ADDR5" --config "$CONF" --data-dir "$T/data-none" --control "$T/c6.sock" 2>"$T/err" &&
+    fail "a node with neither --members, --join nor a table started"
+grep -q -- "--join HOST:PORT,... (running members) and run \`dmutexctl members add $ADDR5\`" "$T/err" ||
+    fail "no members: the error does not say what to do: $(cat "$T/err")"
+ok "node 5 restarted without --join (its table: $(grep -c = "$T/data5/bindings") lines), granted; without a table: told to give --members or --join"
 echo "net-epoch-join-key: 1 passed, 0 failed"

@@ -29,7 +29,6 @@ CS_LOG=$T/cs.log; export CS_LOG
 : > "$CS_LOG"
 
 epoch_of() { ctl "$1" status 2>/dev/null | sed -n 's/^epoch \([0-9]*\) members \([0-9]*\).*/\1 \2/p'; }
-config_of() { ctl "$1" status 2>/dev/null | sed -n 's/^configuration //p'; }
 want_config() {   # the addresses of the node numbers given, in id order
     for j in "$@"; do eval "printf '%s ' \"\$ADDR$j\""; done | sed 's/ $//'
 }
@@ -116,11 +115,14 @@ until grep -q "joining: asking" "$T/log.7"; do
     k=$((k + 1)); [ $k -lt 50 ] || fail "node 7 did not start joining"; sleep 0.1
 done
 sleep 0.6   # it asks, is answered, and is bound to nothing yet
-[ -S "$T/c7.sock" ] && fail "node 7 serves before any configuration binds it"
+ctl 7 status > "$T/st7" 2>&1 || fail "node 7's control socket does not answer while it joins: $(cat "$T/st7")"
+grep -q "^joining $ADDR7 state=waiting-for-add " "$T/st7" || fail "node 7's STATUS while joining: $(cat "$T/st7")"
+grep -q "^hint run \`dmutexctl members add $ADDR7\` at a member" "$T/st7" || fail "no hint: $(cat "$T/st7")"
+grep -q '^self ' "$T/st7" && fail "node 7 serves before any configuration binds it"
 members_add 1 "$ADDR7" 6
 out=$OUT
 k=0
-until ctl 7 status >/dev/null 2>&1; do
+until ctl 7 status 2>/dev/null | grep -q '^self '; do
     k=$((k + 1)); [ $k -lt 100 ] || fail "node 7 did not start after it was bound"; sleep 0.1
 done
 grep -q "joined: $ADDR7 is id 6 of 10" "$T/log.7" || fail "node 7 did not log its id: $(grep joined "$T/log.7")"

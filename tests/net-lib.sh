@@ -163,3 +163,54 @@ check_cs_log() {
 }
 
 CS_CMD='echo "start $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$CS_LOG"; sleep 0.02; echo "end $DMUTEX_FENCING_TOKEN $(date +%s%N) $WHO" >> "$CS_LOG"'
+
+# Certificates for the TLS tests, made with certtool (gnutls-bin) in $T, never
+# committed. gen_ca NAME: a CA $T/NAME.pem (key $T/NAME.key).
+gen_ca() {
+    printf 'cn = "dmutex test CA %s"\nca\ncert_signing_key\nexpiration_days = 2\n' "$1" > "$T/$1.tmpl"
+    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
+    certtool --generate-self-signed --load-privkey "$T/$1.key" --template "$T/$1.tmpl" \
+        --outfile "$T/$1.pem" >/dev/null 2>&1 || fail "certtool: CA $1"
+}
+# gen_cert NAME CA MEMBER-ADDRESS
+gen_cert() {
+    printf 'cn = "dmutex member"\nuri = "dmutex://%s"\ntls_www_server\ntls_www_client\nsigning_key\nexpiration_days = 2\n' \
+        "$3" > "$T/$1.tmpl"
+    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
+    certtool --generate-certificate --load-privkey "$T/$1.key" --load-ca-certificate "$T/$2.pem" \
+        --load-ca-privkey "$T/$2.key" --template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 ||
+        fail "certtool: certificate $1"
+}
+# tls_client ADDRESS CA CERT KEY [HEX]: a TLS 1.3 client with that certificate
+# connects to ADDRESS, sends the bytes HEX (if given) and reads until the server
+# closes; a refused handshake is no error (the server's log says why).
+tls_client() {
+    python3 - "$@" <<'PY'
+import socket, ssl, sys
+host, port = sys.argv[1].rsplit(":", 1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+ctx.check_hostname = False
+ctx.load_verify_locations(sys.argv[2])
+ctx.load_cert_chain(sys.argv[3], sys.argv[4])
+try:
+    s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=5))
+    if len(sys.argv) > 5:
+        s.sendall(bytes.fromhex(sys.argv[5]))
+    while s.recv(100):
+        pass
+except (OSError, ssl.SSLError):
+    pass
+PY
+}
+
+# config_of I: the addresses of node I's installed configuration (policy epoch).
+config_of() { ctl "$1" status 2>/dev/null | sed -n 's/^configuration //p'; }
+# wait_config_is I ADDRESSES: node I installs the configuration ADDRESSES
+# (space-separated, in id order) within 10 s.
+wait_config_is() {
+    k=0
+    until [ "$(config_of "$1")" = "$2" ]; do
+        k=$((k + 1)); [ $k -lt 100 ] || fail "node $1: configuration '$(config_of "$1")', not '$2'"; sleep 0.1
+    done
+}

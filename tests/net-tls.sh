@@ -22,21 +22,6 @@
 
 command -v certtool >/dev/null 2>&1 || { echo "SKIP: certtool (gnutls-bin) needed"; exit 77; }
 
-gen_ca() {
-    printf 'cn = "dmutex test CA %s"\nca\ncert_signing_key\nexpiration_days = 2\n' "$1" > "$T/$1.tmpl"
-    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
-    certtool --generate-self-signed --load-privkey "$T/$1.key" --template "$T/$1.tmpl" \
-        --outfile "$T/$1.pem" >/dev/null 2>&1 || fail "certtool: CA $1"
-}
-# gen_cert NAME CA MEMBER-ADDRESS
-gen_cert() {
-    printf 'cn = "dmutex member"\nuri = "dmutex://%s"\ntls_www_server\ntls_www_client\nsigning_key\nexpiration_days = 2\n' \
-        "$3" > "$T/$1.tmpl"
-    certtool --generate-privkey --key-type ecdsa --outfile "$T/$1.key" >/dev/null 2>&1 &&
-    certtool --generate-certificate --load-privkey "$T/$1.key" --load-ca-certificate "$T/$2.pem" \
-        --load-ca-privkey "$T/$2.key" --template "$T/$1.tmpl" --outfile "$T/$1.pem" >/dev/null 2>&1 ||
-        fail "certtool: certificate $1"
-}
 # refused_both WHY PEERS-PATTERN NODE4-PATTERN: within 5 s, one of nodes 1-3
 # logs the first and node 4 the second (each side says why).
 refused_both() {
@@ -116,24 +101,11 @@ ok "node 4 given node 1's certificate refuses to start: $(sed 's/^dmutexd: //' "
 # (Failures are logged at most once a second per peer, and node 1 may have
 # just logged node 4's untrusted certificate: let that second pass.)
 sleep 1.2
-python3 - "$ADDR1" "$T/ca1.pem" "$T/n4.pem" "$T/n4.key" <<'PY' || fail "impostor client"
-import socket, ssl, struct, sys
-host, port = sys.argv[1].rsplit(":", 1)
-ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-ctx.minimum_version = ssl.TLSVersion.TLSv1_3
-ctx.check_hostname = False
-ctx.load_verify_locations(sys.argv[2])
-ctx.load_cert_chain(sys.argv[3], sys.argv[4])
-s = ctx.wrap_socket(socket.create_connection((host, int(port)), timeout=5))
-# A 20-byte frame header claiming member id 1 (node 2), to id 0, keyed
-# trailer of zeros: the certificate check comes first.
-s.sendall(struct.pack(">IBBHHBBQ", 20, 2, 1, 1, 0, 0, 0, 0) + bytes(48))
-try:
-    while s.recv(100):
-        pass
-except (OSError, ssl.SSLError):
-    pass
-PY
+# A 20-byte frame header claiming member id 1 (node 2), to id 0 (u32 length
+# 20, version 2, type 1, from 1, to 0, ...), keyed trailer of zeros: the
+# certificate check comes first.
+tls_client "$ADDR1" "$T/ca1.pem" "$T/n4.pem" "$T/n4.key" \
+    "00000014020100010000$(printf '0%.0s' $(seq 1 116))" || fail "impostor client"
 logged "$T/log.1" "frames from $ADDR4 fail authentication: its certificate names $ADDR4 but its frames claim to come from $ADDR2" \
     "frames claiming another member were not refused"
 ok "a frame claiming node 2 on node 4's certificate is refused"

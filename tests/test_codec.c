@@ -159,11 +159,11 @@ static void assert_msg_equal(const dm_msg *a, const dm_msg *b)
  * 255 | 0, 1, 64 updates | nothing} x the extreme peer ids x, where the type
  * has a target, {0, 1, max - 1, max} (those a PING_REQ may name: 1 and
  * max - 1).
- *   lock (RECOVERING, HELD too) 11 * 3 * 2 * 2, PING/SYNC 2 * 3 * 3 * 2,
+ *   lock (RECOVERING, HELD, GRANT_RESERVED too) 12 * 3 * 2 * 2, PING/SYNC 2 * 3 * 3 * 2,
  *   ACK/NACK 2 * 3 * 3 * 2 * 4, PING_REQ 3 * 3 * 2 * 2, RECOVER/FLOOR 2 * 3 * 2,
  *   SEAL..STALE 9 * 3 * 2, GOSSIP 3 * 3 * 2 */
 #define N_SAMPLES                                                                                  \
-    (11 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2 + 2 * 3 * 2 + 9 * 3 * 2 + \
+    (12 * 3 * 2 * 2 + 2 * 3 * 3 * 2 + 2 * 3 * 3 * 2 * 4 + 3 * 3 * 2 * 2 + 2 * 3 * 2 + 9 * 3 * 2 + \
      3 * 3 * 2)
 static dm_msg samples[N_SAMPLES];
 

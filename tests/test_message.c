@@ -76,6 +76,7 @@ static void test_type_names(void)
         [DM_MSG_ACCEPTED] = "ACCEPTED", [DM_MSG_REFUSED] = "REFUSED",
         [DM_MSG_INSTALL] = "INSTALL", [DM_MSG_INSTALLED] = "INSTALLED", [DM_MSG_NEWER] = "NEWER",
         [DM_MSG_STALE] = "STALE",     [DM_MSG_GOSSIP] = "GOSSIP", [DM_MSG_HELD] = "HELD",
+        [DM_MSG_GRANT_RESERVED] = "GRANT_RESERVED",
     };
     CU_ASSERT_EQUAL(G_N_ELEMENTS(want), DM_MSG_TYPE_END);
     for (int t = DM_MSG_REQUEST; t < DM_MSG_TYPE_END; t++) {
@@ -128,6 +129,7 @@ static const struct {
     [DM_MSG_STALE] = {E, E},
     [DM_MSG_GOSSIP] = {U, 0},
     [DM_MSG_HELD] = {N | A | G | E, 0},
+    [DM_MSG_GRANT_RESERVED] = {N | A | G | V | E, 0},
 };
 
 static void test_field_masks(void)
@@ -200,7 +202,7 @@ static void test_is_membership(void)
         recovery += is_recovery(t);
         reconfig += is_reconfig(t);
     }
-    CU_ASSERT_EQUAL(lock, 11);
+    CU_ASSERT_EQUAL(lock, 12);
     CU_ASSERT_EQUAL(swim, 6);
     CU_ASSERT_EQUAL(recovery, 2);
     CU_ASSERT_EQUAL(reconfig, 9);
@@ -383,7 +385,8 @@ static void test_validate_unused_fields(void)
                 !(want_fields[t].fields & U);
     CU_ASSERT_EQUAL(checked, want);
     /* Lock messages: target, ballot, ballot2, members and updates unused by
-     * all 11, and REQUEST 2, GRANT/YIELD/REVOKED/HELD 2 each, INQUIRE 1,
+     * all 12, and REQUEST 2, GRANT/YIELD/REVOKED/HELD 2 each, INQUIRE and
+     * GRANT_RESERVED 1 each,
      * FAILED/RELEASE 3 each, RECOVERING 2 (grant, round); membership:
      * attempt, grant, round and the four epoch-policy fields by all 5, target
      * by PING and SYNC; recovery: target, ballot, members and updates by
@@ -392,7 +395,7 @@ static void test_validate_unused_fields(void)
      * ballot, ballot2 and members SEAL 4, ACCEPTED 2, SEALED 0, ACCEPT 3,
      * REFUSED 3, INSTALL/NEWER 2 each, INSTALLED/STALE 5 each; GOSSIP all 9
      * fixed fields. */
-    CU_ASSERT_EQUAL(want, 11 * 5 + 2 + 4 * 2 + 1 + 2 * 3 + 2 + 5 * 7 + 2 + 2 * 4 + 4 + 9 * 4 +
+    CU_ASSERT_EQUAL(want, 12 * 5 + 2 + 4 * 2 + 2 * 1 + 2 * 3 + 2 + 5 * 7 + 2 + 2 * 4 + 4 + 9 * 4 +
                               4 + 2 + 0 + 3 + 3 + 2 * 2 + 5 * 2 + 9);
 }
 

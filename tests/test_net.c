@@ -358,6 +358,61 @@ static void test_join_frames(void)
     CU_ASSERT_PTR_NOT_NULL(dmn_join_parse(buf, len, &type, &sealed, &e));
 }
 
+/* The address table file (DIR/bindings): a written table reads back; an
+ * older file (spare ids only) gives bindings but no member list; every bad
+ * shape is refused with an error naming the file. */
+static void load_text(const char *dir, const char *text, dmn_join_result *t, GError **err)
+{
+    CU_ASSERT_TRUE(dmn_store_save_file(dir, DMN_TABLE_FILE, text, strlen(text), NULL));
+    gboolean ok = dmn_table_load(dir, "127.0.0.1:7009", t, err);
+    CU_ASSERT_EQUAL(ok, *err == NULL);
+}
+
+static void test_address_table(void)
+{
+    char *dir = g_dir_make_tmp("dmtable.XXXXXX", NULL);
+    dmn_join_result t;
+    GError *err = NULL;
+    CU_ASSERT_TRUE(dmn_table_load(dir, "127.0.0.1:7009", &t, &err));
+    CU_ASSERT_PTR_NULL(t.members);   /* no file */
+    const char *by_id[6] = { "127.0.0.1:7001", "127.0.0.1:7002", "127.0.0.1:7003", NULL,
+                             "127.0.0.1:7009", NULL };
+    char *text = dmn_table_format(3, by_id, 6);
+    load_text(dir, text, &t, &err);
+    g_free(text);
+    CU_ASSERT_PTR_NULL_FATAL(err);
+    CU_ASSERT_EQUAL(t.members->len, 3);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(t.members, 2), "127.0.0.1:7003");
+    CU_ASSERT_EQUAL(t.max_members, 6);
+    CU_ASSERT_EQUAL(t.self_id, 4);
+    CU_ASSERT_EQUAL_FATAL(t.bindings->len, 1);
+    CU_ASSERT_STRING_EQUAL(g_ptr_array_index(t.bindings, 0), "4=127.0.0.1:7009");
+    dmn_join_result_clear(&t);
+    load_text(dir, "4=127.0.0.1:7009\n", &t, &err);   /* older: spare ids only */
+    CU_ASSERT_PTR_NULL_FATAL(err);
+    CU_ASSERT_EQUAL(t.members->len, 0);
+    CU_ASSERT_EQUAL(t.max_members, 0);
+    CU_ASSERT_EQUAL(t.self_id, 4);
+    dmn_join_result_clear(&t);
+    const char *bad[] = { "garbage\n", "members=2\n0=127.0.0.1:7001\n",
+                          "max_members=2\n5=127.0.0.1:7005\n", "0=127.0.0.1:7001\n0=127.0.0.1:7002\n",
+                          "members=0\n", "members=99999999999999999999\n", "x=127.0.0.1:7001\n",
+                          "1=no-port\n", "max_members=2\nmembers=3\n0=a:1\n1=b:1\n2=c:1\n" };
+    for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+        load_text(dir, bad[i], &t, &err);
+        CU_ASSERT_PTR_NOT_NULL(err);
+        if (err) {
+            CU_ASSERT_PTR_NOT_NULL(strstr(err->message, DMN_TABLE_FILE));
+            g_clear_error(&err);
+        }
+        dmn_join_result_clear(&t);
+    }
+    g_autofree char *file = g_build_filename(dir, DMN_TABLE_FILE, NULL);
+    g_unlink(file);
+    g_rmdir(dir);
+    g_free(dir);
+}
+
 /* Sealed JOIN frames (key_file): a frame sealed with a key of the ring
  * opens and gives its nonce back; a wrong key, a flipped bit, an unsealed
  * frame and an old one are refused, each for its reason. */
@@ -1151,6 +1206,7 @@ static CU_TestInfo store_tests[] = {
     { "save and load", test_store },
     { "join frames", test_join_frames },
     { "join frames sealed", test_join_sealed },
+    { "address table file", test_address_table },
     CU_TEST_INFO_NULL,
 };
 static CU_TestInfo config_tests[] = {

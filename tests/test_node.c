@@ -694,15 +694,23 @@ static bool pred_outcome_of(dm_cluster *c, void *user)
     return dm_cluster_outcome(c, w->node, w->attempt) != 0;
 }
 
-/* The reason of the FAILED node i reported for `attempt`, 0: none. */
-static int failed_reason(const dm_cluster *c, uint32_t i, uint64_t attempt)
+/* Node i's latest event of `type` for `attempt`, NULL: none. */
+static const dm_cluster_event *event_for(const dm_cluster *c, uint32_t i, dm_event_type type,
+                                         uint64_t attempt)
 {
     for (uint32_t k = dm_cluster_event_count(c, i); k-- > 0;) {
         const dm_cluster_event *e = dm_cluster_event_get(c, i, k);
-        if (e->type == DM_EV_FAILED && e->attempt == attempt)
-            return e->reason;
+        if (e->type == type && e->attempt == attempt)
+            return e;
     }
-    return 0;
+    return NULL;
+}
+
+/* The reason of the FAILED node i reported for `attempt`, 0: none. */
+static int failed_reason(const dm_cluster *c, uint32_t i, uint64_t attempt)
+{
+    const dm_cluster_event *e = event_for(c, i, DM_EV_FAILED, attempt);
+    return e ? e->reason : 0;
 }
 
 /* A try-lock fails at once (one round trip, not its timeout) with
@@ -1579,6 +1587,248 @@ static void test_no_renewal_after_unlock(void)
     g_array_free(s.types, TRUE);
 }
 
+
+/* ------------------------------------------------------------------ grant_cache */
+
+/* A cluster whose nodes keep uncontended grants after an unlock. */
+static dm_cluster *cache_cluster(uint32_t n, uint64_t seed)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, n, seed);
+    cfg.core.grant_cache = true;
+    return start(&cfg);
+}
+
+/* The token of node i's latest GRANTED for `attempt`, 0: none. */
+static uint64_t granted_token(const dm_cluster *c, uint32_t i, uint64_t attempt)
+{
+    const dm_cluster_event *e = event_for(c, i, DM_EV_GRANTED, attempt);
+    return e ? e->token : 0;
+}
+
+/* A re-lock while the grants are kept costs no message at all, is reported
+ * GRANTED under a new attempt id with the next token, and the kept grants
+ * are released once nobody re-used them for grant_cache_idle. */
+static void test_grant_cache_relock_is_free(void)
+{
+    dm_cluster *c = cache_cluster(5, 7);
+    uint32_t who = 0, q[MAX_NODES];
+    int k = quorum_of(c, who, "a", q);
+    CU_ASSERT_FATAL(k > 1);
+    uint64_t remote = (uint64_t)k - 1, id = 0, prev = 0;
+    /* Other names locked first leave the quorum's counters unlike, so the
+     * fence round KEEPs the members whose grant id is below the token:
+     * their reservation must follow the token (arb_keep), or no quorum
+     * with unlike counters would ever keep its grants. */
+    uint32_t member = q[0] == who ? q[1] : q[0];   /* a remote member */
+    for (uint32_t i = 0; i < 3; i++) {
+        char other[8];
+        g_snprintf(other, sizeof other, "w%u", i);
+        CU_ASSERT_TRUE_FATAL(acquire(c, member, other, 5 * SEC));
+        CU_ASSERT_EQUAL(unlock(c, member, other), 0);
+    }
+    run_for(c, dm_cluster_cfg(c)->core.grant_cache_idle_us + 50 * MS);
+    uint64_t keeps = sent(c, DM_MSG_KEEP), grants = sent(c, DM_MSG_GRANT_RESERVED);
+    CU_ASSERT_EQUAL_FATAL(lock_(c, who, "a", 10 * SEC, &id), 0);
+    run_for(c, 100 * MS);
+    CU_ASSERT_TRUE_FATAL(holds(c, who, "a"));
+    CU_ASSERT(sent(c, DM_MSG_KEEP) > keeps);
+    uint64_t token = granted_token(c, who, id);
+    CU_ASSERT(token > 0);
+    /* Every arbiter reserved tokens for it; none was sent a plain GRANT. */
+    CU_ASSERT_EQUAL(sent(c, DM_MSG_GRANT_RESERVED) - grants, remote);
+    CU_ASSERT_EQUAL(sent(c, DM_MSG_GRANT), 0);
+    uint64_t releases = sent(c, DM_MSG_RELEASE);
+    for (int r = 1; r <= 5; r++) {
+        CU_ASSERT_EQUAL(unlock(c, who, "a"), 0);
+        CU_ASSERT_FALSE(holds(c, who, "a"));   /* kept, not held */
+        run_for(c, 10 * MS);
+        uint64_t before = dm_cluster_sent_all(c);
+        prev = id;
+        CU_ASSERT_EQUAL_FATAL(lock_(c, who, "a", 10 * SEC, &id), 0);
+        CU_ASSERT(id > prev);
+        run_for(c, 1 * MS);
+        CU_ASSERT_TRUE(holds(c, who, "a"));
+        CU_ASSERT_EQUAL(dm_cluster_outcome(c, who, id), DM_EV_GRANTED);
+        CU_ASSERT_EQUAL(granted_token(c, who, id), token + (uint64_t)r);
+        CU_ASSERT_EQUAL(dm_cluster_sent_all(c), before);   /* not one message */
+    }
+    CU_ASSERT_EQUAL(dm_node_get_stats(node(c, who))->cache_reuses, 5);
+    CU_ASSERT_EQUAL(unlock(c, who, "a"), 0);
+    CU_ASSERT_EQUAL(sent(c, DM_MSG_RELEASE), releases);
+    /* Not re-used within grant_cache_idle: released as an unlock would. */
+    run_for(c, dm_cluster_cfg(c)->core.grant_cache_idle_us + 50 * MS);
+    CU_ASSERT_EQUAL(sent(c, DM_MSG_RELEASE) - releases, remote);
+    for (uint32_t i = 0; i < 5; i++) {
+        dm_arbiter_info info;
+        dm_node_arbiter_info(node(c, i), "a", &info);
+        CU_ASSERT_FALSE(info.granted);
+    }
+    /* The next lock is a fresh acquisition, with a token above the kept ones. */
+    CU_ASSERT_EQUAL_FATAL(lock_(c, who, "a", 10 * SEC, &id), 0);
+    run_for(c, 100 * MS);
+    CU_ASSERT(granted_token(c, who, id) > token + 5);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* Another node's request ends the kept grants at once: the arbiter that
+ * granted with a reservation INQUIREs at once, not after a timeout, the
+ * keeper answers RELEASE, and the other node is granted within a few hops
+ * with a token above every re-used one. */
+static void test_grant_cache_inquire_releases(void)
+{
+    dm_cluster *c = cache_cluster(3, 11);
+    uint32_t root, first, second;
+    three_roles(c, "x", &root, &first, &second);
+    uint64_t id = 0;
+    CU_ASSERT_TRUE_FATAL(acquire(c, first, "x", 5 * SEC));
+    CU_ASSERT_EQUAL(unlock(c, first, "x"), 0);
+    CU_ASSERT_EQUAL_FATAL(lock_(c, first, "x", 5 * SEC, &id), 0);   /* re-used */
+    run_for(c, 1 * MS);
+    uint64_t reused = granted_token(c, first, id);
+    CU_ASSERT(reused > 0 && holds(c, first, "x"));
+    CU_ASSERT_EQUAL(unlock(c, first, "x"), 0);
+    run_for(c, 5 * MS);
+    CU_ASSERT_EQUAL(sent(c, DM_MSG_INQUIRE), 0);
+    CU_ASSERT_EQUAL(sent(c, DM_MSG_RELEASE), 0);
+    int64_t asked = now(c);
+    CU_ASSERT_EQUAL_FATAL(lock_(c, second, "x", 5 * SEC, &id), 0);
+    int64_t at = granted_at(c, second, "x", now(c) + 5 * SEC);
+    CU_ASSERT(at >= 0);
+    CU_ASSERT(dm_cluster_sent(c, root, first, DM_MSG_INQUIRE) >= 1 ||
+              (root == first && sent(c, DM_MSG_INQUIRE) == 0));
+    CU_ASSERT(dm_cluster_sent(c, first, root, DM_MSG_RELEASE) >= 1 || root == first);
+    /* REQUEST, FAILED, INQUIRE, RELEASE, GRANT: hops of 1 ms, far below the
+     * initial timeout after which a waiter is otherwise probed for. */
+    CU_ASSERT(at - asked < dm_cluster_cfg(c)->core.rpc_timeout_us / 2);
+    CU_ASSERT(granted_token(c, second, id) > reused);
+    CU_ASSERT(dm_node_get_stats(node(c, first))->cache_releases >= 1);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* A holder that re-used kept grants crashes: the next holder's token is
+ * above every token it re-used. The arbiters' reservations are what makes
+ * it so (without them the next holder's quorum member would grant the next
+ * id of its counter, which a re-use already took: the checker's token
+ * violation). */
+static void test_grant_cache_crash_keeps_tokens_increasing(void)
+{
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        dm_cluster *c = cache_cluster(3, seed);
+        uint32_t root, first, second;
+        three_roles(c, "c", &root, &first, &second);
+        uint64_t id = 0, last = 0;
+        CU_ASSERT_TRUE_FATAL(acquire(c, first, "c", 5 * SEC));
+        for (int r = 0; r < 3; r++) {
+            CU_ASSERT_EQUAL(unlock(c, first, "c"), 0);
+            run_for(c, 2 * MS);
+            CU_ASSERT_EQUAL_FATAL(lock_(c, first, "c", 5 * SEC, &id), 0);
+            run_for(c, 1 * MS);
+            CU_ASSERT_TRUE(holds(c, first, "c"));
+            last = granted_token(c, first, id);
+        }
+        CU_ASSERT_EQUAL(dm_node_get_stats(node(c, first))->cache_reuses, 3);
+        dm_cluster_crash(c, first);
+        CU_ASSERT_EQUAL_FATAL(lock_(c, second, "c", 20 * SEC, &id), 0);
+        CU_ASSERT(granted_at(c, second, "c", now(c) + 15 * SEC) >= 0);
+        CU_ASSERT(granted_token(c, second, id) > last);
+        CU_ASSERT(dm_cluster_ok(c));
+        dm_cluster_free(c);
+    }
+}
+
+/* A try-lock against kept grants: the keeper is no holder, so the try
+ * gets the lock -- at once where the shared arbiter asks the keeper to
+ * yield, or after one HELD where the keeper had announced its token there
+ * (the arbiter probes it, and it releases): at the latest the second try. */
+static void test_grant_cache_try_lock(void)
+{
+    uint64_t held = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        dm_cluster *c = cache_cluster(5, seed);
+        uint64_t id = 0;
+        /* Other names first: unlike counters, so that the fence round
+         * KEEPs some member, which then answers a try HELD. */
+        for (uint32_t i = 0; i < 5; i++) {
+            char other[8];
+            g_snprintf(other, sizeof other, "w%u", i);
+            CU_ASSERT_TRUE_FATAL(acquire(c, i, other, 5 * SEC));
+            CU_ASSERT_EQUAL(unlock(c, i, other), 0);
+        }
+        run_for(c, dm_cluster_cfg(c)->core.grant_cache_idle_us + 50 * MS);
+        CU_ASSERT_TRUE_FATAL(acquire(c, 1, "t", 5 * SEC));
+        CU_ASSERT_EQUAL(unlock(c, 1, "t"), 0);
+        run_for(c, 5 * MS);
+        bool got = false;
+        for (int k = 0; k < 2 && !got; k++) {
+            CU_ASSERT_EQUAL_FATAL(dm_cluster_try_lock(c, 3, "t", 5 * SEC, &id), 0);
+            dm_cluster_step_until(c, pred_outcome_of, &(struct outcome_wait){ 3, id },
+                                  now(c) + 5 * SEC, 0);
+            got = dm_cluster_outcome(c, 3, id) == DM_EV_GRANTED;
+            CU_ASSERT(got || failed_reason(c, 3, id) == -DM_EHELD);
+        }
+        CU_ASSERT_TRUE(got && holds(c, 3, "t"));
+        held += sent(c, DM_MSG_HELD);
+        CU_ASSERT(dm_cluster_ok(c));
+        dm_cluster_free(c);
+    }
+    CU_ASSERT(held > 0);   /* the second way was taken */
+}
+
+/* A holder re-uses kept grants and crashes, and the one arbiter its quorum
+ * shares with another node's loses its disk and restarts: the floor it
+ * recovers from a quorum without itself is above every re-used token (the
+ * members' counters hold the reservations), so the other node's token is
+ * too. Fails without the reservation (the checker's token violation). */
+static void test_grant_cache_wiped_arbiter_floor(void)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 5, 41);
+    cfg.core.grant_cache = true;
+    dm_cluster *c = start(&cfg);
+    uint32_t root = common_arbiter(c, "L"), first = 0, other = 0;
+    CU_ASSERT_FATAL(root < 5);
+    CU_ASSERT_FATAL(pair_through(c, "L", root, &first, &other));
+    uint64_t id = 0, last = 0;
+    CU_ASSERT_TRUE_FATAL(acquire(c, first, "L", 5 * SEC));
+    for (int r = 0; r < 3; r++) {
+        CU_ASSERT_EQUAL(unlock(c, first, "L"), 0);
+        run_for(c, 2 * MS);
+        CU_ASSERT_EQUAL_FATAL(lock_(c, first, "L", 5 * SEC, &id), 0);
+        run_for(c, 1 * MS);
+        last = granted_token(c, first, id);
+    }
+    CU_ASSERT_EQUAL(dm_node_get_stats(node(c, first))->cache_reuses, 3);
+    dm_cluster_crash(c, first);
+    dm_cluster_wipe(c, root);
+    dm_cluster_restart(c, root);
+    CU_ASSERT_EQUAL_FATAL(lock_(c, other, "L", 20 * SEC, &id), 0);
+    run_for(c, 8 * SEC);
+    CU_ASSERT(granted_token(c, other, id) > last);
+    CU_ASSERT(dm_cluster_sent(c, root, DM_CLUSTER_ALL, DM_MSG_RECOVER) >= 1);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
+/* Contention with the cache on: every node wants the name all the time
+ * (the workload's clients), with jitter and duplicates; mutual exclusion,
+ * token order and progress as without it. */
+static void test_grant_cache_contention(void)
+{
+    dm_sim_config cfg;
+    base_config(&cfg, 5, 3);
+    random_order(&cfg, 0.05, 0);
+    contenders(&cfg, 60 * SEC);
+    cfg.core.grant_cache = true;
+    dm_cluster *c = start(&cfg);
+    contend_until(c, 300);
+    CU_ASSERT(stats(c)->acquisitions >= 300);
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
 static const CU_TestInfo tests[] = {
     { "no renewal reported after unlock", test_no_renewal_after_unlock },
     { "lone requester costs 3(K-1) messages", test_lone_requester_cost },
@@ -1623,6 +1873,12 @@ static const CU_TestInfo tests[] = {
     { "try-lock", test_try_lock },
     { "try-lock during lock delay", test_try_lock_during_lock_delay },
     { "membership off rejects SWIM traffic", test_membership_off_rejects_swim },
+    { "grant cache: a re-lock costs no message", test_grant_cache_relock_is_free },
+    { "grant cache: another's request releases at once", test_grant_cache_inquire_releases },
+    { "grant cache: tokens increase across a crash", test_grant_cache_crash_keeps_tokens_increasing },
+    { "grant cache: a try-lock gets kept grants", test_grant_cache_try_lock },
+    { "grant cache: a wiped arbiter's floor", test_grant_cache_wiped_arbiter_floor },
+    { "grant cache: contention", test_grant_cache_contention },
     CU_TEST_INFO_NULL,
 };
 

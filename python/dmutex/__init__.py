@@ -15,6 +15,12 @@ connection closes. This package speaks it::
         if lk.lost:                  # or check before each step
             ...
 
+    try:                             # TRYLOCK: no waiting for a holder
+        with dmutex.try_lock("backup", timeout=5) as lk:
+            write_with_fence(lk.token)
+    except dmutex.LockHeld:          # another holder has it
+        pass
+
     dmutex.status()   # the daemon's STATUS as a dict (schema_version 1)
     dmutex.members()  # list of {"address", "id", "state", "incarnation", "self"}
     dmutex.metrics()  # Prometheus text
@@ -38,8 +44,8 @@ import socket
 import threading
 import time
 
-__all__ = ["Lock", "Session", "DmutexError", "LockError", "LockTimeout", "Unreachable",
-           "status", "members", "metrics", "default_path"]
+__all__ = ["Lock", "Session", "DmutexError", "LockError", "LockTimeout", "LockHeld", "Unreachable",
+           "try_lock", "status", "members", "metrics", "default_path"]
 
 DEFAULT_CONTROL = "/run/dmutex/control.sock"
 LINE_MAX = 1024          # the daemon's limit on a command line
@@ -65,6 +71,17 @@ class LockError(DmutexError):
 
 class LockTimeout(LockError, TimeoutError):
     """The lock was not granted within the timeout (ERR ETIMEDOUT)."""
+
+
+class LockHeld(LockError):
+    """A try (TRYLOCK) found another holder of the lock (ERR EHELD). It may
+    be stale by the time it is raised (the holder just released)."""
+
+
+# ERR codes with an exception of their own; other codes of a lock command
+# raise LockError, of any other command DmutexError.
+_ERRORS = {"ETIMEDOUT": LockTimeout, "EHELD": LockHeld}
+_LOCK_COMMANDS = ("LOCK", "TRYLOCK")
 
 
 class Unreachable(OSError):
@@ -159,8 +176,8 @@ class Session:
             words = final.split(" ", 2)
             code = words[1] if len(words) > 1 else "EPROTO"
             msg = words[2] if len(words) > 2 else ""
-            raise (LockTimeout if code == "ETIMEDOUT" else LockError if line.upper().startswith("LOCK")
-                   else DmutexError)(code, msg)
+            verb = line.split(" ", 1)[0].upper()
+            raise _ERRORS.get(code, LockError if verb in _LOCK_COMMANDS else DmutexError)(code, msg)
         return final[3:], data
 
     def close(self):
@@ -208,6 +225,7 @@ class Lock:
         self._lost = threading.Event()
         self._held = False
         self._session = None
+        self._taken_for_with = False
 
     @property
     def lost(self):
@@ -285,6 +303,17 @@ class Lock:
     def acquire(self):
         """Take the lock; return the fencing token. Raises LockTimeout,
         LockError (e.g. EBUSY, ENOQUORUM) or Unreachable."""
+        return self._take("LOCK")
+
+    def try_acquire(self):
+        """Take the lock unless another holder has it (TRYLOCK): as
+        acquire(), but raises LockHeld after about one round trip when a
+        holder on any node has it, or another session of this daemon holds
+        or acquires it. Contention between nodes (others acquiring, nobody
+        holding) is resolved as for acquire(), within the timeout."""
+        return self._take("TRYLOCK")
+
+    def _take(self, verb):
         if self._session:
             raise LockError("EBUSY", "this Lock object is already held")
         self._lost.clear()
@@ -292,7 +321,7 @@ class Lock:
         self._session = Session(self.path, self._notice)
         ms = max(1, int(self.timeout * 1000 + 0.5))
         try:
-            rest, _ = self._session.command("LOCK %s %d" % (self.name, ms))
+            rest, _ = self._session.command("%s %s %d" % (verb, self.name, ms))
             words = rest.split()     # token lease_ms [deadline_us margin_ms]
             self.token = int(words[0])
             self.lease_ms = int(words[1])
@@ -325,15 +354,28 @@ class Lock:
                 self._clock.notify_all()
             self._session.close()
             self._session = None
+            self._taken_for_with = False
         return ok and not was_lost
 
     def __enter__(self):
-        self.acquire()
+        if self._taken_for_with:     # try_lock() took it for this with
+            self._taken_for_with = False
+        else:
+            self.acquire()
         return self
 
     def __exit__(self, *exc):
         self.release()
         return False
+
+
+def try_lock(name, timeout=30.0, on_lost=None, path=None):
+    """A Lock taken with TRYLOCK (Lock.try_acquire), or LockHeld when
+    another holder has it; use it in a ``with`` or release() it."""
+    lk = Lock(name, timeout=timeout, on_lost=on_lost, path=path)
+    lk.try_acquire()
+    lk._taken_for_with = True
+    return lk
 
 
 def _query(line, path=None):

@@ -1,6 +1,7 @@
 """python3 -m dmutex -- dmutexctl's commands in Python (standard library only).
 
-  python3 -m dmutex [--control PATH] lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
+  python3 -m dmutex [--control PATH] lock NAME [--try [--held-exit N]] [--timeout SECONDS] [--kill-after SECONDS]
+                    [-- COMMAND ARGS...]
   python3 -m dmutex [--control PATH] unlock NAME
   python3 -m dmutex [--control PATH] status [--json] [NAME]
   python3 -m dmutex [--control PATH] members [--json]
@@ -13,9 +14,11 @@ with its status. It keeps the lease deadline on its own clock (dmutex.Lock);
 if the lock is lost meanwhile (``! LOST``, the daemon gone, or the deadline
 passed with no renewal) the command gets SIGTERM, then SIGKILL --kill-after
 seconds later (default 1) if it has not ended, and the exit status is 1. Without a command it prints the token and holds the
-lock until SIGINT/SIGTERM (exit 0) or until it is lost (exit 1).
+lock until SIGINT/SIGTERM (exit 0) or until it is lost (exit 1). With
+--try (TRYLOCK) it fails in about one round trip when another holder has
+the lock: exit 1, or N with --held-exit N.
 
-Exit status: 0 ok; 1 lock failed, timed out, not held or lost; 2 usage;
+Exit status: 0 ok; 1 lock failed, timed out, not held or lost, or (--try) held; 2 usage;
 3 cannot reach the daemon; otherwise the command's status (126 not
 executable, 127 not found, 128+N killed by signal N).
 """
@@ -27,12 +30,15 @@ import subprocess
 import sys
 import threading
 
-from . import (DmutexError, Lock, Session, Unreachable, default_path)
+from . import (DmutexError, Lock, LockHeld, Session, Unreachable, default_path)
 
 EX_OK, EX_FAIL, EX_USAGE, EX_UNREACHABLE = 0, 1, 2, 3
 USAGE = """Usage: python3 -m dmutex [--control PATH] COMMAND
-  lock NAME [--timeout SECONDS] [--kill-after SECONDS] [-- COMMAND ARGS...]
+  lock NAME [--try [--held-exit N]] [--timeout SECONDS] [--kill-after SECONDS]
+       [-- COMMAND ARGS...]
      (--kill-after: SIGKILL this long after the SIGTERM of a lost lock; default 1)
+     (--try: fail at once, in about one round trip, when another holder has NAME;
+      exit 1 then, or N (0..255) with --held-exit N)
   unlock NAME
   status [--json] [NAME]   (with NAME: the quorum line is that lock's)
   members [--json]
@@ -40,7 +46,7 @@ USAGE = """Usage: python3 -m dmutex [--control PATH] COMMAND
                                   prints the epoch it installed)
   metrics         (Prometheus text format)
 PATH defaults to $DMUTEX_CONTROL, else /run/dmutex/control.sock.
-Exit status: 0 ok, 1 lock failed/timed out/not held/lost, 2 usage,
+Exit status: 0 ok, 1 lock failed/timed out/not held/lost/held (--try), 2 usage,
 3 cannot reach the daemon, else the command's status.
 """
 
@@ -92,7 +98,7 @@ def stop_command(proc, name, kill_after):
         proc.wait()
 
 
-def cmd_lock(path, name, timeout, kill_after, command):
+def cmd_lock(path, name, timeout, kill_after, command, try_once=False, held_exit=EX_FAIL):
     signals = []
     wake = threading.Event()
 
@@ -109,7 +115,7 @@ def cmd_lock(path, name, timeout, kill_after, command):
 
     def take():
         try:
-            outcome["token"] = lk.acquire()
+            outcome["token"] = lk.try_acquire() if try_once else lk.acquire()
         except BaseException as e:
             outcome["error"] = e
         wake.set()
@@ -126,6 +132,9 @@ def cmd_lock(path, name, timeout, kill_after, command):
     if isinstance(e, Unreachable):
         err(str(e.strerror or e))
         return EX_UNREACHABLE
+    if isinstance(e, LockHeld):
+        err("lock %s is held by another holder: not waiting (--try)" % name)
+        return held_exit
     if isinstance(e, DmutexError):
         err("lock %s: %s" % (name, e))
         return EX_FAIL
@@ -227,6 +236,7 @@ def main(argv=None):
         return simple(path, "UNLOCK " + argv[0], False)
     if cmd == "lock":
         name, timeout, kill_after, command = None, 30.0, 1.0, None
+        try_once, held_exit = False, None
         while argv:
             a = argv.pop(0)
             if a == "--":
@@ -235,7 +245,14 @@ def main(argv=None):
                     return usage("nothing after --")
                 break
             opt = a.split("=", 1)[0]
-            if opt in ("--timeout", "--kill-after"):
+            if a == "--try":
+                try_once = True
+            elif opt == "--held-exit":
+                v = a.split("=", 1)[1] if "=" in a else (argv.pop(0) if argv else "")
+                if not (v.isascii() and v.isdigit()) or int(v) > 255:
+                    return usage("--held-exit wants an exit status N in 0..255")
+                held_exit = int(v)
+            elif opt in ("--timeout", "--kill-after"):
                 v = a.split("=", 1)[1] if "=" in a else (argv.pop(0) if argv else None)
                 zero_ok, top = (False, 86400) if opt == "--timeout" else (True, 3600)
                 try:
@@ -256,7 +273,10 @@ def main(argv=None):
             return usage("lock needs a NAME")
         if bad_name(name):
             return usage("lock names may not contain whitespace")
-        return cmd_lock(path, name, timeout, kill_after, command)
+        if held_exit is not None and not try_once:
+            return usage("--held-exit goes with --try (a lock without it waits for the holder)")
+        return cmd_lock(path, name, timeout, kill_after, command, try_once,
+                        EX_FAIL if held_exit is None else held_exit)
     return usage("unknown command %s" % cmd)
 
 

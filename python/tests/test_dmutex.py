@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
@@ -40,6 +41,33 @@ class TestLock(unittest.TestCase):
         with dmutex.Lock("py-a", timeout=5, path=SOCKS[1]) as b:
             self.assertGreater(b.token, first)
         self.assertFalse(b.held)
+
+    def test_try_lock(self):
+        # A holder elsewhere and one in another session of the same
+        # daemon: LockHeld, without waiting the (generous) timeout out.
+        with dmutex.Lock("py-try", timeout=5, path=SOCKS[0]) as a:
+            for path in (SOCKS[1], SOCKS[0]):
+                t0 = time.monotonic()
+                with self.assertRaises(dmutex.LockHeld) as cm:
+                    dmutex.try_lock("py-try", timeout=10, path=path)
+                elapsed = time.monotonic() - t0
+                self.assertLess(elapsed, 5, "a try waited %.1f s of its 10 s timeout" % elapsed)
+                self.assertEqual(cm.exception.code, "EHELD")
+                self.assertIsInstance(cm.exception, dmutex.LockError)
+                self.assertNotIsInstance(cm.exception, dmutex.LockTimeout)
+            first = a.token
+        with dmutex.try_lock("py-try", timeout=10, path=SOCKS[1]) as b:
+            self.assertGreater(b.token, first)
+            self.assertTrue(b.held)
+        self.assertFalse(b.held)
+        lk = dmutex.Lock("py-try", timeout=10, path=SOCKS[2])
+        self.assertGreater(lk.try_acquire(), b.token)
+        self.assertTrue(lk.release())
+        with dmutex.Session(SOCKS[0]) as s:
+            for bad in ("TRYLOCK py-try", "TRYLOCK py-try 0", "TRYLOCK py-try soon"):
+                with self.assertRaises(dmutex.LockError) as cm:
+                    s.command(bad)
+                self.assertEqual(cm.exception.code, "EPROTO", bad)
 
     def test_lost_callback_when_released_by_another_session(self):
         seen = []
@@ -138,16 +166,22 @@ class TestQueries(unittest.TestCase):
         self.assertIn("# TYPE dmutex_grants_total counter", dmutex.metrics(path=SOCKS[0]))
 
 
+MARKS = tempfile.TemporaryDirectory(prefix="dmutex-py-")   # removed at exit
+
+
 def hold_with_command(name, **popen):
-    """python3 -m dmutex lock NAME -- sleep 20, returned once NAME is held."""
+    """python3 -m dmutex lock NAME -- sleep 20, returned once the command runs.
+
+    Waiting for the daemon to report NAME held is not enough: the CLI may not
+    have read its OK yet, and a signal in that gap interrupts the wait (exit 1)
+    instead of reaching the command. The command marks a file when it starts."""
     env = dict(os.environ, PYTHONPATH=PYDIR)
-    p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", name, "--", "sleep", "20"],
-                         env=env, **popen)
+    mark = os.path.join(MARKS.name, name)
+    p = subprocess.Popen([sys.executable, "-m", "dmutex", "--control", SOCKS[0], "lock", name, "--",
+                          "sh", "-c", 'touch "$0" && exec sleep 20', mark], env=env, **popen)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if any(h["name"] == name for h in dmutex.status(path=SOCKS[0])["held"]):
-            break
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not os.path.exists(mark):
+        time.sleep(0.02)
     return p
 
 
@@ -179,6 +213,13 @@ class TestCli(unittest.TestCase):
             r = cli("lock", "py-held", "--timeout", "0.3", "--", "true")
             self.assertEqual(r.returncode, 1)
             self.assertIn("ETIMEDOUT", r.stderr)
+            r = cli("lock", "py-held", "--try", "--timeout", "10", "--", "true")
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("held by another holder", r.stderr)
+            self.assertEqual(cli("lock", "py-held", "--try", "--held-exit", "75", "--", "true").returncode, 75)
+        self.assertEqual(cli("lock", "py-held", "--try", "--held-exit=75", "--", "true").returncode, 0)
+        self.assertEqual(cli("lock", "x", "--held-exit", "75", "--", "true").returncode, 2)
+        self.assertEqual(cli("lock", "x", "--try", "--held-exit", "256", "--", "true").returncode, 2)
 
     def test_status_json_parses(self):
         r = cli("status", "--json")
