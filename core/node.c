@@ -1441,6 +1441,14 @@ static int64_t release_next_due(const lock_state *ls)
     return due;
 }
 
+/* A hold starts (or starts again from kept grants): begin() watches its
+ * lease from now on. */
+static void held_add(dm_node *n, lock_state *ls)
+{
+    g_ptr_array_add(n->held, ls);
+    n->held_lease_min = min64(n->held_lease_min, ls->req.lease_end);
+}
+
 static void held_remove(dm_node *n, lock_state *ls)
 {
     g_ptr_array_remove_fast(n->held, ls);
@@ -1549,7 +1557,7 @@ static int cache_reuse(dm_node *n, lock_state *ls, int64_t now, uint64_t *attemp
     a->messages = 0;
     n->stats.acquired++;
     n->stats.cache_reuses++;
-    g_ptr_array_add(n->held, ls);
+    held_add(n, ls);
     queue_event(n, DM_EV_GRANTED, ls, 0);
     if (attempt_out)
         *attempt_out = id;
@@ -1615,8 +1623,7 @@ static void fence_check(dm_node *n, lock_state *ls, int64_t now)
     a->phase = PHASE_HELD;
     a->lease_end = end;
     n->stats.acquired++;
-    g_ptr_array_add(n->held, ls);
-    n->held_lease_min = min64(n->held_lease_min, end);
+    held_add(n, ls);
     queue_event(n, DM_EV_GRANTED, ls, 0);
 }
 
