@@ -156,6 +156,9 @@ typedef struct releasing {
     int64_t retry_at;
 } releasing;
 
+/* A lock state's name is allocated with at least this many bytes. */
+#define NAME_BLOCK 16
+
 typedef struct lock_state {
     dm_heap_entry due;
     arbiter arb;
@@ -528,7 +531,10 @@ static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
     dm_msg *m = self ? local_slot(n) : &out;
     msg_init(n, m, type, to, attempt, grant, value, round);
     m->name_len = ls->name_len;
-    memcpy(m->name, ls->name, (size_t)m->name_len + 1);
+    if (m->name_len < NAME_BLOCK)   /* one fixed copy, name and NUL (lock_new pads) */
+        memcpy(m->name, ls->name, NAME_BLOCK);
+    else
+        memcpy(m->name, ls->name, (size_t)m->name_len + 1);
     m->name_key = ls->key;
     if (self) {
         n->stats.local++;
@@ -716,7 +722,9 @@ static void by_key_remove(dm_node *n, const lock_state *ls)
 /* A new name's state (which lock_find_key did not find). */
 static lock_state *lock_new(dm_node *n, const char *name, size_t len, uint64_t key)
 {
-    lock_state *ls = g_malloc0(sizeof *ls + len + 1);
+    /* At least NAME_BLOCK bytes of name, zero past the NUL: send_msg copies
+     * a short name as one fixed block. */
+    lock_state *ls = g_malloc0(sizeof *ls + MAX(len + 1, NAME_BLOCK));
     dm_heap_entry_init(&ls->due);
     memcpy(ls->name, name, len);
     ls->name_len = (uint8_t)len;
