@@ -10,6 +10,7 @@
 
 #include <inttypes.h>
 #include <stdarg.h>
+#include <string.h>
 
 typedef struct lock_state {
     char *name;
@@ -56,6 +57,12 @@ struct dm_checker {
     GPtrArray *violations;
     dm_checker_counts counts;
     GHashTable *delays;         /* "arbiter/lock" -> delay */
+    /* Lock states by the address of the name last asked for (lock_find):
+     * the simulator passes the same few strings for every write, grant and
+     * release, and a hit skips hashing the name. */
+    lock_state *lock_cache[64];
+    void (*on_violation)(void *user);
+    void *on_violation_user;
 };
 
 /* The last lapse of one lock at one arbiter. */
@@ -135,9 +142,22 @@ void dm_checker_set_resource_broken(dm_checker *c, bool broken)
     c->resource_broken = broken;
 }
 
+/* The state of lock `name`, or NULL. A cached entry counts only when its
+ * name is the text asked for, so any string works, reused buffers too. */
+static lock_state *lock_find(dm_checker *c, const char *name)
+{
+    lock_state **slot = &c->lock_cache[((uintptr_t)name >> 3) % G_N_ELEMENTS(c->lock_cache)];
+    if (*slot && strcmp((*slot)->name, name) == 0)
+        return *slot;
+    lock_state *ls = g_hash_table_lookup(c->locks, name);
+    if (ls)
+        *slot = ls;
+    return ls;
+}
+
 static lock_state *lock_get(dm_checker *c, const char *name)
 {
-    lock_state *ls = g_hash_table_lookup(c->locks, name);
+    lock_state *ls = lock_find(c, name);
     if (!ls) {
         ls = g_new0(lock_state, 1);
         ls->name = g_strdup(name);
@@ -163,6 +183,8 @@ static void report(dm_checker *c, dm_violation_kind kind, int64_t at, const char
     va_end(ap);
     g_ptr_array_add(c->violations, v);
     c->counts.violations[kind]++;
+    if (c->on_violation)
+        c->on_violation(c->on_violation_user);
 }
 
 /* Frees a hold already taken out of its lock's array. */
@@ -237,7 +259,7 @@ void dm_checker_hold_begin(dm_checker *c, int64_t t, uint32_t node, const char *
 void dm_checker_hold_extend(dm_checker *c, int64_t t, uint32_t node, const char *lock,
                             int64_t lease_end)
 {
-    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    lock_state *ls = lock_find(c, lock);
     guint i;
     if (!ls || !hold_find(ls, node, &i))
         return;
@@ -256,7 +278,7 @@ void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lo
      * violation to appear in. */
     (void)t;
     (void)why;
-    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    lock_state *ls = lock_find(c, lock);
     guint i;
     if (ls && hold_find(ls, node, &i))
         hold_drop(c, ls, i);
@@ -264,7 +286,7 @@ void dm_checker_hold_end(dm_checker *c, int64_t t, uint32_t node, const char *lo
 
 void dm_checker_hold_lost(dm_checker *c, int64_t t, uint32_t node, const char *lock)
 {
-    lock_state *ls = g_hash_table_lookup(c->locks, lock);
+    lock_state *ls = lock_find(c, lock);
     guint i;
     if (!ls || !hold_find(ls, node, &i))
         return;
@@ -290,14 +312,18 @@ void dm_checker_node_down(dm_checker *c, int64_t t, uint32_t node, const char *w
     }
 }
 
-bool dm_checker_holds(const dm_checker *c, int64_t t, uint32_t node, const char *lock)
+static bool lock_held(const lock_state *ls, int64_t t, uint32_t node)
 {
-    const lock_state *ls = g_hash_table_lookup(c->locks, lock);
     guint i;
     if (!ls || !hold_find(ls, node, &i))
         return false;
     const hold *h = g_ptr_array_index(ls->holds, i);
     return !h->closed && t < h->end;
+}
+
+bool dm_checker_holds(const dm_checker *c, int64_t t, uint32_t node, const char *lock)
+{
+    return lock_held(g_hash_table_lookup(c->locks, lock), t, node);
 }
 
 bool dm_checker_write(dm_checker *c, int64_t t, uint32_t node, const char *lock, uint64_t token)
@@ -316,7 +342,7 @@ bool dm_checker_write(dm_checker *c, int64_t t, uint32_t node, const char *lock,
                "fence lock=%s: resource accepted token %" PRIu64 " from node %" PRIu32
                " at t=%" PRId64 " after accepting token %" PRIu64,
                lock, token, node, t, ls->highest_written);
-    else if (!dm_checker_holds(c, t, node, lock))
+    else if (!lock_held(ls, t, node))   /* ls found above: no second lookup */
         c->counts.stale_writes_accepted++;
     if (!ls->written || token > ls->highest_written)
         ls->highest_written = token;
@@ -431,6 +457,12 @@ const dm_checker_counts *dm_checker_get_counts(const dm_checker *c)
 uint32_t dm_checker_violation_count(const dm_checker *c)
 {
     return c->violations->len;
+}
+
+void dm_checker_on_violation(dm_checker *c, void (*fn)(void *user), void *user)
+{
+    c->on_violation = fn;
+    c->on_violation_user = user;
 }
 
 const dm_violation *dm_checker_violation(const dm_checker *c, uint32_t i)

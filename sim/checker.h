@@ -132,6 +132,9 @@ typedef struct dm_checker_counts {
 
 const dm_checker_counts *dm_checker_get_counts(const dm_checker *c);
 uint32_t dm_checker_violation_count(const dm_checker *c);
+/* Call fn(user) after each violation is recorded (one at a time; NULL: none),
+ * so that a caller need not poll the count after every step. */
+void dm_checker_on_violation(dm_checker *c, void (*fn)(void *user), void *user);
 /* The i-th violation, in the order found. */
 const dm_violation *dm_checker_violation(const dm_checker *c, uint32_t i);
 

@@ -46,6 +46,7 @@ static void avail_touch(dm_world *w, sim_node *nd)
 {
     (void)nd;
     w->avail_dirty = true;
+    observe_due(w, &dm_observe_availability);
 }
 
 static void avail_start(dm_world *w)

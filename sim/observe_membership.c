@@ -28,6 +28,7 @@ static void census_add(dm_world *w, const sim_node *nd, int delta)
 static void view_touch(dm_world *w, sim_node *nd)
 {
     w->member_dirty = true;
+    observe_due(w, &dm_observe_membership);
     if (nd->view_dirty)
         return;
     nd->view_dirty = true;

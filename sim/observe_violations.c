@@ -42,7 +42,22 @@ static void violations_event(dm_world *w)
         note_violations(w);
 }
 
+/* The checker says when it found one, so that the loop need not ask after
+ * every event. */
+static void violation_found(void *user)
+{
+    observe_due(user, &dm_observe_violations);
+}
+
+static void violations_start(dm_world *w)
+{
+    dm_checker_on_violation(w->checker, violation_found, w);
+    if (dm_checker_violation_count(w->checker) != w->violations_seen)
+        observe_due(w, &dm_observe_violations);
+}
+
 const dm_observer dm_observe_violations = {
     .name = "violations",
+    .start = violations_start,
     .event = violations_event,
 };

@@ -20,7 +20,28 @@ static const dm_observer *const observers[] = {
                 observers[i_]->cb(__VA_ARGS__);                      \
     } while (0)
 
-void observe_start(dm_world *w) { EACH(start, w); }
+/* The callback that runs for every message reaches only the observers that
+ * set it: a list (observer.h), taken from the table above once, before any
+ * world runs, so that the other observers cost no load and no test there. */
+dm_observe_hot_hooks dm_observe_hot;
+G_STATIC_ASSERT(G_N_ELEMENTS(observers) <= G_N_ELEMENTS(dm_observe_hot.deliver));
+
+static void hot_init(void)
+{
+    static gsize ready;
+    if (g_once_init_enter(&ready)) {
+        for (size_t i = 0; i < G_N_ELEMENTS(observers); i++)
+            if (observers[i]->deliver)
+                dm_observe_hot.deliver[dm_observe_hot.n_deliver++] = observers[i]->deliver;
+        g_once_init_leave(&ready, 1);
+    }
+}
+
+void observe_start(dm_world *w)
+{
+    hot_init();
+    EACH(start, w);
+}
 void observe_grant(dm_world *w, const sim_node *nd, const char *lock, uint64_t token,
                    int64_t lease_end)
 {
@@ -38,52 +59,31 @@ void observe_crash(dm_world *w, sim_node *nd) { EACH(crash, w, nd); }
 void observe_restart(dm_world *w, sim_node *nd) { EACH(restart, w, nd); }
 void observe_view(dm_world *w, sim_node *nd) { EACH(view, w, nd); }
 
-/* The two callbacks that run for every message and every event reach only
- * the observers that set them: a list of each, taken from the table above
- * once, so that the other observers cost no load and no test there. */
-typedef struct hot_hooks {
-    void (*deliver[G_N_ELEMENTS(observers)])(dm_world *, const sim_node *, const dm_msg *);
-    void (*event[G_N_ELEMENTS(observers)])(dm_world *);
-    size_t n_deliver, n_event;
-} hot_hooks;
-
-static hot_hooks hooks;
-static gsize hooks_ready;
-
-static G_GNUC_NO_INLINE void hot_init(void)
-{
-    if (g_once_init_enter(&hooks_ready)) {
-        for (size_t i = 0; i < G_N_ELEMENTS(observers); i++) {
-            if (observers[i]->deliver)
-                hooks.deliver[hooks.n_deliver++] = observers[i]->deliver;
-            if (observers[i]->event)
-                hooks.event[hooks.n_event++] = observers[i]->event;
-        }
-        g_once_init_leave(&hooks_ready, 1);
-    }
-}
-
-/* Called for every event: the check stays inline (one acquire load, a plain
- * load on x86) and the rare first call goes out of line. */
-static inline const hot_hooks *hot(void)
-{
-    if (G_UNLIKELY(g_atomic_pointer_get(&hooks_ready) == 0))
-        hot_init();
-    return &hooks;
-}
-
-void observe_deliver(dm_world *w, const sim_node *to, const dm_msg *m)
-{
-    const hot_hooks *h = hot();
-    for (size_t i = 0; i < h->n_deliver; i++)
-        h->deliver[i](w, to, m);
-}
 void observe_member(dm_world *w, const sim_node *nd, const dm_event *ev) { EACH(member, w, nd, ev); }
-void observe_event(dm_world *w)
+
+/* One bit of w->event_due per entry of observers[]. */
+G_STATIC_ASSERT(G_N_ELEMENTS(observers) <= 32);
+
+void observe_due(dm_world *w, const dm_observer *o)
 {
-    const hot_hooks *h = hot();
-    for (size_t i = 0; i < h->n_event; i++)
-        h->event[i](w);
+    for (size_t i = 0; i < G_N_ELEMENTS(observers); i++)
+        if (observers[i] == o)
+            w->event_due |= (uint32_t)1 << i;
+}
+
+/* A callback may ask for another observer's: a later one in the list still
+ * runs now, an earlier one after the next event, as when every callback ran
+ * after every event. */
+void observe_event_due(dm_world *w)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(observers) && w->event_due; i++) {
+        uint32_t bit = (uint32_t)1 << i;
+        if (!(w->event_due & bit))
+            continue;
+        w->event_due &= ~bit;
+        if (observers[i]->event)
+            observers[i]->event(w);
+    }
 }
 void observe_phase_end(dm_world *w, phase p) { EACH(phase_end, w, p); }
 void observe_report(dm_world *w) { EACH(report, w); }

@@ -8,15 +8,9 @@
  * is as good as never, and d * rate stays far from overflowing. */
 #define HORIZON ((int64_t)1 << 53)
 
-static int64_t floor_div(int64_t a, int64_t b)
-{
-    int64_t q = a / b;
-    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 static int64_t local_at(const dm_simclock *c, int64_t d)
 {
-    return c->offset + d + floor_div(d * c->rate_ppm, PPM);
+    return dm_simclock_after_epoch(c, d);
 }
 
 void dm_simclock_init(dm_simclock *c, int64_t global_now, int64_t local_now, int64_t rate_ppm)
@@ -26,26 +20,11 @@ void dm_simclock_init(dm_simclock *c, int64_t global_now, int64_t local_now, int
     c->rate_ppm = rate_ppm;
 }
 
-int64_t dm_simclock_local(const dm_simclock *c, int64_t g)
-{
-    return local_at(c, g - c->epoch);
-}
-
-/* Within this many microseconds of the segment's start (about 19 hours)
- * target * PPM and every d * rate_ppm below stay far inside int64. */
-#define EXACT_SPAN ((int64_t)1 << 36)
-
-int64_t dm_simclock_global(const dm_simclock *c, int64_t local)
+int64_t dm_simclock_global_far(const dm_simclock *c, int64_t local)
 {
     if (local == INT64_MAX || local - c->offset > HORIZON)
         return INT64_MAX;
     int64_t target = local - c->offset;
-    /* For a whole d, d + floor(d * rate / PPM) = floor(d * (PPM + rate) / PPM),
-     * which is >= target (a whole number) exactly when d * (PPM + rate) >=
-     * target * PPM: the smallest such d is a ceiling division, no floating
-     * point and no walk. The clock moves forward (PPM + rate > 0). */
-    if (target > -EXACT_SPAN && target < EXACT_SPAN && PPM + c->rate_ppm > 0)
-        return c->epoch - floor_div(-target * PPM, PPM + c->rate_ppm);
     /* The floating estimate lands within a step or two of the answer; the
      * integer walk makes it exact: the smallest d with local_at(d) >= local.
      * Successive readings differ by 0 or 1 (or 2 for a fast clock), so the

@@ -4,12 +4,12 @@
 #include <string.h>
 
 struct dm_simnet {
-    uint32_t n;
+    dm_simnet_cuts cuts;        /* first: dm_simnet_is_cut reads it */
     dm_simnet_params p;
     double lognormal_mu;        /* chosen so that the jitter mean is p.jitter_us */
     dm_prng prng;
     uint64_t link_seed;
-    uint64_t *cut;              /* n * n bits, row `from`, column `to` */
+    double *bases;              /* [n * n] link_base of every link, or NULL (large n) */
     uint64_t n_cut;
     dm_simnet_stats stats;
 };
@@ -36,19 +36,53 @@ int dm_shape_parse(const char *name)
     return -1;
 }
 
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
+    return z ^ (z >> 31);
+}
+
+/* One compiled copy, so that the table and a large cluster's calls get the
+ * same floating-point operations. */
+static G_GNUC_NO_INLINE double link_base_of(const dm_simnet *net, uint32_t from, uint32_t to)
+{
+    uint64_t h = mix64(net->link_seed ^ ((uint64_t)from << 32 | to));
+    double u = (double)(h >> 11) * 0x1.0p-53;
+    return (double)net->p.latency_us * (1 + net->p.link_spread * (2 * u - 1));
+}
+
+/* Links whose bases dm_simnet_new tabulates at most (8 KiB: n <= 32). */
+#define BASES_MAX 1024
+
+static inline double link_base(const dm_simnet *net, uint32_t from, uint32_t to)
+{
+    if (net->bases)
+        return net->bases[(size_t)from * net->cuts.n + to];
+    return link_base_of(net, from, to);
+}
+
 dm_simnet *dm_simnet_new(uint32_t n, const dm_simnet_params *p, const dm_prng *prng)
 {
     dm_simnet *net = g_new0(dm_simnet, 1);
-    net->n = n;
+    net->cuts.n = n;
     net->p = *p;
     net->prng = *prng;
-    /* The link bases are a pure function of (link_seed, from, to): no n*n
-     * table, and the message stream does not depend on the order links are
-     * first used. */
+    /* The link bases are a pure function of (link_seed, from, to): a large
+     * cluster needs no n*n table, and the message stream does not depend on
+     * the order links are first used. */
     net->link_seed = dm_prng_next(&net->prng);
     double s = p->jitter_sigma;
     net->lognormal_mu = p->jitter_us > 0 ? log((double)p->jitter_us) - s * s / 2 : 0;
-    net->cut = g_new0(uint64_t, ((uint64_t)n * n + 63) / 64);
+    net->cuts.bits = g_new0(uint64_t, ((uint64_t)n * n + 63) / 64);
+    /* Every message asks for its link's base: for a small cluster, worked
+     * out once (the same values, kept small enough to stay in cache). */
+    if ((uint64_t)n * n <= BASES_MAX) {
+        net->bases = g_new(double, (gsize)n * n);
+        for (uint32_t from = 0; from < n; from++)
+            for (uint32_t to = 0; to < n; to++)
+                net->bases[(gsize)from * n + to] = link_base_of(net, from, to);
+    }
     return net;
 }
 
@@ -56,7 +90,8 @@ void dm_simnet_free(dm_simnet *net)
 {
     if (!net)
         return;
-    g_free(net->cut);
+    g_free(net->cuts.bits);
+    g_free(net->bases);
     g_free(net);
 }
 
@@ -65,20 +100,6 @@ void dm_simnet_set_rates(dm_simnet *net, double loss, double dup, double reorder
     net->p.loss = loss;
     net->p.dup = dup;
     net->p.reorder = reorder;
-}
-
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9u;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebu;
-    return z ^ (z >> 31);
-}
-
-static double link_base(const dm_simnet *net, uint32_t from, uint32_t to)
-{
-    uint64_t h = mix64(net->link_seed ^ ((uint64_t)from << 32 | to));
-    double u = (double)(h >> 11) * 0x1.0p-53;
-    return (double)net->p.latency_us * (1 + net->p.link_spread * (2 * u - 1));
 }
 
 /* A standard normal deviate (Box-Muller; one of the pair is enough here). */
@@ -90,7 +111,7 @@ static double gaussian(dm_prng *prng)
 }
 
 /* One leg's latency: the link's base plus jitter. */
-static double leg_delay(dm_simnet *net, uint32_t from, uint32_t to)
+static inline double leg_delay(dm_simnet *net, uint32_t from, uint32_t to)
 {
     double d = link_base(net, from, to);
     if (net->p.jitter_us > 0) {
@@ -120,12 +141,18 @@ int dm_simnet_route(dm_simnet *net, uint32_t from, uint32_t to, int64_t delay[2]
         net->stats.cut++;
         return DM_SIMNET_CUT;
     }
-    if (net->p.loss > 0 && dm_prng_double(&net->prng) < net->p.loss) {
+    /* The two draws work on a copy of the stream's state, kept in registers
+     * between them rather than stored and loaded back. */
+    dm_prng prng = net->prng;
+    bool lost = net->p.loss > 0 && dm_prng_double(&prng) < net->p.loss;
+    bool dup = !lost && net->p.dup > 0 && dm_prng_double(&prng) < net->p.dup;
+    net->prng = prng;
+    if (lost) {
         net->stats.lost++;
         return DM_SIMNET_LOST;
     }
     int copies = 1;
-    if (net->p.dup > 0 && dm_prng_double(&net->prng) < net->p.dup) {
+    if (dup) {
         net->stats.duplicated++;
         copies = 2;
     }
@@ -152,18 +179,12 @@ int dm_simnet_route_stream(dm_simnet *net, uint32_t from, uint32_t to, int legs,
     return 1;
 }
 
-bool dm_simnet_is_cut(const dm_simnet *net, uint32_t from, uint32_t to)
-{
-    uint64_t bit = (uint64_t)from * net->n + to;
-    return (net->cut[bit / 64] >> (bit % 64)) & 1;
-}
-
 void dm_simnet_set_cut(dm_simnet *net, uint32_t from, uint32_t to, bool cut)
 {
     if (from == to || dm_simnet_is_cut(net, from, to) == cut)
         return;
-    uint64_t bit = (uint64_t)from * net->n + to;
-    net->cut[bit / 64] ^= (uint64_t)1 << (bit % 64);
+    uint64_t bit = (uint64_t)from * net->cuts.n + to;
+    net->cuts.bits[bit / 64] ^= (uint64_t)1 << (bit % 64);
     if (cut)
         net->n_cut++;
     else
@@ -172,7 +193,7 @@ void dm_simnet_set_cut(dm_simnet *net, uint32_t from, uint32_t to, bool cut)
 
 void dm_simnet_heal(dm_simnet *net)
 {
-    memset(net->cut, 0, ((uint64_t)net->n * net->n + 63) / 64 * sizeof(uint64_t));
+    memset(net->cuts.bits, 0, ((uint64_t)net->cuts.n * net->cuts.n + 63) / 64 * sizeof(uint64_t));
     net->n_cut = 0;
 }
 
@@ -193,8 +214,8 @@ const dm_simnet_stats *dm_simnet_get_stats(const dm_simnet *net)
  * connected to everyone. */
 static void cut_sides(dm_simnet *net, const uint8_t *side, bool one_way)
 {
-    for (uint32_t i = 0; i < net->n; i++)
-        for (uint32_t j = 0; j < net->n; j++) {
+    for (uint32_t i = 0; i < net->cuts.n; i++)
+        for (uint32_t j = 0; j < net->cuts.n; j++) {
             bool across = side[i] != side[j] && side[i] != 2 && side[j] != 2;
             dm_simnet_set_cut(net, i, j, across && (!one_way || side[i] == 0));
         }
@@ -237,7 +258,7 @@ static uint32_t *ordering(uint32_t n, bool shuffle, uint32_t pivot, uint32_t at,
 
 static uint32_t *ring(dm_simnet *net, dm_prng *prng, const uint32_t *given, GString *desc)
 {
-    uint32_t n = net->n;
+    uint32_t n = net->cuts.n;
     uint32_t *order = ordering(n, true, DM_SIMNET_ANY, 0, prng, given);
     uint32_t *pos = g_new(uint32_t, n);
     for (uint32_t i = 0; i < n; i++)
@@ -272,7 +293,7 @@ void dm_simnet_partition_order(dm_simnet *net, dm_shape shape, uint32_t pivot,
                                const uint32_t *given, dm_prng *prng, GString *desc,
                                uint32_t *order_out)
 {
-    uint32_t n = net->n;
+    uint32_t n = net->cuts.n;
     if (desc)
         g_string_append(desc, dm_shape_name(shape));
     if (shape == DM_SHAPE_MAJORITIES_RING) {

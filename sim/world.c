@@ -57,7 +57,7 @@ static void msg_free(dm_world *w, sim_msg *m)
     w->free_msgs = m;
 }
 
-static void fold_msg(dm_world *w, const dm_msg *m)
+static inline void fold_msg(dm_world *w, const dm_msg *m)
 {
     fold(w, (uint64_t)m->type | (uint64_t)m->from << 8 | (uint64_t)m->to << 24 |
                 (uint64_t)m->n_updates << 40);
@@ -69,7 +69,7 @@ static void fold_msg(dm_world *w, const dm_msg *m)
 
 /* Keep the node's tick event at the global instant its clock reaches the
  * core's next deadline, dl (a running node's). */
-static void tick_at(dm_world *w, sim_node *nd, int64_t dl)
+static inline G_ALWAYS_INLINE void tick_at(dm_world *w, sim_node *nd, int64_t dl)
 {
     if (dl == DM_NEVER) {
         cancel(w, &nd->tick);
@@ -274,7 +274,8 @@ static const dm_driver driver = { drv_send, drv_notify, drv_persist };
 
 /* ---------------------------------------------------------------- processes */
 
-void deliver_now(dm_world *w, sim_node *nd, sim_msg *sm)
+/* deliver_now, inline in the loop's EV_DELIVER. */
+static inline G_ALWAYS_INLINE void deliver(dm_world *w, sim_node *nd, sim_msg *sm)
 {
     dm_msg *m = &sm->msg;
     bool own = sm->own;
@@ -292,9 +293,15 @@ void deliver_now(dm_world *w, sim_node *nd, sim_msg *sm)
         dm_msg_format(m, buf, sizeof buf);
         TRACE(w, nd->id, "recv %s", buf);
     }
-    if ((own ? dm_node_receive_own : dm_node_receive)(nd->core, local_now(nd), m) < 0)
+    int64_t now = local_now(nd);
+    if ((own ? dm_node_receive_own(nd->core, now, m) : dm_node_receive(nd->core, now, m)) < 0)
         w->stats.rejected++;
     node_sync(w, nd);
+}
+
+void deliver_now(dm_world *w, sim_node *nd, sim_msg *sm)
+{
+    deliver(w, nd, sm);
 }
 
 bool node_start(dm_world *w, sim_node *nd)
@@ -562,47 +569,58 @@ bool inbox_push(dm_world *w, sim_node *nd, sim_msg *sm)
     return true;
 }
 
-void handle(dm_world *w, sim_event *ev)
+/* A message reaches its destination (EV_DELIVER). */
+static G_GNUC_NO_INLINE void ev_deliver(dm_world *w, sim_msg *sm)
+{
+    sim_node *nd = &w->nodes[sm->ev.node];
+    fold_msg(w, &sm->msg);
+    if (nd->state == NODE_DOWN) {
+        w->stats.dropped_down++;
+    } else if (dm_simnet_is_cut(w->net, sm->msg.from, sm->msg.to)) {
+        /* It was in flight when the cut came. */
+        w->stats.dropped_cut++;
+    } else if (is_slow(nd)) {
+        slow_enqueue(w, nd, sm);   /* read later, after what arrived before it */
+        return;
+    } else if (nd->state == NODE_PAUSED) {
+        if (inbox_push(w, nd, sm))
+            return;
+    } else {
+        deliver(w, nd, sm);
+    }
+    msg_free(w, sm);
+}
+
+/* A node's deadline (EV_TICK). */
+static G_GNUC_NO_INLINE void ev_tick(dm_world *w, sim_node *nd)
+{
+    int64_t now = local_now(nd);
+    dm_node_tick(nd->core, now);
+    int64_t dl = dm_node_next_deadline(nd->core);
+    if (dl <= now) {
+        /* Everything due by `now` was just handled: a deadline still
+         * due is a core that would spin. Count it and move on. */
+        w->stats.stuck_ticks++;
+        TRACE(w, nd->id, "API: deadline still due after a tick");
+        schedule(w, &nd->tick, dm_simclock_global(&nd->clock, now + 1));
+        nd->tick_local = now + 1;
+        return;
+    }
+    if (nd->state == NODE_UP)   /* as node_sync: a tap may have paused it */
+        tick_at(w, nd, dl);
+}
+
+/* Every kind but the two that make up nearly every run (handle). */
+static G_GNUC_NO_INLINE void handle_rest(dm_world *w, sim_event *ev)
 {
     sim_node *nd = ev->node < w->n ? &w->nodes[ev->node] : NULL;
     switch ((ev_kind)ev->kind) {
-    case EV_DELIVER: {
-        sim_msg *sm = (sim_msg *)ev;
-        fold_msg(w, &sm->msg);
-        if (nd->state == NODE_DOWN) {
-            w->stats.dropped_down++;
-        } else if (dm_simnet_is_cut(w->net, sm->msg.from, sm->msg.to)) {
-            /* It was in flight when the cut came. */
-            w->stats.dropped_cut++;
-        } else if (is_slow(nd)) {
-            slow_enqueue(w, nd, sm);   /* read later, after what arrived before it */
-            return;
-        } else if (nd->state == NODE_PAUSED) {
-            if (inbox_push(w, nd, sm))
-                return;
-        } else {
-            deliver_now(w, nd, sm);
-        }
-        msg_free(w, sm);
+    case EV_DELIVER:
+        ev_deliver(w, (sim_msg *)ev);
         return;
-    }
-    case EV_TICK: {
-        int64_t now = local_now(nd);
-        dm_node_tick(nd->core, now);
-        int64_t dl = dm_node_next_deadline(nd->core);
-        if (dl <= now) {
-            /* Everything due by `now` was just handled: a deadline still
-             * due is a core that would spin. Count it and move on. */
-            w->stats.stuck_ticks++;
-            TRACE(w, nd->id, "API: deadline still due after a tick");
-            schedule(w, &nd->tick, dm_simclock_global(&nd->clock, now + 1));
-            nd->tick_local = now + 1;
-            return;
-        }
-        if (nd->state == NODE_UP)   /* as node_sync: a tap may have paused it */
-            tick_at(w, nd, dl);
+    case EV_TICK:
+        ev_tick(w, nd);
         return;
-    }
     case EV_ARRIVAL:
     case EV_ACTION:
         client_timer(w, nd, ev->arg, &nd->clients[ev->arg], ev->kind == EV_ARRIVAL);
@@ -651,9 +669,21 @@ void handle(dm_world *w, sim_event *ev)
     }
 }
 
+/* Messages and timers first: each is one jump from here, without the
+ * frame that the other kinds' calls need. */
+void handle(dm_world *w, sim_event *ev)
+{
+    if (ev->kind == EV_DELIVER)
+        ev_deliver(w, (sim_msg *)ev);
+    else if (ev->kind == EV_TICK)
+        ev_tick(w, &w->nodes[ev->node]);
+    else
+        handle_rest(w, ev);
+}
+
 /* One popped event, and what follows every event: the observers, the
  * liveness phase's end. dm_world_run and dm_world_step share it. */
-static void process(dm_world *w, dm_heap_entry *e)
+static inline void process(dm_world *w, dm_heap_entry *e)
 {
     sim_event *ev = (sim_event *)e;
     if (w->tl_next < e->at)

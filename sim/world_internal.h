@@ -199,6 +199,8 @@ struct dm_world {
                                  a workload request */
     uint32_t open_detections;
     uint32_t violations_seen;
+    uint32_t event_due;       /* observers whose event callback runs after this event
+                                 (observer.h, observe_due): bit i is observers[i] */
     /* availability (world.h): the full tree, who is down, accounted up to */
     dm_quorum *full_quorum;   /* the system over every member: ground truth */
     uint8_t *down_mask;       /* [n] */
