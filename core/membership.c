@@ -1007,6 +1007,12 @@ static void heard(dm_membership *m, int64_t now, uint32_t member_id, bool as_ack
 
 void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
 {
+    /* Every lock message lands here, and nearly always from a member that
+     * joined long ago and is not being probed: that answer without a call
+     * or a register spill. */
+    if (member_id < m->cfg.n_members && member_id != m->cfg.self &&
+        (m->mem[member_id].flags & JOINED) && !probe_waiting_for(m, member_id))
+        return;
     heard(m, now, member_id, true);
 }
 
