@@ -8,8 +8,11 @@
  * would be in the simulator.
  *
  * Prints one line per K: pending=K ops=... reps=... median_events_per_s=...
- * (min and max too), per second of CPU time (bench/common.h). Exit status 1
- * if the heap misbehaved. */
+ * (min and max too) for the classic binary heap that is bench_sim's
+ * baseline, and queue_median_events_per_s=... for the simulator's own queue
+ * (core/heap.h) beside it, each rep running both back to back; per second
+ * of CPU time (bench/common.h says why two queues). Exit status 1 if a heap
+ * misbehaved. */
 #include <glib.h>
 #include <stdio.h>
 
@@ -21,17 +24,21 @@ int main(void)
 {
     static const uint32_t pending[] = { 10, 100, 1000, 10000 };
     for (size_t k = 0; k < G_N_ELEMENTS(pending); k++) {
-        double rate[REPS];
+        double rate[REPS], queue[REPS];
         for (int r = 0; r < REPS; r++) {
             rate[r] = dm_bench_hold(pending[k], OPS, (uint64_t)r);
-            if (rate[r] < 0) {
-                fprintf(stderr, "bench_heap: heap failed at pending=%u\n", pending[k]);
+            queue[r] = dm_bench_hold_queue(pending[k], OPS, (uint64_t)r);
+            if (rate[r] < 0 || queue[r] < 0) {
+                fprintf(stderr, "bench_heap: %s heap failed at pending=%u\n",
+                        rate[r] < 0 ? "the bare" : "the simulator's", pending[k]);
                 return 1;
             }
         }
-        double median = dm_bench_median(rate, REPS);
-        printf("pending=%u ops=%d reps=%d median_events_per_s=%.4g min=%.4g max=%.4g\n",
-               pending[k], OPS, REPS, median, rate[0], rate[REPS - 1]);
+        double median = dm_bench_median(rate, REPS), queue_median = dm_bench_median(queue, REPS);
+        printf("pending=%u ops=%d reps=%d median_events_per_s=%.4g min=%.4g max=%.4g"
+               " queue_median_events_per_s=%.4g queue_min=%.4g queue_max=%.4g\n",
+               pending[k], OPS, REPS, median, rate[0], rate[REPS - 1], queue_median, queue[0],
+               queue[REPS - 1]);
     }
     return 0;
 }

@@ -5,7 +5,7 @@
  * network, with drifting clocks, crashes, restarts, pauses, partitions and a
  * lock workload, and feeds what happens to the safety checker (checker.h).
  *
- * Events sit in one binary heap keyed by (global time, insertion sequence).
+ * Events sit in one heap (core/heap.h, 4-ary) keyed by (global time, insertion sequence).
  * One master seed derives independent PRNG streams -- "network" (latency,
  * loss, duplication, reordering), "faults" (when, where, which shape),
  * "workload" (arrivals, holds), ("node", i) (node i's clock and the seed of
