@@ -1007,6 +1007,12 @@ static void heard(dm_membership *m, int64_t now, uint32_t member_id, bool as_ack
 
 void dm_membership_heard(dm_membership *m, int64_t now, uint32_t member_id)
 {
+    /* Every lock message lands here, and nearly always from a member that
+     * joined long ago and is not being probed: that answer without a call
+     * or a register spill. */
+    if (member_id < m->cfg.n_members && member_id != m->cfg.self &&
+        (m->mem[member_id].flags & JOINED) && !probe_waiting_for(m, member_id))
+        return;
     heard(m, now, member_id, true);
 }
 
@@ -1249,6 +1255,12 @@ void dm_membership_info(const dm_membership *m, uint32_t member_id, dm_member_in
 bool dm_membership_is_alive(const dm_membership *m, uint32_t member_id)
 {
     return member_id < m->cfg.n_members && m->mem[member_id].state == DM_MEMBER_ALIVE;
+}
+
+void dm_membership_not_alive(const dm_membership *m, uint8_t *out)
+{
+    for (uint32_t i = 0; i < m->cfg.n_members; i++)
+        out[i] = m->mem[i].state != DM_MEMBER_ALIVE;
 }
 
 bool dm_membership_in_view(const dm_membership *m, uint32_t member_id)

@@ -198,6 +198,9 @@ void dm_membership_forget(dm_membership *m, int64_t now, uint32_t member);
 void dm_membership_info(const dm_membership *m, uint32_t member, dm_member_info *out);
 bool dm_membership_is_alive(const dm_membership *m, uint32_t member);   /* ALIVE */
 bool dm_membership_in_view(const dm_membership *m, uint32_t member);    /* ALIVE or SUSPECT */
+/* out[i] = !dm_membership_is_alive(m, i) for every member i: one call where a
+ * quorum formation asks about every member. */
+void dm_membership_not_alive(const dm_membership *m, uint8_t *out);
 uint32_t dm_membership_view_size(const dm_membership *m);
 /* 64-bit digest of the view (which members are in it): equal on two nodes
  * exactly when they agree on the view (up to hash collisions). */

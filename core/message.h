@@ -223,8 +223,8 @@ static inline bool dm_msg_is_stream(const dm_msg *m)
 }
 /* Copy the used part of src (the fixed fields, the name and the updates it
  * carries; a whole dm_msg is over a kilobyte, mostly unused) into dst, whose
- * unused bytes are left as they were. Safe for any src: the update count is
- * clamped to the array. */
+ * unused bytes are undefined (a short name is copied with a few bytes past
+ * it). Safe for any src: the update count is clamped to the array. */
 void dm_msg_copy(dm_msg *dst, const dm_msg *src);
 /* True for SEAL .. STALE (the epoch policy's reconfiguration messages). */
 static inline bool dm_msg_is_reconfig(int type)

@@ -156,6 +156,9 @@ typedef struct releasing {
     int64_t retry_at;
 } releasing;
 
+/* A lock state's name is allocated with at least this many bytes. */
+#define NAME_BLOCK 16
+
 typedef struct lock_state {
     dm_heap_entry due;
     arbiter arb;
@@ -224,12 +227,17 @@ struct dm_node {
     uint64_t clock;
     dm_heap deadlines;
     GPtrArray *held;            /* lock_state in PHASE_HELD */
-    GPtrArray *local;           /* dm_msg* addressed to self, handled from local_next on */
-    guint local_next;
+    int64_t held_lease_min;     /* no lease in held ends before this (renewals only move
+                                   ends later): begin() looks at them only from then on */
+    /* Messages addressed to self, handled from local_next up to local_len.
+     * Every slot below local_alloc holds an allocated dm_msg, the ones from
+     * local_len on being spares for reuse: no malloc and no GLib call per
+     * message (a few percent of a simulation went to GPtrArray calls). */
+    dm_msg **local;
+    uint32_t local_len, local_next, local_alloc, local_cap;
     uint32_t by_key_cap;        /* a power of two, at least twice the locks; 0 before any */
     lock_state **by_key;        /* the locks, open addressing by ls->key: lookups (lock_find) */
     GArray *events;             /* pending_event */
-    GPtrArray *local_spare;     /* handled ones, for reuse: no malloc per message */
     /* The epoch policy ("epochs" below); rc is NULL under other policies. */
     dm_reconfig *rc;
     int64_t holder_lease;
@@ -442,7 +450,8 @@ static void queue_event(dm_node *n, dm_event_type type, const lock_state *ls, in
 
 static void flush_events(dm_node *n)
 {
-    if (n->flushing)
+    /* Nearly every input has none: that answer stays inline. */
+    if (n->flushing || n->events->len == 0)
         return;
     n->flushing = true;
     /* notify() may call lock()/unlock(), which append: pop from the front. */
@@ -472,12 +481,17 @@ static bool epoch_admit(dm_node *n, const dm_msg *m);
 static void epoch_send_newer(dm_node *n, uint32_t to);
 static void epoch_send_stale(dm_node *n, uint32_t to);
 
+/* msg_init sets every field before the name; a field added there must be
+ * added to it (this fails when one is, or when padding appears). */
+_Static_assert(offsetof(dm_msg, name) == sizeof(dm_msg_type) + 2 * sizeof(uint16_t) +
+                                             9 * sizeof(uint64_t) + 2 * sizeof(uint32_t) + 1,
+               "msg_init does not know every header field of dm_msg");
+
 static void msg_init(dm_node *n, dm_msg *m, dm_msg_type type, uint32_t to, uint64_t attempt,
                      uint64_t grant, uint64_t value, uint32_t round)
 {
-    memset(m, 0, offsetof(dm_msg, name) + 1);
-    m->epoch = config_epoch(n);
-    m->ballot = m->ballot2 = m->members = 0;
+    /* Field by field rather than a memset of the header: a rep stos of 90
+     * bytes costs more than the stores, on the path of every message. */
     m->type = type;
     m->from = (uint16_t)n->cfg.self;
     m->to = (uint16_t)to;
@@ -486,30 +500,51 @@ static void msg_init(dm_node *n, dm_msg *m, dm_msg_type type, uint32_t to, uint6
     m->grant = grant;
     m->value = value;
     m->round = round;
-    m->n_updates = 0;   /* past the name: not covered above */
+    m->target = 0;
+    m->epoch = config_epoch(n);
+    m->ballot = m->ballot2 = m->members = 0;
+    m->name_key = 0;
+    m->name_len = 0;
+    m->name[0] = '\0';
+    m->n_updates = 0;
+}
+
+/* The slot the next message to self goes to (local_len), allocated if new. */
+static dm_msg *local_slot(dm_node *n)
+{
+    if (n->local_len == n->local_alloc) {
+        if (n->local_alloc == n->local_cap) {
+            n->local_cap = n->local_cap ? 2 * n->local_cap : 4;
+            n->local = g_renew(dm_msg *, n->local, n->local_cap);
+        }
+        n->local[n->local_alloc++] = g_new(dm_msg, 1);
+    }
+    return n->local[n->local_len];
 }
 
 static void send_msg(dm_node *n, lock_state *ls, dm_msg_type type, uint32_t to,
                      uint64_t attempt, uint64_t grant, uint64_t value, uint32_t round)
 {
-    dm_msg m;
-    msg_init(n, &m, type, to, attempt, grant, value, round);
-    m.name_len = ls->name_len;
-    memcpy(m.name, ls->name, (size_t)m.name_len + 1);
-    m.name_key = ls->key;
-    if (to == n->cfg.self) {
+    /* One to self is built in its queue slot: no copy. */
+    dm_msg out;
+    bool self = to == n->cfg.self;
+    dm_msg *m = self ? local_slot(n) : &out;
+    msg_init(n, m, type, to, attempt, grant, value, round);
+    m->name_len = ls->name_len;
+    if (m->name_len < NAME_BLOCK)   /* one fixed copy, name and NUL (lock_new pads) */
+        memcpy(m->name, ls->name, NAME_BLOCK);
+    else
+        memcpy(m->name, ls->name, (size_t)m->name_len + 1);
+    m->name_key = ls->key;
+    if (self) {
         n->stats.local++;
-        dm_msg *copy = n->local_spare->len ? g_ptr_array_steal_index_fast(
-                                                 n->local_spare, n->local_spare->len - 1)
-                                           : g_new(dm_msg, 1);
-        dm_msg_copy(copy, &m);
-        g_ptr_array_add(n->local, copy);
+        n->local_len++;
         return;
     }
     n->stats.sent[type]++;
     if (requester_type(type) && ls->req.phase != PHASE_IDLE && attempt == ls->req.id)
         ls->req.messages++;
-    n->drv.send(n->user, &m);
+    n->drv.send(n->user, m);
 }
 
 /* ---------------------------------------------------------------- persistence */
@@ -587,17 +622,51 @@ static int absorb_token(dm_node *n, uint64_t t)
 
 /* ---------------------------------------------------------------- lock state */
 
+/* memcmp(a, b, len) == 0 inline: names are short (a few bytes), where the
+ * library call's entry cost more than the comparison. Words that overlap
+ * rather than a tail of bytes: 8-byte words, the last one ending at len;
+ * a name of 4 to 7 bytes as its first and its last 4; a shorter one by
+ * bytes. */
+static bool name_equal(const char *a, const char *b, size_t len)
+{
+    if (len >= 8) {
+        uint64_t x, y;
+        for (size_t i = 0;; i += 8) {
+            size_t at = i + 8 < len ? i : len - 8;
+            memcpy(&x, a + at, 8);
+            memcpy(&y, b + at, 8);
+            if (x != y || at == len - 8)
+                return x == y;
+        }
+    }
+    if (len >= 4) {
+        uint32_t u[2], v[2];
+        memcpy(&u[0], a, 4);
+        memcpy(&u[1], a + len - 4, 4);
+        memcpy(&v[0], b, 4);
+        memcpy(&v[1], b + len - 4, 4);
+        return u[0] == v[0] && u[1] == v[1];
+    }
+    for (size_t i = 0; i < len; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Lookups hash a name once (dm_hash_str, which also places the name) and
  * find it in by_key, open addressing with linear probing: no hash-table
- * callbacks and one string comparison per hit. */
-static lock_state *lock_find_key(const dm_node *n, const char *name, size_t len, uint64_t key)
+ * callbacks and one string comparison per hit. Forced inline: every lock
+ * message looks its name up, and the call's entry and exit were a third of
+ * the lookup. */
+static G_ALWAYS_INLINE inline lock_state *lock_find_key(const dm_node *n, const char *name,
+                                                        size_t len, uint64_t key)
 {
     if (n->by_key_cap == 0)
         return NULL;
     uint32_t mask = n->by_key_cap - 1;
     for (uint32_t i = (uint32_t)key & mask;; i = (i + 1) & mask) {
         lock_state *ls = n->by_key[i];
-        if (!ls || (ls->key == key && ls->name_len == len && memcmp(ls->name, name, len) == 0))
+        if (!ls || (ls->key == key && ls->name_len == len && name_equal(ls->name, name, len)))
             return ls;
     }
 }
@@ -650,12 +719,12 @@ static void by_key_remove(dm_node *n, const lock_state *ls)
     n->by_key[hole] = NULL;
 }
 
-static lock_state *lock_get_key(dm_node *n, const char *name, size_t len, uint64_t key)
+/* A new name's state (which lock_find_key did not find). */
+static lock_state *lock_new(dm_node *n, const char *name, size_t len, uint64_t key)
 {
-    lock_state *ls = lock_find_key(n, name, len, key);
-    if (ls)
-        return ls;
-    ls = g_malloc0(sizeof *ls + len + 1);
+    /* At least NAME_BLOCK bytes of name, zero past the NUL: send_msg copies
+     * a short name as one fixed block. */
+    lock_state *ls = g_malloc0(sizeof *ls + MAX(len + 1, NAME_BLOCK));
     dm_heap_entry_init(&ls->due);
     memcpy(ls->name, name, len);
     ls->name_len = (uint8_t)len;
@@ -735,10 +804,15 @@ static int queue_find(const arbiter *a, uint32_t node)
 
 static void queue_insert(arbiter *a, const request_id *r)
 {
-    guint i = 0;
-    while (i < a->queue->len && prio_cmp(&g_array_index(a->queue, request_id, i), r) < 0)
-        i++;
-    g_array_insert_val(a->queue, i, *r);
+    /* Grown by one, then the lower priorities shift up a place as the
+     * insertion point is searched from the end (g_array_insert_val's
+     * general path cost more than the whole short queue). */
+    guint i = a->queue->len;
+    g_array_set_size(a->queue, i + 1);
+    request_id *q = (request_id *)(void *)a->queue->data;
+    for (; i > 0 && prio_cmp(&q[i - 1], r) >= 0; i--)
+        q[i] = q[i - 1];
+    q[i] = *r;
 }
 
 static void arbiter_event(dm_node *n, const lock_state *ls, dm_arbiter_action action,
@@ -1114,11 +1188,16 @@ static void arb_service(dm_node *n, lock_state *ls, int64_t now)
 
 /* ---------------------------------------------------------------- requester role */
 
-static bool suspected(const dm_node *n, uint32_t i, int64_t now)
+/* Timed out, or said RECOVERING: what this node's own traffic found. */
+static bool peer_suspected(const dm_node *n, uint32_t i, int64_t now)
 {
     const peer_suspect *p = dm_peermap_get(&n->suspects, i);
-    return (p && (p->suspected_until > now || p->avoid_until > now)) ||
-           (n->members && !dm_membership_is_alive(n->members, i));
+    return p && (p->suspected_until > now || p->avoid_until > now);
+}
+
+static bool suspected(const dm_node *n, uint32_t i, int64_t now)
+{
+    return peer_suspected(n, i, now) || (n->members && !dm_membership_is_alive(n->members, i));
 }
 
 /* How many placements of the quorum system are in use (core/quorum.h), and
@@ -1136,21 +1215,26 @@ static uint32_t placement_of(const dm_node *n, uint64_t key)
 
 /* The hint of one quorum formation. It lives for the formation only: kept
  * per node it would be 5 bytes per member, 5 N^2 across a simulated
- * cluster, for something a node needs now and then for microseconds. */
+ * cluster, for something a node needs now and then for microseconds. Up to
+ * HINT_ON_STACK members it lives on the stack (no malloc per formation). */
+#define HINT_ON_STACK 256
+/* int32_t words of the caller's stack buffer: preferences, then the flags */
+#define HINT_STACK_WORDS (HINT_ON_STACK + (HINT_ON_STACK + 3) / 4)
 typedef struct hint_buf {
     int32_t *preference;
     uint8_t *unusable;
+    int32_t *heap;        /* the block when allocated, else NULL */
 } hint_buf;
 
-static hint_buf hint_new(uint32_t N)
+static hint_buf hint_new(uint32_t N, int32_t *stack)
 {
-    int32_t *block = g_malloc((size_t)N * (sizeof(int32_t) + 1));
-    return (hint_buf){ block, (uint8_t *)(block + N) };
+    int32_t *block = N <= HINT_ON_STACK ? stack : g_malloc((size_t)N * (sizeof(int32_t) + 1));
+    return (hint_buf){ block, (uint8_t *)(block + N), block != stack ? block : NULL };
 }
 
 static void hint_free(hint_buf *h)
 {
-    g_free(h->preference);
+    g_free(h->heap);
 }
 
 /* Form a quorum that avoids every suspected member (timeouts, SWIM suspicion
@@ -1162,11 +1246,19 @@ static void hint_free(hint_buf *h)
 static int form_quorum(dm_node *n, uint32_t placement, attempt *a, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
-    hint_buf h = hint_new(N);
+    int32_t stack[HINT_STACK_WORDS];
+    hint_buf h = hint_new(N, stack);
+    /* suspected(), for every member at once */
+    if (n->members)
+        dm_membership_not_alive(n->members, h.unusable);
+    else
+        memset(h.unusable, 0, N);
     for (uint32_t i = 0; i < N; i++) {
-        h.unusable[i] = i != n->cfg.self ? suspected(n, i, now) : !may_grant(n, now);
+        if (!h.unusable[i])
+            h.unusable[i] = peer_suspected(n, i, now);
         h.preference[i] = 0;
     }
+    h.unusable[n->cfg.self] = !may_grant(n, now);
     h.preference[n->cfg.self] = SELF_PREFERENCE;
     if (a->entries) {
         for (guint i = 0; i < a->entries->len; i++) {
@@ -1229,10 +1321,10 @@ static void adopt_quorum(dm_node *n, lock_state *ls, uint32_t size, int64_t now)
         uint32_t id = n->quorum_buf[q];
         arbiter_entry *e = entry_find(a, id);
         if (!e) {
-            arbiter_entry fresh = { .node = id, .basis = DM_NEVER };
-            g_array_append_val(a->entries, fresh);
+            /* Built in place: an entry is large. */
+            g_array_set_size(a->entries, a->entries->len + 1);
             e = &g_array_index(a->entries, arbiter_entry, a->entries->len - 1);
-            e->in_quorum = true;
+            *e = (arbiter_entry){ .node = id, .in_quorum = true, .basis = DM_NEVER };
             send_request(n, ls, e, now);
         } else {
             e->in_quorum = true;
@@ -1303,8 +1395,8 @@ static void release_all(dm_node *n, lock_state *ls)
          * costly, and only there does the arbiter acknowledge one. */
         if (!e->granted || !e->contended || e->node == n->cfg.self)
             continue;
-        if (!ls->releasing)
-            ls->releasing = g_array_new(FALSE, FALSE, sizeof(releasing));
+        if (!ls->releasing)   /* sized once: growing it realloc'd at every append */
+            ls->releasing = g_array_sized_new(FALSE, FALSE, sizeof(releasing), a->entries->len);
         releasing r = { e->node, a->id, 1, n->now + rto_of(n, e->node) };
         g_array_append_val(ls->releasing, r);
     }
@@ -1358,6 +1450,14 @@ static int64_t release_next_due(const lock_state *ls)
     for (guint i = 0; ls->releasing && i < ls->releasing->len; i++)
         due = min64(due, g_array_index(ls->releasing, releasing, i).retry_at);
     return due;
+}
+
+/* A hold starts (or starts again from kept grants): begin() watches its
+ * lease from now on. */
+static void held_add(dm_node *n, lock_state *ls)
+{
+    g_ptr_array_add(n->held, ls);
+    n->held_lease_min = min64(n->held_lease_min, ls->req.lease_end);
 }
 
 static void held_remove(dm_node *n, lock_state *ls)
@@ -1468,7 +1568,7 @@ static int cache_reuse(dm_node *n, lock_state *ls, int64_t now, uint64_t *attemp
     a->messages = 0;
     n->stats.acquired++;
     n->stats.cache_reuses++;
-    g_ptr_array_add(n->held, ls);
+    held_add(n, ls);
     queue_event(n, DM_EV_GRANTED, ls, 0);
     if (attempt_out)
         *attempt_out = id;
@@ -1534,7 +1634,7 @@ static void fence_check(dm_node *n, lock_state *ls, int64_t now)
     a->phase = PHASE_HELD;
     a->lease_end = end;
     n->stats.acquired++;
-    g_ptr_array_add(n->held, ls);
+    held_add(n, ls);
     queue_event(n, DM_EV_GRANTED, ls, 0);
 }
 
@@ -1869,12 +1969,16 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
         return;
     }
     bool reform = false;
-    for (guint i = 0; i < a->entries->len; i++) {
-        arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+    /* Nothing in the loop changes the phase or the entries array (a
+     * re-formation, which would, comes after it): read them once. */
+    const bool acquiring = a->phase == PHASE_ACQUIRING;
+    const int64_t renew = renew_interval(n);
+    arbiter_entry *e = (arbiter_entry *)(void *)a->entries->data;
+    for (arbiter_entry *end = e + a->entries->len; e < end; e++) {
         if (!e->in_quorum)
             continue;
         if (!e->granted) {
-            if (a->phase != PHASE_ACQUIRING || e->retry_at > now)
+            if (!acquiring || e->retry_at > now)
                 continue;
             if (!e->heard) {
                 /* One timeout may be a slow path; a second is suspicious
@@ -1899,7 +2003,7 @@ static void req_service(dm_node *n, lock_state *ls, int64_t now)
                 reform |= suspect(n, e->node, now);
             n->stats.retransmits++;
             send_keep(n, ls, e, now);
-        } else if (e->renew_from + renew_interval(n) <= now) {
+        } else if (e->renew_from + renew <= now) {
             send_keep(n, ls, e, now);
         }
     }
@@ -1931,17 +2035,20 @@ static int64_t req_next_due(const dm_node *n, const attempt *a)
     if (a->phase == PHASE_CACHED)
         return a->cache_until;
     int64_t due = a->phase == PHASE_HELD ? a->lease_end : a->deadline;
-    for (guint i = 0; i < a->entries->len; i++) {
-        const arbiter_entry *e = &g_array_index(a->entries, arbiter_entry, i);
+    /* Every reschedule runs this: the loop's invariants are read once. */
+    const bool acquiring = a->phase == PHASE_ACQUIRING;
+    const int64_t renew = renew_interval(n);
+    const arbiter_entry *e = (const arbiter_entry *)(const void *)a->entries->data;
+    for (const arbiter_entry *end = e + a->entries->len; e < end; e++) {
         if (!e->in_quorum)
             continue;
         if (!e->granted) {
-            if (a->phase == PHASE_ACQUIRING)
+            if (acquiring)
                 due = min64(due, e->retry_at);
         } else if (e->keep_pending) {
             due = min64(due, e->keep_last_sent + rto_of(n, e->node));
         } else {
-            due = min64(due, e->renew_from + renew_interval(n));
+            due = min64(due, e->renew_from + renew);
         }
     }
     return due;
@@ -1997,7 +2104,8 @@ static void send_node_msg(dm_node *n, dm_msg_type type, uint32_t to, uint64_t at
 static int rec_form_at(dm_node *n, uint32_t placement, const uint8_t *chosen, int64_t now)
 {
     uint32_t N = n->cfg.n_members;
-    hint_buf h = hint_new(N);
+    int32_t stack[HINT_STACK_WORDS];
+    hint_buf h = hint_new(N, stack);
     int size = -DM_ENOQUORUM;
     for (int pass = 0; pass < 2; pass++) {
         for (uint32_t i = 0; i < N; i++) {
@@ -2310,8 +2418,9 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
                    m->type == DM_MSG_INQUIRE || m->type == DM_MSG_KEEP ||
                    m->type == DM_MSG_GRANT_RESERVED;
     uint64_t key = own && m->name_key ? m->name_key : dm_hash_str(m->name);
-    lock_state *ls = answers ? lock_get_key(n, m->name, m->name_len, key)
-                             : lock_find_key(n, m->name, m->name_len, key);
+    lock_state *ls = lock_find_key(n, m->name, m->name_len, key);
+    if (!ls && answers)
+        ls = lock_new(n, m->name, m->name_len, key);
     if (!ls) {
         n->stats.stale++;
         return;
@@ -2326,21 +2435,26 @@ static void handle_message(dm_node *n, const dm_msg *m, int64_t now, bool own)
     reschedule(n, ls, now);
 }
 
-static void drain_local(dm_node *n, int64_t now)
+static void drain_local_all(dm_node *n, int64_t now)
 {
-    /* Handling one may queue more, behind it. */
-    if (n->local->len == 0)
-        return;
-    while (n->local_next < n->local->len) {
-        dm_msg *m = g_ptr_array_index(n->local, n->local_next++);
-        handle_message(n, m, now, true);
-        g_ptr_array_add(n->local_spare, m);
-    }
-    g_ptr_array_set_size(n->local, 0);
+    /* Handling one may queue more, behind it. A message stays in its slot
+     * while handled: what it queues goes to slots after it, and the array
+     * may move but the messages do not. */
+    while (n->local_next < n->local_len)
+        handle_message(n, n->local[n->local_next++], now, true);
+    n->local_len = 0;
     n->local_next = 0;
 }
 
-static void run_due(dm_node *n, int64_t now)
+/* Called after every input and every serviced lock, and usually with
+ * nothing queued: the test stays inline. */
+static inline void drain_local(dm_node *n, int64_t now)
+{
+    if (n->local_len > 0)
+        drain_local_all(n, now);
+}
+
+static void run_due_all(dm_node *n, int64_t now)
 {
     dm_heap_entry *top;
     /* The entry stays queued while its lock is served: service() ends by
@@ -2351,19 +2465,43 @@ static void run_due(dm_node *n, int64_t now)
     }
 }
 
-/* Every input starts here: leases first, then whatever fell due. */
-static void begin(dm_node *n, int64_t now)
+/* Every input asks, and most find nothing due: that answer stays inline,
+ * without the entry of the service loop (which saves many registers). */
+static inline void run_due(dm_node *n, int64_t now)
 {
-    n->now = now;
+    const dm_heap_entry *top = dm_heap_peek(&n->deadlines);
+    if (top && top->at <= now)
+        run_due_all(n, now);
+}
+
+/* The held leases that ran out are lost, before anything else happens. */
+static void lose_run_out(dm_node *n, int64_t now)
+{
+    int64_t min = DM_NEVER;
+    /* Removing entry i moves the last one, already seen, into it. */
     for (guint i = n->held->len; i-- > 0;) {
         lock_state *ls = g_ptr_array_index(n->held, i);
         if (ls->req.lease_end <= now) {
             lose(n, ls, -DM_ELEASE);
             reschedule(n, ls, now);
+        } else {
+            min = min64(min, ls->req.lease_end);
         }
     }
+    n->held_lease_min = min;
+}
+
+/* Every input starts here: leases first, then whatever fell due. Each
+ * step is usually a test that finds nothing, so the tests are inlined into
+ * the entry points and the work is called. */
+static G_ALWAYS_INLINE inline void begin(dm_node *n, int64_t now)
+{
+    n->now = now;
+    if (now >= n->held_lease_min)
+        lose_run_out(n, now);
     run_due(n, now);
-    recovery_run(n, now);
+    if (n->floor_pending)
+        recovery_run(n, now);
 }
 
 /* ---------------------------------------------------------------- epochs */
@@ -2693,15 +2831,20 @@ static void epoch_consider(dm_node *n, int64_t now)
 }
 
 /* After any input: handle what the module reported, then the trigger. */
-static void epoch_after(dm_node *n, int64_t now)
+static void epoch_after_run(dm_node *n, int64_t now)
 {
-    if (!n->rc)
-        return;
     epoch_events(n, now);
     if (n->epoch_dirty || now >= n->epoch_check_at) {
         epoch_consider(n, now);
         epoch_events(n, now);
     }
+}
+
+/* Other policies have nothing to do here: a test inline, not a call. */
+static inline void epoch_after(dm_node *n, int64_t now)
+{
+    if (n->rc)
+        epoch_after_run(n, now);
 }
 
 /* The epoch policy's state at start: what was persisted with ours, or the
@@ -2990,9 +3133,8 @@ int dm_node_new(const dm_config *cfg, const dm_driver *driver, void *user,
     dm_prng_seed(&n->prng, cfg->seed);
     n->locks = g_hash_table_new_full(g_str_hash, g_str_equal, NULL, lock_free);
     n->held = g_ptr_array_new();
+    n->held_lease_min = DM_NEVER;
     dm_heap_init(&n->deadlines);
-    n->local = g_ptr_array_new();   /* owns local_next..len (drain_local moves them) */
-    n->local_spare = g_ptr_array_new_with_free_func(g_free);
     n->events = g_array_new(FALSE, FALSE, sizeof(pending_event));
     n->quorum_buf = g_new0(uint32_t, cfg->n_members);
     /* The margin comes off the holder's side only: arbiters keep granting
@@ -3067,10 +3209,9 @@ void dm_node_free(dm_node *n)
     g_hash_table_destroy(n->locks);
     g_free(n->by_key);
     g_ptr_array_free(n->held, TRUE);
-    for (guint i = n->local_next; i < n->local->len; i++)
-        g_free(g_ptr_array_index(n->local, i));
-    g_ptr_array_free(n->local, TRUE);
-    g_ptr_array_free(n->local_spare, TRUE);
+    for (uint32_t i = 0; i < n->local_alloc; i++)
+        g_free(n->local[i]);
+    g_free(n->local);
     g_array_free(n->events, TRUE);
     dm_quorum_free(n->quorum);
     dm_membership_free(n->members);
@@ -3131,7 +3272,7 @@ static int lock_start(dm_node *n, int64_t now, const char *name, int64_t timeout
         return -DM_EBUSY;
     if (n->floor_pending)
         return -DM_ERECOVERING;   /* the attempt epoch is not known yet */
-    ls = ls ? ls : lock_get_key(n, name, (size_t)len, key);
+    ls = ls ? ls : lock_new(n, name, (size_t)len, key);
     attempt *a = &ls->req;
     int size = form_quorum(n, placement_of(n, ls->key), a, now);
     /* Sized for the quorum: arbiter entries are large, and growing the
@@ -3333,7 +3474,7 @@ void dm_node_leave(dm_node *n, int64_t now)
 
 int64_t dm_node_next_deadline(const dm_node *n)
 {
-    if (n->events->len > 0 || n->local->len > n->local_next)
+    if (n->events->len > 0 || n->local_len > n->local_next)
         return n->now;   /* events wait for the next tick */
     const dm_heap_entry *top = dm_heap_peek(&n->deadlines);
     int64_t due = top ? top->at : DM_NEVER;

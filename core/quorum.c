@@ -185,15 +185,22 @@ static uint32_t shift_of(const dm_quorum *q, uint32_t placement)
 static dm_quorum_hint relabel(const dm_quorum *q, uint32_t shift, const dm_quorum_hint *hint)
 {
     dm_quorum_hint inner = { NULL, NULL };
-    /* Position p reads position p + shift, wrapped without a division (shift < count). */
+    /* Position p reads position p + shift (shift < count), wrapped: two
+     * straight runs, p < count - shift and the rest, with no test of the
+     * wrap per member (this runs for nearly every formation). */
+    const uint32_t *ids = q->ids, split = q->count - shift;
     if (hint && hint->unusable) {
-        for (uint32_t p = 0, from = shift; p < q->count; p++, from = from + 1 < q->count ? from + 1 : 0)
-            q->unusable[q->ids[p]] = hint->unusable[q->ids[from]];
+        for (uint32_t p = 0; p < split; p++)
+            q->unusable[ids[p]] = hint->unusable[ids[p + shift]];
+        for (uint32_t p = split; p < q->count; p++)
+            q->unusable[ids[p]] = hint->unusable[ids[p - split]];
         inner.unusable = q->unusable;
     }
     if (hint && hint->preference) {
-        for (uint32_t p = 0, from = shift; p < q->count; p++, from = from + 1 < q->count ? from + 1 : 0)
-            q->preference[q->ids[p]] = hint->preference[q->ids[from]];
+        for (uint32_t p = 0; p < split; p++)
+            q->preference[ids[p]] = hint->preference[ids[p + shift]];
+        for (uint32_t p = split; p < q->count; p++)
+            q->preference[ids[p]] = hint->preference[ids[p - split]];
         inner.preference = q->preference;
     }
     return inner;

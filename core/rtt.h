@@ -51,17 +51,57 @@ void dm_rtt_init(dm_rtt *r);
 void dm_rtt_sample(dm_rtt *r, const dm_rtt_limits *l, int64_t rtt);
 /* A retransmission timer expired: the next RTO doubles (up to max). */
 void dm_rtt_timeout(dm_rtt *r);
+
+/* The queries below are inline: a node asks for an RTO or clears a back-off
+ * on nearly every message it sends or receives. */
+
+/* Internal to the estimator (rtt.c uses them too). */
+static inline int64_t dm_rtt_clamp_(int64_t v, int64_t lo, int64_t hi)
+{
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+static inline int64_t dm_rtt_backed_off_(const dm_rtt *r, const dm_rtt_limits *l, int64_t base)
+{
+    for (uint32_t i = 0; i < r->backoff && base < l->max; i++)
+        base *= 2;
+    return dm_rtt_clamp_(base, l->min, l->max);
+}
+
+static inline int64_t dm_rtt_estimate_(const dm_rtt *r, const dm_rtt_limits *l)
+{
+    return dm_rtt_clamp_((int64_t)r->srtt + 4 * (int64_t)r->rttvar, l->min, l->max);
+}
+
 /* The peer was heard from: whatever timed out before, the path works, so
  * the back-off ends (the estimate itself waits for a sample). */
-void dm_rtt_heard(dm_rtt *r);
+static inline void dm_rtt_heard(dm_rtt *r)
+{
+    r->backoff = 0;
+}
+
 /* The current retransmission timeout: in [min, max]. */
-int64_t dm_rtt_rto(const dm_rtt *r, const dm_rtt_limits *l);
+static inline int64_t dm_rtt_rto(const dm_rtt *r, const dm_rtt_limits *l)
+{
+    return dm_rtt_backed_off_(r, l, r->srtt ? dm_rtt_estimate_(r, l) : l->initial);
+}
+
 /* The RTO of `r`, or -- while `r` has no sample yet -- one computed from
  * `fallback`'s estimate with `r`'s own back-off: a path never measured is
  * probably like the others, and far more like them than the configured
  * initial value. */
-int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback, const dm_rtt_limits *l);
+static inline int64_t dm_rtt_rto_or(const dm_rtt *r, const dm_rtt *fallback,
+                                    const dm_rtt_limits *l)
+{
+    if (r->srtt || !fallback->srtt)
+        return dm_rtt_rto(r, l);
+    return dm_rtt_backed_off_(r, l, dm_rtt_estimate_(fallback, l));
+}
+
 /* True once a sample was taken. */
-bool dm_rtt_measured(const dm_rtt *r);
+static inline bool dm_rtt_measured(const dm_rtt *r)
+{
+    return r->srtt != 0;
+}
 
 #endif

@@ -386,6 +386,42 @@ static void test_names_are_independent(void)
     dm_cluster_free(c);
 }
 
+/* Lock names are found by hash and then compared (core/node.c, name_equal,
+ * which compares in words of several sizes and copies short names as a
+ * fixed block): at every length that takes a different path, two names that
+ * differ only in their last byte are two locks, and a held one excludes
+ * another node. */
+static void test_names_of_every_length(void)
+{
+    static const size_t lens[] = { 1, 2, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 23, 24, 25, 64, DM_NAME_MAX };
+    dm_cluster *c = cluster(5, 7);
+    char x[DM_NAME_MAX + 1], y[DM_NAME_MAX + 1];
+    for (size_t k = 0; k < G_N_ELEMENTS(lens); k++) {
+        size_t len = lens[k];
+        memset(x, 'a' + (int)(k % 26), len);
+        memcpy(y, x, len);
+        x[len - 1] = 'X';
+        y[len - 1] = 'Y';
+        x[len] = y[len] = '\0';
+        CU_ASSERT_EQUAL(lock_(c, 0, x, 5 * SEC, NULL), 0);
+        CU_ASSERT_EQUAL(lock_(c, 4, y, 5 * SEC, NULL), 0);
+        run_for(c, 200 * MS);
+        CU_ASSERT_TRUE(holds(c, 0, x));
+        CU_ASSERT_TRUE(holds(c, 4, y));
+        CU_ASSERT_EQUAL(lock_(c, 2, x, 1 * SEC, NULL), 0);
+        run_for(c, 200 * MS);
+        CU_ASSERT_FALSE(holds(c, 2, x));   /* node 0 holds it */
+        CU_ASSERT_EQUAL(unlock(c, 0, x), 0);
+        run_for(c, 200 * MS);
+        CU_ASSERT_TRUE(holds(c, 2, x));
+        CU_ASSERT_EQUAL(unlock(c, 2, x), 0);
+        CU_ASSERT_EQUAL(unlock(c, 4, y), 0);
+        run_for(c, 200 * MS);
+    }
+    CU_ASSERT(dm_cluster_ok(c));
+    dm_cluster_free(c);
+}
+
 /* ------------------------------------------------------------------ (d) */
 
 static void test_error_semantics(void)
@@ -1836,6 +1872,7 @@ static const CU_TestInfo tests[] = {
     { "no starvation", test_no_starvation },
     { "contention with loss", test_contention_with_loss },
     { "lock names are independent", test_names_are_independent },
+    { "lock names of every length", test_names_of_every_length },
     { "error semantics", test_error_semantics },
     { "outcome never from inside lock()", test_outcome_not_reentrant },
     { "timeout releases collected grants", test_timeout_releases_grants },
