@@ -19,6 +19,10 @@
 # with sticky grants, core.grant_cache (rows dmutex_cached_*: an uncontended
 # unlock keeps the quorum's grants, and the next lock of the name re-uses
 # them without a network round; docs/PROTOCOL.md "Sticky grants").
+# The library path (row dmutex_embed_one) runs in a third, small cluster, new
+# for each measurement: 4 dmutexd and, as its 5th member, the bench process
+# itself (dmutex-bench --embed: libdmutex in-process, no control socket, no
+# daemon of its own); one client only, as one member's library has no second.
 # Each run also measures the loopback TCP round trip (dmutex-bench --rtt: a
 # one-byte ping-pong between two processes), the unit the p50s are judged in.
 # Each measurement is repeated RUNS times; medians are printed, then the
@@ -31,8 +35,8 @@
 #           found hiredis),
 #   CPUS    run every server and client under `taskset -c CPUS` (e.g. 0): on a
 #           small VM, wakeups across vCPUs cost more than the protocol's work,
-#   SYSTEMS comma-separated subset of dmutex,dmutex_cached,redlock,etcd (default:
-#           all four; one that is not installed is skipped with a note).
+#   SYSTEMS comma-separated subset of dmutex,dmutex_cached,dmutex_embed,redlock,etcd
+#           (default: all five; one that is not installed is skipped with a note).
 # Installing: redis-server and libhiredis-dev (then re-run configure), etcd-server.
 set -euo pipefail
 
@@ -40,7 +44,7 @@ CYCLES=2000
 RUNS=5
 BIN=.
 PIN=()
-SYSTEMS=dmutex,dmutex_cached,redlock,etcd
+SYSTEMS=dmutex,dmutex_cached,dmutex_embed,redlock,etcd
 while getopts "n:r:b:c:s:h" o; do
     case $o in
         n) CYCLES=$OPTARG ;;
@@ -48,7 +52,7 @@ while getopts "n:r:b:c:s:h" o; do
         b) BIN=$OPTARG ;;
         c) PIN=(taskset -c "$OPTARG") ;;
         s) SYSTEMS=$OPTARG ;;
-        *) sed -n '2,37p' "$0"; exit 2 ;;
+        *) sed -n '2,40p' "$0"; exit 2 ;;
     esac
 done
 for p in dmutexd dmutex-bench; do
@@ -57,6 +61,7 @@ done
 want() { [[ ",$SYSTEMS," == *",$1,"* ]]; }
 USE=(dmutex)
 want dmutex_cached && USE+=(dmutex_cached)
+want dmutex_embed && USE+=(dmutex_embed)
 if want redlock; then
     if ! command -v redis-server >/dev/null 2>&1; then
         echo "lock-bench: redis-server not installed: Redlock skipped"
@@ -80,6 +85,7 @@ SHM=/dev/shm
 W=$(mktemp -d "$SHM/lock-bench.XXXXXX")
 PIDS=()
 cleanup() {
+    [ -f "$W/embed.pids" ] && PIDS+=($(cat "$W/embed.pids"))
     for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
     sleep 0.5
     for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
@@ -88,11 +94,12 @@ cleanup() {
 trap cleanup EXIT
 echo "work directory (tmpfs: $(stat -f -c %T "$W")): $W"
 
-# 5 dmutex (TCP+UDP), 6 etcd, 5 redis, 5 dmutex with grant_cache.
-PORTS=($(python3 - <<'PY'
-import socket
+# free_ports N: N loopback ports free for both TCP and UDP.
+free_ports() {
+    python3 - "$1" <<'PY'
+import socket, sys
 out, keep = [], []
-while len(out) < 21:
+while len(out) < int(sys.argv[1]):
     t = socket.socket(); t.bind(("127.0.0.1", 0)); p = t.getsockname()[1]
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try: u.bind(("127.0.0.1", p))
@@ -100,7 +107,9 @@ while len(out) < 21:
     keep += [t, u]; out.append(p)
 print(" ".join(map(str, out)))
 PY
-))
+}
+# 5 dmutex, 6 etcd, 5 redis, 5 dmutex with grant_cache.
+PORTS=($(free_ports 21))
 
 # ---------------------------------------------------------------- dmutex cluster
 MEMBERS=""
@@ -215,6 +224,7 @@ done
 echo "cpus: ${PIN[*]:-any}"
 echo "dmutex: 5 x dmutexd ($MEMBERS)"
 has dmutex_cached && echo "dmutex_cached: 5 x dmutexd --set grant_cache=true ($CMEMBERS)"
+has dmutex_embed && echo "dmutex_embed: per measurement, a new cluster of 4 x dmutexd + dmutex-bench --embed as the 5th member"
 has redlock && echo "redlock: 5 x $(redis-server --version | awk '{print $1, $2, $3}') ($REDIS), ttl 10 s"
 has etcd && echo "etcd $(etcd --version | head -n1 | awk '{print $3}'): 3 members"
 
@@ -233,6 +243,31 @@ dmutex_one() {
 }
 dmutex_cached_one() {
     timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --control "$W/dmc0.sock" --cycles "$CYCLES" --lock one | fields
+}
+# A new cluster per measurement: 4 daemons and, as the 5th member, the bench
+# process, all first starts (bootstrap: grant at once). A restarted member
+# would grant nothing for a lease ("Starting"), and the bench process stops
+# after each measurement; the daemons stop with it.
+dmutex_embed_one() {
+    local d ports members="" pids=() i
+    d=$(mktemp -d "$W/dme.XXXXXX")
+    ports=($(free_ports 5))
+    for i in 0 1 2 3 4; do members="${members:+$members,}127.0.0.1:${ports[$i]}"; done
+    for i in 0 1 2 3; do
+        "${PIN[@]}" "$BIN/dmutexd" --id "127.0.0.1:${ports[$i]}" --members "$members" --data-dir "$d/$i" \
+            --control "$d/$i.sock" --bootstrap --log-level warning 2>> "$W/dme.log" &
+        pids+=($!)
+    done
+    echo "${pids[*]}" >> "$W/embed.pids"
+    for i in 0 1 2 3; do
+        for _ in $(seq 100); do [ -S "$d/$i.sock" ] && break; sleep 0.05; done
+    done
+    printf '[dmutex]\ndata_dir=%s\nbootstrap=true\n' "$d/4" > "$d/embed.conf"
+    timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --embed "127.0.0.1:${ports[4]}" --members "$members" \
+        --config "$d/embed.conf" --cycles "$CYCLES" --lock one 2>> "$W/dme.log" | fields
+    kill "${pids[@]}" 2>/dev/null || true
+    for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
+    rm -rf "$d"
 }
 redlock_one() {
     timeout 300 "${PIN[@]}" "$BIN/bench/redlock-bench" --servers "$REDIS" --cycles "$CYCLES" --lock one | fields
@@ -280,7 +315,7 @@ median() { sort -g | awk '{a[NR]=$1} END{ if (NR % 2) print a[(NR+1)/2]; else pr
 
 MEAS=()
 for s in "${USE[@]}"; do MEAS+=("${s}_one"); done
-for s in "${USE[@]}"; do MEAS+=("${s}_contended"); done
+for s in "${USE[@]}"; do [ "$s" = dmutex_embed ] || MEAS+=("${s}_contended"); done
 : > "$W/results"
 for r in $(seq "$RUNS"); do
     t=$(rtt)
@@ -320,6 +355,13 @@ done
 if has dmutex_cached; then
     echo "dmutex_cached_over_dmutex: one_client=$(ratio "${CPS[dmutex_cached_one]}" "${CPS[dmutex_one]}")" \
          "contended=$(ratio "${CPS[dmutex_cached_contended]}" "${CPS[dmutex_contended]}") (cycles/s)"
+fi
+if has dmutex_embed; then
+    for s in "${USE[@]}"; do
+        [[ "$s" == dmutex* ]] && continue
+        echo "dmutex_embed_over_${s}: one_client=$(ratio "${CPS[dmutex_embed_one]}" "${CPS[${s}_one]}") (cycles/s)"
+    done
+    echo "dmutex_embed_over_dmutex: one_client=$(ratio "${CPS[dmutex_embed_one]}" "${CPS[dmutex_one]}") (cycles/s)"
 fi
 echo "goals (issue 17): dmutex_over_redlock one_client >= 2; dmutex_one p50_rtts <= 4; dmutex_contended no lower than before the change measured"
 echo "  (with sticky grants: the same goals for the dmutex_cached rows)"
