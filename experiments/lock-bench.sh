@@ -111,24 +111,32 @@ PY
 # 5 dmutex, 6 etcd, 5 redis, 5 dmutex with grant_cache.
 PORTS=($(free_ports 21))
 
-# ---------------------------------------------------------------- dmutex cluster
-MEMBERS=""
-for i in 0 1 2 3 4; do MEMBERS="${MEMBERS:+$MEMBERS,}127.0.0.1:${PORTS[$i]}"; done
-for i in 0 1 2 3 4; do
-    "${PIN[@]}" "$BIN/dmutexd" --id "127.0.0.1:${PORTS[$i]}" --members "$MEMBERS" --data-dir "$W/dm$i" \
-        --control "$W/dm$i.sock" --bootstrap --log-level warning 2> "$W/dm$i.log" &
-    PIDS+=($!)
-done
-
-if has dmutex_cached; then
-    CMEMBERS=""
-    for i in 0 1 2 3 4; do CMEMBERS="${CMEMBERS:+$CMEMBERS,}127.0.0.1:${PORTS[$((16 + i))]}"; done
-    for i in 0 1 2 3 4; do
-        "${PIN[@]}" "$BIN/dmutexd" --id "127.0.0.1:${PORTS[$((16 + i))]}" --members "$CMEMBERS" \
-            --data-dir "$W/dmc$i" --control "$W/dmc$i.sock" --bootstrap --log-level warning \
-            --set grant_cache=true 2> "$W/dmc$i.log" &
-        PIDS+=($!)
+# ---------------------------------------------------------------- dmutex clusters
+# members PORT...: the member list of a loopback cluster on these ports.
+members() { local p csv=""; for p in "$@"; do csv="${csv:+$csv,}127.0.0.1:$p"; done; echo "$csv"; }
+# start_dmutexd PREFIX MEMBERS COUNT [DMUTEXD-ARGS...]: the first COUNT members
+# of MEMBERS as daemons of a new cluster (--bootstrap), member i with data in
+# PREFIXi, control socket PREFIXi.sock and log PREFIXi.log; their pids in
+# STARTED.
+start_dmutexd() {
+    local prefix=$1 list=$2 count=$3 addrs i
+    shift 3
+    IFS=, read -ra addrs <<< "$list"
+    STARTED=()
+    for ((i = 0; i < count; i++)); do
+        "${PIN[@]}" "$BIN/dmutexd" --id "${addrs[$i]}" --members "$list" --data-dir "$prefix$i" \
+            --control "$prefix$i.sock" --bootstrap --log-level warning "$@" 2> "$prefix$i.log" &
+        STARTED+=($!)
     done
+}
+
+MEMBERS=$(members "${PORTS[@]:0:5}")
+start_dmutexd "$W/dm" "$MEMBERS" 5
+PIDS+=("${STARTED[@]}")
+if has dmutex_cached; then
+    CMEMBERS=$(members "${PORTS[@]:16:5}")
+    start_dmutexd "$W/dmc" "$CMEMBERS" 5 --set grant_cache=true
+    PIDS+=("${STARTED[@]}")
 fi
 
 # ---------------------------------------------------------------- Redis instances
@@ -249,21 +257,18 @@ dmutex_cached_one() {
 # would grant nothing for a lease ("Starting"), and the bench process stops
 # after each measurement; the daemons stop with it.
 dmutex_embed_one() {
-    local d ports members="" pids=() i
+    local d ports list pids i
     d=$(mktemp -d "$W/dme.XXXXXX")
     ports=($(free_ports 5))
-    for i in 0 1 2 3 4; do members="${members:+$members,}127.0.0.1:${ports[$i]}"; done
-    for i in 0 1 2 3; do
-        "${PIN[@]}" "$BIN/dmutexd" --id "127.0.0.1:${ports[$i]}" --members "$members" --data-dir "$d/$i" \
-            --control "$d/$i.sock" --bootstrap --log-level warning 2>> "$W/dme.log" &
-        pids+=($!)
-    done
+    list=$(members "${ports[@]}")
+    start_dmutexd "$d/" "$list" 4
+    pids=("${STARTED[@]}")
     echo "${pids[*]}" >> "$W/embed.pids"
     for i in 0 1 2 3; do
         for _ in $(seq 100); do [ -S "$d/$i.sock" ] && break; sleep 0.05; done
     done
     printf '[dmutex]\ndata_dir=%s\nbootstrap=true\n' "$d/4" > "$d/embed.conf"
-    timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --embed "127.0.0.1:${ports[4]}" --members "$members" \
+    timeout 300 "${PIN[@]}" "$BIN/dmutex-bench" --embed "127.0.0.1:${ports[4]}" --members "$list" \
         --config "$d/embed.conf" --cycles "$CYCLES" --lock one 2>> "$W/dme.log" | fields
     kill "${pids[@]}" 2>/dev/null || true
     for i in "${pids[@]}"; do wait "$i" 2>/dev/null || true; done
