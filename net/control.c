@@ -66,7 +66,19 @@ struct dmn_control {
     GHashTable *locks;       /* name -> lockent */
     dmn_histogram latency;   /* LOCK command to OK, granted ones */
     session *changer;        /* waits for the outcome of its MEMBERS ADD/REMOVE */
+    /* No node yet (dmn_control_new_joining): what answers STATUS, and the
+     * refusal of everything else. */
+    dmn_control_status_fn joining_status;
+    void *joining_user;
+    char *refusal;
 };
+
+/* Bad input is the node's to count; a joining socket has no node yet. */
+#define COUNT_BAD(c, ...)                                   \
+    do {                                                    \
+        if ((c)->node)                                      \
+            dmn_node_count_bad((c)->node, __VA_ARGS__);     \
+    } while (0)
 
 typedef struct write_req {
     uv_write_t req;
@@ -534,6 +546,23 @@ static void cmd_members(session *s)
     g_string_free(out, TRUE);
 }
 
+/* A joining socket's commands: STATUS, JSON STATUS [name]; nothing else. */
+static void joining_command(session *s, const char *cmd, char **argv, int argc)
+{
+    dmn_control *c = s->ctl;
+    gboolean json = strcmp(cmd, "JSON") == 0 && argc >= 2 && argc <= 3 &&
+                    g_ascii_strcasecmp(argv[1], "STATUS") == 0;
+    if (!json && !(strcmp(cmd, "STATUS") == 0 && argc <= 2)) {
+        reply(s, "ERR ENOTMEMBER %s", c->refusal);
+        return;
+    }
+    GString *out = g_string_new(NULL);
+    c->joining_status(c->joining_user, json, out);
+    g_string_append(out, "OK\n");
+    session_write(s, out->str, out->len);
+    g_string_free(out, TRUE);
+}
+
 static void handle_line(session *s, char *line)
 {
     dmn_control *c = s->ctl;
@@ -542,7 +571,7 @@ static void handle_line(session *s, char *line)
         line[--len] = '\0';
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)line[i] < 0x20 && line[i] != '\t') {
-            dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: control characters in a command");
+            COUNT_BAD(c, DMN_BAD_CONTROL, "control: control characters in a command");
             reply(s, "ERR EPROTO control characters in the command");
             return;
         }
@@ -559,7 +588,9 @@ static void handle_line(session *s, char *line)
         return;
     }
     char *cmd = g_ascii_strup(argv[0], -1);
-    if (strcmp(cmd, "LOCK") == 0)
+    if (!c->node)
+        joining_command(s, cmd, argv, argc);
+    else if (strcmp(cmd, "LOCK") == 0)
         cmd_lock(s, argv, argc, false);
     else if (strcmp(cmd, "TRYLOCK") == 0)
         cmd_lock(s, argv, argc, true);
@@ -668,7 +699,7 @@ static void session_doom(session *s)
 {
     dmn_control *c = s->ctl;
     s->doomed = true;
-    dmn_node_count_bad(c->node, DMN_BAD_CONTROL, "control: a client does not read its answers; closing it");
+    COUNT_BAD(c, DMN_BAD_CONTROL, "control: a client does not read its answers; closing it");
     if (!c->closing)
         uv_idle_start(&c->reaper, on_reap);
 }
@@ -705,7 +736,7 @@ static void on_session_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
     memmove(s->line, s->line + start, s->fill - start);
     s->fill -= start;
     if (s->fill >= DMN_CONTROL_LINE_MAX) {
-        dmn_node_count_bad(s->ctl->node, DMN_BAD_CONTROL, "control: command line too long");
+        COUNT_BAD(s->ctl, DMN_BAD_CONTROL, "control: command line too long");
         reply(s, "ERR EPROTO line longer than %d bytes", DMN_CONTROL_LINE_MAX);
         session_close(s);
     }
@@ -726,8 +757,7 @@ static void on_control_connection(uv_stream_t *server, int status)
         return;
     }
     if (c->sessions.length >= c->max_sessions) {
-        dmn_node_count_bad(c->node, DMN_BAD_CONN_LIMIT, "control: %u sessions, refusing another",
-                           c->sessions.length);
+        COUNT_BAD(c, DMN_BAD_CONN_LIMIT, "control: %u sessions, refusing another", c->sessions.length);
         s->closing = true;
         uv_close((uv_handle_t *)&s->pipe, on_session_closed);
         return;
@@ -820,6 +850,19 @@ dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, 
     return c;
 }
 
+dmn_control *dmn_control_new_joining(uv_loop_t *loop, const char *path, uint32_t max_sessions,
+                                     dmn_control_status_fn status, void *user, const char *refusal,
+                                     GError **err)
+{
+    dmn_control *c = dmn_control_new(loop, NULL, path, max_sessions, err);
+    if (c) {
+        c->joining_status = status;
+        c->joining_user = user;
+        c->refusal = g_strdup(refusal);
+    }
+    return c;
+}
+
 static void on_server_closed(uv_handle_t *h)
 {
     (void)h;
@@ -853,6 +896,7 @@ void dmn_control_free(dmn_control *c)
     if (!c)
         return;
     g_hash_table_destroy(c->locks);
+    g_free(c->refusal);
     g_free(c->path);
     g_free(c);
 }

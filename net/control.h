@@ -26,6 +26,16 @@ typedef struct dmn_control dmn_control;
 dmn_control *dmn_control_new(uv_loop_t *loop, dmn_node *node, const char *path, uint32_t max_sessions,
                              GError **err);
 
+/* The control socket of a node that does not exist yet (a joiner waiting
+ * for `members add`, net/join.h): the same sessions and line rules, but
+ * STATUS and JSON STATUS are answered by `status` (its data lines, with
+ * json the JSON document's, each ending in a newline, into out; OK
+ * follows) and every other command with `ERR ENOTMEMBER refusal`. */
+typedef void (*dmn_control_status_fn)(void *user, gboolean json, GString *out);
+dmn_control *dmn_control_new_joining(uv_loop_t *loop, const char *path, uint32_t max_sessions,
+                                     dmn_control_status_fn status, void *user, const char *refusal,
+                                     GError **err);
+
 /* Listen with `server` (uv_pipe_init'ed by the caller, who closes it on
  * failure) on the Unix socket `path`, mode 0600: a stale socket file there
  * is replaced, one a live daemon answers on is refused. The control socket

@@ -130,9 +130,7 @@ typedef struct joiner {
     const char *self, *peers_csv;
     dmn_auth *auth;            /* NULL: no key_file */
     unsigned auth_failures;    /* answers that failed authentication */
-    uv_pipe_t ctl;             /* the control socket while joining, or not open */
-    const char *ctl_path;      /* NULL: none (not asked for, or not bound) */
-    GPtrArray *sessions;       /* join_session* */
+    dmn_control *ctl;          /* the control socket while joining (STATUS only), or NULL */
     uint8_t nonce[DMN_JOIN_NONCE];
     bool told_auth;            /* said once that answers fail authentication */
     unsigned rounds, answers;  /* JOIN rounds sent, answers taken (to say when none come) */
@@ -265,43 +263,14 @@ static void on_closed(uv_handle_t *h) { (void)h; }
 
 /* ------------------------------------------ the control socket meanwhile
  *
- * A joiner has no node yet, hence no dmn_control; but an operator, or a
- * health check, asks `dmutexctl status` what it is doing. Until it starts,
- * its control socket answers STATUS and JSON STATUS with the join's state
- * and every other command ERR ENOTMEMBER; dmutexd's own control socket
- * takes the path over once the node starts. */
+ * A joiner has no node yet, but an operator, or a health check, asks
+ * `dmutexctl status` what it is doing. Until it starts, its control socket
+ * (net/control.h's joining form: the daemon's sessions and line rules)
+ * answers STATUS and JSON STATUS with the join's state and every other
+ * command ERR ENOTMEMBER; dmutexd's own control socket takes the path over
+ * once the node starts. */
 
 #define JOIN_SESSIONS_MAX 16
-
-typedef struct join_session {
-    uv_pipe_t pipe;
-    joiner *j;
-    size_t len;
-    bool overlong;
-    char line[DMN_CONTROL_LINE_MAX + 1];
-} join_session;
-
-static void on_session_closed(uv_handle_t *h)
-{
-    g_free(h->data);
-}
-
-static void session_close(join_session *s)
-{
-    g_ptr_array_remove_fast(s->j->sessions, s);
-    uv_close((uv_handle_t *)&s->pipe, on_session_closed);
-}
-
-/* The answers are a few short lines: written at once, or the session goes. */
-static bool session_write(join_session *s, const GString *out)
-{
-    uv_buf_t b = uv_buf_init(out->str, (unsigned)out->len);
-    if (uv_try_write((uv_stream_t *)&s->pipe, &b, 1) != (int)out->len) {
-        session_close(s);
-        return false;
-    }
-    return true;
-}
 
 static const char *join_state(const joiner *j)
 {
@@ -321,7 +290,7 @@ static void status_text(const joiner *j, GString *out)
 {
     g_autofree char *hint = join_hint(j);
     g_string_append_printf(out, "joining %s state=%s asking=%s rounds=%u entries=%u "
-                           "auth_failures=%u\nhint %s\nOK\n", j->self, join_state(j), j->peers_csv,
+                           "auth_failures=%u\nhint %s\n", j->self, join_state(j), j->peers_csv,
                            j->rounds, j->answers, j->auth_failures, hint);
 }
 
@@ -347,97 +316,27 @@ static void status_json(const joiner *j, GString *out)
     dmn_json_string(&w, "hint", hint);
     dmn_json_end_object(&w);
     dmn_json_end_object(&w);
-    g_string_append(out, "\nOK\n");
+    g_string_append_c(out, '\n');
 }
 
-/* One command line; false when the session went. */
-static bool session_command(join_session *s, char *line)
+/* dmn_control_status_fn of the joining control socket. */
+static void join_status(void *user, gboolean json, GString *out)
 {
-    joiner *j = s->j;
-    g_auto(GStrv) argv = g_strsplit_set(g_strstrip(line), " \t", -1);
-    char *words[4] = { 0 };
-    int argc = 0;
-    for (char **a = argv; *a; a++)
-        if (**a && argc < 4)
-            words[argc++] = *a;
-    if (argc == 0)
-        return true;
-    for (int i = 0; i < argc && i < 2; i++)
-        for (char *c = words[i]; *c; c++)
-            *c = g_ascii_toupper(*c);
-    g_autoptr(GString) out = g_string_new(NULL);
-    if (s->overlong)
-        g_string_printf(out, "ERR EPROTO line longer than %d bytes\n", DMN_CONTROL_LINE_MAX);
-    else if (strcmp(words[0], "STATUS") == 0 && argc <= 2)
-        status_text(j, out);
-    else if (strcmp(words[0], "JSON") == 0 && argc >= 2 && argc <= 3 && strcmp(words[1], "STATUS") == 0)
-        status_json(j, out);
+    if (json)
+        status_json(user, out);
     else
-        g_string_printf(out, "ERR ENOTMEMBER %s is not a member yet: it is joining, and waits until "
-                        "an operator runs `dmutexctl members add %s` at a member (STATUS says more)\n",
-                        j->self, j->self);
-    return session_write(s, out);
+        status_text(user, out);
 }
 
-static void on_session_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+
+
+static dmn_control *joining_control(joiner *j, const char *path, GError **err)
 {
-    (void)h;
-    (void)suggested;
-    static char rbuf[512];   /* one loop thread; each read is consumed at once */
-    *buf = uv_buf_init(rbuf, sizeof rbuf);
+    g_autofree char *refusal = g_strdup_printf(
+        "%s is not a member yet: it is joining, and waits until an operator runs `dmutexctl members "
+        "add %s` at a member (STATUS says more)", j->self, j->self);
+    return dmn_control_new_joining(j->loop, path, JOIN_SESSIONS_MAX, join_status, j, refusal, err);
 }
-
-static void on_session_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
-{
-    join_session *s = st->data;
-    if (nread < 0) {
-        session_close(s);
-        return;
-    }
-    for (ssize_t i = 0; i < nread; i++) {
-        char c = buf->base[i];
-        if (c != '\n') {
-            if (s->len < DMN_CONTROL_LINE_MAX)
-                s->line[s->len++] = c;
-            else
-                s->overlong = true;
-            continue;
-        }
-        s->line[s->len] = '\0';
-        s->len = 0;
-        if (!session_command(s, s->line))
-            return;
-        s->overlong = false;
-    }
-}
-
-static void on_ctl_connection(uv_stream_t *server, int status)
-{
-    joiner *j = server->data;
-    if (status < 0)
-        return;
-    join_session *s = g_new0(join_session, 1);
-    s->j = j;
-    uv_pipe_init(j->loop, &s->pipe, 0);
-    s->pipe.data = s;
-    g_ptr_array_add(j->sessions, s);
-    if (uv_accept(server, (uv_stream_t *)&s->pipe) < 0 || j->sessions->len > JOIN_SESSIONS_MAX)
-        session_close(s);
-    else
-        uv_read_start((uv_stream_t *)&s->pipe, on_session_alloc, on_session_read);
-}
-
-static void close_ctl(joiner *j)
-{
-    while (j->sessions->len)
-        session_close(g_ptr_array_index(j->sessions, 0));
-    if (j->ctl_path) {
-        uv_close((uv_handle_t *)&j->ctl, on_closed);
-        unlink(j->ctl_path);
-        j->ctl_path = NULL;
-    }
-}
-
 
 gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, int64_t timeout_us,
                       dmn_auth *auth, const char *control, dmn_join_result *out, GError **err)
@@ -447,7 +346,6 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
     j->loop = loop;
     j->self = self;
     j->peers_csv = peers_csv;
-    j->sessions = g_ptr_array_new();
     j->auth = auth;
     dmn_join_nonce(j->nonce);
     j->peers = g_ptr_array_new_with_free_func(g_free);
@@ -470,7 +368,6 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
         ok = dmn_resolve(loop, self, &me, err);
     if (!ok) {
         g_ptr_array_unref(j->peers);
-        g_ptr_array_unref(j->sessions);
         g_free(j);
         return FALSE;
     }
@@ -484,16 +381,13 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
     j->sigint.data = j;
     uv_signal_init(loop, &j->sigterm);
     j->sigterm.data = j;
-    uv_pipe_init(loop, &j->ctl, 0);
-    j->ctl.data = j;
     int rc = uv_udp_bind(&j->udp, (const struct sockaddr *)&me, 0);
     if (rc < 0) {
         g_set_error(err, DMN_CONFIG_ERROR, 0, "cannot listen on %s: %s", self, uv_strerror(rc));
         ok = FALSE;
-    } else if (control && !dmn_control_listen(&j->ctl, control, on_ctl_connection, err)) {
+    } else if (control && !(j->ctl = joining_control(j, control, err))) {
         ok = FALSE;
     } else {
-        j->ctl_path = control;
         if (control)
             g_message("control socket %s (while joining: STATUS only)", control);
         g_message("joining: asking %s for the configuration, waiting until it binds %s (an "
@@ -528,9 +422,8 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
             ok = FALSE;
         }
     }
-    close_ctl(j);
-    if (!uv_is_closing((uv_handle_t *)&j->ctl))
-        uv_close((uv_handle_t *)&j->ctl, on_closed);
+    if (j->ctl)
+        dmn_control_close(j->ctl);
     uv_close((uv_handle_t *)&j->udp, on_closed);
     uv_close((uv_handle_t *)&j->timer, on_closed);
     uv_close((uv_handle_t *)&j->deadline, on_closed);
@@ -540,8 +433,8 @@ gboolean dmn_join_run(uv_loop_t *loop, const char *self, const char *peers_csv, 
     for (uint32_t i = 0; i < DM_MAX_MEMBERS; i++)
         g_free(j->by_id[i]);
     g_free(j->why);
+    dmn_control_free(j->ctl);
     g_ptr_array_unref(j->peers);
-    g_ptr_array_unref(j->sessions);
     g_free(j);
     return ok;
 }
